@@ -1,0 +1,136 @@
+import type { IncomingMessage } from 'node:http';
+import { z } from 'zod';
+import {
+  errorBodySchema,
+  importCreateQuerySchema,
+  importListSchema,
+  importRejectListQuerySchema,
+  importRejectListSchema,
+  importResultSchema,
+  importSummarySchema,
+  workspaceParamsSchema,
+  type ImportReject,
+} from '@socialpulse/contracts';
+import { AppError, notFound } from '../../../errors.js';
+import { findImportRun, listImportRuns, listRejects } from '../../../db/repos/imports.repo.js';
+import { getWorkspace } from '../../../db/repos/workspaces.repo.js';
+import { insertAuditEntry } from '../../../db/repos/audit.repo.js';
+import { limitBytes } from '../../../domain/imports/byte-limit.js';
+import { formatFromContentType, importPosts } from '../../../domain/imports/import.service.js';
+import type { AppDeps, ZodApp } from '../../types.js';
+import { presentImport, presentReject } from './imports.presenter.js';
+
+const INLINE_REJECTS = 100;
+const STREAMED_TYPES = ['text/csv', 'application/x-ndjson', 'application/jsonl', 'application/x-jsonlines', 'application/json'];
+const importParamsSchema = workspaceParamsSchema.extend({ importId: z.uuid() });
+
+/**
+ * Import routes live in their own encapsulated plugin: here the body parsers hand the raw
+ * request stream to the importer instead of buffering it, for JSON too.
+ */
+export async function registerImportRoutes(app: ZodApp, deps: AppDeps): Promise<void> {
+  const { pool } = deps.db;
+  await app.register((scope: ZodApp, _options, done) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser(STREAMED_TYPES, (_request, payload, done) => done(null, payload));
+
+    scope.post(
+      '/v1/workspaces/:workspaceId/imports',
+      {
+        bodyLimit: deps.config.import.maxBytes,
+        schema: {
+          tags: ['imports'],
+          summary: 'Import posts from a CSV, JSON Lines or JSON array body (streamed)',
+          description:
+            'Send the file as the body with Content-Type text/csv, application/x-ndjson or application/json. ' +
+            'Valid records are written even when others are rejected; every reject is listed with its line, field and reason.',
+          consumes: STREAMED_TYPES,
+          params: workspaceParamsSchema,
+          querystring: importCreateQuerySchema,
+          response: { 201: importResultSchema, 400: errorBodySchema, 404: errorBodySchema, 413: errorBodySchema, 415: errorBodySchema },
+        },
+      },
+      async (request, reply) => {
+        const { workspaceId } = request.params;
+        await getWorkspace(pool, workspaceId);
+        const format = request.query.format ?? formatFromContentType(request.headers['content-type']);
+        if (!format) {
+          throw new AppError('unsupported_media_type', 'Send text/csv, application/x-ndjson or application/json, or name the format with ?format=', {
+            details: { field: 'content-type', value: request.headers['content-type'] ?? null },
+          });
+        }
+        const body = request.body as IncomingMessage | undefined;
+        if (!body || typeof (body as Partial<IncomingMessage>)[Symbol.asyncIterator] !== 'function') {
+          throw new AppError('validation_failed', 'The request has no body to import', { details: { field: 'body' } });
+        }
+        const firstRejects: ImportReject[] = [];
+        const run = await importPosts(
+          pool,
+          { fileName: request.query.file_name ?? null, format, stream: limitBytes(body, deps.config.import.maxBytes) },
+          {
+            workspaceId,
+            source: 'api',
+            batchSize: deps.config.import.batchSize,
+            maxRecordBytes: deps.config.import.maxRecordBytes,
+            onReject: (r) => {
+              if (firstRejects.length < INLINE_REJECTS) firstRejects.push(presentReject(r));
+            },
+          },
+        );
+        await insertAuditEntry(pool, {
+          workspaceId,
+          actor: 'local',
+          action: 'import.completed',
+          target: run.id,
+          details: { read: run.read, inserted: run.inserted, updated: run.updated, rejected: run.rejected },
+          ip: request.ip,
+          requestId: request.id,
+        });
+        return reply
+          .status(201)
+          .header('location', `/v1/workspaces/${workspaceId}/imports/${run.id}`)
+          .send({ ...presentImport(run), rejects: firstRejects, rejects_truncated: run.rejected > firstRejects.length });
+      },
+    );
+    done();
+  });
+
+  app.get(
+    '/v1/workspaces/:workspaceId/imports',
+    { schema: { tags: ['imports'], summary: 'Recent imports of a workspace', params: workspaceParamsSchema, response: { 200: importListSchema, 404: errorBodySchema } } },
+    async (request) => {
+      await getWorkspace(pool, request.params.workspaceId);
+      return { data: (await listImportRuns(pool, request.params.workspaceId, 100)).map(presentImport) };
+    },
+  );
+
+  app.get(
+    '/v1/workspaces/:workspaceId/imports/:importId',
+    { schema: { tags: ['imports'], summary: 'One import and its counts', params: importParamsSchema, response: { 200: importSummarySchema, 404: errorBodySchema } } },
+    async (request) => {
+      const run = await findImportRun(pool, request.params.workspaceId, request.params.importId);
+      if (!run) throw notFound('import', request.params.importId);
+      return presentImport(run);
+    },
+  );
+
+  app.get(
+    '/v1/workspaces/:workspaceId/imports/:importId/rejects',
+    {
+      schema: {
+        tags: ['imports'],
+        summary: 'Every rejected record of an import, with file, line, field and reason',
+        params: importParamsSchema,
+        querystring: importRejectListQuerySchema,
+        response: { 200: importRejectListSchema, 404: errorBodySchema },
+      },
+    },
+    async (request) => {
+      const run = await findImportRun(pool, request.params.workspaceId, request.params.importId);
+      if (!run) throw notFound('import', request.params.importId);
+      const rejects = await listRejects(pool, run.id, request.query.after, request.query.limit);
+      const last = rejects[rejects.length - 1];
+      return { data: rejects.map(presentReject), next_after: rejects.length === request.query.limit && last ? last.seq : null };
+    },
+  );
+}

@@ -1,0 +1,54 @@
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import type { Command } from 'commander';
+import { postListQuerySchema } from '@socialpulse/contracts';
+import { AppError } from '../../errors.js';
+import { findWorkspaceByName } from '../../db/repos/workspaces.repo.js';
+import { exportPosts, type ExportFormat } from '../../domain/posts/export.service.js';
+import { toFilter } from '../../domain/posts/posts.service.js';
+import { withDatabase, type DatabaseFlags } from '../context.js';
+
+interface ExportFlags extends DatabaseFlags {
+  workspace: string;
+  format: string;
+  out: string;
+  platform?: string;
+  account?: string;
+  since?: string;
+  until?: string;
+  q?: string;
+}
+
+export function registerExportCommand(program: Command): void {
+  program
+    .command('export')
+    .description('Export posts as CSV or JSON Lines in the import format (streamed)')
+    .requiredOption('-w, --workspace <name>', 'workspace to export')
+    .option('-f, --format <format>', 'csv or jsonl', 'jsonl')
+    .option('-o, --out <file>', 'output file, or - for stdout', '-')
+    .option('--platform <platform>', 'only this platform')
+    .option('--account <handle>', 'only this account')
+    .option('--since <iso>', 'posts created at or after this instant')
+    .option('--until <iso>', 'posts created before this instant')
+    .option('--q <text>', 'full-text search')
+    .option('--database-url <url>', 'PostgreSQL URL (DATABASE_URL)')
+    .option('--data-dir <dir>', 'data directory (DATA_DIR)')
+    .action(async (flags: ExportFlags) => {
+      if (flags.format !== 'csv' && flags.format !== 'jsonl') throw new AppError('validation_failed', `--format must be csv or jsonl (got "${flags.format}")`);
+      // The same validation as the API's query string, so that both accept the same filters.
+      const parsed = postListQuerySchema.safeParse({ platform: flags.platform, account: flags.account, since: flags.since, until: flags.until, q: flags.q });
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        throw new AppError('validation_failed', `--${String(issue?.path[0] ?? 'filter')}: ${issue?.message ?? 'invalid'}`);
+      }
+      await withDatabase(flags, async ({ db }) => {
+        const workspace = await findWorkspaceByName(db.pool, flags.workspace);
+        if (!workspace) throw new AppError('not_found', `No workspace named "${flags.workspace}"`);
+        const out = flags.out === '-' ? process.stdout : createWriteStream(flags.out);
+        for await (const chunk of exportPosts(db.pool, toFilter(workspace.id, parsed.data), flags.format as ExportFormat)) {
+          if (!out.write(chunk)) await once(out, 'drain');
+        }
+        if (out !== process.stdout) await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
+      });
+    });
+}

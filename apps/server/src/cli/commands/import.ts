@@ -1,0 +1,108 @@
+import { createReadStream, createWriteStream, statSync, type WriteStream } from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { Presets, SingleBar } from 'cli-progress';
+import { importFormatSchema, type ImportFormat } from '@socialpulse/contracts';
+import { isInteractiveTerminal } from '../../config.js';
+import { AppError } from '../../errors.js';
+import { findWorkspaceByName, insertWorkspace } from '../../db/repos/workspaces.repo.js';
+import { formatFromFileName, importPosts } from '../../domain/imports/import.service.js';
+import { withDatabase, type DatabaseFlags } from '../context.js';
+
+interface ImportFlags extends DatabaseFlags {
+  workspace: string;
+  format?: string;
+  rejects?: string;
+  create: boolean;
+}
+
+export function registerImportCommand(program: Command): void {
+  program
+    .command('import')
+    .description('Import posts from CSV, JSON Lines or JSON array files (see docs/import-format.md)')
+    .argument('<files...>', 'files to import, in order')
+    .requiredOption('-w, --workspace <name>', 'workspace to import into')
+    .option('-f, --format <format>', 'csv, jsonl or json (default: from each file extension)')
+    .option('--rejects <file>', 'where to write rejected records as JSON lines', 'socialpulse-rejects.jsonl')
+    .option('--no-create', 'fail instead of creating a missing workspace')
+    .option('--database-url <url>', 'PostgreSQL URL (DATABASE_URL)')
+    .option('--data-dir <dir>', 'data directory (DATA_DIR)')
+    .action(async (files: string[], flags: ImportFlags) => runImport(files, flags));
+}
+
+function resolveFormat(file: string, flag: string | undefined): ImportFormat {
+  if (flag !== undefined) {
+    const parsed = importFormatSchema.safeParse(flag);
+    if (!parsed.success) throw new AppError('validation_failed', `--format must be csv, jsonl or json (got "${flag}")`);
+    return parsed.data;
+  }
+  const format = formatFromFileName(file);
+  if (!format) throw new AppError('validation_failed', `${file}: cannot tell the format from the extension; pass --format csv|jsonl|json`);
+  return format;
+}
+
+async function* countBytes(stream: AsyncIterable<Buffer>, onBytes: (n: number) => void): AsyncGenerator<Buffer> {
+  for await (const chunk of stream) {
+    onBytes(chunk.length);
+    yield chunk;
+  }
+}
+
+async function runImport(files: string[], flags: ImportFlags): Promise<void> {
+  const plan = files.map((file) => {
+    const size = (() => {
+      try {
+        return statSync(file).size;
+      } catch {
+        throw new AppError('validation_failed', `${file}: no such file`);
+      }
+    })();
+    return { file, size, format: resolveFormat(file, flags.format) };
+  });
+
+  await withDatabase(flags, async ({ db, config }) => {
+    let workspace = await findWorkspaceByName(db.pool, flags.workspace);
+    if (!workspace) {
+      if (!flags.create) throw new AppError('not_found', `No workspace named "${flags.workspace}" (drop --no-create to create it)`);
+      workspace = await insertWorkspace(db.pool, flags.workspace);
+      process.stderr.write(`Created workspace "${workspace.name}" (${workspace.id}).\n`);
+    }
+    let rejectsOut: WriteStream | null = null;
+    const totals = { read: 0, inserted: 0, updated: 0, unchanged: 0, rejected: 0 };
+    const interactive = isInteractiveTerminal();
+    for (const { file, size, format } of plan) {
+      const bar = interactive ? new SingleBar({ format: `${path.basename(file)} [{bar}] {percentage}% | {records} records | {rejected} rejected | ETA {eta_formatted}` }, Presets.shades_classic) : null;
+      bar?.start(size, 0, { records: 0, rejected: 0 });
+      let bytes = 0;
+      const run = await importPosts(
+        db.pool,
+        { fileName: file, format, stream: countBytes(createReadStream(file), (n) => (bytes += n)) },
+        {
+          workspaceId: workspace.id,
+          source: 'cli',
+          batchSize: config.import.batchSize,
+          maxRecordBytes: config.import.maxRecordBytes,
+          onProgress: (c) => bar?.update(bytes, { records: c.read, rejected: c.rejected }),
+          onReject: (r) => {
+            rejectsOut ??= createWriteStream(flags.rejects ?? 'socialpulse-rejects.jsonl');
+            rejectsOut.write(JSON.stringify({ file: r.file, line: r.line, field: r.field, reason: r.reason, value: r.value }) + '\n');
+          },
+        },
+      );
+      bar?.update(size, { records: run.read, rejected: run.rejected });
+      bar?.stop();
+      process.stdout.write(
+        `${file}: read ${run.read}, inserted ${run.inserted}, updated ${run.updated}, unchanged ${run.unchanged}, rejected ${run.rejected}\n`,
+      );
+      for (const key of Object.keys(totals) as (keyof typeof totals)[]) totals[key] += run[key];
+    }
+    if (plan.length > 1) {
+      process.stdout.write(`total: read ${totals.read}, inserted ${totals.inserted}, updated ${totals.updated}, unchanged ${totals.unchanged}, rejected ${totals.rejected}\n`);
+    }
+    if (rejectsOut !== null) {
+      const out: WriteStream = rejectsOut;
+      await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
+      process.stdout.write(`Rejected records (file, line, field, reason) are listed in ${out.path.toString()}\n`);
+    }
+  });
+}

@@ -1,0 +1,80 @@
+import type { Command } from 'commander';
+import { loadConfig, type ConfigOverrides } from '../../config.js';
+import { openDatabase } from '../../db/database.js';
+import { seedDemoWorkspace } from '../../domain/demo/demo.service.js';
+import { createLogger, redactUrl } from '../../observability/logger.js';
+import { createRedisHealth } from '../../observability/redis-health.js';
+import { startApi } from '../../services/api.js';
+import { overridesFrom, type DatabaseFlags } from '../context.js';
+
+const KNOWN_SERVICES = ['api'] as const;
+
+interface ServeFlags extends DatabaseFlags {
+  port?: string;
+  host?: string;
+  demo: boolean;
+  services: string;
+}
+
+export function registerServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('Run SocialPulse (API and web app); embedded PostgreSQL unless DATABASE_URL is set')
+    .option('-p, --port <port>', 'port to listen on (PORT, default 8080; 0 picks a free port)')
+    .option('--host <host>', 'loopback address to listen on (HOST)')
+    .option('--services <list>', `comma-separated process roles: ${KNOWN_SERVICES.join(', ')}`, 'api')
+    .option('--no-demo', 'do not create the Demo workspace on a fresh database')
+    .option('--database-url <url>', 'PostgreSQL URL (DATABASE_URL)')
+    .option('--data-dir <dir>', 'data directory for the embedded database and secrets (DATA_DIR)')
+    .action(async (flags: ServeFlags) => serve(flags));
+}
+
+async function serve(flags: ServeFlags): Promise<void> {
+  const overrides: ConfigOverrides = overridesFrom(flags);
+  if (flags.port !== undefined) overrides.PORT = flags.port;
+  if (flags.host !== undefined) overrides.HOST = flags.host;
+  const config = loadConfig(overrides);
+  const services = flags.services.split(',').map((s) => s.trim());
+  const unknown = services.filter((s) => !(KNOWN_SERVICES as readonly string[]).includes(s));
+  if (unknown.length > 0) throw new Error(`Unknown service(s): ${unknown.join(', ')}; known: ${KNOWN_SERVICES.join(', ')}`);
+
+  const logger = createLogger(config.logLevel);
+  const db = await openDatabase({ config, logger, role: 'own' });
+  logger.info({ mode: db.mode, database: redactUrl(db.url), dataDir: config.dataDir }, 'database ready');
+  const redis = config.redisUrl ? createRedisHealth(config.redisUrl) : null;
+
+  let api: Awaited<ReturnType<typeof startApi>> | undefined;
+  let stopping = false;
+  const shutdown = async (signal: string): Promise<void> => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting at once');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, 'shutting down: no new connections, draining requests');
+    try {
+      await api?.app.close();
+      await redis?.close();
+      await db.close();
+      logger.info('stopped cleanly');
+      process.exit(0);
+    } catch (error) {
+      logger.error({ err: error }, 'shutdown failed');
+      process.exit(1);
+    }
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+
+  try {
+    if (flags.demo && config.demoWorkspace && db.mode === 'embedded') {
+      const seeded = await seedDemoWorkspace(db.pool, { batchSize: config.import.batchSize, maxRecordBytes: config.import.maxRecordBytes });
+      if (seeded) logger.info({ posts: seeded.inserted }, 'created the Demo workspace from examples/demo-posts.jsonl');
+    }
+    api = await startApi(config, db, redis, logger);
+  } catch (error) {
+    await db.close().catch(() => undefined);
+    throw error;
+  }
+  process.stdout.write(`\nSocialPulse is running at ${api.url}\n  API docs:   ${api.url}/docs\n  Workspaces: ${api.url}/v1/workspaces\nPress Ctrl+C to stop.\n\n`);
+}

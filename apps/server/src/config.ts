@@ -1,0 +1,114 @@
+/**
+ * The only module that reads process.env. Every setting is declared once here, validated
+ * with zod, and all problems are reported together.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+import { AppError } from './errors.js';
+
+const booleanFromEnv = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const postgresUrl = z
+  .string()
+  .url()
+  .refine((v) => /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// or postgresql:// URL');
+
+const redisUrl = z
+  .string()
+  .url()
+  .refine((v) => /^rediss?:\/\//.test(v), 'must be a redis:// or rediss:// URL');
+
+export const configSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  // Loopback only until authentication exists: nothing may reach unauthenticated routes from the network.
+  HOST: z.enum(['127.0.0.1', '::1', 'localhost'], { message: 'must be a loopback address (127.0.0.1, ::1 or localhost) until authentication is configured' }).default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  DATABASE_URL: postgresUrl.optional(),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(500).default(10),
+  DATA_DIR: z.string().min(1).default('./.data'),
+  REDIS_URL: redisUrl.optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ENCRYPTION_KEY: z
+    .string()
+    .regex(/^[A-Za-z0-9+/]{43}=$/, 'must be 32 bytes in base64 (openssl rand -base64 32)')
+    .optional(),
+  IMPORT_MAX_BYTES: z.coerce.number().int().min(1024).default(10 * 1024 * 1024 * 1024),
+  IMPORT_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(5000),
+  IMPORT_MAX_RECORD_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
+  API_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
+  DEMO_WORKSPACE: booleanFromEnv.default(true),
+});
+
+type RawConfig = z.infer<typeof configSchema>;
+
+export interface Config {
+  env: RawConfig['NODE_ENV'];
+  host: string;
+  port: number;
+  database: { url: string | undefined; poolMax: number };
+  dataDir: string;
+  redisUrl: string | undefined;
+  logLevel: RawConfig['LOG_LEVEL'];
+  encryptionKey: string | undefined;
+  import: { maxBytes: number; batchSize: number; maxRecordBytes: number };
+  api: { bodyLimitBytes: number };
+  demoWorkspace: boolean;
+}
+
+export type ConfigOverrides = Partial<Record<keyof RawConfig, string>>;
+
+/** Formats every zod issue as `NAME: problem (got "value")`, secrets masked. */
+function describeIssues(error: z.ZodError, source: Record<string, string | undefined>): string[] {
+  return error.issues.map((issue) => {
+    const name = String(issue.path[0] ?? '(root)');
+    const value = source[name];
+    const shown =
+      value === undefined ? '' : /KEY|URL|SECRET|PASSWORD/.test(name) ? ' (value hidden)' : ` (got "${value}")`;
+    return `${name}: ${issue.message}${shown}`;
+  });
+}
+
+/**
+ * Reads and validates configuration from the environment plus explicit overrides (CLI flags
+ * and tests). Throws AppError('config_invalid') listing every problem at once.
+ */
+export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): Config {
+  const source: Record<string, string | undefined> = {};
+  for (const key of Object.keys(configSchema.shape)) {
+    const value = overrides[key as keyof RawConfig] ?? env[key];
+    // An empty variable means "unset", as in most twelve-factor tools.
+    source[key] = value === '' ? undefined : value;
+  }
+  const parsed = configSchema.safeParse(source);
+  if (!parsed.success) {
+    const problems = describeIssues(parsed.error, source);
+    throw new AppError('config_invalid', `Invalid configuration:\n  - ${problems.join('\n  - ')}`, {
+      details: { problems },
+    });
+  }
+  const c = parsed.data;
+  return {
+    env: c.NODE_ENV,
+    host: c.HOST,
+    port: c.PORT,
+    database: { url: c.DATABASE_URL, poolMax: c.DATABASE_POOL_MAX },
+    dataDir: path.resolve(c.DATA_DIR),
+    redisUrl: c.REDIS_URL,
+    logLevel: c.LOG_LEVEL,
+    encryptionKey: c.ENCRYPTION_KEY,
+    import: {
+      maxBytes: c.IMPORT_MAX_BYTES,
+      batchSize: c.IMPORT_BATCH_SIZE,
+      maxRecordBytes: c.IMPORT_MAX_RECORD_BYTES,
+    },
+    api: { bodyLimitBytes: c.API_BODY_LIMIT_BYTES },
+    demoWorkspace: c.DEMO_WORKSPACE,
+  };
+}
+
+/** Whether stdout is an interactive terminal (progress bars only then). */
+export function isInteractiveTerminal(): boolean {
+  return Boolean(process.stdout.isTTY) && process.env.CI !== 'true';
+}

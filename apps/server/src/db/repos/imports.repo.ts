@@ -1,0 +1,137 @@
+import type { Queryable } from '../pool.js';
+import { notFound } from '../../errors.js';
+
+export interface ImportRunRecord {
+  id: string;
+  workspaceId: string;
+  source: string;
+  fileName: string | null;
+  format: string;
+  status: 'running' | 'completed' | 'failed';
+  read: number;
+  inserted: number;
+  updated: number;
+  unchanged: number;
+  rejected: number;
+  error: string | null;
+  startedAt: Date;
+  finishedAt: Date | null;
+}
+
+interface ImportRunRow {
+  id: string;
+  workspace_id: string;
+  source: string;
+  file_name: string | null;
+  format: string;
+  status: ImportRunRecord['status'];
+  records_read: number;
+  inserted: number;
+  updated: number;
+  unchanged: number;
+  rejected: number;
+  error: string | null;
+  started_at: Date;
+  finished_at: Date | null;
+}
+
+const toRun = (r: ImportRunRow): ImportRunRecord => ({
+  id: r.id,
+  workspaceId: r.workspace_id,
+  source: r.source,
+  fileName: r.file_name,
+  format: r.format,
+  status: r.status,
+  read: r.records_read,
+  inserted: r.inserted,
+  updated: r.updated,
+  unchanged: r.unchanged,
+  rejected: r.rejected,
+  error: r.error,
+  startedAt: r.started_at,
+  finishedAt: r.finished_at,
+});
+
+export async function insertImportRun(
+  db: Queryable,
+  run: { workspaceId: string; source: string; fileName: string | null; format: string },
+): Promise<ImportRunRecord> {
+  const { rows } = await db.query<ImportRunRow>(
+    `INSERT INTO imports (workspace_id, source, file_name, format) VALUES ($1, $2, $3, $4) RETURNING *`,
+    [run.workspaceId, run.source, run.fileName, run.format],
+  );
+  return toRun(rows[0] as ImportRunRow);
+}
+
+export interface ImportCounts {
+  read: number;
+  inserted: number;
+  updated: number;
+  unchanged: number;
+  rejected: number;
+}
+
+export async function updateImportRun(
+  db: Queryable,
+  id: string,
+  counts: ImportCounts,
+  final?: { status: 'completed' | 'failed'; error: string | null },
+): Promise<ImportRunRecord> {
+  const { rows } = await db.query<ImportRunRow>(
+    `UPDATE imports SET records_read = $2, inserted = $3, updated = $4, unchanged = $5, rejected = $6,
+       status = coalesce($7, status), error = coalesce($8, error),
+       finished_at = CASE WHEN $7::text IS NULL THEN finished_at ELSE now() END
+     WHERE id = $1 RETURNING *`,
+    [id, counts.read, counts.inserted, counts.updated, counts.unchanged, counts.rejected, final?.status ?? null, final?.error ?? null],
+  );
+  if (!rows[0]) throw notFound('import', id);
+  return toRun(rows[0]);
+}
+
+export async function findImportRun(db: Queryable, workspaceId: string, id: string): Promise<ImportRunRecord | null> {
+  const { rows } = await db.query<ImportRunRow>('SELECT * FROM imports WHERE workspace_id = $1 AND id = $2', [workspaceId, id]);
+  return rows[0] ? toRun(rows[0]) : null;
+}
+
+export async function listImportRuns(db: Queryable, workspaceId: string, limit: number): Promise<ImportRunRecord[]> {
+  const { rows } = await db.query<ImportRunRow>(
+    'SELECT * FROM imports WHERE workspace_id = $1 ORDER BY started_at DESC, id LIMIT $2',
+    [workspaceId, limit],
+  );
+  return rows.map(toRun);
+}
+
+export interface RejectRecord {
+  seq: number;
+  file: string | null;
+  line: number;
+  field: string | null;
+  reason: string;
+  value: string | null;
+}
+
+export async function insertRejects(db: Queryable, importId: string, workspaceId: string, rejects: readonly RejectRecord[]): Promise<void> {
+  if (rejects.length === 0) return;
+  await db.query(
+    `INSERT INTO import_rejects (import_id, workspace_id, seq, file_name, line, field, reason, value)
+     SELECT $1, $2, * FROM unnest($3::int[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[])`,
+    [
+      importId,
+      workspaceId,
+      rejects.map((r) => r.seq),
+      rejects.map((r) => r.file),
+      rejects.map((r) => r.line),
+      rejects.map((r) => r.field),
+      rejects.map((r) => r.reason),
+      rejects.map((r) => r.value),
+    ],
+  );
+}
+
+export async function listRejects(db: Queryable, importId: string, after: number, limit: number): Promise<RejectRecord[]> {
+  const { rows } = await db.query<{ seq: number; file_name: string | null; line: number; field: string | null; reason: string; value: string | null }>(
+    'SELECT seq, file_name, line, field, reason, value FROM import_rejects WHERE import_id = $1 AND seq > $2 ORDER BY seq LIMIT $3',
+    [importId, after, limit],
+  );
+  return rows.map((r) => ({ seq: r.seq, file: r.file_name, line: r.line, field: r.field, reason: r.reason, value: r.value }));
+}

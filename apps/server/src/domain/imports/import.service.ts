@@ -1,0 +1,174 @@
+import type { ImportFormat } from '@socialpulse/contracts';
+import { AppError } from '../../errors.js';
+import { importBatchDuration, importRecords, importRuns } from '../../observability/metrics.js';
+import type { Pool, PoolClient } from '../../db/pool.js';
+import { withClient } from '../../db/pool.js';
+import { insertImportRun, insertRejects, updateImportRun, type ImportCounts, type ImportRunRecord, type RejectRecord } from '../../db/repos/imports.repo.js';
+import { createImportStaging, isDataError, upsertPostBatch, type BatchOutcome } from '../../db/repos/posts-import.repo.js';
+import { parseCsv } from './csv-parser.js';
+import { parseJsonArray } from './json-array-parser.js';
+import { parseJsonl } from './jsonl-parser.js';
+import type { ParsedItem, ParserOptions } from './parsed-item.js';
+import { coerceCsvValues, validateRecord, type PostRow } from './record-validator.js';
+
+export interface ImportSource {
+  fileName: string | null;
+  format: ImportFormat;
+  stream: AsyncIterable<Buffer | string>;
+}
+
+export interface ImportOptions {
+  workspaceId: string;
+  /** Where the data came from: `cli`, `api`, `demo`, … (stored on each post). */
+  source: string;
+  batchSize: number;
+  maxRecordBytes: number;
+  onProgress?: (counts: Readonly<ImportCounts>) => void;
+  onReject?: (reject: Readonly<RejectRecord>) => void;
+}
+
+const parsers: Record<ImportFormat, (s: AsyncIterable<Buffer | string>, o: ParserOptions) => AsyncGenerator<ParsedItem>> = {
+  jsonl: parseJsonl,
+  csv: parseCsv,
+  json: parseJsonArray,
+};
+
+/** Picks the format from a file name (or returns null when the extension says nothing). */
+export function formatFromFileName(name: string): ImportFormat | null {
+  const lower = name.toLowerCase();
+  if (lower.endsWith('.csv')) return 'csv';
+  if (lower.endsWith('.jsonl') || lower.endsWith('.ndjson')) return 'jsonl';
+  if (lower.endsWith('.json')) return 'json';
+  return null;
+}
+
+export function formatFromContentType(contentType: string | undefined): ImportFormat | null {
+  const type = contentType?.split(';')[0]?.trim().toLowerCase();
+  if (type === 'text/csv') return 'csv';
+  if (type === 'application/x-ndjson' || type === 'application/jsonl' || type === 'application/x-jsonlines') return 'jsonl';
+  if (type === 'application/json') return 'json';
+  return null;
+}
+
+const REJECT_FLUSH = 1000;
+
+/**
+ * Streams one source into the workspace: parse → validate → batches written while the next
+ * batch is parsed. A batch PostgreSQL refuses is bisected so that only the offending records
+ * are rejected. Every reject is stored with its line and reported through `onReject`.
+ */
+export async function importPosts(pool: Pool, input: ImportSource, options: ImportOptions): Promise<ImportRunRecord> {
+  const run = await insertImportRun(pool, { workspaceId: options.workspaceId, source: options.source, fileName: input.fileName, format: input.format });
+  const counts: ImportCounts = { read: 0, inserted: 0, updated: 0, unchanged: 0, rejected: 0 };
+  const importedAt = new Date().toISOString();
+  let pendingRejects: RejectRecord[] = [];
+  let rejectWrite: Promise<void> = Promise.resolve();
+
+  const reject = (r: Omit<RejectRecord, 'seq' | 'file'>): void => {
+    counts.rejected += 1;
+    const full: RejectRecord = { seq: counts.rejected, file: input.fileName, ...r };
+    pendingRejects.push(full);
+    options.onReject?.(full);
+    if (pendingRejects.length >= REJECT_FLUSH) flushRejects();
+  };
+  const flushRejects = (): void => {
+    const batch = pendingRejects;
+    pendingRejects = [];
+    rejectWrite = rejectWrite.then(() => insertRejects(pool, run.id, options.workspaceId, batch));
+    // Handled later by `await rejectWrite`; mark it now so a failure is not reported as unhandled.
+    rejectWrite.catch(() => undefined);
+  };
+  const record = (outcome: BatchOutcome): void => {
+    counts.inserted += outcome.inserted;
+    counts.updated += outcome.updated;
+    counts.unchanged += outcome.unchanged;
+    options.onProgress?.(counts);
+  };
+
+  try {
+    await withClient(pool, async (client) => {
+      await createImportStaging(client);
+      const writeBatch = async (rows: PostRow[]): Promise<void> => {
+        const stop = importBatchDuration.startTimer();
+        const outcome = await writeIsolatingBadRows(client, options, importedAt, rows, reject);
+        stop();
+        record(outcome);
+        await updateImportRun(pool, run.id, counts);
+      };
+
+      let batch: PostRow[] = [];
+      let writing: Promise<void> | null = null;
+      const parser = parsers[input.format](input.stream, { maxRecordBytes: options.maxRecordBytes });
+      for await (const item of parser) {
+        counts.read += 1;
+        if (item.kind === 'problem') {
+          reject({ line: item.line, field: item.field, reason: item.reason, value: item.value });
+          continue;
+        }
+        const value = input.format === 'csv' ? coerceCsvValues(item.value) : item.value;
+        const checked = validateRecord(value, item.line, item.rawJson);
+        if (!checked.ok) {
+          reject(checked.reject);
+          continue;
+        }
+        batch.push(checked.row);
+        if (batch.length >= options.batchSize) {
+          // Overlap: PostgreSQL writes this batch while we parse the next one.
+          if (writing) await writing;
+          writing = writeBatch(batch);
+          writing.catch(() => undefined); // Awaited before the next batch or at the end.
+          batch = [];
+        }
+      }
+      if (writing) await writing;
+      if (batch.length > 0) await writeBatch(batch);
+    });
+    flushRejects();
+    await rejectWrite;
+    const finished = await updateImportRun(pool, run.id, counts, { status: 'completed', error: null });
+    countOutcome(options.source, counts, 'completed');
+    return finished;
+  } catch (error) {
+    const failure = error instanceof AppError ? error : new AppError('internal_error', `import failed: ${(error as Error).message}`, { cause: error });
+    flushRejects();
+    await rejectWrite.catch(() => undefined);
+    await updateImportRun(pool, run.id, counts, { status: 'failed', error: failure.message }).catch(() => undefined);
+    countOutcome(options.source, counts, 'failed');
+    throw failure;
+  }
+}
+
+function countOutcome(source: string, counts: ImportCounts, status: 'completed' | 'failed'): void {
+  importRuns.inc({ status, source });
+  importRecords.inc({ outcome: 'inserted', source }, counts.inserted);
+  importRecords.inc({ outcome: 'updated', source }, counts.updated);
+  importRecords.inc({ outcome: 'unchanged', source }, counts.unchanged);
+  importRecords.inc({ outcome: 'rejected', source }, counts.rejected);
+}
+
+async function writeIsolatingBadRows(
+  client: PoolClient,
+  options: ImportOptions,
+  importedAt: string,
+  rows: PostRow[],
+  reject: (r: Omit<RejectRecord, 'seq' | 'file'>) => void,
+): Promise<BatchOutcome> {
+  try {
+    await client.query('BEGIN');
+    const outcome = await upsertPostBatch(client, options.workspaceId, options.source, importedAt, rows);
+    await client.query('COMMIT');
+    return outcome;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    if (!isDataError(error)) throw error;
+    if (rows.length === 1) {
+      const row = rows[0] as PostRow;
+      reject({ line: row.line, field: null, reason: `rejected by the database: ${(error as Error).message}`, value: null });
+      return { inserted: 0, updated: 0, unchanged: 0 };
+    }
+    const middle = Math.ceil(rows.length / 2);
+    const a = await writeIsolatingBadRows(client, options, importedAt, rows.slice(0, middle), reject);
+    const b = await writeIsolatingBadRows(client, options, importedAt, rows.slice(middle), reject);
+    return { inserted: a.inserted + b.inserted, updated: a.updated + b.updated, unchanged: a.unchanged + b.unchanged };
+  }
+}

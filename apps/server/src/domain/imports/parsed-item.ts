@@ -1,0 +1,63 @@
+/** What a format parser yields: a record to validate, or a problem found while reading. */
+export type ProblemItem = { kind: 'problem'; line: number; field: string | null; reason: string; value: string | null };
+export type ParsedItem = { kind: 'record'; line: number; value: Record<string, unknown>; rawJson: string | null } | ProblemItem;
+
+export interface ParserOptions {
+  /** A record (line, CSV row, array element) longer than this is rejected without buffering it. */
+  maxRecordBytes: number;
+}
+
+export const excerpt = (value: string, max = 200): string =>
+  value.length > max ? `${value.slice(0, max)}… (${value.length} chars)` : value;
+
+const NUL_ESCAPE = /\\u0000/;
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
+
+/** Finds the first string (key or value) that PostgreSQL text or jsonb cannot hold. */
+export function findUnstorableString(value: unknown, path = ''): { path: string; reason: string } | null {
+  if (typeof value === 'string') {
+    if (value.includes('\u0000')) return { path, reason: 'contains a NUL character (U+0000), which cannot be stored' };
+    if (!value.isWellFormed()) return { path, reason: 'contains invalid Unicode (an unpaired surrogate)' };
+    return null;
+  }
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i += 1) {
+      const found = findUnstorableString(value[i], `${path}[${i}]`);
+      if (found) return found;
+    }
+    return null;
+  }
+  if (value !== null && typeof value === 'object') {
+    for (const [key, inner] of Object.entries(value)) {
+      const keyProblem = findUnstorableString(key, path);
+      if (keyProblem) return keyProblem;
+      const found = findUnstorableString(inner, path ? `${path}.${key}` : key);
+      if (found) return found;
+    }
+  }
+  return null;
+}
+
+/**
+ * Parses one JSON object's text. Cheap textual checks route the rare records with NUL or
+ * surrogate escapes through a full walk, so the common path costs one JSON.parse.
+ */
+export function parseJsonObject(text: string, line: number): ParsedItem {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    return { kind: 'problem', line, field: null, reason: `malformed JSON: ${(error as Error).message}`, value: excerpt(text) };
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return { kind: 'problem', line, field: null, reason: 'expected a JSON object', value: excerpt(text) };
+  }
+  if (NUL_ESCAPE.test(text) || SURROGATE_ESCAPE.test(text)) {
+    const problem = findUnstorableString(value);
+    if (problem) return { kind: 'problem', line, field: problem.path || null, reason: problem.reason, value: null };
+  }
+  return { kind: 'record', line, value: value as Record<string, unknown>, rawJson: text };
+}
+
+/** Bytes to parse: a file or request stream, or (in tests) any iterable of chunks. */
+export type ByteSource = AsyncIterable<Buffer | string> | Iterable<Buffer | string>;

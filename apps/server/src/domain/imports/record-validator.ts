@@ -1,0 +1,83 @@
+import { importRecordSchema, metricNames, type ImportReject, type ImportRecord } from '@socialpulse/contracts';
+import { excerpt } from './parsed-item.js';
+
+/** A validated post ready for the writer; timestamps stay as the text PostgreSQL parses. */
+export interface PostRow {
+  line: number;
+  platform: string;
+  externalId: string;
+  accountHandle: string | null;
+  accountExternalId: string | null;
+  author: string | null;
+  text: string | null;
+  language: string | null;
+  createdAt: string;
+  url: string | null;
+  mediaType: string | null;
+  likes: number | null;
+  comments: number | null;
+  shares: number | null;
+  views: number | null;
+  saves: number | null;
+  impressions: number | null;
+  metricsCapturedAt: string | null;
+  rawJson: string;
+}
+
+const INTEGER_TEXT = /^\s*-?\d+\s*$/;
+
+/** CSV cells are text: empty means absent, and metric columns holding digits are numbers. */
+export function coerceCsvValues(value: Record<string, unknown>): Record<string, unknown> {
+  const out = Object.create(null) as Record<string, unknown>;
+  for (const key of Object.keys(value)) {
+    const cell = value[key];
+    if (cell === '') continue;
+    out[key] = (metricNames as readonly string[]).includes(key) && typeof cell === 'string' && INTEGER_TEXT.test(cell) ? Number(cell) : cell;
+  }
+  return out;
+}
+
+export type ValidationResult = { ok: true; row: PostRow } | { ok: false; reject: Omit<ImportReject, 'file'> };
+
+const show = (value: unknown): string | null => {
+  if (value === undefined) return null;
+  return excerpt(typeof value === 'string' ? value : (JSON.stringify(value) ?? typeof value));
+};
+
+/** Checks one record against the import schema; the first problem names its field and value. */
+export function validateRecord(value: Record<string, unknown>, line: number, rawJson: string | null): ValidationResult {
+  const parsed = importRecordSchema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = issue?.path.length ? issue.path.map(String).join('.') : null;
+    const top = issue?.path[0];
+    const offending = typeof top === 'string' ? value[top] : undefined;
+    const reason = offending === undefined && field !== null ? `${field} is required` : `${field ?? 'record'} ${issue?.message ?? 'is invalid'}`;
+    return { ok: false, reject: { line, field, reason, value: show(offending) } };
+  }
+  const r: ImportRecord = parsed.data;
+  return {
+    ok: true,
+    row: {
+      line,
+      platform: r.platform,
+      externalId: r.external_id,
+      accountHandle: r.account_handle?.replace(/^@/, '') ?? null,
+      accountExternalId: r.account_external_id ?? null,
+      author: r.author ?? null,
+      text: r.text ?? null,
+      language: r.language ?? null,
+      createdAt: r.created_at,
+      url: r.url ?? null,
+      mediaType: r.media_type ?? null,
+      likes: r.likes ?? null,
+      comments: r.comments ?? null,
+      shares: r.shares ?? null,
+      views: r.views ?? null,
+      saves: r.saves ?? null,
+      impressions: r.impressions ?? null,
+      metricsCapturedAt: r.metrics_captured_at ?? null,
+      rawJson: rawJson ?? JSON.stringify(value),
+    },
+  };
+}

@@ -1,0 +1,41 @@
+import { createHash } from 'node:crypto';
+import { AppError } from '../../errors.js';
+
+/** Where a page ends, bound to the filters it was produced under. */
+export interface CursorPosition {
+  createdAtMicros: string;
+  id: string;
+}
+
+const invalid = (reason: string): AppError =>
+  new AppError('invalid_cursor', `The cursor is not valid for this request: ${reason}. Start again without a cursor.`, {
+    details: { field: 'cursor' },
+  });
+
+/** A short fingerprint of the filters: a cursor from one query must not page another. */
+export function filterFingerprint(filter: Record<string, string | undefined>): string {
+  const canonical = Object.keys(filter)
+    .sort()
+    .map((k) => `${k}=${filter[k] ?? ''}`)
+    .join('&');
+  return createHash('sha256').update(canonical).digest('base64url').slice(0, 12);
+}
+
+export function encodeCursor(position: CursorPosition, fingerprint: string): string {
+  return Buffer.from(JSON.stringify({ v: 1, t: position.createdAtMicros, i: position.id, f: fingerprint })).toString('base64url');
+}
+
+export function decodeCursor(cursor: string, fingerprint: string): CursorPosition {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw invalid('it is malformed');
+  }
+  const c = parsed as { v?: unknown; t?: unknown; i?: unknown; f?: unknown };
+  if (c.v !== 1 || typeof c.t !== 'string' || !/^-?\d{1,19}$/.test(c.t) || typeof c.i !== 'string' || !/^\d{1,19}$/.test(c.i)) {
+    throw invalid('it is malformed');
+  }
+  if (c.f !== fingerprint) throw invalid('it was issued for different filters');
+  return { createdAtMicros: c.t, id: c.i };
+}

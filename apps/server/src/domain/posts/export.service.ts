@@ -1,0 +1,67 @@
+import { metricNames } from '@socialpulse/contracts';
+import type { Queryable } from '../../db/pool.js';
+import { listPosts, type PostFilter, type PostKey, type PostRecord } from '../../db/repos/posts.repo.js';
+
+export type ExportFormat = 'csv' | 'jsonl';
+
+/** Exported columns are the import format's, so an export imports back unchanged. */
+export const exportColumns = [
+  'platform',
+  'external_id',
+  'created_at',
+  'account_handle',
+  'author',
+  'text',
+  'language',
+  'url',
+  'media_type',
+  ...metricNames,
+  'metrics_captured_at',
+] as const;
+
+function toImportShape(p: PostRecord): Record<(typeof exportColumns)[number], string | number | null> {
+  return {
+    platform: p.platform,
+    external_id: p.externalId,
+    created_at: p.createdAt.toISOString(),
+    account_handle: p.accountHandle,
+    author: p.author,
+    text: p.text,
+    language: p.language,
+    url: p.url,
+    media_type: p.mediaType,
+    likes: p.likes,
+    comments: p.comments,
+    shares: p.shares,
+    views: p.views,
+    saves: p.saves,
+    impressions: p.impressions,
+    metrics_captured_at: p.metricsCapturedAt.toISOString(),
+  };
+}
+
+const csvCell = (v: string | number | null): string => {
+  if (v === null) return '';
+  const s = String(v);
+  return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+};
+
+/**
+ * Streams a workspace's posts page by page (keyset pagination, constant memory) as CSV or
+ * JSON Lines text chunks.
+ */
+export async function* exportPosts(db: Queryable, filter: PostFilter, format: ExportFormat, pageSize = 2000): AsyncGenerator<string> {
+  if (format === 'csv') yield exportColumns.join(',') + '\n';
+  let after: PostKey | null = null;
+  for (;;) {
+    const page = await listPosts(db, filter, after, pageSize);
+    let chunk = '';
+    for (const post of page.posts) {
+      const row = toImportShape(post);
+      chunk += format === 'csv' ? exportColumns.map((c) => csvCell(row[c])).join(',') + '\n' : JSON.stringify(row) + '\n';
+    }
+    if (chunk) yield chunk;
+    if (!page.hasMore || !page.last) return;
+    after = page.last;
+  }
+}

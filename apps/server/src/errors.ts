@@ -1,0 +1,56 @@
+/**
+ * Typed application errors with stable snake_case codes. The API turns every AppError into
+ * `{"error":{"code","message","details"}}`; anything else becomes `internal_error`.
+ */
+export const errorStatus = {
+  validation_failed: 400,
+  invalid_cursor: 400,
+  unsupported_media_type: 415,
+  payload_too_large: 413,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  rate_limited: 429,
+  config_invalid: 500,
+  data_dir_locked: 500,
+  database_unavailable: 503,
+  not_ready: 503,
+  internal_error: 500,
+} as const;
+
+export type ErrorCode = keyof typeof errorStatus;
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: unknown;
+
+  constructor(code: ErrorCode, message: string, options: { details?: unknown; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'AppError';
+    this.code = code;
+    this.status = errorStatus[code];
+    this.details = options.details;
+  }
+}
+
+export function isAppError(error: unknown): error is AppError {
+  return error instanceof AppError;
+}
+
+export const notFound = (what: string, id: string): AppError =>
+  new AppError('not_found', `${what} ${id} was not found`, { details: { resource: what, id } });
+
+export const validationFailed = (message: string, details?: unknown): AppError =>
+  new AppError('validation_failed', message, { details });
+
+export const conflict = (message: string, details?: unknown): AppError =>
+  new AppError('conflict', message, { details });
+
+/** Wraps anything thrown into an AppError, keeping the original as `cause`. */
+export function coerceError(error: unknown): AppError {
+  if (error instanceof AppError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new AppError('internal_error', message, { cause: error });
+}

@@ -1,0 +1,120 @@
+import { z } from 'zod';
+import { mediaTypeSchema, platformSchema } from './posts.js';
+
+export const importFormats = ['jsonl', 'csv', 'json'] as const;
+export const importFormatSchema = z.enum(importFormats);
+export type ImportFormat = z.infer<typeof importFormatSchema>;
+
+/** Longest post text accepted; longer is rejected, not truncated. */
+export const MAX_TEXT_LENGTH = 100_000;
+
+/**
+ * ISO 8601 with an explicit offset or Z; a space may stand for the `T`. A timestamp without a
+ * zone is rejected: guessing the zone would shift every post by hours.
+ */
+export const timestampSchema = z
+  .string()
+  .regex(
+    /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i,
+    'must be an ISO 8601 timestamp with a time zone, e.g. 2024-05-01T12:00:00Z',
+  )
+  .refine((v) => !Number.isNaN(Date.parse(v.replace(' ', 'T'))), 'is not a real date');
+
+const count = z
+  .number()
+  .int('must be a whole number')
+  .min(0, 'must not be negative')
+  .max(Number.MAX_SAFE_INTEGER)
+  .nullish();
+
+const optionalText = (max: number) => z.string().max(max).nullish();
+
+/**
+ * One post in the generic import format (CSV columns, JSONL lines or JSON array elements).
+ * Unknown fields are kept in the raw source record, not rejected.
+ */
+export const importRecordSchema = z
+  .object({
+    platform: platformSchema,
+    external_id: z.string().min(1).max(256),
+    created_at: timestampSchema,
+    account_handle: optionalText(256),
+    account_external_id: optionalText(256),
+    author: optionalText(512),
+    text: optionalText(MAX_TEXT_LENGTH),
+    language: z
+      .string()
+      .regex(/^[a-zA-Z]{2,3}([-_][a-zA-Z0-9]{1,8})*$/, 'must be a BCP 47 language tag such as en or pt-BR')
+      .nullish(),
+    url: z.url({ protocol: /^https?$/ }).max(2048).nullish(),
+    media_type: mediaTypeSchema.nullish(),
+    likes: count,
+    comments: count,
+    shares: count,
+    views: count,
+    saves: count,
+    impressions: count,
+    metrics_captured_at: timestampSchema.nullish().describe('When the metrics were observed; defaults to the import time'),
+  })
+  .meta({ id: 'ImportRecord', title: 'SocialPulse generic post import record' });
+export type ImportRecord = z.infer<typeof importRecordSchema>;
+
+export const importRejectSchema = z
+  .object({
+    file: z.string().nullable(),
+    line: z.number().int(),
+    field: z.string().nullable(),
+    reason: z.string(),
+    value: z.string().nullable(),
+  })
+  .meta({ id: 'ImportReject' });
+export type ImportReject = z.infer<typeof importRejectSchema>;
+
+export const importSummarySchema = z
+  .object({
+    id: z.uuid(),
+    workspace_id: z.uuid(),
+    status: z.enum(['running', 'completed', 'failed']),
+    format: importFormatSchema,
+    file_name: z.string().nullable(),
+    read: z.number().int(),
+    inserted: z.number().int(),
+    updated: z.number().int(),
+    unchanged: z.number().int(),
+    rejected: z.number().int(),
+    error: z.string().nullable(),
+    started_at: z.string(),
+    finished_at: z.string().nullable(),
+  })
+  .meta({ id: 'ImportSummary' });
+export type ImportSummary = z.infer<typeof importSummarySchema>;
+
+export const importCreateQuerySchema = z
+  .object({
+    format: importFormatSchema.optional().describe('Overrides the format implied by Content-Type'),
+    file_name: z.string().max(255).optional(),
+  })
+  .strict();
+
+export const importListSchema = z.object({ data: z.array(importSummarySchema) });
+
+export const importRejectListQuerySchema = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(10_000).default(1000),
+    after: z.coerce.number().int().min(0).default(0).describe('Return rejects with seq greater than this'),
+  })
+  .strict();
+
+export const importRejectListSchema = z.object({
+  data: z.array(importRejectSchema.extend({ seq: z.number().int() })),
+  next_after: z.number().int().nullable(),
+});
+
+/** The answer to an import: its summary and the first rejects (all of them via the rejects route). */
+export const importResultSchema = importSummarySchema
+  .extend({
+    rejects: z.array(importRejectSchema).describe('The first rejects, in order found'),
+    rejects_truncated: z.boolean().describe('True when more rejects exist than are listed here'),
+  })
+  .meta({ id: 'ImportResult' });
+export type ImportResult = z.infer<typeof importResultSchema>;

@@ -1,0 +1,4 @@
+export * from './errors.js';
+export * from './posts.js';
+export * from './workspaces.js';
+export * from './imports.js';
