@@ -2,3 +2,4 @@ export * from './errors.js';
 export * from './posts.js';
 export * from './workspaces.js';
 export * from './imports.js';
+export * from './import-json-schema.js';

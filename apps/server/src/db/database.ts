@@ -46,7 +46,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     url = config.database.url;
     mode = 'external';
     if (!config.encryptionKey) {
-      logger.warn('ENCRYPTION_KEY is not set: using the key generated in DATA_DIR; set it explicitly when several servers share one database');
+      logger.info('ENCRYPTION_KEY is not set: using the key generated in DATA_DIR; set it explicitly when several servers share one database');
     }
   } else {
     const holder = await findLiveHolder(config.dataDir);

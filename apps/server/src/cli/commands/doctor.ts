@@ -42,14 +42,14 @@ export function registerDoctorCommand(program: Command): void {
         const holder = config.database.url ? null : await findLiveHolder(config.dataDir);
         const db = await openDatabase({ config, logger, role: 'attach', migrate: false, applicationName: 'socialpulse-doctor' });
         try {
-          const { rows } = await db.pool.query<{ version: string }>('SHOW server_version');
+          const { rows } = await db.pool.query<{ server_version: string }>('SHOW server_version');
           const applied = await db.pool
             .query<{ n: number }>('SELECT count(*)::int AS n FROM schema_migrations')
             .then((r) => r.rows[0]?.n ?? 0)
             .catch(() => 0);
           const total = (await readMigrations()).length;
           const where = db.mode === 'external' ? redactUrl(db.url) : db.mode === 'attached' ? `embedded, served by pid ${holder?.pid ?? '?'}` : 'embedded';
-          add('database', true, `PostgreSQL ${rows[0]?.version ?? '?'} (${where})`);
+          add('database', true, `PostgreSQL ${rows[0]?.server_version ?? '?'} (${where})`);
           add('migrations', applied === total, applied === total ? `all ${total} applied` : `${total - applied} pending: run socialpulse migrate`);
         } finally {
           await db.close();

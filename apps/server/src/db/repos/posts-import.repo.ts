@@ -85,7 +85,10 @@ const mergedValue: Record<string, string> = {
 const setList = Object.entries(mergedValue)
   .map(([column, value]) => `${column} = ${value}`)
   .join(',\n      ');
+// The raw record alone does not make a change: a re-import of an export (same post, other
+// source columns) is "unchanged"; when anything else changes, the newest raw comes along.
 const changed = Object.entries(mergedValue)
+  .filter(([column]) => column !== 'raw')
   .map(([column, value]) => `(${value}) IS DISTINCT FROM p.${column}`)
   .join('\n      OR ');
 

@@ -7,6 +7,15 @@ export interface CursorPosition {
   id: string;
 }
 
+/**
+ * What PostgreSQL accepts in `timestamptz 'epoch' + t * interval '1 microsecond'` (4714 BC to
+ * 294247 AD) and in a bigint id. A tampered cursor outside them must be a 400, not a
+ * database error surfacing as a 500.
+ */
+const MIN_MICROS = -210_866_803_200_000_000n;
+const MAX_MICROS = 9_214_646_400_000_000_000n;
+const MAX_ID = 9_223_372_036_854_775_807n;
+
 const invalid = (reason: string): AppError =>
   new AppError('invalid_cursor', `The cursor is not valid for this request: ${reason}. Start again without a cursor.`, {
     details: { field: 'cursor' },
@@ -32,10 +41,14 @@ export function decodeCursor(cursor: string, fingerprint: string): CursorPositio
   } catch {
     throw invalid('it is malformed');
   }
+  // JSON.parse accepts `null` and bare numbers too: only an object can be a cursor.
+  if (parsed === null || typeof parsed !== 'object') throw invalid('it is malformed');
   const c = parsed as { v?: unknown; t?: unknown; i?: unknown; f?: unknown };
   if (c.v !== 1 || typeof c.t !== 'string' || !/^-?\d{1,19}$/.test(c.t) || typeof c.i !== 'string' || !/^\d{1,19}$/.test(c.i)) {
     throw invalid('it is malformed');
   }
+  const t = BigInt(c.t);
+  if (t < MIN_MICROS || t > MAX_MICROS || BigInt(c.i) > MAX_ID) throw invalid('it is malformed');
   if (c.f !== fingerprint) throw invalid('it was issued for different filters');
   return { createdAtMicros: c.t, id: c.i };
 }

@@ -28,7 +28,27 @@ export interface PostPage {
   nextCursor: string | null;
 }
 
+/**
+ * zod's ISO check lets through instants PostgreSQL refuses to parse (year 0000, offsets past
+ * ±15:59) and text with NUL characters, which PostgreSQL text cannot hold: each would fail in
+ * the query as a 500, so it is a 400 here.
+ */
+function checkStorable(query: Pick<PostListQuery, 'account' | 'since' | 'until' | 'q'>): void {
+  for (const field of ['since', 'until'] as const) {
+    const value = query[field];
+    if (value === undefined) continue;
+    const offset = /([+-])(\d{2}):?\d{2}$/.exec(value);
+    if (value.startsWith('0000') || (offset && Number(offset[2]) > 15)) {
+      throw validationFailed(`${field} must be in year 0001 or later with a UTC offset within ±15:59`, { field, value });
+    }
+  }
+  for (const field of ['account', 'q'] as const) {
+    if (query[field]?.includes('\u0000')) throw validationFailed(`${field} must not contain a NUL character`, { field });
+  }
+}
+
 export function toFilter(workspaceId: string, query: Pick<PostListQuery, 'platform' | 'account' | 'since' | 'until' | 'q'>): PostFilter {
+  checkStorable(query);
   if (query.since && query.until && Date.parse(query.since) >= Date.parse(query.until)) {
     throw validationFailed('since must be before until', { field: 'since', value: query.since });
   }

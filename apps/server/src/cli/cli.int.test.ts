@@ -1,0 +1,65 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, databaseUnavailable, type TestDatabase } from '../../test/support/db.js';
+import { postRecord, toCsv, toJsonl } from '../../test/support/factories.js';
+import { runCli } from '../../test/support/server-process.js';
+
+describe.skipIf(databaseUnavailable() !== '')('socialpulse import / export / migrate', () => {
+  let db: TestDatabase;
+  const dir = mkdtempSync(path.join(tmpdir(), 'sp-cli-'));
+  const env = (): Record<string, string> => ({ DATABASE_URL: db.url, DATA_DIR: dir });
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await db?.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('imports several files, writes every reject with file and line, and prints a summary', async () => {
+    const jsonl = path.join(dir, 'a.jsonl');
+    const csv = path.join(dir, 'b.csv');
+    writeFileSync(jsonl, toJsonl([postRecord({ external_id: 'j1' }), postRecord({ external_id: 'j2', platform: 'myspace' })]) + 'not json\n');
+    writeFileSync(csv, toCsv([postRecord({ external_id: 'c1' }), postRecord({ external_id: 'c2', created_at: 'yesterday' })]));
+    const rejects = path.join(dir, 'rejects.jsonl');
+    const result = await runCli(['import', jsonl, csv, '--workspace', 'Brand', '--rejects', rejects], env());
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain('Created workspace "Brand"');
+    expect(result.stdout).toContain(`${jsonl}: read 3, inserted 1, updated 0, unchanged 0, rejected 2`);
+    expect(result.stdout).toContain(`${csv}: read 2, inserted 1, updated 0, unchanged 0, rejected 1`);
+    expect(result.stdout).toContain('total: read 5, inserted 2');
+    const lines = readFileSync(rejects, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { file: string; line: number; field: string | null });
+    expect(lines.map((l) => [path.basename(l.file), l.line, l.field])).toEqual([
+      ['a.jsonl', 2, 'platform'],
+      ['a.jsonl', 3, null],
+      ['b.csv', 3, 'created_at'],
+    ]);
+  });
+
+  it('exports CSV and JSONL in the import format, so an export imports back unchanged', async () => {
+    for (const format of ['csv', 'jsonl'] as const) {
+      const out = path.join(dir, `export.${format}`);
+      const exported = await runCli(['export', '--workspace', 'Brand', '--format', format, '--out', out], env());
+      expect(exported.stderr).toBe('');
+      expect(exported.code).toBe(0);
+      const again = await runCli(['import', out, '--workspace', 'Brand'], env());
+      expect(again.stdout).toContain('read 2, inserted 0, updated 0, unchanged 2, rejected 0');
+    }
+    const filtered = await runCli(['export', '--workspace', 'Brand', '--platform', 'x', '--since', '2999-01-01T00:00:00Z'], env());
+    expect(filtered.stdout).toBe('');
+    const bad = await runCli(['export', '--workspace', 'Brand', '--since', 'last week'], env());
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('--since');
+  });
+
+  it('fails clearly on bad configuration and on a missing file', async () => {
+    const badConfig = await runCli(['migrate'], { DATABASE_URL: 'mysql://nope', DATA_DIR: dir, PORT: 'x' });
+    expect(badConfig.code).toBe(78);
+    expect(badConfig.stderr).toMatch(/PORT: .*\n.*DATABASE_URL: must be a postgres:\/\/ or postgresql:\/\/ URL \(value hidden\)/);
+    const missing = await runCli(['import', path.join(dir, 'nope.csv'), '--workspace', 'Brand'], env());
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('nope.csv: no such file');
+  });
+});

