@@ -12,13 +12,13 @@ describe('loadConfig', () => {
   it('reports every problem at once and hides secret values', () => {
     let error: unknown;
     try {
-      loadConfig({}, { PORT: 'eighty', DATABASE_URL: 'mysql://u:secret@h/db', HOST: '0.0.0.0', DEMO_WORKSPACE: 'maybe', ENCRYPTION_KEY: 'short' });
+      loadConfig({}, { PORT: 'eighty', DATABASE_URL: 'mysql://u:secret@h/db', MFA_REQUIRED_ROLES: 'root', DEMO_WORKSPACE: 'maybe', ENCRYPTION_KEY: 'short' });
     } catch (e) {
       error = e;
     }
     expect(error).toBeInstanceOf(AppError);
     const problems = ((error as AppError).details as { problems: string[] }).problems;
-    expect(problems.map((p) => p.split(':')[0])).toEqual(expect.arrayContaining(['PORT', 'DATABASE_URL', 'HOST', 'DEMO_WORKSPACE', 'ENCRYPTION_KEY']));
+    expect(problems.map((p) => p.split(':')[0])).toEqual(expect.arrayContaining(['PORT', 'DATABASE_URL', 'MFA_REQUIRED_ROLES', 'DEMO_WORKSPACE', 'ENCRYPTION_KEY']));
     expect(problems).toHaveLength(5);
     expect((error as AppError).message).not.toContain('secret');
     expect(problems.find((p) => p.startsWith('PORT'))).toContain('(got "eighty")');

@@ -22,8 +22,14 @@ const redisUrl = z
 
 export const configSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
-  // Loopback only until authentication exists: nothing may reach unauthenticated routes from the network.
-  HOST: z.enum(['127.0.0.1', '::1', 'localhost'], { message: 'must be a loopback address (127.0.0.1, ::1 or localhost) until authentication is configured' }).default('127.0.0.1'),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  TRUST_PROXY: booleanFromEnv.default(false),
+  CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .pipe(z.array(z.url({ protocol: /^https?$/ }))),
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   DATABASE_URL: postgresUrl.optional(),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(500).default(10),
@@ -39,6 +45,23 @@ export const configSchema = z.object({
   IMPORT_MAX_RECORD_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
   API_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
   DEMO_WORKSPACE: booleanFromEnv.default(true),
+  JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  ENCRYPTION_KEYS_PREVIOUS: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^[A-Za-z0-9+/]{43}=$/, 'each must be 32 bytes in base64'))),
+  SIGNUP_ENABLED: booleanFromEnv.default(true),
+  MFA_REQUIRED_ROLES: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .pipe(z.array(z.enum(['owner', 'admin', 'analyst', 'viewer']))),
+  SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL').optional(),
+  MAIL_FROM: z.string().min(3).default('SocialPulse <socialpulse@localhost>'),
+  RATE_LIMIT_READ_PER_MINUTE: z.coerce.number().int().min(1).default(600),
+  RATE_LIMIT_WRITE_PER_MINUTE: z.coerce.number().int().min(1).default(120),
+  RATE_LIMIT_AUTH_PER_MINUTE: z.coerce.number().int().min(1).default(20),
 });
 
 type RawConfig = z.infer<typeof configSchema>;
@@ -53,8 +76,16 @@ export interface Config {
   logLevel: RawConfig['LOG_LEVEL'];
   encryptionKey: string | undefined;
   import: { maxBytes: number; batchSize: number; maxRecordBytes: number };
-  api: { bodyLimitBytes: number };
+  api: { bodyLimitBytes: number; publicUrl: string | undefined; trustProxy: boolean; corsOrigins: string[] };
   demoWorkspace: boolean;
+  auth: {
+    jwtSecret: string | undefined;
+    previousEncryptionKeys: string[];
+    signupEnabled: boolean;
+    mfaRequiredRoles: ('owner' | 'admin' | 'analyst' | 'viewer')[];
+  };
+  mail: { smtpUrl: string | undefined; from: string };
+  rateLimits: { readPerMinute: number; writePerMinute: number; authPerMinute: number };
 }
 
 export type ConfigOverrides = Partial<Record<keyof RawConfig, string>>;
@@ -65,7 +96,7 @@ function describeIssues(error: z.ZodError, source: Record<string, string | undef
     const name = String(issue.path[0] ?? '(root)');
     const value = source[name];
     const shown =
-      value === undefined ? '' : /KEY|URL|SECRET|PASSWORD/.test(name) ? ' (value hidden)' : ` (got "${value}")`;
+      value === undefined ? '' : /KEY|SECRET|PASSWORD|DATABASE_URL|REDIS_URL|SMTP_URL/.test(name) ? ' (value hidden)' : ` (got "${value}")`;
     return `${name}: ${issue.message}${shown}`;
   });
 }
@@ -103,8 +134,20 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
       batchSize: c.IMPORT_BATCH_SIZE,
       maxRecordBytes: c.IMPORT_MAX_RECORD_BYTES,
     },
-    api: { bodyLimitBytes: c.API_BODY_LIMIT_BYTES },
+    api: { bodyLimitBytes: c.API_BODY_LIMIT_BYTES, publicUrl: c.PUBLIC_URL, trustProxy: c.TRUST_PROXY, corsOrigins: c.CORS_ORIGINS },
     demoWorkspace: c.DEMO_WORKSPACE,
+    auth: {
+      jwtSecret: c.JWT_SECRET,
+      previousEncryptionKeys: c.ENCRYPTION_KEYS_PREVIOUS,
+      signupEnabled: c.SIGNUP_ENABLED,
+      mfaRequiredRoles: c.MFA_REQUIRED_ROLES,
+    },
+    mail: { smtpUrl: c.SMTP_URL, from: c.MAIL_FROM },
+    rateLimits: {
+      readPerMinute: c.RATE_LIMIT_READ_PER_MINUTE,
+      writePerMinute: c.RATE_LIMIT_WRITE_PER_MINUTE,
+      authPerMinute: c.RATE_LIMIT_AUTH_PER_MINUTE,
+    },
   };
 }
 

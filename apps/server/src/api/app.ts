@@ -1,19 +1,30 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import compress from '@fastify/compress';
+import cookie from '@fastify/cookie';
+import cors from '@fastify/cors';
+import csrf from '@fastify/csrf-protection';
 import etag from '@fastify/etag';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { constants as zlib } from 'node:zlib';
+import { AppError } from '../errors.js';
 import { loggerOptions } from '../observability/logger.js';
 import { registerPoolMetrics } from '../observability/metrics.js';
 import { poolStats } from '../db/pool.js';
+import { registerAuth } from './plugins/auth.js';
 import { registerErrorHandling } from './plugins/errors.js';
 import { generateRequestId, registerRequestContext } from './plugins/request-context.js';
+import { registerApiKeyRoutes } from './routes/api-keys/api-keys.routes.js';
+import { registerAuditRoutes } from './routes/audit/audit.routes.js';
+import { registerAuthRoutes } from './routes/auth/auth.routes.js';
 import { registerHealthRoutes } from './routes/health/health.routes.js';
+import { registerMemberRoutes } from './routes/members/members.routes.js';
 import { registerImportRoutes } from './routes/imports/imports.routes.js';
 import { registerPostRoutes } from './routes/posts/posts.routes.js';
 import { registerWorkspaceRoutes } from './routes/workspaces/workspaces.routes.js';
@@ -36,6 +47,7 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true },
+    trustProxy: deps.config.api.trustProxy,
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
@@ -43,6 +55,39 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   registerErrorHandling(app);
   registerRequestContext(app);
   registerPoolMetrics(() => poolStats(deps.db.pool));
+
+  await app.register(helmet, {
+    // The docs UI and the SPA load only their own scripts and styles; swagger-ui needs inline styles.
+    contentSecurityPolicy: { directives: { defaultSrc: ["'self'"], scriptSrc: ["'self'"], styleSrc: ["'self'", "'unsafe-inline'"], imgSrc: ["'self'", 'data:'] } },
+  });
+  // No origin is allowed cross-site unless configured: the SPA is served from the same origin.
+  await app.register(cors, { origin: deps.config.api.corsOrigins.length > 0 ? deps.config.api.corsOrigins : false, credentials: true });
+  await app.register(cookie);
+  await app.register(csrf, { cookieOpts: { httpOnly: true, secure: true, sameSite: 'strict', path: '/', signed: false }, getToken: (request) => request.headers['x-csrf-token'] as string | undefined });
+  registerAuth(app, deps);
+  await app.register(rateLimit, {
+    global: true,
+    hook: 'onRequest',
+    // Counters live in Redis when configured (shared by every process); if Redis fails the
+    // request is served rather than refused.
+    ...(deps.redis ? { redis: deps.redis.client, skipOnError: true } : {}),
+    nameSpace: 'sp:rl:',
+    enableDraftSpec: true,
+    // Reads and writes have separate budgets, so a burst of reads cannot block an import.
+    keyGenerator: (request) => {
+      const p = request.principal;
+      const group = request.method === 'GET' || request.method === 'HEAD' ? 'read' : 'write';
+      return `${group}:${p?.kind === 'user' ? `user:${p.userId}` : p?.kind === 'api_key' ? `key:${p.keyId}` : `ip:${request.ip}`}`;
+    },
+    max: (request) => (request.method === 'GET' || request.method === 'HEAD' ? deps.config.rateLimits.readPerMinute : deps.config.rateLimits.writePerMinute),
+    timeWindow: 60_000,
+    allowList: (request) => !request.url.startsWith('/v1/'),
+    // Thrown as our own error, so the error handler renders the one error body.
+    errorResponseBuilder: (_request, context) =>
+      new AppError('rate_limited', `Rate limit of ${context.max} requests per ${context.after} exceeded; retry in ${Math.ceil(context.ttl / 1000)} s`, {
+        details: { limit: context.max, retryAfterSeconds: Math.ceil(context.ttl / 1000) },
+      }),
+  });
 
   await app.register(swagger, {
     openapi: {
@@ -77,7 +122,11 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
 
   registerHealthRoutes(app, deps);
+  registerAuthRoutes(app, deps);
   registerWorkspaceRoutes(app, deps);
+  registerMemberRoutes(app, deps);
+  registerApiKeyRoutes(app, deps);
+  registerAuditRoutes(app, deps);
   registerPostRoutes(app, deps);
   await registerImportRoutes(app, deps);
 

@@ -2,13 +2,15 @@ import type { FastifyBaseLogger, FastifyInstance, RawReplyDefaultExpression, Raw
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
+import type { AuthDeps } from '../domain/auth/auth.service.js';
 import type { RedisHealth } from '../observability/redis-health.js';
 
 export type ZodApp = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, ZodTypeProvider>;
 
-/** What the routes need from the process: built once in services/api.ts or in tests. */
+/** What the routes need from the process: built once by createAppDeps (deps.ts). */
 export interface AppDeps {
   config: Config;
   db: Pick<Database, 'pool'>;
   redis: RedisHealth | null;
+  auth: AuthDeps;
 }

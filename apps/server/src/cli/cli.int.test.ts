@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, databaseUnavailable, type TestDatabase } from '../../test/support/db.js';
 import { postRecord, toCsv, toJsonl } from '../../test/support/factories.js';
 import { runCli } from '../../test/support/server-process.js';
+import { buildTestApp } from '../../test/support/app.js';
 
 describe.skipIf(databaseUnavailable() !== '')('socialpulse import / export / migrate', () => {
   let db: TestDatabase;
@@ -61,5 +62,35 @@ describe.skipIf(databaseUnavailable() !== '')('socialpulse import / export / mig
     const missing = await runCli(['import', path.join(dir, 'nope.csv'), '--workspace', 'Brand'], env());
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('nope.csv: no such file');
+  });
+
+  it('creates users and API keys for scripts, and resets MFA', async () => {
+    const weak = await runCli(['users', 'create', '--email', 'ops@example.com', '--password-stdin'], env(), 'short\n');
+    expect(weak.code).toBe(1);
+    expect(weak.stderr).toContain('password must be at least 12 characters');
+    const noStdin = await runCli(['users', 'create', '--email', 'ops@example.com'], env());
+    expect(noStdin.stderr).toContain('--password-stdin');
+
+    const created = await runCli(['users', 'create', '--email', 'ops@example.com', '--admin', '--password-stdin'], env(), 'correct horse battery staple ops\n');
+    expect(created.stdout).toMatch(/Created ops@example\.com \([0-9a-f-]{36}\) as instance admin/);
+    const listed = await runCli(['users', 'list'], env());
+    expect(listed.stdout).toMatch(/ops@example\.com\tadmin\tmfa=off/);
+
+    const key = await runCli(['keys', 'create', '--workspace', 'Brand', '--name', 'reporting', '--scopes', 'read'], env());
+    expect(key.code).toBe(0);
+    const secret = key.stdout.trim();
+    expect(secret).toMatch(/^sp_[A-Za-z0-9]{8}_/);
+    const app = await buildTestApp(db);
+    try {
+      const ws = await app.inject({ method: 'GET', url: '/v1/workspaces', headers: { authorization: `Bearer ${secret}` } });
+      expect(ws.json<{ data: { name: string }[] }>().data.map((w) => w.name)).toEqual(['Brand']);
+      const revoked = await runCli(['keys', 'revoke', secret.slice(0, 11), '--workspace', 'Brand'], env());
+      expect(revoked.code).toBe(0);
+      expect((await app.inject({ method: 'GET', url: '/v1/workspaces', headers: { authorization: `Bearer ${secret}` } })).statusCode).toBe(401);
+    } finally {
+      await app.close();
+    }
+    const reset = await runCli(['users', 'reset-mfa', 'ops@example.com'], env());
+    expect(reset.stdout).toContain('Two-factor authentication of ops@example.com is off');
   });
 });

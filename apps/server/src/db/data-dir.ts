@@ -16,6 +16,8 @@ export interface DataDirLock {
 export interface Secrets {
   encryptionKey: string;
   embeddedDbPassword: string;
+  /** Signs access tokens; set JWT_SECRET when several servers share a database. */
+  jwtSecret: string;
 }
 
 const lockFile = (dataDir: string): string => path.join(dataDir, 'socialpulse.lock');
@@ -82,22 +84,30 @@ export async function acquireLock(dataDir: string, port: number): Promise<() => 
   };
 }
 
-/** Reads the generated secrets, creating them (mode 0600) on first start. */
+/** Reads the generated secrets, creating them (mode 0600) on first start and adding any
+ * that a newer version introduced. */
 export async function loadOrCreateSecrets(dataDir: string): Promise<Secrets> {
   const file = secretsFile(dataDir);
+  let stored: Partial<Secrets> = {};
+  let exists = true;
   try {
-    const parsed = JSON.parse(await readFile(file, 'utf8')) as Partial<Secrets>;
-    if (typeof parsed.encryptionKey === 'string' && typeof parsed.embeddedDbPassword === 'string') {
-      return { encryptionKey: parsed.encryptionKey, embeddedDbPassword: parsed.embeddedDbPassword };
-    }
-    throw new AppError('config_invalid', `${file} is incomplete; restore it from a backup (it holds the key to stored tokens).`);
+    stored = JSON.parse(await readFile(file, 'utf8')) as Partial<Secrets>;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new AppError('config_invalid', `${file} is unreadable (${(error as Error).message}); restore it from a backup: it holds the key to stored tokens.`);
+    }
+    exists = false;
   }
   const secrets: Secrets = {
-    encryptionKey: randomBytes(32).toString('base64'),
-    embeddedDbPassword: randomBytes(24).toString('base64url'),
+    encryptionKey: stored.encryptionKey ?? randomBytes(32).toString('base64'),
+    embeddedDbPassword: stored.embeddedDbPassword ?? randomBytes(24).toString('base64url'),
+    jwtSecret: stored.jwtSecret ?? randomBytes(32).toString('base64url'),
   };
-  await writeFile(file, JSON.stringify(secrets, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
+  if (exists && stored.encryptionKey === undefined) {
+    throw new AppError('config_invalid', `${file} has no encryptionKey; restore it from a backup: it holds the key to stored tokens.`);
+  }
+  if (!exists || Object.keys(secrets).some((k) => stored[k as keyof Secrets] === undefined)) {
+    await writeFile(file, JSON.stringify(secrets, null, 2) + '\n', { mode: 0o600 });
+  }
   return secrets;
 }

@@ -1,4 +1,4 @@
-import type pg from 'pg';
+import pg from 'pg';
 import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
 import { redactUrl, type Logger } from '../observability/logger.js';
@@ -69,14 +69,16 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     }
   }
 
-  const pool = createPool(url, config.database.poolMax, options.applicationName);
+  const pool = createPool(url, config.database.poolMax, { applicationName: options.applicationName ?? 'socialpulse' });
   const close = async (): Promise<void> => {
     await pool.end();
     await stopEmbedded?.();
     await releaseLock?.();
   };
   try {
-    const client = await pool.connect().catch((error: unknown) => {
+    // Migrations run as the connecting (owner) role; everything else as the app role.
+    const client = new pg.Client({ connectionString: url, application_name: 'socialpulse-migrate' });
+    await client.connect().catch((error: unknown) => {
       throw new AppError('database_unavailable', `Cannot connect to PostgreSQL at ${redactUrl(url)}: ${(error as Error).message}`, { cause: error });
     });
     try {
@@ -92,7 +94,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
         }
       }
     } finally {
-      client.release();
+      await client.end();
     }
   } catch (error) {
     await close();

@@ -9,7 +9,8 @@ import { importPosts } from '../domain/imports/import.service.js';
 import { postRecord, toJsonl } from '../../test/support/factories.js';
 import { runCli, startServer } from '../../test/support/server-process.js';
 import { openDatabase } from './database.js';
-import { insertWorkspace } from './repos/workspaces.repo.js';
+import { withTenant } from './tenant.js';
+import { createWorkspace } from '../domain/workspaces/workspaces.service.js';
 
 /**
  * The default path of a new user: no DATABASE_URL, a real PostgreSQL from the
@@ -25,7 +26,7 @@ describe('embedded PostgreSQL', () => {
   it('starts, migrates, imports, and keeps the data across a restart', async () => {
     const first = await openDatabase({ config, logger, role: 'own' });
     expect(first.mode).toBe('embedded');
-    const ws = await insertWorkspace(first.pool, 'Kept');
+    const ws = await createWorkspace(first.pool, 'Kept', null, { userId: null, label: 'test' });
     const run = await importPosts(
       first.pool,
       { fileName: null, format: 'jsonl', stream: Readable.from([toJsonl([postRecord(), postRecord(), postRecord()])]) },
@@ -35,10 +36,11 @@ describe('embedded PostgreSQL', () => {
     await first.close();
 
     const second = await openDatabase({ config, logger, role: 'own' });
-    const { rows } = await second.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM posts');
-    expect(rows[0]?.n).toBe(3);
-    const { rows: migrations } = await second.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM schema_migrations');
-    expect(migrations[0]?.n).toBeGreaterThan(0);
+    const count = (scope: string | null) =>
+      withTenant(second.pool, { workspaceId: scope, userId: null }, async (c) => (await c.query<{ n: number }>('SELECT count(*)::int AS n FROM posts')).rows[0]?.n);
+    expect(await count(ws.id)).toBe(3);
+    // The embedded database enforces row-level security like any other: no scope, no rows.
+    expect(await count(null)).toBe(0);
     await second.close();
   });
 
@@ -69,8 +71,16 @@ describe('embedded PostgreSQL', () => {
     expect(await server.stop('SIGKILL')).toBeNull();
     // Its PostgreSQL outlived it; the next start must clear it and serve the same data.
     const again = await startServer(['--no-demo', '--data-dir', dataDir], {});
-    const workspaces = (await (await fetch(`${again.url}/v1/workspaces`)).json()) as { data: { name: string; post_count: number }[] };
-    expect(workspaces.data).toEqual([expect.objectContaining({ name: 'Kept', post_count: 4 })]);
+    // The first account of the instance adopts the workspaces the CLI made without an owner.
+    const signUp = await fetch(`${again.url}/v1/auth/sign-up`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'admin@example.com', password: 'correct horse battery staple 42' }),
+    });
+    expect(signUp.status).toBe(201);
+    const { access_token: token } = (await signUp.json()) as { access_token: string };
+    const workspaces = (await (await fetch(`${again.url}/v1/workspaces`, { headers: { authorization: `Bearer ${token}` } })).json()) as { data: { name: string; post_count: number }[] };
+    expect(workspaces.data).toEqual([expect.objectContaining({ name: 'Kept', post_count: 4, role: 'owner' })]);
     expect(await again.stop('SIGTERM')).toBe(0);
   });
 });

@@ -8,8 +8,27 @@ export type Queryable = pg.Pool | pg.PoolClient;
 // Counts and bigints arrive as strings by default; our counts fit in a JS number (2^53).
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number.parseInt(v, 10));
 
-export function createPool(connectionString: string, max: number, applicationName = 'socialpulse'): pg.Pool {
-  const pool = new pg.Pool({ connectionString, max, application_name: applicationName, idleTimeoutMillis: 30_000 });
+/** The role every application connection runs as: it cannot bypass row-level security. */
+export const APP_ROLE = 'socialpulse_app';
+
+export interface PoolOptions {
+  applicationName?: string;
+  /**
+   * Run as APP_ROLE (the default). Only migrations and operator tooling that must see across
+   * tenants connect without it.
+   */
+  asAppRole?: boolean;
+}
+
+export function createPool(connectionString: string, max: number, options: PoolOptions = {}): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString,
+    max,
+    application_name: options.applicationName ?? 'socialpulse',
+    idleTimeoutMillis: 30_000,
+    // Set at connection start, before any query can run: no window without the role.
+    ...(options.asAppRole === false ? {} : { options: `-c role=${APP_ROLE}` }),
+  });
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
   return pool;

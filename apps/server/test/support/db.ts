@@ -6,7 +6,11 @@ import { withDatabase } from '../global-setup.js';
 
 export interface TestDatabase {
   url: string;
+  /** Runs as the application role: row-level security applies, as in production. */
   pool: pg.Pool;
+  /** The owner: sees every row, for assertions about what was written. */
+  adminPool: pg.Pool;
+  secrets: { encryptionKey: string; embeddedDbPassword: string; jwtSecret: string };
   drop(): Promise<void>;
 }
 
@@ -25,12 +29,16 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     await admin.end();
   }
   const url = withDatabase(adminUrl, name);
-  const pool = createPool(url, 5, 'socialpulse-test');
+  const pool = createPool(url, 5, { applicationName: 'socialpulse-test' });
+  const adminPool = createPool(url, 3, { applicationName: 'socialpulse-test-admin', asAppRole: false });
   return {
     url,
     pool,
+    adminPool,
+    secrets: { encryptionKey: randomBytes(32).toString('base64'), embeddedDbPassword: 'unused', jwtSecret: randomBytes(32).toString('base64url') },
     async drop() {
       await pool.end();
+      await adminPool.end();
       const a = new pg.Client({ connectionString: adminUrl });
       await a.connect();
       await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);

@@ -1,8 +1,11 @@
-/** Helpers for API tests that go through buildApp() and inject(). */
+/**
+ * Helpers for API tests that go through buildApp() and inject(). Every /v1 route needs
+ * credentials: pass a `Caller` (callerFor in ./app.ts), not the bare app.
+ */
 import type { LightMyRequestResponse } from 'fastify';
 import { expect } from 'vitest';
 import type { ErrorBody, ImportResult, Post, Workspace } from '@socialpulse/contracts';
-import type { ZodApp } from '../../src/api/types.js';
+import type { Injector } from './app.js';
 import { toJsonl } from './factories.js';
 
 export type Response = LightMyRequestResponse;
@@ -27,7 +30,8 @@ export function expectError(res: Response, status: number, code: string): ErrorB
   return error as ErrorBody['error'];
 }
 
-export async function createWorkspace(app: ZodApp, name: string): Promise<Workspace> {
+/** Creates a workspace as a signed-in user (who becomes its owner); expects 201. */
+export async function createWorkspace(app: Injector, name: string): Promise<Workspace> {
   const res = await app.inject({ method: 'POST', url: '/v1/workspaces', payload: { name } });
   expect(res.statusCode, res.body).toBe(201);
   return res.json<Workspace>();
@@ -35,7 +39,7 @@ export async function createWorkspace(app: ZodApp, name: string): Promise<Worksp
 
 /** Posts a body to the import route; expects 201 and returns the import result. */
 export async function importBody(
-  app: ZodApp,
+  app: Injector,
   workspaceId: string,
   body: string | Buffer,
   contentType: string,
@@ -52,7 +56,7 @@ export async function importBody(
 }
 
 /** Imports records as JSON Lines and expects none of them to be rejected. */
-export async function importRecords(app: ZodApp, workspaceId: string, records: readonly Record<string, unknown>[]): Promise<ImportResult> {
+export async function importRecords(app: Injector, workspaceId: string, records: readonly Record<string, unknown>[]): Promise<ImportResult> {
   const result = await importBody(app, workspaceId, toJsonl(records), 'application/x-ndjson');
   expect(result.rejects).toEqual([]);
   expect(result.status).toBe('completed');
@@ -71,7 +75,7 @@ export const postsUrl = (workspaceId: string, query: Record<string, string | num
   return `/v1/workspaces/${workspaceId}/posts${qs ? `?${qs}` : ''}`;
 };
 
-export async function getPostPage(app: ZodApp, workspaceId: string, query: Record<string, string | number | undefined> = {}): Promise<PostPage> {
+export async function getPostPage(app: Injector, workspaceId: string, query: Record<string, string | number | undefined> = {}): Promise<PostPage> {
   const res = await app.inject({ url: postsUrl(workspaceId, query) });
   expect(res.statusCode, res.body).toBe(200);
   return res.json<PostPage>();
@@ -79,7 +83,7 @@ export async function getPostPage(app: ZodApp, workspaceId: string, query: Recor
 
 /** Follows next_cursor to the end; returns every page. Fails after maxPages to stop a loop. */
 export async function walkPosts(
-  app: ZodApp,
+  app: Injector,
   workspaceId: string,
   query: Record<string, string | number | undefined>,
   maxPages = 1000,

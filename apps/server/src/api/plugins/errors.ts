@@ -58,6 +58,8 @@ export function registerErrorHandling(app: FastifyInstance): void {
         error: { code: known?.code ?? 'internal_error', message: known?.message ?? 'Something went wrong on our side; the request id identifies it in the logs.', details: { requestId: request.id } },
       });
     }
+    const retryAfter = (known.details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
+    if (known.status === 429 && typeof retryAfter === 'number') void reply.header('retry-after', String(retryAfter));
     return reply.status(known.status).send({ error: { code: known.code, message: known.message, details: known.details } });
   });
 }

@@ -3,7 +3,8 @@ import { createWriteStream } from 'node:fs';
 import type { Command } from 'commander';
 import { postListQuerySchema } from '@socialpulse/contracts';
 import { AppError } from '../../errors.js';
-import { findWorkspaceByName } from '../../db/repos/workspaces.repo.js';
+import { findWorkspaceIdByName } from '../../db/repos/workspaces.repo.js';
+import { tenantRunner } from '../../db/tenant.js';
 import { exportPosts, type ExportFormat } from '../../domain/posts/export.service.js';
 import { toFilter } from '../../domain/posts/posts.service.js';
 import { withDatabase, type DatabaseFlags } from '../context.js';
@@ -42,10 +43,11 @@ export function registerExportCommand(program: Command): void {
         throw new AppError('validation_failed', `--${String(issue?.path[0] ?? 'filter')}: ${issue?.message ?? 'invalid'}`);
       }
       await withDatabase(flags, async ({ db }) => {
-        const workspace = await findWorkspaceByName(db.pool, flags.workspace);
-        if (!workspace) throw new AppError('not_found', `No workspace named "${flags.workspace}"`);
+        const workspaceId = await findWorkspaceIdByName(db.pool, flags.workspace);
+        if (!workspaceId) throw new AppError('not_found', `No workspace named "${flags.workspace}"`);
         const out = flags.out === '-' ? process.stdout : createWriteStream(flags.out);
-        for await (const chunk of exportPosts(db.pool, toFilter(workspace.id, parsed.data), flags.format as ExportFormat)) {
+        const scoped = tenantRunner(db.pool, { workspaceId, userId: null });
+        for await (const chunk of exportPosts(scoped, toFilter(workspaceId, parsed.data), flags.format as ExportFormat)) {
           if (!out.write(chunk)) await once(out, 'drain');
         }
         if (out !== process.stdout) await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));

@@ -5,7 +5,9 @@ import { Presets, SingleBar } from 'cli-progress';
 import { importFormatSchema, type ImportFormat } from '@socialpulse/contracts';
 import { isInteractiveTerminal } from '../../config.js';
 import { AppError } from '../../errors.js';
-import { findWorkspaceByName, insertWorkspace } from '../../db/repos/workspaces.repo.js';
+import { findFirstInstanceAdmin } from '../../db/repos/users.repo.js';
+import { findWorkspaceIdByName } from '../../db/repos/workspaces.repo.js';
+import { createWorkspace } from '../../domain/workspaces/workspaces.service.js';
 import { formatFromFileName, importPosts } from '../../domain/imports/import.service.js';
 import { withDatabase, type DatabaseFlags } from '../context.js';
 
@@ -61,12 +63,16 @@ async function runImport(files: string[], flags: ImportFlags): Promise<void> {
   });
 
   await withDatabase(flags, async ({ db, config }) => {
-    let workspace = await findWorkspaceByName(db.pool, flags.workspace);
-    if (!workspace) {
+    let workspaceId = await findWorkspaceIdByName(db.pool, flags.workspace);
+    if (!workspaceId) {
       if (!flags.create) throw new AppError('not_found', `No workspace named "${flags.workspace}" (drop --no-create to create it)`);
-      workspace = await insertWorkspace(db.pool, flags.workspace);
-      process.stderr.write(`Created workspace "${workspace.name}" (${workspace.id}).\n`);
+      // The operator's workspace belongs to the instance admin (or to the first one to sign up).
+      const admin = await findFirstInstanceAdmin(db.pool);
+      const created = await createWorkspace(db.pool, flags.workspace, admin?.id ?? null, { userId: null, label: 'cli' });
+      workspaceId = created.id;
+      process.stderr.write(`Created workspace "${created.name}" (${created.id})${admin ? `, owned by ${admin.email}` : ''}.\n`);
     }
+    const workspace = { id: workspaceId };
     let rejectsOut: WriteStream | null = null;
     const totals = { read: 0, inserted: 0, updated: 0, unchanged: 0, rejected: 0 };
     const interactive = isInteractiveTerminal();

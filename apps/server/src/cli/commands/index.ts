@@ -1,9 +1,12 @@
 import type { Command } from 'commander';
+import { registerAnalyzeCommand } from './analyze.js';
 import { registerDoctorCommand } from './doctor.js';
 import { registerExportCommand } from './export.js';
 import { registerImportCommand } from './import.js';
+import { registerKeysCommand } from './keys.js';
 import { registerMigrateCommand } from './migrate.js';
 import { registerServeCommand } from './serve.js';
+import { registerUsersCommand } from './users.js';
 
 /** Every CLI verb registers itself here, in the order `--help` lists them. */
 export function registerCommands(program: Command): void {
@@ -11,5 +14,8 @@ export function registerCommands(program: Command): void {
   registerMigrateCommand(program);
   registerImportCommand(program);
   registerExportCommand(program);
+  registerAnalyzeCommand(program);
+  registerUsersCommand(program);
+  registerKeysCommand(program);
   registerDoctorCommand(program);
 }

@@ -5,6 +5,7 @@ import { seedDemoWorkspace } from '../../domain/demo/demo.service.js';
 import { createLogger, redactUrl } from '../../observability/logger.js';
 import { createRedisHealth } from '../../observability/redis-health.js';
 import { startApi } from '../../services/api.js';
+import { createSetupLink } from '../../domain/auth/auth.service.js';
 import { overridesFrom, type DatabaseFlags } from '../context.js';
 
 const KNOWN_SERVICES = ['api'] as const;
@@ -76,5 +77,10 @@ async function serve(flags: ServeFlags): Promise<void> {
     await db.close().catch(() => undefined);
     throw error;
   }
-  process.stdout.write(`\nSocialPulse is running at ${api.url}\n  API docs:   ${api.url}/docs\n  Workspaces: ${api.url}/v1/workspaces\nPress Ctrl+C to stop.\n\n`);
+  const setupLink = await createSetupLink(api.deps.auth, config.api.publicUrl ?? api.url);
+  process.stdout.write(
+    `\nSocialPulse is running at ${api.url}\n  API docs:   ${api.url}/docs\n` +
+      (setupLink ? `  First run:  create the admin account (one-time link): ${setupLink}\n` : '') +
+      'Press Ctrl+C to stop.\n\n',
+  );
 }

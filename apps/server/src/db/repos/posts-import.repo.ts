@@ -41,7 +41,10 @@ const STAGING_COLUMNS = [
   'created_at', 'url', 'media_type', ...METRICS, 'metrics_captured_at', 'raw',
 ];
 
-/** Per-session staging table; rows vanish at commit, so each batch starts empty. */
+/**
+ * Per-session staging tables; rows vanish at commit, so each batch starts empty.
+ * `import_written_posts` keeps the ids of the posts the batch's upsert inserted or updated.
+ */
 export async function createImportStaging(client: pg.ClientBase): Promise<void> {
   await client.query(`CREATE TEMP TABLE IF NOT EXISTS import_staging (
     ord integer NOT NULL,
@@ -58,20 +61,79 @@ export async function createImportStaging(client: pg.ClientBase): Promise<void> 
     likes bigint, comments bigint, shares bigint, views bigint, saves bigint, impressions bigint,
     metrics_captured_at timestamptz,
     raw jsonb
+  ) ON COMMIT DELETE ROWS;
+  CREATE TEMP TABLE IF NOT EXISTS import_written_posts (
+    platform text NOT NULL,
+    external_id text NOT NULL,
+    post_id bigint NOT NULL
   ) ON COMMIT DELETE ROWS`);
 }
 
-function encodeRows(rows: readonly ImportPostRow[]): string {
-  let out = '';
-  for (let i = 0; i < rows.length; i += 1) {
-    const r = rows[i] as ImportPostRow;
-    out +=
-      `${i}\t${copyText(r.platform)}\t${copyText(r.externalId)}\t${copyText(r.accountHandle)}\t${copyText(r.accountExternalId)}\t` +
-      `${copyText(r.author)}\t${copyText(r.text)}\t${copyText(r.language)}\t${copyText(r.createdAt)}\t${copyText(r.url)}\t` +
-      `${copyText(r.mediaType)}\t${copyText(r.likes)}\t${copyText(r.comments)}\t${copyText(r.shares)}\t${copyText(r.views)}\t` +
-      `${copyText(r.saves)}\t${copyText(r.impressions)}\t${copyText(r.metricsCapturedAt)}\t${copyText(r.rawJson)}\n`;
+function encodeRow(ord: number, r: ImportPostRow): string {
+  return (
+    `${ord}\t${copyText(r.platform)}\t${copyText(r.externalId)}\t${copyText(r.accountHandle)}\t${copyText(r.accountExternalId)}\t` +
+    `${copyText(r.author)}\t${copyText(r.text)}\t${copyText(r.language)}\t${copyText(r.createdAt)}\t${copyText(r.url)}\t` +
+    `${copyText(r.mediaType)}\t${copyText(r.likes)}\t${copyText(r.comments)}\t${copyText(r.shares)}\t${copyText(r.views)}\t` +
+    `${copyText(r.saves)}\t${copyText(r.impressions)}\t${copyText(r.metricsCapturedAt)}\t${copyText(r.rawJson)}\n`
+  );
+}
+
+/** Some rows of a PostBatch, ready for COPY: `data` is a view of the batch's buffer. */
+export interface EncodedRows {
+  count: number;
+  data: Buffer;
+}
+
+const INITIAL_BATCH_BYTES = 1 << 20;
+/** A batch that grew past this (huge records) gives its buffer back when cleared. */
+const MAX_KEPT_BATCH_BYTES = 64 << 20;
+
+/**
+ * A batch of posts encoded for COPY as they are added: UTF-8 bytes in one buffer reused from
+ * batch to batch, plus each row's source line, instead of an array of row objects. An array of
+ * objects lives through several young-generation collections while the next batch is parsed, so
+ * V8 promotes it, and the old generation (and the RSS) grows to several times the live data
+ * before it is collected; these bytes are allocated once.
+ */
+export class PostBatch {
+  private bytes = Buffer.allocUnsafe(INITIAL_BATCH_BYTES);
+  private used = 0;
+  /** Byte offset where each row ends. */
+  private readonly ends: number[] = [];
+  /** Source line of each row, for rejects. */
+  readonly lines: number[] = [];
+
+  get length(): number {
+    return this.lines.length;
   }
-  return out;
+
+  add(row: ImportPostRow, line: number): void {
+    // The row's position in the batch orders duplicates within it (see UPSERT_POSTS).
+    const text = encodeRow(this.lines.length, row);
+    // UTF-8 takes at most 3 bytes per UTF-16 code unit.
+    if (this.bytes.length - this.used < text.length * 3) {
+      const grown = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, this.used + text.length * 3));
+      this.bytes.copy(grown, 0, 0, this.used);
+      this.bytes = grown;
+    }
+    this.used += this.bytes.write(text, this.used, 'utf8');
+    this.ends.push(this.used);
+    this.lines.push(line);
+  }
+
+  /** Rows `from` (inclusive) to `to` (exclusive); valid until the next `add` or `clear`. */
+  rows(from = 0, to = this.length): EncodedRows {
+    const start = from === 0 ? 0 : (this.ends[from - 1] ?? 0);
+    const end = to === 0 ? 0 : (this.ends[to - 1] ?? start);
+    return { count: to - from, data: this.bytes.subarray(start, end) };
+  }
+
+  clear(): void {
+    this.used = 0;
+    this.ends.length = 0;
+    this.lines.length = 0;
+    if (this.bytes.length > MAX_KEPT_BATCH_BYTES) this.bytes = Buffer.allocUnsafe(INITIAL_BATCH_BYTES);
+  }
 }
 
 const newer = 'EXCLUDED.metrics_captured_at >= p.metrics_captured_at';
@@ -120,19 +182,32 @@ const UPSERT_POSTS = `
       source = EXCLUDED.source,
       updated_at = EXCLUDED.updated_at
     WHERE ${changed}
-    RETURNING (xmax = 0) AS inserted
+    RETURNING p.id, p.platform, p.external_id, (xmax = 0) AS inserted
+  ), remembered AS (
+    INSERT INTO import_written_posts (platform, external_id, post_id) SELECT platform, external_id, id FROM written
   )
   SELECT count(*) FILTER (WHERE inserted)::int AS inserted,
          count(*) FILTER (WHERE NOT inserted)::int AS updated,
          (SELECT count(*) FROM src)::int AS distinct_rows
   FROM written`;
 
+// The post of each staged row: the id the upsert returned (every row of a first import), else
+// one probe of the unique key (rows the upsert left unchanged). Not a plain join with posts:
+// without statistics on the temp table and with stale ones on posts, the planner hashes every
+// post of the workspace for each batch (quadratic over a large import), and on a table not yet
+// analyzed it probes (workspace, platform, created_at) filtering on external_id. LIMIT 1 keeps
+// the lateral probe from being flattened into a join; the unique key means it drops no match.
 const INSERT_SNAPSHOTS = `
   INSERT INTO post_metric_snapshots (workspace_id, post_id, captured_at, ${METRICS.join(', ')})
-  SELECT $1::uuid, p.id, coalesce(s.metrics_captured_at, $2), ${METRICS.map((m) => `s.${m}`).join(', ')}
+  SELECT $1::uuid, coalesce(w.post_id, e.id), coalesce(s.metrics_captured_at, $2), ${METRICS.map((m) => `s.${m}`).join(', ')}
   FROM import_staging s
-  JOIN posts p ON p.workspace_id = $1::uuid AND p.platform = s.platform AND p.external_id = s.external_id
-  WHERE num_nonnulls(${METRICS.map((m) => `s.${m}`).join(', ')}) > 0
+  LEFT JOIN import_written_posts w ON w.platform = s.platform AND w.external_id = s.external_id
+  LEFT JOIN LATERAL (
+    SELECT id FROM posts
+    WHERE w.post_id IS NULL AND workspace_id = $1::uuid AND platform = s.platform AND external_id = s.external_id
+    LIMIT 1
+  ) e ON true
+  WHERE num_nonnulls(${METRICS.map((m) => `s.${m}`).join(', ')}) > 0 AND coalesce(w.post_id, e.id) IS NOT NULL
   ON CONFLICT (post_id, captured_at) DO NOTHING`;
 
 /**
@@ -145,10 +220,10 @@ export async function upsertPostBatch(
   workspaceId: string,
   source: string,
   importedAt: string,
-  rows: readonly ImportPostRow[],
+  rows: EncodedRows,
 ): Promise<BatchOutcome> {
   const copy = client.query(copyStreams.from(`COPY import_staging (${STAGING_COLUMNS.join(', ')}) FROM STDIN`));
-  await pipeline(Readable.from([encodeRows(rows)]), copy);
+  await pipeline(Readable.from([rows.data]), copy);
   await client.query(UPSERT_ACCOUNTS, [workspaceId]);
   const { rows: counts } = await client.query<{ inserted: number; updated: number; distinct_rows: number }>(UPSERT_POSTS, [
     workspaceId,
@@ -158,7 +233,7 @@ export async function upsertPostBatch(
   await client.query(INSERT_SNAPSHOTS, [workspaceId, importedAt]);
   const c = counts[0] ?? { inserted: 0, updated: 0, distinct_rows: 0 };
   // Duplicates of one post within the batch count as updates of it.
-  const duplicates = rows.length - c.distinct_rows;
+  const duplicates = rows.count - c.distinct_rows;
   return { inserted: c.inserted, updated: c.updated + duplicates, unchanged: c.distinct_rows - c.inserted - c.updated };
 }
 

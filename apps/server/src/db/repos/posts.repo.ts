@@ -107,7 +107,7 @@ function buildWhere(filter: PostFilter, after: PostKey | null): { sql: string; p
   };
   if (filter.platform) add((n) => `p.platform = ${n}`, filter.platform);
   if (filter.account) {
-    if (/^\d{1,18}$/.test(filter.account)) add((n) => `(p.account_id = ${n}::bigint OR lower(a.handle) = lower(${n}))`, filter.account);
+    if (/^\d{1,18}$/.test(filter.account)) add((n) => `(p.account_id = ${n}::bigint OR lower(a.handle) = lower(${n}::text))`, filter.account);
     else add((n) => `lower(a.handle) = lower(${n})`, filter.account.replace(/^@/, ''));
   }
   if (filter.since) add((n) => `p.created_at >= ${n}::timestamptz`, filter.since);

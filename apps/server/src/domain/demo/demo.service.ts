@@ -1,7 +1,8 @@
 import { createReadStream } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Pool } from '../../db/pool.js';
-import { countWorkspaces, insertWorkspace } from '../../db/repos/workspaces.repo.js';
+import { countAllWorkspaces } from '../../db/repos/workspaces.repo.js';
+import { createWorkspace } from '../workspaces/workspaces.service.js';
 import { importPosts } from '../imports/import.service.js';
 import type { ImportRunRecord } from '../../db/repos/imports.repo.js';
 
@@ -9,11 +10,13 @@ export const demoPostsFile = fileURLToPath(new URL('../../../../../examples/demo
 
 /**
  * Fills a "Demo" workspace from examples/ when the database has no workspace at all, so a
- * newcomer sees data at once. Returns null when there was something already.
+ * newcomer sees data at once; the instance's first admin becomes its owner. Returns null
+ * when there was something already.
  */
 export async function seedDemoWorkspace(pool: Pool, options: { batchSize: number; maxRecordBytes: number }): Promise<ImportRunRecord | null> {
-  if ((await countWorkspaces(pool)) > 0) return null;
-  const workspace = await insertWorkspace(pool, 'Demo');
+  if ((await countAllWorkspaces(pool)) > 0) return null;
+  // Nobody owns it yet: the first account of the instance adopts it.
+  const workspace = await createWorkspace(pool, 'Demo', null, { userId: null, label: 'system' });
   return importPosts(
     pool,
     { fileName: 'examples/demo-posts.jsonl', format: 'jsonl', stream: createReadStream(demoPostsFile) },

@@ -7,6 +7,9 @@ export async function* limitBytes(source: AsyncIterable<Buffer | string>, maxByt
     const chunk = typeof piece === 'string' ? Buffer.from(piece) : piece;
     seen += chunk.length;
     if (seen > maxBytes) {
+      // Hand on what fits: the complete records before the limit are still imported.
+      const fits = chunk.length - (seen - maxBytes);
+      if (fits > 0) yield chunk.subarray(0, fits);
       throw new AppError('payload_too_large', `The upload is larger than the limit of ${maxBytes} bytes (IMPORT_MAX_BYTES).`, {
         details: { limit: maxBytes },
       });

@@ -1,15 +1,17 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { ImportFormat } from '@socialpulse/contracts';
 import { AppError } from '../../errors.js';
 import { importBatchDuration, importRecords, importRuns } from '../../observability/metrics.js';
 import type { Pool, PoolClient } from '../../db/pool.js';
 import { withClient } from '../../db/pool.js';
+import { setTenantScope, tenantRunner } from '../../db/tenant.js';
 import { insertImportRun, insertRejects, updateImportRun, type ImportCounts, type ImportRunRecord, type RejectRecord } from '../../db/repos/imports.repo.js';
-import { createImportStaging, isDataError, upsertPostBatch, type BatchOutcome } from '../../db/repos/posts-import.repo.js';
+import { createImportStaging, isDataError, PostBatch, upsertPostBatch, type BatchOutcome } from '../../db/repos/posts-import.repo.js';
 import { parseCsv } from './csv-parser.js';
 import { parseJsonArray } from './json-array-parser.js';
 import { parseJsonl } from './jsonl-parser.js';
 import type { ParsedItem, ParserOptions } from './parsed-item.js';
-import { coerceCsvValues, validateRecord, type PostRow } from './record-validator.js';
+import { coerceCsvValues, validateRecord } from './record-validator.js';
 
 export interface ImportSource {
   fileName: string | null;
@@ -19,6 +21,8 @@ export interface ImportSource {
 
 export interface ImportOptions {
   workspaceId: string;
+  /** The user importing (null for the operator's CLI and the demo seed). */
+  userId?: string | null;
   /** Where the data came from: `cli`, `api`, `demo`, … (stored on each post). */
   source: string;
   batchSize: number;
@@ -51,6 +55,8 @@ export function formatFromContentType(contentType: string | undefined): ImportFo
 }
 
 const REJECT_FLUSH = 1000;
+/** Records parsed between two turns of the event loop (a few hundred microseconds of work). */
+const YIELD_EVERY = 32;
 
 /**
  * Streams one source into the workspace: parse → validate → batches written while the next
@@ -58,7 +64,10 @@ const REJECT_FLUSH = 1000;
  * are rejected. Every reject is stored with its line and reported through `onReject`.
  */
 export async function importPosts(pool: Pool, input: ImportSource, options: ImportOptions): Promise<ImportRunRecord> {
-  const run = await insertImportRun(pool, { workspaceId: options.workspaceId, source: options.source, fileName: input.fileName, format: input.format });
+  // Every statement runs scoped to the workspace: row-level security checks each write.
+  const scope = { workspaceId: options.workspaceId, userId: options.userId ?? null };
+  const scoped = tenantRunner(pool, scope);
+  const run = await scoped((c) => insertImportRun(c, { workspaceId: options.workspaceId, source: options.source, fileName: input.fileName, format: input.format }));
   const counts: ImportCounts = { read: 0, inserted: 0, updated: 0, unchanged: 0, rejected: 0 };
   const importedAt = new Date().toISOString();
   let pendingRejects: RejectRecord[] = [];
@@ -74,7 +83,7 @@ export async function importPosts(pool: Pool, input: ImportSource, options: Impo
   const flushRejects = (): void => {
     const batch = pendingRejects;
     pendingRejects = [];
-    rejectWrite = rejectWrite.then(() => insertRejects(pool, run.id, options.workspaceId, batch));
+    rejectWrite = rejectWrite.then(() => scoped((c) => insertRejects(c, run.id, options.workspaceId, batch)));
     // Handled later by `await rejectWrite`; mark it now so a failure is not reported as unhandled.
     rejectWrite.catch(() => undefined);
   };
@@ -88,19 +97,24 @@ export async function importPosts(pool: Pool, input: ImportSource, options: Impo
   try {
     await withClient(pool, async (client) => {
       await createImportStaging(client);
-      const writeBatch = async (rows: PostRow[]): Promise<void> => {
+      const writeBatch = async (rows: PostBatch): Promise<void> => {
         const stop = importBatchDuration.startTimer();
-        const outcome = await writeIsolatingBadRows(client, options, importedAt, rows, reject);
+        const outcome = await writeIsolatingBadRows(client, options, importedAt, rows, 0, rows.length, reject);
         stop();
         record(outcome);
-        await updateImportRun(pool, run.id, counts);
+        await scoped((c) => updateImportRun(c, run.id, counts));
       };
 
-      let batch: PostRow[] = [];
+      // Two batches in turn: one is written while the next is parsed into the other.
+      let batch = new PostBatch();
+      let spare = new PostBatch();
       let writing: Promise<void> | null = null;
       const parser = parsers[input.format](input.stream, { maxRecordBytes: options.maxRecordBytes });
       for await (const item of parser) {
         counts.read += 1;
+        // Parsing a buffered chunk holds the event loop for many milliseconds; meanwhile the
+        // database's replies to the batch being written wait, and so does the database.
+        if (counts.read % YIELD_EVERY === 0) await yieldToEventLoop();
         if (item.kind === 'problem') {
           reject({ line: item.line, field: item.field, reason: item.reason, value: item.value });
           continue;
@@ -111,13 +125,14 @@ export async function importPosts(pool: Pool, input: ImportSource, options: Impo
           reject(checked.reject);
           continue;
         }
-        batch.push(checked.row);
+        batch.add(checked.row, checked.row.line);
         if (batch.length >= options.batchSize) {
           // Overlap: PostgreSQL writes this batch while we parse the next one.
           if (writing) await writing;
           writing = writeBatch(batch);
           writing.catch(() => undefined); // Awaited before the next batch or at the end.
-          batch = [];
+          [batch, spare] = [spare, batch];
+          batch.clear(); // Its write, awaited above, is over.
         }
       }
       if (writing) await writing;
@@ -125,14 +140,14 @@ export async function importPosts(pool: Pool, input: ImportSource, options: Impo
     });
     flushRejects();
     await rejectWrite;
-    const finished = await updateImportRun(pool, run.id, counts, { status: 'completed', error: null });
+    const finished = await scoped((c) => updateImportRun(c, run.id, counts, { status: 'completed', error: null }));
     countOutcome(options.source, counts, 'completed');
     return finished;
   } catch (error) {
     const failure = error instanceof AppError ? error : new AppError('internal_error', `import failed: ${(error as Error).message}`, { cause: error });
     flushRejects();
     await rejectWrite.catch(() => undefined);
-    await updateImportRun(pool, run.id, counts, { status: 'failed', error: failure.message }).catch(() => undefined);
+    await scoped((c) => updateImportRun(c, run.id, counts, { status: 'failed', error: failure.message })).catch(() => undefined);
     countOutcome(options.source, counts, 'failed');
     throw failure;
   }
@@ -150,25 +165,27 @@ async function writeIsolatingBadRows(
   client: PoolClient,
   options: ImportOptions,
   importedAt: string,
-  rows: PostRow[],
+  batch: PostBatch,
+  from: number,
+  to: number,
   reject: (r: Omit<RejectRecord, 'seq' | 'file'>) => void,
 ): Promise<BatchOutcome> {
   try {
     await client.query('BEGIN');
-    const outcome = await upsertPostBatch(client, options.workspaceId, options.source, importedAt, rows);
+    await setTenantScope(client, { workspaceId: options.workspaceId, userId: options.userId ?? null });
+    const outcome = await upsertPostBatch(client, options.workspaceId, options.source, importedAt, batch.rows(from, to));
     await client.query('COMMIT');
     return outcome;
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
     if (!isDataError(error)) throw error;
-    if (rows.length === 1) {
-      const row = rows[0] as PostRow;
-      reject({ line: row.line, field: null, reason: `rejected by the database: ${(error as Error).message}`, value: null });
+    if (to - from === 1) {
+      reject({ line: batch.lines[from] ?? 0, field: null, reason: `rejected by the database: ${(error as Error).message}`, value: null });
       return { inserted: 0, updated: 0, unchanged: 0 };
     }
-    const middle = Math.ceil(rows.length / 2);
-    const a = await writeIsolatingBadRows(client, options, importedAt, rows.slice(0, middle), reject);
-    const b = await writeIsolatingBadRows(client, options, importedAt, rows.slice(middle), reject);
+    const middle = from + Math.ceil((to - from) / 2);
+    const a = await writeIsolatingBadRows(client, options, importedAt, batch, from, middle, reject);
+    const b = await writeIsolatingBadRows(client, options, importedAt, batch, middle, to, reject);
     return { inserted: a.inserted + b.inserted, updated: a.updated + b.updated, unchanged: a.unchanged + b.unchanged };
   }
 }

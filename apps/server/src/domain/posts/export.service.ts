@@ -1,5 +1,5 @@
 import { metricNames } from '@socialpulse/contracts';
-import type { Queryable } from '../../db/pool.js';
+import type { TenantRunner } from '../../db/tenant.js';
 import { listPosts, type PostFilter, type PostKey, type PostRecord } from '../../db/repos/posts.repo.js';
 
 export type ExportFormat = 'csv' | 'jsonl';
@@ -50,11 +50,12 @@ const csvCell = (v: string | number | null): string => {
  * Streams a workspace's posts page by page (keyset pagination, constant memory) as CSV or
  * JSON Lines text chunks.
  */
-export async function* exportPosts(db: Queryable, filter: PostFilter, format: ExportFormat, pageSize = 2000): AsyncGenerator<string> {
+export async function* exportPosts(run: TenantRunner, filter: PostFilter, format: ExportFormat, pageSize = 2000): AsyncGenerator<string> {
   if (format === 'csv') yield exportColumns.join(',') + '\n';
   let after: PostKey | null = null;
   for (;;) {
-    const page = await listPosts(db, filter, after, pageSize);
+    const position: PostKey | null = after;
+    const page: Awaited<ReturnType<typeof listPosts>> = await run((c) => listPosts(c, filter, position, pageSize));
     let chunk = '';
     for (const post of page.posts) {
       const row = toImportShape(post);

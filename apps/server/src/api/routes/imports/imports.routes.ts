@@ -13,7 +13,6 @@ import {
 } from '@socialpulse/contracts';
 import { AppError, notFound } from '../../../errors.js';
 import { findImportRun, listImportRuns, listRejects } from '../../../db/repos/imports.repo.js';
-import { getWorkspace } from '../../../db/repos/workspaces.repo.js';
 import { insertAuditEntry } from '../../../db/repos/audit.repo.js';
 import { limitBytes } from '../../../domain/imports/byte-limit.js';
 import { formatFromContentType, importPosts } from '../../../domain/imports/import.service.js';
@@ -21,7 +20,13 @@ import type { AppDeps, ZodApp } from '../../types.js';
 import { presentImport, presentReject } from './imports.presenter.js';
 
 const INLINE_REJECTS = 100;
-const STREAMED_TYPES = ['text/csv', 'application/x-ndjson', 'application/jsonl', 'application/x-jsonlines', 'application/json'];
+const STREAMED_TYPES = [
+  'text/csv',
+  'application/x-ndjson',
+  'application/jsonl',
+  'application/x-jsonlines',
+  'application/json',
+];
 const importParamsSchema = workspaceParamsSchema.extend({ importId: z.uuid() });
 
 /**
@@ -32,12 +37,14 @@ export async function registerImportRoutes(app: ZodApp, deps: AppDeps): Promise<
   const { pool } = deps.db;
   await app.register((scope: ZodApp, _options, done) => {
     scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser(STREAMED_TYPES, (_request, payload, done) => done(null, payload));
+    // Any content type streams through: the format comes from it or from ?format=.
+    scope.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
 
     scope.post(
       '/v1/workspaces/:workspaceId/imports',
       {
         bodyLimit: deps.config.import.maxBytes,
+        config: { auth: { permission: 'import' } },
         schema: {
           tags: ['imports'],
           summary: 'Import posts from a CSV, JSON Lines or JSON array body (streamed)',
@@ -47,49 +54,98 @@ export async function registerImportRoutes(app: ZodApp, deps: AppDeps): Promise<
           consumes: STREAMED_TYPES,
           params: workspaceParamsSchema,
           querystring: importCreateQuerySchema,
-          response: { 201: importResultSchema, 400: errorBodySchema, 404: errorBodySchema, 413: errorBodySchema, 415: errorBodySchema },
+          response: {
+            201: importResultSchema,
+            400: errorBodySchema,
+            404: errorBodySchema,
+            413: errorBodySchema,
+            415: errorBodySchema,
+          },
         },
       },
       async (request, reply) => {
         const { workspaceId } = request.params;
-        await getWorkspace(pool, workspaceId);
-        const format = request.query.format ?? formatFromContentType(request.headers['content-type']);
+        const format =
+          request.query.format ?? formatFromContentType(request.headers['content-type']);
         if (!format) {
-          throw new AppError('unsupported_media_type', 'Send text/csv, application/x-ndjson or application/json, or name the format with ?format=', {
-            details: { field: 'content-type', value: request.headers['content-type'] ?? null },
-          });
+          throw new AppError(
+            'unsupported_media_type',
+            'Send text/csv, application/x-ndjson or application/json, or name the format with ?format=',
+            {
+              details: { field: 'content-type', value: request.headers['content-type'] ?? null },
+            },
+          );
         }
         const body = request.body as IncomingMessage | undefined;
-        if (!body || typeof (body as Partial<IncomingMessage>)[Symbol.asyncIterator] !== 'function') {
-          throw new AppError('validation_failed', 'The request has no body to import', { details: { field: 'body' } });
+        if (
+          !body ||
+          typeof (body as Partial<IncomingMessage>)[Symbol.asyncIterator] !== 'function'
+        ) {
+          throw new AppError('validation_failed', 'The request has no body to import', {
+            details: { field: 'body' },
+          });
         }
         const firstRejects: ImportReject[] = [];
-        const run = await importPosts(
-          pool,
-          { fileName: request.query.file_name ?? null, format, stream: limitBytes(body, deps.config.import.maxBytes) },
-          {
-            workspaceId,
-            source: 'api',
-            batchSize: deps.config.import.batchSize,
-            maxRecordBytes: deps.config.import.maxRecordBytes,
-            onReject: (r) => {
-              if (firstRejects.length < INLINE_REJECTS) firstRejects.push(presentReject(r));
+        // Iterating the request with `for await` would destroy it when the import stops early
+        // (payload_too_large, a database failure): light-my-request then rejects inject(), and a
+        // real client may lose the answer. Keep the request alive and close the connection instead.
+        const chunks = body.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>;
+        let run: Awaited<ReturnType<typeof importPosts>>;
+        try {
+          run = await importPosts(
+            pool,
+            {
+              fileName: request.query.file_name ?? null,
+              format,
+              stream: limitBytes(chunks, deps.config.import.maxBytes),
             },
-          },
+            {
+              workspaceId,
+              userId: request.actor().userId,
+              source: 'api',
+              batchSize: deps.config.import.batchSize,
+              maxRecordBytes: deps.config.import.maxRecordBytes,
+              onReject: (r) => {
+                if (firstRejects.length < INLINE_REJECTS) firstRejects.push(presentReject(r));
+              },
+            },
+          );
+        } catch (error) {
+          // The rest of the body was never read. Node only discards an unread body by itself
+          // when nothing started reading it, so the connection would stay open, stalled, until
+          // the keep-alive timeout (blocking a graceful shutdown). Discard what still arrives
+          // and close the connection after the answer, as Fastify does for its own body errors.
+          if (!body.readableEnded) {
+            void reply.header('connection', 'close');
+            body.resume();
+          }
+          throw error;
+        }
+        await request.scoped((c) =>
+          insertAuditEntry(c, {
+            workspaceId,
+            userId: request.actor().userId,
+            actor: request.actor().label,
+            action: 'import.completed',
+            target: run.id,
+            details: {
+              read: run.read,
+              inserted: run.inserted,
+              updated: run.updated,
+              rejected: run.rejected,
+            },
+            ip: request.ip,
+            requestId: request.id,
+          }),
         );
-        await insertAuditEntry(pool, {
-          workspaceId,
-          actor: 'local',
-          action: 'import.completed',
-          target: run.id,
-          details: { read: run.read, inserted: run.inserted, updated: run.updated, rejected: run.rejected },
-          ip: request.ip,
-          requestId: request.id,
-        });
         return reply
           .status(201)
           .header('location', `/v1/workspaces/${workspaceId}/imports/${run.id}`)
-          .send({ ...presentImport(run), rejects: firstRejects, rejects_truncated: run.rejected > firstRejects.length });
+          .send({
+            ...presentImport(run),
+            rejects: firstRejects,
+            rejects_truncated: run.rejected > firstRejects.length,
+          });
       },
     );
     done();
@@ -97,18 +153,39 @@ export async function registerImportRoutes(app: ZodApp, deps: AppDeps): Promise<
 
   app.get(
     '/v1/workspaces/:workspaceId/imports',
-    { schema: { tags: ['imports'], summary: 'Recent imports of a workspace', params: workspaceParamsSchema, response: { 200: importListSchema, 404: errorBodySchema } } },
+    {
+      config: { auth: { permission: 'read' } },
+      schema: {
+        tags: ['imports'],
+        summary: 'Recent imports of a workspace',
+        params: workspaceParamsSchema,
+        response: { 200: importListSchema, 404: errorBodySchema },
+      },
+    },
     async (request) => {
-      await getWorkspace(pool, request.params.workspaceId);
-      return { data: (await listImportRuns(pool, request.params.workspaceId, 100)).map(presentImport) };
+      return {
+        data: (await request.scoped((c) => listImportRuns(c, request.params.workspaceId, 100))).map(
+          presentImport,
+        ),
+      };
     },
   );
 
   app.get(
     '/v1/workspaces/:workspaceId/imports/:importId',
-    { schema: { tags: ['imports'], summary: 'One import and its counts', params: importParamsSchema, response: { 200: importSummarySchema, 404: errorBodySchema } } },
+    {
+      config: { auth: { permission: 'read' } },
+      schema: {
+        tags: ['imports'],
+        summary: 'One import and its counts',
+        params: importParamsSchema,
+        response: { 200: importSummarySchema, 404: errorBodySchema },
+      },
+    },
     async (request) => {
-      const run = await findImportRun(pool, request.params.workspaceId, request.params.importId);
+      const run = await request.scoped((c) =>
+        findImportRun(c, request.params.workspaceId, request.params.importId),
+      );
       if (!run) throw notFound('import', request.params.importId);
       return presentImport(run);
     },
@@ -117,6 +194,7 @@ export async function registerImportRoutes(app: ZodApp, deps: AppDeps): Promise<
   app.get(
     '/v1/workspaces/:workspaceId/imports/:importId/rejects',
     {
+      config: { auth: { permission: 'read' } },
       schema: {
         tags: ['imports'],
         summary: 'Every rejected record of an import, with file, line, field and reason',
@@ -126,11 +204,17 @@ export async function registerImportRoutes(app: ZodApp, deps: AppDeps): Promise<
       },
     },
     async (request) => {
-      const run = await findImportRun(pool, request.params.workspaceId, request.params.importId);
-      if (!run) throw notFound('import', request.params.importId);
-      const rejects = await listRejects(pool, run.id, request.query.after, request.query.limit);
+      const { workspaceId, importId } = request.params;
+      const rejects = await request.scoped(async (c) => {
+        const run = await findImportRun(c, workspaceId, importId);
+        if (!run) throw notFound('import', importId);
+        return listRejects(c, run.id, request.query.after, request.query.limit);
+      });
       const last = rejects[rejects.length - 1];
-      return { data: rejects.map(presentReject), next_after: rejects.length === request.query.limit && last ? last.seq : null };
+      return {
+        data: rejects.map(presentReject),
+        next_after: rejects.length === request.query.limit && last ? last.seq : null,
+      };
     },
   );
 }

@@ -7,11 +7,11 @@ import { pickFields, presentPost, presentSnapshot } from './posts.presenter.js';
 
 const postParamsSchema = workspaceParamsSchema.extend({ postId: z.string().regex(/^\d{1,18}$/, 'must be a post id') });
 
-export function registerPostRoutes(app: ZodApp, deps: AppDeps): void {
-  const { pool } = deps.db;
+export function registerPostRoutes(app: ZodApp, _deps: AppDeps): void {
   app.get(
     '/v1/workspaces/:workspaceId/posts',
     {
+      config: { auth: { permission: 'read' } },
       schema: {
         tags: ['posts'],
         summary: 'List posts, newest first',
@@ -23,20 +23,21 @@ export function registerPostRoutes(app: ZodApp, deps: AppDeps): void {
     },
     async (request) => {
       const fields = parseFields(request.query.fields);
-      const page = await listPostPage(pool, request.params.workspaceId, request.query);
+      const page = await request.scoped((c) => listPostPage(c, request.params.workspaceId, request.query));
       return { data: page.posts.map((p) => pickFields(presentPost(p), fields)), next_cursor: page.nextCursor };
     },
   );
 
   app.get(
     '/v1/workspaces/:workspaceId/posts/:postId',
-    { schema: { tags: ['posts'], summary: 'Get one post', params: postParamsSchema, response: { 200: postSchema, 404: errorBodySchema } } },
-    async (request) => presentPost(await getPost(pool, request.params.workspaceId, request.params.postId)),
+    { config: { auth: { permission: 'read' } }, schema: { tags: ['posts'], summary: 'Get one post', params: postParamsSchema, response: { 200: postSchema, 404: errorBodySchema } } },
+    async (request) => presentPost(await request.scoped((c) => getPost(c, request.params.workspaceId, request.params.postId))),
   );
 
   app.get(
     '/v1/workspaces/:workspaceId/posts/:postId/snapshots',
     {
+      config: { auth: { permission: 'read' } },
       schema: {
         tags: ['posts'],
         summary: "A post's metric time series (one point per import or sync)",
@@ -45,8 +46,12 @@ export function registerPostRoutes(app: ZodApp, deps: AppDeps): void {
       },
     },
     async (request) => {
-      await getPost(pool, request.params.workspaceId, request.params.postId);
-      return { data: (await listSnapshots(pool, request.params.workspaceId, request.params.postId)).map(presentSnapshot) };
+      const { workspaceId, postId } = request.params;
+      const snapshots = await request.scoped(async (c) => {
+        await getPost(c, workspaceId, postId);
+        return listSnapshots(c, workspaceId, postId);
+      });
+      return { data: snapshots.map(presentSnapshot) };
     },
   );
 }

@@ -1,0 +1,241 @@
+/**
+ * The full analysis of a post: language, sentiment (default engine, or VADER / the model /
+ * all three), VADER scores, entities, keywords, toxicity and workspace categories.
+ * `createAnalyzer()` is the batch engine that jobs and `socialpulse analyze` call.
+ */
+import type {
+  Engine,
+  EngineInfo,
+  ItemError,
+  PostInput,
+  SentimentEngineName,
+  SentimentResult,
+} from './engine.js';
+import { combine, combinerInputs, COMBINER_FEATURES } from './models/default-sentiment.js';
+import { getSentimentModel, shippedModelFile } from './models/sentiment-weights.js';
+import { predictionFromLogits, type SentimentModel } from './models/sentiment-model.js';
+import { createCategoryMatcher, type CategoryRule } from './nlp/categories.js';
+import { extractEntities } from './nlp/extract.js';
+import { postKeywords, type IdfLookup, type Keyword } from './nlp/keywords.js';
+import { detectLanguage } from './nlp/language.js';
+import { tokenize, type Token } from './nlp/tokenize.js';
+import { createToxicityDetector } from './nlp/toxicity.js';
+import { getVader } from './nlp/vader/vader-lexicons.js';
+import { vaderLabel, type Vader, type VaderScores } from './nlp/vader/vader.js';
+
+export const VADER_ENGINE: EngineInfo = { name: 'vader', version: '3.3.2+lexicon-44fc044' };
+export const ANALYZER_ENGINE: EngineInfo = { name: 'socialpulse-analysis', version: '1' };
+
+/** Languages the sentiment engines read. */
+export const SENTIMENT_LANGUAGES: ReadonlySet<string> = new Set(['en']);
+
+/** Longer texts are analysed on their first MAX_TEXT_LENGTH UTF-16 units (and say so). */
+export const MAX_TEXT_LENGTH = 20_000;
+
+export interface PostAnalysis {
+  id: string;
+  language: string;
+  sentiment: SentimentResult;
+  /** Every engine's sentiment, with `--engine all`. */
+  sentiments?: Record<SentimentEngineName, SentimentResult>;
+  vader: VaderScores;
+  hashtags: string[];
+  mentions: string[];
+  cashtags: string[];
+  urls: string[];
+  emoji: string[];
+  keywords: Keyword[];
+  toxic: boolean;
+  categories: string[];
+  truncated?: true;
+  engine: EngineInfo;
+}
+
+export interface AnalyzerOptions {
+  /** Which engine answers `sentiment` ('all' = default, plus every engine in `sentiments`). */
+  engine?: SentimentEngineName | 'all';
+  categories?: readonly CategoryRule[];
+  keywordLimit?: number;
+  /** Corpus IDF for keywords (see createCorpusKeywords); a length prior otherwise. */
+  idf?: IdfLookup;
+}
+
+export interface Analyzer extends Engine<PostAnalysis> {
+  analyze(post: PostInput): PostAnalysis;
+}
+
+/** Removes what JSON and downstream code choke on: NUL and unpaired surrogates. */
+export function sanitizeText(text: string): string {
+  const out = text.includes('\u0000') ? text.replaceAll('\u0000', ' ') : text;
+  return LONE_SURROGATE.test(out) ? out.replace(LONE_SURROGATE_G, '\uFFFD') : out;
+}
+
+const LONE_SURROGATE_SOURCE =
+  '[\\uD800-\\uDBFF](?![\\uDC00-\\uDFFF])|(?<![\\uD800-\\uDBFF])[\\uDC00-\\uDFFF]';
+const LONE_SURROGATE = new RegExp(LONE_SURROGATE_SOURCE);
+const LONE_SURROGATE_G = new RegExp(LONE_SURROGATE_SOURCE, 'g');
+
+export function createAnalyzer(options: AnalyzerOptions = {}): Analyzer {
+  const vader: Vader = getVader();
+  const model: SentimentModel = getSentimentModel();
+  const toxicity = createToxicityDetector();
+  const categories = createCategoryMatcher(options.categories ?? []);
+  const engineChoice = options.engine ?? 'default';
+  const keywordLimit = options.keywordLimit ?? 5;
+  const modelInfo: EngineInfo = { name: 'socialpulse-sentiment-model', version: model.version };
+  const defaultInfo: EngineInfo = {
+    name: 'socialpulse-sentiment',
+    version: `${model.version}+vader`,
+  };
+  const z = new Float64Array(3);
+  const x = new Float64Array(COMBINER_FEATURES.length);
+  const combinerWeights = shippedModelFile.combiner.weights;
+  // VADER's lexicon and the model's (hashed) training vocabulary: informal English words.
+  const isEnglishWord = (w: string): boolean => vader.hasWord(w) || model.knowsWord(w);
+
+  function nullSentiment(engine: EngineInfo, reason: SentimentResult['reason']): SentimentResult {
+    return {
+      label: null,
+      score: null,
+      probabilities: null,
+      engine,
+      ...(reason === undefined ? {} : { reason }),
+    };
+  }
+
+  function sentiments(
+    text: string,
+    tokens: readonly Token[],
+    language: string,
+    scores: VaderScores,
+  ): Record<SentimentEngineName, SentimentResult> {
+    const readable = sentimentReadable(text, tokens, language);
+    if (readable !== true) {
+      return {
+        default: nullSentiment(defaultInfo, readable),
+        model: nullSentiment(modelInfo, readable),
+        vader: nullSentiment(VADER_ENGINE, readable),
+      };
+    }
+    model.logits(text, z, tokens);
+    const own = predictionFromLogits(z, model.temperature);
+    for (let c = 0; c < 3; c++) z[c] = (z[c] ?? 0) / model.temperature;
+    combinerInputs(z, scores, x);
+    const combined = combine(combinerWeights, x);
+    const probs = (p: [number, number, number]): SentimentResult['probabilities'] => ({
+      negative: round4(p[0]),
+      neutral: round4(p[1]),
+      positive: round4(p[2]),
+    });
+    return {
+      default: {
+        label: combined.label,
+        score: round4(combined.score),
+        probabilities: probs(combined.probabilities),
+        engine: defaultInfo,
+      },
+      model: {
+        label: own.label,
+        score: round4(own.score),
+        probabilities: probs(own.probabilities),
+        engine: modelInfo,
+      },
+      vader: {
+        label: vaderLabel(scores.compound),
+        score: scores.compound,
+        probabilities: { negative: scores.neg, neutral: scores.neu, positive: scores.pos },
+        engine: VADER_ENGINE,
+      },
+    };
+  }
+
+  function sentimentReadable(
+    text: string,
+    tokens: readonly Token[],
+    language: string,
+  ): true | SentimentResult['reason'] {
+    if (text.trim() === '') return 'empty_text';
+    if (SENTIMENT_LANGUAGES.has(language)) return true;
+    if (language !== 'und') return 'unsupported_language';
+    // Undetermined: read it only if it carries signals the engines know (emoji, emoticons,
+    // lexicon words such as "lol"); never a confident score for text it cannot read.
+    for (const t of tokens) {
+      if (t.kind === 'emoji' || t.kind === 'emoticon') return true;
+      if (t.kind === 'word' && vader.hasWord(t.norm)) return true;
+    }
+    return tokens.some((t) => t.kind === 'word') ? 'undetermined_language' : 'empty_text';
+  }
+
+  function analyze(post: PostInput): PostAnalysis {
+    const truncated = post.text.length > MAX_TEXT_LENGTH;
+    const text = sanitizeText(truncated ? post.text.slice(0, MAX_TEXT_LENGTH) : post.text);
+    const tokens = tokenize(text);
+    const declared = post.language?.split(/[-_]/)[0]?.toLowerCase();
+    const language =
+      declared !== undefined && /^[a-z]{2,3}$/.test(declared)
+        ? declared
+        : detectLanguage(tokens, isEnglishWord).language;
+    const scores = vader.polarityScores(text);
+    const all = sentiments(text, tokens, language, scores);
+    const entities = extractEntities(tokens);
+    const result: PostAnalysis = {
+      id: post.id,
+      language,
+      sentiment: engineChoice === 'all' ? all.default : all[engineChoice],
+      ...(engineChoice === 'all' ? { sentiments: all } : {}),
+      vader: scores,
+      ...entities,
+      keywords: postKeywords(tokens, keywordLimit, options.idf),
+      toxic: toxicity.detect(text).toxic,
+      categories: categories.match(tokens),
+      ...(truncated ? { truncated: true as const } : {}),
+      engine: ANALYZER_ENGINE,
+    };
+    assertFinite(result);
+    return result;
+  }
+
+  return {
+    info: ANALYZER_ENGINE,
+    analyze,
+    analyzeBatch(posts) {
+      return posts.map((post): PostAnalysis | ItemError => {
+        if (typeof post.text !== 'string' || typeof post.id !== 'string') {
+          return {
+            id: String(post.id),
+            error: { code: 'invalid_input', message: 'id and text must be strings' },
+          };
+        }
+        try {
+          return analyze(post);
+        } catch (error) {
+          return {
+            id: post.id,
+            error: {
+              code: 'engine_failed',
+              message: error instanceof Error ? error.message : String(error),
+            },
+          };
+        }
+      });
+    },
+  };
+}
+
+function round4(x: number): number {
+  return Math.round(x * 10_000) / 10_000;
+}
+
+/** A NaN or infinity in a result is a bug: fail this item loudly rather than store it. */
+function assertFinite(result: PostAnalysis): void {
+  const numbers = [
+    result.vader.neg,
+    result.vader.neu,
+    result.vader.pos,
+    result.vader.compound,
+    result.sentiment.score ?? 0,
+    ...Object.values(result.sentiment.probabilities ?? {}),
+  ];
+  if (numbers.some((n) => !Number.isFinite(n)))
+    throw new Error('analysis produced a non-finite number');
+}

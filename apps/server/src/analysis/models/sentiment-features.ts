@@ -1,0 +1,241 @@
+/**
+ * Features of the trained sentiment model: hashed word unigrams and bigrams (with negation
+ * scope marked, Pang et al. 2002), hashed character 3–5-grams of words, emoji, emoticons,
+ * hashtags (also as words), and a few dense features from VADER's lexicon (positive and
+ * negative valence sums after negation, exclamation, question, ALL CAPS, elongation).
+ *
+ * The same code builds features for training (training/) and for inference, so they cannot
+ * drift apart. Features are written into a reusable buffer: no per-post allocation beyond
+ * the tokenizer's.
+ */
+import { squashElongation, tokenize, type Token } from '../nlp/tokenize.js';
+
+export const DENSE_FEATURES = [
+  'bias',
+  'lexicon_positive',
+  'lexicon_negative',
+  'lexicon_positive_count',
+  'lexicon_negative_count',
+  'exclamation',
+  'question',
+  'all_caps',
+  'elongated',
+  'last_valence',
+  'emoji_positive',
+  'emoji_negative',
+  'negation',
+] as const;
+
+export interface FeatureSpace {
+  /** log2 of the number of hashed buckets. */
+  hashBits: number;
+  /** Include character 3–5-grams of words. */
+  charNgrams: boolean;
+}
+
+export interface LexiconLookup {
+  /** Valence of a lower-case word or emoticon (VADER lexicon), or undefined. */
+  valence(lowerCaseWord: string): number | undefined;
+  /** Valence of an emoji (from its VADER description), 0 when unknown. */
+  emojiValence(emoji: string): number;
+}
+
+/** A sparse feature vector: `count` (index, value) pairs; indices may repeat (they add up). */
+export interface FeatureBuffer {
+  indices: Int32Array;
+  values: Float32Array;
+  count: number;
+}
+
+export function createFeatureBuffer(capacity = 4096): FeatureBuffer {
+  return { indices: new Int32Array(capacity), values: new Float32Array(capacity), count: 0 };
+}
+
+/** Number of weight rows: hashed buckets followed by the dense features. */
+export function featureCount(space: FeatureSpace): number {
+  return (1 << space.hashBits) + DENSE_FEATURES.length;
+}
+
+const NEGATORS = new Set([
+  'not', 'no', 'never', 'none', 'nobody', 'nothing', 'nowhere', 'neither', 'nor', 'cannot',
+  'without', 'aint', 'arent', 'cant', 'couldnt', 'didnt', 'doesnt', 'dont', 'hadnt', 'hasnt',
+  'havent', 'isnt', 'mightnt', 'mustnt', 'neednt', 'shouldnt', 'wasnt', 'werent', 'wont',
+  'wouldnt', 'nope', 'nah', 'rarely', 'seldom', 'hardly', 'barely',
+]); // prettier-ignore
+
+const SALT_WORD = 0x9e3779b1;
+const SALT_NEG = 0x85ebca6b;
+const SALT_BIGRAM = 0xc2b2ae35;
+const SALT_CHAR = 0x27d4eb2f;
+const SALT_EMOJI = 0x165667b1;
+const SALT_TAG = 0xd3a2646c;
+/** Salt of the hashed training vocabulary (see SentimentModel.knowsWord). */
+export const SALT_VOCABULARY = 0x5bd1e995;
+
+export function fnv1a(s: string, seed: number): number {
+  let h = (0x811c9dc5 ^ seed) >>> 0;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+function mix(a: number, b: number): number {
+  let h = Math.imul(a ^ (b >>> 15), 0x2c1b3c6d) ^ b;
+  h = Math.imul(h ^ (h >>> 12), 0x297a2d39);
+  return (h ^ (h >>> 15)) >>> 0;
+}
+
+function scaleValence(sum: number): number {
+  return sum / (Math.abs(sum) + 4);
+}
+
+function isNegator(norm: string): boolean {
+  return NEGATORS.has(norm) || norm.endsWith("n't");
+}
+
+const DENSE_SCRATCH = new Float32Array(DENSE_FEATURES.length);
+
+function push(out: FeatureBuffer, index: number, value = 1): void {
+  if (out.count >= out.indices.length) return; // a huge text keeps its first features
+  out.indices[out.count] = index;
+  out.values[out.count] = value;
+  out.count++;
+}
+
+/** Writes the features of `text` into `out` (reset first). Never throws. Pass `tokens` when already tokenized. */
+export function extractFeatures(
+  text: string,
+  space: FeatureSpace,
+  lexicon: LexiconLookup,
+  out: FeatureBuffer,
+  tokens: readonly Token[] = tokenize(text),
+): void {
+  out.count = 0;
+  const mask = (1 << space.hashBits) - 1;
+
+  const dense = DENSE_SCRATCH;
+  dense.fill(0);
+  dense[0] = 1;
+
+  let negated = false;
+  let prevHash = fnv1a('<s>', SALT_WORD);
+  let lastValence = 0;
+  let allCaps = false;
+  let elongatedAny = false;
+
+  for (const token of tokens) {
+    let wordHash: number | undefined;
+    switch (token.kind) {
+      case 'url':
+        wordHash = fnv1a('<url>', SALT_WORD);
+        break;
+      case 'mention':
+        wordHash = fnv1a('<user>', SALT_WORD);
+        break;
+      case 'number':
+        wordHash = fnv1a('<num>', SALT_WORD);
+        break;
+      case 'cashtag':
+        wordHash = fnv1a('<cashtag>', SALT_WORD);
+        break;
+      case 'punct': {
+        const p = token.text;
+        if (p.includes('!')) dense[5] = 1;
+        if (p.includes('?')) dense[6] = 1;
+        negated = false;
+        wordHash = fnv1a(p.length > 3 ? p.slice(0, 3) : p, SALT_WORD);
+        break;
+      }
+      case 'emoji': {
+        const v = lexicon.emojiValence(token.text);
+        if (v > 0) dense[10] = (dense[10] ?? 0) + v;
+        else if (v < 0) dense[11] = (dense[11] ?? 0) - v;
+        if (v !== 0) lastValence = v;
+        // Skin tones and variation selectors do not change the sentiment.
+        wordHash = fnv1a(token.text.replace(/\uFE0F|[\u{1F3FB}-\u{1F3FF}]/gu, ''), SALT_EMOJI);
+        break;
+      }
+      case 'emoticon': {
+        const v = lexicon.valence(token.text.toLowerCase());
+        if (v !== undefined) {
+          if (v > 0) dense[10] = (dense[10] ?? 0) + v;
+          else dense[11] = (dense[11] ?? 0) - v;
+          lastValence = v;
+        }
+        wordHash = fnv1a(token.text.toLowerCase(), SALT_EMOJI);
+        break;
+      }
+      case 'hashtag':
+      case 'word': {
+        const raw = token.kind === 'hashtag' ? token.text.slice(1) : token.text;
+        const first = raw.charCodeAt(0);
+        if (!allCaps && raw.length >= 3 && first >= 65 && first <= 90 && raw === raw.toUpperCase())
+          allCaps = true;
+        const lower = token.norm;
+        const norm = squashElongation(lower);
+        const elongated = norm !== lower;
+        if (elongated) elongatedAny = true;
+        if (token.kind === 'hashtag') push(out, mask & fnv1a(norm, SALT_TAG));
+        if (isNegator(norm)) {
+          negated = true;
+          dense[12] = 1;
+          wordHash = fnv1a(norm, SALT_WORD);
+          break;
+        }
+        let v = lexicon.valence(norm);
+        if (v === undefined && elongated)
+          v = lexicon.valence(squashElongation(norm).replace(/(.)\1/g, '$1'));
+        if (v !== undefined && v !== 0) {
+          const effective = negated ? -0.74 * v : v;
+          if (effective > 0) {
+            dense[1] = (dense[1] ?? 0) + effective;
+            dense[3] = (dense[3] ?? 0) + 1;
+          } else {
+            dense[2] = (dense[2] ?? 0) - effective;
+            dense[4] = (dense[4] ?? 0) + 1;
+          }
+          lastValence = effective;
+        }
+        wordHash = fnv1a(norm, SALT_WORD);
+        if (space.charNgrams && norm.length >= 3) {
+          // Character 3–5-grams of " word " (with boundaries), by rolling FNV-1a.
+          const padded = ` ${norm} `;
+          for (let p = 0; p < padded.length - 2; p++) {
+            let h = (0x811c9dc5 ^ SALT_CHAR) >>> 0;
+            for (let q = p; q < padded.length && q < p + 5; q++) {
+              h ^= padded.charCodeAt(q);
+              h = Math.imul(h, 0x01000193);
+              if (q - p >= 2) push(out, (h >>> 0) & mask, 0.5);
+            }
+          }
+        }
+        break;
+      }
+    }
+    if (wordHash === undefined) continue;
+    const unigram = negated && token.kind === 'word' ? mix(wordHash, SALT_NEG) : wordHash;
+    push(out, mask & unigram);
+    push(out, mask & mix(mix(prevHash, SALT_BIGRAM), wordHash));
+    prevHash = wordHash;
+  }
+  push(out, mask & mix(mix(prevHash, SALT_BIGRAM), fnv1a('</s>', SALT_WORD)));
+
+  dense[1] = scaleValence(dense[1] ?? 0);
+  dense[2] = scaleValence(dense[2] ?? 0);
+  dense[3] = Math.log1p(dense[3] ?? 0);
+  dense[4] = Math.log1p(dense[4] ?? 0);
+  dense[7] = allCaps ? 1 : 0;
+  dense[8] = elongatedAny ? 1 : 0;
+  dense[9] = scaleValence(lastValence);
+  dense[10] = scaleValence(dense[10] ?? 0);
+  dense[11] = scaleValence(dense[11] ?? 0);
+  const base = mask + 1;
+  // Dense features go last, so they survive the capacity cut on a huge text.
+  out.count = Math.min(out.count, out.indices.length - DENSE_FEATURES.length);
+  for (let k = 0; k < DENSE_FEATURES.length; k++) {
+    const value = dense[k] ?? 0;
+    if (value !== 0) push(out, base + k, value);
+  }
+}

@@ -1,0 +1,216 @@
+/**
+ * The trained sentiment model: multinomial logistic regression over hashed sparse features
+ * (see sentiment-features.ts), with temperature scaling so that its probabilities are
+ * calibrated. Weights are stored as 16-bit integers with one scale (base64 in JSON), which
+ * keeps the shipped file near 1 MB and loses nothing measurable.
+ */
+import {
+  createFeatureBuffer,
+  extractFeatures,
+  featureCount,
+  fnv1a,
+  SALT_VOCABULARY,
+  type FeatureBuffer,
+  type FeatureSpace,
+  type LexiconLookup,
+} from './sentiment-features.js';
+import type { Token } from '../nlp/tokenize.js';
+import type { CombinerFile } from './default-sentiment.js';
+
+export const SENTIMENT_CLASSES = ['negative', 'neutral', 'positive'] as const;
+export type SentimentClass = (typeof SENTIMENT_CLASSES)[number];
+export const CLASS_COUNT = SENTIMENT_CLASSES.length;
+
+/** The JSON file that `npm run train:sentiment` writes and the engine imports. */
+export interface SentimentModelFile {
+  format: 'socialpulse-sentiment-linear';
+  version: string;
+  space: FeatureSpace;
+  classes: readonly string[];
+  /** Softmax temperature fitted on the validation split (probability calibration). */
+  temperature: number;
+  /** Weights are `int16 * scale`, row-major [feature][class], little-endian, base64. */
+  scale: number;
+  weights: string;
+  /**
+   * Hashes (FNV-1a, SALT_VOCABULARY) of the lower-case words seen in at least
+   * `vocabularyMinDocs` training tweets, sorted, uint32 little-endian, base64: lets the
+   * language gate recognise informal English without shipping any training text.
+   */
+  vocabulary?: string;
+  /** The default sentiment's combiner of this model and VADER (see default-sentiment.ts). */
+  combiner: CombinerFile;
+  /** What it was trained on and how it scored: for people, not read by the code. */
+  training: Record<string, unknown>;
+}
+
+export interface SentimentPrediction {
+  /** P(negative), P(neutral), P(positive), summing to 1. */
+  probabilities: [number, number, number];
+  label: SentimentClass;
+  /** P(positive) − P(negative), in -1..1. */
+  score: number;
+}
+
+export interface SentimentModel {
+  readonly version: string;
+  readonly space: FeatureSpace;
+  readonly temperature: number;
+  predict(text: string): SentimentPrediction;
+  /** True when the lower-case word was frequent in the training tweets (hashed vocabulary). */
+  knowsWord(lowerCaseWord: string): boolean;
+  /** Raw class scores before softmax (training and calibration use them); `tokens` if already tokenized. */
+  logits(text: string, out: Float64Array, tokens?: readonly Token[]): void;
+}
+
+/** Builds a model from float weights (training) or from a shipped file (inference). */
+export function createSentimentModel(
+  params: {
+    space: FeatureSpace;
+    weights: Float32Array;
+    temperature: number;
+    version: string;
+    vocabulary?: Uint32Array;
+  },
+  lexicon: LexiconLookup,
+): SentimentModel {
+  const { space, weights, temperature, version } = params;
+  const vocabulary = new Set<number>(params.vocabulary ?? []);
+  const rows = featureCount(space);
+  if (weights.length !== rows * CLASS_COUNT) {
+    throw new Error(
+      `sentiment model: expected ${rows * CLASS_COUNT} weights, got ${weights.length}`,
+    );
+  }
+  const buffer: FeatureBuffer = createFeatureBuffer();
+  const z = new Float64Array(CLASS_COUNT);
+
+  function logits(text: string, out: Float64Array, tokens?: readonly Token[]): void {
+    extractFeatures(text, space, lexicon, buffer, tokens);
+    linearScores(weights, buffer, out);
+  }
+
+  function predict(text: string): SentimentPrediction {
+    logits(text, z);
+    return predictionFromLogits(z, temperature);
+  }
+
+  function knowsWord(lowerCaseWord: string): boolean {
+    return vocabulary.has(fnv1a(lowerCaseWord, SALT_VOCABULARY));
+  }
+
+  return { version, space, temperature, predict, logits, knowsWord };
+}
+
+/** Calibrated probabilities, label (argmax; ties go to neutral) and score from raw logits. */
+export function predictionFromLogits(z: Float64Array, temperature: number): SentimentPrediction {
+  const probabilities = softmax3(z, temperature);
+  const [pNeg, pNeu, pPos] = probabilities;
+  let label: SentimentClass = 'neutral';
+  if (pNeg > pNeu && pNeg >= pPos) label = 'negative';
+  else if (pPos > pNeu && pPos > pNeg) label = 'positive';
+  return { probabilities, label, score: pPos - pNeg };
+}
+
+export function linearScores(
+  weights: Float32Array,
+  features: FeatureBuffer,
+  out: Float64Array,
+): void {
+  let z0 = 0;
+  let z1 = 0;
+  let z2 = 0;
+  const { indices, values, count } = features;
+  for (let k = 0; k < count; k++) {
+    const row = (indices[k] ?? 0) * 3;
+    const v = values[k] ?? 0;
+    z0 += (weights[row] ?? 0) * v;
+    z1 += (weights[row + 1] ?? 0) * v;
+    z2 += (weights[row + 2] ?? 0) * v;
+  }
+  out[0] = z0;
+  out[1] = z1;
+  out[2] = z2;
+}
+
+export function softmax3(z: Float64Array, temperature: number): [number, number, number] {
+  const a = (z[0] ?? 0) / temperature;
+  const b = (z[1] ?? 0) / temperature;
+  const c = (z[2] ?? 0) / temperature;
+  const m = Math.max(a, b, c);
+  const ea = Math.exp(a - m);
+  const eb = Math.exp(b - m);
+  const ec = Math.exp(c - m);
+  const s = ea + eb + ec;
+  return [ea / s, eb / s, ec / s];
+}
+
+/** Quantises float weights into the shipped file format. */
+export function encodeWeights(weights: Float32Array): { scale: number; weights: string } {
+  let max = 0;
+  for (const w of weights) max = Math.max(max, Math.abs(w));
+  const scale = max === 0 ? 1 : max / 32767;
+  const q = new Int16Array(weights.length);
+  for (let i = 0; i < weights.length; i++) q[i] = Math.round((weights[i] ?? 0) / scale);
+  const bytes = new Uint8Array(q.buffer);
+  return { scale, weights: bytesToBase64(bytes) };
+}
+
+export function decodeWeights(file: Pick<SentimentModelFile, 'scale' | 'weights'>): Float32Array {
+  const bytes = base64ToBytes(file.weights);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out = new Float32Array(bytes.byteLength / 2);
+  for (let i = 0; i < out.length; i++) out[i] = view.getInt16(i * 2, true) * file.scale;
+  return out;
+}
+
+export function loadSentimentModel(
+  file: SentimentModelFile,
+  lexicon: LexiconLookup,
+): SentimentModel {
+  if (file.format !== 'socialpulse-sentiment-linear') {
+    throw new Error(`sentiment model: unknown format ${String(file.format)}`);
+  }
+  return createSentimentModel(
+    {
+      space: file.space,
+      weights: decodeWeights(file),
+      temperature: file.temperature,
+      version: file.version,
+      ...(file.vocabulary === undefined ? {} : { vocabulary: decodeUint32(file.vocabulary) }),
+    },
+    lexicon,
+  );
+}
+
+/** Sorted uint32 values ⇄ base64 (little-endian), for the hashed vocabulary. */
+export function encodeUint32(values: readonly number[]): string {
+  const bytes = new Uint8Array(values.length * 4);
+  const view = new DataView(bytes.buffer);
+  values.forEach((v, i) => view.setUint32(i * 4, v >>> 0, true));
+  return bytesToBase64(bytes);
+}
+
+export function decodeUint32(b64: string): Uint32Array {
+  const bytes = base64ToBytes(b64);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out = new Uint32Array(bytes.byteLength >>> 2);
+  for (let i = 0; i < out.length; i++) out[i] = view.getUint32(i * 4, true);
+  return out;
+}
+
+// atob/btoa work on "binary strings"; chunks keep String.fromCharCode's argument list short.
+function bytesToBase64(bytes: Uint8Array): string {
+  let binary = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(binary);
+}
+
+function base64ToBytes(b64: string): Uint8Array {
+  const binary = atob(b64);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}

@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import { extractEntities, normalizeUrl } from './extract.js';
+import { tokenize } from './tokenize.js';
+import { createCategoryMatcher } from './categories.js';
+import { createCorpusKeywords, postKeywords } from './keywords.js';
+import { createToxicityDetector } from './toxicity.js';
+import { detectLanguage } from './language.js';
+
+describe('normalizeUrl', () => {
+  it.each([
+    ['https://Example.COM/a?utm_source=tw&utm_medium=x&id=3#top', 'https://example.com/a?id=3'],
+    ['http://example.com:80/', 'http://example.com'],
+    ['www.example.com/path).', 'https://www.example.com/path'],
+    ['https://youtu.be/abc?si=XYZ&t=10', 'https://youtu.be/abc?t=10'],
+    ['https://shop.example/p?fbclid=1&gclid=2', 'https://shop.example/p'],
+  ])('%s → %s', (raw, expected) => {
+    expect(normalizeUrl(raw)).toBe(expected);
+  });
+
+  it('rejects what is not an http(s) URL', () => {
+    expect(normalizeUrl('https://')).toBeNull();
+  });
+});
+
+describe('extractEntities', () => {
+  it('finds hashtags, mentions, cashtags, URLs and emoji', () => {
+    const e = extractEntities(
+      tokenize(
+        'RT @Brand: #Sale #sale on $TSLA and $BRK.B 👍🏽🇫🇷 https://x.co/a?utm_campaign=q me@mail.com &#39;',
+      ),
+    );
+    expect(e.hashtags).toEqual(['sale']);
+    expect(e.mentions).toEqual(['brand']);
+    expect(e.cashtags).toEqual(['TSLA', 'BRK.B']);
+    expect(e.urls).toEqual(['https://x.co/a']);
+    expect(e.emoji).toEqual(['👍🏽', '🇫🇷']);
+  });
+});
+
+describe('categories', () => {
+  it('matches keywords, phrases and hashtags case-insensitively', () => {
+    const m = createCategoryMatcher([
+      { id: 'billing', keywords: ['refund', 'credit card'] },
+      { id: 'events', hashtags: ['#WWDC', 'launch'] },
+      { id: '__proto__', keywords: ['constructor'] },
+    ]);
+    expect(m.match(tokenize('Need a REFUND on my credit  card #wwdc'))).toEqual([
+      'billing',
+      'events',
+    ]);
+    expect(m.match(tokenize('the constructor'))).toEqual(['__proto__']);
+    expect(m.match(tokenize('nothing here'))).toEqual([]);
+  });
+});
+
+describe('keywords', () => {
+  it('ranks content words and phrases of a post', () => {
+    const k = postKeywords(
+      tokenize('The battery life of the new phone is amazing, battery life matters'),
+    );
+    expect(k[0]?.term).toBe('battery life');
+  });
+
+  it('ranks corpus keywords by TF-IDF in bounded memory', () => {
+    const corpus = createCorpusKeywords(50);
+    for (let i = 0; i < 200; i++)
+      corpus.add(
+        tokenize(`customer service was slow ${i % 3 === 0 ? 'refund please' : ''} item${i}`),
+      );
+    const top = corpus.top(3).map((k) => k.term);
+    expect(top).toContain('customer service');
+    expect(corpus.documents).toBe(200);
+  });
+});
+
+describe('toxicity', () => {
+  const d = createToxicityDetector();
+  it.each([
+    ['fuck this', true],
+    ['sh1t happens', true],
+    ['what a lovely day', false],
+    ['Scunthorpe United', false],
+    ['assassin class', false],
+  ])('%s → %s', (text, toxic) => {
+    expect(d.detect(text).toxic).toBe(toxic);
+  });
+});
+
+describe('language', () => {
+  it.each([
+    ['I think this is the best day of my life', 'en'],
+    ['Je suis très content de vous voir ce soir', 'fr'],
+    ['Ich habe heute keine Zeit für dich', 'de'],
+    ['😀😀 https://x.co', 'und'],
+  ])('%s → %s', (text, language) => {
+    expect(detectLanguage(tokenize(text)).language).toBe(language);
+  });
+});

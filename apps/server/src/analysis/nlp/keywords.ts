@@ -1,0 +1,131 @@
+/**
+ * Keywords and keyphrases. Per post: content words and two-word phrases of adjacent content
+ * words, ranked by TF-IDF against an IDF table (the corpus's, when one is given; otherwise a
+ * stop-word list and a length prior stand in). Per corpus: `createCorpusKeywords` counts
+ * document frequencies in bounded memory and ranks terms by summed TF-IDF.
+ */
+import { squashElongation, type Token } from './tokenize.js';
+
+// English stop words plus social-media filler ("rt", "via", "amp" from "&amp;").
+const STOP_WORDS = new Set(
+  (
+    "a about above after again against all am an and any are aren't as at be because been before being below between both but by can can't cannot could couldn't did didn't do does doesn't doing don't down during each few for from further had hadn't has hasn't have haven't having he he'd he'll he's her here here's hers herself him himself his how how's i i'd i'll i'm i've if in into is isn't it it's its itself let's me more most mustn't my myself no nor not of off on once only or other ought our ours ourselves out over own same shan't she she'd she'll she's should shouldn't so some such than that that's the their theirs them themselves then there there's these they they'd they'll they're they've this those through to too under until up very was wasn't we we'd we'll we're we've were weren't what what's when when's where where's which while who who's whom why why's with won't would wouldn't you you'd you'll you're you've your yours yourself yourselves " +
+    'rt via amp gt lt im dont cant u ur just get got like one also will would now new day today time lol yeah oh ok okay im ive youre thats its wanna gonna gotta really still even much many well back go going know think see say said make way need want'
+  ).split(' '),
+);
+
+export interface Keyword {
+  term: string;
+  score: number;
+}
+
+/** Content terms of a post: words (lower case, elongation squashed, ≥ 3 letters, not stop words) and hashtags' words. */
+export function contentTerms(tokens: readonly Token[]): string[][] {
+  // Runs of adjacent content words; a stop word, URL or punctuation breaks a run.
+  const runs: string[][] = [];
+  let run: string[] = [];
+  for (const t of tokens) {
+    if (t.kind === 'word') {
+      const w = squashElongation(t.norm);
+      // Word tokens start with a letter (tokenize.ts), so no digit test is needed.
+      if (w.length >= 3 && !STOP_WORDS.has(w)) {
+        run.push(w);
+        continue;
+      }
+    }
+    if (run.length > 0) runs.push(run);
+    run = [];
+  }
+  if (run.length > 0) runs.push(run);
+  return runs;
+}
+
+/** Unigrams and adjacent bigrams with their counts in one post. */
+export function termCounts(tokens: readonly Token[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const run of contentTerms(tokens)) {
+    for (let i = 0; i < run.length; i++) {
+      const w = run[i] ?? '';
+      counts.set(w, (counts.get(w) ?? 0) + 1);
+      const next = run[i + 1];
+      if (next !== undefined) {
+        const phrase = `${w} ${next}`;
+        counts.set(phrase, (counts.get(phrase) ?? 0) + 1);
+      }
+    }
+  }
+  return counts;
+}
+
+export type IdfLookup = (term: string) => number;
+
+/** Without corpus statistics: longer terms and phrases are more specific. */
+export const defaultIdf: IdfLookup = (term) =>
+  Math.log(2 + term.length) + (term.includes(' ') ? 0.5 : 0);
+
+export function postKeywords(
+  tokens: readonly Token[],
+  limit = 5,
+  idf: IdfLookup = defaultIdf,
+): Keyword[] {
+  const scored: Keyword[] = [];
+  for (const [term, tf] of termCounts(tokens)) scored.push({ term, score: tf * idf(term) });
+  scored.sort((a, b) => b.score - a.score || (a.term < b.term ? -1 : a.term > b.term ? 1 : 0));
+  // A phrase makes its own words redundant.
+  const chosen: Keyword[] = [];
+  for (const k of scored) {
+    if (chosen.length >= limit) break;
+    if (chosen.some((c) => c.term.includes(' ') && c.term.split(' ').includes(k.term))) continue;
+    chosen.push({ term: k.term, score: Math.round(k.score * 1000) / 1000 });
+  }
+  return chosen;
+}
+
+export interface CorpusKeywords {
+  add(tokens: readonly Token[]): void;
+  readonly documents: number;
+  idf: IdfLookup;
+  top(limit: number): Keyword[];
+}
+
+/**
+ * Corpus keywords in bounded memory: at most `maxTerms` distinct terms are tracked; when
+ * the table is full, the rarest half is dropped (a space-saving approximation: terms that
+ * matter for a top list are frequent).
+ */
+export function createCorpusKeywords(maxTerms = 200_000): CorpusKeywords {
+  const df = new Map<string, number>();
+  const tf = new Map<string, number>();
+  let documents = 0;
+  function prune(): void {
+    const entries = [...df.entries()].sort((a, b) => a[1] - b[1]);
+    for (const [term] of entries.slice(0, Math.floor(entries.length / 2))) {
+      df.delete(term);
+      tf.delete(term);
+    }
+  }
+  const idf: IdfLookup = (term) => Math.log((1 + documents) / (1 + (df.get(term) ?? 0))) + 1;
+  return {
+    add(tokens) {
+      documents++;
+      for (const [term, count] of termCounts(tokens)) {
+        df.set(term, (df.get(term) ?? 0) + 1);
+        tf.set(term, (tf.get(term) ?? 0) + count);
+      }
+      if (df.size > maxTerms) prune();
+    },
+    get documents() {
+      return documents;
+    },
+    idf,
+    top(limit) {
+      const scored: Keyword[] = [];
+      for (const [term, count] of tf) {
+        if ((df.get(term) ?? 0) < 2) continue;
+        scored.push({ term, score: Math.round(count * idf(term) * 1000) / 1000 });
+      }
+      scored.sort((a, b) => b.score - a.score || (a.term < b.term ? -1 : 1));
+      return scored.slice(0, limit);
+    },
+  };
+}

@@ -1,0 +1,179 @@
+/**
+ * A social-media tokenizer shared by the trained sentiment model, keyword extraction and
+ * language gating: URLs, @mentions, #hashtags, $cashtags, emoticons, emoji (with skin tones,
+ * ZWJ sequences and flags), words (any script, with apostrophes) and punctuation runs.
+ * One regular expression, one pass; no allocation beyond the token list.
+ */
+
+export type TokenKind =
+  'url' | 'mention' | 'hashtag' | 'cashtag' | 'emoticon' | 'word' | 'number' | 'emoji' | 'punct';
+
+export interface Token {
+  kind: TokenKind;
+  /** The token as written. */
+  text: string;
+  /** UTF-16 offset in the input. */
+  start: number;
+  /**
+   * Words and hashtags: lower case, ’ as ', without '#' (computed once here and shared by
+   * every engine). Other kinds: the text as written.
+   */
+  norm: string;
+}
+
+// Sticky expressions, tried only at a position whose first character can start that kind.
+const URL_RE = /(?:https?:\/\/|www\.)[^\s<>"'\u201c\u201d]+/uy;
+const MENTION_RE = /@[A-Za-z0-9_]{1,30}/y;
+const HASHTAG_RE = /[#\uFF03][\p{L}\p{M}\p{N}_]*\p{L}[\p{L}\p{M}\p{N}_]*/uy;
+const CASHTAG_RE = /\$[A-Za-z]{1,6}(?:[._][A-Za-z]{1,2})?(?![\p{L}\p{N}_])/uy;
+const EMOTICON_RE =
+  /(?:[<>]?[:;=8][-o*']?[)\]([dDpP/\\|@3oO]+|<\/?3+|\^_*\^|[)\]([dD/\\|@][-o*']?[:;=8])(?![\p{L}\p{N}])/uy;
+const WORD_RE = /\p{L}[\p{L}\p{M}\p{N}_]*(?:['\u2019]\p{L}+)*/uy;
+const NUMBER_RE = /\p{N}+(?:[.,:]\p{N}+)*%?/uy;
+const EMOJI_RE =
+  /\p{Regional_Indicator}{2}|(?:\p{Extended_Pictographic}|[0-9#*]\uFE0F?\u20E3)(?:\uFE0F|\p{Emoji_Modifier}|\u200D\p{Extended_Pictographic}\uFE0F?)*/uy;
+const PUNCT_RE = /[!?.,;:\u2026]+/y;
+const LETTER_OR_DIGIT = /[\p{L}\p{N}_]/u;
+
+function isAsciiLetter(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90);
+}
+
+function isAsciiDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+function isWhitespace(c: number): boolean {
+  return (
+    c === 32 || (c >= 9 && c <= 13) || c === 0xa0 || (c >= 0x2000 && c <= 0x200b) || c === 0x3000
+  );
+}
+
+/** True when the character before `i` is a letter, digit or underscore. */
+function wordCharBefore(text: string, i: number): boolean {
+  if (i === 0) return false;
+  const c = text.charCodeAt(i - 1);
+  if (c < 128) return isAsciiLetter(c) || isAsciiDigit(c) || c === 95;
+  const start = c >= 0xdc00 && c <= 0xdfff && i >= 2 ? i - 2 : i - 1;
+  return LETTER_OR_DIGIT.test(text.slice(start, i));
+}
+
+function matchAt(re: RegExp, text: string, i: number): string | undefined {
+  re.lastIndex = i;
+  const m = re.exec(text);
+  return m === null ? undefined : m[0];
+}
+
+const EMOTICON_START = new Set([...':;=8<>^)(][dD/\\|@'].map((ch) => ch.charCodeAt(0)));
+
+/** Splits a post into tokens. Never throws; anything unrecognised (symbols, lone surrogates, NUL) is skipped. */
+export function tokenize(text: string): Token[] {
+  const tokens: Token[] = [];
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (isWhitespace(c)) {
+      i++;
+      continue;
+    }
+    let kind: TokenKind | undefined;
+    let value: string | undefined;
+    if (
+      (c === 104 || c === 119 || c === 72 || c === 87) &&
+      (value = matchAt(URL_RE, text, i)) !== undefined
+    ) {
+      kind = 'url';
+    } else if (
+      c === 64 &&
+      !wordCharBefore(text, i) &&
+      (value = matchAt(MENTION_RE, text, i)) !== undefined
+    ) {
+      kind = 'mention';
+    } else if (
+      (c === 35 || c === 0xff03) &&
+      !wordCharBefore(text, i) &&
+      text.charCodeAt(i - 1) !== 38 &&
+      (value = matchAt(HASHTAG_RE, text, i)) !== undefined
+    ) {
+      kind = 'hashtag';
+    } else if (
+      c === 36 &&
+      !wordCharBefore(text, i) &&
+      (value = matchAt(CASHTAG_RE, text, i)) !== undefined
+    ) {
+      kind = 'cashtag';
+    } else if (
+      EMOTICON_START.has(c) &&
+      !(i > 0 && LETTER_OR_DIGIT.test(text[i - 1] ?? '') && text.charCodeAt(i - 1) !== 95) &&
+      (value = matchAt(EMOTICON_RE, text, i)) !== undefined
+    ) {
+      kind = 'emoticon';
+    } else if (
+      isAsciiLetter(c) ||
+      (c >= 128 && (value = matchAt(WORD_RE, text, i)) !== undefined)
+    ) {
+      if (value === undefined) {
+        // ASCII fast path: letters, digits, underscore, then apostrophe parts.
+        let j = i + 1;
+        while (j < n) {
+          const d = text.charCodeAt(j);
+          if (isAsciiLetter(d) || isAsciiDigit(d) || d === 95) j++;
+          else if ((d === 39 || d === 0x2019) && j + 1 < n && isAsciiLetter(text.charCodeAt(j + 1)))
+            j += 2;
+          else break;
+        }
+        value = j < n && text.charCodeAt(j) >= 128 ? matchAt(WORD_RE, text, i) : text.slice(i, j);
+      }
+      kind = 'word';
+    } else if (
+      (isAsciiDigit(c) || c >= 128) &&
+      (value = matchAt(EMOJI_RE, text, i)) !== undefined
+    ) {
+      kind = 'emoji';
+    } else if (
+      (isAsciiDigit(c) || c >= 128) &&
+      (value = matchAt(NUMBER_RE, text, i)) !== undefined
+    ) {
+      kind = 'number';
+    } else if ((value = matchAt(PUNCT_RE, text, i)) !== undefined) {
+      kind = 'punct';
+    }
+    if (kind === undefined || value === undefined || value === '') {
+      i += c >= 0xd800 && c <= 0xdbff ? 2 : 1;
+      continue;
+    }
+    let norm = value;
+    if (kind === 'word' || kind === 'hashtag') {
+      norm = (kind === 'hashtag' ? value.slice(1) : value).toLowerCase();
+      if (norm.includes('\u2019')) norm = norm.replaceAll('\u2019', "'");
+    }
+    tokens.push({ kind, text: value, start: i, norm });
+    i += value.length;
+  }
+  return tokens;
+}
+
+/** "soooo" → "soo": runs of 3+ identical characters collapse to 2 (elongation). */
+export function squashElongation(word: string): string {
+  // Most words have no run of three: check before building anything.
+  let found = false;
+  for (let i = 2; i < word.length; i++) {
+    const c = word.charCodeAt(i);
+    if (c === word.charCodeAt(i - 1) && c === word.charCodeAt(i - 2)) {
+      found = true;
+      break;
+    }
+  }
+  if (!found) return word;
+  let out = '';
+  let run = 0;
+  let prev = -1;
+  for (let i = 0; i < word.length; i++) {
+    const c = word.charCodeAt(i);
+    run = c === prev ? run + 1 : 1;
+    prev = c;
+    if (run <= 2) out += word[i];
+  }
+  return out;
+}

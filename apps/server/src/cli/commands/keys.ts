@@ -1,0 +1,72 @@
+import type { Command } from 'commander';
+import { apiKeyScopeSchema } from '@socialpulse/contracts';
+import { AppError } from '../../errors.js';
+import { insertAuditEntry } from '../../db/repos/audit.repo.js';
+import { findApiKeyByPrefixInWorkspace, revokeApiKey } from '../../db/repos/api-keys.repo.js';
+import { findWorkspaceIdByName } from '../../db/repos/workspaces.repo.js';
+import { withTenant } from '../../db/tenant.js';
+import { createApiKey } from '../../domain/auth/auth.service.js';
+import { withDatabase, type DatabaseFlags } from '../context.js';
+
+interface KeyFlags extends DatabaseFlags {
+  workspace: string;
+  name?: string;
+  scopes?: string;
+  expires?: string;
+}
+
+async function workspaceIdOf(pool: Parameters<typeof findWorkspaceIdByName>[0], name: string): Promise<string> {
+  const id = await findWorkspaceIdByName(pool, name);
+  if (!id) throw new AppError('not_found', `No workspace named "${name}"`);
+  return id;
+}
+
+export function registerKeysCommand(program: Command): void {
+  const keys = program.command('keys').description('Manage API keys of a workspace (operator commands)');
+  keys
+    .command('create')
+    .description('Create an API key and print it (shown once)')
+    .requiredOption('-w, --workspace <name>', 'workspace')
+    .requiredOption('--name <name>', 'what the key is for')
+    .option('--scopes <list>', 'comma-separated: read, write, admin', 'read')
+    .option('--expires <iso>', 'expiry instant (ISO 8601)')
+    .option('--database-url <url>', 'PostgreSQL URL (DATABASE_URL)')
+    .option('--data-dir <dir>', 'data directory (DATA_DIR)')
+    .action(async (flags: KeyFlags) => {
+      const scopes = (flags.scopes ?? 'read').split(',').map((s) => s.trim());
+      const parsed = scopes.map((s) => apiKeyScopeSchema.safeParse(s));
+      if (parsed.some((p) => !p.success)) throw new AppError('validation_failed', `--scopes must be read, write or admin (got "${flags.scopes ?? ''}")`);
+      const expiresAt = flags.expires ? new Date(flags.expires) : null;
+      if (expiresAt && Number.isNaN(expiresAt.getTime())) throw new AppError('validation_failed', `--expires is not a date: ${flags.expires ?? ''}`);
+      await withDatabase(flags, async ({ db }) => {
+        const workspaceId = await workspaceIdOf(db.pool, flags.workspace);
+        const { key, record } = await createApiKey(
+          db.pool,
+          { workspaceId, name: flags.name ?? 'cli', scopes: [...new Set(parsed.map((p) => p.data as 'read'))], expiresAt, createdBy: null, actor: 'cli' },
+          { ip: null, userAgent: 'cli', requestId: null },
+        );
+        process.stdout.write(`${key}\n`);
+        process.stderr.write(`Created API key ${record.prefix} (${record.scopes.join(', ')}). Store it now: it is not shown again.\n`);
+      });
+    });
+
+  keys
+    .command('revoke')
+    .description('Revoke an API key by its prefix (sp_XXXXXXXX) or id')
+    .argument('<key>', 'prefix or id')
+    .requiredOption('-w, --workspace <name>', 'workspace')
+    .option('--database-url <url>', 'PostgreSQL URL (DATABASE_URL)')
+    .option('--data-dir <dir>', 'data directory (DATA_DIR)')
+    .action(async (key: string, flags: KeyFlags) => {
+      await withDatabase(flags, async ({ db }) => {
+        const workspaceId = await workspaceIdOf(db.pool, flags.workspace);
+        await withTenant(db.pool, { workspaceId, userId: null }, async (c) => {
+          const found = await findApiKeyByPrefixInWorkspace(c, workspaceId, key);
+          if (!found) throw new AppError('not_found', `No API key ${key} in "${flags.workspace}"`);
+          await revokeApiKey(c, workspaceId, found.id);
+          await insertAuditEntry(c, { workspaceId, actor: 'cli', action: 'api_key.revoked', target: found.prefix });
+        });
+        process.stdout.write(`Revoked ${key}.\n`);
+      });
+    });
+}

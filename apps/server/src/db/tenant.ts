@@ -1,0 +1,34 @@
+import type pg from 'pg';
+import { withTransaction } from './pool.js';
+
+/**
+ * Who a transaction acts for. Row-level security reads these settings: tenant tables show
+ * only `workspaceId`'s rows; workspaces and memberships also show the user's own.
+ */
+export interface TenantScope {
+  workspaceId: string | null;
+  userId: string | null;
+}
+
+/** Sets the scope for the rest of the current transaction (it must be inside BEGIN). */
+export async function setTenantScope(client: pg.ClientBase, scope: TenantScope): Promise<void> {
+  await client.query("SELECT set_config('app.workspace_id', $1, true), set_config('app.user_id', $2, true)", [
+    scope.workspaceId ?? '',
+    scope.userId ?? '',
+  ]);
+}
+
+/** Runs `work` in one transaction scoped to a workspace and/or user. */
+export async function withTenant<T>(pool: pg.Pool, scope: TenantScope, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  return withTransaction(pool, async (client) => {
+    await setTenantScope(client, scope);
+    return work(client);
+  });
+}
+
+export type TenantRunner = <T>(work: (client: pg.PoolClient) => Promise<T>) => Promise<T>;
+
+/** A runner bound to one scope, for code that makes several scoped calls (imports, exports). */
+export function tenantRunner(pool: pg.Pool, scope: TenantScope): TenantRunner {
+  return (work) => withTenant(pool, scope, work);
+}
