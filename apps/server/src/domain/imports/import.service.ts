@@ -5,8 +5,21 @@ import { importBatchDuration, importRecords, importRuns } from '../../observabil
 import type { Pool, PoolClient } from '../../db/pool.js';
 import { withClient } from '../../db/pool.js';
 import { setTenantScope, tenantRunner } from '../../db/tenant.js';
-import { insertImportRun, insertRejects, updateImportRun, type ImportCounts, type ImportRunRecord, type RejectRecord } from '../../db/repos/imports.repo.js';
-import { createImportStaging, isDataError, PostBatch, upsertPostBatch, type BatchOutcome } from '../../db/repos/posts-import.repo.js';
+import {
+  insertImportRun,
+  insertRejects,
+  updateImportRun,
+  type ImportCounts,
+  type ImportRunRecord,
+  type RejectRecord,
+} from '../../db/repos/imports.repo.js';
+import {
+  createImportStaging,
+  isDataError,
+  PostBatch,
+  upsertPostBatch,
+  type BatchOutcome,
+} from '../../db/repos/posts-import.repo.js';
 import { parseCsv } from './csv-parser.js';
 import { parseJsonArray } from './json-array-parser.js';
 import { parseJsonl } from './jsonl-parser.js';
@@ -31,7 +44,10 @@ export interface ImportOptions {
   onReject?: (reject: Readonly<RejectRecord>) => void;
 }
 
-const parsers: Record<ImportFormat, (s: AsyncIterable<Buffer | string>, o: ParserOptions) => AsyncGenerator<ParsedItem>> = {
+const parsers: Record<
+  ImportFormat,
+  (s: AsyncIterable<Buffer | string>, o: ParserOptions) => AsyncGenerator<ParsedItem>
+> = {
   jsonl: parseJsonl,
   csv: parseCsv,
   json: parseJsonArray,
@@ -49,7 +65,12 @@ export function formatFromFileName(name: string): ImportFormat | null {
 export function formatFromContentType(contentType: string | undefined): ImportFormat | null {
   const type = contentType?.split(';')[0]?.trim().toLowerCase();
   if (type === 'text/csv') return 'csv';
-  if (type === 'application/x-ndjson' || type === 'application/jsonl' || type === 'application/x-jsonlines') return 'jsonl';
+  if (
+    type === 'application/x-ndjson' ||
+    type === 'application/jsonl' ||
+    type === 'application/x-jsonlines'
+  )
+    return 'jsonl';
   if (type === 'application/json') return 'json';
   return null;
 }
@@ -63,11 +84,22 @@ const YIELD_EVERY = 32;
  * batch is parsed. A batch PostgreSQL refuses is bisected so that only the offending records
  * are rejected. Every reject is stored with its line and reported through `onReject`.
  */
-export async function importPosts(pool: Pool, input: ImportSource, options: ImportOptions): Promise<ImportRunRecord> {
+export async function importPosts(
+  pool: Pool,
+  input: ImportSource,
+  options: ImportOptions,
+): Promise<ImportRunRecord> {
   // Every statement runs scoped to the workspace: row-level security checks each write.
   const scope = { workspaceId: options.workspaceId, userId: options.userId ?? null };
   const scoped = tenantRunner(pool, scope);
-  const run = await scoped((c) => insertImportRun(c, { workspaceId: options.workspaceId, source: options.source, fileName: input.fileName, format: input.format }));
+  const run = await scoped((c) =>
+    insertImportRun(c, {
+      workspaceId: options.workspaceId,
+      source: options.source,
+      fileName: input.fileName,
+      format: input.format,
+    }),
+  );
   const counts: ImportCounts = { read: 0, inserted: 0, updated: 0, unchanged: 0, rejected: 0 };
   const importedAt = new Date().toISOString();
   let pendingRejects: RejectRecord[] = [];
@@ -83,7 +115,9 @@ export async function importPosts(pool: Pool, input: ImportSource, options: Impo
   const flushRejects = (): void => {
     const batch = pendingRejects;
     pendingRejects = [];
-    rejectWrite = rejectWrite.then(() => scoped((c) => insertRejects(c, run.id, options.workspaceId, batch)));
+    rejectWrite = rejectWrite.then(() =>
+      scoped((c) => insertRejects(c, run.id, options.workspaceId, batch)),
+    );
     // Handled later by `await rejectWrite`; mark it now so a failure is not reported as unhandled.
     rejectWrite.catch(() => undefined);
   };
@@ -99,7 +133,15 @@ export async function importPosts(pool: Pool, input: ImportSource, options: Impo
       await createImportStaging(client);
       const writeBatch = async (rows: PostBatch): Promise<void> => {
         const stop = importBatchDuration.startTimer();
-        const outcome = await writeIsolatingBadRows(client, options, importedAt, rows, 0, rows.length, reject);
+        const outcome = await writeIsolatingBadRows(
+          client,
+          options,
+          importedAt,
+          rows,
+          0,
+          rows.length,
+          reject,
+        );
         stop();
         record(outcome);
         await scoped((c) => updateImportRun(c, run.id, counts));
@@ -109,45 +151,63 @@ export async function importPosts(pool: Pool, input: ImportSource, options: Impo
       let batch = new PostBatch();
       let spare = new PostBatch();
       let writing: Promise<void> | null = null;
-      const parser = parsers[input.format](input.stream, { maxRecordBytes: options.maxRecordBytes });
-      for await (const item of parser) {
-        counts.read += 1;
-        // Parsing a buffered chunk holds the event loop for many milliseconds; meanwhile the
-        // database's replies to the batch being written wait, and so does the database.
-        if (counts.read % YIELD_EVERY === 0) await yieldToEventLoop();
-        if (item.kind === 'problem') {
-          reject({ line: item.line, field: item.field, reason: item.reason, value: item.value });
-          continue;
+      const parser = parsers[input.format](input.stream, {
+        maxRecordBytes: options.maxRecordBytes,
+      });
+      try {
+        for await (const item of parser) {
+          counts.read += 1;
+          // Parsing a buffered chunk holds the event loop for many milliseconds; meanwhile the
+          // database's replies to the batch being written wait, and so does the database.
+          if (counts.read % YIELD_EVERY === 0) await yieldToEventLoop();
+          if (item.kind === 'problem') {
+            reject({ line: item.line, field: item.field, reason: item.reason, value: item.value });
+            continue;
+          }
+          const value = input.format === 'csv' ? coerceCsvValues(item.value) : item.value;
+          const checked = validateRecord(value, item.line, item.rawJson);
+          if (!checked.ok) {
+            reject(checked.reject);
+            continue;
+          }
+          batch.add(checked.row, checked.row.line);
+          if (batch.length >= options.batchSize) {
+            // Overlap: PostgreSQL writes this batch while we parse the next one.
+            if (writing) await writing;
+            writing = writeBatch(batch);
+            writing.catch(() => undefined); // Awaited before the next batch or at the end.
+            [batch, spare] = [spare, batch];
+            batch.clear(); // Its write, awaited above, is over.
+          }
         }
-        const value = input.format === 'csv' ? coerceCsvValues(item.value) : item.value;
-        const checked = validateRecord(value, item.line, item.rawJson);
-        if (!checked.ok) {
-          reject(checked.reject);
-          continue;
-        }
-        batch.add(checked.row, checked.row.line);
-        if (batch.length >= options.batchSize) {
-          // Overlap: PostgreSQL writes this batch while we parse the next one.
-          if (writing) await writing;
-          writing = writeBatch(batch);
-          writing.catch(() => undefined); // Awaited before the next batch or at the end.
-          [batch, spare] = [spare, batch];
-          batch.clear(); // Its write, awaited above, is over.
-        }
+      } catch (error) {
+        // The source failed (e.g. payload_too_large): let the batch in flight finish before the
+        // client goes back to the pool, so the stored counts match what was written.
+        if (writing) await writing.catch(() => undefined);
+        throw error;
       }
       if (writing) await writing;
       if (batch.length > 0) await writeBatch(batch);
     });
     flushRejects();
     await rejectWrite;
-    const finished = await scoped((c) => updateImportRun(c, run.id, counts, { status: 'completed', error: null }));
+    const finished = await scoped((c) =>
+      updateImportRun(c, run.id, counts, { status: 'completed', error: null }),
+    );
     countOutcome(options.source, counts, 'completed');
     return finished;
   } catch (error) {
-    const failure = error instanceof AppError ? error : new AppError('internal_error', `import failed: ${(error as Error).message}`, { cause: error });
+    const failure =
+      error instanceof AppError
+        ? error
+        : new AppError('internal_error', `import failed: ${(error as Error).message}`, {
+            cause: error,
+          });
     flushRejects();
     await rejectWrite.catch(() => undefined);
-    await scoped((c) => updateImportRun(c, run.id, counts, { status: 'failed', error: failure.message })).catch(() => undefined);
+    await scoped((c) =>
+      updateImportRun(c, run.id, counts, { status: 'failed', error: failure.message }),
+    ).catch(() => undefined);
     countOutcome(options.source, counts, 'failed');
     throw failure;
   }
@@ -172,20 +232,38 @@ async function writeIsolatingBadRows(
 ): Promise<BatchOutcome> {
   try {
     await client.query('BEGIN');
-    await setTenantScope(client, { workspaceId: options.workspaceId, userId: options.userId ?? null });
-    const outcome = await upsertPostBatch(client, options.workspaceId, options.source, importedAt, batch.rows(from, to));
+    await setTenantScope(client, {
+      workspaceId: options.workspaceId,
+      userId: options.userId ?? null,
+    });
+    const outcome = await upsertPostBatch(
+      client,
+      options.workspaceId,
+      options.source,
+      importedAt,
+      batch.rows(from, to),
+    );
     await client.query('COMMIT');
     return outcome;
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
     if (!isDataError(error)) throw error;
     if (to - from === 1) {
-      reject({ line: batch.lines[from] ?? 0, field: null, reason: `rejected by the database: ${(error as Error).message}`, value: null });
+      reject({
+        line: batch.lines[from] ?? 0,
+        field: null,
+        reason: `rejected by the database: ${(error as Error).message}`,
+        value: null,
+      });
       return { inserted: 0, updated: 0, unchanged: 0 };
     }
     const middle = from + Math.ceil((to - from) / 2);
     const a = await writeIsolatingBadRows(client, options, importedAt, batch, from, middle, reject);
     const b = await writeIsolatingBadRows(client, options, importedAt, batch, middle, to, reject);
-    return { inserted: a.inserted + b.inserted, updated: a.updated + b.updated, unchanged: a.unchanged + b.unchanged };
+    return {
+      inserted: a.inserted + b.inserted,
+      updated: a.updated + b.updated,
+      unchanged: a.unchanged + b.unchanged,
+    };
   }
 }
