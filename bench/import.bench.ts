@@ -35,7 +35,8 @@ function positiveInt(name: string, fallback: number): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw.replaceAll('_', ''));
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer, got "${raw}"`);
+  if (!Number.isInteger(value) || value < 1)
+    throw new Error(`${name} must be a positive integer, got "${raw}"`);
   return value;
 }
 
@@ -108,23 +109,85 @@ const URL_BASE: Record<string, string> = {
   reddit: 'https://www.reddit.com/r/',
   mastodon: 'https://mastodon.social/@',
 };
-const LANGUAGES = ['en', 'en', 'en', 'en', 'es', 'pt-BR', 'de', 'fr', 'ja', 'it', 'nl', 'tr'] as const;
+const LANGUAGES = [
+  'en',
+  'en',
+  'en',
+  'en',
+  'es',
+  'pt-BR',
+  'de',
+  'fr',
+  'ja',
+  'it',
+  'nl',
+  'tr',
+] as const;
 const WORDS: Record<string, readonly string[]> = {
   latin: (
     'the launch new today our team product update thanks everyone big news live now join us weekend sale check out ' +
     'behind the scenes this week how we built it your feedback matters coming soon limited edition free shipping ' +
     'workshop tutorial thread highlights recap favourite moment vote comment share link in bio save for later'
   ).split(' '),
-  es: 'hoy nuevo lanzamiento gracias equipo noticias en vivo oferta fin de semana año más información'.split(' '),
+  es: 'hoy nuevo lanzamiento gracias equipo noticias en vivo oferta fin de semana año más información'.split(
+    ' ',
+  ),
   pt: 'hoje novidade lançamento obrigado equipe promoção ao vivo confira não perca você'.split(' '),
-  de: 'heute neu Einführung danke Team Neuigkeiten live Angebot Wochenende für Größe schön'.split(' '),
-  fr: "aujourd'hui nouveau lancement merci équipe nouvelles en direct offre week-end très été".split(' '),
+  de: 'heute neu Einführung danke Team Neuigkeiten live Angebot Wochenende für Größe schön'.split(
+    ' ',
+  ),
+  fr: "aujourd'hui nouveau lancement merci équipe nouvelles en direct offre week-end très été".split(
+    ' ',
+  ),
   ja: '今日 新商品 ありがとう チーム ライブ 配信中 セール 週末 お知らせ 最新'.split(' '),
 };
 const EMOJI = ['🚀', '🔥', '✨', '🎉', '❤️', '👀', '😂', '🙌', '📈', '☕', '🌍', '👩🏽‍💻'];
-const TAGS = ['#launch', '#analytics', '#socialmedia', '#marketing', '#news', '#tbt', '#ai', '#design', '#café', '#München'];
-const FIRST = ['Ana', 'Ben', 'Chloé', 'Dario', 'Eun-ji', 'Farah', 'Gustavo', 'Hana', 'Igor', 'Jonas', 'Kemi', 'Lucía', 'Mateo', 'Noor', 'Oskar', 'Priya', 'Quinn', 'Rafael', 'Sakura', 'Tomás'];
-const BRANDS = ['Acme', 'Northwind', 'Globex', 'Initech', 'Umbrella', 'Hooli', 'Stark', 'Wayne', 'Tyrell', 'Soylent'];
+const TAGS = [
+  '#launch',
+  '#analytics',
+  '#socialmedia',
+  '#marketing',
+  '#news',
+  '#tbt',
+  '#ai',
+  '#design',
+  '#café',
+  '#München',
+];
+const FIRST = [
+  'Ana',
+  'Ben',
+  'Chloé',
+  'Dario',
+  'Eun-ji',
+  'Farah',
+  'Gustavo',
+  'Hana',
+  'Igor',
+  'Jonas',
+  'Kemi',
+  'Lucía',
+  'Mateo',
+  'Noor',
+  'Oskar',
+  'Priya',
+  'Quinn',
+  'Rafael',
+  'Sakura',
+  'Tomás',
+];
+const BRANDS = [
+  'Acme',
+  'Northwind',
+  'Globex',
+  'Initech',
+  'Umbrella',
+  'Hooli',
+  'Stark',
+  'Wayne',
+  'Tyrell',
+  'Soylent',
+];
 
 function pick<T>(rand: () => number, items: readonly T[]): T {
   return items[Math.floor(rand() * items.length)] as T;
@@ -161,7 +224,9 @@ function makeAccounts(rand: () => number, count: number): Account[] {
       platform,
       handle,
       externalId: rand() < 0.7 ? String(1_000_000 + Math.floor(rand() * 9_000_000_000)) : null,
-      author: isBrand ? `${brand} ${pick(rand, ['Official', 'Team', 'Support', 'Studio'])}` : `${person} ${pick(rand, BRANDS)}`,
+      author: isBrand
+        ? `${brand} ${pick(rand, ['Official', 'Team', 'Support', 'Studio'])}`
+        : `${person} ${pick(rand, BRANDS)}`,
       languages: [pick(rand, LANGUAGES), pick(rand, LANGUAGES)],
     });
   }
@@ -170,14 +235,37 @@ function makeAccounts(rand: () => number, count: number): Account[] {
 
 function makeText(rand: () => number, language: string): string {
   const target = 20 + Math.floor(Math.pow(rand(), 1.6) * 261); // 20..280, skewed towards short posts
-  const vocab = language === 'ja' ? WORDS.ja : language === 'es' ? WORDS.es : language === 'pt-BR' ? WORDS.pt : language === 'de' ? WORDS.de : language === 'fr' ? WORDS.fr : WORDS.latin;
+  const vocab =
+    language === 'ja'
+      ? WORDS.ja
+      : language === 'es'
+        ? WORDS.es
+        : language === 'pt-BR'
+          ? WORDS.pt
+          : language === 'de'
+            ? WORDS.de
+            : language === 'fr'
+              ? WORDS.fr
+              : WORDS.latin;
   const words = vocab ?? [];
   let text = '';
   // Whole tokens only: never cut a surrogate pair or a grapheme.
   while (text.length < target) {
     const r = rand();
-    const token = r < 0.06 ? pick(rand, EMOJI) : r < 0.1 ? pick(rand, TAGS) : r < 0.11 ? '\n' : pick(rand, words);
-    const next = text === '' ? token : token === '\n' || text.endsWith('\n') ? text + token : `${text} ${token}`;
+    const token =
+      r < 0.06
+        ? pick(rand, EMOJI)
+        : r < 0.1
+          ? pick(rand, TAGS)
+          : r < 0.11
+            ? '\n'
+            : pick(rand, words);
+    const next =
+      text === ''
+        ? token
+        : token === '\n' || text.endsWith('\n')
+          ? text + token
+          : `${text} ${token}`;
     if (next.length > 280) break;
     text = next;
   }
@@ -199,47 +287,93 @@ function* generatePosts(count: number): Generator<GeneratedPost> {
     // Daily rhythm: more posts in the day than at night.
     const day = Math.floor(rand() * (SPAN_MS / DAY_MS));
     const hour = Math.min(23, Math.floor(Math.abs(13 + 4 * (rand() + rand() + rand() - 1.5))));
-    const created = new Date(START_MS + day * DAY_MS + hour * 3_600_000 + Math.floor(rand() * 3_600_000));
+    const created = new Date(
+      START_MS + day * DAY_MS + hour * 3_600_000 + Math.floor(rand() * 3_600_000),
+    );
     const language = pick(rand, account.languages);
-    const externalId = platform === 'x' || platform === 'linkedin' ? String(1_700_000_000_000_000_000n + BigInt(i) * 7919n) : `${platform.slice(0, 2)}_${i.toString(36).padStart(7, '0')}`;
-    const views = heavyTail(rand, platform === 'youtube' || platform === 'tiktok' ? 5000 : 800, 1.6);
+    const externalId =
+      platform === 'x' || platform === 'linkedin'
+        ? String(1_700_000_000_000_000_000n + BigInt(i) * 7919n)
+        : `${platform.slice(0, 2)}_${i.toString(36).padStart(7, '0')}`;
+    const views = heavyTail(
+      rand,
+      platform === 'youtube' || platform === 'tiktok' ? 5000 : 800,
+      1.6,
+    );
     const likes = Math.round(views * (0.01 + rand() * 0.08));
     const record: Record<string, unknown> = {
       platform,
       external_id: externalId,
       created_at: created.toISOString(),
-      account_handle: rand() < 0.2 ? `@${account.handle}` : rand() < 0.1 ? account.handle.toLowerCase() : account.handle,
+      account_handle:
+        rand() < 0.2
+          ? `@${account.handle}`
+          : rand() < 0.1
+            ? account.handle.toLowerCase()
+            : account.handle,
     };
     if (account.externalId !== null) record.account_external_id = account.externalId;
     if (rand() < 0.95) record.author = account.author;
     record.text = makeText(rand, language);
     if (rand() < 0.9) record.language = language;
-    if (rand() < 0.85) record.url = `${URL_BASE[platform] ?? 'https://example.com/'}${encodeURIComponent(account.handle)}/${externalId}`;
+    if (rand() < 0.85)
+      record.url = `${URL_BASE[platform] ?? 'https://example.com/'}${encodeURIComponent(account.handle)}/${externalId}`;
     record.media_type = pick(rand, MEDIA_BY_PLATFORM[platform] ?? ['other']);
     record.likes = likes;
     record.comments = Math.round(likes * rand() * 0.2);
-    record.shares = platform === 'mastodon' || rand() < 0.1 ? null : Math.round(likes * rand() * 0.15);
+    record.shares =
+      platform === 'mastodon' || rand() < 0.1 ? null : Math.round(likes * rand() * 0.15);
     record.views = platform === 'linkedin' || platform === 'reddit' ? null : views;
-    if (platform === 'instagram' || platform === 'tiktok') record.saves = Math.round(likes * rand() * 0.1);
+    if (platform === 'instagram' || platform === 'tiktok')
+      record.saves = Math.round(likes * rand() * 0.1);
     if (rand() < 0.4) record.impressions = Math.round(views * (1 + rand()));
     const hasCapturedAt = rand() < 0.3;
-    if (hasCapturedAt) record.metrics_captured_at = new Date(created.getTime() + Math.floor(rand() * 30) * DAY_MS + 3_600_000).toISOString();
+    if (hasCapturedAt)
+      record.metrics_captured_at = new Date(
+        created.getTime() + Math.floor(rand() * 30) * DAY_MS + 3_600_000,
+      ).toISOString();
     // Unknown fields are kept in the raw record.
     if (rand() < 0.25) record.hashtags = [pick(rand, TAGS), pick(rand, TAGS)];
-    if (rand() < 0.1) record.location = { country: pick(rand, ['BR', 'DE', 'JP', 'US', 'FR', 'ES']), city: pick(rand, ['São Paulo', 'Köln', '東京', 'Austin', 'Lyon', 'Sevilla']) };
+    if (rand() < 0.1)
+      record.location = {
+        country: pick(rand, ['BR', 'DE', 'JP', 'US', 'FR', 'ES']),
+        city: pick(rand, ['São Paulo', 'Köln', '東京', 'Austin', 'Lyon', 'Sevilla']),
+      };
     yield { record, accountId: account.id, hasMetrics: true, hasCapturedAt };
   }
 }
 
 /** The columns psql copies into bench_posts (workspace, account and source filled in like ours). */
 const CSV_COLUMNS = [
-  'workspace_id', 'platform', 'external_id', 'account_id', 'author', 'text', 'language', 'created_at', 'url', 'media_type',
-  'likes', 'comments', 'shares', 'views', 'saves', 'impressions', 'metrics_captured_at', 'raw', 'source',
+  'workspace_id',
+  'platform',
+  'external_id',
+  'account_id',
+  'author',
+  'text',
+  'language',
+  'created_at',
+  'url',
+  'media_type',
+  'likes',
+  'comments',
+  'shares',
+  'views',
+  'saves',
+  'impressions',
+  'metrics_captured_at',
+  'raw',
+  'source',
 ] as const;
 
 function csvCell(value: unknown): string {
   if (value === undefined || value === null) return '';
-  const s = typeof value === 'string' ? value : typeof value === 'number' ? String(value) : JSON.stringify(value);
+  const s =
+    typeof value === 'string'
+      ? value
+      : typeof value === 'number'
+        ? String(value)
+        : JSON.stringify(value);
   return /[",\r\n]/.test(s) || s === '' ? `"${s.replaceAll('"', '""')}"` : s;
 }
 
@@ -265,7 +399,12 @@ interface Dataset {
   seconds: number;
 }
 
-async function generateFiles(dir: string, count: number, workspaceId: string, defaultCapturedAt: string): Promise<Dataset> {
+async function generateFiles(
+  dir: string,
+  count: number,
+  workspaceId: string,
+  defaultCapturedAt: string,
+): Promise<Dataset> {
   const started = performance.now();
   const jsonl = path.join(dir, 'posts.jsonl');
   const csv = path.join(dir, 'posts.csv');
@@ -360,13 +499,20 @@ async function procCpuSeconds(pid: number): Promise<number> {
 const CLOCK_TICKS = 100;
 
 async function backendCpu(admin: pg.Client, database: string): Promise<Map<number, number>> {
-  const { rows } = await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [database]);
+  const { rows } = await admin.query<{ pid: number }>(
+    'SELECT pid FROM pg_stat_activity WHERE datname = $1',
+    [database],
+  );
   const out = new Map<number, number>();
   for (const { pid } of rows) out.set(pid, await procCpuSeconds(pid));
   return out;
 }
 
-async function withRssSampling<T>(admin: pg.Client, database: string, work: () => Promise<T>): Promise<Sampled<T>> {
+async function withRssSampling<T>(
+  admin: pg.Client,
+  database: string,
+  work: () => Promise<T>,
+): Promise<Sampled<T>> {
   globalThis.gc?.();
   const pgBefore = await backendCpu(admin, database);
   const cpuBefore = process.cpuUsage();
@@ -384,8 +530,17 @@ async function withRssSampling<T>(admin: pg.Client, database: string, work: () =
     sample();
     const cpu = process.cpuUsage(cpuBefore);
     let pgCpu = 0;
-    for (const [pid, after] of await backendCpu(admin, database)) pgCpu += after - (pgBefore.get(pid) ?? 0);
-    return { result, seconds, nodeCpu: (cpu.user + cpu.system) / 1e6, pgCpu, baseRss: base.rss, peakRss: atPeak.rss, atPeak };
+    for (const [pid, after] of await backendCpu(admin, database))
+      pgCpu += after - (pgBefore.get(pid) ?? 0);
+    return {
+      result,
+      seconds,
+      nodeCpu: (cpu.user + cpu.system) / 1e6,
+      pgCpu,
+      baseRss: base.rss,
+      peakRss: atPeak.rss,
+      atPeak,
+    };
   } finally {
     clearInterval(timer);
   }
@@ -394,7 +549,10 @@ async function withRssSampling<T>(admin: pg.Client, database: string, work: () =
 const memoryDetail = (s: Sampled<unknown>): string =>
   `${fmtMb(s.peakRss)} (at start ${fmtMb(s.baseRss)}; at peak V8 heap ${fmtMb(s.atPeak.heapUsed)} used / ${fmtMb(s.atPeak.heapTotal)} total, external ${fmtMb(s.atPeak.external)})`;
 
-function run(command: string, args: readonly string[]): Promise<{ stdout: string; stderr: string }> {
+function run(
+  command: string,
+  args: readonly string[],
+): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -436,7 +594,10 @@ function check(failures: string[], what: string, actual: number, expected: numbe
 async function main(): Promise<void> {
   const dbName = `sp_bench_${process.pid}`;
   const dbUrl = databaseUrl(ADMIN_URL, dbName);
-  const admin = new pg.Client({ connectionString: ADMIN_URL, application_name: 'socialpulse-bench' });
+  const admin = new pg.Client({
+    connectionString: ADMIN_URL,
+    application_name: 'socialpulse-bench',
+  });
   await admin.connect();
   const tempDir = await mkdtemp(path.join(os.tmpdir(), 'sp-bench-'));
   let pool: pg.Pool | null = null;
@@ -444,7 +605,10 @@ async function main(): Promise<void> {
   const cleanup = async (): Promise<void> => {
     await pool?.end().catch(() => undefined);
     pool = null;
-    if (created) await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch((e: unknown) => process.stderr.write(`could not drop ${dbName}: ${String(e)}\n`));
+    if (created)
+      await admin
+        .query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`)
+        .catch((e: unknown) => process.stderr.write(`could not drop ${dbName}: ${String(e)}\n`));
     created = false;
     await admin.end().catch(() => undefined);
     if (!KEEP_FILES) await rm(tempDir, { recursive: true, force: true });
@@ -459,7 +623,9 @@ async function main(): Promise<void> {
 
   try {
     const loadBefore = os.loadavg();
-    const serverVersion = (await admin.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]?.v ?? '?';
+    const serverVersion =
+      (await admin.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]
+        ?.v ?? '?';
     await admin.query(`CREATE DATABASE ${dbName}`);
     created = true;
     const migrator = new pg.Client({ connectionString: dbUrl });
@@ -471,18 +637,33 @@ async function main(): Promise<void> {
     }
     // The admin URL's role, as the CLI's operator tooling would; a superuser is not subject to
     // row-level security, so the bench does not depend on how a caller sets the tenant scope.
-    const db = new pg.Pool({ connectionString: dbUrl, max: 4, application_name: 'socialpulse-bench' });
+    const db = new pg.Pool({
+      connectionString: dbUrl,
+      max: 4,
+      application_name: 'socialpulse-bench',
+    });
     pool = db;
     db.on('error', () => undefined);
-    const workspace = (await db.query<{ id: string }>("INSERT INTO workspaces (name) VALUES ('Bench') RETURNING id")).rows[0];
+    const workspace = (
+      await db.query<{ id: string }>("INSERT INTO workspaces (name) VALUES ('Bench') RETURNING id")
+    ).rows[0];
     if (!workspace) throw new Error('could not create the bench workspace');
     await db.query('CREATE TABLE bench_posts (LIKE posts INCLUDING ALL)');
 
     process.stderr.write(`generating ${fmtInt(POSTS)} posts in ${tempDir} …\n`);
     // In a child process, so that the generator's heap does not count in the import's RSS.
-    await run(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), GENERATE_FLAG, tempDir, workspace.id, new Date().toISOString()]);
+    await run(process.execPath, [
+      ...process.execArgv,
+      fileURLToPath(import.meta.url),
+      GENERATE_FLAG,
+      tempDir,
+      workspace.id,
+      new Date().toISOString(),
+    ]);
     const data = JSON.parse(await readFile(path.join(tempDir, DATASET_FILE), 'utf8')) as Dataset;
-    process.stderr.write(`generated ${fmtMb(data.jsonlBytes)} JSONL, ${fmtMb(data.csvBytes)} CSV in ${fmtS(data.seconds)}\n`);
+    process.stderr.write(
+      `generated ${fmtMb(data.jsonlBytes)} JSONL, ${fmtMb(data.csvBytes)} CSV in ${fmtS(data.seconds)}\n`,
+    );
 
     const importOnce = (label: string): Promise<Sampled<ImportRunRecord>> => {
       process.stderr.write(`${label} (batch ${BATCH}) …\n`);
@@ -491,7 +672,12 @@ async function main(): Promise<void> {
           db,
           // As the CLI opens it (default 64 KiB chunks).
           { fileName: data.jsonl, format: 'jsonl', stream: createReadStream(data.jsonl) },
-          { workspaceId: workspace.id, source: 'bench', batchSize: BATCH, maxRecordBytes: MAX_RECORD_BYTES },
+          {
+            workspaceId: workspace.id,
+            source: 'bench',
+            batchSize: BATCH,
+            maxRecordBytes: MAX_RECORD_BYTES,
+          },
         ),
       );
     };
@@ -524,7 +710,14 @@ async function main(): Promise<void> {
     // Verification: the bench must not measure an import that did nothing.
     process.stderr.write('verifying …\n');
     const counts = (
-      await db.query<{ posts: number; snapshots: number; rejects: number; bench: number; accounts: number; same: number }>(
+      await db.query<{
+        posts: number;
+        snapshots: number;
+        rejects: number;
+        bench: number;
+        accounts: number;
+        same: number;
+      }>(
         `SELECT (SELECT count(*) FROM posts WHERE workspace_id = $1)::int AS posts,
                 (SELECT count(*) FROM post_metric_snapshots WHERE workspace_id = $1)::int AS snapshots,
                 (SELECT count(*) FROM import_rejects WHERE workspace_id = $1)::int AS rejects,
@@ -548,15 +741,30 @@ async function main(): Promise<void> {
     check(failures, 'first import: inserted', first.result.inserted, POSTS);
     check(failures, 'first import: rejected', first.result.rejected, 0);
     check(failures, 're-import: unchanged', second.result.unchanged, POSTS);
-    check(failures, 're-import: inserted + updated', second.result.inserted + second.result.updated, 0);
+    check(
+      failures,
+      're-import: inserted + updated',
+      second.result.inserted + second.result.updated,
+      0,
+    );
     check(failures, 're-import: rejected', second.result.rejected, 0);
     check(failures, 'rows in posts', counts.posts, POSTS);
     // One snapshot per record; a re-import adds one for each record observed "now" (no
     // metrics_captured_at) and none for those whose observation time is already stored.
-    check(failures, 'rows in post_metric_snapshots', counts.snapshots, data.withMetrics + (data.withMetrics - data.withCapturedAt));
+    check(
+      failures,
+      'rows in post_metric_snapshots',
+      counts.snapshots,
+      data.withMetrics + (data.withMetrics - data.withCapturedAt),
+    );
     check(failures, 'rows in import_rejects', counts.rejects, 0);
     check(failures, 'rows in bench_posts (psql)', counts.bench, POSTS);
-    check(failures, 'posts identical to the psql copy (raw, text, likes, created_at, search)', counts.same, POSTS);
+    check(
+      failures,
+      'posts identical to the psql copy (raw, text, likes, created_at, search)',
+      counts.same,
+      POSTS,
+    );
 
     const oursRate = POSTS / first.seconds;
     const copyRate = POSTS / copySeconds;
@@ -564,9 +772,18 @@ async function main(): Promise<void> {
     const loadAfter = os.loadavg();
     printTable('SocialPulse import benchmark', [
       ['date', new Date().toISOString()],
-      ['machine', `${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), ${fmtMb(os.totalmem())} RAM, Node ${process.version}, PostgreSQL ${serverVersion}`],
-      ['load average (1 min) before / after', `${(loadBefore[0] ?? 0).toFixed(2)} / ${(loadAfter[0] ?? 0).toFixed(2)}`],
-      ['dataset', `${fmtInt(POSTS)} posts, ${fmtMb(data.jsonlBytes)} JSONL / ${fmtMb(data.csvBytes)} CSV, ${fmtInt(counts.accounts)} accounts, ${fmtInt(data.withCapturedAt)} with metrics_captured_at`],
+      [
+        'machine',
+        `${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), ${fmtMb(os.totalmem())} RAM, Node ${process.version}, PostgreSQL ${serverVersion}`,
+      ],
+      [
+        'load average (1 min) before / after',
+        `${(loadBefore[0] ?? 0).toFixed(2)} / ${(loadAfter[0] ?? 0).toFixed(2)}`,
+      ],
+      [
+        'dataset',
+        `${fmtInt(POSTS)} posts, ${fmtMb(data.jsonlBytes)} JSONL / ${fmtMb(data.csvBytes)} CSV, ${fmtInt(counts.accounts)} accounts, ${fmtInt(data.withCapturedAt)} with metrics_captured_at`,
+      ],
       ['batch size', fmtInt(BATCH)],
       ['import: wall time', fmtS(first.seconds)],
       ['import: throughput', `${fmtInt(oursRate)} posts/s`],
@@ -575,16 +792,30 @@ async function main(): Promise<void> {
       ['psql \\copy: wall time', fmtS(copySeconds)],
       ['psql \\copy: throughput', `${fmtInt(copyRate)} rows/s`],
       ['ratio ours / \\copy', `${(ratio * 100).toFixed(0)}% (target ≥ 50%)`],
-      ['re-import (all unchanged): wall time', `${fmtS(second.seconds)} (${fmtInt(POSTS / second.seconds)} posts/s)`],
+      [
+        're-import (all unchanged): wall time',
+        `${fmtS(second.seconds)} (${fmtInt(POSTS / second.seconds)} posts/s)`,
+      ],
       ['re-import: CPU node / postgres', `${fmtS(second.nodeCpu)} / ${fmtS(second.pgCpu)}`],
       ['re-import: peak RSS', memoryDetail(second)],
       ['process max RSS (whole run)', fmtMb(process.resourceUsage().maxRSS * 1024)],
-      ['rows: posts / snapshots / rejects', `${fmtInt(counts.posts)} / ${fmtInt(counts.snapshots)} / ${fmtInt(counts.rejects)}`],
-      ['size: posts / bench_posts / snapshots', `${sizes?.posts ?? '?'} / ${sizes?.bench ?? '?'} / ${sizes?.snapshots ?? '?'}`],
-      ['targets', `throughput ${ratio >= 0.5 ? 'MET' : 'MISSED'}, RSS ${Math.max(first.peakRss, second.peakRss) < 200 * MB ? 'MET' : 'MISSED'}`],
+      [
+        'rows: posts / snapshots / rejects',
+        `${fmtInt(counts.posts)} / ${fmtInt(counts.snapshots)} / ${fmtInt(counts.rejects)}`,
+      ],
+      [
+        'size: posts / bench_posts / snapshots',
+        `${sizes?.posts ?? '?'} / ${sizes?.bench ?? '?'} / ${sizes?.snapshots ?? '?'}`,
+      ],
+      [
+        'targets',
+        `throughput ${ratio >= 0.5 ? 'MET' : 'MISSED'}, RSS ${Math.max(first.peakRss, second.peakRss) < 200 * MB ? 'MET' : 'MISSED'}`,
+      ],
     ]);
     if (failures.length > 0) {
-      process.stderr.write(`\nVERIFICATION FAILED:\n${failures.map((f) => `  - ${f}`).join('\n')}\n`);
+      process.stderr.write(
+        `\nVERIFICATION FAILED:\n${failures.map((f) => `  - ${f}`).join('\n')}\n`,
+      );
       process.exitCode = 1;
     } else {
       process.stdout.write('\nverification: OK\n');
@@ -601,8 +832,12 @@ const DATASET_FILE = 'dataset.json';
 
 if (process.argv[2] === GENERATE_FLAG) {
   const [dir, workspaceId, capturedAt] = process.argv.slice(3);
-  if (!dir || !workspaceId || !capturedAt) throw new Error(`usage: ${GENERATE_FLAG} DIR WORKSPACE_ID CAPTURED_AT`);
-  await writeFile(path.join(dir, DATASET_FILE), JSON.stringify(await generateFiles(dir, POSTS, workspaceId, capturedAt)));
+  if (!dir || !workspaceId || !capturedAt)
+    throw new Error(`usage: ${GENERATE_FLAG} DIR WORKSPACE_ID CAPTURED_AT`);
+  await writeFile(
+    path.join(dir, DATASET_FILE),
+    JSON.stringify(await generateFiles(dir, POSTS, workspaceId, capturedAt)),
+  );
 } else {
   await main();
 }

@@ -112,7 +112,9 @@ export class PostBatch {
     const text = encodeRow(this.lines.length, row);
     // UTF-8 takes at most 3 bytes per UTF-16 code unit.
     if (this.bytes.length - this.used < text.length * 3) {
-      const grown = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, this.used + text.length * 3));
+      const grown = Buffer.allocUnsafe(
+        Math.max(this.bytes.length * 2, this.used + text.length * 3),
+      );
       this.bytes.copy(grown, 0, 0, this.used);
       this.bytes = grown;
     }
@@ -132,7 +134,9 @@ export class PostBatch {
     this.used = 0;
     this.ends.length = 0;
     this.lines.length = 0;
-    if (this.bytes.length > MAX_KEPT_BATCH_BYTES) this.bytes = Buffer.allocUnsafe(INITIAL_BATCH_BYTES);
+    if (this.bytes.length > MAX_KEPT_BATCH_BYTES) {
+      this.bytes = Buffer.allocUnsafe(INITIAL_BATCH_BYTES);
+    }
   }
 }
 
