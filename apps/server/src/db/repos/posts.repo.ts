@@ -174,8 +174,3 @@ export async function listSnapshots(db: Queryable, workspaceId: string, postId: 
   );
   return rows.map((r) => ({ capturedAt: r.captured_at, likes: r.likes, comments: r.comments, shares: r.shares, views: r.views, saves: r.saves, impressions: r.impressions }));
 }
-
-export async function countPosts(db: Queryable, workspaceId: string): Promise<number> {
-  const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM posts WHERE workspace_id = $1', [workspaceId]);
-  return rows[0]?.n ?? 0;
-}

@@ -152,6 +152,13 @@ export async function completeSetup(deps: AuthDeps, token: string, input: { emai
   return issueTokens(deps, user, false, meta);
 }
 
+/** Starts a session for an account that just proved who it is (sign-up: no second password check). */
+export async function startSession(deps: AuthDeps, user: UserRecord, meta: RequestMeta): Promise<IssuedTokens> {
+  const tokens = await issueTokens(deps, user, false, meta);
+  await audit(deps, meta, { userId: user.id, action: 'auth.signed_in', target: tokens.sessionId, details: { mfa: false, via: 'sign_up' } });
+  return tokens;
+}
+
 export async function signIn(deps: AuthDeps, input: { email: string; password: string }, meta: RequestMeta): Promise<SignInResult> {
   const ip = meta.ip ?? 'unknown';
   await deps.throttle.check(input.email, ip);

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { AppError } from '../../errors.js';
 
 /**
@@ -62,4 +62,3 @@ export function createLoginThrottle(redis: Redis | null): LoginThrottle {
   };
 }
 
-export { RateLimiterRes };

@@ -1,4 +1,4 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** A random opaque token (refresh, reset, setup) in base64url. */
 export const randomToken = (bytes = 32): string => randomBytes(bytes).toString('base64url');
@@ -36,4 +36,3 @@ export function createRecoveryCodes(count = 10): string[] {
 
 export const normalizeRecoveryCode = (code: string): string => code.trim().toLowerCase().replace(/\s+/g, '');
 
-export const hmac = (secret: string, value: string): string => createHmac('sha256', secret).update(value).digest('base64url');

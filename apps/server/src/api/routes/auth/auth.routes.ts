@@ -34,6 +34,7 @@ import {
   signIn,
   signOut,
   signUp,
+  startSession,
   startTotpEnrolment,
   type IssuedTokens,
   type RequestMeta,
@@ -76,9 +77,7 @@ export function registerAuthRoutes(app: ZodApp, deps: AppDeps): void {
     { config: publicRoute, schema: { tags: ['auth'], summary: 'Create an account (the first one becomes the instance admin)', body: signUpSchema, response: { 201: tokenResponseSchema, 409: errorBodySchema, ...errors } } },
     async (request, reply) => {
       const user = await signUp(auth, { email: request.body.email, password: request.body.password, displayName: request.body.display_name }, meta(request));
-      const result = await signIn(auth, { email: user.email, password: request.body.password }, meta(request));
-      if (result.kind !== 'tokens') throw new AppError('internal_error', 'a new account cannot have MFA');
-      return sendTokens(reply, result.tokens, 201);
+      return sendTokens(reply, await startSession(auth, user, meta(request)), 201);
     },
   );
 
