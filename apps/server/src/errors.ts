@@ -17,6 +17,15 @@ export const errorStatus = {
   database_unavailable: 503,
   not_ready: 503,
   internal_error: 500,
+  // LLM provider (src/ai/): the provider's failures are ours to report, never the caller's 4xx.
+  llm_rate_limited: 503,
+  llm_quota_exceeded: 503,
+  llm_timeout: 504,
+  llm_unavailable: 502,
+  llm_circuit_open: 503,
+  llm_auth_failed: 502,
+  llm_bad_request: 502,
+  llm_malformed_output: 502,
 } as const;
 
 export type ErrorCode = keyof typeof errorStatus;

@@ -1,0 +1,52 @@
+import { labelMessages, labelResponseFormat, maxOutputTokensFor, type PostToLabel, type Taxonomy } from './label-posts.js';
+import { costOf, type CostResult } from './pricing/cost.js';
+import { encodingForModel, estimateChatTokens, type TokenEncoding } from './tokens.js';
+
+export const DEFAULT_MAX_OUTPUT_TOKENS_PER_POST = 120;
+/** Allowance for the repair note appended to the re-ask. */
+const REPAIR_NOTE_TOKENS = 150;
+
+export interface LabelPostsCostEstimate {
+  model: string;
+  encoding: TokenEncoding;
+  /** Prompt tokens of the first call, counted locally (an estimate for non-OpenAI models). */
+  inputTokens: number;
+  /** The output cap sent with the first call. */
+  maxOutputTokens: number;
+  /**
+   * Upper bound on tokens the call can be billed for: the first call plus its one re-ask
+   * (same posts at most, twice the output cap after a truncation). Failed HTTP attempts
+   * (429/5xx) are not billed by OpenAI; an attempt that timed out may be, and is not counted.
+   */
+  maxBilledInputTokens: number;
+  maxBilledOutputTokens: number;
+  /** costOf on the upper bound (no cache discount assumed); `priced: false` for an unpriced model. */
+  maxCost: CostResult;
+}
+
+/**
+ * What a labelPosts call may cost at most, computed before sending so that the caller can
+ * refuse (pause the job) when the workspace's monthly budget would be exceeded.
+ */
+export function estimateLabelPostsCost(input: {
+  model: string;
+  posts: readonly PostToLabel[];
+  taxonomy: Taxonomy;
+  context?: string;
+  maxOutputTokensPerPost?: number;
+}): LabelPostsCostEstimate {
+  const perPost = input.maxOutputTokensPerPost ?? DEFAULT_MAX_OUTPUT_TOKENS_PER_POST;
+  const inputTokens = estimateChatTokens(labelMessages(input.posts, input.taxonomy, input.context), input.model, labelResponseFormat(input.taxonomy));
+  const maxOutputTokens = input.posts.length === 0 ? 0 : maxOutputTokensFor(input.posts.length, perPost);
+  const maxBilledInputTokens = input.posts.length === 0 ? 0 : 2 * inputTokens + REPAIR_NOTE_TOKENS;
+  const maxBilledOutputTokens = 3 * maxOutputTokens;
+  return {
+    model: input.model,
+    encoding: encodingForModel(input.model),
+    inputTokens: input.posts.length === 0 ? 0 : inputTokens,
+    maxOutputTokens,
+    maxBilledInputTokens,
+    maxBilledOutputTokens,
+    maxCost: costOf(input.model, { inputTokens: maxBilledInputTokens, outputTokens: maxBilledOutputTokens }),
+  };
+}

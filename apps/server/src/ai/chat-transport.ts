@@ -1,0 +1,407 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import {
+  BrokenCircuitError,
+  BulkheadPolicy,
+  CircuitState,
+  ConsecutiveBreaker,
+  IsolatedCircuitError,
+  circuitBreaker,
+  handleWhen,
+  type CircuitBreakerPolicy,
+} from 'cockatiel';
+import { z } from 'zod';
+import { providerFromBaseUrl, type LlmCallRecord, type LlmOperation } from './call-record.js';
+import { LlmError, isLlmError, scrubSecrets } from './llm-errors.js';
+import { costOf } from './pricing/cost.js';
+import { RateLimitGate, parseRetryAfter, readRateLimitHeaders, waitFromSnapshot } from './rate-limit.js';
+import { estimateChatTokens, type ChatMessage } from './tokens.js';
+
+export interface LlmClientOptions {
+  /** Up to and including the version prefix: "https://api.openai.com/v1", "http://localhost:11434/v1". */
+  baseUrl: string;
+  /** Sent as `Authorization: Bearer …`; optional for local servers. Never logged or put in errors. */
+  apiKey?: string;
+  model: string;
+  /** Per HTTP attempt, covering the response body too. */
+  timeoutMs: number;
+  /** HTTP requests in flight at once from this client; the rest queue (cockatiel bulkhead). */
+  maxConcurrency: number;
+  /** HTTP attempts per request, first one included (default 3). */
+  maxAttempts?: number;
+  /** `gen_ai.provider.name`; derived from baseUrl when absent. */
+  provider?: string;
+  /** Which field carries the output cap; default max_completion_tokens for OpenAI, max_tokens elsewhere. */
+  maxTokensParam?: 'max_tokens' | 'max_completion_tokens';
+  /** Sent only when set (gpt-5 and o-series accept only the default). */
+  temperature?: number;
+  /** Output tokens budgeted per post in labelPosts (default 120) plus a fixed 300 for the summary. */
+  maxOutputTokensPerPost?: number;
+  /** Back-off base and cap for retries (defaults 500 ms, 30 s), jittered in [50%, 100%]. */
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  /** A Retry-After or rate-limit reset longer than this is not waited for: the call fails with llm_rate_limited and retryAfterMs (default 60 s). */
+  maxRetryWaitMs?: number;
+  /** Consecutive 5xx/timeout/network failures that open the circuit (default 5), and how long it stays open before one trial call (default 30 s). */
+  circuitBreaker?: { consecutiveFailures?: number; halfOpenAfterMs?: number };
+  fetch?: typeof fetch;
+  /** Milliseconds since the epoch; default Date.now. Used for Retry-After dates, waits and records. */
+  now?: () => number;
+  /** Waits; tests inject one that advances a fake clock. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** In [0, 1); for jitter. */
+  random?: () => number;
+}
+
+export interface ChatRequest {
+  operation: LlmOperation;
+  messages: ChatMessage[];
+  responseFormat?: { type: 'json_schema'; json_schema: { name: string; strict: true; schema: Record<string, unknown> } };
+  maxOutputTokens: number;
+  repair: boolean;
+  signal?: AbortSignal;
+  onCall?: (record: LlmCallRecord) => void;
+}
+
+const completionSchema = z.object({
+  model: z.string().optional(),
+  choices: z
+    .array(
+      z.object({
+        finish_reason: z.string().nullish(),
+        message: z.object({ content: z.string().nullish(), refusal: z.string().nullish() }),
+      }),
+    )
+    .min(1),
+  usage: z
+    .object({
+      prompt_tokens: z.number().int().nonnegative(),
+      completion_tokens: z.number().int().nonnegative(),
+      prompt_tokens_details: z.object({ cached_tokens: z.number().int().nonnegative().nullish() }).nullish(),
+    })
+    .nullish(),
+});
+
+export interface ChatResponse {
+  content: string | null;
+  refusal: string | null;
+  finishReason: string | null;
+  responseModel: string | null;
+}
+
+export interface ChatOutcome {
+  response: ChatResponse;
+  calls: LlmCallRecord[];
+}
+
+const defaultSleep = (ms: number, signal?: AbortSignal): Promise<void> => delay(ms, undefined, signal ? { signal } : {});
+
+/** Errors the breaker counts: the provider looks down, not "you asked wrongly" or "slow down". */
+const breakerCounts = (error: Error): boolean => isLlmError(error) && (error.code === 'llm_unavailable' || error.code === 'llm_timeout');
+
+/**
+ * One Chat Completions request with the resilience around it: a shared rate-limit gate, a
+ * bulkhead for maxConcurrency, a circuit breaker, a timeout per attempt, and retries with
+ * exponential back-off and jitter for 408/409/429/5xx/timeouts/network errors (never other 4xx).
+ */
+export class ChatTransport {
+  readonly provider: string;
+  readonly model: string;
+  private readonly url: string;
+  private readonly apiKey: string | undefined;
+  private readonly fetchFn: typeof fetch;
+  private readonly now: () => number;
+  private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  private readonly random: () => number;
+  private readonly gate: RateLimitGate;
+  private readonly bulkhead: BulkheadPolicy;
+  private readonly breaker: CircuitBreakerPolicy;
+  private readonly maxAttempts: number;
+  private readonly timeoutMs: number;
+  private readonly backoffBaseMs: number;
+  private readonly backoffMaxMs: number;
+  private readonly maxRetryWaitMs: number;
+  private readonly maxTokensParam: 'max_tokens' | 'max_completion_tokens';
+  private readonly temperature: number | undefined;
+
+  constructor(options: LlmClientOptions) {
+    if (!Number.isInteger(options.maxConcurrency) || options.maxConcurrency < 1) throw new RangeError('maxConcurrency must be a positive integer');
+    if (!(options.timeoutMs > 0)) throw new RangeError('timeoutMs must be positive');
+    this.url = `${options.baseUrl.replace(/\/+$/, '')}/chat/completions`;
+    this.provider = options.provider ?? providerFromBaseUrl(options.baseUrl);
+    this.model = options.model;
+    this.apiKey = options.apiKey;
+    this.fetchFn = options.fetch ?? globalThis.fetch;
+    this.now = options.now ?? Date.now;
+    this.sleep = options.sleep ?? defaultSleep;
+    this.random = options.random ?? Math.random;
+    this.gate = new RateLimitGate(this.now);
+    this.bulkhead = new BulkheadPolicy(options.maxConcurrency, Number.POSITIVE_INFINITY);
+    this.breaker = circuitBreaker(handleWhen(breakerCounts), {
+      halfOpenAfter: options.circuitBreaker?.halfOpenAfterMs ?? 30_000,
+      breaker: new ConsecutiveBreaker(options.circuitBreaker?.consecutiveFailures ?? 5),
+    });
+    this.maxAttempts = Math.max(1, options.maxAttempts ?? 3);
+    this.timeoutMs = options.timeoutMs;
+    this.backoffBaseMs = options.backoffBaseMs ?? 500;
+    this.backoffMaxMs = options.backoffMaxMs ?? 30_000;
+    this.maxRetryWaitMs = options.maxRetryWaitMs ?? 60_000;
+    this.maxTokensParam = options.maxTokensParam ?? (this.provider === 'openai' ? 'max_completion_tokens' : 'max_tokens');
+    this.temperature = options.temperature;
+  }
+
+  /** "closed" | "open" | "halfOpen" | "isolated" — for health checks and tests. */
+  get circuitState(): string {
+    switch (this.breaker.state) {
+      case CircuitState.Closed:
+        return 'closed';
+      case CircuitState.Open:
+        return 'open';
+      case CircuitState.HalfOpen:
+        return 'halfOpen';
+      case CircuitState.Isolated:
+        return 'isolated';
+    }
+  }
+
+  estimateInputTokens(request: Pick<ChatRequest, 'messages' | 'responseFormat'>): number {
+    return estimateChatTokens(request.messages, this.model, request.responseFormat);
+  }
+
+  buildBody(request: ChatRequest): Record<string, unknown> {
+    return {
+      model: this.model,
+      messages: request.messages,
+      ...(request.responseFormat ? { response_format: request.responseFormat } : {}),
+      [this.maxTokensParam]: request.maxOutputTokens,
+      ...(this.temperature === undefined ? {} : { temperature: this.temperature }),
+    };
+  }
+
+  /** Sends with retries; throws an LlmError (with `calls`) when every attempt failed. */
+  async send(request: ChatRequest): Promise<ChatOutcome> {
+    const calls: LlmCallRecord[] = [];
+    const estimatedInputTokens = this.estimateInputTokens(request);
+    const body = JSON.stringify(this.buildBody(request));
+
+    for (let attempt = 1; ; attempt++) {
+      await this.waitForGate(estimatedInputTokens, request.signal);
+      const startedAtMs = this.now();
+      const record = (partial: Partial<LlmCallRecord>): LlmCallRecord => {
+        const full: LlmCallRecord = {
+          operation: request.operation,
+          provider: this.provider,
+          requestModel: this.model,
+          responseModel: null,
+          inputTokens: null,
+          outputTokens: null,
+          cachedInputTokens: null,
+          estimatedInputTokens,
+          durationMs: Math.max(0, this.now() - startedAtMs),
+          status: 'error',
+          errorType: null,
+          httpStatus: null,
+          finishReason: null,
+          attempt,
+          repair: request.repair,
+          startedAt: new Date(startedAtMs),
+          cost: null,
+          ...partial,
+        };
+        calls.push(full);
+        request.onCall?.(full);
+        return full;
+      };
+
+      try {
+        const { response, usage, httpStatus } = await this.breaker.execute(() =>
+          this.bulkhead.execute(() => this.attemptOnce(body, request.signal)),
+        );
+        const responseModel = response.responseModel;
+        record({
+          status: 'ok',
+          responseModel,
+          httpStatus,
+          finishReason: response.finishReason,
+          inputTokens: usage?.inputTokens ?? null,
+          outputTokens: usage?.outputTokens ?? null,
+          cachedInputTokens: usage ? usage.cachedInputTokens : null,
+          cost: usage ? costOf(responseModel ?? this.model, usage) : null,
+        });
+        return { response, calls };
+      } catch (caught) {
+        if (request.signal?.aborted) {
+          record({ errorType: 'aborted' });
+          throw caught;
+        }
+        const error = this.classify(caught);
+        record({ errorType: error.code, httpStatus: error.httpStatus });
+        const wait = this.retryDelay(error, attempt);
+        if (wait === null) {
+          error.calls = calls;
+          throw error;
+        }
+        await this.sleep(wait, request.signal);
+      }
+    }
+  }
+
+  /** null = do not retry. */
+  private retryDelay(error: LlmError, attempt: number): number | null {
+    // An open circuit fails fast: the caller (the job queue) retries later, not this loop.
+    if (!error.retryable || error.code === 'llm_circuit_open' || attempt >= this.maxAttempts) return null;
+    if (error.retryAfterMs !== null) {
+      if (error.retryAfterMs > this.maxRetryWaitMs) return null;
+      this.gate.blockFor(error.retryAfterMs);
+      return error.retryAfterMs;
+    }
+    const exponential = Math.min(this.backoffMaxMs, this.backoffBaseMs * 2 ** (attempt - 1));
+    return Math.round(exponential * (0.5 + this.random() * 0.5));
+  }
+
+  private async waitForGate(estimatedTokens: number, signal: AbortSignal | undefined): Promise<void> {
+    // Loop: while we slept another request may have learnt of a later reset.
+    for (let wait = this.gate.delayFor(estimatedTokens); wait > 0; wait = this.gate.delayFor(estimatedTokens)) {
+      if (wait > this.maxRetryWaitMs) {
+        throw new LlmError('llm_rate_limited', `The provider's rate limit resets in ${wait} ms, longer than we wait`, { retryable: true, retryAfterMs: wait });
+      }
+      await this.sleep(wait, signal);
+      this.gate.clearTokensIfReset();
+    }
+  }
+
+  private async attemptOnce(
+    body: string,
+    callerSignal: AbortSignal | undefined,
+  ): Promise<{ response: ChatResponse; usage: { inputTokens: number; outputTokens: number; cachedInputTokens: number } | null; httpStatus: number }> {
+    const timeout = AbortSignal.timeout(this.timeoutMs);
+    const signal = callerSignal ? AbortSignal.any([timeout, callerSignal]) : timeout;
+    const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
+    if (this.apiKey) headers.authorization = `Bearer ${this.apiKey}`;
+
+    let res: Response;
+    let text: string;
+    try {
+      res = await this.fetchFn(this.url, { method: 'POST', headers, body, signal });
+      text = await res.text();
+    } catch (error) {
+      if (callerSignal?.aborted) throw error;
+      if (timeout.aborted) {
+        throw new LlmError('llm_timeout', `The LLM provider did not answer within ${this.timeoutMs} ms`, { retryable: true });
+      }
+      throw new LlmError('llm_unavailable', `Could not reach the LLM provider: ${this.scrub(errorMessage(error))}`, { retryable: true, cause: scrubbedCause(error) });
+    }
+
+    const snapshot = readRateLimitHeaders(res.headers);
+    this.gate.observe(snapshot);
+    if (!res.ok) throw this.httpError(res, text, snapshot);
+
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new LlmError('llm_malformed_output', 'The LLM provider answered 2xx with a body that is not JSON', { retryable: false, httpStatus: res.status });
+    }
+    const parsed = completionSchema.safeParse(json);
+    if (!parsed.success) {
+      throw new LlmError('llm_malformed_output', 'The LLM provider answered 2xx without a chat completion', { retryable: false, httpStatus: res.status });
+    }
+    const choice = parsed.data.choices[0];
+    const usage = parsed.data.usage;
+    return {
+      httpStatus: res.status,
+      response: {
+        content: choice?.message.content ?? null,
+        refusal: choice?.message.refusal ?? null,
+        finishReason: choice?.finish_reason ?? null,
+        responseModel: parsed.data.model ?? null,
+      },
+      usage: usage
+        ? {
+            inputTokens: usage.prompt_tokens,
+            outputTokens: usage.completion_tokens,
+            cachedInputTokens: Math.min(usage.prompt_tokens, usage.prompt_tokens_details?.cached_tokens ?? 0),
+          }
+        : null,
+    };
+  }
+
+  private httpError(res: Response, text: string, snapshot: ReturnType<typeof readRateLimitHeaders>): LlmError {
+    const status = res.status;
+    const providerMessage = this.scrub(providerErrorMessage(text)).slice(0, 300);
+    const suffix = providerMessage ? `: ${providerMessage}` : '';
+    const providerCode = providerErrorCode(text);
+    if (status === 429) {
+      if (providerCode === 'insufficient_quota') {
+        return new LlmError('llm_quota_exceeded', `The LLM provider account is out of quota${suffix}`, { retryable: false, httpStatus: status });
+      }
+      const retryAfter = parseRetryAfter(res.headers, this.now());
+      const fromHeaders = waitFromSnapshot(snapshot);
+      const retryAfterMs = retryAfter ?? (fromHeaders > 0 ? fromHeaders : null);
+      return new LlmError('llm_rate_limited', `The LLM provider is rate limiting us (429)${suffix}`, { retryable: true, retryAfterMs, httpStatus: status });
+    }
+    if (status === 401 || status === 403) {
+      return new LlmError('llm_auth_failed', `The LLM provider refused our credentials (${status})${suffix}`, { retryable: false, httpStatus: status });
+    }
+    if (status === 408) return new LlmError('llm_timeout', `The LLM provider timed out (408)${suffix}`, { retryable: true, httpStatus: status });
+    if (status === 409 || status >= 500) {
+      const retryAfterMs = parseRetryAfter(res.headers, this.now());
+      return new LlmError('llm_unavailable', `The LLM provider failed (${status})${suffix}`, { retryable: true, retryAfterMs, httpStatus: status });
+    }
+    return new LlmError('llm_bad_request', `The LLM provider rejected the request (${status})${suffix}`, { retryable: false, httpStatus: status });
+  }
+
+  private classify(error: unknown): LlmError {
+    if (isLlmError(error)) return error;
+    if (error instanceof BrokenCircuitError || error instanceof IsolatedCircuitError) {
+      return new LlmError('llm_circuit_open', 'The LLM provider failed repeatedly; calls are paused until the circuit half-opens', { retryable: true });
+    }
+    return new LlmError('llm_unavailable', `LLM call failed: ${this.scrub(errorMessage(error))}`, { retryable: true, cause: scrubbedCause(error) });
+  }
+
+  private scrub(text: string): string {
+    return scrubSecrets(text, this.apiKey);
+  }
+}
+
+function errorMessage(error: unknown): string {
+  if (error instanceof Error) {
+    const cause = error.cause instanceof Error ? ` (${error.cause.message})` : '';
+    return `${error.message}${cause}`;
+  }
+  return String(error);
+}
+
+/** Network errors carry no secrets, but keep only name and message to be sure. */
+function scrubbedCause(error: unknown): Error | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const copy = new Error(errorMessage(error));
+  copy.name = error.name;
+  return copy;
+}
+
+function providerErrorBody(text: string): { message?: unknown; code?: unknown; type?: unknown } | null {
+  try {
+    const json = JSON.parse(text) as unknown;
+    if (json && typeof json === 'object' && 'error' in json) {
+      const inner = json.error;
+      if (inner && typeof inner === 'object') return inner;
+      if (typeof inner === 'string') return { message: inner };
+    }
+  } catch {
+    // not JSON: fall through
+  }
+  return null;
+}
+
+function providerErrorMessage(text: string): string {
+  const body = providerErrorBody(text);
+  if (body && typeof body.message === 'string') return body.message;
+  return text.length > 0 && text.length < 300 && !text.trimStart().startsWith('<') ? text.trim() : '';
+}
+
+function providerErrorCode(text: string): string | null {
+  const body = providerErrorBody(text);
+  if (!body) return null;
+  if (typeof body.code === 'string') return body.code;
+  return typeof body.type === 'string' ? body.type : null;
+}
