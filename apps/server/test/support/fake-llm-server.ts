@@ -53,6 +53,8 @@ export interface FakeLlmServer {
   url: string;
   requests: RecordedRequest[];
   setBehaviour(patch: Partial<FakeLlmBehaviour>): void;
+  /** Back to the start: default behaviour (plus the start options), no recorded requests, numbering from 1. */
+  reset(): void;
   /** Prompt tokens the server counted for a request body (what it reports as usage). */
   countPromptTokens(body: unknown): number;
   /** Chat requests being handled now, and the most ever at once (for concurrency checks). */
@@ -130,7 +132,8 @@ function answerContent(body: ChatBody, fault: FakeFault | null): string {
 }
 
 export async function startFakeLlmServer(options: Partial<FakeLlmBehaviour> = {}): Promise<FakeLlmServer> {
-  let behaviour: FakeLlmBehaviour = { ...defaultBehaviour(), ...options };
+  const initial = (): FakeLlmBehaviour => ({ ...defaultBehaviour(), ...options });
+  let behaviour = initial();
   let random = behaviour.randomFaults ? seededRandom(behaviour.randomFaults.seed) : null;
   const requests: RecordedRequest[] = [];
   const sockets = new Set<Socket>();
@@ -285,6 +288,13 @@ export async function startFakeLlmServer(options: Partial<FakeLlmBehaviour> = {}
     setBehaviour(patch) {
       behaviour = { ...behaviour, ...patch };
       if (patch.randomFaults !== undefined) random = patch.randomFaults ? seededRandom(patch.randomFaults.seed) : null;
+    },
+    reset() {
+      behaviour = initial();
+      random = behaviour.randomFaults ? seededRandom(behaviour.randomFaults.seed) : null;
+      requests.length = 0;
+      chatCount = 0;
+      stats.maxInFlight = stats.inFlight;
     },
     countPromptTokens: (body) => promptTokens(body as ChatBody),
     stats,
