@@ -185,7 +185,8 @@ export class ChatTransport {
 
     for (let attempt = 1; ; attempt++) {
       await this.waitForGate(estimatedInputTokens, request.signal);
-      const startedAtMs = this.now();
+      // Reset when the bulkhead lets the request go, so durationMs excludes queueing for a slot.
+      let startedAtMs = this.now();
       const record = (partial: Partial<LlmCallRecord>): LlmCallRecord => {
         const full: LlmCallRecord = {
           operation: request.operation,
@@ -214,7 +215,10 @@ export class ChatTransport {
 
       try {
         const { response, usage, httpStatus } = await this.breaker.execute(() =>
-          this.bulkhead.execute(() => this.attemptOnce(body, request.signal)),
+          this.bulkhead.execute(() => {
+            startedAtMs = this.now();
+            return this.attemptOnce(body, request.signal);
+          }),
         );
         const responseModel = response.responseModel;
         record({

@@ -218,6 +218,19 @@ describe('labelPosts against the fake server', () => {
     expect(error.calls.map((c) => c.errorType)).toEqual(['llm_timeout', 'llm_timeout']);
   });
 
+  it('stops at once, without retrying, when the caller aborts', async () => {
+    const { client } = setup();
+    faultNext({ kind: 'hang' }, { kind: 'hang' }, { kind: 'hang' });
+    const controller = new AbortController();
+    const calls: string[] = [];
+    const pending = client.labelPosts({ posts, taxonomy, signal: controller.signal, onCall: (c) => calls.push(c.errorType ?? 'ok') });
+    await vi.waitFor(() => expect(server.requests).toHaveLength(1));
+    controller.abort(new Error('chunk cancelled'));
+    await expect(pending).rejects.toThrow('chunk cancelled');
+    expect(calls).toEqual(['aborted']);
+    expect(server.requests).toHaveLength(1);
+  });
+
   it('never retries a 401 and keeps the key out of the error', async () => {
     const { client } = setup();
     faultNext({ kind: 'unauthorized' });
