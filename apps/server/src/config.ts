@@ -62,6 +62,19 @@ export const configSchema = z.object({
   RATE_LIMIT_READ_PER_MINUTE: z.coerce.number().int().min(1).default(600),
   RATE_LIMIT_WRITE_PER_MINUTE: z.coerce.number().int().min(1).default(120),
   RATE_LIMIT_AUTH_PER_MINUTE: z.coerce.number().int().min(1).default(20),
+  ANALYSIS_SLOTS: z.coerce.number().int().min(1).max(1000).default(10),
+  ANALYSIS_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).optional(),
+  ANALYSIS_CHUNK_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(3),
+  ANALYSIS_RETRY_DELAY_SECONDS: z.coerce.number().int().min(0).max(3600).default(2),
+  ANALYSIS_RETRY_DELAY_MAX_SECONDS: z.coerce.number().int().min(1).max(86400).default(120),
+  ANALYSIS_LEASE_SECONDS: z.coerce.number().int().min(10).max(3600).default(30),
+  ANALYSIS_SUPERVISE_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
+  ANALYSIS_POLL_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+  LLM_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  LLM_API_KEY: z.string().min(1).optional(),
+  LLM_MODEL: z.string().min(1).optional(),
+  LLM_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(60_000),
+  LLM_MAX_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
 });
 
 type RawConfig = z.infer<typeof configSchema>;
@@ -86,6 +99,20 @@ export interface Config {
   };
   mail: { smtpUrl: string | undefined; from: string };
   rateLimits: { readPerMinute: number; writePerMinute: number; authPerMinute: number };
+  analysis: {
+    /** Chunks in flight across every worker process (so requesters in flight, one chunk each). */
+    slots: number;
+    /** Chunks one worker process runs at once. */
+    workerConcurrency: number;
+    attempts: number;
+    retryDelaySeconds: number;
+    retryDelayMaxSeconds: number;
+    leaseSeconds: number;
+    superviseIntervalSeconds: number;
+    pollIntervalMs: number;
+  };
+  /** The instance's default LLM (workspaces may set their own). */
+  llm: { baseUrl: string | undefined; apiKey: string | undefined; model: string | undefined; timeoutMs: number; maxConcurrency: number };
 }
 
 export type ConfigOverrides = Partial<Record<keyof RawConfig, string>>;
@@ -148,6 +175,17 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
       writePerMinute: c.RATE_LIMIT_WRITE_PER_MINUTE,
       authPerMinute: c.RATE_LIMIT_AUTH_PER_MINUTE,
     },
+    analysis: {
+      slots: c.ANALYSIS_SLOTS,
+      workerConcurrency: Math.min(c.ANALYSIS_WORKER_CONCURRENCY ?? c.ANALYSIS_SLOTS, c.ANALYSIS_SLOTS),
+      attempts: c.ANALYSIS_CHUNK_ATTEMPTS,
+      retryDelaySeconds: c.ANALYSIS_RETRY_DELAY_SECONDS,
+      retryDelayMaxSeconds: c.ANALYSIS_RETRY_DELAY_MAX_SECONDS,
+      leaseSeconds: c.ANALYSIS_LEASE_SECONDS,
+      superviseIntervalSeconds: c.ANALYSIS_SUPERVISE_INTERVAL_SECONDS,
+      pollIntervalMs: c.ANALYSIS_POLL_INTERVAL_MS,
+    },
+    llm: { baseUrl: c.LLM_BASE_URL, apiKey: c.LLM_API_KEY, model: c.LLM_MODEL, timeoutMs: c.LLM_TIMEOUT_MS, maxConcurrency: c.LLM_MAX_CONCURRENCY },
   };
 }
 

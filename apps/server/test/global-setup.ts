@@ -6,6 +6,10 @@
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { migrate } from '../src/db/migrate.js';
+import { openJobQueue, type JobQueueSettings } from '../src/db/job-queue.js';
+
+/** Short leases and retry delays, so crash and retry tests finish in seconds. */
+export const TEST_QUEUE_SETTINGS: JobQueueSettings = { attempts: 3, retryDelaySeconds: 1, retryDelayMaxSeconds: 2, leaseSeconds: 10, superviseIntervalSeconds: 1 };
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -40,6 +44,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   await migrator.connect();
   await migrate(migrator);
   await migrator.end();
+  // The job queue's schema (pg-boss) is part of every test database, as after a real start.
+  const queue = await openJobQueue(withDatabase(adminUrl, template), TEST_QUEUE_SETTINGS, { supervise: false });
+  await queue.stop();
 
   return async () => {
     const { rows } = await admin.query<{ datname: string }>(

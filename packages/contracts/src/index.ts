@@ -5,3 +5,4 @@ export * from './imports.js';
 export * from './import-json-schema.js';
 export * from './auth.js';
 export * from './text.js';
+export * from './analyses.js';

@@ -338,7 +338,7 @@ describe.skipIf(dbReason !== '')('the HTTP app (cross-cutting)', () => {
       const url = new URL(db.url);
       url.pathname = '/socialpulse_no_such_database';
       const pool = createPool(url.toString(), 1);
-      const noDb = await buildApp(createAppDeps(loadConfig({ LOG_LEVEL: 'silent', DATABASE_URL: db.url }, {}), { pool, secrets: db.secrets }, null, createLogger('silent')));
+      const noDb = await buildApp(createAppDeps(loadConfig({ LOG_LEVEL: 'silent', DATABASE_URL: db.url }, {}), { pool, secrets: db.secrets, url: db.url }, null, createLogger('silent')));
       try {
         const res = await noDb.inject({ url: '/readyz' });
         expect(res.statusCode).toBe(503);

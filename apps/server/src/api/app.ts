@@ -20,6 +20,8 @@ import { poolStats } from '../db/pool.js';
 import { registerAuth } from './plugins/auth.js';
 import { registerErrorHandling } from './plugins/errors.js';
 import { generateRequestId, registerRequestContext } from './plugins/request-context.js';
+import websocket from '@fastify/websocket';
+import { registerAnalysisRoutes } from './routes/analyses/analyses.routes.js';
 import { registerApiKeyRoutes } from './routes/api-keys/api-keys.routes.js';
 import { registerAuditRoutes } from './routes/audit/audit.routes.js';
 import { registerAuthRoutes } from './routes/auth/auth.routes.js';
@@ -89,6 +91,9 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
       }),
   });
 
+  // WebSocket upgrades run the same onRequest hooks (authentication, authorization, rate limits).
+  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -101,6 +106,7 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
         { name: 'workspaces', description: 'Workspaces hold posts and everything derived from them' },
         { name: 'posts', description: 'Collected and imported posts with their metrics' },
         { name: 'imports', description: 'Streamed imports of CSV, JSON Lines and JSON files' },
+        { name: 'analyses', description: 'Chunked, fair, resumable analyses of posts, with live progress, results and cost' },
         { name: 'operations', description: 'Health, readiness and metrics' },
       ],
     },
@@ -129,6 +135,11 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   registerAuditRoutes(app, deps);
   registerPostRoutes(app, deps);
   await registerImportRoutes(app, deps);
+  registerAnalysisRoutes(app, deps);
+  app.addHook('onClose', async () => {
+    await deps.analysisEvents.close();
+    await deps.jobs.close();
+  });
 
   const webBuilt = existsSync(`${webDistDir}index.html`);
   if (webBuilt) {

@@ -1,3 +1,5 @@
+import { AnalysisEventHub } from '../domain/analyses/event-hub.js';
+import { lazyJobQueue, type JobQueueHandle, type JobQueueSettings } from '../db/job-queue.js';
 import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
 import { createLoginThrottle } from '../domain/auth/login-throttle.js';
@@ -14,15 +16,28 @@ export function publicUrlOf(config: Config): string {
   return `http://${host}:${config.port}`;
 }
 
+export function jobQueueSettings(config: Config): JobQueueSettings {
+  const a = config.analysis;
+  return {
+    attempts: a.attempts,
+    retryDelaySeconds: a.retryDelaySeconds,
+    retryDelayMaxSeconds: a.retryDelayMaxSeconds,
+    leaseSeconds: a.leaseSeconds,
+    superviseIntervalSeconds: a.superviseIntervalSeconds,
+  };
+}
+
 /** Wires the services the routes use from config, database secrets and (optional) Redis. */
 export function createAppDeps(
   config: Config,
-  db: Pick<Database, 'pool' | 'secrets'>,
+  db: Pick<Database, 'pool' | 'secrets' | 'url'>,
   redis: RedisHealth | null,
   logger: Logger,
-  overrides: { mail?: MailTransport } = {},
+  overrides: { mail?: MailTransport; jobs?: JobQueueHandle } = {},
 ): AppDeps {
   return {
+    analysisEvents: new AnalysisEventHub(db.pool, db.url),
+    jobs: overrides.jobs ?? lazyJobQueue(db.url, jobQueueSettings(config), { supervise: false, onError: (error) => logger.error({ err: error }, 'job queue error') }),
     config,
     db,
     redis,

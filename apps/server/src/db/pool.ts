@@ -7,6 +7,9 @@ export type Queryable = pg.Pool | pg.PoolClient;
 
 // Counts and bigints arrive as strings by default; our counts fit in a JS number (2^53).
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number.parseInt(v, 10));
+// bigint[] (OID 1016) likewise, element by element.
+const parseTextArray = pg.types.getTypeParser(1016 as never) as (v: string) => (string | null)[];
+pg.types.setTypeParser(1016 as never, (v: string) => parseTextArray(v).map((e) => (e === null ? null : Number.parseInt(e, 10))));
 
 /** The role every application connection runs as: it cannot bypass row-level security. */
 export const APP_ROLE = 'socialpulse_app';

@@ -8,6 +8,7 @@ import { findWorkspace } from '../../db/repos/workspaces.repo.js';
 import type { PoolClient } from '../../db/pool.js';
 import { verifyAccessToken } from '../../domain/auth/access-tokens.js';
 import { authenticateApiKey, isSessionActive } from '../../domain/auth/auth.service.js';
+import { analysisWorkspaceId } from '../../db/repos/analyses.repo.js';
 import { roleAllows, scopesAllow, type ApiKeyScope, type Permission, type Role } from '../../domain/auth/permissions.js';
 import type { Actor } from '../../domain/workspaces/workspaces.service.js';
 import type { AppDeps } from '../types.js';
@@ -73,12 +74,24 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Members who lack access get 404, not 403, for workspaces they cannot see: no existence leak. */
 const hidden = (workspaceId: string): AppError => new AppError('not_found', `workspace ${workspaceId} was not found`, { details: { resource: 'workspace', id: workspaceId } });
 
+async function workspaceOfAnalysis(deps: AppDeps, analysisId: string): Promise<string> {
+  const missing = new AppError('not_found', `analysis ${analysisId} was not found`, { details: { resource: 'analysis', id: analysisId } });
+  if (!UUID.test(analysisId)) {
+    throw new AppError('validation_failed', 'params.analysisId: Invalid UUID', { details: { problems: [{ in: 'params', field: 'analysisId', message: 'Invalid UUID' }] } });
+  }
+  const workspaceId = await withTenant(deps.db.pool, { workspaceId: null, userId: null }, (c) => analysisWorkspaceId(c, analysisId));
+  // Unknown and not-yours answer alike (authorization below turns a foreign workspace into 404 too).
+  if (!workspaceId) throw missing;
+  return workspaceId;
+}
+
 async function authorizeWorkspace(request: FastifyRequest, deps: AppDeps, permission: Permission): Promise<void> {
-  const params = request.params as { workspaceId?: string };
-  const workspaceId = params.workspaceId;
-  if (!workspaceId) throw new AppError('internal_error', `route ${request.routeOptions.url ?? ''} declares a permission but has no :workspaceId`);
+  const params = request.params as { workspaceId?: string; analysisId?: string };
   const principal = request.principal;
   if (!principal) throw new AppError('unauthorized', 'Sign in or send an API key', { details: { reason: 'missing_credentials' } });
+  // Routes addressed by an analysis alone (/v1/analyses/:analysisId) act in its workspace.
+  const workspaceId = params.workspaceId ?? (params.analysisId !== undefined ? await workspaceOfAnalysis(deps, params.analysisId) : undefined);
+  if (!workspaceId) throw new AppError('internal_error', `route ${request.routeOptions.url ?? ''} declares a permission but has no :workspaceId`);
   // Authorization now runs in onRequest, before the params schema: a malformed id reached the
   // membership query as a uuid and failed there (22P02) as a 500. Answer as the schema would.
   if (!UUID.test(workspaceId)) {

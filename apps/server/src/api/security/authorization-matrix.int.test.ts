@@ -52,6 +52,8 @@ interface Ctx {
   a: Tenant;
   postId: string;
   importId: string;
+  /** A finished analysis of workspace A (its event stream ends at once). */
+  analysisId: string;
   /** A user for the public sign-in and refresh calls. */
   signInUser: TestUser;
   /** A user with TOTP enabled, for the public MFA verification. */
@@ -360,6 +362,58 @@ const ROUTES: Record<string, RouteSpec> = {
     request: (ctx, c) =>
       withCaller(c, { method: 'GET', url: `${ws(ctx)}/imports/${ctx.importId}/rejects` }),
   },
+  'POST /v1/workspaces/{workspaceId}/analyses': {
+    auth: { permission: 'analyze' },
+    request: (ctx, c) => withCaller(c, { method: 'POST', url: `${ws(ctx)}/analyses`, payload: { posts: { filter: { q: 'matchesnothing' } } } }),
+  },
+  'GET /v1/workspaces/{workspaceId}/analyses': {
+    auth: { permission: 'read' },
+    request: (ctx, c) => withCaller(c, { method: 'GET', url: `${ws(ctx)}/analyses` }),
+  },
+  'GET /v1/workspaces/{workspaceId}/analyses/{analysisId}': {
+    auth: { permission: 'read' },
+    request: (ctx, c) => withCaller(c, { method: 'GET', url: `${ws(ctx)}/analyses/${ctx.analysisId}` }),
+  },
+  'GET /v1/analyses/{analysisId}': {
+    auth: { permission: 'read' },
+    request: (ctx, c) => withCaller(c, { method: 'GET', url: `/v1/analyses/${ctx.analysisId}` }),
+  },
+  'PATCH /v1/workspaces/{workspaceId}/analyses/{analysisId}': {
+    auth: { permission: 'manage_analyses' },
+    request: (ctx, c) => withCaller(c, { method: 'PATCH', url: `${ws(ctx)}/analyses/${ctx.analysisId}`, payload: { priority: 1 } }),
+  },
+  'POST /v1/workspaces/{workspaceId}/analyses/{analysisId}/cancel': {
+    auth: { permission: 'analyze' },
+    request: (ctx, c) => withCaller(c, { method: 'POST', url: `${ws(ctx)}/analyses/${ctx.analysisId}/cancel` }),
+  },
+  'POST /v1/workspaces/{workspaceId}/analyses/{analysisId}/retry': {
+    auth: { permission: 'analyze' },
+    request: (ctx, c) => withCaller(c, { method: 'POST', url: `${ws(ctx)}/analyses/${ctx.analysisId}/retry` }),
+  },
+  'GET /v1/workspaces/{workspaceId}/analyses/{analysisId}/results': {
+    auth: { permission: 'read' },
+    request: (ctx, c) => withCaller(c, { method: 'GET', url: `${ws(ctx)}/analyses/${ctx.analysisId}/results` }),
+  },
+  'GET /v1/workspaces/{workspaceId}/analyses/{analysisId}/cost': {
+    auth: { permission: 'read' },
+    request: (ctx, c) => withCaller(c, { method: 'GET', url: `${ws(ctx)}/analyses/${ctx.analysisId}/cost` }),
+  },
+  'GET /v1/workspaces/{workspaceId}/analyses/{analysisId}/events': {
+    auth: { permission: 'read' },
+    request: (ctx, c) => withCaller(c, { method: 'GET', url: `${ws(ctx)}/analyses/${ctx.analysisId}/events` }),
+  },
+  'GET /v1/analyses/{analysisId}/events': {
+    auth: { permission: 'read' },
+    request: (ctx, c) => withCaller(c, { method: 'GET', url: `/v1/analyses/${ctx.analysisId}/events` }),
+  },
+  'GET /v1/workspaces/{workspaceId}/analysis-settings': {
+    auth: { permission: 'read' },
+    request: (ctx, c) => withCaller(c, { method: 'GET', url: `${ws(ctx)}/analysis-settings` }),
+  },
+  'PATCH /v1/workspaces/{workspaceId}/analysis-settings': {
+    auth: { permission: 'manage_connections' },
+    request: (ctx, c) => withCaller(c, { method: 'PATCH', url: `${ws(ctx)}/analysis-settings`, payload: { categories: [{ id: 'billing', keywords: ['invoice'] }] } }),
+  },
 };
 
 /** Who calls, and what that means for workspace A. */
@@ -423,6 +477,15 @@ describe.skipIf(databaseUnavailable() !== '')('authorization matrix', () => {
       headers: a.owner.headers,
     });
     const postId = posts.json<{ data: { id: string }[] }>().data[0]?.id ?? '';
+    // No post matches: the analysis completes at submission, so its event stream ends at once.
+    const analysis = await app.inject({
+      method: 'POST',
+      url: `/v1/workspaces/${a.workspaceId}/analyses`,
+      headers: a.owner.headers,
+      payload: { posts: { filter: { q: 'matchesnothing' } } },
+    });
+    expect(analysis.statusCode, analysis.body).toBe(202);
+    const analysisId = analysis.json<{ id: string }>().id;
 
     const mfaUser = await signUpUser(app);
     const mfaId = userIdOf(mfaUser);
@@ -445,6 +508,7 @@ describe.skipIf(databaseUnavailable() !== '')('authorization matrix', () => {
       a,
       postId,
       importId,
+      analysisId,
       signInUser: await signUpUser(app),
       mfaUser: { id: mfaId },
       resetUser: await signUpUser(app),

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerAnalysesCommand } from './analyses.js';
 import { registerAnalyzeCommand } from './analyze.js';
 import { registerDoctorCommand } from './doctor.js';
 import { registerExportCommand } from './export.js';
@@ -15,6 +16,7 @@ export function registerCommands(program: Command): void {
   registerImportCommand(program);
   registerExportCommand(program);
   registerAnalyzeCommand(program);
+  registerAnalysesCommand(program);
   registerUsersCommand(program);
   registerKeysCommand(program);
   registerDoctorCommand(program);

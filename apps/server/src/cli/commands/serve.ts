@@ -5,10 +5,11 @@ import { seedDemoWorkspace } from '../../domain/demo/demo.service.js';
 import { createLogger, redactUrl } from '../../observability/logger.js';
 import { createRedisHealth } from '../../observability/redis-health.js';
 import { startApi } from '../../services/api.js';
+import { startWorker, type RunningWorker } from '../../services/worker.js';
 import { createSetupLink } from '../../domain/auth/auth.service.js';
 import { overridesFrom, type DatabaseFlags } from '../context.js';
 
-const KNOWN_SERVICES = ['api'] as const;
+const KNOWN_SERVICES = ['api', 'worker'] as const;
 
 interface ServeFlags extends DatabaseFlags {
   port?: string;
@@ -23,7 +24,7 @@ export function registerServeCommand(program: Command): void {
     .description('Run SocialPulse (API and web app); embedded PostgreSQL unless DATABASE_URL is set')
     .option('-p, --port <port>', 'port to listen on (PORT, default 8080; 0 picks a free port)')
     .option('--host <host>', 'loopback address to listen on (HOST)')
-    .option('--services <list>', `comma-separated process roles: ${KNOWN_SERVICES.join(', ')}`, 'api')
+    .option('--services <list>', `comma-separated process roles: ${KNOWN_SERVICES.join(', ')}`, 'api,worker')
     .option('--no-demo', 'do not create the Demo workspace on a fresh database')
     .option('--database-url <url>', 'PostgreSQL URL (DATABASE_URL)')
     .option('--data-dir <dir>', 'data directory for the embedded database and secrets (DATA_DIR)')
@@ -45,6 +46,7 @@ async function serve(flags: ServeFlags): Promise<void> {
   const redis = config.redisUrl ? createRedisHealth(config.redisUrl) : null;
 
   let api: Awaited<ReturnType<typeof startApi>> | undefined;
+  let worker: RunningWorker | undefined;
   let stopping = false;
   const shutdown = async (signal: string): Promise<void> => {
     if (stopping) {
@@ -54,7 +56,9 @@ async function serve(flags: ServeFlags): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'shutting down: no new connections, draining requests');
     try {
+      // The API stops taking work first; the worker then finishes or releases its chunks.
       await api?.app.close();
+      await worker?.stop();
       await redis?.close();
       await db.close();
       logger.info('stopped cleanly');
@@ -72,10 +76,16 @@ async function serve(flags: ServeFlags): Promise<void> {
       const seeded = await seedDemoWorkspace(db.pool, { batchSize: config.import.batchSize, maxRecordBytes: config.import.maxRecordBytes });
       if (seeded) logger.info({ posts: seeded.inserted }, 'created the Demo workspace from examples/demo-posts.jsonl');
     }
-    api = await startApi(config, db, redis, logger);
+    if (services.includes('worker')) worker = await startWorker(config, db, logger);
+    if (services.includes('api')) api = await startApi(config, db, redis, logger);
   } catch (error) {
+    await worker?.stop().catch(() => undefined);
     await db.close().catch(() => undefined);
     throw error;
+  }
+  if (!api) {
+    process.stdout.write('\nSocialPulse worker is running. Press Ctrl+C to stop.\n\n');
+    return;
   }
   const setupLink = await createSetupLink(api.deps.auth, config.api.publicUrl ?? api.url);
   process.stdout.write(

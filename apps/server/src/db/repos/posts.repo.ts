@@ -142,6 +142,34 @@ export async function listPosts(
   };
 }
 
+/**
+ * The ids of the posts a filter (and optionally an explicit id list) selects, oldest first,
+ * at most `limit`; for analyses, which snapshot their selection when submitted.
+ */
+export async function selectPostIds(db: Queryable, filter: PostFilter, ids: readonly string[] | null, limit: number): Promise<number[]> {
+  const { sql, params } = buildWhere(filter, null);
+  let where = sql;
+  if (ids) {
+    params.push(ids);
+    where += ` AND p.id = ANY($${params.length}::bigint[])`;
+  }
+  params.push(limit);
+  const { rows } = await db.query<{ id: number }>(
+    `SELECT p.id FROM posts p LEFT JOIN platform_accounts a ON a.id = p.account_id WHERE ${where} ORDER BY p.created_at, p.id LIMIT $${params.length}`,
+    params,
+  );
+  return rows.map((r) => r.id);
+}
+
+/** Text and declared language of posts by id, for the analysers. */
+export async function getPostTexts(db: Queryable, workspaceId: string, ids: readonly number[]): Promise<{ id: number; text: string | null; language: string | null }[]> {
+  const { rows } = await db.query<{ id: number; text: string | null; language: string | null }>(
+    'SELECT id, text, language FROM posts WHERE workspace_id = $1 AND id = ANY($2::bigint[])',
+    [workspaceId, ids],
+  );
+  return rows;
+}
+
 export async function getPost(db: Queryable, workspaceId: string, id: string): Promise<PostRecord> {
   const { rows } = await db.query<PostRow>(`${SELECT} WHERE p.workspace_id = $1 AND p.id = $2::bigint`, [workspaceId, id]);
   if (!rows[0]) throw notFound('post', id);

@@ -40,7 +40,7 @@ function toImportShape(p: PostRecord): Record<(typeof exportColumns)[number], st
   };
 }
 
-const csvCell = (v: string | number | null): string => {
+export const csvCell = (v: string | number | null): string => {
   if (v === null) return '';
   const s = String(v);
   return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;

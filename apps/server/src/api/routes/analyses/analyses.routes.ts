@@ -1,0 +1,346 @@
+import { Readable } from 'node:stream';
+import type { z } from 'zod';
+import {
+  analysisCostSchema,
+  analysisCreateSchema,
+  analysisEventsQuerySchema,
+  analysisIdParamsSchema,
+  analysisListQuerySchema,
+  analysisListSchema,
+  analysisParamsSchema,
+  analysisPatchSchema,
+  analysisResultListSchema,
+  analysisResultQuerySchema,
+  analysisSchema,
+  analysisSettingsPatchSchema,
+  analysisSettingsSchema,
+  errorBodySchema,
+  workspaceParamsSchema,
+} from '@socialpulse/contracts';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { WebSocket } from 'ws';
+import { AppError, notFound } from '../../../errors.js';
+import { findAnalysis, listAnalyses, listResults } from '../../../db/repos/analyses.repo.js';
+import { getAnalysisSettings, upsertAnalysisSettings } from '../../../db/repos/analysis-settings.repo.js';
+import { monthToDateCost, traceTotals } from '../../../db/repos/traces.repo.js';
+import { cancelAnalysis, changePriority, liveStateOf, retryAnalysis, submitAnalysis } from '../../../domain/analyses/analyses.service.js';
+import { TERMINAL_EVENTS } from '../../../domain/analyses/event-hub.js';
+import { insertAuditEntry } from '../../../db/repos/audit.repo.js';
+import type { AppDeps, ZodApp } from '../../types.js';
+import { presentAnalysis, presentResult, resultCsvHeader, resultCsvLine, presentSettings } from './analyses.presenter.js';
+
+const RESULT_PAGE_EXPORT = 1000;
+
+/** Analyses: submit, follow (SSE / WebSocket), cancel, retry, results, cost, and the workspace's settings. */
+export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
+  const slots = deps.config.analysis.slots;
+
+  app.post(
+    '/v1/workspaces/:workspaceId/analyses',
+    {
+      config: { auth: { permission: 'analyze' } },
+      schema: {
+        tags: ['analyses'],
+        summary: 'Start an analysis of posts (returns at once; follow it with /events)',
+        params: workspaceParamsSchema,
+        body: analysisCreateSchema,
+        response: { 202: analysisSchema, 400: errorBodySchema },
+      },
+    },
+    async (request, reply) => {
+      const { workspaceId } = request.params;
+      const queue = await deps.jobs.get();
+      const principal = request.principal;
+      const requester = principal?.kind === 'api_key' ? { userId: null, apiKeyId: principal.keyId } : { userId: principal?.userId ?? null, apiKeyId: null };
+      const analysis = await request.scoped((c) => submitAnalysis(c, queue.boss, request.tenant, workspaceId, requester, request.body));
+      const live = await request.scoped((c) => liveStateOf(c, analysis, slots));
+      return reply.code(202).header('location', `/v1/analyses/${analysis.id}`).send(presentAnalysis(analysis, live));
+    },
+  );
+
+  app.get(
+    '/v1/workspaces/:workspaceId/analyses',
+    {
+      config: { auth: { permission: 'read' } },
+      schema: { tags: ['analyses'], summary: 'List analyses, newest first', params: workspaceParamsSchema, querystring: analysisListQuerySchema, response: { 200: analysisListSchema } },
+    },
+    async (request) => {
+      const { workspaceId } = request.params;
+      const { limit, cursor, status } = request.query;
+      const before = cursor ? decodeListCursor(cursor) : null;
+      const rows = await request.scoped((c) => listAnalyses(c, workspaceId, limit + 1, before, status));
+      const page = rows.slice(0, limit);
+      const last = page[page.length - 1];
+      return {
+        data: page.map((a) => presentAnalysis(a, { queuePosition: null, estimatedSecondsLeft: null })),
+        next_cursor: rows.length > limit && last ? Buffer.from(`${last.created_at.toISOString()}|${last.id}`).toString('base64url') : null,
+      };
+    },
+  );
+
+  const getOne = async (request: FastifyRequest<{ Params: { analysisId: string } }>): Promise<z.infer<typeof analysisSchema>> => {
+    const workspaceId = request.tenant.workspaceId ?? '';
+    const { analysisId } = request.params;
+    return request.scoped(async (c) => {
+      const a = await findAnalysis(c, workspaceId, analysisId);
+      if (!a) throw notFound('analysis', analysisId);
+      return presentAnalysis(a, await liveStateOf(c, a, slots));
+    });
+  };
+  const oneSchema = { tags: ['analyses'], summary: 'An analysis: status, progress, queue position, time left, aggregates, summary and cost', response: { 200: analysisSchema } };
+  app.get('/v1/workspaces/:workspaceId/analyses/:analysisId', { config: { auth: { permission: 'read' } }, schema: { ...oneSchema, params: analysisParamsSchema } }, getOne);
+  app.get('/v1/analyses/:analysisId', { config: { auth: { permission: 'read' } }, schema: { ...oneSchema, params: analysisIdParamsSchema } }, getOne);
+
+  app.patch(
+    '/v1/workspaces/:workspaceId/analyses/:analysisId',
+    {
+      config: { auth: { permission: 'manage_analyses' } },
+      schema: { tags: ['analyses'], summary: "Change an analysis's priority (its next chunks)", params: analysisParamsSchema, body: analysisPatchSchema, response: { 200: analysisSchema } },
+    },
+    async (request) => {
+      const { workspaceId, analysisId } = request.params;
+      return request.scoped(async (c) => {
+        const a = await changePriority(c, workspaceId, analysisId, request.body.priority);
+        return presentAnalysis(a, await liveStateOf(c, a, slots));
+      });
+    },
+  );
+
+  app.post(
+    '/v1/workspaces/:workspaceId/analyses/:analysisId/cancel',
+    {
+      config: { auth: { permission: 'analyze' } },
+      schema: { tags: ['analyses'], summary: 'Cancel an analysis (a chunk already running finishes)', params: analysisParamsSchema, response: { 200: analysisSchema, 409: errorBodySchema } },
+    },
+    async (request) => {
+      const { workspaceId, analysisId } = request.params;
+      return request.scoped(async (c) => presentAnalysis(await cancelAnalysis(c, workspaceId, analysisId), { queuePosition: null, estimatedSecondsLeft: null }));
+    },
+  );
+
+  app.post(
+    '/v1/workspaces/:workspaceId/analyses/:analysisId/retry',
+    {
+      config: { auth: { permission: 'analyze' } },
+      schema: {
+        tags: ['analyses'],
+        summary: 'Run dead-lettered chunks again; resume a paused or cancelled analysis',
+        params: analysisParamsSchema,
+        response: { 202: analysisSchema, 409: errorBodySchema },
+      },
+    },
+    async (request, reply) => {
+      const { workspaceId, analysisId } = request.params;
+      const queue = await deps.jobs.get();
+      const a = await request.scoped((c) => retryAnalysis(c, queue.boss, request.tenant, workspaceId, analysisId));
+      return reply.code(202).send(presentAnalysis(a, { queuePosition: null, estimatedSecondsLeft: null }));
+    },
+  );
+
+  app.get(
+    '/v1/workspaces/:workspaceId/analyses/:analysisId/results',
+    {
+      config: { auth: { permission: 'read' } },
+      schema: {
+        tags: ['analyses'],
+        summary: 'Per-post results, filtered; `format=jsonl|csv` streams them all (export)',
+        params: analysisParamsSchema,
+        querystring: analysisResultQuerySchema,
+        response: { 200: analysisResultListSchema },
+      },
+    },
+    async (request, reply) => {
+      const { workspaceId, analysisId } = request.params;
+      const { limit, cursor, format, ...filters } = request.query;
+      const filter = { label: filters.label, topic: filters.topic, category: filters.category, llmSentiment: filters.llm_sentiment, llmStatus: filters.llm_status };
+      const exists = await request.scoped((c) => findAnalysis(c, workspaceId, analysisId));
+      if (!exists) throw notFound('analysis', analysisId);
+      if (format === 'json') {
+        const rows = await request.scoped((c) => listResults(c, analysisId, filter, cursor ? Number(cursor) : null, limit + 1));
+        const page = rows.slice(0, limit);
+        const last = page[page.length - 1];
+        return { data: page.map(presentResult), next_cursor: rows.length > limit && last ? String(last.post_id) : null };
+      }
+      await request.scoped((c) => insertAuditEntry(c, { workspaceId, userId: request.actor().userId, actor: request.actor().label, action: 'analysis.exported', target: analysisId, ip: request.ip, requestId: request.id, details: { format } }));
+      const run = request.scoped.bind(request);
+      async function* lines(): AsyncGenerator<string> {
+        if (format === 'csv') yield resultCsvHeader();
+        let after: number | null = null;
+        for (;;) {
+          const rows = await run((c) => listResults(c, analysisId, filter, after, RESULT_PAGE_EXPORT));
+          let chunk = '';
+          for (const row of rows) chunk += format === 'csv' ? resultCsvLine(row) : JSON.stringify(presentResult(row)) + '\n';
+          if (chunk) yield chunk;
+          const last = rows[rows.length - 1];
+          if (!last || rows.length < RESULT_PAGE_EXPORT) return;
+          after = last.post_id;
+        }
+      }
+      return reply
+        .type(format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson')
+        .header('content-disposition', `attachment; filename="analysis-${analysisId}.${format}"`)
+        .send(Readable.from(lines()) as never); // a stream bypasses the JSON serializer; the typed schema describes format=json only
+    },
+  );
+
+  app.get(
+    '/v1/workspaces/:workspaceId/analyses/:analysisId/cost',
+    {
+      config: { auth: { permission: 'read' } },
+      schema: { tags: ['analyses'], summary: 'What the analysis cost: model calls, tokens and USD, by model (from its AI traces)', params: analysisParamsSchema, response: { 200: analysisCostSchema } },
+    },
+    async (request) => {
+      const { workspaceId, analysisId } = request.params;
+      return request.scoped(async (c) => {
+        if (!(await findAnalysis(c, workspaceId, analysisId))) throw notFound('analysis', analysisId);
+        const t = await traceTotals(c, analysisId);
+        return {
+          calls: t.calls,
+          errors: t.errors,
+          input_tokens: t.inputTokens,
+          output_tokens: t.outputTokens,
+          cached_input_tokens: t.cachedInputTokens,
+          cost_usd: t.costUsd,
+          unpriced_calls: t.unpriced,
+          by_model: t.byModel.map((m) => ({ provider: m.provider, model: m.model, calls: m.calls, input_tokens: m.inputTokens, output_tokens: m.outputTokens, cost_usd: m.costUsd, duration_ms: m.durationMs })),
+        };
+      });
+    },
+  );
+
+  // --- live progress --------------------------------------------------------------------------
+  const eventsSchema = {
+    tags: ['analyses'],
+    summary: 'Progress as Server-Sent Events (resumable with Last-Event-ID or ?after=)',
+    description: 'Events: queued, started, chunk_completed, chunk_failed, chunk_dead, paused, summary, and a final completed, completed_with_errors, failed or cancelled, after which the stream ends.',
+    querystring: analysisEventsQuerySchema,
+    produces: ['text/event-stream'],
+  };
+  const sse = async (request: FastifyRequest<{ Params: { analysisId: string }; Querystring: { after?: number | undefined } }>, reply: FastifyReply): Promise<void> => {
+    const workspaceId = request.tenant.workspaceId ?? '';
+    const { analysisId } = request.params;
+    const exists = await request.scoped((c) => findAnalysis(c, workspaceId, analysisId));
+    if (!exists) throw notFound('analysis', analysisId);
+    const lastEventId = Number(request.headers['last-event-id'] ?? request.query.after ?? 0);
+    if (!Number.isSafeInteger(lastEventId) || lastEventId < 0) {
+      throw new AppError('validation_failed', 'Last-Event-ID must be a non-negative integer', { details: { problems: [{ in: 'headers', field: 'last-event-id', message: 'not an event id' }] } });
+    }
+    const abort = new AbortController();
+    request.raw.on('close', () => abort.abort());
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    res.write('retry: 2000\n\n');
+    const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+    try {
+      for await (const event of deps.analysisEvents.follow(workspaceId, analysisId, lastEventId, abort.signal)) {
+        res.write(`id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify({ ...event.data, at: event.createdAt.toISOString() })}\n\n`);
+        if (TERMINAL_EVENTS.has(event.type)) break;
+      }
+    } catch (error) {
+      request.log.warn({ err: error }, 'event stream ended with an error');
+    } finally {
+      clearInterval(keepAlive);
+      abort.abort();
+      res.end();
+    }
+  };
+  // The same URL answers a WebSocket upgrade with the same events, as {id, type, data} messages
+  // (resume with ?after=): browsers cannot send Last-Event-ID or headers on a WebSocket.
+  const ws = (socket: WebSocket, request: FastifyRequest<{ Params: { analysisId: string }; Querystring: { after?: number | undefined } }>): void => {
+    const workspaceId = request.tenant.workspaceId ?? '';
+    const { analysisId } = request.params;
+    const after = Number(request.query.after ?? 0);
+    const abort = new AbortController();
+    socket.on('close', () => abort.abort());
+    void (async () => {
+      try {
+        for await (const event of deps.analysisEvents.follow(workspaceId, analysisId, after, abort.signal)) {
+          socket.send(JSON.stringify({ id: event.id, type: event.type, data: { ...event.data, at: event.createdAt.toISOString() } }));
+          if (TERMINAL_EVENTS.has(event.type)) break;
+        }
+        socket.close(1000, 'done');
+      } catch (error) {
+        request.log.warn({ err: error }, 'websocket event stream failed');
+        socket.close(1011, 'error');
+      }
+    })();
+  };
+  const eventsDescription = `${eventsSchema.description} A WebSocket upgrade of the same URL receives the same events as JSON messages {id, type, data}.`;
+  app.route({
+    method: 'GET',
+    url: '/v1/workspaces/:workspaceId/analyses/:analysisId/events',
+    config: { auth: { permission: 'read' } },
+    schema: { ...eventsSchema, description: eventsDescription, params: analysisParamsSchema },
+    handler: sse,
+    wsHandler: ws,
+  });
+  app.route({
+    method: 'GET',
+    url: '/v1/analyses/:analysisId/events',
+    config: { auth: { permission: 'read' } },
+    schema: { ...eventsSchema, description: eventsDescription, params: analysisIdParamsSchema },
+    handler: sse,
+    wsHandler: ws,
+  });
+
+  // --- settings -------------------------------------------------------------------------------
+  app.get(
+    '/v1/workspaces/:workspaceId/analysis-settings',
+    {
+      config: { auth: { permission: 'read' } },
+      schema: { tags: ['analyses'], summary: "The workspace's categories, LLM and monthly LLM budget (the key is never shown)", params: workspaceParamsSchema, response: { 200: analysisSettingsSchema } },
+    },
+    async (request) => {
+      const { workspaceId } = request.params;
+      return request.scoped(async (c) => presentSettings(await getAnalysisSettings(c, workspaceId), await monthToDateCost(c, workspaceId)));
+    },
+  );
+
+  app.patch(
+    '/v1/workspaces/:workspaceId/analysis-settings',
+    {
+      config: { auth: { permission: 'manage_connections' } },
+      schema: { tags: ['analyses'], summary: "Change the workspace's categories, LLM or budget", params: workspaceParamsSchema, body: analysisSettingsPatchSchema, response: { 200: analysisSettingsSchema } },
+    },
+    async (request) => {
+      const { workspaceId } = request.params;
+      const { categories, llm } = request.body;
+      return request.scoped(async (c) => {
+        const row = await upsertAnalysisSettings(c, workspaceId, {
+          ...(categories !== undefined ? { categories } : {}),
+          ...(llm?.base_url !== undefined ? { llmBaseUrl: llm.base_url } : {}),
+          ...(llm?.model !== undefined ? { llmModel: llm.model } : {}),
+          ...(llm?.api_key !== undefined ? { llmApiKeySealed: llm.api_key === null ? null : deps.auth.secretBox.encrypt(llm.api_key, `llm_api_key:${workspaceId}`) } : {}),
+          ...(llm?.timeout_ms !== undefined ? { llmTimeoutMs: llm.timeout_ms } : {}),
+          ...(llm?.max_concurrency !== undefined ? { llmMaxConcurrency: llm.max_concurrency } : {}),
+          ...(llm?.monthly_budget_usd !== undefined ? { llmMonthlyBudgetUsd: llm.monthly_budget_usd } : {}),
+        });
+        await insertAuditEntry(c, {
+          workspaceId,
+          userId: request.actor().userId,
+          actor: request.actor().label,
+          requestId: request.id,
+          action: 'analysis_settings.updated',
+          target: workspaceId,
+          ip: request.ip,
+          details: { fields: [...(categories !== undefined ? ['categories'] : []), ...Object.keys(llm ?? {}).map((k) => `llm.${k}`)] },
+        });
+        return presentSettings(row, await monthToDateCost(c, workspaceId));
+      });
+    },
+  );
+}
+
+function decodeListCursor(cursor: string): { createdAt: string; id: string } {
+  const [createdAt, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  if (!createdAt || !id || Number.isNaN(Date.parse(createdAt)) || !/^[0-9a-f-]{36}$/i.test(id)) {
+    throw new AppError('validation_failed', 'cursor: not a cursor from next_cursor', { details: { problems: [{ in: 'query', field: 'cursor', message: 'invalid cursor' }] } });
+  }
+  return { createdAt, id };
+}

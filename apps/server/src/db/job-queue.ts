@@ -1,0 +1,208 @@
+import { PgBoss, type JobWithMetadata } from 'pg-boss';
+import pg from 'pg';
+import { APP_ROLE } from './pool.js';
+
+/**
+ * The durable queue under analysis jobs: pg-boss on the same PostgreSQL, in its own schema.
+ * pg-boss owns claims, leases (heartbeats), retries with back-off and jitter, and dead letters;
+ * `key_strict_fifo` keyed on the requester keeps one chunk per requester in flight, in order,
+ * through retries and across processes. Fairness between requesters and the global cap on
+ * chunks in flight are ours (domain/analyses/scheduler.ts and `ChunkSlots` below): see ADR 0006.
+ */
+/** pg-boss's executor interface (not exported by name). */
+type IDatabase = NonNullable<NonNullable<Parameters<PgBoss['complete']>[3]>['db']>;
+
+export const JOB_SCHEMA = 'pgboss';
+export const CHUNK_QUEUE = 'analysis-chunk';
+export const CHUNK_DEAD_LETTER_QUEUE = 'analysis-chunk-dead';
+/** Channel a new chunk job is announced on, so idle workers fetch at once instead of polling. */
+export const CHUNK_READY_CHANNEL = 'socialpulse_chunk_ready';
+
+export interface ChunkJobData {
+  analysisId: string;
+  workspaceId: string;
+  seq: number;
+  fairnessKey: string;
+}
+
+export type ChunkJob = JobWithMetadata<ChunkJobData>;
+
+export interface JobQueueSettings {
+  /** Attempts per chunk, the first included (pg-boss retryLimit = attempts − 1). */
+  attempts: number;
+  retryDelaySeconds: number;
+  retryDelayMaxSeconds: number;
+  /** A claimed chunk whose worker stops heartbeating for this long is retried elsewhere (≥ 10). */
+  leaseSeconds: number;
+  /** How often pg-boss looks for expired leases. */
+  superviseIntervalSeconds: number;
+}
+
+export interface JobQueue {
+  boss: PgBoss;
+  settings: JobQueueSettings;
+  stop(options?: { graceful?: boolean; timeoutMs?: number }): Promise<void>;
+}
+
+/** pg-boss's executor over one of our clients, so its writes join our transaction. */
+export function queueDb(client: pg.ClientBase): IDatabase {
+  return {
+    executeSql: async (text: string, values?: unknown[]) => {
+      const result = await client.query(text, values);
+      return { rows: result.rows };
+    },
+  };
+}
+
+/**
+ * Installs or upgrades pg-boss's schema and our two queues, as the owning role, and lets the
+ * application role use them (it sends and settles chunk jobs inside its own transactions).
+ */
+export async function openJobQueue(ownerUrl: string, settings: JobQueueSettings, options: { supervise?: boolean; onError?: (error: Error) => void } = {}): Promise<JobQueue> {
+  const boss = new PgBoss({
+    connectionString: ownerUrl,
+    schema: JOB_SCHEMA,
+    max: 4,
+    application_name: 'socialpulse-queue',
+    supervise: options.supervise ?? true,
+    superviseIntervalSeconds: settings.superviseIntervalSeconds,
+    // Our queues are small and short-lived; the defaults poll statistics far more than we read them.
+    monitorIntervalSeconds: 60,
+    schedule: false,
+  });
+  boss.on('error', (error: Error) => options.onError?.(error));
+  await boss.start();
+  await ensureQueues(boss, settings);
+  await grantAppRole(ownerUrl);
+  return {
+    boss,
+    settings,
+    stop: async (stopOptions = {}) => {
+      await boss.stop({ graceful: stopOptions.graceful ?? true, timeout: stopOptions.timeoutMs ?? 10_000, close: true });
+    },
+  };
+}
+
+async function ensureQueues(boss: PgBoss, settings: JobQueueSettings): Promise<void> {
+  const retry = {
+    retryLimit: Math.max(0, settings.attempts - 1),
+    retryDelay: settings.retryDelaySeconds,
+    retryBackoff: true,
+    retryDelayMax: settings.retryDelayMaxSeconds,
+  };
+  if (!(await boss.getQueue(CHUNK_DEAD_LETTER_QUEUE))) {
+    await boss.createQueue(CHUNK_DEAD_LETTER_QUEUE, { policy: 'standard', retryLimit: 5, retryDelay: 1, retryBackoff: true });
+  }
+  const chunkQueue = {
+    ...retry,
+    heartbeatSeconds: settings.leaseSeconds,
+    // A hard upper bound on one attempt even while heartbeating (an LLM chunk that hangs).
+    expireInSeconds: 15 * 60,
+    deadLetter: CHUNK_DEAD_LETTER_QUEUE,
+  };
+  if (await boss.getQueue(CHUNK_QUEUE)) {
+    await boss.updateQueue(CHUNK_QUEUE, chunkQueue);
+  } else {
+    await boss.createQueue(CHUNK_QUEUE, { ...chunkQueue, policy: 'key_strict_fifo' });
+  }
+}
+
+async function grantAppRole(ownerUrl: string): Promise<void> {
+  const client = new pg.Client({ connectionString: ownerUrl, application_name: 'socialpulse-queue-grants' });
+  await client.connect();
+  try {
+    await client.query(`GRANT USAGE ON SCHEMA ${JOB_SCHEMA} TO ${APP_ROLE}`);
+    await client.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${JOB_SCHEMA} TO ${APP_ROLE}`);
+    await client.query(`GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ${JOB_SCHEMA} TO ${APP_ROLE}`);
+    await client.query(`GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA ${JOB_SCHEMA} TO ${APP_ROLE}`);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Wakes idle workers of every process: sent inside the transaction that queued a chunk. */
+export async function announceChunk(client: pg.ClientBase): Promise<void> {
+  await client.query(`SELECT pg_notify('${CHUNK_READY_CHANNEL}', '')`);
+}
+
+/** Arbitrary constant: the first key of the advisory locks that are the global chunk slots. */
+const SLOT_LOCK_CLASS = 740_611;
+
+/**
+ * The global cap on chunks in flight across every worker process: N session advisory locks.
+ * A worker holds one while it runs a chunk; a killed worker's locks vanish with its connection.
+ */
+export class ChunkSlots {
+  private readonly client: pg.Client;
+  private held: number | null = null;
+
+  constructor(
+    private readonly url: string,
+    private readonly slots: number,
+  ) {
+    this.client = new pg.Client({ connectionString: url, application_name: 'socialpulse-worker-slot' });
+    this.client.on('error', () => undefined);
+  }
+
+  async connect(): Promise<void> {
+    await this.client.connect();
+  }
+
+  /** Takes a free slot, trying them from a rotating start; false when all are taken. */
+  async tryAcquire(start: number): Promise<boolean> {
+    if (this.held !== null) return true;
+    const { rows } = await this.client.query<{ slot: number | null }>('SELECT analysis_slot_acquire($1, $2, $3) AS slot', [SLOT_LOCK_CLASS, this.slots, start]);
+    const slot = rows[0]?.slot;
+    if (slot === undefined || slot === null) return false;
+    this.held = slot;
+    return true;
+  }
+
+  async release(): Promise<void> {
+    if (this.held === null) return;
+    const slot = this.held;
+    this.held = null;
+    await this.client.query('SELECT pg_advisory_unlock($1::int, $2::int)', [SLOT_LOCK_CLASS, slot]);
+  }
+
+  async close(): Promise<void> {
+    await this.client.end().catch(() => undefined);
+  }
+}
+
+/** A dedicated LISTEN connection; calls `onNotify` for each notification on `channel`. */
+export async function listen(url: string, channel: string, onNotify: (payload: string) => void): Promise<{ close(): Promise<void> }> {
+  const client = new pg.Client({ connectionString: url, application_name: 'socialpulse-listen' });
+  client.on('error', () => undefined);
+  await client.connect();
+  client.on('notification', (message) => {
+    if (message.channel === channel) onNotify(message.payload ?? '');
+  });
+  await client.query(`LISTEN ${channel}`);
+  return { close: () => client.end().catch(() => undefined) };
+}
+
+/** Opens the queue on first use (the API needs it only to submit and settle analyses). */
+export interface JobQueueHandle {
+  get(): Promise<JobQueue>;
+  close(): Promise<void>;
+}
+
+export function lazyJobQueue(ownerUrl: string, settings: JobQueueSettings, options: { supervise?: boolean; onError?: (error: Error) => void } = {}): JobQueueHandle {
+  let opening: Promise<JobQueue> | null = null;
+  return {
+    get: () => {
+      opening ??= openJobQueue(ownerUrl, settings, options).catch((error: unknown) => {
+        opening = null;
+        throw error;
+      });
+      return opening;
+    },
+    close: async () => {
+      if (!opening) return;
+      const queue = await opening.catch(() => null);
+      opening = null;
+      await queue?.stop();
+    },
+  };
+}

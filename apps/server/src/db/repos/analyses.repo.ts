@@ -1,0 +1,471 @@
+import type { Queryable } from '../pool.js';
+
+export type AnalysisStatus = 'queued' | 'running' | 'paused_budget' | 'completed' | 'completed_with_errors' | 'failed' | 'cancelled';
+export const FINISHED_STATUSES: readonly AnalysisStatus[] = ['completed', 'completed_with_errors', 'failed', 'cancelled'];
+
+export interface AnalysisRow {
+  id: string;
+  workspace_id: string;
+  requested_by: string | null;
+  api_key_id: string | null;
+  fairness_key: string;
+  status: AnalysisStatus;
+  engines: string[];
+  selection: Record<string, unknown>;
+  options: Record<string, unknown>;
+  priority: number;
+  chunk_size: number;
+  total_posts: number;
+  chunk_count: number;
+  chunks_done: number;
+  chunks_failed: number;
+  posts_processed: number;
+  posts_failed: number;
+  work_ms: number;
+  aggregates: Record<string, unknown> | null;
+  summary: string | null;
+  error: Record<string, unknown> | null;
+  input_tokens: number;
+  output_tokens: number;
+  cost_usd: string;
+  unpriced_calls: number;
+  created_at: Date;
+  started_at: Date | null;
+  finished_at: Date | null;
+  updated_at: Date;
+}
+
+export interface NewAnalysis {
+  workspaceId: string;
+  requestedBy: string | null;
+  apiKeyId: string | null;
+  fairnessKey: string;
+  engines: string[];
+  selection: Record<string, unknown>;
+  options: Record<string, unknown>;
+  priority: number;
+  chunkSize: number;
+  postIds: number[];
+}
+
+/** Inserts the analysis and its chunks (ids split in order). */
+export async function insertAnalysis(db: Queryable, a: NewAnalysis): Promise<AnalysisRow> {
+  const chunks: number[][] = [];
+  for (let i = 0; i < a.postIds.length; i += a.chunkSize) chunks.push(a.postIds.slice(i, i + a.chunkSize));
+  const { rows } = await db.query<AnalysisRow>(
+    `INSERT INTO analyses (workspace_id, requested_by, api_key_id, fairness_key, status, engines, selection, options, priority, chunk_size, total_posts, chunk_count,
+        finished_at)
+     VALUES ($1, $2, $3, $4, CASE WHEN $11::int = 0 THEN 'completed' ELSE 'queued' END, $5, $6, $7, $8, $9, $10, $11, CASE WHEN $11::int = 0 THEN now() END)
+     RETURNING *`,
+    [a.workspaceId, a.requestedBy, a.apiKeyId, a.fairnessKey, a.engines, a.selection, a.options, a.priority, a.chunkSize, a.postIds.length, chunks.length],
+  );
+  const analysis = rows[0];
+  if (!analysis) throw new Error('insert into analyses returned no row');
+  if (chunks.length > 0) {
+    await db.query(
+      `INSERT INTO analysis_chunks (analysis_id, workspace_id, seq, post_ids)
+       SELECT $1, $2, (e.ord - 1)::int, ARRAY(SELECT jsonb_array_elements_text(e.value)::bigint)
+         FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS e(value, ord)`,
+      [analysis.id, a.workspaceId, JSON.stringify(chunks)],
+    );
+    await db.query('INSERT INTO analysis_backlog (analysis_id, workspace_id, fairness_key, priority, created_at) VALUES ($1, $2, $3, $4, $5)', [
+      analysis.id,
+      a.workspaceId,
+      a.fairnessKey,
+      a.priority,
+      analysis.created_at,
+    ]);
+  }
+  return analysis;
+}
+
+export async function findAnalysis(db: Queryable, workspaceId: string, id: string, forUpdate = false): Promise<AnalysisRow | null> {
+  const { rows } = await db.query<AnalysisRow>(`SELECT * FROM analyses WHERE workspace_id = $1 AND id = $2${forUpdate ? ' FOR UPDATE' : ''}`, [workspaceId, id]);
+  return rows[0] ?? null;
+}
+
+export async function listAnalyses(db: Queryable, workspaceId: string, limit: number, before: { createdAt: string; id: string } | null, status?: string): Promise<AnalysisRow[]> {
+  const params: unknown[] = [workspaceId];
+  let where = 'workspace_id = $1';
+  if (status) {
+    params.push(status);
+    where += ` AND status = $${params.length}`;
+  }
+  if (before) {
+    params.push(before.createdAt, before.id);
+    where += ` AND (created_at, id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`;
+  }
+  params.push(limit);
+  const { rows } = await db.query<AnalysisRow>(`SELECT * FROM analyses WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT $${params.length}`, params);
+  return rows;
+}
+
+/** The workspace an analysis belongs to, across tenants (for routes addressed by analysis id). */
+export async function analysisWorkspaceId(db: Queryable, id: string): Promise<string | null> {
+  const { rows } = await db.query<{ ws: string | null }>('SELECT analysis_workspace_id($1) AS ws', [id]);
+  return rows[0]?.ws ?? null;
+}
+
+export async function laneOf(db: Queryable, workspaceId: string, userId: string | null): Promise<number> {
+  const { rows } = await db.query<{ lane: number }>('SELECT analysis_lane($1, $2) AS lane', [workspaceId, userId]);
+  return rows[0]?.lane ?? 0;
+}
+
+export interface ChunkRow {
+  analysis_id: string;
+  workspace_id: string;
+  seq: number;
+  post_ids: number[];
+  status: 'pending' | 'queued' | 'done' | 'dead' | 'cancelled';
+  attempts: number;
+  summary: string | null;
+}
+
+export async function findChunk(db: Queryable, analysisId: string, seq: number, forUpdate = false): Promise<ChunkRow | null> {
+  const { rows } = await db.query<ChunkRow>(
+    `SELECT analysis_id, workspace_id, seq, post_ids, status, attempts, summary FROM analysis_chunks WHERE analysis_id = $1 AND seq = $2${forUpdate ? ' FOR UPDATE' : ''}`,
+    [analysisId, seq],
+  );
+  return rows[0] ?? null;
+}
+
+export async function markChunkStarted(db: Queryable, analysisId: string, seq: number): Promise<void> {
+  await db.query('UPDATE analysis_chunks SET attempts = attempts + 1, started_at = coalesce(started_at, now()) WHERE analysis_id = $1 AND seq = $2', [analysisId, seq]);
+  await db.query("UPDATE analyses SET status = 'running', started_at = coalesce(started_at, now()), updated_at = now() WHERE id = $1 AND status = 'queued'", [analysisId]);
+}
+
+/** The next pending chunk of an analysis, marked queued; null when none is left. */
+export async function takeNextChunk(db: Queryable, analysisId: string): Promise<number | null> {
+  const { rows } = await db.query<{ seq: number }>(
+    `UPDATE analysis_chunks c SET status = 'queued'
+      WHERE (c.analysis_id, c.seq) = (SELECT analysis_id, seq FROM analysis_chunks WHERE analysis_id = $1 AND status = 'pending' ORDER BY seq LIMIT 1)
+      RETURNING c.seq`,
+    [analysisId],
+  );
+  return rows[0]?.seq ?? null;
+}
+
+export interface ResultRow {
+  postId: number;
+  language: string | null;
+  sentimentLabel: string | null;
+  sentimentScore: number | null;
+  sentiment: unknown;
+  local: unknown;
+  llmStatus: 'labelled' | 'unlabelled' | null;
+  topic: string | null;
+  category: string | null;
+  llmSentiment: string | null;
+  rationale: string | null;
+  error: string | null;
+}
+
+/** Writes a chunk's results; a post already written for this analysis is left alone. */
+export async function insertResults(db: Queryable, analysisId: string, workspaceId: string, seq: number, results: readonly ResultRow[]): Promise<number> {
+  if (results.length === 0) return 0;
+  const { rowCount } = await db.query(
+    `INSERT INTO analysis_results (analysis_id, workspace_id, post_id, chunk_seq, language, sentiment_label, sentiment_score, sentiment, local,
+        llm_status, topic, category, llm_sentiment, rationale, error)
+     SELECT $1, $2, r."postId", $3, r.language, r."sentimentLabel", r."sentimentScore", r.sentiment, r.local,
+        r."llmStatus", r.topic, r.category, r."llmSentiment", r.rationale, r.error
+       FROM jsonb_to_recordset($4::jsonb) AS r("postId" bigint, language text, "sentimentLabel" text, "sentimentScore" real, sentiment jsonb, local jsonb,
+         "llmStatus" text, topic text, category text, "llmSentiment" text, rationale text, error text)
+     ON CONFLICT (analysis_id, post_id) DO NOTHING`,
+    [analysisId, workspaceId, seq, JSON.stringify(results)],
+  );
+  return rowCount ?? 0;
+}
+
+export interface ChunkOutcome {
+  analysisId: string;
+  seq: number;
+  status: 'done' | 'dead';
+  processed: number;
+  failed: number;
+  workMs: number;
+  summary: string | null;
+  error: Record<string, unknown> | null;
+  usage: { inputTokens: number; outputTokens: number; costUsd: string; unpricedCalls: number };
+}
+
+/** Records a chunk's end and adds it to the analysis's counters; returns the updated analysis. */
+export async function finishChunk(db: Queryable, o: ChunkOutcome): Promise<AnalysisRow> {
+  await db.query(
+    `UPDATE analysis_chunks SET status = $3, finished_at = now(), work_ms = $4, summary = $5, error = $6 WHERE analysis_id = $1 AND seq = $2`,
+    [o.analysisId, o.seq, o.status, Math.round(o.workMs), o.summary, o.error],
+  );
+  const { rows } = await db.query<AnalysisRow>(
+    `UPDATE analyses SET
+        chunks_done = chunks_done + CASE WHEN $2 = 'done' THEN 1 ELSE 0 END,
+        chunks_failed = chunks_failed + CASE WHEN $2 = 'dead' THEN 1 ELSE 0 END,
+        posts_processed = posts_processed + $3, posts_failed = posts_failed + $4, work_ms = work_ms + $5,
+        input_tokens = input_tokens + $6, output_tokens = output_tokens + $7, cost_usd = cost_usd + $8::numeric, unpriced_calls = unpriced_calls + $9,
+        started_at = coalesce(started_at, now()), updated_at = now()
+      WHERE id = $1 RETURNING *`,
+    [o.analysisId, o.status, o.processed, o.failed, Math.round(o.workMs), o.usage.inputTokens, o.usage.outputTokens, o.usage.costUsd, o.usage.unpricedCalls],
+  );
+  const analysis = rows[0];
+  if (!analysis) throw new Error(`analysis ${o.analysisId} vanished`);
+  return analysis;
+}
+
+export async function setAnalysisStatus(
+  db: Queryable,
+  id: string,
+  status: AnalysisStatus,
+  extra: { aggregates?: Record<string, unknown>; summary?: string | null; error?: Record<string, unknown> | null } = {},
+): Promise<AnalysisRow> {
+  const finished = FINISHED_STATUSES.includes(status);
+  const { rows } = await db.query<AnalysisRow>(
+    `UPDATE analyses SET status = $2, updated_at = now(),
+        finished_at = CASE WHEN $3 THEN now() ELSE NULL END,
+        aggregates = coalesce($4, aggregates), summary = coalesce($5, summary), error = $6
+      WHERE id = $1 RETURNING *`,
+    [id, status, finished, extra.aggregates ?? null, extra.summary ?? null, extra.error ?? null],
+  );
+  const analysis = rows[0];
+  if (!analysis) throw new Error(`analysis ${id} vanished`);
+  return analysis;
+}
+
+/** Cancels the chunks not yet run; returns how many. */
+export async function cancelPendingChunks(db: Queryable, analysisId: string): Promise<number> {
+  const { rowCount } = await db.query("UPDATE analysis_chunks SET status = 'cancelled' WHERE analysis_id = $1 AND status IN ('pending', 'queued')", [analysisId]);
+  await db.query('DELETE FROM analysis_backlog WHERE analysis_id = $1', [analysisId]);
+  return rowCount ?? 0;
+}
+
+/** Puts dead (and, after a pause, pending) chunks back in line; returns how many chunks will run. */
+export async function requeueChunks(db: Queryable, analysis: AnalysisRow): Promise<number> {
+  const dead = await db.query<{ n: number }>(
+    "WITH r AS (UPDATE analysis_chunks SET status = 'pending', error = NULL WHERE analysis_id = $1 AND status = 'dead' RETURNING cardinality(post_ids) AS n) SELECT count(*)::int AS chunks, coalesce(sum(n), 0)::int AS n FROM r",
+    [analysis.id],
+  );
+  const revived = dead.rows[0]?.n ?? 0;
+  await db.query("UPDATE analysis_chunks SET status = 'pending' WHERE analysis_id = $1 AND status = 'cancelled'", [analysis.id]);
+  await db.query(
+    `UPDATE analyses SET chunks_failed = (SELECT count(*) FROM analysis_chunks WHERE analysis_id = $1 AND status = 'dead'),
+        posts_failed = greatest(posts_failed - $2, 0), status = 'queued', finished_at = NULL, error = NULL, updated_at = now() WHERE id = $1`,
+    [analysis.id, revived],
+  );
+  const { rows } = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM analysis_chunks WHERE analysis_id = $1 AND status = 'pending'", [analysis.id]);
+  const pending = rows[0]?.n ?? 0;
+  if (pending > 0) {
+    await db.query(
+      'INSERT INTO analysis_backlog (analysis_id, workspace_id, fairness_key, priority, created_at) VALUES ($1, $2, $3, $4, now()) ON CONFLICT (analysis_id) DO NOTHING',
+      [analysis.id, analysis.workspace_id, analysis.fairness_key, analysis.priority],
+    );
+  }
+  return pending;
+}
+
+/** A chunk that could not start (paused analysis) goes back in line. */
+export async function returnChunkToPending(db: Queryable, analysisId: string, seq: number): Promise<void> {
+  await db.query("UPDATE analysis_chunks SET status = 'pending' WHERE analysis_id = $1 AND seq = $2 AND status = 'queued'", [analysisId, seq]);
+}
+
+export async function setAnalysisSummary(db: Queryable, id: string, summary: string): Promise<void> {
+  await db.query('UPDATE analyses SET summary = $2, updated_at = now() WHERE id = $1', [id, summary]);
+}
+
+export async function setPriority(db: Queryable, id: string, priority: number): Promise<void> {
+  await db.query('UPDATE analyses SET priority = $2, updated_at = now() WHERE id = $1', [id, priority]);
+  await db.query('UPDATE analysis_backlog SET priority = $2 WHERE analysis_id = $1', [id, priority]);
+}
+
+export async function removeFromBacklog(db: Queryable, analysisId: string): Promise<void> {
+  await db.query('DELETE FROM analysis_backlog WHERE analysis_id = $1', [analysisId]);
+}
+
+// --- turns: the scheduler's per-requester lock -------------------------------------------
+
+export interface Turn {
+  jobId: string | null;
+  analysisId: string | null;
+  seq: number | null;
+}
+
+/** Locks (creating if needed) a requester's turn row for the rest of the transaction. */
+export async function lockTurn(db: Queryable, fairnessKey: string): Promise<Turn> {
+  await db.query('INSERT INTO analysis_turns (fairness_key) VALUES ($1) ON CONFLICT DO NOTHING', [fairnessKey]);
+  const { rows } = await db.query<{ job_id: string | null; analysis_id: string | null; seq: number | null }>(
+    'SELECT job_id, analysis_id, seq FROM analysis_turns WHERE fairness_key = $1 FOR UPDATE',
+    [fairnessKey],
+  );
+  const row = rows[0];
+  return { jobId: row?.job_id ?? null, analysisId: row?.analysis_id ?? null, seq: row?.seq ?? null };
+}
+
+export async function setTurn(db: Queryable, fairnessKey: string, turn: Turn): Promise<void> {
+  await db.query('UPDATE analysis_turns SET job_id = $2, analysis_id = $3, seq = $4, updated_at = now() WHERE fairness_key = $1', [
+    fairnessKey,
+    turn.jobId,
+    turn.analysisId,
+    turn.seq,
+  ]);
+}
+
+/** The requester's next analysis with work left: faster lane first, then oldest. */
+export async function nextBacklogEntry(db: Queryable, fairnessKey: string): Promise<{ analysisId: string; workspaceId: string; priority: number } | null> {
+  const { rows } = await db.query<{ analysis_id: string; workspace_id: string; priority: number }>(
+    'SELECT analysis_id, workspace_id, priority FROM analysis_backlog WHERE fairness_key = $1 ORDER BY priority DESC, created_at, analysis_id LIMIT 1',
+    [fairnessKey],
+  );
+  const row = rows[0];
+  return row ? { analysisId: row.analysis_id, workspaceId: row.workspace_id, priority: row.priority } : null;
+}
+
+// --- events --------------------------------------------------------------------------------
+
+export const ANALYSIS_EVENTS_CHANNEL = 'socialpulse_analysis_events';
+
+export interface AnalysisEvent {
+  id: number;
+  analysisId: string;
+  type: string;
+  data: Record<string, unknown>;
+  createdAt: Date;
+}
+
+/** Appends an event and announces it to every process (delivered at commit). */
+export async function appendEvent(db: Queryable, analysisId: string, workspaceId: string, type: string, data: Record<string, unknown>): Promise<number> {
+  const { rows } = await db.query<{ id: number }>(
+    'INSERT INTO analysis_events (analysis_id, workspace_id, type, data) VALUES ($1, $2, $3, $4) RETURNING id',
+    [analysisId, workspaceId, type, data],
+  );
+  const id = rows[0]?.id ?? 0;
+  await db.query('SELECT pg_notify($1, $2)', [ANALYSIS_EVENTS_CHANNEL, `${analysisId}:${id}`]);
+  return id;
+}
+
+export async function eventsAfter(db: Queryable, analysisId: string, afterId: number, limit = 1000): Promise<AnalysisEvent[]> {
+  const { rows } = await db.query<{ id: number; analysis_id: string; type: string; data: Record<string, unknown>; created_at: Date }>(
+    'SELECT id, analysis_id, type, data, created_at FROM analysis_events WHERE analysis_id = $1 AND id > $2 ORDER BY id LIMIT $3',
+    [analysisId, afterId, limit],
+  );
+  return rows.map((r) => ({ id: r.id, analysisId: r.analysis_id, type: r.type, data: r.data, createdAt: r.created_at }));
+}
+
+// --- results and aggregates -----------------------------------------------------------------
+
+export interface ResultFilter {
+  label?: string | undefined;
+  topic?: string | undefined;
+  category?: string | undefined;
+  llmSentiment?: string | undefined;
+  llmStatus?: string | undefined;
+}
+
+export interface StoredResult {
+  post_id: number;
+  chunk_seq: number;
+  language: string | null;
+  sentiment_label: string | null;
+  sentiment_score: number | null;
+  sentiment: Record<string, unknown> | null;
+  local: Record<string, unknown> | null;
+  llm_status: string | null;
+  topic: string | null;
+  category: string | null;
+  llm_sentiment: string | null;
+  rationale: string | null;
+  error: string | null;
+  platform: string;
+  external_id: string;
+  text: string | null;
+  created_at: Date;
+}
+
+export async function listResults(db: Queryable, analysisId: string, filter: ResultFilter, afterPostId: number | null, limit: number): Promise<StoredResult[]> {
+  const params: unknown[] = [analysisId];
+  const clauses = ['r.analysis_id = $1'];
+  const add = (column: string, value: string | undefined): void => {
+    if (value === undefined) return;
+    params.push(value);
+    clauses.push(`${column} = $${params.length}`);
+  };
+  add('r.sentiment_label', filter.label);
+  add('lower(r.topic)', filter.topic?.toLowerCase());
+  add('r.category', filter.category);
+  add('r.llm_sentiment', filter.llmSentiment);
+  add('r.llm_status', filter.llmStatus);
+  if (afterPostId !== null) {
+    params.push(afterPostId);
+    clauses.push(`r.post_id > $${params.length}`);
+  }
+  params.push(limit);
+  const { rows } = await db.query<StoredResult>(
+    `SELECT r.post_id, r.chunk_seq, r.language, r.sentiment_label, r.sentiment_score, r.sentiment, r.local, r.llm_status, r.topic, r.category,
+        r.llm_sentiment, r.rationale, r.error, p.platform, p.external_id, p.text, p.created_at
+       FROM analysis_results r JOIN posts p ON p.id = r.post_id
+      WHERE ${clauses.join(' AND ')} ORDER BY r.post_id LIMIT $${params.length}`,
+    params,
+  );
+  return rows;
+}
+
+/** Distribution, top topics, categories, keywords and mean score of an analysis's results. */
+export async function computeAggregates(db: Queryable, analysisId: string): Promise<Record<string, unknown>> {
+  const { rows } = await db.query<{ aggregates: Record<string, unknown> }>(
+    `SELECT jsonb_build_object(
+        'sentiment', (SELECT coalesce(jsonb_object_agg(coalesce(sentiment_label, 'none'), n), '{}') FROM (SELECT sentiment_label, count(*) n FROM analysis_results WHERE analysis_id = $1 GROUP BY 1) s),
+        'llm_sentiment', (SELECT coalesce(jsonb_object_agg(llm_sentiment, n), '{}') FROM (SELECT llm_sentiment, count(*) n FROM analysis_results WHERE analysis_id = $1 AND llm_sentiment IS NOT NULL GROUP BY 1) s),
+        'mean_score', (SELECT round(avg(sentiment_score)::numeric, 4) FROM analysis_results WHERE analysis_id = $1),
+        'top_topics', (SELECT coalesce(jsonb_agg(jsonb_build_object('topic', topic, 'count', n) ORDER BY n DESC, topic), '[]') FROM (SELECT lower(topic) topic, count(*) n FROM analysis_results WHERE analysis_id = $1 AND topic IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10) t),
+        'categories', (SELECT coalesce(jsonb_object_agg(c, n), '{}') FROM (SELECT c, count(*) n FROM analysis_results r,
+            LATERAL (SELECT r.category AS c WHERE r.category IS NOT NULL UNION SELECT jsonb_array_elements_text(coalesce(r.local -> 'categories', '[]'))) x
+            WHERE analysis_id = $1 GROUP BY 1) s),
+        'top_keywords', (SELECT coalesce(jsonb_agg(jsonb_build_object('keyword', k, 'count', n) ORDER BY n DESC, k), '[]') FROM (SELECT k, count(*) n FROM analysis_results r,
+            LATERAL jsonb_array_elements_text(coalesce(r.local -> 'keywords', '[]')) k WHERE analysis_id = $1 GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 20) t),
+        'toxic', (SELECT count(*) FROM analysis_results WHERE analysis_id = $1 AND (local ->> 'toxic')::boolean),
+        'unlabelled', (SELECT count(*) FROM analysis_results WHERE analysis_id = $1 AND llm_status = 'unlabelled')
+      ) AS aggregates`,
+    [analysisId],
+  );
+  return rows[0]?.aggregates ?? {};
+}
+
+export async function chunkSummaries(db: Queryable, analysisId: string): Promise<string[]> {
+  const { rows } = await db.query<{ summary: string }>('SELECT summary FROM analysis_chunks WHERE analysis_id = $1 AND summary IS NOT NULL ORDER BY seq', [analysisId]);
+  return rows.map((r) => r.summary);
+}
+
+/** Chunk jobs queued ahead of a requester's own (for the queue position shown while waiting). */
+export async function queuePosition(db: Queryable, jobId: string): Promise<number | null> {
+  const { rows } = await db.query<{ ahead: number | null }>(
+    `SELECT (SELECT count(*)::int FROM pgboss.job o WHERE o.name = j.name AND o.state IN ('created', 'retry')
+               AND (o.priority > j.priority OR (o.priority = j.priority AND o.created_on < j.created_on))) AS ahead
+       FROM pgboss.job j WHERE j.name = 'analysis-chunk' AND j.id = $1 AND j.state IN ('created', 'retry')`,
+    [jobId],
+  );
+  return rows[0]?.ahead ?? null;
+}
+
+export async function turnOf(db: Queryable, fairnessKey: string): Promise<Turn | null> {
+  const { rows } = await db.query<{ job_id: string | null; analysis_id: string | null; seq: number | null }>(
+    'SELECT job_id, analysis_id, seq FROM analysis_turns WHERE fairness_key = $1',
+    [fairnessKey],
+  );
+  const row = rows[0];
+  return row ? { jobId: row.job_id, analysisId: row.analysis_id, seq: row.seq } : null;
+}
+
+/** Mean work per chunk over recent chunks of every analysis (for estimates before any chunk ran). */
+export async function recentChunkWorkMs(db: Queryable, analysisId: string): Promise<number | null> {
+  const { rows } = await db.query<{ ms: number | null }>(
+    "SELECT avg(work_ms)::float8 AS ms FROM (SELECT work_ms FROM analysis_chunks WHERE analysis_id = $1 AND status = 'done' ORDER BY finished_at DESC LIMIT 20) c",
+    [analysisId],
+  );
+  return rows[0]?.ms ?? null;
+}
+
+/** Lanes: a workspace's or a user's analyses start at this priority (instance operators only). */
+export async function setWorkspaceLane(db: Queryable, workspaceId: string, priority: number): Promise<boolean> {
+  const { rowCount } = await db.query('UPDATE workspaces SET analysis_priority = $2 WHERE id = $1', [workspaceId, priority]);
+  return (rowCount ?? 0) > 0;
+}
+
+export async function setUserLane(db: Queryable, userId: string, priority: number): Promise<boolean> {
+  const { rowCount } = await db.query('UPDATE users SET analysis_priority = $2 WHERE id = $1', [userId, priority]);
+  return (rowCount ?? 0) > 0;
+}

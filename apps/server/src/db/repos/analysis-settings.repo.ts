@@ -1,0 +1,53 @@
+import type { Queryable } from '../pool.js';
+
+export interface AnalysisSettingsRow {
+  workspace_id: string;
+  categories: { id: string; keywords?: string[]; hashtags?: string[] }[];
+  llm_base_url: string | null;
+  llm_model: string | null;
+  llm_api_key_sealed: string | null;
+  llm_timeout_ms: number | null;
+  llm_max_concurrency: number | null;
+  llm_monthly_budget_usd: string | null;
+  updated_at: Date;
+}
+
+export async function getAnalysisSettings(db: Queryable, workspaceId: string): Promise<AnalysisSettingsRow | null> {
+  const { rows } = await db.query<AnalysisSettingsRow>('SELECT * FROM workspace_analysis_settings WHERE workspace_id = $1', [workspaceId]);
+  return rows[0] ?? null;
+}
+
+export interface AnalysisSettingsPatch {
+  categories?: AnalysisSettingsRow['categories'];
+  llmBaseUrl?: string | null;
+  llmModel?: string | null;
+  /** Already sealed; null clears the key. */
+  llmApiKeySealed?: string | null;
+  llmTimeoutMs?: number | null;
+  llmMaxConcurrency?: number | null;
+  llmMonthlyBudgetUsd?: string | null;
+}
+
+/** Upserts the fields present in the patch; absent fields keep their value. */
+export async function upsertAnalysisSettings(db: Queryable, workspaceId: string, patch: AnalysisSettingsPatch): Promise<AnalysisSettingsRow> {
+  const columns: [string, unknown][] = [];
+  if (patch.categories !== undefined) columns.push(['categories', JSON.stringify(patch.categories)]);
+  if (patch.llmBaseUrl !== undefined) columns.push(['llm_base_url', patch.llmBaseUrl]);
+  if (patch.llmModel !== undefined) columns.push(['llm_model', patch.llmModel]);
+  if (patch.llmApiKeySealed !== undefined) columns.push(['llm_api_key_sealed', patch.llmApiKeySealed]);
+  if (patch.llmTimeoutMs !== undefined) columns.push(['llm_timeout_ms', patch.llmTimeoutMs]);
+  if (patch.llmMaxConcurrency !== undefined) columns.push(['llm_max_concurrency', patch.llmMaxConcurrency]);
+  if (patch.llmMonthlyBudgetUsd !== undefined) columns.push(['llm_monthly_budget_usd', patch.llmMonthlyBudgetUsd]);
+  const names = columns.map(([c]) => c);
+  const values = columns.map(([, v]) => v);
+  const insertCols = ['workspace_id', ...names].join(', ');
+  const insertVals = ['$1', ...names.map((_, i) => `$${i + 2}`)].join(', ');
+  const updates = [...names.map((c) => `${c} = EXCLUDED.${c}`), 'updated_at = now()'].join(', ');
+  const { rows } = await db.query<AnalysisSettingsRow>(
+    `INSERT INTO workspace_analysis_settings (${insertCols}) VALUES (${insertVals}) ON CONFLICT (workspace_id) DO UPDATE SET ${updates} RETURNING *`,
+    [workspaceId, ...values],
+  );
+  const row = rows[0];
+  if (!row) throw new Error('upsert into workspace_analysis_settings returned no row');
+  return row;
+}

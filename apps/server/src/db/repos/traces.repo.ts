@@ -1,0 +1,93 @@
+import type { Queryable } from '../pool.js';
+
+/** One model call, local engine or LLM (columns follow the OpenTelemetry GenAI names; see 0003). */
+export interface TraceRecord {
+  startedAt: Date;
+  workspaceId: string;
+  userId: string | null;
+  analysisId: string | null;
+  chunkSeq: number | null;
+  operation: string;
+  provider: string;
+  requestModel: string;
+  responseModel: string | null;
+  engineVersion: string | null;
+  items: number;
+  inputTokens: number | null;
+  outputTokens: number | null;
+  cachedInputTokens: number | null;
+  /** Exact decimal string; null when the model is unpriced. */
+  costUsd: string | null;
+  priced: boolean;
+  priceVersion: string | null;
+  durationMs: number;
+  status: 'ok' | 'error';
+  errorType: string | null;
+}
+
+/** Inserts traces of ONE workspace in one statement (the caller scopes the transaction to it). */
+export async function insertTraces(db: Queryable, traces: readonly TraceRecord[]): Promise<number> {
+  if (traces.length === 0) return 0;
+  const { rowCount } = await db.query(
+    `INSERT INTO ai_traces (started_at, workspace_id, user_id, analysis_id, chunk_seq, operation, provider, request_model, response_model, engine_version,
+        items, input_tokens, output_tokens, cached_input_tokens, cost_usd, priced, price_version, duration_ms, status, error_type)
+     SELECT t."startedAt", t."workspaceId", t."userId", t."analysisId", t."chunkSeq", t.operation, t.provider, t."requestModel", t."responseModel",
+        t."engineVersion", t.items, t."inputTokens", t."outputTokens", t."cachedInputTokens", t."costUsd", t.priced, t."priceVersion",
+        round(t."durationMs")::int, t.status, t."errorType"
+       FROM jsonb_to_recordset($1::jsonb) AS t("startedAt" timestamptz, "workspaceId" uuid, "userId" uuid, "analysisId" uuid, "chunkSeq" int,
+         operation text, provider text, "requestModel" text, "responseModel" text, "engineVersion" text, items int, "inputTokens" int,
+         "outputTokens" int, "cachedInputTokens" int, "costUsd" numeric, priced boolean, "priceVersion" text, "durationMs" float8,
+         status text, "errorType" text)`,
+    [JSON.stringify(traces)],
+  );
+  return rowCount ?? 0;
+}
+
+/** What the workspace's LLM calls cost since the start of this month (UTC). */
+export async function monthToDateCost(db: Queryable, workspaceId: string): Promise<string> {
+  const { rows } = await db.query<{ cost: string }>(
+    "SELECT coalesce(sum(cost_usd), 0)::text AS cost FROM ai_traces WHERE workspace_id = $1 AND started_at >= date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'",
+    [workspaceId],
+  );
+  return rows[0]?.cost ?? '0';
+}
+
+export async function ensureTracePartitions(db: Queryable, months = 3): Promise<void> {
+  await db.query('SELECT ai_traces_ensure_partitions(current_date, $1)', [months]);
+}
+
+export interface TraceTotals {
+  calls: number;
+  errors: number;
+  inputTokens: number;
+  outputTokens: number;
+  cachedInputTokens: number;
+  costUsd: string;
+  unpriced: number;
+  byModel: { provider: string; model: string; calls: number; inputTokens: number; outputTokens: number; costUsd: string; durationMs: number }[];
+}
+
+/** Totals of an analysis's traces, by model. */
+export async function traceTotals(db: Queryable, analysisId: string): Promise<TraceTotals> {
+  const { rows } = await db.query<{ provider: string; model: string; calls: number; errors: number; input: number; output: number; cached: number; cost: string; unpriced: number; duration: number }>(
+    `SELECT provider, request_model AS model, count(*)::int AS calls, count(*) FILTER (WHERE status = 'error')::int AS errors,
+        coalesce(sum(input_tokens), 0)::int AS input, coalesce(sum(output_tokens), 0)::int AS output, coalesce(sum(cached_input_tokens), 0)::int AS cached,
+        coalesce(sum(cost_usd), 0)::text AS cost, count(*) FILTER (WHERE NOT priced)::int AS unpriced, coalesce(sum(duration_ms), 0)::int AS duration
+       FROM ai_traces WHERE analysis_id = $1 GROUP BY 1, 2 ORDER BY 1, 2`,
+    [analysisId],
+  );
+  const totals: TraceTotals = { calls: 0, errors: 0, inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, costUsd: '0', unpriced: 0, byModel: [] };
+  for (const r of rows) {
+    totals.calls += r.calls;
+    totals.errors += r.errors;
+    totals.inputTokens += r.input;
+    totals.outputTokens += r.output;
+    totals.cachedInputTokens += r.cached;
+    totals.unpriced += r.unpriced;
+    totals.byModel.push({ provider: r.provider, model: r.model, calls: r.calls, inputTokens: r.input, outputTokens: r.output, costUsd: r.cost, durationMs: r.duration });
+  }
+  // Summed by PostgreSQL's numeric: exact, whatever the number of rows.
+  const sum = await db.query<{ cost: string }>('SELECT coalesce(sum(cost_usd), 0)::text AS cost FROM ai_traces WHERE analysis_id = $1', [analysisId]);
+  totals.costUsd = sum.rows[0]?.cost ?? '0';
+  return totals;
+}

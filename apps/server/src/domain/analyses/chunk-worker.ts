@@ -1,0 +1,383 @@
+import type { Pool, PoolClient } from '../../db/pool.js';
+import type { PgBoss } from 'pg-boss';
+import Big from 'big.js';
+import { ChunkSlots, CHUNK_DEAD_LETTER_QUEUE, CHUNK_QUEUE, CHUNK_READY_CHANNEL, listen, queueDb, type ChunkJob, type ChunkJobData, type JobQueue } from '../../db/job-queue.js';
+import {
+  appendEvent,
+  chunkSummaries,
+  computeAggregates,
+  findAnalysis,
+  findChunk,
+  finishChunk,
+  insertResults,
+  markChunkStarted,
+  removeFromBacklog,
+  setAnalysisStatus,
+  cancelPendingChunks,
+  returnChunkToPending,
+  setAnalysisSummary,
+  type AnalysisRow,
+} from '../../db/repos/analyses.repo.js';
+import { getAnalysisSettings } from '../../db/repos/analysis-settings.repo.js';
+import { getPostTexts } from '../../db/repos/posts.repo.js';
+import { ensureTracePartitions, monthToDateCost } from '../../db/repos/traces.repo.js';
+import { withTenant, type TenantScope } from '../../db/tenant.js';
+import type { Logger } from '../../observability/logger.js';
+import { processChunk, LLM_ENGINE, type ChunkWork } from './chunk-processor.js';
+import { progressOf } from './analyses.service.js';
+import type { LlmRuntime } from './llm-runtime.js';
+import { advanceTurn } from './scheduler.js';
+import { TraceWriter } from './trace-writer.js';
+
+export interface ChunkWorkerOptions {
+  /** Application-role pool (row-level security applies; every transaction is scoped). */
+  pool: Pool;
+  /** Owner URL for the slot locks and LISTEN connections (no table access). */
+  ownerUrl: string;
+  queue: JobQueue;
+  /** Global cap on chunks in flight across all processes (= requesters in flight). */
+  slots: number;
+  /** Chunks this process runs at once (≤ slots). */
+  concurrency: number;
+  pollIntervalMs: number;
+  logger: Logger;
+  /** Builds the LLM runtime of a workspace (null: no LLM configured). */
+  llmFor: (workspaceId: string, settings: Awaited<ReturnType<typeof getAnalysisSettings>>) => LlmRuntime | null;
+  /** Called after each chunk outcome (tests and benchmarks observe the schedule). */
+  onChunk?: (event: { type: 'start' | 'end'; data: ChunkJobData; at: number }) => void;
+}
+
+type SettledResponse = { affected?: number };
+
+class LeaseLostError extends Error {
+  constructor(jobId: string) {
+    super(`the claim on chunk job ${jobId} lapsed before it committed; another worker runs it`);
+  }
+}
+
+/** Why an analysis is not charged for an LLM chunk: its monthly budget would be exceeded. */
+class BudgetExceeded extends Error {
+  constructor(
+    readonly spent: string,
+    readonly budget: string,
+    readonly needed: string,
+  ) {
+    super(`the workspace's monthly LLM budget of $${budget} would be exceeded: $${spent} spent this month, this chunk may cost up to $${needed}`);
+  }
+}
+
+/**
+ * Runs analysis chunks: `concurrency` loops, each holding one of the global slots while it
+ * runs one chunk job fetched from pg-boss, and one loop that settles dead-lettered chunks.
+ */
+export class ChunkWorker {
+  private running = false;
+  private readonly loops: Promise<void>[] = [];
+  private readonly slotClients: ChunkSlots[] = [];
+  private waiters: (() => void)[] = [];
+  private listener: { close(): Promise<void> } | null = null;
+  private readonly traces: TraceWriter;
+  private readonly boss: PgBoss;
+  private partitionTimer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly options: ChunkWorkerOptions) {
+    this.boss = options.queue.boss;
+    this.traces = new TraceWriter(options.pool, {
+      onError: (error, lost) => options.logger.error({ err: error, lost }, 'could not store AI traces'),
+    });
+  }
+
+  async start(): Promise<void> {
+    this.running = true;
+    await withTenant(this.options.pool, { workspaceId: null, userId: null }, (c) => ensureTracePartitions(c));
+    this.partitionTimer = setInterval(() => {
+      void withTenant(this.options.pool, { workspaceId: null, userId: null }, (c) => ensureTracePartitions(c)).catch((error: unknown) =>
+        this.options.logger.warn({ err: error }, 'could not create trace partitions'),
+      );
+    }, 6 * 3600_000);
+    this.partitionTimer.unref();
+    this.listener = await listen(this.options.ownerUrl, CHUNK_READY_CHANNEL, () => this.wakeAll());
+    for (let i = 0; i < this.options.concurrency; i += 1) {
+      const slots = new ChunkSlots(this.options.ownerUrl, this.options.slots);
+      await slots.connect();
+      this.slotClients.push(slots);
+      this.loops.push(this.chunkLoop(slots, i));
+    }
+    this.loops.push(this.deadLetterLoop());
+  }
+
+  /**
+   * Stops fetching; waits up to `timeoutMs` for running chunks to commit. A chunk still running
+   * after that is left to its lease: another worker picks it up once the heartbeat lapses.
+   */
+  async stop(timeoutMs = 30_000): Promise<void> {
+    this.running = false;
+    this.wakeAll();
+    if (this.partitionTimer) clearInterval(this.partitionTimer);
+    const all = Promise.all(this.loops);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([all, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    if (timer) clearTimeout(timer);
+    await this.traces.close();
+    await this.listener?.close();
+    await Promise.all(this.slotClients.map((s) => s.close()));
+  }
+
+  private wakeAll(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.waiters = this.waiters.filter((w) => w !== done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.waiters.push(done);
+    });
+  }
+
+  private async chunkLoop(slots: ChunkSlots, index: number): Promise<void> {
+    while (this.running) {
+      try {
+        if (!(await slots.tryAcquire(index))) {
+          await this.sleep(this.options.pollIntervalMs);
+          continue;
+        }
+        const [job] = await this.boss.fetch<ChunkJobData>(CHUNK_QUEUE, { batchSize: 1, includeMetadata: true });
+        if (!job) {
+          await slots.release();
+          await this.sleep(this.options.pollIntervalMs);
+          continue;
+        }
+        try {
+          await this.runChunk(job);
+        } finally {
+          await slots.release();
+          // A slot is free: a loop of this process that found none may take it now.
+          this.wakeAll();
+        }
+      } catch (error) {
+        this.options.logger.error({ err: error }, 'chunk loop error');
+        await this.sleep(this.options.pollIntervalMs);
+      }
+    }
+  }
+
+  private async runChunk(job: ChunkJob): Promise<void> {
+    const data = job.data;
+    const attempt = { id: job.id, retryCount: job.retryCount };
+    const scope: TenantScope = { workspaceId: data.workspaceId, userId: null };
+    const { pool, logger } = this.options;
+    this.options.onChunk?.({ type: 'start', data, at: Date.now() });
+    const heartbeat = setInterval(
+      () => void this.boss.touch(CHUNK_QUEUE, attempt).catch(() => undefined),
+      Math.max(1000, (this.options.queue.settings.leaseSeconds * 1000) / 3),
+    );
+    try {
+      const prepared = await withTenant(pool, scope, async (c) => {
+        const analysis = await findAnalysis(c, data.workspaceId, data.analysisId);
+        const chunk = await findChunk(c, data.analysisId, data.seq);
+        if (!analysis || !chunk || chunk.status !== 'queued' || !['queued', 'running'].includes(analysis.status)) return null;
+        await markChunkStarted(c, data.analysisId, data.seq);
+        const posts = await getPostTexts(c, data.workspaceId, chunk.post_ids);
+        const settings = await getAnalysisSettings(c, data.workspaceId);
+        if (job.retryCount === 0 && data.seq === 0) await appendEvent(c, data.analysisId, data.workspaceId, 'started', progressOf({ ...analysis, status: 'running' }));
+        return { analysis: { ...analysis, status: 'running' as const }, chunk, posts, settings };
+      });
+      if (!prepared) {
+        await this.settleSkipped(job, scope);
+        return;
+      }
+      const { analysis, chunk, posts, settings } = prepared;
+      const llm = analysis.engines.includes(LLM_ENGINE) ? this.options.llmFor(data.workspaceId, settings) : null;
+      if (analysis.engines.includes(LLM_ENGINE) && !llm) {
+        throw Object.assign(new Error('the analysis asks for the LLM but no model is configured for this workspace or instance'), { code: 'llm_not_configured' });
+      }
+      if (llm) {
+        const needed = llm.maxCostUsd(
+          posts.map((p) => ({ id: String(p.id), text: p.text ?? '' })),
+          settings?.categories.map((c) => c.id) ?? [],
+        );
+        const budget = settings?.llm_monthly_budget_usd ?? null;
+        if (budget !== null) {
+          await this.traces.flush();
+          const spent = await withTenant(pool, scope, (c) => monthToDateCost(c, data.workspaceId));
+          if (needed === null || new Big(spent).plus(needed).gt(budget)) {
+            await this.pause(job, scope, analysis, new BudgetExceeded(spent, budget, needed ?? 'unknown (unpriced model)'));
+            return;
+          }
+        }
+      }
+      const work: ChunkWork = await processChunk({ analysis, seq: data.seq, postIds: chunk.post_ids, posts, categories: settings?.categories ?? [], llm });
+      // Calls made are accounted for whether or not the chunk then commits.
+      this.traces.add(work.traces);
+      const finished = await withTenant(pool, scope, async (c) => {
+        const current = await findChunk(c, data.analysisId, data.seq, true);
+        if (!current || current.status !== 'queued') {
+          // Cancelled while running, or (after a lapsed lease) already committed by another worker.
+          await this.complete(c, job, { skipped: current?.status ?? 'missing' });
+          await advanceTurn(c, this.boss, data.fairnessKey, job.id, scope);
+          return null;
+        }
+        await insertResults(c, data.analysisId, data.workspaceId, data.seq, work.results);
+        const updated = await finishChunk(c, {
+          analysisId: data.analysisId,
+          seq: data.seq,
+          status: 'done',
+          processed: work.results.length,
+          failed: work.missing,
+          workMs: work.workMs,
+          summary: work.summary,
+          error: work.missing > 0 ? { code: 'posts_missing', message: `${work.missing} post(s) were deleted after the analysis was submitted` } : null,
+          usage: work.usage,
+        });
+        await appendEvent(c, data.analysisId, data.workspaceId, 'chunk_completed', { ...progressOf(updated), seq: data.seq, work_ms: Math.round(work.workMs) });
+        const final = await this.finalizeIfDone(c, updated);
+        await this.complete(c, job, { processed: work.results.length });
+        await advanceTurn(c, this.boss, data.fairnessKey, job.id, scope);
+        return final;
+      });
+      // A finished analysis's cost is read next: store its traces now rather than at the next tick.
+      if (finished) await this.traces.flush();
+      if (finished && finished.status !== 'failed' && finished.engines.includes(LLM_ENGINE) && llm) await this.summarize(finished, llm, scope);
+    } catch (error) {
+      if (error instanceof LeaseLostError) {
+        logger.warn({ job: job.id }, error.message);
+        return;
+      }
+      await this.failAttempt(job, scope, error);
+    } finally {
+      clearInterval(heartbeat);
+      this.options.onChunk?.({ type: 'end', data, at: Date.now() });
+    }
+  }
+
+  private async complete(c: PoolClient, job: ChunkJob, output: object): Promise<void> {
+    const response = (await this.boss.complete(CHUNK_QUEUE, { id: job.id, retryCount: job.retryCount }, output, { db: queueDb(c) })) as SettledResponse;
+    if (response.affected === 0) throw new LeaseLostError(job.id);
+  }
+
+  private async settleSkipped(job: ChunkJob, scope: TenantScope): Promise<void> {
+    await withTenant(this.options.pool, scope, async (c) => {
+      await this.complete(c, job, { skipped: true });
+      await advanceTurn(c, this.boss, job.data.fairnessKey, job.id, scope);
+    });
+  }
+
+  /** The budget would be exceeded: the analysis pauses; its chunk goes back to pending. */
+  private async pause(job: ChunkJob, scope: TenantScope, analysis: AnalysisRow, reason: BudgetExceeded): Promise<void> {
+    const data = job.data;
+    await withTenant(this.options.pool, scope, async (c) => {
+      await returnChunkToPending(c, data.analysisId, data.seq);
+      await removeFromBacklog(c, data.analysisId);
+      const error = { code: 'llm_budget_exceeded', message: reason.message, spent_usd: reason.spent, budget_usd: reason.budget, needed_usd: reason.needed };
+      const updated = await setAnalysisStatus(c, analysis.id, 'paused_budget', { error });
+      await appendEvent(c, analysis.id, data.workspaceId, 'paused', { ...progressOf(updated), error });
+      await this.complete(c, job, { paused: 'llm_budget_exceeded' });
+      await advanceTurn(c, this.boss, data.fairnessKey, job.id, scope);
+    });
+  }
+
+  private async failAttempt(job: ChunkJob, scope: TenantScope, error: unknown): Promise<void> {
+    const data = job.data;
+    const err = error as Error & { code?: string };
+    const detail = { code: err.code ?? 'chunk_failed', message: err.message };
+    const willRetry = job.retryCount < job.retryLimit;
+    this.options.logger.warn({ analysis: data.analysisId, seq: data.seq, attempt: job.retryCount + 1, willRetry, err: detail }, 'chunk attempt failed');
+    try {
+      await withTenant(this.options.pool, scope, async (c) => {
+        await this.boss.fail(CHUNK_QUEUE, { id: job.id, retryCount: job.retryCount }, detail, { db: queueDb(c) });
+        await appendEvent(c, data.analysisId, data.workspaceId, 'chunk_failed', { seq: data.seq, attempt: job.retryCount + 1, will_retry: willRetry, error: detail });
+      });
+    } catch (failError) {
+      this.options.logger.error({ err: failError }, 'could not record a failed chunk attempt (its lease will expire and it will be retried)');
+    }
+  }
+
+  /** Marks the analysis finished once every chunk is done or dead; stores its aggregates. */
+  private async finalizeIfDone(c: PoolClient, a: AnalysisRow): Promise<AnalysisRow | null> {
+    if (a.status === 'cancelled' || a.chunks_done + a.chunks_failed < a.chunk_count) return null;
+    const aggregates = await computeAggregates(c, a.id);
+    const status = a.chunks_failed === 0 ? 'completed' : a.chunks_done === 0 ? 'failed' : 'completed_with_errors';
+    const error = a.chunks_failed > 0 ? { code: 'chunks_dead', message: `${a.chunks_failed} of ${a.chunk_count} chunk(s) failed after every retry`, chunks_failed: a.chunks_failed } : null;
+    const updated = await setAnalysisStatus(c, a.id, status, { aggregates, error });
+    await appendEvent(c, a.id, a.workspace_id, status, { ...progressOf(updated), aggregates });
+    return updated;
+  }
+
+  private async summarize(a: AnalysisRow, llm: LlmRuntime, scope: TenantScope): Promise<void> {
+    try {
+      const summaries = await withTenant(this.options.pool, scope, (c) => chunkSummaries(c, a.id));
+      if (summaries.length === 0) return;
+      const result = await llm.summarize(summaries, { workspaceId: a.workspace_id, userId: a.requested_by, analysisId: a.id, chunkSeq: null });
+      this.traces.add(result.traces);
+      await this.traces.flush();
+      const summary = result.summary;
+      if (summary === null) return;
+      await withTenant(this.options.pool, scope, async (c) => {
+        await setAnalysisSummary(c, a.id, summary);
+        await appendEvent(c, a.id, a.workspace_id, 'summary', { summary });
+      });
+    } catch (error) {
+      this.options.logger.warn({ err: error, analysis: a.id }, 'job summary failed');
+    }
+  }
+
+  /** Settles chunks that exhausted their attempts (thrown, or lost with a crashed worker). */
+  private async deadLetterLoop(): Promise<void> {
+    while (this.running) {
+      try {
+        const jobs = await this.boss.fetch<ChunkJobData>(CHUNK_DEAD_LETTER_QUEUE, { batchSize: 10, includeMetadata: true });
+        if (jobs.length === 0) {
+          await this.sleep(Math.max(this.options.pollIntervalMs, 500));
+          continue;
+        }
+        for (const job of jobs) await this.settleDeadLetter(job);
+      } catch (error) {
+        this.options.logger.error({ err: error }, 'dead-letter loop error');
+        await this.sleep(1000);
+      }
+    }
+  }
+
+  private async settleDeadLetter(job: ChunkJob): Promise<void> {
+    const data = job.data;
+    const scope: TenantScope = { workspaceId: data.workspaceId, userId: null };
+    const output = (job.sourceOutput ?? {}) as { code?: string; message?: string };
+    const error = { code: output.code ?? 'chunk_dead', message: output.message ?? 'the chunk failed after every attempt (its worker may have stopped)', attempts: (job.sourceRetryCount ?? 0) + 1 };
+    await withTenant(this.options.pool, scope, async (c) => {
+      const chunk = await findChunk(c, data.analysisId, data.seq, true);
+      if (chunk && chunk.status === 'queued') {
+        const updated = await finishChunk(c, {
+          analysisId: data.analysisId,
+          seq: data.seq,
+          status: 'dead',
+          processed: 0,
+          failed: chunk.post_ids.length,
+          workMs: 0,
+          summary: null,
+          error,
+          usage: { inputTokens: 0, outputTokens: 0, costUsd: '0', unpricedCalls: 0 },
+        });
+        await appendEvent(c, data.analysisId, data.workspaceId, 'chunk_dead', { ...progressOf(updated), seq: data.seq, error });
+        const policy = (updated.options as { failure_policy?: string }).failure_policy ?? 'continue';
+        if (policy === 'fail_fast' && updated.status !== 'cancelled') {
+          await cancelPendingChunks(c, updated.id);
+          const failed = await setAnalysisStatus(c, updated.id, 'failed', { error: { ...error, policy: 'fail_fast' }, aggregates: await computeAggregates(c, updated.id) });
+          await appendEvent(c, updated.id, data.workspaceId, 'failed', { ...progressOf(failed), error });
+        } else {
+          await this.finalizeIfDone(c, updated);
+        }
+      }
+      // The failed job would hold back the requester's next chunk under key_strict_fifo.
+      if (job.sourceId) await this.boss.deleteJob(CHUNK_QUEUE, job.sourceId, { db: queueDb(c) });
+      await this.boss.complete(CHUNK_DEAD_LETTER_QUEUE, job.id, { settled: true }, { db: queueDb(c) });
+      await advanceTurn(c, this.boss, data.fairnessKey, job.sourceId ?? null, scope);
+    });
+  }
+}

@@ -1,0 +1,102 @@
+import { createLlmClient, estimateLabelPostsCost, type LlmCallRecord, type LlmClient } from '../../ai/index.js';
+import type { AnalysisSettingsRow } from '../../db/repos/analysis-settings.repo.js';
+import type { TraceRecord } from '../../db/repos/traces.repo.js';
+
+export type LlmItem =
+  | { id: string; status: 'labelled'; topic: string | null; category: string | null; sentiment: 'negative' | 'neutral' | 'positive' | null; rationale: string | null }
+  | { id: string; status: 'unlabelled'; reason: string };
+
+export interface TraceContext {
+  workspaceId: string;
+  userId: string | null;
+  analysisId: string | null;
+  chunkSeq: number | null;
+}
+
+/** What the chunk worker needs from the LLM side: labels, summaries, and the calls as traces. */
+export interface LlmRuntime {
+  model: string;
+  label(posts: { id: string; text: string }[], categories: string[], context: TraceContext): Promise<{ items: LlmItem[]; summary: string | null; traces: TraceRecord[] }>;
+  summarize(chunkSummaries: string[], context: TraceContext): Promise<{ summary: string | null; traces: TraceRecord[] }>;
+  /** Upper bound of what labelling these posts may cost (exact decimal USD), or null when the model is unpriced. */
+  maxCostUsd(posts: { id: string; text: string }[], categories: string[]): string | null;
+}
+
+/** The instance's LLM defaults (config) that a workspace's settings override field by field. */
+export interface LlmDefaults {
+  baseUrl: string | undefined;
+  apiKey: string | undefined;
+  model: string | undefined;
+  timeoutMs: number;
+  maxConcurrency: number;
+}
+
+export function traceOfCall(call: LlmCallRecord, context: TraceContext, items: number): TraceRecord {
+  return {
+    ...context,
+    startedAt: call.startedAt,
+    operation: call.operation,
+    provider: call.provider,
+    requestModel: call.requestModel,
+    responseModel: call.responseModel,
+    engineVersion: null,
+    items,
+    inputTokens: call.inputTokens,
+    outputTokens: call.outputTokens,
+    cachedInputTokens: call.cachedInputTokens,
+    costUsd: call.cost?.priced ? call.cost.costUsd : call.cost ? null : '0',
+    priced: call.cost ? call.cost.priced : true,
+    priceVersion: call.cost?.priceVersion ?? null,
+    durationMs: call.durationMs,
+    status: call.status,
+    errorType: call.errorType,
+  };
+}
+
+export function runtimeOf(client: LlmClient, model: string): LlmRuntime {
+  return {
+    model,
+    async label(posts, categories, context) {
+      const result = await client.labelPosts({ posts, taxonomy: { categories } });
+      const items: LlmItem[] = result.results.map((r) =>
+        r.status === 'labelled'
+          ? { id: r.id, status: 'labelled', topic: r.topic, category: r.category, sentiment: r.sentiment, rationale: r.rationale }
+          : { id: r.id, status: 'unlabelled', reason: `${r.reason}: ${r.detail}` },
+      );
+      return { items, summary: result.summary, traces: result.calls.map((c) => traceOfCall(c, context, posts.length)) };
+    },
+    async summarize(chunkSummaries, context) {
+      const result = await client.summarizeJob({ chunkSummaries });
+      return { summary: result.status === 'summarized' ? result.summary : null, traces: result.calls.map((c) => traceOfCall(c, context, chunkSummaries.length)) };
+    },
+    maxCostUsd(posts, categories) {
+      const estimate = estimateLabelPostsCost({ model, posts, taxonomy: { categories } });
+      return estimate.maxCost.priced ? estimate.maxCost.costUsd : null;
+    },
+  };
+}
+
+/**
+ * Builds (and caches, so that circuit breakers and concurrency limits are shared by every chunk
+ * of the workspace) the LLM of a workspace: its own settings over the instance defaults.
+ */
+export function createLlmResolver(defaults: LlmDefaults, decryptKey: (sealed: string, workspaceId: string) => string): (workspaceId: string, settings: AnalysisSettingsRow | null) => LlmRuntime | null {
+  const cache = new Map<string, LlmRuntime>();
+  return (workspaceId, settings) => {
+    const baseUrl = settings?.llm_base_url ?? defaults.baseUrl;
+    const model = settings?.llm_model ?? defaults.model;
+    if (!baseUrl || !model) return null;
+    const apiKey = settings?.llm_api_key_sealed ? decryptKey(settings.llm_api_key_sealed, workspaceId) : settings?.llm_base_url ? undefined : defaults.apiKey;
+    const timeoutMs = settings?.llm_timeout_ms ?? defaults.timeoutMs;
+    const maxConcurrency = settings?.llm_max_concurrency ?? defaults.maxConcurrency;
+    // Keyed without the key itself: the sealed form identifies it.
+    const cacheKey = JSON.stringify([workspaceId, baseUrl, model, settings?.llm_api_key_sealed ?? null, timeoutMs, maxConcurrency]);
+    let runtime = cache.get(cacheKey);
+    if (!runtime) {
+      if (cache.size > 1000) cache.clear();
+      runtime = runtimeOf(createLlmClient({ baseUrl, model, timeoutMs, maxConcurrency, ...(apiKey ? { apiKey } : {}) }), model);
+      cache.set(cacheKey, runtime);
+    }
+    return runtime;
+  };
+}

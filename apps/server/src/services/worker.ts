@@ -1,0 +1,42 @@
+import type { Config } from '../config.js';
+import type { Database } from '../db/database.js';
+import { openJobQueue } from '../db/job-queue.js';
+import { jobQueueSettings } from '../api/deps.js';
+import { createSecretBox } from '../domain/auth/secret-box.js';
+import { ChunkWorker, type ChunkWorkerOptions } from '../domain/analyses/chunk-worker.js';
+import { createLlmResolver } from '../domain/analyses/llm-runtime.js';
+import type { Logger } from '../observability/logger.js';
+
+export interface RunningWorker {
+  stop(): Promise<void>;
+}
+
+/** The analysis worker: runs chunk jobs from the shared queue until stopped. */
+export async function startWorker(
+  config: Config,
+  db: Pick<Database, 'pool' | 'url' | 'secrets'>,
+  logger: Logger,
+  overrides: Partial<Pick<ChunkWorkerOptions, 'onChunk' | 'llmFor'>> = {},
+): Promise<RunningWorker> {
+  const queue = await openJobQueue(db.url, jobQueueSettings(config), { supervise: true, onError: (error) => logger.error({ err: error }, 'job queue error') });
+  const secretBox = createSecretBox(db.secrets.encryptionKey, config.auth.previousEncryptionKeys);
+  const worker = new ChunkWorker({
+    pool: db.pool,
+    ownerUrl: db.url,
+    queue,
+    slots: config.analysis.slots,
+    concurrency: config.analysis.workerConcurrency,
+    pollIntervalMs: config.analysis.pollIntervalMs,
+    logger,
+    llmFor: overrides.llmFor ?? createLlmResolver(config.llm, (sealed, workspaceId) => secretBox.decrypt(sealed, `llm_api_key:${workspaceId}`)),
+    ...(overrides.onChunk ? { onChunk: overrides.onChunk } : {}),
+  });
+  await worker.start();
+  logger.info({ slots: config.analysis.slots, concurrency: config.analysis.workerConcurrency }, 'analysis worker started');
+  return {
+    stop: async () => {
+      await worker.stop();
+      await queue.stop();
+    },
+  };
+}

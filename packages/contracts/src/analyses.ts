@@ -1,0 +1,210 @@
+import { z } from 'zod';
+import { platformSchema } from './posts.js';
+import { workspaceParamsSchema } from './workspaces.js';
+
+export const analysisEngines = ['local', 'llm'] as const;
+export const analysisStatuses = ['queued', 'running', 'paused_budget', 'completed', 'completed_with_errors', 'failed', 'cancelled'] as const;
+export const sentimentLabelSchema = z.enum(['negative', 'neutral', 'positive']);
+
+export const analysisPostFilterSchema = z
+  .object({
+    platform: platformSchema.optional(),
+    account: z.string().min(1).max(256).optional(),
+    since: z.iso.datetime({ offset: true }).optional(),
+    until: z.iso.datetime({ offset: true }).optional(),
+    q: z.string().min(1).max(500).optional(),
+  })
+  .strict();
+
+export const analysisCreateSchema = z
+  .object({
+    posts: z
+      .object({
+        ids: z
+          .array(z.string().regex(/^\d{1,18}$/, 'must be a SocialPulse post id'))
+          .min(1)
+          .max(1_000_000)
+          .optional()
+          .describe('Explicit post ids (combined with `filter` when both are given)'),
+        filter: analysisPostFilterSchema.optional().describe('The posts list filters; all posts of the workspace when empty'),
+        limit: z.number().int().min(1).max(1_000_000).default(100_000).describe('At most this many posts, oldest first'),
+      })
+      .strict()
+      .default({ limit: 100_000 }),
+    engines: z.array(z.enum(analysisEngines)).min(1).max(2).default(['local']).describe('`local`: SocialPulse engines; `llm`: the workspace model'),
+    options: z
+      .object({
+        chunk_size: z.number().int().min(1).max(1000).default(100),
+        failure_policy: z
+          .enum(['continue', 'fail_fast'])
+          .default('continue')
+          .describe('`continue`: a chunk that exhausts its retries is dead-lettered and the rest runs (completed_with_errors); `fail_fast`: the analysis fails'),
+        sentiment_engine: z.enum(['default', 'model', 'vader']).default('default'),
+      })
+      .strict()
+      .default({ chunk_size: 100, failure_policy: 'continue', sentiment_engine: 'default' }),
+  })
+  .strict()
+  .meta({ id: 'AnalysisCreate' });
+export type AnalysisCreate = z.infer<typeof analysisCreateSchema>;
+
+export const analysisSchema = z
+  .object({
+    id: z.uuid(),
+    workspace_id: z.uuid(),
+    status: z.enum(analysisStatuses),
+    engines: z.array(z.string()),
+    options: z.record(z.string(), z.unknown()),
+    selection: z.record(z.string(), z.unknown()),
+    priority: z.number().int(),
+    total_posts: z.number().int(),
+    chunk_size: z.number().int(),
+    chunk_count: z.number().int(),
+    chunks_done: z.number().int(),
+    chunks_failed: z.number().int(),
+    posts_processed: z.number().int(),
+    posts_failed: z.number().int(),
+    progress: z.number().min(0).max(1).describe('Finished chunks / all chunks'),
+    queue_position: z.number().int().nullable().describe('Chunk jobs of other requesters ahead of this one’s next chunk; null when running or finished'),
+    estimated_seconds_left: z.number().nullable(),
+    aggregates: z.record(z.string(), z.unknown()).nullable(),
+    summary: z.string().nullable(),
+    error: z.record(z.string(), z.unknown()).nullable(),
+    usage: z.object({
+      input_tokens: z.number().int(),
+      output_tokens: z.number().int(),
+      cost_usd: z.string().describe('Exact decimal, from the versioned price table'),
+      unpriced_calls: z.number().int().describe('Model calls whose model has no price: their cost is unknown, not zero'),
+    }),
+    created_at: z.string(),
+    started_at: z.string().nullable(),
+    finished_at: z.string().nullable(),
+  })
+  .meta({ id: 'Analysis' });
+export type Analysis = z.infer<typeof analysisSchema>;
+
+export const analysisListQuerySchema = z
+  .object({
+    status: z.enum(analysisStatuses).optional(),
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+    cursor: z.string().max(200).optional(),
+  })
+  .strict();
+
+export const analysisListSchema = z.object({ data: z.array(analysisSchema), next_cursor: z.string().nullable() }).meta({ id: 'AnalysisList' });
+
+export const analysisParamsSchema = workspaceParamsSchema.extend({ analysisId: z.uuid() });
+export const analysisIdParamsSchema = z.object({ analysisId: z.uuid() });
+
+export const analysisPatchSchema = z
+  .object({ priority: z.number().int().min(0).max(10).describe('0 normal; higher runs first (workspace admins)') })
+  .strict();
+
+export const analysisResultSchema = z
+  .object({
+    post_id: z.string(),
+    platform: z.string(),
+    external_id: z.string(),
+    text: z.string().nullable(),
+    created_at: z.string(),
+    language: z.string().nullable(),
+    sentiment: z
+      .object({
+        label: sentimentLabelSchema.nullable(),
+        score: z.number().nullable(),
+        probabilities: z.record(z.string(), z.number()).nullable(),
+        engine: z.unknown(),
+        reason: z.string().optional(),
+      })
+      .nullable(),
+    local: z.record(z.string(), z.unknown()).nullable(),
+    llm: z
+      .object({
+        status: z.enum(['labelled', 'unlabelled']),
+        topic: z.string().nullable(),
+        category: z.string().nullable(),
+        sentiment: sentimentLabelSchema.nullable(),
+        rationale: z.string().nullable(),
+      })
+      .nullable(),
+    error: z.string().nullable(),
+  })
+  .meta({ id: 'AnalysisResult' });
+export type AnalysisResult = z.infer<typeof analysisResultSchema>;
+
+export const analysisResultQuerySchema = z
+  .object({
+    label: sentimentLabelSchema.optional().describe('Sentiment label of the local engines'),
+    llm_sentiment: sentimentLabelSchema.optional(),
+    topic: z.string().min(1).max(200).optional(),
+    category: z.string().min(1).max(200).optional(),
+    llm_status: z.enum(['labelled', 'unlabelled']).optional(),
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+    cursor: z.string().regex(/^\d{1,18}$/).optional(),
+    format: z.enum(['json', 'jsonl', 'csv']).default('json').describe('`jsonl` and `csv` stream every matching result (export)'),
+  })
+  .strict();
+
+export const analysisResultListSchema = z.object({ data: z.array(analysisResultSchema), next_cursor: z.string().nullable() }).meta({ id: 'AnalysisResultList' });
+
+export const analysisEventsQuerySchema = z.object({ after: z.coerce.number().int().min(0).optional() }).strict();
+
+export const analysisCostSchema = z
+  .object({
+    calls: z.number().int(),
+    errors: z.number().int(),
+    input_tokens: z.number().int(),
+    output_tokens: z.number().int(),
+    cached_input_tokens: z.number().int(),
+    cost_usd: z.string(),
+    unpriced_calls: z.number().int(),
+    by_model: z.array(
+      z.object({ provider: z.string(), model: z.string(), calls: z.number().int(), input_tokens: z.number().int(), output_tokens: z.number().int(), cost_usd: z.string(), duration_ms: z.number().int() }),
+    ),
+  })
+  .meta({ id: 'AnalysisCost' });
+
+const categoryRuleSchema = z
+  .object({
+    id: z.string().min(1).max(100),
+    keywords: z.array(z.string().min(1).max(100)).max(500).optional(),
+    hashtags: z.array(z.string().min(1).max(100)).max(500).optional(),
+  })
+  .strict();
+
+export const analysisSettingsSchema = z
+  .object({
+    categories: z.array(categoryRuleSchema),
+    llm: z.object({
+      base_url: z.string().nullable(),
+      model: z.string().nullable(),
+      api_key_set: z.boolean().describe('The key itself is never returned'),
+      timeout_ms: z.number().int().nullable(),
+      max_concurrency: z.number().int().nullable(),
+      monthly_budget_usd: z.string().nullable(),
+      month_to_date_cost_usd: z.string(),
+    }),
+  })
+  .meta({ id: 'AnalysisSettings' });
+
+export const analysisSettingsPatchSchema = z
+  .object({
+    categories: z.array(categoryRuleSchema).max(200).optional(),
+    llm: z
+      .object({
+        base_url: z.url({ protocol: /^https?$/ }).nullable().optional(),
+        model: z.string().min(1).max(200).nullable().optional(),
+        api_key: z.string().min(1).max(500).nullable().optional().describe('Write-only; null removes it'),
+        timeout_ms: z.number().int().min(1000).max(600_000).nullable().optional(),
+        max_concurrency: z.number().int().min(1).max(64).nullable().optional(),
+        monthly_budget_usd: z
+          .string()
+          .regex(/^\d{1,10}(\.\d{1,4})?$/, 'must be a decimal amount in USD, e.g. "25.00"')
+          .nullable()
+          .optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .meta({ id: 'AnalysisSettingsPatch' });
