@@ -66,8 +66,9 @@ export async function openJobQueue(ownerUrl: string, settings: JobQueueSettings,
     application_name: 'socialpulse-queue',
     supervise: options.supervise ?? true,
     superviseIntervalSeconds: settings.superviseIntervalSeconds,
-    // Our queues are small and short-lived; the defaults poll statistics far more than we read them.
-    monitorIntervalSeconds: 60,
+    // The monitor pass is what fails a chunk whose worker stopped heartbeating (a crash), so it
+    // runs as often as supervision; its statistics query is cheap at our queue sizes.
+    monitorIntervalSeconds: settings.superviseIntervalSeconds,
     schedule: false,
   });
   boss.on('error', (error: Error) => options.onError?.(error));

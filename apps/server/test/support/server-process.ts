@@ -61,3 +61,24 @@ export function startServer(args: string[], env: Record<string, string>): Promis
     void exited.then((code) => reject(new Error(`serve exited with ${String(code)} before it was ready:\n${output}`)));
   });
 }
+
+/** Starts `socialpulse serve --services worker` and resolves once it says it runs. */
+export function startWorkerProcess(env: Record<string, string>): Promise<ServerProcess> {
+  assertBuilt();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cliPath, 'serve', '--services', 'worker', '--no-demo'], {
+      env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    child.stdout.on('data', (d: Buffer) => {
+      output += d.toString();
+      if (output.includes('SocialPulse worker is running')) {
+        resolve({ url: '', child, output: () => output, stop: async (signal = 'SIGTERM') => (child.kill(signal), exited) });
+      }
+    });
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    void exited.then((code) => reject(new Error(`worker exited with ${String(code)} before it was ready:\n${output}`)));
+  });
+}

@@ -1,0 +1,251 @@
+/**
+ * The analysis job engine end to end, on the real PostgreSQL: the scheduling rules across
+ * worker loops and processes, retries and dead letters, the LLM (the real client against the
+ * fake OpenAI-compatible server), budgets, traces, and a worker killed with SIGKILL.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Analysis, AnalysisResult } from '@socialpulse/contracts';
+import { createTestDatabase, databaseUnavailable, type TestDatabase } from '../../../test/support/db.js';
+import { buildTestApp, createWorkspaceAs, noRateLimits, signUpUser, type TestUser } from '../../../test/support/app.js';
+import { importTestPosts, startTestWorker, testQueueConfig, waitForAnalysis } from '../../../test/support/analyses.js';
+import { startFakeLlmServer, type FakeLlmServer } from '../../../test/support/fake-llm-server.js';
+import { startWorkerProcess } from '../../../test/support/server-process.js';
+import type { RunningWorker } from '../../services/worker.js';
+import type { ZodApp } from '../../api/types.js';
+import type { ChunkJobData } from '../../db/job-queue.js';
+
+const texts = (i: number): string => (i % 2 === 0 ? `I love the new release ${i}, great work` : `The app is broken and slow again ${i}`);
+
+describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('analysis jobs', () => {
+  let db: TestDatabase;
+  let app: ZodApp;
+  let llm: FakeLlmServer;
+  const llmConfig = (): Record<string, string> => ({ LLM_BASE_URL: llm.url, LLM_MODEL: 'gpt-4o-mini', LLM_API_KEY: 'sk-test-secret' });
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    llm = await startFakeLlmServer();
+    app = await buildTestApp(db, { ...noRateLimits, ...testQueueConfig, ...llmConfig() });
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await llm?.close();
+    await db?.drop();
+  });
+
+  async function submit(user: TestUser, ws: string, body: Record<string, unknown>): Promise<Analysis> {
+    const res = await app.inject({ method: 'POST', url: `/v1/workspaces/${ws}/analyses`, headers: user.headers, payload: body });
+    expect(res.statusCode, res.body).toBe(202);
+    return res.json<Analysis>();
+  }
+
+  it('keeps one chunk per requester, at most N at once, chunks in order, and takes turns between requesters', async () => {
+    llm.reset();
+    llm.setBehaviour({ latencyMs: 40 });
+    const users = await Promise.all(Array.from({ length: 6 }, () => signUpUser(app)));
+    const spaces = await Promise.all(users.map((u) => createWorkspaceAs(app, u)));
+    for (const [i, u] of users.entries()) await importTestPosts(app, u, spaces[i] ?? '', 50, texts);
+    const starts: { key: string; analysisId: string; seq: number; at: number }[] = [];
+    let running = 0;
+    let maxRunning = 0;
+    const runningByKey = new Map<string, number>();
+    let maxPerKey = 0;
+    const onChunk = (e: { type: 'start' | 'end'; data: ChunkJobData; at: number }): void => {
+      const k = e.data.fairnessKey;
+      if (e.type === 'start') {
+        starts.push({ key: k, analysisId: e.data.analysisId, seq: e.data.seq, at: e.at });
+        running += 1;
+        runningByKey.set(k, (runningByKey.get(k) ?? 0) + 1);
+      } else {
+        running -= 1;
+        runningByKey.set(k, (runningByKey.get(k) ?? 0) - 1);
+      }
+      maxRunning = Math.max(maxRunning, running);
+      maxPerKey = Math.max(maxPerKey, ...runningByKey.values());
+    };
+    // Two workers with four loops each compete for two global slots.
+    const config = { ...llmConfig(), ANALYSIS_SLOTS: '2', ANALYSIS_WORKER_CONCURRENCY: '4' };
+    // Everyone submits before the workers start, as when 6 users ask at the same moment.
+    const analyses: Analysis[] = [];
+    for (const [i, u] of users.entries()) analyses.push(await submit(u, spaces[i] ?? '', { engines: ['local', 'llm'], options: { chunk_size: 10 } }));
+    const workers: RunningWorker[] = [await startTestWorker(db, config, { onChunk }), await startTestWorker(db, config, { onChunk })];
+    try {
+      const finished = await Promise.all(analyses.map((a, i) => waitForAnalysis(app, users[i] as TestUser, a.id)));
+      for (const f of finished) expect(f).toMatchObject({ status: 'completed', chunk_count: 5, chunks_done: 5, posts_processed: 50 });
+
+      expect(maxPerKey).toBe(1);
+      expect(maxRunning).toBeLessThanOrEqual(2);
+      expect(maxRunning).toBe(2);
+      // Chunks of an analysis ran once each, in order.
+      for (const a of analyses) expect(starts.filter((s) => s.analysisId === a.id).map((s) => s.seq)).toEqual([0, 1, 2, 3, 4]);
+      // Round-robin: every requester's first chunk started before anyone's second.
+      const firstSecond = starts.findIndex((s) => s.seq === 1);
+      const lastFirst = starts.map((s) => s.seq).lastIndexOf(0);
+      expect(lastFirst).toBeLessThan(firstSecond);
+
+      // Every post has exactly one result, with the LLM's labels.
+      const { rows } = await db.adminPool.query<{ n: number; posts: number; labelled: number }>(
+        "SELECT count(*)::int n, count(DISTINCT (analysis_id, post_id))::int posts, count(*) FILTER (WHERE llm_status = 'labelled')::int labelled FROM analysis_results WHERE analysis_id = ANY($1)",
+        [analyses.map((a) => a.id)],
+      );
+      expect(rows[0]).toEqual({ n: 300, posts: 300, labelled: 300 });
+    } finally {
+      await Promise.all(workers.map((w) => w.stop()));
+    }
+  });
+
+  it('labels posts with the LLM, summarises the job and accounts for every call in exact cost', async () => {
+    llm.reset();
+    const user = await signUpUser(app);
+    const ws = await createWorkspaceAs(app, user);
+    await importTestPosts(app, user, ws, 30, texts);
+    await app.inject({ method: 'PATCH', url: `/v1/workspaces/${ws}/analysis-settings`, headers: user.headers, payload: { categories: [{ id: 'bugs', keywords: ['broken'] }, { id: 'praise', keywords: ['love'] }] } });
+    const worker = await startTestWorker(db, llmConfig());
+    try {
+      const a = await submit(user, ws, { engines: ['llm'], options: { chunk_size: 10 } });
+      const done = await waitForAnalysis(app, user, a.id, (x) => x.status === 'completed' && x.summary !== null);
+      expect(done.summary).toEqual(expect.any(String));
+      expect(done.usage.input_tokens).toBeGreaterThan(0);
+      expect(Number(done.usage.cost_usd)).toBeGreaterThan(0);
+      expect(done.usage.unpriced_calls).toBe(0);
+      const results = (await app.inject({ url: `/v1/workspaces/${ws}/analyses/${a.id}/results?llm_sentiment=negative&limit=100`, headers: user.headers })).json<{ data: AnalysisResult[] }>().data;
+      expect(results).toHaveLength(15);
+      expect(results.every((r) => r.llm?.status === 'labelled' && r.text?.includes('broken'))).toBe(true);
+      // Every request the fake server saw is a trace, with its tokens, and the cost adds up exactly.
+      await expect
+        .poll(async () => (await app.inject({ url: `/v1/workspaces/${ws}/analyses/${a.id}/cost`, headers: user.headers })).json<{ calls: number }>().calls, { timeout: 10_000 })
+        .toBe(llm.requests.length);
+      const cost = (await app.inject({ url: `/v1/workspaces/${ws}/analyses/${a.id}/cost`, headers: user.headers })).json<{ cost_usd: string; input_tokens: number; by_model: { model: string }[] }>();
+      const { rows } = await db.adminPool.query<{ sum: string; chunk_cost: string }>(
+        "SELECT (SELECT sum(cost_usd)::text FROM ai_traces WHERE analysis_id = $1) AS sum, (SELECT sum(cost_usd)::text FROM ai_traces WHERE analysis_id = $1 AND chunk_seq IS NOT NULL) AS chunk_cost",
+        [a.id],
+      );
+      expect(cost.cost_usd).toBe(rows[0]?.sum);
+      // The analysis's own counters cover the chunks' calls (the job summary is traced on its own).
+      expect(Number(done.usage.cost_usd)).toBeCloseTo(Number(rows[0]?.chunk_cost), 9);
+      expect(cost.by_model.map((m) => m.model)).toEqual(['gpt-4o-mini']);
+      const trace = await db.adminPool.query('SELECT operation, provider, request_model, input_tokens, output_tokens, priced, price_version, status FROM ai_traces WHERE analysis_id = $1 ORDER BY started_at LIMIT 1', [a.id]);
+      expect(trace.rows[0]).toMatchObject({ operation: 'label_posts', request_model: 'gpt-4o-mini', priced: true, status: 'ok' });
+      // The key went to the provider and nowhere else.
+      expect(llm.requests[0]?.headers.authorization).toBe('Bearer sk-test-secret');
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  it('retries a failing chunk with back-off, dead-letters it after 3 attempts, and runs it again on retry', async () => {
+    llm.reset();
+    const user = await signUpUser(app);
+    const ws = await createWorkspaceAs(app, user);
+    await importTestPosts(app, user, ws, 20, texts);
+    const worker = await startTestWorker(db, llmConfig());
+    try {
+      // The first chunk's request succeeds; every later one fails with 500.
+      llm.setBehaviour({ faults: Object.fromEntries(Array.from({ length: 60 }, (_, i) => [i + 2, { kind: 'server_error' as const }])) });
+      const a = await submit(user, ws, { engines: ['llm'], options: { chunk_size: 10 } });
+      const partial = await waitForAnalysis(app, user, a.id);
+      expect(partial).toMatchObject({ status: 'completed_with_errors', chunks_done: 1, chunks_failed: 1, posts_processed: 10, posts_failed: 10 });
+      const events = (await app.inject({ url: `/v1/analyses/${a.id}/events`, headers: user.headers })).body;
+      expect(events.match(/event: chunk_failed/g)).toHaveLength(3);
+      expect(events).toContain('event: chunk_dead');
+      const chunk = await db.adminPool.query<{ status: string; attempts: number; error: { attempts: number } }>('SELECT status, attempts, error FROM analysis_chunks WHERE analysis_id = $1 AND seq = 1', [a.id]);
+      expect(chunk.rows[0]).toMatchObject({ status: 'dead', attempts: 3, error: { attempts: 3 } });
+
+      // The provider recovers. A new timeout gives the workspace a fresh client (the old one's
+      // circuit is open for 30 s after these failures), then the dead chunk runs again.
+      llm.setBehaviour({ faults: {} });
+      await app.inject({ method: 'PATCH', url: `/v1/workspaces/${ws}/analysis-settings`, headers: user.headers, payload: { llm: { timeout_ms: 30_000 } } });
+      const retry = await app.inject({ method: 'POST', url: `/v1/workspaces/${ws}/analyses/${a.id}/retry`, headers: user.headers });
+      expect(retry.statusCode, retry.body).toBe(202);
+      const done = await waitForAnalysis(app, user, a.id, (x) => x.status === 'completed');
+      expect(done).toMatchObject({ chunks_done: 2, chunks_failed: 0, posts_processed: 20, posts_failed: 0 });
+      const count = await db.adminPool.query<{ n: number }>('SELECT count(*)::int n FROM analysis_results WHERE analysis_id = $1', [a.id]);
+      expect(count.rows[0]?.n).toBe(20);
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  it('pauses instead of spending beyond the monthly budget, and resumes when it is raised', async () => {
+    llm.reset();
+    const user = await signUpUser(app);
+    const ws = await createWorkspaceAs(app, user);
+    await importTestPosts(app, user, ws, 10, texts);
+    await app.inject({ method: 'PATCH', url: `/v1/workspaces/${ws}/analysis-settings`, headers: user.headers, payload: { llm: { monthly_budget_usd: '0.0001' } } });
+    const worker = await startTestWorker(db, llmConfig());
+    try {
+      const a = await submit(user, ws, { engines: ['llm'] });
+      const paused = await waitForAnalysis(app, user, a.id);
+      expect(paused.status).toBe('paused_budget');
+      expect(paused.error).toMatchObject({ code: 'llm_budget_exceeded', budget_usd: '0.0001' });
+      expect(llm.requests).toHaveLength(0);
+      const settings = await app.inject({ method: 'PATCH', url: `/v1/workspaces/${ws}/analysis-settings`, headers: user.headers, payload: { llm: { monthly_budget_usd: '10' } } });
+      expect(settings.json()).toMatchObject({ llm: { monthly_budget_usd: '10.0000', api_key_set: false } });
+      await app.inject({ method: 'POST', url: `/v1/workspaces/${ws}/analyses/${a.id}/retry`, headers: user.headers });
+      const done = await waitForAnalysis(app, user, a.id, (x) => x.status === 'completed');
+      expect(done.posts_processed).toBe(10);
+      const month = (await app.inject({ url: `/v1/workspaces/${ws}/analysis-settings`, headers: user.headers })).json<{ llm: { month_to_date_cost_usd: string } }>();
+      await expect.poll(async () => Number((await app.inject({ url: `/v1/workspaces/${ws}/analysis-settings`, headers: user.headers })).json<{ llm: { month_to_date_cost_usd: string } }>().llm.month_to_date_cost_usd), { timeout: 10_000 }).toBeGreaterThan(0);
+      expect(month.llm.month_to_date_cost_usd).toMatch(/^\d+(\.\d+)?$/);
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  it('flags an unpriced model instead of calling it free', async () => {
+    llm.reset();
+    const user = await signUpUser(app);
+    const ws = await createWorkspaceAs(app, user);
+    await importTestPosts(app, user, ws, 5, texts);
+    await app.inject({ method: 'PATCH', url: `/v1/workspaces/${ws}/analysis-settings`, headers: user.headers, payload: { llm: { model: 'house-model-7b' } } });
+    const worker = await startTestWorker(db, llmConfig());
+    try {
+      const a = await submit(user, ws, { engines: ['llm'] });
+      const done = await waitForAnalysis(app, user, a.id, (x) => x.status === 'completed');
+      expect(done.usage.unpriced_calls).toBeGreaterThan(0);
+      const { rows } = await db.adminPool.query<{ priced: boolean; cost_usd: string | null }>("SELECT priced, cost_usd FROM ai_traces WHERE analysis_id = $1 AND operation = 'label_posts'", [a.id]);
+      expect(rows.every((r) => !r.priced && r.cost_usd === null)).toBe(true);
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  it('loses nothing when a worker process is killed with SIGKILL mid-run', async () => {
+    llm.reset();
+    llm.setBehaviour({ latencyMs: 150 });
+    const user = await signUpUser(app);
+    const ws = await createWorkspaceAs(app, user);
+    await importTestPosts(app, user, ws, 200, texts);
+    const others = await Promise.all([signUpUser(app), signUpUser(app)]);
+    const otherSpaces = await Promise.all(others.map((u) => createWorkspaceAs(app, u)));
+    for (const [i, u] of others.entries()) await importTestPosts(app, u, otherSpaces[i] ?? '', 100, texts);
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'sp-worker-'));
+    const env = { DATABASE_URL: db.url, DATA_DIR: dataDir, ENCRYPTION_KEY: db.secrets.encryptionKey, ...testQueueConfig, ...llmConfig(), ANALYSIS_SLOTS: '4', ANALYSIS_WORKER_CONCURRENCY: '2' };
+    const [w1, w2] = await Promise.all([startWorkerProcess(env), startWorkerProcess(env)]);
+    try {
+      const analyses = [await submit(user, ws, { engines: ['local', 'llm'], options: { chunk_size: 10 } })];
+      for (const [i, u] of others.entries()) analyses.push(await submit(u, otherSpaces[i] ?? '', { engines: ['local', 'llm'], options: { chunk_size: 10 } }));
+      // Kill one worker once a few chunks have committed (it is then running others).
+      await waitForAnalysis(app, user, analyses[0]?.id ?? '', (x) => x.chunks_done >= 3);
+      await w1?.stop('SIGKILL');
+      const owners = [user, ...others];
+      const finished = await Promise.all(analyses.map((a, i) => waitForAnalysis(app, owners[i] as TestUser, a.id, undefined, 80_000)));
+      for (const f of finished) expect(f.status).toBe('completed');
+      const { rows } = await db.adminPool.query<{ n: number; distinct_posts: number }>(
+        'SELECT count(*)::int n, count(DISTINCT (analysis_id, post_id))::int distinct_posts FROM analysis_results WHERE analysis_id = ANY($1)',
+        [analyses.map((a) => a.id)],
+      );
+      expect(rows[0]).toEqual({ n: 400, distinct_posts: 400 });
+      const chunks = await db.adminPool.query<{ n: number }>("SELECT count(*)::int n FROM analysis_chunks WHERE analysis_id = ANY($1) AND status = 'done'", [analyses.map((a) => a.id)]);
+      expect(chunks.rows[0]?.n).toBe(40);
+    } finally {
+      await w1?.stop('SIGKILL').catch(() => undefined);
+      await w2?.stop('SIGTERM');
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
