@@ -1,5 +1,5 @@
 import { AnalysisEventHub } from '../domain/analyses/event-hub.js';
-import { lazyJobQueue, type JobQueueHandle, type JobQueueSettings } from '../db/job-queue.js';
+import { jobQueueSettings, lazyJobQueue, type JobQueueHandle } from '../db/job-queue.js';
 import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
 import { createLoginThrottle } from '../domain/auth/login-throttle.js';
@@ -14,17 +14,6 @@ export function publicUrlOf(config: Config): string {
   if (config.api.publicUrl) return config.api.publicUrl.replace(/\/$/, '');
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
   return `http://${host}:${config.port}`;
-}
-
-export function jobQueueSettings(config: Config): JobQueueSettings {
-  const a = config.analysis;
-  return {
-    attempts: a.attempts,
-    retryDelaySeconds: a.retryDelaySeconds,
-    retryDelayMaxSeconds: a.retryDelayMaxSeconds,
-    leaseSeconds: a.leaseSeconds,
-    superviseIntervalSeconds: a.superviseIntervalSeconds,
-  };
 }
 
 /** Wires the services the routes use from config, database secrets and (optional) Redis. */

@@ -1,5 +1,6 @@
 import { PgBoss, type JobWithMetadata } from 'pg-boss';
 import pg from 'pg';
+import type { Config } from '../config.js';
 import { APP_ROLE } from './pool.js';
 
 /**
@@ -38,6 +39,17 @@ export interface JobQueueSettings {
   superviseIntervalSeconds: number;
 }
 
+export function jobQueueSettings(config: Config): JobQueueSettings {
+  const a = config.analysis;
+  return {
+    attempts: a.attempts,
+    retryDelaySeconds: a.retryDelaySeconds,
+    retryDelayMaxSeconds: a.retryDelayMaxSeconds,
+    leaseSeconds: a.leaseSeconds,
+    superviseIntervalSeconds: a.superviseIntervalSeconds,
+  };
+}
+
 export interface JobQueue {
   boss: PgBoss;
   settings: JobQueueSettings;
@@ -58,9 +70,15 @@ export function queueDb(client: pg.ClientBase): IDatabase {
  * Installs or upgrades pg-boss's schema and our two queues, as the owning role, and lets the
  * application role use them (it sends and settles chunk jobs inside its own transactions).
  */
-export async function openJobQueue(ownerUrl: string, settings: JobQueueSettings, options: { supervise?: boolean; onError?: (error: Error) => void } = {}): Promise<JobQueue> {
+export async function openJobQueue(
+  ownerUrl: string,
+  settings: JobQueueSettings,
+  options: { supervise?: boolean; onError?: (error: Error) => void; synchronousCommit?: boolean } = {},
+): Promise<JobQueue> {
   const boss = new PgBoss({
     connectionString: ownerUrl,
+    // Claims and heartbeats are repeatable: a lost one only means a chunk is claimed again.
+    ...(options.synchronousCommit === false ? { options: '-c synchronous_commit=off' } : {}),
     schema: JOB_SCHEMA,
     max: 4,
     application_name: 'socialpulse-queue',
@@ -119,11 +137,6 @@ async function grantAppRole(ownerUrl: string): Promise<void> {
   } finally {
     await client.end();
   }
-}
-
-/** Wakes idle workers of every process: sent inside the transaction that queued a chunk. */
-export async function announceChunk(client: pg.ClientBase): Promise<void> {
-  await client.query(`SELECT pg_notify('${CHUNK_READY_CHANNEL}', '')`);
 }
 
 /** Arbitrary constant: the first key of the advisory locks that are the global chunk slots. */

@@ -21,6 +21,20 @@ export interface PoolOptions {
    * tenants connect without it.
    */
   asAppRole?: boolean;
+  /**
+   * false: commits do not wait for the WAL flush. Only for work that is atomic and repeatable
+   * (analysis chunks): a PostgreSQL crash may undo the last instants of commits, whole, and
+   * those chunks run again. See ADR 0006.
+   */
+  synchronousCommit?: boolean;
+}
+
+function connectionOptions(options: PoolOptions): { options?: string } {
+  const flags = [
+    ...(options.asAppRole === false ? [] : [`-c role=${APP_ROLE}`]),
+    ...(options.synchronousCommit === false ? ['-c synchronous_commit=off'] : []),
+  ];
+  return flags.length > 0 ? { options: flags.join(' ') } : {};
 }
 
 export function createPool(connectionString: string, max: number, options: PoolOptions = {}): pg.Pool {
@@ -30,7 +44,7 @@ export function createPool(connectionString: string, max: number, options: PoolO
     application_name: options.applicationName ?? 'socialpulse',
     idleTimeoutMillis: 30_000,
     // Set at connection start, before any query can run: no window without the role.
-    ...(options.asAppRole === false ? {} : { options: `-c role=${APP_ROLE}` }),
+    ...connectionOptions(options),
   });
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);

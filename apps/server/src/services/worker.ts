@@ -1,7 +1,7 @@
 import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
-import { openJobQueue } from '../db/job-queue.js';
-import { jobQueueSettings } from '../api/deps.js';
+import { jobQueueSettings, openJobQueue } from '../db/job-queue.js';
+import { createPool } from '../db/pool.js';
 import { createSecretBox } from '../domain/auth/secret-box.js';
 import { ChunkWorker, type ChunkWorkerOptions } from '../domain/analyses/chunk-worker.js';
 import { createLlmResolver } from '../domain/analyses/llm-runtime.js';
@@ -14,14 +14,21 @@ export interface RunningWorker {
 /** The analysis worker: runs chunk jobs from the shared queue until stopped. */
 export async function startWorker(
   config: Config,
-  db: Pick<Database, 'pool' | 'url' | 'secrets'>,
+  db: Pick<Database, 'url' | 'secrets'>,
   logger: Logger,
   overrides: Partial<Pick<ChunkWorkerOptions, 'onChunk' | 'llmFor'>> = {},
 ): Promise<RunningWorker> {
-  const queue = await openJobQueue(db.url, jobQueueSettings(config), { supervise: true, onError: (error) => logger.error({ err: error }, 'job queue error') });
+  const queue = await openJobQueue(db.url, jobQueueSettings(config), {
+    supervise: true,
+    synchronousCommit: false,
+    onError: (error) => logger.error({ err: error }, 'job queue error'),
+  });
+  // Its own pool: one connection per chunk loop, and commits that do not wait for the WAL flush
+  // (a chunk's results and its job's completion are one atomic, repeatable transaction).
+  const pool = createPool(db.url, config.analysis.workerConcurrency + 3, { applicationName: 'socialpulse-worker', synchronousCommit: false });
   const secretBox = createSecretBox(db.secrets.encryptionKey, config.auth.previousEncryptionKeys);
   const worker = new ChunkWorker({
-    pool: db.pool,
+    pool,
     ownerUrl: db.url,
     queue,
     slots: config.analysis.slots,
@@ -37,6 +44,7 @@ export async function startWorker(
     stop: async () => {
       await worker.stop();
       await queue.stop();
+      await pool.end();
     },
   };
 }

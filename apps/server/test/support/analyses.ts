@@ -27,7 +27,7 @@ export async function importTestPosts(app: ZodApp, user: TestUser, workspaceId: 
 
 export async function startTestWorker(db: TestDatabase, overrides: ConfigOverrides = {}, hooks: Partial<Pick<ChunkWorkerOptions, 'onChunk' | 'llmFor'>> = {}): Promise<RunningWorker> {
   const config = loadConfig({ LOG_LEVEL: 'silent', DATABASE_URL: db.url, ...testQueueConfig, ...overrides }, {});
-  return startWorker(config, { pool: db.pool, url: db.url, secrets: db.secrets }, createLogger('silent'), hooks);
+  return startWorker(config, { url: db.url, secrets: db.secrets }, createLogger('silent'), hooks);
 }
 
 /** Polls the analysis until `done` holds (tests never sleep blindly; this waits for a state). */

@@ -5,16 +5,14 @@ import { Presets, SingleBar } from 'cli-progress';
 import { analysisCreateSchema, analysisResultQuerySchema } from '@socialpulse/contracts';
 import { isInteractiveTerminal } from '../../config.js';
 import { AppError, notFound } from '../../errors.js';
-import { lazyJobQueue, type JobQueueHandle } from '../../db/job-queue.js';
+import { jobQueueSettings, lazyJobQueue, type JobQueueHandle } from '../../db/job-queue.js';
 import { analysisWorkspaceId, findAnalysis, listAnalyses, listResults, setUserLane, setWorkspaceLane } from '../../db/repos/analyses.repo.js';
 import { findUserByEmail } from '../../db/repos/users.repo.js';
 import { findWorkspaceIdByName } from '../../db/repos/workspaces.repo.js';
 import { withTenant, type TenantScope } from '../../db/tenant.js';
 import { cancelAnalysis, changePriority, liveStateOf, retryAnalysis, submitAnalysis } from '../../domain/analyses/analyses.service.js';
 import { AnalysisEventHub, TERMINAL_EVENTS } from '../../domain/analyses/event-hub.js';
-import { jobQueueSettings } from '../../api/deps.js';
 import { presentAnalysis, presentResult, resultCsvHeader, resultCsvLine } from '../../api/routes/analyses/analyses.presenter.js';
-import { startWorker } from '../../services/worker.js';
 import { withDatabase, type CommandContext, type DatabaseFlags } from '../context.js';
 
 interface StartFlags extends DatabaseFlags {
@@ -76,7 +74,7 @@ export function registerAnalysesCommand(program: Command): void {
       const scope: TenantScope = { workspaceId, userId: null };
       const jobs = lazyJobQueue(ctx.db.url, jobQueueSettings(ctx.config), { supervise: false });
       // Without a running server nobody else would run the chunks.
-      const worker = (flags.work ?? ctx.db.mode === 'embedded') ? await startWorker(ctx.config, ctx.db, ctx.logger) : null;
+      const worker = (flags.work ?? ctx.db.mode === 'embedded') ? await (await import('../../services/worker.js')).startWorker(ctx.config, ctx.db, ctx.logger) : null;
       try {
         const queue = await jobs.get();
         const analysis = await withTenant(ctx.db.pool, scope, (c) => submitAnalysis(c, queue.boss, scope, workspaceId, { userId: null, apiKeyId: null }, parsed.data));

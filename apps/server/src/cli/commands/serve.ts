@@ -1,12 +1,10 @@
 import type { Command } from 'commander';
 import { loadConfig, type ConfigOverrides } from '../../config.js';
 import { openDatabase } from '../../db/database.js';
-import { seedDemoWorkspace } from '../../domain/demo/demo.service.js';
 import { createLogger, redactUrl } from '../../observability/logger.js';
 import { createRedisHealth } from '../../observability/redis-health.js';
-import { startApi } from '../../services/api.js';
-import { startWorker, type RunningWorker } from '../../services/worker.js';
-import { createSetupLink } from '../../domain/auth/auth.service.js';
+import type { RunningApi } from '../../services/api.js';
+import type { RunningWorker } from '../../services/worker.js';
 import { overridesFrom, type DatabaseFlags } from '../context.js';
 
 const KNOWN_SERVICES = ['api', 'worker'] as const;
@@ -45,7 +43,7 @@ async function serve(flags: ServeFlags): Promise<void> {
   logger.info({ mode: db.mode, database: redactUrl(db.url), dataDir: config.dataDir }, 'database ready');
   const redis = config.redisUrl ? createRedisHealth(config.redisUrl) : null;
 
-  let api: Awaited<ReturnType<typeof startApi>> | undefined;
+  let api: RunningApi | undefined;
   let worker: RunningWorker | undefined;
   let stopping = false;
   const shutdown = async (signal: string): Promise<void> => {
@@ -72,12 +70,14 @@ async function serve(flags: ServeFlags): Promise<void> {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
 
   try {
-    if (flags.demo && config.demoWorkspace && db.mode === 'embedded') {
+    // Each role loads only its own stack: a worker-only process never loads the HTTP server.
+    if (services.includes('api') && flags.demo && config.demoWorkspace && db.mode === 'embedded') {
+      const { seedDemoWorkspace } = await import('../../domain/demo/demo.service.js');
       const seeded = await seedDemoWorkspace(db.pool, { batchSize: config.import.batchSize, maxRecordBytes: config.import.maxRecordBytes });
       if (seeded) logger.info({ posts: seeded.inserted }, 'created the Demo workspace from examples/demo-posts.jsonl');
     }
-    if (services.includes('worker')) worker = await startWorker(config, db, logger);
-    if (services.includes('api')) api = await startApi(config, db, redis, logger);
+    if (services.includes('worker')) worker = await (await import('../../services/worker.js')).startWorker(config, db, logger);
+    if (services.includes('api')) api = await (await import('../../services/api.js')).startApi(config, db, redis, logger);
   } catch (error) {
     await worker?.stop().catch(() => undefined);
     await db.close().catch(() => undefined);
@@ -87,6 +87,7 @@ async function serve(flags: ServeFlags): Promise<void> {
     process.stdout.write('\nSocialPulse worker is running. Press Ctrl+C to stop.\n\n');
     return;
   }
+  const { createSetupLink } = await import('../../domain/auth/auth.service.js');
   const setupLink = await createSetupLink(api.deps.auth, config.api.publicUrl ?? api.url);
   process.stdout.write(
     `\nSocialPulse is running at ${api.url}\n  API docs:   ${api.url}/docs\n` +

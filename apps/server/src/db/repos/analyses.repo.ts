@@ -129,9 +129,29 @@ export async function findChunk(db: Queryable, analysisId: string, seq: number, 
   return rows[0] ?? null;
 }
 
-export async function markChunkStarted(db: Queryable, analysisId: string, seq: number): Promise<void> {
-  await db.query('UPDATE analysis_chunks SET attempts = attempts + 1, started_at = coalesce(started_at, now()) WHERE analysis_id = $1 AND seq = $2', [analysisId, seq]);
-  await db.query("UPDATE analyses SET status = 'running', started_at = coalesce(started_at, now()), updated_at = now() WHERE id = $1 AND status = 'queued'", [analysisId]);
+/**
+ * Claims a queued chunk for an attempt, in one round trip: counts the attempt, marks the
+ * analysis running, and returns the analysis (as it was before this statement) and the
+ * chunk's post ids. Null when the chunk is no longer queued or the analysis no longer runs.
+ */
+export async function startChunk(db: Queryable, analysisId: string, seq: number): Promise<{ analysis: AnalysisRow; postIds: number[]; attempts: number } | null> {
+  const { rows } = await db.query<AnalysisRow & { chunk_post_ids: number[]; chunk_attempts: number }>(
+    `WITH ch AS (
+       UPDATE analysis_chunks c SET attempts = c.attempts + 1, started_at = coalesce(c.started_at, now())
+         FROM analyses a
+        WHERE c.analysis_id = $1 AND c.seq = $2 AND c.status = 'queued' AND a.id = c.analysis_id AND a.status IN ('queued', 'running')
+        RETURNING c.post_ids, c.attempts
+     ), run AS (
+       UPDATE analyses SET status = 'running', started_at = coalesce(started_at, now()), updated_at = now()
+        WHERE id = $1 AND status = 'queued' AND EXISTS (SELECT 1 FROM ch) RETURNING id
+     )
+     SELECT a.*, ch.post_ids AS chunk_post_ids, ch.attempts AS chunk_attempts FROM analyses a, ch WHERE a.id = $1`,
+    [analysisId, seq],
+  );
+  const row = rows[0];
+  if (!row) return null;
+  const { chunk_post_ids: postIds, chunk_attempts: attempts, ...analysis } = row;
+  return { analysis, postIds, attempts };
 }
 
 /** The next pending chunk of an analysis, marked queued; null when none is left. */
@@ -285,23 +305,30 @@ export interface Turn {
   seq: number | null;
 }
 
-/** Locks (creating if needed) a requester's turn row for the rest of the transaction. */
+/** Locks (creating if needed) a requester's turn row for the rest of the transaction, in one round trip. */
 export async function lockTurn(db: Queryable, fairnessKey: string): Promise<Turn> {
-  await db.query('INSERT INTO analysis_turns (fairness_key) VALUES ($1) ON CONFLICT DO NOTHING', [fairnessKey]);
+  // ON CONFLICT DO UPDATE locks the existing row like SELECT ... FOR UPDATE would.
   const { rows } = await db.query<{ job_id: string | null; analysis_id: string | null; seq: number | null }>(
-    'SELECT job_id, analysis_id, seq FROM analysis_turns WHERE fairness_key = $1 FOR UPDATE',
+    `INSERT INTO analysis_turns (fairness_key) VALUES ($1)
+     ON CONFLICT (fairness_key) DO UPDATE SET fairness_key = EXCLUDED.fairness_key
+     RETURNING job_id, analysis_id, seq`,
     [fairnessKey],
   );
   const row = rows[0];
   return { jobId: row?.job_id ?? null, analysisId: row?.analysis_id ?? null, seq: row?.seq ?? null };
 }
 
-export async function setTurn(db: Queryable, fairnessKey: string, turn: Turn): Promise<void> {
-  await db.query('UPDATE analysis_turns SET job_id = $2, analysis_id = $3, seq = $4, updated_at = now() WHERE fairness_key = $1', [
+/** Records the requester's turn; `announce` also wakes idle workers (delivered at commit). */
+export async function setTurn(db: Queryable, fairnessKey: string, turn: Turn, announce: string | null = null): Promise<void> {
+  await db.query(
+    `WITH t AS (UPDATE analysis_turns SET job_id = $2, analysis_id = $3, seq = $4, updated_at = now() WHERE fairness_key = $1)
+     SELECT CASE WHEN $5::text IS NOT NULL THEN pg_notify($5, '') END`,
+    [
     fairnessKey,
     turn.jobId,
     turn.analysisId,
     turn.seq,
+    announce,
   ]);
 }
 

@@ -6,11 +6,10 @@ import {
   appendEvent,
   chunkSummaries,
   computeAggregates,
-  findAnalysis,
   findChunk,
   finishChunk,
   insertResults,
-  markChunkStarted,
+  startChunk,
   removeFromBacklog,
   setAnalysisStatus,
   cancelPendingChunks,
@@ -75,6 +74,8 @@ export class ChunkWorker {
   private readonly loops: Promise<void>[] = [];
   private readonly slotClients: ChunkSlots[] = [];
   private waiters: (() => void)[] = [];
+  /** Slot-less loops: woken only to stop. */
+  private stopWaiters: (() => void)[] = [];
   private listener: { close(): Promise<void> } | null = null;
   private readonly traces: TraceWriter;
   private readonly boss: PgBoss;
@@ -112,7 +113,7 @@ export class ChunkWorker {
    */
   async stop(timeoutMs = 30_000): Promise<void> {
     this.running = false;
-    this.wakeAll();
+    this.wakeForStop();
     if (this.partitionTimer) clearInterval(this.partitionTimer);
     const all = Promise.all(this.loops);
     let timer: NodeJS.Timeout | undefined;
@@ -129,43 +130,55 @@ export class ChunkWorker {
     for (const w of waiters) w();
   }
 
-  private sleep(ms: number): Promise<void> {
+  private wakeForStop(): void {
+    this.wakeAll();
+    const waiters = this.stopWaiters;
+    this.stopWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** Waits `ms`; a wakeable sleep also ends when a chunk is announced or the worker stops. */
+  private sleep(ms: number, wakeable: boolean): Promise<void> {
     return new Promise((resolve) => {
       const done = (): void => {
         clearTimeout(timer);
-        this.waiters = this.waiters.filter((w) => w !== done);
+        const list = wakeable ? this.waiters : this.stopWaiters;
+        const at = list.indexOf(done);
+        if (at >= 0) list.splice(at, 1);
         resolve();
       };
       const timer = setTimeout(done, ms);
-      this.waiters.push(done);
+      (wakeable ? this.waiters : this.stopWaiters).push(done);
     });
   }
 
+  /**
+   * One loop runs one chunk at a time. It holds a global slot while it finds work (a slot is
+   * capacity, not a turn: fairness between requesters is in the queue order), and gives it up
+   * when the queue is empty. Without a slot it polls on a timer only: waking slot-less loops at
+   * every new chunk would cost a query per loop per chunk.
+   */
   private async chunkLoop(slots: ChunkSlots, index: number): Promise<void> {
     while (this.running) {
       try {
         if (!(await slots.tryAcquire(index))) {
-          await this.sleep(this.options.pollIntervalMs);
+          await this.sleep(this.options.pollIntervalMs, false);
           continue;
         }
         const [job] = await this.boss.fetch<ChunkJobData>(CHUNK_QUEUE, { batchSize: 1, includeMetadata: true });
         if (!job) {
           await slots.release();
-          await this.sleep(this.options.pollIntervalMs);
+          await this.sleep(this.options.pollIntervalMs, true);
           continue;
         }
-        try {
-          await this.runChunk(job);
-        } finally {
-          await slots.release();
-          // A slot is free: a loop of this process that found none may take it now.
-          this.wakeAll();
-        }
+        await this.runChunk(job);
       } catch (error) {
         this.options.logger.error({ err: error }, 'chunk loop error');
-        await this.sleep(this.options.pollIntervalMs);
+        await slots.release().catch(() => undefined);
+        await this.sleep(this.options.pollIntervalMs, false);
       }
     }
+    await slots.release().catch(() => undefined);
   }
 
   private async runChunk(job: ChunkJob): Promise<void> {
@@ -180,14 +193,12 @@ export class ChunkWorker {
     );
     try {
       const prepared = await withTenant(pool, scope, async (c) => {
-        const analysis = await findAnalysis(c, data.workspaceId, data.analysisId);
-        const chunk = await findChunk(c, data.analysisId, data.seq);
-        if (!analysis || !chunk || chunk.status !== 'queued' || !['queued', 'running'].includes(analysis.status)) return null;
-        await markChunkStarted(c, data.analysisId, data.seq);
-        const posts = await getPostTexts(c, data.workspaceId, chunk.post_ids);
+        const started = await startChunk(c, data.analysisId, data.seq);
+        if (!started) return null;
+        const posts = await getPostTexts(c, data.workspaceId, started.postIds);
         const settings = await getAnalysisSettings(c, data.workspaceId);
-        if (job.retryCount === 0 && data.seq === 0) await appendEvent(c, data.analysisId, data.workspaceId, 'started', progressOf({ ...analysis, status: 'running' }));
-        return { analysis: { ...analysis, status: 'running' as const }, chunk, posts, settings };
+        if (started.analysis.status === 'queued') await appendEvent(c, data.analysisId, data.workspaceId, 'started', progressOf({ ...started.analysis, status: 'running' }));
+        return { analysis: { ...started.analysis, status: 'running' as const }, chunk: { post_ids: started.postIds }, posts, settings };
       });
       if (!prepared) {
         await this.settleSkipped(job, scope);
@@ -198,19 +209,18 @@ export class ChunkWorker {
       if (analysis.engines.includes(LLM_ENGINE) && !llm) {
         throw Object.assign(new Error('the analysis asks for the LLM but no model is configured for this workspace or instance'), { code: 'llm_not_configured' });
       }
-      if (llm) {
-        const needed = llm.maxCostUsd(
+      const budget = settings?.llm_monthly_budget_usd ?? null;
+      if (llm && budget !== null) {
+        // Counted before sending, with the local tokenizer: the most this chunk can cost.
+        const needed = await llm.maxCostUsd(
           posts.map((p) => ({ id: String(p.id), text: p.text ?? '' })),
           settings?.categories.map((c) => c.id) ?? [],
         );
-        const budget = settings?.llm_monthly_budget_usd ?? null;
-        if (budget !== null) {
-          await this.traces.flush();
-          const spent = await withTenant(pool, scope, (c) => monthToDateCost(c, data.workspaceId));
-          if (needed === null || new Big(spent).plus(needed).gt(budget)) {
-            await this.pause(job, scope, analysis, new BudgetExceeded(spent, budget, needed ?? 'unknown (unpriced model)'));
-            return;
-          }
+        await this.traces.flush();
+        const spent = await withTenant(pool, scope, (c) => monthToDateCost(c, data.workspaceId));
+        if (needed === null || new Big(spent).plus(needed).gt(budget)) {
+          await this.pause(job, scope, analysis, new BudgetExceeded(spent, budget, needed ?? 'unknown (unpriced model)'));
+          return;
         }
       }
       const work: ChunkWork = await processChunk({ analysis, seq: data.seq, postIds: chunk.post_ids, posts, categories: settings?.categories ?? [], llm });
@@ -334,13 +344,13 @@ export class ChunkWorker {
       try {
         const jobs = await this.boss.fetch<ChunkJobData>(CHUNK_DEAD_LETTER_QUEUE, { batchSize: 10, includeMetadata: true });
         if (jobs.length === 0) {
-          await this.sleep(Math.max(this.options.pollIntervalMs, 500));
+          await this.sleep(Math.max(this.options.pollIntervalMs, 500), false);
           continue;
         }
         for (const job of jobs) await this.settleDeadLetter(job);
       } catch (error) {
         this.options.logger.error({ err: error }, 'dead-letter loop error');
-        await this.sleep(1000);
+        await this.sleep(1000, false);
       }
     }
   }

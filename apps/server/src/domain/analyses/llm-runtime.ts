@@ -1,4 +1,5 @@
-import { createLlmClient, estimateLabelPostsCost, type LlmCallRecord, type LlmClient } from '../../ai/index.js';
+import type * as Ai from '../../ai/index.js';
+import type { LlmCallRecord, LlmClient } from '../../ai/index.js';
 import type { AnalysisSettingsRow } from '../../db/repos/analysis-settings.repo.js';
 import type { TraceRecord } from '../../db/repos/traces.repo.js';
 
@@ -19,7 +20,7 @@ export interface LlmRuntime {
   label(posts: { id: string; text: string }[], categories: string[], context: TraceContext): Promise<{ items: LlmItem[]; summary: string | null; traces: TraceRecord[] }>;
   summarize(chunkSummaries: string[], context: TraceContext): Promise<{ summary: string | null; traces: TraceRecord[] }>;
   /** Upper bound of what labelling these posts may cost (exact decimal USD), or null when the model is unpriced. */
-  maxCostUsd(posts: { id: string; text: string }[], categories: string[]): string | null;
+  maxCostUsd(posts: { id: string; text: string }[], categories: string[]): Promise<string | null>;
 }
 
 /** The instance's LLM defaults (config) that a workspace's settings override field by field. */
@@ -53,10 +54,14 @@ export function traceOfCall(call: LlmCallRecord, context: TraceContext, items: n
   };
 }
 
-export function runtimeOf(client: LlmClient, model: string): LlmRuntime {
+/** The LLM module (client, tokenizers, price table) loads on first use: local-only workers never pay for it. */
+const loadAi = (): Promise<typeof Ai> => import('../../ai/index.js');
+
+export function runtimeOf(clientOf: () => Promise<LlmClient>, model: string): LlmRuntime {
   return {
     model,
     async label(posts, categories, context) {
+      const client = await clientOf();
       const result = await client.labelPosts({ posts, taxonomy: { categories } });
       const items: LlmItem[] = result.results.map((r) =>
         r.status === 'labelled'
@@ -66,10 +71,12 @@ export function runtimeOf(client: LlmClient, model: string): LlmRuntime {
       return { items, summary: result.summary, traces: result.calls.map((c) => traceOfCall(c, context, posts.length)) };
     },
     async summarize(chunkSummaries, context) {
+      const client = await clientOf();
       const result = await client.summarizeJob({ chunkSummaries });
       return { summary: result.status === 'summarized' ? result.summary : null, traces: result.calls.map((c) => traceOfCall(c, context, chunkSummaries.length)) };
     },
-    maxCostUsd(posts, categories) {
+    async maxCostUsd(posts, categories) {
+      const { estimateLabelPostsCost } = await loadAi();
       const estimate = estimateLabelPostsCost({ model, posts, taxonomy: { categories } });
       return estimate.maxCost.priced ? estimate.maxCost.costUsd : null;
     },
@@ -94,7 +101,8 @@ export function createLlmResolver(defaults: LlmDefaults, decryptKey: (sealed: st
     let runtime = cache.get(cacheKey);
     if (!runtime) {
       if (cache.size > 1000) cache.clear();
-      runtime = runtimeOf(createLlmClient({ baseUrl, model, timeoutMs, maxConcurrency, ...(apiKey ? { apiKey } : {}) }), model);
+      let client: Promise<LlmClient> | null = null;
+      runtime = runtimeOf(() => (client ??= loadAi().then((ai) => ai.createLlmClient({ baseUrl, model, timeoutMs, maxConcurrency, ...(apiKey ? { apiKey } : {}) }))), model);
       cache.set(cacheKey, runtime);
     }
     return runtime;

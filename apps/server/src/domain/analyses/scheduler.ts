@@ -1,6 +1,6 @@
 import type { PoolClient } from '../../db/pool.js';
 import type { PgBoss } from 'pg-boss';
-import { announceChunk, CHUNK_QUEUE, queueDb, type ChunkJobData } from '../../db/job-queue.js';
+import { CHUNK_QUEUE, CHUNK_READY_CHANNEL, queueDb, type ChunkJobData } from '../../db/job-queue.js';
 import { lockTurn, nextBacklogEntry, removeFromBacklog, setTurn, takeNextChunk } from '../../db/repos/analyses.repo.js';
 import { setTenantScope, type TenantScope } from '../../db/tenant.js';
 
@@ -47,8 +47,7 @@ export async function advanceTurn(
       const data: ChunkJobData = { analysisId: next.analysisId, workspaceId: next.workspaceId, seq, fairnessKey };
       const jobId = await boss.send(CHUNK_QUEUE, data, { singletonKey: fairnessKey, priority: next.priority, db: queueDb(client) });
       if (!jobId) throw new Error(`pg-boss refused chunk ${next.analysisId}/${seq} of ${fairnessKey}`);
-      await setTurn(client, fairnessKey, { jobId, analysisId: next.analysisId, seq });
-      await announceChunk(client);
+      await setTurn(client, fairnessKey, { jobId, analysisId: next.analysisId, seq }, CHUNK_READY_CHANNEL);
       return { jobId };
     }
   } finally {

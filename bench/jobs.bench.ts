@@ -1,0 +1,398 @@
+/**
+ * Analysis-jobs benchmark (issue 6): `npm run bench:jobs`.
+ *
+ * Runs the real job engine: fresh database, posts and users inserted in bulk, analyses submitted
+ * through the real service (the same code as POST /analyses), and the real worker as separate
+ * processes (`socialpulse serve --services worker`, from the build). The LLM is the fake
+ * OpenAI-compatible server (test/support) with a fixed latency. Every figure is computed from
+ * what the database recorded (chunk start/finish times, results), so it holds across processes.
+ *
+ * Scenarios (BENCH_SCENARIOS, comma-separated; default all):
+ *   local  100 users × 1,000 posts, local engines
+ *   llm    100 users × 1,000 posts, fake LLM at 200 ms per chunk (ideal 20 s)
+ *   big    one 100,000-post job, then 99 × 1,000-post jobs; against the 99 alone, and a plain FIFO
+ *   kill   100 users × 1,000 posts, fake LLM; one of two workers SIGKILLed mid-run
+ * Environment: BENCH_DATABASE_URL (admin URL; default postgres://postgres@127.0.0.1:5432/postgres),
+ * BENCH_WORKERS (worker processes, default 2), BENCH_USERS (100), BENCH_POSTS_PER_USER (1000),
+ * BENCH_BIG_POSTS (100000), BENCH_LLM_MS (200), BENCH_BIG_LLM_MS (50).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { migrate } from '../apps/server/src/db/migrate.js';
+import { openJobQueue, type JobQueue, type JobQueueSettings } from '../apps/server/src/db/job-queue.js';
+import { createPool } from '../apps/server/src/db/pool.js';
+import { withTenant } from '../apps/server/src/db/tenant.js';
+import { submitAnalysis } from '../apps/server/src/domain/analyses/analyses.service.js';
+import { analysisCreateSchema } from '../packages/contracts/src/analyses.js';
+import { startFakeLlmServer, type FakeLlmServer } from '../apps/server/test/support/fake-llm-server.js';
+
+const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const SCENARIOS = (process.env.BENCH_SCENARIOS ?? 'local,llm,big,kill').split(',').map((s) => s.trim());
+const WORKERS = int('BENCH_WORKERS', 2);
+const USERS = int('BENCH_USERS', 100);
+const POSTS_PER_USER = int('BENCH_POSTS_PER_USER', 1000);
+const BIG_POSTS = int('BENCH_BIG_POSTS', 100_000);
+const LLM_MS = int('BENCH_LLM_MS', 200);
+const BIG_LLM_MS = int('BENCH_BIG_LLM_MS', 50);
+const SLOTS = 10;
+const CHUNK = 100;
+const CLI = fileURLToPath(new URL('../apps/server/dist/cli/main.js', import.meta.url));
+const QUEUE: JobQueueSettings = { attempts: 3, retryDelaySeconds: 1, retryDelayMaxSeconds: 10, leaseSeconds: 10, superviseIntervalSeconds: 2 };
+
+function int(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (!raw) return fallback;
+  const v = Number(raw.replaceAll('_', ''));
+  if (!Number.isInteger(v) || v < 1) throw new Error(`${name} must be a positive integer`);
+  return v;
+}
+
+const WORDS = ['love', 'great', 'launch', 'broken', 'slow', 'refund', 'team', 'update', 'price', 'support', 'happy', 'terrible', 'new', 'feature', 'today', 'thanks'];
+
+interface Bench {
+  url: string;
+  admin: pg.Pool;
+  app: pg.Pool;
+  queue: JobQueue;
+  workspaceId: string;
+  name: string;
+  close(): Promise<void>;
+}
+
+async function freshDatabase(name: string): Promise<Bench> {
+  const admin = new pg.Client({ connectionString: ADMIN_URL });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const u = new URL(ADMIN_URL);
+  u.pathname = `/${name}`;
+  const url = u.toString();
+  const migrator = new pg.Client({ connectionString: url });
+  await migrator.connect();
+  await migrate(migrator);
+  await migrator.end();
+  const queue = await openJobQueue(url, QUEUE, { supervise: false });
+  const adminPool = createPool(url, 4, { asAppRole: false });
+  const appPool = createPool(url, 4);
+  const ws = await adminPool.query<{ id: string }>("INSERT INTO workspaces (name) VALUES ('bench') RETURNING id");
+  return {
+    url,
+    admin: adminPool,
+    app: appPool,
+    queue,
+    workspaceId: ws.rows[0]?.id ?? '',
+    name,
+    close: async () => {
+      await queue.stop();
+      await adminPool.end();
+      await appPool.end();
+      const a = new pg.Client({ connectionString: ADMIN_URL });
+      await a.connect();
+      await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await a.end();
+    },
+  };
+}
+
+/** `count` users, each with `posts` posts of their own (ids returned per user, oldest first). */
+async function seedUsers(b: Bench, count: number, posts: number, tag: string): Promise<{ userId: string; postIds: string[] }[]> {
+  const out: { userId: string; postIds: string[] }[] = [];
+  const users = await b.admin.query<{ id: string }>(
+    `INSERT INTO users (email, password_hash) SELECT 'bench-${tag}-' || g || '@example.com', 'x' FROM generate_series(1, $1) g RETURNING id`,
+    [count],
+  );
+  for (const [i, row] of users.rows.entries()) {
+    const ids = await b.admin.query<{ id: string }>(
+      `INSERT INTO posts (workspace_id, platform, external_id, text, created_at, metrics_captured_at, source, likes)
+       SELECT $1, 'x', '${tag}-' || $2::text || '-' || g,
+              (ARRAY[${WORDS.map((w) => `'${w}'`).join(',')}])[1 + (g * 7 + $2::int) % 16] || ' post ' || g || ' is ' ||
+              (ARRAY[${WORDS.map((w) => `'${w}'`).join(',')}])[1 + (g * 3 + $2::int) % 16] || ' #bench :)',
+              now() - g * interval '1 minute', now(), 'bench', g
+         FROM generate_series(1, $3) g RETURNING id::text`,
+      [b.workspaceId, i, posts],
+    );
+    out.push({ userId: row.id, postIds: ids.rows.map((r) => r.id) });
+  }
+  return out;
+}
+
+async function submit(b: Bench, userId: string, postIds: string[], engines: string[]): Promise<string> {
+  const body = analysisCreateSchema.parse({ posts: { ids: postIds, limit: postIds.length }, engines, options: { chunk_size: CHUNK } });
+  const scope = { workspaceId: b.workspaceId, userId: null };
+  const a = await withTenant(b.app, scope, (c) => submitAnalysis(c, b.queue.boss, scope, b.workspaceId, { userId, apiKeyId: null }, body));
+  return a.id;
+}
+
+interface Worker {
+  child: ChildProcess;
+  peakRssMb(): Promise<number>;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+async function startWorkers(b: Bench, n: number, llm: FakeLlmServer | null, dataDir: string): Promise<Worker[]> {
+  const env = {
+    ...process.env,
+    DATABASE_URL: b.url,
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'warn',
+    ANALYSIS_SLOTS: String(SLOTS),
+    ANALYSIS_WORKER_CONCURRENCY: String(SLOTS),
+    ANALYSIS_LEASE_SECONDS: String(QUEUE.leaseSeconds),
+    ANALYSIS_SUPERVISE_INTERVAL_SECONDS: String(QUEUE.superviseIntervalSeconds),
+    ANALYSIS_RETRY_DELAY_SECONDS: String(QUEUE.retryDelaySeconds),
+    ANALYSIS_POLL_INTERVAL_MS: '200',
+    ...(llm ? { LLM_BASE_URL: llm.url, LLM_MODEL: 'gpt-4o-mini', LLM_MAX_CONCURRENCY: String(SLOTS) } : {}),
+  };
+  return Promise.all(
+    Array.from({ length: n }, () => {
+      const child = spawn(process.execPath, [CLI, 'serve', '--services', 'worker', '--no-demo'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+      return new Promise<Worker>((resolve, reject) => {
+        child.stdout.on('data', (d: Buffer) => {
+          output += d.toString();
+          if (output.includes('worker is running')) {
+            resolve({
+              child,
+              peakRssMb: async () => {
+                const status = await readFile(`/proc/${child.pid ?? 0}/status`, 'utf8').catch(() => '');
+                return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+              },
+              stop: async (signal = 'SIGTERM') => {
+                child.kill(signal);
+                await exited;
+              },
+            });
+          }
+        });
+        child.stderr.on('data', (d: Buffer) => { output += d.toString(); if (process.env.BENCH_DEBUG) process.stderr.write(d); });
+        void exited.then(() => reject(new Error(`worker exited early:\n${output}`)));
+      });
+    }),
+  );
+}
+
+async function waitFinished(b: Bench, ids: string[], onProgress?: (done: number) => Promise<void>): Promise<void> {
+  for (;;) {
+    const { rows } = await b.admin.query<{ unfinished: number; chunks: number }>(
+      "SELECT count(*) FILTER (WHERE status NOT IN ('completed','completed_with_errors','failed','cancelled'))::int AS unfinished, sum(chunks_done)::int AS chunks FROM analyses WHERE id = ANY($1)",
+      [ids],
+    );
+    if (onProgress) await onProgress(rows[0]?.chunks ?? 0);
+    if ((rows[0]?.unfinished ?? 1) === 0) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+interface ChunkRow {
+  key: string;
+  analysis_id: string;
+  seq: number;
+  started: number;
+  finished: number;
+  work_ms: number;
+  created: number;
+  attempts: number;
+}
+
+async function chunkRows(b: Bench, ids: string[]): Promise<ChunkRow[]> {
+  const { rows } = await b.admin.query<ChunkRow>(
+    `SELECT a.fairness_key AS key, c.analysis_id, c.seq, extract(epoch FROM c.started_at) * 1000 AS started, extract(epoch FROM c.finished_at) * 1000 AS finished,
+            c.work_ms, extract(epoch FROM a.created_at) * 1000 AS created, c.attempts
+       FROM analysis_chunks c JOIN analyses a ON a.id = c.analysis_id WHERE c.analysis_id = ANY($1) AND c.status = 'done'`,
+    [ids],
+  );
+  return rows.map((r) => ({ ...r, started: Number(r.started), finished: Number(r.finished), created: Number(r.created) }));
+}
+
+/** The most intervals open at once (overall, and per key). */
+function maxOverlap(rows: ChunkRow[]): { overall: number; perKey: number } {
+  const events = rows.flatMap((r) => [
+    { t: r.started, d: 1, k: r.key },
+    { t: r.finished, d: -1, k: r.key },
+  ]);
+  events.sort((x, y) => x.t - y.t || x.d - y.d);
+  let open = 0;
+  let overall = 0;
+  let perKey = 0;
+  const byKey = new Map<string, number>();
+  for (const e of events) {
+    open += e.d;
+    overall = Math.max(overall, open);
+    const k = (byKey.get(e.k) ?? 0) + e.d;
+    byKey.set(e.k, k);
+    perKey = Math.max(perKey, k);
+  }
+  return { overall, perKey };
+}
+
+function stats(values: number[]): { p50: number; p95: number; max: number } {
+  const s = [...values].sort((a, b) => a - b);
+  const at = (q: number): number => s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? 0;
+  return { p50: at(0.5), p95: at(0.95), max: s[s.length - 1] ?? 0 };
+}
+
+const fmt = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
+
+async function fairnessScenario(name: string, engines: string[], latencyMs: number | null): Promise<void> {
+  const b = await freshDatabase(`sp_bench_jobs_${name}`);
+  const llm = latencyMs === null ? null : await startFakeLlmServer({ latencyMs });
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'sp-bench-jobs-'));
+  try {
+    const users = await seedUsers(b, USERS, POSTS_PER_USER, name);
+    const t0 = Date.now();
+    const ids: string[] = [];
+    for (const u of users) ids.push(await submit(b, u.userId, u.postIds, engines));
+    const submittedMs = Date.now() - t0;
+    const workers = await startWorkers(b, WORKERS, llm, dataDir);
+    const start = Date.now();
+    await waitFinished(b, ids);
+    const totalMs = Date.now() - start;
+    const rss = await Promise.all(workers.map((w) => w.peakRssMb()));
+    await Promise.all(workers.map((w) => w.stop()));
+    const rows = await chunkRows(b, ids);
+    const overlap = maxOverlap(rows);
+    const workMs = rows.reduce((s, r) => s + r.work_ms, 0);
+    const firstWaits = ids.map((id) => {
+      const mine = rows.filter((r) => r.analysis_id === id);
+      return Math.min(...mine.map((r) => r.started)) - start;
+    });
+    const results = await b.admin.query<{ n: number; d: number }>('SELECT count(*)::int n, count(DISTINCT (analysis_id, post_id))::int d FROM analysis_results');
+    const ideal = workMs / SLOTS;
+    console.log(`\n## ${name}: ${USERS} users × ${POSTS_PER_USER} posts, engines ${engines.join('+')}${latencyMs !== null ? `, fake LLM ${latencyMs} ms/chunk` : ''}, ${WORKERS} worker processes, ${SLOTS} slots`);
+    console.log(`submission of ${ids.length} analyses (${rows.length} chunks): ${fmt(submittedMs)}`);
+    console.log(`total time (workers started → last chunk): ${fmt(totalMs)}; posts/s ${Math.round((USERS * POSTS_PER_USER) / (totalMs / 1000))}`);
+    console.log(`max chunks of one user at once: ${overlap.perKey} (must be 1); max users at once: ${overlap.overall} (must be ≤ ${SLOTS})`);
+    console.log(`longest wait of any user before their first chunk: ${fmt(Math.max(...firstWaits))} (p50 ${fmt(stats(firstWaits).p50)})`);
+    console.log(`sum of chunk work ${fmt(workMs)}; ideal (sum / ${SLOTS}) ${fmt(ideal)}; ratio total/ideal ${(totalMs / ideal).toFixed(2)} (target ≤ 1.5)`);
+    if (latencyMs === null) {
+      const cores = os.availableParallelism();
+      console.log(`CPU-bound chunks on ${cores} cores: ideal with ${Math.min(cores, SLOTS)} cores ${fmt(workMs / Math.min(cores, SLOTS))}, ratio ${(totalMs / (workMs / Math.min(cores, SLOTS))).toFixed(2)}`);
+    }
+    const busyMs = rows.reduce((sum, r) => sum + (r.finished - r.started), 0);
+    const dbWork = busyMs / rows.length;
+    console.log(`mean chunks in flight ${(busyMs / totalMs).toFixed(1)} of ${SLOTS}; mean chunk in the database (claim→commit) ${dbWork.toFixed(0)} ms, of which engine work ${(workMs / rows.length).toFixed(0)} ms`);
+    console.log(`results ${results.rows[0]?.n} (distinct ${results.rows[0]?.d}); worker peak RSS ${rss.map((r) => `${r.toFixed(0)} MB`).join(', ')}`);
+  } finally {
+    await llm?.close();
+    await rm(dataDir, { recursive: true, force: true });
+    await b.close();
+  }
+}
+
+async function bigScenario(): Promise<void> {
+  const smallTimes = async (withBig: boolean): Promise<{ times: number[]; rss: number[]; bigChunksDuring: number; meanChunkMs: number }> => {
+    const b = await freshDatabase(`sp_bench_jobs_big_${withBig ? 'with' : 'alone'}`);
+    const llm = await startFakeLlmServer({ latencyMs: BIG_LLM_MS });
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'sp-bench-jobs-'));
+    try {
+      const big = withBig ? (await seedUsers(b, 1, BIG_POSTS, 'big'))[0] : undefined;
+      const small = await seedUsers(b, 99, POSTS_PER_USER, 'small');
+      const bigId = big ? await submit(b, big.userId, big.postIds, ['local', 'llm']) : null;
+      const ids: string[] = [];
+      const submitted = new Map<string, number>();
+      for (const u of small) {
+        const id = await submit(b, u.userId, u.postIds, ['local', 'llm']);
+        ids.push(id);
+      }
+      const workers = await startWorkers(b, WORKERS, llm, dataDir);
+      const start = Date.now();
+      for (const id of ids) submitted.set(id, start);
+      await waitFinished(b, ids);
+      const rss = await Promise.all(workers.map((w) => w.peakRssMb()));
+      const finished = await b.admin.query<{ id: string; f: number }>('SELECT id, extract(epoch FROM finished_at) * 1000 AS f FROM analyses WHERE id = ANY($1)', [ids]);
+      const times = finished.rows.map((r) => Number(r.f) - start);
+      let bigChunksDuring = 0;
+      const rows = await chunkRows(b, ids);
+      const meanChunkMs = rows.reduce((s, r) => s + (r.finished - r.started), 0) / Math.max(1, rows.length);
+      if (bigId) {
+        const c = await b.admin.query<{ n: number }>("SELECT count(*)::int n FROM analysis_chunks WHERE analysis_id = $1 AND status = 'done'", [bigId]);
+        bigChunksDuring = c.rows[0]?.n ?? 0;
+        // Let the big job run on for the RSS figure of a 100k-post run, then stop.
+        await waitFinished(b, [bigId]);
+        rss.splice(0, rss.length, ...(await Promise.all(workers.map((w) => w.peakRssMb()))));
+      }
+      await Promise.all(workers.map((w) => w.stop()));
+      return { times, rss, bigChunksDuring, meanChunkMs };
+    } finally {
+      await llm.close();
+      await rm(dataDir, { recursive: true, force: true });
+      await b.close();
+    }
+  };
+  const alone = await smallTimes(false);
+  const withBig = await smallTimes(true);
+  const a = stats(alone.times);
+  const w = stats(withBig.times);
+  const ratios = withBig.times.map((t, i) => t / (alone.times[i] ?? t)).sort((x, y) => x - y);
+  // A plain FIFO (one global queue, no per-user turns) would run the big job's 1,000 chunks on
+  // all 10 slots before any small chunk: simulated with the chunk time measured here.
+  const bigChunks = BIG_POSTS / CHUNK;
+  const fifoStart = (bigChunks / SLOTS) * withBig.meanChunkMs;
+  const fifoTimes = alone.times.map((t) => t + fifoStart);
+  console.log(`\n## big: one ${BIG_POSTS}-post job, then 99 × ${POSTS_PER_USER}-post jobs (local+LLM at ${BIG_LLM_MS} ms/chunk, ${WORKERS} workers, ${SLOTS} slots)`);
+  console.log(`99 small jobs alone:          completion p50 ${fmt(a.p50)}, p95 ${fmt(a.p95)}, max ${fmt(a.max)}`);
+  console.log(`same, after the big job:      completion p50 ${fmt(w.p50)}, p95 ${fmt(w.p95)}, max ${fmt(w.max)}; big-job chunks done meanwhile: ${withBig.bigChunksDuring}`);
+  console.log(`ratio with/without big job:   max ${(ratios[ratios.length - 1] ?? 0).toFixed(2)} (target ≤ 2), p50 ${(ratios[Math.floor(ratios.length / 2)] ?? 0).toFixed(2)}`);
+  console.log(`plain FIFO (simulated, mean chunk ${withBig.meanChunkMs.toFixed(0)} ms): small jobs start after ${fmt(fifoStart)}; completion p50 ${fmt(stats(fifoTimes).p50)}, max ${fmt(stats(fifoTimes).max)}`);
+  console.log(`worker peak RSS through the ${BIG_POSTS}-post run: ${withBig.rss.map((r) => `${r.toFixed(0)} MB`).join(', ')} (target < 256 MB)`);
+}
+
+async function killScenario(): Promise<void> {
+  const b = await freshDatabase('sp_bench_jobs_kill');
+  const llm = await startFakeLlmServer({ latencyMs: Math.max(50, Math.round(LLM_MS / 2)) });
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'sp-bench-jobs-'));
+  try {
+    const users = await seedUsers(b, USERS, POSTS_PER_USER, 'kill');
+    const ids: string[] = [];
+    for (const u of users) ids.push(await submit(b, u.userId, u.postIds, ['local', 'llm']));
+    const workers = await startWorkers(b, 2, llm, dataDir);
+    const start = Date.now();
+    let killedAt = -1;
+    const total = ids.length * (POSTS_PER_USER / CHUNK);
+    await waitFinished(b, ids, async (done) => {
+      if (killedAt < 0 && done >= total * 0.3) {
+        killedAt = Date.now() - start;
+        await workers[0]?.stop('SIGKILL');
+      }
+    });
+    const totalMs = Date.now() - start;
+    await workers[1]?.stop();
+    const check = await b.admin.query<{ analyses_done: number; chunks_done: number; results: number; distinct_results: number; retried: number; missing: number }>(
+      `SELECT (SELECT count(*)::int FROM analyses WHERE id = ANY($1) AND status = 'completed') AS analyses_done,
+              (SELECT count(*)::int FROM analysis_chunks WHERE analysis_id = ANY($1) AND status = 'done') AS chunks_done,
+              (SELECT count(*)::int FROM analysis_results WHERE analysis_id = ANY($1)) AS results,
+              (SELECT count(DISTINCT (analysis_id, post_id))::int FROM analysis_results WHERE analysis_id = ANY($1)) AS distinct_results,
+              (SELECT count(*)::int FROM analysis_chunks WHERE analysis_id = ANY($1) AND attempts > 1) AS retried,
+              (SELECT count(*)::int FROM analysis_chunks c, unnest(c.post_ids) p WHERE c.analysis_id = ANY($1)
+                 AND NOT EXISTS (SELECT 1 FROM analysis_results r WHERE r.analysis_id = c.analysis_id AND r.post_id = p)) AS missing`,
+      [ids],
+    );
+    const r = check.rows[0];
+    console.log(`\n## kill: ${USERS} users × ${POSTS_PER_USER} posts, 2 workers, one SIGKILLed after ${fmt(killedAt)} (30% of chunks done)`);
+    console.log(`total ${fmt(totalMs)}; analyses completed ${r?.analyses_done}/${ids.length}; chunks done ${r?.chunks_done}/${total}`);
+    console.log(`results ${r?.results}, distinct ${r?.distinct_results}, posts without a result ${r?.missing}; chunks run more than once (the killed worker's) ${r?.retried}`);
+    console.log(r && r.analyses_done === ids.length && r.results === r.distinct_results && r.missing === 0 ? 'PASS: nothing lost, nothing duplicated' : 'FAIL');
+  } finally {
+    await llm.close();
+    await rm(dataDir, { recursive: true, force: true });
+    await b.close();
+  }
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
+  console.log(`# bench:jobs — ${new Date().toISOString()}, Node ${process.version}, ${os.availableParallelism()} cores, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  if (SCENARIOS.includes('local')) await fairnessScenario('local', ['local'], null);
+  if (SCENARIOS.includes('llm')) await fairnessScenario('llm', ['llm'], LLM_MS);
+  if (SCENARIOS.includes('big')) await bigScenario();
+  if (SCENARIOS.includes('kill')) await killScenario();
+}
+
+await main();
