@@ -72,6 +72,9 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
     // Everyone submits before the workers start, as when 6 users ask at the same moment.
     const analyses: Analysis[] = [];
     for (const [i, u] of users.entries()) analyses.push(await submit(u, spaces[i] ?? '', { engines: ['local', 'llm'], options: { chunk_size: 10 } }));
+    // Before any worker runs, the last requester's first chunk has the other five ahead of it.
+    const waiting = (await app.inject({ url: `/v1/analyses/${analyses[5]?.id ?? ''}`, headers: users[5]?.headers ?? {} })).json<Analysis>();
+    expect(waiting).toMatchObject({ status: 'queued', queue_position: 5, estimated_seconds_left: null, progress: 0 });
     const workers: RunningWorker[] = [await startTestWorker(db, config, { onChunk }), await startTestWorker(db, config, { onChunk })];
     try {
       const finished = await Promise.all(analyses.map((a, i) => waitForAnalysis(app, users[i] as TestUser, a.id)));

@@ -73,6 +73,26 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
     expect([...resumed.body.matchAll(/event: (\w+)\n/g)].map((m) => m[1])).toEqual(['chunk_completed', 'completed']);
   });
 
+  it('sends the same events over a WebSocket on the events URL, resumable with ?after=', async () => {
+    const res = await app.inject({ method: 'POST', url: `/v1/workspaces/${ws}/analyses`, headers: owner.headers, payload: { posts: { limit: 40 }, options: { chunk_size: 20 } } });
+    const { id } = res.json<Analysis>();
+    const receive = async (url: string): Promise<{ id: number; type: string }[]> => {
+      const socket = await app.injectWS(url, { headers: owner.headers });
+      const messages: { id: number; type: string }[] = [];
+      await new Promise<void>((resolve) => {
+        socket.on('message', (data: Buffer) => messages.push(JSON.parse(data.toString()) as { id: number; type: string }));
+        socket.on('close', () => resolve());
+      });
+      return messages;
+    };
+    const all = await receive(`/v1/analyses/${id}/events`);
+    expect(all.map((m) => m.type)).toEqual(['queued', 'started', 'chunk_completed', 'chunk_completed', 'completed']);
+    const rest = await receive(`/v1/analyses/${id}/events?after=${all[2]?.id ?? 0}`);
+    expect(rest.map((m) => m.type)).toEqual(['chunk_completed', 'completed']);
+    const stranger = await signUpUser(app);
+    await expect(app.injectWS(`/v1/analyses/${id}/events`, { headers: stranger.headers })).rejects.toThrow();
+  });
+
   it('hides analyses from other workspaces and refuses viewers to start one', async () => {
     const res = await app.inject({ method: 'POST', url: `/v1/workspaces/${ws}/analyses`, headers: owner.headers, payload: { posts: { limit: 5 } } });
     const { id } = res.json<Analysis>();
