@@ -75,6 +75,11 @@ export const configSchema = z.object({
   LLM_MODEL: z.string().min(1).optional(),
   LLM_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(60_000),
   LLM_MAX_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  META_APP_SECRET: z.string().min(8).optional(),
+  META_WEBHOOK_VERIFY_TOKEN: z.string().min(8).optional(),
+  TIKTOK_CLIENT_SECRET: z.string().min(8).optional(),
+  X_CONSUMER_SECRET: z.string().min(8).optional(),
+  YOUTUBE_WEBSUB_SECRET: z.string().min(8).optional(),
 });
 
 type RawConfig = z.infer<typeof configSchema>;
@@ -113,6 +118,8 @@ export interface Config {
   };
   /** The instance's default LLM (workspaces may set their own). */
   llm: { baseUrl: string | undefined; apiKey: string | undefined; model: string | undefined; timeoutMs: number; maxConcurrency: number };
+  /** Secrets the platforms sign their webhook deliveries with (a receiver without one is off). */
+  webhooks: { metaAppSecret: string | undefined; metaVerifyToken: string | undefined; tiktokClientSecret: string | undefined; xConsumerSecret: string | undefined; youtubeWebSubSecret: string | undefined };
 }
 
 export type ConfigOverrides = Partial<Record<keyof RawConfig, string>>;
@@ -123,7 +130,7 @@ function describeIssues(error: z.ZodError, source: Record<string, string | undef
     const name = String(issue.path[0] ?? '(root)');
     const value = source[name];
     const shown =
-      value === undefined ? '' : /KEY|SECRET|PASSWORD|DATABASE_URL|REDIS_URL|SMTP_URL/.test(name) ? ' (value hidden)' : ` (got "${value}")`;
+      value === undefined ? '' : /KEY|SECRET|TOKEN|PASSWORD|DATABASE_URL|REDIS_URL|SMTP_URL/.test(name) ? ' (value hidden)' : ` (got "${value}")`;
     return `${name}: ${issue.message}${shown}`;
   });
 }
@@ -186,6 +193,13 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
       pollIntervalMs: c.ANALYSIS_POLL_INTERVAL_MS,
     },
     llm: { baseUrl: c.LLM_BASE_URL, apiKey: c.LLM_API_KEY, model: c.LLM_MODEL, timeoutMs: c.LLM_TIMEOUT_MS, maxConcurrency: c.LLM_MAX_CONCURRENCY },
+    webhooks: {
+      metaAppSecret: c.META_APP_SECRET,
+      metaVerifyToken: c.META_WEBHOOK_VERIFY_TOKEN,
+      tiktokClientSecret: c.TIKTOK_CLIENT_SECRET,
+      xConsumerSecret: c.X_CONSUMER_SECRET,
+      youtubeWebSubSecret: c.YOUTUBE_WEBSUB_SECRET,
+    },
   };
 }
 

@@ -22,6 +22,7 @@ import { registerErrorHandling } from './plugins/errors.js';
 import { generateRequestId, registerRequestContext } from './plugins/request-context.js';
 import websocket from '@fastify/websocket';
 import { registerAnalysisRoutes } from './routes/analyses/analyses.routes.js';
+import { registerWebhookRoutes } from './routes/webhooks/webhooks.routes.js';
 import { registerApiKeyRoutes } from './routes/api-keys/api-keys.routes.js';
 import { registerAuditRoutes } from './routes/audit/audit.routes.js';
 import { registerAuthRoutes } from './routes/auth/auth.routes.js';
@@ -106,6 +107,7 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
         { name: 'workspaces', description: 'Workspaces hold posts and everything derived from them' },
         { name: 'posts', description: 'Collected and imported posts with their metrics' },
         { name: 'imports', description: 'Streamed imports of CSV, JSON Lines and JSON files' },
+        { name: 'webhooks', description: 'Signed deliveries from the platforms that push (public, verified by signature)' },
         { name: 'analyses', description: 'Chunked, fair, resumable analyses of posts, with live progress, results and cost' },
         { name: 'operations', description: 'Health, readiness and metrics' },
       ],
@@ -136,6 +138,7 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   registerPostRoutes(app, deps);
   await registerImportRoutes(app, deps);
   registerAnalysisRoutes(app, deps);
+  await registerWebhookRoutes(app, deps);
   app.addHook('onClose', async () => {
     await deps.analysisEvents.close();
     await deps.jobs.close();

@@ -16,6 +16,8 @@ type IDatabase = NonNullable<NonNullable<Parameters<PgBoss['complete']>[3]>['db'
 export const JOB_SCHEMA = 'pgboss';
 export const CHUNK_QUEUE = 'analysis-chunk';
 export const CHUNK_DEAD_LETTER_QUEUE = 'analysis-chunk-dead';
+/** Webhook deliveries, stored by the receiver, processed by a worker. */
+export const WEBHOOK_QUEUE = 'webhook-delivery';
 /** Channel a new chunk job is announced on, so idle workers fetch at once instead of polling. */
 export const CHUNK_READY_CHANNEL = 'socialpulse_chunk_ready';
 
@@ -109,6 +111,9 @@ async function ensureQueues(boss: PgBoss, settings: JobQueueSettings): Promise<v
     retryBackoff: true,
     retryDelayMax: settings.retryDelayMaxSeconds,
   };
+  if (!(await boss.getQueue(WEBHOOK_QUEUE))) {
+    await boss.createQueue(WEBHOOK_QUEUE, { policy: 'standard', retryLimit: 5, retryDelay: 2, retryBackoff: true, retryDelayMax: 300 });
+  }
   if (!(await boss.getQueue(CHUNK_DEAD_LETTER_QUEUE))) {
     await boss.createQueue(CHUNK_DEAD_LETTER_QUEUE, { policy: 'standard', retryLimit: 5, retryDelay: 1, retryBackoff: true });
   }

@@ -1,6 +1,7 @@
 import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
-import { jobQueueSettings, openJobQueue } from '../db/job-queue.js';
+import { jobQueueSettings, openJobQueue, WEBHOOK_QUEUE } from '../db/job-queue.js';
+import { processDelivery } from '../domain/webhooks/webhook-processor.js';
 import { createPool } from '../db/pool.js';
 import { createSecretBox } from '../domain/auth/secret-box.js';
 import { ChunkWorker, type ChunkWorkerOptions } from '../domain/analyses/chunk-worker.js';
@@ -39,6 +40,10 @@ export async function startWorker(
     ...(overrides.onChunk ? { onChunk: overrides.onChunk } : {}),
   });
   await worker.start();
+  // Webhook deliveries: acknowledged by the API, processed here.
+  await queue.boss.work<{ id: number }>(WEBHOOK_QUEUE, { batchSize: 10, pollingIntervalSeconds: Math.max(0.5, config.analysis.pollIntervalMs / 1000) }, async (jobs) => {
+    for (const job of jobs) await processDelivery(pool, job.data.id);
+  });
   logger.info({ slots: config.analysis.slots, concurrency: config.analysis.workerConcurrency }, 'analysis worker started');
   return {
     stop: async () => {

@@ -362,6 +362,17 @@ const ROUTES: Record<string, RouteSpec> = {
     request: (ctx, c) =>
       withCaller(c, { method: 'GET', url: `${ws(ctx)}/imports/${ctx.importId}/rejects` }),
   },
+  // Public: signed by the platform, not by a caller. Without secrets (as here) the receivers are off.
+  'GET /v1/webhooks/{platform}': {
+    auth: 'public',
+    publicStatus: 404,
+    request: (_ctx, c) => withCaller(c, { method: 'GET', url: '/v1/webhooks/meta?hub.mode=subscribe&hub.verify_token=x&hub.challenge=1' }),
+  },
+  'POST /v1/webhooks/{platform}': {
+    auth: 'public',
+    publicStatus: 404,
+    request: (_ctx, c) => withCaller(c, { method: 'POST', url: '/v1/webhooks/meta', headers: { 'content-type': 'application/json' }, payload: '{}' }),
+  },
   'POST /v1/workspaces/{workspaceId}/analyses': {
     auth: { permission: 'analyze' },
     request: (ctx, c) => withCaller(c, { method: 'POST', url: `${ws(ctx)}/analyses`, payload: { posts: { filter: { q: 'matchesnothing' } } } }),
