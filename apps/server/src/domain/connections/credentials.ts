@@ -1,0 +1,30 @@
+import { z } from 'zod';
+import type { SecretBox } from '../auth/secret-box.js';
+
+/**
+ * A connection's platform credentials, sealed with the secret box (AES-256-GCM, key id inside)
+ * and bound to the connection id, so a sealed value copied to another row does not open.
+ */
+export const storedCredentialsSchema = z
+  .object({
+    accessToken: z.string().min(1).optional(),
+    refreshToken: z.string().min(1).optional(),
+    tokenType: z.string().optional(),
+    scope: z.string().optional(),
+    /** ISO 8601; absent when the token does not expire (app bearer tokens, API keys). */
+    expiresAt: z.iso.datetime({ offset: true }).optional(),
+    /** YouTube Data API key (read-only public data). */
+    apiKey: z.string().min(1).optional(),
+  })
+  .strict();
+export type StoredCredentials = z.infer<typeof storedCredentialsSchema>;
+
+const contextOf = (connectionId: string): string => `platform_connection:${connectionId}`;
+
+export function sealCredentials(box: SecretBox, connectionId: string, credentials: StoredCredentials): string {
+  return box.encrypt(JSON.stringify(storedCredentialsSchema.parse(credentials)), contextOf(connectionId));
+}
+
+export function openCredentials(box: SecretBox, connectionId: string, sealed: string): StoredCredentials {
+  return storedCredentialsSchema.parse(JSON.parse(box.decrypt(sealed, contextOf(connectionId))));
+}
