@@ -109,7 +109,7 @@ export function createAnalyzer(options: AnalyzerOptions = {}): Analyzer {
     language: string,
     scores: VaderScores,
   ): Record<SentimentEngineName, SentimentResult> {
-    const readable = sentimentReadable(text, tokens, language);
+    const readable = sentimentReadable(text, tokens, language, vader);
     if (readable !== true) {
       return {
         default: nullSentiment(defaultInfo, readable),
@@ -147,23 +147,6 @@ export function createAnalyzer(options: AnalyzerOptions = {}): Analyzer {
         engine: VADER_ENGINE,
       },
     };
-  }
-
-  function sentimentReadable(
-    text: string,
-    tokens: readonly Token[],
-    language: string,
-  ): true | SentimentResult['reason'] {
-    if (text.trim() === '') return 'empty_text';
-    if (SENTIMENT_LANGUAGES.has(language)) return true;
-    if (language !== 'und') return 'unsupported_language';
-    // Undetermined: read it only if it carries signals the engines know (emoji, emoticons,
-    // lexicon words such as "lol"); never a confident score for text it cannot read.
-    for (const t of tokens) {
-      if (t.kind === 'emoji' || t.kind === 'emoticon') return true;
-      if (t.kind === 'word' && vader.hasWord(t.norm)) return true;
-    }
-    return tokens.some((t) => t.kind === 'word') ? 'undetermined_language' : 'empty_text';
   }
 
   function analyze(post: PostInput): PostAnalysis {
@@ -220,6 +203,28 @@ export function createAnalyzer(options: AnalyzerOptions = {}): Analyzer {
       });
     },
   };
+}
+
+/**
+ * Whether the sentiment engines may read a post: true, or why not. Undetermined language
+ * (`und`): read it only if it carries signals the engines know (emoji, emoticons, lexicon
+ * words such as "lol"); never a confident score for text it cannot read. The trainer uses it
+ * too, so that the combiner is checked with the refusals the analyzer makes.
+ */
+export function sentimentReadable(
+  text: string,
+  tokens: readonly Token[],
+  language: string,
+  vader: Pick<Vader, 'hasWord'>,
+): true | SentimentResult['reason'] {
+  if (text.trim() === '') return 'empty_text';
+  if (SENTIMENT_LANGUAGES.has(language)) return true;
+  if (language !== 'und') return 'unsupported_language';
+  for (const t of tokens) {
+    if (t.kind === 'emoji' || t.kind === 'emoticon') return true;
+    if (t.kind === 'word' && vader.hasWord(t.norm)) return true;
+  }
+  return tokens.some((t) => t.kind === 'word') ? 'undetermined_language' : 'empty_text';
 }
 
 function round4(x: number): number {

@@ -40,15 +40,50 @@ export interface LexiconLookup {
   emojiValence(emoji: string): number;
 }
 
-/** A sparse feature vector: `count` (index, value) pairs; indices may repeat (they add up). */
+/**
+ * A sparse feature vector: `count` (index, value) pairs; indices may repeat (they add up).
+ * With `deferCharNgrams`, the words whose character n-grams belong to the vector are listed
+ * in `words` instead (inference adds their cached per-word scores, see sentiment-model.ts).
+ */
 export interface FeatureBuffer {
   indices: Int32Array;
   values: Float32Array;
   count: number;
+  words: string[];
+  wordCount: number;
 }
 
 export function createFeatureBuffer(capacity = 4096): FeatureBuffer {
-  return { indices: new Int32Array(capacity), values: new Float32Array(capacity), count: 0 };
+  return {
+    indices: new Int32Array(capacity),
+    values: new Float32Array(capacity),
+    count: 0,
+    words: [],
+    wordCount: 0,
+  };
+}
+
+/** Weight of each character n-gram feature. */
+export const CHAR_NGRAM_VALUE = 0.5;
+/** At most this many words of a post get character n-grams (a huge text keeps its first). */
+const MAX_CHAR_WORDS = 512;
+
+/**
+ * Calls `emit` with the hashed bucket of every character 3–5-gram of " word " (with
+ * boundaries), by rolling FNV-1a; words shorter than 3 characters have none.
+ */
+export function forEachCharNgram(norm: string, mask: number, emit: (index: number) => void): void {
+  if (norm.length < 3) return;
+  const n = norm.length + 2;
+  const at = (q: number): number => (q === 0 || q === n - 1 ? 32 : norm.charCodeAt(q - 1));
+  for (let p = 0; p < n - 2; p++) {
+    let h = (0x811c9dc5 ^ SALT_CHAR) >>> 0;
+    for (let q = p; q < n && q < p + 5; q++) {
+      h ^= at(q);
+      h = Math.imul(h, 0x01000193);
+      if (q - p >= 2) emit((h >>> 0) & mask);
+    }
+  }
 }
 
 /** Number of weight rows: hashed buckets followed by the dense features. */
@@ -111,8 +146,10 @@ export function extractFeatures(
   lexicon: LexiconLookup,
   out: FeatureBuffer,
   tokens: readonly Token[] = tokenize(text),
+  deferCharNgrams = false,
 ): void {
   out.count = 0;
+  out.wordCount = 0;
   const mask = (1 << space.hashBits) - 1;
 
   const dense = DENSE_SCRATCH;
@@ -199,17 +236,10 @@ export function extractFeatures(
           lastValence = effective;
         }
         wordHash = fnv1a(norm, SALT_WORD);
-        if (space.charNgrams && norm.length >= 3) {
-          // Character 3–5-grams of " word " (with boundaries), by rolling FNV-1a.
-          const padded = ` ${norm} `;
-          for (let p = 0; p < padded.length - 2; p++) {
-            let h = (0x811c9dc5 ^ SALT_CHAR) >>> 0;
-            for (let q = p; q < padded.length && q < p + 5; q++) {
-              h ^= padded.charCodeAt(q);
-              h = Math.imul(h, 0x01000193);
-              if (q - p >= 2) push(out, (h >>> 0) & mask, 0.5);
-            }
-          }
+        if (space.charNgrams && norm.length >= 3 && out.wordCount < MAX_CHAR_WORDS) {
+          if (deferCharNgrams) out.words[out.wordCount] = norm;
+          else forEachCharNgram(norm, mask, (index) => push(out, index, CHAR_NGRAM_VALUE));
+          out.wordCount++;
         }
         break;
       }

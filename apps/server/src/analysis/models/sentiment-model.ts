@@ -5,9 +5,11 @@
  * keeps the shipped file near 1 MB and loses nothing measurable.
  */
 import {
+  CHAR_NGRAM_VALUE,
   createFeatureBuffer,
   extractFeatures,
   featureCount,
+  forEachCharNgram,
   fnv1a,
   SALT_VOCABULARY,
   type FeatureBuffer,
@@ -63,6 +65,9 @@ export interface SentimentModel {
   logits(text: string, out: Float64Array, tokens?: readonly Token[]): void;
 }
 
+/** Distinct words whose character n-gram scores the model keeps cached. */
+const CHAR_CACHE_SIZE = 65_536;
+
 /** Builds a model from float weights (training) or from a shipped file (inference). */
 export function createSentimentModel(
   params: {
@@ -84,10 +89,52 @@ export function createSentimentModel(
   }
   const buffer: FeatureBuffer = createFeatureBuffer();
   const z = new Float64Array(CLASS_COUNT);
+  const mask = (1 << space.hashBits) - 1;
+  // Character n-grams: each word's summed scores are computed once and cached (bounded: the
+  // cache is emptied when full), so a word costs one lookup instead of ~15 hashed features.
+  // The sum is computed the same way on every call, so results do not depend on the cache.
+  const charCache = new Map<string, number>();
+  let charScores = new Float64Array(CHAR_CACHE_SIZE * CLASS_COUNT);
+  const scratch = new Float64Array(CLASS_COUNT);
+  const addRow = (index: number): void => {
+    const row = index * 3;
+    scratch[0] = (scratch[0] ?? 0) + (weights[row] ?? 0) * CHAR_NGRAM_VALUE;
+    scratch[1] = (scratch[1] ?? 0) + (weights[row + 1] ?? 0) * CHAR_NGRAM_VALUE;
+    scratch[2] = (scratch[2] ?? 0) + (weights[row + 2] ?? 0) * CHAR_NGRAM_VALUE;
+  };
+  function charSlot(word: string): number {
+    const cached = charCache.get(word);
+    if (cached !== undefined) return cached;
+    if (charCache.size >= CHAR_CACHE_SIZE) {
+      charCache.clear();
+      charScores = new Float64Array(CHAR_CACHE_SIZE * CLASS_COUNT);
+    }
+    scratch.fill(0);
+    forEachCharNgram(word, mask, addRow);
+    const slot = charCache.size * 3;
+    charScores[slot] = scratch[0] ?? 0;
+    charScores[slot + 1] = scratch[1] ?? 0;
+    charScores[slot + 2] = scratch[2] ?? 0;
+    charCache.set(word, slot);
+    return slot;
+  }
 
   function logits(text: string, out: Float64Array, tokens?: readonly Token[]): void {
-    extractFeatures(text, space, lexicon, buffer, tokens);
+    extractFeatures(text, space, lexicon, buffer, tokens, true);
     linearScores(weights, buffer, out);
+    if (buffer.wordCount === 0) return;
+    let z0 = out[0] ?? 0;
+    let z1 = out[1] ?? 0;
+    let z2 = out[2] ?? 0;
+    for (let k = 0; k < buffer.wordCount; k++) {
+      const slot = charSlot(buffer.words[k] ?? '');
+      z0 += charScores[slot] ?? 0;
+      z1 += charScores[slot + 1] ?? 0;
+      z2 += charScores[slot + 2] ?? 0;
+    }
+    out[0] = z0;
+    out[1] = z1;
+    out[2] = z2;
   }
 
   function predict(text: string): SentimentPrediction {

@@ -73,10 +73,16 @@ export function postKeywords(
   scored.sort((a, b) => b.score - a.score || (a.term < b.term ? -1 : a.term > b.term ? 1 : 0));
   // A phrase makes its own words redundant.
   const chosen: Keyword[] = [];
+  let phraseWords: Set<string> | undefined;
   for (const k of scored) {
     if (chosen.length >= limit) break;
-    if (chosen.some((c) => c.term.includes(' ') && c.term.split(' ').includes(k.term))) continue;
+    const space = k.term.indexOf(' ');
+    if (space < 0 && phraseWords?.has(k.term) === true) continue;
     chosen.push({ term: k.term, score: Math.round(k.score * 1000) / 1000 });
+    if (space >= 0) {
+      phraseWords ??= new Set();
+      for (const w of k.term.split(' ')) phraseWords.add(w);
+    }
   }
   return chosen;
 }

@@ -50,9 +50,9 @@ export function detectLanguage(
 ): LanguageGuess {
   let words = 0;
   let markers = 0;
-  let known = 0;
   let latin = 0;
   let hasLetters = false;
+  // First pass without lexicon lookups: most English posts are settled by function words.
   for (const t of tokens) {
     if (t.kind === 'hashtag') {
       hasLetters = true;
@@ -64,13 +64,16 @@ export function detectLanguage(
     const lower = t.norm;
     if (!isLatinWord(lower)) continue;
     latin++;
-    if (ENGLISH_MARKERS.has(lower)) {
-      markers++;
-      known++;
-    } else if (isEnglishWord(lower)) known++;
+    if (ENGLISH_MARKERS.has(lower)) markers++;
   }
   if (!hasLetters) return { language: 'und', method: 'no-words' };
   if (markers >= 2 && markers * 4 >= words) return { language: 'en', method: 'english-words' };
+  let known = markers;
+  if (latin === words) {
+    for (const t of tokens) {
+      if (t.kind === 'word' && !ENGLISH_MARKERS.has(t.norm) && isEnglishWord(t.norm)) known++;
+    }
+  }
   // Mostly known English words, in Latin script: English (short and informal posts included).
   if (latin === words && words > 0 && known * 3 >= words * 2)
     return { language: 'en', method: 'english-words' };

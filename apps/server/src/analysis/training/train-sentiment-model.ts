@@ -118,13 +118,13 @@ export interface TrainOptions {
 }
 
 export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
-  space: { hashBits: 18, charNgrams: false },
-  epochs: 15,
+  space: { hashBits: 18, charNgrams: true },
+  epochs: 20,
   learningRate: 0.005,
   l2: 1e-6,
-  balance: 1,
+  balance: 0.7,
   seed: 20260514,
-  version: 'linear-1',
+  version: 'linear-2',
 };
 
 interface Encoded {

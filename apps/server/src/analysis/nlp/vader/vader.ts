@@ -92,6 +92,13 @@ const SPECIAL_CASES = new Map<string, number>([
   ['broken heart', -2.9],
 ]);
 
+/** Every word of a multi-word SPECIAL_CASES or BOOSTER key (see specialIdiomsCheck). */
+const IDIOM_WORDS = new Set<string>(
+  [...SPECIAL_CASES.keys(), ...BOOSTER.keys()]
+    .filter((key) => key.includes(' '))
+    .flatMap((key) => key.split(' ')),
+);
+
 /** Parses `vader_lexicon.txt` as the reference's `make_lex_dict` does. */
 export function parseVaderLexicon(text: string): Map<string, number> {
   const lexicon = new Map<string, number>();
@@ -178,6 +185,18 @@ export function createVader(lexicons: VaderLexiconText): Vader {
     const w1 = lower[i - 1] ?? '';
     const w2 = lower[i - 2] ?? '';
     const w3 = lower[i - 3] ?? '';
+    // Fast exit (same result): every n-gram looked up below is made of window words, so
+    // none can match unless one of them is a word of some multi-word key.
+    if (
+      !IDIOM_WORDS.has(w0) &&
+      !IDIOM_WORDS.has(w1) &&
+      !IDIOM_WORDS.has(w2) &&
+      !IDIOM_WORDS.has(w3) &&
+      !IDIOM_WORDS.has(lower[i + 1] ?? '') &&
+      !IDIOM_WORDS.has(lower[i + 2] ?? '')
+    ) {
+      return valence;
+    }
     const oneZero = `${w1} ${w0}`;
     const twoOneZero = `${w2} ${w1} ${w0}`;
     const twoOne = `${w2} ${w1}`;
@@ -375,8 +394,34 @@ const PY_WHITESPACE_RUN = new RegExp(`[${PY_WS}]+`);
 const PY_STRIP = new RegExp(`^[${PY_WS}]+|[${PY_WS}]+$`, 'g');
 const PUNCT_STRIP = /^[!-/:-@[-`{-~]+|[!-/:-@[-`{-~]+$/g;
 
+function isPyWhitespace(c: number): boolean {
+  return (
+    (c >= 9 && c <= 13) ||
+    (c >= 0x1c && c <= 0x20) ||
+    c === 0x85 ||
+    c === 0xa0 ||
+    c === 0x1680 ||
+    (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x2028 ||
+    c === 0x2029 ||
+    c === 0x202f ||
+    c === 0x205f ||
+    c === 0x3000
+  );
+}
+
 function pyStrip(s: string): string {
+  // Fast path (same result): nothing to strip at either end.
+  if (s === '' || (!isPyWhitespace(s.charCodeAt(0)) && !isPyWhitespace(s.charCodeAt(s.length - 1))))
+    return s;
   return s.replace(PY_STRIP, '');
+}
+
+/** ASCII punctuation as in PUNCT_STRIP (Python's `string.punctuation`). */
+function isAsciiPunct(c: number): boolean {
+  return (
+    (c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) || (c >= 123 && c <= 126)
+  );
 }
 
 function rstripNewlines(s: string): string {
@@ -387,6 +432,9 @@ function rstripNewlines(s: string): string {
 
 /** `SentiText._strip_punc_if_word`: strip ASCII punctuation unless ≤ 2 code points remain. */
 function stripPuncIfWord(token: string): string {
+  // Fast path (same result): no punctuation at either end, nothing would be stripped.
+  if (!isAsciiPunct(token.charCodeAt(0)) && !isAsciiPunct(token.charCodeAt(token.length - 1)))
+    return token;
   const stripped = token.replace(PUNCT_STRIP, '');
   return codePointLength(stripped) <= 2 ? token : stripped;
 }
