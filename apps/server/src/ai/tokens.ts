@@ -1,5 +1,18 @@
-import { countTokens as countCl100k } from 'gpt-tokenizer/encoding/cl100k_base';
-import { countTokens as countO200k } from 'gpt-tokenizer/encoding/o200k_base';
+import { createRequire } from 'node:module';
+
+// Each encoding's rank table costs tens of MB once loaded (o200k_base about 70 MB of RSS):
+// load one only when a model needs it. require() keeps the counting functions synchronous.
+const require = createRequire(import.meta.url);
+type CountTokens = (text: string) => number;
+const counters = new Map<TokenEncoding, CountTokens>();
+function counterFor(encoding: TokenEncoding): CountTokens {
+  let count = counters.get(encoding);
+  if (!count) {
+    count = (require(`gpt-tokenizer/encoding/${encoding}`) as { countTokens: CountTokens }).countTokens;
+    counters.set(encoding, count);
+  }
+  return count;
+}
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
@@ -21,7 +34,7 @@ export function encodingForModel(model: string): TokenEncoding {
 }
 
 export function countTextTokens(text: string, model: string): number {
-  return encodingForModel(model) === 'o200k_base' ? countO200k(text) : countCl100k(text);
+  return counterFor(encodingForModel(model))(text);
 }
 
 // OpenAI's documented chat overhead: 3 tokens per message, 3 to prime the reply.
