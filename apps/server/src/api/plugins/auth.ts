@@ -87,10 +87,27 @@ async function workspaceOfAnalysis(deps: AppDeps, analysisId: string): Promise<s
 
 async function authorizeWorkspace(request: FastifyRequest, deps: AppDeps, permission: Permission): Promise<void> {
   const params = request.params as { workspaceId?: string; analysisId?: string };
+  if (params.workspaceId === undefined && params.analysisId !== undefined) {
+    const analysisId = params.analysisId;
+    // Before the lookup: an anonymous caller must not learn whether the analysis exists.
+    if (!request.principal) throw new AppError('unauthorized', 'Sign in or send an API key', { details: { reason: 'missing_credentials' } });
+    try {
+      await authorizeInWorkspace(request, deps, permission, await workspaceOfAnalysis(deps, analysisId));
+    } catch (error) {
+      // Someone outside the analysis's workspace learns nothing, not even which workspace it is in.
+      if (error instanceof AppError && error.code === 'not_found') {
+        throw new AppError('not_found', `analysis ${analysisId} was not found`, { details: { resource: 'analysis', id: analysisId } });
+      }
+      throw error;
+    }
+    return;
+  }
+  await authorizeInWorkspace(request, deps, permission, params.workspaceId);
+}
+
+async function authorizeInWorkspace(request: FastifyRequest, deps: AppDeps, permission: Permission, workspaceId: string | undefined): Promise<void> {
   const principal = request.principal;
   if (!principal) throw new AppError('unauthorized', 'Sign in or send an API key', { details: { reason: 'missing_credentials' } });
-  // Routes addressed by an analysis alone (/v1/analyses/:analysisId) act in its workspace.
-  const workspaceId = params.workspaceId ?? (params.analysisId !== undefined ? await workspaceOfAnalysis(deps, params.analysisId) : undefined);
   if (!workspaceId) throw new AppError('internal_error', `route ${request.routeOptions.url ?? ''} declares a permission but has no :workspaceId`);
   // Authorization now runs in onRequest, before the params schema: a malformed id reached the
   // membership query as a uuid and failed there (22P02) as a 500. Answer as the schema would.

@@ -127,7 +127,7 @@ export function registerAnalysesCommand(program: Command): void {
       });
     };
 
-  dbOptions(analyses.command('cancel <id>').description('Cancel an analysis (a running chunk finishes)')).action(
+  dbOptions(analyses.command('cancel <id>').description('Cancel an analysis: no further chunk runs (a chunk in flight is discarded)')).action(
     scopedAction('cancelled', (ctx, _jobs, workspaceId, id) => withTenant(ctx.db.pool, { workspaceId, userId: null }, (c) => cancelAnalysis(c, workspaceId, id))),
   );
   dbOptions(analyses.command('retry <id>').description('Run dead-lettered chunks again; resume a paused or cancelled analysis')).action(

@@ -61,7 +61,7 @@ export async function cancelAnalysis(client: PoolClient, workspaceId: string, id
   if (FINISHED_STATUSES.includes(analysis.status)) {
     throw new AppError('conflict', `analysis ${id} has already finished (${analysis.status})`, { details: { status: analysis.status } });
   }
-  // A chunk already running finishes; the worker then sees the cancel and hands the turn on.
+  // A chunk in flight finds its chunk cancelled at commit: it stores nothing and hands the turn on.
   const cancelled = await cancelPendingChunks(client, id);
   const updated = await setAnalysisStatus(client, id, 'cancelled');
   await appendEvent(client, id, workspaceId, 'cancelled', { ...progressOf(updated), chunks_cancelled: cancelled });

@@ -104,6 +104,12 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
     }
     const unknown = await app.inject({ method: 'GET', url: `/v1/analyses/00000000-0000-4000-8000-000000000000`, headers: owner.headers });
     expect(unknown.statusCode).toBe(404);
+    // A stranger's 404 is the same as for an unknown id: it names neither the workspace nor more.
+    const foreign = await app.inject({ method: 'GET', url: `/v1/analyses/${id}`, headers: stranger.headers });
+    expect(foreign.json()).toEqual({ error: { code: 'not_found', message: `analysis ${id} was not found`, details: { resource: 'analysis', id } } });
+    const anonymousKnown = await app.inject({ method: 'GET', url: `/v1/analyses/${id}` });
+    const anonymousUnknown = await app.inject({ method: 'GET', url: `/v1/analyses/00000000-0000-4000-8000-000000000000` });
+    expect([anonymousKnown.statusCode, anonymousUnknown.statusCode]).toEqual([401, 401]);
     await waitForAnalysis(app, owner, id);
   });
 

@@ -110,7 +110,7 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
     '/v1/workspaces/:workspaceId/analyses/:analysisId/cancel',
     {
       config: { auth: { permission: 'analyze' } },
-      schema: { tags: ['analyses'], summary: 'Cancel an analysis (a chunk already running finishes)', params: analysisParamsSchema, response: { 200: analysisSchema, 409: errorBodySchema } },
+      schema: { tags: ['analyses'], summary: 'Cancel an analysis: no further chunk runs (a chunk in flight is discarded, not stored)', params: analysisParamsSchema, response: { 200: analysisSchema, 409: errorBodySchema } },
     },
     async (request) => {
       const { workspaceId, analysisId } = request.params;
