@@ -101,6 +101,25 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
     }
   });
 
+  it('runs a faster lane first: a workspace marked by the operator overtakes the ones queued before it', async () => {
+    const users = await Promise.all([signUpUser(app), signUpUser(app), signUpUser(app)]);
+    const spaces = await Promise.all(users.map((u) => createWorkspaceAs(app, u)));
+    for (const [i, u] of users.entries()) await importTestPosts(app, u, spaces[i] ?? '', 20, texts);
+    await db.adminPool.query('UPDATE workspaces SET analysis_priority = 5 WHERE id = $1', [spaces[2]]);
+    const analyses: Analysis[] = [];
+    for (const [i, u] of users.entries()) analyses.push(await submit(u, spaces[i] ?? '', { options: { chunk_size: 10 } }));
+    expect(analyses.map((a) => a.priority)).toEqual([0, 0, 5]);
+    const starts: string[] = [];
+    const worker = await startTestWorker(db, { ANALYSIS_SLOTS: '1' }, { onChunk: (e) => e.type === 'start' && starts.push(`${e.data.analysisId}:${e.data.seq}`) });
+    try {
+      await Promise.all(analyses.map((a, i) => waitForAnalysis(app, users[i] as TestUser, a.id)));
+      const fast = analyses[2]?.id ?? '';
+      expect(starts.slice(0, 2)).toEqual([`${fast}:0`, `${fast}:1`]);
+    } finally {
+      await worker.stop();
+    }
+  });
+
   it('labels posts with the LLM, summarises the job and accounts for every call in exact cost', async () => {
     llm.reset();
     const user = await signUpUser(app);
