@@ -233,14 +233,16 @@ function round4(x: number): number {
 
 /** A NaN or infinity in a result is a bug: fail this item loudly rather than store it. */
 function assertFinite(result: PostAnalysis): void {
-  const numbers = [
-    result.vader.neg,
-    result.vader.neu,
-    result.vader.pos,
-    result.vader.compound,
-    result.sentiment.score ?? 0,
-    ...Object.values(result.sentiment.probabilities ?? {}),
-  ];
-  if (numbers.some((n) => !Number.isFinite(n)))
+  const { vader, sentiment } = result;
+  const p = sentiment.probabilities;
+  if (
+    !Number.isFinite(vader.neg) ||
+    !Number.isFinite(vader.neu) ||
+    !Number.isFinite(vader.pos) ||
+    !Number.isFinite(vader.compound) ||
+    !Number.isFinite(sentiment.score ?? 0) ||
+    (p !== null &&
+      (!Number.isFinite(p.negative) || !Number.isFinite(p.neutral) || !Number.isFinite(p.positive)))
+  )
     throw new Error('analysis produced a non-finite number');
 }

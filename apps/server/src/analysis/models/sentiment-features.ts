@@ -130,6 +130,50 @@ function isNegator(norm: string): boolean {
   return NEGATORS.has(norm) || norm.endsWith("n't");
 }
 
+/** What the features need of a word (lower case, as tokenized); cached per lexicon. */
+interface WordInfo {
+  /** Elongation squashed ("soooo" → "soo"). */
+  norm: string;
+  elongated: boolean;
+  negator: boolean;
+  hash: number;
+  valence: number | undefined;
+}
+
+const WORD_CACHE_SIZE = 65_536;
+const wordCaches = new WeakMap<LexiconLookup, Map<string, WordInfo>>();
+
+/** The same result as computing it afresh; the cache (bounded, emptied when full) only saves time. */
+function wordInfo(lower: string, lexicon: LexiconLookup): WordInfo {
+  let cache = wordCaches.get(lexicon);
+  if (cache === undefined) {
+    cache = new Map();
+    wordCaches.set(lexicon, cache);
+  }
+  const cached = cache.get(lower);
+  if (cached !== undefined) return cached;
+  const norm = squashElongation(lower);
+  const elongated = norm !== lower;
+  const negator = isNegator(norm);
+  let valence: number | undefined;
+  if (!negator) {
+    valence = lexicon.valence(norm);
+    if (valence === undefined && elongated)
+      valence = lexicon.valence(squashElongation(norm).replace(/(.)\1/g, '$1'));
+  }
+  const info: WordInfo = { norm, elongated, negator, hash: fnv1a(norm, SALT_WORD), valence };
+  if (cache.size >= WORD_CACHE_SIZE) cache.clear();
+  cache.set(lower, info);
+  return info;
+}
+
+const HASH_URL = fnv1a('<url>', SALT_WORD);
+const HASH_USER = fnv1a('<user>', SALT_WORD);
+const HASH_NUM = fnv1a('<num>', SALT_WORD);
+const HASH_CASHTAG = fnv1a('<cashtag>', SALT_WORD);
+const HASH_START = fnv1a('<s>', SALT_WORD);
+const HASH_END = fnv1a('</s>', SALT_WORD);
+
 const DENSE_SCRATCH = new Float32Array(DENSE_FEATURES.length);
 
 function push(out: FeatureBuffer, index: number, value = 1): void {
@@ -157,7 +201,7 @@ export function extractFeatures(
   dense[0] = 1;
 
   let negated = false;
-  let prevHash = fnv1a('<s>', SALT_WORD);
+  let prevHash = HASH_START;
   let lastValence = 0;
   let allCaps = false;
   let elongatedAny = false;
@@ -166,16 +210,16 @@ export function extractFeatures(
     let wordHash: number | undefined;
     switch (token.kind) {
       case 'url':
-        wordHash = fnv1a('<url>', SALT_WORD);
+        wordHash = HASH_URL;
         break;
       case 'mention':
-        wordHash = fnv1a('<user>', SALT_WORD);
+        wordHash = HASH_USER;
         break;
       case 'number':
-        wordHash = fnv1a('<num>', SALT_WORD);
+        wordHash = HASH_NUM;
         break;
       case 'cashtag':
-        wordHash = fnv1a('<cashtag>', SALT_WORD);
+        wordHash = HASH_CASHTAG;
         break;
       case 'punct': {
         const p = token.text;
@@ -210,20 +254,17 @@ export function extractFeatures(
         const first = raw.charCodeAt(0);
         if (!allCaps && raw.length >= 3 && first >= 65 && first <= 90 && raw === raw.toUpperCase())
           allCaps = true;
-        const lower = token.norm;
-        const norm = squashElongation(lower);
-        const elongated = norm !== lower;
-        if (elongated) elongatedAny = true;
+        const info = wordInfo(token.norm, lexicon);
+        const norm = info.norm;
+        if (info.elongated) elongatedAny = true;
         if (token.kind === 'hashtag') push(out, mask & fnv1a(norm, SALT_TAG));
-        if (isNegator(norm)) {
+        if (info.negator) {
           negated = true;
           dense[12] = 1;
-          wordHash = fnv1a(norm, SALT_WORD);
+          wordHash = info.hash;
           break;
         }
-        let v = lexicon.valence(norm);
-        if (v === undefined && elongated)
-          v = lexicon.valence(squashElongation(norm).replace(/(.)\1/g, '$1'));
+        const v = info.valence;
         if (v !== undefined && v !== 0) {
           const effective = negated ? -0.74 * v : v;
           if (effective > 0) {
@@ -235,7 +276,7 @@ export function extractFeatures(
           }
           lastValence = effective;
         }
-        wordHash = fnv1a(norm, SALT_WORD);
+        wordHash = info.hash;
         if (space.charNgrams && norm.length >= 3 && out.wordCount < MAX_CHAR_WORDS) {
           if (deferCharNgrams) out.words[out.wordCount] = norm;
           else forEachCharNgram(norm, mask, (index) => push(out, index, CHAR_NGRAM_VALUE));
@@ -250,7 +291,7 @@ export function extractFeatures(
     push(out, mask & mix(mix(prevHash, SALT_BIGRAM), wordHash));
     prevHash = wordHash;
   }
-  push(out, mask & mix(mix(prevHash, SALT_BIGRAM), fnv1a('</s>', SALT_WORD)));
+  push(out, mask & mix(mix(prevHash, SALT_BIGRAM), HASH_END));
 
   dense[1] = scaleValence(dense[1] ?? 0);
   dense[2] = scaleValence(dense[2] ?? 0);
