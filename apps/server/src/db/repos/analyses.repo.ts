@@ -84,6 +84,11 @@ export async function findAnalysis(db: Queryable, workspaceId: string, id: strin
   return rows[0] ?? null;
 }
 
+/** Row-locks an analysis for the rest of the transaction (the first lock every writer takes). */
+export async function lockAnalysis(db: Queryable, id: string): Promise<void> {
+  await db.query('SELECT 1 FROM analyses WHERE id = $1 FOR UPDATE', [id]);
+}
+
 export async function listAnalyses(db: Queryable, workspaceId: string, limit: number, before: { createdAt: string; id: string } | null, status?: string): Promise<AnalysisRow[]> {
   const params: unknown[] = [workspaceId];
   let where = 'workspace_id = $1';

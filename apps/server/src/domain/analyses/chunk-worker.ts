@@ -10,6 +10,7 @@ import {
   finishChunk,
   insertResults,
   startChunk,
+  lockAnalysis,
   removeFromBacklog,
   setAnalysisStatus,
   cancelPendingChunks,
@@ -227,6 +228,9 @@ export class ChunkWorker {
       // Calls made are accounted for whether or not the chunk then commits.
       this.traces.add(work.traces);
       const finished = await withTenant(pool, scope, async (c) => {
+        // Lock order everywhere: analysis, then chunk, then the requester's turn (cancel and
+        // retry lock the analysis first too), so concurrent commits and cancels cannot deadlock.
+        await lockAnalysis(c, data.analysisId);
         const current = await findChunk(c, data.analysisId, data.seq, true);
         if (!current || current.status !== 'queued') {
           // Cancelled while running, or (after a lapsed lease) already committed by another worker.
@@ -361,6 +365,7 @@ export class ChunkWorker {
     const output = (job.sourceOutput ?? {}) as { code?: string; message?: string };
     const error = { code: output.code ?? 'chunk_dead', message: output.message ?? 'the chunk failed after every attempt (its worker may have stopped)', attempts: (job.sourceRetryCount ?? 0) + 1 };
     await withTenant(this.options.pool, scope, async (c) => {
+      await lockAnalysis(c, data.analysisId);
       const chunk = await findChunk(c, data.analysisId, data.seq, true);
       if (chunk && chunk.status === 'queued') {
         const updated = await finishChunk(c, {
