@@ -75,14 +75,15 @@ export function queueDb(client: pg.ClientBase): IDatabase {
 export async function openJobQueue(
   ownerUrl: string,
   settings: JobQueueSettings,
-  options: { supervise?: boolean; onError?: (error: Error) => void; synchronousCommit?: boolean } = {},
+  options: { supervise?: boolean; onError?: (error: Error) => void; synchronousCommit?: boolean; poolSize?: number } = {},
 ): Promise<JobQueue> {
   const boss = new PgBoss({
     connectionString: ownerUrl,
     // Claims and heartbeats are repeatable: a lost one only means a chunk is claimed again.
     ...(options.synchronousCommit === false ? { options: '-c synchronous_commit=off' } : {}),
     schema: JOB_SCHEMA,
-    max: 4,
+    // A worker's loops each fetch, heartbeat and settle through this pool: size it to them.
+    max: options.poolSize ?? 4,
     application_name: 'socialpulse-queue',
     supervise: options.supervise ?? true,
     superviseIntervalSeconds: settings.superviseIntervalSeconds,

@@ -22,6 +22,7 @@ export async function startWorker(
   const queue = await openJobQueue(db.url, jobQueueSettings(config), {
     supervise: true,
     synchronousCommit: false,
+    poolSize: config.analysis.workerConcurrency + 2,
     onError: (error) => logger.error({ err: error }, 'job queue error'),
   });
   // Its own pool: one connection per chunk loop, and commits that do not wait for the WAL flush
