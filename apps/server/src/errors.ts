@@ -26,6 +26,17 @@ export const errorStatus = {
   llm_auth_failed: 502,
   llm_bad_request: 502,
   llm_malformed_output: 502,
+  // Social platforms (src/connectors/): a platform's refusal is ours to report; see ConnectorError.kind.
+  platform_rate_limited: 503,
+  platform_usage_capped: 503,
+  platform_quota_exceeded: 503,
+  platform_auth_expired: 502,
+  platform_not_found: 404,
+  platform_forbidden: 502,
+  platform_bad_request: 502,
+  platform_unavailable: 502,
+  platform_circuit_open: 503,
+  platform_malformed_response: 502,
 } as const;
 
 export type ErrorCode = keyof typeof errorStatus;

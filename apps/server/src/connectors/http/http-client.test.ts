@@ -1,0 +1,176 @@
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { ConnectorError, isConnectorError } from '../errors.js';
+import { xProfile } from '../x/profile.js';
+import { mastodonProfile } from '../mastodon/profile.js';
+import { createYoutubeProfile } from '../youtube/profile.js';
+import { InMemoryBudgetStore } from './budget-store.js';
+import { createHttpClient, type HttpClientOptions } from './http-client.js';
+
+const T0 = Date.parse('2026-03-02T12:00:00Z');
+const credential = { id: 'cred-1', accessToken: 'secret-token-123456' };
+
+type Answer = { status?: number; headers?: Record<string, string>; body?: unknown } | Error;
+
+/** A fake platform: answers in order, records requests; a fake clock that only sleeps advance. */
+function setup(answers: Answer[], options: Partial<HttpClientOptions> = {}) {
+  let clock = T0;
+  const sleeps: number[] = [];
+  const requests: { url: string; headers: Record<string, string> }[] = [];
+  const fetch = ((url: string, init: RequestInit) => {
+    requests.push({ url, headers: init.headers as Record<string, string> });
+    const answer = answers.shift();
+    if (answer === undefined) return Promise.reject(new Error('unexpected request'));
+    if (answer instanceof Error) return Promise.reject(answer);
+    const body = answer.body === undefined ? '' : typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body);
+    return Promise.resolve(new Response(answer.status === 304 ? null : body, { status: answer.status ?? 200, headers: { 'content-type': 'application/json', ...answer.headers } }));
+  }) as typeof globalThis.fetch;
+  const registry = new Registry();
+  const http = createHttpClient({
+    fetch,
+    now: () => clock,
+    sleep: (ms) => {
+      sleeps.push(ms);
+      clock += ms;
+      return Promise.resolve();
+    },
+    random: () => 0.5,
+    registry,
+    budgetStore: new InMemoryBudgetStore(),
+    ...options,
+  });
+  return { http, sleeps, requests, registry, now: () => clock };
+}
+
+const req = { endpoint: 'GET /2/users/:id/tweets', url: 'https://api.x.com/2/users/1/tweets', credential };
+
+describe('the HTTP layer', () => {
+  it('sends the token only in the Authorization header and returns parsed JSON', async () => {
+    const { http, requests } = setup([{ body: { data: [] } }]);
+    const response = await http.request(xProfile, { ...req, query: { max_results: 5, skipped: undefined } });
+    expect(response.body).toEqual({ data: [] });
+    expect(requests[0]?.url).toBe('https://api.x.com/2/users/1/tweets?max_results=5');
+    expect(requests[0]?.headers.authorization).toBe('Bearer secret-token-123456');
+  });
+
+  it('retries 5xx with exponential back-off and jitter, then succeeds', async () => {
+    const { http, sleeps } = setup([{ status: 503 }, { status: 502 }, { body: { data: [] } }], { backoffBaseMs: 1000 });
+    const response = await http.request(xProfile, req);
+    expect(response.attempts).toBe(3);
+    // random 0.5 → 75% of 1 s, then of 2 s.
+    expect(sleeps).toEqual([750, 1500]);
+  });
+
+  it('waits until x-rate-limit-reset after a 429, then retries', async () => {
+    const reset = Math.floor(T0 / 1000) + 30;
+    const { http, sleeps } = setup([
+      { status: 429, headers: { 'x-rate-limit-limit': '900', 'x-rate-limit-remaining': '0', 'x-rate-limit-reset': String(reset) }, body: 'Rate limit exceeded\n' },
+      { body: { data: [] } },
+    ]);
+    await http.request(xProfile, req);
+    expect(sleeps).toEqual([30_000]);
+  });
+
+  it('honours Retry-After', async () => {
+    const { http, sleeps } = setup([{ status: 429, headers: { 'retry-after': '7' } }, { body: { data: [] } }]);
+    await http.request(mastodonProfile, { ...req, endpoint: 'GET /api/v1/accounts/:id/statuses', url: 'https://m.example/api/v1/accounts/1/statuses' });
+    expect(sleeps).toEqual([7_000]);
+  });
+
+  it('fails with rate_limited and the reset time when the wait is longer than maxWaitMs', async () => {
+    const reset = Math.floor(T0 / 1000) + 900;
+    const { http, sleeps } = setup([{ status: 429, headers: { 'x-rate-limit-remaining': '0', 'x-rate-limit-reset': String(reset) } }], { maxWaitMs: 60_000 });
+    const error = await http.request(xProfile, req).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConnectorError);
+    expect(error).toMatchObject({ kind: 'rate_limited', resetAt: reset * 1000, retryable: true });
+    expect(sleeps).toEqual([]);
+  });
+
+  it('waits for the budget the headers announce instead of breaking it', async () => {
+    const reset = Math.floor(T0 / 1000) + 20;
+    const { http, sleeps, requests } = setup([
+      { headers: { 'x-rate-limit-limit': '2', 'x-rate-limit-remaining': '0', 'x-rate-limit-reset': String(reset) }, body: { data: [] } },
+      { body: { data: [] } },
+    ]);
+    await http.request(xProfile, req);
+    await http.request(xProfile, { ...req, url: 'https://api.x.com/2/users/2/tweets' });
+    expect(sleeps).toEqual([20_000]);
+    expect(requests).toHaveLength(2);
+  });
+
+  it('does not retry a usage cap although the rate-limit headers show headroom', async () => {
+    const { http, requests } = setup([{ status: 429, headers: { 'x-rate-limit-remaining': '39999' }, body: { title: 'UsageCapExceeded', type: 'https://api.twitter.com/2/problems/usage-capped', detail: 'Usage cap exceeded: Monthly product cap' } }]);
+    await expect(http.request(xProfile, req)).rejects.toMatchObject({ kind: 'usage_cap_exceeded', retryable: false });
+    expect(requests).toHaveLength(1);
+  });
+
+  it('never retries auth errors and keeps secrets out of messages', async () => {
+    const { http, requests } = setup([{ status: 401, body: { title: 'Unauthorized', detail: 'bad token secret-token-123456' } }]);
+    const error = await http.request(xProfile, req).catch((e: unknown) => e);
+    expect(isConnectorError(error) && error.kind).toBe('auth_expired');
+    expect(String((error as Error).message)).not.toContain('secret-token-123456');
+    expect(JSON.stringify((error as ConnectorError).toJSON())).not.toContain('secret-token-123456');
+    expect(requests).toHaveLength(1);
+  });
+
+  it('turns a timeout into a retryable transient error', async () => {
+    const abort = new AbortController();
+    const { http } = setup([], {
+      maxAttempts: 1,
+      timeoutSignal: () => abort.signal,
+      fetch: ((_url: string, init: RequestInit) => new Promise((_resolve, reject) => {
+        init.signal?.addEventListener('abort', () => reject(Object.assign(new Error('aborted'), { name: 'AbortError' })));
+        abort.abort();
+      })) as typeof fetch,
+    });
+    await expect(http.request(xProfile, req)).rejects.toMatchObject({ kind: 'transient', platformCode: 'timeout', retryable: true });
+  });
+
+  it('opens the circuit per platform and credential after consecutive failures', async () => {
+    const { http, requests } = setup([{ status: 500 }, { status: 500 }, { body: {} }], { maxAttempts: 1, circuitBreaker: { consecutiveFailures: 2 } });
+    await expect(http.request(xProfile, req)).rejects.toMatchObject({ kind: 'transient' });
+    await expect(http.request(xProfile, req)).rejects.toMatchObject({ kind: 'transient' });
+    await expect(http.request(xProfile, req)).rejects.toMatchObject({ kind: 'circuit_open' });
+    expect(requests).toHaveLength(2);
+    // Another credential has its own breaker.
+    await expect(http.request(xProfile, { ...req, credential: { id: 'cred-2' } })).resolves.toMatchObject({ status: 200 });
+  });
+
+  it('shares one exchange between identical GETs in flight', async () => {
+    const { http, requests } = setup([{ body: { data: [1] } }]);
+    const [a, b] = await Promise.all([http.request(xProfile, req), http.request(xProfile, req)]);
+    expect(a.body).toEqual({ data: [1] });
+    expect(b).toBe(a);
+    expect(requests).toHaveLength(1);
+  });
+
+  it('sends If-None-Match and serves a 304 from the cache', async () => {
+    const { http, requests, registry } = setup([{ headers: { etag: 'W/"abc"' }, body: [{ id: '1' }] }, { status: 304 }]);
+    const m = { ...req, endpoint: 'GET /api/v1/accounts/:id/statuses', url: 'https://m.example/api/v1/accounts/1/statuses' };
+    await http.request(mastodonProfile, m);
+    const second = await http.request(mastodonProfile, m);
+    expect(requests[1]?.headers['if-none-match']).toBe('W/"abc"');
+    expect(second.body).toEqual([{ id: '1' }]);
+    expect(await registry.getSingleMetricAsString('socialpulse_connector_not_modified_total')).toContain('platform="mastodon"');
+  });
+
+  it('counts YouTube quota units locally and refuses a call that would exceed the day', async () => {
+    const { http, requests } = setup([{ body: { items: [] } }, { body: { items: [] } }]);
+    const profile = createYoutubeProfile(101);
+    const yt = { endpoint: 'GET /youtube/v3/search', url: 'https://www.googleapis.com/youtube/v3/search', credential };
+    await http.request(profile, yt); // 100 units
+    await http.request(profile, { ...yt, endpoint: 'GET /youtube/v3/videos', url: 'https://www.googleapis.com/youtube/v3/videos' }); // 1 unit
+    await expect(http.request(profile, { ...yt, url: 'https://www.googleapis.com/youtube/v3/search?q=2' })).rejects.toMatchObject({ kind: 'quota_exceeded', platformCode: 'local_quota' });
+    expect(requests).toHaveLength(2);
+  });
+
+  it('records metrics per platform and endpoint', async () => {
+    const { http, registry } = setup([{ status: 500 }, { headers: { 'x-rate-limit-remaining': '41', 'x-rate-limit-limit': '50', 'x-rate-limit-reset': String(Math.floor(T0 / 1000) + 60) }, body: {} }]);
+    await http.request(xProfile, req);
+    const text = await registry.metrics();
+    expect(text).toContain('socialpulse_connector_requests_total{platform="x",endpoint="GET /2/users/:id/tweets",status="500"} 1');
+    expect(text).toContain('socialpulse_connector_errors_total{platform="x",endpoint="GET /2/users/:id/tweets",kind="transient"} 1');
+    expect(text).toContain('socialpulse_connector_budget_remaining{platform="x",endpoint="GET /2/users/:id/tweets"} 41');
+    expect(text).toMatch(/socialpulse_connector_wait_seconds_total\{platform="x",endpoint="GET \/2\/users\/:id\/tweets",reason="backoff"\} 0\.75/);
+  });
+});

@@ -1,0 +1,355 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { BrokenCircuitError, ConsecutiveBreaker, IsolatedCircuitError, circuitBreaker, handleWhen, type CircuitBreakerPolicy } from 'cockatiel';
+import type { Registry } from 'prom-client';
+import type { Platform } from '@socialpulse/contracts';
+import type { Credential } from '../connector.js';
+import { ConnectorError, isConnectorError, redactUrl, scrubSecrets } from '../errors.js';
+import { InMemoryBudgetStore, type BudgetStore } from './budget-store.js';
+import { parseRetryAfter, type BudgetObservation } from './headers.js';
+import { connectorMetrics, type ConnectorMetrics } from './metrics.js';
+import { parseJsonKeepingBigInts } from './safe-json.js';
+
+/** A response as the platform sent it, before it is judged. */
+export interface RawResponse {
+  status: number;
+  headers: Headers;
+  /** Parsed JSON when the body is JSON, else the text ('' when empty). */
+  body: unknown;
+}
+
+export interface ClassifyContext {
+  endpoint: string;
+  nowMs: number;
+}
+
+/** What the HTTP layer knows about one platform: its budget headers, quota and error format. */
+export interface PlatformProfile {
+  platform: Platform;
+  /** The budget the headers describe is per endpoint (X) or shared by every endpoint of a credential (Mastodon, Reddit, Meta, Bluesky). */
+  budgetScope: 'endpoint' | 'credential';
+  readBudget(headers: Headers, nowMs: number): BudgetObservation | null;
+  /** A typed error for a failed response (including errors inside a 2xx), or null for success. */
+  classify(response: RawResponse, context: ClassifyContext): ConnectorError | null;
+  /** Quota counted locally (YouTube sends no headers): units per window and the cost of each endpoint. */
+  quota?: { limit: number; cost(endpoint: string): number; resetAt(nowMs: number): number };
+  /** Send If-None-Match with the ETag of the last response to the same URL. */
+  conditionalRequests?: boolean;
+}
+
+export interface HttpRequest {
+  /** Route template for budgets and metrics: `GET /2/users/:id/tweets`. */
+  endpoint: string;
+  method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  url: string;
+  query?: Record<string, string | number | boolean | null | undefined>;
+  /** JSON request body (POST). */
+  json?: unknown;
+  headers?: Record<string, string>;
+  credential: Credential;
+  signal?: AbortSignal;
+}
+
+export interface HttpResponse extends RawResponse {
+  /** The URL requested, credentials redacted. */
+  url: string;
+  /** True when a 304 was answered from the cache. */
+  fromCache: boolean;
+  attempts: number;
+  /** When the response arrived (epoch ms): the capture time of the metrics in it. */
+  receivedAt: number;
+}
+
+export interface HttpClientOptions {
+  fetch?: typeof fetch;
+  /** Epoch ms; default Date.now. */
+  now?: () => number;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** In [0, 1); for jitter. */
+  random?: () => number;
+  /** A signal that aborts after `ms` (per attempt, including the body); default AbortSignal.timeout. */
+  timeoutSignal?: (ms: number) => AbortSignal;
+  budgetStore?: BudgetStore;
+  registry?: Registry;
+  timeoutMs?: number;
+  /** Attempts per request, the first included (default 4). */
+  maxAttempts?: number;
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  /**
+   * Longest wait (for a budget window, a Retry-After or a back-off) worth sleeping through; a longer
+   * one fails now with rate_limited and resetAt, so the scheduler can come back later (default 60 s).
+   */
+  maxWaitMs?: number;
+  circuitBreaker?: { consecutiveFailures?: number; halfOpenAfterMs?: number };
+  /** ETags remembered for conditional requests (default 500). */
+  etagCacheSize?: number;
+  userAgent?: string;
+}
+
+export interface HttpClient {
+  request(profile: PlatformProfile, request: HttpRequest): Promise<HttpResponse>;
+  budgetKey(profile: PlatformProfile, endpoint: string, credential: Credential): string;
+  readonly store: BudgetStore;
+}
+
+const defaultSleep = (ms: number, signal?: AbortSignal): Promise<void> => delay(ms, undefined, signal ? { signal } : {});
+
+function buildUrl(url: string, query: HttpRequest['query']): string {
+  if (!query) return url;
+  const u = new URL(url);
+  for (const [name, value] of Object.entries(query)) {
+    if (value !== undefined && value !== null) u.searchParams.set(name, String(value));
+  }
+  return u.toString();
+}
+
+function isAbort(error: unknown): boolean {
+  return error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError');
+}
+
+/** The one outbound HTTP client of the connectors. See connectors/README.md. */
+export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
+  const fetchFn = options.fetch ?? globalThis.fetch;
+  const now = options.now ?? Date.now;
+  const sleep = options.sleep ?? defaultSleep;
+  const random = options.random ?? Math.random;
+  const timeoutSignal = options.timeoutSignal ?? ((ms: number) => AbortSignal.timeout(ms));
+  const store = options.budgetStore ?? new InMemoryBudgetStore();
+  const metrics: ConnectorMetrics = connectorMetrics(options.registry);
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const maxAttempts = Math.max(1, options.maxAttempts ?? 4);
+  const backoffBaseMs = options.backoffBaseMs ?? 1_000;
+  const backoffMaxMs = options.backoffMaxMs ?? 60_000;
+  const maxWaitMs = options.maxWaitMs ?? 60_000;
+  const etagCacheSize = options.etagCacheSize ?? 500;
+  const userAgent = options.userAgent ?? 'socialpulse-connector/0.1 (+https://github.com/socialpulse)';
+
+  const breakers = new Map<string, CircuitBreakerPolicy>();
+  const inFlight = new Map<string, Promise<HttpResponse>>();
+  const etags = new Map<string, { etag: string; response: RawResponse }>();
+
+  const budgetKey = (profile: PlatformProfile, endpoint: string, credential: Credential): string =>
+    profile.budgetScope === 'endpoint' ? `${profile.platform}|${endpoint}|${credential.id}` : `${profile.platform}|*|${credential.id}`;
+
+  function breakerFor(platform: Platform, credential: Credential): CircuitBreakerPolicy {
+    const key = `${platform}|${credential.id}`;
+    let breaker = breakers.get(key);
+    if (!breaker) {
+      breaker = circuitBreaker(
+        handleWhen((error) => isConnectorError(error) && error.kind === 'transient'),
+        {
+          halfOpenAfter: options.circuitBreaker?.halfOpenAfterMs ?? 30_000,
+          breaker: new ConsecutiveBreaker(options.circuitBreaker?.consecutiveFailures ?? 5),
+        },
+      );
+      breakers.set(key, breaker);
+    }
+    return breaker;
+  }
+
+  function backoff(attempt: number): number {
+    const exp = Math.min(backoffMaxMs, backoffBaseMs * 2 ** (attempt - 1));
+    return Math.round(exp * (0.5 + random() / 2));
+  }
+
+  function secretsOf(credential: Credential): string[] {
+    return [credential.accessToken, credential.apiKey].filter((s): s is string => s !== undefined);
+  }
+
+  function scrubError(error: ConnectorError, credential: Credential): ConnectorError {
+    const scrubbed = scrubSecrets(error.message, secretsOf(credential));
+    if (scrubbed === error.message) return error;
+    return new ConnectorError(error.kind, scrubbed, {
+      platform: error.platform,
+      endpoint: error.endpoint ?? undefined,
+      httpStatus: error.httpStatus,
+      platformCode: error.platformCode,
+      resetAt: error.resetAt,
+      retryAfterMs: error.retryAfterMs,
+      retryable: error.retryable,
+    });
+  }
+
+  /** One HTTP exchange: fetch, read the body, record the budget; no judgement. */
+  async function exchange(profile: PlatformProfile, request: HttpRequest, url: string): Promise<RawResponse> {
+    const method = request.method ?? 'GET';
+    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': userAgent, ...request.headers };
+    if (request.credential.accessToken !== undefined) headers.authorization = `Bearer ${request.credential.accessToken}`;
+    if (request.credential.apiKey !== undefined) headers['x-goog-api-key'] = request.credential.apiKey;
+    let body: string | undefined;
+    if (request.json !== undefined) {
+      body = JSON.stringify(request.json);
+      headers['content-type'] = 'application/json';
+    }
+    const cacheKey = `${request.credential.id} ${url}`;
+    const cached = method === 'GET' && profile.conditionalRequests ? etags.get(cacheKey) : undefined;
+    if (cached) headers['if-none-match'] = cached.etag;
+
+    const timeout = timeoutSignal(timeoutMs);
+    const signal = request.signal ? AbortSignal.any([timeout, request.signal]) : timeout;
+    let response: Response;
+    let text: string;
+    try {
+      response = await fetchFn(url, { method, headers, body, signal, redirect: 'follow' });
+      text = await response.text();
+    } catch (error) {
+      metrics.requests.inc({ platform: profile.platform, endpoint: request.endpoint, status: 'network' });
+      if (request.signal?.aborted) throw error;
+      const timedOut = isAbort(error) || timeout.aborted;
+      throw new ConnectorError('transient', timedOut ? `${profile.platform} ${request.endpoint}: no answer within ${timeoutMs} ms` : `${profile.platform} ${request.endpoint}: network error (${scrubSecrets(error instanceof Error ? error.message : String(error), secretsOf(request.credential))})`, {
+        platform: profile.platform,
+        endpoint: request.endpoint,
+        platformCode: timedOut ? 'timeout' : 'network',
+      });
+    }
+    metrics.requests.inc({ platform: profile.platform, endpoint: request.endpoint, status: String(response.status) });
+
+    const nowMs = now();
+    const observation = profile.readBudget(response.headers, nowMs);
+    if (observation !== null) {
+      await store.observe(budgetKey(profile, request.endpoint, request.credential), observation, nowMs);
+      if (observation.remaining !== null) metrics.remaining.set({ platform: profile.platform, endpoint: request.endpoint }, observation.remaining);
+    }
+
+    if (response.status === 304 && cached) {
+      metrics.cacheHits.inc({ platform: profile.platform, endpoint: request.endpoint });
+      return { ...cached.response, headers: response.headers };
+    }
+    let parsed: unknown = text;
+    const type = response.headers.get('content-type') ?? '';
+    if (text !== '' && (type.includes('json') || /^\s*[[{]/.test(text))) {
+      try {
+        parsed = parseJsonKeepingBigInts(text);
+      } catch {
+        parsed = text;
+      }
+    }
+    const raw: RawResponse = { status: response.status, headers: response.headers, body: parsed };
+    const etag = response.headers.get('etag');
+    if (method === 'GET' && profile.conditionalRequests && etag !== null && response.status === 200) {
+      if (etags.size >= etagCacheSize) {
+        const oldest = etags.keys().next();
+        if (!oldest.done) etags.delete(oldest.value);
+      }
+      etags.set(cacheKey, { etag, response: raw });
+    }
+    return raw;
+  }
+
+  async function waitFor(ms: number, profile: PlatformProfile, endpoint: string, reason: string, signal?: AbortSignal): Promise<void> {
+    if (ms <= 0) return;
+    metrics.waitSeconds.inc({ platform: profile.platform, endpoint, reason }, ms / 1000);
+    await sleep(ms, signal);
+  }
+
+  async function run(profile: PlatformProfile, request: HttpRequest, url: string): Promise<HttpResponse> {
+    const key = budgetKey(profile, request.endpoint, request.credential);
+    const breaker = breakerFor(profile.platform, request.credential);
+    const fail = (error: ConnectorError): never => {
+      metrics.errors.inc({ platform: profile.platform, endpoint: request.endpoint, kind: error.kind });
+      throw scrubError(error, request.credential);
+    };
+
+    for (let attempt = 1; ; attempt += 1) {
+      // Wait for the budget rather than break it; a wait too long to sleep through is reported.
+      for (;;) {
+        const wait = await store.take(key, now());
+        if (wait <= 0) break;
+        if (wait > maxWaitMs) {
+          fail(new ConnectorError('rate_limited', `${profile.platform} ${request.endpoint}: request budget spent; it resets in ${Math.ceil(wait / 1000)} s`, {
+            platform: profile.platform,
+            endpoint: request.endpoint,
+            resetAt: now() + wait,
+            retryAfterMs: wait,
+            platformCode: 'local_budget',
+          }));
+        }
+        await waitFor(wait, profile, request.endpoint, 'budget', request.signal);
+      }
+      if (profile.quota) {
+        const units = profile.quota.cost(request.endpoint);
+        const resetAt = profile.quota.resetAt(now());
+        const quota = await store.consumeQuota(`${profile.platform}|quota|${request.credential.id}`, units, profile.quota.limit, resetAt, now());
+        metrics.remaining.set({ platform: profile.platform, endpoint: 'quota' }, Math.max(0, profile.quota.limit - quota.used));
+        if (!quota.allowed) {
+          fail(new ConnectorError('quota_exceeded', `${profile.platform} ${request.endpoint}: the daily quota (${profile.quota.limit} units) would be exceeded by ${units} more; it resets at ${new Date(resetAt).toISOString()}`, {
+            platform: profile.platform,
+            endpoint: request.endpoint,
+            resetAt,
+            platformCode: 'local_quota',
+          }));
+        }
+      }
+
+      let error: ConnectorError;
+      try {
+        const raw = await breaker.execute(async () => {
+          const response = await exchange(profile, request, url);
+          const classified = profile.classify(response, { endpoint: request.endpoint, nowMs: now() });
+          if (classified) throw classified;
+          return response;
+        });
+        return { ...raw, url: redactUrl(url), fromCache: false, attempts: attempt, receivedAt: now() };
+      } catch (caught) {
+        if (caught instanceof BrokenCircuitError || caught instanceof IsolatedCircuitError) {
+          fail(new ConnectorError('circuit_open', `${profile.platform}: circuit open after repeated failures; not calling ${request.endpoint}`, {
+            platform: profile.platform,
+            endpoint: request.endpoint,
+            retryAfterMs: options.circuitBreaker?.halfOpenAfterMs ?? 30_000,
+          }));
+        }
+        if (!isConnectorError(caught)) throw caught;
+        error = caught;
+      }
+
+      const resetAt = error.resetAt;
+      if (error.kind === 'rate_limited' && resetAt !== null) await store.blockUntil(key, resetAt);
+      else if (error.kind === 'rate_limited' && error.retryAfterMs !== null) await store.blockUntil(key, now() + error.retryAfterMs);
+      if (!error.retryable || attempt >= maxAttempts) fail(error);
+      const announced = Math.max(error.retryAfterMs ?? 0, resetAt === null ? 0 : resetAt - now());
+      const wait = Math.max(announced, backoff(attempt));
+      if (announced > maxWaitMs) fail(error);
+      metrics.errors.inc({ platform: profile.platform, endpoint: request.endpoint, kind: error.kind });
+      // A rate-limit wait happens at the top of the loop (the budget is blocked); others back off here.
+      if (error.kind !== 'rate_limited') await waitFor(Math.min(wait, maxWaitMs), profile, request.endpoint, 'backoff', request.signal);
+      else if (announced === 0) await waitFor(Math.min(wait, maxWaitMs), profile, request.endpoint, 'backoff', request.signal);
+    }
+  }
+
+  return {
+    store,
+    budgetKey,
+    request(profile, request) {
+      const url = buildUrl(request.url, request.query);
+      const method = request.method ?? 'GET';
+      if (method !== 'GET') return run(profile, request, url);
+      // Identical GETs in flight share one exchange.
+      const key = `${profile.platform} ${request.credential.id} ${url}`;
+      const pending = inFlight.get(key);
+      if (pending) return pending;
+      const promise = run(profile, request, url).finally(() => inFlight.delete(key));
+      inFlight.set(key, promise);
+      return promise;
+    },
+  };
+}
+
+/** Shared classification by HTTP status, for what a platform's own error format does not settle. */
+export function classifyByStatus(
+  platform: Platform,
+  status: number,
+  context: ClassifyContext,
+  message: string,
+  extra: { headers?: Headers; platformCode?: string | number | null; resetAt?: number | null } = {},
+): ConnectorError | null {
+  const base = { platform, endpoint: context.endpoint, httpStatus: status, platformCode: extra.platformCode ?? null };
+  const retryAfterMs = extra.headers ? parseRetryAfter(extra.headers.get('retry-after'), context.nowMs) : null;
+  if (status >= 200 && status < 300) return null;
+  if (status === 429) return new ConnectorError('rate_limited', message, { ...base, resetAt: extra.resetAt ?? (retryAfterMs === null ? null : context.nowMs + retryAfterMs), retryAfterMs });
+  if (status === 401) return new ConnectorError('auth_expired', message, base);
+  if (status === 403) return new ConnectorError('forbidden', message, base);
+  if (status === 404 || status === 410) return new ConnectorError('not_found', message, base);
+  if (status === 408 || status >= 500) return new ConnectorError('transient', message, { ...base, retryAfterMs });
+  if (status >= 400) return new ConnectorError('bad_request', message, base);
+  return new ConnectorError('malformed_response', message, base);
+}

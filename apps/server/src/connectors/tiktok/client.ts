@@ -1,0 +1,160 @@
+import type { AccountKey, AccountRef, CollectedPost, CommentPage, Connector, ConnectorContext, Gap, ListPostsOptions, MetricsResult, PostPage, ResolvedAccount } from '../connector.js';
+import { snapshotOf } from '../connector.js';
+import { ConnectorError } from '../errors.js';
+import type { HttpClient, HttpResponse } from '../http/http-client.js';
+import { asRecord, asString, asText } from '../mapping.js';
+import { cleanUsername, mapTiktokComments, mapTiktokVideo, tiktokVideos } from './mapper.js';
+import { tiktokProfile } from './profile.js';
+
+export const TIKTOK_API = 'https://open.tiktokapis.com';
+const DISPLAY_FIELDS = 'id,title,video_description,create_time,share_url,embed_link,duration,view_count,like_count,comment_count,share_count';
+const RESEARCH_FIELDS = 'id,username,create_time,video_description,region_code,view_count,like_count,comment_count,share_count,favorites_count,hashtag_names';
+
+export interface TiktokConnectorOptions {
+  http: HttpClient;
+  baseUrl?: string;
+  /** `display`: the creator's own videos (user token). `research`: public videos (client token, approved researchers). */
+  api: 'display' | 'research';
+  /** Research queries span at most 30 days; how far back the first window reaches (default 30). */
+  researchWindowDays?: number;
+  now?: () => number;
+}
+
+interface ResearchCursor {
+  cursor: number;
+  searchId: string | null;
+  start: string;
+  end: string;
+}
+
+const yyyymmdd = (ms: number): string => new Date(ms).toISOString().slice(0, 10).replace(/-/g, '');
+
+/** TikTok Display API (video/list, cursor = ms timestamp) or Research API (video/query, cursor + search_id). */
+export class TiktokConnector implements Connector {
+  readonly platform = 'tiktok' as const;
+  readonly capabilities: Connector['capabilities'];
+  private readonly http: HttpClient;
+  private readonly baseUrl: string;
+  readonly api: 'display' | 'research';
+  private readonly windowDays: number;
+  private readonly now: () => number;
+
+  constructor(options: TiktokConnectorOptions) {
+    this.http = options.http;
+    this.baseUrl = (options.baseUrl ?? TIKTOK_API).replace(/\/+$/, '');
+    this.api = options.api;
+    this.windowDays = options.researchWindowDays ?? 30;
+    this.now = options.now ?? Date.now;
+    this.capabilities = { comments: options.api === 'research', metricsBatchSize: 20, historyLimit: null };
+  }
+
+  private post(endpoint: string, fields: string, json: unknown, ctx: ConnectorContext): Promise<HttpResponse> {
+    return this.http.request(tiktokProfile, { endpoint: `POST ${endpoint}`, method: 'POST', url: `${this.baseUrl}${endpoint}`, query: { fields }, json, credential: ctx.credential, signal: ctx.signal });
+  }
+
+  async resolveAccount(ref: AccountRef, ctx: ConnectorContext): Promise<ResolvedAccount> {
+    if (this.api === 'display') {
+      const response = await this.http.request(tiktokProfile, { endpoint: 'GET /v2/user/info/', url: `${this.baseUrl}/v2/user/info/`, query: { fields: 'open_id,union_id,username,display_name' }, credential: ctx.credential, signal: ctx.signal });
+      const user = asRecord(asRecord(asRecord(response.body)?.data)?.user);
+      const id = asText(user?.open_id);
+      if (user === null || id === null) throw new ConnectorError('malformed_response', 'TikTok user/info: no user', { platform: 'tiktok', endpoint: 'GET /v2/user/info/' });
+      return { platform: 'tiktok', externalId: id, handle: asText(user.username), displayName: asText(user.display_name), extra: {}, raw: user };
+    }
+    const username = (ref.handle ?? ref.id).replace(/^@/, '');
+    const response = await this.post('/v2/research/user/info/', 'display_name,follower_count,video_count', { username }, ctx);
+    const data = asRecord(asRecord(response.body)?.data);
+    if (data === null) throw new ConnectorError('not_found', `TikTok user ${username} was not found`, { platform: 'tiktok' });
+    // The Research API identifies accounts by username only.
+    return { platform: 'tiktok', externalId: username, handle: username, displayName: asText(data.display_name), extra: {}, raw: data };
+  }
+
+  async listPosts(account: AccountKey, cursor: string | null, ctx: ConnectorContext, options: ListPostsOptions = {}): Promise<PostPage> {
+    const owner = { externalId: account.externalId, handle: account.handle ?? null };
+    if (this.api === 'display') {
+      const body: Record<string, number> = { max_count: Math.min(20, options.pageSize ?? 20) };
+      if (cursor !== null && /^\d+$/.test(cursor)) body.cursor = Number(cursor);
+      const response = await this.post('/v2/video/list/', DISPLAY_FIELDS, body, ctx);
+      return this.videoPage(response, owner, options, null);
+    }
+    const state: ResearchCursor = cursor !== null ? (JSON.parse(cursor) as ResearchCursor) : {
+      cursor: 0,
+      searchId: null,
+      start: yyyymmdd(options.since !== undefined ? Math.max(Date.parse(options.since), this.now() - this.windowDays * 86_400_000) : this.now() - this.windowDays * 86_400_000),
+      end: yyyymmdd(this.now()),
+    };
+    const response = await this.post('/v2/research/video/query/', RESEARCH_FIELDS, {
+      query: { and: [{ operation: 'IN', field_name: 'username', field_values: [account.handle ?? account.externalId] }] },
+      start_date: state.start,
+      end_date: state.end,
+      max_count: Math.min(100, options.pageSize ?? 100),
+      cursor: state.cursor,
+      ...(state.searchId !== null ? { search_id: state.searchId } : {}),
+    }, ctx);
+    return this.videoPage(response, owner, options, state);
+  }
+
+  /** A video/list or research/video/query answer → a page. Exposed for replay. */
+  videoPage(response: HttpResponse, owner: { externalId: string | null; handle: string | null } | null, options: ListPostsOptions, research: ResearchCursor | null): PostPage {
+    const capturedAt = new Date(response.receivedAt).toISOString();
+    const data = asRecord(asRecord(response.body)?.data);
+    const posts: CollectedPost[] = [];
+    const gaps: Gap[] = [];
+    let reachedSince = false;
+    for (const video of tiktokVideos(response.body)) {
+      const post = mapTiktokVideo(video, capturedAt, owner);
+      if (post === null) {
+        gaps.push({ reason: 'unmappable', resourceId: asString(video.id), detail: 'video without id or create_time' });
+        continue;
+      }
+      if (options.since !== undefined && post.created_at < new Date(options.since).toISOString()) {
+        reachedSince = true;
+        continue;
+      }
+      posts.push(post);
+    }
+    const hasMore = data?.has_more === true && !reachedSince;
+    const nextRaw = asString(data?.cursor);
+    let nextCursor: string | null = null;
+    if (hasMore && nextRaw !== null) {
+      nextCursor = research === null
+        ? nextRaw
+        : JSON.stringify({ ...research, cursor: Number(nextRaw), searchId: asString(data?.search_id) ?? research.searchId } satisfies ResearchCursor);
+    }
+    return { posts, nextCursor, hasMore: hasMore && nextCursor !== null, gaps };
+  }
+
+  async refreshMetrics(externalIds: readonly string[], ctx: ConnectorContext): Promise<MetricsResult> {
+    const result: MetricsResult = { snapshots: [], gaps: [] };
+    for (let i = 0; i < externalIds.length; i += 20) {
+      const ids = externalIds.slice(i, i + 20);
+      const response = this.api === 'display'
+        ? await this.post('/v2/video/query/', DISPLAY_FIELDS, { filters: { video_ids: ids } }, ctx)
+        : await this.post('/v2/research/video/query/', RESEARCH_FIELDS, { query: { and: [{ operation: 'IN', field_name: 'video_id', field_values: ids }] }, start_date: yyyymmdd(this.now() - 30 * 86_400_000), end_date: yyyymmdd(this.now()), max_count: 100 }, ctx);
+      this.collectMetrics(response, ids, result);
+    }
+    return result;
+  }
+
+  collectMetrics(response: HttpResponse, asked: readonly string[], into: MetricsResult): void {
+    const page = this.videoPage(response, null, {}, null);
+    into.snapshots.push(...page.posts.map(snapshotOf));
+    into.gaps.push(...page.gaps);
+    const seen = new Set(page.posts.map((p) => p.external_id));
+    for (const id of asked) if (!seen.has(id)) into.gaps.push({ reason: 'deleted', resourceId: id, detail: `video ${id} was not returned` });
+  }
+
+  async listComments(postExternalId: string, cursor: string | null, ctx: ConnectorContext): Promise<CommentPage> {
+    if (this.api !== 'research') throw new ConnectorError('forbidden', 'TikTok: comments are available through the Research API only', { platform: 'tiktok' });
+    const response = await this.post('/v2/research/video/comment/list/', 'id,video_id,text,like_count,reply_count,parent_comment_id,create_time', { video_id: postExternalId, max_count: 100, cursor: cursor === null ? 0 : Number(cursor) }, ctx);
+    return this.commentPage(response);
+  }
+
+  commentPage(response: HttpResponse): CommentPage {
+    const data = asRecord(asRecord(response.body)?.data);
+    const next = asString(data?.cursor);
+    const hasMore = data?.has_more === true && next !== null;
+    return { comments: mapTiktokComments(response.body), nextCursor: hasMore ? next : null, hasMore, gaps: [] };
+  }
+}
+
+export { cleanUsername };
