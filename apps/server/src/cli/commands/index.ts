@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { registerAnalysesCommand } from './analyses.js';
 import { registerAnalyzeCommand } from './analyze.js';
+import { registerConnectorsCommand } from './connectors.js';
 import { registerDoctorCommand } from './doctor.js';
 import { registerExportCommand } from './export.js';
 import { registerImportCommand } from './import.js';
@@ -17,6 +18,7 @@ export function registerCommands(program: Command): void {
   registerExportCommand(program);
   registerAnalyzeCommand(program);
   registerAnalysesCommand(program);
+  registerConnectorsCommand(program);
   registerUsersCommand(program);
   registerKeysCommand(program);
   registerDoctorCommand(program);
