@@ -43,16 +43,34 @@ export class TokenStore {
 
   constructor(private readonly seed: number) {}
 
-  issue(input: { platform: Platform; kind: TokenKind; accountId: string | null; now: number; ttlSeconds: number | null; scope?: string; clientId?: string; jwt?: { did: string; scope: string } }): TokenRecord {
+  issue(input: {
+    platform: Platform;
+    kind: TokenKind;
+    accountId: string | null;
+    now: number;
+    ttlSeconds: number | null;
+    scope?: string;
+    clientId?: string;
+    jwt?: { did: string; scope: string };
+  }): TokenRecord {
     this.counter += 1;
     const secret = hexOf(this.seed, input.platform, input.kind, this.counter);
     const expiresAtMs = input.ttlSeconds === null ? null : input.now + input.ttlSeconds * 1000;
     let token: string;
     if (input.jwt !== undefined) {
       // Bluesky sessions are JWTs whose exp clients may read.
-      const header = base64url(JSON.stringify({ typ: input.kind === 'refresh' ? 'refresh+jwt' : 'at+jwt', alg: 'ES256K' }));
+      const header = base64url(
+        JSON.stringify({ typ: input.kind === 'refresh' ? 'refresh+jwt' : 'at+jwt', alg: 'ES256K' }),
+      );
       const payload = base64url(
-        JSON.stringify({ scope: input.jwt.scope, sub: input.jwt.did, iat: Math.floor(input.now / 1000), exp: expiresAtMs === null ? undefined : Math.floor(expiresAtMs / 1000), aud: 'did:web:sim.bsky.local', jti: secret.slice(0, 16) }),
+        JSON.stringify({
+          scope: input.jwt.scope,
+          sub: input.jwt.did,
+          iat: Math.floor(input.now / 1000),
+          exp: expiresAtMs === null ? undefined : Math.floor(expiresAtMs / 1000),
+          aud: 'did:web:sim.bsky.local',
+          jti: secret.slice(0, 16),
+        }),
       );
       token = `${header}.${payload}.${base64url(Buffer.from(secret, 'hex'))}`;
     } else {
@@ -75,12 +93,19 @@ export class TokenStore {
   }
 
   /** Checks a presented token of the given kinds. */
-  check(platform: Platform, token: string | null, kinds: readonly TokenKind[], now: number): TokenCheck {
+  check(
+    platform: Platform,
+    token: string | null,
+    kinds: readonly TokenKind[],
+    now: number,
+  ): TokenCheck {
     if (token === null || token === '') return { ok: false, reason: 'missing' };
     const record = this.byToken.get(token);
-    if (record === undefined || record.platform !== platform || !kinds.includes(record.kind)) return { ok: false, reason: 'invalid' };
+    if (record === undefined || record.platform !== platform || !kinds.includes(record.kind))
+      return { ok: false, reason: 'invalid' };
     if (record.revoked) return { ok: false, reason: 'revoked', record };
-    if (record.expiresAtMs !== null && now >= record.expiresAtMs) return { ok: false, reason: 'expired', record };
+    if (record.expiresAtMs !== null && now >= record.expiresAtMs)
+      return { ok: false, reason: 'expired', record };
     return { ok: true, record };
   }
 
@@ -95,7 +120,9 @@ export class TokenStore {
 
   /** Makes every access token of the platform expired now (a fault that outlives one request). */
   expireAll(platform: Platform, now: number): void {
-    for (const record of this.byToken.values()) if (record.platform === platform && record.kind === 'access') record.expiresAtMs = Math.min(record.expiresAtMs ?? now, now);
+    for (const record of this.byToken.values())
+      if (record.platform === platform && record.kind === 'access')
+        record.expiresAtMs = Math.min(record.expiresAtMs ?? now, now);
   }
 }
 
@@ -126,9 +153,13 @@ export class CodeStore {
 
   constructor(private readonly seed: number) {}
 
-  create(input: Omit<AuthCode, 'code' | 'used' | 'expiresAtMs'> & { now: number; ttlSeconds: number }): AuthCode {
+  create(
+    input: Omit<AuthCode, 'code' | 'used' | 'expiresAtMs'> & { now: number; ttlSeconds: number },
+  ): AuthCode {
     this.counter += 1;
-    const code = base64url(Buffer.from(hexOf(this.seed, 'code', input.platform, this.counter), 'hex')).slice(0, 32);
+    const code = base64url(
+      Buffer.from(hexOf(this.seed, 'code', input.platform, this.counter), 'hex'),
+    ).slice(0, 32);
     const record: AuthCode = {
       code,
       platform: input.platform,

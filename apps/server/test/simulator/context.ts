@@ -48,7 +48,11 @@ export interface SimContext {
   /** Client credentials of the simulated app registered on each platform. */
   client(platform: Platform): { clientId: string; clientSecret: string };
   /** The token a request carries, checked. */
-  checkToken(req: SimRequest, token: string | null, kinds: readonly TokenRecord['kind'][]): ReturnType<TokenStore['check']>;
+  checkToken(
+    req: SimRequest,
+    token: string | null,
+    kinds: readonly TokenRecord['kind'][],
+  ): ReturnType<TokenStore['check']>;
   options: {
     instagramLegacyInsightsFraction: number;
     redditListingCap: number;
@@ -67,10 +71,17 @@ export function consentingAccount(req: SimRequest, ctx: SimContext): SimAccount 
 }
 
 /** 302 back to the client's redirect_uri with the code and state, as a consenting user would. */
-export function redirectWithCode(redirectUri: string, params: Record<string, string | null>): SimResponse {
+export function redirectWithCode(
+  redirectUri: string,
+  params: Record<string, string | null>,
+): SimResponse {
   const target = new URL(redirectUri);
   for (const [k, v] of Object.entries(params)) if (v !== null) target.searchParams.set(k, v);
-  return { status: 302, headers: { location: target.toString(), 'content-type': 'text/html; charset=utf-8' }, body: `<a href="${target.toString()}">Redirecting</a>` };
+  return {
+    status: 302,
+    headers: { location: target.toString(), 'content-type': 'text/html; charset=utf-8' },
+    body: `<a href="${target.toString()}">Redirecting</a>`,
+  };
 }
 
 /**
@@ -81,16 +92,25 @@ export function redirectWithCode(redirectUri: string, params: Record<string, str
 export function startAuthorization(
   req: SimRequest,
   ctx: SimContext,
-  options: { clientParam?: string; requirePkce: boolean; codeTtlSeconds: number; scopeSeparator?: string },
+  options: {
+    clientParam?: string;
+    requirePkce: boolean;
+    codeTtlSeconds: number;
+    scopeSeparator?: string;
+  },
 ): { error: string } | { code: string; redirectUri: string; state: string | null } {
   const clientId = req.query.get(options.clientParam ?? 'client_id');
   const redirectUri = req.query.get('redirect_uri');
-  if (clientId !== ctx.client(req.platform).clientId) return { error: `unknown client [${clientId ?? ''}]` };
-  if (redirectUri === null || !/^https?:\/\//.test(redirectUri)) return { error: 'Missing required parameter [redirect_uri].' };
+  if (clientId !== ctx.client(req.platform).clientId)
+    return { error: `unknown client [${clientId ?? ''}]` };
+  if (redirectUri === null || !/^https?:\/\//.test(redirectUri))
+    return { error: 'Missing required parameter [redirect_uri].' };
   const challenge = req.query.get('code_challenge');
   const method = req.query.get('code_challenge_method');
-  if (options.requirePkce && challenge === null) return { error: 'Missing required parameter [code_challenge].' };
-  if (challenge !== null && method !== null && method !== 'S256' && method !== 'plain') return { error: 'Invalid code_challenge_method.' };
+  if (options.requirePkce && challenge === null)
+    return { error: 'Missing required parameter [code_challenge].' };
+  if (challenge !== null && method !== null && method !== 'S256' && method !== 'plain')
+    return { error: 'Invalid code_challenge_method.' };
   const account = consentingAccount(req, ctx);
   if (account === undefined) return { error: 'no such simulated account' };
   const code = ctx.codes.create({
@@ -98,7 +118,10 @@ export function startAuthorization(
     clientId,
     redirectUri,
     accountId: account.id,
-    scope: (req.query.get('scope') ?? '').split(options.scopeSeparator ?? ' ').filter((s) => s !== '').join(' '),
+    scope: (req.query.get('scope') ?? '')
+      .split(options.scopeSeparator ?? ' ')
+      .filter((s) => s !== '')
+      .join(' '),
     codeChallenge: challenge,
     codeChallengeMethod: challenge === null ? null : method === 'plain' ? 'plain' : 'S256',
     now: req.now,

@@ -4,7 +4,15 @@
  */
 import { createHash } from 'node:crypto';
 
-export const PLATFORMS = ['x', 'youtube', 'instagram', 'tiktok', 'bluesky', 'mastodon', 'reddit'] as const;
+export const PLATFORMS = [
+  'x',
+  'youtube',
+  'instagram',
+  'tiktok',
+  'bluesky',
+  'mastodon',
+  'reddit',
+] as const;
 export type Platform = (typeof PLATFORMS)[number];
 
 export function isPlatform(value: string): value is Platform {
@@ -18,7 +26,9 @@ export interface ManualClock {
   set(ms: number | Date): void;
 }
 
-export function createManualClock(start: number | Date = Date.UTC(2026, 5, 1, 12, 0, 0)): ManualClock {
+export function createManualClock(
+  start: number | Date = Date.UTC(2026, 5, 1, 12, 0, 0),
+): ManualClock {
   let current = typeof start === 'number' ? start : start.getTime();
   return {
     now: () => current,
@@ -108,7 +118,11 @@ export interface SimResponse {
 }
 
 export function json(status: number, body: unknown, headers: Headers = {}): SimResponse {
-  return { status, body, headers: { 'content-type': 'application/json; charset=utf-8', ...headers } };
+  return {
+    status,
+    body,
+    headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
+  };
 }
 
 export function bearer(req: SimRequest): string | null {
@@ -125,13 +139,17 @@ export function basicAuth(req: SimRequest): { user: string; password: string } |
   const decoded = Buffer.from(match[1], 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   if (colon < 0) return null;
-  return { user: decodeURIComponent(decoded.slice(0, colon)), password: decodeURIComponent(decoded.slice(colon + 1)) };
+  return {
+    user: decodeURIComponent(decoded.slice(0, colon)),
+    password: decodeURIComponent(decoded.slice(colon + 1)),
+  };
 }
 
 export function formBody(req: SimRequest): Record<string, string> {
   if (req.body !== null && typeof req.body === 'object' && !Array.isArray(req.body)) {
     const out: Record<string, string> = {};
-    for (const [k, v] of Object.entries(req.body as Record<string, unknown>)) if (typeof v === 'string') out[k] = v;
+    for (const [k, v] of Object.entries(req.body as Record<string, unknown>))
+      if (typeof v === 'string') out[k] = v;
     return out;
   }
   return {};
@@ -163,11 +181,29 @@ export interface LimitState {
   allowed: boolean;
 }
 
-const pacificDate = new Intl.DateTimeFormat('en-CA', { timeZone: 'America/Los_Angeles', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
+const pacificDate = new Intl.DateTimeFormat('en-CA', {
+  timeZone: 'America/Los_Angeles',
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+  hourCycle: 'h23',
+});
 
 function pacificOffsetMs(ms: number): number {
-  const parts = Object.fromEntries(pacificDate.formatToParts(new Date(ms)).map((p) => [p.type, p.value]));
-  const asUtc = Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute), Number(parts.second));
+  const parts = Object.fromEntries(
+    pacificDate.formatToParts(new Date(ms)).map((p) => [p.type, p.value]),
+  );
+  const asUtc = Date.UTC(
+    Number(parts.year),
+    Number(parts.month) - 1,
+    Number(parts.day),
+    Number(parts.hour),
+    Number(parts.minute),
+    Number(parts.second),
+  );
   return asUtc - Math.floor(ms / 1000) * 1000;
 }
 
@@ -202,7 +238,14 @@ export class Limiter {
     }
     const allowed = counter.used + cost <= rule.limit;
     if (allowed) counter.used += cost;
-    return { limit: rule.limit, remaining: Math.max(0, rule.limit - counter.used), used: counter.used, windowStartMs: start, resetMs: end, allowed };
+    return {
+      limit: rule.limit,
+      remaining: Math.max(0, rule.limit - counter.used),
+      used: counter.used,
+      windowStartMs: start,
+      resetMs: end,
+      allowed,
+    };
   }
 
   /** The state without charging anything. */
@@ -210,6 +253,13 @@ export class Limiter {
     const { start, end } = windowBounds(now, rule);
     const counter = this.counters.get(key);
     const used = counter !== undefined && counter.start === start ? counter.used : 0;
-    return { limit: rule.limit, remaining: Math.max(0, rule.limit - used), used, windowStartMs: start, resetMs: end, allowed: used < rule.limit };
+    return {
+      limit: rule.limit,
+      remaining: Math.max(0, rule.limit - used),
+      used,
+      windowStartMs: start,
+      resetMs: end,
+      allowed: used < rule.limit,
+    };
   }
 }

@@ -36,11 +36,106 @@ export interface SimPost {
   deleted: boolean;
 }
 
-const firstNames = ['maya', 'liam', 'amara', 'kenji', 'sofia', 'noah', 'zainab', 'lucas', 'ingrid', 'mateo', 'priya', 'oluwaseun', 'hana', 'diego', 'freya', 'tariq', 'elena', 'kwame', 'yuki', 'omar', 'chloe', 'ravi', 'nadia', 'felix'];
-const lastNames = ['okafor', 'lindqvist', 'tanaka', 'garcia', 'mensah', 'novak', 'haddad', 'oliveira', 'kowalski', 'nguyen', 'brennan', 'adeyemi', 'rossi', 'iyer', 'schmidt', 'moreau', 'sato', 'ibrahim'];
-const topics = ['coffee', 'climbing', 'typescript', 'gardening', 'jazz', 'photography', 'running', 'baking', 'startups', 'design', 'football', 'books', 'travel', 'opensource', 'science'];
-const hashtags = ['buildinpublic', 'MondayMotivation', 'photography', 'opensource', 'coffee', 'travel', 'fitness', 'ai', 'design', 'music', 'foodie', 'climate', 'books', 'devlife', 'sunset', 'fyp', 'cats', 'TikTokMadeMeBuyIt'];
-const emoji = ['🚀', '☕', '🔥', '🎉', '😂', '🙌🏾', '❤️', '🌱', '📸', '👩🏽‍💻', '🇬🇭', '🏳️‍🌈', '✨', '🤔', '🐈'];
+const firstNames = [
+  'maya',
+  'liam',
+  'amara',
+  'kenji',
+  'sofia',
+  'noah',
+  'zainab',
+  'lucas',
+  'ingrid',
+  'mateo',
+  'priya',
+  'oluwaseun',
+  'hana',
+  'diego',
+  'freya',
+  'tariq',
+  'elena',
+  'kwame',
+  'yuki',
+  'omar',
+  'chloe',
+  'ravi',
+  'nadia',
+  'felix',
+];
+const lastNames = [
+  'okafor',
+  'lindqvist',
+  'tanaka',
+  'garcia',
+  'mensah',
+  'novak',
+  'haddad',
+  'oliveira',
+  'kowalski',
+  'nguyen',
+  'brennan',
+  'adeyemi',
+  'rossi',
+  'iyer',
+  'schmidt',
+  'moreau',
+  'sato',
+  'ibrahim',
+];
+const topics = [
+  'coffee',
+  'climbing',
+  'typescript',
+  'gardening',
+  'jazz',
+  'photography',
+  'running',
+  'baking',
+  'startups',
+  'design',
+  'football',
+  'books',
+  'travel',
+  'opensource',
+  'science',
+];
+const hashtags = [
+  'buildinpublic',
+  'MondayMotivation',
+  'photography',
+  'opensource',
+  'coffee',
+  'travel',
+  'fitness',
+  'ai',
+  'design',
+  'music',
+  'foodie',
+  'climate',
+  'books',
+  'devlife',
+  'sunset',
+  'fyp',
+  'cats',
+  'TikTokMadeMeBuyIt',
+];
+const emoji = [
+  '🚀',
+  '☕',
+  '🔥',
+  '🎉',
+  '😂',
+  '🙌🏾',
+  '❤️',
+  '🌱',
+  '📸',
+  '👩🏽‍💻',
+  '🇬🇭',
+  '🏳️‍🌈',
+  '✨',
+  '🤔',
+  '🐈',
+];
 const openers = [
   'Just shipped a new',
   'Hot take on',
@@ -53,8 +148,22 @@ const openers = [
   'Honest review of',
   'Three tips for',
 ];
-const closers = ['What do you think?', 'More soon.', 'Link in bio.', 'Who else?', 'Totally worth it.', 'Never again 😅', 'Thoughts welcome!', ''];
-const foreign = ['Heute gibt es frischen Kaffee und gute Laune', 'Nuevo proyecto en marcha, ¡qué emoción', 'Petite balade au bord de la mer ce matin', '今日はとても良い天気です'];
+const closers = [
+  'What do you think?',
+  'More soon.',
+  'Link in bio.',
+  'Who else?',
+  'Totally worth it.',
+  'Never again 😅',
+  'Thoughts welcome!',
+  '',
+];
+const foreign = [
+  'Heute gibt es frischen Kaffee und gute Laune',
+  'Nuevo proyecto en marcha, ¡qué emoción',
+  'Petite balade au bord de la mer ce matin',
+  '今日はとても良い天気です',
+];
 
 export interface TextParts {
   text: string;
@@ -70,7 +179,10 @@ export function postText(post: SimPost, others: readonly string[]): TextParts {
   const tags = Array.from({ length: Math.floor(rnd() * 3) }, () => pick(rnd, hashtags));
   const mentions = others.length > 0 && rnd() < 0.3 ? [pick(rnd, others)] : [];
   const lang = rnd() < 0.1 ? pick(rnd, ['de', 'es', 'fr', 'ja']) : 'en';
-  const body = lang === 'en' ? `${pick(rnd, openers)} ${topic}` : foreign[['de', 'es', 'fr', 'ja'].indexOf(lang)] ?? topic;
+  const body =
+    lang === 'en'
+      ? `${pick(rnd, openers)} ${topic}`
+      : (foreign[['de', 'es', 'fr', 'ja'].indexOf(lang)] ?? topic);
   const parts = [
     mentions.length > 0 ? `@${mentions[0]}` : '',
     `${body} ${rnd() < 0.6 ? pick(rnd, emoji) : ''}`.trim(),
@@ -131,7 +243,11 @@ export interface IdMaker {
   post(account: SimAccount, index: number, createdAtMs: number, rnd: () => number): string;
 }
 
-function handleFor(platform: Platform, index: number, rnd: () => number): { handle: string; displayName: string } {
+function handleFor(
+  platform: Platform,
+  index: number,
+  rnd: () => number,
+): { handle: string; displayName: string } {
   const first = pick(rnd, firstNames);
   const last = pick(rnd, lastNames);
   const displayName = `${first[0]?.toUpperCase() ?? ''}${first.slice(1)} ${last[0]?.toUpperCase() ?? ''}${last.slice(1)}`;
@@ -150,10 +266,16 @@ function handleFor(platform: Platform, index: number, rnd: () => number): { hand
   }
 }
 
-export function generateAccounts(options: GenerateOptions, ids: IdMaker): Map<Platform, SimAccount[]> {
+export function generateAccounts(
+  options: GenerateOptions,
+  ids: IdMaker,
+): Map<Platform, SimAccount[]> {
   const out = new Map<Platform, SimAccount[]>();
   for (const [platform, count] of Object.entries(options.accounts) as [Platform, number][]) {
-    const postsCount = typeof options.postsPerAccount === 'number' ? options.postsPerAccount : (options.postsPerAccount[platform] ?? 50);
+    const postsCount =
+      typeof options.postsPerAccount === 'number'
+        ? options.postsPerAccount
+        : (options.postsPerAccount[platform] ?? 50);
     const accounts: SimAccount[] = [];
     const seenIds = new Set<string>();
     for (let i = 0; i < count; i++) {
@@ -166,7 +288,8 @@ export function generateAccounts(options: GenerateOptions, ids: IdMaker): Map<Pl
         handle,
         displayName,
         bio: `${pick(rnd, openers)} ${pick(rnd, topics)} ${pick(rnd, emoji)} #${pick(rnd, hashtags)}`,
-        createdAtMs: options.startMs - YEAR * (1 + Math.floor(rnd() * 8)) - Math.floor(rnd() * YEAR),
+        createdAtMs:
+          options.startMs - YEAR * (1 + Math.floor(rnd() * 8)) - Math.floor(rnd() * YEAR),
         followers: Math.floor(50 + rnd() ** 3 * 200_000),
         following: Math.floor(20 + rnd() * 1500),
         posts: [],
@@ -175,7 +298,10 @@ export function generateAccounts(options: GenerateOptions, ids: IdMaker): Map<Pl
       const total = postsCount + options.upcomingPostsPerAccount;
       const times: number[] = [];
       for (let p = 0; p < total; p++) {
-        const t = p < postsCount ? options.startMs - Math.floor(rnd() * options.spanDays * 86_400_000) : options.startMs + 1 + Math.floor(rnd() * options.upcomingSpanDays * 86_400_000);
+        const t =
+          p < postsCount
+            ? options.startMs - Math.floor(rnd() * options.spanDays * 86_400_000)
+            : options.startMs + 1 + Math.floor(rnd() * options.upcomingSpanDays * 86_400_000);
         times.push(t);
       }
       times.sort((a, b) => b - a);
@@ -187,12 +313,25 @@ export function generateAccounts(options: GenerateOptions, ids: IdMaker): Map<Pl
       times.forEach((createdAtMs, p) => {
         const seed = hash32(options.seed, platform, i, 'post', p);
         const postRnd = seededRandom(seed);
-        const popularity = Math.max(0.05, Math.exp(postRnd() * 2.5 - 0.5) * (postRnd() < 0.03 ? 40 : 1));
+        const popularity = Math.max(
+          0.05,
+          Math.exp(postRnd() * 2.5 - 0.5) * (postRnd() < 0.03 ? 40 : 1),
+        );
         const kindDraw = postRnd();
         let id = ids.post(account, p, createdAtMs, postRnd);
         while (seenIds.has(id)) id = ids.post(account, p, createdAtMs, postRnd);
         seenIds.add(id);
-        account.posts.push({ platform, account, index: p, id, createdAtMs, seed, popularity, mediaType: kindDraw < 0.6 ? 'IMAGE' : kindDraw < 0.85 ? 'VIDEO' : 'CAROUSEL_ALBUM', deleted: false });
+        account.posts.push({
+          platform,
+          account,
+          index: p,
+          id,
+          createdAtMs,
+          seed,
+          popularity,
+          mediaType: kindDraw < 0.6 ? 'IMAGE' : kindDraw < 0.85 ? 'VIDEO' : 'CAROUSEL_ALBUM',
+          deleted: false,
+        });
       });
       accounts.push(account);
     }

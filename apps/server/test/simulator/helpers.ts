@@ -20,19 +20,39 @@ export async function call(url: string, init: RequestInit = {}): Promise<Answer>
   return { status: response.status, headers: response.headers, text, body };
 }
 
-export const withBearer = (token: string, init: RequestInit = {}): RequestInit => ({ ...init, headers: { ...(init.headers as Record<string, string> | undefined), authorization: `Bearer ${token}` } });
+export const withBearer = (token: string, init: RequestInit = {}): RequestInit => ({
+  ...init,
+  headers: {
+    ...(init.headers as Record<string, string> | undefined),
+    authorization: `Bearer ${token}`,
+  },
+});
 
-export const postJson = (token: string, body: unknown): RequestInit => ({ method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+export const postJson = (token: string, body: unknown): RequestInit => ({
+  method: 'POST',
+  headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+  body: JSON.stringify(body),
+});
 
-export const postForm = (form: Record<string, string>, headers: Record<string, string> = {}): RequestInit => ({ method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(form).toString() });
+export const postForm = (
+  form: Record<string, string>,
+  headers: Record<string, string> = {},
+): RequestInit => ({
+  method: 'POST',
+  headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+  body: new URLSearchParams(form).toString(),
+});
 
-export const basic = (user: string, password: string): Record<string, string> => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
+export const basic = (user: string, password: string): Record<string, string> => ({
+  authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
+});
 
 /** A property of a parsed JSON body, for assertions (throws on a non-object). */
 export function field(body: unknown, ...path: (string | number)[]): unknown {
   let node: unknown = body;
   for (const key of path) {
-    if (node === null || typeof node !== 'object') throw new Error(`no ${path.join('.')} in ${JSON.stringify(body).slice(0, 300)}`);
+    if (node === null || typeof node !== 'object')
+      throw new Error(`no ${path.join('.')} in ${JSON.stringify(body).slice(0, 300)}`);
     node = (node as Record<string | number, unknown>)[key];
   }
   return node;
@@ -44,7 +64,11 @@ export function first<T>(items: readonly T[] | undefined): T {
   return item;
 }
 
-export function accountOf(sim: Simulator, platform: Parameters<Simulator['url']>[0], index = 0): Simulator['accounts'][typeof platform][number] {
+export function accountOf(
+  sim: Simulator,
+  platform: Parameters<Simulator['url']>[0],
+  index = 0,
+): Simulator['accounts'][typeof platform][number] {
   const account = sim.accounts[platform][index];
   if (account === undefined) throw new Error(`no ${platform} account ${index}`);
   return account;

@@ -17,7 +17,8 @@ const { values } = parseArgs({
   },
 });
 
-const number = (value: string | undefined, fallback: number): number => (value === undefined ? fallback : Number(value));
+const number = (value: string | undefined, fallback: number): number =>
+  value === undefined ? fallback : Number(value);
 const accountsPerPlatform = number(values.accounts, 2);
 const sim = await startSimulator({
   port: number(values.port ?? process.env.SIMULATOR_PORT, 4010),
@@ -33,10 +34,18 @@ const out: string[] = [`Platform simulator listening on ${sim.origin}`, ''];
 for (const platform of PLATFORMS) {
   const app = sim.apps[platform];
   out.push(`${platform.padEnd(9)} ${sim.url(platform)}`);
-  out.push(`  app: client_id=${app.clientId} client_secret=${app.clientSecret}${app.appToken === undefined ? '' : ` app_token=${app.appToken}`}`);
+  out.push(
+    `  app: client_id=${app.clientId} client_secret=${app.clientSecret}${app.appToken === undefined ? '' : ` app_token=${app.appToken}`}`,
+  );
   for (const account of sim.accounts[platform]) {
-    const extra = [account.refreshToken === undefined ? '' : `refresh=${account.refreshToken}`, account.password === undefined ? '' : `password=${account.password}`, account.uploadsPlaylistId === undefined ? '' : `uploads=${account.uploadsPlaylistId}`].filter((s) => s !== '');
-    out.push(`  ${account.handle} id=${account.id} posts=${account.postCount} access=${account.accessToken} ${extra.join(' ')}`.trimEnd());
+    const extra = [
+      account.refreshToken === undefined ? '' : `refresh=${account.refreshToken}`,
+      account.password === undefined ? '' : `password=${account.password}`,
+      account.uploadsPlaylistId === undefined ? '' : `uploads=${account.uploadsPlaylistId}`,
+    ].filter((s) => s !== '');
+    out.push(
+      `  ${account.handle} id=${account.id} posts=${account.postCount} access=${account.accessToken} ${extra.join(' ')}`.trimEnd(),
+    );
   }
 }
 out.push('', 'Ctrl+C to stop.');

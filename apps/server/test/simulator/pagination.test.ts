@@ -7,7 +7,12 @@ let sim: Simulator;
 const clock = createManualClock(Date.UTC(2026, 5, 1));
 
 beforeAll(async () => {
-  sim = await startSimulator({ seed: 11, clock: clock.now, accounts: { x: 1, youtube: 1, instagram: 1, tiktok: 2, bluesky: 1, mastodon: 1, reddit: 1 }, postsPerAccount: 57 });
+  sim = await startSimulator({
+    seed: 11,
+    clock: clock.now,
+    accounts: { x: 1, youtube: 1, instagram: 1, tiktok: 2, bluesky: 1, mastodon: 1, reddit: 1 },
+    postsPerAccount: 57,
+  });
 });
 afterAll(async () => {
   await sim.close();
@@ -35,26 +40,48 @@ describe('pagination walks every post exactly once, newest first', () => {
     } while (token !== undefined);
     expectWalk(seen, sim.postIds('x', a.id));
     const since = seen[5] ?? '';
-    const newer = await call(`${sim.url('x')}/2/users/${a.id}/tweets?max_results=100&since_id=${since}`, withBearer(a.accessToken));
-    expect((field(newer.body, 'data') as { id: string }[]).map((t) => t.id)).toEqual(seen.slice(0, 5));
+    const newer = await call(
+      `${sim.url('x')}/2/users/${a.id}/tweets?max_results=100&since_id=${since}`,
+      withBearer(a.accessToken),
+    );
+    expect((field(newer.body, 'data') as { id: string }[]).map((t) => t.id)).toEqual(
+      seen.slice(0, 5),
+    );
   });
 
   it('YouTube: uploads playlist nextPageToken → pageToken, then videos.list by id', async () => {
     const a = accountOf(sim, 'youtube');
     const key = sim.apps.youtube.appToken ?? '';
-    const channel = await call(`${sim.url('youtube')}/youtube/v3/channels?part=contentDetails,statistics&forHandle=${encodeURIComponent(a.handle)}&key=${key}`);
-    const uploads = field(channel.body, 'items', 0, 'contentDetails', 'relatedPlaylists', 'uploads') as string;
+    const channel = await call(
+      `${sim.url('youtube')}/youtube/v3/channels?part=contentDetails,statistics&forHandle=${encodeURIComponent(a.handle)}&key=${key}`,
+    );
+    const uploads = field(
+      channel.body,
+      'items',
+      0,
+      'contentDetails',
+      'relatedPlaylists',
+      'uploads',
+    ) as string;
     expect(uploads).toBe(a.uploadsPlaylistId);
     const seen: string[] = [];
     let token: string | undefined;
     do {
-      const res = await call(`${sim.url('youtube')}/youtube/v3/playlistItems?part=contentDetails&playlistId=${uploads}&maxResults=50&key=${key}${token === undefined ? '' : `&pageToken=${token}`}`);
+      const res = await call(
+        `${sim.url('youtube')}/youtube/v3/playlistItems?part=contentDetails&playlistId=${uploads}&maxResults=50&key=${key}${token === undefined ? '' : `&pageToken=${token}`}`,
+      );
       expect(res.status).toBe(200);
-      seen.push(...(field(res.body, 'items') as { contentDetails: { videoId: string } }[]).map((i) => i.contentDetails.videoId));
+      seen.push(
+        ...(field(res.body, 'items') as { contentDetails: { videoId: string } }[]).map(
+          (i) => i.contentDetails.videoId,
+        ),
+      );
       token = field(res.body, 'nextPageToken') as string | undefined;
     } while (token !== undefined);
     expectWalk(seen, sim.postIds('youtube', a.id));
-    const videos = await call(`${sim.url('youtube')}/youtube/v3/videos?part=statistics&id=${seen.slice(0, 50).join(',')}&key=${key}`);
+    const videos = await call(
+      `${sim.url('youtube')}/youtube/v3/videos?part=statistics&id=${seen.slice(0, 50).join(',')}&key=${key}`,
+    );
     expect(field(videos.body, 'items')).toHaveLength(50);
     expect(typeof field(videos.body, 'items', 0, 'statistics', 'viewCount')).toBe('string');
   });
@@ -62,7 +89,8 @@ describe('pagination walks every post exactly once, newest first', () => {
   it('Instagram: paging.next URL until absent', async () => {
     const a = accountOf(sim, 'instagram');
     const seen: string[] = [];
-    let next: string | undefined = `${sim.url('instagram')}/v21.0/${a.id}/media?fields=id,timestamp,like_count&limit=25&access_token=${a.accessToken}`;
+    let next: string | undefined =
+      `${sim.url('instagram')}/v21.0/${a.id}/media?fields=id,timestamp,like_count&limit=25&access_token=${a.accessToken}`;
     while (next !== undefined) {
       const res = await call(next);
       expect(res.status).toBe(200);
@@ -77,7 +105,13 @@ describe('pagination walks every post exactly once, newest first', () => {
     const seen: string[] = [];
     let cursor: number | undefined;
     for (;;) {
-      const res = await call(`${sim.url('tiktok')}/v2/video/list/?fields=id,create_time,view_count`, postJson(a.accessToken, cursor === undefined ? { max_count: 20 } : { max_count: 20, cursor }));
+      const res = await call(
+        `${sim.url('tiktok')}/v2/video/list/?fields=id,create_time,view_count`,
+        postJson(
+          a.accessToken,
+          cursor === undefined ? { max_count: 20 } : { max_count: 20, cursor },
+        ),
+      );
       expect(field(res.body, 'error', 'code')).toBe('ok');
       seen.push(...(field(res.body, 'data', 'videos') as { id: string }[]).map((v) => v.id));
       if (field(res.body, 'data', 'has_more') !== true) break;
@@ -89,8 +123,18 @@ describe('pagination walks every post exactly once, newest first', () => {
     let searchId: string | undefined;
     let researchCursor = 0;
     for (;;) {
-      const body = { query: { and: [{ operation: 'IN', field_name: 'username', field_values: [a.handle] }] }, start_date: '20260502', end_date: '20260531', max_count: 7, cursor: researchCursor, ...(searchId === undefined ? {} : { search_id: searchId }) };
-      const res = await call(`${sim.url('tiktok')}/v2/research/video/query/?fields=id,username,create_time`, postJson(sim.apps.tiktok.appToken ?? '', body));
+      const body = {
+        query: { and: [{ operation: 'IN', field_name: 'username', field_values: [a.handle] }] },
+        start_date: '20260502',
+        end_date: '20260531',
+        max_count: 7,
+        cursor: researchCursor,
+        ...(searchId === undefined ? {} : { search_id: searchId }),
+      };
+      const res = await call(
+        `${sim.url('tiktok')}/v2/research/video/query/?fields=id,username,create_time`,
+        postJson(sim.apps.tiktok.appToken ?? '', body),
+      );
       expect(res.status).toBe(200);
       // int64 ids arrive as bare JSON numbers, as the real Research API sends them.
       research.push(...[...res.text.matchAll(/"id":(\d+)/g)].map((m) => m[1] ?? ''));
@@ -98,7 +142,9 @@ describe('pagination walks every post exactly once, newest first', () => {
       if (field(res.body, 'data', 'has_more') !== true) break;
       researchCursor = field(res.body, 'data', 'cursor') as number;
     }
-    const inMay = sim.postIds('tiktok', a.id).filter((id) => Number(BigInt(id) >> 32n) * 1000 >= Date.UTC(2026, 4, 2));
+    const inMay = sim
+      .postIds('tiktok', a.id)
+      .filter((id) => Number(BigInt(id) >> 32n) * 1000 >= Date.UTC(2026, 4, 2));
     expect(research).toEqual(inMay);
   });
 
@@ -108,7 +154,9 @@ describe('pagination walks every post exactly once, newest first', () => {
     let cursor: string | undefined;
     let calls = 0;
     do {
-      const res = await call(`${sim.url('bluesky')}/xrpc/app.bsky.feed.getAuthorFeed?actor=${a.handle}&limit=19${cursor === undefined ? '' : `&cursor=${encodeURIComponent(cursor)}`}`);
+      const res = await call(
+        `${sim.url('bluesky')}/xrpc/app.bsky.feed.getAuthorFeed?actor=${a.handle}&limit=19${cursor === undefined ? '' : `&cursor=${encodeURIComponent(cursor)}`}`,
+      );
       expect(res.status).toBe(200);
       seen.push(...(field(res.body, 'feed') as { post: { uri: string } }[]).map((f) => f.post.uri));
       cursor = field(res.body, 'cursor') as string | undefined;
@@ -121,7 +169,8 @@ describe('pagination walks every post exactly once, newest first', () => {
   it('Mastodon: Link rel="next" until absent', async () => {
     const a = accountOf(sim, 'mastodon');
     const seen: string[] = [];
-    let next: string | undefined = `${sim.url('mastodon')}/api/v1/accounts/${a.id}/statuses?limit=40`;
+    let next: string | undefined =
+      `${sim.url('mastodon')}/api/v1/accounts/${a.id}/statuses?limit=40`;
     while (next !== undefined) {
       const res = await call(next);
       expect(res.status).toBe(200);
@@ -136,10 +185,17 @@ describe('pagination walks every post exactly once, newest first', () => {
     const seen: string[] = [];
     let after: string | null = null;
     do {
-      const res = await call(`${sim.url('reddit')}/user/${a.handle}/submitted?limit=25&sort=new${after === null ? '' : `&after=${after}`}`, withBearer(a.accessToken));
+      const res = await call(
+        `${sim.url('reddit')}/user/${a.handle}/submitted?limit=25&sort=new${after === null ? '' : `&after=${after}`}`,
+        withBearer(a.accessToken),
+      );
       expect(res.status).toBe(200);
       expect(field(res.body, 'kind')).toBe('Listing');
-      seen.push(...(field(res.body, 'data', 'children') as { data: { id: string } }[]).map((c) => c.data.id));
+      seen.push(
+        ...(field(res.body, 'data', 'children') as { data: { id: string } }[]).map(
+          (c) => c.data.id,
+        ),
+      );
       after = field(res.body, 'data', 'after') as string | null;
     } while (after !== null);
     expectWalk(seen, sim.postIds('reddit', a.id));
@@ -148,7 +204,12 @@ describe('pagination walks every post exactly once, newest first', () => {
 
 describe('data', () => {
   it('is deterministic for a seed and metrics grow with the clock', async () => {
-    const again = await startSimulator({ seed: 11, clock: clock.now, accounts: { x: 1 }, postsPerAccount: 57 });
+    const again = await startSimulator({
+      seed: 11,
+      clock: clock.now,
+      accounts: { x: 1 },
+      postsPerAccount: 57,
+    });
     try {
       const a = accountOf(again, 'x');
       expect(a.id).toBe(accountOf(sim, 'x').id);
@@ -157,9 +218,18 @@ describe('data', () => {
       const before = await call(url, withBearer(a.accessToken));
       clock.advance(3 * 86_400_000);
       const after = await call(url, withBearer(again.apps.x.appToken ?? ''));
-      const likes = (body: unknown): number[] => (field(body, 'data') as { public_metrics: { like_count: number; impression_count: number } }[]).map((t) => t.public_metrics.impression_count);
-      likes(after.body).forEach((v, i) => expect(v).toBeGreaterThanOrEqual(likes(before.body)[i] ?? 0));
-      expect(likes(after.body).reduce((s, v) => s + v, 0)).toBeGreaterThan(likes(before.body).reduce((s, v) => s + v, 0));
+      const likes = (body: unknown): number[] =>
+        (
+          field(body, 'data') as {
+            public_metrics: { like_count: number; impression_count: number };
+          }[]
+        ).map((t) => t.public_metrics.impression_count);
+      likes(after.body).forEach((v, i) =>
+        expect(v).toBeGreaterThanOrEqual(likes(before.body)[i] ?? 0),
+      );
+      expect(likes(after.body).reduce((s, v) => s + v, 0)).toBeGreaterThan(
+        likes(before.body).reduce((s, v) => s + v, 0),
+      );
     } finally {
       await again.close();
     }
@@ -167,7 +237,14 @@ describe('data', () => {
 
   it('upcoming posts appear when the clock passes them', async () => {
     const c = createManualClock(Date.UTC(2026, 0, 10));
-    const s = await startSimulator({ seed: 3, clock: c.now, accounts: { mastodon: 1 }, postsPerAccount: 5, upcomingPostsPerAccount: 4, upcomingSpanDays: 2 });
+    const s = await startSimulator({
+      seed: 3,
+      clock: c.now,
+      accounts: { mastodon: 1 },
+      postsPerAccount: 5,
+      upcomingPostsPerAccount: 4,
+      upcomingSpanDays: 2,
+    });
     try {
       const a = accountOf(s, 'mastodon');
       expect(s.postIds('mastodon', a.id)).toHaveLength(5);

@@ -6,7 +6,16 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { CodeStore, TokenStore, type TokenRecord } from './auth.js';
-import { Limiter, PLATFORMS, isPlatform, toJson, type LimitRule, type Platform, type SimRequest, type SimResponse } from './core.js';
+import {
+  Limiter,
+  PLATFORMS,
+  isPlatform,
+  toJson,
+  type LimitRule,
+  type Platform,
+  type SimRequest,
+  type SimResponse,
+} from './core.js';
 import type { PlatformModule, Route, SimContext } from './context.js';
 import { generateAccounts, type IdMaker, type SimAccount, type SimPost } from './data.js';
 import { blueskyPlatform, blueskyIds } from './platforms/bluesky.js';
@@ -17,7 +26,16 @@ import { tiktokPlatform, tiktokIds } from './platforms/tiktok.js';
 import { xPlatform, xTweetId } from './platforms/x.js';
 import { youtubePlatform, youtubeIds } from './platforms/youtube.js';
 
-export type FaultKind = 'rate_limit' | 'server_error' | 'timeout' | 'network_drop' | 'delay' | 'expired_token' | 'malformed_json' | 'usage_cap' | 'partial_error';
+export type FaultKind =
+  | 'rate_limit'
+  | 'server_error'
+  | 'timeout'
+  | 'network_drop'
+  | 'delay'
+  | 'expired_token'
+  | 'malformed_json'
+  | 'usage_cap'
+  | 'partial_error';
 
 export interface FaultRule {
   platform: Platform;
@@ -88,7 +106,11 @@ export interface SimStats {
   /** Every 429 answered, whether from a real limit or an injected storm. */
   served429: number;
   /** Requests that arrived after a real limit (rate, quota or usage cap) was spent and were refused. */
-  overLimit: { total: number; byKind: Record<'rate' | 'quota' | 'usage_cap', number>; byEndpoint: Partial<Record<Platform, Record<string, number>>> };
+  overLimit: {
+    total: number;
+    byKind: Record<'rate' | 'quota' | 'usage_cap', number>;
+    byEndpoint: Partial<Record<Platform, Record<string, number>>>;
+  };
   faultsInjected: Partial<Record<FaultKind, number>>;
   /** Handler exceptions (simulator bugs), answered with a 500. */
   handlerErrors: string[];
@@ -125,14 +147,32 @@ const modules: Record<Platform, PlatformModule> = {
   reddit: redditPlatform,
 };
 
-const accessTtl: Record<Platform, number | null> = { x: 7200, youtube: 3599, instagram: 5_183_944, tiktok: 86_400, bluesky: 7200, mastodon: null, reddit: 86_400 };
-const refreshTtl: Record<Platform, number | null> = { x: 180 * 86_400, youtube: null, instagram: null, tiktok: 365 * 86_400, bluesky: 90 * 86_400, mastodon: null, reddit: null };
+const accessTtl: Record<Platform, number | null> = {
+  x: 7200,
+  youtube: 3599,
+  instagram: 5_183_944,
+  tiktok: 86_400,
+  bluesky: 7200,
+  mastodon: null,
+  reddit: 86_400,
+};
+const refreshTtl: Record<Platform, number | null> = {
+  x: 180 * 86_400,
+  youtube: null,
+  instagram: null,
+  tiktok: 365 * 86_400,
+  bluesky: 90 * 86_400,
+  mastodon: null,
+  reddit: null,
+};
 
 const idMaker: IdMaker = {
   account(platform, index, rnd) {
     switch (platform) {
       case 'x':
-        return String(1_200_000_000_000_000_000n + BigInt(index) * 7_919n + BigInt(Math.floor(rnd() * 1000)));
+        return String(
+          1_200_000_000_000_000_000n + BigInt(index) * 7_919n + BigInt(Math.floor(rnd() * 1000)),
+        );
       case 'youtube':
         return youtubeIds.channel(rnd);
       case 'instagram':
@@ -167,7 +207,12 @@ const idMaker: IdMaker = {
   },
 };
 
-function compileRoute(route: Route): { regex: RegExp; names: string[]; route: Route; endpoint: string } {
+function compileRoute(route: Route): {
+  regex: RegExp;
+  names: string[];
+  route: Route;
+  endpoint: string;
+} {
   const names: string[] = [];
   const source = route.pattern
     .split('/')
@@ -179,14 +224,30 @@ function compileRoute(route: Route): { regex: RegExp; names: string[]; route: Ro
       return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     })
     .join('/');
-  return { regex: new RegExp(`^${source}$`), names, route, endpoint: route.endpoint ?? `${route.method} ${route.pattern}` };
+  return {
+    regex: new RegExp(`^${source}$`),
+    names,
+    route,
+    endpoint: route.endpoint ?? `${route.method} ${route.pattern}`,
+  };
 }
 
 function emptyStats(): SimStats {
-  return { totalRequests: 0, requests: {}, served429: 0, overLimit: { total: 0, byKind: { rate: 0, quota: 0, usage_cap: 0 }, byEndpoint: {} }, faultsInjected: {}, handlerErrors: [] };
+  return {
+    totalRequests: 0,
+    requests: {},
+    served429: 0,
+    overLimit: { total: 0, byKind: { rate: 0, quota: 0, usage_cap: 0 }, byEndpoint: {} },
+    faultsInjected: {},
+    handlerErrors: [],
+  };
 }
 
-function bump(table: Partial<Record<Platform, Record<string, number>>>, platform: Platform, endpoint: string): void {
+function bump(
+  table: Partial<Record<Platform, Record<string, number>>>,
+  platform: Platform,
+  endpoint: string,
+): void {
   const byEndpoint = (table[platform] ??= {});
   byEndpoint[endpoint] = (byEndpoint[endpoint] ?? 0) + 1;
 }
@@ -199,7 +260,8 @@ async function readBody(req: IncomingMessage): Promise<string> {
 
 function parseBody(raw: string, contentType: string | undefined): unknown {
   if (raw === '') return null;
-  if (contentType?.includes('application/x-www-form-urlencoded') === true) return Object.fromEntries(new URLSearchParams(raw));
+  if (contentType?.includes('application/x-www-form-urlencoded') === true)
+    return Object.fromEntries(new URLSearchParams(raw));
   try {
     return JSON.parse(raw) as unknown;
   } catch {
@@ -259,7 +321,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     seed,
     now: clock,
     accounts: (platform) => generated.get(platform) ?? [],
-    findAccount: (platform, key) => accountIndex.get(platform)?.get(key) ?? accountIndex.get(platform)?.get(key.toLowerCase()),
+    findAccount: (platform, key) =>
+      accountIndex.get(platform)?.get(key) ?? accountIndex.get(platform)?.get(key.toLowerCase()),
     findPost: (platform, id) => postIndex.get(platform)?.get(id),
     otherHandles: (platform) => (generated.get(platform) ?? []).map((a) => a.handle),
     tokens,
@@ -271,13 +334,25 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       return rule;
     },
     charge(req, bucket, principal, cost = 1) {
-      return limiter.take(`${req.platform}|${bucket}|${principal}`, ctx.limit(req.platform, bucket), req.now, cost);
+      return limiter.take(
+        `${req.platform}|${bucket}|${principal}`,
+        ctx.limit(req.platform, bucket),
+        req.now,
+        cost,
+      );
     },
     peek(req, bucket, principal) {
-      return limiter.peek(`${req.platform}|${bucket}|${principal}`, ctx.limit(req.platform, bucket), req.now);
+      return limiter.peek(
+        `${req.platform}|${bucket}|${principal}`,
+        ctx.limit(req.platform, bucket),
+        req.now,
+      );
     },
     tokenTtlSeconds: ttl,
-    client: (platform) => ({ clientId: `sim-${platform}-client`, clientSecret: `sim-${platform}-secret` }),
+    client: (platform) => ({
+      clientId: `sim-${platform}-client`,
+      clientSecret: `sim-${platform}-secret`,
+    }),
     checkToken: (req, token, kinds) => tokens.check(req.platform, token, kinds, req.now),
     options: {
       instagramLegacyInsightsFraction: options.instagram?.legacyInsightsFraction ?? 0.25,
@@ -294,10 +369,17 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     const resolved: Record<string, LimitRule> = {};
     for (const [bucket, rule] of Object.entries(defaults)) {
       const override = options.limits?.[platform]?.[bucket];
-      resolved[bucket] = { ...rule, limit: Math.max(1, Math.floor(rule.limit * scale)), ...override };
+      resolved[bucket] = {
+        ...rule,
+        limit: Math.max(1, Math.floor(rule.limit * scale)),
+        ...override,
+      };
     }
     for (const [bucket, override] of Object.entries(options.limits?.[platform] ?? {})) {
-      if (resolved[bucket] === undefined) throw new Error(`unknown limit bucket ${platform}/${bucket}; known: ${Object.keys(defaults).join(', ')}`);
+      if (resolved[bucket] === undefined)
+        throw new Error(
+          `unknown limit bucket ${platform}/${bucket}; known: ${Object.keys(defaults).join(', ')}`,
+        );
       void override;
     }
     resolvedLimits.set(platform, resolved);
@@ -308,19 +390,76 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const apps = {} as Record<Platform, SimAppCredentials>;
   for (const platform of PLATFORMS) {
     const app: SimAppCredentials = { ...ctx.client(platform) };
-    if (platform === 'x') app.appToken = tokens.issue({ platform, kind: 'app', accountId: null, now: startMs, ttlSeconds: null }).token;
-    if (platform === 'youtube') app.appToken = tokens.issue({ platform, kind: 'api_key', accountId: null, now: startMs, ttlSeconds: null }).token;
-    if (platform === 'tiktok') app.appToken = tokens.issue({ platform, kind: 'client', accountId: null, now: startMs, ttlSeconds: 7200 * 12 * 365 }).token;
-    if (platform === 'instagram') app.appToken = tokens.issue({ platform, kind: 'app', accountId: null, now: startMs, ttlSeconds: null }).token;
+    if (platform === 'x')
+      app.appToken = tokens.issue({
+        platform,
+        kind: 'app',
+        accountId: null,
+        now: startMs,
+        ttlSeconds: null,
+      }).token;
+    if (platform === 'youtube')
+      app.appToken = tokens.issue({
+        platform,
+        kind: 'api_key',
+        accountId: null,
+        now: startMs,
+        ttlSeconds: null,
+      }).token;
+    if (platform === 'tiktok')
+      app.appToken = tokens.issue({
+        platform,
+        kind: 'client',
+        accountId: null,
+        now: startMs,
+        ttlSeconds: 7200 * 12 * 365,
+      }).token;
+    if (platform === 'instagram')
+      app.appToken = tokens.issue({
+        platform,
+        kind: 'app',
+        accountId: null,
+        now: startMs,
+        ttlSeconds: null,
+      }).token;
     apps[platform] = app;
     accountsInfo[platform] = (generated.get(platform) ?? []).map((account) => {
-      const jwt = platform === 'bluesky' ? { did: account.id, scope: 'com.atproto.access' } : undefined;
-      const scope = platform === 'x' ? 'tweet.read users.read offline.access' : platform === 'tiktok' ? 'user.info.basic,user.info.stats,video.list' : '';
-      const access = tokens.issue({ platform, kind: 'access', accountId: account.id, now: startMs, ttlSeconds: ttl(platform, 'access'), scope, ...(jwt === undefined ? {} : { jwt }) });
-      const info: SimAccountInfo = { id: account.id, handle: account.handle, displayName: account.displayName, postCount: account.posts.filter((p) => p.createdAtMs <= startMs).length, accessToken: access.token };
+      const jwt =
+        platform === 'bluesky' ? { did: account.id, scope: 'com.atproto.access' } : undefined;
+      const scope =
+        platform === 'x'
+          ? 'tweet.read users.read offline.access'
+          : platform === 'tiktok'
+            ? 'user.info.basic,user.info.stats,video.list'
+            : '';
+      const access = tokens.issue({
+        platform,
+        kind: 'access',
+        accountId: account.id,
+        now: startMs,
+        ttlSeconds: ttl(platform, 'access'),
+        scope,
+        ...(jwt === undefined ? {} : { jwt }),
+      });
+      const info: SimAccountInfo = {
+        id: account.id,
+        handle: account.handle,
+        displayName: account.displayName,
+        postCount: account.posts.filter((p) => p.createdAtMs <= startMs).length,
+        accessToken: access.token,
+      };
       if (platform !== 'mastodon' && platform !== 'instagram') {
-        const refreshJwt = platform === 'bluesky' ? { did: account.id, scope: 'com.atproto.refresh' } : undefined;
-        info.refreshToken = tokens.issue({ platform, kind: 'refresh', accountId: account.id, now: startMs, ttlSeconds: ttl(platform, 'refresh'), scope, ...(refreshJwt === undefined ? {} : { jwt: refreshJwt }) }).token;
+        const refreshJwt =
+          platform === 'bluesky' ? { did: account.id, scope: 'com.atproto.refresh' } : undefined;
+        info.refreshToken = tokens.issue({
+          platform,
+          kind: 'refresh',
+          accountId: account.id,
+          now: startMs,
+          ttlSeconds: ttl(platform, 'refresh'),
+          scope,
+          ...(refreshJwt === undefined ? {} : { jwt: refreshJwt }),
+        }).token;
       }
       if (platform === 'bluesky' || platform === 'reddit') info.password = account.password;
       if (platform === 'youtube') info.uploadsPlaylistId = `UU${account.id.slice(2)}`;
@@ -328,13 +467,23 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     });
   }
 
-  const compiled = new Map<Platform, ReturnType<typeof compileRoute>[]>(PLATFORMS.map((p) => [p, modules[p].routes.map(compileRoute)]));
+  const compiled = new Map<Platform, ReturnType<typeof compileRoute>[]>(
+    PLATFORMS.map((p) => [p, modules[p].routes.map(compileRoute)]),
+  );
   const sockets = new Set<Socket>();
   const hanging = new Set<ServerResponse>();
 
-  const nextFault = (platform: Platform, endpoint: string): (FaultRule & { left: number; skip: number }) | null => {
+  const nextFault = (
+    platform: Platform,
+    endpoint: string,
+  ): (FaultRule & { left: number; skip: number }) | null => {
     for (const rule of faults) {
-      if (rule.platform !== platform || (rule.endpoint !== undefined && rule.endpoint !== endpoint) || rule.left <= 0) continue;
+      if (
+        rule.platform !== platform ||
+        (rule.endpoint !== undefined && rule.endpoint !== endpoint) ||
+        rule.left <= 0
+      )
+        continue;
       if (rule.skip > 0) {
         rule.skip -= 1;
         continue;
@@ -347,7 +496,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 
   let origin = '';
   const send = (res: ServerResponse, answer: SimResponse, malformed: boolean): void => {
-    let body = answer.body === undefined ? '' : typeof answer.body === 'string' ? answer.body : toJson(answer.body);
+    let body =
+      answer.body === undefined
+        ? ''
+        : typeof answer.body === 'string'
+          ? answer.body
+          : toJson(answer.body);
     if (malformed) body = body.slice(0, Math.max(1, Math.floor(body.length / 2)));
     res.writeHead(answer.status, { ...answer.headers, 'content-length': Buffer.byteLength(body) });
     res.end(body);
@@ -358,7 +512,15 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     const [, first = '', ...rest] = url.pathname.split('/');
     const rawBody = await readBody(req);
     if (!isPlatform(first)) {
-      send(res, { status: 404, headers: { 'content-type': 'application/json' }, body: { error: 'unknown platform prefix', platforms: PLATFORMS } }, false);
+      send(
+        res,
+        {
+          status: 404,
+          headers: { 'content-type': 'application/json' },
+          body: { error: 'unknown platform prefix', platforms: PLATFORMS },
+        },
+        false,
+      );
       return;
     }
     const platform = first;
@@ -379,12 +541,24 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     stats.totalRequests += 1;
     if (matched === null) {
       bump(stats.requests, platform, `${method} (unknown)`);
-      send(res, { status: 404, headers: { 'content-type': 'application/json' }, body: { error: 'not_found', message: `the simulator has no ${method} ${path} for ${platform}` } }, false);
+      send(
+        res,
+        {
+          status: 404,
+          headers: { 'content-type': 'application/json' },
+          body: {
+            error: 'not_found',
+            message: `the simulator has no ${method} ${path} for ${platform}`,
+          },
+        },
+        false,
+      );
       return;
     }
     bump(stats.requests, platform, matched.endpoint);
     const headers: Record<string, string | undefined> = {};
-    for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+    for (const [k, v] of Object.entries(req.headers))
+      headers[k] = Array.isArray(v) ? v.join(', ') : v;
     const simReq: SimRequest = {
       platform,
       method,
@@ -401,7 +575,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     };
     const module = modules[platform];
     const fault = nextFault(platform, matched.endpoint);
-    if (fault !== null) stats.faultsInjected[fault.kind] = (stats.faultsInjected[fault.kind] ?? 0) + 1;
+    if (fault !== null)
+      stats.faultsInjected[fault.kind] = (stats.faultsInjected[fault.kind] ?? 0) + 1;
     let answer: SimResponse;
     switch (fault?.kind) {
       case 'timeout':
@@ -448,7 +623,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     } catch (error) {
       const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
       stats.handlerErrors.push(`${simReq.endpoint}: ${message}`);
-      return { status: 500, headers: { 'content-type': 'application/json', 'x-simulator-error': 'handler' }, body: { error: 'simulator_handler_error', message: String(error) } };
+      return {
+        status: 500,
+        headers: { 'content-type': 'application/json', 'x-simulator-error': 'handler' },
+        body: { error: 'simulator_handler_error', message: String(error) },
+      };
     }
   };
 
@@ -469,7 +648,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   });
   const address = server.address() as AddressInfo;
   origin = `http://${options.host ?? '127.0.0.1'}:${address.port}`;
-  const baseUrls = Object.fromEntries(PLATFORMS.map((p) => [p, `${origin}/${p}`])) as Record<Platform, string>;
+  const baseUrls = Object.fromEntries(PLATFORMS.map((p) => [p, `${origin}/${p}`])) as Record<
+    Platform,
+    string
+  >;
 
   return {
     origin,

@@ -3,24 +3,44 @@
  * prev by min_id), single status, X-RateLimit-* headers with an ISO-8601 reset, Mastodon's error
  * bodies and OAuth (tokens without expiry). Shapes follow fixtures/mastodon/recorded.
  */
-import { bearer, formBody, json, type Headers, type LimitState, type SimRequest, type SimResponse } from '../core.js';
+import {
+  bearer,
+  formBody,
+  json,
+  type Headers,
+  type LimitState,
+  type SimRequest,
+  type SimResponse,
+} from '../core.js';
 import { metricsAt, postText, visiblePosts, type SimAccount, type SimPost } from '../data.js';
 import { pkceMatches } from '../auth.js';
-import { redirectWithCode, startAuthorization, type PlatformModule, type SimContext } from '../context.js';
+import {
+  redirectWithCode,
+  startAuthorization,
+  type PlatformModule,
+  type SimContext,
+} from '../context.js';
 
 export const mastodonIds = {
-  account: (index: number): string => (109_300_000_000_000_000n + BigInt(index) * 65_537n).toString(),
+  account: (index: number): string =>
+    (109_300_000_000_000_000n + BigInt(index) * 65_537n).toString(),
   /** Mastodon ids are milliseconds << 16 plus a sequence. */
-  status: (createdAtMs: number, rnd: () => number): string => ((BigInt(createdAtMs) << 16n) | BigInt(Math.floor(rnd() * 0xffff))).toString(),
+  status: (createdAtMs: number, rnd: () => number): string =>
+    ((BigInt(createdAtMs) << 16n) | BigInt(Math.floor(rnd() * 0xffff))).toString(),
 };
 
 function rateHeaders(state: LimitState): Headers {
-  return { 'x-ratelimit-limit': String(state.limit), 'x-ratelimit-remaining': String(state.remaining), 'x-ratelimit-reset': new Date(state.resetMs).toISOString().replace('Z', '000Z') };
+  return {
+    'x-ratelimit-limit': String(state.limit),
+    'x-ratelimit-remaining': String(state.remaining),
+    'x-ratelimit-reset': new Date(state.resetMs).toISOString().replace('Z', '000Z'),
+  };
 }
 
 const invalidToken = (): SimResponse => json(401, { error: 'The access token is invalid' });
 
-type Access = { ok: true; headers: Headers; authed: boolean } | { ok: false; response: SimResponse };
+type Access =
+  { ok: true; headers: Headers; authed: boolean } | { ok: false; response: SimResponse };
 
 function authAndLimit(req: SimRequest, ctx: SimContext): Access {
   let principal = `ip:${req.remoteAddress}`;
@@ -32,7 +52,11 @@ function authAndLimit(req: SimRequest, ctx: SimContext): Access {
   }
   const state = ctx.charge(req, 'account', principal);
   const headers = rateHeaders(state);
-  if (!state.allowed) return { ok: false, response: { ...json(429, { error: 'Too many requests' }, headers), overLimit: 'rate' } };
+  if (!state.allowed)
+    return {
+      ok: false,
+      response: { ...json(429, { error: 'Too many requests' }, headers), overLimit: 'rate' },
+    };
   return { ok: true, headers, authed: token !== null };
 }
 
@@ -49,7 +73,7 @@ function accountEntity(req: SimRequest, account: SimAccount): Record<string, unk
     display_name: account.displayName,
     locked: false,
     bot: false,
-    discoverable: true,
+    discoverable: account.index % 2 === 0 ? null : true, // nullable in the API (null in the recording)
     indexable: true,
     group: false,
     created_at: new Date(Math.floor(account.createdAtMs / 86_400_000) * 86_400_000).toISOString(),
@@ -63,25 +87,49 @@ function accountEntity(req: SimRequest, account: SimAccount): Record<string, unk
     followers_count: account.followers,
     following_count: account.following,
     statuses_count: posts.length,
-    last_status_at: posts[0] === undefined ? null : new Date(posts[0].createdAtMs).toISOString().slice(0, 10),
+    last_status_at:
+      posts[0] === undefined ? null : new Date(posts[0].createdAtMs).toISOString().slice(0, 10),
     hide_collections: false,
     emojis: [],
     fields: [],
   };
 }
 
-const escapeHtml = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const escapeHtml = (s: string): string =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-function statusEntity(req: SimRequest, post: SimPost, ctx: SimContext, authed: boolean): Record<string, unknown> {
+function statusEntity(
+  req: SimRequest,
+  post: SimPost,
+  ctx: SimContext,
+  authed: boolean,
+): Record<string, unknown> {
   const t = postText(post, ctx.otherHandles('mastodon'));
   const m = metricsAt(post, req.now);
   const mentions = t.mentions.flatMap((handle) => {
     const target = ctx.findAccount('mastodon', handle);
-    return target === undefined ? [] : [{ id: target.id, username: target.handle, url: `${req.base}/@${target.handle}`, acct: target.handle }];
+    return target === undefined
+      ? []
+      : [
+          {
+            id: target.id,
+            username: target.handle,
+            url: `${req.base}/@${target.handle}`,
+            acct: target.handle,
+          },
+        ];
   });
   let html = escapeHtml(t.text);
-  for (const tag of t.hashtags) html = html.replace(`#${tag}`, `<a href="${req.base}/tags/${tag.toLowerCase()}" class="mention hashtag" rel="tag">#<span>${tag}</span></a>`);
-  for (const mention of mentions) html = html.replace(`@${mention.username}`, `<span class="h-card"><a href="${mention.url}" class="u-url mention">@<span>${mention.username}</span></a></span>`);
+  for (const tag of t.hashtags)
+    html = html.replace(
+      `#${tag}`,
+      `<a href="${req.base}/tags/${tag.toLowerCase()}" class="mention hashtag" rel="tag">#<span>${tag}</span></a>`,
+    );
+  for (const mention of mentions)
+    html = html.replace(
+      `@${mention.username}`,
+      `<span class="h-card"><a href="${mention.url}" class="u-url mention">@<span>${mention.username}</span></a></span>`,
+    );
   const status: Record<string, unknown> = {
     id: post.id,
     created_at: new Date(post.createdAtMs).toISOString(),
@@ -99,7 +147,14 @@ function statusEntity(req: SimRequest, post: SimPost, ctx: SimContext, authed: b
     quotes_count: m.quotes,
     edited_at: null,
   };
-  if (authed) Object.assign(status, { favourited: false, reblogged: false, muted: false, bookmarked: false, pinned: false });
+  if (authed)
+    Object.assign(status, {
+      favourited: false,
+      reblogged: false,
+      muted: false,
+      bookmarked: false,
+      pinned: false,
+    });
   Object.assign(status, {
     content: `<p>${html}</p>`,
     filtered: [],
@@ -107,7 +162,10 @@ function statusEntity(req: SimRequest, post: SimPost, ctx: SimContext, authed: b
     account: accountEntity(req, post.account),
     media_attachments: [],
     mentions,
-    tags: t.hashtags.map((name) => ({ name: name.toLowerCase(), url: `${req.base}/tags/${name.toLowerCase()}` })),
+    tags: t.hashtags.map((name) => ({
+      name: name.toLowerCase(),
+      url: `${req.base}/tags/${name.toLowerCase()}`,
+    })),
     emojis: [],
     quote: null,
     card: null,
@@ -116,16 +174,31 @@ function statusEntity(req: SimRequest, post: SimPost, ctx: SimContext, authed: b
   return status;
 }
 
-const notFound = (headers: Headers): SimResponse => json(404, { error: 'Record not found' }, headers);
+const notFound = (headers: Headers): SimResponse =>
+  json(404, { error: 'Record not found' }, headers);
 
 export const mastodonPlatform: PlatformModule = {
   platform: 'mastodon',
   defaultLimits: () => ({ account: { limit: 300, windowSeconds: 300 } }),
   faults: {
-    rateLimited: (req, ctx) => json(429, { error: 'Too many requests' }, rateHeaders({ ...ctx.peek(req, 'account', `ip:${req.remoteAddress}`), remaining: 0 })),
-    serverError: (_req, status) => ({ status, headers: { 'content-type': 'text/html; charset=utf-8' }, body: `<!DOCTYPE html><html><head><title>We're sorry, but something went wrong (${status})</title></head><body><div class="dialog"><h1>We're sorry, but something went wrong.</h1></div></body></html>` }),
+    rateLimited: (req, ctx) =>
+      json(
+        429,
+        { error: 'Too many requests' },
+        rateHeaders({ ...ctx.peek(req, 'account', `ip:${req.remoteAddress}`), remaining: 0 }),
+      ),
+    serverError: (_req, status) => ({
+      status,
+      headers: { 'content-type': 'text/html; charset=utf-8' },
+      body: `<!DOCTYPE html><html><head><title>We're sorry, but something went wrong (${status})</title></head><body><div class="dialog"><h1>We're sorry, but something went wrong.</h1></div></body></html>`,
+    }),
     expiredToken: () => invalidToken(),
-    usageCap: (req, ctx) => json(429, { error: 'Too many requests' }, rateHeaders({ ...ctx.peek(req, 'account', `ip:${req.remoteAddress}`), remaining: 0 })),
+    usageCap: (req, ctx) =>
+      json(
+        429,
+        { error: 'Too many requests' },
+        rateHeaders({ ...ctx.peek(req, 'account', `ip:${req.remoteAddress}`), remaining: 0 }),
+      ),
   },
   routes: [
     {
@@ -138,7 +211,9 @@ export const mastodonPlatform: PlatformModule = {
         const [username, domain] = acct.split('@');
         if (domain !== undefined && domain !== host(req)) return notFound(access.headers);
         const account = ctx.findAccount('mastodon', username ?? '');
-        return account === undefined ? notFound(access.headers) : json(200, accountEntity(req, account), access.headers);
+        return account === undefined
+          ? notFound(access.headers)
+          : json(200, accountEntity(req, account), access.headers);
       },
     },
     {
@@ -166,14 +241,19 @@ export const mastodonPlatform: PlatformModule = {
         const first = page[0];
         const last = page[page.length - 1];
         if (first !== undefined && last !== undefined) {
-          const link = (key: string, id: string): string => `${req.base}/api/v1/accounts/${account.id}/statuses?limit=${limit}&${key}=${id}`;
+          const link = (key: string, id: string): string =>
+            `${req.base}/api/v1/accounts/${account.id}/statuses?limit=${limit}&${key}=${id}`;
           const links: string[] = [];
           // Like Mastodon: `next` whenever the page is full, even if nothing older remains.
           if (page.length === limit) links.push(`<${link('max_id', last.id)}>; rel="next"`);
           links.push(`<${link('min_id', first.id)}>; rel="prev"`);
           headers.link = links.join(', ');
         }
-        return json(200, page.map((p) => statusEntity(req, p, ctx, access.authed)), headers);
+        return json(
+          200,
+          page.map((p) => statusEntity(req, p, ctx, access.authed)),
+          headers,
+        );
       },
     },
     {
@@ -183,7 +263,9 @@ export const mastodonPlatform: PlatformModule = {
         const access = authAndLimit(req, ctx);
         if (!access.ok) return access.response;
         const account = ctx.accounts('mastodon').find((a) => a.id === req.params.id);
-        return account === undefined ? notFound(access.headers) : json(200, accountEntity(req, account), access.headers);
+        return account === undefined
+          ? notFound(access.headers)
+          : json(200, accountEntity(req, account), access.headers);
       },
     },
     {
@@ -193,7 +275,8 @@ export const mastodonPlatform: PlatformModule = {
         const access = authAndLimit(req, ctx);
         if (!access.ok) return access.response;
         const post = ctx.findPost('mastodon', req.params.id ?? '');
-        if (post === undefined || post.deleted || post.createdAtMs > req.now) return notFound(access.headers);
+        if (post === undefined || post.deleted || post.createdAtMs > req.now)
+          return notFound(access.headers);
         return json(200, statusEntity(req, post, ctx, access.authed), access.headers);
       },
     },
@@ -202,7 +285,8 @@ export const mastodonPlatform: PlatformModule = {
       pattern: '/oauth/authorize',
       handle(req, ctx) {
         const started = startAuthorization(req, ctx, { requirePkce: false, codeTtlSeconds: 600 });
-        if ('error' in started) return json(400, { error: 'invalid_request', error_description: started.error });
+        if ('error' in started)
+          return json(400, { error: 'invalid_request', error_description: started.error });
         return redirectWithCode(started.redirectUri, { code: started.code, state: started.state });
       },
     },
@@ -212,15 +296,47 @@ export const mastodonPlatform: PlatformModule = {
       handle(req, ctx) {
         const form = formBody(req);
         const client = ctx.client('mastodon');
-        if (form.client_id !== client.clientId || form.client_secret !== client.clientSecret) return json(401, { error: 'invalid_client', error_description: 'Client authentication failed due to unknown client, no client authentication included, or unsupported authentication method.' });
-        if (form.grant_type !== 'authorization_code') return json(400, { error: 'unsupported_grant_type', error_description: 'The authorization grant type is not supported by the authorization server.' });
+        if (form.client_id !== client.clientId || form.client_secret !== client.clientSecret)
+          return json(401, {
+            error: 'invalid_client',
+            error_description:
+              'Client authentication failed due to unknown client, no client authentication included, or unsupported authentication method.',
+          });
+        if (form.grant_type !== 'authorization_code')
+          return json(400, {
+            error: 'unsupported_grant_type',
+            error_description:
+              'The authorization grant type is not supported by the authorization server.',
+          });
         const code = ctx.codes.find('mastodon', form.code);
-        if (code === null || code.used || req.now >= code.expiresAtMs || code.redirectUri !== form.redirect_uri || !pkceMatches(code, form.code_verifier)) {
-          return json(400, { error: 'invalid_grant', error_description: 'The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client.' });
+        if (
+          code === null ||
+          code.used ||
+          req.now >= code.expiresAtMs ||
+          code.redirectUri !== form.redirect_uri ||
+          !pkceMatches(code, form.code_verifier)
+        ) {
+          return json(400, {
+            error: 'invalid_grant',
+            error_description:
+              'The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client.',
+          });
         }
         code.used = true;
-        const token = ctx.tokens.issue({ platform: 'mastodon', kind: 'access', accountId: code.accountId, now: req.now, ttlSeconds: null, scope: code.scope || 'read' });
-        return json(200, { access_token: token.token, token_type: 'Bearer', scope: token.scope, created_at: Math.floor(req.now / 1000) });
+        const token = ctx.tokens.issue({
+          platform: 'mastodon',
+          kind: 'access',
+          accountId: code.accountId,
+          now: req.now,
+          ttlSeconds: null,
+          scope: code.scope || 'read',
+        });
+        return json(200, {
+          access_token: token.token,
+          token_type: 'Bearer',
+          scope: token.scope,
+          created_at: Math.floor(req.now / 1000),
+        });
       },
     },
   ],

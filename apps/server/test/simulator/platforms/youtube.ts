@@ -3,10 +3,23 @@
  * project reset at midnight Pacific time (no rate headers), Google's error bodies and OAuth.
  * Shapes follow fixtures/youtube/bodies and issue_transcripts.
  */
-import { base64url, bearer, formBody, hexOf, json, type SimRequest, type SimResponse } from '../core.js';
+import {
+  base64url,
+  bearer,
+  formBody,
+  hexOf,
+  json,
+  type SimRequest,
+  type SimResponse,
+} from '../core.js';
 import { metricsAt, postText, visiblePosts, type SimAccount, type SimPost } from '../data.js';
 import { pkceMatches } from '../auth.js';
-import { redirectWithCode, startAuthorization, type PlatformModule, type SimContext } from '../context.js';
+import {
+  redirectWithCode,
+  startAuthorization,
+  type PlatformModule,
+  type SimContext,
+} from '../context.js';
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 function randomId(rnd: () => number, length: number): string {
@@ -18,25 +31,62 @@ export const youtubeIds = {
   video: (rnd: () => number): string => randomId(rnd, 11),
 };
 
-const JSON_UTF8 = { 'content-type': 'application/json; charset=UTF-8', vary: 'Origin,X-Origin,Referer' };
+const JSON_UTF8 = {
+  'content-type': 'application/json; charset=UTF-8',
+  vary: 'Origin,X-Origin,Referer',
+};
 
-function googleError(code: number, message: string, errors: Record<string, string>[], status?: string): SimResponse {
-  return json(code, { error: { code, message, errors, ...(status === undefined ? {} : { status }) } }, JSON_UTF8);
+function googleError(
+  code: number,
+  message: string,
+  errors: Record<string, string>[],
+  status?: string,
+): SimResponse {
+  return json(
+    code,
+    { error: { code, message, errors, ...(status === undefined ? {} : { status }) } },
+    JSON_UTF8,
+  );
 }
 
-const quotaMessage = 'The request cannot be completed because you have exceeded your <a href="/youtube/v3/getting-started#quota">quota</a>.';
-const quotaExceeded = (): SimResponse => googleError(403, quotaMessage, [{ message: quotaMessage, domain: 'youtube.quota', reason: 'quotaExceeded' }]);
-const keyInvalid = (): SimResponse => googleError(400, 'Bad Request', [{ domain: 'usageLimits', reason: 'keyInvalid', message: 'Bad Request' }]);
+const quotaMessage =
+  'The request cannot be completed because you have exceeded your <a href="/youtube/v3/getting-started#quota">quota</a>.';
+const quotaExceeded = (): SimResponse =>
+  googleError(403, quotaMessage, [
+    { message: quotaMessage, domain: 'youtube.quota', reason: 'quotaExceeded' },
+  ]);
+const keyInvalid = (): SimResponse =>
+  googleError(400, 'Bad Request', [
+    { domain: 'usageLimits', reason: 'keyInvalid', message: 'Bad Request' },
+  ]);
 const authError = (): SimResponse =>
   googleError(
     401,
     'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.',
-    [{ message: 'Invalid Credentials', domain: 'global', reason: 'authError', location: 'Authorization', locationType: 'header' }],
+    [
+      {
+        message: 'Invalid Credentials',
+        domain: 'global',
+        reason: 'authError',
+        location: 'Authorization',
+        locationType: 'header',
+      },
+    ],
     'UNAUTHENTICATED',
   );
-const invalidParameter = (location: string, message: string): SimResponse => googleError(400, message, [{ message, domain: 'youtube.parameter', reason: 'invalidParameter', location, locationType: 'parameter' }]);
+const invalidParameter = (location: string, message: string): SimResponse =>
+  googleError(400, message, [
+    {
+      message,
+      domain: 'youtube.parameter',
+      reason: 'invalidParameter',
+      location,
+      locationType: 'parameter',
+    },
+  ]);
 
-const etag = (...parts: (string | number)[]): string => base64url(Buffer.from(hexOf('etag', ...parts).slice(0, 40), 'hex')).slice(0, 27);
+const etag = (...parts: (string | number)[]): string =>
+  base64url(Buffer.from(hexOf('etag', ...parts).slice(0, 40), 'hex')).slice(0, 27);
 
 type Access = { ok: true; accountId: string | null } | { ok: false; response: SimResponse };
 
@@ -53,7 +103,15 @@ function authAndQuota(req: SimRequest, ctx: SimContext, cost = 1): Access {
     if (!ctx.checkToken(req, key, ['api_key']).ok) return { ok: false, response: keyInvalid() };
   } else {
     const message = 'The request is missing a valid API key.';
-    return { ok: false, response: googleError(403, message, [{ message, domain: 'global', reason: 'forbidden' }], 'PERMISSION_DENIED') };
+    return {
+      ok: false,
+      response: googleError(
+        403,
+        message,
+        [{ message, domain: 'global', reason: 'forbidden' }],
+        'PERMISSION_DENIED',
+      ),
+    };
   }
   const quota = ctx.charge(req, 'units', 'project', cost);
   if (!quota.allowed) return { ok: false, response: { ...quotaExceeded(), overLimit: 'quota' } };
@@ -62,7 +120,11 @@ function authAndQuota(req: SimRequest, ctx: SimContext, cost = 1): Access {
 
 function thumbnails(id: string, kind: 'video' | 'channel'): Record<string, unknown> {
   if (kind === 'channel') {
-    const sized = (size: number): Record<string, unknown> => ({ url: `https://yt3.ggpht.com/sim/${id}=s${size}-c-k-c0x00ffffff-no-rj`, width: size, height: size });
+    const sized = (size: number): Record<string, unknown> => ({
+      url: `https://yt3.ggpht.com/sim/${id}=s${size}-c-k-c0x00ffffff-no-rj`,
+      width: size,
+      height: size,
+    });
     return { default: sized(88), medium: sized(240), high: sized(800) };
   }
   return {
@@ -72,18 +134,34 @@ function thumbnails(id: string, kind: 'video' | 'channel'): Record<string, unkno
   };
 }
 
-function videoTitle(post: SimPost, ctx: SimContext): { title: string; description: string; tags: string[]; lang: string } {
+function videoTitle(
+  post: SimPost,
+  ctx: SimContext,
+): { title: string; description: string; tags: string[]; lang: string } {
   const t = postText(post, ctx.otherHandles('youtube'));
   const title = Array.from(t.text).slice(0, 70).join('');
-  return { title, description: `${t.text}\n\nSubscribe for more → https://www.youtube.com/${post.account.handle}`, tags: t.hashtags, lang: t.lang };
+  return {
+    title,
+    description: `${t.text}\n\nSubscribe for more → https://www.youtube.com/${post.account.handle}`,
+    tags: t.hashtags,
+    lang: t.lang,
+  };
 }
 
 function uploadsOf(account: SimAccount): string {
   return `UU${account.id.slice(2)}`;
 }
 
-function channelResource(account: SimAccount, parts: Set<string>, now: number): Record<string, unknown> {
-  const item: Record<string, unknown> = { kind: 'youtube#channel', etag: etag(account.id, now), id: account.id };
+function channelResource(
+  account: SimAccount,
+  parts: Set<string>,
+  now: number,
+): Record<string, unknown> {
+  const item: Record<string, unknown> = {
+    kind: 'youtube#channel',
+    etag: etag(account.id, now),
+    id: account.id,
+  };
   if (parts.has('snippet')) {
     item.snippet = {
       title: account.displayName,
@@ -95,17 +173,32 @@ function channelResource(account: SimAccount, parts: Set<string>, now: number): 
       country: 'US',
     };
   }
-  if (parts.has('contentDetails')) item.contentDetails = { relatedPlaylists: { likes: '', uploads: uploadsOf(account) } };
+  if (parts.has('contentDetails'))
+    item.contentDetails = { relatedPlaylists: { likes: '', uploads: uploadsOf(account) } };
   if (parts.has('statistics')) {
     const posts = visiblePosts(account, now);
     const views = posts.reduce((sum, p) => sum + metricsAt(p, now).views, 0);
-    item.statistics = { viewCount: String(views), subscriberCount: String(account.followers), hiddenSubscriberCount: false, videoCount: String(posts.length) };
+    item.statistics = {
+      viewCount: String(views),
+      subscriberCount: String(account.followers),
+      hiddenSubscriberCount: false,
+      videoCount: String(posts.length),
+    };
   }
   return item;
 }
 
-function videoResource(post: SimPost, parts: Set<string>, ctx: SimContext, now: number): Record<string, unknown> {
-  const item: Record<string, unknown> = { kind: 'youtube#video', etag: etag(post.id, now), id: post.id };
+function videoResource(
+  post: SimPost,
+  parts: Set<string>,
+  ctx: SimContext,
+  now: number,
+): Record<string, unknown> {
+  const item: Record<string, unknown> = {
+    kind: 'youtube#video',
+    etag: etag(post.id, now),
+    id: post.id,
+  };
   const meta = videoTitle(post, ctx);
   if (parts.has('snippet')) {
     item.snippet = {
@@ -125,11 +218,24 @@ function videoResource(post: SimPost, parts: Set<string>, ctx: SimContext, now: 
   if (parts.has('contentDetails')) {
     const seconds = 15 + (post.seed % 1800);
     const duration = `PT${seconds >= 3600 ? `${Math.floor(seconds / 3600)}H` : ''}${Math.floor((seconds % 3600) / 60) > 0 ? `${Math.floor((seconds % 3600) / 60)}M` : ''}${seconds % 60}S`;
-    item.contentDetails = { duration, dimension: '2d', definition: 'hd', caption: 'false', licensedContent: false, contentRating: {}, projection: 'rectangular' };
+    item.contentDetails = {
+      duration,
+      dimension: '2d',
+      definition: 'hd',
+      caption: 'false',
+      licensedContent: false,
+      contentRating: {},
+      projection: 'rectangular',
+    };
   }
   if (parts.has('statistics')) {
     const m = metricsAt(post, now);
-    item.statistics = { viewCount: String(m.views), likeCount: String(m.likes), favoriteCount: '0', commentCount: String(m.comments) };
+    item.statistics = {
+      viewCount: String(m.views),
+      likeCount: String(m.likes),
+      favoriteCount: '0',
+      commentCount: String(m.comments),
+    };
   }
   return item;
 }
@@ -141,8 +247,10 @@ function partsOf(req: SimRequest): Set<string> | null {
 }
 
 const missingPart = (): SimResponse => {
-  const message = "No filter selected. Expected one of: part";
-  return googleError(400, "'part' is required", [{ message, domain: 'global', reason: 'required', location: 'part', locationType: 'parameter' }]);
+  const message = 'No filter selected. Expected one of: part';
+  return googleError(400, "'part' is required", [
+    { message, domain: 'global', reason: 'required', location: 'part', locationType: 'parameter' },
+  ]);
 };
 
 /** YouTube page tokens are protobuf varints in base64 ("CAoQAA" = offset 10, forward). */
@@ -176,9 +284,17 @@ export const youtubePlatform: PlatformModule = {
   platform: 'youtube',
   defaultLimits: () => ({ units: { limit: 10_000, windowSeconds: 86_400, align: 'pacific-day' } }),
   faults: {
-    rateLimited: () => googleError(403, 'The request cannot be completed because you have exceeded your quota.', [{ message: 'Rate Limit Exceeded', domain: 'usageLimits', reason: 'rateLimitExceeded' }]),
+    rateLimited: () =>
+      googleError(403, 'The request cannot be completed because you have exceeded your quota.', [
+        { message: 'Rate Limit Exceeded', domain: 'usageLimits', reason: 'rateLimitExceeded' },
+      ]),
     serverError: (_req, status) =>
-      googleError(status, status === 503 ? 'The service is currently unavailable.' : 'Internal error encountered.', [{ message: 'Internal error encountered.', domain: 'global', reason: 'backendError' }], status === 503 ? 'UNAVAILABLE' : 'INTERNAL'),
+      googleError(
+        status,
+        status === 503 ? 'The service is currently unavailable.' : 'Internal error encountered.',
+        [{ message: 'Internal error encountered.', domain: 'global', reason: 'backendError' }],
+        status === 503 ? 'UNAVAILABLE' : 'INTERNAL',
+      ),
     expiredToken: () => authError(),
     usageCap: () => quotaExceeded(),
   },
@@ -195,7 +311,10 @@ export const youtubePlatform: PlatformModule = {
         const handle = req.query.get('forHandle');
         const mine = req.query.get('mine') === 'true';
         let found: SimAccount[];
-        if (ids !== null) found = ids.split(',').flatMap((id) => ctx.accounts('youtube').filter((a) => a.id === id));
+        if (ids !== null)
+          found = ids
+            .split(',')
+            .flatMap((id) => ctx.accounts('youtube').filter((a) => a.id === id));
         else if (handle !== null) {
           const wanted = (handle.startsWith('@') ? handle : `@${handle}`).toLowerCase();
           found = ctx.accounts('youtube').filter((a) => a.handle.toLowerCase() === wanted);
@@ -203,10 +322,23 @@ export const youtubePlatform: PlatformModule = {
           if (access.accountId === null) return authError();
           found = ctx.accounts('youtube').filter((a) => a.id === access.accountId);
         } else {
-          const message = 'No filter selected. Expected one of: mine, forUsername, id, managedByMe, categoryId, forHandle';
-          return googleError(400, message, [{ message, domain: 'youtube.parameter', reason: 'missingRequiredParameter', location: 'parameters.', locationType: 'other' }]);
+          const message =
+            'No filter selected. Expected one of: mine, forUsername, id, managedByMe, categoryId, forHandle';
+          return googleError(400, message, [
+            {
+              message,
+              domain: 'youtube.parameter',
+              reason: 'missingRequiredParameter',
+              location: 'parameters.',
+              locationType: 'other',
+            },
+          ]);
         }
-        const body: Record<string, unknown> = { kind: 'youtube#channelListResponse', etag: etag('channels', req.rawBody, req.now), pageInfo: { totalResults: found.length, resultsPerPage: Math.max(found.length, 5) } };
+        const body: Record<string, unknown> = {
+          kind: 'youtube#channelListResponse',
+          etag: etag('channels', req.rawBody, req.now),
+          pageInfo: { totalResults: found.length, resultsPerPage: Math.max(found.length, 5) },
+        };
         if (found.length > 0) body.items = found.map((a) => channelResource(a, parts, req.now));
         return json(200, body, JSON_UTF8);
       },
@@ -221,22 +353,43 @@ export const youtubePlatform: PlatformModule = {
         if (parts === null) return missingPart();
         const playlistId = req.query.get('playlistId') ?? '';
         const max = Number(req.query.get('maxResults') ?? '5');
-        if (!Number.isInteger(max) || max < 0 || max > 50) return invalidParameter('maxResults', `Invalid value '${req.query.get('maxResults') ?? ''}'. Values must be within the range: [0, 50]`);
+        if (!Number.isInteger(max) || max < 0 || max > 50)
+          return invalidParameter(
+            'maxResults',
+            `Invalid value '${req.query.get('maxResults') ?? ''}'. Values must be within the range: [0, 50]`,
+          );
         const account = ctx.accounts('youtube').find((a) => uploadsOf(a) === playlistId);
         if (account === undefined) {
-          const message = "The playlist identified with the request's <code>playlistId</code> parameter cannot be found.";
-          return googleError(404, message, [{ message, domain: 'youtube.playlistItem', reason: 'playlistNotFound', location: 'playlistId', locationType: 'parameter' }]);
+          const message =
+            "The playlist identified with the request's <code>playlistId</code> parameter cannot be found.";
+          return googleError(404, message, [
+            {
+              message,
+              domain: 'youtube.playlistItem',
+              reason: 'playlistNotFound',
+              location: 'playlistId',
+              locationType: 'parameter',
+            },
+          ]);
         }
         const posts = visiblePosts(account, req.now);
         const tokenRaw = req.query.get('pageToken');
         const offset = tokenRaw === null ? 0 : readPageToken(tokenRaw);
-        if (offset === null) return invalidParameter('pageToken', `The request specifies an invalid page token.`);
+        if (offset === null)
+          return invalidParameter('pageToken', `The request specifies an invalid page token.`);
         const page = posts.slice(offset, offset + max);
-        const body: Record<string, unknown> = { kind: 'youtube#playlistItemListResponse', etag: etag('pl', playlistId, offset, req.now) };
+        const body: Record<string, unknown> = {
+          kind: 'youtube#playlistItemListResponse',
+          etag: etag('pl', playlistId, offset, req.now),
+        };
         if (offset + max < posts.length) body.nextPageToken = pageToken(offset + max, false);
         if (offset > 0) body.prevPageToken = pageToken(Math.max(0, offset - max), true);
         body.items = page.map((post, i) => {
-          const item: Record<string, unknown> = { kind: 'youtube#playlistItem', etag: etag('pli', post.id, req.now), id: base64url(`${playlistId}.${post.id}`) };
+          const item: Record<string, unknown> = {
+            kind: 'youtube#playlistItem',
+            etag: etag('pli', post.id, req.now),
+            id: base64url(`${playlistId}.${post.id}`),
+          };
           if (parts.has('snippet')) {
             const meta = videoTitle(post, ctx);
             item.snippet = {
@@ -253,7 +406,11 @@ export const youtubePlatform: PlatformModule = {
               videoOwnerChannelId: account.id,
             };
           }
-          if (parts.has('contentDetails')) item.contentDetails = { videoId: post.id, videoPublishedAt: new Date(post.createdAtMs).toISOString() };
+          if (parts.has('contentDetails'))
+            item.contentDetails = {
+              videoId: post.id,
+              videoPublishedAt: new Date(post.createdAtMs).toISOString(),
+            };
           return item;
         });
         body.pageInfo = { totalResults: posts.length, resultsPerPage: max };
@@ -271,13 +428,32 @@ export const youtubePlatform: PlatformModule = {
         const ids = (req.query.get('id') ?? '').split(',').filter((s) => s !== '');
         if (ids.length > 50) {
           const message = 'The request specifies an invalid filter parameter.';
-          return googleError(400, message, [{ message, domain: 'youtube.parameter', reason: 'invalidFilters', location: 'parameters.', locationType: 'other' }]);
+          return googleError(400, message, [
+            {
+              message,
+              domain: 'youtube.parameter',
+              reason: 'invalidFilters',
+              location: 'parameters.',
+              locationType: 'other',
+            },
+          ]);
         }
         const items = ids.flatMap((id) => {
           const post = ctx.findPost('youtube', id);
-          return post === undefined || post.deleted || post.createdAtMs > req.now ? [] : [videoResource(post, parts, ctx, req.now)];
+          return post === undefined || post.deleted || post.createdAtMs > req.now
+            ? []
+            : [videoResource(post, parts, ctx, req.now)];
         });
-        return json(200, { kind: 'youtube#videoListResponse', etag: etag('videos', ids.join(','), req.now), items, pageInfo: { totalResults: items.length, resultsPerPage: items.length } }, JSON_UTF8);
+        return json(
+          200,
+          {
+            kind: 'youtube#videoListResponse',
+            etag: etag('videos', ids.join(','), req.now),
+            items,
+            pageInfo: { totalResults: items.length, resultsPerPage: items.length },
+          },
+          JSON_UTF8,
+        );
       },
     },
     {
@@ -285,8 +461,13 @@ export const youtubePlatform: PlatformModule = {
       pattern: '/o/oauth2/v2/auth',
       handle(req, ctx) {
         const started = startAuthorization(req, ctx, { requirePkce: false, codeTtlSeconds: 600 });
-        if ('error' in started) return json(400, { error: 'invalid_request', error_description: started.error });
-        return redirectWithCode(started.redirectUri, { state: started.state, code: started.code, scope: req.query.get('scope') });
+        if ('error' in started)
+          return json(400, { error: 'invalid_request', error_description: started.error });
+        return redirectWithCode(started.redirectUri, {
+          state: started.state,
+          code: started.code,
+          scope: req.query.get('scope'),
+        });
       },
     },
     {
@@ -295,25 +476,79 @@ export const youtubePlatform: PlatformModule = {
       handle(req, ctx) {
         const form = formBody(req);
         const client = ctx.client('youtube');
-        if (form.client_id !== client.clientId || form.client_secret !== client.clientSecret) return json(401, { error: 'invalid_client', error_description: 'The OAuth client was not found.' });
+        if (form.client_id !== client.clientId || form.client_secret !== client.clientSecret)
+          return json(401, {
+            error: 'invalid_client',
+            error_description: 'The OAuth client was not found.',
+          });
         const ttl = ctx.tokenTtlSeconds('youtube', 'access');
         if (form.grant_type === 'authorization_code') {
           const code = ctx.codes.find('youtube', form.code);
-          if (code === null || code.used || req.now >= code.expiresAtMs || code.redirectUri !== form.redirect_uri || !pkceMatches(code, form.code_verifier)) {
+          if (
+            code === null ||
+            code.used ||
+            req.now >= code.expiresAtMs ||
+            code.redirectUri !== form.redirect_uri ||
+            !pkceMatches(code, form.code_verifier)
+          ) {
             return json(400, { error: 'invalid_grant', error_description: 'Bad Request' });
           }
           code.used = true;
-          const access = ctx.tokens.issue({ platform: 'youtube', kind: 'access', accountId: code.accountId, now: req.now, ttlSeconds: ttl, scope: code.scope });
-          const refresh = ctx.tokens.issue({ platform: 'youtube', kind: 'refresh', accountId: code.accountId, now: req.now, ttlSeconds: ctx.tokenTtlSeconds('youtube', 'refresh'), scope: code.scope });
-          return json(200, { access_token: access.token, expires_in: ttl ?? 3599, refresh_token: refresh.token, scope: code.scope, token_type: 'Bearer' });
+          const access = ctx.tokens.issue({
+            platform: 'youtube',
+            kind: 'access',
+            accountId: code.accountId,
+            now: req.now,
+            ttlSeconds: ttl,
+            scope: code.scope,
+          });
+          const refresh = ctx.tokens.issue({
+            platform: 'youtube',
+            kind: 'refresh',
+            accountId: code.accountId,
+            now: req.now,
+            ttlSeconds: ctx.tokenTtlSeconds('youtube', 'refresh'),
+            scope: code.scope,
+          });
+          return json(200, {
+            access_token: access.token,
+            expires_in: ttl ?? 3599,
+            refresh_token: refresh.token,
+            scope: code.scope,
+            token_type: 'Bearer',
+          });
         }
         if (form.grant_type === 'refresh_token') {
-          const check = ctx.tokens.check('youtube', form.refresh_token ?? null, ['refresh'], req.now);
-          if (!check.ok) return json(400, { error: 'invalid_grant', error_description: 'Token has been expired or revoked.' });
-          const access = ctx.tokens.issue({ platform: 'youtube', kind: 'access', accountId: check.record.accountId, now: req.now, ttlSeconds: ttl, scope: check.record.scope });
-          return json(200, { access_token: access.token, expires_in: ttl ?? 3599, scope: check.record.scope, token_type: 'Bearer' });
+          const check = ctx.tokens.check(
+            'youtube',
+            form.refresh_token ?? null,
+            ['refresh'],
+            req.now,
+          );
+          if (!check.ok)
+            return json(400, {
+              error: 'invalid_grant',
+              error_description: 'Token has been expired or revoked.',
+            });
+          const access = ctx.tokens.issue({
+            platform: 'youtube',
+            kind: 'access',
+            accountId: check.record.accountId,
+            now: req.now,
+            ttlSeconds: ttl,
+            scope: check.record.scope,
+          });
+          return json(200, {
+            access_token: access.token,
+            expires_in: ttl ?? 3599,
+            scope: check.record.scope,
+            token_type: 'Bearer',
+          });
         }
-        return json(400, { error: 'unsupported_grant_type', error_description: `Invalid grant_type: ${form.grant_type ?? ''}` });
+        return json(400, {
+          error: 'unsupported_grant_type',
+          error_description: `Invalid grant_type: ${form.grant_type ?? ''}`,
+        });
       },
     },
   ],
