@@ -14,7 +14,7 @@
  *   kill   100 users × 1,000 posts, fake LLM; one of two workers SIGKILLed mid-run
  * Environment: BENCH_DATABASE_URL (admin URL; default postgres://postgres@127.0.0.1:5432/postgres),
  * BENCH_WORKERS (worker processes, default 2), BENCH_USERS (100), BENCH_POSTS_PER_USER (1000),
- * BENCH_BIG_POSTS (100000), BENCH_LLM_MS (200), BENCH_BIG_LLM_MS (50).
+ * BENCH_BIG_POSTS (100000), BENCH_LLM_MS (200), BENCH_BIG_LLM_MS (50), BENCH_WORKER_NODE_ARGS (node flags for the workers only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -151,7 +151,8 @@ async function startWorkers(b: Bench, n: number, llm: FakeLlmServer | null, data
   };
   return Promise.all(
     Array.from({ length: n }, () => {
-      const child = spawn(process.execPath, [CLI, 'serve', '--services', 'worker', '--no-demo'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+      const child = spawn(process.execPath, [...nodeArgs, CLI, 'serve', '--services', 'worker', '--no-demo'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
       let output = '';
       const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
       return new Promise<Worker>((resolve, reject) => {
