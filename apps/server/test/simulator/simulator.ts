@@ -44,7 +44,7 @@ export interface FaultRule {
   kind: FaultKind;
   /** How many consecutive matching requests get the fault (default 1; Infinity: until cleared). */
   times?: number;
-  /** Matching requests to let through before the fault starts (default 0). */
+  /** Matching requests to let through before the fault starts (default 0; requests an earlier rule took do not count). */
   after?: number;
   /** server_error: the status (default 500). */
   status?: number;
