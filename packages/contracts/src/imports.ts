@@ -1,9 +1,16 @@
 import { z } from 'zod';
 import { mediaTypeSchema, platformSchema } from './posts.js';
 
-export const importFormats = ['jsonl', 'csv', 'json'] as const;
+/** The generic record formats (see docs/import-format.md). */
+export const genericImportFormats = ['jsonl', 'csv', 'json'] as const;
+/** The platforms' own "download your data" exports, mapped onto the generic record. */
+export const exportImportFormats = ['x-archive', 'instagram-export', 'tiktok-export', 'youtube-takeout', 'youtube-studio'] as const;
+export const importFormats = [...genericImportFormats, ...exportImportFormats] as const;
 export const importFormatSchema = z.enum(importFormats);
 export type ImportFormat = z.infer<typeof importFormatSchema>;
+export type ExportImportFormat = (typeof exportImportFormats)[number];
+export const isExportImportFormat = (format: string): format is ExportImportFormat =>
+  (exportImportFormats as readonly string[]).includes(format);
 
 /** Longest post text accepted; longer is rejected, not truncated. */
 export const MAX_TEXT_LENGTH = 100_000;
@@ -91,7 +98,9 @@ export type ImportSummary = z.infer<typeof importSummarySchema>;
 
 export const importCreateQuerySchema = z
   .object({
-    format: importFormatSchema.optional().describe('Overrides the format implied by Content-Type'),
+    format: importFormatSchema
+      .optional()
+      .describe('Overrides the format detected from the body or implied by Content-Type and file_name'),
     file_name: z.string().max(255).optional(),
   })
   .strict();

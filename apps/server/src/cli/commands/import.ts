@@ -1,14 +1,15 @@
-import { createReadStream, createWriteStream, statSync, type WriteStream } from 'node:fs';
+import { createWriteStream, statSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { Presets, SingleBar } from 'cli-progress';
-import { importFormatSchema, type ImportFormat } from '@socialpulse/contracts';
+import { importFormats, importFormatSchema, type ImportFormat } from '@socialpulse/contracts';
 import { isInteractiveTerminal } from '../../config.js';
 import { AppError } from '../../errors.js';
 import { findFirstInstanceAdmin } from '../../db/repos/users.repo.js';
 import { findWorkspaceIdByName } from '../../db/repos/workspaces.repo.js';
 import { createWorkspace } from '../../domain/workspaces/workspaces.service.js';
-import { formatFromFileName, importPosts } from '../../domain/imports/import.service.js';
+import { importPosts, type ImportSource } from '../../domain/imports/import.service.js';
+import { prepareFileImport, type PreparedImport } from '../../domain/imports/import-source.js';
 import { withDatabase, type DatabaseFlags } from '../context.js';
 
 interface ImportFlags extends DatabaseFlags {
@@ -21,10 +22,13 @@ interface ImportFlags extends DatabaseFlags {
 export function registerImportCommand(program: Command): void {
   program
     .command('import')
-    .description('Import posts from CSV, JSON Lines or JSON array files (see docs/import-format.md)')
+    .description(
+      'Import posts from CSV, JSON Lines or JSON array files, or from the platforms\' own data exports ' +
+        '(X archive, Instagram, TikTok, YouTube Takeout / Studio; see docs/import-format.md)',
+    )
     .argument('<files...>', 'files to import, in order')
     .requiredOption('-w, --workspace <name>', 'workspace to import into')
-    .option('-f, --format <format>', 'csv, jsonl or json (default: from each file extension)')
+    .option('-f, --format <format>', `${importFormats.join(', ')} (default: detected from each file's content and name)`)
     .option('--rejects <file>', 'where to write rejected records as JSON lines', 'socialpulse-rejects.jsonl')
     .option('--no-create', 'fail instead of creating a missing workspace')
     .option('--database-url <url>', 'PostgreSQL URL (DATABASE_URL)')
@@ -32,36 +36,43 @@ export function registerImportCommand(program: Command): void {
     .action(async (files: string[], flags: ImportFlags) => runImport(files, flags));
 }
 
-function resolveFormat(file: string, flag: string | undefined): ImportFormat {
-  if (flag !== undefined) {
-    const parsed = importFormatSchema.safeParse(flag);
-    if (!parsed.success) throw new AppError('validation_failed', `--format must be csv, jsonl or json (got "${flag}")`);
-    return parsed.data;
-  }
-  const format = formatFromFileName(file);
-  if (!format) throw new AppError('validation_failed', `${file}: cannot tell the format from the extension; pass --format csv|jsonl|json`);
-  return format;
+function parseFormatFlag(flag: string | undefined): ImportFormat | undefined {
+  if (flag === undefined) return undefined;
+  const parsed = importFormatSchema.safeParse(flag);
+  if (!parsed.success) throw new AppError('validation_failed', `--format must be one of ${importFormats.join(', ')} (got "${flag}")`);
+  return parsed.data;
 }
 
-async function* countBytes(stream: AsyncIterable<Buffer>, onBytes: (n: number) => void): AsyncGenerator<Buffer> {
-  for await (const chunk of stream) {
+async function* countBytes(stream: AsyncIterable<Buffer | string>, onBytes: (n: number) => void): AsyncGenerator<Buffer> {
+  for await (const piece of stream) {
+    const chunk = typeof piece === 'string' ? Buffer.from(piece) : piece;
     onBytes(chunk.length);
     yield chunk;
   }
 }
 
 async function runImport(files: string[], flags: ImportFlags): Promise<void> {
-  const plan = files.map((file) => {
-    const size = (() => {
-      try {
-        return statSync(file).size;
-      } catch {
-        throw new AppError('validation_failed', `${file}: no such file`);
-      }
-    })();
-    return { file, size, format: resolveFormat(file, flags.format) };
+  const format = parseFormatFlag(flags.format);
+  const sizes = files.map((file) => {
+    try {
+      return statSync(file).size;
+    } catch {
+      throw new AppError('validation_failed', `${file}: no such file`);
+    }
   });
+  // Every file's format is settled (and every archive opened) before the database is.
+  const plan: { file: string; size: number; prepared: PreparedImport }[] = [];
+  try {
+    for (const [i, file] of files.entries()) {
+      plan.push({ file, size: sizes[i] ?? 0, prepared: await prepareFileImport(file, { format }) });
+    }
+    await importAll(plan, flags);
+  } finally {
+    for (const { prepared } of plan) await prepared.close();
+  }
+}
 
+async function importAll(plan: { file: string; size: number; prepared: PreparedImport }[], flags: ImportFlags): Promise<void> {
   await withDatabase(flags, async ({ db, config }) => {
     let workspaceId = await findWorkspaceIdByName(db.pool, flags.workspace);
     if (!workspaceId) {
@@ -76,13 +87,17 @@ async function runImport(files: string[], flags: ImportFlags): Promise<void> {
     let rejectsOut: WriteStream | null = null;
     const totals = { read: 0, inserted: 0, updated: 0, unchanged: 0, rejected: 0 };
     const interactive = isInteractiveTerminal();
-    for (const { file, size, format } of plan) {
+    for (const { file, size, prepared } of plan) {
       const bar = interactive ? new SingleBar({ format: `${path.basename(file)} [{bar}] {percentage}% | {records} records | {rejected} rejected | ETA {eta_formatted}` }, Presets.shades_classic) : null;
       bar?.start(size, 0, { records: 0, rejected: 0 });
       let bytes = 0;
+      // An archive is read entry by entry, not front to back: its bar counts records only.
+      const source: ImportSource = prepared.items
+        ? prepared
+        : { fileName: file, format: prepared.format, stream: countBytes(prepared.stream, (n) => (bytes += n)) };
       const run = await importPosts(
         db.pool,
-        { fileName: file, format, stream: countBytes(createReadStream(file), (n) => (bytes += n)) },
+        source,
         {
           workspaceId: workspace.id,
           source: 'cli',
@@ -98,7 +113,7 @@ async function runImport(files: string[], flags: ImportFlags): Promise<void> {
       bar?.update(size, { records: run.read, rejected: run.rejected });
       bar?.stop();
       process.stdout.write(
-        `${file}: read ${run.read}, inserted ${run.inserted}, updated ${run.updated}, unchanged ${run.unchanged}, rejected ${run.rejected}\n`,
+        `${file}${prepared.format !== 'csv' && prepared.format !== 'jsonl' && prepared.format !== 'json' ? ` (${prepared.format})` : ''}: read ${run.read}, inserted ${run.inserted}, updated ${run.updated}, unchanged ${run.unchanged}, rejected ${run.rejected}\n`,
       );
       for (const key of Object.keys(totals) as (keyof typeof totals)[]) totals[key] += run[key];
     }

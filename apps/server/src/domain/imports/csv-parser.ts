@@ -62,7 +62,8 @@ const REQUIRED_COLUMNS = ['platform', 'external_id', 'created_at'];
  * so one stray quote cannot swallow the rest of the file (csv-parse, by contrast, consumes to
  * the end of the input after an unclosed quote).
  */
-export async function* parseCsv(source: ByteSource, options: ParserOptions): AsyncGenerator<ParsedItem> {
+export async function* parseCsv(source: ByteSource, options: ParserOptions & { requiredColumns?: readonly string[] }): AsyncGenerator<ParsedItem> {
+  const required = options.requiredColumns ?? REQUIRED_COLUMNS;
   const lines = readLines(source, options)[Symbol.asyncIterator]();
   const replay: Line[] = [];
   const next = async (): Promise<Line | null> => {
@@ -119,7 +120,7 @@ export async function* parseCsv(source: ByteSource, options: ParserOptions): Asy
     const fields = result.fields;
     if (header === null) {
       header = fields.map((f) => f.trim());
-      const missing = REQUIRED_COLUMNS.filter((c) => !header?.includes(c));
+      const missing = required.filter((c) => !header?.includes(c));
       const duplicate = header.find((c, idx) => header?.indexOf(c) !== idx);
       if (missing.length > 0 || duplicate !== undefined || header.some((c) => c === '')) {
         yield {

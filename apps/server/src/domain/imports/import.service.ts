@@ -1,5 +1,5 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import type { ImportFormat } from '@socialpulse/contracts';
+import { isExportImportFormat, type genericImportFormats, type ImportFormat } from '@socialpulse/contracts';
 import { AppError } from '../../errors.js';
 import { importBatchDuration, importRecords, importRuns } from '../../observability/metrics.js';
 import type { Pool, PoolClient } from '../../db/pool.js';
@@ -24,13 +24,17 @@ import { parseCsv } from './csv-parser.js';
 import { parseJsonArray } from './json-array-parser.js';
 import { parseJsonl } from './jsonl-parser.js';
 import type { ParsedItem, ParserOptions } from './parsed-item.js';
+export { formatFromFileName } from './import-source.js';
 import { coerceCsvValues, validateRecord } from './record-validator.js';
 
-export interface ImportSource {
-  fileName: string | null;
-  format: ImportFormat;
-  stream: AsyncIterable<Buffer | string>;
-}
+/**
+ * What to import: a generic format's bytes (`stream`), or the records an export reader maps
+ * from a platform's export (`items`; see import-source.ts).
+ */
+export type ImportSource = { fileName: string | null; format: ImportFormat } & (
+  | { stream: AsyncIterable<Buffer | string>; items?: undefined }
+  | { items: (options: ParserOptions) => AsyncGenerator<ParsedItem>; stream?: undefined }
+);
 
 export interface ImportOptions {
   workspaceId: string;
@@ -44,23 +48,15 @@ export interface ImportOptions {
   onReject?: (reject: Readonly<RejectRecord>) => void;
 }
 
+type GenericImportFormat = (typeof genericImportFormats)[number];
 const parsers: Record<
-  ImportFormat,
+  GenericImportFormat,
   (s: AsyncIterable<Buffer | string>, o: ParserOptions) => AsyncGenerator<ParsedItem>
 > = {
   jsonl: parseJsonl,
   csv: parseCsv,
   json: parseJsonArray,
 };
-
-/** Picks the format from a file name (or returns null when the extension says nothing). */
-export function formatFromFileName(name: string): ImportFormat | null {
-  const lower = name.toLowerCase();
-  if (lower.endsWith('.csv')) return 'csv';
-  if (lower.endsWith('.jsonl') || lower.endsWith('.ndjson')) return 'jsonl';
-  if (lower.endsWith('.json')) return 'json';
-  return null;
-}
 
 export function formatFromContentType(contentType: string | undefined): ImportFormat | null {
   const type = contentType?.split(';')[0]?.trim().toLowerCase();
@@ -105,9 +101,11 @@ export async function importPosts(
   let pendingRejects: RejectRecord[] = [];
   let rejectWrite: Promise<void> = Promise.resolve();
 
-  const reject = (r: Omit<RejectRecord, 'seq' | 'file'>): void => {
+  // A platform export's posts name the export they came from; rejects name the archive entry.
+  const postSource = isExportImportFormat(input.format) ? input.format : options.source;
+  const reject = (r: Omit<RejectRecord, 'seq' | 'file'> & { file?: string | null | undefined }): void => {
     counts.rejected += 1;
-    const full: RejectRecord = { seq: counts.rejected, file: input.fileName, ...r };
+    const full: RejectRecord = { seq: counts.rejected, ...r, file: r.file ?? input.fileName };
     pendingRejects.push(full);
     options.onReject?.(full);
     if (pendingRejects.length >= REJECT_FLUSH) flushRejects();
@@ -135,7 +133,7 @@ export async function importPosts(
         const stop = importBatchDuration.startTimer();
         const outcome = await writeIsolatingBadRows(
           client,
-          options,
+          { ...options, source: postSource },
           importedAt,
           rows,
           0,
@@ -151,9 +149,14 @@ export async function importPosts(
       let batch = new PostBatch();
       let spare = new PostBatch();
       let writing: Promise<void> | null = null;
-      const parser = parsers[input.format](input.stream, {
-        maxRecordBytes: options.maxRecordBytes,
-      });
+      const parserOptions = { maxRecordBytes: options.maxRecordBytes };
+      let parser: AsyncGenerator<ParsedItem>;
+      if (input.items) parser = input.items(parserOptions);
+      else {
+        const parse = isExportImportFormat(input.format) ? null : parsers[input.format];
+        if (!parse) throw new AppError('validation_failed', `the ${input.format} format is read from an export, not a plain stream`);
+        parser = parse(input.stream, parserOptions);
+      }
       try {
         for await (const item of parser) {
           counts.read += 1;
@@ -161,13 +164,16 @@ export async function importPosts(
           // database's replies to the batch being written wait, and so does the database.
           if (counts.read % YIELD_EVERY === 0) await yieldToEventLoop();
           if (item.kind === 'problem') {
-            reject({ line: item.line, field: item.field, reason: item.reason, value: item.value });
+            reject({ file: item.file, line: item.line, field: item.field, reason: item.reason, value: item.value });
             continue;
           }
           const value = input.format === 'csv' ? coerceCsvValues(item.value) : item.value;
           const checked = validateRecord(value, item.line, item.rawJson);
           if (!checked.ok) {
-            reject(checked.reject);
+            // Name the field as the platform's export does (`tweet.created_at`), not as it was mapped.
+            const field = checked.reject.field;
+            const sourceField = field === null ? undefined : item.fieldSources?.[field.split('.')[0] ?? field];
+            reject({ ...checked.reject, file: item.file, field: sourceField ?? field });
             continue;
           }
           batch.add(checked.row, checked.row.line);

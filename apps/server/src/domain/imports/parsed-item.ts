@@ -1,6 +1,19 @@
 /** What a format parser yields: a record to validate, or a problem found while reading. */
-export type ProblemItem = { kind: 'problem'; line: number; field: string | null; reason: string; value: string | null };
-export type ParsedItem = { kind: 'record'; line: number; value: Record<string, unknown>; rawJson: string | null } | ProblemItem;
+/**
+ * `file` names the part of an archive the item comes from (`export.zip:data/tweets.js`) when it
+ * is not the imported file itself.
+ */
+export type ProblemItem = { kind: 'problem'; line: number; field: string | null; reason: string; value: string | null; file?: string };
+export type RecordItem = {
+  kind: 'record';
+  line: number;
+  value: Record<string, unknown>;
+  rawJson: string | null;
+  file?: string;
+  /** Where each field of `value` came from in the platform's record, to name it in a reject. */
+  fieldSources?: Readonly<Record<string, string>>;
+};
+export type ParsedItem = RecordItem | ProblemItem;
 
 export interface ParserOptions {
   /** A record (line, CSV row, array element) longer than this is rejected without buffering it. */

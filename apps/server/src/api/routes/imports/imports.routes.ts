@@ -16,6 +16,7 @@ import { findImportRun, listImportRuns, listRejects } from '../../../db/repos/im
 import { insertAuditEntry } from '../../../db/repos/audit.repo.js';
 import { limitBytes } from '../../../domain/imports/byte-limit.js';
 import { formatFromContentType, importPosts } from '../../../domain/imports/import.service.js';
+import { prepareStreamImport, type PreparedImport } from '../../../domain/imports/import-source.js';
 import type { AppDeps, ZodApp } from '../../types.js';
 import { presentImport, presentReject } from './imports.presenter.js';
 
@@ -26,6 +27,9 @@ const STREAMED_TYPES = [
   'application/jsonl',
   'application/x-jsonlines',
   'application/json',
+  'application/zip',
+  'application/octet-stream',
+  'text/javascript',
 ];
 const importParamsSchema = workspaceParamsSchema.extend({ importId: z.uuid() });
 
@@ -47,10 +51,13 @@ export async function registerImportRoutes(app: ZodApp, deps: AppDeps): Promise<
         config: { auth: { permission: 'import' } },
         schema: {
           tags: ['imports'],
-          summary: 'Import posts from a CSV, JSON Lines or JSON array body (streamed)',
+          summary: 'Import posts from a CSV, JSON Lines or JSON array body, or from a platform data export (streamed)',
           description:
-            'Send the file as the body with Content-Type text/csv, application/x-ndjson or application/json. ' +
-            'Valid records are written even when others are rejected; every reject is listed with its line, field and reason.',
+            'Send the file as the body with Content-Type text/csv, application/x-ndjson or application/json, ' +
+            'or send a platform export as it was downloaded (X archive zip or tweets.js, Instagram or TikTok JSON or zip, ' +
+            'YouTube Takeout videos.csv or Studio "Table data.csv"): exports are recognised from their bytes, ' +
+            'and ?format= overrides any detection. A zip is written to a temporary file (bounded by IMPORT_MAX_BYTES) and removed afterwards. ' +
+            'Valid records are written even when others are rejected; every reject is listed with its file, line, field and reason.',
           consumes: STREAMED_TYPES,
           params: workspaceParamsSchema,
           querystring: importCreateQuerySchema,
@@ -65,22 +72,22 @@ export async function registerImportRoutes(app: ZodApp, deps: AppDeps): Promise<
       },
       async (request, reply) => {
         const { workspaceId } = request.params;
-        const format =
-          request.query.format ?? formatFromContentType(request.headers['content-type']);
-        if (!format) {
-          throw new AppError(
-            'unsupported_media_type',
-            'Send text/csv, application/x-ndjson or application/json, or name the format with ?format=',
-            {
-              details: { field: 'content-type', value: request.headers['content-type'] ?? null },
-            },
-          );
-        }
+        const explicit = request.query.format;
+        const hint = formatFromContentType(request.headers['content-type']);
         const body = request.body as IncomingMessage | undefined;
         if (
           !body ||
           typeof (body as Partial<IncomingMessage>)[Symbol.asyncIterator] !== 'function'
         ) {
+          if (explicit === undefined && hint === null) {
+            throw new AppError(
+              'unsupported_media_type',
+              'Send text/csv, application/x-ndjson or application/json, a platform export, or name the format with ?format=',
+              {
+                details: { field: 'content-type', value: request.headers['content-type'] ?? null },
+              },
+            );
+          }
           throw new AppError('validation_failed', 'The request has no body to import', {
             details: { field: 'body' },
           });
@@ -91,14 +98,17 @@ export async function registerImportRoutes(app: ZodApp, deps: AppDeps): Promise<
         // real client may lose the answer. Keep the request alive and close the connection instead.
         const chunks = body.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>;
         let run: Awaited<ReturnType<typeof importPosts>>;
+        let prepared: PreparedImport | null = null;
         try {
+          // Detection reads the first bytes; a zip is spooled to a temporary file here.
+          prepared = await prepareStreamImport(
+            limitBytes(chunks, deps.config.import.maxBytes),
+            request.query.file_name ?? null,
+            { format: explicit, hint },
+          );
           run = await importPosts(
             pool,
-            {
-              fileName: request.query.file_name ?? null,
-              format,
-              stream: limitBytes(chunks, deps.config.import.maxBytes),
-            },
+            prepared,
             {
               workspaceId,
               userId: request.actor().userId,
@@ -111,6 +121,7 @@ export async function registerImportRoutes(app: ZodApp, deps: AppDeps): Promise<
             },
           );
         } catch (error) {
+          await prepared?.close();
           // The rest of the body was never read. Node only discards an unread body by itself
           // when nothing started reading it, so the connection would stay open, stalled, until
           // the keep-alive timeout (blocking a graceful shutdown). Discard what still arrives
@@ -121,6 +132,7 @@ export async function registerImportRoutes(app: ZodApp, deps: AppDeps): Promise<
           }
           throw error;
         }
+        await prepared.close();
         await request.scoped((c) =>
           insertAuditEntry(c, {
             workspaceId,
