@@ -6,3 +6,4 @@ export * from './import-json-schema.js';
 export * from './auth.js';
 export * from './text.js';
 export * from './analyses.js';
+export * from './connections.js';

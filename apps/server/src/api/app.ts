@@ -23,6 +23,7 @@ import { generateRequestId, registerRequestContext } from './plugins/request-con
 import websocket from '@fastify/websocket';
 import { registerAnalysisRoutes } from './routes/analyses/analyses.routes.js';
 import { registerWebhookRoutes } from './routes/webhooks/webhooks.routes.js';
+import { registerConnectionRoutes } from './routes/connections/connections.routes.js';
 import { registerApiKeyRoutes } from './routes/api-keys/api-keys.routes.js';
 import { registerAuditRoutes } from './routes/audit/audit.routes.js';
 import { registerAuthRoutes } from './routes/auth/auth.routes.js';
@@ -139,6 +140,7 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   await registerImportRoutes(app, deps);
   registerAnalysisRoutes(app, deps);
   await registerWebhookRoutes(app, deps);
+  registerConnectionRoutes(app, deps);
   app.addHook('onClose', async () => {
     await deps.analysisEvents.close();
     await deps.jobs.close();

@@ -7,6 +7,7 @@ import { createSecretBox } from '../domain/auth/secret-box.js';
 import { ChunkWorker, type ChunkWorkerOptions } from '../domain/analyses/chunk-worker.js';
 import { createLlmResolver } from '../domain/analyses/llm-runtime.js';
 import type { Logger } from '../observability/logger.js';
+import { startCollection, type CollectionOptions } from '../domain/collection/sync-queue.js';
 
 export interface RunningWorker {
   stop(): Promise<void>;
@@ -17,7 +18,7 @@ export async function startWorker(
   config: Config,
   db: Pick<Database, 'url' | 'secrets'>,
   logger: Logger,
-  overrides: Partial<Pick<ChunkWorkerOptions, 'onChunk' | 'llmFor'>> = {},
+  overrides: Partial<Pick<ChunkWorkerOptions, 'onChunk' | 'llmFor'>> & { collection?: Partial<Omit<CollectionOptions, 'pool' | 'boss' | 'secretBox'>> } = {},
 ): Promise<RunningWorker> {
   const queue = await openJobQueue(db.url, jobQueueSettings(config), {
     supervise: true,
@@ -45,9 +46,12 @@ export async function startWorker(
   await queue.boss.work<{ id: number }>(WEBHOOK_QUEUE, { batchSize: 10, pollingIntervalSeconds: Math.max(0.5, config.analysis.pollIntervalMs / 1000) }, async (jobs) => {
     for (const job of jobs) await processDelivery(pool, job.data.id);
   });
+  // Platform collection (domain/collection): sync jobs and the scheduler that queues due ones.
+  const collection = await startCollection({ pool, boss: queue.boss, secretBox, logger, ...overrides.collection });
   logger.info({ slots: config.analysis.slots, concurrency: config.analysis.workerConcurrency }, 'analysis worker started');
   return {
     stop: async () => {
+      await collection.stop();
       await worker.stop();
       await queue.stop();
       await pool.end();

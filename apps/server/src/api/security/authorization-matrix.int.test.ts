@@ -54,6 +54,11 @@ interface Ctx {
   importId: string;
   /** A finished analysis of workspace A (its event stream ends at once). */
   analysisId: string;
+  /** Connections of workspace A (one that DELETE may disconnect), a sync run and a dead letter. */
+  connectionId: string;
+  disposableConnectionId: string;
+  syncRunId: string;
+  deadLetterId: string;
   /** A user for the public sign-in and refresh calls. */
   signInUser: TestUser;
   /** A user with TOTP enabled, for the public MFA verification. */
@@ -425,7 +430,72 @@ const ROUTES: Record<string, RouteSpec> = {
     auth: { permission: 'manage_connections' },
     request: (ctx, c) => withCaller(c, { method: 'PATCH', url: `${ws(ctx)}/analysis-settings`, payload: { categories: [{ id: 'billing', keywords: ['invoice'] }] } }),
   },
+  'GET /v1/workspaces/{workspaceId}/connections': {
+    auth: { permission: 'read' },
+    request: (ctx, c) => withCaller(c, { method: 'GET', url: `${ws(ctx)}/connections` }),
+  },
+  'POST /v1/workspaces/{workspaceId}/connections': {
+    // A platform without a connector: refused with a 400 before any outbound request.
+    auth: { permission: 'manage_connections' },
+    request: (ctx, c) => withCaller(c, { method: 'POST', url: `${ws(ctx)}/connections`, payload: { platform: 'other', account: '@someone', credentials: { access_token: 'not-a-real-token' } } }),
+  },
+  'GET /v1/workspaces/{workspaceId}/connections/{connectionId}': {
+    auth: { permission: 'read' },
+    request: (ctx, c) => withCaller(c, { method: 'GET', url: `${ws(ctx)}/connections/${ctx.connectionId}` }),
+  },
+  'PATCH /v1/workspaces/{workspaceId}/connections/{connectionId}': {
+    auth: { permission: 'manage_connections' },
+    request: (ctx, c) => withCaller(c, { method: 'PATCH', url: `${ws(ctx)}/connections/${ctx.connectionId}`, payload: { poll_minutes: 60 } }),
+  },
+  'DELETE /v1/workspaces/{workspaceId}/connections/{connectionId}': {
+    auth: { permission: 'manage_connections' },
+    request: (ctx, c) => withCaller(c, { method: 'DELETE', url: `${ws(ctx)}/connections/${ctx.disposableConnectionId}` }),
+  },
+  'POST /v1/workspaces/{workspaceId}/connections/{connectionId}/sync': {
+    auth: { permission: 'manage_connections' },
+    request: (ctx, c) => withCaller(c, { method: 'POST', url: `${ws(ctx)}/connections/${ctx.connectionId}/sync`, payload: { kind: 'posts' } }),
+  },
+  'GET /v1/workspaces/{workspaceId}/connections/{connectionId}/sync-runs': {
+    auth: { permission: 'read' },
+    request: (ctx, c) => withCaller(c, { method: 'GET', url: `${ws(ctx)}/connections/${ctx.connectionId}/sync-runs` }),
+  },
+  'GET /v1/workspaces/{workspaceId}/sync-runs/{runId}': {
+    auth: { permission: 'read' },
+    request: (ctx, c) => withCaller(c, { method: 'GET', url: `${ws(ctx)}/sync-runs/${ctx.syncRunId}` }),
+  },
+  'GET /v1/workspaces/{workspaceId}/dead-letters': {
+    auth: { permission: 'read' },
+    request: (ctx, c) => withCaller(c, { method: 'GET', url: `${ws(ctx)}/dead-letters` }),
+  },
+  'GET /v1/workspaces/{workspaceId}/dead-letters/{deadLetterId}': {
+    auth: { permission: 'read' },
+    request: (ctx, c) => withCaller(c, { method: 'GET', url: `${ws(ctx)}/dead-letters/${ctx.deadLetterId}` }),
+  },
+  'POST /v1/workspaces/{workspaceId}/dead-letters/{deadLetterId}/replay': {
+    // The first allowed caller queues the replay; later ones find a sync waiting (409).
+    auth: { permission: 'manage_connections' },
+    request: (ctx, c) => withCaller(c, { method: 'POST', url: `${ws(ctx)}/dead-letters/${ctx.deadLetterId}/replay` }),
+  },
 };
+
+/** Connections (credentials are not needed: no call reaches a platform), a run and a dead letter, as the owner. */
+async function insertCollectionRows(db: TestDatabase, workspaceId: string): Promise<Pick<Ctx, 'connectionId' | 'disposableConnectionId' | 'syncRunId' | 'deadLetterId'>> {
+  const { rows: connections } = await db.adminPool.query<{ id: string }>(
+    `INSERT INTO platform_connections (workspace_id, platform, external_account_id, handle, status, next_sync_at)
+     VALUES ($1, 'x', 'matrix-1', 'matrix_one', 'active', now() + interval '1 day'), ($1, 'x', 'matrix-2', 'matrix_two', 'active', now() + interval '1 day') RETURNING id`,
+    [workspaceId],
+  );
+  const connectionId = connections[0]?.id ?? '';
+  const { rows: runs } = await db.adminPool.query<{ id: string }>(
+    `INSERT INTO sync_runs (workspace_id, connection_id, kind, trigger, status) VALUES ($1, $2, 'posts', 'manual', 'completed') RETURNING id`,
+    [workspaceId, connectionId],
+  );
+  const { rows: letters } = await db.adminPool.query<{ id: string }>(
+    `INSERT INTO dead_letters (workspace_id, connection_id, operation, request, error, attempts) VALUES ($1, $2, 'list_posts', '{}', '{}', 4) RETURNING id::text AS id`,
+    [workspaceId, connectionId],
+  );
+  return { connectionId, disposableConnectionId: connections[1]?.id ?? '', syncRunId: runs[0]?.id ?? '', deadLetterId: letters[0]?.id ?? '' };
+}
 
 /** Who calls, and what that means for workspace A. */
 interface MatrixCaller {
@@ -513,6 +583,8 @@ describe.skipIf(databaseUnavailable() !== '')('authorization matrix', () => {
     });
     expect(confirmed.statusCode, confirmed.body).toBe(200);
 
+    const collection = await insertCollectionRows(db, a.workspaceId);
+
     ctx = {
       app,
       db,
@@ -520,6 +592,7 @@ describe.skipIf(databaseUnavailable() !== '')('authorization matrix', () => {
       postId,
       importId,
       analysisId,
+      ...collection,
       signInUser: await signUpUser(app),
       mfaUser: { id: mfaId },
       resetUser: await signUpUser(app),

@@ -271,3 +271,11 @@ export async function listRefreshesOf(db: Queryable, workspaceId: string, platfo
   );
   return rows.map((r) => ({ postId: r.post_id, externalId: r.external_id, createdAt: r.created_at, stage: r.stage ?? 0 }));
 }
+
+export async function findConnectionByAccount(db: Queryable, workspaceId: string, platform: string, externalAccountId: string): Promise<Connection | null> {
+  const { rows } = await db.query<ConnectionDbRow>(
+    `SELECT ${COLUMNS} FROM platform_connections WHERE workspace_id = $1 AND platform = $2 AND external_account_id = $3`,
+    [workspaceId, platform, externalAccountId],
+  );
+  return rows[0] ? toConnection(rows[0]) : null;
+}

@@ -1,0 +1,163 @@
+import type { PgBoss } from 'pg-boss';
+import { queueDb } from '../../db/job-queue.js';
+import type { Pool, PoolClient } from '../../db/pool.js';
+import { listDueConnections } from '../../db/repos/connections.repo.js';
+import { findPendingSyncRun, insertSyncRun, type SyncKind, type SyncRun, type SyncTrigger } from '../../db/repos/sync-runs.repo.js';
+import { setTenantScope, withTenant } from '../../db/tenant.js';
+import type { Logger } from '../../observability/logger.js';
+import type { SecretBox } from '../auth/secret-box.js';
+import { createConnectorProvider, type ConnectorProvider } from './connectors.js';
+import { syncConnection, type SyncLimits } from './sync.service.js';
+
+/**
+ * Sync jobs on pg-boss. One queue with the `stately` policy keyed on the connection: at most one
+ * queued and one active job per connection, so a connection never syncs twice at once and a
+ * trigger while a sync waits joins it. Every job carries the id of its `sync_runs` row, created
+ * in the same transaction as the job (a refused send rolls the row back).
+ */
+export const SYNC_QUEUE = 'collection-sync';
+
+export interface SyncJobData {
+  workspaceId: string;
+  connectionId: string;
+  kind: SyncKind;
+  trigger: SyncTrigger;
+  runId: string;
+  deadLetterId?: string;
+}
+
+const ensured = new WeakSet<PgBoss>();
+
+/** Creates the sync queue once per pg-boss instance (idempotent across processes). */
+export async function ensureSyncQueue(boss: PgBoss): Promise<void> {
+  if (ensured.has(boss)) return;
+  if (!(await boss.getQueue(SYNC_QUEUE))) {
+    try {
+      await boss.createQueue(SYNC_QUEUE, { policy: 'stately', retryLimit: 2, retryDelay: 30, retryBackoff: true, retryDelayMax: 600, expireInSeconds: 30 * 60 });
+    } catch (error) {
+      // Another process created it between the check and the create.
+      if (!(await boss.getQueue(SYNC_QUEUE))) throw error;
+    }
+  }
+  ensured.add(boss);
+}
+
+export interface EnqueueRequest {
+  workspaceId: string;
+  connectionId: string;
+  kind: SyncKind;
+  trigger: SyncTrigger;
+  deadLetterId?: string;
+}
+
+/**
+ * Queues a sync in the caller's transaction (scoped to the workspace). Returns the new run, or
+ * the connection's run already waiting when the queue refused a second one.
+ */
+export async function enqueueSync(client: PoolClient, boss: PgBoss, request: EnqueueRequest): Promise<{ run: SyncRun; queued: boolean }> {
+  await ensureSyncQueue(boss);
+  await client.query('SAVEPOINT enqueue_sync');
+  const run = await insertSyncRun(client, request);
+  const data: SyncJobData = { ...request, runId: run.id };
+  const jobId = await boss.send(SYNC_QUEUE, data, { singletonKey: request.connectionId, db: queueDb(client) });
+  if (jobId) {
+    await client.query('RELEASE SAVEPOINT enqueue_sync');
+    return { run, queued: true };
+  }
+  await client.query('ROLLBACK TO SAVEPOINT enqueue_sync');
+  const pending = await findPendingSyncRun(client, request.workspaceId, request.connectionId);
+  return { run: pending ?? run, queued: false };
+}
+
+export interface CollectionOptions {
+  pool: Pool;
+  boss: PgBoss;
+  secretBox: SecretBox;
+  logger: Logger;
+  connectors?: ConnectorProvider;
+  /** How often the scheduler looks for due connections (default 15 s). */
+  schedulerIntervalMs?: number;
+  /** Due connections queued per tick (default 200). */
+  schedulerBatch?: number;
+  /** Syncs this process runs at once (default 4). */
+  concurrency?: number;
+  pollIntervalSeconds?: number;
+  limits?: Partial<SyncLimits>;
+  now?: () => Date;
+}
+
+export interface RunningCollection {
+  /** One scheduler pass now (tests; the timer does the same). Returns the jobs queued. */
+  tick(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/** One scheduler pass: every connection with posts or metric refreshes due gets a job (if it has none waiting). */
+export async function scheduleDueSyncs(pool: Pool, boss: PgBoss, limit: number): Promise<number> {
+  await ensureSyncQueue(boss);
+  return withTenant(pool, { workspaceId: null, userId: null }, async (c) => {
+    const due = await listDueConnections(c, limit);
+    let queued = 0;
+    for (const d of due) {
+      await setTenantScope(c, { workspaceId: d.workspaceId, userId: null });
+      const result = await enqueueSync(c, boss, { workspaceId: d.workspaceId, connectionId: d.connectionId, kind: d.kind, trigger: 'schedule' });
+      if (result.queued) queued += 1;
+    }
+    return queued;
+  });
+}
+
+/**
+ * The worker side of collection: consumes sync jobs and, every `schedulerIntervalMs`, queues the
+ * due ones. All state is in PostgreSQL (connections, the refresh plan, runs) and the queue, so a
+ * restart loses nothing: a run interrupted by a crash is retried by pg-boss and picks up again.
+ */
+export async function startCollection(options: CollectionOptions): Promise<RunningCollection> {
+  const { pool, boss, logger } = options;
+  await ensureSyncQueue(boss);
+  const connectors = options.connectors ?? createConnectorProvider();
+  const deps = {
+    pool,
+    secretBox: options.secretBox,
+    connectors,
+    logger,
+    ...(options.limits ? { limits: options.limits } : {}),
+    ...(options.now ? { now: options.now } : {}),
+  };
+  const workerId = await boss.work<SyncJobData>(
+    SYNC_QUEUE,
+    { batchSize: 1, localConcurrency: options.concurrency ?? 4, pollingIntervalSeconds: options.pollIntervalSeconds ?? 1 },
+    async ([job]) => {
+      if (!job) return;
+      const run = await syncConnection(deps, job.data);
+      logger.info({ component: 'collection', workspaceId: job.data.workspaceId, connectionId: job.data.connectionId, kind: job.data.kind, status: run.status, requests: run.requests, posts: run.postsCollected, snapshots: run.snapshots }, 'sync run finished');
+    },
+  );
+  const batch = options.schedulerBatch ?? 200;
+  let stopped = false;
+  let running: Promise<number> | null = null;
+  const tick = (): Promise<number> => {
+    running ??= scheduleDueSyncs(pool, boss, batch)
+      .catch((error: unknown) => {
+        logger.error({ err: error, component: 'collection' }, 'sync scheduler pass failed');
+        return 0;
+      })
+      .finally(() => {
+        running = null;
+      });
+    return running;
+  };
+  const timer = setInterval(() => {
+    if (!stopped) void tick();
+  }, options.schedulerIntervalMs ?? 15_000);
+  timer.unref();
+  return {
+    tick,
+    stop: async () => {
+      stopped = true;
+      clearInterval(timer);
+      await running;
+      await boss.offWork(SYNC_QUEUE, { id: workerId }).catch(() => undefined);
+    },
+  };
+}

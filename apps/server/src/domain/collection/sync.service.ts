@@ -1,0 +1,465 @@
+import type { Platform } from '@socialpulse/contracts';
+import type { Connector, ConnectorContext, Credential, Gap, MetricSnapshot, CollectedPost } from '../../connectors/connector.js';
+import { toImportRecord } from '../../connectors/connector.js';
+import { isConnectorError, type ConnectorError } from '../../connectors/errors.js';
+import type { Pool, PoolClient } from '../../db/pool.js';
+import {
+  advanceRefreshes,
+  deleteRefreshes,
+  findConnection,
+  insertRefreshPlan,
+  listDueRefreshes,
+  listRefreshesOf,
+  newestPostCreatedAt,
+  updateConnection,
+  type Connection,
+  type DueRefresh,
+} from '../../db/repos/connections.repo.js';
+import { findDeadLetter, insertDeadLetter, markDeadLetterReplayed, recordDeadLetterFailure, type DeadLetter } from '../../db/repos/dead-letters.repo.js';
+import type { ImportPostRow } from '../../db/repos/posts-import.repo.js';
+import {
+  findSyncRun,
+  finishSyncRun,
+  insertSyncRun,
+  startSyncRun,
+  updateSyncRunProgress,
+  writeSyncedPosts,
+  type SyncGap,
+  type SyncKind,
+  type SyncProgress,
+  type SyncRun,
+  type SyncTrigger,
+} from '../../db/repos/sync-runs.repo.js';
+import { withTenant } from '../../db/tenant.js';
+import type { Logger } from '../../observability/logger.js';
+import type { SecretBox } from '../auth/secret-box.js';
+import { openCredentials } from '../connections/credentials.js';
+import { validateRecord } from '../imports/record-validator.js';
+import { countingHttp, type ConnectorProvider } from './connectors.js';
+import { nextRefresh } from './refresh-plan.js';
+
+export interface SyncDeps {
+  pool: Pool;
+  secretBox: SecretBox;
+  connectors: ConnectorProvider;
+  logger?: Logger;
+  /** Injected clock (tests); default the wall clock. */
+  now?: () => Date;
+  limits?: Partial<SyncLimits>;
+}
+
+export interface SyncLimits {
+  /** How far before the newest stored post an incremental sync starts again (late edits, clock skew). */
+  overlapMs: number;
+  /** Pages of posts per run; the rest continues at the next run from the remembered cursor. */
+  maxPagesPerRun: number;
+  /** refreshMetrics batches per run: one run never spends a platform's whole window on metrics. */
+  maxMetricBatchesPerRun: number;
+  /** When a limit gives no reset time, wait this long. */
+  defaultBlockMs: number;
+}
+
+export const defaultSyncLimits: SyncLimits = { overlapMs: 60 * 60_000, maxPagesPerRun: 50, maxMetricBatchesPerRun: 10, defaultBlockMs: 15 * 60_000 };
+
+/** The connector's incremental state, kept in platform_connections.cursor. */
+interface SyncCursor {
+  /** created_at of the newest post collected so far. */
+  newestCreatedAt?: string;
+  /** A posts run that stopped early (a limit, the page cap) continues from here. */
+  resume?: { cursor: string; since: string | null } | null;
+}
+
+type Outcome = 'completed' | 'partial' | 'failed';
+
+/** Errors that end the run with the budget of the platform spent. */
+const LIMIT_KINDS = new Set(['rate_limited', 'usage_cap_exceeded', 'quota_exceeded']);
+/** Errors worth a dead letter (the request may succeed when replayed, or needs a look). */
+const DEAD_LETTER_KINDS = new Set(['transient', 'circuit_open', 'malformed_response', 'bad_request']);
+
+class RunState {
+  readonly progress: SyncProgress = { requests: 0, postsCollected: 0, snapshots: 0, skipped: 0, gaps: [] };
+  outcome: Outcome = 'completed';
+  error: Record<string, unknown> | null = null;
+  deadLettered = false;
+
+  gap(g: Omit<SyncGap, 'count'> & { count?: number }): void {
+    const same = this.progress.gaps.find((x) => x.what === g.what && x.reason === g.reason && x.detail === g.detail);
+    if (same) {
+      same.count += g.count ?? 1;
+      if (g.resourceIds) same.resourceIds = [...(same.resourceIds ?? []), ...g.resourceIds].slice(0, 100);
+      return;
+    }
+    this.progress.gaps.push({ ...g, count: g.count ?? 1 });
+    if (this.progress.gaps.length > 200) this.progress.gaps.splice(0, this.progress.gaps.length - 200);
+  }
+
+  connectorGaps(what: string, gaps: readonly Gap[]): void {
+    for (const g of gaps) this.gap({ what, reason: g.reason, detail: g.detail, ...(g.resourceId ? { resourceIds: [g.resourceId] } : {}) });
+  }
+}
+
+interface RunContext {
+  deps: SyncDeps;
+  limits: SyncLimits;
+  connection: Connection;
+  connector: Connector;
+  ctx: ConnectorContext;
+  run: SyncRun;
+  state: RunState;
+  requests: () => number;
+  now: () => Date;
+  replayOf: DeadLetter | null;
+}
+
+const scopeOf = (workspaceId: string): { workspaceId: string; userId: null } => ({ workspaceId, userId: null });
+
+export interface SyncRequest {
+  workspaceId: string;
+  connectionId: string;
+  kind: SyncKind;
+  trigger: SyncTrigger;
+  /** A queued run to carry out (created when the job was queued); else one is created. */
+  runId?: string;
+  /** Replays this dead letter's operation instead of a normal run. */
+  deadLetterId?: string;
+}
+
+/**
+ * One sync of a connection: `posts` pages through new posts (since the newest stored one, minus
+ * an overlap) and plans their metric refreshes; `metrics` refreshes the posts whose refresh is
+ * due. Writes go through the import write path (newest metrics win, snapshots appended). The
+ * run records requests, counts and what could not be collected and why.
+ */
+export async function syncConnection(deps: SyncDeps, request: SyncRequest): Promise<SyncRun> {
+  const limits = { ...defaultSyncLimits, ...deps.limits };
+  const now = deps.now ?? ((): Date => new Date());
+  const { workspaceId, connectionId } = request;
+  const tenant = scopeOf(workspaceId);
+
+  const prepared = await withTenant(deps.pool, tenant, async (c) => {
+    const connection = await findConnection(c, workspaceId, connectionId);
+    let run = request.runId ? await findSyncRun(c, workspaceId, request.runId) : null;
+    if (request.runId && run && !['queued', 'running'].includes(run.status)) return { connection, run, skip: true };
+    run ??= await insertSyncRun(c, { workspaceId, connectionId, kind: request.kind, trigger: request.trigger });
+    const replayOf = request.deadLetterId ? await findDeadLetter(c, workspaceId, request.deadLetterId) : null;
+    if (!connection || connection.status !== 'active') {
+      const error = { code: 'connection_not_active', message: `connection ${connectionId} is ${connection?.status ?? 'gone'}; nothing was collected`, status: connection?.status ?? null };
+      return { connection, run: await finishSyncRun(c, workspaceId, run.id, 'failed', emptyProgress(), error), skip: true };
+    }
+    await startSyncRun(c, workspaceId, run.id);
+    // Claimed: the scheduler does not see the connection due while this run goes.
+    if (request.kind === 'posts') await updateConnection(c, workspaceId, connectionId, { nextSyncAt: new Date(now().getTime() + connection.pollMinutes * 60_000) });
+    return { connection, run, replayOf, skip: false };
+  });
+  if (prepared.skip || !prepared.connection) return prepared.run;
+  const { connection, run } = prepared;
+
+  const state = new RunState();
+  const counter = countingHttp(deps.connectors.http);
+  let credential: Credential;
+  try {
+    credential = credentialOf(deps.secretBox, connection);
+  } catch (error) {
+    deps.logger?.warn({ err: error, connectionId, workspaceId }, 'connection credentials could not be opened');
+    state.outcome = 'failed';
+    state.error = { code: 'platform_auth_expired', message: 'the stored credentials could not be opened; reconnect the account' };
+    return finish({ deps, limits, connection, run, state, now }, { status: 'platform_auth_expired', lastError: state.error });
+  }
+  const rc: RunContext = {
+    deps,
+    limits,
+    connection,
+    connector: deps.connectors.create(connection.platform, counter.http, { handle: connection.handle }),
+    ctx: { credential },
+    run,
+    state,
+    requests: () => counter.count(),
+    now,
+    replayOf: prepared.replayOf ?? null,
+  };
+
+  let connectionChange: Parameters<typeof updateConnection>[3] = {};
+  try {
+    connectionChange = request.kind === 'posts' ? await syncPosts(rc) : await refreshMetrics(rc);
+  } catch (error) {
+    if (!isConnectorError(error)) {
+      deps.logger?.error({ err: error, connectionId, workspaceId, platform: connection.platform }, 'sync failed');
+      state.outcome = 'failed';
+      state.error = { code: 'internal_error', message: error instanceof Error ? error.message : String(error) };
+    } else {
+      connectionChange = handleConnectorError(rc, error, request.kind);
+    }
+  }
+  state.progress.requests = counter.count();
+
+  if (rc.replayOf) {
+    await withTenant(deps.pool, scopeOf(workspaceId), async (c) => {
+      const id = rc.replayOf?.id ?? '';
+      // A failure of the replayed operation itself was recorded on the dead letter already.
+      if (state.deadLettered) return;
+      if (state.outcome === 'completed') await markDeadLetterReplayed(c, workspaceId, id);
+      else await recordDeadLetterFailure(c, workspaceId, id, state.error ?? { code: 'replay_incomplete', message: 'the replay did not complete' }, 1);
+    });
+  }
+  return finish({ deps, limits, connection, run, state, now }, connectionChange);
+}
+
+const emptyProgress = (): SyncProgress => ({ requests: 0, postsCollected: 0, snapshots: 0, skipped: 0, gaps: [] });
+
+function credentialOf(box: SecretBox, connection: Connection): Credential {
+  if (!connection.credentialsSealed) throw new Error('no stored credentials');
+  const stored = openCredentials(box, connection.id, connection.credentialsSealed);
+  return { id: connection.id, ...(stored.accessToken ? { accessToken: stored.accessToken } : {}), ...(stored.apiKey ? { apiKey: stored.apiKey } : {}) };
+}
+
+async function finish(
+  f: { deps: SyncDeps; limits: SyncLimits; connection: Connection; run: SyncRun; state: RunState; now: () => Date },
+  change: Parameters<typeof updateConnection>[3],
+): Promise<SyncRun> {
+  const { deps, connection, run, state } = f;
+  return withTenant(deps.pool, scopeOf(connection.workspaceId), async (c) => {
+    await updateConnection(c, connection.workspaceId, connection.id, {
+      lastSyncAt: f.now(),
+      lastError: state.outcome === 'completed' ? null : state.error,
+      ...change,
+    });
+    return finishSyncRun(c, connection.workspaceId, run.id, state.outcome, state.progress, state.error);
+  });
+}
+
+/** Applies the handling the error's kind implies; returns what changes on the connection. */
+function handleConnectorError(rc: RunContext, error: ConnectorError, kind: SyncKind): Parameters<typeof updateConnection>[3] {
+  const { state, connection, limits } = rc;
+  const now = rc.now().getTime();
+  const detail = error.toJSON();
+  const what = kind === 'posts' ? 'posts' : 'metrics';
+  if (LIMIT_KINDS.has(error.kind)) {
+    const resetAt = error.resetAt ?? (error.retryAfterMs !== null ? now + error.retryAfterMs : now + limits.defaultBlockMs);
+    const reset = new Date(Math.max(resetAt, now + 1000));
+    state.outcome = 'partial';
+    state.error = detail;
+    state.gap({ what, reason: error.kind, detail: `${error.message} (stopped; the rest is collected after the reset)`, resetAt: reset.toISOString() });
+    const nextSyncAt = kind === 'posts' ? reset : connection.nextSyncAt && connection.nextSyncAt > reset ? undefined : reset;
+    return { blockedUntil: reset, ...(nextSyncAt ? { nextSyncAt } : {}) };
+  }
+  if (error.kind === 'auth_expired') {
+    state.outcome = 'failed';
+    state.error = detail;
+    return { status: 'platform_auth_expired' };
+  }
+  if (error.kind === 'not_found' || error.kind === 'forbidden') {
+    state.gap({ what, reason: error.kind, detail: error.message });
+    state.outcome = state.progress.postsCollected + state.progress.snapshots > 0 ? 'partial' : 'failed';
+    state.error = detail;
+    return {};
+  }
+  // transient after the HTTP layer's retries, an open circuit, a malformed answer, a refused request
+  state.outcome = state.progress.postsCollected + state.progress.snapshots > 0 ? 'partial' : 'failed';
+  state.error = detail;
+  state.gap({ what, reason: error.kind, detail: error.message });
+  return {};
+}
+
+/** A dead letter for a failed operation, or one more attempt on the one being replayed. */
+async function deadLetter(rc: RunContext, operation: string, request: Record<string, unknown>, error: ConnectorError): Promise<void> {
+  const { connection } = rc;
+  const attempts = DEAD_LETTER_KINDS.has(error.kind) && error.retryable ? rc.deps.connectors.maxAttempts : 1;
+  rc.state.deadLettered = true;
+  await withTenant(rc.deps.pool, scopeOf(connection.workspaceId), async (c) => {
+    if (rc.replayOf && rc.replayOf.operation === operation) {
+      await recordDeadLetterFailure(c, connection.workspaceId, rc.replayOf.id, error.toJSON(), attempts);
+      return;
+    }
+    await insertDeadLetter(c, {
+      workspaceId: connection.workspaceId,
+      connectionId: connection.id,
+      operation,
+      request: { platform: connection.platform, connection_id: connection.id, sync_run_id: rc.run.id, endpoint: error.endpoint, ...request },
+      error: error.toJSON(),
+      attempts,
+    });
+  });
+}
+
+async function saveProgress(c: PoolClient, rc: RunContext): Promise<void> {
+  rc.state.progress.requests = rc.requests();
+  await updateSyncRunProgress(c, rc.connection.workspaceId, rc.run.id, rc.state.progress);
+}
+
+function rowOf(post: CollectedPost): ImportPostRow | null {
+  const checked = validateRecord({ ...toImportRecord(post) }, 0, JSON.stringify(post.raw ?? null));
+  return checked.ok ? checked.row : null;
+}
+
+function snapshotRow(snapshot: MetricSnapshot, post: DueRefresh): ImportPostRow {
+  return {
+    platform: snapshot.platform,
+    externalId: snapshot.external_id,
+    accountHandle: null,
+    accountExternalId: null,
+    author: null,
+    text: null,
+    language: null,
+    createdAt: post.createdAt.toISOString(),
+    url: null,
+    mediaType: null,
+    likes: snapshot.likes,
+    comments: snapshot.comments,
+    shares: snapshot.shares,
+    views: snapshot.views,
+    saves: snapshot.saves,
+    impressions: snapshot.impressions,
+    metricsCapturedAt: snapshot.captured_at,
+    rawJson: JSON.stringify(snapshot.raw ?? null),
+  };
+}
+
+const hasMetrics = (r: ImportPostRow): boolean => [r.likes, r.comments, r.shares, r.views, r.saves, r.impressions].some((v) => v !== null);
+
+async function syncPosts(rc: RunContext): Promise<Parameters<typeof updateConnection>[3]> {
+  const { connection, connector, state, limits, deps } = rc;
+  const workspaceId = connection.workspaceId;
+  const source = `sync:${connection.platform}`;
+  const stored = (connection.cursor ?? {}) as SyncCursor;
+  const newestStored = connection.accountId
+    ? await withTenant(deps.pool, scopeOf(workspaceId), (c) => newestPostCreatedAt(c, workspaceId, connection.platform, connection.accountId ?? ''))
+    : null;
+  const newestKnown = [newestStored?.getTime(), stored.newestCreatedAt ? Date.parse(stored.newestCreatedAt) : undefined].filter((t): t is number => t !== undefined && !Number.isNaN(t));
+  const replay = rc.replayOf?.operation === 'list_posts' ? rc.replayOf.request : null;
+  const resume = replay
+    ? { cursor: typeof replay.cursor === 'string' ? replay.cursor : null, since: typeof replay.since === 'string' ? replay.since : null }
+    : stored.resume ?? null;
+  const since = resume ? resume.since : newestKnown.length > 0 ? new Date(Math.max(...newestKnown) - limits.overlapMs).toISOString() : null;
+  let cursor: string | null = resume?.cursor ?? null;
+  let newest = newestKnown.length > 0 ? Math.max(...newestKnown) : null;
+  const account = { externalId: connection.externalAccountId ?? '', handle: connection.handle };
+
+  for (let page = 0; ; page += 1) {
+    if (page >= limits.maxPagesPerRun) {
+      // The page cap: continue at the next run (due now) from here.
+      state.gap({ what: 'posts', reason: 'page_cap', detail: `stopped after ${limits.maxPagesPerRun} pages; the next run continues from the remembered cursor` });
+      return saveCursor(rc, { newestCreatedAt: iso(newest), resume: cursor ? { cursor, since } : null }, { nextSyncAt: rc.now() });
+    }
+    let result;
+    try {
+      result = await connector.listPosts(account, cursor, rc.ctx, since ? { since } : {});
+    } catch (error) {
+      if (isConnectorError(error)) {
+        if (DEAD_LETTER_KINDS.has(error.kind)) await deadLetter(rc, 'list_posts', { cursor, since }, error);
+        // Remember where we stopped: the next run (after a reset) continues from this page.
+        await saveCursor(rc, { newestCreatedAt: iso(newest), resume: cursor ? { cursor, since } : null }, {});
+      }
+      throw error;
+    }
+    const rows: ImportPostRow[] = [];
+    for (const post of result.posts) {
+      const row = rowOf(post);
+      if (row === null) {
+        state.progress.skipped += 1;
+        state.gap({ what: 'posts', reason: 'unmappable', detail: 'a post did not fit the common model', resourceIds: [post.external_id] });
+        continue;
+      }
+      rows.push(row);
+      const created = Date.parse(post.created_at);
+      if (!Number.isNaN(created) && (newest === null || created > newest)) newest = created;
+    }
+    state.connectorGaps('posts', result.gaps);
+    const writtenAt = rc.now();
+    await withTenant(deps.pool, scopeOf(workspaceId), async (c) => {
+      await writeSyncedPosts(c, workspaceId, source, rows, writtenAt.toISOString());
+      await insertRefreshPlan(
+        c,
+        workspaceId,
+        connection.id,
+        connection.platform,
+        rows.map((r) => ({ externalId: r.externalId, ...nextRefresh(new Date(r.createdAt), writtenAt) })),
+      );
+      state.progress.postsCollected += rows.length;
+      state.progress.snapshots += rows.filter(hasMetrics).length;
+      cursor = result.hasMore ? result.nextCursor : null;
+      await updateConnection(c, workspaceId, connection.id, { cursor: { newestCreatedAt: iso(newest), resume: cursor ? { cursor, since } : null } });
+      await saveProgress(c, rc);
+    });
+    if (!result.hasMore || result.nextCursor === null) break;
+  }
+  const limit = connector.capabilities.historyLimit;
+  if (since === null && limit !== null && state.progress.postsCollected >= limit) {
+    state.gap({ what: 'posts', reason: 'history_limit', detail: `${connection.platform} lists only the ${limit} newest posts; import the platform's data export for older ones` });
+  }
+  return { nextSyncAt: new Date(rc.now().getTime() + connection.pollMinutes * 60_000), blockedUntil: null };
+}
+
+const iso = (ms: number | null): string | undefined => (ms === null ? undefined : new Date(ms).toISOString());
+
+async function saveCursor(rc: RunContext, cursor: SyncCursor, change: Parameters<typeof updateConnection>[3]): Promise<Parameters<typeof updateConnection>[3]> {
+  await withTenant(rc.deps.pool, scopeOf(rc.connection.workspaceId), (c) => updateConnection(c, rc.connection.workspaceId, rc.connection.id, { cursor: { ...cursor } }));
+  return change;
+}
+
+async function refreshMetrics(rc: RunContext): Promise<Parameters<typeof updateConnection>[3]> {
+  const { connection, connector, state, limits, deps } = rc;
+  const workspaceId = connection.workspaceId;
+  const source = `sync:${connection.platform}`;
+  const batchSize = Math.max(1, connector.capabilities.metricsBatchSize);
+  const replay = rc.replayOf?.operation === 'refresh_metrics' ? rc.replayOf.request : null;
+  const due = await withTenant(deps.pool, scopeOf(workspaceId), (c) =>
+    replay
+      ? listRefreshesOf(c, workspaceId, connection.platform, Array.isArray(replay.external_ids) ? replay.external_ids.filter((x): x is string => typeof x === 'string') : [])
+      : listDueRefreshes(c, workspaceId, connection.id, rc.now(), batchSize * limits.maxMetricBatchesPerRun),
+  );
+  for (let i = 0; i < due.length; i += batchSize) {
+    const batch = due.slice(i, i + batchSize);
+    const ids = batch.map((d) => d.externalId);
+    let result;
+    try {
+      result = await connector.refreshMetrics(ids, rc.ctx);
+    } catch (error) {
+      if (!isConnectorError(error)) throw error;
+      if (error.kind === 'not_found' || error.kind === 'forbidden') {
+        state.gap({ what: 'metrics', reason: error.kind, detail: error.message, resourceIds: ids });
+        state.progress.skipped += ids.length;
+        await withTenant(deps.pool, scopeOf(workspaceId), (c) => advance(c, rc, batch, new Set(error.kind === 'not_found' ? ids : [])));
+        continue;
+      }
+      if (DEAD_LETTER_KINDS.has(error.kind)) {
+        await deadLetter(rc, 'refresh_metrics', { external_ids: ids }, error);
+        // The dead letter is the way back for these posts: their plan moves on.
+        state.progress.skipped += ids.length;
+        await withTenant(deps.pool, scopeOf(workspaceId), (c) => advance(c, rc, batch, new Set()));
+        if (error.kind === 'transient' || error.kind === 'circuit_open') throw error;
+        state.gap({ what: 'metrics', reason: error.kind, detail: error.message, resourceIds: ids });
+        continue;
+      }
+      throw error;
+    }
+    const byId = new Map(batch.map((d) => [d.externalId, d]));
+    const rows: ImportPostRow[] = [];
+    for (const s of result.snapshots) {
+      const post = byId.get(s.external_id);
+      if (post) rows.push(snapshotRow({ ...s, platform: connection.platform as Platform }, post));
+    }
+    state.connectorGaps('metrics', result.gaps);
+    const gone = new Set(result.gaps.filter((g) => (g.reason === 'deleted' || g.reason === 'not_found') && g.resourceId !== null).map((g) => g.resourceId ?? ''));
+    const seen = new Set(rows.map((r) => r.externalId));
+    state.progress.skipped += ids.filter((id) => !seen.has(id)).length;
+    await withTenant(deps.pool, scopeOf(workspaceId), async (c) => {
+      await writeSyncedPosts(c, workspaceId, source, rows, rc.now().toISOString());
+      state.progress.snapshots += rows.filter(hasMetrics).length;
+      await advance(c, rc, batch, gone);
+      await saveProgress(c, rc);
+    });
+  }
+  return {};
+}
+
+/** Refreshed posts move to their next stage; posts the platform says are gone leave the plan. */
+async function advance(c: PoolClient, rc: RunContext, batch: readonly DueRefresh[], gone: ReadonlySet<string>): Promise<void> {
+  const workspaceId = rc.connection.workspaceId;
+  const now = rc.now();
+  await deleteRefreshes(c, workspaceId, batch.filter((d) => gone.has(d.externalId)).map((d) => d.postId));
+  await advanceRefreshes(
+    c,
+    workspaceId,
+    batch.filter((d) => !gone.has(d.externalId)).map((d) => ({ postId: d.postId, ...nextRefresh(d.createdAt, now, d.stage) })),
+  );
+}
