@@ -190,13 +190,13 @@ export async function peekStream(stream: AsyncIterable<Buffer | string>, bytes: 
   const taken: Buffer[] = [];
   let size = 0;
   let done = false;
-  let failure: unknown = null;
+  let failure: Error | null = null;
   while (size < bytes) {
     let next: IteratorResult<Buffer | string>;
     try {
       next = await iterator.next();
     } catch (error) {
-      failure = error;
+      failure = error instanceof Error ? error : new Error(String(error));
       done = true;
       break;
     }

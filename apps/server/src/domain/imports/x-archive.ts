@@ -119,7 +119,8 @@ export async function* readXArchive(input: ExportInput, options: ExportOptions):
   };
   const context = xContextFrom(await small(X_ACCOUNT_ENTRY), await small(X_MANIFEST_ENTRY));
   // Deleted tweets (`deleted-tweets.js`) end in "tweets.js" too but are not in the pattern's anchor.
-  const parts = entriesMatching(archive, X_TWEETS_ENTRY);
+  const partOf = (name: string): number => Number(/-part(\d+)\.js$/i.exec(name)?.[1] ?? 0);
+  const parts = entriesMatching(archive, X_TWEETS_ENTRY).sort((a, b) => partOf(a.name) - partOf(b.name));
   if (archive.damage) yield problemAt(0, archive.damage, label);
   if (parts.length === 0) {
     yield problemAt(0, 'the archive has no data/tweets.js (nor tweets-part1.js…): no posts to import', label);
