@@ -33,8 +33,12 @@ const COLLAPSE_CODES: (number | undefined)[] = [];
 for (const ch of 'beolsg') COLLAPSE_CODES[ch.charCodeAt(0)] = 2;
 
 /** Lower case ASCII, leet speak decoded, runs longer than the threshold collapsed. */
+let transformBuffer = new Uint16Array(1024);
+
 export function transformForMatching(text: string): string {
-  const out: number[] = [];
+  if (transformBuffer.length < text.length) transformBuffer = new Uint16Array(text.length);
+  const out = transformBuffer;
+  let n = 0;
   let prev = -1;
   let run = 0;
   for (let i = 0; i < text.length; i++) {
@@ -44,11 +48,16 @@ export function transformForMatching(text: string): string {
     run = c === prev ? run + 1 : 1;
     prev = c;
     if (c >= 97 && c <= 122 && run > (COLLAPSE_CODES[c] ?? 1)) continue;
-    out.push(c);
+    out[n++] = c;
   }
   // Chunks keep fromCharCode's argument list short on long texts.
   let s = '';
-  for (let i = 0; i < out.length; i += 8192) s += String.fromCharCode(...out.slice(i, i + 8192));
+  for (let i = 0; i < n; i += 8192) {
+    s += String.fromCharCode.apply(
+      null,
+      out.subarray(i, Math.min(n, i + 8192)) as unknown as number[],
+    );
+  }
   return s;
 }
 
