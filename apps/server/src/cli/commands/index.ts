@@ -3,6 +3,8 @@ import { registerAnalysesCommand } from './analyses.js';
 import { registerAnalyzeCommand } from './analyze.js';
 import { registerConnectorsCommand } from './connectors.js';
 import { registerDoctorCommand } from './doctor.js';
+import { registerDlqCommand } from './dlq.js';
+import { registerSyncCommand } from './sync.js';
 import { registerExportCommand } from './export.js';
 import { registerImportCommand } from './import.js';
 import { registerKeysCommand } from './keys.js';
@@ -21,5 +23,7 @@ export function registerCommands(program: Command): void {
   registerConnectorsCommand(program);
   registerUsersCommand(program);
   registerKeysCommand(program);
+  registerSyncCommand(program);
+  registerDlqCommand(program);
   registerDoctorCommand(program);
 }
