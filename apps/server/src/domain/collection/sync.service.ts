@@ -165,11 +165,19 @@ export async function syncConnection(deps: SyncDeps, request: SyncRequest): Prom
     state.error = { code: 'platform_auth_expired', message: 'the stored credentials could not be opened; reconnect the account' };
     return finish({ deps, limits, connection, run, state, now }, { status: 'platform_auth_expired', lastError: state.error });
   }
+  let connector: Connector;
+  try {
+    connector = deps.connectors.create(connection.platform, counter.http, { handle: connection.handle });
+  } catch (error) {
+    state.outcome = 'failed';
+    state.error = { code: 'connector_unavailable', message: error instanceof Error ? error.message : String(error) };
+    return finish({ deps, limits, connection, run, state, now }, {});
+  }
   const rc: RunContext = {
     deps,
     limits,
     connection,
-    connector: deps.connectors.create(connection.platform, counter.http, { handle: connection.handle }),
+    connector,
     ctx: { credential },
     run,
     state,
