@@ -297,14 +297,12 @@ async function bigScenario(): Promise<void> {
       const small = await seedUsers(b, 99, POSTS_PER_USER, 'small');
       const bigId = big ? await submit(b, big.userId, big.postIds, ['local', 'llm']) : null;
       const ids: string[] = [];
-      const submitted = new Map<string, number>();
       for (const u of small) {
         const id = await submit(b, u.userId, u.postIds, ['local', 'llm']);
         ids.push(id);
       }
       const workers = await startWorkers(b, WORKERS, llm, dataDir);
       const start = Date.now();
-      for (const id of ids) submitted.set(id, start);
       await waitFinished(b, ids);
       const rss = await Promise.all(workers.map((w) => w.peakRssMb()));
       const finished = await b.admin.query<{ id: string; f: number }>('SELECT id, extract(epoch FROM finished_at) * 1000 AS f FROM analyses WHERE id = ANY($1)', [ids]);

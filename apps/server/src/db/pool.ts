@@ -51,11 +51,14 @@ export function createPool(connectionString: string, max: number, options: PoolO
   return pool;
 }
 
-/** Runs `work` in a transaction on one client; rolls back on any error. */
-export async function withTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+/**
+ * Runs `work` in a transaction on one client; rolls back on any error. `begin` may carry
+ * statements to run with BEGIN in the same round trip (no parameters).
+ */
+export async function withTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>, begin = 'BEGIN'): Promise<T> {
   const client = await pool.connect();
   try {
-    await client.query('BEGIN');
+    await client.query(begin);
     const result = await work(client);
     await client.query('COMMIT');
     return result;

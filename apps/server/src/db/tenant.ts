@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { withTransaction } from './pool.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -21,26 +22,16 @@ export async function setTenantScope(client: pg.ClientBase, scope: TenantScope):
 
 /** Runs `work` in one transaction scoped to a workspace and/or user. */
 export async function withTenant<T>(pool: pg.Pool, scope: TenantScope, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    const ids = [scope.workspaceId ?? '', scope.userId ?? ''];
-    if (ids.every((id) => id === '' || UUID.test(id))) {
-      // BEGIN and the scope in one round trip: every API request and job step pays this.
-      // Safe to inline: both values were just checked to be UUIDs (or empty).
-      await client.query(`BEGIN; SELECT set_config('app.workspace_id', '${ids[0]}', true), set_config('app.user_id', '${ids[1]}', true)`);
-    } else {
-      await client.query('BEGIN');
-      await setTenantScope(client, scope);
-    }
-    const result = await work(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
+  const ids = [scope.workspaceId ?? '', scope.userId ?? ''];
+  if (ids.every((id) => id === '' || UUID.test(id))) {
+    // BEGIN and the scope in one round trip: every API request and job step pays this.
+    // Safe to inline: both values were just checked to be UUIDs (or empty).
+    return withTransaction(pool, work, `BEGIN; SELECT set_config('app.workspace_id', '${ids[0]}', true), set_config('app.user_id', '${ids[1]}', true)`);
   }
+  return withTransaction(pool, async (client) => {
+    await setTenantScope(client, scope);
+    return work(client);
+  });
 }
 
 export type TenantRunner = <T>(work: (client: pg.PoolClient) => Promise<T>) => Promise<T>;

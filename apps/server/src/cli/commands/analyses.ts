@@ -6,13 +6,13 @@ import { analysisCreateSchema, analysisResultQuerySchema } from '@socialpulse/co
 import { isInteractiveTerminal } from '../../config.js';
 import { AppError, notFound } from '../../errors.js';
 import { jobQueueSettings, lazyJobQueue, type JobQueueHandle } from '../../db/job-queue.js';
-import { analysisWorkspaceId, findAnalysis, listAnalyses, listResults, setUserLane, setWorkspaceLane } from '../../db/repos/analyses.repo.js';
+import { analysisWorkspaceId, findAnalysis, listAnalyses, setUserLane, setWorkspaceLane } from '../../db/repos/analyses.repo.js';
 import { findUserByEmail } from '../../db/repos/users.repo.js';
 import { findWorkspaceIdByName } from '../../db/repos/workspaces.repo.js';
-import { withTenant, type TenantScope } from '../../db/tenant.js';
+import { withTenant, type TenantRunner, type TenantScope } from '../../db/tenant.js';
 import { cancelAnalysis, changePriority, liveStateOf, retryAnalysis, submitAnalysis } from '../../domain/analyses/analyses.service.js';
 import { AnalysisEventHub, TERMINAL_EVENTS } from '../../domain/analyses/event-hub.js';
-import { presentAnalysis, presentResult, resultCsvHeader, resultCsvLine } from '../../api/routes/analyses/analyses.presenter.js';
+import { exportResults, presentAnalysis } from '../../api/routes/analyses/analyses.presenter.js';
 import { withDatabase, type CommandContext, type DatabaseFlags } from '../context.js';
 
 interface StartFlags extends DatabaseFlags {
@@ -178,20 +178,13 @@ export function registerAnalysesCommand(program: Command): void {
   ).action(async (id: string, flags: DatabaseFlags & { format: string; out: string; label?: string; topic?: string; category?: string }) => {
     const parsed = analysisResultQuerySchema.safeParse({ format: flags.format, label: flags.label, topic: flags.topic, category: flags.category });
     if (!parsed.success || parsed.data.format === 'json') throw new AppError('validation_failed', `--format must be jsonl or csv; --label one of negative, neutral, positive`);
-    const q = parsed.data;
+    const q = { ...parsed.data, format: parsed.data.format === 'csv' ? ('csv' as const) : ('jsonl' as const) };
     await withDatabase(flags, async (ctx) => {
       const workspaceId = await workspaceOfAnalysis(ctx, id);
       const out = flags.out === '-' ? process.stdout : createWriteStream(flags.out);
-      if (q.format === 'csv') out.write(resultCsvHeader());
-      let after: number | null = null;
-      for (;;) {
-        const rows = await withTenant(ctx.db.pool, { workspaceId, userId: null }, (c) => listResults(c, id, { label: q.label, topic: q.topic, category: q.category }, after, 1000));
-        for (const row of rows) {
-          if (!out.write(q.format === 'csv' ? resultCsvLine(row) : JSON.stringify(presentResult(row)) + '\n')) await once(out, 'drain');
-        }
-        const last = rows[rows.length - 1];
-        if (!last || rows.length < 1000) break;
-        after = last.post_id;
+      const run: TenantRunner = (work) => withTenant(ctx.db.pool, { workspaceId, userId: null }, work);
+      for await (const chunk of exportResults(run, id, { label: q.label, topic: q.topic, category: q.category }, q.format)) {
+        if (!out.write(chunk)) await once(out, 'drain');
       }
       if (out !== process.stdout) await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
     });

@@ -1,3 +1,4 @@
+import { CHUNK_QUEUE, JOB_SCHEMA } from '../job-queue.js';
 import type { Queryable } from '../pool.js';
 
 export type AnalysisStatus = 'queued' | 'running' | 'paused_budget' | 'completed' | 'completed_with_errors' | 'failed' | 'cancelled';
@@ -465,10 +466,10 @@ export async function chunkSummaries(db: Queryable, analysisId: string): Promise
 /** Chunk jobs queued ahead of a requester's own (for the queue position shown while waiting). */
 export async function queuePosition(db: Queryable, jobId: string): Promise<number | null> {
   const { rows } = await db.query<{ ahead: number | null }>(
-    `SELECT (SELECT count(*)::int FROM pgboss.job o WHERE o.name = j.name AND o.state IN ('created', 'retry')
+    `SELECT (SELECT count(*)::int FROM ${JOB_SCHEMA}.job o WHERE o.name = j.name AND o.state IN ('created', 'retry')
                AND (o.priority > j.priority OR (o.priority = j.priority AND o.created_on < j.created_on))) AS ahead
-       FROM pgboss.job j WHERE j.name = 'analysis-chunk' AND j.id = $1 AND j.state IN ('created', 'retry')`,
-    [jobId],
+       FROM ${JOB_SCHEMA}.job j WHERE j.name = $2 AND j.id = $1 AND j.state IN ('created', 'retry')`,
+    [jobId, CHUNK_QUEUE],
   );
   return rows[0]?.ahead ?? null;
 }

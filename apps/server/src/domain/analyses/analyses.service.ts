@@ -45,7 +45,7 @@ export async function submitAnalysis(client: PoolClient, boss: PgBoss, scope: Te
     fairnessKey,
     engines: [...new Set(body.engines)],
     selection: { ...(body.posts.ids ? { ids: body.posts.ids.length } : {}), ...(body.posts.filter ? { filter: body.posts.filter } : {}), limit: body.posts.limit },
-    options: { failure_policy: body.options.failure_policy, sentiment_engine: body.options.sentiment_engine, sentimentEngine: body.options.sentiment_engine },
+    options: { failure_policy: body.options.failure_policy, sentiment_engine: body.options.sentiment_engine },
     priority: await laneOf(client, workspaceId, requester.userId),
     chunkSize: body.options.chunk_size,
     postIds,

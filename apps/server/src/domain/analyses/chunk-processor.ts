@@ -35,12 +35,12 @@ export interface ChunkWork {
 }
 
 export interface AnalysisOptions {
-  sentimentEngine?: 'default' | 'model' | 'vader';
+  sentiment_engine?: 'default' | 'model' | 'vader';
 }
 
 /** Analysers are built once per (sentiment engine, category rules) and reused across chunks. */
 const analyzers = new Map<string, Analyzer>();
-function analyzerFor(engine: AnalysisOptions['sentimentEngine'], categories: readonly CategoryRule[]): Analyzer {
+function analyzerFor(engine: AnalysisOptions['sentiment_engine'], categories: readonly CategoryRule[]): Analyzer {
   const key = `${engine ?? 'default'}\u0000${JSON.stringify(categories)}`;
   let analyzer = analyzers.get(key);
   if (!analyzer) {
@@ -88,7 +88,7 @@ export async function processChunk(input: ChunkInput): Promise<ChunkWork> {
 
   if (analysis.engines.includes(LOCAL_ENGINE)) {
     const options = analysis.options as AnalysisOptions;
-    const analyzer = analyzerFor(options.sentimentEngine, input.categories);
+    const analyzer = analyzerFor(options.sentiment_engine, input.categories);
     const t0 = performance.now();
     const startedAt = new Date();
     let errors = 0;

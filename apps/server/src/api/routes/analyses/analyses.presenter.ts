@@ -1,5 +1,6 @@
 import type { Analysis, AnalysisResult } from '@socialpulse/contracts';
-import type { AnalysisRow, StoredResult } from '../../../db/repos/analyses.repo.js';
+import { listResults, type AnalysisRow, type ResultFilter, type StoredResult } from '../../../db/repos/analyses.repo.js';
+import type { TenantRunner } from '../../../db/tenant.js';
 import type { AnalysisSettingsRow } from '../../../db/repos/analysis-settings.repo.js';
 import type { AnalysisLiveState } from '../../../domain/analyses/analyses.service.js';
 import { csvCell } from '../../../domain/posts/export.service.js';
@@ -100,4 +101,19 @@ export function presentSettings(row: AnalysisSettingsRow | null, monthToDate: st
       month_to_date_cost_usd: monthToDate,
     },
   };
+}
+
+/** Every result matching `filter` as CSV (with its header) or JSON lines, a page at a time (the API's and the CLI's export). */
+export async function* exportResults(run: TenantRunner, analysisId: string, filter: ResultFilter, format: 'csv' | 'jsonl', pageSize = 1000): AsyncGenerator<string> {
+  if (format === 'csv') yield resultCsvHeader();
+  let after: number | null = null;
+  for (;;) {
+    const rows = await run((c) => listResults(c, analysisId, filter, after, pageSize));
+    let chunk = '';
+    for (const row of rows) chunk += format === 'csv' ? resultCsvLine(row) : JSON.stringify(presentResult(row)) + '\n';
+    if (chunk) yield chunk;
+    const last = rows[rows.length - 1];
+    if (!last || rows.length < pageSize) return;
+    after = last.post_id;
+  }
 }

@@ -27,9 +27,7 @@ import { cancelAnalysis, changePriority, liveStateOf, retryAnalysis, submitAnaly
 import { TERMINAL_EVENTS } from '../../../domain/analyses/event-hub.js';
 import { insertAuditEntry } from '../../../db/repos/audit.repo.js';
 import type { AppDeps, ZodApp } from '../../types.js';
-import { presentAnalysis, presentResult, resultCsvHeader, resultCsvLine, presentSettings } from './analyses.presenter.js';
-
-const RESULT_PAGE_EXPORT = 1000;
+import { exportResults, presentAnalysis, presentResult, presentSettings } from './analyses.presenter.js';
 
 /** Analyses: submit, follow (SSE / WebSocket), cancel, retry, results, cost, and the workspace's settings. */
 export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
@@ -162,24 +160,10 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
         return { data: page.map(presentResult), next_cursor: rows.length > limit && last ? String(last.post_id) : null };
       }
       await request.scoped((c) => insertAuditEntry(c, { workspaceId, userId: request.actor().userId, actor: request.actor().label, action: 'analysis.exported', target: analysisId, ip: request.ip, requestId: request.id, details: { format } }));
-      const run = request.scoped.bind(request);
-      async function* lines(): AsyncGenerator<string> {
-        if (format === 'csv') yield resultCsvHeader();
-        let after: number | null = null;
-        for (;;) {
-          const rows = await run((c) => listResults(c, analysisId, filter, after, RESULT_PAGE_EXPORT));
-          let chunk = '';
-          for (const row of rows) chunk += format === 'csv' ? resultCsvLine(row) : JSON.stringify(presentResult(row)) + '\n';
-          if (chunk) yield chunk;
-          const last = rows[rows.length - 1];
-          if (!last || rows.length < RESULT_PAGE_EXPORT) return;
-          after = last.post_id;
-        }
-      }
       return reply
         .type(format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson')
         .header('content-disposition', `attachment; filename="analysis-${analysisId}.${format}"`)
-        .send(Readable.from(lines()) as never); // a stream bypasses the JSON serializer; the typed schema describes format=json only
+        .send(Readable.from(exportResults((work) => request.scoped(work), analysisId, filter, format)) as never); // a stream bypasses the JSON serializer; the typed schema describes format=json only
     },
   );
 
