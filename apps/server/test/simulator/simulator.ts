@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { CodeStore, TokenStore, type TokenRecord } from './auth.js';
+import { CodeStore, TokenStore, type TokenKind, type TokenRecord } from './auth.js';
 import {
   Limiter,
   PLATFORMS,
@@ -25,6 +25,15 @@ import { redditPlatform, redditIds } from './platforms/reddit.js';
 import { tiktokPlatform, tiktokIds } from './platforms/tiktok.js';
 import { xPlatform, xTweetId } from './platforms/x.js';
 import { youtubePlatform, youtubeIds } from './platforms/youtube.js';
+
+
+/** The app-level credential each platform issues (X app bearer, YouTube API key, TikTok research client token, Meta app token). */
+const APP_TOKENS: Partial<Record<Platform, { kind: TokenKind; ttlSeconds: number | null }>> = {
+  x: { kind: 'app', ttlSeconds: null },
+  youtube: { kind: 'api_key', ttlSeconds: null },
+  tiktok: { kind: 'client', ttlSeconds: 7200 * 12 * 365 },
+  instagram: { kind: 'app', ttlSeconds: null },
+};
 
 export type FaultKind =
   | 'rate_limit'
@@ -390,38 +399,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const apps = {} as Record<Platform, SimAppCredentials>;
   for (const platform of PLATFORMS) {
     const app: SimAppCredentials = { ...ctx.client(platform) };
-    if (platform === 'x')
-      app.appToken = tokens.issue({
-        platform,
-        kind: 'app',
-        accountId: null,
-        now: startMs,
-        ttlSeconds: null,
-      }).token;
-    if (platform === 'youtube')
-      app.appToken = tokens.issue({
-        platform,
-        kind: 'api_key',
-        accountId: null,
-        now: startMs,
-        ttlSeconds: null,
-      }).token;
-    if (platform === 'tiktok')
-      app.appToken = tokens.issue({
-        platform,
-        kind: 'client',
-        accountId: null,
-        now: startMs,
-        ttlSeconds: 7200 * 12 * 365,
-      }).token;
-    if (platform === 'instagram')
-      app.appToken = tokens.issue({
-        platform,
-        kind: 'app',
-        accountId: null,
-        now: startMs,
-        ttlSeconds: null,
-      }).token;
+    const appToken = APP_TOKENS[platform];
+    if (appToken) app.appToken = tokens.issue({ platform, kind: appToken.kind, accountId: null, now: startMs, ttlSeconds: appToken.ttlSeconds }).token;
     apps[platform] = app;
     accountsInfo[platform] = (generated.get(platform) ?? []).map((account) => {
       const jwt =
