@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { platforms, type Platform } from '@socialpulse/contracts';
 import { AppError } from './errors.js';
 
 const booleanFromEnv = z
@@ -14,6 +15,29 @@ const postgresUrl = z
   .string()
   .url()
   .refine((v) => /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// or postgresql:// URL');
+
+/** `x=http://127.0.0.1:4010/x,youtube=…`: where a platform's API is reached (the simulator, a proxy). */
+const platformBaseUrls = z
+  .string()
+  .default('')
+  .transform((v, ctx) => {
+    const out: Partial<Record<Platform, string>> = {};
+    for (const entry of v.split(',').map((e) => e.trim()).filter((e) => e !== '')) {
+      const at = entry.indexOf('=');
+      const name = entry.slice(0, at).trim();
+      const url = entry.slice(at + 1).trim();
+      if (at < 1 || !(platforms as readonly string[]).includes(name)) {
+        ctx.addIssue({ code: 'custom', message: `"${entry}" is not platform=URL with a platform of ${platforms.join(', ')}` });
+        continue;
+      }
+      if (!/^https?:\/\/[^\s]+$/.test(url) || !URL.canParse(url)) {
+        ctx.addIssue({ code: 'custom', message: `${name}: "${url}" is not an http(s) URL` });
+        continue;
+      }
+      out[name as Platform] = url.replace(/\/+$/, '');
+    }
+    return out;
+  });
 
 const redisUrl = z
   .string()
@@ -80,6 +104,18 @@ export const configSchema = z.object({
   TIKTOK_CLIENT_SECRET: z.string().min(8).optional(),
   X_CONSUMER_SECRET: z.string().min(8).optional(),
   YOUTUBE_WEBSUB_SECRET: z.string().min(8).optional(),
+  X_CLIENT_ID: z.string().min(1).optional(),
+  X_CLIENT_SECRET: z.string().min(8).optional(),
+  YOUTUBE_CLIENT_ID: z.string().min(1).optional(),
+  YOUTUBE_CLIENT_SECRET: z.string().min(8).optional(),
+  META_APP_ID: z.string().min(1).optional(),
+  TIKTOK_CLIENT_KEY: z.string().min(1).optional(),
+  REDDIT_CLIENT_ID: z.string().min(1).optional(),
+  REDDIT_CLIENT_SECRET: z.string().min(8).optional(),
+  PLATFORM_BASE_URLS: platformBaseUrls,
+  COLLECTION_SCHEDULER_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(15),
+  COLLECTION_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  OAUTH_STATE_TTL_SECONDS: z.coerce.number().int().min(60).max(3600).default(600),
 });
 
 type RawConfig = z.infer<typeof configSchema>;
@@ -118,6 +154,15 @@ export interface Config {
   };
   /** The instance's default LLM (workspaces may set their own). */
   llm: { baseUrl: string | undefined; apiKey: string | undefined; model: string | undefined; timeoutMs: number; maxConcurrency: number };
+  /** Platform collection: where the APIs are, the OAuth clients, the scheduler. */
+  collection: {
+    baseUrls: Partial<Record<Platform, string>>;
+    /** OAuth clients per platform (Mastodon registers one per instance instead). A platform without one cannot start an OAuth flow. */
+    oauthClients: Partial<Record<Platform, { clientId: string; clientSecret: string }>>;
+    oauthStateTtlSeconds: number;
+    schedulerIntervalMs: number;
+    concurrency: number;
+  };
   /** Secrets the platforms sign their webhook deliveries with (a receiver without one is off). */
   webhooks: { metaAppSecret: string | undefined; metaVerifyToken: string | undefined; tiktokClientSecret: string | undefined; xConsumerSecret: string | undefined; youtubeWebSubSecret: string | undefined };
 }
@@ -193,6 +238,13 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
       pollIntervalMs: c.ANALYSIS_POLL_INTERVAL_MS,
     },
     llm: { baseUrl: c.LLM_BASE_URL, apiKey: c.LLM_API_KEY, model: c.LLM_MODEL, timeoutMs: c.LLM_TIMEOUT_MS, maxConcurrency: c.LLM_MAX_CONCURRENCY },
+    collection: {
+      baseUrls: c.PLATFORM_BASE_URLS,
+      oauthClients: oauthClientsOf(c),
+      oauthStateTtlSeconds: c.OAUTH_STATE_TTL_SECONDS,
+      schedulerIntervalMs: c.COLLECTION_SCHEDULER_INTERVAL_SECONDS * 1000,
+      concurrency: c.COLLECTION_CONCURRENCY,
+    },
     webhooks: {
       metaAppSecret: c.META_APP_SECRET,
       metaVerifyToken: c.META_WEBHOOK_VERIFY_TOKEN,
@@ -201,6 +253,20 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
       youtubeWebSubSecret: c.YOUTUBE_WEBSUB_SECRET,
     },
   };
+}
+
+/** The OAuth client of each platform whose id and secret are both set (Meta and TikTok apps sign webhooks with the same secret). */
+function oauthClientsOf(c: RawConfig): Config['collection']['oauthClients'] {
+  const pairs: [Platform, string | undefined, string | undefined][] = [
+    ['x', c.X_CLIENT_ID, c.X_CLIENT_SECRET],
+    ['youtube', c.YOUTUBE_CLIENT_ID, c.YOUTUBE_CLIENT_SECRET],
+    ['instagram', c.META_APP_ID, c.META_APP_SECRET],
+    ['tiktok', c.TIKTOK_CLIENT_KEY, c.TIKTOK_CLIENT_SECRET],
+    ['reddit', c.REDDIT_CLIENT_ID, c.REDDIT_CLIENT_SECRET],
+  ];
+  const out: Config['collection']['oauthClients'] = {};
+  for (const [platform, clientId, clientSecret] of pairs) if (clientId !== undefined && clientSecret !== undefined) out[platform] = { clientId, clientSecret };
+  return out;
 }
 
 /** Whether stdout is an interactive terminal (progress bars only then). */

@@ -37,6 +37,10 @@ export const errorStatus = {
   platform_unavailable: 502,
   platform_circuit_open: 503,
   platform_malformed_response: 502,
+  // OAuth flows (domain/connections/oauth.service.ts).
+  oauth_not_configured: 409,
+  oauth_state_invalid: 400,
+  oauth_denied: 400,
 } as const;
 
 export type ErrorCode = keyof typeof errorStatus;

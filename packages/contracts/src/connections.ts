@@ -129,3 +129,35 @@ export const deadLetterListQuerySchema = z.object({
 });
 export const deadLetterParamsSchema = workspaceParamsSchema.extend({ deadLetterId: z.string().regex(/^\d{1,18}$/) });
 export const deadLetterReplaySchema = z.object({ dead_letter: deadLetterSchema, run: syncRunSchema }).meta({ id: 'DeadLetterReplay' });
+
+/** Starts "Connect with <platform>": the browser goes to `authorization_url` and comes back to SocialPulse's callback. */
+export const oauthStartSchema = z
+  .object({
+    platform: platformSchema,
+    instance: z.string().trim().min(1).max(255).optional().describe('Mastodon only: the instance, e.g. `mastodon.social`'),
+    poll_minutes: z.number().int().min(5).max(1440).default(30).describe('New posts are collected this often'),
+    return_to: z
+      .string()
+      .max(512)
+      .optional()
+      .describe('A path of this SocialPulse (e.g. `/connections`) the browser is sent back to with `connection_id` or `oauth_error`; without it the callback answers JSON'),
+  })
+  .strict()
+  .meta({ id: 'OAuthStart' });
+export type OAuthStartInput = z.infer<typeof oauthStartSchema>;
+
+export const oauthStartResultSchema = z
+  .object({
+    authorization_url: z.url().describe("The platform's consent page: open it in the user's browser"),
+    expires_at: z.iso.datetime().describe('The flow must come back before this instant'),
+  })
+  .meta({ id: 'OAuthStartResult' });
+
+export const oauthCallbackParamsSchema = z.object({ platform: platformSchema });
+/** What a platform appends to the redirect URI (RFC 6749 §4.1.2); other parameters are ignored. */
+export const oauthCallbackQuerySchema = z.looseObject({
+  code: z.string().max(4096).optional(),
+  state: z.string().max(512).optional(),
+  error: z.string().max(200).optional(),
+  error_description: z.string().max(2000).optional(),
+});

@@ -118,6 +118,13 @@ export class TokenStore {
     if (record !== undefined) record.revoked = true;
   }
 
+  /** Revokes every user grant of the platform: access and refresh tokens (the user removed the app). */
+  revokeGrants(platform: Platform): void {
+    for (const record of this.byToken.values())
+      if (record.platform === platform && (record.kind === 'access' || record.kind === 'refresh'))
+        record.revoked = true;
+  }
+
   /** Makes every access token of the platform expired now (a fault that outlives one request). */
   expireAll(platform: Platform, now: number): void {
     for (const record of this.byToken.values())

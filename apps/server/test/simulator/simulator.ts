@@ -26,7 +26,6 @@ import { tiktokPlatform, tiktokIds } from './platforms/tiktok.js';
 import { xPlatform, xTweetId } from './platforms/x.js';
 import { youtubePlatform, youtubeIds } from './platforms/youtube.js';
 
-
 /** The app-level credential each platform issues (X app bearer, YouTube API key, TikTok research client token, Meta app token). */
 const APP_TOKENS: Partial<Record<Platform, { kind: TokenKind; ttlSeconds: number | null }>> = {
   x: { kind: 'app', ttlSeconds: null },
@@ -137,6 +136,8 @@ export interface Simulator {
   deletePosts(platform: Platform, ids: readonly string[]): void;
   /** Expires every access token of a platform now (refresh tokens stay valid). */
   expireTokens(platform: Platform): void;
+  /** Revokes every user access and refresh token of a platform (the user removed the app there). */
+  revokeGrants(platform: Platform): void;
   /** Ids of an account's posts visible now, newest first (ground truth for tests and benchmarks). */
   postIds(platform: Platform, accountId: string): string[];
   /** Resolved limits of a platform by bucket. */
@@ -400,7 +401,14 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   for (const platform of PLATFORMS) {
     const app: SimAppCredentials = { ...ctx.client(platform) };
     const appToken = APP_TOKENS[platform];
-    if (appToken) app.appToken = tokens.issue({ platform, kind: appToken.kind, accountId: null, now: startMs, ttlSeconds: appToken.ttlSeconds }).token;
+    if (appToken)
+      app.appToken = tokens.issue({
+        platform,
+        kind: appToken.kind,
+        accountId: null,
+        now: startMs,
+        ttlSeconds: appToken.ttlSeconds,
+      }).token;
     apps[platform] = app;
     accountsInfo[platform] = (generated.get(platform) ?? []).map((account) => {
       const jwt =
@@ -647,6 +655,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     },
     expireTokens(platform) {
       tokens.expireAll(platform, clock());
+    },
+    revokeGrants(platform) {
+      tokens.revokeGrants(platform);
     },
     postIds(platform, accountId) {
       const account = accountIndex.get(platform)?.get(accountId);

@@ -439,6 +439,17 @@ const ROUTES: Record<string, RouteSpec> = {
     auth: { permission: 'manage_connections' },
     request: (ctx, c) => withCaller(c, { method: 'POST', url: `${ws(ctx)}/connections`, payload: { platform: 'other', account: '@someone', credentials: { access_token: 'not-a-real-token' } } }),
   },
+  'POST /v1/workspaces/{workspaceId}/connections/oauth': {
+    // Bluesky has no OAuth flow: refused with a 409 before anything is stored or called.
+    auth: { permission: 'manage_connections' },
+    request: (ctx, c) => withCaller(c, { method: 'POST', url: `${ws(ctx)}/connections/oauth`, payload: { platform: 'bluesky' } }),
+  },
+  'GET /v1/oauth/{platform}/callback': {
+    // The platform's redirect: only the single-use state binds it to a flow; an unknown one is refused alike for everyone.
+    auth: 'public',
+    publicStatus: 400,
+    request: (_ctx, c) => withCaller(c, { method: 'GET', url: `/v1/oauth/x/callback?code=c0de&state=${randomToken()}` }),
+  },
   'GET /v1/workspaces/{workspaceId}/connections/{connectionId}': {
     auth: { permission: 'read' },
     request: (ctx, c) => withCaller(c, { method: 'GET', url: `${ws(ctx)}/connections/${ctx.connectionId}` }),

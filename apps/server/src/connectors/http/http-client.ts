@@ -44,7 +44,13 @@ export interface HttpRequest {
   query?: Record<string, string | number | boolean | null | undefined>;
   /** JSON request body (POST). */
   json?: unknown;
+  /** `application/x-www-form-urlencoded` body (OAuth token endpoints). */
+  form?: Record<string, string>;
   headers?: Record<string, string>;
+  /** Overrides the client's attempts (a single-use authorization code or a rotating refresh token must not be sent twice). */
+  maxAttempts?: number;
+  /** Further secrets of this request (a client secret, a refresh token) scrubbed from error messages. */
+  secrets?: readonly string[];
   credential: Credential;
   signal?: AbortSignal;
 }
@@ -152,12 +158,12 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
     return Math.round(exp * (0.5 + random() / 2));
   }
 
-  function secretsOf(credential: Credential): string[] {
-    return [credential.accessToken, credential.apiKey].filter((s): s is string => s !== undefined);
+  function secretsOf(credential: Credential, extra: readonly string[] = []): string[] {
+    return [credential.accessToken, credential.apiKey, ...extra].filter((s): s is string => s !== undefined && s !== '');
   }
 
-  function scrubError(error: ConnectorError, credential: Credential): ConnectorError {
-    const scrubbed = scrubSecrets(error.message, secretsOf(credential));
+  function scrubError(error: ConnectorError, credential: Credential, extra?: readonly string[]): ConnectorError {
+    const scrubbed = scrubSecrets(error.message, secretsOf(credential, extra));
     if (scrubbed === error.message) return error;
     return new ConnectorError(error.kind, scrubbed, {
       platform: error.platform,
@@ -180,6 +186,9 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
     if (request.json !== undefined) {
       body = JSON.stringify(request.json);
       headers['content-type'] = 'application/json';
+    } else if (request.form !== undefined) {
+      body = new URLSearchParams(request.form).toString();
+      headers['content-type'] = 'application/x-www-form-urlencoded';
     }
     const cacheKey = `${request.credential.id} ${url}`;
     const cached = method === 'GET' && profile.conditionalRequests ? etags.get(cacheKey) : undefined;
@@ -196,7 +205,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
       metrics.requests.inc({ platform: profile.platform, endpoint: request.endpoint, status: 'network' });
       if (request.signal?.aborted) throw error;
       const timedOut = isAbort(error) || timeout.aborted;
-      throw new ConnectorError('transient', timedOut ? `${profile.platform} ${request.endpoint}: no answer within ${timeoutMs} ms` : `${profile.platform} ${request.endpoint}: network error (${scrubSecrets(error instanceof Error ? error.message : String(error), secretsOf(request.credential))})`, {
+      throw new ConnectorError('transient', timedOut ? `${profile.platform} ${request.endpoint}: no answer within ${timeoutMs} ms` : `${profile.platform} ${request.endpoint}: network error (${scrubSecrets(error instanceof Error ? error.message : String(error), secretsOf(request.credential, request.secrets))})`, {
         platform: profile.platform,
         endpoint: request.endpoint,
         platformCode: timedOut ? 'timeout' : 'network',
@@ -247,8 +256,9 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
     const breaker = breakerFor(profile.platform, request.credential);
     const fail = (error: ConnectorError): never => {
       metrics.errors.inc({ platform: profile.platform, endpoint: request.endpoint, kind: error.kind });
-      throw scrubError(error, request.credential);
+      throw scrubError(error, request.credential, request.secrets);
     };
+    const attempts = Math.max(1, request.maxAttempts ?? maxAttempts);
 
     for (let attempt = 1; ; attempt += 1) {
       // Wait for the budget rather than break it; a wait too long to sleep through is reported.
@@ -305,7 +315,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
       const resetAt = error.resetAt;
       if (error.kind === 'rate_limited' && resetAt !== null) await store.blockUntil(key, resetAt);
       else if (error.kind === 'rate_limited' && error.retryAfterMs !== null) await store.blockUntil(key, now() + error.retryAfterMs);
-      if (!error.retryable || attempt >= maxAttempts) fail(error);
+      if (!error.retryable || attempt >= attempts) fail(error);
       const announced = Math.max(error.retryAfterMs ?? 0, resetAt === null ? 0 : resetAt - now());
       const wait = Math.max(announced, backoff(attempt));
       if (announced > maxWaitMs) fail(error);

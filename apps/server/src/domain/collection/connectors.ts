@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis';
 import type { Platform } from '@socialpulse/contracts';
 import type { Connector } from '../../connectors/connector.js';
 import { createHttpClient, type HttpClient, type HttpClientOptions, type HttpResponse } from '../../connectors/http/http-client.js';
@@ -8,6 +9,9 @@ import { RedditConnector } from '../../connectors/reddit/client.js';
 import { TiktokConnector } from '../../connectors/tiktok/client.js';
 import { XConnector } from '../../connectors/x/client.js';
 import { YoutubeConnector } from '../../connectors/youtube/client.js';
+import type { OAuthClientCredentials } from '../../connectors/oauth/oauth-client.js';
+import { RedisBudgetStore } from '../../connectors/http/redis-budget-store.js';
+import type { Config } from '../../config.js';
 import { validationFailed } from '../../errors.js';
 
 /**
@@ -22,6 +26,10 @@ export interface ConnectorProvider {
   supports(platform: string): boolean;
   /** A connector for one platform over `http` (a per-run wrapper of `this.http` that counts requests). */
   create(platform: string, http?: HttpClient, options?: ConnectorOptions): Connector;
+  /** The configured base URL of a platform's API (the simulator, a proxy); undefined = the platform's own. */
+  baseUrl(platform: string): string | undefined;
+  /** The OAuth client configured for a platform, if any. */
+  oauthClient(platform: string): OAuthClientCredentials | undefined;
 }
 
 export interface ConnectorOptions {
@@ -33,6 +41,7 @@ export interface ConnectorOptions {
 export interface ConnectorProviderOptions extends HttpClientOptions {
   /** Base URL per platform (tests: the simulator's). */
   baseUrls?: Partial<Record<Platform, string>>;
+  oauthClients?: Partial<Record<Platform, OAuthClientCredentials>>;
   http?: HttpClient;
 }
 
@@ -58,12 +67,14 @@ const builders: Partial<Record<Platform, (http: HttpClient, baseUrl: string | un
 export const supportedPlatforms = (): Platform[] => Object.keys(builders) as Platform[];
 
 export function createConnectorProvider(options: ConnectorProviderOptions = {}): ConnectorProvider {
-  const { baseUrls = {}, http: given, ...httpOptions } = options;
+  const { baseUrls = {}, oauthClients = {}, http: given, ...httpOptions } = options;
   const http = given ?? createHttpClient(httpOptions);
   return {
     http,
     maxAttempts: Math.max(1, options.maxAttempts ?? 4),
     supports: (platform) => platform in builders,
+    baseUrl: (platform) => baseUrls[platform as Platform],
+    oauthClient: (platform) => oauthClients[platform as Platform],
     create(platform, over = http, connectorOptions = {}) {
       const build = builders[platform as Platform];
       if (!build) {
@@ -75,6 +86,19 @@ export function createConnectorProvider(options: ConnectorProviderOptions = {}):
       return build(over, baseUrls[platform as Platform], connectorOptions);
     },
   };
+}
+
+/**
+ * The process's provider from configuration: the platforms' base URLs, the OAuth clients, and the
+ * rate-limit budgets in Redis when Redis is configured (shared by every API and worker process).
+ */
+export function connectorProviderFromConfig(config: Pick<Config, 'collection'>, redis: Redis | null, extra: ConnectorProviderOptions = {}): ConnectorProvider {
+  return createConnectorProvider({
+    baseUrls: config.collection.baseUrls,
+    oauthClients: config.collection.oauthClients,
+    ...(redis ? { budgetStore: new RedisBudgetStore(redis) } : {}),
+    ...extra,
+  });
 }
 
 /** An HttpClient that counts the requests (attempts included) that one sync run makes. */

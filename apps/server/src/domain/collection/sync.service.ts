@@ -33,7 +33,7 @@ import {
 import { withTenant } from '../../db/tenant.js';
 import type { Logger } from '../../observability/logger.js';
 import type { SecretBox } from '../auth/secret-box.js';
-import { openCredentials } from '../connections/credentials.js';
+import { currentCredential, isTokenRefusal } from '../connections/token-renewal.js';
 import { validateRecord } from '../imports/record-validator.js';
 import { countingHttp, type ConnectorProvider } from './connectors.js';
 import { nextRefresh } from './refresh-plan.js';
@@ -156,13 +156,21 @@ export async function syncConnection(deps: SyncDeps, request: SyncRequest): Prom
 
   const state = new RunState();
   const counter = countingHttp(deps.connectors.http);
+  const renewal = { pool: deps.pool, secretBox: deps.secretBox, connectors: deps.connectors, logger: deps.logger, now };
   let credential: Credential;
   try {
-    credential = credentialOf(deps.secretBox, connection);
+    // Renewed first when the token is about to expire.
+    credential = await currentCredential(renewal, connection, null);
   } catch (error) {
-    deps.logger?.warn({ err: error, connectionId, workspaceId }, 'connection credentials could not be opened');
+    if (isConnectorError(error) && error.kind !== 'auth_expired') {
+      // The token endpoint is down or limited: nothing collected, the connection stays active.
+      state.outcome = 'failed';
+      state.error = error.toJSON();
+      return finish({ deps, limits, connection, run, state, now }, {});
+    }
+    deps.logger?.warn({ err: error, connectionId, workspaceId }, 'connection credentials could not be used');
     state.outcome = 'failed';
-    state.error = { code: 'platform_auth_expired', message: 'the stored credentials could not be opened; reconnect the account' };
+    state.error = isConnectorError(error) ? error.toJSON() : { code: 'platform_auth_expired', message: 'the stored credentials could not be opened; reconnect the account' };
     return finish({ deps, limits, connection, run, state, now }, { status: 'platform_auth_expired', lastError: state.error });
   }
   let connector: Connector;
@@ -187,8 +195,18 @@ export async function syncConnection(deps: SyncDeps, request: SyncRequest): Prom
   };
 
   let connectionChange: Parameters<typeof updateConnection>[3] = {};
+  const operation = (): Promise<Parameters<typeof updateConnection>[3]> => (request.kind === 'posts' ? syncPosts(rc) : refreshMetrics(rc));
   try {
-    connectionChange = request.kind === 'posts' ? await syncPosts(rc) : await refreshMetrics(rc);
+    try {
+      connectionChange = await operation();
+    } catch (error) {
+      if (!isTokenRefusal(error)) throw error;
+      // The platform refused the token (revoked early, clock skew, a rotated grant): renew once
+      // and go on from where the run stopped (its cursor and refresh plan are saved as it goes).
+      const refused = rc.ctx.credential.accessToken;
+      rc.ctx = { ...rc.ctx, credential: await currentCredential(renewal, connection, 'refused', refused) };
+      connectionChange = await operation();
+    }
   } catch (error) {
     if (!isConnectorError(error)) {
       deps.logger?.error({ err: error, connectionId, workspaceId, platform: connection.platform }, 'sync failed');
@@ -213,12 +231,6 @@ export async function syncConnection(deps: SyncDeps, request: SyncRequest): Prom
 }
 
 const emptyProgress = (): SyncProgress => ({ requests: 0, postsCollected: 0, snapshots: 0, skipped: 0, gaps: [] });
-
-function credentialOf(box: SecretBox, connection: Connection): Credential {
-  if (!connection.credentialsSealed) throw new Error('no stored credentials');
-  const stored = openCredentials(box, connection.id, connection.credentialsSealed);
-  return { id: connection.id, ...(stored.accessToken ? { accessToken: stored.accessToken } : {}), ...(stored.apiKey ? { apiKey: stored.apiKey } : {}) };
-}
 
 async function finish(
   f: { deps: SyncDeps; limits: SyncLimits; connection: Connection; run: SyncRun; state: RunState; now: () => Date },

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { TokenSet } from '../../connectors/oauth/oauth-client.js';
 import type { SecretBox } from '../auth/secret-box.js';
 
 /**
@@ -15,6 +16,12 @@ export const storedCredentialsSchema = z
     expiresAt: z.iso.datetime({ offset: true }).optional(),
     /** YouTube Data API key (read-only public data). */
     apiKey: z.string().min(1).optional(),
+    /** ISO 8601: when the refresh token dies (TikTok says; others do not). */
+    refreshExpiresAt: z.iso.datetime({ offset: true }).optional(),
+    /** ISO 8601: when the access token was granted, so renewal can start a quarter of its life early. */
+    obtainedAt: z.iso.datetime({ offset: true }).optional(),
+    /** How the credentials were obtained: pasted by the user, or granted through an OAuth flow. */
+    via: z.enum(['token', 'oauth']).optional(),
   })
   .strict();
 export type StoredCredentials = z.infer<typeof storedCredentialsSchema>;
@@ -27,4 +34,18 @@ export function sealCredentials(box: SecretBox, connectionId: string, credential
 
 export function openCredentials(box: SecretBox, connectionId: string, sealed: string): StoredCredentials {
   return storedCredentialsSchema.parse(JSON.parse(box.decrypt(sealed, contextOf(connectionId))));
+}
+
+/** What an OAuth grant stores: the tokens, their lifetimes and when they were obtained. */
+export function storedCredentialsOf(tokens: TokenSet, obtainedAt: Date): StoredCredentials {
+  return {
+    accessToken: tokens.accessToken,
+    ...(tokens.refreshToken !== null ? { refreshToken: tokens.refreshToken } : {}),
+    ...(tokens.tokenType !== null ? { tokenType: tokens.tokenType } : {}),
+    ...(tokens.scope !== null ? { scope: tokens.scope } : {}),
+    ...(tokens.expiresAt !== null ? { expiresAt: tokens.expiresAt } : {}),
+    ...(tokens.refreshExpiresAt !== null ? { refreshExpiresAt: tokens.refreshExpiresAt } : {}),
+    obtainedAt: obtainedAt.toISOString(),
+    via: 'oauth',
+  };
 }

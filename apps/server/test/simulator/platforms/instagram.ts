@@ -443,6 +443,33 @@ export const instagramPlatform: PlatformModule = {
       },
     },
     {
+      // Facebook Login: the Pages the user granted, each with its linked Instagram account.
+      method: 'GET',
+      pattern: '/:version/me/accounts',
+      handle(req, ctx) {
+        const access = authAndLimit(req, ctx);
+        if (!access.ok) return access.response;
+        const token = req.query.get('access_token') ?? bearer(req);
+        const accountId = token === null ? undefined : ctx.tokens.get(token)?.accountId;
+        const account = ctx.accounts('instagram').find((a) => a.id === accountId);
+        const data =
+          account === undefined
+            ? []
+            : [
+                {
+                  id: `1${account.id.slice(-14)}`,
+                  name: `${account.handle} (Page)`,
+                  instagram_business_account: { id: account.id, username: account.handle },
+                },
+              ];
+        return json(
+          200,
+          { data, paging: { cursors: { before: 'QVFI', after: 'QVFI' } } },
+          access.headers,
+        );
+      },
+    },
+    {
       method: 'GET',
       pattern: '/:version/:id/media',
       handle(req, ctx) {

@@ -203,6 +203,44 @@ export const mastodonPlatform: PlatformModule = {
   routes: [
     {
       method: 'GET',
+      pattern: '/api/v1/accounts/verify_credentials',
+      handle(req, ctx) {
+        const check = ctx.checkToken(req, bearer(req), ['access']);
+        if (!check.ok) return invalidToken();
+        const access = authAndLimit(req, ctx);
+        if (!access.ok) return access.response;
+        const account = ctx.accounts('mastodon').find((a) => a.id === check.record.accountId);
+        return account === undefined
+          ? invalidToken()
+          : json(200, accountEntity(req, account), access.headers);
+      },
+    },
+    {
+      // Registering an app: the simulated instance has one registered client and hands it out.
+      method: 'POST',
+      pattern: '/api/v1/apps',
+      handle(req, ctx) {
+        const form = formBody(req);
+        if (!form.client_name || !form.redirect_uris || !/^https?:\/\//.test(form.redirect_uris))
+          return json(422, {
+            error:
+              "Validation failed: Redirect URI must be an absolute URI., Application name can't be blank",
+          });
+        const client = ctx.client('mastodon');
+        return json(200, {
+          id: '1',
+          name: form.client_name,
+          website: form.website ?? null,
+          scopes: (form.scopes ?? 'read').split(' '),
+          redirect_uri: form.redirect_uris,
+          redirect_uris: [form.redirect_uris],
+          client_id: client.clientId,
+          client_secret: client.clientSecret,
+        });
+      },
+    },
+    {
+      method: 'GET',
       pattern: '/api/v1/accounts/lookup',
       handle(req, ctx) {
         const access = authAndLimit(req, ctx);

@@ -264,6 +264,28 @@ export const redditPlatform: PlatformModule = {
     },
     {
       method: 'GET',
+      pattern: '/api/v1/me',
+      handle(req, ctx) {
+        const check = ctx.checkToken(req, bearer(req), ['access']);
+        if (!check.ok) return unauthorized();
+        const access = authAndLimit(req, ctx);
+        if (!access.ok) return access.response;
+        const account = ctx.accounts('reddit').find((a) => a.id === check.record.accountId);
+        if (account === undefined) return unauthorized();
+        return json(
+          200,
+          {
+            name: account.handle,
+            id: account.id,
+            created_utc: Math.floor(account.createdAtMs / 1000),
+            verified: true,
+          },
+          access.headers,
+        );
+      },
+    },
+    {
+      method: 'GET',
       pattern: '/user/:name/about',
       handle(req, ctx) {
         const access = authAndLimit(req, ctx);

@@ -233,6 +233,7 @@ function notFound(
 export const xPlatform: PlatformModule = {
   platform: 'x',
   defaultLimits: () => ({
+    'GET /2/users/me': { limit: 75, windowSeconds: 900 },
     'GET /2/users/by/username/:username': { limit: 900, windowSeconds: 900 },
     'GET /2/users/:id/tweets': { limit: 900, windowSeconds: 900 },
     'GET /2/tweets': { limit: 900, windowSeconds: 900 },
@@ -256,6 +257,23 @@ export const xPlatform: PlatformModule = {
     usageCap: (req, ctx) => usageCapped(ctx.peek(req, req.endpoint, 'app')),
   },
   routes: [
+    {
+      method: 'GET',
+      pattern: '/2/users/me',
+      handle(req, ctx) {
+        const check = ctx.checkToken(req, bearer(req), ['access']);
+        if (!check.ok) return unauthorized();
+        const state = ctx.charge(req, req.endpoint, check.record.principal);
+        if (!state.allowed) return { ...tooManyRequests(state), overLimit: 'rate' };
+        const account = ctx.accounts('x').find((a) => a.id === check.record.accountId);
+        if (account === undefined) return unauthorized();
+        return json(
+          200,
+          { data: userObject(account, fieldsOf(req, 'user'), req.now) },
+          rateHeaders(state),
+        );
+      },
+    },
     {
       method: 'GET',
       pattern: '/2/users/by/username/:username',

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import {
   connectionCreateSchema,
   connectionListSchema,
@@ -10,6 +11,10 @@ import {
   deadLetterReplaySchema,
   deadLetterSchema,
   errorBodySchema,
+  oauthCallbackParamsSchema,
+  oauthCallbackQuerySchema,
+  oauthStartResultSchema,
+  oauthStartSchema,
   syncRunListQuerySchema,
   syncRunListSchema,
   syncRunParamsSchema,
@@ -17,12 +22,13 @@ import {
   syncTriggerSchema,
   workspaceParamsSchema,
 } from '@socialpulse/contracts';
-import { AppError, notFound } from '../../../errors.js';
+import { AppError, coerceError, notFound } from '../../../errors.js';
 import { insertAuditEntry } from '../../../db/repos/audit.repo.js';
 import { listConnections } from '../../../db/repos/connections.repo.js';
 import { findDeadLetter, listDeadLetters } from '../../../db/repos/dead-letters.repo.js';
 import { findSyncRun, listSyncRuns } from '../../../db/repos/sync-runs.repo.js';
-import { createConnectorProvider, type ConnectorProvider } from '../../../domain/collection/connectors.js';
+import { connectorProviderFromConfig, type ConnectorProvider } from '../../../domain/collection/connectors.js';
+import { completeOAuth, OAuthFlowError, startOAuth, type OAuthDeps } from '../../../domain/connections/oauth.service.js';
 import {
   disconnectConnection,
   getConnection,
@@ -47,11 +53,19 @@ function decodeRunCursor(cursor: string): { queuedAt: Date; id: string } {
   return { queuedAt, id };
 }
 
+/** `path?…&name=value`: the flow's return path with the outcome appended. */
+function withQuery(path: string, params: Record<string, string>): string {
+  const url = new URL(path, 'http://socialpulse.invalid');
+  for (const [name, value] of Object.entries(params)) url.searchParams.set(name, value.slice(0, 300));
+  return `${url.pathname}${url.search}`;
+}
+
 /** Platform connections, their sync runs (progress, gaps) and dead letters. */
 export function registerConnectionRoutes(app: ZodApp, deps: AppDeps & CollectionRouteDeps): void {
   const box = deps.auth.secretBox;
   let provider: ConnectorProvider | null = deps.collection?.connectors ?? null;
-  const connectors = (): ConnectorProvider => (provider ??= createConnectorProvider());
+  const connectors = (): ConnectorProvider => (provider ??= connectorProviderFromConfig(deps.config, deps.redis?.client ?? null));
+  const oauth = (): OAuthDeps => ({ pool: deps.db.pool, secretBox: box, connectors: connectors(), stateTtlSeconds: deps.config.collection.oauthStateTtlSeconds });
   const tags = ['connections'];
 
   app.get(
@@ -94,6 +108,61 @@ export function registerConnectionRoutes(app: ZodApp, deps: AppDeps & Collection
         return stored;
       });
       return reply.code(created ? 201 : 200).header('location', `/v1/workspaces/${workspaceId}/connections/${connection.id}`).send(presentConnection(connection));
+    },
+  );
+
+  app.post(
+    '/v1/workspaces/:workspaceId/connections/oauth',
+    {
+      config: { auth: { permission: 'manage_connections' } },
+      schema: {
+        tags,
+        summary:
+          'Connect an account by signing in on the platform (OAuth 2.0 authorization code, PKCE where the platform takes it). Open `authorization_url` in the browser; the platform sends it back to /v1/oauth/{platform}/callback',
+        params: workspaceParamsSchema,
+        body: oauthStartSchema,
+        response: { 201: oauthStartResultSchema, 400: errorBodySchema, 409: errorBodySchema },
+      },
+    },
+    async (request, reply) => {
+      const { workspaceId } = request.params;
+      const { platform, instance, poll_minutes, return_to } = request.body;
+      const origin = deps.config.api.publicUrl?.replace(/\/+$/, '') ?? `${request.protocol}://${request.host}`;
+      const redirectUri = `${origin}/v1/oauth/${platform}/callback`;
+      const started = await request.scoped((c) =>
+        startOAuth(oauth(), c, { workspaceId, userId: request.actor().userId }, { platform, instance, pollMinutes: poll_minutes, returnTo: return_to }, redirectUri),
+      );
+      return reply.code(201).send({ authorization_url: started.authorizationUrl, expires_at: started.expiresAt.toISOString() });
+    },
+  );
+
+  app.get(
+    '/v1/oauth/:platform/callback',
+    {
+      // The platform's redirect carries no SocialPulse credentials: the single-use state binds it to the flow.
+      config: { auth: { public: true } },
+      schema: {
+        tags,
+        summary:
+          "Where the platform sends the browser back after consent. Stores the connection; redirects to the flow's `return_to` (with `connection_id` or `oauth_error`) or answers JSON",
+        params: oauthCallbackParamsSchema,
+        querystring: oauthCallbackQuerySchema,
+        response: { 200: connectionSchema, 201: connectionSchema, 303: z.null(), 400: errorBodySchema },
+      },
+    },
+    async (request, reply) => {
+      const { platform } = request.params;
+      const q = request.query;
+      try {
+        const done = await completeOAuth(oauth(), platform, { state: q.state, code: q.code, error: q.error, errorDescription: q.error_description }, { ip: request.ip, requestId: request.id });
+        if (done.returnTo !== null) return reply.code(303).header('location', withQuery(done.returnTo, { connection_id: done.connection.id })).send(null);
+        return reply.code(done.created ? 201 : 200).send(presentConnection(done.connection));
+      } catch (error) {
+        const appError = coerceError(error);
+        request.log.warn({ platform, code: appError.code, message: appError.message }, 'oauth callback refused');
+        if (error instanceof OAuthFlowError && error.returnTo !== null) return reply.code(303).header('location', withQuery(error.returnTo, { oauth_error: appError.code, message: appError.message })).send(null);
+        throw error;
+      }
     },
   );
 

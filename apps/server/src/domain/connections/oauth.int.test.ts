@@ -1,0 +1,270 @@
+/**
+ * "Connect with <platform>" end to end against the platform simulator: the OAuth flow through the
+ * API (start → the platform's consent redirect → our callback), tokens sealed at rest, renewal
+ * before expiry and after a 401 with rotation, concurrent renewals spending a rotating refresh
+ * token once, and every refusal (replayed or unknown state, denied consent, a dead grant).
+ */
+import type { ConnectionView } from '@socialpulse/contracts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../api/app.js';
+import { createAppDeps } from '../../api/deps.js';
+import type { ZodApp } from '../../api/types.js';
+import { loadConfig } from '../../config.js';
+import { findConnection } from '../../db/repos/connections.repo.js';
+import { withTenant } from '../../db/tenant.js';
+import { createLogger } from '../../observability/logger.js';
+import { createTestDatabase, databaseUnavailable, type TestDatabase } from '../../../test/support/db.js';
+import { addMember, createWorkspaceAs, noRateLimits, signUpUser, type TestUser } from '../../../test/support/app.js';
+import { createManualClock, startSimulator, type Platform, type Simulator } from '../../../test/simulator/index.js';
+import { createSecretBox, type SecretBox } from '../auth/secret-box.js';
+import { createConnectorProvider, type ConnectorProvider } from '../collection/connectors.js';
+import { syncConnection } from '../collection/sync.service.js';
+import { openCredentials } from './credentials.js';
+import { currentCredential } from './token-renewal.js';
+
+const OAUTH_PLATFORMS: Platform[] = ['x', 'youtube', 'instagram', 'tiktok', 'mastodon', 'reddit'];
+
+describe.skipIf(databaseUnavailable() !== '')('OAuth connections against the simulator', () => {
+  const clock = createManualClock(Date.now());
+  let db: TestDatabase;
+  let sim: Simulator;
+  let app: ZodApp;
+  let connectors: ConnectorProvider;
+  let box: SecretBox;
+  let owner: TestUser;
+  let workspaceId: string;
+  const now = (): Date => new Date(clock.now());
+
+  const ws = (): string => `/v1/workspaces/${workspaceId}`;
+  const inject = async (method: 'GET' | 'POST', url: string, user: TestUser | null, payload?: object) => {
+    const res = await app.inject({ method, url, ...(user ? { headers: user.headers } : {}), ...(payload ? { payload } : {}) });
+    return { status: res.statusCode, headers: res.headers, body: res.body === '' ? null : res.json<Record<string, unknown>>() };
+  };
+
+  /** Plays the browser: starts the flow, follows the platform's consent redirect, returns our callback URL. */
+  async function consent(platform: Platform, options: { accountIndex?: number; returnTo?: string } = {}): Promise<string> {
+    const started = await inject('POST', `${ws()}/connections/oauth`, owner, {
+      platform,
+      ...(platform === 'mastodon' ? { instance: sim.url('mastodon') } : {}),
+      ...(options.returnTo ? { return_to: options.returnTo } : {}),
+    });
+    expect(started.status, JSON.stringify(started.body)).toBe(201);
+    const authorizeUrl = new URL(String(started.body?.authorization_url));
+    const account = sim.accounts[platform][options.accountIndex ?? 0];
+    if (account) authorizeUrl.searchParams.set('sim_account', account.id);
+    const res = await fetch(authorizeUrl, { redirect: 'manual' });
+    expect(res.status).toBe(302);
+    const back = new URL(res.headers.get('location') ?? '');
+    expect(back.pathname).toBe(`/v1/oauth/${platform}/callback`);
+    return `${back.pathname}${back.search}`;
+  }
+
+  async function connect(platform: Platform, accountIndex = 0): Promise<ConnectionView> {
+    const callback = await consent(platform, { accountIndex });
+    const done = await inject('GET', callback, null);
+    expect([200, 201], JSON.stringify(done.body)).toContain(done.status);
+    return done.body as unknown as ConnectionView;
+  }
+
+  const storedCredentials = async (connectionId: string) =>
+    withTenant(db.pool, { workspaceId, userId: null }, async (c) => {
+      const connection = await findConnection(c, workspaceId, connectionId);
+      if (!connection?.credentialsSealed) throw new Error('no credentials');
+      return { connection, credentials: openCredentials(box, connection.id, connection.credentialsSealed) };
+    });
+
+  const tokenCalls = (platform: Platform, path: string): number => {
+    const byEndpoint = sim.stats.requests[platform] ?? {};
+    return Object.entries(byEndpoint)
+      .filter(([endpoint]) => endpoint.endsWith(path))
+      .reduce((sum, [, n]) => sum + n, 0);
+  };
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    sim = await startSimulator({
+      seed: 11,
+      clock: clock.now,
+      accounts: { x: 2, youtube: 1, instagram: 1, tiktok: 1, bluesky: 1, mastodon: 1, reddit: 1 },
+      postsPerAccount: 8,
+      tokenTtlSeconds: { x: 7200, tiktok: 7200, youtube: 3600 },
+    });
+    const oauthClients = Object.fromEntries(OAUTH_PLATFORMS.filter((p) => p !== 'mastodon').map((p) => [p, { clientId: sim.apps[p].clientId, clientSecret: sim.apps[p].clientSecret }]));
+    connectors = createConnectorProvider({
+      baseUrls: { ...sim.baseUrls, instagram: `${sim.url('instagram')}/v21.0` },
+      oauthClients,
+      now: clock.now,
+      backoffBaseMs: 10,
+      backoffMaxMs: 50,
+      maxWaitMs: 2_000,
+      maxAttempts: 2,
+    });
+    const config = loadConfig({ LOG_LEVEL: 'silent', DATABASE_URL: db.url, ...noRateLimits }, {});
+    box = createSecretBox(db.secrets.encryptionKey);
+    const deps = createAppDeps(config, db, null, createLogger('silent'));
+    app = await buildApp(Object.assign(deps, { collection: { connectors } }));
+    owner = await signUpUser(app);
+    workspaceId = await createWorkspaceAs(app, owner);
+  }, 60_000);
+
+  afterAll(async () => {
+    await app?.close();
+    await sim?.close();
+    await db?.drop();
+  });
+
+  it.each(OAUTH_PLATFORMS)('%s: consent on the platform connects the account; tokens are sealed, never shown', async (platform) => {
+    const account = sim.accounts[platform][0];
+    if (!account) throw new Error('no account');
+    const connection = await connect(platform);
+    expect(connection).toMatchObject({ platform, status: 'active' });
+    expect(connection.account.external_id?.endsWith(account.id) ?? false).toBe(true);
+    const { credentials } = await storedCredentials(connection.id);
+    expect(credentials.via).toBe('oauth');
+    expect(credentials.accessToken).toBeTruthy();
+    // Where the platform grants a refresh token, it is kept; Meta and Mastodon grant none.
+    expect(credentials.refreshToken !== undefined).toBe(['x', 'youtube', 'tiktok', 'reddit'].includes(platform));
+    if (platform === 'instagram') {
+      // The 1-hour code token was exchanged for the long-lived one.
+      expect(Date.parse(credentials.expiresAt ?? '') - clock.now()).toBeGreaterThan(24 * 3600_000);
+    }
+    // Sealed at rest: no token in any column of the row.
+    const { rows } = await db.adminPool.query<{ row: string }>('SELECT row_to_json(c)::text AS row FROM platform_connections c WHERE id = $1', [connection.id]);
+    expect(rows[0]?.row).not.toContain(credentials.accessToken ?? '-');
+    if (credentials.refreshToken) expect(rows[0]?.row).not.toContain(credentials.refreshToken);
+    const audit = await db.adminPool.query<{ details: Record<string, unknown> }>("SELECT details FROM audit_log WHERE target = $1 AND action = 'connection.created'", [connection.id]);
+    expect(audit.rows[0]?.details).toMatchObject({ platform, via: 'oauth' });
+    expect(JSON.stringify(audit.rows)).not.toContain(credentials.accessToken ?? '-');
+
+    // The connection collects with the granted token.
+    const run = await syncConnection({ pool: db.pool, secretBox: box, connectors, now }, { workspaceId, connectionId: connection.id, kind: 'posts', trigger: 'manual' });
+    expect(run.status, JSON.stringify(run)).toBe('completed');
+    // Instagram also lists Stories, which the ground truth leaves out.
+    if (platform === 'instagram') expect(run.postsCollected).toBeGreaterThanOrEqual(sim.postIds(platform, account.id).length);
+    else expect(run.postsCollected).toBe(sim.postIds(platform, account.id).length);
+  });
+
+  it('a state works once; an unknown or expired state and a denied consent are refused with the reason', async () => {
+    const callback = await consent('x', { accountIndex: 1 });
+    expect([200, 201]).toContain((await inject('GET', callback, null)).status);
+    const replay = await inject('GET', callback, null);
+    expect(replay.status).toBe(400);
+    expect(replay.body).toMatchObject({ error: { code: 'oauth_state_invalid' } });
+
+    const unknown = await inject('GET', '/v1/oauth/x/callback?code=abc&state=not-a-state-we-issued', null);
+    expect(unknown.body).toMatchObject({ error: { code: 'oauth_state_invalid' } });
+
+    // Expired: the flow took longer than OAUTH_STATE_TTL_SECONDS.
+    const late = await consent('youtube');
+    await db.adminPool.query("UPDATE oauth_states SET expires_at = now() - interval '1 second' WHERE used_at IS NULL");
+    const expired = await inject('GET', late, null);
+    expect(expired.status).toBe(400);
+    expect(expired.body).toMatchObject({ error: { code: 'oauth_state_invalid', message: expect.stringContaining('expired') as unknown } });
+
+    // The user said no on the platform: back to the dashboard with the reason.
+    const denied = await consent('tiktok', { returnTo: '/connections?tab=oauth' });
+    const state = new URL(denied, 'http://x').searchParams.get('state') ?? '';
+    const refused = await inject('GET', `/v1/oauth/tiktok/callback?error=access_denied&error_description=${encodeURIComponent('The user denied the request')}&state=${state}`, null);
+    expect(refused.status).toBe(303);
+    const location = new URL(String(refused.headers.location), 'http://socialpulse.local');
+    expect(location.pathname).toBe('/connections');
+    expect(location.searchParams.get('tab')).toBe('oauth');
+    expect(location.searchParams.get('oauth_error')).toBe('oauth_denied');
+    expect(location.searchParams.get('message')).toContain('access_denied');
+  });
+
+  it('return_to sends the browser back with the connection; only paths of this application are accepted', async () => {
+    const callback = await consent('reddit', { returnTo: '/connections' });
+    const done = await inject('GET', callback, null);
+    expect(done.status).toBe(303);
+    const location = new URL(String(done.headers.location), 'http://socialpulse.local');
+    expect(location.pathname).toBe('/connections');
+    expect(location.searchParams.get('connection_id')).toMatch(/^[0-9a-f-]{36}$/);
+
+    for (const evil of ['//evil.example/x', 'https://evil.example/', '/\\evil.example']) {
+      const res = await inject('POST', `${ws()}/connections/oauth`, owner, { platform: 'x', return_to: evil });
+      expect(res.status, evil).toBe(400);
+      expect(res.body).toMatchObject({ error: { code: 'validation_failed', details: { field: 'return_to' } } });
+    }
+  });
+
+  it('refuses platforms without an OAuth flow or client, and callers without manage_connections', async () => {
+    const bluesky = await inject('POST', `${ws()}/connections/oauth`, owner, { platform: 'bluesky' });
+    expect(bluesky.status).toBe(409);
+    expect(bluesky.body).toMatchObject({ error: { code: 'oauth_not_configured' } });
+
+    const bare = createConnectorProvider({ baseUrls: sim.baseUrls });
+    const config = loadConfig({ LOG_LEVEL: 'silent', DATABASE_URL: db.url, ...noRateLimits }, {});
+    const other = await buildApp(Object.assign(createAppDeps(config, db, null, createLogger('silent')), { collection: { connectors: bare } }));
+    try {
+      const res = await other.inject({ method: 'POST', url: `${ws()}/connections/oauth`, headers: owner.headers, payload: { platform: 'x' } });
+      expect(res.statusCode).toBe(409);
+      expect(res.json()).toMatchObject({ error: { code: 'oauth_not_configured', message: expect.stringContaining('X_CLIENT_ID') as unknown } });
+    } finally {
+      await other.close();
+    }
+
+    const viewer = await signUpUser(app);
+    await addMember(app, owner, workspaceId, viewer, 'viewer');
+    expect((await inject('POST', `${ws()}/connections/oauth`, viewer, { platform: 'x' })).status).toBe(403);
+    const mastodonWithoutInstance = await inject('POST', `${ws()}/connections/oauth`, owner, { platform: 'mastodon' });
+    expect(mastodonWithoutInstance.body).toMatchObject({ error: { code: 'validation_failed', details: { field: 'instance' } } });
+  });
+
+  it('renews an expiring token before a sync, rotating the refresh token; the old one is dead at the platform', async () => {
+    const connection = await connect('tiktok');
+    const before = await storedCredentials(connection.id);
+    clock.advance(2 * 3600_000 - 10 * 60_000); // 10 minutes left of a 2-hour token: within its last quarter
+    const run = await syncConnection({ pool: db.pool, secretBox: box, connectors, now }, { workspaceId, connectionId: connection.id, kind: 'posts', trigger: 'manual' });
+    expect(run.status, JSON.stringify(run)).toBe('completed');
+    const after = await storedCredentials(connection.id);
+    expect(after.credentials.accessToken).not.toBe(before.credentials.accessToken);
+    expect(after.credentials.refreshToken).not.toBe(before.credentials.refreshToken);
+    expect(Date.parse(after.credentials.expiresAt ?? '')).toBe(clock.now() + 7200_000);
+    expect(after.connection.tokenExpiresAt?.getTime()).toBe(clock.now() + 7200_000);
+    // TikTok rotates: the old refresh token no longer works.
+    const reuse = await fetch(`${sim.url('tiktok')}/v2/oauth/token/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ client_key: sim.apps.tiktok.clientId, client_secret: sim.apps.tiktok.clientSecret, grant_type: 'refresh_token', refresh_token: before.credentials.refreshToken ?? '' }),
+    });
+    expect(((await reuse.json()) as { error?: string }).error).toBe('invalid_grant');
+  });
+
+  it('a token the platform refuses mid-sync is renewed once and the sync goes on', async () => {
+    const connection = await connect('x');
+    const before = await storedCredentials(connection.id);
+    sim.expireTokens('x'); // revoked early: our clock still thinks the token is good
+    const calls = tokenCalls('x', '/2/oauth2/token');
+    const run = await syncConnection({ pool: db.pool, secretBox: box, connectors, now }, { workspaceId, connectionId: connection.id, kind: 'posts', trigger: 'manual' });
+    expect(run.status, JSON.stringify(run)).toBe('completed');
+    expect(tokenCalls('x', '/2/oauth2/token')).toBe(calls + 1);
+    const after = await storedCredentials(connection.id);
+    expect(after.credentials.accessToken).not.toBe(before.credentials.accessToken);
+    expect(after.connection.status).toBe('active');
+  });
+
+  it('two processes renewing at once spend the rotating refresh token once and share the new token', async () => {
+    const connection = await connect('x');
+    const { connection: row } = await storedCredentials(connection.id);
+    clock.advance(2 * 3600_000); // expired
+    const calls = tokenCalls('x', '/2/oauth2/token');
+    const deps = { pool: db.pool, secretBox: box, connectors, now };
+    const [a, b] = await Promise.all([currentCredential(deps, row, null), currentCredential(deps, row, null)]);
+    expect(a.accessToken).toBe(b.accessToken);
+    expect(tokenCalls('x', '/2/oauth2/token')).toBe(calls + 1);
+  });
+
+  it('a dead grant marks the connection platform_auth_expired with the reason, and nothing is retried', async () => {
+    const connection = await connect('youtube');
+    const { credentials } = await storedCredentials(connection.id);
+    sim.revokeGrants('youtube'); // the user removed SocialPulse from their Google account
+    const calls = tokenCalls('youtube', '/token');
+    const run = await syncConnection({ pool: db.pool, secretBox: box, connectors, now }, { workspaceId, connectionId: connection.id, kind: 'posts', trigger: 'manual' });
+    expect(run.status).toBe('failed');
+    expect(tokenCalls('youtube', '/token')).toBe(calls + 1); // one renewal attempt, refused: no loop
+    const res = await inject('GET', `${ws()}/connections/${connection.id}`, owner);
+    expect(res.body).toMatchObject({ status: 'platform_auth_expired', last_error: { code: 'platform_auth_expired' } });
+    expect(JSON.stringify(res.body)).not.toContain(credentials.refreshToken ?? '-');
+  });
+});
