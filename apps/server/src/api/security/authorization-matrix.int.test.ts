@@ -487,6 +487,11 @@ const ROUTES: Record<string, RouteSpec> = {
     auth: { permission: 'manage_connections' },
     request: (ctx, c) => withCaller(c, { method: 'POST', url: `${ws(ctx)}/dead-letters/${ctx.deadLetterId}/replay` }),
   },
+  'POST /v1/workspaces/{workspaceId}/dead-letters/{deadLetterId}/discard': {
+    // The first allowed caller discards it; later ones find it closed (409).
+    auth: { permission: 'manage_connections' },
+    request: (ctx, c) => withCaller(c, { method: 'POST', url: `${ws(ctx)}/dead-letters/${ctx.deadLetterId}/discard` }),
+  },
 };
 
 /** Connections (credentials are not needed: no call reaches a platform), a run and a dead letter, as the owner. */

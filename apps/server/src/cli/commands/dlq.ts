@@ -2,9 +2,10 @@ import type { Command } from 'commander';
 import { AppError, notFound } from '../../errors.js';
 import { jobQueueSettings, openJobQueue } from '../../db/job-queue.js';
 import { findDeadLetterWorkspace, findDeadLetter, listDeadLetters, listOpenDeadLetterIds, type DeadLetter } from '../../db/repos/dead-letters.repo.js';
+import { insertAuditEntry } from '../../db/repos/audit.repo.js';
 import { findWorkspaceIdByName } from '../../db/repos/workspaces.repo.js';
 import { withTenant } from '../../db/tenant.js';
-import { replayDeadLetter } from '../../domain/collection/connections.service.js';
+import { discardDeadLetter, replayDeadLetter } from '../../domain/collection/connections.service.js';
 import { withDatabase, type CommandContext, type DatabaseFlags } from '../context.js';
 
 interface ListFlags extends DatabaseFlags {
@@ -39,9 +40,9 @@ function line(d: DeadLetter): string {
   ].join('\t');
 }
 
-/** `socialpulse dlq list|replay`: platform operations that failed for good, and their replay. */
+/** `socialpulse dlq list|replay|discard`: platform operations that failed for good, their replay, giving up on them. */
 export function registerDlqCommand(program: Command): void {
-  const dlq = program.command('dlq').description('Dead letters: platform operations that failed for good (list, replay)');
+  const dlq = program.command('dlq').description('Dead letters: platform operations that failed for good (list, replay, discard)');
 
   dbOptions(
     dlq
@@ -97,6 +98,32 @@ export function registerDlqCommand(program: Command): void {
         }
       } finally {
         await queue.stop();
+      }
+      if (failed > 0) process.exitCode = 1;
+    });
+  });
+
+  dbOptions(
+    dlq
+      .command('discard')
+      .description('Give up on dead letters: kept for the record, no longer open or replayable')
+      .argument('<ids...>', 'dead letter ids'),
+  ).action(async (ids: string[], flags: DatabaseFlags) => {
+    await withDatabase(flags, async (ctx) => {
+      let failed = 0;
+      for (const id of ids) {
+        try {
+          const workspaceId = await findDeadLetterWorkspace(ctx.db.pool, id);
+          if (!workspaceId) throw notFound('dead letter', id);
+          await withTenant(ctx.db.pool, { workspaceId, userId: null }, async (c) => {
+            await discardDeadLetter(c, workspaceId, id);
+            await insertAuditEntry(c, { workspaceId, userId: null, actor: 'cli', action: 'dead_letter.discarded', target: id, ip: null, requestId: null, details: {} });
+          });
+          process.stdout.write(`${id}\tdiscarded\n`);
+        } catch (error) {
+          failed += 1;
+          process.stdout.write(`${id}\trefused\t${error instanceof Error ? error.message : String(error)}\n`);
+        }
       }
       if (failed > 0) process.exitCode = 1;
     });

@@ -80,6 +80,15 @@ export async function markDeadLetterReplayed(db: Queryable, workspaceId: string,
   await db.query(`UPDATE dead_letters SET status = 'replayed', replayed_at = now() WHERE workspace_id = $1 AND id = $2`, [workspaceId, id]);
 }
 
+/** Given up on: kept for the record, no longer listed as open or replayable. */
+export async function markDeadLetterDiscarded(db: Queryable, workspaceId: string, id: string): Promise<DeadLetter | null> {
+  const { rows } = await db.query<DeadLetterDbRow>(
+    `UPDATE dead_letters SET status = 'discarded' WHERE workspace_id = $1 AND id = $2 AND status = 'open' RETURNING ${COLUMNS}`,
+    [workspaceId, id],
+  );
+  return rows[0] ? toDeadLetter(rows[0]) : null;
+}
+
 /** A replay failed again: one more attempt, the newest error. */
 export async function recordDeadLetterFailure(db: Queryable, workspaceId: string, id: string, error: Record<string, unknown>, attempts: number): Promise<void> {
   await db.query(

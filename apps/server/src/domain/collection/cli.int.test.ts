@@ -89,6 +89,19 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('soci
     const letter = (await app.inject({ url: `/v1/workspaces/${workspaceId}/dead-letters/${letters[0]?.id ?? ''}`, headers: owner.headers })).json<DeadLetterView>();
     expect(letter.status).toBe('replayed');
 
+    // dlq discard: an open letter is closed for the record; a replayed one is refused.
+    const { rows: inserted } = await db.adminPool.query<{ id: string }>(
+      `INSERT INTO dead_letters (workspace_id, connection_id, operation, request, error, attempts) VALUES ($1, $2, 'refresh_metrics', '{}', '{"kind":"bad_request"}', 1) RETURNING id::text AS id`,
+      [workspaceId, connection.id],
+    );
+    const openId = inserted[0]?.id ?? '';
+    const discarded = await runCli(['dlq', 'discard', openId, letters[0]?.id ?? ''], env());
+    expect(discarded.code).toBe(1);
+    expect(discarded.stdout).toContain(`${openId}\tdiscarded`);
+    expect(discarded.stdout).toMatch(new RegExp(`${letters[0]?.id ?? ''}\trefused\t.*replayed`));
+    const afterDiscard = await runCli(['dlq', 'list', '--workspace', name, '--status', 'discarded', '--json'], env());
+    expect(afterDiscard.stdout).toContain(`"id":"${openId}"`);
+
     const ok = await runCli(['sync', '--workspace', name, '--connection', connection.id], env());
     expect(ok.code, ok.stderr).toBe(0);
     expect(JSON.parse(ok.stdout.trim())).toMatchObject({ status: 'completed', connection_id: connection.id });

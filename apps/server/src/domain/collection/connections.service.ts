@@ -6,7 +6,7 @@ import { isConnectorError } from '../../connectors/errors.js';
 import { AppError, conflict, notFound } from '../../errors.js';
 import type { PoolClient } from '../../db/pool.js';
 import { findConnection, findConnectionByAccount, updateConnection, upsertConnection, type Connection } from '../../db/repos/connections.repo.js';
-import { findDeadLetter, type DeadLetter } from '../../db/repos/dead-letters.repo.js';
+import { findDeadLetter, markDeadLetterDiscarded, type DeadLetter } from '../../db/repos/dead-letters.repo.js';
 import type { SyncKind, SyncRun } from '../../db/repos/sync-runs.repo.js';
 import type { SecretBox } from '../auth/secret-box.js';
 import { sealCredentials, type StoredCredentials } from '../connections/credentials.js';
@@ -139,4 +139,12 @@ export async function replayDeadLetter(c: PoolClient, boss: PgBoss, workspaceId:
   const { run, queued } = await enqueueSync(c, boss, { workspaceId, connectionId: connection.id, kind, trigger: 'replay', deadLetterId: id });
   if (!queued) throw conflict('a sync of this connection is already waiting; replay once it has run', { run_id: run.id });
   return { deadLetter, run, queued };
+}
+
+/** Gives up on an open dead letter (the operator decided it is not worth replaying). */
+export async function discardDeadLetter(c: PoolClient, workspaceId: string, id: string): Promise<DeadLetter> {
+  const deadLetter = await findDeadLetter(c, workspaceId, id);
+  if (!deadLetter) throw notFound('dead letter', id);
+  if (deadLetter.status !== 'open') throw conflict(`dead letter ${id} is ${deadLetter.status}; only an open one is discarded`, { status: deadLetter.status });
+  return (await markDeadLetterDiscarded(c, workspaceId, id)) ?? deadLetter;
 }

@@ -276,7 +276,25 @@ describe.skipIf(databaseUnavailable() !== '')('collection: sync against the simu
     expect(await postCount('tiktok')).toBe(sim.postIds('tiktok', sim.accounts.tiktok[0]?.id ?? '').length);
     const after = await api(owner).get<DeadLetterView>(`${ws()}/dead-letters/${letter?.id ?? ''}`);
     expect(after.body.status).toBe('replayed');
+    // A replayed letter is closed: it cannot be discarded.
+    const late = await api(owner).post<{ error: { code: string } }>(`${ws()}/dead-letters/${letter?.id ?? ''}/discard`);
+    expect([late.status, late.body.error.code]).toEqual([409, 'conflict']);
   }, 60_000);
+
+  it('an open dead letter can be discarded: kept for the record, no longer open or replayable, audited', async () => {
+    const { rows } = await db.adminPool.query<{ id: string }>(
+      `INSERT INTO dead_letters (workspace_id, connection_id, operation, request, error, attempts) VALUES ($1, $2, 'list_posts', '{}', '{"kind":"bad_request"}', 1) RETURNING id::text AS id`,
+      [workspaceId, connections.get('x')?.id ?? null],
+    );
+    const id = rows[0]?.id ?? '';
+    const discarded = await api(owner).post<DeadLetterView>(`${ws()}/dead-letters/${id}/discard`);
+    expect([discarded.status, discarded.body.status]).toEqual([200, 'discarded']);
+    const open = await api(owner).get<{ data: DeadLetterView[] }>(`${ws()}/dead-letters?status=open`);
+    expect(open.body.data.map((d) => d.id)).not.toContain(id);
+    expect((await api(owner).post(`${ws()}/dead-letters/${id}/replay`)).status).toBe(409);
+    const audit = await db.adminPool.query("SELECT 1 FROM audit_log WHERE action = 'dead_letter.discarded' AND target = $1", [id]);
+    expect(audit.rowCount).toBe(1);
+  });
 
   it('another workspace sees none of it', async () => {
     const stranger = await signUpUser(app);

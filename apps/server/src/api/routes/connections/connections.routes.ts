@@ -30,6 +30,7 @@ import { findSyncRun, listSyncRuns } from '../../../db/repos/sync-runs.repo.js';
 import { connectorProviderFromConfig, type ConnectorProvider } from '../../../domain/collection/connectors.js';
 import { completeOAuth, OAuthFlowError, startOAuth, type OAuthDeps } from '../../../domain/connections/oauth.service.js';
 import {
+  discardDeadLetter,
   disconnectConnection,
   getConnection,
   patchConnection,
@@ -305,6 +306,32 @@ export function registerConnectionRoutes(app: ZodApp, deps: AppDeps & Collection
       const queue = await deps.jobs.get();
       const { deadLetter, run } = await request.scoped((c) => replayDeadLetter(c, queue.boss, workspaceId, deadLetterId));
       return reply.code(202).send({ dead_letter: presentDeadLetter(deadLetter), run: presentSyncRun(run) });
+    },
+  );
+
+  app.post(
+    '/v1/workspaces/:workspaceId/dead-letters/:deadLetterId/discard',
+    {
+      config: { auth: { permission: 'manage_connections' } },
+      schema: { tags, summary: 'Give up on an open dead letter: it stays for the record, no longer open or replayable', params: deadLetterParamsSchema, response: { 200: deadLetterSchema, 409: errorBodySchema } },
+    },
+    async (request) => {
+      const { workspaceId, deadLetterId } = request.params;
+      const discarded = await request.scoped(async (c) => {
+        const d = await discardDeadLetter(c, workspaceId, deadLetterId);
+        await insertAuditEntry(c, {
+          workspaceId,
+          userId: request.actor().userId,
+          actor: request.actor().label,
+          action: 'dead_letter.discarded',
+          target: deadLetterId,
+          ip: request.ip,
+          requestId: request.id,
+          details: { operation: d.operation, connection_id: d.connectionId },
+        });
+        return d;
+      });
+      return presentDeadLetter(discarded);
     },
   );
 }
