@@ -2,6 +2,7 @@ import type { PgBoss } from 'pg-boss';
 import { queueDb } from '../../db/job-queue.js';
 import type { Pool, PoolClient } from '../../db/pool.js';
 import { listDueConnections } from '../../db/repos/connections.repo.js';
+import { purgeOAuthStates } from '../../db/repos/oauth.repo.js';
 import { findPendingSyncRun, insertSyncRun, type SyncKind, type SyncRun, type SyncTrigger } from '../../db/repos/sync-runs.repo.js';
 import { setTenantScope, withTenant } from '../../db/tenant.js';
 import type { Logger } from '../../observability/logger.js';
@@ -96,6 +97,8 @@ export interface RunningCollection {
 export async function scheduleDueSyncs(pool: Pool, boss: PgBoss, limit: number): Promise<number> {
   await ensureSyncQueue(boss);
   return withTenant(pool, { workspaceId: null, userId: null }, async (c) => {
+    // Flows nobody finished (abandoned consent pages) go after a day.
+    await purgeOAuthStates(c);
     const due = await listDueConnections(c, limit);
     let queued = 0;
     for (const d of due) {
