@@ -1,5 +1,7 @@
 import { CHUNK_QUEUE, JOB_SCHEMA } from '../job-queue.js';
 import type { Queryable } from '../pool.js';
+import type { AnalysisSettingsRow } from './analysis-settings.repo.js';
+import type { TraceRecord } from './traces.repo.js';
 
 export type AnalysisStatus = 'queued' | 'running' | 'paused_budget' | 'completed' | 'completed_with_errors' | 'failed' | 'cancelled';
 export const FINISHED_STATUSES: readonly AnalysisStatus[] = ['completed', 'completed_with_errors', 'failed', 'cancelled'];
@@ -135,40 +137,45 @@ export async function findChunk(db: Queryable, analysisId: string, seq: number, 
   return rows[0] ?? null;
 }
 
-/**
- * Claims a queued chunk for an attempt, in one round trip: counts the attempt, marks the
- * analysis running, and returns the analysis (as it was before this statement) and the
- * chunk's post ids. Null when the chunk is no longer queued or the analysis no longer runs.
- */
-export async function startChunk(db: Queryable, analysisId: string, seq: number): Promise<{ analysis: AnalysisRow; postIds: number[]; attempts: number } | null> {
-  const { rows } = await db.query<AnalysisRow & { chunk_post_ids: number[]; chunk_attempts: number }>(
-    `WITH ch AS (
-       UPDATE analysis_chunks c SET attempts = c.attempts + 1, started_at = coalesce(c.started_at, now())
-         FROM analyses a
-        WHERE c.analysis_id = $1 AND c.seq = $2 AND c.status = 'queued' AND a.id = c.analysis_id AND a.status IN ('queued', 'running')
-        RETURNING c.post_ids, c.attempts
-     ), run AS (
-       UPDATE analyses SET status = 'running', started_at = coalesce(started_at, now()), updated_at = now()
-        WHERE id = $1 AND status = 'queued' AND EXISTS (SELECT 1 FROM ch) RETURNING id
-     )
-     SELECT a.*, ch.post_ids AS chunk_post_ids, ch.attempts AS chunk_attempts FROM analyses a, ch WHERE a.id = $1`,
-    [analysisId, seq],
-  );
-  const row = rows[0];
-  if (!row) return null;
-  const { chunk_post_ids: postIds, chunk_attempts: attempts, ...analysis } = row;
-  return { analysis, postIds, attempts };
+/** What a chunk run needs of its analysis. */
+export type ChunkAnalysis = Pick<AnalysisRow, 'id' | 'workspace_id' | 'requested_by' | 'status' | 'engines' | 'options'>;
+
+export interface ChunkStart {
+  analysis: ChunkAnalysis;
+  postIds: number[];
+  posts: { id: number; text: string | null; language: string | null }[];
+  settings: AnalysisSettingsRow | null;
+  /** This month's traced cost (decimal string) when the analysis uses the LLM under a budget. */
+  monthToDateCostUsd: string | null;
 }
 
-/** The next pending chunk of an analysis, marked queued; null when none is left. */
-export async function takeNextChunk(db: Queryable, analysisId: string): Promise<number | null> {
-  const { rows } = await db.query<{ seq: number }>(
-    `UPDATE analysis_chunks c SET status = 'queued'
-      WHERE (c.analysis_id, c.seq) = (SELECT analysis_id, seq FROM analysis_chunks WHERE analysis_id = $1 AND status = 'pending' ORDER BY seq LIMIT 1)
-      RETURNING c.seq`,
-    [analysisId],
-  );
-  return rows[0]?.seq ?? null;
+/**
+ * Everything a claimed chunk needs, in ONE round trip and no transaction of its own (see
+ * `analysis_chunk_start`, 0007): the analysis, the post texts, the workspace's settings and,
+ * under an LLM budget, this month's cost. Null when the chunk is no longer queued or its
+ * analysis no longer runs. Marks the analysis running (with its 'started' event) on its first
+ * chunk. `db` may be the pool: the statement scopes itself to `workspaceId`.
+ */
+export async function startChunkRun(db: Queryable, workspaceId: string, analysisId: string, seq: number): Promise<ChunkStart | null> {
+  const { rows } = await db.query<{ start: RawChunkStart | null }>('SELECT analysis_chunk_start($1, $2, $3) AS start', [workspaceId, analysisId, seq]);
+  const start = rows[0]?.start;
+  if (!start) return null;
+  return {
+    analysis: start.analysis,
+    postIds: start.post_ids,
+    posts: start.posts,
+    settings: start.settings ? { ...start.settings, updated_at: new Date(start.settings.updated_at) } : null,
+    monthToDateCostUsd: start.month_to_date_cost_usd,
+  };
+}
+
+/** The JSON `analysis_chunk_start` returns (timestamps as strings). */
+interface RawChunkStart {
+  analysis: ChunkAnalysis;
+  post_ids: number[];
+  posts: ChunkStart['posts'];
+  settings: (Omit<AnalysisSettingsRow, 'updated_at'> & { updated_at: string }) | null;
+  month_to_date_cost_usd: string | null;
 }
 
 export interface ResultRow {
@@ -186,20 +193,112 @@ export interface ResultRow {
   error: string | null;
 }
 
-/** Writes a chunk's results; a post already written for this analysis is left alone. */
-export async function insertResults(db: Queryable, analysisId: string, workspaceId: string, seq: number, results: readonly ResultRow[]): Promise<number> {
-  if (results.length === 0) return 0;
-  const { rowCount } = await db.query(
-    `INSERT INTO analysis_results (analysis_id, workspace_id, post_id, chunk_seq, language, sentiment_label, sentiment_score, sentiment, local,
-        llm_status, topic, category, llm_sentiment, rationale, error)
-     SELECT $1, $2, r."postId", $3, r.language, r."sentimentLabel", r."sentimentScore", r.sentiment, r.local,
-        r."llmStatus", r.topic, r.category, r."llmSentiment", r.rationale, r.error
-       FROM jsonb_to_recordset($4::jsonb) AS r("postId" bigint, language text, "sentimentLabel" text, "sentimentScore" real, sentiment jsonb, local jsonb,
-         "llmStatus" text, topic text, category text, "llmSentiment" text, rationale text, error text)
-     ON CONFLICT (analysis_id, post_id) DO NOTHING`,
-    [analysisId, workspaceId, seq, JSON.stringify(results)],
+/** A requester's next turn as decided in the database (`analysis_turn_advance`, 0007). */
+export interface TurnDecision {
+  /** The job holding the requester's turn (null: the requester has no work left). */
+  jobId: string | null;
+  /** True when `jobId` is a NEW job the caller must send to pg-boss in the same transaction. */
+  queued: boolean;
+  chunk: { analysisId: string; workspaceId: string; seq: number; priority: number } | null;
+}
+
+interface RawTurn {
+  job_id: string | null;
+  queued: boolean;
+  analysis_id?: string;
+  workspace_id?: string;
+  seq?: number;
+  priority?: number;
+}
+
+function toTurn(t: RawTurn): TurnDecision {
+  const chunk =
+    t.queued && t.analysis_id && t.workspace_id && t.seq !== undefined ? { analysisId: t.analysis_id, workspaceId: t.workspace_id, seq: t.seq, priority: t.priority ?? 0 } : null;
+  return { jobId: t.job_id, queued: chunk !== null, chunk };
+}
+
+/**
+ * Locks the requester's turn row and, unless another job holds the turn, queues their next
+ * chunk (one round trip). `finishingJobId`: the job handing the turn on; null for a submission,
+ * retry or cancel, which hand out a turn only when the requester has none.
+ */
+export async function advanceTurnRow(db: Queryable, fairnessKey: string, finishingJobId: string | null): Promise<TurnDecision> {
+  const { rows } = await db.query<{ turn: RawTurn }>('SELECT analysis_turn_advance($1, $2) AS turn', [fairnessKey, finishingJobId]);
+  const turn = rows[0]?.turn;
+  if (!turn) throw new Error('analysis_turn_advance returned no row');
+  return toTurn(turn);
+}
+
+export interface ChunkCommit {
+  analysisId: string;
+  seq: number;
+  fairnessKey: string;
+  /** The pg-boss job whose attempt commits (it hands the requester's turn on). */
+  jobId: string;
+  /** This attempt's number, the first being 1. */
+  attempt: number;
+  /** When the job was claimed (pg-boss's clock, the database's). */
+  startedAt: Date | null;
+  processed: number;
+  failed: number;
+  workMs: number;
+  summary: string | null;
+  error: Record<string, unknown> | null;
+  usage: { inputTokens: number; outputTokens: number; costUsd: string; unpricedCalls: number };
+  results: readonly ResultRow[];
+  traces: readonly TraceRecord[];
+}
+
+export interface ChunkCommitResult {
+  /** False: the chunk was no longer queued (cancelled, or committed elsewhere); nothing but traces was written. */
+  committed: boolean;
+  chunkStatus: string | null;
+  /** The analysis's final status when this chunk was its last. */
+  finishedStatus: AnalysisStatus | null;
+  turn: TurnDecision;
+}
+
+/**
+ * Writes a chunk's outcome in ONE round trip, inside the caller's transaction (scoped to the
+ * chunk's workspace): traces, results (once per post), chunk end, counters, progress event,
+ * the analysis's end, the requester's next turn (`analysis_chunk_commit`, 0007). The caller
+ * then completes the job and sends `turn`'s job in the same transaction.
+ */
+export async function commitChunk(db: Queryable, c: ChunkCommit): Promise<ChunkCommitResult> {
+  const outcome = {
+    processed: c.processed,
+    failed: c.failed,
+    work_ms: Math.round(c.workMs),
+    summary: c.summary,
+    error: c.error,
+    input_tokens: c.usage.inputTokens,
+    output_tokens: c.usage.outputTokens,
+    cost_usd: c.usage.costUsd,
+    unpriced_calls: c.usage.unpricedCalls,
+  };
+  const { rows } = await db.query<{ r: { committed: boolean; chunk_status?: string; finished_status?: AnalysisStatus | null; turn: RawTurn } }>(
+    'SELECT analysis_chunk_commit($1, $2, $3, $4, $5, $6, $7, $8, $9) AS r',
+    [c.analysisId, c.seq, c.fairnessKey, c.jobId, c.attempt, c.startedAt, JSON.stringify(outcome), JSON.stringify(c.results), JSON.stringify(c.traces)],
   );
-  return rowCount ?? 0;
+  const r = rows[0]?.r;
+  if (!r) throw new Error('analysis_chunk_commit returned no row');
+  return { committed: r.committed, chunkStatus: r.chunk_status ?? null, finishedStatus: r.finished_status ?? null, turn: toTurn(r.turn) };
+}
+
+/** Records a failed attempt on its chunk (pg-boss counts attempts; this mirrors it for operators). */
+export async function recordChunkAttempt(db: Queryable, analysisId: string, seq: number, attempt: number, startedAt: Date | null): Promise<void> {
+  await db.query('UPDATE analysis_chunks SET attempts = greatest(attempts, $3), started_at = coalesce(started_at, $4) WHERE analysis_id = $1 AND seq = $2', [
+    analysisId,
+    seq,
+    attempt,
+    startedAt,
+  ]);
+}
+
+/** Marks the analysis finished if every chunk is done or dead (see `analysis_finalize_if_done`); returns its final status. */
+export async function finalizeIfDone(db: Queryable, analysisId: string): Promise<AnalysisStatus | null> {
+  const { rows } = await db.query<{ status: AnalysisStatus | null }>('SELECT analysis_finalize_if_done($1) AS status', [analysisId]);
+  return rows[0]?.status ?? null;
 }
 
 export interface ChunkOutcome {
@@ -212,13 +311,15 @@ export interface ChunkOutcome {
   summary: string | null;
   error: Record<string, unknown> | null;
   usage: { inputTokens: number; outputTokens: number; costUsd: string; unpricedCalls: number };
+  /** The attempts the chunk took, as pg-boss counted them. */
+  attempts: number;
 }
 
 /** Records a chunk's end and adds it to the analysis's counters; returns the updated analysis. */
 export async function finishChunk(db: Queryable, o: ChunkOutcome): Promise<AnalysisRow> {
   await db.query(
-    `UPDATE analysis_chunks SET status = $3, finished_at = now(), work_ms = $4, summary = $5, error = $6 WHERE analysis_id = $1 AND seq = $2`,
-    [o.analysisId, o.seq, o.status, Math.round(o.workMs), o.summary, o.error],
+    `UPDATE analysis_chunks SET status = $3, finished_at = now(), work_ms = $4, summary = $5, error = $6, attempts = greatest(attempts, $7) WHERE analysis_id = $1 AND seq = $2`,
+    [o.analysisId, o.seq, o.status, Math.round(o.workMs), o.summary, o.error, o.attempts],
   );
   const { rows } = await db.query<AnalysisRow>(
     `UPDATE analyses SET
@@ -311,45 +412,9 @@ export interface Turn {
   seq: number | null;
 }
 
-/** Locks (creating if needed) a requester's turn row for the rest of the transaction, in one round trip. */
-export async function lockTurn(db: Queryable, fairnessKey: string): Promise<Turn> {
-  // ON CONFLICT DO UPDATE locks the existing row like SELECT ... FOR UPDATE would.
-  const { rows } = await db.query<{ job_id: string | null; analysis_id: string | null; seq: number | null }>(
-    `INSERT INTO analysis_turns (fairness_key) VALUES ($1)
-     ON CONFLICT (fairness_key) DO UPDATE SET fairness_key = EXCLUDED.fairness_key
-     RETURNING job_id, analysis_id, seq`,
-    [fairnessKey],
-  );
-  const row = rows[0];
-  return { jobId: row?.job_id ?? null, analysisId: row?.analysis_id ?? null, seq: row?.seq ?? null };
-}
-
-/** Records the requester's turn; `announce` also wakes idle workers (delivered at commit). */
-export async function setTurn(db: Queryable, fairnessKey: string, turn: Turn, announce: string | null = null): Promise<void> {
-  await db.query(
-    `WITH t AS (UPDATE analysis_turns SET job_id = $2, analysis_id = $3, seq = $4, updated_at = now() WHERE fairness_key = $1)
-     SELECT CASE WHEN $5::text IS NOT NULL THEN pg_notify($5, '') END`,
-    [
-    fairnessKey,
-    turn.jobId,
-    turn.analysisId,
-    turn.seq,
-    announce,
-  ]);
-}
-
-/** The requester's next analysis with work left: faster lane first, then oldest. */
-export async function nextBacklogEntry(db: Queryable, fairnessKey: string): Promise<{ analysisId: string; workspaceId: string; priority: number } | null> {
-  const { rows } = await db.query<{ analysis_id: string; workspace_id: string; priority: number }>(
-    'SELECT analysis_id, workspace_id, priority FROM analysis_backlog WHERE fairness_key = $1 ORDER BY priority DESC, created_at, analysis_id LIMIT 1',
-    [fairnessKey],
-  );
-  const row = rows[0];
-  return row ? { analysisId: row.analysis_id, workspaceId: row.workspace_id, priority: row.priority } : null;
-}
-
 // --- events --------------------------------------------------------------------------------
 
+/** Also named in `analysis_event_append` (migration 0007). */
 export const ANALYSIS_EVENTS_CHANNEL = 'socialpulse_analysis_events';
 
 export interface AnalysisEvent {
@@ -362,13 +427,9 @@ export interface AnalysisEvent {
 
 /** Appends an event and announces it to every process (delivered at commit). */
 export async function appendEvent(db: Queryable, analysisId: string, workspaceId: string, type: string, data: Record<string, unknown>): Promise<number> {
-  const { rows } = await db.query<{ id: number }>(
-    'INSERT INTO analysis_events (analysis_id, workspace_id, type, data) VALUES ($1, $2, $3, $4) RETURNING id',
-    [analysisId, workspaceId, type, data],
-  );
-  const id = rows[0]?.id ?? 0;
-  await db.query('SELECT pg_notify($1, $2)', [ANALYSIS_EVENTS_CHANNEL, `${analysisId}:${id}`]);
-  return id;
+  // One round trip: the insert and the NOTIFY on ANALYSIS_EVENTS_CHANNEL (see 0007).
+  const { rows } = await db.query<{ id: number }>('SELECT analysis_event_append($1, $2, $3, $4) AS id', [analysisId, workspaceId, type, data]);
+  return rows[0]?.id ?? 0;
 }
 
 export async function eventsAfter(db: Queryable, analysisId: string, afterId: number, limit = 1000): Promise<AnalysisEvent[]> {
@@ -437,24 +498,9 @@ export async function listResults(db: Queryable, analysisId: string, filter: Res
   return rows;
 }
 
-/** Distribution, top topics, categories, keywords and mean score of an analysis's results. */
+/** Distribution, top topics, categories, keywords and mean score of an analysis's results (`analysis_aggregates`, 0007). */
 export async function computeAggregates(db: Queryable, analysisId: string): Promise<Record<string, unknown>> {
-  const { rows } = await db.query<{ aggregates: Record<string, unknown> }>(
-    `SELECT jsonb_build_object(
-        'sentiment', (SELECT coalesce(jsonb_object_agg(coalesce(sentiment_label, 'none'), n), '{}') FROM (SELECT sentiment_label, count(*) n FROM analysis_results WHERE analysis_id = $1 GROUP BY 1) s),
-        'llm_sentiment', (SELECT coalesce(jsonb_object_agg(llm_sentiment, n), '{}') FROM (SELECT llm_sentiment, count(*) n FROM analysis_results WHERE analysis_id = $1 AND llm_sentiment IS NOT NULL GROUP BY 1) s),
-        'mean_score', (SELECT round(avg(sentiment_score)::numeric, 4) FROM analysis_results WHERE analysis_id = $1),
-        'top_topics', (SELECT coalesce(jsonb_agg(jsonb_build_object('topic', topic, 'count', n) ORDER BY n DESC, topic), '[]') FROM (SELECT lower(topic) topic, count(*) n FROM analysis_results WHERE analysis_id = $1 AND topic IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10) t),
-        'categories', (SELECT coalesce(jsonb_object_agg(c, n), '{}') FROM (SELECT c, count(*) n FROM analysis_results r,
-            LATERAL (SELECT r.category AS c WHERE r.category IS NOT NULL UNION SELECT jsonb_array_elements_text(coalesce(r.local -> 'categories', '[]'))) x
-            WHERE analysis_id = $1 GROUP BY 1) s),
-        'top_keywords', (SELECT coalesce(jsonb_agg(jsonb_build_object('keyword', k, 'count', n) ORDER BY n DESC, k), '[]') FROM (SELECT k, count(*) n FROM analysis_results r,
-            LATERAL jsonb_array_elements_text(coalesce(r.local -> 'keywords', '[]')) k WHERE analysis_id = $1 GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 20) t),
-        'toxic', (SELECT count(*) FROM analysis_results WHERE analysis_id = $1 AND (local ->> 'toxic')::boolean),
-        'unlabelled', (SELECT count(*) FROM analysis_results WHERE analysis_id = $1 AND llm_status = 'unlabelled')
-      ) AS aggregates`,
-    [analysisId],
-  );
+  const { rows } = await db.query<{ aggregates: Record<string, unknown> }>('SELECT analysis_aggregates($1) AS aggregates', [analysisId]);
   return rows[0]?.aggregates ?? {};
 }
 

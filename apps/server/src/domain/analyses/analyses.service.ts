@@ -51,7 +51,7 @@ export async function submitAnalysis(client: PoolClient, boss: PgBoss, scope: Te
     postIds,
   });
   await appendEvent(client, analysis.id, workspaceId, analysis.status === 'completed' ? 'completed' : 'queued', progressOf(analysis));
-  if (analysis.chunk_count > 0) await advanceTurn(client, boss, fairnessKey, null, scope);
+  if (analysis.chunk_count > 0) await advanceTurn(client, boss, fairnessKey, null);
   return analysis;
 }
 
@@ -82,7 +82,7 @@ export async function retryAnalysis(client: PoolClient, boss: PgBoss, scope: Ten
   const updated = await findAnalysis(client, workspaceId, id);
   if (!updated) throw notFound('analysis', id);
   await appendEvent(client, id, workspaceId, 'queued', { ...progressOf(updated), retried_chunks: pending });
-  await advanceTurn(client, boss, updated.fairness_key, null, scope);
+  await advanceTurn(client, boss, updated.fairness_key, null);
   return updated;
 }
 

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import Big from 'big.js';
 import { createAnalyzer, type Analyzer } from '../../analysis/analyzer.js';
 import type { CategoryRule } from '../../analysis/nlp/categories.js';
-import type { AnalysisRow, ResultRow } from '../../db/repos/analyses.repo.js';
+import type { ChunkAnalysis, ResultRow } from '../../db/repos/analyses.repo.js';
 import type { TraceRecord } from '../../db/repos/traces.repo.js';
 import type { LlmRuntime } from './llm-runtime.js';
 
@@ -16,7 +16,7 @@ export interface ChunkPost {
 }
 
 export interface ChunkInput {
-  analysis: AnalysisRow;
+  analysis: ChunkAnalysis;
   seq: number;
   postIds: readonly number[];
   posts: readonly ChunkPost[];

@@ -5,28 +5,30 @@ import { ChunkSlots, CHUNK_DEAD_LETTER_QUEUE, CHUNK_QUEUE, CHUNK_READY_CHANNEL, 
 import {
   appendEvent,
   chunkSummaries,
+  commitChunk,
   computeAggregates,
+  finalizeIfDone,
   findChunk,
   finishChunk,
-  insertResults,
-  startChunk,
   lockAnalysis,
+  recordChunkAttempt,
   removeFromBacklog,
   setAnalysisStatus,
   cancelPendingChunks,
   returnChunkToPending,
   setAnalysisSummary,
-  type AnalysisRow,
+  startChunkRun,
+  type AnalysisStatus,
+  type ChunkAnalysis,
 } from '../../db/repos/analyses.repo.js';
-import { getAnalysisSettings } from '../../db/repos/analysis-settings.repo.js';
-import { getPostTexts } from '../../db/repos/posts.repo.js';
-import { ensureTracePartitions, monthToDateCost } from '../../db/repos/traces.repo.js';
+import type { AnalysisSettingsRow } from '../../db/repos/analysis-settings.repo.js';
+import { ensureTracePartitions } from '../../db/repos/traces.repo.js';
 import { withTenant, type TenantScope } from '../../db/tenant.js';
 import type { Logger } from '../../observability/logger.js';
 import { processChunk, LLM_ENGINE, type ChunkWork } from './chunk-processor.js';
 import { progressOf } from './analyses.service.js';
 import type { LlmRuntime } from './llm-runtime.js';
-import { advanceTurn } from './scheduler.js';
+import { advanceTurn, sendTurn } from './scheduler.js';
 import { TraceWriter } from './trace-writer.js';
 
 export interface ChunkWorkerOptions {
@@ -42,7 +44,7 @@ export interface ChunkWorkerOptions {
   pollIntervalMs: number;
   logger: Logger;
   /** Builds the LLM runtime of a workspace (null: no LLM configured). */
-  llmFor: (workspaceId: string, settings: Awaited<ReturnType<typeof getAnalysisSettings>>) => LlmRuntime | null;
+  llmFor: (workspaceId: string, settings: AnalysisSettingsRow | null) => LlmRuntime | null;
   /** Called after each chunk outcome (tests and benchmarks observe the schedule). */
   onChunk?: (event: { type: 'start' | 'end'; data: ChunkJobData; at: number }) => void;
 }
@@ -193,19 +195,15 @@ export class ChunkWorker {
       Math.max(1000, (this.options.queue.settings.leaseSeconds * 1000) / 3),
     );
     try {
-      const prepared = await withTenant(pool, scope, async (c) => {
-        const started = await startChunk(c, data.analysisId, data.seq);
-        if (!started) return null;
-        const posts = await getPostTexts(c, data.workspaceId, started.postIds);
-        const settings = await getAnalysisSettings(c, data.workspaceId);
-        if (started.analysis.status === 'queued') await appendEvent(c, data.analysisId, data.workspaceId, 'started', progressOf({ ...started.analysis, status: 'running' }));
-        return { analysis: { ...started.analysis, status: 'running' as const }, chunk: { post_ids: started.postIds }, posts, settings };
-      });
-      if (!prepared) {
-        await this.settleSkipped(job, scope);
+      // Traces buffered from an earlier chunk's failure count against the budget read next.
+      await this.traces.flush();
+      // One statement, no transaction of ours: read-only unless this is the analysis's first chunk.
+      const start = await startChunkRun(pool, data.workspaceId, data.analysisId, data.seq);
+      if (!start) {
+        await this.settleSkipped(job);
         return;
       }
-      const { analysis, chunk, posts, settings } = prepared;
+      const { analysis, postIds, posts, settings } = start;
       const llm = analysis.engines.includes(LLM_ENGINE) ? this.options.llmFor(data.workspaceId, settings) : null;
       if (analysis.engines.includes(LLM_ENGINE) && !llm) {
         throw Object.assign(new Error('the analysis asks for the LLM but no model is configured for this workspace or instance'), { code: 'llm_not_configured' });
@@ -217,48 +215,17 @@ export class ChunkWorker {
           posts.map((p) => ({ id: String(p.id), text: p.text ?? '' })),
           settings?.categories.map((c) => c.id) ?? [],
         );
-        await this.traces.flush();
-        const spent = await withTenant(pool, scope, (c) => monthToDateCost(c, data.workspaceId));
+        const spent = start.monthToDateCostUsd ?? '0';
         if (needed === null || new Big(spent).plus(needed).gt(budget)) {
-          await this.pause(job, scope, analysis, new BudgetExceeded(spent, budget, needed ?? 'unknown (unpriced model)'));
+          await this.pause(job, analysis, new BudgetExceeded(spent, budget, needed ?? 'unknown (unpriced model)'));
           return;
         }
       }
-      const work: ChunkWork = await processChunk({ analysis, seq: data.seq, postIds: chunk.post_ids, posts, categories: settings?.categories ?? [], llm });
-      // Calls made are accounted for whether or not the chunk then commits.
-      this.traces.add(work.traces);
-      const finished = await withTenant(pool, scope, async (c) => {
-        // Lock order everywhere: analysis, then chunk, then the requester's turn (cancel and
-        // retry lock the analysis first too), so concurrent commits and cancels cannot deadlock.
-        await lockAnalysis(c, data.analysisId);
-        const current = await findChunk(c, data.analysisId, data.seq, true);
-        if (!current || current.status !== 'queued') {
-          // Cancelled while running, or (after a lapsed lease) already committed by another worker.
-          await this.complete(c, job, { skipped: current?.status ?? 'missing' });
-          await advanceTurn(c, this.boss, data.fairnessKey, job.id, scope);
-          return null;
-        }
-        await insertResults(c, data.analysisId, data.workspaceId, data.seq, work.results);
-        const updated = await finishChunk(c, {
-          analysisId: data.analysisId,
-          seq: data.seq,
-          status: 'done',
-          processed: work.results.length,
-          failed: work.missing,
-          workMs: work.workMs,
-          summary: work.summary,
-          error: work.missing > 0 ? { code: 'posts_missing', message: `${work.missing} post(s) were deleted after the analysis was submitted` } : null,
-          usage: work.usage,
-        });
-        await appendEvent(c, data.analysisId, data.workspaceId, 'chunk_completed', { ...progressOf(updated), seq: data.seq, work_ms: Math.round(work.workMs) });
-        const final = await this.finalizeIfDone(c, updated);
-        await this.complete(c, job, { processed: work.results.length });
-        await advanceTurn(c, this.boss, data.fairnessKey, job.id, scope);
-        return final;
-      });
-      // A finished analysis's cost is read next: store its traces now rather than at the next tick.
+      const work: ChunkWork = await processChunk({ analysis, seq: data.seq, postIds, posts, categories: settings?.categories ?? [], llm });
+      const finished = await this.commit(job, work);
+      // A finished analysis's cost is read next: store any buffered traces now.
       if (finished) await this.traces.flush();
-      if (finished && finished.status !== 'failed' && finished.engines.includes(LLM_ENGINE) && llm) await this.summarize(finished, llm, scope);
+      if (finished && finished !== 'failed' && analysis.engines.includes(LLM_ENGINE) && llm) await this.summarize(analysis, llm, scope);
     } catch (error) {
       if (error instanceof LeaseLostError) {
         logger.warn({ job: job.id }, error.message);
@@ -271,29 +238,73 @@ export class ChunkWorker {
     }
   }
 
+  /**
+   * One transaction, four round trips: BEGIN with the scope; the chunk's traces, results,
+   * counters, event, the analysis's end and the next turn (one SQL function); the job's
+   * completion, fenced to this attempt; the next turn's job; then COMMIT. If the chunk was
+   * cancelled or committed elsewhere meanwhile, only its traces are written and the turn is
+   * handed on. Returns the analysis's final status when this chunk was its last.
+   */
+  private async commit(job: ChunkJob, work: ChunkWork): Promise<AnalysisStatus | null> {
+    const data = job.data;
+    let committing = false;
+    try {
+      return await withTenant(this.options.pool, { workspaceId: data.workspaceId, userId: null }, async (c) => {
+        const result = await commitChunk(c, {
+          analysisId: data.analysisId,
+          seq: data.seq,
+          fairnessKey: data.fairnessKey,
+          jobId: job.id,
+          attempt: job.retryCount + 1,
+          startedAt: job.startedOn,
+          processed: work.results.length,
+          failed: work.missing,
+          workMs: work.workMs,
+          summary: work.summary,
+          error: work.missing > 0 ? { code: 'posts_missing', message: `${work.missing} post(s) were deleted after the analysis was submitted` } : null,
+          usage: work.usage,
+          results: work.results,
+          traces: work.traces,
+        });
+        await this.complete(c, job, result.committed ? { processed: work.results.length } : { skipped: result.chunkStatus ?? 'missing' });
+        await sendTurn(c, this.boss, data.fairnessKey, result.turn);
+        committing = true;
+        return result.finishedStatus;
+      });
+    } catch (error) {
+      // The calls were made whether or not the chunk commits: their traces are kept either way.
+      // Rolled back: they go through the batched writer. A failed COMMIT leaves their fate
+      // unknown (they may be stored): said, not guessed, so that a cost is never counted twice.
+      if (!committing) this.traces.add(work.traces);
+      else this.options.logger.error({ err: error, analysis: data.analysisId, seq: data.seq, traces: work.traces.length }, 'chunk COMMIT failed; its traces may be lost');
+      throw error;
+    }
+  }
+
   private async complete(c: PoolClient, job: ChunkJob, output: object): Promise<void> {
     const response = (await this.boss.complete(CHUNK_QUEUE, { id: job.id, retryCount: job.retryCount }, output, { db: queueDb(c) })) as SettledResponse;
     if (response.affected === 0) throw new LeaseLostError(job.id);
   }
 
-  private async settleSkipped(job: ChunkJob, scope: TenantScope): Promise<void> {
-    await withTenant(this.options.pool, scope, async (c) => {
+  private async settleSkipped(job: ChunkJob): Promise<void> {
+    await withTenant(this.options.pool, { workspaceId: job.data.workspaceId, userId: null }, async (c) => {
       await this.complete(c, job, { skipped: true });
-      await advanceTurn(c, this.boss, job.data.fairnessKey, job.id, scope);
+      await advanceTurn(c, this.boss, job.data.fairnessKey, job.id);
     });
   }
 
   /** The budget would be exceeded: the analysis pauses; its chunk goes back to pending. */
-  private async pause(job: ChunkJob, scope: TenantScope, analysis: AnalysisRow, reason: BudgetExceeded): Promise<void> {
+  private async pause(job: ChunkJob, analysis: ChunkAnalysis, reason: BudgetExceeded): Promise<void> {
     const data = job.data;
-    await withTenant(this.options.pool, scope, async (c) => {
+    await withTenant(this.options.pool, { workspaceId: data.workspaceId, userId: null }, async (c) => {
+      await lockAnalysis(c, data.analysisId);
       await returnChunkToPending(c, data.analysisId, data.seq);
       await removeFromBacklog(c, data.analysisId);
       const error = { code: 'llm_budget_exceeded', message: reason.message, spent_usd: reason.spent, budget_usd: reason.budget, needed_usd: reason.needed };
       const updated = await setAnalysisStatus(c, analysis.id, 'paused_budget', { error });
       await appendEvent(c, analysis.id, data.workspaceId, 'paused', { ...progressOf(updated), error });
       await this.complete(c, job, { paused: 'llm_budget_exceeded' });
-      await advanceTurn(c, this.boss, data.fairnessKey, job.id, scope);
+      await advanceTurn(c, this.boss, data.fairnessKey, job.id);
     });
   }
 
@@ -306,6 +317,7 @@ export class ChunkWorker {
     try {
       await withTenant(this.options.pool, scope, async (c) => {
         await this.boss.fail(CHUNK_QUEUE, { id: job.id, retryCount: job.retryCount }, detail, { db: queueDb(c) });
+        await recordChunkAttempt(c, data.analysisId, data.seq, job.retryCount + 1, job.startedOn);
         await appendEvent(c, data.analysisId, data.workspaceId, 'chunk_failed', { seq: data.seq, attempt: job.retryCount + 1, will_retry: willRetry, error: detail });
       });
     } catch (failError) {
@@ -313,18 +325,7 @@ export class ChunkWorker {
     }
   }
 
-  /** Marks the analysis finished once every chunk is done or dead; stores its aggregates. */
-  private async finalizeIfDone(c: PoolClient, a: AnalysisRow): Promise<AnalysisRow | null> {
-    if (a.status === 'cancelled' || a.chunks_done + a.chunks_failed < a.chunk_count) return null;
-    const aggregates = await computeAggregates(c, a.id);
-    const status = a.chunks_failed === 0 ? 'completed' : a.chunks_done === 0 ? 'failed' : 'completed_with_errors';
-    const error = a.chunks_failed > 0 ? { code: 'chunks_dead', message: `${a.chunks_failed} of ${a.chunk_count} chunk(s) failed after every retry`, chunks_failed: a.chunks_failed } : null;
-    const updated = await setAnalysisStatus(c, a.id, status, { aggregates, error });
-    await appendEvent(c, a.id, a.workspace_id, status, { ...progressOf(updated), aggregates });
-    return updated;
-  }
-
-  private async summarize(a: AnalysisRow, llm: LlmRuntime, scope: TenantScope): Promise<void> {
+  private async summarize(a: ChunkAnalysis, llm: LlmRuntime, scope: TenantScope): Promise<void> {
     try {
       const summaries = await withTenant(this.options.pool, scope, (c) => chunkSummaries(c, a.id));
       if (summaries.length === 0) return;
@@ -378,6 +379,7 @@ export class ChunkWorker {
           summary: null,
           error,
           usage: { inputTokens: 0, outputTokens: 0, costUsd: '0', unpricedCalls: 0 },
+          attempts: error.attempts,
         });
         await appendEvent(c, data.analysisId, data.workspaceId, 'chunk_dead', { ...progressOf(updated), seq: data.seq, error });
         const policy = (updated.options as { failure_policy?: string }).failure_policy ?? 'continue';
@@ -386,13 +388,13 @@ export class ChunkWorker {
           const failed = await setAnalysisStatus(c, updated.id, 'failed', { error: { ...error, policy: 'fail_fast' }, aggregates: await computeAggregates(c, updated.id) });
           await appendEvent(c, updated.id, data.workspaceId, 'failed', { ...progressOf(failed), error });
         } else {
-          await this.finalizeIfDone(c, updated);
+          await finalizeIfDone(c, updated.id);
         }
       }
       // The failed job would hold back the requester's next chunk under key_strict_fifo.
       if (job.sourceId) await this.boss.deleteJob(CHUNK_QUEUE, job.sourceId, { db: queueDb(c) });
       await this.boss.complete(CHUNK_DEAD_LETTER_QUEUE, job.id, { settled: true }, { db: queueDb(c) });
-      await advanceTurn(c, this.boss, data.fairnessKey, job.sourceId ?? null, scope);
+      await advanceTurn(c, this.boss, data.fairnessKey, job.sourceId ?? null);
     });
   }
 }

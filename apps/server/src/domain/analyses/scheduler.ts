@@ -1,8 +1,7 @@
 import type { PoolClient } from '../../db/pool.js';
 import type { PgBoss } from 'pg-boss';
-import { CHUNK_QUEUE, CHUNK_READY_CHANNEL, queueDb, type ChunkJobData } from '../../db/job-queue.js';
-import { lockTurn, nextBacklogEntry, removeFromBacklog, setTurn, takeNextChunk } from '../../db/repos/analyses.repo.js';
-import { setTenantScope, type TenantScope } from '../../db/tenant.js';
+import { CHUNK_QUEUE, queueDb, type ChunkJobData } from '../../db/job-queue.js';
+import { advanceTurnRow, type TurnDecision } from '../../db/repos/analyses.repo.js';
 
 /**
  * Fair scheduling between requesters, at chunk granularity.
@@ -19,40 +18,22 @@ import { setTenantScope, type TenantScope } from '../../db/tenant.js';
  * submission, a finishing chunk, a dead-lettered chunk, a cancel or retry), so a requester
  * never ends up with two turns, or with work and none.
  */
-export async function advanceTurn(
-  client: PoolClient,
-  boss: PgBoss,
-  fairnessKey: string,
-  finishingJobId: string | null,
-  restoreScope: TenantScope,
-): Promise<{ jobId: string | null }> {
-  const turn = await lockTurn(client, fairnessKey);
-  // A submission while a turn is out: the finishing chunk will pick the new work up.
-  if (finishingJobId === null && turn.jobId !== null) return { jobId: turn.jobId };
-  // A stale finisher (its job was replaced, e.g. deleted after a dead letter): not its call.
-  if (finishingJobId !== null && turn.jobId !== null && turn.jobId !== finishingJobId) return { jobId: turn.jobId };
-  try {
-    for (;;) {
-      const next = await nextBacklogEntry(client, fairnessKey);
-      if (!next) {
-        await setTurn(client, fairnessKey, { jobId: null, analysisId: null, seq: null });
-        return { jobId: null };
-      }
-      await setTenantScope(client, { workspaceId: next.workspaceId, userId: null });
-      const seq = await takeNextChunk(client, next.analysisId);
-      if (seq === null) {
-        await removeFromBacklog(client, next.analysisId);
-        continue;
-      }
-      const data: ChunkJobData = { analysisId: next.analysisId, workspaceId: next.workspaceId, seq, fairnessKey };
-      const jobId = await boss.send(CHUNK_QUEUE, data, { singletonKey: fairnessKey, priority: next.priority, db: queueDb(client) });
-      if (!jobId) throw new Error(`pg-boss refused chunk ${next.analysisId}/${seq} of ${fairnessKey}`);
-      await setTurn(client, fairnessKey, { jobId, analysisId: next.analysisId, seq }, CHUNK_READY_CHANNEL);
-      return { jobId };
-    }
-  } finally {
-    await setTenantScope(client, restoreScope);
-  }
+export async function advanceTurn(client: PoolClient, boss: PgBoss, fairnessKey: string, finishingJobId: string | null): Promise<{ jobId: string | null }> {
+  // The turn lock, the backlog walk and the chunk's claim happen in the database in one round
+  // trip (analysis_turn_advance, 0007); only pg-boss's insert is left to do here.
+  const turn = await advanceTurnRow(client, fairnessKey, finishingJobId);
+  await sendTurn(client, boss, fairnessKey, turn);
+  return { jobId: turn.jobId };
+}
+
+/** Sends the job a turn decision named, in the caller's transaction (a no-op when none is new). */
+export async function sendTurn(client: PoolClient, boss: PgBoss, fairnessKey: string, turn: TurnDecision): Promise<void> {
+  if (!turn.queued || !turn.chunk || !turn.jobId) return;
+  const { analysisId, workspaceId, seq, priority } = turn.chunk;
+  const data: ChunkJobData = { analysisId, workspaceId, seq, fairnessKey };
+  // The id was chosen (and recorded on the turn row) by the database, so the turn and the job agree.
+  const jobId = await boss.send(CHUNK_QUEUE, data, { id: turn.jobId, singletonKey: fairnessKey, priority, db: queueDb(client) });
+  if (jobId !== turn.jobId) throw new Error(`pg-boss refused chunk ${analysisId}/${seq} of ${fairnessKey}`);
 }
 
 /** The requester a job is queued for: a person, or an API key acting alone. */
