@@ -224,20 +224,37 @@ export function windowBounds(now: number, rule: LimitRule): { start: number; end
   return { start, end: start + size };
 }
 
+/** One window of one limit key: what was served (charged) and refused in it. */
+export interface LimitWindow {
+  /** `platform|bucket|principal`. */
+  key: string;
+  startMs: number;
+  endMs: number;
+  limit: number;
+  /** Units charged (requests served; YouTube: quota units). */
+  used: number;
+  /** Requests refused because the window's limit was spent. */
+  refused: number;
+}
+
 /** Fixed-window counters keyed by platform, bucket and principal (who is charged). */
 export class Limiter {
-  private readonly counters = new Map<string, { start: number; used: number }>();
+  private readonly counters = new Map<string, LimitWindow>();
+  private readonly closed: LimitWindow[] = [];
 
   /** Charge `cost` to the key; refused (not charged) when it would exceed the rule. */
   take(key: string, rule: LimitRule, now: number, cost = 1): LimitState {
     const { start, end } = windowBounds(now, rule);
     let counter = this.counters.get(key);
-    if (counter === undefined || counter.start !== start) {
-      counter = { start, used: 0 };
+    if (counter === undefined || counter.startMs !== start) {
+      // The previous window of this key is over: keep it in the history.
+      if (counter !== undefined) this.closed.push(counter);
+      counter = { key, startMs: start, endMs: end, limit: rule.limit, used: 0, refused: 0 };
       this.counters.set(key, counter);
     }
     const allowed = counter.used + cost <= rule.limit;
     if (allowed) counter.used += cost;
+    else counter.refused += 1;
     return {
       limit: rule.limit,
       remaining: Math.max(0, rule.limit - counter.used),
@@ -252,7 +269,7 @@ export class Limiter {
   peek(key: string, rule: LimitRule, now: number): LimitState {
     const { start, end } = windowBounds(now, rule);
     const counter = this.counters.get(key);
-    const used = counter !== undefined && counter.start === start ? counter.used : 0;
+    const used = counter !== undefined && counter.startMs === start ? counter.used : 0;
     return {
       limit: rule.limit,
       remaining: Math.max(0, rule.limit - used),
@@ -261,5 +278,16 @@ export class Limiter {
       resetMs: end,
       allowed: used < rule.limit,
     };
+  }
+
+  /**
+   * Every window any key was charged or refused in, oldest first per key: the closed ones and
+   * each key's current one (which may still be open at `endMs`). Windows without any request are
+   * not listed. Copies.
+   */
+  windowHistory(): LimitWindow[] {
+    return [...this.closed, ...this.counters.values()]
+      .map((w) => ({ ...w }))
+      .sort((a, b) => (a.key === b.key ? a.startMs - b.startMs : a.key < b.key ? -1 : 1));
   }
 }

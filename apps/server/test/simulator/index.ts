@@ -13,6 +13,7 @@ export {
   PLATFORMS,
   createManualClock,
   type LimitRule,
+  type LimitWindow,
   type ManualClock,
   type Platform,
 } from './core.js';

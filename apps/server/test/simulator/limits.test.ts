@@ -9,6 +9,30 @@ afterEach(async () => {
 });
 
 describe('rate limits and quotas', () => {
+  it('window history: per key, the units served and requests refused in each window, closed and current', async () => {
+    const clock = createManualClock(Date.UTC(2026, 5, 1, 12, 0, 0));
+    sim = await startSimulator({
+      seed: 1,
+      clock: clock.now,
+      accounts: { x: 1 },
+      postsPerAccount: 10,
+      limits: { x: { 'GET /2/users/:id/tweets': { limit: 2, windowSeconds: 10 } } },
+    });
+    const a = accountOf(sim, 'x');
+    const url = `${sim.url('x')}/2/users/${a.id}/tweets?max_results=5`;
+    expect(sim.windowHistory()).toEqual([]);
+    for (let i = 0; i < 3; i += 1) await call(url, withBearer(a.accessToken));
+    clock.advance(25_000); // skips the window 12:00:10–20 entirely
+    await call(url, withBearer(a.accessToken));
+    const start = Date.UTC(2026, 5, 1, 12, 0, 0);
+    const key = `x|GET /2/users/:id/tweets|account:${a.id}`;
+    expect(sim.windowHistory()).toEqual([
+      { key, startMs: start, endMs: start + 10_000, limit: 2, used: 2, refused: 1 },
+      { key, startMs: start + 20_000, endMs: start + 30_000, limit: 2, used: 1, refused: 0 },
+    ]);
+    expect(sim.stats.overLimit.total).toBe(1);
+  });
+
   it('X: x-rate-limit-* per endpoint and token, problem+json 429 after the limit, counted, reset after the window', async () => {
     const clock = createManualClock(Date.UTC(2026, 5, 1, 12, 0, 0));
     sim = await startSimulator({

@@ -12,6 +12,7 @@ import {
   isPlatform,
   toJson,
   type LimitRule,
+  type LimitWindow,
   type Platform,
   type SimRequest,
   type SimResponse,
@@ -142,6 +143,11 @@ export interface Simulator {
   postIds(platform: Platform, accountId: string): string[];
   /** Resolved limits of a platform by bucket. */
   limits(platform: Platform): Record<string, LimitRule>;
+  /**
+   * Per limit key (`platform|bucket|principal`), every window that saw a request: units served
+   * and requests refused. Includes each key's current window (open until its `endMs`).
+   */
+  windowHistory(): LimitWindow[];
   readonly stats: SimStats;
   resetStats(): void;
   close(): Promise<void>;
@@ -666,6 +672,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       return account.posts.filter((p) => p.createdAtMs <= now && !p.deleted).map((p) => p.id);
     },
     limits: (platform) => ({ ...resolvedLimits.get(platform) }),
+    windowHistory: () => limiter.windowHistory(),
     get stats() {
       return structuredClone(stats);
     },
