@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
 import { jobQueueSettings, openJobQueue, WEBHOOK_QUEUE } from '../db/job-queue.js';
@@ -8,6 +9,7 @@ import { ChunkWorker, type ChunkWorkerOptions } from '../domain/analyses/chunk-w
 import { createLlmResolver } from '../domain/analyses/llm-runtime.js';
 import type { Logger } from '../observability/logger.js';
 import { startCollection, type CollectionOptions } from '../domain/collection/sync-queue.js';
+import { connectorProviderFromConfig } from '../domain/collection/connectors.js';
 
 export interface RunningWorker {
   stop(): Promise<void>;
@@ -47,11 +49,24 @@ export async function startWorker(
     for (const job of jobs) await processDelivery(pool, job.data.id);
   });
   // Platform collection (domain/collection): sync jobs and the scheduler that queues due ones.
-  const collection = await startCollection({ pool, boss: queue.boss, secretBox, logger, ...overrides.collection });
+  // Rate-limit budgets live in Redis when it is configured, shared with the API and other workers.
+  const redis = config.redisUrl && !overrides.collection?.connectors ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, lazyConnect: false }) : null;
+  redis?.on('error', (error) => logger.warn({ err: error, component: 'collection' }, 'redis error (budgets)'));
+  const collection = await startCollection({
+    pool,
+    boss: queue.boss,
+    secretBox,
+    logger,
+    connectors: connectorProviderFromConfig(config, redis),
+    schedulerIntervalMs: config.collection.schedulerIntervalMs,
+    concurrency: config.collection.concurrency,
+    ...overrides.collection,
+  });
   logger.info({ slots: config.analysis.slots, concurrency: config.analysis.workerConcurrency }, 'analysis worker started');
   return {
     stop: async () => {
       await collection.stop();
+      redis?.disconnect();
       await worker.stop();
       await queue.stop();
       await pool.end();
