@@ -164,6 +164,19 @@ describe('the HTTP layer', () => {
     expect(requests).toHaveLength(2);
   });
 
+  it('counts YouTube quota per project: every OAuth connection shares the units, an API key has its own', async () => {
+    const { http, requests } = setup([{ body: { items: [] } }, { body: { items: [] } }, { body: { items: [] } }]);
+    const profile = createYoutubeProfile(2);
+    const yt = { endpoint: 'GET /youtube/v3/videos', url: 'https://www.googleapis.com/youtube/v3/videos' };
+    await http.request(profile, { ...yt, credential: { id: 'conn-a', accessToken: 'token-aaaaaaaa' } });
+    await http.request(profile, { ...yt, url: `${yt.url}?id=2`, credential: { id: 'conn-b', accessToken: 'token-bbbbbbbb' } });
+    // A third connection of the same OAuth client finds the project's 2 units spent.
+    await expect(http.request(profile, { ...yt, url: `${yt.url}?id=3`, credential: { id: 'conn-c', accessToken: 'token-cccccccc' } })).rejects.toMatchObject({ kind: 'quota_exceeded', platformCode: 'local_quota' });
+    // An API key is another project.
+    await http.request(profile, { ...yt, url: `${yt.url}?id=4`, credential: { id: 'conn-d', apiKey: 'AIzaSy-other-project' } });
+    expect(requests).toHaveLength(3);
+  });
+
   it('records metrics per platform and endpoint', async () => {
     const { http, registry } = setup([{ status: 500 }, { headers: { 'x-rate-limit-remaining': '41', 'x-rate-limit-limit': '50', 'x-rate-limit-reset': String(Math.floor(T0 / 1000) + 60) }, body: {} }]);
     await http.request(xProfile, req);

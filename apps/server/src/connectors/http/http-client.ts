@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { BrokenCircuitError, ConsecutiveBreaker, IsolatedCircuitError, circuitBreaker, handleWhen, type CircuitBreakerPolicy } from 'cockatiel';
 import type { Registry } from 'prom-client';
@@ -136,6 +137,15 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
 
   const budgetKey = (profile: PlatformProfile, endpoint: string, credential: Credential): string =>
     profile.budgetScope === 'endpoint' ? `${profile.platform}|${endpoint}|${credential.id}` : `${profile.platform}|*|${credential.id}`;
+
+  /**
+   * A platform quota (YouTube's daily units) belongs to the Google Cloud project that owns the API
+   * key or the OAuth client, not to one connection: every OAuth token of the deployment draws on the
+   * same units, an API key on its own project's. (Keyed per credential, N connections spent N times
+   * the quota and met `quotaExceeded`, which blocks until midnight Pacific.)
+   */
+  const quotaKey = (profile: PlatformProfile, credential: Credential): string =>
+    `${profile.platform}|quota|${credential.apiKey !== undefined ? `key:${createHash('sha256').update(credential.apiKey).digest('hex').slice(0, 16)}` : 'oauth'}`;
 
   function breakerFor(platform: Platform, credential: Credential): CircuitBreakerPolicy {
     const key = `${platform}|${credential.id}`;
@@ -279,7 +289,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
       if (profile.quota) {
         const units = profile.quota.cost(request.endpoint);
         const resetAt = profile.quota.resetAt(now());
-        const quota = await store.consumeQuota(`${profile.platform}|quota|${request.credential.id}`, units, profile.quota.limit, resetAt, now());
+        const quota = await store.consumeQuota(quotaKey(profile, request.credential), units, profile.quota.limit, resetAt, now());
         metrics.remaining.set({ platform: profile.platform, endpoint: 'quota' }, Math.max(0, profile.quota.limit - quota.used));
         if (!quota.allowed) {
           fail(new ConnectorError('quota_exceeded', `${profile.platform} ${request.endpoint}: the daily quota (${profile.quota.limit} units) would be exceeded by ${units} more; it resets at ${new Date(resetAt).toISOString()}`, {
