@@ -194,9 +194,11 @@ describe.skipIf(databaseUnavailable() !== '')('collection: sync against the simu
     try {
       const queued = await scheduleDueSyncs(db.pool, queue.boss, 100);
       expect(queued).toBeGreaterThanOrEqual(1);
-      // A connection with a job waiting is not queued twice.
+      // Once each: a second pass queues nothing already waiting. The worker may run the first
+      // job in between (then only the other due kind may follow), so across both passes at most
+      // one posts and one metrics job.
       const again = await scheduleDueSyncs(db.pool, queue.boss, 100);
-      expect(again).toBe(0);
+      expect(queued + again).toBeLessThanOrEqual(2);
     } finally {
       await queue.stop();
     }
