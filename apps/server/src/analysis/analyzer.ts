@@ -132,11 +132,6 @@ export function createAnalyzer(options: AnalyzerOptions = {}): Analyzer {
     for (let c = 0; c < 3; c++) z[c] = (z[c] ?? 0) / model.temperature;
     combinerInputs(z, scores, x);
     const combined = combine(combinerWeights, x);
-    const probs = (p: [number, number, number]): SentimentResult['probabilities'] => ({
-      negative: round4(p[0]),
-      neutral: round4(p[1]),
-      positive: round4(p[2]),
-    });
     return {
       default: {
         label: combined.label,
@@ -235,6 +230,10 @@ export function sentimentReadable(
     if (t.kind === 'word' && vader.hasWord(t.norm)) return true;
   }
   return tokens.some((t) => t.kind === 'word') ? 'undetermined_language' : 'empty_text';
+}
+
+function probs(p: [number, number, number]): SentimentResult['probabilities'] {
+  return { negative: round4(p[0]), neutral: round4(p[1]), positive: round4(p[2]) };
 }
 
 function round4(x: number): number {

@@ -26,11 +26,27 @@ export const DENSE_FEATURES = [
   'negation',
 ] as const;
 
+/**
+ * With `FeatureSpace.interactions`: negation scope × lexicon valence (positive and negative
+ * words inside a negation scope, counted apart from the flipped valence sums) and the
+ * valence after the last "but" (VADER's contrast rule), appended after DENSE_FEATURES.
+ */
+export const INTERACTION_FEATURES = ['negated_positive', 'negated_negative', 'after_but'] as const;
+
 export interface FeatureSpace {
   /** log2 of the number of hashed buckets. */
   hashBits: number;
   /** Include character 3–5-grams of words. */
   charNgrams: boolean;
+  /** Include INTERACTION_FEATURES (absent in older model files: false). */
+  interactions?: boolean;
+}
+
+/** Names of the dense features of a space, in weight-row order after the hashed buckets. */
+export function denseFeatures(space: FeatureSpace): readonly string[] {
+  return space.interactions === true
+    ? [...DENSE_FEATURES, ...INTERACTION_FEATURES]
+    : DENSE_FEATURES;
 }
 
 export interface LexiconLookup {
@@ -42,16 +58,22 @@ export interface LexiconLookup {
 
 /**
  * A sparse feature vector: `count` (index, value) pairs; indices may repeat (they add up).
- * With `deferCharNgrams`, the words whose character n-grams belong to the vector are listed
- * in `words` instead (inference adds their cached per-word scores, see sentiment-model.ts).
+ * With `deferWords`, each word's (and hashtag's) unigram and character n-grams are not
+ * pushed: the word is listed in `words` with `wordFlags` (WORD_NEGATED: its unigram is the
+ * negation-scope one; WORD_CHARS: its character n-grams count), and inference adds the word's
+ * cached scores instead (see sentiment-model.ts): one lookup per word instead of ~16 rows.
  */
 export interface FeatureBuffer {
   indices: Int32Array;
   values: Float32Array;
   count: number;
-  words: string[];
+  words: WordInfo[];
+  wordFlags: Uint8Array;
   wordCount: number;
 }
+
+export const WORD_NEGATED = 1;
+export const WORD_CHARS = 2;
 
 export function createFeatureBuffer(capacity = 4096): FeatureBuffer {
   return {
@@ -59,6 +81,7 @@ export function createFeatureBuffer(capacity = 4096): FeatureBuffer {
     values: new Float32Array(capacity),
     count: 0,
     words: [],
+    wordFlags: new Uint8Array(capacity),
     wordCount: 0,
   };
 }
@@ -88,7 +111,7 @@ export function forEachCharNgram(norm: string, mask: number, emit: (index: numbe
 
 /** Number of weight rows: hashed buckets followed by the dense features. */
 export function featureCount(space: FeatureSpace): number {
-  return (1 << space.hashBits) + DENSE_FEATURES.length;
+  return (1 << space.hashBits) + denseFeatures(space).length;
 }
 
 const NEGATORS = new Set([
@@ -131,7 +154,12 @@ function isNegator(norm: string): boolean {
 }
 
 /** What the features need of a word (lower case, as tokenized); cached per lexicon. */
-interface WordInfo {
+export interface WordInfo {
+  /**
+   * Its slot in the bounded cache (0 ≤ id < WORD_CACHE_SIZE); slots are reused after the
+   * cache is emptied, so whoever keys data by id must also check the object.
+   */
+  id: number;
   /** Elongation squashed ("soooo" → "soo"). */
   norm: string;
   elongated: boolean;
@@ -140,16 +168,11 @@ interface WordInfo {
   valence: number | undefined;
 }
 
-const WORD_CACHE_SIZE = 65_536;
+export const WORD_CACHE_SIZE = 65_536;
 const wordCaches = new WeakMap<LexiconLookup, Map<string, WordInfo>>();
 
 /** The same result as computing it afresh; the cache (bounded, emptied when full) only saves time. */
-function wordInfo(lower: string, lexicon: LexiconLookup): WordInfo {
-  let cache = wordCaches.get(lexicon);
-  if (cache === undefined) {
-    cache = new Map();
-    wordCaches.set(lexicon, cache);
-  }
+function wordInfo(lower: string, lexicon: LexiconLookup, cache: Map<string, WordInfo>): WordInfo {
   const cached = cache.get(lower);
   if (cached !== undefined) return cached;
   const norm = squashElongation(lower);
@@ -161,10 +184,32 @@ function wordInfo(lower: string, lexicon: LexiconLookup): WordInfo {
     if (valence === undefined && elongated)
       valence = lexicon.valence(squashElongation(norm).replace(/(.)\1/g, '$1'));
   }
-  const info: WordInfo = { norm, elongated, negator, hash: fnv1a(norm, SALT_WORD), valence };
   if (cache.size >= WORD_CACHE_SIZE) cache.clear();
+  const id = cache.size;
+  const info: WordInfo = { id, norm, elongated, negator, hash: fnv1a(norm, SALT_WORD), valence };
   cache.set(lower, info);
   return info;
+}
+
+/** `word === word.toUpperCase()` without building the upper-case copy for ASCII words. */
+function isUpperCase(word: string): boolean {
+  for (let i = 0; i < word.length; i++) {
+    const c = word.charCodeAt(i);
+    if (c >= 128) return word === word.toUpperCase();
+    if (c >= 97 && c <= 122) return false;
+  }
+  return true;
+}
+
+const EMOJI_HASHES = new Map<string, number>();
+
+/** The hashed feature of an emoji, cached (bounded): skin tones and variation selectors do not change the sentiment. */
+function emojiHash(emoji: string): number {
+  const cached = EMOJI_HASHES.get(emoji);
+  if (cached !== undefined) return cached;
+  const h = fnv1a(emoji.replace(/\uFE0F|[\u{1F3FB}-\u{1F3FF}]/gu, ''), SALT_EMOJI);
+  if (EMOJI_HASHES.size < 10_000) EMOJI_HASHES.set(emoji, h);
+  return h;
 }
 
 const HASH_URL = fnv1a('<url>', SALT_WORD);
@@ -174,7 +219,7 @@ const HASH_CASHTAG = fnv1a('<cashtag>', SALT_WORD);
 const HASH_START = fnv1a('<s>', SALT_WORD);
 const HASH_END = fnv1a('</s>', SALT_WORD);
 
-const DENSE_SCRATCH = new Float32Array(DENSE_FEATURES.length);
+const DENSE_SCRATCH = new Float32Array(DENSE_FEATURES.length + INTERACTION_FEATURES.length);
 
 function push(out: FeatureBuffer, index: number, value = 1): void {
   if (out.count >= out.indices.length) return; // a huge text keeps its first features
@@ -183,18 +228,32 @@ function push(out: FeatureBuffer, index: number, value = 1): void {
   out.count++;
 }
 
-/** Writes the features of `text` into `out` (reset first). Never throws. Pass `tokens` when already tokenized. */
+/** The hashed unigram of a word (in a negation scope or not), before masking. */
+export function unigramHash(info: WordInfo, negated: boolean): number {
+  return negated ? mix(info.hash, SALT_NEG) : info.hash;
+}
+
+/**
+ * Writes the features of `text` into `out` (reset first). Never throws. Pass `tokens` when
+ * already tokenized; `deferWords`: see FeatureBuffer (inference only).
+ */
 export function extractFeatures(
   text: string,
   space: FeatureSpace,
   lexicon: LexiconLookup,
   out: FeatureBuffer,
   tokens: readonly Token[] = tokenize(text),
-  deferCharNgrams = false,
+  deferWords = false,
 ): void {
   out.count = 0;
   out.wordCount = 0;
   const mask = (1 << space.hashBits) - 1;
+  // Looked up once per post, not per word (a WeakMap lookup per word cost ~5% of the analysis).
+  let cache = wordCaches.get(lexicon);
+  if (cache === undefined) {
+    cache = new Map();
+    wordCaches.set(lexicon, cache);
+  }
 
   const dense = DENSE_SCRATCH;
   dense.fill(0);
@@ -205,9 +264,14 @@ export function extractFeatures(
   let lastValence = 0;
   let allCaps = false;
   let elongatedAny = false;
+  let charWords = 0;
+  let afterBut = false;
+  let butValence = 0;
 
   for (const token of tokens) {
     let wordHash: number | undefined;
+    let word: WordInfo | undefined;
+    let withChars = false;
     switch (token.kind) {
       case 'url':
         wordHash = HASH_URL;
@@ -234,8 +298,7 @@ export function extractFeatures(
         if (v > 0) dense[10] = (dense[10] ?? 0) + v;
         else if (v < 0) dense[11] = (dense[11] ?? 0) - v;
         if (v !== 0) lastValence = v;
-        // Skin tones and variation selectors do not change the sentiment.
-        wordHash = fnv1a(token.text.replace(/\uFE0F|[\u{1F3FB}-\u{1F3FF}]/gu, ''), SALT_EMOJI);
+        wordHash = emojiHash(token.text);
         break;
       }
       case 'emoticon': {
@@ -252,21 +315,31 @@ export function extractFeatures(
       case 'word': {
         const raw = token.kind === 'hashtag' ? token.text.slice(1) : token.text;
         const first = raw.charCodeAt(0);
-        if (!allCaps && raw.length >= 3 && first >= 65 && first <= 90 && raw === raw.toUpperCase())
+        if (!allCaps && raw.length >= 3 && first >= 65 && first <= 90 && isUpperCase(raw))
           allCaps = true;
-        const info = wordInfo(token.norm, lexicon);
+        const info = wordInfo(token.norm, lexicon, cache);
         const norm = info.norm;
         if (info.elongated) elongatedAny = true;
         if (token.kind === 'hashtag') push(out, mask & fnv1a(norm, SALT_TAG));
+        word = info;
         if (info.negator) {
           negated = true;
           dense[12] = 1;
           wordHash = info.hash;
           break;
         }
+        if (norm === 'but') {
+          afterBut = true;
+          butValence = 0;
+        }
         const v = info.valence;
         if (v !== undefined && v !== 0) {
           const effective = negated ? -0.74 * v : v;
+          if (negated) {
+            if (v > 0) dense[13] = (dense[13] ?? 0) + 1;
+            else dense[14] = (dense[14] ?? 0) + 1;
+          }
+          if (afterBut) butValence += effective;
           if (effective > 0) {
             dense[1] = (dense[1] ?? 0) + effective;
             dense[3] = (dense[3] ?? 0) + 1;
@@ -277,17 +350,28 @@ export function extractFeatures(
           lastValence = effective;
         }
         wordHash = info.hash;
-        if (space.charNgrams && norm.length >= 3 && out.wordCount < MAX_CHAR_WORDS) {
-          if (deferCharNgrams) out.words[out.wordCount] = norm;
-          else forEachCharNgram(norm, mask, (index) => push(out, index, CHAR_NGRAM_VALUE));
-          out.wordCount++;
+        if (space.charNgrams && norm.length >= 3 && charWords < MAX_CHAR_WORDS) {
+          withChars = true;
+          charWords++;
+          if (!deferWords)
+            forEachCharNgram(norm, mask, (index) => push(out, index, CHAR_NGRAM_VALUE));
         }
         break;
       }
     }
     if (wordHash === undefined) continue;
-    const unigram = negated && token.kind === 'word' ? mix(wordHash, SALT_NEG) : wordHash;
-    push(out, mask & unigram);
+    const negatedWord = negated && token.kind === 'word';
+    if (word !== undefined && deferWords) {
+      // A huge text keeps its first words, as push keeps its first features.
+      if (out.wordCount < out.wordFlags.length) {
+        out.words[out.wordCount] = word;
+        out.wordFlags[out.wordCount] =
+          (negatedWord ? WORD_NEGATED : 0) | (withChars ? WORD_CHARS : 0);
+        out.wordCount++;
+      }
+    } else {
+      push(out, mask & (negatedWord ? mix(wordHash, SALT_NEG) : wordHash));
+    }
     push(out, mask & mix(mix(prevHash, SALT_BIGRAM), wordHash));
     prevHash = wordHash;
   }
@@ -302,10 +386,19 @@ export function extractFeatures(
   dense[9] = scaleValence(lastValence);
   dense[10] = scaleValence(dense[10] ?? 0);
   dense[11] = scaleValence(dense[11] ?? 0);
+  const denseCount =
+    space.interactions === true
+      ? DENSE_FEATURES.length + INTERACTION_FEATURES.length
+      : DENSE_FEATURES.length;
+  if (space.interactions === true) {
+    dense[13] = Math.log1p(dense[13] ?? 0);
+    dense[14] = Math.log1p(dense[14] ?? 0);
+    dense[15] = scaleValence(butValence);
+  }
   const base = mask + 1;
   // Dense features go last, so they survive the capacity cut on a huge text.
-  out.count = Math.min(out.count, out.indices.length - DENSE_FEATURES.length);
-  for (let k = 0; k < DENSE_FEATURES.length; k++) {
+  out.count = Math.min(out.count, out.indices.length - denseCount);
+  for (let k = 0; k < denseCount; k++) {
     const value = dense[k] ?? 0;
     if (value !== 0) push(out, base + k, value);
   }

@@ -12,9 +12,14 @@ import {
   forEachCharNgram,
   fnv1a,
   SALT_VOCABULARY,
+  unigramHash,
+  WORD_CACHE_SIZE,
+  WORD_CHARS,
+  WORD_NEGATED,
   type FeatureBuffer,
   type FeatureSpace,
   type LexiconLookup,
+  type WordInfo,
 } from './sentiment-features.js';
 import type { Token } from '../nlp/tokenize.js';
 import type { CombinerFile } from './default-sentiment.js';
@@ -65,9 +70,6 @@ export interface SentimentModel {
   logits(text: string, out: Float64Array, tokens?: readonly Token[]): void;
 }
 
-/** Distinct words whose character n-gram scores the model keeps cached. */
-const CHAR_CACHE_SIZE = 65_536;
-
 /** Builds a model from float weights (training) or from a shipped file (inference). */
 export function createSentimentModel(
   params: {
@@ -90,11 +92,12 @@ export function createSentimentModel(
   const buffer: FeatureBuffer = createFeatureBuffer();
   const z = new Float64Array(CLASS_COUNT);
   const mask = (1 << space.hashBits) - 1;
-  // Character n-grams: each word's summed scores are computed once and cached (bounded: the
-  // cache is emptied when full), so a word costs one lookup instead of ~15 hashed features.
-  // The sum is computed the same way on every call, so results do not depend on the cache.
-  const charCache = new Map<string, number>();
-  let charScores = new Float64Array(CHAR_CACHE_SIZE * CLASS_COUNT);
+  // Per-word scores, kept by the word's slot in the features' word cache (whose owner is
+  // checked, since slots are reused): its unigram row, its negation-scope unigram row, and
+  // the sum of its character n-gram rows. A word then costs one lookup instead of ~16 rows.
+  // The sums are computed the same way on every call, so results do not depend on the cache.
+  const owner: (WordInfo | undefined)[] = new Array<WordInfo | undefined>(WORD_CACHE_SIZE);
+  const wordScores = new Float64Array(WORD_CACHE_SIZE * 9);
   const scratch = new Float64Array(CLASS_COUNT);
   const addRow = (index: number): void => {
     const row = index * 3;
@@ -102,21 +105,18 @@ export function createSentimentModel(
     scratch[1] = (scratch[1] ?? 0) + (weights[row + 1] ?? 0) * CHAR_NGRAM_VALUE;
     scratch[2] = (scratch[2] ?? 0) + (weights[row + 2] ?? 0) * CHAR_NGRAM_VALUE;
   };
-  function charSlot(word: string): number {
-    const cached = charCache.get(word);
-    if (cached !== undefined) return cached;
-    if (charCache.size >= CHAR_CACHE_SIZE) {
-      charCache.clear();
-      charScores = new Float64Array(CHAR_CACHE_SIZE * CLASS_COUNT);
-    }
+  function fill(info: WordInfo): void {
+    const slot = info.id * 9;
+    const plain = (mask & unigramHash(info, false)) * 3;
+    const negated = (mask & unigramHash(info, true)) * 3;
     scratch.fill(0);
-    forEachCharNgram(word, mask, addRow);
-    const slot = charCache.size * 3;
-    charScores[slot] = scratch[0] ?? 0;
-    charScores[slot + 1] = scratch[1] ?? 0;
-    charScores[slot + 2] = scratch[2] ?? 0;
-    charCache.set(word, slot);
-    return slot;
+    if (space.charNgrams) forEachCharNgram(info.norm, mask, addRow);
+    for (let c = 0; c < 3; c++) {
+      wordScores[slot + c] = weights[plain + c] ?? 0;
+      wordScores[slot + 3 + c] = weights[negated + c] ?? 0;
+      wordScores[slot + 6 + c] = scratch[c] ?? 0;
+    }
+    owner[info.id] = info;
   }
 
   function logits(text: string, out: Float64Array, tokens?: readonly Token[]): void {
@@ -126,11 +126,22 @@ export function createSentimentModel(
     let z0 = out[0] ?? 0;
     let z1 = out[1] ?? 0;
     let z2 = out[2] ?? 0;
+    const { words, wordFlags } = buffer;
     for (let k = 0; k < buffer.wordCount; k++) {
-      const slot = charSlot(buffer.words[k] ?? '');
-      z0 += charScores[slot] ?? 0;
-      z1 += charScores[slot + 1] ?? 0;
-      z2 += charScores[slot + 2] ?? 0;
+      const info = words[k];
+      if (info === undefined) continue;
+      if (owner[info.id] !== info) fill(info);
+      const flags = wordFlags[k] ?? 0;
+      const slot = info.id * 9;
+      const u = (flags & WORD_NEGATED) === 0 ? slot : slot + 3;
+      z0 += wordScores[u] ?? 0;
+      z1 += wordScores[u + 1] ?? 0;
+      z2 += wordScores[u + 2] ?? 0;
+      if ((flags & WORD_CHARS) !== 0) {
+        z0 += wordScores[slot + 6] ?? 0;
+        z1 += wordScores[slot + 7] ?? 0;
+        z2 += wordScores[slot + 8] ?? 0;
+      }
     }
     out[0] = z0;
     out[1] = z1;

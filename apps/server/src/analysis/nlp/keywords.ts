@@ -63,25 +63,74 @@ export type IdfLookup = (term: string) => number;
 export const defaultIdf: IdfLookup = (term) =>
   Math.log(2 + term.length) + (term.includes(' ') ? 0.5 : 0);
 
+function addTerm(
+  term: string,
+  terms: (string | undefined)[],
+  counts: number[],
+  index: Map<string, number>,
+): void {
+  const k = index.get(term);
+  if (k === undefined) {
+    index.set(term, terms.length);
+    terms.push(term);
+    counts.push(1);
+  } else counts[k] = (counts[k] ?? 0) + 1;
+}
+
 export function postKeywords(
   tokens: readonly Token[],
   limit = 5,
   idf: IdfLookup = defaultIdf,
 ): Keyword[] {
-  const scored: Keyword[] = [];
-  for (const [term, tf] of termCounts(tokens)) scored.push({ term, score: tf * idf(term) });
-  scored.sort((a, b) => b.score - a.score || (a.term < b.term ? -1 : a.term > b.term ? 1 : 0));
-  // A phrase makes its own words redundant.
+  // The terms of termCounts, gathered into arrays in one pass (no run arrays, no Map entry
+  // iteration: this is the analyzer's per-post hot path). Insertion order does not matter:
+  // the selection below orders by score, then term.
+  const terms: (string | undefined)[] = [];
+  const scores: number[] = [];
+  const index = new Map<string, number>();
+  let previous: string | undefined;
+  for (const t of tokens) {
+    if (t.kind === 'word') {
+      const w = squashElongation(t.norm);
+      if (w.length >= 3 && !STOP_WORDS.has(w)) {
+        addTerm(w, terms, scores, index);
+        if (previous !== undefined) addTerm(`${previous} ${w}`, terms, scores, index);
+        previous = w;
+        continue;
+      }
+    }
+    previous = undefined;
+  }
+  for (let i = 0; i < terms.length; i++) scores[i] = (scores[i] ?? 0) * idf(terms[i] ?? '');
+  // Terms in order of score (highest first, ties by term), as a sort would give them, but
+  // picked one at a time: a post has a few dozen terms and only `limit` (plus the few that
+  // a chosen phrase makes redundant) are ever needed, so selection beats sorting them all.
   const chosen: Keyword[] = [];
   let phraseWords: Set<string> | undefined;
-  for (const k of scored) {
-    if (chosen.length >= limit) break;
-    const space = k.term.indexOf(' ');
-    if (space < 0 && phraseWords?.has(k.term) === true) continue;
-    chosen.push({ term: k.term, score: Math.round(k.score * 1000) / 1000 });
+  const n = terms.length;
+  for (let picked = 0; picked < n && chosen.length < limit; picked++) {
+    let best = -1;
+    for (let i = 0; i < n; i++) {
+      const t = terms[i];
+      if (t === undefined) continue;
+      if (best < 0) {
+        best = i;
+        continue;
+      }
+      const si = scores[i] ?? 0;
+      const sb = scores[best] ?? 0;
+      if (si > sb || (si === sb && t < (terms[best] ?? ''))) best = i;
+    }
+    if (best < 0) break;
+    const term = terms[best] ?? '';
+    const score = scores[best] ?? 0;
+    terms[best] = undefined; // taken
+    const space = term.indexOf(' ');
+    if (space < 0 && phraseWords?.has(term) === true) continue;
+    chosen.push({ term, score: Math.round(score * 1000) / 1000 });
     if (space >= 0) {
       phraseWords ??= new Set();
-      for (const w of k.term.split(' ')) phraseWords.add(w);
+      for (const w of term.split(' ')) phraseWords.add(w);
     }
   }
   return chosen;

@@ -482,6 +482,13 @@ export function pyRound(x: number, digits: number): number {
       const magnitude = Number(kept) + (lastDigit % 2 === 0 ? 0 : 10 ** -digits);
       return Number((x < 0 ? -magnitude : magnitude).toFixed(digits));
     }
+    return Number(x.toFixed(digits));
   }
-  return Number(x.toFixed(digits));
+  // Not a tie: the nearest integer to y is the correctly rounded one (y = x·10^d is within
+  // half an ulp of the exact product and rounding is monotone, so y cannot cross a .5 that
+  // the exact value does not reach), and r / 10^d is the double nearest to the decimal r·10^-d,
+  // exactly what Number(x.toFixed(d)) parses, at a fraction of toFixed's cost.
+  const r = Math.round(y) / 10 ** digits;
+  // toFixed writes -0 as "0" but a small negative as "-0.00": keep both signs of zero.
+  return r === 0 ? (x < 0 ? -0 : 0) : r;
 }
