@@ -57,6 +57,21 @@ export function normaliseInstance(value: string): string {
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }
 
+/**
+ * The server will call the instance (app registration, tokens), so an instance is a public https
+ * host: not http, not localhost, not an IP literal (the cloud metadata address, internal
+ * services). The configured Mastodon base URL (the simulator, a proxy) is the one exception.
+ */
+export function allowedInstance(instance: string, configured: string | undefined): string {
+  if (configured !== undefined && instance === configured.replace(/\/+$/, '')) return instance;
+  const url = new URL(instance);
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const literal = /^[\d.]+$/.test(host) || host.includes(':');
+  if (url.protocol !== 'https:' || literal || host === 'localhost' || host.endsWith('.localhost') || host.endsWith('.local') || host.endsWith('.internal') || !host.includes('.'))
+    throw validationFailed(`"${instance}" is not a public Mastodon instance (https and a host name, such as mastodon.social)`, { field: 'instance', value: instance });
+  return instance;
+}
+
 /** Only a path of this application: `//evil.example` and `https://…` would be open redirects. */
 export function safeReturnPath(value: string | undefined): string | null {
   if (value === undefined || value === '') return null;
@@ -117,7 +132,7 @@ export async function startOAuth(
   redirectUri: string,
 ): Promise<{ authorizationUrl: string; expiresAt: Date }> {
   const provider = providerOf(input.platform);
-  const instance = provider.dynamicRegistration ? normaliseInstance(input.instance ?? '') : null;
+  const instance = provider.dynamicRegistration ? allowedInstance(normaliseInstance(input.instance ?? ''), deps.connectors.baseUrl(provider.platform)) : null;
   if (!provider.dynamicRegistration && input.instance !== undefined) throw validationFailed(`instance is only for Mastodon, not ${input.platform}`, { field: 'instance' });
   const returnTo = safeReturnPath(input.returnTo);
   const client = instance !== null ? await instanceClient(deps, c, instance, redirectUri, provider) : configuredClient(deps.connectors, provider.platform);

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { allowedInstance, normaliseInstance, safeReturnPath } from './oauth.service.js';
 import { renewalDue } from './token-renewal.js';
 
 describe('renewalDue', () => {
@@ -28,5 +29,24 @@ describe('renewalDue', () => {
         expect(renewalDue('tiktok', creds, issued + life + 1)).toBe(true);
       }),
     );
+  });
+});
+
+describe('what a flow may point at', () => {
+  it('Mastodon instances are public https hosts; the configured one (simulator, proxy) is the exception', () => {
+    expect(allowedInstance(normaliseInstance('mastodon.social'), undefined)).toBe('https://mastodon.social');
+    expect(allowedInstance(normaliseInstance('https://fosstodon.org/'), undefined)).toBe('https://fosstodon.org');
+    for (const bad of ['http://mastodon.social', '169.254.169.254', 'https://127.0.0.1', 'https://[::1]', 'localhost', 'https://db.internal', 'https://intranet'])
+      expect(() => allowedInstance(normaliseInstance(bad), undefined), bad).toThrow(/Mastodon instance/);
+    expect(allowedInstance(normaliseInstance('http://127.0.0.1:4010/mastodon'), 'http://127.0.0.1:4010/mastodon')).toBe('http://127.0.0.1:4010/mastodon');
+    expect(() => normaliseInstance('https://user:pw@mastodon.social')).toThrow();
+    expect(() => normaliseInstance('mastodon.social?x=1')).toThrow();
+  });
+
+  it('return_to is a path of this application, never another origin', () => {
+    expect(safeReturnPath('/connections?tab=1')).toBe('/connections?tab=1');
+    expect(safeReturnPath(undefined)).toBeNull();
+    for (const bad of ['//evil.example', 'https://evil.example', '/\\evil.example', 'connections', '/a\r\nLocation: x'])
+      expect(() => safeReturnPath(bad), bad).toThrow(/return_to/);
   });
 });
