@@ -30,6 +30,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { Registry } from 'prom-client';
 import { connectionCreateSchema } from '../packages/contracts/src/connections.js';
 import type { Connector } from '../apps/server/src/connectors/connector.js';
 import { InMemoryBudgetStore, type BudgetStore } from '../apps/server/src/connectors/http/budget-store.js';
@@ -265,7 +266,8 @@ async function scenario(storeName: 'memory' | 'redis'): Promise<Result> {
   });
   const db = await freshDatabase();
   try {
-    const provider = createConnectorProvider({ baseUrls: { ...hello.baseUrls, instagram: `${hello.baseUrls.instagram}/v21.0` }, budgetStore: store });
+    const registry = new Registry();
+    const provider = createConnectorProvider({ baseUrls: { ...hello.baseUrls, instagram: `${hello.baseUrls.instagram}/v21.0` }, budgetStore: store, registry });
     // The connector's local YouTube quota matches what the simulator enforces: YOUTUBE_UNITS per
     // YOUTUBE_WINDOW_S-second window instead of 10,000 per Pacific day.
     const youtubeProfile: PlatformProfile = {
@@ -337,6 +339,12 @@ async function scenario(storeName: 'memory' | 'redis'): Promise<Result> {
     const load1 = os.loadavg();
     peakRss = Math.max(peakRss, process.memoryUsage().rss);
 
+    // Where the connections' time went: waiting for a budget or backing off (the HTTP layer's own counter).
+    const waits = new Map<string, number>();
+    for (const v of (await registry.getSingleMetric('socialpulse_connector_wait_seconds_total')?.get())?.values ?? []) {
+      const key = `${String(v.labels.platform)} ${String(v.labels.reason)}`;
+      waits.set(key, (waits.get(key) ?? 0) + v.value);
+    }
     const report = await sim.ask<SimReport>('stats');
     const truth = await sim.ask<Record<Platform, Record<string, string[]>>>('truth');
 
@@ -391,9 +399,10 @@ async function scenario(storeName: 'memory' | 'redis'): Promise<Result> {
       const p = perPlatform.get(platform);
       const broke = Object.values(breaks.byEndpoint[platform] ?? {}).reduce((a, b) => a + b, 0);
       const done = doneAt.get(platform);
+      const waited = (reason: string): string => `${fmt((waits.get(`${platform} ${reason}`) ?? 0) / ACCOUNTS[platform], 1)} s`;
       line(
-        `  ${platform}: share / breaks / requests / posts / done after`,
-        `${s ? pct(s.used / s.limit) : '–'} (${fmt(s?.used ?? 0)}/${fmt(s?.limit ?? 0)}, ${fmt(s?.windows ?? 0)} w) / ${fmt(broke)} / ${fmt(requestsOf(platform))} / ${fmt((p?.stored ?? 0) - (p?.extra ?? 0))} / ${done ? `${((done - collectStart) / 1000).toFixed(0)} s` : '–'}`,
+        `  ${platform}: share / breaks / requests / posts / done after / per account: budget wait, back-off`,
+        `${s ? pct(s.used / s.limit) : '–'} (${fmt(s?.used ?? 0)}/${fmt(s?.limit ?? 0)}, ${fmt(s?.windows ?? 0)} w) / ${fmt(broke)} / ${fmt(requestsOf(platform))} / ${fmt((p?.stored ?? 0) - (p?.extra ?? 0))} / ${done ? `${((done - collectStart) / 1000).toFixed(0)} s` : '–'} / ${waited('budget')}, ${waited('backoff')}`,
         '',
       );
     }
