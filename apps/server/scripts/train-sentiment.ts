@@ -11,7 +11,11 @@
  *
  * Usage: npm run train:sentiment [-- --data DIR] [--out FILE] [--dry-run]
  *   Experiments: --hash-bits N --char (add character n-grams) --epochs N --lr X --balance X
- *   --holdout FILE,FILE --validation FILE,FILE (SemEval file names without .tsv).
+ *   --holdout FILE,FILE --validation FILE,FILE (SemEval file names without .tsv);
+ *   --nb X (NB-weighted learning rates, exponent X), --ensemble-nb X (average with a second
+ *   model trained with --nb X), --interactions (negation × valence and after-"but" features),
+ *   --vader-train Q:W (also train on VADER's tweets with id ≡ Q mod 4, Q odd, at weight W).
+ *   The last line (SUMMARY) gives the figures ADR 0005 records for each candidate.
  *   DIR defaults to $SOCIALPULSE_SHARED_DATA or ../shared/data beside the repository.
  */
 import { writeFileSync } from 'node:fs';
@@ -27,6 +31,7 @@ import {
 } from '../src/analysis/training/labelled-data.js';
 import {
   DEFAULT_TRAIN_OPTIONS,
+  type TrainOptions,
   trainCombiner,
   trainSentimentModel,
   withoutOverlap,
@@ -64,12 +69,16 @@ const { values } = parseArgs({
     'dry-run': { type: 'boolean', default: false },
     'hash-bits': { type: 'string' },
     char: { type: 'boolean', default: false },
+    interactions: { type: 'boolean', default: false },
     epochs: { type: 'string' },
     lr: { type: 'string' },
     l2: { type: 'string' },
     balance: { type: 'string' },
     holdout: { type: 'string' },
     validation: { type: 'string' },
+    nb: { type: 'string' },
+    'ensemble-nb': { type: 'string' },
+    'vader-train': { type: 'string' },
   },
 });
 
@@ -112,7 +121,7 @@ log(
   `train ${train.length} rows, validation ${validation.length}, held out ${heldOut.map((h) => `${h.name} ${h.rows.length}`).join(', ')}`,
 );
 
-const options = {
+const options: TrainOptions = {
   ...DEFAULT_TRAIN_OPTIONS,
   space: {
     hashBits:
@@ -120,20 +129,45 @@ const options = {
         ? DEFAULT_TRAIN_OPTIONS.space.hashBits
         : Number(values['hash-bits']),
     charNgrams: values.char === true || DEFAULT_TRAIN_OPTIONS.space.charNgrams,
+    // Written only when on, so that the default retrains to the shipped file byte for byte.
+    ...(values.interactions === true || DEFAULT_TRAIN_OPTIONS.space.interactions === true
+      ? { interactions: true }
+      : {}),
   },
   epochs: values.epochs === undefined ? DEFAULT_TRAIN_OPTIONS.epochs : Number(values.epochs),
   learningRate: values.lr === undefined ? DEFAULT_TRAIN_OPTIONS.learningRate : Number(values.lr),
   l2: values.l2 === undefined ? DEFAULT_TRAIN_OPTIONS.l2 : Number(values.l2),
   balance: values.balance === undefined ? DEFAULT_TRAIN_OPTIONS.balance : Number(values.balance),
+  ...(values.nb === undefined ? {} : { nbRate: Number(values.nb) }),
+  ...(values['ensemble-nb'] === undefined ? {} : { ensembleNbRate: Number(values['ensemble-nb']) }),
 };
 const vader = getVader();
 const lexicon = createLexiconLookup(vader);
 const vaderTweets = readVaderTweets(dataDir);
 // VADER's tweets: the odd-id half helps fit the combiner, the even-id half stays held out.
-const vaderFit = vaderTweets.filter((r) => Number(r.id) % 2 === 1);
+// `--vader-train Q:W`: the model also trains on VADER's tweets with id ≡ Q (mod 4), Q odd
+// (the even half stays held out), at loss weight W; the combiner then uses the other odd quarter.
+const [vaderTrainQuarter, vaderTrainWeight] = (values['vader-train'] ?? '').split(':').map(Number);
+if (
+  values['vader-train'] !== undefined &&
+  (vaderTrainQuarter === undefined ||
+    vaderTrainQuarter % 2 !== 1 ||
+    !(Number(vaderTrainWeight) > 0))
+)
+  throw new Error('--vader-train takes Q:W with Q = 1 or 3 (odd ids only) and W > 0');
+const vaderTrain =
+  values['vader-train'] === undefined
+    ? []
+    : vaderTweets.filter((r) => Number(r.id) % 4 === vaderTrainQuarter);
+const vaderTrainIds = new Set(vaderTrain.map((r) => r.id));
+const vaderFit = vaderTweets.filter((r) => Number(r.id) % 2 === 1 && !vaderTrainIds.has(r.id));
 const vaderHeldOut = vaderTweets.filter((r) => Number(r.id) % 2 === 0);
+if (vaderTrain.length > 0) {
+  options.sourceWeights = { 'vader-tweets': vaderTrainWeight ?? 1 };
+  log(`model also trains on ${vaderTrain.length} of VADER's tweets (weight ${vaderTrainWeight})`);
+}
 const result = trainSentimentModel(
-  train,
+  [...train, ...vaderTrain],
   validation,
   [...heldOut, { name: 'vader-tweets', rows: vaderTweets }],
   lexicon,
@@ -248,5 +282,13 @@ for (const h of result.heldOut) {
 if (!values['dry-run']) {
   writeFileSync(out, JSON.stringify(result.file) + '\n');
   log(`wrote ${out}`);
+}
+{
+  const byName = new Map(defaultScores.map((d) => [d.name, d]));
+  const h = byName.get(heldOut[0]?.name ?? '');
+  const e = byName.get('vader-tweets (even ids, held out)');
+  log(
+    `SUMMARY nb=${options.nbRate ?? 0} ensemble-nb=${String(options.ensembleNbRate)} interactions=${String(options.space.interactions)} vader-train=${values['vader-train'] ?? '-'} cw=${vaderTweetsWeight} | val model ${f(result.validation.report.macroF1)} | held-out model ${String(h?.model)} default ${String(h?.default)} | vader even default(gated) ${String(e?.default)} model ${String(e?.model)} vader ${String(e?.vader)}`,
+  );
 }
 log(`done in ${((performance.now() - started) / 1000).toFixed(1)} s`);

@@ -115,6 +115,16 @@ export interface TrainOptions {
   balance: number;
   seed: number;
   version: string;
+  /**
+   * NB-weighted learning rates (Wang & Manning 2012, NBSVM): each hashed feature's step for
+   * class c is scaled by |log-count ratio of c vs the rest|^nbRate (0 = off), normalised to
+   * mean 1, so words that separate the classes in the counts learn faster than noise.
+   */
+  nbRate?: number;
+  /** When set: also train with this nbRate and ship the average of both models' weights. */
+  ensembleNbRate?: number;
+  /** Relative loss weight of training rows by source (default 1), e.g. VADER's tweets. */
+  sourceWeights?: Record<string, number>;
 }
 
 export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
@@ -132,6 +142,7 @@ interface Encoded {
   indices: Int32Array;
   values: Float32Array;
   labels: Uint8Array;
+  sources: string[];
 }
 
 function encode(
@@ -156,6 +167,7 @@ function encode(
     indices: Int32Array.from(idx),
     values: Float32Array.from(val),
     labels: Uint8Array.from(rows.map((r) => SENTIMENT_CLASSES.indexOf(r.label))),
+    sources: rows.map((r) => r.source),
   };
 }
 
@@ -218,6 +230,51 @@ function evaluate(
   };
 }
 
+/**
+ * Per-weight learning-rate multipliers: |NB log-count ratio|^exponent of each hashed feature
+ * for each class against the other two (add-one smoothing), normalised to mean 1 over the
+ * features seen in training; dense features and exponent 0 get 1.
+ */
+function nbRates(data: Encoded, hashed: number, rows: number, exponent: number): Float32Array {
+  const rate = new Float32Array(rows * CLASS_COUNT).fill(1);
+  if (exponent === 0) return rate;
+  const count = new Float32Array(hashed * CLASS_COUNT);
+  const total = [0, 0, 0];
+  for (let i = 0; i < data.labels.length; i++) {
+    const y = data.labels[i] ?? 0;
+    for (let k = data.offsets[i] ?? 0; k < (data.offsets[i + 1] ?? 0); k++) {
+      const j = data.indices[k] ?? 0;
+      if (j >= hashed) continue;
+      const v = data.values[k] ?? 0;
+      count[j * 3 + y] = (count[j * 3 + y] ?? 0) + v;
+      total[y] = (total[y] ?? 0) + v;
+    }
+  }
+  const all = (total[0] ?? 0) + (total[1] ?? 0) + (total[2] ?? 0);
+  let sum = 0;
+  let seen = 0;
+  for (let j = 0; j < hashed; j++) {
+    const c0 = count[j * 3] ?? 0;
+    const c1 = count[j * 3 + 1] ?? 0;
+    const c2 = count[j * 3 + 2] ?? 0;
+    if (c0 + c1 + c2 === 0) continue;
+    for (let c = 0; c < 3; c++) {
+      const own = (count[j * 3 + c] ?? 0) + 1;
+      const rest = c0 + c1 + c2 - (own - 1) + 1;
+      const r = Math.log(
+        own / ((total[c] ?? 0) + hashed) / (rest / (all - (total[c] ?? 0) + hashed)),
+      );
+      const m = Math.pow(Math.abs(r), exponent);
+      rate[j * 3 + c] = m;
+      sum += m;
+      seen++;
+    }
+  }
+  const mean = seen === 0 ? 1 : sum / seen;
+  for (let j = 0; j < hashed * 3; j++) rate[j] = (rate[j] ?? 1) / mean;
+  return rate;
+}
+
 export interface TrainResult {
   file: SentimentModelFile;
   model: SentimentModel;
@@ -251,46 +308,67 @@ export function trainSentimentModel(
     c === 0 ? 0 : Math.pow(n / (CLASS_COUNT * c), options.balance),
   );
 
-  const weights = new Float32Array(rows * CLASS_COUNT);
-  const gradSq = new Float32Array(rows * CLASS_COUNT);
-  const random = createRandom(options.seed);
-  const order = Array.from({ length: n }, (_, i) => i);
-  const z = new Float64Array(3);
-  let best = { f1: -1, epoch: 0, weights: new Float32Array(0) };
+  const rowWeight = trainData.sources.map((s) => options.sourceWeights?.[s] ?? 1);
+  /** One training run (AdaGrad from zero, seeded shuffle); returns the best epoch's weights. */
+  const fit = (nbRate: number): { f1: number; epoch: number; weights: Float32Array } => {
+    const rate = nbRates(trainData, 1 << space.hashBits, rows, nbRate);
+    const weights = new Float32Array(rows * CLASS_COUNT);
+    const gradSq = new Float32Array(rows * CLASS_COUNT);
+    const random = createRandom(options.seed);
+    const order = Array.from({ length: n }, (_, i) => i);
+    const z = new Float64Array(3);
+    let best = { f1: -1, epoch: 0, weights: new Float32Array(0) };
 
-  for (let epoch = 1; epoch <= options.epochs; epoch++) {
-    for (let i = n - 1; i > 0; i--) {
-      const j = Math.floor(random() * (i + 1));
-      const t = order[i] ?? 0;
-      order[i] = order[j] ?? 0;
-      order[j] = t;
-    }
-    for (const i of order) {
-      scoreRow(weights, trainData, i, z);
-      const p = softmax3(z, 1);
-      const y = trainData.labels[i] ?? 0;
-      const cw = classWeight[y] ?? 1;
-      const g0 = ((p[0] ?? 0) - (y === 0 ? 1 : 0)) * cw;
-      const g1 = ((p[1] ?? 0) - (y === 1 ? 1 : 0)) * cw;
-      const g2 = ((p[2] ?? 0) - (y === 2 ? 1 : 0)) * cw;
-      const end = trainData.offsets[i + 1] ?? 0;
-      for (let k = trainData.offsets[i] ?? 0; k < end; k++) {
-        const base = (trainData.indices[k] ?? 0) * 3;
-        const v = trainData.values[k] ?? 0;
-        for (let c = 0; c < 3; c++) {
-          const w = weights[base + c] ?? 0;
-          const g = (c === 0 ? g0 : c === 1 ? g1 : g2) * v + options.l2 * w;
-          const acc = (gradSq[base + c] ?? 0) + g * g;
-          gradSq[base + c] = acc;
-          weights[base + c] = w - (options.learningRate * g) / Math.sqrt(acc + 1e-8);
+    for (let epoch = 1; epoch <= options.epochs; epoch++) {
+      for (let i = n - 1; i > 0; i--) {
+        const j = Math.floor(random() * (i + 1));
+        const t = order[i] ?? 0;
+        order[i] = order[j] ?? 0;
+        order[j] = t;
+      }
+      for (const i of order) {
+        scoreRow(weights, trainData, i, z);
+        const p = softmax3(z, 1);
+        const y = trainData.labels[i] ?? 0;
+        const cw = (classWeight[y] ?? 1) * (rowWeight[i] ?? 1);
+        const g0 = ((p[0] ?? 0) - (y === 0 ? 1 : 0)) * cw;
+        const g1 = ((p[1] ?? 0) - (y === 1 ? 1 : 0)) * cw;
+        const g2 = ((p[2] ?? 0) - (y === 2 ? 1 : 0)) * cw;
+        const end = trainData.offsets[i + 1] ?? 0;
+        for (let k = trainData.offsets[i] ?? 0; k < end; k++) {
+          const base = (trainData.indices[k] ?? 0) * 3;
+          const v = trainData.values[k] ?? 0;
+          for (let c = 0; c < 3; c++) {
+            const w = weights[base + c] ?? 0;
+            const g = (c === 0 ? g0 : c === 1 ? g1 : g2) * v + options.l2 * w;
+            const acc = (gradSq[base + c] ?? 0) + g * g;
+            gradSq[base + c] = acc;
+            weights[base + c] =
+              w - (options.learningRate * (rate[base + c] ?? 1) * g) / Math.sqrt(acc + 1e-8);
+          }
         }
       }
+      const { report } = evaluate(weights, validData, 1);
+      log(
+        `epoch ${epoch}: validation macro-F1 ${report.macroF1.toFixed(4)} accuracy ${report.accuracy.toFixed(4)}`,
+      );
+      if (report.macroF1 > best.f1) best = { f1: report.macroF1, epoch, weights: weights.slice() };
     }
+    return best;
+  };
+  let best = fit(options.nbRate ?? 0);
+  if (options.ensembleNbRate !== undefined) {
+    // Two linear models trained with different priors, averaged: the average of their
+    // logits is the logit of the averaged weights, so the ensemble costs nothing at inference.
+    const other = fit(options.ensembleNbRate);
+    const weights = new Float32Array(best.weights.length);
+    for (let i = 0; i < weights.length; i++)
+      weights[i] = ((best.weights[i] ?? 0) + (other.weights[i] ?? 0)) / 2;
     const { report } = evaluate(weights, validData, 1);
     log(
-      `epoch ${epoch}: validation macro-F1 ${report.macroF1.toFixed(4)} accuracy ${report.accuracy.toFixed(4)}`,
+      `ensemble of epochs ${best.epoch} and ${other.epoch}: validation macro-F1 ${report.macroF1.toFixed(4)}`,
     );
-    if (report.macroF1 > best.f1) best = { f1: report.macroF1, epoch, weights: weights.slice() };
+    best = { f1: report.macroF1, epoch: best.epoch, weights };
   }
 
   // Quantise first, so calibration and every reported score are those of the shipped weights.
@@ -318,7 +396,8 @@ export function trainSentimentModel(
   const before = evaluate(quantised, validData, 1);
   const after = evaluate(quantised, validData, temperature);
 
-  const vocabulary = hashedVocabulary(train);
+  // SemEval only: the language gate is checked on VADER's tweets, so none of them may feed it.
+  const vocabulary = hashedVocabulary(train.filter((r) => r.source !== 'vader-tweets'));
   const model = createSentimentModel(
     {
       space,
