@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import Big from 'big.js';
-import { createAnalyzer, type Analyzer } from '../../analysis/analyzer.js';
+import type { Analyzer, createAnalyzer as CreateAnalyzer } from '../../analysis/analyzer.js';
 import type { CategoryRule } from '../../analysis/nlp/categories.js';
 import type { ChunkAnalysis, ResultRow } from '../../db/repos/analyses.repo.js';
 import type { TraceRecord } from '../../db/repos/traces.repo.js';
@@ -38,12 +38,24 @@ export interface AnalysisOptions {
   sentiment_engine?: 'default' | 'model' | 'vader';
 }
 
+/**
+ * The local engines' module, loaded on the first chunk that needs it: its language tables
+ * alone cost ~150 MB of RSS (ADR 0006), which a worker that only runs LLM chunks (or only
+ * collection and webhooks) never pays.
+ */
+let analyzerModule: Promise<{ createAnalyzer: typeof CreateAnalyzer }> | null = null;
+
 /** Analysers are built once per (sentiment engine, category rules) and reused across chunks. */
 const analyzers = new Map<string, Analyzer>();
-function analyzerFor(engine: AnalysisOptions['sentiment_engine'], categories: readonly CategoryRule[]): Analyzer {
+async function analyzerFor(engine: AnalysisOptions['sentiment_engine'], categories: readonly CategoryRule[]): Promise<Analyzer> {
   const key = `${engine ?? 'default'}\u0000${JSON.stringify(categories)}`;
   let analyzer = analyzers.get(key);
   if (!analyzer) {
+    analyzerModule ??= import('../../analysis/analyzer.js').catch((error: unknown) => {
+      analyzerModule = null;
+      throw error;
+    });
+    const { createAnalyzer } = await analyzerModule;
     if (analyzers.size > 100) analyzers.clear();
     analyzer = createAnalyzer({ engine: engine ?? 'default', categories });
     analyzers.set(key, analyzer);
@@ -88,7 +100,7 @@ export async function processChunk(input: ChunkInput): Promise<ChunkWork> {
 
   if (analysis.engines.includes(LOCAL_ENGINE)) {
     const options = analysis.options as AnalysisOptions;
-    const analyzer = analyzerFor(options.sentiment_engine, input.categories);
+    const analyzer = await analyzerFor(options.sentiment_engine, input.categories);
     const t0 = performance.now();
     const startedAt = new Date();
     let errors = 0;
