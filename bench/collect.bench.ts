@@ -36,6 +36,8 @@ import type { Connector } from '../apps/server/src/connectors/connector.js';
 import { InMemoryBudgetStore, type BudgetStore } from '../apps/server/src/connectors/http/budget-store.js';
 import type { PlatformProfile } from '../apps/server/src/connectors/http/http-client.js';
 import { RedisBudgetStore } from '../apps/server/src/connectors/http/redis-budget-store.js';
+import { TiktokConnector } from '../apps/server/src/connectors/tiktok/client.js';
+import { createTiktokProfile } from '../apps/server/src/connectors/tiktok/profile.js';
 import { YoutubeConnector } from '../apps/server/src/connectors/youtube/client.js';
 import { createYoutubeProfile, youtubeQuotaCost } from '../apps/server/src/connectors/youtube/profile.js';
 import { migrate } from '../apps/server/src/db/migrate.js';
@@ -57,6 +59,9 @@ const PLATFORMS: Platform[] = ['x', 'youtube', 'instagram', 'tiktok', 'bluesky',
 /** 50 accounts: 8 on X, 7 on each other platform. */
 const ACCOUNTS: Record<Platform, number> = { x: 8, youtube: 7, instagram: 7, tiktok: 7, bluesky: 7, mastodon: 7, reddit: 7 };
 
+/** TikTok's per-endpoint limit, shared by the simulator and the connector's declared limit. */
+const TIKTOK_LIMIT = 3;
+const TIKTOK_WINDOW_S = 3;
 /** YouTube's quota window, shared by the simulator and the connector's local count. */
 const YOUTUBE_WINDOW_S = 10;
 const YOUTUBE_UNITS = 60;
@@ -72,8 +77,9 @@ const LIMITS: NonNullable<SimulatorOptions['limits']> = {
   // BUC per account (real: 4,800 × impressions / 24 h); the app bucket (real: 200 × users / h) is
   // kept out of the way. Meta announces the wait in whole minutes, hence a 60 s window.
   instagram: { buc: { limit: 14, windowSeconds: 60 }, app: { limit: 100_000, windowSeconds: 3600 } },
-  // per endpoint per token (real: 600 / min); TikTok sends no rate-limit headers
-  tiktok: { 'POST /v2/video/list/': { limit: 3, windowSeconds: 3 } },
+  // per endpoint per token (real: 600 / min); TikTok sends no rate-limit headers: the connector
+  // counts its documented limit locally (the same window, see TIKTOK_* below)
+  tiktok: { 'POST /v2/video/list/': { limit: TIKTOK_LIMIT, windowSeconds: TIKTOK_WINDOW_S } },
   // per account (real: 3,000 / 5 min)
   bluesky: { global: { limit: 3, windowSeconds: 10 } },
   // per account (real: 300 / 5 min)
@@ -278,10 +284,14 @@ async function scenario(storeName: 'memory' | 'redis'): Promise<Result> {
         resetAt: (nowMs) => (Math.floor(nowMs / (YOUTUBE_WINDOW_S * 1000)) + 1) * YOUTUBE_WINDOW_S * 1000,
       },
     };
+    const tiktokProfile = createTiktokProfile({ limit: TIKTOK_LIMIT, windowMs: TIKTOK_WINDOW_S * 1000 });
     const connectors: ConnectorProvider = {
       ...provider,
-      create: (platform, http, options): Connector =>
-        platform === 'youtube' ? new YoutubeConnector({ http: http ?? provider.http, baseUrl: hello.baseUrls.youtube, profile: youtubeProfile }) : provider.create(platform, http, options),
+      create: (platform, http, options): Connector => {
+        if (platform === 'youtube') return new YoutubeConnector({ http: http ?? provider.http, baseUrl: hello.baseUrls.youtube, profile: youtubeProfile });
+        if (platform === 'tiktok') return new TiktokConnector({ http: http ?? provider.http, baseUrl: hello.baseUrls.tiktok, api: 'display', profile: tiktokProfile });
+        return provider.create(platform, http, options);
+      },
     };
     const secretBox = createSecretBox(randomBytes(32).toString('base64'));
     const tenant = { workspaceId: db.workspaceId, userId: null };

@@ -4,6 +4,7 @@ import { ConnectorError, isConnectorError } from '../errors.js';
 import { xProfile } from '../x/profile.js';
 import { mastodonProfile } from '../mastodon/profile.js';
 import { createYoutubeProfile } from '../youtube/profile.js';
+import { createTiktokProfile } from '../tiktok/profile.js';
 import { InMemoryBudgetStore } from './budget-store.js';
 import { createHttpClient, type HttpClientOptions } from './http-client.js';
 
@@ -152,6 +153,24 @@ describe('the HTTP layer', () => {
     expect(requests[1]?.headers['if-none-match']).toBe('W/"abc"');
     expect(second.body).toEqual([{ id: '1' }]);
     expect(await registry.getSingleMetricAsString('socialpulse_connector_not_modified_total')).toContain('platform="mastodon"');
+  });
+
+  it('paces a platform that announces no budget (TikTok) by its documented limit instead of learning it from a 429', async () => {
+    const ok = { body: { data: { videos: [] }, error: { code: 'ok', message: '', log_id: 'l' } } };
+    const { http, requests, sleeps, now } = setup([ok, ok, ok, ok, ok]);
+    const profile = createTiktokProfile({ limit: 2, windowMs: 60_000 });
+    const tt = { endpoint: 'POST /v2/video/list/', method: 'POST' as const, url: 'https://open.tiktokapis.com/v2/video/list/', json: {}, credential };
+    const windowEnd = (Math.floor(T0 / 60_000) + 1) * 60_000;
+    await http.request(profile, tt);
+    await http.request(profile, tt);
+    expect(sleeps).toEqual([]);
+    await http.request(profile, tt); // the third waits for the next minute
+    expect(sleeps).toEqual([windowEnd - T0]);
+    expect(now()).toBe(windowEnd);
+    // Another endpoint has its own count.
+    await http.request(profile, { ...tt, endpoint: 'POST /v2/video/query/', url: 'https://open.tiktokapis.com/v2/video/query/' });
+    expect(sleeps).toHaveLength(1);
+    expect(requests).toHaveLength(4);
   });
 
   it('counts YouTube quota units locally and refuses a call that would exceed the day', async () => {

@@ -33,6 +33,12 @@ export interface PlatformProfile {
   classify(response: RawResponse, context: ClassifyContext): ConnectorError | null;
   /** Quota counted locally (YouTube sends no headers): units per window and the cost of each endpoint. */
   quota?: { limit: number; cost(endpoint: string): number; resetAt(nowMs: number): number };
+  /**
+   * A limit the platform documents but never announces in headers (TikTok: 600 requests per minute
+   * per endpoint): counted locally per budget key in windows aligned to the epoch, so requests wait
+   * for the next window instead of learning the limit from a 429. Windows must be longer than 2 s.
+   */
+  declaredLimit?: { limit: number; windowMs: number };
   /** Send If-None-Match with the ETag of the last response to the same URL. */
   conditionalRequests?: boolean;
 }
@@ -273,6 +279,12 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
     for (let attempt = 1; ; attempt += 1) {
       // Wait for the budget rather than break it; a wait too long to sleep through is reported.
       for (;;) {
+        if (profile.declaredLimit) {
+          // Seeds the current window's count; within one window the store keeps the lower remaining.
+          const { limit, windowMs } = profile.declaredLimit;
+          const nowMs = now();
+          await store.observe(key, { limit, remaining: limit, resetAt: (Math.floor(nowMs / windowMs) + 1) * windowMs }, nowMs);
+        }
         const wait = await store.take(key, now());
         if (wait <= 0) break;
         if (wait > maxWaitMs) {

@@ -1,7 +1,7 @@
 import type { AccountKey, AccountRef, CollectedPost, CommentPage, Connector, ConnectorContext, Gap, ListPostsOptions, MetricsResult, PostPage, ResolvedAccount } from '../connector.js';
 import { snapshotOf } from '../connector.js';
 import { ConnectorError } from '../errors.js';
-import type { HttpClient, HttpResponse } from '../http/http-client.js';
+import type { HttpClient, HttpResponse, PlatformProfile } from '../http/http-client.js';
 import { asRecord, asString, asText } from '../mapping.js';
 import { cleanUsername, mapTiktokComments, mapTiktokVideo, tiktokVideos } from './mapper.js';
 import { tiktokProfile } from './profile.js';
@@ -18,6 +18,8 @@ export interface TiktokConnectorOptions {
   /** Research queries span at most 30 days; how far back the first window reaches (default 30). */
   researchWindowDays?: number;
   now?: () => number;
+  /** The platform profile (tests and benchmarks: a declared limit other than 600 per minute). */
+  profile?: PlatformProfile;
 }
 
 interface ResearchCursor {
@@ -38,9 +40,11 @@ export class TiktokConnector implements Connector {
   readonly api: 'display' | 'research';
   private readonly windowDays: number;
   private readonly now: () => number;
+  private readonly profile: PlatformProfile;
 
   constructor(options: TiktokConnectorOptions) {
     this.http = options.http;
+    this.profile = options.profile ?? tiktokProfile;
     this.baseUrl = (options.baseUrl ?? TIKTOK_API).replace(/\/+$/, '');
     this.api = options.api;
     this.windowDays = options.researchWindowDays ?? 30;
@@ -49,12 +53,12 @@ export class TiktokConnector implements Connector {
   }
 
   private post(endpoint: string, fields: string, json: unknown, ctx: ConnectorContext): Promise<HttpResponse> {
-    return this.http.request(tiktokProfile, { endpoint: `POST ${endpoint}`, method: 'POST', url: `${this.baseUrl}${endpoint}`, query: { fields }, json, credential: ctx.credential, signal: ctx.signal });
+    return this.http.request(this.profile, { endpoint: `POST ${endpoint}`, method: 'POST', url: `${this.baseUrl}${endpoint}`, query: { fields }, json, credential: ctx.credential, signal: ctx.signal });
   }
 
   async resolveAccount(ref: AccountRef, ctx: ConnectorContext): Promise<ResolvedAccount> {
     if (this.api === 'display') {
-      const response = await this.http.request(tiktokProfile, { endpoint: 'GET /v2/user/info/', url: `${this.baseUrl}/v2/user/info/`, query: { fields: 'open_id,union_id,username,display_name' }, credential: ctx.credential, signal: ctx.signal });
+      const response = await this.http.request(this.profile, { endpoint: 'GET /v2/user/info/', url: `${this.baseUrl}/v2/user/info/`, query: { fields: 'open_id,union_id,username,display_name' }, credential: ctx.credential, signal: ctx.signal });
       const user = asRecord(asRecord(asRecord(response.body)?.data)?.user);
       const id = asText(user?.open_id);
       if (user === null || id === null) throw new ConnectorError('malformed_response', 'TikTok user/info: no user', { platform: 'tiktok', endpoint: 'GET /v2/user/info/' });

@@ -6,7 +6,11 @@ import { asRecord, asString } from '../mapping.js';
  * TikTok v2 (Display and Research): every answer carries `error{code,message,log_id}`, `ok` on
  * success, and a failure may come inside a 200. No rate-limit headers (600 requests/min/endpoint).
  */
-export const tiktokProfile: PlatformProfile = {
+export function createTiktokProfile(declaredLimit: { limit: number; windowMs: number } = { limit: 600, windowMs: 60_000 }): PlatformProfile {
+  return { ...tiktokBase, declaredLimit };
+}
+
+const tiktokBase: PlatformProfile = {
   platform: 'tiktok',
   budgetScope: 'endpoint',
   readBudget: () => null,
@@ -37,3 +41,5 @@ export const tiktokProfile: PlatformProfile = {
     }
   },
 };
+
+export const tiktokProfile = createTiktokProfile();
