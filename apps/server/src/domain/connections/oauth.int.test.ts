@@ -266,5 +266,9 @@ describe.skipIf(databaseUnavailable() !== '')('OAuth connections against the sim
     const res = await inject('GET', `${ws()}/connections/${connection.id}`, owner);
     expect(res.body).toMatchObject({ status: 'platform_auth_expired', last_error: { code: 'platform_auth_expired' } });
     expect(JSON.stringify(res.body)).not.toContain(credentials.refreshToken ?? '-');
+
+    // Signing in again revives the same connection.
+    const again = await connect('youtube');
+    expect(again).toMatchObject({ id: connection.id, status: 'active', last_error: null });
   });
 });
