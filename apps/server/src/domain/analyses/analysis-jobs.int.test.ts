@@ -218,6 +218,39 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
     }
   });
 
+  it('keeps the traces of a chunk cancelled while its LLM call runs, writes nothing else, and hands the turn on', async () => {
+    llm.reset();
+    llm.setBehaviour({ latencyMs: 1500 });
+    const user = await signUpUser(app);
+    const ws = await createWorkspaceAs(app, user);
+    await importTestPosts(app, user, ws, 10, texts);
+    const worker = await startTestWorker(db, llmConfig());
+    try {
+      const a = await submit(user, ws, { engines: ['llm'] });
+      await expect.poll(() => llm.requests.length, { timeout: 20_000 }).toBeGreaterThan(0);
+      const cancel = await app.inject({ method: 'POST', url: `/v1/workspaces/${ws}/analyses/${a.id}/cancel`, headers: user.headers });
+      expect(cancel.statusCode, cancel.body).toBe(200);
+      // The chunk's commit finds it cancelled: its calls are traced (they were made and paid
+      // for), in the same transaction that hands the requester's turn on.
+      await expect
+        .poll(async () => (await db.adminPool.query<{ n: number }>("SELECT count(*)::int n FROM ai_traces WHERE analysis_id = $1 AND operation = 'label_posts'", [a.id])).rows[0]?.n, { timeout: 20_000 })
+        .toBe(llm.requests.length);
+      const state = await db.adminPool.query<{ results: number; chunk: string; turn: string | null }>(
+        `SELECT (SELECT count(*)::int FROM analysis_results WHERE analysis_id = $1) AS results,
+                (SELECT status FROM analysis_chunks WHERE analysis_id = $1 AND seq = 0) AS chunk,
+                (SELECT t.job_id::text FROM analysis_turns t JOIN analyses x ON x.fairness_key = t.fairness_key WHERE x.id = $1) AS turn`,
+        [a.id],
+      );
+      expect(state.rows[0]).toEqual({ results: 0, chunk: 'cancelled', turn: null });
+      // The requester's next analysis runs: the turn was handed on, not left with the cancelled chunk.
+      llm.setBehaviour({ latencyMs: 0 });
+      const next = await submit(user, ws, { engines: ['llm'] });
+      expect((await waitForAnalysis(app, user, next.id)).status).toBe('completed');
+    } finally {
+      await worker.stop();
+    }
+  });
+
   it('flags an unpriced model instead of calling it free', async () => {
     llm.reset();
     const user = await signUpUser(app);
