@@ -173,6 +173,16 @@ describe('the HTTP layer', () => {
     expect(requests).toHaveLength(4);
   });
 
+  it('does not send a paced request in the last moments of a window (the platform would count it in the next)', async () => {
+    const ok = { body: { data: { videos: [] }, error: { code: 'ok', message: '', log_id: 'l' } } };
+    const windowEnd = (Math.floor(T0 / 60_000) + 1) * 60_000;
+    let clock = windowEnd - 100; // 100 ms before the boundary; the margin is 250 ms
+    const { http, sleeps } = setup([ok], { now: () => clock, sleep: (ms) => { sleeps.push(ms); clock += ms; return Promise.resolve(); } });
+    await http.request(createTiktokProfile({ limit: 2, windowMs: 60_000 }), { endpoint: 'POST /v2/video/list/', method: 'POST', url: 'https://open.tiktokapis.com/v2/video/list/', json: {}, credential });
+    expect(sleeps).toEqual([100]);
+    expect(clock).toBe(windowEnd);
+  });
+
   it('counts YouTube quota units locally and refuses a call that would exceed the day', async () => {
     const { http, requests } = setup([{ body: { items: [] } }, { body: { items: [] } }]);
     const profile = createYoutubeProfile(101);

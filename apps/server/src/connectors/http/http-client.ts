@@ -280,10 +280,18 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
       // Wait for the budget rather than break it; a wait too long to sleep through is reported.
       for (;;) {
         if (profile.declaredLimit) {
-          // Seeds the current window's count; within one window the store keeps the lower remaining.
           const { limit, windowMs } = profile.declaredLimit;
           const nowMs = now();
-          await store.observe(key, { limit, remaining: limit, resetAt: (Math.floor(nowMs / windowMs) + 1) * windowMs }, nowMs);
+          const windowEnd = (Math.floor(nowMs / windowMs) + 1) * windowMs;
+          // A request sent in a window's last moments is counted by the platform in the next one,
+          // which the local count would then allow in full: wait those moments out.
+          const marginMs = Math.min(250, windowMs / 20);
+          if (windowEnd - nowMs < marginMs) {
+            await waitFor(windowEnd - nowMs, profile, request.endpoint, 'budget', request.signal);
+            continue;
+          }
+          // Seeds the current window's count; within one window the store keeps the lower remaining.
+          await store.observe(key, { limit, remaining: limit, resetAt: windowEnd }, nowMs);
         }
         const wait = await store.take(key, now());
         if (wait <= 0) break;
