@@ -1,5 +1,4 @@
 import { Redis } from 'ioredis';
-import v8 from 'node:v8';
 import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
 import { jobQueueSettings, openJobQueue, WEBHOOK_QUEUE } from '../db/job-queue.js';
@@ -12,23 +11,6 @@ import type { Logger } from '../observability/logger.js';
 import { startCollection, type CollectionOptions } from '../domain/collection/sync-queue.js';
 import { connectorProviderFromConfig } from '../domain/collection/connectors.js';
 
-/**
- * How far V8 lets the old space grow past what survived the last full collection before the
- * next one: 20% instead of its default (up to 4x on a small, fast-collecting heap). A worker
- * turns out a chunk's results, JSON and HTTP buffers at a steady rate; with the default they
- * pile up as uncollected garbage (worker RSS 416 MB through a 100,000-post run, ADR 0006).
- * Unlike a hard cap (--max-old-space-size), the limit follows the live size, so the heap never
- * sits at a ceiling collecting constantly. Set at run time because `socialpulse serve` is not
- * started with node flags (and NODE_OPTIONS refuses this one); a flag given on the command
- * line wins.
- */
-const HEAP_GROWING_PERCENT = 20;
-
-function boundHeapGrowth(): void {
-  if (process.execArgv.some((a) => a.startsWith('--heap-growing-percent') || a.startsWith('--heap_growing_percent'))) return;
-  v8.setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
-}
-
 export interface RunningWorker {
   stop(): Promise<void>;
 }
@@ -40,7 +22,6 @@ export async function startWorker(
   logger: Logger,
   overrides: Partial<Pick<ChunkWorkerOptions, 'onChunk' | 'llmFor'>> & { collection?: Partial<Omit<CollectionOptions, 'pool' | 'boss' | 'secretBox'>> } = {},
 ): Promise<RunningWorker> {
-  boundHeapGrowth();
   const queue = await openJobQueue(db.url, jobQueueSettings(config), {
     supervise: true,
     synchronousCommit: false,
