@@ -1,5 +1,5 @@
 import type { Platform } from '@socialpulse/contracts';
-import type { Connector, ConnectorContext, Credential, Gap, MetricSnapshot, CollectedPost } from '../../connectors/connector.js';
+import type { Connector, ConnectorContext, Credential, Gap, MetricSnapshot, CollectedPost, PostPage } from '../../connectors/connector.js';
 import { toImportRecord } from '../../connectors/connector.js';
 import { isConnectorError, type ConnectorError } from '../../connectors/errors.js';
 import type { Pool, PoolClient } from '../../db/pool.js';
@@ -354,15 +354,22 @@ async function syncPosts(rc: RunContext): Promise<Parameters<typeof updateConnec
   let newest = newestKnown.length > 0 ? Math.max(...newestKnown) : null;
   const account = { externalId: connection.externalAccountId ?? '', handle: connection.handle };
 
+  const fetchPage = (from: string | null): Promise<PostPage> => {
+    const fetching = connector.listPosts(account, from, rc.ctx, since ? { since } : {});
+    // Awaited later (after the previous page's write); a failure meanwhile must not go unhandled.
+    fetching.catch(() => undefined);
+    return fetching;
+  };
+  let pending: Promise<PostPage> | null = null;
   for (let page = 0; ; page += 1) {
     if (page >= limits.maxPagesPerRun) {
       // The page cap: continue at the next run (due now) from here.
       state.gap({ what: 'posts', reason: 'page_cap', detail: `stopped after ${limits.maxPagesPerRun} pages; the next run continues from the remembered cursor` });
       return saveCursor(rc, { newestCreatedAt: iso(newest), resume: cursor ? { cursor, since } : null }, { nextSyncAt: rc.now() });
     }
-    let result;
+    let result: PostPage;
     try {
-      result = await connector.listPosts(account, cursor, rc.ctx, since ? { since } : {});
+      result = await (pending ?? fetchPage(cursor));
     } catch (error) {
       if (isConnectorError(error)) {
         if (DEAD_LETTER_KINDS.has(error.kind)) await deadLetter(rc, 'list_posts', { cursor, since }, error);
@@ -384,6 +391,10 @@ async function syncPosts(rc: RunContext): Promise<Parameters<typeof updateConnec
       if (!Number.isNaN(created) && (newest === null || created > newest)) newest = created;
     }
     state.connectorGaps('posts', result.gaps);
+    const next = result.hasMore ? result.nextCursor : null;
+    // The next page is asked for while this one is written: a sequential pager would otherwise
+    // leave the platform's budget idle for the length of every database write.
+    pending = next !== null && page + 1 < limits.maxPagesPerRun ? fetchPage(next) : null;
     const writtenAt = rc.now();
     await withTenant(deps.pool, scopeOf(workspaceId), async (c) => {
       await writeSyncedPosts(c, workspaceId, source, rows, writtenAt.toISOString());
@@ -396,11 +407,11 @@ async function syncPosts(rc: RunContext): Promise<Parameters<typeof updateConnec
       );
       state.progress.postsCollected += rows.length;
       state.progress.snapshots += rows.filter(hasMetrics).length;
-      cursor = result.hasMore ? result.nextCursor : null;
+      cursor = next;
       await updateConnection(c, workspaceId, connection.id, { cursor: { newestCreatedAt: iso(newest), resume: cursor ? { cursor, since } : null } });
       await saveProgress(c, rc);
     });
-    if (!result.hasMore || result.nextCursor === null) break;
+    if (next === null) break;
   }
   const limit = connector.capabilities.historyLimit;
   if (since === null && limit !== null && state.progress.postsCollected >= limit) {
