@@ -17,6 +17,35 @@ describe('normalizeUrl', () => {
     expect(normalizeUrl(raw)).toBe(expected);
   });
 
+  it('skips the URL parser only where the parser would change nothing', () => {
+    // The parser's answer for the shapes the fast path accepts, and near misses it must not.
+    const viaParser = (raw: string): string => {
+      const url = new URL(raw);
+      const out = url.toString();
+      return url.pathname === '/' && url.search === '' && out.endsWith('/')
+        ? out.slice(0, -1)
+        : out;
+    };
+    for (const raw of [
+      'http://t.co',
+      'http://t.co/',
+      'https://t.co/AbC_12-x',
+      'http://t.co//',
+      'http://t.co//x/',
+      'https://a-b.example-1.org/x/y/',
+      'http://1.2.a/x',
+      'http://1.2.3/x',
+      'http://0x7f.1/',
+      'http://xn--bcher-kva.example/',
+      'http://a..b/',
+      'http://t.co./x',
+      'http://-a-.b-/c',
+      'http://localhost/',
+    ]) {
+      expect(normalizeUrl(raw), raw).toBe(viaParser(raw));
+    }
+  });
+
   it('rejects what is not an http(s) URL', () => {
     expect(normalizeUrl('https://')).toBeNull();
   });

@@ -28,9 +28,21 @@ const TRACKING_PARAMS = new Set([
  * removed, trailing sentence punctuation dropped. Returns null for something that is not
  * an http(s) URL.
  */
+const SIMPLE_URL = /^https?:\/\/(?:[a-z0-9-]+\.)*[a-z][a-z0-9-]*(?:\/[A-Za-z0-9_-]*)*$/;
+
 export function normalizeUrl(raw: string): string | null {
   let candidate = raw.replace(/[.,;:!?)\]}'"\u2026]+$/u, '');
   if (/^www\./i.test(candidate)) candidate = `https://${candidate}`;
+  // Most posted links (t.co and the like) are already normal: lower-case host whose last
+  // label is not numeric (no IPv4 rewriting) and not punycode, no port, query or fragment,
+  // path segments without dots or escapes. The URL parser would return them unchanged
+  // (bar a lone "/" path), so skip it; checked against it in extract.test.ts.
+  if (SIMPLE_URL.test(candidate) && !candidate.includes('xn--')) {
+    return candidate.endsWith('/') &&
+      candidate.indexOf('/', candidate.indexOf('//') + 2) === candidate.length - 1
+      ? candidate.slice(0, -1)
+      : candidate;
+  }
   let url: URL;
   try {
     url = new URL(candidate);
