@@ -193,6 +193,15 @@ describe('the HTTP layer', () => {
     expect(requests).toHaveLength(2);
   });
 
+  it('spends no quota unit in the last moments before the quota resets (the platform would charge the next window)', async () => {
+    const profile = createYoutubeProfile(100);
+    const reset = profile.quota?.resetAt(T0) ?? 0;
+    let clock = reset - 100;
+    const { http, sleeps } = setup([{ body: { items: [] } }], { now: () => clock, sleep: (ms) => { sleeps.push(ms); clock += ms; return Promise.resolve(); } });
+    await http.request(profile, { endpoint: 'GET /youtube/v3/videos', url: 'https://www.googleapis.com/youtube/v3/videos', credential });
+    expect(sleeps).toEqual([100]);
+  });
+
   it('counts YouTube quota per project: every OAuth connection shares the units, an API key has its own', async () => {
     const { http, requests } = setup([{ body: { items: [] } }, { body: { items: [] } }, { body: { items: [] } }]);
     const profile = createYoutubeProfile(2);

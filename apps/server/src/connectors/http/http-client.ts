@@ -120,6 +120,9 @@ function isAbort(error: unknown): boolean {
   return error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError');
 }
 
+/** No quota unit is spent this close to the quota window's reset. */
+const QUOTA_MARGIN_MS = 250;
+
 /** The one outbound HTTP client of the connectors. See connectors/README.md. */
 export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
   const fetchFn = options.fetch ?? globalThis.fetch;
@@ -308,6 +311,10 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
       }
       if (profile.quota) {
         const units = profile.quota.cost(request.endpoint);
+        // As with declared limits: units spent in the quota window's last moments would be charged
+        // by the platform to the next window, which the local count then allows in full.
+        const untilReset = profile.quota.resetAt(now()) - now();
+        if (untilReset < QUOTA_MARGIN_MS) await waitFor(untilReset, profile, request.endpoint, 'budget', request.signal);
         const resetAt = profile.quota.resetAt(now());
         const quota = await store.consumeQuota(quotaKey(profile, request.credential), units, profile.quota.limit, resetAt, now());
         metrics.remaining.set({ platform: profile.platform, endpoint: 'quota' }, Math.max(0, profile.quota.limit - quota.used));
