@@ -132,14 +132,25 @@ async function ensureQueues(boss: PgBoss, settings: JobQueueSettings): Promise<v
   }
 }
 
+/** Arbitrary constant: the advisory lock that serialises the queue-schema grants of starting processes. */
+const GRANT_LOCK_KEY = 740_612;
+
 async function grantAppRole(ownerUrl: string): Promise<void> {
   const client = new pg.Client({ connectionString: ownerUrl, application_name: 'socialpulse-queue-grants' });
   await client.connect();
   try {
+    // Processes starting together would update the same catalog rows at once ("tuple
+    // concurrently updated"): one at a time.
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock($1)', [GRANT_LOCK_KEY]);
     await client.query(`GRANT USAGE ON SCHEMA ${JOB_SCHEMA} TO ${APP_ROLE}`);
     await client.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${JOB_SCHEMA} TO ${APP_ROLE}`);
     await client.query(`GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ${JOB_SCHEMA} TO ${APP_ROLE}`);
     await client.query(`GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA ${JOB_SCHEMA} TO ${APP_ROLE}`);
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
   } finally {
     await client.end();
   }

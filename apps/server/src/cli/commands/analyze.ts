@@ -10,7 +10,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { Option, type Command } from 'commander';
-import { createAnalyzer, type Analyzer } from '../../analysis/analyzer.js';
+import type { Analyzer } from '../../analysis/analyzer.js';
 import { isItemError, type PostInput, type SentimentEngineName } from '../../analysis/engine.js';
 
 export const ANALYZE_BATCH_SIZE = 100;
@@ -152,6 +152,9 @@ export function registerAnalyzeCommand(program: Command): void {
       const input: Readable = file === '-' ? process.stdin : createReadStream(file);
       const output: Writable = flags.out === '-' ? process.stdout : createWriteStream(flags.out);
       const inputError = new Promise<never>((_resolve, reject) => input.once('error', reject));
+      // Loaded here, not when `socialpulse` starts: the language tables and model weigh ~150 MB,
+      // which every other command (serve's API and LLM-only workers among them) does without.
+      const { createAnalyzer } = await import('../../analysis/analyzer.js');
       const analyzer = createAnalyzer({ engine: flags.engine });
       const started = performance.now();
       const summary = await Promise.race([analyzeStream(input, output, analyzer), inputError]);
