@@ -15,6 +15,6 @@ const program = new Command()
   .showHelpAfterError()
   .version('0.1.0');
 
-registerCommands(program);
-
-program.parseAsync(process.argv).catch(reportFatal);
+registerCommands(program, process.argv.slice(2))
+  .then(() => program.parseAsync(process.argv))
+  .catch(reportFatal);
