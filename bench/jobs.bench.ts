@@ -14,10 +14,10 @@
  *   kill   100 users × 1,000 posts, fake LLM; one of two workers SIGKILLed mid-run
  * Environment: BENCH_DATABASE_URL (admin URL; default postgres://postgres@127.0.0.1:5432/postgres),
  * BENCH_WORKERS (worker processes, default 2), BENCH_USERS (100), BENCH_POSTS_PER_USER (1000),
- * BENCH_BIG_POSTS (100000), BENCH_LLM_MS (200), BENCH_BIG_LLM_MS (50), BENCH_WORKER_NODE_ARGS (node flags for the workers only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+ * BENCH_BIG_POSTS (100000), BENCH_LLM_MS (200), BENCH_BIG_LLM_MS (50), BENCH_WORKER_NODE_ARGS (node flags for the workers, after the shipped executable's own, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -42,6 +42,9 @@ const BIG_LLM_MS = int('BENCH_BIG_LLM_MS', 50);
 const SLOTS = 10;
 const CHUNK = 100;
 const CLI = fileURLToPath(new URL('../apps/server/dist/cli/main.js', import.meta.url));
+/** Workers start as the shipped executable does: with the node flags of its `#!/usr/bin/env -S node …` line. */
+const SHIPPED_NODE_FLAGS = (/^#!\/usr\/bin\/env -S node (.*)$/.exec(readFileSync(CLI, 'utf8').split('\n')[0] ?? '')?.[1] ?? '').split(' ').filter(Boolean);
+const WORKER_NODE_FLAGS = [...SHIPPED_NODE_FLAGS, ...(process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean)];
 const QUEUE: JobQueueSettings = { attempts: 3, retryDelaySeconds: 1, retryDelayMaxSeconds: 10, leaseSeconds: 10, superviseIntervalSeconds: 2 };
 
 function int(name: string, fallback: number): number {
@@ -151,8 +154,7 @@ async function startWorkers(b: Bench, n: number, llm: FakeLlmServer | null, data
   };
   return Promise.all(
     Array.from({ length: n }, () => {
-      const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-      const child = spawn(process.execPath, [...nodeArgs, CLI, 'serve', '--services', 'worker', '--no-demo'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [...WORKER_NODE_FLAGS, CLI, 'serve', '--services', 'worker', '--no-demo'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
       let output = '';
       const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
       return new Promise<Worker>((resolve, reject) => {
@@ -390,7 +392,7 @@ async function killScenario(): Promise<void> {
 
 async function main(): Promise<void> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
-  console.log(`# bench:jobs — ${new Date().toISOString()}, Node ${process.version}, ${os.availableParallelism()} cores, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  console.log(`# bench:jobs — ${new Date().toISOString()}, Node ${process.version}, ${os.availableParallelism()} cores, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}, worker node flags: ${WORKER_NODE_FLAGS.join(' ') || 'none'}`);
   if (SCENARIOS.includes('local')) await fairnessScenario('local', ['local'], null);
   if (SCENARIOS.includes('llm')) await fairnessScenario('llm', ['llm'], LLM_MS);
   if (SCENARIOS.includes('big')) await bigScenario();

@@ -6,7 +6,8 @@ import { findSyncRun, type SyncRun } from '../../db/repos/sync-runs.repo.js';
 import { withTenant } from '../../db/tenant.js';
 import { createSecretBox } from '../../domain/auth/secret-box.js';
 import { triggerSync } from '../../domain/collection/connections.service.js';
-import { createConnectorProvider } from '../../domain/collection/connectors.js';
+import { Redis } from 'ioredis';
+import { connectorProviderFromConfig } from '../../domain/collection/connectors.js';
 import { syncConnection } from '../../domain/collection/sync.service.js';
 import { withDatabase, type DatabaseFlags } from '../context.js';
 import { workspaceIdOf } from './dlq.js';
@@ -61,12 +62,20 @@ export function registerSyncCommand(program: Command): void {
         };
         const results: SyncRun[] = [];
         if (flags.inline) {
-          const deps = { pool: ctx.db.pool, secretBox: createSecretBox(ctx.db.secrets.encryptionKey, ctx.config.auth.previousEncryptionKeys), connectors: createConnectorProvider(), logger: ctx.logger };
-          for (const t of targets) {
-            show(`${t.platform} ${t.handle ?? t.id}: running…`, false);
-            const run = await syncConnection(deps, { workspaceId, connectionId: t.id, kind, trigger: 'manual' });
-            show(progressOf(`${t.platform} ${t.handle ?? t.id}`, run), true);
-            results.push(run);
+          // The configured platforms (base URLs, OAuth clients for token renewal) and, with Redis,
+          // the rate-limit budgets the workers share: an inline sync spends the same budget.
+          const redis = ctx.config.redisUrl ? new Redis(ctx.config.redisUrl, { maxRetriesPerRequest: 1 }) : null;
+          redis?.on('error', (error) => ctx.logger.warn({ err: error }, 'redis error (budgets)'));
+          const deps = { pool: ctx.db.pool, secretBox: createSecretBox(ctx.db.secrets.encryptionKey, ctx.config.auth.previousEncryptionKeys), connectors: connectorProviderFromConfig(ctx.config, redis), logger: ctx.logger };
+          try {
+            for (const t of targets) {
+              show(`${t.platform} ${t.handle ?? t.id}: running…`, false);
+              const run = await syncConnection(deps, { workspaceId, connectionId: t.id, kind, trigger: 'manual' });
+              show(progressOf(`${t.platform} ${t.handle ?? t.id}`, run), true);
+              results.push(run);
+            }
+          } finally {
+            redis?.disconnect();
           }
         } else {
           const queue = await openJobQueue(ctx.db.url, jobQueueSettings(ctx.config), { supervise: false });

@@ -9,6 +9,7 @@ import { InMemoryBudgetStore, type BudgetStore } from './budget-store.js';
 import { parseRetryAfter, type BudgetObservation } from './headers.js';
 import { connectorMetrics, type ConnectorMetrics } from './metrics.js';
 import { parseJsonKeepingBigInts } from './safe-json.js';
+import { createPublicOnlyDispatcher, NonPublicAddressError } from './public-address.js';
 
 /** A response as the platform sent it, before it is judged. */
 export interface RawResponse {
@@ -97,6 +98,13 @@ export interface HttpClientOptions {
   /** ETags remembered for conditional requests (default 500). */
   etagCacheSize?: number;
   userAgent?: string;
+  /**
+   * Origins the operator configured (the simulator, a proxy: `http://127.0.0.1:4010`). Every other
+   * origin is reached only at public addresses, checked after DNS at connect time (see
+   * public-address.ts): a platform host is named by code, but a Mastodon instance or a redirect
+   * target is named by a user.
+   */
+  trustedOrigins?: readonly string[];
 }
 
 export interface HttpClient {
@@ -116,6 +124,14 @@ function buildUrl(url: string, query: HttpRequest['query']): string {
   return u.toString();
 }
 
+/** The refusal of public-address.ts, however deep undici wrapped it. */
+function nonPublicCause(error: unknown): NonPublicAddressError | null {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth += 1) {
+    if (e instanceof NonPublicAddressError) return e;
+  }
+  return null;
+}
+
 function isAbort(error: unknown): boolean {
   return error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError');
 }
@@ -132,6 +148,11 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
   const timeoutSignal = options.timeoutSignal ?? ((ms: number) => AbortSignal.timeout(ms));
   const store = options.budgetStore ?? new InMemoryBudgetStore();
   const metrics: ConnectorMetrics = connectorMetrics(options.registry);
+  const trustedOrigins = new Set((options.trustedOrigins ?? []).map((o) => new URL(o).origin));
+  let publicOnly: ReturnType<typeof createPublicOnlyDispatcher> | null = null;
+  // Only a real fetch takes a dispatcher; an injected one (tests, replay) gets none.
+  const dispatcherFor = (url: string): object =>
+    options.fetch === undefined && !trustedOrigins.has(new URL(url).origin) ? { dispatcher: (publicOnly ??= createPublicOnlyDispatcher()) } : {};
   const timeoutMs = options.timeoutMs ?? 30_000;
   const maxAttempts = Math.max(1, options.maxAttempts ?? 4);
   const backoffBaseMs = options.backoffBaseMs ?? 1_000;
@@ -218,11 +239,19 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
     let response: Response;
     let text: string;
     try {
-      response = await fetchFn(url, { method, headers, body, signal, redirect: 'follow' });
+      response = await fetchFn(url, { method, headers, body, signal, redirect: 'follow', ...dispatcherFor(url) });
       text = await response.text();
     } catch (error) {
       metrics.requests.inc({ platform: profile.platform, endpoint: request.endpoint, status: 'network' });
       if (request.signal?.aborted) throw error;
+      const refused = nonPublicCause(error);
+      if (refused)
+        throw new ConnectorError('forbidden', `${profile.platform} ${request.endpoint}: refused to connect: ${refused.message}`, {
+          platform: profile.platform,
+          endpoint: request.endpoint,
+          platformCode: refused.code,
+          details: { host: refused.host },
+        });
       const timedOut = isAbort(error) || timeout.aborted;
       throw new ConnectorError('transient', timedOut ? `${profile.platform} ${request.endpoint}: no answer within ${timeoutMs} ms` : `${profile.platform} ${request.endpoint}: network error (${scrubSecrets(error instanceof Error ? error.message : String(error), secretsOf(request.credential, request.secrets))})`, {
         platform: profile.platform,

@@ -68,7 +68,7 @@ export const supportedPlatforms = (): Platform[] => Object.keys(builders) as Pla
 
 export function createConnectorProvider(options: ConnectorProviderOptions = {}): ConnectorProvider {
   const { baseUrls = {}, oauthClients = {}, http: given, ...httpOptions } = options;
-  const http = given ?? createHttpClient(httpOptions);
+  const http = given ?? createHttpClient({ ...httpOptions, trustedOrigins: Object.values(baseUrls) });
   return {
     http,
     maxAttempts: Math.max(1, options.maxAttempts ?? 4),

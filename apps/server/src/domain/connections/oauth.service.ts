@@ -61,6 +61,8 @@ export function normaliseInstance(value: string): string {
  * The server will call the instance (app registration, tokens), so an instance is a public https
  * host: not http, not localhost, not an IP literal (the cloud metadata address, internal
  * services). The configured Mastodon base URL (the simulator, a proxy) is the one exception.
+ * A name that resolves to an internal address is refused later, at connect time, by the HTTP
+ * layer (connectors/http/public-address.ts), which no name check can replace.
  */
 export function allowedInstance(instance: string, configured: string | undefined): string {
   if (configured !== undefined && instance === configured.replace(/\/+$/, '')) return instance;
