@@ -14,7 +14,7 @@
  *   kill   100 users × 1,000 posts, fake LLM; one of two workers SIGKILLed mid-run
  * Environment: BENCH_DATABASE_URL (admin URL; default postgres://postgres@127.0.0.1:5432/postgres),
  * BENCH_WORKERS (worker processes, default 2), BENCH_USERS (100), BENCH_POSTS_PER_USER (1000),
- * BENCH_BIG_POSTS (100000), BENCH_LLM_MS (200), BENCH_BIG_LLM_MS (50), BENCH_WORKER_NODE_ARGS (node flags for the workers, after the shipped executable's own, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+ * BENCH_BIG_POSTS (100000), BENCH_LLM_MS (200), BENCH_BIG_LLM_MS (50), BENCH_KEEP_DB (keep each scenario's database for inspection), BENCH_WORKER_NODE_ARGS (node flags for the workers, after the shipped executable's own, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -97,7 +97,7 @@ async function freshDatabase(name: string): Promise<Bench> {
       await appPool.end();
       const a = new pg.Client({ connectionString: ADMIN_URL });
       await a.connect();
-      await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      if (!process.env.BENCH_KEEP_DB) await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await a.end();
     },
   };
@@ -281,6 +281,14 @@ async function fairnessScenario(name: string, engines: string[], latencyMs: numb
     const busyMs = rows.reduce((sum, r) => sum + (r.finished - r.started), 0);
     const dbWork = busyMs / rows.length;
     console.log(`mean chunks in flight ${(busyMs / totalMs).toFixed(1)} of ${SLOTS}; mean chunk in the database (claim→commit) ${dbWork.toFixed(0)} ms, of which engine work ${(workMs / rows.length).toFixed(0)} ms`);
+    const perSecond = Array.from({ length: Math.ceil(totalMs / 1000) }, (_, i) => {
+      const from = start + i * 1000;
+      const to = from + 1000;
+      return rows.reduce((sum, r) => sum + Math.max(0, Math.min(r.finished, to) - Math.max(r.started, from)), 0) / 1000;
+    });
+    console.log(`chunks in flight, mean of each second: ${perSecond.map((n) => n.toFixed(1)).join(' ')}`);
+    const usersWithWork = perSecond.map((_, i) => new Set(rows.filter((r) => r.finished > start + i * 1000).map((r) => r.key)).size);
+    console.log(`users with chunks left, at each second: ${usersWithWork.join(' ')}`);
     console.log(`results ${results.rows[0]?.n} (distinct ${results.rows[0]?.d}); worker peak RSS ${rss.map((r) => `${r.toFixed(0)} MB`).join(', ')}`);
   } finally {
     await llm?.close();

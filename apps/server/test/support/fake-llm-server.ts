@@ -24,7 +24,11 @@ export type FakeFault =
   | { kind: 'refusal' }; // 200 with message.refusal
 
 export interface FakeLlmBehaviour {
-  /** Delay before each answer (default 0). */
+  /**
+   * Time from a request's arrival to its answer (default 0), the server's own work (parsing,
+   * labelling, counting tokens) included, as a provider's latency is: a benchmark at 200 ms per
+   * chunk measures the client against 200 ms, not 200 ms plus this process's load.
+   */
   latencyMs: number;
   /** Faults by 1-based number of the chat completion request. */
   faults: Record<number, FakeFault>;
@@ -166,7 +170,11 @@ export async function startFakeLlmServer(options: Partial<FakeLlmBehaviour> = {}
     };
   };
 
-  const handleChat = async (req: IncomingMessage, res: ServerResponse, raw: string): Promise<void> => {
+  const handleChat = async (req: IncomingMessage, res: ServerResponse, raw: string, arrivedAt: number): Promise<void> => {
+    const latency = async (): Promise<void> => {
+      const left = behaviour.latencyMs - (performance.now() - arrivedAt);
+      if (left > 0) await new Promise((resolve) => setTimeout(resolve, left));
+    };
     const number = ++chatCount;
     let body: ChatBody;
     try {
@@ -177,7 +185,7 @@ export async function startFakeLlmServer(options: Partial<FakeLlmBehaviour> = {}
     }
     const fault = pickFault(number);
     requests.push({ number, method: req.method ?? '', path: req.url ?? '', headers: req.headers, body, fault });
-    if (behaviour.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, behaviour.latencyMs));
+    if (fault) await latency();
 
     switch (fault?.kind) {
       case 'hang':
@@ -227,6 +235,7 @@ export async function startFakeLlmServer(options: Partial<FakeLlmBehaviour> = {}
     }
     const prompt = promptTokens(body);
     const completion = countTokens(content);
+    await latency();
     json(
       res,
       200,
@@ -249,6 +258,7 @@ export async function startFakeLlmServer(options: Partial<FakeLlmBehaviour> = {}
 
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
+    const arrivedAt = performance.now();
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const raw = Buffer.concat(chunks).toString('utf8');
@@ -262,7 +272,7 @@ export async function startFakeLlmServer(options: Partial<FakeLlmBehaviour> = {}
           done = true;
         };
         res.on('close', finish);
-        handleChat(req, res, raw).catch((error: unknown) => {
+        handleChat(req, res, raw, arrivedAt).catch((error: unknown) => {
           if (!res.headersSent) json(res, 500, { error: { message: String(error) } });
         });
         return;

@@ -40,6 +40,25 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
     expect(sentiment.positive).toBeGreaterThan(0);
     expect(sentiment.negative).toBeGreaterThan(0);
 
+    // Every aggregate, against an independent reading of the stored results (one query per figure).
+    const reference = await db.adminPool.query<{ aggregates: unknown }>(
+      `SELECT jsonb_build_object(
+         'sentiment', (SELECT coalesce(jsonb_object_agg(coalesce(sentiment_label, 'none'), n), '{}') FROM (SELECT sentiment_label, count(*) n FROM analysis_results WHERE analysis_id = $1 GROUP BY 1) s),
+         'llm_sentiment', (SELECT coalesce(jsonb_object_agg(llm_sentiment, n), '{}') FROM (SELECT llm_sentiment, count(*) n FROM analysis_results WHERE analysis_id = $1 AND llm_sentiment IS NOT NULL GROUP BY 1) s),
+         'mean_score', (SELECT round(avg(sentiment_score)::numeric, 4) FROM analysis_results WHERE analysis_id = $1),
+         'top_topics', (SELECT coalesce(jsonb_agg(jsonb_build_object('topic', topic, 'count', n) ORDER BY n DESC, topic), '[]') FROM (SELECT lower(topic) topic, count(*) n FROM analysis_results WHERE analysis_id = $1 AND topic IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10) t),
+         'categories', (SELECT coalesce(jsonb_object_agg(c, n), '{}') FROM (SELECT c, count(*) n FROM analysis_results r,
+             LATERAL (SELECT r.category AS c WHERE r.category IS NOT NULL UNION SELECT jsonb_array_elements_text(coalesce(r.local -> 'categories', '[]'))) x
+             WHERE analysis_id = $1 GROUP BY 1) s),
+         'top_keywords', (SELECT coalesce(jsonb_agg(jsonb_build_object('keyword', k, 'count', n) ORDER BY n DESC, k), '[]') FROM (SELECT k, count(*) n FROM analysis_results r,
+             LATERAL jsonb_array_elements_text(coalesce(r.local -> 'keywords', '[]')) k WHERE analysis_id = $1 GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 20) t),
+         'toxic', (SELECT count(*) FROM analysis_results WHERE analysis_id = $1 AND (local ->> 'toxic')::boolean),
+         'unlabelled', (SELECT count(*) FROM analysis_results WHERE analysis_id = $1 AND llm_status = 'unlabelled')) AS aggregates`,
+      [created.id],
+    );
+    expect(done.aggregates).toEqual(reference.rows[0]?.aggregates);
+    expect((done.aggregates?.top_keywords as unknown[]).length).toBeGreaterThan(0);
+
     const rows = await db.adminPool.query<{ n: number; distinct_posts: number }>('SELECT count(*)::int n, count(DISTINCT post_id)::int distinct_posts FROM analysis_results WHERE analysis_id = $1', [created.id]);
     expect(rows.rows[0]).toEqual({ n: 250, distinct_posts: 250 });
 
