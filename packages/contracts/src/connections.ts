@@ -3,6 +3,7 @@ import { platformSchema } from './posts.js';
 import { workspaceParamsSchema } from './workspaces.js';
 
 export const connectionStatuses = ['pending', 'active', 'platform_auth_expired', 'paused', 'error', 'disconnected'] as const;
+export const connectionApis = ['display', 'research'] as const;
 export const syncKinds = ['posts', 'metrics'] as const;
 export const syncTriggers = ['schedule', 'manual', 'webhook', 'replay'] as const;
 export const syncStatuses = ['queued', 'running', 'completed', 'partial', 'failed'] as const;
@@ -16,6 +17,12 @@ export const connectionCreateSchema = z
   .object({
     platform: platformSchema,
     account: z.string().trim().min(1).max(256).describe('The account: a handle (`@name`, `name`, `user@instance`) or the platform id'),
+    api: z
+      .enum(connectionApis)
+      .optional()
+      .describe(
+        'TikTok only. `display` (default): the creator\'s own videos, with their user token. `research`: any public account\'s videos through the Research API, with the client token of the instance\'s approved research app (TIKTOK_CLIENT_KEY/SECRET), obtained and renewed by SocialPulse when no access_token is given',
+      ),
     credentials: z
       .object({
         access_token: z.string().min(1).max(8192).optional(),
@@ -24,10 +31,16 @@ export const connectionCreateSchema = z
         api_key: z.string().min(1).max(1024).optional(),
       })
       .strict()
-      .refine((c) => c.access_token !== undefined || c.api_key !== undefined, { message: 'give an access_token or an api_key' }),
+      .refine((c) => c.access_token !== undefined || c.api_key !== undefined, { message: 'give an access_token or an api_key' })
+      .optional()
+      .describe('Required, except for a TikTok Research connection (the instance\'s client token is used)'),
     poll_minutes: z.number().int().min(5).max(1440).default(30).describe('New posts are collected this often'),
   })
   .strict()
+  .superRefine((input, ctx) => {
+    if (input.api !== undefined && input.platform !== 'tiktok') ctx.addIssue({ code: 'custom', path: ['api'], message: `api is for TikTok (display or research), not ${input.platform}` });
+    if (input.credentials === undefined && input.api !== 'research') ctx.addIssue({ code: 'custom', path: ['credentials'], message: 'give credentials: an access_token or an api_key' });
+  })
   .meta({ id: 'ConnectionCreate' });
 export type ConnectionCreate = z.infer<typeof connectionCreateSchema>;
 
@@ -47,6 +60,7 @@ export const connectionSchema = z
     workspace_id: z.uuid(),
     platform: z.string(),
     account: z.object({ external_id: z.string().nullable(), handle: z.string().nullable() }),
+    api: z.enum(connectionApis).nullable().describe('Which of the platform\'s APIs the connection reads (TikTok); null: the platform\'s default'),
     status: z.enum(connectionStatuses).describe('`platform_auth_expired`: the platform refused the token; reconnect the account'),
     poll_minutes: z.number().int(),
     last_sync_at: z.iso.datetime().nullable(),

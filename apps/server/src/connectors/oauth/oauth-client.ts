@@ -196,6 +196,17 @@ export async function renewTokens(t: TokenRequestContext, current: { accessToken
   return { ...tokens, refreshToken: tokens.refreshToken ?? current.refreshToken };
 }
 
+/**
+ * An app's own token (OAuth 2.0 client credentials grant): TikTok's Research API is read with
+ * the client token of an approved research app, not a user's. Renewed by asking again.
+ */
+export async function clientCredentialsToken(t: TokenRequestContext): Promise<TokenSet> {
+  const response = await callTokenEndpoint(t, { grant_type: 'client_credentials' }, []);
+  const tokens = tokenSetOf(response.body, response.receivedAt);
+  if (tokens.accessToken === '') throw new ConnectorError('malformed_response', `${t.provider.platform}: the token endpoint granted no access_token`, { platform: t.provider.platform, endpoint: `${t.provider.token.method} ${t.provider.token.path}` });
+  return tokens;
+}
+
 const noRenewal = (platform: Platform, why: string): ConnectorError =>
   new ConnectorError('auth_expired', `${platform}: the access token cannot be renewed (${why}); connect the account again`, { platform, platformCode: 'no_renewal' });
 

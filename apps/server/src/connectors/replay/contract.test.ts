@@ -242,7 +242,14 @@ describe.skipIf(!available)('contract: every recorded response through the real 
     expect(md[0]).toMatchObject({ nextCursor: '117020580489281910', hasMore: true });
     const tt = only(await replayFile('tiktok/bodies/research_api_videos_response_page_1_of_2.json'), 'posts')[0];
     expect(tt?.type === 'posts' && JSON.parse(tt.nextCursor ?? '{}')).toMatchObject({ cursor: 100, searchId: '7354367454467855403' });
-    expect(only(await replayFile('tiktok/bodies/research_api_videos_response_page_2_of_2.json'), 'posts')[0]).toMatchObject({ hasMore: false });
+    // The last page of a query's window: the connector goes on with the window before it (a first
+    // sync reaches a year back, 30 days per query), a new search from its first page.
+    const tt2 = only(await replayFile('tiktok/bodies/research_api_videos_response_page_2_of_2.json'), 'posts')[0];
+    expect(tt2).toMatchObject({ hasMore: true });
+    const first = JSON.parse(tt?.type === 'posts' ? (tt.nextCursor ?? '{}') : '{}') as { start: string; end: string };
+    const older = JSON.parse(tt2?.type === 'posts' ? (tt2.nextCursor ?? '{}') : '{}') as { cursor: number; searchId: string | null; start: string; end: string; oldest: string };
+    expect(older).toMatchObject({ cursor: 0, searchId: null });
+    expect(older.end < first.start && older.start <= older.end && older.oldest <= older.start).toBe(true);
     expect(only(await replayFile('youtube/bodies/apidata__playlist_items__playlist_items_paged_1.json'), 'posts')[0]).toMatchObject({ nextCursor: 'CAoQAA', hasMore: true });
     expect(only(await replayFile('instagram/bodies/users__medias_p1.json'), 'posts')[0]).toMatchObject({ nextCursor: 'after', hasMore: true });
     expect(only(await replayFile('reddit/recorded/TestRedditorListings.test_overview__new.json'), 'posts')[0]).toMatchObject({ nextCursor: 't1_mzqqmaw', hasMore: true });

@@ -15,8 +15,13 @@ export interface TiktokConnectorOptions {
   baseUrl?: string;
   /** `display`: the creator's own videos (user token). `research`: public videos (client token, approved researchers). */
   api: 'display' | 'research';
-  /** Research queries span at most 30 days; how far back the first window reaches (default 30). */
+  /** Research queries span at most 30 days: the width of each query's window (default 30). */
   researchWindowDays?: number;
+  /**
+   * How far back a first Research sync reaches (default 365 days), one window after another,
+   * newest first; an incremental sync reaches back to its `since`.
+   */
+  researchHistoryDays?: number;
   now?: () => number;
   /** The platform profile (tests and benchmarks: a declared limit other than 600 per minute). */
   profile?: PlatformProfile;
@@ -27,9 +32,13 @@ interface ResearchCursor {
   searchId: string | null;
   start: string;
   end: string;
+  /** The earliest day to reach (yyyymmdd): older windows follow this one until it is covered. */
+  oldest?: string;
 }
 
+const DAY_MS = 86_400_000;
 const yyyymmdd = (ms: number): string => new Date(ms).toISOString().slice(0, 10).replace(/-/g, '');
+const msOf = (ymd: string): number => Date.UTC(Number(ymd.slice(0, 4)), Number(ymd.slice(4, 6)) - 1, Number(ymd.slice(6, 8)));
 
 /** TikTok Display API (video/list, cursor = ms timestamp) or Research API (video/query, cursor + search_id). */
 export class TiktokConnector implements Connector {
@@ -39,6 +48,7 @@ export class TiktokConnector implements Connector {
   private readonly baseUrl: string;
   readonly api: 'display' | 'research';
   private readonly windowDays: number;
+  private readonly historyDays: number;
   private readonly now: () => number;
   private readonly profile: PlatformProfile;
 
@@ -48,6 +58,7 @@ export class TiktokConnector implements Connector {
     this.baseUrl = (options.baseUrl ?? TIKTOK_API).replace(/\/+$/, '');
     this.api = options.api;
     this.windowDays = options.researchWindowDays ?? 30;
+    this.historyDays = options.researchHistoryDays ?? 365;
     this.now = options.now ?? Date.now;
     this.capabilities = { comments: options.api === 'research', metricsBatchSize: 20, historyLimit: null };
   }
@@ -80,11 +91,14 @@ export class TiktokConnector implements Connector {
       const response = await this.post('/v2/video/list/', DISPLAY_FIELDS, body, ctx);
       return this.videoPage(response, owner, options, null);
     }
+    const now = this.now();
+    const oldest = options.since !== undefined ? Date.parse(options.since) : now - this.historyDays * DAY_MS;
     const state: ResearchCursor = cursor !== null ? (JSON.parse(cursor) as ResearchCursor) : {
       cursor: 0,
       searchId: null,
-      start: yyyymmdd(options.since !== undefined ? Math.max(Date.parse(options.since), this.now() - this.windowDays * 86_400_000) : this.now() - this.windowDays * 86_400_000),
-      end: yyyymmdd(this.now()),
+      start: yyyymmdd(Math.max(oldest, now - this.windowDays * DAY_MS)),
+      end: yyyymmdd(now),
+      oldest: yyyymmdd(oldest),
     };
     const response = await this.post('/v2/research/video/query/', RESEARCH_FIELDS, {
       query: { and: [{ operation: 'IN', field_name: 'username', field_values: [account.handle ?? account.externalId] }] },
@@ -116,15 +130,22 @@ export class TiktokConnector implements Connector {
       }
       posts.push(post);
     }
-    const hasMore = data?.has_more === true && !reachedSince;
+    // Display pages come newest first, so an older post ends an incremental sync; Research
+    // results within a window's dates come in no promised order, so they are only filtered.
+    const hasMore = data?.has_more === true && (research !== null || !reachedSince);
     const nextRaw = asString(data?.cursor);
     let nextCursor: string | null = null;
     if (hasMore && nextRaw !== null) {
       nextCursor = research === null
         ? nextRaw
         : JSON.stringify({ ...research, cursor: Number(nextRaw), searchId: asString(data?.search_id) ?? research.searchId } satisfies ResearchCursor);
+    } else if (research?.oldest !== undefined && research.start > research.oldest) {
+      // This window is done; the one before it, back to the oldest day wanted.
+      const end = msOf(research.start) - DAY_MS;
+      const start = Math.max(msOf(research.oldest), end - (this.windowDays - 1) * DAY_MS);
+      nextCursor = JSON.stringify({ cursor: 0, searchId: null, start: yyyymmdd(start), end: yyyymmdd(end), oldest: research.oldest } satisfies ResearchCursor);
     }
-    return { posts, nextCursor, hasMore: hasMore && nextCursor !== null, gaps };
+    return { posts, nextCursor, hasMore: nextCursor !== null, gaps };
   }
 
   async refreshMetrics(externalIds: readonly string[], ctx: ConnectorContext): Promise<MetricsResult> {

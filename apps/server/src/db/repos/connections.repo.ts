@@ -2,6 +2,8 @@ import type { Queryable } from '../pool.js';
 
 export const connectionStatuses = ['pending', 'active', 'platform_auth_expired', 'paused', 'error', 'disconnected'] as const;
 export type ConnectionStatus = (typeof connectionStatuses)[number];
+export const connectionApis = ['display', 'research'] as const;
+export type ConnectionApi = (typeof connectionApis)[number];
 
 /** A platform connection as the domain sees it; `credentialsSealed` never leaves the server. */
 export interface Connection {
@@ -11,6 +13,8 @@ export interface Connection {
   accountId: string | null;
   externalAccountId: string | null;
   handle: string | null;
+  /** Which of the platform's APIs it reads (TikTok: `display` or `research`); null = the default. */
+  api: ConnectionApi | null;
   status: ConnectionStatus;
   credentialsSealed: string | null;
   tokenExpiresAt: Date | null;
@@ -32,6 +36,7 @@ interface ConnectionDbRow {
   account_id: string | null;
   external_account_id: string | null;
   handle: string | null;
+  api: ConnectionApi | null;
   status: ConnectionStatus;
   credentials_sealed: string | null;
   token_expires_at: Date | null;
@@ -46,7 +51,7 @@ interface ConnectionDbRow {
   updated_at: Date;
 }
 
-const COLUMNS = `id, workspace_id, platform, account_id::text AS account_id, external_account_id, handle, status, credentials_sealed,
+const COLUMNS = `id, workspace_id, platform, account_id::text AS account_id, external_account_id, handle, api, status, credentials_sealed,
   token_expires_at, cursor, poll_minutes, next_sync_at, last_sync_at, blocked_until, last_error, created_by, created_at, updated_at`;
 
 function toConnection(r: ConnectionDbRow): Connection {
@@ -57,6 +62,7 @@ function toConnection(r: ConnectionDbRow): Connection {
     accountId: r.account_id,
     externalAccountId: r.external_account_id,
     handle: r.handle,
+    api: r.api,
     status: r.status,
     credentialsSealed: r.credentials_sealed,
     tokenExpiresAt: r.token_expires_at,
@@ -78,6 +84,7 @@ export interface NewConnection {
   platform: string;
   externalAccountId: string;
   handle: string | null;
+  api: ConnectionApi | null;
   credentialsSealed: string;
   tokenExpiresAt: string | null;
   pollMinutes: number;
@@ -98,14 +105,16 @@ export async function upsertConnection(db: Queryable, c: NewConnection): Promise
   const accountId = accounts[0]?.id ?? null;
   const { rows } = await db.query<ConnectionDbRow & { inserted: boolean }>(
     `INSERT INTO platform_connections AS pc (id, workspace_id, platform, account_id, external_account_id, handle, status, credentials_sealed,
-       token_expires_at, poll_minutes, next_sync_at, created_by)
-     VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $8, $9, now(), $10)
+       token_expires_at, poll_minutes, next_sync_at, created_by, api)
+     VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $8, $9, now(), $10, $11)
      ON CONFLICT (workspace_id, platform, external_account_id) WHERE external_account_id IS NOT NULL DO UPDATE SET
        status = 'active', credentials_sealed = EXCLUDED.credentials_sealed, token_expires_at = EXCLUDED.token_expires_at,
+       -- Another API's cursor means nothing to this one.
+       api = EXCLUDED.api, cursor = CASE WHEN pc.api IS NOT DISTINCT FROM EXCLUDED.api THEN pc.cursor END,
        handle = EXCLUDED.handle, account_id = coalesce(EXCLUDED.account_id, pc.account_id), poll_minutes = EXCLUDED.poll_minutes,
        next_sync_at = now(), blocked_until = NULL, last_error = NULL, updated_at = now()
      RETURNING ${COLUMNS}, (xmax = 0) AS inserted`,
-    [c.id, c.workspaceId, c.platform, accountId, c.externalAccountId, c.handle, c.credentialsSealed, c.tokenExpiresAt, c.pollMinutes, c.createdBy],
+    [c.id, c.workspaceId, c.platform, accountId, c.externalAccountId, c.handle, c.credentialsSealed, c.tokenExpiresAt, c.pollMinutes, c.createdBy, c.api],
   );
   const row = rows[0];
   if (!row) throw new Error('upsertConnection returned no row');

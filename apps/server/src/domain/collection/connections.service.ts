@@ -10,6 +10,7 @@ import { findDeadLetter, markDeadLetterDiscarded, type DeadLetter } from '../../
 import type { SyncKind, SyncRun } from '../../db/repos/sync-runs.repo.js';
 import type { SecretBox } from '../auth/secret-box.js';
 import { sealCredentials, type StoredCredentials } from '../connections/credentials.js';
+import { obtainClientToken } from '../connections/token-renewal.js';
 import type { ConnectorProvider } from './connectors.js';
 import { enqueueSync } from './sync-queue.js';
 
@@ -30,14 +31,18 @@ export interface ResolvedConnection {
  * Resolves the account through the platform's connector with the pasted credentials. A refusal
  * by the platform becomes a clear 400 (the token, the account), a platform outage stays a 5xx.
  */
-export async function resolveConnection(connectors: ConnectorProvider, input: ConnectionCreate): Promise<ResolvedConnection> {
-  const credentials: StoredCredentials = {
-    ...(input.credentials.access_token ? { accessToken: input.credentials.access_token } : {}),
-    ...(input.credentials.refresh_token ? { refreshToken: input.credentials.refresh_token } : {}),
-    ...(input.credentials.expires_at ? { expiresAt: input.credentials.expires_at } : {}),
-    ...(input.credentials.api_key ? { apiKey: input.credentials.api_key } : {}),
-  };
-  const connector = connectors.create(input.platform, undefined, { handle: input.account });
+export async function resolveConnection(connectors: ConnectorProvider, input: ConnectionCreate, now: Date = new Date()): Promise<ResolvedConnection> {
+  const given = input.credentials;
+  // A TikTok Research connection without a pasted token reads with the instance's client token.
+  const credentials: StoredCredentials = given
+    ? {
+        ...(given.access_token ? { accessToken: given.access_token } : {}),
+        ...(given.refresh_token ? { refreshToken: given.refresh_token } : {}),
+        ...(given.expires_at ? { expiresAt: given.expires_at } : {}),
+        ...(given.api_key ? { apiKey: given.api_key } : {}),
+      }
+    : await obtainClientToken(connectors, input.platform, now);
+  const connector = connectors.create(input.platform, undefined, { handle: input.account, ...(input.api ? { tiktokApi: input.api } : {}) });
   const ref = accountRefOf(input.platform, input.account);
   try {
     const account = await connector.resolveAccount(ref, {
@@ -84,6 +89,7 @@ export async function storeConnection(
     platform: input.platform,
     externalAccountId: resolved.account.externalId,
     handle: handleOf(input, resolved.account),
+    api: input.api ?? null,
     credentialsSealed: sealCredentials(box, id, resolved.credentials),
     tokenExpiresAt: resolved.credentials.expiresAt ?? null,
     pollMinutes: input.poll_minutes,

@@ -175,7 +175,7 @@ export async function syncConnection(deps: SyncDeps, request: SyncRequest): Prom
   }
   let connector: Connector;
   try {
-    connector = deps.connectors.create(connection.platform, counter.http, { handle: connection.handle });
+    connector = deps.connectors.create(connection.platform, counter.http, { handle: connection.handle, ...(connection.api ? { tiktokApi: connection.api } : {}) });
   } catch (error) {
     state.outcome = 'failed';
     state.error = { code: 'connector_unavailable', message: error instanceof Error ? error.message : String(error) };

@@ -20,8 +20,11 @@ export const storedCredentialsSchema = z
     refreshExpiresAt: z.iso.datetime({ offset: true }).optional(),
     /** ISO 8601: when the access token was granted, so renewal can start a quarter of its life early. */
     obtainedAt: z.iso.datetime({ offset: true }).optional(),
-    /** How the credentials were obtained: pasted by the user, or granted through an OAuth flow. */
-    via: z.enum(['token', 'oauth']).optional(),
+    /**
+     * How the credentials were obtained: pasted by the user, granted through an OAuth flow, or
+     * the instance's own client token (client credentials grant: TikTok's Research API).
+     */
+    via: z.enum(['token', 'oauth', 'client']).optional(),
   })
   .strict();
 export type StoredCredentials = z.infer<typeof storedCredentialsSchema>;

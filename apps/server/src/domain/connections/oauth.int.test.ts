@@ -85,7 +85,7 @@ describe.skipIf(databaseUnavailable() !== '')('OAuth connections against the sim
     sim = await startSimulator({
       seed: 11,
       clock: clock.now,
-      accounts: { x: 2, youtube: 1, instagram: 1, tiktok: 1, bluesky: 1, mastodon: 1, reddit: 1 },
+      accounts: { x: 2, youtube: 1, instagram: 1, tiktok: 2, bluesky: 1, mastodon: 1, reddit: 1 },
       postsPerAccount: 8,
       tokenTtlSeconds: { x: 7200, tiktok: 7200, youtube: 3600 },
     });
@@ -209,6 +209,58 @@ describe.skipIf(databaseUnavailable() !== '')('OAuth connections against the sim
     expect((await inject('POST', `${ws()}/connections/oauth`, viewer, { platform: 'x' })).status).toBe(403);
     const mastodonWithoutInstance = await inject('POST', `${ws()}/connections/oauth`, owner, { platform: 'mastodon' });
     expect(mastodonWithoutInstance.body).toMatchObject({ error: { code: 'validation_failed', details: { field: 'instance' } } });
+  });
+
+  it('TikTok Research: any public account by username, read with the instance client token, renewed by asking again', async () => {
+    // Not the account the Display tests connected: this one's posts are all new here.
+    const account = sim.accounts.tiktok[1];
+    if (!account) throw new Error('no account');
+    const created = await inject('POST', `${ws()}/connections`, owner, { platform: 'tiktok', api: 'research', account: `@${account.handle}` });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    expect(created.body).toMatchObject({ platform: 'tiktok', api: 'research', status: 'active', account: { external_id: account.handle, handle: account.handle } });
+    const id = String(created.body?.id);
+    const first = await storedCredentials(id);
+    expect(first.credentials).toMatchObject({ via: 'client', accessToken: expect.stringMatching(/^clt\./) as unknown });
+    expect(first.credentials.refreshToken).toBeUndefined();
+
+    const deps = { pool: db.pool, secretBox: box, connectors, now };
+    const run = await syncConnection(deps, { workspaceId, connectionId: id, kind: 'posts', trigger: 'manual' });
+    expect(run.status, JSON.stringify(run)).toBe('completed');
+    // A year of history, 30 days per query, newest window first: every post of the account.
+    expect(run.postsCollected).toBe(account.postCount);
+    expect(sim.stats.requests.tiktok?.['POST /v2/research/video/query/'] ?? 0).toBeGreaterThanOrEqual(13);
+    const stored = await db.adminPool.query<{ n: number; research: number }>(
+      "SELECT count(*)::int n, count(*) FILTER (WHERE raw ? 'region_code')::int research FROM posts WHERE workspace_id = $1 AND platform = 'tiktok' AND account_id = (SELECT account_id FROM platform_connections WHERE id = $2)",
+      [workspaceId, id],
+    );
+    expect(stored.rows[0]?.n).toBe(run.postsCollected);
+    expect(stored.rows[0]?.research).toBe(run.postsCollected);
+
+    // A client token has no refresh token: SocialPulse asks for a new one near expiry.
+    const calls = tokenCalls('tiktok', '/v2/oauth/token/');
+    clock.advance(2 * 3600_000 - 10 * 60_000);
+    const again = await syncConnection(deps, { workspaceId, connectionId: id, kind: 'posts', trigger: 'manual' });
+    expect(again.status, JSON.stringify(again)).toBe('completed');
+    expect(tokenCalls('tiktok', '/v2/oauth/token/')).toBe(calls + 1);
+    const renewed = await storedCredentials(id);
+    expect(renewed.credentials.via).toBe('client');
+    expect(renewed.credentials.accessToken).not.toBe(first.credentials.accessToken);
+    expect(Date.parse(renewed.credentials.expiresAt ?? '')).toBe(clock.now() + 7200_000);
+
+    const wrongPlatform = await inject('POST', `${ws()}/connections`, owner, { platform: 'x', api: 'research', account: '@someone', credentials: { access_token: 't' } });
+    expect(wrongPlatform.status).toBe(400);
+    const noCredentials = await inject('POST', `${ws()}/connections`, owner, { platform: 'tiktok', account: `@${account.handle}` });
+    expect(noCredentials.status).toBe(400);
+    const bare = createConnectorProvider({ baseUrls: sim.baseUrls });
+    const config = loadConfig({ LOG_LEVEL: 'silent', DATABASE_URL: db.url, ...noRateLimits }, {});
+    const other = await buildApp(Object.assign(createAppDeps(config, db, null, createLogger('silent')), { collection: { connectors: bare } }));
+    try {
+      const res = await other.inject({ method: 'POST', url: `${ws()}/connections`, headers: owner.headers, payload: { platform: 'tiktok', api: 'research', account: `@${account.handle}` } });
+      expect(res.statusCode, res.body).toBe(409);
+      expect(res.json()).toMatchObject({ error: { code: 'oauth_not_configured', message: expect.stringContaining('TIKTOK_CLIENT_KEY') as unknown } });
+    } finally {
+      await other.close();
+    }
   });
 
   it('renews an expiring token before a sync, rotating the refresh token; the old one is dead at the platform', async () => {

@@ -1,7 +1,8 @@
 import type { Platform } from '@socialpulse/contracts';
 import type { Credential } from '../../connectors/connector.js';
 import { ConnectorError, isConnectorError } from '../../connectors/errors.js';
-import { renewTokens } from '../../connectors/oauth/oauth-client.js';
+import { AppError } from '../../errors.js';
+import { clientCredentialsToken, renewTokens } from '../../connectors/oauth/oauth-client.js';
 import { oauthEndpoints, oauthProviders } from '../../connectors/oauth/providers.js';
 import type { Pool } from '../../db/pool.js';
 import { findConnectionForUpdate, updateConnection, type Connection } from '../../db/repos/connections.repo.js';
@@ -30,10 +31,25 @@ export const credentialOf = (connectionId: string, stored: StoredCredentials): C
   ...(stored.apiKey ? { apiKey: stored.apiKey } : {}),
 });
 
+/**
+ * The instance's own client token for a platform (client credentials grant), as stored
+ * credentials: TikTok's Research API is read with it. Needs the platform's OAuth client.
+ */
+export async function obtainClientToken(connectors: ConnectorProvider, platform: Platform, now: Date): Promise<StoredCredentials> {
+  const provider = oauthProviders[platform];
+  const client = connectors.oauthClient(platform);
+  if (!provider || !client)
+    throw new AppError('oauth_not_configured', `No OAuth client is configured for ${platform}: the operator sets its client key and secret (TikTok: TIKTOK_CLIENT_KEY and TIKTOK_CLIENT_SECRET of an approved Research API app)`, { details: { platform } });
+  const tokens = await clientCredentialsToken({ http: connectors.http, provider, endpoints: oauthEndpoints(provider, connectors.baseUrl(platform)), client });
+  return { ...storedCredentialsOf(tokens, now), via: 'client' };
+}
+
 /** Whether SocialPulse can get a new access token for these credentials without the user. */
 export function canRenew(platform: string, stored: StoredCredentials): boolean {
   const provider = oauthProviders[platform as Platform];
-  if (!provider || provider.renewal === 'none') return false;
+  if (!provider) return false;
+  if (stored.via === 'client') return true;
+  if (provider.renewal === 'none') return false;
   if (provider.renewal === 'exchange') return stored.accessToken !== undefined && stored.via === 'oauth';
   return stored.refreshToken !== undefined;
 }
@@ -87,6 +103,15 @@ export async function currentCredential(deps: RenewalDeps, connection: Connectio
     if (renewedMeanwhile) return credentialOf(connection.id, latest);
     const started = now();
     try {
+      if (latest.via === 'client') {
+        const renewed = await obtainClientToken(deps.connectors, connection.platform as Platform, started);
+        await updateConnection(c, connection.workspaceId, connection.id, {
+          credentialsSealed: sealCredentials(deps.secretBox, connection.id, renewed),
+          tokenExpiresAt: renewed.expiresAt ? new Date(renewed.expiresAt) : null,
+        });
+        deps.logger?.info({ connectionId: connection.id, platform: connection.platform, reason, expiresAt: renewed.expiresAt ?? null }, 'client token renewed');
+        return credentialOf(connection.id, renewed);
+      }
       const tokens = await renewTokens(
         { http: deps.connectors.http, provider, endpoints: oauthEndpoints(provider, deps.connectors.baseUrl(connection.platform)), client },
         { accessToken: latest.accessToken ?? null, refreshToken: latest.refreshToken ?? null },

@@ -129,6 +129,8 @@ const researchFields = [
   'voice_to_text',
   'is_stem_verified',
   'video_duration',
+  // Documented by TikTok's Research API (Query Videos) since 2024; absent from the 2024 recordings.
+  'favorites_count',
 ];
 
 function fieldsOf(req: SimRequest, allowed: readonly string[]): string[] | { error: string } {
@@ -177,6 +179,7 @@ function videoObject(
     playlist_id: 0,
     voice_to_text: '',
     is_stem_verified: false,
+    ...(research ? { favorites_count: m.saves } : {}),
   };
   return Object.fromEntries(fields.filter((f) => f in all).map((f) => [f, all[f]]));
 }
@@ -414,6 +417,37 @@ export const tiktokPlatform: PlatformModule = {
             : [videoObject(post, fields, ctx, req.now, false)];
         });
         return envelope(req, 200, { videos, cursor: 0, has_more: false });
+      },
+    },
+    {
+      // Research API "query user info": a public account by username, with the client token; the
+      // fields are the Display API's profile fields without ids (documented: display_name,
+      // bio_description, avatar_url, is_verified, follower_count, following_count, likes_count,
+      // video_count). No recorded answer for an unknown username: answered as invalid_params.
+      method: 'POST',
+      pattern: '/v2/research/user/info/',
+      handle(req, ctx) {
+        const access = authAndLimit(req, ctx, ['client'], 'research');
+        if (!access.ok) return access.response;
+        const username = objectBody(req).username;
+        if (typeof username !== 'string' || username === '') return invalidParams(req, 'username is required');
+        const account = ctx.accounts('tiktok').find((a) => a.handle.toLowerCase() === username.toLowerCase());
+        if (account === undefined) return invalidParams(req, `The user ${username} does not exist or is not public`);
+        const raw = (req.query.get('fields') ?? 'display_name').split(',');
+        const posts = visiblePosts(account, req.now);
+        const all: Record<string, unknown> = {
+          display_name: account.displayName,
+          bio_description: account.bio,
+          avatar_url: `https://p16-sign.tiktokcdn-us.com/sim/avatar_${account.index}.jpeg`,
+          is_verified: false,
+          follower_count: account.followers,
+          following_count: account.following,
+          likes_count: posts.reduce((s, p) => s + metricsAt(p, req.now).likes, 0),
+          video_count: posts.length,
+        };
+        const bad = raw.filter((f) => !(f in all));
+        if (bad.length > 0) return invalidParams(req, `Invalid fields: ${bad.join(',')}`);
+        return envelope(req, 200, Object.fromEntries(raw.map((f) => [f, all[f]])));
       },
     },
     {

@@ -12,6 +12,7 @@ export function presentConnection(c: Connection): ConnectionView {
     workspace_id: c.workspaceId,
     platform: c.platform,
     account: { external_id: c.externalAccountId, handle: c.handle },
+    api: c.api,
     status: c.status,
     poll_minutes: c.pollMinutes,
     last_sync_at: iso(c.lastSyncAt),

@@ -85,10 +85,10 @@ export function registerConnectionRoutes(app: ZodApp, deps: AppDeps & Collection
       config: { auth: { permission: 'manage_connections' } },
       schema: {
         tags,
-        summary: 'Connect an account with a token (app bearer token, API key or access token); resolves the account on the platform',
+        summary: 'Connect an account with a token (app bearer token, API key or access token), or a public TikTok account through the Research API with the instance client token; resolves the account on the platform',
         params: workspaceParamsSchema,
         body: connectionCreateSchema,
-        response: { 201: connectionSchema, 200: connectionSchema, 400: errorBodySchema },
+        response: { 201: connectionSchema, 200: connectionSchema, 400: errorBodySchema, 409: errorBodySchema },
       },
     },
     async (request, reply) => {
