@@ -118,6 +118,25 @@ export class TokenStore {
     if (record !== undefined) record.revoked = true;
   }
 
+  /**
+   * Token revocation (RFC 7009): the presented token and the rest of its grant (every access and
+   * refresh token of the same account and client). False when the token is unknown.
+   */
+  revokeGrantOf(platform: Platform, token: string): boolean {
+    const record = this.byToken.get(token);
+    if (record === undefined || record.platform !== platform) return false;
+    for (const other of this.byToken.values())
+      if (
+        other.platform === platform &&
+        other.accountId === record.accountId &&
+        other.clientId === record.clientId &&
+        (other.kind === 'access' || other.kind === 'refresh')
+      )
+        other.revoked = true;
+    record.revoked = true;
+    return true;
+  }
+
   /** Revokes every user grant of the platform: access and refresh tokens (the user removed the app). */
   revokeGrants(platform: Platform): void {
     for (const record of this.byToken.values())

@@ -139,6 +139,8 @@ export interface Simulator {
   expireTokens(platform: Platform): void;
   /** Revokes every user access and refresh token of a platform (the user removed the app there). */
   revokeGrants(platform: Platform): void;
+  /** Whether the platform would accept a token now (ground truth for tests of renewal and revocation). */
+  tokenStatus(platform: Platform, token: string): 'valid' | 'missing' | 'invalid' | 'expired' | 'revoked';
   /** Ids of an account's posts visible now, newest first (ground truth for tests and benchmarks). */
   postIds(platform: Platform, accountId: string): string[];
   /** Resolved limits of a platform by bucket. */
@@ -664,6 +666,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     },
     revokeGrants(platform) {
       tokens.revokeGrants(platform);
+    },
+    tokenStatus(platform, token) {
+      const check = tokens.check(platform, token, ['access', 'refresh', 'client'], clock());
+      return check.ok ? 'valid' : check.reason;
     },
     postIds(platform, accountId) {
       const account = accountIndex.get(platform)?.get(accountId);

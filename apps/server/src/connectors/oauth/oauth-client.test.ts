@@ -48,7 +48,10 @@ describe('PKCE and the consent URL', () => {
       authorize: 'http://127.0.0.1:4010/instagram/v21.0/dialog/oauth',
       token: 'http://127.0.0.1:4010/instagram/v21.0/oauth/access_token',
       api: 'http://127.0.0.1:4010/instagram/v21.0',
+      revoke: null, // Meta has no revocation endpoint for these tokens
     });
+    expect(oauthEndpoints(provider('reddit'), undefined).revoke).toBe('https://www.reddit.com/api/v1/revoke_token');
+    expect(oauthEndpoints(provider('x'), 'http://127.0.0.1:4010/x').revoke).toBe('http://127.0.0.1:4010/x/2/oauth2/revoke');
   });
 });
 

@@ -47,6 +47,8 @@ export interface Endpoints {
   authorize: string;
   token: string;
   api: string;
+  /** Token revocation, where the platform has it. */
+  revoke?: string | null;
 }
 
 export function authorizationUrl(
@@ -105,6 +107,25 @@ export function tokenEndpointProfile(platform: Platform): PlatformProfile {
   };
 }
 
+/**
+ * The revocation endpoint: success is any 2xx (Reddit answers 204, the others `{}` or nothing),
+ * and a token the platform already considers dead (`invalid_token`, `invalid_grant`) is revoked
+ * as far as anyone can tell; every other refusal is classified as at the token endpoint.
+ */
+function revocationProfile(platform: Platform): PlatformProfile {
+  const tokenEndpoint = tokenEndpointProfile(platform);
+  return {
+    ...tokenEndpoint,
+    classify(response: RawResponse, context): ConnectorError | null {
+      const record = typeof response.body === 'object' && response.body !== null ? (response.body as Record<string, unknown>) : null;
+      const code = str(record?.error);
+      if (code === 'invalid_token' || code === 'invalid_grant') return null;
+      if (code === null && response.status >= 200 && response.status < 300) return null;
+      return tokenEndpoint.classify(response, context);
+    },
+  };
+}
+
 export interface TokenRequestContext {
   http: HttpClient;
   provider: OAuthProvider;
@@ -138,10 +159,10 @@ function tokenSetOf(body: unknown, receivedAt: number): TokenSet {
   };
 }
 
-/** One call of the token endpoint, sent once: codes are single-use and rotated refresh tokens die on use. */
-async function callTokenEndpoint(t: TokenRequestContext, grant: Record<string, string>, secrets: string[]): Promise<HttpResponse> {
+/** The client's authentication, the platform's way: HTTP Basic, or its id and secret in the form. */
+function withClientAuth(t: TokenRequestContext, form: Record<string, string>): { params: Record<string, string>; headers: Record<string, string> } {
   const { provider, client } = t;
-  const params: Record<string, string> = { ...grant };
+  const params: Record<string, string> = { ...form };
   const headers: Record<string, string> = {};
   if (provider.clientAuth === 'basic') {
     headers.authorization = `Basic ${Buffer.from(`${encodeURIComponent(client.clientId)}:${encodeURIComponent(client.clientSecret)}`).toString('base64')}`;
@@ -149,6 +170,13 @@ async function callTokenEndpoint(t: TokenRequestContext, grant: Record<string, s
     params[provider.clientIdParam] = client.clientId;
     params.client_secret = client.clientSecret;
   }
+  return { params, headers };
+}
+
+/** One call of the token endpoint, sent once: codes are single-use and rotated refresh tokens die on use. */
+async function callTokenEndpoint(t: TokenRequestContext, grant: Record<string, string>, secrets: string[]): Promise<HttpResponse> {
+  const { provider, client } = t;
+  const { params, headers } = withClientAuth(t, grant);
   const credential: Credential = { id: `oauth-client:${provider.platform}:${client.clientId}` };
   const endpoint = `${provider.token.method} ${provider.token.path}`;
   return t.http.request(tokenEndpointProfile(provider.platform), {
@@ -205,6 +233,32 @@ export async function clientCredentialsToken(t: TokenRequestContext): Promise<To
   const tokens = tokenSetOf(response.body, response.receivedAt);
   if (tokens.accessToken === '') throw new ConnectorError('malformed_response', `${t.provider.platform}: the token endpoint granted no access_token`, { platform: t.provider.platform, endpoint: `${t.provider.token.method} ${t.provider.token.path}` });
   return tokens;
+}
+
+/**
+ * Revokes a token at the platform (RFC 7009 and the platforms' variants), so a removed
+ * connection's grant stops working there too. Revoking the refresh token ends the whole grant on
+ * X, Google, TikTok and Reddit; the access token is revoked as well where no refresh token exists.
+ * Returns false where the platform has no revocation for these tokens (Meta).
+ */
+export async function revokeToken(t: TokenRequestContext, token: string, hint: 'access_token' | 'refresh_token'): Promise<boolean> {
+  const { provider, client } = t;
+  const url = t.endpoints.revoke;
+  if (!provider.revoke || !url) return false;
+  const form: Record<string, string> = { token, token_type_hint: hint };
+  const { params, headers } = provider.revoke.client ? withClientAuth(t, form) : { params: form, headers: {} };
+  await t.http.request(revocationProfile(provider.platform), {
+    endpoint: `POST ${provider.revoke.path}`,
+    method: 'POST',
+    url,
+    form: params,
+    headers,
+    credential: { id: `oauth-client:${provider.platform}:${client.clientId}` },
+    maxAttempts: 2,
+    secrets: [client.clientSecret, token],
+    ...(t.signal ? { signal: t.signal } : {}),
+  });
+  return true;
 }
 
 const noRenewal = (platform: Platform, why: string): ConnectorError =>

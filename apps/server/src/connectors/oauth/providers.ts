@@ -41,6 +41,12 @@ export interface OAuthProvider {
   exchangeForLongLived: boolean;
   /** Mastodon: client credentials are registered per instance (POST /api/v1/apps), not configured. */
   dynamicRegistration: boolean;
+  /**
+   * Token revocation (RFC 7009 or the platform's own): called when a connection is removed, so the
+   * grant dies at the platform too. `client`: whether the client authenticates (as at the token
+   * endpoint). Null where the platform has none for these tokens (Meta).
+   */
+  revoke: { url: string; path: string; client: boolean } | null;
 }
 
 const provider = (p: OAuthProvider): OAuthProvider => p;
@@ -62,6 +68,7 @@ export const oauthProviders: Partial<Record<Platform, OAuthProvider>> = {
     rotatesRefreshTokens: true,
     exchangeForLongLived: false,
     dynamicRegistration: false,
+    revoke: { url: `${X_API}/2/oauth2/revoke`, path: '/2/oauth2/revoke', client: true },
   }),
   youtube: provider({
     platform: 'youtube',
@@ -79,6 +86,7 @@ export const oauthProviders: Partial<Record<Platform, OAuthProvider>> = {
     rotatesRefreshTokens: false,
     exchangeForLongLived: false,
     dynamicRegistration: false,
+    revoke: { url: 'https://oauth2.googleapis.com/revoke', path: '/revoke', client: false },
   }),
   instagram: provider({
     platform: 'instagram',
@@ -95,6 +103,7 @@ export const oauthProviders: Partial<Record<Platform, OAuthProvider>> = {
     rotatesRefreshTokens: false,
     exchangeForLongLived: true,
     dynamicRegistration: false,
+    revoke: null,
   }),
   tiktok: provider({
     platform: 'tiktok',
@@ -112,6 +121,7 @@ export const oauthProviders: Partial<Record<Platform, OAuthProvider>> = {
     rotatesRefreshTokens: true,
     exchangeForLongLived: false,
     dynamicRegistration: false,
+    revoke: { url: `${TIKTOK_API}/v2/oauth/revoke/`, path: '/v2/oauth/revoke/', client: true },
   }),
   mastodon: provider({
     platform: 'mastodon',
@@ -129,6 +139,7 @@ export const oauthProviders: Partial<Record<Platform, OAuthProvider>> = {
     rotatesRefreshTokens: false,
     exchangeForLongLived: false,
     dynamicRegistration: true,
+    revoke: { url: '', path: '/oauth/revoke', client: true },
   }),
   reddit: provider({
     platform: 'reddit',
@@ -146,14 +157,15 @@ export const oauthProviders: Partial<Record<Platform, OAuthProvider>> = {
     rotatesRefreshTokens: false,
     exchangeForLongLived: false,
     dynamicRegistration: false,
+    revoke: { url: 'https://www.reddit.com/api/v1/revoke_token', path: '/api/v1/revoke_token', client: true },
   }),
 };
 
 export const oauthPlatforms = (): Platform[] => Object.keys(oauthProviders) as Platform[];
 
 /** The provider's endpoints, below `baseUrl` when the connector's base is overridden or per instance. */
-export function oauthEndpoints(p: OAuthProvider, baseUrl: string | undefined): { authorize: string; token: string; api: string } {
-  if (baseUrl === undefined) return { authorize: p.authorize.url, token: p.token.url, api: p.apiBase };
+export function oauthEndpoints(p: OAuthProvider, baseUrl: string | undefined): { authorize: string; token: string; api: string; revoke: string | null } {
+  if (baseUrl === undefined) return { authorize: p.authorize.url, token: p.token.url, api: p.apiBase, revoke: p.revoke?.url || null };
   const base = baseUrl.replace(/\/+$/, '');
-  return { authorize: `${base}${p.authorize.path}`, token: `${base}${p.token.path}`, api: base };
+  return { authorize: `${base}${p.authorize.path}`, token: `${base}${p.token.path}`, api: base, revoke: p.revoke ? `${base}${p.revoke.path}` : null };
 }

@@ -75,6 +75,15 @@ export async function findRegisteredClient(db: Queryable, platform: string, inst
   return r ? { clientId: r.client_id, clientSecretSealed: r.client_secret_sealed } : null;
 }
 
+/** Every registration with an instance (one per redirect URI this SocialPulse has used), newest first. */
+export async function findRegisteredClients(db: Queryable, platform: string, instance: string): Promise<RegisteredClient[]> {
+  const { rows } = await db.query<{ client_id: string; client_secret_sealed: string }>(
+    'SELECT client_id, client_secret_sealed FROM oauth_clients WHERE platform = $1 AND instance = $2 ORDER BY created_at DESC',
+    [platform, instance],
+  );
+  return rows.map((r) => ({ clientId: r.client_id, clientSecretSealed: r.client_secret_sealed }));
+}
+
 /** Keeps the first registration when two flows registered at once (both are valid at the instance). */
 export async function insertRegisteredClient(db: Queryable, platform: string, instance: string, redirectUri: string, client: RegisteredClient): Promise<RegisteredClient> {
   await db.query(

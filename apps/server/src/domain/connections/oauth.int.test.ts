@@ -36,7 +36,7 @@ describe.skipIf(databaseUnavailable() !== '')('OAuth connections against the sim
   const now = (): Date => new Date(clock.now());
 
   const ws = (): string => `/v1/workspaces/${workspaceId}`;
-  const inject = async (method: 'GET' | 'POST', url: string, user: TestUser | null, payload?: object) => {
+  const inject = async (method: 'GET' | 'POST' | 'DELETE', url: string, user: TestUser | null, payload?: object) => {
     const res = await app.inject({ method, url, ...(user ? { headers: user.headers } : {}), ...(payload ? { payload } : {}) });
     return { status: res.statusCode, headers: res.headers, body: res.body === '' ? null : res.json<Record<string, unknown>>() };
   };
@@ -261,6 +261,27 @@ describe.skipIf(databaseUnavailable() !== '')('OAuth connections against the sim
     } finally {
       await other.close();
     }
+  });
+
+  it.each(['x', 'youtube', 'tiktok', 'reddit', 'mastodon', 'instagram'] as const)('%s: disconnecting revokes the grant at the platform where it can, and wipes the tokens', async (platform) => {
+    const connection = await connect(platform);
+    const { credentials } = await storedCredentials(connection.id);
+    const tokens = [credentials.accessToken, credentials.refreshToken].filter((t): t is string => t !== undefined);
+    for (const token of tokens) expect(sim.tokenStatus(platform, token)).toBe('valid');
+    const res = await inject('DELETE', `${ws()}/connections/${connection.id}`, owner);
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body).toMatchObject({ status: 'disconnected' });
+    const audit = await db.adminPool.query<{ details: Record<string, unknown> }>("SELECT details FROM audit_log WHERE target = $1 AND action = 'connection.deleted'", [connection.id]);
+    if (platform === 'instagram') {
+      // Meta has no revocation endpoint for these tokens: said, and the token outlives us there.
+      expect(audit.rows[0]?.details).toMatchObject({ grant_revocation: 'not_supported' });
+      expect(sim.tokenStatus(platform, credentials.accessToken ?? '')).toBe('valid');
+    } else {
+      expect(audit.rows[0]?.details).toMatchObject({ grant_revocation: 'revoked' });
+      for (const token of tokens) expect(sim.tokenStatus(platform, token)).toBe('revoked');
+    }
+    const { rows } = await db.adminPool.query<{ credentials_sealed: string | null }>('SELECT credentials_sealed FROM platform_connections WHERE id = $1', [connection.id]);
+    expect(rows[0]?.credentials_sealed).toBeNull();
   });
 
   it('renews an expiring token before a sync, rotating the refresh token; the old one is dead at the platform', async () => {

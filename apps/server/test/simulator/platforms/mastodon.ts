@@ -330,6 +330,21 @@ export const mastodonPlatform: PlatformModule = {
     },
     {
       method: 'POST',
+      pattern: '/oauth/revoke',
+      handle(req, ctx) {
+        const form = formBody(req);
+        const client = ctx.client('mastodon');
+        if (form.client_id !== client.clientId || form.client_secret !== client.clientSecret)
+          return json(403, {
+            error: 'unauthorized_client',
+            error_description: 'You are not authorized to revoke this token',
+          });
+        ctx.tokens.revokeGrantOf('mastodon', form.token ?? '');
+        return json(200, {});
+      },
+    },
+    {
+      method: 'POST',
       pattern: '/oauth/token',
       handle(req, ctx) {
         const form = formBody(req);

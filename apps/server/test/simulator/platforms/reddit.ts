@@ -183,6 +183,19 @@ export const redditPlatform: PlatformModule = {
       },
     },
     {
+      // Reddit answers 204 with no body, whether or not the token was valid.
+      method: 'POST',
+      pattern: '/api/v1/revoke_token',
+      handle(req, ctx) {
+        const basic = basicAuth(req);
+        const client = ctx.client('reddit');
+        if (basic?.user !== client.clientId || basic.password !== client.clientSecret)
+          return json(401, { message: 'Unauthorized', error: 401 }, JSON_UTF8);
+        ctx.tokens.revokeGrantOf('reddit', formBody(req).token ?? '');
+        return { status: 204, headers: {}, body: '' };
+      },
+    },
+    {
       method: 'POST',
       pattern: '/api/v1/access_token',
       handle(req, ctx) {

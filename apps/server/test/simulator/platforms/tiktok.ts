@@ -262,6 +262,18 @@ export const tiktokPlatform: PlatformModule = {
     },
     {
       method: 'POST',
+      pattern: '/v2/oauth/revoke/',
+      handle(req, ctx) {
+        const form = formBody(req);
+        const client = ctx.client('tiktok');
+        if (form.client_key !== client.clientId || form.client_secret !== client.clientSecret)
+          return json(401, { error: 'invalid_client', error_description: 'Client key or secret is incorrect.', log_id: logId(req) });
+        ctx.tokens.revokeGrantOf('tiktok', form.token ?? '');
+        return json(200, {});
+      },
+    },
+    {
+      method: 'POST',
       pattern: '/v2/oauth/token/',
       handle(req, ctx) {
         const form = formBody(req);

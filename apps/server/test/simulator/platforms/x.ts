@@ -577,8 +577,12 @@ export const xPlatform: PlatformModule = {
       method: 'POST',
       pattern: '/2/oauth2/revoke',
       handle(req, ctx) {
+        const basic = basicAuth(req);
+        const client = ctx.client('x');
+        if (basic?.user !== client.clientId || basic.password !== client.clientSecret)
+          return json(401, { error: 'unauthorized_client', error_description: 'Missing valid authorization header' });
         const token = formBody(req).token;
-        if (token !== undefined) ctx.tokens.revoke(token);
+        if (token !== undefined) ctx.tokens.revokeGrantOf('x', token);
         return json(200, { revoked: true });
       },
     },

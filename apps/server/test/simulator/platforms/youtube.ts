@@ -471,6 +471,18 @@ export const youtubePlatform: PlatformModule = {
       },
     },
     {
+      // Google: https://oauth2.googleapis.com/revoke, the token in the form, no client auth;
+      // revoking either token of a grant ends the grant.
+      method: 'POST',
+      pattern: '/revoke',
+      handle(req, ctx) {
+        const token = formBody(req).token ?? req.query.get('token') ?? '';
+        if (!ctx.tokens.revokeGrantOf('youtube', token))
+          return json(400, { error: 'invalid_token', error_description: 'Token expired or revoked' });
+        return json(200, {});
+      },
+    },
+    {
       method: 'POST',
       pattern: '/token',
       handle(req, ctx) {

@@ -40,6 +40,7 @@ import {
   triggerSync,
 } from '../../../domain/collection/connections.service.js';
 import type { AppDeps, ZodApp } from '../../types.js';
+import { revokeGrant } from '../../../domain/connections/revocation.js';
 import { presentConnection, presentDeadLetter, presentSyncRun } from './connections.presenter.js';
 
 /** What the collection routes may be given beyond AppDeps (tests: connectors pointed at the simulator). */
@@ -192,10 +193,19 @@ export function registerConnectionRoutes(app: ZodApp, deps: AppDeps & Collection
     '/v1/workspaces/:workspaceId/connections/:connectionId',
     {
       config: { auth: { permission: 'manage_connections' } },
-      schema: { tags, summary: 'Disconnect: syncs stop and the credentials are wiped; collected posts stay', params: connectionParamsSchema, response: { 200: connectionSchema } },
+      schema: {
+        tags,
+        summary: 'Disconnect: the OAuth grant is revoked at the platform where it has revocation, syncs stop and the credentials are wiped; collected posts stay',
+        params: connectionParamsSchema,
+        response: { 200: connectionSchema },
+      },
     },
     async (request) => {
       const { workspaceId, connectionId } = request.params;
+      // The platform is called outside any transaction; whatever it answers, the credentials go.
+      const before = await request.scoped((c) => getConnection(c, workspaceId, connectionId));
+      const revocation = await revokeGrant({ pool: deps.db.pool, secretBox: box, connectors: connectors() }, before);
+      if (revocation.outcome === 'failed') request.log.warn({ connectionId, platform: before.platform, detail: revocation.detail }, 'could not revoke the platform grant of a removed connection');
       const connection = await request.scoped(async (c) => {
         const disconnected = await disconnectConnection(c, workspaceId, connectionId);
         await insertAuditEntry(c, {
@@ -206,7 +216,7 @@ export function registerConnectionRoutes(app: ZodApp, deps: AppDeps & Collection
           target: connectionId,
           ip: request.ip,
           requestId: request.id,
-          details: { platform: disconnected.platform, account: disconnected.handle ?? disconnected.externalAccountId },
+          details: { platform: disconnected.platform, account: disconnected.handle ?? disconnected.externalAccountId, grant_revocation: revocation.outcome },
         });
         return disconnected;
       });

@@ -1,0 +1,76 @@
+import type { Platform } from '@socialpulse/contracts';
+import { isConnectorError } from '../../connectors/errors.js';
+import { revokeToken, type OAuthClientCredentials } from '../../connectors/oauth/oauth-client.js';
+import { oauthEndpoints, oauthProviders } from '../../connectors/oauth/providers.js';
+import type { Pool } from '../../db/pool.js';
+import type { Connection } from '../../db/repos/connections.repo.js';
+import { findRegisteredClients } from '../../db/repos/oauth.repo.js';
+import { withTenant } from '../../db/tenant.js';
+import type { SecretBox } from '../auth/secret-box.js';
+import type { ConnectorProvider } from '../collection/connectors.js';
+import { openCredentials } from './credentials.js';
+
+export interface RevocationDeps {
+  pool: Pool;
+  secretBox: SecretBox;
+  connectors: ConnectorProvider;
+}
+
+/**
+ * What happened to the platform grant when a connection was removed:
+ * `revoked` — the platform ended it; `not_ours` — the token was pasted (issued to another app) or
+ * is this instance's own client token, so there is no user grant of ours to end; `not_supported`
+ * — the platform has no revocation for these tokens (Meta: the user removes the app in Facebook
+ * settings); `no_client` — the OAuth client that was granted is no longer configured; `failed` —
+ * the platform did not answer or refused (the credentials are wiped here all the same).
+ */
+export type RevocationOutcome = 'revoked' | 'not_ours' | 'not_supported' | 'no_client' | 'failed';
+
+/** Mastodon tokens belong to the client SocialPulse registered with that instance. */
+async function clientsFor(deps: RevocationDeps, connection: Connection, platform: Platform, instance: string | null): Promise<OAuthClientCredentials[]> {
+  if (platform !== 'mastodon') {
+    const client = deps.connectors.oauthClient(platform);
+    return client ? [client] : [];
+  }
+  if (instance === null) return [];
+  const registered = await withTenant(deps.pool, { workspaceId: connection.workspaceId, userId: null }, (c) => findRegisteredClients(c, platform, instance));
+  return registered.map((r) => ({ clientId: r.clientId, clientSecret: deps.secretBox.decrypt(r.clientSecretSealed, `oauth_client:${platform}:${instance}`) }));
+}
+
+/**
+ * Ends the connection's OAuth grant at the platform: the refresh token (which ends the grant on
+ * X, Google, TikTok and Reddit), then the access token. Best effort: never throws (a failure is
+ * the outcome `failed` with its reason); the caller wipes the stored credentials whatever the
+ * outcome, and records it.
+ */
+export async function revokeGrant(deps: RevocationDeps, connection: Connection): Promise<{ outcome: RevocationOutcome; detail?: string }> {
+  if (!connection.credentialsSealed) return { outcome: 'not_ours' };
+  const platform = connection.platform as Platform;
+  try {
+    const stored = openCredentials(deps.secretBox, connection.id, connection.credentialsSealed);
+    if (stored.via !== 'oauth' || stored.accessToken === undefined) return { outcome: 'not_ours' };
+    const provider = oauthProviders[platform];
+    if (!provider?.revoke) return { outcome: 'not_supported' };
+    const host = connection.handle?.split('@')[1];
+    const instance = platform === 'mastodon' ? (deps.connectors.baseUrl(platform)?.replace(/\/+$/, '') ?? (host ? `https://${host}` : null)) : null;
+    const clients = await clientsFor(deps, connection, platform, instance);
+    if (clients.length === 0) return { outcome: 'no_client' };
+    const endpoints = oauthEndpoints(provider, instance ?? deps.connectors.baseUrl(platform));
+    const tokens: [string, 'refresh_token' | 'access_token'][] = [
+      ...(stored.refreshToken ? [[stored.refreshToken, 'refresh_token'] as [string, 'refresh_token']] : []),
+      [stored.accessToken, 'access_token'],
+    ];
+    let lastError: unknown = null;
+    for (const client of clients) {
+      try {
+        for (const [token, hint] of tokens) await revokeToken({ http: deps.connectors.http, provider, endpoints, client }, token, hint);
+        return { outcome: 'revoked' };
+      } catch (error) {
+        lastError = error;
+      }
+    }
+    throw lastError;
+  } catch (error) {
+    return { outcome: 'failed', detail: isConnectorError(error) ? error.message : error instanceof Error ? error.message : String(error) };
+  }
+}
