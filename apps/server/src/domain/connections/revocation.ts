@@ -26,6 +26,8 @@ export interface RevocationDeps {
  */
 export type RevocationOutcome = 'revoked' | 'not_ours' | 'not_supported' | 'no_client' | 'failed';
 
+const REVOCATION_TIMEOUT_MS = 10_000;
+
 /** Mastodon tokens belong to the client SocialPulse registered with that instance. */
 async function clientsFor(deps: RevocationDeps, connection: Connection, platform: Platform, instance: string | null): Promise<OAuthClientCredentials[]> {
   if (platform !== 'mastodon') {
@@ -60,10 +62,12 @@ export async function revokeGrant(deps: RevocationDeps, connection: Connection):
       ...(stored.refreshToken ? [[stored.refreshToken, 'refresh_token'] as [string, 'refresh_token']] : []),
       [stored.accessToken, 'access_token'],
     ];
+    // The user waits on this (DELETE answers after it): a platform that hangs gets 10 s in all.
+    const signal = AbortSignal.timeout(REVOCATION_TIMEOUT_MS);
     let lastError: unknown = null;
     for (const client of clients) {
       try {
-        for (const [token, hint] of tokens) await revokeToken({ http: deps.connectors.http, provider, endpoints, client }, token, hint);
+        for (const [token, hint] of tokens) await revokeToken({ http: deps.connectors.http, provider, endpoints, client, signal }, token, hint);
         return { outcome: 'revoked' };
       } catch (error) {
         lastError = error;
