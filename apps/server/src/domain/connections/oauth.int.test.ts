@@ -222,6 +222,8 @@ describe.skipIf(databaseUnavailable() !== '')('OAuth connections against the sim
     const first = await storedCredentials(id);
     expect(first.credentials).toMatchObject({ via: 'client', accessToken: expect.stringMatching(/^clt\./) as unknown });
     expect(first.credentials.refreshToken).toBeUndefined();
+    // One app credential: every Research connection spends the same budgets and breaker.
+    expect((await currentCredential({ pool: db.pool, secretBox: box, connectors, now }, first.connection, null)).id).toBe('app:tiktok');
 
     const deps = { pool: db.pool, secretBox: box, connectors, now };
     const run = await syncConnection(deps, { workspaceId, connectionId: id, kind: 'posts', trigger: 'manual' });

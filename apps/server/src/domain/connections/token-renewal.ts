@@ -25,8 +25,13 @@ const MIN_LEAD_MS = 5 * 60_000;
 /** Instagram's long-lived tokens can be re-exchanged only once they are a day old. */
 const META_MIN_AGE_MS = 24 * 60 * 60_000;
 
-export const credentialOf = (connectionId: string, stored: StoredCredentials): Credential => ({
-  id: connectionId,
+/**
+ * A connection's credential for the HTTP layer. Its id keys the rate-limit budgets and breakers:
+ * a user's token is the connection's own, but the instance's client token (TikTok Research) is
+ * one app credential whose limits every Research connection shares.
+ */
+export const credentialOf = (connection: Pick<Connection, 'id' | 'platform'>, stored: StoredCredentials): Credential => ({
+  id: stored.via === 'client' ? `app:${connection.platform}` : connection.id,
   ...(stored.accessToken ? { accessToken: stored.accessToken } : {}),
   ...(stored.apiKey ? { apiKey: stored.apiKey } : {}),
 });
@@ -82,7 +87,7 @@ export async function currentCredential(deps: RenewalDeps, connection: Connectio
   if (!connection.credentialsSealed) throw authExpired(connection.platform, 'no stored credentials');
   const stored = openCredentials(deps.secretBox, connection.id, connection.credentialsSealed);
   if (reason === null) {
-    if (!renewalDue(connection.platform, stored, now().getTime())) return credentialOf(connection.id, stored);
+    if (!renewalDue(connection.platform, stored, now().getTime())) return credentialOf(connection, stored);
     reason = 'expiring';
   }
   if (!canRenew(connection.platform, stored)) throw authExpired(connection.platform, 'the platform refused the token and it cannot be renewed; connect the account again');
@@ -90,7 +95,7 @@ export async function currentCredential(deps: RenewalDeps, connection: Connectio
   const client = deps.connectors.oauthClient(connection.platform);
   if (!provider || !client) {
     // Without the OAuth client the token cannot be renewed; use it while it lasts.
-    if (reason === 'expiring' && stored.expiresAt !== undefined && Date.parse(stored.expiresAt) > now().getTime()) return credentialOf(connection.id, stored);
+    if (reason === 'expiring' && stored.expiresAt !== undefined && Date.parse(stored.expiresAt) > now().getTime()) return credentialOf(connection, stored);
     throw authExpired(connection.platform, `the token ${reason === 'refused' ? 'was refused' : 'expired'} and no OAuth client is configured for ${connection.platform} to renew it`);
   }
 
@@ -100,7 +105,7 @@ export async function currentCredential(deps: RenewalDeps, connection: Connectio
     const latest = openCredentials(deps.secretBox, connection.id, locked.credentialsSealed);
     // Another process renewed while this one waited for the lock: its token is the one to use.
     const renewedMeanwhile = reason === 'refused' ? latest.accessToken !== (refusedToken ?? stored.accessToken) : !renewalDue(connection.platform, latest, now().getTime());
-    if (renewedMeanwhile) return credentialOf(connection.id, latest);
+    if (renewedMeanwhile) return credentialOf(connection, latest);
     const started = now();
     try {
       if (latest.via === 'client') {
@@ -110,7 +115,7 @@ export async function currentCredential(deps: RenewalDeps, connection: Connectio
           tokenExpiresAt: renewed.expiresAt ? new Date(renewed.expiresAt) : null,
         });
         deps.logger?.info({ connectionId: connection.id, platform: connection.platform, reason, expiresAt: renewed.expiresAt ?? null }, 'client token renewed');
-        return credentialOf(connection.id, renewed);
+        return credentialOf(connection, renewed);
       }
       const tokens = await renewTokens(
         { http: deps.connectors.http, provider, endpoints: oauthEndpoints(provider, deps.connectors.baseUrl(connection.platform)), client },
@@ -125,7 +130,7 @@ export async function currentCredential(deps: RenewalDeps, connection: Connectio
         tokenExpiresAt: renewed.expiresAt ? new Date(renewed.expiresAt) : null,
       });
       deps.logger?.info({ connectionId: connection.id, platform: connection.platform, reason, expiresAt: renewed.expiresAt ?? null, rotated: tokens.refreshToken !== latest.refreshToken }, 'platform token renewed');
-      return credentialOf(connection.id, renewed);
+      return credentialOf(connection, renewed);
     } catch (error) {
       if (isConnectorError(error) && error.kind === 'auth_expired') throw authExpired(connection.platform, `renewing the token failed: ${error.message}`, error);
       throw error;
