@@ -10,10 +10,11 @@ function shebangFlags(): string[] {
 }
 
 describe('how SocialPulse processes are launched', () => {
-  it('runs `npm start` with the node flags of the socialpulse executable', () => {
+  it('runs `npm start` and `npm run socialpulse` with the node flags of the socialpulse executable', () => {
     const flags = shebangFlags();
     expect(flags).toContain('--heap-growing-percent=20');
     const pkg = JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> };
     expect(pkg.scripts.start).toContain(`node ${flags.join(' ')} apps/server/dist/cli/main.js serve`);
+    expect(pkg.scripts.socialpulse).toBe(`node ${flags.join(' ')} apps/server/dist/cli/main.js`);
   });
 });

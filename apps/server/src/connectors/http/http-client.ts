@@ -9,7 +9,7 @@ import { InMemoryBudgetStore, type BudgetStore } from './budget-store.js';
 import { parseRetryAfter, type BudgetObservation } from './headers.js';
 import { connectorMetrics, type ConnectorMetrics } from './metrics.js';
 import { parseJsonKeepingBigInts } from './safe-json.js';
-import { createPublicOnlyDispatcher, NonPublicAddressError } from './public-address.js';
+import { createPublicOnlyDispatcher, hostPortOf, NonPublicAddressError } from './public-address.js';
 
 /** A response as the platform sent it, before it is judged. */
 export interface RawResponse {
@@ -148,11 +148,8 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
   const timeoutSignal = options.timeoutSignal ?? ((ms: number) => AbortSignal.timeout(ms));
   const store = options.budgetStore ?? new InMemoryBudgetStore();
   const metrics: ConnectorMetrics = connectorMetrics(options.registry);
-  const trustedOrigins = new Set((options.trustedOrigins ?? []).map((o) => new URL(o).origin));
-  let publicOnly: ReturnType<typeof createPublicOnlyDispatcher> | null = null;
-  // Only a real fetch takes a dispatcher; an injected one (tests, replay) gets none.
-  const dispatcherFor = (url: string): object =>
-    options.fetch === undefined && !trustedOrigins.has(new URL(url).origin) ? { dispatcher: (publicOnly ??= createPublicOnlyDispatcher()) } : {};
+  // Only a real fetch takes the dispatcher; an injected one (tests, replay) gets none.
+  const dispatcher = options.fetch === undefined ? { dispatcher: createPublicOnlyDispatcher(new Set((options.trustedOrigins ?? []).map(hostPortOf))) } : {};
   const timeoutMs = options.timeoutMs ?? 30_000;
   const maxAttempts = Math.max(1, options.maxAttempts ?? 4);
   const backoffBaseMs = options.backoffBaseMs ?? 1_000;
@@ -239,7 +236,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
     let response: Response;
     let text: string;
     try {
-      response = await fetchFn(url, { method, headers, body, signal, redirect: 'follow', ...dispatcherFor(url) });
+      response = await fetchFn(url, { method, headers, body, signal, redirect: 'follow', ...dispatcher });
       text = await response.text();
     } catch (error) {
       metrics.requests.inc({ platform: profile.platform, endpoint: request.endpoint, status: 'network' });

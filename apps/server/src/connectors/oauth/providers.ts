@@ -44,9 +44,10 @@ export interface OAuthProvider {
   /**
    * Token revocation (RFC 7009 or the platform's own): called when a connection is removed, so the
    * grant dies at the platform too. `client`: whether the client authenticates (as at the token
-   * endpoint). Null where the platform has none for these tokens (Meta).
+   * endpoint); `tokens`: which tokens the endpoint takes, in the order to send them (TikTok's
+   * takes only the access token). Null where the platform has none for these tokens (Meta).
    */
-  revoke: { url: string; path: string; client: boolean } | null;
+  revoke: { url: string; path: string; client: boolean; tokens: readonly ('refresh_token' | 'access_token')[] } | null;
 }
 
 const provider = (p: OAuthProvider): OAuthProvider => p;
@@ -68,7 +69,7 @@ export const oauthProviders: Partial<Record<Platform, OAuthProvider>> = {
     rotatesRefreshTokens: true,
     exchangeForLongLived: false,
     dynamicRegistration: false,
-    revoke: { url: `${X_API}/2/oauth2/revoke`, path: '/2/oauth2/revoke', client: true },
+    revoke: { url: `${X_API}/2/oauth2/revoke`, path: '/2/oauth2/revoke', client: true, tokens: ['refresh_token', 'access_token'] },
   }),
   youtube: provider({
     platform: 'youtube',
@@ -86,7 +87,7 @@ export const oauthProviders: Partial<Record<Platform, OAuthProvider>> = {
     rotatesRefreshTokens: false,
     exchangeForLongLived: false,
     dynamicRegistration: false,
-    revoke: { url: 'https://oauth2.googleapis.com/revoke', path: '/revoke', client: false },
+    revoke: { url: 'https://oauth2.googleapis.com/revoke', path: '/revoke', client: false, tokens: ['refresh_token', 'access_token'] },
   }),
   instagram: provider({
     platform: 'instagram',
@@ -121,7 +122,7 @@ export const oauthProviders: Partial<Record<Platform, OAuthProvider>> = {
     rotatesRefreshTokens: true,
     exchangeForLongLived: false,
     dynamicRegistration: false,
-    revoke: { url: `${TIKTOK_API}/v2/oauth/revoke/`, path: '/v2/oauth/revoke/', client: true },
+    revoke: { url: `${TIKTOK_API}/v2/oauth/revoke/`, path: '/v2/oauth/revoke/', client: true, tokens: ['access_token'] },
   }),
   mastodon: provider({
     platform: 'mastodon',
@@ -139,7 +140,7 @@ export const oauthProviders: Partial<Record<Platform, OAuthProvider>> = {
     rotatesRefreshTokens: false,
     exchangeForLongLived: false,
     dynamicRegistration: true,
-    revoke: { url: '', path: '/oauth/revoke', client: true },
+    revoke: { url: '', path: '/oauth/revoke', client: true, tokens: ['access_token'] },
   }),
   reddit: provider({
     platform: 'reddit',
@@ -157,7 +158,7 @@ export const oauthProviders: Partial<Record<Platform, OAuthProvider>> = {
     rotatesRefreshTokens: false,
     exchangeForLongLived: false,
     dynamicRegistration: false,
-    revoke: { url: 'https://www.reddit.com/api/v1/revoke_token', path: '/api/v1/revoke_token', client: true },
+    revoke: { url: 'https://www.reddit.com/api/v1/revoke_token', path: '/api/v1/revoke_token', client: true, tokens: ['refresh_token', 'access_token'] },
   }),
 };
 

@@ -40,6 +40,33 @@ const DAY_MS = 86_400_000;
 const yyyymmdd = (ms: number): string => new Date(ms).toISOString().slice(0, 10).replace(/-/g, '');
 const msOf = (ymd: string): number => Date.UTC(Number(ymd.slice(0, 4)), Number(ymd.slice(4, 6)) - 1, Number(ymd.slice(6, 8)));
 
+/** When a TikTok video was made, from its id (the seconds are its top 32 bits); null if the id is not one. */
+export function tiktokIdCreatedMs(id: string): number | null {
+  if (!/^\d{10,20}$/.test(id)) return null;
+  const seconds = Number(BigInt(id) >> 32n);
+  return seconds > 1_400_000_000 ? seconds * 1000 : null;
+}
+
+/**
+ * Groups video ids into Research queries: at most 20 ids whose query window (their creation days,
+ * a day of margin either side: an id's time is when the upload began, seconds to minutes before
+ * `create_time`) spans at most `windowDays` days. Ids without a creation time go in windows ending now.
+ */
+export function researchBatches(ids: readonly string[], windowDays: number, nowMs: number): { ids: string[]; startMs: number; endMs: number }[] {
+  const dated = ids.map((id) => ({ id, at: tiktokIdCreatedMs(id) ?? nowMs })).sort((a, b) => a.at - b.at);
+  const groups: { ids: string[]; first: number; last: number }[] = [];
+  for (const { id, at } of dated) {
+    const open = groups[groups.length - 1];
+    if (open && open.ids.length < 20 && at - open.first < (windowDays - 3) * DAY_MS) {
+      open.ids.push(id);
+      open.last = at;
+    } else {
+      groups.push({ ids: [id], first: at, last: at });
+    }
+  }
+  return groups.map((g) => ({ ids: g.ids, startMs: g.first - DAY_MS, endMs: Math.min(nowMs, g.last + DAY_MS) }));
+}
+
 /** TikTok Display API (video/list, cursor = ms timestamp) or Research API (video/query, cursor + search_id). */
 export class TiktokConnector implements Connector {
   readonly platform = 'tiktok' as const;
@@ -150,12 +177,23 @@ export class TiktokConnector implements Connector {
 
   async refreshMetrics(externalIds: readonly string[], ctx: ConnectorContext): Promise<MetricsResult> {
     const result: MetricsResult = { snapshots: [], gaps: [] };
-    for (let i = 0; i < externalIds.length; i += 20) {
-      const ids = externalIds.slice(i, i + 20);
-      const response = this.api === 'display'
-        ? await this.post('/v2/video/query/', DISPLAY_FIELDS, { filters: { video_ids: ids } }, ctx)
-        : await this.post('/v2/research/video/query/', RESEARCH_FIELDS, { query: { and: [{ operation: 'IN', field_name: 'video_id', field_values: ids }] }, start_date: yyyymmdd(this.now() - 30 * 86_400_000), end_date: yyyymmdd(this.now()), max_count: 100 }, ctx);
-      this.collectMetrics(response, ids, result);
+    if (this.api === 'display') {
+      for (let i = 0; i < externalIds.length; i += 20) {
+        const ids = externalIds.slice(i, i + 20);
+        this.collectMetrics(await this.post('/v2/video/query/', DISPLAY_FIELDS, { filters: { video_ids: ids } }, ctx), ids, result);
+      }
+      return result;
+    }
+    // A Research query must name a date window of at most 30 days that contains the videos, and
+    // a video's id carries its creation time: batches of videos made within one window each.
+    for (const batch of researchBatches(externalIds, this.windowDays, this.now())) {
+      const response = await this.post('/v2/research/video/query/', RESEARCH_FIELDS, {
+        query: { and: [{ operation: 'IN', field_name: 'video_id', field_values: batch.ids }] },
+        start_date: yyyymmdd(batch.startMs),
+        end_date: yyyymmdd(batch.endMs),
+        max_count: 100,
+      }, ctx);
+      this.collectMetrics(response, batch.ids, result);
     }
     return result;
   }

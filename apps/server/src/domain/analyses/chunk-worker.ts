@@ -120,9 +120,14 @@ export class ChunkWorker {
     this.running = false;
     this.wakeForStop();
     if (this.partitionTimer) clearInterval(this.partitionTimer);
-    const all = Promise.all(this.loops);
+    // A loop committing an analysis's last chunk starts its summary after this point: wait for
+    // the loops first, then for every summary, including those.
+    const drained = (async (): Promise<void> => {
+      await Promise.all(this.loops);
+      while (this.summaries.size > 0) await Promise.all(this.summaries);
+    })();
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.all([all, ...this.summaries]), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    await Promise.race([drained, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
     if (timer) clearTimeout(timer);
     await this.traces.close();
     await this.listener?.close();

@@ -34,14 +34,22 @@ export interface ResolvedConnection {
 export async function resolveConnection(connectors: ConnectorProvider, input: ConnectionCreate, now: Date = new Date()): Promise<ResolvedConnection> {
   const given = input.credentials;
   // A TikTok Research connection without a pasted token reads with the instance's client token.
-  const credentials: StoredCredentials = given
-    ? {
-        ...(given.access_token ? { accessToken: given.access_token } : {}),
-        ...(given.refresh_token ? { refreshToken: given.refresh_token } : {}),
-        ...(given.expires_at ? { expiresAt: given.expires_at } : {}),
-        ...(given.api_key ? { apiKey: given.api_key } : {}),
-      }
-    : await obtainClientToken(connectors, input.platform, now);
+  let credentials: StoredCredentials;
+  try {
+    credentials = given
+      ? {
+          ...(given.access_token ? { accessToken: given.access_token } : {}),
+          ...(given.refresh_token ? { refreshToken: given.refresh_token } : {}),
+          ...(given.expires_at ? { expiresAt: given.expires_at } : {}),
+          ...(given.api_key ? { apiKey: given.api_key } : {}),
+        }
+      : await obtainClientToken(connectors, input.platform, now);
+  } catch (error) {
+    // The platform refusing the operator's app is a configuration problem, not an outage.
+    if (isConnectorError(error) && !error.retryable)
+      throw new AppError('oauth_not_configured', `${input.platform} refused this instance's client credentials (${error.message}): the app must be approved for the Research API`, { details: { platform: input.platform, platform_error: error.toJSON() }, cause: error });
+    throw error;
+  }
   const connector = connectors.create(input.platform, undefined, { handle: input.account, ...(input.api ? { tiktokApi: input.api } : {}) });
   const ref = accountRefOf(input.platform, input.account);
   try {
@@ -52,6 +60,8 @@ export async function resolveConnection(connectors: ConnectorProvider, input: Co
     return { account, credentials };
   } catch (error) {
     if (!isConnectorError(error)) throw error;
+    if (error.platformCode === 'non_public_address')
+      throw new AppError('validation_failed', `Cannot connect ${input.account}: its server is not a public internet address, and SocialPulse calls only public servers`, { details: { field: 'account', platform_error: error.toJSON() }, cause: error });
     const reasons: Partial<Record<string, string>> = {
       auth_expired: `${input.platform} refused the credentials (expired, revoked or not a valid token)`,
       forbidden: `the credentials are not allowed to read ${input.account} on ${input.platform}`,
@@ -89,7 +99,8 @@ export async function storeConnection(
     platform: input.platform,
     externalAccountId: resolved.account.externalId,
     handle: handleOf(input, resolved.account),
-    api: input.api ?? null,
+    // Display is TikTok's default: stored as null, like a connection made through OAuth.
+    api: input.api === 'research' ? 'research' : null,
     credentialsSealed: sealCredentials(box, id, resolved.credentials),
     tokenExpiresAt: resolved.credentials.expiresAt ?? null,
     pollMinutes: input.poll_minutes,

@@ -248,6 +248,14 @@ describe.skipIf(databaseUnavailable() !== '')('OAuth connections against the sim
     expect(renewed.credentials.via).toBe('client');
     expect(renewed.credentials.accessToken).not.toBe(first.credentials.accessToken);
     expect(Date.parse(renewed.credentials.expiresAt ?? '')).toBe(clock.now() + 7200_000);
+    // Metrics a day after collection, when every post is due (the older ones refresh daily), of
+    // posts up to a year old: each batch queries the window its videos were made in (a video
+    // outside the query's window would come back missing).
+    clock.advance(25 * 3600_000);
+    const metrics = await syncConnection(deps, { workspaceId, connectionId: id, kind: 'metrics', trigger: 'manual' });
+    expect(metrics.status, JSON.stringify(metrics)).toBe('completed');
+    expect(metrics.snapshots).toBe(account.postCount);
+    expect(metrics.gaps).toEqual([]);
 
     const wrongPlatform = await inject('POST', `${ws()}/connections`, owner, { platform: 'x', api: 'research', account: '@someone', credentials: { access_token: 't' } });
     expect(wrongPlatform.status).toBe(400);
@@ -270,6 +278,8 @@ describe.skipIf(databaseUnavailable() !== '')('OAuth connections against the sim
     const { credentials } = await storedCredentials(connection.id);
     const tokens = [credentials.accessToken, credentials.refreshToken].filter((t): t is string => t !== undefined);
     for (const token of tokens) expect(sim.tokenStatus(platform, token)).toBe('valid');
+    // TikTok revokes only access tokens, which last a day there: an expired one is renewed first.
+    if (platform === 'tiktok') clock.advance(3 * 3600_000);
     const res = await inject('DELETE', `${ws()}/connections/${connection.id}`, owner);
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect(res.body).toMatchObject({ status: 'disconnected' });
@@ -284,6 +294,22 @@ describe.skipIf(databaseUnavailable() !== '')('OAuth connections against the sim
     }
     const { rows } = await db.adminPool.query<{ credentials_sealed: string | null }>('SELECT credentials_sealed FROM platform_connections WHERE id = $1', [connection.id]);
     expect(rows[0]?.credentials_sealed).toBeNull();
+  });
+
+  it('refuses an account whose server is not a public address, and says so', async () => {
+    // No configured Mastodon base URL: the instance comes from the handle, as in production.
+    const { mastodon: _configured, ...others } = sim.baseUrls;
+    const config = loadConfig({ LOG_LEVEL: 'silent', DATABASE_URL: db.url, ...noRateLimits }, {});
+    const other = await buildApp(Object.assign(createAppDeps(config, db, null, createLogger('silent')), { collection: { connectors: createConnectorProvider({ baseUrls: others, maxAttempts: 1 }) } }));
+    try {
+      for (const account of ['@alice@127.0.0.1', '@alice@localhost']) {
+        const res = await other.inject({ method: 'POST', url: `${ws()}/connections`, headers: owner.headers, payload: { platform: 'mastodon', account, credentials: { access_token: 'token' } } });
+        expect(res.statusCode, account).toBe(400);
+        expect(res.json()).toMatchObject({ error: { code: 'validation_failed', message: expect.stringContaining('calls only public servers') as unknown, details: { field: 'account' } } });
+      }
+    } finally {
+      await other.close();
+    }
   });
 
   it('renews an expiring token before a sync, rotating the refresh token; the old one is dead at the platform', async () => {

@@ -232,7 +232,9 @@ export async function completeOAuth(deps: OAuthDeps, platform: string, callback:
   } catch (error) {
     if (isConnectorError(error)) {
       const reason =
-        error.kind === 'auth_expired'
+        error.platformCode === 'non_public_address'
+          ? `${platform}: ${error.message.replace(/^.*refused to connect: /, '')}; SocialPulse calls only public servers`
+          : error.kind === 'auth_expired'
           ? `${platform} refused the authorization code (used, expired or for another redirect URI); start connecting again`
           : error.kind === 'forbidden'
             ? `${platform} refused SocialPulse's OAuth client: ${error.message}`

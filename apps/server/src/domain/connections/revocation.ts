@@ -1,6 +1,6 @@
 import type { Platform } from '@socialpulse/contracts';
 import { isConnectorError } from '../../connectors/errors.js';
-import { revokeToken, type OAuthClientCredentials } from '../../connectors/oauth/oauth-client.js';
+import { renewTokens, revokeToken, type OAuthClientCredentials } from '../../connectors/oauth/oauth-client.js';
 import { oauthEndpoints, oauthProviders } from '../../connectors/oauth/providers.js';
 import type { Pool } from '../../db/pool.js';
 import type { Connection } from '../../db/repos/connections.repo.js';
@@ -40,10 +40,13 @@ async function clientsFor(deps: RevocationDeps, connection: Connection, platform
 }
 
 /**
- * Ends the connection's OAuth grant at the platform: the refresh token (which ends the grant on
- * X, Google, TikTok and Reddit), then the access token. Best effort: never throws (a failure is
- * the outcome `failed` with its reason); the caller wipes the stored credentials whatever the
- * outcome, and records it.
+ * Ends the connection's OAuth grant at the platform, given the credentials it had (the caller
+ * has already wiped them under the connection's row lock, so no sync can renew the grant
+ * meanwhile). Sends the tokens the platform's revocation endpoint takes, in its order (the
+ * refresh token first where it ends the whole grant); an access token the platform refuses
+ * (TikTok's last a day) is renewed once when only it can be revoked. Best
+ * effort: never throws (a failure is the outcome `failed` with its reason); `revoked` when the
+ * platform confirmed at least one token.
  */
 export async function revokeGrant(deps: RevocationDeps, connection: Connection): Promise<{ outcome: RevocationOutcome; detail?: string }> {
   if (!connection.credentialsSealed) return { outcome: 'not_ours' };
@@ -58,23 +61,38 @@ export async function revokeGrant(deps: RevocationDeps, connection: Connection):
     const clients = await clientsFor(deps, connection, platform, instance);
     if (clients.length === 0) return { outcome: 'no_client' };
     const endpoints = oauthEndpoints(provider, instance ?? deps.connectors.baseUrl(platform));
-    const tokens: [string, 'refresh_token' | 'access_token'][] = [
-      ...(stored.refreshToken ? [[stored.refreshToken, 'refresh_token'] as [string, 'refresh_token']] : []),
-      [stored.accessToken, 'access_token'],
-    ];
     // The user waits on this (DELETE answers after it): a platform that hangs gets 10 s in all.
     const signal = AbortSignal.timeout(REVOCATION_TIMEOUT_MS);
     let lastError: unknown = null;
     for (const client of clients) {
+      const t = { http: deps.connectors.http, provider, endpoints, client, signal };
       try {
-        for (const [token, hint] of tokens) await revokeToken({ http: deps.connectors.http, provider, endpoints, client, signal }, token, hint);
-        return { outcome: 'revoked' };
+        const { accessToken, refreshToken } = stored;
+        // Where only the access token is revocable (TikTok), one the platform refuses (expired:
+        // TikTok's last a day) is renewed once, and the new one, of the same grant, revoked.
+        const renewable = !provider.revoke.tokens.includes('refresh_token') && refreshToken !== undefined && provider.renewal === 'refresh_token';
+        let confirmed = 0;
+        for (const hint of provider.revoke.tokens) {
+          const token = hint === 'refresh_token' ? refreshToken : accessToken;
+          if (token === undefined) continue;
+          try {
+            if (await revokeToken(t, token, hint)) confirmed += 1;
+          } catch (error) {
+            lastError = error;
+            if (hint !== 'access_token' || !renewable) continue;
+            const renewed = await renewTokens(t, { accessToken, refreshToken });
+            if (await revokeToken(t, renewed.accessToken, hint)) confirmed += 1;
+          }
+        }
+        if (confirmed > 0) return { outcome: 'revoked' };
       } catch (error) {
         lastError = error;
       }
     }
-    throw lastError;
+    return { outcome: 'failed', detail: lastError === null ? 'the platform confirmed no revocation' : messageOf(lastError) };
   } catch (error) {
-    return { outcome: 'failed', detail: isConnectorError(error) ? error.message : error instanceof Error ? error.message : String(error) };
+    return { outcome: 'failed', detail: messageOf(error) };
   }
 }
+
+const messageOf = (error: unknown): string => (isConnectorError(error) || error instanceof Error ? error.message : String(error));

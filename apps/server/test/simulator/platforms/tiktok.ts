@@ -205,12 +205,17 @@ function ymd(value: unknown): number | null {
 }
 
 function usernamesOf(query: unknown): string[] {
+  return valuesOf(query, 'username');
+}
+
+/** The values an IN condition on `field` names anywhere in a Research query (and/or nested). */
+function valuesOf(query: unknown, field: string): string[] {
   const out: string[] = [];
   const visit = (node: unknown): void => {
     if (node === null || typeof node !== 'object') return;
     const n = node as Record<string, unknown>;
-    if (n.field_name === 'username' && Array.isArray(n.field_values))
-      for (const v of n.field_values) if (typeof v === 'string') out.push(v);
+    if (n.field_name === field && Array.isArray(n.field_values))
+      for (const v of n.field_values) if (typeof v === 'string' || typeof v === 'number') out.push(String(v));
     for (const key of ['and', 'or'])
       if (Array.isArray(n[key])) (n[key] as unknown[]).forEach(visit);
   };
@@ -268,6 +273,12 @@ export const tiktokPlatform: PlatformModule = {
         const client = ctx.client('tiktok');
         if (form.client_key !== client.clientId || form.client_secret !== client.clientSecret)
           return json(401, { error: 'invalid_client', error_description: 'Client key or secret is incorrect.', log_id: logId(req) });
+        // Documented to take the user's access token (a refresh token is not revocable here).
+        const record = ctx.tokens.get(form.token ?? '');
+        if (record !== undefined && record.kind !== 'access')
+          return json(400, { error: 'invalid_request', error_description: 'The token is not an access token.', log_id: logId(req) });
+        if (record !== undefined && record.expiresAtMs !== null && req.now >= record.expiresAtMs)
+          return json(401, { error: 'access_token_invalid', error_description: 'The access token is expired.', log_id: logId(req) });
         ctx.tokens.revokeGrantOf('tiktok', form.token ?? '');
         return json(200, {});
       },
@@ -500,10 +511,12 @@ export const tiktokPlatform: PlatformModule = {
             return invalidParams(req, `Search Id ${searchId} is invalid or expired`);
         } else {
           const usernames = new Set(usernamesOf(body.query).map((u) => u.toLowerCase()));
+          const videoIds = new Set(valuesOf(body.query, 'video_id'));
           const ids = ctx
             .accounts('tiktok')
             .filter((a) => usernames.size === 0 || usernames.has(a.handle.toLowerCase()))
             .flatMap((a) => visiblePosts(a, req.now))
+            .filter((p) => videoIds.size === 0 || videoIds.has(p.id))
             .filter((p) => p.createdAtMs >= start && p.createdAtMs < end + 86_400_000)
             .sort((a, b) => b.createdAtMs - a.createdAtMs)
             .map((p) => p.id);

@@ -24,7 +24,7 @@ import {
 } from '@socialpulse/contracts';
 import { AppError, coerceError, notFound } from '../../../errors.js';
 import { insertAuditEntry } from '../../../db/repos/audit.repo.js';
-import { listConnections } from '../../../db/repos/connections.repo.js';
+import { findConnectionForUpdate, listConnections } from '../../../db/repos/connections.repo.js';
 import { findDeadLetter, listDeadLetters } from '../../../db/repos/dead-letters.repo.js';
 import { findSyncRun, listSyncRuns } from '../../../db/repos/sync-runs.repo.js';
 import { connectorProviderFromConfig, type ConnectorProvider } from '../../../domain/collection/connectors.js';
@@ -202,13 +202,18 @@ export function registerConnectionRoutes(app: ZodApp, deps: AppDeps & Collection
     },
     async (request) => {
       const { workspaceId, connectionId } = request.params;
-      // The platform is called outside any transaction; whatever it answers, the credentials go.
-      const before = await request.scoped((c) => getConnection(c, workspaceId, connectionId));
+      // First the credentials go, under the row lock token renewal takes (so no sync renews the
+      // grant between our read and our revocation); then the platform is called, outside any
+      // transaction; then the outcome is audited.
+      const { before, disconnected } = await request.scoped(async (c) => {
+        const locked = await findConnectionForUpdate(c, workspaceId, connectionId);
+        if (!locked) throw notFound('connection', connectionId);
+        return { before: locked, disconnected: await disconnectConnection(c, workspaceId, connectionId) };
+      });
       const revocation = await revokeGrant({ pool: deps.db.pool, secretBox: box, connectors: connectors() }, before);
       if (revocation.outcome === 'failed') request.log.warn({ connectionId, platform: before.platform, detail: revocation.detail }, 'could not revoke the platform grant of a removed connection');
-      const connection = await request.scoped(async (c) => {
-        const disconnected = await disconnectConnection(c, workspaceId, connectionId);
-        await insertAuditEntry(c, {
+      await request.scoped((c) =>
+        insertAuditEntry(c, {
           workspaceId,
           userId: request.actor().userId,
           actor: request.actor().label,
@@ -217,10 +222,9 @@ export function registerConnectionRoutes(app: ZodApp, deps: AppDeps & Collection
           ip: request.ip,
           requestId: request.id,
           details: { platform: disconnected.platform, account: disconnected.handle ?? disconnected.externalAccountId, grant_revocation: revocation.outcome },
-        });
-        return disconnected;
-      });
-      return presentConnection(connection);
+        }),
+      );
+      return presentConnection(disconnected);
     },
   );
 
