@@ -236,10 +236,10 @@ export async function clientCredentialsToken(t: TokenRequestContext): Promise<To
 }
 
 /**
- * Revokes a token at the platform (RFC 7009 and the platforms' variants), so a removed
- * connection's grant stops working there too. Revoking the refresh token ends the whole grant on
- * X, Google, TikTok and Reddit; the access token is revoked as well where no refresh token exists.
- * Returns false where the platform has no revocation for these tokens (Meta).
+ * Revokes one token at the platform (RFC 7009 and the platforms' variants), so a removed
+ * connection's grant stops working there too; which tokens a platform takes, and in what order,
+ * is `provider.revoke.tokens`. Returns false where the platform has no revocation for these
+ * tokens (Meta).
  */
 export async function revokeToken(t: TokenRequestContext, token: string, hint: 'access_token' | 'refresh_token'): Promise<boolean> {
   const { provider, client } = t;

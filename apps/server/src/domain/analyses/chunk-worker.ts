@@ -233,9 +233,9 @@ export class ChunkWorker {
       // A finished analysis's cost is read next: store any buffered traces now.
       if (finished) await this.traces.flush();
       // The job's summary is one more LLM call, made off the slot: holding the slot for it would
-      // keep the next requester's chunk waiting, and at the end of a busy period, when many jobs
-      // finish together, idle a slot per summary (measured: the last 6 s of the 100-user LLM run
-      // at ~4 chunks in flight of 10). The analysis is already complete; its summary follows.
+      // keep the next requester's chunk waiting for a call that is not chunk work. The analysis
+      // is already complete; its summary follows (an event when it is stored). The provider's
+      // concurrency limit in the LLM client still bounds how many run at once.
       if (finished && finished !== 'failed' && analysis.engines.includes(LLM_ENGINE) && llm) {
         const summary = this.summarize(analysis, llm, scope).finally(() => this.summaries.delete(summary));
         this.summaries.add(summary);
