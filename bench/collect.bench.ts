@@ -29,7 +29,6 @@ import os from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import pg from 'pg';
 import { Registry } from 'prom-client';
 import { connectionCreateSchema } from '../packages/contracts/src/connections.js';
 import type { Connector } from '../apps/server/src/connectors/connector.js';
@@ -40,14 +39,13 @@ import { TiktokConnector } from '../apps/server/src/connectors/tiktok/client.js'
 import { createTiktokProfile } from '../apps/server/src/connectors/tiktok/profile.js';
 import { YoutubeConnector } from '../apps/server/src/connectors/youtube/client.js';
 import { createYoutubeProfile, youtubeQuotaCost } from '../apps/server/src/connectors/youtube/profile.js';
-import { migrate } from '../apps/server/src/db/migrate.js';
-import { createPool } from '../apps/server/src/db/pool.js';
 import { findConnection } from '../apps/server/src/db/repos/connections.repo.js';
 import { withTenant } from '../apps/server/src/db/tenant.js';
 import { createSecretBox } from '../apps/server/src/domain/auth/secret-box.js';
 import { resolveConnection, storeConnection } from '../apps/server/src/domain/collection/connections.service.js';
 import { createConnectorProvider, type ConnectorProvider } from '../apps/server/src/domain/collection/connectors.js';
 import { syncConnection } from '../apps/server/src/domain/collection/sync.service.js';
+import { createBenchDatabase } from './bench-database.js';
 import type { LimitRule, LimitWindow, Platform, SimAccountInfo, SimStats, SimulatorOptions } from '../apps/server/test/simulator/index.js';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -157,45 +155,6 @@ class SimProcess {
 // ---------------------------------------------------------------------------------------------
 // Database
 
-interface Db {
-  app: pg.Pool;
-  admin: pg.Pool;
-  workspaceId: string;
-  drop(): Promise<void>;
-}
-
-async function freshDatabase(): Promise<Db> {
-  const name = `socialpulse_bench_collect_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const u = new URL(ADMIN_URL);
-  u.pathname = `/${name}`;
-  const url = u.toString();
-  const migrator = new pg.Client({ connectionString: url });
-  await migrator.connect();
-  await migrate(migrator);
-  await migrator.end();
-  const adminPool = createPool(url, 2, { asAppRole: false, applicationName: 'bench-collect-admin' });
-  // The collector's pool runs as socialpulse_app: row-level security applies, as in production.
-  const appPool = createPool(url, 10, { applicationName: 'bench-collect' });
-  const ws = await adminPool.query<{ id: string }>("INSERT INTO workspaces (name) VALUES ('bench collect') RETURNING id");
-  return {
-    app: appPool,
-    admin: adminPool,
-    workspaceId: ws.rows[0]?.id ?? '',
-    async drop() {
-      await appPool.end();
-      await adminPool.end();
-      const a = new pg.Client({ connectionString: ADMIN_URL });
-      await a.connect();
-      await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await a.end();
-    },
-  };
-}
-
 // ---------------------------------------------------------------------------------------------
 // Budget share
 
@@ -270,7 +229,7 @@ async function scenario(storeName: 'memory' | 'redis'): Promise<Result> {
     reddit: { listingCap: POSTS_PER_ACCOUNT + 100 },
     x: { timelineCap: Math.max(3200, POSTS_PER_ACCOUNT + 100) },
   });
-  const db = await freshDatabase();
+  const db = await createBenchDatabase({ adminUrl: ADMIN_URL, name: `socialpulse_bench_collect_${randomBytes(4).toString('hex')}`, poolSize: 10, applicationName: 'bench-collect' });
   try {
     const registry = new Registry();
     const provider = createConnectorProvider({ baseUrls: { ...hello.baseUrls, instagram: `${hello.baseUrls.instagram}/v21.0` }, budgetStore: store, registry });

@@ -22,14 +22,12 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
-import { migrate } from '../apps/server/src/db/migrate.js';
 import { openJobQueue, type JobQueue, type JobQueueSettings } from '../apps/server/src/db/job-queue.js';
-import { createPool } from '../apps/server/src/db/pool.js';
 import { withTenant } from '../apps/server/src/db/tenant.js';
 import { submitAnalysis } from '../apps/server/src/domain/analyses/analyses.service.js';
 import { analysisCreateSchema } from '../packages/contracts/src/analyses.js';
 import { startFakeLlmServer, type FakeLlmServer } from '../apps/server/test/support/fake-llm-server.js';
+import { createBenchDatabase, type BenchDatabase } from './bench-database.js';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const SCENARIOS = (process.env.BENCH_SCENARIOS ?? 'local,llm,big,kill').split(',').map((s) => s.trim());
@@ -57,48 +55,20 @@ function int(name: string, fallback: number): number {
 
 const WORDS = ['love', 'great', 'launch', 'broken', 'slow', 'refund', 'team', 'update', 'price', 'support', 'happy', 'terrible', 'new', 'feature', 'today', 'thanks'];
 
-interface Bench {
-  url: string;
-  admin: pg.Pool;
-  app: pg.Pool;
+interface Bench extends BenchDatabase {
   queue: JobQueue;
-  workspaceId: string;
-  name: string;
   close(): Promise<void>;
 }
 
 async function freshDatabase(name: string): Promise<Bench> {
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const u = new URL(ADMIN_URL);
-  u.pathname = `/${name}`;
-  const url = u.toString();
-  const migrator = new pg.Client({ connectionString: url });
-  await migrator.connect();
-  await migrate(migrator);
-  await migrator.end();
-  const queue = await openJobQueue(url, QUEUE, { supervise: false });
-  const adminPool = createPool(url, 4, { asAppRole: false });
-  const appPool = createPool(url, 4);
-  const ws = await adminPool.query<{ id: string }>("INSERT INTO workspaces (name) VALUES ('bench') RETURNING id");
+  const db = await createBenchDatabase({ adminUrl: ADMIN_URL, name, poolSize: 4, applicationName: 'bench-jobs', keep: Boolean(process.env.BENCH_KEEP_DB) });
+  const queue = await openJobQueue(db.url, QUEUE, { supervise: false });
   return {
-    url,
-    admin: adminPool,
-    app: appPool,
+    ...db,
     queue,
-    workspaceId: ws.rows[0]?.id ?? '',
-    name,
     close: async () => {
       await queue.stop();
-      await adminPool.end();
-      await appPool.end();
-      const a = new pg.Client({ connectionString: ADMIN_URL });
-      await a.connect();
-      if (!process.env.BENCH_KEEP_DB) await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await a.end();
+      await db.drop();
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { Redis } from 'ioredis';
 import { AppError, notFound } from '../../errors.js';
 import { jobQueueSettings, openJobQueue } from '../../db/job-queue.js';
 import { findConnection, listConnections } from '../../db/repos/connections.repo.js';
@@ -6,7 +7,6 @@ import { findSyncRun, type SyncRun } from '../../db/repos/sync-runs.repo.js';
 import { withTenant } from '../../db/tenant.js';
 import { createSecretBox } from '../../domain/auth/secret-box.js';
 import { triggerSync } from '../../domain/collection/connections.service.js';
-import { Redis } from 'ioredis';
 import { connectorProviderFromConfig } from '../../domain/collection/connectors.js';
 import { syncConnection } from '../../domain/collection/sync.service.js';
 import { withDatabase, type DatabaseFlags } from '../context.js';

@@ -44,7 +44,8 @@ const msOf = (ymd: string): number => Date.UTC(Number(ymd.slice(0, 4)), Number(y
 export function tiktokIdCreatedMs(id: string): number | null {
   if (!/^\d{10,20}$/.test(id)) return null;
   const seconds = Number(BigInt(id) >> 32n);
-  return seconds > 1_400_000_000 ? seconds * 1000 : null;
+  // TikTok launched in 2016: an earlier "time" means the id is not a video id of this shape.
+  return seconds > 1_451_606_400 ? seconds * 1000 : null;
 }
 
 /**

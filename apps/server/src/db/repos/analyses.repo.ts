@@ -178,6 +178,14 @@ interface RawChunkStart {
   month_to_date_cost_usd: string | null;
 }
 
+/** What a chunk's model calls used and cost (exact decimal USD; unpriced calls counted, never $0). */
+export interface ChunkUsage {
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: string;
+  unpricedCalls: number;
+}
+
 export interface ResultRow {
   postId: number;
   language: string | null;
@@ -244,7 +252,7 @@ export interface ChunkCommit {
   workMs: number;
   summary: string | null;
   error: Record<string, unknown> | null;
-  usage: { inputTokens: number; outputTokens: number; costUsd: string; unpricedCalls: number };
+  usage: ChunkUsage;
   results: readonly ResultRow[];
   traces: readonly TraceRecord[];
 }
@@ -310,7 +318,7 @@ export interface ChunkOutcome {
   workMs: number;
   summary: string | null;
   error: Record<string, unknown> | null;
-  usage: { inputTokens: number; outputTokens: number; costUsd: string; unpricedCalls: number };
+  usage: ChunkUsage;
   /** The attempts the chunk took, as pg-boss counted them. */
   attempts: number;
 }

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import Big from 'big.js';
 import type { Analyzer, createAnalyzer as CreateAnalyzer } from '../../analysis/analyzer.js';
 import type { CategoryRule } from '../../analysis/nlp/categories.js';
-import type { ChunkAnalysis, ResultRow } from '../../db/repos/analyses.repo.js';
+import type { ChunkAnalysis, ChunkUsage, ResultRow } from '../../db/repos/analyses.repo.js';
 import type { TraceRecord } from '../../db/repos/traces.repo.js';
 import type { LlmRuntime } from './llm-runtime.js';
 
@@ -30,7 +30,7 @@ export interface ChunkWork {
   missing: number;
   summary: string | null;
   traces: TraceRecord[];
-  usage: { inputTokens: number; outputTokens: number; costUsd: string; unpricedCalls: number };
+  usage: ChunkUsage;
   workMs: number;
 }
 

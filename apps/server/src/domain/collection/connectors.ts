@@ -45,10 +45,15 @@ export interface ConnectorProviderOptions extends HttpClientOptions {
   http?: HttpClient;
 }
 
-const instanceOf = (handle: string | null | undefined): string | null => {
+/**
+ * The Mastodon instance a connection talks to: the configured base URL (the simulator, a proxy),
+ * else the instance its handle `user@instance` names; null when neither says.
+ */
+export function mastodonInstance(configured: string | undefined, handle: string | null | undefined): string | null {
+  if (configured !== undefined) return configured.replace(/\/+$/, '');
   const host = handle?.replace(/^@/, '').split('@')[1];
   return host && /^[a-z0-9.-]+$/i.test(host) ? `https://${host}` : null;
-};
+}
 
 const builders: Partial<Record<Platform, (http: HttpClient, baseUrl: string | undefined, options: ConnectorOptions) => Connector>> = {
   x: (http, baseUrl) => new XConnector({ http, ...(baseUrl ? { baseUrl } : {}) }),
@@ -57,7 +62,7 @@ const builders: Partial<Record<Platform, (http: HttpClient, baseUrl: string | un
   tiktok: (http, baseUrl, o) => new TiktokConnector({ http, api: o.tiktokApi ?? 'display', ...(baseUrl ? { baseUrl } : {}) }),
   bluesky: (http, baseUrl) => new BlueskyConnector({ http, ...(baseUrl ? { baseUrl } : {}) }),
   mastodon: (http, baseUrl, o) => {
-    const instance = baseUrl ?? instanceOf(o.handle);
+    const instance = mastodonInstance(baseUrl, o.handle);
     if (instance === null) throw validationFailed('A Mastodon account is given as user@instance (e.g. @alice@mastodon.social)', { field: 'account' });
     return new MastodonConnector({ http, baseUrl: instance });
   },

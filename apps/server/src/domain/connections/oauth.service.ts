@@ -233,7 +233,7 @@ export async function completeOAuth(deps: OAuthDeps, platform: string, callback:
     if (isConnectorError(error)) {
       const reason =
         error.platformCode === 'non_public_address'
-          ? `${platform}: ${error.message.replace(/^.*refused to connect: /, '')}; SocialPulse calls only public servers`
+          ? `${error.message}; SocialPulse calls only public servers`
           : error.kind === 'auth_expired'
           ? `${platform} refused the authorization code (used, expired or for another redirect URI); start connecting again`
           : error.kind === 'forbidden'

@@ -1,5 +1,4 @@
 import type { Platform } from '@socialpulse/contracts';
-import { isConnectorError } from '../../connectors/errors.js';
 import { renewTokens, revokeToken, type OAuthClientCredentials } from '../../connectors/oauth/oauth-client.js';
 import { oauthEndpoints, oauthProviders } from '../../connectors/oauth/providers.js';
 import type { Pool } from '../../db/pool.js';
@@ -7,7 +6,7 @@ import type { Connection } from '../../db/repos/connections.repo.js';
 import { findRegisteredClients } from '../../db/repos/oauth.repo.js';
 import { withTenant } from '../../db/tenant.js';
 import type { SecretBox } from '../auth/secret-box.js';
-import type { ConnectorProvider } from '../collection/connectors.js';
+import { mastodonInstance, type ConnectorProvider } from '../collection/connectors.js';
 import { openCredentials } from './credentials.js';
 
 export interface RevocationDeps {
@@ -56,8 +55,7 @@ export async function revokeGrant(deps: RevocationDeps, connection: Connection):
     if (stored.via !== 'oauth' || stored.accessToken === undefined) return { outcome: 'not_ours' };
     const provider = oauthProviders[platform];
     if (!provider?.revoke) return { outcome: 'not_supported' };
-    const host = connection.handle?.split('@')[1];
-    const instance = platform === 'mastodon' ? (deps.connectors.baseUrl(platform)?.replace(/\/+$/, '') ?? (host ? `https://${host}` : null)) : null;
+    const instance = platform === 'mastodon' ? mastodonInstance(deps.connectors.baseUrl(platform), connection.handle) : null;
     const clients = await clientsFor(deps, connection, platform, instance);
     if (clients.length === 0) return { outcome: 'no_client' };
     const endpoints = oauthEndpoints(provider, instance ?? deps.connectors.baseUrl(platform));
@@ -95,4 +93,4 @@ export async function revokeGrant(deps: RevocationDeps, connection: Connection):
   }
 }
 
-const messageOf = (error: unknown): string => (isConnectorError(error) || error instanceof Error ? error.message : String(error));
+const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));

@@ -13,7 +13,7 @@ import {
   type SimRequest,
   type SimResponse,
 } from '../core.js';
-import { metricsAt, postText, visiblePosts, type SimPost } from '../data.js';
+import { metricsAt, postText, visiblePosts, type SimAccount, type SimPost } from '../data.js';
 import { pkceMatches } from '../auth.js';
 import {
   redirectWithCode,
@@ -204,6 +204,33 @@ function ymd(value: unknown): number | null {
   );
 }
 
+/** A profile's public fields, as both user-info endpoints (Display and Research) answer them. */
+function publicProfile(account: SimAccount, now: number): Record<string, unknown> {
+  const posts = visiblePosts(account, now);
+  return {
+    display_name: account.displayName,
+    bio_description: account.bio,
+    avatar_url: `https://p16-sign.tiktokcdn-us.com/sim/avatar_${account.index}.jpeg`,
+    is_verified: false,
+    follower_count: account.followers,
+    following_count: account.following,
+    likes_count: posts.reduce((sum, p) => sum + metricsAt(p, now).likes, 0),
+    video_count: posts.length,
+  };
+}
+
+/** The `fields` a request asks for (default `fallback`), or TikTok's error naming unknown ones. */
+function pickFields(
+  req: SimRequest,
+  fallback: string,
+  all: Record<string, unknown>,
+): { fields: Record<string, unknown> } | { error: SimResponse } {
+  const raw = (req.query.get('fields') ?? fallback).split(',');
+  const bad = raw.filter((f) => !(f in all));
+  if (bad.length > 0) return { error: invalidParams(req, `Invalid fields: ${bad.join(',')}`) };
+  return { fields: Object.fromEntries(raw.map((f) => [f, all[f]])) };
+}
+
 function usernamesOf(query: unknown): string[] {
   return valuesOf(query, 'username');
 }
@@ -215,7 +242,8 @@ function valuesOf(query: unknown, field: string): string[] {
     if (node === null || typeof node !== 'object') return;
     const n = node as Record<string, unknown>;
     if (n.field_name === field && Array.isArray(n.field_values))
-      for (const v of n.field_values) if (typeof v === 'string' || typeof v === 'number') out.push(String(v));
+      for (const v of n.field_values)
+        if (typeof v === 'string' || typeof v === 'number') out.push(String(v));
     for (const key of ['and', 'or'])
       if (Array.isArray(n[key])) (n[key] as unknown[]).forEach(visit);
   };
@@ -272,13 +300,25 @@ export const tiktokPlatform: PlatformModule = {
         const form = formBody(req);
         const client = ctx.client('tiktok');
         if (form.client_key !== client.clientId || form.client_secret !== client.clientSecret)
-          return json(401, { error: 'invalid_client', error_description: 'Client key or secret is incorrect.', log_id: logId(req) });
+          return json(401, {
+            error: 'invalid_client',
+            error_description: 'Client key or secret is incorrect.',
+            log_id: logId(req),
+          });
         // Documented to take the user's access token (a refresh token is not revocable here).
         const record = ctx.tokens.get(form.token ?? '');
         if (record !== undefined && record.kind !== 'access')
-          return json(400, { error: 'invalid_request', error_description: 'The token is not an access token.', log_id: logId(req) });
+          return json(400, {
+            error: 'invalid_request',
+            error_description: 'The token is not an access token.',
+            log_id: logId(req),
+          });
         if (record !== undefined && record.expiresAtMs !== null && req.now >= record.expiresAtMs)
-          return json(401, { error: 'access_token_invalid', error_description: 'The access token is expired.', log_id: logId(req) });
+          return json(401, {
+            error: 'access_token_invalid',
+            error_description: 'The access token is expired.',
+            log_id: logId(req),
+          });
         ctx.tokens.revokeGrantOf('tiktok', form.token ?? '');
         return json(200, {});
       },
@@ -368,25 +408,14 @@ export const tiktokPlatform: PlatformModule = {
         if (!access.ok) return access.response;
         const account = ctx.accounts('tiktok').find((a) => a.id === access.accountId);
         if (account === undefined) return tokenInvalid(req);
-        const raw = (req.query.get('fields') ?? 'open_id').split(',');
-        const posts = visiblePosts(account, req.now);
-        const all: Record<string, unknown> = {
+        const picked = pickFields(req, 'open_id', {
           open_id: account.id,
           union_id: hexOf('union', account.id).slice(0, 36),
-          avatar_url: `https://p16-sign.tiktokcdn-us.com/sim/avatar_${account.index}.jpeg`,
-          display_name: account.displayName,
           username: account.handle,
-          bio_description: account.bio,
           profile_deep_link: `https://vm.tiktok.com/sim${account.index}/`,
-          is_verified: false,
-          follower_count: account.followers,
-          following_count: account.following,
-          likes_count: posts.reduce((s, p) => s + metricsAt(p, req.now).likes, 0),
-          video_count: posts.length,
-        };
-        const bad = raw.filter((f) => !(f in all));
-        if (bad.length > 0) return invalidParams(req, `Invalid fields: ${bad.join(',')}`);
-        return envelope(req, 200, { user: Object.fromEntries(raw.map((f) => [f, all[f]])) });
+          ...publicProfile(account, req.now),
+        });
+        return 'error' in picked ? picked.error : envelope(req, 200, { user: picked.fields });
       },
     },
     {
@@ -444,33 +473,23 @@ export const tiktokPlatform: PlatformModule = {
     },
     {
       // Research API "query user info": a public account by username, with the client token; the
-      // fields are the Display API's profile fields without ids (documented: display_name,
-      // bio_description, avatar_url, is_verified, follower_count, following_count, likes_count,
-      // video_count). No recorded answer for an unknown username: answered as invalid_params.
+      // fields are the public profile's (no ids). No recorded answer for an unknown username:
+      // answered as invalid_params.
       method: 'POST',
       pattern: '/v2/research/user/info/',
       handle(req, ctx) {
         const access = authAndLimit(req, ctx, ['client'], 'research');
         if (!access.ok) return access.response;
         const username = objectBody(req).username;
-        if (typeof username !== 'string' || username === '') return invalidParams(req, 'username is required');
-        const account = ctx.accounts('tiktok').find((a) => a.handle.toLowerCase() === username.toLowerCase());
-        if (account === undefined) return invalidParams(req, `The user ${username} does not exist or is not public`);
-        const raw = (req.query.get('fields') ?? 'display_name').split(',');
-        const posts = visiblePosts(account, req.now);
-        const all: Record<string, unknown> = {
-          display_name: account.displayName,
-          bio_description: account.bio,
-          avatar_url: `https://p16-sign.tiktokcdn-us.com/sim/avatar_${account.index}.jpeg`,
-          is_verified: false,
-          follower_count: account.followers,
-          following_count: account.following,
-          likes_count: posts.reduce((s, p) => s + metricsAt(p, req.now).likes, 0),
-          video_count: posts.length,
-        };
-        const bad = raw.filter((f) => !(f in all));
-        if (bad.length > 0) return invalidParams(req, `Invalid fields: ${bad.join(',')}`);
-        return envelope(req, 200, Object.fromEntries(raw.map((f) => [f, all[f]])));
+        if (typeof username !== 'string' || username === '')
+          return invalidParams(req, 'username is required');
+        const account = ctx
+          .accounts('tiktok')
+          .find((a) => a.handle.toLowerCase() === username.toLowerCase());
+        if (account === undefined)
+          return invalidParams(req, `The user ${username} does not exist or is not public`);
+        const picked = pickFields(req, 'display_name', publicProfile(account, req.now));
+        return 'error' in picked ? picked.error : envelope(req, 200, picked.fields);
       },
     },
     {
