@@ -52,7 +52,7 @@ export class NonPublicAddressError extends Error {
 type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
 
 /** `dns.lookup` that fails when ANY address of the host is not public (no "first good one"). */
-export function publicOnlyLookup(hostname: string, options: LookupOptions, callback: LookupCallback): void {
+function publicOnlyLookup(hostname: string, options: LookupOptions, callback: LookupCallback): void {
   dnsLookup(hostname, { ...options, all: true }, (error, addresses) => {
     if (error) return callback(error, []);
     const bad = addresses.find((a) => !isPublicAddress(a.address));
