@@ -1,7 +1,7 @@
-import { readLines } from './jsonl-parser.js';
+import { readLines, type TextLine } from './jsonl-parser.js';
 import { excerpt, findUnstorableString, type ParsedItem, type ParserOptions, type ProblemItem, type ByteSource } from './parsed-item.js';
 
-type Line = { line: number; text: string } | ProblemItem;
+type Line = TextLine | ProblemItem;
 
 type FieldsResult = { ok: true; fields: string[] } | { ok: false; open: true } | { ok: false; open: false; reason: string };
 
@@ -83,10 +83,12 @@ export async function* parseCsv(source: ByteSource, options: ParserOptions & { r
     }
     if (first.text.trim() === '') continue;
 
-    // Assemble one record, following quoted fields across lines.
+    // Assemble one record, following quoted fields across lines. A line break inside a quoted
+    // field is content (RFC 4180): it is kept as it was, CRLF or LF.
     const consumed: Line[] = [];
     let text = first.text;
-    let size = text.length;
+    let size = Buffer.byteLength(text);
+    let lineBreak = first.crlf ? '\r\n' : '\n';
     let result = splitCsvRecord(text);
     let failure: string | null = null;
     while (!result.ok && result.open) {
@@ -100,12 +102,13 @@ export async function* parseCsv(source: ByteSource, options: ParserOptions & { r
         failure = `a quoted field runs into line ${more.line}, which ${more.reason}`;
         break;
       }
-      size += more.text.length + 1;
+      size += lineBreak.length + Buffer.byteLength(more.text);
       if (size > options.maxRecordBytes) {
         failure = `record is longer than ${options.maxRecordBytes} bytes (is a quote unclosed?)`;
         break;
       }
-      text += '\n' + more.text;
+      text += lineBreak + more.text;
+      lineBreak = more.crlf ? '\r\n' : '\n';
       result = splitCsvRecord(text);
     }
     if (!result.ok && !result.open) failure = result.reason;

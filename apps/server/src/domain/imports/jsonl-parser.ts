@@ -19,23 +19,30 @@ function decodeLine(bytes: Buffer, line: number): ProblemItem | string {
 }
 
 /**
+ * One line of text without its terminator; `crlf` says whether the terminator was CRLF (so a
+ * CSV field quoted across lines can keep it as it was).
+ */
+export interface TextLine {
+  line: number;
+  text: string;
+  crlf: boolean;
+}
+
+/**
  * Splits a byte stream into lines without holding more than one line (bounded by
  * `maxRecordBytes`) plus one chunk in memory. Handles a BOM, CRLF, a last line without a
  * newline, and over-long lines (skipped to the next newline and reported).
  */
-export async function* readLines(
-  source: ByteSource,
-  options: ParserOptions,
-): AsyncGenerator<{ line: number; text: string } | ProblemItem> {
+export async function* readLines(source: ByteSource, options: ParserOptions): AsyncGenerator<TextLine | ProblemItem> {
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let line = 1;
   let skipping = false;
 
-  const finish = (bytes: Buffer): { line: number; text: string } | ProblemItem => {
+  const finish = (bytes: Buffer): TextLine | ProblemItem => {
     // The BOM is checked per line, not per chunk: a source may split it across chunks.
     const decoded = decodeLine(line === 1 && bytes.subarray(0, 3).equals(BOM) ? bytes.subarray(3) : bytes, line);
-    return typeof decoded === 'string' ? { line, text: decoded } : decoded;
+    return typeof decoded === 'string' ? { line, text: decoded, crlf: bytes.length > 0 && bytes[bytes.length - 1] === CR } : decoded;
   };
 
   for await (const piece of source) {
