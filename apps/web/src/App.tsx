@@ -1,67 +1,65 @@
-import { useState, type FormEvent } from 'react';
+import type { ReactNode } from 'react';
+import { ForgotPassword } from './pages/ForgotPassword.js';
+import { Home } from './pages/Home.js';
+import { Invite } from './pages/Invite.js';
+import { ResetPassword } from './pages/ResetPassword.js';
+import { Setup } from './pages/Setup.js';
+import { SignIn } from './pages/SignIn.js';
+import { Link, useLocation } from './router.js';
+import { ErrorAlert, PageHeading } from './ui.js';
 
-/** First run: creates the admin account with the one-time link printed by `npm start`. */
-function Setup({ token }: { token: string }) {
-  // 'idle', 'busy', 'done', or the error message to show.
-  const [status, setStatus] = useState<string>('idle');
-  async function submit(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    const form = new FormData(event.currentTarget);
-    setStatus('busy');
-    const res = await fetch('/v1/auth/setup', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ token, email: form.get('email'), password: form.get('password') }),
-    });
-    if (res.ok) setStatus('done');
-    else setStatus(((await res.json()) as { error?: { message?: string } }).error?.message ?? `Error ${res.status}`);
-  }
-  if (status === 'done') {
-    return (
-      <p role="status">
-        Your admin account is ready and you are signed in. The Demo workspace is yours: <a href="/v1/workspaces">your workspaces</a>, <a href="/docs">API docs</a>.
-      </p>
-    );
-  }
-  return (
-    <form onSubmit={(e) => void submit(e)} aria-label="Create the admin account">
-      <h2>Create the admin account</h2>
-      <label>
-        Email <input name="email" type="email" required autoComplete="username" />
-      </label>
-      <label>
-        Password (12+ characters, hard to guess) <input name="password" type="password" required minLength={12} autoComplete="new-password" />
-      </label>
-      <button type="submit" disabled={status === 'busy'}>
-        Create account
-      </button>
-      {status !== 'idle' && status !== 'busy' && <p role="alert">{status}</p>}
-    </form>
-  );
-}
-
-/** The dashboard shell; features arrive with later issues and talk only to /v1. */
-export function App() {
-  const url = new URL(window.location.href);
-  const token = url.pathname === '/setup' ? url.searchParams.get('token') : null;
-  return (
-    <main style={{ fontFamily: 'system-ui, sans-serif', maxWidth: 720, margin: '3rem auto' }}>
-      <h1>SocialPulse</h1>
-      {token ? (
+/** The page for a location (the server answers every page path with this app). */
+function page(url: URL): ReactNode {
+  const token = url.searchParams.get('token');
+  switch (url.pathname.replace(/\/+$/, '') || '/') {
+    case '/':
+      return <Home />;
+    case '/sign-in':
+      return <SignIn next={url.searchParams.get('next')} />;
+    case '/forgot-password':
+      return <ForgotPassword />;
+    case '/reset-password':
+      return <ResetPassword token={token} />;
+    case '/invite':
+      return <Invite token={token} />;
+    case '/setup':
+      return token ? (
         <Setup token={token} />
       ) : (
-        <>
-          <p>The dashboard is on its way. Meanwhile the API is live:</p>
-          <ul>
-            <li>
-              <a href="/docs">API documentation</a> (interactive)
-            </li>
-            <li>
-              <a href="/v1/workspaces">Your workspaces</a>
-            </li>
-          </ul>
-        </>
-      )}
-    </main>
+        <section>
+          <PageHeading title="Setup">Setup</PageHeading>
+          <ErrorAlert error="This setup link is incomplete: open the whole link the server printed when it started." />
+        </section>
+      );
+    default:
+      return (
+        <section>
+          <PageHeading title="Page not found">Page not found</PageHeading>
+          <p>
+            There is no page at {url.pathname}. Go to <Link to="/">the home page</Link>.
+          </p>
+        </section>
+      );
+  }
+}
+
+/** The dashboard shell: sign-in, first-run setup, password reset and invitations; talks only to /v1. */
+export function App() {
+  const url = useLocation();
+  return (
+    <>
+      <header>
+        <p className="brand">
+          <Link to="/">SocialPulse</Link>
+        </p>
+      </header>
+      <main>
+        {/* Keyed by location: each visit starts with a fresh page state. */}
+        <div key={url.pathname + url.search}>{page(url)}</div>
+      </main>
+      <footer>
+        <a href="/docs">API documentation</a>
+      </footer>
+    </>
   );
 }

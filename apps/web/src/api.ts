@@ -1,0 +1,104 @@
+/**
+ * The one way the web app talks to the API: same-origin fetch with the session in HTTP-only
+ * cookies (sp_access, sp_refresh) set by the server. Cookie-authenticated writes need the CSRF
+ * token that every token response carries (`csrf_token`, sent back as `x-csrf-token`); it is
+ * kept in localStorage, as no route hands it out again later.
+ */
+import type { ErrorBody, meSchema, tokenResponseSchema, workspaceListSchema } from '@socialpulse/contracts';
+
+export type Me = ReturnType<(typeof meSchema)['parse']>;
+export type Tokens = ReturnType<(typeof tokenResponseSchema)['parse']>;
+export type WorkspaceList = ReturnType<(typeof workspaceListSchema)['parse']>;
+export type SignInResult = Tokens | { mfa_required: true; mfa_token: string };
+
+/** An error answered by the API (or a network failure, status 0), with its message for people. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details: unknown = null,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+const CSRF_KEY = 'socialpulse.csrf_token';
+
+function storage(): Storage | null {
+  try {
+    return window.localStorage;
+  } catch {
+    return null; // storage disabled: writes after a reload will be refused, reads still work
+  }
+}
+
+export const forgetCsrfToken = (): void => storage()?.removeItem(CSRF_KEY);
+
+async function send(method: string, path: string, body: unknown): Promise<Response> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const csrf = method === 'GET' ? null : storage()?.getItem(CSRF_KEY);
+  if (csrf) headers['x-csrf-token'] = csrf;
+  try {
+    return await fetch(path, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch {
+    throw new ApiError(0, 'network_error', 'The server could not be reached; check your connection and try again.');
+  }
+}
+
+async function read<T>(res: Response): Promise<T> {
+  if (res.status === 204) return undefined as T;
+  const data: unknown = await res.json().catch(() => null);
+  if (!res.ok) {
+    const error = (data as Partial<ErrorBody> | null)?.error;
+    throw new ApiError(res.status, error?.code ?? 'http_error', error?.message ?? `The server answered ${res.status}`, error?.details ?? null);
+  }
+  const csrf = (data as { csrf_token?: unknown } | null)?.csrf_token;
+  if (typeof csrf === 'string') storage()?.setItem(CSRF_KEY, csrf);
+  return data as T;
+}
+
+/**
+ * One renewal at a time: two concurrent renewals would present the same refresh token twice,
+ * which the server treats as theft and answers by ending the session.
+ */
+let renewal: Promise<boolean> | null = null;
+function renewSession(): Promise<boolean> {
+  renewal ??= send('POST', '/v1/auth/refresh', undefined)
+    .then((res) => read<Tokens>(res).then(() => true))
+    .catch(() => false)
+    .finally(() => {
+      renewal = null;
+    });
+  return renewal;
+}
+
+/**
+ * Calls the API and returns its JSON body (undefined for 204); throws ApiError otherwise. A read
+ * refused with 401 renews the session once from the refresh cookie (the access cookie lives
+ * 15 minutes) and is retried.
+ */
+export async function api<T>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T> {
+  let res = await send(method, path, body);
+  if (res.status === 401 && method === 'GET' && (await renewSession())) res = await send(method, path, body);
+  return read<T>(res);
+}
+
+/** The signed-in user, or null when nobody is (or the session cannot be renewed). */
+export async function currentUser(): Promise<Me | null> {
+  try {
+    return await api<Me>('GET', '/v1/auth/me');
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) return null;
+    throw error;
+  }
+}
+
+export async function signOut(): Promise<void> {
+  await api<void>('POST', '/v1/auth/sign-out');
+  forgetCsrfToken();
+}
+
+export const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
