@@ -4,9 +4,18 @@ import { nameSchema } from './text.js';
 const email = z.email().max(320);
 const password = z.string().min(1).max(256);
 
-export const signUpSchema = z.object({ email, password, display_name: nameSchema(100).optional() }).strict().meta({ id: 'SignUp' });
+const invitationToken = z.string().min(10).max(200);
+export const signUpSchema = z
+  .object({
+    email,
+    password,
+    display_name: nameSchema(100).optional(),
+    invitation_token: invitationToken.optional().describe('An invitation to a workspace: its address may sign up even when sign-up is closed, and joins the workspace at once'),
+  })
+  .strict()
+  .meta({ id: 'SignUp' });
 export const signInSchema = z.object({ email, password }).strict().meta({ id: 'SignIn' });
-export const setupSchema = signUpSchema.extend({ token: z.string().min(10).max(200) }).strict().meta({ id: 'Setup' });
+export const setupSchema = z.object({ email, password, display_name: nameSchema(100).optional(), token: z.string().min(10).max(200) }).strict().meta({ id: 'Setup' });
 
 export const tokenResponseSchema = z
   .object({
@@ -49,6 +58,25 @@ export const memberSchema = z
   .meta({ id: 'Member' });
 export const memberListSchema = z.object({ data: z.array(memberSchema) });
 export const addMemberSchema = z.object({ email, role: roleSchema }).strict().meta({ id: 'AddMember' });
+export const createInvitationSchema = z
+  .object({ email, role: roleSchema, expires_in_days: z.number().int().min(1).max(30).default(7) })
+  .strict()
+  .meta({ id: 'CreateInvitation' });
+export const invitationSchema = z
+  .object({ id: z.uuid(), email: z.string(), role: roleSchema, invited_by: z.uuid().nullable(), created_at: z.string(), expires_at: z.string() })
+  .meta({ id: 'Invitation' });
+export const createdInvitationSchema = invitationSchema
+  .extend({
+    invite_url: z.string().describe('The single-use link (shown only now): mailed to the address, and yours to pass on if mail is not configured'),
+    mailed: z.boolean().describe('Whether the mail transport accepted the message'),
+  })
+  .meta({ id: 'CreatedInvitation' });
+export const invitationListSchema = z.object({ data: z.array(invitationSchema) });
+export const invitationTokenSchema = z.object({ token: invitationToken }).strict().meta({ id: 'InvitationToken' });
+export const invitationPreviewSchema = z
+  .object({ workspace: z.object({ id: z.uuid(), name: z.string() }), email: z.string(), role: roleSchema, expires_at: z.string() })
+  .meta({ id: 'InvitationPreview' });
+export const invitationAcceptedSchema = z.object({ workspace_id: z.uuid(), role: roleSchema }).meta({ id: 'InvitationAccepted' });
 export const updateMemberSchema = z.object({ role: roleSchema }).strict().meta({ id: 'UpdateMember' });
 
 export const apiKeyScopeSchema = z.enum(['read', 'write', 'admin']);
@@ -86,5 +114,6 @@ export const auditEntrySchema = z
   .meta({ id: 'AuditEntry' });
 export const auditListSchema = z.object({ data: z.array(auditEntrySchema), next_before: z.string().nullable() });
 export const auditQuerySchema = z.object({ limit: z.coerce.number().int().min(1).max(500).default(100), before: z.string().regex(/^\d{1,18}$/).optional() }).strict();
+export const instanceAuditQuerySchema = auditQuerySchema.extend({ user_id: z.uuid().optional() }).strict();
 
 export const updateWorkspaceSchema = z.object({ name: nameSchema(100).optional(), require_mfa: z.boolean().optional() }).strict().meta({ id: 'UpdateWorkspace' });

@@ -115,7 +115,7 @@ export const syncRunSchema = z
 export type SyncRunView = z.infer<typeof syncRunSchema>;
 
 export const syncRunListSchema = z.object({ data: z.array(syncRunSchema), next_cursor: z.string().nullable() }).meta({ id: 'SyncRunList' });
-export const syncRunListQuerySchema = z.object({ limit: z.coerce.number().int().min(1).max(200).default(50), cursor: z.string().max(200).optional() });
+export const syncRunListQuerySchema = z.object({ limit: z.coerce.number().int().min(1).max(200).default(50), cursor: z.string().max(200).optional() }).strict();
 export const syncRunParamsSchema = workspaceParamsSchema.extend({ runId: z.uuid() });
 
 export const deadLetterSchema = z
@@ -140,7 +140,7 @@ export const deadLetterListQuerySchema = z.object({
   status: z.enum(deadLetterStatuses).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().regex(/^\d{1,18}$/).optional(),
-});
+}).strict();
 export const deadLetterParamsSchema = workspaceParamsSchema.extend({ deadLetterId: z.string().regex(/^\d{1,18}$/) });
 export const deadLetterReplaySchema = z.object({ dead_letter: deadLetterSchema, run: syncRunSchema }).meta({ id: 'DeadLetterReplay' });
 

@@ -29,6 +29,7 @@ import { registerAuditRoutes } from './routes/audit/audit.routes.js';
 import { registerAuthRoutes } from './routes/auth/auth.routes.js';
 import { registerHealthRoutes } from './routes/health/health.routes.js';
 import { registerMemberRoutes } from './routes/members/members.routes.js';
+import { registerInvitationRoutes } from './routes/invitations/invitations.routes.js';
 import { registerImportRoutes } from './routes/imports/imports.routes.js';
 import { registerPostRoutes } from './routes/posts/posts.routes.js';
 import { registerWorkspaceRoutes } from './routes/workspaces/workspaces.routes.js';
@@ -134,6 +135,7 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   registerAuthRoutes(app, deps);
   registerWorkspaceRoutes(app, deps);
   registerMemberRoutes(app, deps);
+  registerInvitationRoutes(app, deps);
   registerApiKeyRoutes(app, deps);
   registerAuditRoutes(app, deps);
   registerPostRoutes(app, deps);

@@ -38,6 +38,7 @@ export function createAppDeps(
       mail: overrides.mail ?? (config.mail.smtpUrl ? createSmtpMailTransport(config.mail.smtpUrl, config.mail.from) : createLogMailTransport(logger)),
       signupEnabled: config.auth.signupEnabled,
       publicUrl: publicUrlOf(config),
+      onMailError: (error, purpose) => logger.error({ err: error, purpose }, 'could not send mail'),
     },
   };
 }

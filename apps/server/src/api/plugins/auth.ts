@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import { errorBodySchema } from '@socialpulse/contracts';
 import { AppError } from '../../errors.js';
 import { withTenant, type TenantScope } from '../../db/tenant.js';
@@ -165,6 +166,9 @@ export function registerAuth(app: FastifyInstance, deps: AppDeps): void {
       }
       if ('permission' in auth) responses[404] ??= errorBodySchema;
       responses[429] ??= errorBodySchema;
+      // A route that reads no query string still refuses one: a misspelt filter must not be
+      // silently ignored (a client would believe it filtered).
+      route.schema.querystring ??= z.strictObject({});
     }
   });
 

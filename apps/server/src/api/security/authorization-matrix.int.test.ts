@@ -44,7 +44,8 @@ import {
   type Role,
 } from '../../domain/auth/permissions.js';
 
-type Classification = 'public' | 'user' | 'authenticated' | { permission: Permission };
+/** `instance_admin`: a signed-in user with the instance admin flag (none of the callers below has it). */
+type Classification = 'public' | 'user' | 'instance_admin' | 'authenticated' | { permission: Permission };
 
 interface Ctx {
   app: ZodApp;
@@ -162,13 +163,14 @@ const ROUTES: Record<string, RouteSpec> = {
       ),
   },
   'POST /v1/auth/password/forgot': {
+    // One address per caller: an address gets only a few reset mails before it is throttled.
     auth: 'public',
     publicStatus: 202,
-    request: (ctx, c) =>
+    request: (_ctx, c) =>
       withCaller(c, {
         method: 'POST',
         url: '/v1/auth/password/forgot',
-        payload: { email: ctx.resetUser.email },
+        payload: { email: `forgot-${next()}@example.com` },
       }),
   },
   'POST /v1/auth/password/reset': {
@@ -305,6 +307,47 @@ const ROUTES: Record<string, RouteSpec> = {
       return withCaller(c, { method: 'DELETE', url: `${ws(ctx)}/members/${target.id}` });
     },
   },
+  'POST /v1/workspaces/{workspaceId}/invitations': {
+    auth: { permission: 'manage_members' },
+    request: (ctx, c) =>
+      withCaller(c, { method: 'POST', url: `${ws(ctx)}/invitations`, payload: { email: `invitee-${next()}@example.com`, role: 'viewer' } }),
+  },
+  'GET /v1/workspaces/{workspaceId}/invitations': {
+    auth: { permission: 'manage_members' },
+    request: (ctx, c) => withCaller(c, { method: 'GET', url: `${ws(ctx)}/invitations` }),
+  },
+  'DELETE /v1/workspaces/{workspaceId}/invitations/{invitationId}': {
+    auth: { permission: 'manage_members' },
+    request: async (ctx, c) => {
+      const created = await ctx.app.inject({ method: 'POST', url: `${ws(ctx)}/invitations`, headers: ctx.a.owner.headers, payload: { email: `invitee-${next()}@example.com`, role: 'viewer' } });
+      return withCaller(c, { method: 'DELETE', url: `${ws(ctx)}/invitations/${created.json<{ id: string }>().id}` });
+    },
+  },
+  'POST /v1/invitations/preview': {
+    auth: 'public',
+    publicStatus: 200,
+    request: async (ctx, c) => {
+      const created = await ctx.app.inject({ method: 'POST', url: `${ws(ctx)}/invitations`, headers: ctx.a.owner.headers, payload: { email: `invitee-${next()}@example.com`, role: 'viewer' } });
+      const token = new URL(created.json<{ invite_url: string }>().invite_url).searchParams.get('token') ?? '';
+      return withCaller(c, { method: 'POST', url: '/v1/invitations/preview', payload: { token } });
+    },
+  },
+  'POST /v1/invitations/accept': {
+    // Allowed through authorization; a user the invitation was not sent to is refused by the
+    // invitation itself (403 invitation_email_mismatch), so each user accepts one sent to them.
+    auth: 'user',
+    request: async (ctx, c) => {
+      const own = await ownAccount(ctx, c);
+      const created = await ctx.app.inject({
+        method: 'POST',
+        url: `${ws(ctx)}/invitations`,
+        headers: ctx.a.owner.headers,
+        payload: { email: own.user?.email ?? `invitee-${next()}@example.com`, role: 'viewer' },
+      });
+      const token = new URL(created.json<{ invite_url: string }>().invite_url).searchParams.get('token') ?? '';
+      return withCaller(own.caller, { method: 'POST', url: '/v1/invitations/accept', payload: { token } });
+    },
+  },
   'GET /v1/workspaces/{workspaceId}/api-keys': {
     auth: { permission: 'manage_api_keys' },
     request: (ctx, c) => withCaller(c, { method: 'GET', url: `${ws(ctx)}/api-keys` }),
@@ -329,6 +372,14 @@ const ROUTES: Record<string, RouteSpec> = {
   'GET /v1/workspaces/{workspaceId}/audit-log': {
     auth: { permission: 'read_audit' },
     request: (ctx, c) => withCaller(c, { method: 'GET', url: `${ws(ctx)}/audit-log` }),
+  },
+  'GET /v1/auth/audit-log': {
+    auth: 'user',
+    request: (_ctx, c) => withCaller(c, { method: 'GET', url: '/v1/auth/audit-log' }),
+  },
+  'GET /v1/admin/audit-log': {
+    auth: 'instance_admin',
+    request: (_ctx, c) => withCaller(c, { method: 'GET', url: '/v1/admin/audit-log' }),
   },
   'GET /v1/workspaces/{workspaceId}/posts': {
     auth: { permission: 'read' },
@@ -531,6 +582,7 @@ function expectedFor(auth: Classification, c: MatrixCaller): Expected {
   if (c.caller.kind === 'anonymous' || c.dead) return 401;
   if (auth === 'authenticated') return 'allowed';
   if (auth === 'user') return c.caller.kind === 'user' ? 'allowed' : 403;
+  if (auth === 'instance_admin') return 403;
   if (c.outsider) return 404;
   if (c.role) return roleAllows(c.role, auth.permission) ? 'allowed' : 403;
   return scopesAllow([c.scope as ApiKeyScope], auth.permission) ? 'allowed' : 403;

@@ -33,6 +33,7 @@ import {
   type UserRecord,
 } from '../../db/repos/users.repo.js';
 import { adoptOrphanWorkspaces } from '../workspaces/workspaces.service.js';
+import { acceptInvitation, openInvitation } from '../workspaces/invitations.service.js';
 import { signAccessToken, signMfaToken, verifyMfaToken, ACCESS_TOKEN_TTL_S } from './access-tokens.js';
 import type { LoginThrottle } from './login-throttle.js';
 import type { MailTransport } from './mail.js';
@@ -54,6 +55,8 @@ export interface AuthDeps {
   mail: MailTransport;
   signupEnabled: boolean;
   publicUrl: string;
+  /** A mail that could not be sent (the SMTP server refused or is down); the request still answers as usual. */
+  onMailError?: (error: unknown, purpose: string) => void;
 }
 
 export interface RequestMeta {
@@ -112,27 +115,46 @@ async function issueTokens(deps: AuthDeps, user: UserRecord, mfaVerified: boolea
   return { accessToken, refreshToken, expiresIn: ACCESS_TOKEN_TTL_S, sessionId: session.id, userId: user.id };
 }
 
-/** Creates an account. The first account of an instance is its admin and owns the workspaces that have no owner (the Demo). */
+/** Serialises account creation against itself: two first sign-ups cannot both become admin. */
+const ACCOUNT_CREATION_LOCK = 0x5350_0001;
+
+const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|::ffff:127\.\d{1,3}\.\d{1,3}\.\d{1,3})$/;
+
+/**
+ * Creates an account. The first account of an instance is its admin and owns the workspaces
+ * that have no owner (the Demo). Whoever reaches a fresh instance first would become its admin,
+ * so the first account needs the one-time setup link unless the request comes from the machine
+ * itself (the operator running `npm start` locally) or the operator's CLI. An invitation lets
+ * its address sign up even when sign-up is closed, and joins the workspace at once.
+ */
 export async function signUp(
   deps: AuthDeps,
-  input: { email: string; password: string; displayName?: string | null | undefined },
+  input: { email: string; password: string; displayName?: string | null | undefined; invitationToken?: string | undefined },
   meta: RequestMeta,
   options: { viaAdmin?: boolean; makeAdmin?: boolean } = {},
 ): Promise<UserRecord> {
-  const existing = await countUsers(deps.pool);
-  if (existing > 0 && !deps.signupEnabled && !options.viaAdmin) {
-    throw new AppError('forbidden', 'Sign-up is closed on this instance; ask an administrator for an account', { details: { reason: 'signup_closed' } });
-  }
   assertStorableText(input.displayName, 'display_name');
   assertStrongPassword(input.password, [input.email, input.displayName ?? '']);
-  const user = await insertUser(deps.pool, {
-    email: input.email.trim(),
-    displayName: input.displayName ?? null,
-    passwordHash: await hashPassword(input.password),
-    isInstanceAdmin: existing === 0 || options.makeAdmin === true,
+  const invitation = input.invitationToken ? await openInvitation(deps.pool, input.invitationToken) : null;
+  if (invitation && invitation.email.toLowerCase() !== input.email.trim().toLowerCase()) {
+    throw new AppError('forbidden', 'This invitation is for another email address; sign up with the address it was sent to', { details: { field: 'email', reason: 'invitation_email_mismatch' } });
+  }
+  // Hashed before the lock: argon2id is the slow part, and the lock serialises every sign-up.
+  const passwordHash = await hashPassword(input.password);
+  const user = await withTransaction(deps.pool, async (c) => {
+    await c.query('SELECT pg_advisory_xact_lock($1)', [ACCOUNT_CREATION_LOCK]);
+    const existing = await countUsers(c);
+    if (existing === 0 && !options.viaAdmin && !LOOPBACK.test(meta.ip ?? '')) {
+      throw new AppError('forbidden', 'This instance has no account yet: create the admin account with the one-time setup link printed when the server started', { details: { reason: 'setup_required' } });
+    }
+    if (existing > 0 && !deps.signupEnabled && !options.viaAdmin && !invitation) {
+      throw new AppError('forbidden', 'Sign-up is closed on this instance; ask an administrator for an account or an invitation', { details: { reason: 'signup_closed' } });
+    }
+    return insertUser(c, { email: input.email.trim(), displayName: input.displayName ?? null, passwordHash, isInstanceAdmin: existing === 0 || options.makeAdmin === true });
   });
   if (user.isInstanceAdmin) await adoptOrphanWorkspaces(deps.pool, user.id);
-  await audit(deps, meta, { userId: user.id, action: 'user.created', target: user.id, details: { instanceAdmin: user.isInstanceAdmin } });
+  await audit(deps, meta, { userId: user.id, action: 'user.created', target: user.id, details: { instanceAdmin: user.isInstanceAdmin, ...(invitation ? { invitation: invitation.id } : {}) } });
+  if (invitation && input.invitationToken) await acceptInvitation(deps.pool, input.invitationToken, user, meta);
   return user;
 }
 
@@ -265,21 +287,29 @@ export async function changePassword(deps: AuthDeps, userId: string, sessionId: 
   await audit(deps, meta, { userId, action: 'auth.password_changed' });
 }
 
-/** Sends a reset link if the account exists; answers the same either way. */
+/**
+ * Sends a reset link if the account exists; answers the same either way, and the same when the
+ * mail cannot be sent (logged by the transport's caller, never told to the requester).
+ */
 export async function requestPasswordReset(deps: AuthDeps, email: string, meta: RequestMeta): Promise<void> {
   const ip = meta.ip ?? 'unknown';
-  await deps.throttle.check(email, ip);
-  // Counted as a failure so that resets cannot be used to flood a mailbox.
-  await deps.throttle.fail(`reset:${email}`, ip);
+  const resetKey = `reset:${email}`;
+  // Its own account key: a flood of reset requests neither locks the sign-in nor fills a mailbox.
+  await deps.throttle.check(resetKey, ip);
+  await deps.throttle.fail(resetKey, ip);
   const user = await findUserByEmail(deps.pool, email);
   if (!user || user.disabledAt) return;
   const token = randomToken();
   await insertResetToken(deps.pool, user.id, hashToken(token), new Date(Date.now() + RESET_TOKEN_TTL_MS));
-  await deps.mail.send({
-    to: user.email,
-    subject: 'Reset your SocialPulse password',
-    text: `Someone asked to reset the password of ${user.email}.\n\nReset it within 30 minutes: ${deps.publicUrl}/reset-password?token=${token}\n\nIf it was not you, ignore this message.`,
-  });
+  try {
+    await deps.mail.send({
+      to: user.email,
+      subject: 'Reset your SocialPulse password',
+      text: `Someone asked to reset the password of ${user.email}.\n\nReset it within 30 minutes: ${deps.publicUrl}/reset-password?token=${token}\n\nIf it was not you, ignore this message.`,
+    });
+  } catch (error) {
+    deps.onMailError?.(error, 'password_reset');
+  }
   await audit(deps, meta, { userId: user.id, action: 'auth.password_reset_requested' });
 }
 

@@ -76,7 +76,7 @@ export function registerAuthRoutes(app: ZodApp, deps: AppDeps): void {
     '/v1/auth/sign-up',
     { config: publicRoute, schema: { tags: ['auth'], summary: 'Create an account (the first one becomes the instance admin)', body: signUpSchema, response: { 201: tokenResponseSchema, 409: errorBodySchema, ...errors } } },
     async (request, reply) => {
-      const user = await signUp(auth, { email: request.body.email, password: request.body.password, displayName: request.body.display_name }, meta(request));
+      const user = await signUp(auth, { email: request.body.email, password: request.body.password, displayName: request.body.display_name, invitationToken: request.body.invitation_token }, meta(request));
       return sendTokens(reply, await startSession(auth, user, meta(request)), 201);
     },
   );
