@@ -1,15 +1,12 @@
 import { useEffect, useState, type FormEvent } from 'react';
+import type { invitationAcceptedSchema, invitationPreviewSchema } from '@socialpulse/contracts';
 import { api, currentUser, messageOf, signOut, type Me } from '../api.js';
 import { Link } from '../router.js';
 import { ErrorAlert, Field, PASSWORD_HINT, PageHeading, fieldText, useAction } from '../ui.js';
 
 /** POST /v1/invitations/preview: what the invitation offers (the token is the only key). */
-interface InvitationPreview {
-  workspace: { id: string; name: string };
-  email: string;
-  role: string;
-  expires_at: string;
-}
+type InvitationPreview = ReturnType<(typeof invitationPreviewSchema)['parse']>;
+type InvitationAccepted = ReturnType<(typeof invitationAcceptedSchema)['parse']>;
 
 type State =
   | { kind: 'loading' }
@@ -64,7 +61,7 @@ export function Invite({ token }: { token: string | null }) {
   const { me } = state;
   const joined = (role: string): void => setState({ kind: 'joined', invitation, role });
   function accept(): void {
-    void action.run(async () => joined((await api<{ workspace_id: string; role: string }>('POST', '/v1/invitations/accept', { token })).role));
+    void action.run(async () => joined((await api<InvitationAccepted>('POST', '/v1/invitations/accept', { token })).role));
   }
   function signUp(event: FormEvent<HTMLFormElement>): void {
     event.preventDefault();
