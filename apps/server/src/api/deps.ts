@@ -34,7 +34,7 @@ export function createAppDeps(
       pool: db.pool,
       secretBox: createSecretBox(db.secrets.encryptionKey, config.auth.previousEncryptionKeys),
       jwtSecret: config.auth.jwtSecret ?? db.secrets.jwtSecret,
-      throttle: createLoginThrottle(redis?.client ?? null),
+      throttle: createLoginThrottle(redis?.client ?? null, { probesPerMinute: config.rateLimits.authPerMinute }),
       mail: overrides.mail ?? (config.mail.smtpUrl ? createSmtpMailTransport(config.mail.smtpUrl, config.mail.from) : createLogMailTransport(logger)),
       signupEnabled: config.auth.signupEnabled,
       publicUrl: publicUrlOf(config),

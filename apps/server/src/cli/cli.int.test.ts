@@ -53,6 +53,9 @@ describe.skipIf(databaseUnavailable() !== '')('socialpulse import / export / mig
     const bad = await runCli(['export', '--workspace', 'Brand', '--since', 'last week'], env());
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('--since');
+    // Every export is in the workspace's audit log (the refused one never started).
+    const { rows } = await db.adminPool.query<{ details: { format: string; destination: string } }>("SELECT details FROM audit_log WHERE action = 'posts.exported' ORDER BY id");
+    expect(rows.map((r) => `${r.details.format} to ${r.details.destination}`)).toEqual(['csv to file', 'jsonl to file', 'jsonl to stdout']);
   });
 
   it('fails clearly on bad configuration and on a missing file', async () => {

@@ -70,6 +70,26 @@ async function authenticate(request: FastifyRequest, deps: AppDeps): Promise<Pri
   return { kind: 'user', userId: user.id, sessionId: claims.sessionId, mfa: claims.mfa, viaCookie: fromHeader === null, isInstanceAdmin: user.isInstanceAdmin, email: user.email };
 }
 
+/** Credentials refused for what they are, not for their age: these count as probing. */
+const FORGED = new Set(['token_invalid', 'api_key_invalid', 'api_key_revoked', 'session_revoked', undefined]);
+
+/**
+ * Authenticates, counting forged or unknown credentials against the caller's address (the
+ * sign-in brute-force limiter): a 401 is cheap for the caller, so without this anyone could try
+ * keys without limit. An expired token is the normal life of a session and is not counted.
+ */
+async function authenticateCounted(request: FastifyRequest, deps: AppDeps): Promise<Principal | null> {
+  const presented = request.headers.authorization !== undefined || request.cookies[ACCESS_COOKIE] !== undefined;
+  if (presented) await deps.auth.throttle.checkAddress(request.ip);
+  try {
+    return await authenticate(request, deps);
+  } catch (error) {
+    const reason = error instanceof AppError ? (error.details as { reason?: string } | undefined)?.reason : 'unknown';
+    if (error instanceof AppError && error.code === 'unauthorized' && FORGED.has(reason)) await deps.auth.throttle.failCredential(request.ip);
+    throw error;
+  }
+}
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Members who lack access get 404, not 403, for workspaces they cannot see: no existence leak. */
@@ -178,7 +198,7 @@ export function registerAuth(app: FastifyInstance, deps: AppDeps): void {
     if (!auth) return;
     request.tenant = { workspaceId: null, userId: null };
     // Public routes still see who is calling (sign-out, refresh), but never fail on it.
-    request.principal = 'public' in auth ? await authenticate(request, deps).catch(() => null) : await authenticate(request, deps);
+    request.principal = 'public' in auth ? await authenticate(request, deps).catch(() => null) : await authenticateCounted(request, deps);
     if (request.principal?.kind === 'user') {
       request.tenant = { workspaceId: null, userId: request.principal.userId };
       if (request.principal.viaCookie && UNSAFE.has(request.method)) {

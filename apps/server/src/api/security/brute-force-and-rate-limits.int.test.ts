@@ -291,6 +291,28 @@ describe.skipIf(databaseUnavailable() !== '')('brute force and rate limits', () 
       }
     });
 
+    it('forged tokens and unknown keys are counted per address: probing is locked out, a valid key from elsewhere is not', async () => {
+      const strict = await buildTestApp(db, { RATE_LIMIT_AUTH_PER_MINUTE: '3' });
+      try {
+        const user = await signUpUser(strict);
+        const ip = randomIp();
+        const probe = (authorization: string, remoteAddress = ip) => strict.inject({ url: '/v1/workspaces', headers: { authorization }, remoteAddress });
+        const forged = [`Bearer sp_abcdefgh_${'x'.repeat(32)}`, 'Bearer not.a.jwt', `Bearer ${user.token.slice(0, -2)}xx`];
+        for (const authorization of forged) expect((await probe(authorization)).statusCode).toBe(401);
+        // The fourth probe is refused before its credential is even looked at, with the wait.
+        const locked = await probe(`Bearer sp_zyxwvuts_${'y'.repeat(32)}`);
+        expect(locked.statusCode).toBe(429);
+        expect(Number(locked.headers['retry-after'])).toBeGreaterThan(0);
+        expect(locked.json()).toMatchObject({ error: { code: 'rate_limited', details: { retryAfterSeconds: expect.any(Number) as unknown } } });
+        // The same address with a valid token is locked too (it is the address that probed)…
+        expect((await probe(user.headers.authorization)).statusCode).toBe(429);
+        // …another address is not.
+        expect((await probe(user.headers.authorization, randomIp())).statusCode).toBe(200);
+      } finally {
+        await strict.close();
+      }
+    });
+
     // Regression: reads and writes once shared one counter, so reads used up the write budget.
     it('reads do not use up the write budget', async () => {
       const split = await buildTestApp(db, {

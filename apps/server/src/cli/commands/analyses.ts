@@ -13,6 +13,7 @@ import { withTenant, type TenantRunner, type TenantScope } from '../../db/tenant
 import { cancelAnalysis, changePriority, liveStateOf, retryAnalysis, submitAnalysis } from '../../domain/analyses/analyses.service.js';
 import { AnalysisEventHub, TERMINAL_EVENTS } from '../../domain/analyses/event-hub.js';
 import { exportResults, presentAnalysis } from '../../api/routes/analyses/analyses.presenter.js';
+import { insertAuditEntry } from '../../db/repos/audit.repo.js';
 import { withDatabase, type CommandContext, type DatabaseFlags } from '../context.js';
 
 interface StartFlags extends DatabaseFlags {
@@ -183,6 +184,7 @@ export function registerAnalysesCommand(program: Command): void {
       const workspaceId = await workspaceOfAnalysis(ctx, id);
       const out = flags.out === '-' ? process.stdout : createWriteStream(flags.out);
       const run: TenantRunner = (work) => withTenant(ctx.db.pool, { workspaceId, userId: null }, work);
+      await run((c) => insertAuditEntry(c, { workspaceId, actor: 'cli', action: 'analysis.exported', target: id, details: { format: q.format, destination: flags.out === '-' ? 'stdout' : 'file' } }));
       for await (const chunk of exportResults(run, id, { label: q.label, topic: q.topic, category: q.category }, q.format)) {
         if (!out.write(chunk)) await once(out, 'drain');
       }

@@ -5,6 +5,7 @@ import { postListQuerySchema } from '@socialpulse/contracts';
 import { AppError } from '../../errors.js';
 import { findWorkspaceIdByName } from '../../db/repos/workspaces.repo.js';
 import { tenantRunner } from '../../db/tenant.js';
+import { insertAuditEntry } from '../../db/repos/audit.repo.js';
 import { exportPosts, type ExportFormat } from '../../domain/posts/export.service.js';
 import { toFilter } from '../../domain/posts/posts.service.js';
 import { withDatabase, type DatabaseFlags } from '../context.js';
@@ -47,6 +48,10 @@ export function registerExportCommand(program: Command): void {
         if (!workspaceId) throw new AppError('not_found', `No workspace named "${flags.workspace}"`);
         const out = flags.out === '-' ? process.stdout : createWriteStream(flags.out);
         const scoped = tenantRunner(db.pool, { workspaceId, userId: null });
+        // Recorded before the data leaves: an export that fails halfway was still an export.
+        await scoped((c) =>
+          insertAuditEntry(c, { workspaceId, actor: 'cli', action: 'posts.exported', target: workspaceId, details: { format: flags.format, filters: parsed.data, destination: flags.out === '-' ? 'stdout' : 'file' } }),
+        );
         for await (const chunk of exportPosts(scoped, toFilter(workspaceId, parsed.data), flags.format as ExportFormat)) {
           if (!out.write(chunk)) await once(out, 'drain');
         }

@@ -12,6 +12,13 @@ export interface LoginThrottle {
   check(account: string, ip: string): Promise<void>;
   fail(account: string, ip: string): Promise<void>;
   succeed(account: string): Promise<void>;
+  /**
+   * Presented credentials that are not credentials at all (a forged or unknown token or key):
+   * counted per address, so probing keys is limited like guessing passwords is. `checkAddress`
+   * throws rate_limited while the address is locked (by probes or by failed sign-ins).
+   */
+  checkAddress(ip: string): Promise<void>;
+  failCredential(ip: string): Promise<void>;
 }
 
 const ACCOUNT_FAILS = 5;
@@ -27,9 +34,11 @@ function limiter(redis: Redis | null, keyPrefix: string, points: number, duratio
 const lockedError = (seconds: number, what: string): AppError =>
   new AppError('rate_limited', `Too many failed attempts for this ${what}; try again in ${seconds} s.`, { details: { retryAfterSeconds: seconds } });
 
-export function createLoginThrottle(redis: Redis | null): LoginThrottle {
+/** `probesPerMinute`: forged or unknown credentials an address may present per minute (RATE_LIMIT_AUTH_PER_MINUTE). */
+export function createLoginThrottle(redis: Redis | null, options: { probesPerMinute: number } = { probesPerMinute: 20 }): LoginThrottle {
   const byAccount = limiter(redis, 'sp:login:account', ACCOUNT_FAILS, ACCOUNT_WINDOW_S);
   const byIp = limiter(redis, 'sp:login:ip', IP_FAILS, IP_WINDOW_S);
+  const probes = limiter(redis, 'sp:probe:ip', options.probesPerMinute, 60);
   // Back-off: each lockout of an account doubles the next one (1, 2, 4 … 60 minutes).
   const lockouts = limiter(redis, 'sp:login:lockouts', 1000, 24 * 60 * 60);
   const accountKey = (account: string): string => account.trim().toLowerCase();
@@ -58,6 +67,13 @@ export function createLoginThrottle(redis: Redis | null): LoginThrottle {
     },
     async succeed(account) {
       await byAccount.delete(accountKey(account));
+    },
+    async checkAddress(ip) {
+      const ipWait = Math.max(await remainingBlock(byIp, ip, IP_FAILS), await remainingBlock(probes, ip, options.probesPerMinute));
+      if (ipWait > 0) throw lockedError(ipWait, 'address');
+    },
+    async failCredential(ip) {
+      await probes.penalty(ip, 1);
     },
   };
 }
