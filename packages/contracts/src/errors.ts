@@ -6,7 +6,10 @@ export const errorBodySchema = z
     error: z.object({
       code: z.string().describe('Stable snake_case error code, e.g. `not_found`'),
       message: z.string(),
-      details: z.unknown().optional(),
+      details: z
+        .record(z.string(), z.unknown())
+        .nullable()
+        .describe('What more there is to say (the field, every validation problem, the limit, the request id of an internal error), or null'),
     }),
   })
   .meta({ id: 'ErrorBody' });

@@ -76,7 +76,7 @@ describe.skipIf(dbReason !== '')('the HTTP app (cross-cutting)', () => {
       ['an API key that does not exist', () => app.inject({ url: `/v1/workspaces/${ws.id}/posts`, headers: { authorization: 'Bearer sp_abcdefgh_0123456789abcdef0123456789abcdef' } }), 401, 'unauthorized'],
     ];
 
-    it.each(cases)('answers %s with exactly {"error":{"code","message","details"?}}', async (_what, request, status, code) => {
+    it.each(cases)('answers %s with exactly {"error":{"code","message","details"}}', async (_what, request, status, code) => {
       const res = await request();
       expectError(res, status, code);
       expect(res.headers['x-request-id']).toEqual(expect.any(String));
