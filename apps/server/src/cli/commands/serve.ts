@@ -21,7 +21,7 @@ export function registerServeCommand(program: Command): void {
     .command('serve')
     .description('Run SocialPulse (API and web app); embedded PostgreSQL unless DATABASE_URL is set')
     .option('-p, --port <port>', 'port to listen on (PORT, default 8080; 0 picks a free port)')
-    .option('--host <host>', 'loopback address to listen on (HOST)')
+    .option('--host <host>', 'address to listen on (HOST, default 127.0.0.1; 0.0.0.0 for every interface)')
     .option('--services <list>', `comma-separated process roles: ${KNOWN_SERVICES.join(', ')}`, 'api,worker')
     .option('--no-demo', 'do not create the Demo workspace on a fresh database')
     .option('--database-url <url>', 'PostgreSQL URL (DATABASE_URL)')
