@@ -56,6 +56,7 @@ export const configSchema = z.object({
     .pipe(z.array(z.url({ protocol: /^https?$/ }))),
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   DATABASE_URL: postgresUrl.optional(),
+  DATABASE_APP_URL: postgresUrl.optional(),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(500).default(10),
   DATA_DIR: z.string().min(1).default('./.data'),
   REDIS_URL: redisUrl.optional(),
@@ -124,7 +125,12 @@ export interface Config {
   env: RawConfig['NODE_ENV'];
   host: string;
   port: number;
-  database: { url: string | undefined; poolMax: number };
+  database: {
+    url: string | undefined;
+    /** The application's own login (member of socialpulse_app, not the owner); external databases only. */
+    appUrl: string | undefined;
+    poolMax: number;
+  };
   dataDir: string;
   redisUrl: string | undefined;
   logLevel: RawConfig['LOG_LEVEL'];
@@ -175,7 +181,7 @@ function describeIssues(error: z.ZodError, source: Record<string, string | undef
     const name = String(issue.path[0] ?? '(root)');
     const value = source[name];
     const shown =
-      value === undefined ? '' : /KEY|SECRET|TOKEN|PASSWORD|DATABASE_URL|REDIS_URL|SMTP_URL/.test(name) ? ' (value hidden)' : ` (got "${value}")`;
+      value === undefined ? '' : /KEY|SECRET|TOKEN|PASSWORD|DATABASE_URL|DATABASE_APP_URL|REDIS_URL|SMTP_URL/.test(name) ? ' (value hidden)' : ` (got "${value}")`;
     return `${name}: ${issue.message}${shown}`;
   });
 }
@@ -203,7 +209,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     env: c.NODE_ENV,
     host: c.HOST,
     port: c.PORT,
-    database: { url: c.DATABASE_URL, poolMax: c.DATABASE_POOL_MAX },
+    database: { url: c.DATABASE_URL, appUrl: c.DATABASE_APP_URL, poolMax: c.DATABASE_POOL_MAX },
     dataDir: path.resolve(c.DATA_DIR),
     redisUrl: c.REDIS_URL,
     logLevel: c.LOG_LEVEL,

@@ -16,6 +16,8 @@ export interface DataDirLock {
 export interface Secrets {
   encryptionKey: string;
   embeddedDbPassword: string;
+  /** The embedded database's application login (socialpulse_login: row-level security, no owner rights). */
+  appDbPassword: string;
   /** Signs access tokens; set JWT_SECRET when several servers share a database. */
   jwtSecret: string;
 }
@@ -101,6 +103,7 @@ export async function loadOrCreateSecrets(dataDir: string): Promise<Secrets> {
   const secrets: Secrets = {
     encryptionKey: stored.encryptionKey ?? randomBytes(32).toString('base64'),
     embeddedDbPassword: stored.embeddedDbPassword ?? randomBytes(24).toString('base64url'),
+    appDbPassword: stored.appDbPassword ?? randomBytes(24).toString('base64url'),
     jwtSecret: stored.jwtSecret ?? randomBytes(32).toString('base64url'),
   };
   if (exists && stored.encryptionKey === undefined) {

@@ -7,10 +7,23 @@ import { embeddedUrl, findFreePort, startEmbeddedPostgres } from './embedded.js'
 import { migrate } from './migrate.js';
 import { createPool } from './pool.js';
 
+/**
+ * How the application's connections are kept inside row-level security. `login_role`: they log
+ * in as a role that is only a member of socialpulse_app, so nothing they run (not even
+ * `RESET ROLE`) reaches the owner's rights. `role_switch`: they log in as the owner and switch to
+ * socialpulse_app at connection start; the session stays the owner's, so a `SET ROLE` to it would
+ * get out (an external database without DATABASE_APP_URL).
+ */
+export type TenantBoundary = 'login_role' | 'role_switch';
+
 export interface Database {
+  /** The application's pool (row-level security applies). */
   pool: pg.Pool;
-  /** Connection URL (contains a password: never log it unredacted). */
+  /** Owner connection URL: migrations, the job queue, locks, LISTEN (contains a password: never log it unredacted). */
   url: string;
+  /** The URL the application's pools connect with (see TenantBoundary). */
+  appUrl: string;
+  tenantBoundary: TenantBoundary;
   mode: 'external' | 'embedded' | 'attached';
   secrets: Secrets;
   close(): Promise<void>;
@@ -69,9 +82,16 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     }
   }
 
-  const pool = createPool(url, config.database.poolMax, { applicationName: options.applicationName ?? 'socialpulse' });
+  if (config.database.appUrl && !config.database.url) {
+    await stopEmbedded?.();
+    await releaseLock?.();
+    throw new AppError('config_invalid', 'DATABASE_APP_URL is set without DATABASE_URL: the embedded database makes its own application login; set both or neither.');
+  }
+  let appUrl = config.database.appUrl ?? url;
+  let tenantBoundary: TenantBoundary = config.database.appUrl ? 'login_role' : 'role_switch';
+  let pool: pg.Pool | undefined;
   const close = async (): Promise<void> => {
-    await pool.end();
+    await pool?.end();
     await stopEmbedded?.();
     await releaseLock?.();
   };
@@ -93,12 +113,66 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
           logger.info({ applied: result.applied.map((m) => `${m.version}_${m.name}`) }, 'database migrated');
         }
       }
+      if (mode !== 'external') {
+        // The embedded cluster is ours: the application logs in as a role of its own.
+        await ensureEmbeddedAppLogin(client, secrets.appDbPassword);
+        appUrl = withCredentials(url, EMBEDDED_APP_LOGIN, secrets.appDbPassword);
+        tenantBoundary = 'login_role';
+      }
     } finally {
       await client.end();
     }
+    if (tenantBoundary === 'login_role') await assertAppLoginConfined(appUrl);
+    else logger.warn('DATABASE_APP_URL is not set: the application switches to socialpulse_app on the owner\'s login, which a SET ROLE could undo; give it a login of its own for a hard tenant boundary (docs/security.md)');
+    pool = createPool(appUrl, config.database.poolMax, { applicationName: options.applicationName ?? 'socialpulse' });
   } catch (error) {
     await close();
     throw error;
   }
-  return { pool, url, mode, secrets: effectiveSecrets, close };
+  return { pool, url, appUrl, tenantBoundary, mode, secrets: effectiveSecrets, close };
+}
+
+/** The embedded database's application login: only a member of socialpulse_app. */
+export const EMBEDDED_APP_LOGIN = 'socialpulse_login';
+
+function withCredentials(url: string, user: string, password: string): string {
+  const u = new URL(url);
+  u.username = encodeURIComponent(user);
+  u.password = encodeURIComponent(password);
+  return u.toString();
+}
+
+/** Creates (or re-keys) the login, so the password in DATA_DIR is always the one that works. */
+async function ensureEmbeddedAppLogin(owner: pg.Client, password: string): Promise<void> {
+  const { rows } = await owner.query<{ exists: boolean }>('SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) AS exists', [EMBEDDED_APP_LOGIN]);
+  const verb = rows[0]?.exists ? 'ALTER' : 'CREATE';
+  // Utility statements take no parameters: the password is a literal (base64url, no quotes possible).
+  const literal = (await owner.query<{ q: string }>('SELECT quote_literal($1) AS q', [password])).rows[0]?.q ?? "''";
+  await owner.query(`${verb} ROLE ${EMBEDDED_APP_LOGIN} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS NOREPLICATION INHERIT PASSWORD ${literal}`);
+  if (verb === 'CREATE') await owner.query(`GRANT socialpulse_app TO ${EMBEDDED_APP_LOGIN}`);
+}
+
+/**
+ * Refuses an application login that could step outside row-level security: a superuser, a role
+ * with BYPASSRLS, the tables' owner (RLS is not forced on it), or one without socialpulse_app.
+ */
+async function assertAppLoginConfined(appUrl: string): Promise<void> {
+  const probe = new pg.Client({ connectionString: appUrl, application_name: 'socialpulse-check' });
+  await probe.connect().catch((error: unknown) => {
+    throw new AppError('database_unavailable', `Cannot connect with the application login at ${redactUrl(appUrl)}: ${(error as Error).message}`, { cause: error });
+  });
+  try {
+    const { rows } = await probe.query<{ login: string; superuser: boolean; bypassrls: boolean; member: boolean; owns: boolean }>(
+      `SELECT r.rolname AS login, r.rolsuper AS superuser, r.rolbypassrls AS bypassrls,
+              pg_has_role(session_user, 'socialpulse_app', 'MEMBER') AS member,
+              EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                       WHERE n.nspname = current_schema() AND c.relname = 'posts' AND pg_has_role(session_user, c.relowner, 'USAGE')) AS owns
+         FROM pg_roles r WHERE r.rolname = session_user`,
+    );
+    const r = rows[0];
+    const problem = !r ? 'is unknown' : r.superuser ? 'is a superuser' : r.bypassrls ? 'has BYPASSRLS' : r.owns ? "owns SocialPulse's tables (or can act as their owner)" : !r.member ? 'is not a member of socialpulse_app' : null;
+    if (problem) throw new AppError('config_invalid', `The application login ${r?.login ?? ''} at ${redactUrl(appUrl)} ${problem}: it would not be held by row-level security. Give it a role that is only a member of socialpulse_app (docs/security.md).`);
+  } finally {
+    await probe.end();
+  }
 }

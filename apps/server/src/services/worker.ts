@@ -18,7 +18,7 @@ export interface RunningWorker {
 /** The analysis worker: runs chunk jobs from the shared queue until stopped. */
 export async function startWorker(
   config: Config,
-  db: Pick<Database, 'url' | 'secrets'>,
+  db: Pick<Database, 'url' | 'secrets'> & Partial<Pick<Database, 'appUrl'>>,
   logger: Logger,
   overrides: Partial<Pick<ChunkWorkerOptions, 'onChunk' | 'llmFor'>> & { collection?: Partial<Omit<CollectionOptions, 'pool' | 'boss' | 'secretBox'>> } = {},
 ): Promise<RunningWorker> {
@@ -28,9 +28,10 @@ export async function startWorker(
     poolSize: config.analysis.workerConcurrency + 2,
     onError: (error) => logger.error({ err: error }, 'job queue error'),
   });
-  // Its own pool: one connection per chunk loop, and commits that do not wait for the WAL flush
+  // Its own pool (on the application's login; tests that pass only the owner URL get the role
+  // switch): one connection per chunk loop, and commits that do not wait for the WAL flush
   // (a chunk's results and its job's completion are one atomic, repeatable transaction).
-  const pool = createPool(db.url, config.analysis.workerConcurrency + 3, { applicationName: 'socialpulse-worker', synchronousCommit: false });
+  const pool = createPool(db.appUrl ?? db.url, config.analysis.workerConcurrency + 3, { applicationName: 'socialpulse-worker', synchronousCommit: false });
   const secretBox = createSecretBox(db.secrets.encryptionKey, config.auth.previousEncryptionKeys);
   const worker = new ChunkWorker({
     pool,

@@ -10,7 +10,7 @@ export interface TestDatabase {
   pool: pg.Pool;
   /** The owner: sees every row, for assertions about what was written. */
   adminPool: pg.Pool;
-  secrets: { encryptionKey: string; embeddedDbPassword: string; jwtSecret: string };
+  secrets: { encryptionKey: string; embeddedDbPassword: string; appDbPassword: string; jwtSecret: string };
   drop(): Promise<void>;
 }
 
@@ -35,7 +35,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     url,
     pool,
     adminPool,
-    secrets: { encryptionKey: randomBytes(32).toString('base64'), embeddedDbPassword: 'unused', jwtSecret: randomBytes(32).toString('base64url') },
+    secrets: { encryptionKey: randomBytes(32).toString('base64'), embeddedDbPassword: 'unused', appDbPassword: 'unused', jwtSecret: randomBytes(32).toString('base64url') },
     async drop() {
       await pool.end();
       await adminPool.end();

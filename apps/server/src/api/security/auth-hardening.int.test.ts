@@ -378,11 +378,9 @@ describe.skipIf(databaseUnavailable() !== '')('auth hardening', () => {
       }
     });
 
-    // BUG (auth.service.ts completeSetup): the token is consumed before signUp checks the
-    // password, so a refused (weak) password spends the one-time link; the retry with a strong
-    // password is refused as setup_token_invalid. A refused request must leave the link usable
-    // (as POST /v1/auth/password/reset does: its token is consumed in the same transaction).
-    it.fails('a setup refused for a weak password leaves the link usable', async () => {
+    // Regression: the token was consumed before the password was checked, so a refused (weak)
+    // password spent the one-time link and the retry was refused as setup_token_invalid.
+    it('a setup refused for a weak password leaves the link usable', async () => {
       const other = await createTestDatabase();
       const built = await buildTestAppWithDeps(other, { RATE_LIMIT_AUTH_PER_MINUTE: '1000000' });
       try {

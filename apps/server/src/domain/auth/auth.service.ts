@@ -167,6 +167,9 @@ export async function createSetupLink(deps: AuthDeps, baseUrl = deps.publicUrl):
 }
 
 export async function completeSetup(deps: AuthDeps, token: string, input: { email: string; password: string; displayName?: string | null | undefined }, meta: RequestMeta): Promise<IssuedTokens> {
+  // Checked before the link is spent: a refused password must leave it usable for the retry.
+  assertStorableText(input.displayName, 'display_name');
+  assertStrongPassword(input.password, [input.email, input.displayName ?? '']);
   if ((await countUsers(deps.pool)) > 0 || !(await consumeSetupToken(deps.pool, hashToken(token)))) {
     throw new AppError('forbidden', 'This setup link is invalid, used or expired', { details: { reason: 'setup_token_invalid' } });
   }
