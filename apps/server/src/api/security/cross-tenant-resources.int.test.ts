@@ -144,7 +144,7 @@ describe.skipIf(databaseUnavailable() !== '')(
     /** What of `s` the probes could change, read as the database owner. */
     async function stateOf(s: Side): Promise<unknown> {
       const q = async (sql: string, params: unknown[]): Promise<unknown[]> =>
-        (await db.adminPool.query(sql, params)).rows;
+        (await db.adminPool.query<Record<string, unknown>>(sql, params)).rows;
       return {
         analysis: await q('SELECT status, priority FROM analyses WHERE id = $1', [s.analysisId]),
         connection: await q(
