@@ -189,6 +189,10 @@ const ROUTES: Record<string, RouteSpec> = {
       });
     },
   },
+  'GET /v1/auth/csrf': {
+    auth: 'user',
+    request: (_ctx, c) => withCaller(c, { method: 'GET', url: '/v1/auth/csrf' }),
+  },
   'GET /v1/auth/me': {
     auth: 'user',
     request: (_ctx, c) => withCaller(c, { method: 'GET', url: '/v1/auth/me' }),

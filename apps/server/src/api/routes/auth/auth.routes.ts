@@ -153,6 +153,12 @@ export function registerAuthRoutes(app: ZodApp, deps: AppDeps): void {
     },
   );
 
+  app.get(
+    '/v1/auth/csrf',
+    { config: userRoute, schema: { tags: ['auth'], summary: 'A CSRF token for cookie-authenticated writes (send it as x-csrf-token); for a page that lost the one of its sign-in', response: { 200: z.object({ csrf_token: z.string() }), 401: errorBodySchema, 403: errorBodySchema } } },
+    async (_request, reply) => reply.send({ csrf_token: reply.generateCsrf() }),
+  );
+
   app.get('/v1/auth/me', { config: userRoute, schema: { tags: ['auth'], summary: 'The signed-in user', response: { 200: meSchema, 401: errorBodySchema, 403: errorBodySchema } } }, async (request) => {
     const p = userOf(request);
     const user = await getUser(deps.db.pool, p.userId);
