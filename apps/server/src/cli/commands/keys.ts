@@ -6,6 +6,9 @@ import { findApiKeyByPrefixInWorkspace, revokeApiKey } from '../../db/repos/api-
 import { findWorkspaceIdByName } from '../../db/repos/workspaces.repo.js';
 import { withTenant } from '../../db/tenant.js';
 import { createApiKey } from '../../domain/auth/auth.service.js';
+import pg from 'pg';
+import { createSecretBox } from '../../domain/auth/secret-box.js';
+import { reencryptSecrets } from '../../domain/auth/key-rotation.js';
 import { withDatabase, type DatabaseFlags } from '../context.js';
 
 interface KeyFlags extends DatabaseFlags {
@@ -67,6 +70,29 @@ export function registerKeysCommand(program: Command): void {
           await insertAuditEntry(c, { workspaceId, actor: 'cli', action: 'api_key.revoked', target: found.prefix });
         });
         process.stdout.write(`Revoked ${key}.\n`);
+      });
+    });
+
+  keys
+    .command('rotate-encryption')
+    .description('Re-seal every stored secret (platform tokens, TOTP secrets, LLM keys, OAuth clients) under the current ENCRYPTION_KEY; afterwards the old keys can leave ENCRYPTION_KEYS_PREVIOUS')
+    .option('--database-url <url>', 'PostgreSQL URL (DATABASE_URL)')
+    .option('--data-dir <dir>', 'data directory (DATA_DIR)')
+    .action(async (flags: DatabaseFlags) => {
+      await withDatabase(flags, async ({ db, config }) => {
+        const box = createSecretBox(db.secrets.encryptionKey, config.auth.previousEncryptionKeys);
+        // Across every workspace: the operator's owner connection, not the application's role.
+        const owner = new pg.Client({ connectionString: db.url, application_name: 'socialpulse-rotate' });
+        await owner.connect();
+        try {
+          const report = await reencryptSecrets(owner, box);
+          const total = Object.values(report.rotated).reduce((a, b) => a + b, 0);
+          for (const [where, n] of Object.entries(report.rotated)) process.stdout.write(`${where}: ${n} re-sealed\n`);
+          process.stdout.write(`${total} secret(s) re-sealed under key ${box.currentKeyId}; ${report.current} already were.\n`);
+          await owner.query("INSERT INTO audit_log (workspace_id, actor, action, target, details) VALUES (NULL, 'cli', 'secrets.rotated', $1, $2)", [box.currentKeyId, JSON.stringify({ rotated: report.rotated })]);
+        } finally {
+          await owner.end();
+        }
       });
     });
 }
