@@ -80,6 +80,19 @@ export async function withClient<T>(pool: pg.Pool, work: (client: pg.PoolClient)
   }
 }
 
+/**
+ * One connection as the owner (the URL's login, no role switch), for operator commands that
+ * must cross tenants (key rotation). Never for request handling.
+ */
+export async function withOwnerConnection<T>(url: string, applicationName: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const pool = createPool(url, 1, { asAppRole: false, applicationName });
+  try {
+    return await withClient(pool, work);
+  } finally {
+    await pool.end();
+  }
+}
+
 export async function ping(pool: pg.Pool): Promise<void> {
   await pool.query('SELECT 1');
 }

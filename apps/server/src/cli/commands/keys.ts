@@ -6,7 +6,7 @@ import { findApiKeyByPrefixInWorkspace, revokeApiKey } from '../../db/repos/api-
 import { findWorkspaceIdByName } from '../../db/repos/workspaces.repo.js';
 import { withTenant } from '../../db/tenant.js';
 import { createApiKey } from '../../domain/auth/auth.service.js';
-import pg from 'pg';
+import { withOwnerConnection } from '../../db/pool.js';
 import { createSecretBox } from '../../domain/auth/secret-box.js';
 import { reencryptSecrets } from '../../domain/auth/key-rotation.js';
 import { withDatabase, type DatabaseFlags } from '../context.js';
@@ -82,17 +82,10 @@ export function registerKeysCommand(program: Command): void {
       await withDatabase(flags, async ({ db, config }) => {
         const box = createSecretBox(db.secrets.encryptionKey, config.auth.previousEncryptionKeys);
         // Across every workspace: the operator's owner connection, not the application's role.
-        const owner = new pg.Client({ connectionString: db.url, application_name: 'socialpulse-rotate' });
-        await owner.connect();
-        try {
-          const report = await reencryptSecrets(owner, box);
-          const total = Object.values(report.rotated).reduce((a, b) => a + b, 0);
-          for (const [where, n] of Object.entries(report.rotated)) process.stdout.write(`${where}: ${n} re-sealed\n`);
-          process.stdout.write(`${total} secret(s) re-sealed under key ${box.currentKeyId}; ${report.current} already were.\n`);
-          await owner.query("INSERT INTO audit_log (workspace_id, actor, action, target, details) VALUES (NULL, 'cli', 'secrets.rotated', $1, $2)", [box.currentKeyId, JSON.stringify({ rotated: report.rotated })]);
-        } finally {
-          await owner.end();
-        }
+        const report = await withOwnerConnection(db.url, 'socialpulse-rotate', (owner) => reencryptSecrets(owner, box));
+        const total = Object.values(report.rotated).reduce((a, b) => a + b, 0);
+        for (const [where, n] of Object.entries(report.rotated)) process.stdout.write(`${where}: ${n} re-sealed\n`);
+        process.stdout.write(`${total} secret(s) re-sealed under key ${box.currentKeyId}; ${report.current} already were.\n`);
       });
     });
 }
