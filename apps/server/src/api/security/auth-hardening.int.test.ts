@@ -118,6 +118,19 @@ describe.skipIf(databaseUnavailable() !== '')('auth hardening', () => {
         }
       }
 
+      it('a stolen session cannot guess the password: wrong current passwords lock the account like sign-ins do', async () => {
+        const victim = await signUpUser(app);
+        const ip = randomIp();
+        const change = (current: string) =>
+          app.inject({ method: 'POST', url: '/v1/auth/password', headers: victim.headers, remoteAddress: ip, payload: { current_password: current, new_password: strongPassword() } });
+        for (let i = 0; i < 5; i++) expect((await change(strongPassword())).statusCode).toBe(401);
+        const locked = await change(victim.password);
+        expect(locked.statusCode).toBe(429);
+        expect(lockedFor(locked)).toBeGreaterThan(0);
+        // The account is locked for sign-in as well (the same counter).
+        expect((await signInAs(victim.email, victim.password, randomIp())).statusCode).toBe(429);
+      });
+
       it('5 wrong passwords lock the account: 429 with Retry-After, the right password refused; another account from the same address is not locked', async () => {
         const victim = await signUpUser(app);
         const bystander = await signUpUser(app);

@@ -281,7 +281,11 @@ export async function isSessionActive(deps: Pick<AuthDeps, 'pool'>, sessionId: s
 
 export async function changePassword(deps: AuthDeps, userId: string, sessionId: string, input: { currentPassword: string; newPassword: string }, meta: RequestMeta): Promise<void> {
   const user = await getUser(deps.pool, userId);
+  // A stolen session must not become a password oracle: same lockout as sign-in.
+  const ip = meta.ip ?? 'unknown';
+  await deps.throttle.check(user.email, ip);
   if (!(await verifyPassword(user.passwordHash, input.currentPassword))) {
+    await deps.throttle.fail(user.email, ip);
     throw new AppError('unauthorized', 'The current password is incorrect', { details: { field: 'current_password' } });
   }
   assertStrongPassword(input.newPassword, [user.email, user.displayName ?? '']);
@@ -358,7 +362,10 @@ export async function confirmTotpEnrolment(deps: AuthDeps, userId: string, sessi
 export async function disableMfa(deps: AuthDeps, userId: string, input: { password: string; code?: string | undefined; recoveryCode?: string | undefined }, meta: RequestMeta): Promise<void> {
   const user = await getUser(deps.pool, userId);
   if (!user.mfaEnabledAt) return;
+  const ip = meta.ip ?? 'unknown';
+  await deps.throttle.check(user.email, ip);
   if (!(await verifyPassword(user.passwordHash, input.password)) || !(await checkSecondFactor(deps, user, input))) {
+    await deps.throttle.fail(user.email, ip);
     throw new AppError('unauthorized', 'Password or code is incorrect', { details: { reason: 'invalid_credentials' } });
   }
   await withTransaction(deps.pool, async (c) => {
