@@ -123,7 +123,8 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
       await client.end();
     }
     if (tenantBoundary === 'login_role') await assertAppLoginConfined(appUrl);
-    else logger.warn('DATABASE_APP_URL is not set: the application switches to socialpulse_app on the owner\'s login, which a SET ROLE could undo; give it a login of its own for a hard tenant boundary (docs/security.md)');
+    // Said once, by the server (`own`), not by every CLI command that attaches.
+    else if (options.role === 'own') logger.warn('DATABASE_APP_URL is not set: the application switches to socialpulse_app on the owner\'s login, which a SET ROLE could undo; give it a login of its own for a hard tenant boundary (docs/security.md)');
     pool = createPool(appUrl, config.database.poolMax, { applicationName: options.applicationName ?? 'socialpulse' });
   } catch (error) {
     await close();
