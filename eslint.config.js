@@ -5,20 +5,20 @@ import globals from 'globals';
 
 const pgOnlyInDb = {
   paths: [
-    { name: 'pg', message: 'Only apps/server/src/db/ talks to PostgreSQL: call a repo function instead.' },
-    { name: 'pg-copy-streams', message: 'Only apps/server/src/db/ talks to PostgreSQL: call a repo function instead.' },
+    {
+      name: 'pg',
+      message: 'Only apps/server/src/db/ talks to PostgreSQL: call a repo function instead.',
+    },
+    {
+      name: 'pg-copy-streams',
+      message: 'Only apps/server/src/db/ talks to PostgreSQL: call a repo function instead.',
+    },
   ],
 };
 
 export default tseslint.config(
   {
-    ignores: [
-      '**/node_modules/**',
-      '**/dist/**',
-      '.data/**',
-      'coverage/**',
-      'examples/**/*.jsonl',
-    ],
+    ignores: ['**/node_modules/**', '**/dist/**', '.data/**', 'coverage/**', 'examples/**/*.jsonl'],
   },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
@@ -33,12 +33,20 @@ export default tseslint.config(
       },
     },
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-floating-promises': 'error',
       'no-restricted-properties': [
         'error',
-        { object: 'process', property: 'env', message: 'Read settings through apps/server/src/config.ts (loadConfig), the only reader of process.env.' },
+        {
+          object: 'process',
+          property: 'env',
+          message:
+            'Read settings through apps/server/src/config.ts (loadConfig), the only reader of process.env.',
+        },
       ],
     },
   },
@@ -55,7 +63,23 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['node:fs', 'node:fs/*', 'fs', 'node:net', 'node:http', 'node:https', 'undici', 'pg', '**/db/**', '**/api/**', '**/connectors/**'], message: 'analysis/ is pure: no I/O. Take data as arguments; load files in the caller (cli/ or jobs/).' },
+            {
+              group: [
+                'node:fs',
+                'node:fs/*',
+                'fs',
+                'node:net',
+                'node:http',
+                'node:https',
+                'undici',
+                'pg',
+                '**/db/**',
+                '**/api/**',
+                '**/connectors/**',
+              ],
+              message:
+                'analysis/ is pure: no I/O. Take data as arguments; load files in the caller (cli/ or jobs/).',
+            },
           ],
         },
       ],
@@ -67,13 +91,30 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['**/apps/server/**', '@socialpulse/server', '@socialpulse/server/*'], message: 'The web app imports only @socialpulse/contracts and talks to the public API.' }] },
+        {
+          patterns: [
+            {
+              group: ['**/apps/server/**', '@socialpulse/server', '@socialpulse/server/*'],
+              message:
+                'The web app imports only @socialpulse/contracts and talks to the public API.',
+            },
+          ],
+        },
       ],
     },
   },
   {
     // Config, tests, benches and tooling may read the environment directly.
-    files: ['apps/server/src/config.ts', '**/*.test.ts', '**/*.int.test.ts', 'apps/server/test/**', 'bench/**', 'vitest.config.ts', 'scripts/**', 'apps/server/scripts/**'],
+    files: [
+      'apps/server/src/config.ts',
+      '**/*.test.ts',
+      '**/*.int.test.ts',
+      'apps/server/test/**',
+      'bench/**',
+      'vitest.config.ts',
+      'scripts/**',
+      'apps/server/scripts/**',
+    ],
     rules: { 'no-restricted-properties': 'off' },
   },
   {

@@ -15,7 +15,11 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          include: ['apps/**/src/**/*.test.ts', 'packages/**/src/**/*.test.ts', 'apps/server/test/simulator/**/*.test.ts'],
+          include: [
+            'apps/**/src/**/*.test.ts',
+            'packages/**/src/**/*.test.ts',
+            'apps/server/test/simulator/**/*.test.ts',
+          ],
           exclude: ['**/*.int.test.ts', '**/node_modules/**', '**/dist/**'],
         },
       },

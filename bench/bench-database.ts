@@ -29,7 +29,13 @@ async function onAdmin(adminUrl: string, sql: string): Promise<void> {
   }
 }
 
-export async function createBenchDatabase(options: { adminUrl: string; name: string; poolSize: number; applicationName: string; keep?: boolean }): Promise<BenchDatabase> {
+export async function createBenchDatabase(options: {
+  adminUrl: string;
+  name: string;
+  poolSize: number;
+  applicationName: string;
+  keep?: boolean;
+}): Promise<BenchDatabase> {
   const { adminUrl, name } = options;
   await onAdmin(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
   await onAdmin(adminUrl, `CREATE DATABASE ${name}`);
@@ -43,9 +49,14 @@ export async function createBenchDatabase(options: { adminUrl: string; name: str
   } finally {
     await migrator.end();
   }
-  const admin = createPool(url, 4, { asAppRole: false, applicationName: `${options.applicationName}-admin` });
+  const admin = createPool(url, 4, {
+    asAppRole: false,
+    applicationName: `${options.applicationName}-admin`,
+  });
   const app = createPool(url, options.poolSize, { applicationName: options.applicationName });
-  const ws = await admin.query<{ id: string }>("INSERT INTO workspaces (name) VALUES ('bench') RETURNING id");
+  const ws = await admin.query<{ id: string }>(
+    "INSERT INTO workspaces (name) VALUES ('bench') RETURNING id",
+  );
   return {
     url,
     name,

@@ -6,7 +6,11 @@
  * `truth` (post ids per account), `quit`.
  */
 import { createInterface } from 'node:readline';
-import { PLATFORMS, startSimulator, type SimulatorOptions } from '../apps/server/test/simulator/index.js';
+import {
+  PLATFORMS,
+  startSimulator,
+  type SimulatorOptions,
+} from '../apps/server/test/simulator/index.js';
 
 const options = JSON.parse(process.env.BENCH_SIM_OPTIONS ?? '{}') as SimulatorOptions;
 const sim = await startSimulator(options);
@@ -24,12 +28,25 @@ out({
 for await (const line of createInterface({ input: process.stdin })) {
   const command = line.trim();
   if (command === 'stats') {
-    out({ stats: sim.stats, windows: sim.windowHistory(), now: Date.now(), maxRssBytes: process.resourceUsage().maxRSS * 1024, rssBytes: process.memoryUsage().rss });
+    out({
+      stats: sim.stats,
+      windows: sim.windowHistory(),
+      now: Date.now(),
+      maxRssBytes: process.resourceUsage().maxRSS * 1024,
+      rssBytes: process.memoryUsage().rss,
+    });
   } else if (command === 'reset') {
     sim.resetStats();
     out({ ok: true });
   } else if (command === 'truth') {
-    out(Object.fromEntries(PLATFORMS.map((p) => [p, Object.fromEntries(sim.accounts[p].map((a) => [a.id, sim.postIds(p, a.id)]))])));
+    out(
+      Object.fromEntries(
+        PLATFORMS.map((p) => [
+          p,
+          Object.fromEntries(sim.accounts[p].map((a) => [a.id, sim.postIds(p, a.id)])),
+        ]),
+      ),
+    );
   } else if (command === 'quit') {
     break;
   }

@@ -32,30 +32,65 @@ import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { connectionCreateSchema } from '../packages/contracts/src/connections.js';
 import type { Connector } from '../apps/server/src/connectors/connector.js';
-import { InMemoryBudgetStore, type BudgetStore } from '../apps/server/src/connectors/http/budget-store.js';
+import {
+  InMemoryBudgetStore,
+  type BudgetStore,
+} from '../apps/server/src/connectors/http/budget-store.js';
 import type { PlatformProfile } from '../apps/server/src/connectors/http/http-client.js';
 import { RedisBudgetStore } from '../apps/server/src/connectors/http/redis-budget-store.js';
 import { TiktokConnector } from '../apps/server/src/connectors/tiktok/client.js';
 import { createTiktokProfile } from '../apps/server/src/connectors/tiktok/profile.js';
 import { YoutubeConnector } from '../apps/server/src/connectors/youtube/client.js';
-import { createYoutubeProfile, youtubeQuotaCost } from '../apps/server/src/connectors/youtube/profile.js';
+import {
+  createYoutubeProfile,
+  youtubeQuotaCost,
+} from '../apps/server/src/connectors/youtube/profile.js';
 import { findConnection } from '../apps/server/src/db/repos/connections.repo.js';
 import { withTenant } from '../apps/server/src/db/tenant.js';
 import { createSecretBox } from '../apps/server/src/domain/auth/secret-box.js';
-import { resolveConnection, storeConnection } from '../apps/server/src/domain/collection/connections.service.js';
-import { createConnectorProvider, type ConnectorProvider } from '../apps/server/src/domain/collection/connectors.js';
+import {
+  resolveConnection,
+  storeConnection,
+} from '../apps/server/src/domain/collection/connections.service.js';
+import {
+  createConnectorProvider,
+  type ConnectorProvider,
+} from '../apps/server/src/domain/collection/connectors.js';
 import { syncConnection } from '../apps/server/src/domain/collection/sync.service.js';
 import { createBenchDatabase } from './bench-database.js';
-import type { LimitRule, LimitWindow, Platform, SimAccountInfo, SimStats, SimulatorOptions } from '../apps/server/test/simulator/index.js';
+import type {
+  LimitRule,
+  LimitWindow,
+  Platform,
+  SimAccountInfo,
+  SimStats,
+  SimulatorOptions,
+} from '../apps/server/test/simulator/index.js';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const STORES = (process.env.BENCH_STORES ?? 'memory,redis').split(',').map((s) => s.trim());
 const POSTS_PER_ACCOUNT = int('BENCH_POSTS_PER_ACCOUNT', 2000);
 const CONCURRENCY = int('BENCH_CONCURRENCY', 50);
-const PLATFORMS: Platform[] = ['x', 'youtube', 'instagram', 'tiktok', 'bluesky', 'mastodon', 'reddit'];
+const PLATFORMS: Platform[] = [
+  'x',
+  'youtube',
+  'instagram',
+  'tiktok',
+  'bluesky',
+  'mastodon',
+  'reddit',
+];
 /** 50 accounts: 8 on X, 7 on each other platform. */
-const ACCOUNTS: Record<Platform, number> = { x: 8, youtube: 7, instagram: 7, tiktok: 7, bluesky: 7, mastodon: 7, reddit: 7 };
+const ACCOUNTS: Record<Platform, number> = {
+  x: 8,
+  youtube: 7,
+  instagram: 7,
+  tiktok: 7,
+  bluesky: 7,
+  mastodon: 7,
+  reddit: 7,
+};
 
 /** TikTok's per-endpoint limit, shared by the simulator and the connector's declared limit. */
 const TIKTOK_LIMIT = 3;
@@ -74,7 +109,10 @@ const LIMITS: NonNullable<SimulatorOptions['limits']> = {
   youtube: { units: { limit: YOUTUBE_UNITS, windowSeconds: YOUTUBE_WINDOW_S, align: 'epoch' } },
   // BUC per account (real: 4,800 × impressions / 24 h); the app bucket (real: 200 × users / h) is
   // kept out of the way. Meta announces the wait in whole minutes, hence a 60 s window.
-  instagram: { buc: { limit: 14, windowSeconds: 60 }, app: { limit: 100_000, windowSeconds: 3600 } },
+  instagram: {
+    buc: { limit: 14, windowSeconds: 60 },
+    app: { limit: 100_000, windowSeconds: 3600 },
+  },
   // per endpoint per token (real: 600 / min); TikTok sends no rate-limit headers: the connector
   // counts its documented limit locally (the same window, see TIKTOK_* below)
   tiktok: { 'POST /v2/video/list/': { limit: TIKTOK_LIMIT, windowSeconds: TIKTOK_WINDOW_S } },
@@ -94,7 +132,8 @@ function int(name: string, fallback: number): number {
   return v;
 }
 
-const fmt = (n: number, digits = 0): string => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const fmt = (n: number, digits = 0): string =>
+  n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const mb = (bytes: number): string => `${fmt(bytes / 1_048_576)} MB`;
 const pct = (x: number): string => (Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : '–');
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -128,7 +167,9 @@ class SimProcess {
       stdio: ['pipe', 'pipe', 'inherit'],
     });
     const sim = new SimProcess(child);
-    const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`simulator exited (${code ?? 'signal'})`))));
+    const exited = new Promise<never>((_, reject) =>
+      child.once('exit', (code) => reject(new Error(`simulator exited (${code ?? 'signal'})`))),
+    );
     const hello = await Promise.race([sim.next<SimHello>(), exited]);
     exited.catch(() => undefined);
     return { sim, hello };
@@ -164,7 +205,11 @@ interface Share {
   windows: number;
 }
 
-function budgetShare(windows: LimitWindow[], limits: Record<Platform, Record<string, LimitRule>>, collectStart: number): { byPlatform: Map<Platform, Share>; byBucket: Map<string, Share>; total: Share } {
+function budgetShare(
+  windows: LimitWindow[],
+  limits: Record<Platform, Record<string, LimitRule>>,
+  collectStart: number,
+): { byPlatform: Map<Platform, Share>; byBucket: Map<string, Share>; total: Share } {
   const byKey = new Map<string, LimitWindow[]>();
   for (const w of windows) byKey.set(w.key, [...(byKey.get(w.key) ?? []), w]);
   const byPlatform = new Map<Platform, Share>();
@@ -229,10 +274,19 @@ async function scenario(storeName: 'memory' | 'redis'): Promise<Result> {
     reddit: { listingCap: POSTS_PER_ACCOUNT + 100 },
     x: { timelineCap: Math.max(3200, POSTS_PER_ACCOUNT + 100) },
   });
-  const db = await createBenchDatabase({ adminUrl: ADMIN_URL, name: `socialpulse_bench_collect_${randomBytes(4).toString('hex')}`, poolSize: 10, applicationName: 'bench-collect' });
+  const db = await createBenchDatabase({
+    adminUrl: ADMIN_URL,
+    name: `socialpulse_bench_collect_${randomBytes(4).toString('hex')}`,
+    poolSize: 10,
+    applicationName: 'bench-collect',
+  });
   try {
     const registry = new Registry();
-    const provider = createConnectorProvider({ baseUrls: { ...hello.baseUrls, instagram: `${hello.baseUrls.instagram}/v21.0` }, budgetStore: store, registry });
+    const provider = createConnectorProvider({
+      baseUrls: { ...hello.baseUrls, instagram: `${hello.baseUrls.instagram}/v21.0` },
+      budgetStore: store,
+      registry,
+    });
     // The connector's local YouTube quota matches what the simulator enforces: YOUTUBE_UNITS per
     // YOUTUBE_WINDOW_S-second window instead of 10,000 per Pacific day.
     const youtubeProfile: PlatformProfile = {
@@ -240,15 +294,30 @@ async function scenario(storeName: 'memory' | 'redis'): Promise<Result> {
       quota: {
         limit: YOUTUBE_UNITS,
         cost: (endpoint) => youtubeQuotaCost[endpoint] ?? 1,
-        resetAt: (nowMs) => (Math.floor(nowMs / (YOUTUBE_WINDOW_S * 1000)) + 1) * YOUTUBE_WINDOW_S * 1000,
+        resetAt: (nowMs) =>
+          (Math.floor(nowMs / (YOUTUBE_WINDOW_S * 1000)) + 1) * YOUTUBE_WINDOW_S * 1000,
       },
     };
-    const tiktokProfile = createTiktokProfile({ limit: TIKTOK_LIMIT, windowMs: TIKTOK_WINDOW_S * 1000 });
+    const tiktokProfile = createTiktokProfile({
+      limit: TIKTOK_LIMIT,
+      windowMs: TIKTOK_WINDOW_S * 1000,
+    });
     const connectors: ConnectorProvider = {
       ...provider,
       create: (platform, http, options): Connector => {
-        if (platform === 'youtube') return new YoutubeConnector({ http: http ?? provider.http, baseUrl: hello.baseUrls.youtube, profile: youtubeProfile });
-        if (platform === 'tiktok') return new TiktokConnector({ http: http ?? provider.http, baseUrl: hello.baseUrls.tiktok, api: 'display', profile: tiktokProfile });
+        if (platform === 'youtube')
+          return new YoutubeConnector({
+            http: http ?? provider.http,
+            baseUrl: hello.baseUrls.youtube,
+            profile: youtubeProfile,
+          });
+        if (platform === 'tiktok')
+          return new TiktokConnector({
+            http: http ?? provider.http,
+            baseUrl: hello.baseUrls.tiktok,
+            api: 'display',
+            profile: tiktokProfile,
+          });
         return provider.create(platform, http, options);
       },
     };
@@ -259,10 +328,21 @@ async function scenario(storeName: 'memory' | 'redis'): Promise<Result> {
     const connections: { id: string; platform: Platform }[] = [];
     for (const platform of PLATFORMS) {
       for (const account of hello.accounts[platform]) {
-        const ref = platform === 'instagram' ? account.id : account.handle.startsWith('@') ? account.handle : `@${account.handle}`;
-        const input = connectionCreateSchema.parse({ platform, account: ref, credentials: { access_token: account.accessToken } });
+        const ref =
+          platform === 'instagram'
+            ? account.id
+            : account.handle.startsWith('@')
+              ? account.handle
+              : `@${account.handle}`;
+        const input = connectionCreateSchema.parse({
+          platform,
+          account: ref,
+          credentials: { access_token: account.accessToken },
+        });
         const resolved = await resolveConnection(connectors, input);
-        const { connection } = await withTenant(db.app, tenant, (c) => storeConnection(c, secretBox, db.workspaceId, null, input, resolved));
+        const { connection } = await withTenant(db.app, tenant, (c) =>
+          storeConnection(c, secretBox, db.workspaceId, null, input, resolved),
+        );
         connections.push({ id: connection.id, platform });
       }
     }
@@ -285,13 +365,18 @@ async function scenario(storeName: 'memory' | 'redis'): Promise<Result> {
         const { id, platform } = next;
         // What the scheduler does: run again when the connection is due (a page cap: now; a limit: after blocked_until).
         for (;;) {
-          const run = await syncConnection({ pool: db.app, secretBox, connectors }, { workspaceId: db.workspaceId, connectionId: id, kind: 'posts', trigger: 'schedule' });
+          const run = await syncConnection(
+            { pool: db.app, secretBox, connectors },
+            { workspaceId: db.workspaceId, connectionId: id, kind: 'posts', trigger: 'schedule' },
+          );
           runs += 1;
           if (run.status === 'failed') {
             failures.push(`${platform} ${id}: ${JSON.stringify(run.error)}`);
             break;
           }
-          const connection = await withTenant(db.app, tenant, (c) => findConnection(c, db.workspaceId, id));
+          const connection = await withTenant(db.app, tenant, (c) =>
+            findConnection(c, db.workspaceId, id),
+          );
           const resume = (connection?.cursor as { resume?: unknown } | null)?.resume ?? null;
           if (run.status === 'completed' && resume === null) break;
           if (run.status === 'partial') partialRuns += 1;
@@ -310,7 +395,9 @@ async function scenario(storeName: 'memory' | 'redis'): Promise<Result> {
 
     // Where the connections' time went: waiting for a budget or backing off (the HTTP layer's own counter).
     const waits = new Map<string, number>();
-    for (const v of (await registry.getSingleMetric('socialpulse_connector_wait_seconds_total')?.get())?.values ?? []) {
+    for (const v of (
+      await registry.getSingleMetric('socialpulse_connector_wait_seconds_total')?.get()
+    )?.values ?? []) {
       const key = `${String(v.labels.platform)} ${String(v.labels.reason)}`;
       waits.set(key, (waits.get(key) ?? 0) + v.value);
     }
@@ -318,13 +405,21 @@ async function scenario(storeName: 'memory' | 'redis'): Promise<Result> {
     const truth = await sim.ask<Record<Platform, Record<string, string[]>>>('truth');
 
     // What the database holds, against the simulator's ground truth.
-    const { rows } = await db.admin.query<{ platform: Platform; external_id: string; n: number; with_metrics: boolean }>(
+    const { rows } = await db.admin.query<{
+      platform: Platform;
+      external_id: string;
+      n: number;
+      with_metrics: boolean;
+    }>(
       `SELECT platform, external_id, count(*) OVER (PARTITION BY platform, external_id)::int AS n,
               (likes IS NOT NULL OR comments IS NOT NULL OR shares IS NOT NULL OR views IS NOT NULL) AS with_metrics
          FROM posts WHERE workspace_id = $1`,
       [db.workspaceId],
     );
-    const snapshots = await db.admin.query<{ n: number }>('SELECT count(*)::int AS n FROM post_metric_snapshots s JOIN posts p ON p.id = s.post_id WHERE p.workspace_id = $1', [db.workspaceId]);
+    const snapshots = await db.admin.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM post_metric_snapshots s JOIN posts p ON p.id = s.post_id WHERE p.workspace_id = $1',
+      [db.workspaceId],
+    );
     const stored = new Map<Platform, Set<string>>(PLATFORMS.map((p) => [p, new Set()]));
     let duplicates = 0;
     let withoutMetrics = 0;
@@ -336,7 +431,10 @@ async function scenario(storeName: 'memory' | 'redis'): Promise<Result> {
     let expectedTotal = 0;
     let missing = 0;
     let extra = 0;
-    const perPlatform = new Map<Platform, { expected: number; stored: number; missing: number; extra: number }>();
+    const perPlatform = new Map<
+      Platform,
+      { expected: number; stored: number; missing: number; extra: number }
+    >();
     for (const platform of PLATFORMS) {
       const want = new Set(Object.values(truth[platform]).flat());
       const have = stored.get(platform) ?? new Set<string>();
@@ -351,24 +449,56 @@ async function scenario(storeName: 'memory' | 'redis'): Promise<Result> {
 
     const share = budgetShare(report.windows, hello.limits, collectStart);
     const breaks = report.stats.overLimit;
-    const requestsOf = (p: Platform): number => Object.values(report.stats.requests[p] ?? {}).reduce((a, b) => a + b, 0);
-    const refusedWindows = report.windows.filter((w) => w.endMs > collectStart).reduce((n, w) => n + w.refused, 0);
+    const requestsOf = (p: Platform): number =>
+      Object.values(report.stats.requests[p] ?? {}).reduce((a, b) => a + b, 0);
+    const refusedWindows = report.windows
+      .filter((w) => w.endMs > collectStart)
+      .reduce((n, w) => n + w.refused, 0);
 
-    line('posts collected (distinct, in the database, of the simulator ground truth)', `${fmt(distinctTruth)} of ${fmt(expectedTotal)}`, 'all ✓'.replace('✓', missing === 0 && duplicates === 0 ? '✓' : '✗'));
-    line('  lost / duplicated / extra (Instagram Stories, not in the ground truth)', `${fmt(missing)} / ${fmt(duplicates)} / ${fmt(extra)}`, '0 / 0 / – ' + (missing === 0 && duplicates === 0 ? '✓' : '✗'));
-    line('  posts without any metric / metric snapshots', `${fmt(withoutMetrics)} / ${fmt(snapshots.rows[0]?.n ?? 0)}`, '');
+    line(
+      'posts collected (distinct, in the database, of the simulator ground truth)',
+      `${fmt(distinctTruth)} of ${fmt(expectedTotal)}`,
+      'all ✓'.replace('✓', missing === 0 && duplicates === 0 ? '✓' : '✗'),
+    );
+    line(
+      '  lost / duplicated / extra (Instagram Stories, not in the ground truth)',
+      `${fmt(missing)} / ${fmt(duplicates)} / ${fmt(extra)}`,
+      '0 / 0 / – ' + (missing === 0 && duplicates === 0 ? '✓' : '✗'),
+    );
+    line(
+      '  posts without any metric / metric snapshots',
+      `${fmt(withoutMetrics)} / ${fmt(snapshots.rows[0]?.n ?? 0)}`,
+      '',
+    );
     line('requests to the simulator during the collection', fmt(report.stats.totalRequests), '');
-    line('sync runs (of which stopped by a limit: partial)', `${fmt(runs)} (${fmt(partialRuns)})`, '');
+    line(
+      'sync runs (of which stopped by a limit: partial)',
+      `${fmt(runs)} (${fmt(partialRuns)})`,
+      '',
+    );
     line('elapsed (collection, connections made before)', `${(elapsedMs / 1000).toFixed(1)} s`, '');
-    line('throughput (set by the limits of the run)', `${fmt(distinctTruth / (elapsedMs / 1000))} posts/s`, '');
-    line('**budget share used**, all platforms', `${pct(share.total.used / share.total.limit)} (${fmt(share.total.used)} / ${fmt(share.total.limit)} in ${fmt(share.total.windows)} windows)`, `≥ 90% ${share.total.used / share.total.limit >= 0.9 ? '✓' : '✗'}`);
-    line('**requests that broke a limit**', `${fmt(breaks.total)} (refused in windows: ${fmt(refusedWindows)})`, `0 ${breaks.total === 0 ? '✓' : '✗'}`);
+    line(
+      'throughput (set by the limits of the run)',
+      `${fmt(distinctTruth / (elapsedMs / 1000))} posts/s`,
+      '',
+    );
+    line(
+      '**budget share used**, all platforms',
+      `${pct(share.total.used / share.total.limit)} (${fmt(share.total.used)} / ${fmt(share.total.limit)} in ${fmt(share.total.windows)} windows)`,
+      `≥ 90% ${share.total.used / share.total.limit >= 0.9 ? '✓' : '✗'}`,
+    );
+    line(
+      '**requests that broke a limit**',
+      `${fmt(breaks.total)} (refused in windows: ${fmt(refusedWindows)})`,
+      `0 ${breaks.total === 0 ? '✓' : '✗'}`,
+    );
     for (const platform of PLATFORMS) {
       const s = share.byPlatform.get(platform);
       const p = perPlatform.get(platform);
       const broke = Object.values(breaks.byEndpoint[platform] ?? {}).reduce((a, b) => a + b, 0);
       const done = doneAt.get(platform);
-      const waited = (reason: string): string => `${fmt((waits.get(`${platform} ${reason}`) ?? 0) / ACCOUNTS[platform], 1)} s`;
+      const waited = (reason: string): string =>
+        `${fmt((waits.get(`${platform} ${reason}`) ?? 0) / ACCOUNTS[platform], 1)} s`;
       line(
         `  ${platform}: share / breaks / requests / posts / done after / per account: budget wait, back-off`,
         `${s ? pct(s.used / s.limit) : '–'} (${fmt(s?.used ?? 0)}/${fmt(s?.limit ?? 0)}, ${fmt(s?.windows ?? 0)} w) / ${fmt(broke)} / ${fmt(requestsOf(platform))} / ${fmt((p?.stored ?? 0) - (p?.extra ?? 0))} / ${done ? `${((done - collectStart) / 1000).toFixed(0)} s` : '–'} / ${waited('budget')}, ${waited('backoff')}`,
@@ -376,11 +506,23 @@ async function scenario(storeName: 'memory' | 'redis'): Promise<Result> {
       );
     }
     line('peak RSS, collector (100 ms samples during the collection)', mb(peakRss), '');
-    line('peak RSS, collector process lifetime (maxRSS) / simulator process (maxRSS)', `${mb(process.resourceUsage().maxRSS * 1024)} / ${mb(report.maxRssBytes)}`, '');
+    line(
+      'peak RSS, collector process lifetime (maxRSS) / simulator process (maxRSS)',
+      `${mb(process.resourceUsage().maxRSS * 1024)} / ${mb(report.maxRssBytes)}`,
+      '',
+    );
     line('collector CPU (user + system)', `${((cpu.user + cpu.system) / 1e6).toFixed(1)} s`, '');
-    line('load average (1 min) at start / end', `${load0[0]?.toFixed(2)} / ${load1[0]?.toFixed(2)}`, '');
+    line(
+      'load average (1 min) at start / end',
+      `${load0[0]?.toFixed(2)} / ${load1[0]?.toFixed(2)}`,
+      '',
+    );
     for (const f of failures.slice(0, 5)) line('FAILED run', f.slice(0, 300), '');
-    return { store: storeName, ok: missing === 0 && duplicates === 0 && failures.length === 0, lines };
+    return {
+      store: storeName,
+      ok: missing === 0 && duplicates === 0 && failures.length === 0,
+      lines,
+    };
   } finally {
     await sim.quit();
     await db.drop();
@@ -393,7 +535,12 @@ async function scenario(storeName: 'memory' | 'redis'): Promise<Result> {
 }
 
 async function redisReachable(): Promise<boolean> {
-  const r = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000 });
+  const r = new Redis(REDIS_URL, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: 1000,
+  });
   r.on('error', () => undefined);
   try {
     await r.connect();
@@ -408,12 +555,20 @@ async function redisReachable(): Promise<boolean> {
 function printLimits(): void {
   console.log('Limits of the run (simulator and connectors; all others real):');
   for (const [platform, buckets] of Object.entries(LIMITS)) {
-    for (const [bucket, rule] of Object.entries(buckets)) console.log(`  ${platform.padEnd(9)} ${bucket.padEnd(26)} ${rule.limit} per ${rule.windowSeconds} s`);
+    for (const [bucket, rule] of Object.entries(buckets))
+      console.log(
+        `  ${platform.padEnd(9)} ${bucket.padEnd(26)} ${rule.limit} per ${rule.windowSeconds} s`,
+      );
   }
 }
 
 async function main(): Promise<void> {
-  console.log(`bench:collect — ${Object.values(ACCOUNTS).reduce((a, b) => a + b, 0)} accounts × ${fmt(POSTS_PER_ACCOUNT)} posts, ${os.cpus().length} cores, Node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(
+    `bench:collect — ${Object.values(ACCOUNTS).reduce((a, b) => a + b, 0)} accounts × ${fmt(POSTS_PER_ACCOUNT)} posts, ${os.cpus().length} cores, Node ${process.version}, load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   printLimits();
   let ok = true;
   for (const name of STORES) {
@@ -429,7 +584,8 @@ async function main(): Promise<void> {
     const w1 = Math.max(...result.lines.map((l) => l[1].length));
     console.log(`| ${'figure'.padEnd(w0)} | ${'value'.padStart(w1)} | target |`);
     console.log(`| ${'-'.repeat(w0)} | ${'-'.repeat(w1 - 1)}: | --- |`);
-    for (const [a, b, c] of result.lines) console.log(`| ${a.padEnd(w0)} | ${b.padStart(w1)} | ${c} |`);
+    for (const [a, b, c] of result.lines)
+      console.log(`| ${a.padEnd(w0)} | ${b.padStart(w1)} | ${c} |`);
   }
   // A benchmark reports: a missed target is not an error; lost data or a failed run is.
   process.exitCode = ok ? 0 : 1;

@@ -22,15 +22,24 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openJobQueue, type JobQueue, type JobQueueSettings } from '../apps/server/src/db/job-queue.js';
+import {
+  openJobQueue,
+  type JobQueue,
+  type JobQueueSettings,
+} from '../apps/server/src/db/job-queue.js';
 import { withTenant } from '../apps/server/src/db/tenant.js';
 import { submitAnalysis } from '../apps/server/src/domain/analyses/analyses.service.js';
 import { analysisCreateSchema } from '../packages/contracts/src/analyses.js';
-import { startFakeLlmServer, type FakeLlmServer } from '../apps/server/test/support/fake-llm-server.js';
+import {
+  startFakeLlmServer,
+  type FakeLlmServer,
+} from '../apps/server/test/support/fake-llm-server.js';
 import { createBenchDatabase, type BenchDatabase } from './bench-database.js';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const SCENARIOS = (process.env.BENCH_SCENARIOS ?? 'local,llm,big,kill').split(',').map((s) => s.trim());
+const SCENARIOS = (process.env.BENCH_SCENARIOS ?? 'local,llm,big,kill')
+  .split(',')
+  .map((s) => s.trim());
 const WORKERS = int('BENCH_WORKERS', 2);
 const USERS = int('BENCH_USERS', 100);
 const POSTS_PER_USER = int('BENCH_POSTS_PER_USER', 1000);
@@ -41,9 +50,22 @@ const SLOTS = 10;
 const CHUNK = 100;
 const CLI = fileURLToPath(new URL('../apps/server/dist/cli/main.js', import.meta.url));
 /** Workers start as the shipped executable does: with the node flags of its `#!/usr/bin/env -S node …` line. */
-const SHIPPED_NODE_FLAGS = (/^#!\/usr\/bin\/env -S node (.*)$/.exec(readFileSync(CLI, 'utf8').split('\n')[0] ?? '')?.[1] ?? '').split(' ').filter(Boolean);
-const WORKER_NODE_FLAGS = [...SHIPPED_NODE_FLAGS, ...(process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean)];
-const QUEUE: JobQueueSettings = { attempts: 3, retryDelaySeconds: 1, retryDelayMaxSeconds: 10, leaseSeconds: 10, superviseIntervalSeconds: 2 };
+const SHIPPED_NODE_FLAGS = (
+  /^#!\/usr\/bin\/env -S node (.*)$/.exec(readFileSync(CLI, 'utf8').split('\n')[0] ?? '')?.[1] ?? ''
+)
+  .split(' ')
+  .filter(Boolean);
+const WORKER_NODE_FLAGS = [
+  ...SHIPPED_NODE_FLAGS,
+  ...(process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean),
+];
+const QUEUE: JobQueueSettings = {
+  attempts: 3,
+  retryDelaySeconds: 1,
+  retryDelayMaxSeconds: 10,
+  leaseSeconds: 10,
+  superviseIntervalSeconds: 2,
+};
 
 function int(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -53,7 +75,24 @@ function int(name: string, fallback: number): number {
   return v;
 }
 
-const WORDS = ['love', 'great', 'launch', 'broken', 'slow', 'refund', 'team', 'update', 'price', 'support', 'happy', 'terrible', 'new', 'feature', 'today', 'thanks'];
+const WORDS = [
+  'love',
+  'great',
+  'launch',
+  'broken',
+  'slow',
+  'refund',
+  'team',
+  'update',
+  'price',
+  'support',
+  'happy',
+  'terrible',
+  'new',
+  'feature',
+  'today',
+  'thanks',
+];
 
 interface Bench extends BenchDatabase {
   queue: JobQueue;
@@ -61,7 +100,13 @@ interface Bench extends BenchDatabase {
 }
 
 async function freshDatabase(name: string): Promise<Bench> {
-  const db = await createBenchDatabase({ adminUrl: ADMIN_URL, name, poolSize: 4, applicationName: 'bench-jobs', keep: Boolean(process.env.BENCH_KEEP_DB) });
+  const db = await createBenchDatabase({
+    adminUrl: ADMIN_URL,
+    name,
+    poolSize: 4,
+    applicationName: 'bench-jobs',
+    keep: Boolean(process.env.BENCH_KEEP_DB),
+  });
   const queue = await openJobQueue(db.url, QUEUE, { supervise: false });
   return {
     ...db,
@@ -74,7 +119,12 @@ async function freshDatabase(name: string): Promise<Bench> {
 }
 
 /** `count` users, each with `posts` posts of their own (ids returned per user, oldest first). */
-async function seedUsers(b: Bench, count: number, posts: number, tag: string): Promise<{ userId: string; postIds: string[] }[]> {
+async function seedUsers(
+  b: Bench,
+  count: number,
+  posts: number,
+  tag: string,
+): Promise<{ userId: string; postIds: string[] }[]> {
   const out: { userId: string; postIds: string[] }[] = [];
   const users = await b.admin.query<{ id: string }>(
     `INSERT INTO users (email, password_hash) SELECT 'bench-${tag}-' || g || '@example.com', 'x' FROM generate_series(1, $1) g RETURNING id`,
@@ -95,10 +145,21 @@ async function seedUsers(b: Bench, count: number, posts: number, tag: string): P
   return out;
 }
 
-async function submit(b: Bench, userId: string, postIds: string[], engines: string[]): Promise<string> {
-  const body = analysisCreateSchema.parse({ posts: { ids: postIds, limit: postIds.length }, engines, options: { chunk_size: CHUNK } });
+async function submit(
+  b: Bench,
+  userId: string,
+  postIds: string[],
+  engines: string[],
+): Promise<string> {
+  const body = analysisCreateSchema.parse({
+    posts: { ids: postIds, limit: postIds.length },
+    engines,
+    options: { chunk_size: CHUNK },
+  });
   const scope = { workspaceId: b.workspaceId, userId: null };
-  const a = await withTenant(b.app, scope, (c) => submitAnalysis(c, b.queue.boss, scope, b.workspaceId, { userId, apiKeyId: null }, body));
+  const a = await withTenant(b.app, scope, (c) =>
+    submitAnalysis(c, b.queue.boss, scope, b.workspaceId, { userId, apiKeyId: null }, body),
+  );
   return a.id;
 }
 
@@ -108,7 +169,12 @@ interface Worker {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-async function startWorkers(b: Bench, n: number, llm: FakeLlmServer | null, dataDir: string): Promise<Worker[]> {
+async function startWorkers(
+  b: Bench,
+  n: number,
+  llm: FakeLlmServer | null,
+  dataDir: string,
+): Promise<Worker[]> {
   const env = {
     ...process.env,
     DATABASE_URL: b.url,
@@ -120,11 +186,17 @@ async function startWorkers(b: Bench, n: number, llm: FakeLlmServer | null, data
     ANALYSIS_SUPERVISE_INTERVAL_SECONDS: String(QUEUE.superviseIntervalSeconds),
     ANALYSIS_RETRY_DELAY_SECONDS: String(QUEUE.retryDelaySeconds),
     ANALYSIS_POLL_INTERVAL_MS: '200',
-    ...(llm ? { LLM_BASE_URL: llm.url, LLM_MODEL: 'gpt-4o-mini', LLM_MAX_CONCURRENCY: String(SLOTS) } : {}),
+    ...(llm
+      ? { LLM_BASE_URL: llm.url, LLM_MODEL: 'gpt-4o-mini', LLM_MAX_CONCURRENCY: String(SLOTS) }
+      : {}),
   };
   return Promise.all(
     Array.from({ length: n }, () => {
-      const child = spawn(process.execPath, [...WORKER_NODE_FLAGS, CLI, 'serve', '--services', 'worker', '--no-demo'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(
+        process.execPath,
+        [...WORKER_NODE_FLAGS, CLI, 'serve', '--services', 'worker', '--no-demo'],
+        { env, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
       let output = '';
       const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
       return new Promise<Worker>((resolve, reject) => {
@@ -134,7 +206,9 @@ async function startWorkers(b: Bench, n: number, llm: FakeLlmServer | null, data
             resolve({
               child,
               peakRssMb: async () => {
-                const status = await readFile(`/proc/${child.pid ?? 0}/status`, 'utf8').catch(() => '');
+                const status = await readFile(`/proc/${child.pid ?? 0}/status`, 'utf8').catch(
+                  () => '',
+                );
                 return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
               },
               stop: async (signal = 'SIGTERM') => {
@@ -144,14 +218,21 @@ async function startWorkers(b: Bench, n: number, llm: FakeLlmServer | null, data
             });
           }
         });
-        child.stderr.on('data', (d: Buffer) => { output += d.toString(); if (process.env.BENCH_DEBUG) process.stderr.write(d); });
+        child.stderr.on('data', (d: Buffer) => {
+          output += d.toString();
+          if (process.env.BENCH_DEBUG) process.stderr.write(d);
+        });
         void exited.then(() => reject(new Error(`worker exited early:\n${output}`)));
       });
     }),
   );
 }
 
-async function waitFinished(b: Bench, ids: string[], onProgress?: (done: number) => Promise<void>): Promise<void> {
+async function waitFinished(
+  b: Bench,
+  ids: string[],
+  onProgress?: (done: number) => Promise<void>,
+): Promise<void> {
   for (;;) {
     const { rows } = await b.admin.query<{ unfinished: number; chunks: number }>(
       "SELECT count(*) FILTER (WHERE status NOT IN ('completed','completed_with_errors','failed','cancelled'))::int AS unfinished, sum(chunks_done)::int AS chunks FROM analyses WHERE id = ANY($1)",
@@ -181,7 +262,12 @@ async function chunkRows(b: Bench, ids: string[]): Promise<ChunkRow[]> {
        FROM analysis_chunks c JOIN analyses a ON a.id = c.analysis_id WHERE c.analysis_id = ANY($1) AND c.status = 'done'`,
     [ids],
   );
-  return rows.map((r) => ({ ...r, started: Number(r.started), finished: Number(r.finished), created: Number(r.created) }));
+  return rows.map((r) => ({
+    ...r,
+    started: Number(r.started),
+    finished: Number(r.finished),
+    created: Number(r.created),
+  }));
 }
 
 /** The most intervals open at once (overall, and per key). */
@@ -213,7 +299,11 @@ function stats(values: number[]): { p50: number; p95: number; max: number } {
 
 const fmt = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
 
-async function fairnessScenario(name: string, engines: string[], latencyMs: number | null): Promise<void> {
+async function fairnessScenario(
+  name: string,
+  engines: string[],
+  latencyMs: number | null,
+): Promise<void> {
   const b = await freshDatabase(`sp_bench_jobs_${name}`);
   const llm = latencyMs === null ? null : await startFakeLlmServer({ latencyMs });
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'sp-bench-jobs-'));
@@ -236,30 +326,59 @@ async function fairnessScenario(name: string, engines: string[], latencyMs: numb
       const mine = rows.filter((r) => r.analysis_id === id);
       return Math.min(...mine.map((r) => r.started)) - start;
     });
-    const results = await b.admin.query<{ n: number; d: number }>('SELECT count(*)::int n, count(DISTINCT (analysis_id, post_id))::int d FROM analysis_results');
+    const results = await b.admin.query<{ n: number; d: number }>(
+      'SELECT count(*)::int n, count(DISTINCT (analysis_id, post_id))::int d FROM analysis_results',
+    );
     const ideal = workMs / SLOTS;
-    console.log(`\n## ${name}: ${USERS} users × ${POSTS_PER_USER} posts, engines ${engines.join('+')}${latencyMs !== null ? `, fake LLM ${latencyMs} ms/chunk` : ''}, ${WORKERS} worker processes, ${SLOTS} slots`);
-    console.log(`submission of ${ids.length} analyses (${rows.length} chunks): ${fmt(submittedMs)}`);
-    console.log(`total time (workers started → last chunk): ${fmt(totalMs)}; posts/s ${Math.round((USERS * POSTS_PER_USER) / (totalMs / 1000))}`);
-    console.log(`max chunks of one user at once: ${overlap.perKey} (must be 1); max users at once: ${overlap.overall} (must be ≤ ${SLOTS})`);
-    console.log(`longest wait of any user before their first chunk: ${fmt(Math.max(...firstWaits))} (p50 ${fmt(stats(firstWaits).p50)})`);
-    console.log(`sum of chunk work ${fmt(workMs)}; ideal (sum / ${SLOTS}) ${fmt(ideal)}; ratio total/ideal ${(totalMs / ideal).toFixed(2)} (target ≤ 1.5)`);
+    console.log(
+      `\n## ${name}: ${USERS} users × ${POSTS_PER_USER} posts, engines ${engines.join('+')}${latencyMs !== null ? `, fake LLM ${latencyMs} ms/chunk` : ''}, ${WORKERS} worker processes, ${SLOTS} slots`,
+    );
+    console.log(
+      `submission of ${ids.length} analyses (${rows.length} chunks): ${fmt(submittedMs)}`,
+    );
+    console.log(
+      `total time (workers started → last chunk): ${fmt(totalMs)}; posts/s ${Math.round((USERS * POSTS_PER_USER) / (totalMs / 1000))}`,
+    );
+    console.log(
+      `max chunks of one user at once: ${overlap.perKey} (must be 1); max users at once: ${overlap.overall} (must be ≤ ${SLOTS})`,
+    );
+    console.log(
+      `longest wait of any user before their first chunk: ${fmt(Math.max(...firstWaits))} (p50 ${fmt(stats(firstWaits).p50)})`,
+    );
+    console.log(
+      `sum of chunk work ${fmt(workMs)}; ideal (sum / ${SLOTS}) ${fmt(ideal)}; ratio total/ideal ${(totalMs / ideal).toFixed(2)} (target ≤ 1.5)`,
+    );
     if (latencyMs === null) {
       const cores = os.availableParallelism();
-      console.log(`CPU-bound chunks on ${cores} cores: ideal with ${Math.min(cores, SLOTS)} cores ${fmt(workMs / Math.min(cores, SLOTS))}, ratio ${(totalMs / (workMs / Math.min(cores, SLOTS))).toFixed(2)}`);
+      console.log(
+        `CPU-bound chunks on ${cores} cores: ideal with ${Math.min(cores, SLOTS)} cores ${fmt(workMs / Math.min(cores, SLOTS))}, ratio ${(totalMs / (workMs / Math.min(cores, SLOTS))).toFixed(2)}`,
+      );
     }
     const busyMs = rows.reduce((sum, r) => sum + (r.finished - r.started), 0);
     const dbWork = busyMs / rows.length;
-    console.log(`mean chunks in flight ${(busyMs / totalMs).toFixed(1)} of ${SLOTS}; mean chunk in the database (claim→commit) ${dbWork.toFixed(0)} ms, of which engine work ${(workMs / rows.length).toFixed(0)} ms`);
+    console.log(
+      `mean chunks in flight ${(busyMs / totalMs).toFixed(1)} of ${SLOTS}; mean chunk in the database (claim→commit) ${dbWork.toFixed(0)} ms, of which engine work ${(workMs / rows.length).toFixed(0)} ms`,
+    );
     const perSecond = Array.from({ length: Math.ceil(totalMs / 1000) }, (_, i) => {
       const from = start + i * 1000;
       const to = from + 1000;
-      return rows.reduce((sum, r) => sum + Math.max(0, Math.min(r.finished, to) - Math.max(r.started, from)), 0) / 1000;
+      return (
+        rows.reduce(
+          (sum, r) => sum + Math.max(0, Math.min(r.finished, to) - Math.max(r.started, from)),
+          0,
+        ) / 1000
+      );
     });
-    console.log(`chunks in flight, mean of each second: ${perSecond.map((n) => n.toFixed(1)).join(' ')}`);
-    const usersWithWork = perSecond.map((_, i) => new Set(rows.filter((r) => r.finished > start + i * 1000).map((r) => r.key)).size);
+    console.log(
+      `chunks in flight, mean of each second: ${perSecond.map((n) => n.toFixed(1)).join(' ')}`,
+    );
+    const usersWithWork = perSecond.map(
+      (_, i) => new Set(rows.filter((r) => r.finished > start + i * 1000).map((r) => r.key)).size,
+    );
     console.log(`users with chunks left, at each second: ${usersWithWork.join(' ')}`);
-    console.log(`results ${results.rows[0]?.n} (distinct ${results.rows[0]?.d}); worker peak RSS ${rss.map((r) => `${r.toFixed(0)} MB`).join(', ')}`);
+    console.log(
+      `results ${results.rows[0]?.n} (distinct ${results.rows[0]?.d}); worker peak RSS ${rss.map((r) => `${r.toFixed(0)} MB`).join(', ')}`,
+    );
   } finally {
     await llm?.close();
     await rm(dataDir, { recursive: true, force: true });
@@ -268,7 +387,15 @@ async function fairnessScenario(name: string, engines: string[], latencyMs: numb
 }
 
 async function bigScenario(): Promise<void> {
-  const smallTimes = async (withBig: boolean): Promise<{ times: number[]; rss: number[]; bigChunksDuring: number; meanChunkMs: number; bigMs: number }> => {
+  const smallTimes = async (
+    withBig: boolean,
+  ): Promise<{
+    times: number[];
+    rss: number[];
+    bigChunksDuring: number;
+    meanChunkMs: number;
+    bigMs: number;
+  }> => {
     const b = await freshDatabase(`sp_bench_jobs_big_${withBig ? 'with' : 'alone'}`);
     const llm = await startFakeLlmServer({ latencyMs: BIG_LLM_MS });
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'sp-bench-jobs-'));
@@ -285,14 +412,21 @@ async function bigScenario(): Promise<void> {
       const start = Date.now();
       await waitFinished(b, ids);
       const rss = await Promise.all(workers.map((w) => w.peakRssMb()));
-      const finished = await b.admin.query<{ id: string; f: number }>('SELECT id, extract(epoch FROM finished_at) * 1000 AS f FROM analyses WHERE id = ANY($1)', [ids]);
+      const finished = await b.admin.query<{ id: string; f: number }>(
+        'SELECT id, extract(epoch FROM finished_at) * 1000 AS f FROM analyses WHERE id = ANY($1)',
+        [ids],
+      );
       const times = finished.rows.map((r) => Number(r.f) - start);
       let bigChunksDuring = 0;
       let bigMs = 0;
       const rows = await chunkRows(b, ids);
-      const meanChunkMs = rows.reduce((s, r) => s + (r.finished - r.started), 0) / Math.max(1, rows.length);
+      const meanChunkMs =
+        rows.reduce((s, r) => s + (r.finished - r.started), 0) / Math.max(1, rows.length);
       if (bigId) {
-        const c = await b.admin.query<{ n: number }>("SELECT count(*)::int n FROM analysis_chunks WHERE analysis_id = $1 AND status = 'done'", [bigId]);
+        const c = await b.admin.query<{ n: number }>(
+          "SELECT count(*)::int n FROM analysis_chunks WHERE analysis_id = $1 AND status = 'done'",
+          [bigId],
+        );
         bigChunksDuring = c.rows[0]?.n ?? 0;
         // Let the big job run on for the RSS figure of a 100k-post run, then stop.
         await waitFinished(b, [bigId]);
@@ -317,13 +451,27 @@ async function bigScenario(): Promise<void> {
   const bigChunks = BIG_POSTS / CHUNK;
   const fifoStart = (bigChunks / SLOTS) * withBig.meanChunkMs;
   const fifoTimes = alone.times.map((t) => t + fifoStart);
-  console.log(`\n## big: one ${BIG_POSTS}-post job, then 99 × ${POSTS_PER_USER}-post jobs (local+LLM at ${BIG_LLM_MS} ms/chunk, ${WORKERS} workers, ${SLOTS} slots)`);
-  console.log(`99 small jobs alone:          completion p50 ${fmt(a.p50)}, p95 ${fmt(a.p95)}, max ${fmt(a.max)}`);
-  console.log(`same, after the big job:      completion p50 ${fmt(w.p50)}, p95 ${fmt(w.p95)}, max ${fmt(w.max)}; big-job chunks done meanwhile: ${withBig.bigChunksDuring}`);
-  console.log(`ratio with/without big job:   max ${(ratios[ratios.length - 1] ?? 0).toFixed(2)} (target ≤ 2), p50 ${(ratios[Math.floor(ratios.length / 2)] ?? 0).toFixed(2)}`);
-  console.log(`plain FIFO (simulated, mean chunk ${withBig.meanChunkMs.toFixed(0)} ms): small jobs start after ${fmt(fifoStart)}; completion p50 ${fmt(stats(fifoTimes).p50)}, max ${fmt(stats(fifoTimes).max)}`);
-  console.log(`the ${BIG_POSTS}-post job: done ${fmt(withBig.bigMs)} after the workers started (${((BIG_POSTS + 99 * POSTS_PER_USER) / (withBig.bigMs / 1000)).toFixed(0)} posts/s overall)`);
-  console.log(`worker peak RSS through the ${BIG_POSTS}-post run: ${withBig.rss.map((r) => `${r.toFixed(0)} MB`).join(', ')} (target < 256 MB)`);
+  console.log(
+    `\n## big: one ${BIG_POSTS}-post job, then 99 × ${POSTS_PER_USER}-post jobs (local+LLM at ${BIG_LLM_MS} ms/chunk, ${WORKERS} workers, ${SLOTS} slots)`,
+  );
+  console.log(
+    `99 small jobs alone:          completion p50 ${fmt(a.p50)}, p95 ${fmt(a.p95)}, max ${fmt(a.max)}`,
+  );
+  console.log(
+    `same, after the big job:      completion p50 ${fmt(w.p50)}, p95 ${fmt(w.p95)}, max ${fmt(w.max)}; big-job chunks done meanwhile: ${withBig.bigChunksDuring}`,
+  );
+  console.log(
+    `ratio with/without big job:   max ${(ratios[ratios.length - 1] ?? 0).toFixed(2)} (target ≤ 2), p50 ${(ratios[Math.floor(ratios.length / 2)] ?? 0).toFixed(2)}`,
+  );
+  console.log(
+    `plain FIFO (simulated, mean chunk ${withBig.meanChunkMs.toFixed(0)} ms): small jobs start after ${fmt(fifoStart)}; completion p50 ${fmt(stats(fifoTimes).p50)}, max ${fmt(stats(fifoTimes).max)}`,
+  );
+  console.log(
+    `the ${BIG_POSTS}-post job: done ${fmt(withBig.bigMs)} after the workers started (${((BIG_POSTS + 99 * POSTS_PER_USER) / (withBig.bigMs / 1000)).toFixed(0)} posts/s overall)`,
+  );
+  console.log(
+    `worker peak RSS through the ${BIG_POSTS}-post run: ${withBig.rss.map((r) => `${r.toFixed(0)} MB`).join(', ')} (target < 256 MB)`,
+  );
 }
 
 async function killScenario(): Promise<void> {
@@ -346,7 +494,14 @@ async function killScenario(): Promise<void> {
     });
     const totalMs = Date.now() - start;
     await workers[1]?.stop();
-    const check = await b.admin.query<{ analyses_done: number; chunks_done: number; results: number; distinct_results: number; retried: number; missing: number }>(
+    const check = await b.admin.query<{
+      analyses_done: number;
+      chunks_done: number;
+      results: number;
+      distinct_results: number;
+      retried: number;
+      missing: number;
+    }>(
       `SELECT (SELECT count(*)::int FROM analyses WHERE id = ANY($1) AND status = 'completed') AS analyses_done,
               (SELECT count(*)::int FROM analysis_chunks WHERE analysis_id = ANY($1) AND status = 'done') AS chunks_done,
               (SELECT count(*)::int FROM analysis_results WHERE analysis_id = ANY($1)) AS results,
@@ -357,10 +512,20 @@ async function killScenario(): Promise<void> {
       [ids],
     );
     const r = check.rows[0];
-    console.log(`\n## kill: ${USERS} users × ${POSTS_PER_USER} posts, 2 workers, one SIGKILLed after ${fmt(killedAt)} (30% of chunks done)`);
-    console.log(`total ${fmt(totalMs)}; analyses completed ${r?.analyses_done}/${ids.length}; chunks done ${r?.chunks_done}/${total}`);
-    console.log(`results ${r?.results}, distinct ${r?.distinct_results}, posts without a result ${r?.missing}; chunks run more than once (the killed worker's) ${r?.retried}`);
-    console.log(r && r.analyses_done === ids.length && r.results === r.distinct_results && r.missing === 0 ? 'PASS: nothing lost, nothing duplicated' : 'FAIL');
+    console.log(
+      `\n## kill: ${USERS} users × ${POSTS_PER_USER} posts, 2 workers, one SIGKILLed after ${fmt(killedAt)} (30% of chunks done)`,
+    );
+    console.log(
+      `total ${fmt(totalMs)}; analyses completed ${r?.analyses_done}/${ids.length}; chunks done ${r?.chunks_done}/${total}`,
+    );
+    console.log(
+      `results ${r?.results}, distinct ${r?.distinct_results}, posts without a result ${r?.missing}; chunks run more than once (the killed worker's) ${r?.retried}`,
+    );
+    console.log(
+      r && r.analyses_done === ids.length && r.results === r.distinct_results && r.missing === 0
+        ? 'PASS: nothing lost, nothing duplicated'
+        : 'FAIL',
+    );
   } finally {
     await llm.close();
     await rm(dataDir, { recursive: true, force: true });
@@ -370,7 +535,12 @@ async function killScenario(): Promise<void> {
 
 async function main(): Promise<void> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
-  console.log(`# bench:jobs — ${new Date().toISOString()}, Node ${process.version}, ${os.availableParallelism()} cores, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}, worker node flags: ${WORKER_NODE_FLAGS.join(' ') || 'none'}`);
+  console.log(
+    `# bench:jobs — ${new Date().toISOString()}, Node ${process.version}, ${os.availableParallelism()} cores, load ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}, worker node flags: ${WORKER_NODE_FLAGS.join(' ') || 'none'}`,
+  );
   if (SCENARIOS.includes('local')) await fairnessScenario('local', ['local'], null);
   if (SCENARIOS.includes('llm')) await fairnessScenario('llm', ['llm'], LLM_MS);
   if (SCENARIOS.includes('big')) await bigScenario();

@@ -21,21 +21,76 @@ const pick = (items) => items[Math.floor(rand() * items.length)];
 
 const accounts = [
   { platform: 'x', handle: 'acme_coffee', followers: 42000, media: ['text', 'image', 'video'] },
-  { platform: 'instagram', handle: 'acme.coffee', followers: 128000, media: ['image', 'carousel', 'reel', 'story'] },
+  {
+    platform: 'instagram',
+    handle: 'acme.coffee',
+    followers: 128000,
+    media: ['image', 'carousel', 'reel', 'story'],
+  },
   { platform: 'youtube', handle: 'AcmeCoffeeTV', followers: 56000, media: ['video', 'short'] },
   { platform: 'tiktok', handle: 'acmecoffee', followers: 310000, media: ['video'] },
-  { platform: 'bluesky', handle: 'acmecoffee.bsky.social', followers: 6400, media: ['text', 'image'] },
-  { platform: 'mastodon', handle: 'acme@mastodon.social', followers: 2100, media: ['text', 'image'] },
-  { platform: 'reddit', handle: 'acme_coffee_official', followers: 9000, media: ['text', 'link', 'image'] },
+  {
+    platform: 'bluesky',
+    handle: 'acmecoffee.bsky.social',
+    followers: 6400,
+    media: ['text', 'image'],
+  },
+  {
+    platform: 'mastodon',
+    handle: 'acme@mastodon.social',
+    followers: 2100,
+    media: ['text', 'image'],
+  },
+  {
+    platform: 'reddit',
+    handle: 'acme_coffee_official',
+    followers: 9000,
+    media: ['text', 'link', 'image'],
+  },
 ];
 
-const openings = ['New', 'Meet our', 'Behind the scenes:', 'Weekend special:', 'Poll:', 'Thank you for', 'Sneak peek at', 'How we roast', 'Customer story:', 'Tips for'];
-const subjects = ['the autumn blend', 'cold brew season', 'our Ethiopian single origin', 'latte art', 'the new Berlin café', 'oat milk flat whites', 'the barista championship', 'compostable cups', 'home espresso', 'our roasting team'];
-const endings = ['☕', 'Tell us what you think!', 'Link in bio.', '🔥🔥', 'Which one is your favourite?', 'Not happy with the delays this week, we are fixing it.', 'Sorry for the app outage yesterday.', 'Love you all ❤️', '', '#coffee #specialtycoffee'];
+const openings = [
+  'New',
+  'Meet our',
+  'Behind the scenes:',
+  'Weekend special:',
+  'Poll:',
+  'Thank you for',
+  'Sneak peek at',
+  'How we roast',
+  'Customer story:',
+  'Tips for',
+];
+const subjects = [
+  'the autumn blend',
+  'cold brew season',
+  'our Ethiopian single origin',
+  'latte art',
+  'the new Berlin café',
+  'oat milk flat whites',
+  'the barista championship',
+  'compostable cups',
+  'home espresso',
+  'our roasting team',
+];
+const endings = [
+  '☕',
+  'Tell us what you think!',
+  'Link in bio.',
+  '🔥🔥',
+  'Which one is your favourite?',
+  'Not happy with the delays this week, we are fixing it.',
+  'Sorry for the app outage yesterday.',
+  'Love you all ❤️',
+  '',
+  '#coffee #specialtycoffee',
+];
 const languages = ['en']; // The generated texts are English.
 
 // Posting hour weights: quiet at night, peaks at 8–9, 12–13 and 18–20 (UTC).
-const hourWeights = [1, 0.5, 0.3, 0.3, 0.4, 0.8, 1.5, 3, 5, 5, 3.5, 3, 4.5, 4, 3, 2.8, 3, 3.5, 5, 5.5, 4.5, 3, 2, 1.5];
+const hourWeights = [
+  1, 0.5, 0.3, 0.3, 0.4, 0.8, 1.5, 3, 5, 5, 3.5, 3, 4.5, 4, 3, 2.8, 3, 3.5, 5, 5.5, 4.5, 3, 2, 1.5,
+];
 const hourTotal = hourWeights.reduce((a, b) => a + b, 0);
 function sampleHour() {
   let r = rand() * hourTotal;
@@ -54,17 +109,29 @@ for (let i = 0; i < count; i += 1) {
   const account = pick(accounts);
   const day = Math.floor(rand() * days);
   const hour = sampleHour();
-  const created = new Date(end - (days - day) * 86_400_000 + hour * 3_600_000 + Math.floor(rand() * 3_600_000));
+  const created = new Date(
+    end - (days - day) * 86_400_000 + hour * 3_600_000 + Math.floor(rand() * 3_600_000),
+  );
   const weekend = created.getUTCDay() === 0 || created.getUTCDay() === 6;
   // Reach: log-normal around 8% of followers, better at peak hours, with rare viral hits.
   const rhythm = hourWeights[hour] / 5;
   const viral = rand() < 0.02 ? 5 + rand() * 40 : 1;
-  const views = Math.round(account.followers * 0.08 * Math.exp(0.9 * gaussian()) * (0.5 + rhythm) * (weekend ? 1.15 : 1) * viral);
+  const views = Math.round(
+    account.followers *
+      0.08 *
+      Math.exp(0.9 * gaussian()) *
+      (0.5 + rhythm) *
+      (weekend ? 1.15 : 1) *
+      viral,
+  );
   const rate = Math.min(0.25, Math.max(0.002, 0.035 * Math.exp(0.5 * gaussian())));
   const likes = Math.round(views * rate);
   const comments = Math.round(likes * (0.02 + rand() * 0.06));
   const shares = Math.round(likes * (0.01 + rand() * 0.08));
-  const saves = account.platform === 'instagram' || account.platform === 'tiktok' ? Math.round(likes * (0.03 + rand() * 0.1)) : null;
+  const saves =
+    account.platform === 'instagram' || account.platform === 'tiktok'
+      ? Math.round(likes * (0.03 + rand() * 0.1))
+      : null;
   const external = `${account.platform}-${(1_000_000 + i).toString(36)}`;
   lines.push(
     JSON.stringify({
@@ -82,7 +149,10 @@ for (let i = 0; i < count; i += 1) {
       shares,
       views: account.platform === 'reddit' ? null : views,
       saves,
-      impressions: account.platform === 'x' || account.platform === 'instagram' ? Math.round(views * (1.2 + rand() * 0.6)) : null,
+      impressions:
+        account.platform === 'x' || account.platform === 'instagram'
+          ? Math.round(views * (1.2 + rand() * 0.6))
+          : null,
       metrics_captured_at: new Date(end).toISOString(),
       synthetic: true,
     }),

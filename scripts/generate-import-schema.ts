@@ -3,4 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { importRecordJsonSchema } from '../packages/contracts/src/import-json-schema.js';
 
-writeFileSync(new URL('../docs/import-format.schema.json', import.meta.url), JSON.stringify(importRecordJsonSchema(), null, 2) + '\n');
+writeFileSync(
+  new URL('../docs/import-format.schema.json', import.meta.url),
+  JSON.stringify(importRecordJsonSchema(), null, 2) + '\n',
+);

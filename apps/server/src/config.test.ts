@@ -5,20 +5,43 @@ import { loadConfig } from './config.js';
 describe('loadConfig', () => {
   it('applies documented defaults', () => {
     const config = loadConfig({}, {});
-    expect(config).toMatchObject({ host: '127.0.0.1', port: 8080, database: { url: undefined, poolMax: 10 }, redisUrl: undefined, demoWorkspace: true });
+    expect(config).toMatchObject({
+      host: '127.0.0.1',
+      port: 8080,
+      database: { url: undefined, poolMax: 10 },
+      redisUrl: undefined,
+      demoWorkspace: true,
+    });
     expect(config.dataDir).toMatch(/\.data$/);
   });
 
   it('reports every problem at once and hides secret values', () => {
     let error: unknown;
     try {
-      loadConfig({}, { PORT: 'eighty', DATABASE_URL: 'mysql://u:secret@h/db', MFA_REQUIRED_ROLES: 'root', DEMO_WORKSPACE: 'maybe', ENCRYPTION_KEY: 'short' });
+      loadConfig(
+        {},
+        {
+          PORT: 'eighty',
+          DATABASE_URL: 'mysql://u:secret@h/db',
+          MFA_REQUIRED_ROLES: 'root',
+          DEMO_WORKSPACE: 'maybe',
+          ENCRYPTION_KEY: 'short',
+        },
+      );
     } catch (e) {
       error = e;
     }
     expect(error).toBeInstanceOf(AppError);
     const problems = ((error as AppError).details as { problems: string[] }).problems;
-    expect(problems.map((p) => p.split(':')[0])).toEqual(expect.arrayContaining(['PORT', 'DATABASE_URL', 'MFA_REQUIRED_ROLES', 'DEMO_WORKSPACE', 'ENCRYPTION_KEY']));
+    expect(problems.map((p) => p.split(':')[0])).toEqual(
+      expect.arrayContaining([
+        'PORT',
+        'DATABASE_URL',
+        'MFA_REQUIRED_ROLES',
+        'DEMO_WORKSPACE',
+        'ENCRYPTION_KEY',
+      ]),
+    );
     expect(problems).toHaveLength(5);
     expect((error as AppError).message).not.toContain('secret');
     expect(problems.find((p) => p.startsWith('PORT'))).toContain('(got "eighty")');

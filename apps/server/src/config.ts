@@ -22,12 +22,18 @@ const platformBaseUrls = z
   .default('')
   .transform((v, ctx) => {
     const out: Partial<Record<Platform, string>> = {};
-    for (const entry of v.split(',').map((e) => e.trim()).filter((e) => e !== '')) {
+    for (const entry of v
+      .split(',')
+      .map((e) => e.trim())
+      .filter((e) => e !== '')) {
       const at = entry.indexOf('=');
       const name = entry.slice(0, at).trim();
       const url = entry.slice(at + 1).trim();
       if (at < 1 || !(platforms as readonly string[]).includes(name)) {
-        ctx.addIssue({ code: 'custom', message: `"${entry}" is not platform=URL with a platform of ${platforms.join(', ')}` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `"${entry}" is not platform=URL with a platform of ${platforms.join(', ')}`,
+        });
         continue;
       }
       if (!/^https?:\/\/[^\s]+$/.test(url) || !URL.canParse(url)) {
@@ -52,7 +58,12 @@ export const configSchema = z.object({
   CORS_ORIGINS: z
     .string()
     .default('')
-    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.url({ protocol: /^https?$/ }))),
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   DATABASE_URL: postgresUrl.optional(),
@@ -65,24 +76,49 @@ export const configSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9+/]{43}=$/, 'must be 32 bytes in base64 (openssl rand -base64 32)')
     .optional(),
-  IMPORT_MAX_BYTES: z.coerce.number().int().min(1024).default(10 * 1024 * 1024 * 1024),
+  IMPORT_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(10 * 1024 * 1024 * 1024),
   IMPORT_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(5000),
-  IMPORT_MAX_RECORD_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
-  API_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
+  IMPORT_MAX_RECORD_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(1024 * 1024),
+  API_BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(1024 * 1024),
   DEMO_WORKSPACE: booleanFromEnv.default(true),
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   ENCRYPTION_KEYS_PREVIOUS: z
     .string()
     .default('')
-    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.string().regex(/^[A-Za-z0-9+/]{43}=$/, 'each must be 32 bytes in base64'))),
   SIGNUP_ENABLED: booleanFromEnv.default(true),
   MFA_REQUIRED_ROLES: z
     .string()
     .default('')
-    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.enum(['owner', 'admin', 'analyst', 'viewer']))),
-  SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL').optional(),
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL')
+    .optional(),
   MAIL_FROM: z.string().min(3).default('SocialPulse <socialpulse@localhost>'),
   RATE_LIMIT_READ_PER_MINUTE: z.coerce.number().int().min(1).default(600),
   RATE_LIMIT_WRITE_PER_MINUTE: z.coerce.number().int().min(1).default(120),
@@ -136,7 +172,12 @@ export interface Config {
   logLevel: RawConfig['LOG_LEVEL'];
   encryptionKey: string | undefined;
   import: { maxBytes: number; batchSize: number; maxRecordBytes: number };
-  api: { bodyLimitBytes: number; publicUrl: string | undefined; trustProxy: boolean; corsOrigins: string[] };
+  api: {
+    bodyLimitBytes: number;
+    publicUrl: string | undefined;
+    trustProxy: boolean;
+    corsOrigins: string[];
+  };
   demoWorkspace: boolean;
   auth: {
     jwtSecret: string | undefined;
@@ -159,7 +200,13 @@ export interface Config {
     pollIntervalMs: number;
   };
   /** The instance's default LLM (workspaces may set their own). */
-  llm: { baseUrl: string | undefined; apiKey: string | undefined; model: string | undefined; timeoutMs: number; maxConcurrency: number };
+  llm: {
+    baseUrl: string | undefined;
+    apiKey: string | undefined;
+    model: string | undefined;
+    timeoutMs: number;
+    maxConcurrency: number;
+  };
   /** Platform collection: where the APIs are, the OAuth clients, the scheduler. */
   collection: {
     baseUrls: Partial<Record<Platform, string>>;
@@ -170,7 +217,13 @@ export interface Config {
     concurrency: number;
   };
   /** Secrets the platforms sign their webhook deliveries with (a receiver without one is off). */
-  webhooks: { metaAppSecret: string | undefined; metaVerifyToken: string | undefined; tiktokClientSecret: string | undefined; xConsumerSecret: string | undefined; youtubeWebSubSecret: string | undefined };
+  webhooks: {
+    metaAppSecret: string | undefined;
+    metaVerifyToken: string | undefined;
+    tiktokClientSecret: string | undefined;
+    xConsumerSecret: string | undefined;
+    youtubeWebSubSecret: string | undefined;
+  };
 }
 
 export type ConfigOverrides = Partial<Record<keyof RawConfig, string>>;
@@ -181,7 +234,11 @@ function describeIssues(error: z.ZodError, source: Record<string, string | undef
     const name = String(issue.path[0] ?? '(root)');
     const value = source[name];
     const shown =
-      value === undefined ? '' : /KEY|SECRET|TOKEN|PASSWORD|DATABASE_URL|DATABASE_APP_URL|REDIS_URL|SMTP_URL/.test(name) ? ' (value hidden)' : ` (got "${value}")`;
+      value === undefined
+        ? ''
+        : /KEY|SECRET|TOKEN|PASSWORD|DATABASE_URL|DATABASE_APP_URL|REDIS_URL|SMTP_URL/.test(name)
+          ? ' (value hidden)'
+          : ` (got "${value}")`;
     return `${name}: ${issue.message}${shown}`;
   });
 }
@@ -190,7 +247,10 @@ function describeIssues(error: z.ZodError, source: Record<string, string | undef
  * Reads and validates configuration from the environment plus explicit overrides (CLI flags
  * and tests). Throws AppError('config_invalid') listing every problem at once.
  */
-export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(
+  overrides: ConfigOverrides = {},
+  env: NodeJS.ProcessEnv = process.env,
+): Config {
   const source: Record<string, string | undefined> = {};
   for (const key of Object.keys(configSchema.shape)) {
     const value = overrides[key as keyof RawConfig] ?? env[key];
@@ -219,7 +279,12 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
       batchSize: c.IMPORT_BATCH_SIZE,
       maxRecordBytes: c.IMPORT_MAX_RECORD_BYTES,
     },
-    api: { bodyLimitBytes: c.API_BODY_LIMIT_BYTES, publicUrl: c.PUBLIC_URL, trustProxy: c.TRUST_PROXY, corsOrigins: c.CORS_ORIGINS },
+    api: {
+      bodyLimitBytes: c.API_BODY_LIMIT_BYTES,
+      publicUrl: c.PUBLIC_URL,
+      trustProxy: c.TRUST_PROXY,
+      corsOrigins: c.CORS_ORIGINS,
+    },
     demoWorkspace: c.DEMO_WORKSPACE,
     auth: {
       jwtSecret: c.JWT_SECRET,
@@ -235,7 +300,10 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     },
     analysis: {
       slots: c.ANALYSIS_SLOTS,
-      workerConcurrency: Math.min(c.ANALYSIS_WORKER_CONCURRENCY ?? c.ANALYSIS_SLOTS, c.ANALYSIS_SLOTS),
+      workerConcurrency: Math.min(
+        c.ANALYSIS_WORKER_CONCURRENCY ?? c.ANALYSIS_SLOTS,
+        c.ANALYSIS_SLOTS,
+      ),
       attempts: c.ANALYSIS_CHUNK_ATTEMPTS,
       retryDelaySeconds: c.ANALYSIS_RETRY_DELAY_SECONDS,
       retryDelayMaxSeconds: c.ANALYSIS_RETRY_DELAY_MAX_SECONDS,
@@ -243,7 +311,13 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
       superviseIntervalSeconds: c.ANALYSIS_SUPERVISE_INTERVAL_SECONDS,
       pollIntervalMs: c.ANALYSIS_POLL_INTERVAL_MS,
     },
-    llm: { baseUrl: c.LLM_BASE_URL, apiKey: c.LLM_API_KEY, model: c.LLM_MODEL, timeoutMs: c.LLM_TIMEOUT_MS, maxConcurrency: c.LLM_MAX_CONCURRENCY },
+    llm: {
+      baseUrl: c.LLM_BASE_URL,
+      apiKey: c.LLM_API_KEY,
+      model: c.LLM_MODEL,
+      timeoutMs: c.LLM_TIMEOUT_MS,
+      maxConcurrency: c.LLM_MAX_CONCURRENCY,
+    },
     collection: {
       baseUrls: c.PLATFORM_BASE_URLS,
       oauthClients: oauthClientsOf(c),
@@ -271,7 +345,9 @@ function oauthClientsOf(c: RawConfig): Config['collection']['oauthClients'] {
     ['reddit', c.REDDIT_CLIENT_ID, c.REDDIT_CLIENT_SECRET],
   ];
   const out: Config['collection']['oauthClients'] = {};
-  for (const [platform, clientId, clientSecret] of pairs) if (clientId !== undefined && clientSecret !== undefined) out[platform] = { clientId, clientSecret };
+  for (const [platform, clientId, clientSecret] of pairs)
+    if (clientId !== undefined && clientSecret !== undefined)
+      out[platform] = { clientId, clientSecret };
   return out;
 }
 

@@ -37,7 +37,20 @@ describe('the Demo workspace (serve on a fresh embedded database)', () => {
 
   /** Creates the instance admin through the CLI (attached to the running server) and signs in. */
   async function signInAsFirstAdmin(dataDir: string, url: string): Promise<Record<string, string>> {
-    const created = await runCli(['users', 'create', '--email', 'admin@example.com', '--admin', '--password-stdin', '--data-dir', dataDir], env, `${password}\n`);
+    const created = await runCli(
+      [
+        'users',
+        'create',
+        '--email',
+        'admin@example.com',
+        '--admin',
+        '--password-stdin',
+        '--data-dir',
+        dataDir,
+      ],
+      env,
+      `${password}\n`,
+    );
     expect(created.stderr).toBe('');
     expect(created.stdout).toMatch(/as instance admin\.\n$/);
     expect(created.code).toBe(0);
@@ -51,10 +64,17 @@ describe('the Demo workspace (serve on a fresh embedded database)', () => {
     return { authorization: `Bearer ${token}` };
   }
 
-  async function listWorkspaces(url: string, auth: Record<string, string>): Promise<{ id: string; name: string; post_count: number; role: string | null }[]> {
+  async function listWorkspaces(
+    url: string,
+    auth: Record<string, string>,
+  ): Promise<{ id: string; name: string; post_count: number; role: string | null }[]> {
     const response = await fetch(`${url}/v1/workspaces`, { headers: auth });
     expect(response.status).toBe(200);
-    return ((await response.json()) as { data: { id: string; name: string; post_count: number; role: string | null }[] }).data;
+    return (
+      (await response.json()) as {
+        data: { id: string; name: string; post_count: number; role: string | null }[];
+      }
+    ).data;
   }
 
   it('is created with the sample posts of every platform, owned by the first admin, and only once', async () => {
@@ -65,12 +85,17 @@ describe('the Demo workspace (serve on a fresh embedded database)', () => {
     const auth = await signInAsFirstAdmin(dataDir, server.url);
 
     const workspaces = await listWorkspaces(server.url, auth);
-    expect(workspaces).toEqual([expect.objectContaining({ name: 'Demo', post_count: demoPosts.length, role: 'owner' })]);
+    expect(workspaces).toEqual([
+      expect.objectContaining({ name: 'Demo', post_count: demoPosts.length, role: 'owner' }),
+    ]);
     const demo = workspaces[0]!;
     const samplePlatforms = new Set(demoPosts.map((p) => p.platform));
     expect(samplePlatforms.size).toBeGreaterThanOrEqual(3);
     for (const platform of platforms) {
-      const page = await fetch(`${server.url}/v1/workspaces/${demo.id}/posts?platform=${platform}&limit=1&fields=platform`, { headers: auth });
+      const page = await fetch(
+        `${server.url}/v1/workspaces/${demo.id}/posts?platform=${platform}&limit=1&fields=platform`,
+        { headers: auth },
+      );
       expect(page.status).toBe(200);
       const { data } = (await page.json()) as { data: { platform: string }[] };
       expect(data, platform).toEqual(samplePlatforms.has(platform) ? [{ platform }] : []);

@@ -9,7 +9,13 @@ import { migrate } from '../src/db/migrate.js';
 import { openJobQueue, type JobQueueSettings } from '../src/db/job-queue.js';
 
 /** Short leases and retry delays, so crash and retry tests finish in seconds. */
-export const TEST_QUEUE_SETTINGS: JobQueueSettings = { attempts: 3, retryDelaySeconds: 1, retryDelayMaxSeconds: 2, leaseSeconds: 10, superviseIntervalSeconds: 1 };
+export const TEST_QUEUE_SETTINGS: JobQueueSettings = {
+  attempts: 3,
+  retryDelaySeconds: 1,
+  retryDelayMaxSeconds: 2,
+  leaseSeconds: 10,
+  superviseIntervalSeconds: 1,
+};
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -45,7 +51,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   await migrate(migrator);
   await migrator.end();
   // The job queue's schema (pg-boss) is part of every test database, as after a real start.
-  const queue = await openJobQueue(withDatabase(adminUrl, template), TEST_QUEUE_SETTINGS, { supervise: false });
+  const queue = await openJobQueue(withDatabase(adminUrl, template), TEST_QUEUE_SETTINGS, {
+    supervise: false,
+  });
   await queue.stop();
 
   return async () => {
@@ -53,7 +61,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
       `SELECT datname FROM pg_database WHERE datname LIKE $1 OR datname = $2`,
       [`${template}_t_%`, template],
     );
-    for (const row of rows) await admin.query(`DROP DATABASE IF EXISTS ${row.datname} WITH (FORCE)`);
+    for (const row of rows)
+      await admin.query(`DROP DATABASE IF EXISTS ${row.datname} WITH (FORCE)`);
     await admin.end();
   };
 }

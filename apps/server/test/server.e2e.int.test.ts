@@ -9,7 +9,10 @@ describe.skipIf(databaseUnavailable() !== '')('socialpulse serve (end to end)', 
   let server: ServerProcess;
   beforeAll(async () => {
     db = await createTestDatabase();
-    server = await startServer(['--no-demo'], { DATABASE_URL: db.url, DATA_DIR: `/tmp/sp-e2e-${process.pid}` });
+    server = await startServer(['--no-demo'], {
+      DATABASE_URL: db.url,
+      DATA_DIR: `/tmp/sp-e2e-${process.pid}`,
+    });
   });
   afterAll(async () => {
     if (server && server.child.exitCode === null) await server.stop('SIGKILL');
@@ -24,28 +27,51 @@ describe.skipIf(databaseUnavailable() !== '')('socialpulse serve (end to end)', 
     const signUp = await fetch(`${server.url}/v1/auth/sign-up`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email: 'e2e@example.com', password: 'correct horse battery staple e2e' }),
+      body: JSON.stringify({
+        email: 'e2e@example.com',
+        password: 'correct horse battery staple e2e',
+      }),
     });
     expect(signUp.status).toBe(201);
-    const auth = { authorization: `Bearer ${((await signUp.json()) as { access_token: string }).access_token}` };
-    const created = await fetch(`${server.url}/v1/workspaces`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body: JSON.stringify({ name: 'E2E' }) });
+    const auth = {
+      authorization: `Bearer ${((await signUp.json()) as { access_token: string }).access_token}`,
+    };
+    const created = await fetch(`${server.url}/v1/workspaces`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...auth },
+      body: JSON.stringify({ name: 'E2E' }),
+    });
     expect(created.status).toBe(201);
     const workspace = (await created.json()) as { id: string };
 
     const records = Array.from({ length: 250 }, (_, i) => postRecord({ external_id: `e2e-${i}` }));
     const body = toJsonl(records) + '{"broken": \n';
-    const upload = await fetch(`${server.url}/v1/workspaces/${workspace.id}/imports?file_name=upload.jsonl`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-ndjson', ...auth },
-      body: new Blob([body]).stream(),
-      duplex: 'half',
-    });
+    const upload = await fetch(
+      `${server.url}/v1/workspaces/${workspace.id}/imports?file_name=upload.jsonl`,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-ndjson', ...auth },
+        body: new Blob([body]).stream(),
+        duplex: 'half',
+      },
+    );
     expect(upload.status).toBe(201);
-    expect(await upload.json()).toMatchObject({ read: 251, inserted: 250, rejected: 1, rejects: [{ line: 251, file: 'upload.jsonl' }] });
+    expect(await upload.json()).toMatchObject({
+      read: 251,
+      inserted: 250,
+      rejected: 1,
+      rejects: [{ line: 251, file: 'upload.jsonl' }],
+    });
 
-    const page = await fetch(`${server.url}/v1/workspaces/${workspace.id}/posts?limit=5&fields=external_id`, { headers: auth });
+    const page = await fetch(
+      `${server.url}/v1/workspaces/${workspace.id}/posts?limit=5&fields=external_id`,
+      { headers: auth },
+    );
     expect(page.headers.get('x-request-id')).toBeTruthy();
-    const list = (await page.json()) as { data: { external_id: string }[]; next_cursor: string | null };
+    const list = (await page.json()) as {
+      data: { external_id: string }[];
+      next_cursor: string | null;
+    };
     expect(list.data).toHaveLength(5);
     expect(list.next_cursor).not.toBeNull();
 

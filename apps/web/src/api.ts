@@ -4,7 +4,12 @@
  * token that every token response carries (`csrf_token`, sent back as `x-csrf-token`); it is
  * kept in localStorage, as no route hands it out again later.
  */
-import type { ErrorBody, meSchema, tokenResponseSchema, workspaceListSchema } from '@socialpulse/contracts';
+import type {
+  ErrorBody,
+  meSchema,
+  tokenResponseSchema,
+  workspaceListSchema,
+} from '@socialpulse/contracts';
 
 export type Me = ReturnType<(typeof meSchema)['parse']>;
 export type Tokens = ReturnType<(typeof tokenResponseSchema)['parse']>;
@@ -42,9 +47,18 @@ async function send(method: string, path: string, body: unknown): Promise<Respon
   const csrf = method === 'GET' ? null : storage()?.getItem(CSRF_KEY);
   if (csrf) headers['x-csrf-token'] = csrf;
   try {
-    return await fetch(path, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) });
+    return await fetch(path, {
+      method,
+      headers,
+      credentials: 'same-origin',
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
   } catch {
-    throw new ApiError(0, 'network_error', 'The server could not be reached; check your connection and try again.');
+    throw new ApiError(
+      0,
+      'network_error',
+      'The server could not be reached; check your connection and try again.',
+    );
   }
 }
 
@@ -53,7 +67,12 @@ async function read<T>(res: Response): Promise<T> {
   const data: unknown = await res.json().catch(() => null);
   if (!res.ok) {
     const error = (data as Partial<ErrorBody> | null)?.error;
-    throw new ApiError(res.status, error?.code ?? 'http_error', error?.message ?? `The server answered ${res.status}`, error?.details ?? null);
+    throw new ApiError(
+      res.status,
+      error?.code ?? 'http_error',
+      error?.message ?? `The server answered ${res.status}`,
+      error?.details ?? null,
+    );
   }
   const csrf = (data as { csrf_token?: unknown } | null)?.csrf_token;
   if (typeof csrf === 'string') storage()?.setItem(CSRF_KEY, csrf);
@@ -80,9 +99,14 @@ function renewSession(): Promise<boolean> {
  * refused with 401 renews the session once from the refresh cookie (the access cookie lives
  * 15 minutes) and is retried.
  */
-export async function api<T>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T> {
+export async function api<T>(
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+  path: string,
+  body?: unknown,
+): Promise<T> {
   let res = await send(method, path, body);
-  if (res.status === 401 && method === 'GET' && (await renewSession())) res = await send(method, path, body);
+  if (res.status === 401 && method === 'GET' && (await renewSession()))
+    res = await send(method, path, body);
   return read<T>(res);
 }
 
@@ -101,4 +125,5 @@ export async function signOut(): Promise<void> {
   forgetCsrfToken();
 }
 
-export const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+export const messageOf = (error: unknown): string =>
+  error instanceof Error ? error.message : String(error);

@@ -27,19 +27,23 @@ export function useLocation(): URL {
 }
 
 /** The notice the navigation to this page carried, if any. */
-export const currentNotice = (): string | null => ((window.history.state as { notice?: unknown } | null)?.notice as string | undefined) ?? null;
+export const currentNotice = (): string | null =>
+  ((window.history.state as { notice?: unknown } | null)?.notice as string | undefined) ?? null;
 
 /**
  * Where to go after signing in: only a path of this site (never `//host` or a full URL, so a
  * crafted link cannot send people elsewhere).
  */
 export function safeNext(next: string | null): string {
-  return next && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\') ? next : '/';
+  return next && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\')
+    ? next
+    : '/';
 }
 
 export function Link({ to, children }: { to: string; children: ReactNode }) {
   const onClick = (event: MouseEvent<HTMLAnchorElement>): void => {
-    if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+    if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey)
+      return;
     event.preventDefault();
     navigate(to);
   };

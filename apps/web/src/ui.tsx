@@ -1,5 +1,12 @@
 /** Small building blocks shared by the pages: page headings, error alerts, form actions. */
-import { useEffect, useId, useRef, useState, type InputHTMLAttributes, type ReactNode } from 'react';
+import {
+  useEffect,
+  useId,
+  useRef,
+  useState,
+  type InputHTMLAttributes,
+  type ReactNode,
+} from 'react';
 import { messageOf } from './api.js';
 
 let firstPage = true;
@@ -9,7 +16,15 @@ let firstPage = true;
  * that screen readers announce the new page (the first page load keeps the browser's focus, and
  * so does a field that asked for it with autoFocus).
  */
-export function PageHeading({ children, title, id }: { children: ReactNode; title: string; id?: string }) {
+export function PageHeading({
+  children,
+  title,
+  id,
+}: {
+  children: ReactNode;
+  title: string;
+  id?: string;
+}) {
   const ref = useRef<HTMLHeadingElement>(null);
   useEffect(() => {
     document.title = `${title} · SocialPulse`;
@@ -25,11 +40,20 @@ export function PageHeading({ children, title, id }: { children: ReactNode; titl
 
 /** An API error (or any message) for people: always in role="alert". */
 export function ErrorAlert({ error }: { error: string | null }) {
-  return error ? <p role="alert" className="error">{error}</p> : null;
+  return error ? (
+    <p role="alert" className="error">
+      {error}
+    </p>
+  ) : null;
 }
 
 /** A form submission's state: busy while it runs, the error message if it failed. */
-export function useAction(): { busy: boolean; error: string | null; setError: (message: string | null) => void; run: (work: () => Promise<void>) => Promise<void> } {
+export function useAction(): {
+  busy: boolean;
+  error: string | null;
+  setError: (message: string | null) => void;
+  run: (work: () => Promise<void>) => Promise<void>;
+} {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   async function run(work: () => Promise<void>): Promise<void> {
@@ -47,7 +71,11 @@ export function useAction(): { busy: boolean; error: string | null; setError: (m
 }
 
 /** A labelled input, with an optional hint read out after the label (aria-describedby). */
-export function Field({ label, hint, ...input }: { label: string; hint?: string } & InputHTMLAttributes<HTMLInputElement>) {
+export function Field({
+  label,
+  hint,
+  ...input
+}: { label: string; hint?: string } & InputHTMLAttributes<HTMLInputElement>) {
   const id = useId();
   return (
     <div className="field">
@@ -58,7 +86,8 @@ export function Field({ label, hint, ...input }: { label: string; hint?: string 
   );
 }
 
-export const PASSWORD_HINT = 'At least 12 characters and hard to guess: a few unrelated words work well.';
+export const PASSWORD_HINT =
+  'At least 12 characters and hard to guess: a few unrelated words work well.';
 
 /** A text field's value from a submitted form ('' when absent). */
 export function fieldText(form: HTMLFormElement, name: string): string {

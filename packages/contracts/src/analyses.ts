@@ -3,7 +3,15 @@ import { platformSchema } from './posts.js';
 import { workspaceParamsSchema } from './workspaces.js';
 
 export const analysisEngines = ['local', 'llm'] as const;
-export const analysisStatuses = ['queued', 'running', 'paused_budget', 'completed', 'completed_with_errors', 'failed', 'cancelled'] as const;
+export const analysisStatuses = [
+  'queued',
+  'running',
+  'paused_budget',
+  'completed',
+  'completed_with_errors',
+  'failed',
+  'cancelled',
+] as const;
 export const sentimentLabelSchema = z.enum(['negative', 'neutral', 'positive']);
 
 export const analysisPostFilterSchema = z
@@ -26,19 +34,34 @@ export const analysisCreateSchema = z
           .max(1_000_000)
           .optional()
           .describe('Explicit post ids (combined with `filter` when both are given)'),
-        filter: analysisPostFilterSchema.optional().describe('The posts list filters; all posts of the workspace when empty'),
-        limit: z.number().int().min(1).max(1_000_000).default(100_000).describe('At most this many posts, oldest first'),
+        filter: analysisPostFilterSchema
+          .optional()
+          .describe('The posts list filters; all posts of the workspace when empty'),
+        limit: z
+          .number()
+          .int()
+          .min(1)
+          .max(1_000_000)
+          .default(100_000)
+          .describe('At most this many posts, oldest first'),
       })
       .strict()
       .default({ limit: 100_000 }),
-    engines: z.array(z.enum(analysisEngines)).min(1).max(2).default(['local']).describe('`local`: SocialPulse engines; `llm`: the workspace model'),
+    engines: z
+      .array(z.enum(analysisEngines))
+      .min(1)
+      .max(2)
+      .default(['local'])
+      .describe('`local`: SocialPulse engines; `llm`: the workspace model'),
     options: z
       .object({
         chunk_size: z.number().int().min(1).max(1000).default(100),
         failure_policy: z
           .enum(['continue', 'fail_fast'])
           .default('continue')
-          .describe('`continue`: a chunk that exhausts its retries is dead-lettered and the rest runs (completed_with_errors); `fail_fast`: the analysis fails'),
+          .describe(
+            '`continue`: a chunk that exhausts its retries is dead-lettered and the rest runs (completed_with_errors); `fail_fast`: the analysis fails',
+          ),
         sentiment_engine: z.enum(['default', 'model', 'vader']).default('default'),
       })
       .strict()
@@ -65,7 +88,13 @@ export const analysisSchema = z
     posts_processed: z.number().int(),
     posts_failed: z.number().int(),
     progress: z.number().min(0).max(1).describe('Finished chunks / all chunks'),
-    queue_position: z.number().int().nullable().describe('Chunk jobs of other requesters ahead of this one’s next chunk; null when running or finished'),
+    queue_position: z
+      .number()
+      .int()
+      .nullable()
+      .describe(
+        'Chunk jobs of other requesters ahead of this one’s next chunk; null when running or finished',
+      ),
     estimated_seconds_left: z.number().nullable(),
     aggregates: z.record(z.string(), z.unknown()).nullable(),
     summary: z.string().nullable(),
@@ -74,7 +103,10 @@ export const analysisSchema = z
       input_tokens: z.number().int(),
       output_tokens: z.number().int(),
       cost_usd: z.string().describe('Exact decimal, from the versioned price table'),
-      unpriced_calls: z.number().int().describe('Model calls whose model has no price: their cost is unknown, not zero'),
+      unpriced_calls: z
+        .number()
+        .int()
+        .describe('Model calls whose model has no price: their cost is unknown, not zero'),
     }),
     created_at: z.string(),
     started_at: z.string().nullable(),
@@ -91,13 +123,22 @@ export const analysisListQuerySchema = z
   })
   .strict();
 
-export const analysisListSchema = z.object({ data: z.array(analysisSchema), next_cursor: z.string().nullable() }).meta({ id: 'AnalysisList' });
+export const analysisListSchema = z
+  .object({ data: z.array(analysisSchema), next_cursor: z.string().nullable() })
+  .meta({ id: 'AnalysisList' });
 
 export const analysisParamsSchema = workspaceParamsSchema.extend({ analysisId: z.uuid() });
 export const analysisIdParamsSchema = z.object({ analysisId: z.uuid() });
 
 export const analysisPatchSchema = z
-  .object({ priority: z.number().int().min(0).max(10).describe('0 normal; higher runs first (workspace admins)') })
+  .object({
+    priority: z
+      .number()
+      .int()
+      .min(0)
+      .max(10)
+      .describe('0 normal; higher runs first (workspace admins)'),
+  })
   .strict();
 
 export const analysisResultSchema = z
@@ -140,14 +181,24 @@ export const analysisResultQuerySchema = z
     category: z.string().min(1).max(200).optional(),
     llm_status: z.enum(['labelled', 'unlabelled']).optional(),
     limit: z.coerce.number().int().min(1).max(1000).default(100),
-    cursor: z.string().regex(/^\d{1,18}$/).optional(),
-    format: z.enum(['json', 'jsonl', 'csv']).default('json').describe('`jsonl` and `csv` stream every matching result (export)'),
+    cursor: z
+      .string()
+      .regex(/^\d{1,18}$/)
+      .optional(),
+    format: z
+      .enum(['json', 'jsonl', 'csv'])
+      .default('json')
+      .describe('`jsonl` and `csv` stream every matching result (export)'),
   })
   .strict();
 
-export const analysisResultListSchema = z.object({ data: z.array(analysisResultSchema), next_cursor: z.string().nullable() }).meta({ id: 'AnalysisResultList' });
+export const analysisResultListSchema = z
+  .object({ data: z.array(analysisResultSchema), next_cursor: z.string().nullable() })
+  .meta({ id: 'AnalysisResultList' });
 
-export const analysisEventsQuerySchema = z.object({ after: z.coerce.number().int().min(0).optional() }).strict();
+export const analysisEventsQuerySchema = z
+  .object({ after: z.coerce.number().int().min(0).optional() })
+  .strict();
 
 export const analysisCostSchema = z
   .object({
@@ -159,7 +210,15 @@ export const analysisCostSchema = z
     cost_usd: z.string(),
     unpriced_calls: z.number().int(),
     by_model: z.array(
-      z.object({ provider: z.string(), model: z.string(), calls: z.number().int(), input_tokens: z.number().int(), output_tokens: z.number().int(), cost_usd: z.string(), duration_ms: z.number().int() }),
+      z.object({
+        provider: z.string(),
+        model: z.string(),
+        calls: z.number().int(),
+        input_tokens: z.number().int(),
+        output_tokens: z.number().int(),
+        cost_usd: z.string(),
+        duration_ms: z.number().int(),
+      }),
     ),
   })
   .meta({ id: 'AnalysisCost' });
@@ -192,9 +251,18 @@ export const analysisSettingsPatchSchema = z
     categories: z.array(categoryRuleSchema).max(200).optional(),
     llm: z
       .object({
-        base_url: z.url({ protocol: /^https?$/ }).nullable().optional(),
+        base_url: z
+          .url({ protocol: /^https?$/ })
+          .nullable()
+          .optional(),
         model: z.string().min(1).max(200).nullable().optional(),
-        api_key: z.string().min(1).max(500).nullable().optional().describe('Write-only; null removes it'),
+        api_key: z
+          .string()
+          .min(1)
+          .max(500)
+          .nullable()
+          .optional()
+          .describe('Write-only; null removes it'),
         timeout_ms: z.number().int().min(1000).max(600_000).nullable().optional(),
         max_concurrency: z.number().int().min(1).max(64).nullable().optional(),
         monthly_budget_usd: z

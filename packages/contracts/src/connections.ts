@@ -2,7 +2,14 @@ import { z } from 'zod';
 import { platformSchema } from './posts.js';
 import { workspaceParamsSchema } from './workspaces.js';
 
-export const connectionStatuses = ['pending', 'active', 'platform_auth_expired', 'paused', 'error', 'disconnected'] as const;
+export const connectionStatuses = [
+  'pending',
+  'active',
+  'platform_auth_expired',
+  'paused',
+  'error',
+  'disconnected',
+] as const;
 export const connectionApis = ['display', 'research'] as const;
 export const syncKinds = ['posts', 'metrics'] as const;
 export const syncTriggers = ['schedule', 'manual', 'webhook', 'replay'] as const;
@@ -16,12 +23,17 @@ export const deadLetterStatuses = ['open', 'replayed', 'discarded'] as const;
 export const connectionCreateSchema = z
   .object({
     platform: platformSchema,
-    account: z.string().trim().min(1).max(256).describe('The account: a handle (`@name`, `name`, `user@instance`) or the platform id'),
+    account: z
+      .string()
+      .trim()
+      .min(1)
+      .max(256)
+      .describe('The account: a handle (`@name`, `name`, `user@instance`) or the platform id'),
     api: z
       .enum(connectionApis)
       .optional()
       .describe(
-        'TikTok only. `display` (default): the creator\'s own videos, with their user token. `research`: any public account\'s videos through the Research API, with the client token of the instance\'s approved research app (TIKTOK_CLIENT_KEY/SECRET), obtained and renewed by SocialPulse when no access_token is given',
+        "TikTok only. `display` (default): the creator's own videos, with their user token. `research`: any public account's videos through the Research API, with the client token of the instance's approved research app (TIKTOK_CLIENT_KEY/SECRET), obtained and renewed by SocialPulse when no access_token is given",
       ),
     credentials: z
       .object({
@@ -31,15 +43,35 @@ export const connectionCreateSchema = z
         api_key: z.string().min(1).max(1024).optional(),
       })
       .strict()
-      .refine((c) => c.access_token !== undefined || c.api_key !== undefined, { message: 'give an access_token or an api_key' })
+      .refine((c) => c.access_token !== undefined || c.api_key !== undefined, {
+        message: 'give an access_token or an api_key',
+      })
       .optional()
-      .describe('Required, except for a TikTok Research connection (the instance\'s client token is used)'),
-    poll_minutes: z.number().int().min(5).max(1440).default(30).describe('New posts are collected this often'),
+      .describe(
+        "Required, except for a TikTok Research connection (the instance's client token is used)",
+      ),
+    poll_minutes: z
+      .number()
+      .int()
+      .min(5)
+      .max(1440)
+      .default(30)
+      .describe('New posts are collected this often'),
   })
   .strict()
   .superRefine((input, ctx) => {
-    if (input.api !== undefined && input.platform !== 'tiktok') ctx.addIssue({ code: 'custom', path: ['api'], message: `api is for TikTok (display or research), not ${input.platform}` });
-    if (input.credentials === undefined && input.api !== 'research') ctx.addIssue({ code: 'custom', path: ['credentials'], message: 'give credentials: an access_token or an api_key' });
+    if (input.api !== undefined && input.platform !== 'tiktok')
+      ctx.addIssue({
+        code: 'custom',
+        path: ['api'],
+        message: `api is for TikTok (display or research), not ${input.platform}`,
+      });
+    if (input.credentials === undefined && input.api !== 'research')
+      ctx.addIssue({
+        code: 'custom',
+        path: ['credentials'],
+        message: 'give credentials: an access_token or an api_key',
+      });
   })
   .meta({ id: 'ConnectionCreate' });
 export type ConnectionCreate = z.infer<typeof connectionCreateSchema>;
@@ -50,7 +82,9 @@ export const connectionPatchSchema = z
     paused: z.boolean().optional().describe('true pauses collection; false resumes it'),
   })
   .strict()
-  .refine((p) => p.poll_minutes !== undefined || p.paused !== undefined, { message: 'nothing to change' })
+  .refine((p) => p.poll_minutes !== undefined || p.paused !== undefined, {
+    message: 'nothing to change',
+  })
   .meta({ id: 'ConnectionPatch' });
 export type ConnectionPatch = z.infer<typeof connectionPatchSchema>;
 
@@ -60,12 +94,22 @@ export const connectionSchema = z
     workspace_id: z.uuid(),
     platform: z.string(),
     account: z.object({ external_id: z.string().nullable(), handle: z.string().nullable() }),
-    api: z.enum(connectionApis).nullable().describe('Which of the platform\'s APIs the connection reads (TikTok); null: the platform\'s default'),
-    status: z.enum(connectionStatuses).describe('`platform_auth_expired`: the platform refused the token; reconnect the account'),
+    api: z
+      .enum(connectionApis)
+      .nullable()
+      .describe(
+        "Which of the platform's APIs the connection reads (TikTok); null: the platform's default",
+      ),
+    status: z
+      .enum(connectionStatuses)
+      .describe('`platform_auth_expired`: the platform refused the token; reconnect the account'),
     poll_minutes: z.number().int(),
     last_sync_at: z.iso.datetime().nullable(),
     next_sync_at: z.iso.datetime().nullable(),
-    blocked_until: z.iso.datetime().nullable().describe('A platform limit was reached: no request before this instant'),
+    blocked_until: z.iso
+      .datetime()
+      .nullable()
+      .describe('A platform limit was reached: no request before this instant'),
     last_error: z.record(z.string(), z.unknown()).nullable(),
     token_expires_at: z.iso.datetime().nullable(),
     created_at: z.iso.datetime(),
@@ -74,12 +118,19 @@ export const connectionSchema = z
   .meta({ id: 'Connection' });
 export type ConnectionView = z.infer<typeof connectionSchema>;
 
-export const connectionListSchema = z.object({ data: z.array(connectionSchema) }).meta({ id: 'ConnectionList' });
+export const connectionListSchema = z
+  .object({ data: z.array(connectionSchema) })
+  .meta({ id: 'ConnectionList' });
 
 export const connectionParamsSchema = workspaceParamsSchema.extend({ connectionId: z.uuid() });
 
 export const syncTriggerSchema = z
-  .object({ kind: z.enum(syncKinds).default('posts').describe('`posts`: new posts; `metrics`: refresh the metrics that are due') })
+  .object({
+    kind: z
+      .enum(syncKinds)
+      .default('posts')
+      .describe('`posts`: new posts; `metrics`: refresh the metrics that are due'),
+  })
   .strict()
   .default({ kind: 'posts' })
   .meta({ id: 'SyncTrigger' });
@@ -114,8 +165,15 @@ export const syncRunSchema = z
   .meta({ id: 'SyncRun' });
 export type SyncRunView = z.infer<typeof syncRunSchema>;
 
-export const syncRunListSchema = z.object({ data: z.array(syncRunSchema), next_cursor: z.string().nullable() }).meta({ id: 'SyncRunList' });
-export const syncRunListQuerySchema = z.object({ limit: z.coerce.number().int().min(1).max(200).default(50), cursor: z.string().max(200).optional() }).strict();
+export const syncRunListSchema = z
+  .object({ data: z.array(syncRunSchema), next_cursor: z.string().nullable() })
+  .meta({ id: 'SyncRunList' });
+export const syncRunListQuerySchema = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+    cursor: z.string().max(200).optional(),
+  })
+  .strict();
 export const syncRunParamsSchema = workspaceParamsSchema.extend({ runId: z.uuid() });
 
 export const deadLetterSchema = z
@@ -135,26 +193,51 @@ export const deadLetterSchema = z
   .meta({ id: 'DeadLetter' });
 export type DeadLetterView = z.infer<typeof deadLetterSchema>;
 
-export const deadLetterListSchema = z.object({ data: z.array(deadLetterSchema), next_cursor: z.string().nullable() }).meta({ id: 'DeadLetterList' });
-export const deadLetterListQuerySchema = z.object({
-  status: z.enum(deadLetterStatuses).optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().regex(/^\d{1,18}$/).optional(),
-}).strict();
-export const deadLetterParamsSchema = workspaceParamsSchema.extend({ deadLetterId: z.string().regex(/^\d{1,18}$/) });
-export const deadLetterReplaySchema = z.object({ dead_letter: deadLetterSchema, run: syncRunSchema }).meta({ id: 'DeadLetterReplay' });
+export const deadLetterListSchema = z
+  .object({ data: z.array(deadLetterSchema), next_cursor: z.string().nullable() })
+  .meta({ id: 'DeadLetterList' });
+export const deadLetterListQuerySchema = z
+  .object({
+    status: z.enum(deadLetterStatuses).optional(),
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+    cursor: z
+      .string()
+      .regex(/^\d{1,18}$/)
+      .optional(),
+  })
+  .strict();
+export const deadLetterParamsSchema = workspaceParamsSchema.extend({
+  deadLetterId: z.string().regex(/^\d{1,18}$/),
+});
+export const deadLetterReplaySchema = z
+  .object({ dead_letter: deadLetterSchema, run: syncRunSchema })
+  .meta({ id: 'DeadLetterReplay' });
 
 /** Starts "Connect with <platform>": the browser goes to `authorization_url` and comes back to SocialPulse's callback. */
 export const oauthStartSchema = z
   .object({
     platform: platformSchema,
-    instance: z.string().trim().min(1).max(255).optional().describe('Mastodon only: the instance, e.g. `mastodon.social`'),
-    poll_minutes: z.number().int().min(5).max(1440).default(30).describe('New posts are collected this often'),
+    instance: z
+      .string()
+      .trim()
+      .min(1)
+      .max(255)
+      .optional()
+      .describe('Mastodon only: the instance, e.g. `mastodon.social`'),
+    poll_minutes: z
+      .number()
+      .int()
+      .min(5)
+      .max(1440)
+      .default(30)
+      .describe('New posts are collected this often'),
     return_to: z
       .string()
       .max(512)
       .optional()
-      .describe('A path of this SocialPulse (e.g. `/connections`) the browser is sent back to with `connection_id` or `oauth_error`; without it the callback answers JSON'),
+      .describe(
+        'A path of this SocialPulse (e.g. `/connections`) the browser is sent back to with `connection_id` or `oauth_error`; without it the callback answers JSON',
+      ),
   })
   .strict()
   .meta({ id: 'OAuthStart' });
@@ -162,7 +245,9 @@ export type OAuthStartInput = z.infer<typeof oauthStartSchema>;
 
 export const oauthStartResultSchema = z
   .object({
-    authorization_url: z.url().describe("The platform's consent page: open it in the user's browser"),
+    authorization_url: z
+      .url()
+      .describe("The platform's consent page: open it in the user's browser"),
     expires_at: z.iso.datetime().describe('The flow must come back before this instant'),
   })
   .meta({ id: 'OAuthStartResult' });

@@ -9,7 +9,9 @@ export const errorBodySchema = z
       details: z
         .record(z.string(), z.unknown())
         .nullable()
-        .describe('What more there is to say (the field, every validation problem, the limit, the request id of an internal error), or null'),
+        .describe(
+          'What more there is to say (the field, every validation problem, the limit, the request id of an internal error), or null',
+        ),
     }),
   })
   .meta({ id: 'ErrorBody' });

@@ -4,7 +4,13 @@ import { mediaTypeSchema, platformSchema } from './posts.js';
 /** The generic record formats (see docs/import-format.md). */
 export const genericImportFormats = ['jsonl', 'csv', 'json'] as const;
 /** The platforms' own "download your data" exports, mapped onto the generic record. */
-export const exportImportFormats = ['x-archive', 'instagram-export', 'tiktok-export', 'youtube-takeout', 'youtube-studio'] as const;
+export const exportImportFormats = [
+  'x-archive',
+  'instagram-export',
+  'tiktok-export',
+  'youtube-takeout',
+  'youtube-studio',
+] as const;
 export const importFormats = [...genericImportFormats, ...exportImportFormats] as const;
 export const importFormatSchema = z.enum(importFormats);
 export type ImportFormat = z.infer<typeof importFormatSchema>;
@@ -51,9 +57,15 @@ export const importRecordSchema = z
     text: optionalText(MAX_TEXT_LENGTH),
     language: z
       .string()
-      .regex(/^[a-zA-Z]{2,3}([-_][a-zA-Z0-9]{1,8})*$/, 'must be a BCP 47 language tag such as en or pt-BR')
+      .regex(
+        /^[a-zA-Z]{2,3}([-_][a-zA-Z0-9]{1,8})*$/,
+        'must be a BCP 47 language tag such as en or pt-BR',
+      )
       .nullish(),
-    url: z.url({ protocol: /^https?$/ }).max(2048).nullish(),
+    url: z
+      .url({ protocol: /^https?$/ })
+      .max(2048)
+      .nullish(),
     media_type: mediaTypeSchema.nullish(),
     likes: count,
     comments: count,
@@ -61,7 +73,9 @@ export const importRecordSchema = z
     views: count,
     saves: count,
     impressions: count,
-    metrics_captured_at: timestampSchema.nullish().describe('When the metrics were observed; defaults to the import time'),
+    metrics_captured_at: timestampSchema
+      .nullish()
+      .describe('When the metrics were observed; defaults to the import time'),
   })
   .meta({ id: 'ImportRecord', title: 'SocialPulse generic post import record' });
 export type ImportRecord = z.infer<typeof importRecordSchema>;
@@ -100,7 +114,9 @@ export const importCreateQuerySchema = z
   .object({
     format: importFormatSchema
       .optional()
-      .describe('Overrides the format detected from the body or implied by Content-Type and file_name'),
+      .describe(
+        'Overrides the format detected from the body or implied by Content-Type and file_name',
+      ),
     file_name: z.string().max(255).optional(),
   })
   .strict();
@@ -110,7 +126,12 @@ export const importListSchema = z.object({ data: z.array(importSummarySchema) })
 export const importRejectListQuerySchema = z
   .object({
     limit: z.coerce.number().int().min(1).max(10_000).default(1000),
-    after: z.coerce.number().int().min(0).default(0).describe('Return rejects with seq greater than this'),
+    after: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .default(0)
+      .describe('Return rejects with seq greater than this'),
   })
   .strict();
 

@@ -18,11 +18,29 @@ export const platforms = [
 export const platformSchema = z.enum(platforms);
 export type Platform = z.infer<typeof platformSchema>;
 
-export const mediaTypes = ['text', 'image', 'video', 'carousel', 'reel', 'story', 'short', 'live', 'link', 'other'] as const;
+export const mediaTypes = [
+  'text',
+  'image',
+  'video',
+  'carousel',
+  'reel',
+  'story',
+  'short',
+  'live',
+  'link',
+  'other',
+] as const;
 export const mediaTypeSchema = z.enum(mediaTypes);
 export type MediaType = z.infer<typeof mediaTypeSchema>;
 
-export const metricNames = ['likes', 'comments', 'shares', 'views', 'saves', 'impressions'] as const;
+export const metricNames = [
+  'likes',
+  'comments',
+  'shares',
+  'views',
+  'saves',
+  'impressions',
+] as const;
 export type MetricName = (typeof metricNames)[number];
 
 const metricValue = z.number().int().nullable();
@@ -63,10 +81,26 @@ export const sparsePostSchema = postSchema.partial().meta({ id: 'SparsePost' });
 export const postListQuerySchema = z
   .object({
     platform: platformSchema.optional(),
-    account: z.string().min(1).max(256).optional().describe('Account handle (case-insensitive) or SocialPulse account id'),
-    since: z.iso.datetime({ offset: true }).optional().describe('Posts created at or after this instant'),
-    until: z.iso.datetime({ offset: true }).optional().describe('Posts created before this instant'),
-    q: z.string().min(1).max(500).optional().describe('Full-text search in text and author (websearch syntax)'),
+    account: z
+      .string()
+      .min(1)
+      .max(256)
+      .optional()
+      .describe('Account handle (case-insensitive) or SocialPulse account id'),
+    since: z.iso
+      .datetime({ offset: true })
+      .optional()
+      .describe('Posts created at or after this instant'),
+    until: z.iso
+      .datetime({ offset: true })
+      .optional()
+      .describe('Posts created before this instant'),
+    q: z
+      .string()
+      .min(1)
+      .max(500)
+      .optional()
+      .describe('Full-text search in text and author (websearch syntax)'),
     limit: z.coerce.number().int().min(1).max(1000).default(50),
     cursor: z.string().max(500).optional().describe('Opaque cursor from `next_cursor`'),
     fields: z

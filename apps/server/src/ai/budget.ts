@@ -1,4 +1,10 @@
-import { labelMessages, labelResponseFormat, maxOutputTokensFor, type PostToLabel, type Taxonomy } from './label-posts.js';
+import {
+  labelMessages,
+  labelResponseFormat,
+  maxOutputTokensFor,
+  type PostToLabel,
+  type Taxonomy,
+} from './label-posts.js';
 import { costOf, type CostResult } from './pricing/cost.js';
 import { encodingForModel, estimateChatTokens, type TokenEncoding } from './tokens.js';
 
@@ -36,8 +42,13 @@ export function estimateLabelPostsCost(input: {
   maxOutputTokensPerPost?: number;
 }): LabelPostsCostEstimate {
   const perPost = input.maxOutputTokensPerPost ?? DEFAULT_MAX_OUTPUT_TOKENS_PER_POST;
-  const inputTokens = estimateChatTokens(labelMessages(input.posts, input.taxonomy, input.context), input.model, labelResponseFormat(input.taxonomy));
-  const maxOutputTokens = input.posts.length === 0 ? 0 : maxOutputTokensFor(input.posts.length, perPost);
+  const inputTokens = estimateChatTokens(
+    labelMessages(input.posts, input.taxonomy, input.context),
+    input.model,
+    labelResponseFormat(input.taxonomy),
+  );
+  const maxOutputTokens =
+    input.posts.length === 0 ? 0 : maxOutputTokensFor(input.posts.length, perPost);
   const maxBilledInputTokens = input.posts.length === 0 ? 0 : 2 * inputTokens + REPAIR_NOTE_TOKENS;
   const maxBilledOutputTokens = 3 * maxOutputTokens;
   return {
@@ -47,6 +58,9 @@ export function estimateLabelPostsCost(input: {
     maxOutputTokens,
     maxBilledInputTokens,
     maxBilledOutputTokens,
-    maxCost: costOf(input.model, { inputTokens: maxBilledInputTokens, outputTokens: maxBilledOutputTokens }),
+    maxCost: costOf(input.model, {
+      inputTokens: maxBilledInputTokens,
+      outputTokens: maxBilledOutputTokens,
+    }),
   };
 }

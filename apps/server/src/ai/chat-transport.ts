@@ -13,7 +13,12 @@ import { z } from 'zod';
 import { providerFromBaseUrl, type LlmCallRecord, type LlmOperation } from './call-record.js';
 import { LlmError, isLlmError, scrubSecrets } from './llm-errors.js';
 import { costOf } from './pricing/cost.js';
-import { RateLimitGate, parseRetryAfter, readRateLimitHeaders, waitFromSnapshot } from './rate-limit.js';
+import {
+  RateLimitGate,
+  parseRetryAfter,
+  readRateLimitHeaders,
+  waitFromSnapshot,
+} from './rate-limit.js';
 import { estimateChatTokens, type ChatMessage } from './tokens.js';
 
 export interface LlmClientOptions {
@@ -55,7 +60,10 @@ export interface LlmClientOptions {
 export interface ChatRequest {
   operation: LlmOperation;
   messages: ChatMessage[];
-  responseFormat?: { type: 'json_schema'; json_schema: { name: string; strict: true; schema: Record<string, unknown> } };
+  responseFormat?: {
+    type: 'json_schema';
+    json_schema: { name: string; strict: true; schema: Record<string, unknown> };
+  };
   maxOutputTokens: number;
   repair: boolean;
   signal?: AbortSignal;
@@ -76,7 +84,9 @@ const completionSchema = z.object({
     .object({
       prompt_tokens: z.number().int().nonnegative(),
       completion_tokens: z.number().int().nonnegative(),
-      prompt_tokens_details: z.object({ cached_tokens: z.number().int().nonnegative().nullish() }).nullish(),
+      prompt_tokens_details: z
+        .object({ cached_tokens: z.number().int().nonnegative().nullish() })
+        .nullish(),
     })
     .nullish(),
 });
@@ -93,10 +103,12 @@ export interface ChatOutcome {
   calls: LlmCallRecord[];
 }
 
-const defaultSleep = (ms: number, signal?: AbortSignal): Promise<void> => delay(ms, undefined, signal ? { signal } : {});
+const defaultSleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+  delay(ms, undefined, signal ? { signal } : {});
 
 /** Errors the breaker counts: the provider looks down, not "you asked wrongly" or "slow down". */
-const breakerCounts = (error: Error): boolean => isLlmError(error) && (error.code === 'llm_unavailable' || error.code === 'llm_timeout');
+const breakerCounts = (error: Error): boolean =>
+  isLlmError(error) && (error.code === 'llm_unavailable' || error.code === 'llm_timeout');
 
 /**
  * One Chat Completions request with the resilience around it: a shared rate-limit gate, a
@@ -124,7 +136,8 @@ export class ChatTransport {
   private readonly temperature: number | undefined;
 
   constructor(options: LlmClientOptions) {
-    if (!Number.isInteger(options.maxConcurrency) || options.maxConcurrency < 1) throw new RangeError('maxConcurrency must be a positive integer');
+    if (!Number.isInteger(options.maxConcurrency) || options.maxConcurrency < 1)
+      throw new RangeError('maxConcurrency must be a positive integer');
     if (!(options.timeoutMs > 0)) throw new RangeError('timeoutMs must be positive');
     this.url = `${options.baseUrl.replace(/\/+$/, '')}/chat/completions`;
     this.provider = options.provider ?? providerFromBaseUrl(options.baseUrl);
@@ -145,7 +158,9 @@ export class ChatTransport {
     this.backoffBaseMs = options.backoffBaseMs ?? 500;
     this.backoffMaxMs = options.backoffMaxMs ?? 30_000;
     this.maxRetryWaitMs = options.maxRetryWaitMs ?? 60_000;
-    this.maxTokensParam = options.maxTokensParam ?? (this.provider === 'openai' ? 'max_completion_tokens' : 'max_tokens');
+    this.maxTokensParam =
+      options.maxTokensParam ??
+      (this.provider === 'openai' ? 'max_completion_tokens' : 'max_tokens');
     this.temperature = options.temperature;
   }
 
@@ -252,7 +267,8 @@ export class ChatTransport {
   /** null = do not retry. */
   private retryDelay(error: LlmError, attempt: number): number | null {
     // An open circuit fails fast: the caller (the job queue) retries later, not this loop.
-    if (!error.retryable || error.code === 'llm_circuit_open' || attempt >= this.maxAttempts) return null;
+    if (!error.retryable || error.code === 'llm_circuit_open' || attempt >= this.maxAttempts)
+      return null;
     if (error.retryAfterMs !== null) {
       if (error.retryAfterMs > this.maxRetryWaitMs) return null;
       this.gate.blockFor(error.retryAfterMs);
@@ -262,11 +278,22 @@ export class ChatTransport {
     return Math.round(exponential * (0.5 + this.random() * 0.5));
   }
 
-  private async waitForGate(estimatedTokens: number, signal: AbortSignal | undefined): Promise<void> {
+  private async waitForGate(
+    estimatedTokens: number,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
     // Loop: while we slept another request may have learnt of a later reset.
-    for (let wait = this.gate.delayFor(estimatedTokens); wait > 0; wait = this.gate.delayFor(estimatedTokens)) {
+    for (
+      let wait = this.gate.delayFor(estimatedTokens);
+      wait > 0;
+      wait = this.gate.delayFor(estimatedTokens)
+    ) {
       if (wait > this.maxRetryWaitMs) {
-        throw new LlmError('llm_rate_limited', `The provider's rate limit resets in ${wait} ms, longer than we wait`, { retryable: true, retryAfterMs: wait });
+        throw new LlmError(
+          'llm_rate_limited',
+          `The provider's rate limit resets in ${wait} ms, longer than we wait`,
+          { retryable: true, retryAfterMs: wait },
+        );
       }
       await this.sleep(wait, signal);
       this.gate.clearTokensIfReset();
@@ -276,10 +303,17 @@ export class ChatTransport {
   private async attemptOnce(
     body: string,
     callerSignal: AbortSignal | undefined,
-  ): Promise<{ response: ChatResponse; usage: { inputTokens: number; outputTokens: number; cachedInputTokens: number } | null; httpStatus: number }> {
+  ): Promise<{
+    response: ChatResponse;
+    usage: { inputTokens: number; outputTokens: number; cachedInputTokens: number } | null;
+    httpStatus: number;
+  }> {
     const timeout = AbortSignal.timeout(this.timeoutMs);
     const signal = callerSignal ? AbortSignal.any([timeout, callerSignal]) : timeout;
-    const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      accept: 'application/json',
+    };
     if (this.apiKey) headers.authorization = `Bearer ${this.apiKey}`;
 
     let res: Response;
@@ -290,9 +324,17 @@ export class ChatTransport {
     } catch (error) {
       if (callerSignal?.aborted) throw error;
       if (timeout.aborted) {
-        throw new LlmError('llm_timeout', `The LLM provider did not answer within ${this.timeoutMs} ms`, { retryable: true });
+        throw new LlmError(
+          'llm_timeout',
+          `The LLM provider did not answer within ${this.timeoutMs} ms`,
+          { retryable: true },
+        );
       }
-      throw new LlmError('llm_unavailable', `Could not reach the LLM provider: ${this.scrub(errorMessage(error))}`, { retryable: true, cause: scrubbedCause(error) });
+      throw new LlmError(
+        'llm_unavailable',
+        `Could not reach the LLM provider: ${this.scrub(errorMessage(error))}`,
+        { retryable: true, cause: scrubbedCause(error) },
+      );
     }
 
     const snapshot = readRateLimitHeaders(res.headers);
@@ -303,11 +345,19 @@ export class ChatTransport {
     try {
       json = JSON.parse(text);
     } catch {
-      throw new LlmError('llm_malformed_output', 'The LLM provider answered 2xx with a body that is not JSON', { retryable: false, httpStatus: res.status });
+      throw new LlmError(
+        'llm_malformed_output',
+        'The LLM provider answered 2xx with a body that is not JSON',
+        { retryable: false, httpStatus: res.status },
+      );
     }
     const parsed = completionSchema.safeParse(json);
     if (!parsed.success) {
-      throw new LlmError('llm_malformed_output', 'The LLM provider answered 2xx without a chat completion', { retryable: false, httpStatus: res.status });
+      throw new LlmError(
+        'llm_malformed_output',
+        'The LLM provider answered 2xx without a chat completion',
+        { retryable: false, httpStatus: res.status },
+      );
     }
     const choice = parsed.data.choices[0];
     const usage = parsed.data.usage;
@@ -323,43 +373,81 @@ export class ChatTransport {
         ? {
             inputTokens: usage.prompt_tokens,
             outputTokens: usage.completion_tokens,
-            cachedInputTokens: Math.min(usage.prompt_tokens, usage.prompt_tokens_details?.cached_tokens ?? 0),
+            cachedInputTokens: Math.min(
+              usage.prompt_tokens,
+              usage.prompt_tokens_details?.cached_tokens ?? 0,
+            ),
           }
         : null,
     };
   }
 
-  private httpError(res: Response, text: string, snapshot: ReturnType<typeof readRateLimitHeaders>): LlmError {
+  private httpError(
+    res: Response,
+    text: string,
+    snapshot: ReturnType<typeof readRateLimitHeaders>,
+  ): LlmError {
     const status = res.status;
     const providerMessage = this.scrub(providerErrorMessage(text)).slice(0, 300);
     const suffix = providerMessage ? `: ${providerMessage}` : '';
     const providerCode = providerErrorCode(text);
     if (status === 429) {
       if (providerCode === 'insufficient_quota') {
-        return new LlmError('llm_quota_exceeded', `The LLM provider account is out of quota${suffix}`, { retryable: false, httpStatus: status });
+        return new LlmError(
+          'llm_quota_exceeded',
+          `The LLM provider account is out of quota${suffix}`,
+          { retryable: false, httpStatus: status },
+        );
       }
       const retryAfter = parseRetryAfter(res.headers, this.now());
       const fromHeaders = waitFromSnapshot(snapshot);
       const retryAfterMs = retryAfter ?? (fromHeaders > 0 ? fromHeaders : null);
-      return new LlmError('llm_rate_limited', `The LLM provider is rate limiting us (429)${suffix}`, { retryable: true, retryAfterMs, httpStatus: status });
+      return new LlmError(
+        'llm_rate_limited',
+        `The LLM provider is rate limiting us (429)${suffix}`,
+        { retryable: true, retryAfterMs, httpStatus: status },
+      );
     }
     if (status === 401 || status === 403) {
-      return new LlmError('llm_auth_failed', `The LLM provider refused our credentials (${status})${suffix}`, { retryable: false, httpStatus: status });
+      return new LlmError(
+        'llm_auth_failed',
+        `The LLM provider refused our credentials (${status})${suffix}`,
+        { retryable: false, httpStatus: status },
+      );
     }
-    if (status === 408) return new LlmError('llm_timeout', `The LLM provider timed out (408)${suffix}`, { retryable: true, httpStatus: status });
+    if (status === 408)
+      return new LlmError('llm_timeout', `The LLM provider timed out (408)${suffix}`, {
+        retryable: true,
+        httpStatus: status,
+      });
     if (status === 409 || status >= 500) {
       const retryAfterMs = parseRetryAfter(res.headers, this.now());
-      return new LlmError('llm_unavailable', `The LLM provider failed (${status})${suffix}`, { retryable: true, retryAfterMs, httpStatus: status });
+      return new LlmError('llm_unavailable', `The LLM provider failed (${status})${suffix}`, {
+        retryable: true,
+        retryAfterMs,
+        httpStatus: status,
+      });
     }
-    return new LlmError('llm_bad_request', `The LLM provider rejected the request (${status})${suffix}`, { retryable: false, httpStatus: status });
+    return new LlmError(
+      'llm_bad_request',
+      `The LLM provider rejected the request (${status})${suffix}`,
+      { retryable: false, httpStatus: status },
+    );
   }
 
   private classify(error: unknown): LlmError {
     if (isLlmError(error)) return error;
     if (error instanceof BrokenCircuitError || error instanceof IsolatedCircuitError) {
-      return new LlmError('llm_circuit_open', 'The LLM provider failed repeatedly; calls are paused until the circuit half-opens', { retryable: true });
+      return new LlmError(
+        'llm_circuit_open',
+        'The LLM provider failed repeatedly; calls are paused until the circuit half-opens',
+        { retryable: true },
+      );
     }
-    return new LlmError('llm_unavailable', `LLM call failed: ${this.scrub(errorMessage(error))}`, { retryable: true, cause: scrubbedCause(error) });
+    return new LlmError('llm_unavailable', `LLM call failed: ${this.scrub(errorMessage(error))}`, {
+      retryable: true,
+      cause: scrubbedCause(error),
+    });
   }
 
   private scrub(text: string): string {
@@ -383,7 +471,9 @@ function scrubbedCause(error: unknown): Error | undefined {
   return copy;
 }
 
-function providerErrorBody(text: string): { message?: unknown; code?: unknown; type?: unknown } | null {
+function providerErrorBody(
+  text: string,
+): { message?: unknown; code?: unknown; type?: unknown } | null {
   try {
     const json = JSON.parse(text) as unknown;
     if (json && typeof json === 'object' && 'error' in json) {
@@ -400,7 +490,9 @@ function providerErrorBody(text: string): { message?: unknown; code?: unknown; t
 function providerErrorMessage(text: string): string {
   const body = providerErrorBody(text);
   if (body && typeof body.message === 'string') return body.message;
-  return text.length > 0 && text.length < 300 && !text.trimStart().startsWith('<') ? text.trim() : '';
+  return text.length > 0 && text.length < 300 && !text.trimStart().startsWith('<')
+    ? text.trim()
+    : '';
 }
 
 function providerErrorCode(text: string): string | null {

@@ -12,22 +12,41 @@ afterAll(async () => {
 });
 
 const chat = (body: unknown): Promise<Response> =>
-  fetch(`${server.url}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  fetch(`${server.url}/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
 
 describe('fake LLM server', () => {
   it('lists its model and answers with usage and rate-limit headers', async () => {
     server.reset();
-    const models = (await (await fetch(`${server.url}/models`)).json()) as { data: { id: string }[] };
+    const models = (await (await fetch(`${server.url}/models`)).json()) as {
+      data: { id: string }[];
+    };
     expect(models.data[0]?.id).toBe('gpt-4o-mini');
 
     const res = await chat({
       model: 'gpt-4o',
-      messages: [{ role: 'user', content: JSON.stringify({ categories: ['a'], posts: [{ id: 'x', text: 'great a' }] }) }],
-      response_format: { type: 'json_schema', json_schema: { name: 'post_labels', strict: true, schema: {} } },
+      messages: [
+        {
+          role: 'user',
+          content: JSON.stringify({ categories: ['a'], posts: [{ id: 'x', text: 'great a' }] }),
+        },
+      ],
+      response_format: {
+        type: 'json_schema',
+        json_schema: { name: 'post_labels', strict: true, schema: {} },
+      },
     });
     expect(res.headers.get('x-ratelimit-remaining-requests')).toMatch(/^\d+$/);
-    const body = (await res.json()) as { choices: { message: { content: string } }[]; usage: { prompt_tokens: number; completion_tokens: number } };
-    expect(JSON.parse(body.choices[0]?.message.content ?? '')).toMatchObject({ labels: [{ id: 'x', category: 'a', sentiment: 'positive' }] });
+    const body = (await res.json()) as {
+      choices: { message: { content: string } }[];
+      usage: { prompt_tokens: number; completion_tokens: number };
+    };
+    expect(JSON.parse(body.choices[0]?.message.content ?? '')).toMatchObject({
+      labels: [{ id: 'x', category: 'a', sentiment: 'positive' }],
+    });
     expect(body.usage.prompt_tokens).toBeGreaterThan(0);
     expect(body.usage.completion_tokens).toBeGreaterThan(0);
   });
@@ -35,8 +54,15 @@ describe('fake LLM server', () => {
   it('injects the same random faults for the same seed', async () => {
     const run = async (): Promise<(string | null)[]> => {
       server.reset();
-      server.setBehaviour({ randomFaults: { probability: 0.5, seed: 42, kinds: [{ kind: 'server_error' }, { kind: 'malformed_json' }] } });
-      for (let i = 0; i < 20; i++) await (await chat({ model: 'm', messages: [{ role: 'user', content: '{}' }] })).text();
+      server.setBehaviour({
+        randomFaults: {
+          probability: 0.5,
+          seed: 42,
+          kinds: [{ kind: 'server_error' }, { kind: 'malformed_json' }],
+        },
+      });
+      for (let i = 0; i < 20; i++)
+        await (await chat({ model: 'm', messages: [{ role: 'user', content: '{}' }] })).text();
       return server.requests.map((r) => r.fault?.kind ?? null);
     };
     const first = await run();
@@ -52,7 +78,15 @@ describe('labelPosts under random faults', () => {
       randomFaults: {
         probability: 0.35,
         seed: 7,
-        kinds: [{ kind: 'server_error' }, { kind: 'rate_limit', retryAfter: '1' }, { kind: 'malformed_json' }, { kind: 'truncated' }, { kind: 'wrong_ids' }, { kind: 'bad_category' }, { kind: 'network_drop' }],
+        kinds: [
+          { kind: 'server_error' },
+          { kind: 'rate_limit', retryAfter: '1' },
+          { kind: 'malformed_json' },
+          { kind: 'truncated' },
+          { kind: 'wrong_ids' },
+          { kind: 'bad_category' },
+          { kind: 'network_drop' },
+        ],
       },
     });
     let now = Date.UTC(2025, 0, 1);
@@ -69,7 +103,10 @@ describe('labelPosts under random faults', () => {
       },
     });
     const chunks = Array.from({ length: 15 }, (_, c) =>
-      Array.from({ length: 10 }, (_, i) => ({ id: `c${c}-p${i}`, text: i % 2 ? 'shipping was slow' : 'love the pricing' })),
+      Array.from({ length: 10 }, (_, i) => ({
+        id: `c${c}-p${i}`,
+        text: i % 2 ? 'shipping was slow' : 'love the pricing',
+      })),
     );
     const outcomes = await Promise.all(
       chunks.map((posts) =>
@@ -92,8 +129,16 @@ describe('labelPosts under random faults', () => {
           expect(['shipping', 'pricing', null]).toContain(result.category);
         }
       }
-      expect(outcome.out.calls.every((c) => c.provider === 'ollama' || c.provider === 'openai_compatible')).toBe(true);
-      expect(outcome.out.calls.filter((c) => c.status === 'ok').every((c) => c.cost?.priced === true && c.cost.costUsd === '0.000000000')).toBe(true);
+      expect(
+        outcome.out.calls.every(
+          (c) => c.provider === 'ollama' || c.provider === 'openai_compatible',
+        ),
+      ).toBe(true);
+      expect(
+        outcome.out.calls
+          .filter((c) => c.status === 'ok')
+          .every((c) => c.cost?.priced === true && c.cost.costUsd === '0.000000000'),
+      ).toBe(true);
     }
     expect(labelled).toBeGreaterThan(0);
   });

@@ -26,7 +26,14 @@ export type UnlabelledReason =
   | 'provider_error'; // the repair call itself failed (rate limit, timeout…) after a first partial answer
 
 export type PostLabelResult =
-  | { id: string; status: 'labelled'; topic: string; category: string | null; sentiment: Sentiment; rationale: string }
+  | {
+      id: string;
+      status: 'labelled';
+      topic: string;
+      category: string | null;
+      sentiment: Sentiment;
+      rationale: string;
+    }
   | { id: string; status: 'unlabelled'; reason: UnlabelledReason; detail: string };
 
 export interface LabelPostsInput {
@@ -66,8 +73,13 @@ const systemPrompt = [
 ].join('\n');
 
 /** The JSON schema sent as `response_format` (strict mode: every property required, no extras). */
-export function labelResponseFormat(taxonomy: Taxonomy): NonNullable<ChatRequest['responseFormat']> {
-  const category = taxonomy.categories.length > 0 ? { anyOf: [{ type: 'string', enum: taxonomy.categories }, { type: 'null' }] } : { type: 'null' };
+export function labelResponseFormat(
+  taxonomy: Taxonomy,
+): NonNullable<ChatRequest['responseFormat']> {
+  const category =
+    taxonomy.categories.length > 0
+      ? { anyOf: [{ type: 'string', enum: taxonomy.categories }, { type: 'null' }] }
+      : { type: 'null' };
   return {
     type: 'json_schema',
     json_schema: {
@@ -102,10 +114,18 @@ export function labelResponseFormat(taxonomy: Taxonomy): NonNullable<ChatRequest
 
 /** The user message: JSON, so post texts cannot break out of their field. The fake server parses this. */
 export function labelUserMessage(posts: readonly PostToLabel[], taxonomy: Taxonomy): string {
-  return JSON.stringify({ categories: taxonomy.categories, posts: posts.map((p) => ({ id: p.id, text: p.text })) });
+  return JSON.stringify({
+    categories: taxonomy.categories,
+    posts: posts.map((p) => ({ id: p.id, text: p.text })),
+  });
 }
 
-export function labelMessages(posts: readonly PostToLabel[], taxonomy: Taxonomy, context?: string, repairNote?: string): ChatMessage[] {
+export function labelMessages(
+  posts: readonly PostToLabel[],
+  taxonomy: Taxonomy,
+  context?: string,
+  repairNote?: string,
+): ChatMessage[] {
   const system = context ? `${systemPrompt}\nContext: ${context}` : systemPrompt;
   const messages: ChatMessage[] = [
     { role: 'system', content: system },
@@ -134,7 +154,8 @@ const itemSchema = z.object({
   rationale: z.string(),
 });
 
-const clip = (text: string, max: number): string => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
+const clip = (text: string, max: number): string =>
+  text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 
 interface Attempt {
   labelled: Map<string, PostLabelResult & { status: 'labelled' }>;
@@ -152,13 +173,21 @@ export function validateLabelAnswer(
   posts: readonly PostToLabel[],
   taxonomy: Taxonomy,
 ): Attempt {
-  const attempt: Attempt = { labelled: new Map(), failures: new Map(), overall: null, summary: null };
+  const attempt: Attempt = {
+    labelled: new Map(),
+    failures: new Map(),
+    overall: null,
+    summary: null,
+  };
   if (refusal) {
     attempt.overall = { reason: 'refused', detail: clip(refusal, 200) };
     return attempt;
   }
   if (finishReason === 'length') {
-    attempt.overall = { reason: 'truncated_output', detail: 'the answer hit the output token limit (finish_reason "length")' };
+    attempt.overall = {
+      reason: 'truncated_output',
+      detail: 'the answer hit the output token limit (finish_reason "length")',
+    };
     return attempt;
   }
   if (content === null || content.trim() === '') {
@@ -174,7 +203,10 @@ export function validateLabelAnswer(
   }
   const envelope = envelopeSchema.safeParse(json);
   if (!envelope.success) {
-    attempt.overall = { reason: 'malformed_output', detail: `the answer did not match the schema: ${z.prettifyError(envelope.error).slice(0, 200)}` };
+    attempt.overall = {
+      reason: 'malformed_output',
+      detail: `the answer did not match the schema: ${z.prettifyError(envelope.error).slice(0, 200)}`,
+    };
     return attempt;
   }
   attempt.summary = envelope.data.summary ? clip(envelope.data.summary.trim(), SUMMARY_MAX) : null;
@@ -186,7 +218,10 @@ export function validateLabelAnswer(
     if (!item.success) {
       const id = (raw as { id?: unknown } | null)?.id;
       if (typeof id === 'string' && asked.has(id) && !attempt.labelled.has(id)) {
-        attempt.failures.set(id, { reason: 'invalid_label', detail: z.prettifyError(item.error).slice(0, 200) });
+        attempt.failures.set(id, {
+          reason: 'invalid_label',
+          detail: z.prettifyError(item.error).slice(0, 200),
+        });
       }
       continue;
     }
@@ -194,11 +229,21 @@ export function validateLabelAnswer(
     // Unknown ids are ignored (never attached to another post); a duplicate keeps the first.
     if (!asked.has(id) || attempt.labelled.has(id)) continue;
     if (category !== null && !categories.has(category)) {
-      attempt.failures.set(id, { reason: 'category_not_in_taxonomy', detail: `category "${clip(category, 60)}" is not in the workspace's taxonomy` });
+      attempt.failures.set(id, {
+        reason: 'category_not_in_taxonomy',
+        detail: `category "${clip(category, 60)}" is not in the workspace's taxonomy`,
+      });
       continue;
     }
     attempt.failures.delete(id);
-    attempt.labelled.set(id, { id, status: 'labelled', topic: clip(topic.trim(), TOPIC_MAX), category, sentiment, rationale: clip(rationale.trim(), RATIONALE_MAX) });
+    attempt.labelled.set(id, {
+      id,
+      status: 'labelled',
+      topic: clip(topic.trim(), TOPIC_MAX),
+      category,
+      sentiment,
+      rationale: clip(rationale.trim(), RATIONALE_MAX),
+    });
   }
   return attempt;
 }
@@ -206,7 +251,9 @@ export function validateLabelAnswer(
 /** One sentence for the re-ask, describing what was wrong with the first answer. */
 function repairNote(attempt: Attempt, missing: readonly PostToLabel[]): string {
   if (attempt.overall) return attempt.overall.detail;
-  const problems = [...attempt.failures.entries()].slice(0, 5).map(([id, f]) => `${id}: ${f.detail}`);
+  const problems = [...attempt.failures.entries()]
+    .slice(0, 5)
+    .map(([id, f]) => `${id}: ${f.detail}`);
   const absent = missing.filter((p) => !attempt.failures.has(p.id)).length;
   if (absent > 0) problems.push(`${absent} post id(s) were missing from the labels`);
   return problems.join('; ');
@@ -222,7 +269,11 @@ function repairNote(attempt: Attempt, missing: readonly PostToLabel[]): string {
  * (rate limit, timeout, provider down, auth…): then nothing was labelled and the chunk should
  * be retried later as a whole.
  */
-export async function labelPosts(transport: ChatTransport, input: LabelPostsInput, perPostTokens: number): Promise<LabelPostsResult> {
+export async function labelPosts(
+  transport: ChatTransport,
+  input: LabelPostsInput,
+  perPostTokens: number,
+): Promise<LabelPostsResult> {
   const { posts, taxonomy } = input;
   const ids = new Set<string>();
   for (const post of posts) {
@@ -232,7 +283,11 @@ export async function labelPosts(transport: ChatTransport, input: LabelPostsInpu
   const calls: LlmCallRecord[] = [];
   if (posts.length === 0) return { results: [], summary: null, calls };
 
-  const request = (subset: readonly PostToLabel[], note: string | undefined, maxOutputTokens: number): ChatRequest => ({
+  const request = (
+    subset: readonly PostToLabel[],
+    note: string | undefined,
+    maxOutputTokens: number,
+  ): ChatRequest => ({
     operation: 'label_posts',
     messages: labelMessages(subset, taxonomy, input.context, note),
     responseFormat: labelResponseFormat(taxonomy),
@@ -252,7 +307,12 @@ export async function labelPosts(transport: ChatTransport, input: LabelPostsInpu
   } catch (error) {
     if (isLlmError(error) && error.code === 'llm_malformed_output') {
       calls.push(...error.calls);
-      first = { labelled: new Map(), failures: new Map(), overall: { reason: 'malformed_output', detail: error.message }, summary: null };
+      first = {
+        labelled: new Map(),
+        failures: new Map(),
+        overall: { reason: 'malformed_output', detail: error.message },
+        summary: null,
+      };
     } else {
       if (isLlmError(error)) error.calls = [...calls, ...error.calls];
       throw error;
@@ -267,7 +327,10 @@ export async function labelPosts(transport: ChatTransport, input: LabelPostsInpu
 
   if (missing.length > 0) {
     // A truncated answer gets twice the room on the re-ask; the estimate in budget.ts allows for it.
-    const repairMax = first.overall?.reason === 'truncated_output' ? 2 * maxOutputTokensFor(missing.length, perPostTokens) : maxOutputTokensFor(missing.length, perPostTokens);
+    const repairMax =
+      first.overall?.reason === 'truncated_output'
+        ? 2 * maxOutputTokensFor(missing.length, perPostTokens)
+        : maxOutputTokensFor(missing.length, perPostTokens);
     try {
       const outcome = await transport.send(request(missing, repairNote(first, missing), repairMax));
       calls.push(...outcome.calls);
@@ -280,14 +343,21 @@ export async function labelPosts(transport: ChatTransport, input: LabelPostsInpu
     } catch (error) {
       if (!isLlmError(error)) throw error;
       calls.push(...error.calls);
-      overall = { reason: error.code === 'llm_malformed_output' ? 'malformed_output' : 'provider_error', detail: `the repair call failed: ${error.code}` };
+      overall = {
+        reason: error.code === 'llm_malformed_output' ? 'malformed_output' : 'provider_error',
+        detail: `the repair call failed: ${error.code}`,
+      };
     }
   }
 
   const results = posts.map((post): PostLabelResult => {
     const label = labelled.get(post.id);
     if (label) return label;
-    const failure = failures.get(post.id) ?? overall ?? { reason: 'missing_from_output' as const, detail: 'the answer did not include this post' };
+    const failure = failures.get(post.id) ??
+      overall ?? {
+        reason: 'missing_from_output' as const,
+        detail: 'the answer did not include this post',
+      };
     return { id: post.id, status: 'unlabelled', reason: failure.reason, detail: failure.detail };
   });
   return { results, summary, calls };

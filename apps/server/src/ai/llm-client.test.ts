@@ -1,5 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startFakeLlmServer, type FakeFault, type FakeLlmServer } from '../../test/support/fake-llm-server.js';
+import {
+  startFakeLlmServer,
+  type FakeFault,
+  type FakeLlmServer,
+} from '../../test/support/fake-llm-server.js';
 import { createLlmClient, type LlmClientOptions } from './index.js';
 import { isLlmError, type LlmError } from './llm-errors.js';
 
@@ -64,7 +68,9 @@ async function rejection(promise: Promise<unknown>): Promise<LlmError> {
 }
 
 function userMessagePosts(requestIndex: number): { id: string }[] {
-  const body = server.requests[requestIndex]?.body as { messages: { role: string; content: string }[] };
+  const body = server.requests[requestIndex]?.body as {
+    messages: { role: string; content: string }[];
+  };
   const user = body.messages.find((m) => m.role === 'user');
   return (JSON.parse(user?.content ?? '{}') as { posts: { id: string }[] }).posts;
 }
@@ -76,9 +82,24 @@ describe('labelPosts against the fake server', () => {
 
     expect(out.results.map((r) => r.id)).toEqual(['p1', 'p2', 'p3']);
     expect(out.results).toEqual([
-      expect.objectContaining({ id: 'p1', status: 'labelled', category: 'pricing', sentiment: 'positive' }),
-      expect.objectContaining({ id: 'p2', status: 'labelled', category: 'shipping', sentiment: 'negative' }),
-      expect.objectContaining({ id: 'p3', status: 'labelled', category: null, sentiment: 'neutral' }),
+      expect.objectContaining({
+        id: 'p1',
+        status: 'labelled',
+        category: 'pricing',
+        sentiment: 'positive',
+      }),
+      expect.objectContaining({
+        id: 'p2',
+        status: 'labelled',
+        category: 'shipping',
+        sentiment: 'negative',
+      }),
+      expect.objectContaining({
+        id: 'p3',
+        status: 'labelled',
+        category: null,
+        sentiment: 'neutral',
+      }),
     ]);
     expect(out.summary).toMatch(/3 posts/);
 
@@ -110,7 +131,10 @@ describe('labelPosts against the fake server', () => {
 
   it('estimates prompt tokens within 5% of what the server counts', async () => {
     const { client } = setup();
-    const many = Array.from({ length: 50 }, (_, i) => ({ id: `post-${i}`, text: `Post number ${i}: shipping was slow but support was great, thanks! #${i}` }));
+    const many = Array.from({ length: 50 }, (_, i) => ({
+      id: `post-${i}`,
+      text: `Post number ${i}: shipping was slow but support was great, thanks! #${i}`,
+    }));
     const estimate = client.estimateLabelPostsCost({ posts: many, taxonomy });
     const out = await client.labelPosts({ posts: many, taxonomy });
     const counted = out.calls[0]?.inputTokens ?? 0;
@@ -160,7 +184,14 @@ describe('labelPosts against the fake server', () => {
 
   it('after a success announcing an exhausted budget, holds the next call until the reset', async () => {
     const { client, sleeps } = setup();
-    const normal = { limitRequests: 100, remainingRequests: 99, resetRequests: '1s', limitTokens: 1_000_000, remainingTokens: 999_000, resetTokens: '1s' };
+    const normal = {
+      limitRequests: 100,
+      remainingRequests: 99,
+      resetRequests: '1s',
+      limitTokens: 1_000_000,
+      remainingTokens: 999_000,
+      resetTokens: '1s',
+    };
     server.setBehaviour({ rateLimit: { ...normal, remainingRequests: 0, resetRequests: '6s' } });
     await client.labelPosts({ posts, taxonomy });
     expect(sleeps).toEqual([]);
@@ -223,7 +254,12 @@ describe('labelPosts against the fake server', () => {
     faultNext({ kind: 'hang' }, { kind: 'hang' }, { kind: 'hang' });
     const controller = new AbortController();
     const calls: string[] = [];
-    const pending = client.labelPosts({ posts, taxonomy, signal: controller.signal, onCall: (c) => calls.push(c.errorType ?? 'ok') });
+    const pending = client.labelPosts({
+      posts,
+      taxonomy,
+      signal: controller.signal,
+      onCall: (c) => calls.push(c.errorType ?? 'ok'),
+    });
     await vi.waitFor(() => expect(server.requests).toHaveLength(1));
     controller.abort(new Error('chunk cancelled'));
     await expect(pending).rejects.toThrow('chunk cancelled');
@@ -238,7 +274,12 @@ describe('labelPosts against the fake server', () => {
     expect(error.code).toBe('llm_auth_failed');
     expect(error.retryable).toBe(false);
     expect(server.requests).toHaveLength(1);
-    const everything = JSON.stringify({ message: error.message, details: error.details, calls: error.calls, stack: error.stack });
+    const everything = JSON.stringify({
+      message: error.message,
+      details: error.details,
+      calls: error.calls,
+      stack: error.stack,
+    });
     expect(everything).not.toContain('SECRET');
     expect(error.message).toContain('[redacted]');
   });
@@ -266,7 +307,9 @@ describe('labelPosts against the fake server', () => {
     const { client } = setup();
     faultNext({ kind: 'malformed_json' }, { kind: 'malformed_json' });
     const out = await client.labelPosts({ posts, taxonomy });
-    expect(out.results.map((r) => [r.id, r.status, r.status === 'unlabelled' ? r.reason : null])).toEqual(posts.map((p) => [p.id, 'unlabelled', 'malformed_output']));
+    expect(
+      out.results.map((r) => [r.id, r.status, r.status === 'unlabelled' ? r.reason : null]),
+    ).toEqual(posts.map((p) => [p.id, 'unlabelled', 'malformed_output']));
     expect(out.summary).toBeNull();
     expect(out.calls).toHaveLength(2);
   });
@@ -276,12 +319,18 @@ describe('labelPosts against the fake server', () => {
     faultNext({ kind: 'truncated' });
     const repaired = await client.labelPosts({ posts, taxonomy });
     expect(repaired.results.every((r) => r.status === 'labelled')).toBe(true);
-    const [first, second] = server.requests.slice(-2).map((r) => (r.body as { max_tokens: number }).max_tokens);
+    const [first, second] = server.requests
+      .slice(-2)
+      .map((r) => (r.body as { max_tokens: number }).max_tokens);
     expect(second).toBe(2 * (first ?? 0));
 
     faultNext({ kind: 'truncated' }, { kind: 'truncated' });
     const out = await client.labelPosts({ posts, taxonomy });
-    expect(out.results.map((r) => (r.status === 'unlabelled' ? r.reason : r.status))).toEqual(['truncated_output', 'truncated_output', 'truncated_output']);
+    expect(out.results.map((r) => (r.status === 'unlabelled' ? r.reason : r.status))).toEqual([
+      'truncated_output',
+      'truncated_output',
+      'truncated_output',
+    ]);
     expect(out.calls.map((c) => c.finishReason)).toEqual(['length', 'length']);
   });
 
@@ -294,7 +343,11 @@ describe('labelPosts against the fake server', () => {
 
     faultNext({ kind: 'wrong_ids' }, { kind: 'wrong_ids' });
     const still = await client.labelPosts({ posts, taxonomy });
-    expect(still.results[0]).toMatchObject({ id: 'p1', status: 'unlabelled', reason: 'missing_from_output' });
+    expect(still.results[0]).toMatchObject({
+      id: 'p1',
+      status: 'unlabelled',
+      reason: 'missing_from_output',
+    });
     expect(still.results.slice(1).every((r) => r.status === 'labelled')).toBe(true);
     expect(still.results).toHaveLength(3);
   });
@@ -303,7 +356,11 @@ describe('labelPosts against the fake server', () => {
     const { client } = setup();
     faultNext({ kind: 'bad_category' }, { kind: 'bad_category' });
     const out = await client.labelPosts({ posts, taxonomy });
-    expect(out.results[0]).toMatchObject({ id: 'p1', status: 'unlabelled', reason: 'category_not_in_taxonomy' });
+    expect(out.results[0]).toMatchObject({
+      id: 'p1',
+      status: 'unlabelled',
+      reason: 'category_not_in_taxonomy',
+    });
     expect(out.results.slice(1).every((r) => r.status === 'labelled')).toBe(true);
   });
 
@@ -311,13 +368,21 @@ describe('labelPosts against the fake server', () => {
     const { client } = setup();
     faultNext({ kind: 'refusal' }, { kind: 'refusal' });
     const out = await client.labelPosts({ posts, taxonomy });
-    expect(out.results.every((r) => r.status === 'unlabelled' && r.reason === 'refused')).toBe(true);
+    expect(out.results.every((r) => r.status === 'unlabelled' && r.reason === 'refused')).toBe(
+      true,
+    );
   });
 
   it('makes no call for an empty chunk and rejects duplicate ids', async () => {
     const { client } = setup();
-    expect(await client.labelPosts({ posts: [], taxonomy })).toEqual({ results: [], summary: null, calls: [] });
-    await expect(client.labelPosts({ posts: [posts[0]!, posts[0]!], taxonomy })).rejects.toThrow(RangeError);
+    expect(await client.labelPosts({ posts: [], taxonomy })).toEqual({
+      results: [],
+      summary: null,
+      calls: [],
+    });
+    await expect(client.labelPosts({ posts: [posts[0]!, posts[0]!], taxonomy })).rejects.toThrow(
+      RangeError,
+    );
     expect(server.requests).toHaveLength(0);
   });
 
@@ -325,7 +390,9 @@ describe('labelPosts against the fake server', () => {
     const { client } = setup({ maxConcurrency: 2 });
     server.setBehaviour({ latencyMs: 30 });
     server.stats.maxInFlight = 0;
-    const outs = await Promise.all(Array.from({ length: 6 }, () => client.labelPosts({ posts, taxonomy })));
+    const outs = await Promise.all(
+      Array.from({ length: 6 }, () => client.labelPosts({ posts, taxonomy })),
+    );
     expect(outs.every((o) => o.results.every((r) => r.status === 'labelled'))).toBe(true);
     expect(server.stats.maxInFlight).toBe(2);
   });
@@ -335,14 +402,22 @@ describe('circuit breaker', () => {
   it('opens after consecutive failures, rejects fast without calling, then half-opens', async () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(START);
-    const { client } = setup({ maxAttempts: 1, circuitBreaker: { consecutiveFailures: 3, halfOpenAfterMs: 30_000 } });
+    const { client } = setup({
+      maxAttempts: 1,
+      circuitBreaker: { consecutiveFailures: 3, halfOpenAfterMs: 30_000 },
+    });
     faultNext({ kind: 'server_error' }, { kind: 'unavailable' }, { kind: 'server_error' });
-    for (let i = 0; i < 3; i++) expect((await rejection(client.labelPosts({ posts, taxonomy }))).code).toBe('llm_unavailable');
+    for (let i = 0; i < 3; i++)
+      expect((await rejection(client.labelPosts({ posts, taxonomy }))).code).toBe(
+        'llm_unavailable',
+      );
     expect(client.circuitState).toBe('open');
 
     const open = await rejection(client.labelPosts({ posts, taxonomy }));
     expect(open.code).toBe('llm_circuit_open');
-    expect(open.calls).toEqual([expect.objectContaining({ status: 'error', errorType: 'llm_circuit_open' })]);
+    expect(open.calls).toEqual([
+      expect.objectContaining({ status: 'error', errorType: 'llm_circuit_open' }),
+    ]);
     expect(server.requests).toHaveLength(3);
 
     vi.setSystemTime(START + 30_001);
@@ -354,7 +429,11 @@ describe('circuit breaker', () => {
 
   it('does not count 4xx or 429 towards opening', async () => {
     const { client } = setup({ maxAttempts: 1, circuitBreaker: { consecutiveFailures: 2 } });
-    faultNext({ kind: 'unauthorized' }, { kind: 'rate_limit', retryAfter: '1' }, { kind: 'unauthorized' });
+    faultNext(
+      { kind: 'unauthorized' },
+      { kind: 'rate_limit', retryAfter: '1' },
+      { kind: 'unauthorized' },
+    );
     for (let i = 0; i < 3; i++) await rejection(client.labelPosts({ posts, taxonomy }));
     expect(client.circuitState).toBe('closed');
   });
@@ -363,17 +442,23 @@ describe('circuit breaker', () => {
 describe('summarizeJob', () => {
   it('summarizes chunk summaries with a structured-output call', async () => {
     const { client } = setup();
-    const out = await client.summarizeJob({ chunkSummaries: ['Chunk one is about shipping.', null, 'Chunk two is about pricing.'] });
+    const out = await client.summarizeJob({
+      chunkSummaries: ['Chunk one is about shipping.', null, 'Chunk two is about pricing.'],
+    });
     expect(out).toMatchObject({ status: 'summarized', omittedChunkSummaries: 0 });
     if (out.status === 'summarized') expect(out.summary).toMatch(/Across 2 chunk summaries/);
     expect(out.calls).toEqual([expect.objectContaining({ operation: 'summarize', status: 'ok' })]);
-    expect(server.requests[0]?.body).toMatchObject({ response_format: { json_schema: { name: 'job_summary', strict: true } } });
+    expect(server.requests[0]?.body).toMatchObject({
+      response_format: { json_schema: { name: 'job_summary', strict: true } },
+    });
   });
 
   it('repairs a malformed summary once, then reports it unsummarized', async () => {
     const { client } = setup();
     faultNext({ kind: 'malformed_json' });
-    expect(await client.summarizeJob({ chunkSummaries: ['a'] })).toMatchObject({ status: 'summarized' });
+    expect(await client.summarizeJob({ chunkSummaries: ['a'] })).toMatchObject({
+      status: 'summarized',
+    });
     faultNext({ kind: 'malformed_json' }, { kind: 'malformed_json' });
     const out = await client.summarizeJob({ chunkSummaries: ['a'] });
     expect(out).toMatchObject({ status: 'unsummarized', reason: 'malformed_output' });
@@ -382,15 +467,23 @@ describe('summarizeJob', () => {
 
   it('summarizes in groups when the chunk summaries do not fit (map-reduce)', async () => {
     const { client } = setup({ summaryMaxInputTokens: 400 });
-    const chunkSummaries = Array.from({ length: 40 }, (_, i) => `Chunk ${i} talks mostly about shipping delays and a few pricing complaints.`);
+    const chunkSummaries = Array.from(
+      { length: 40 },
+      (_, i) => `Chunk ${i} talks mostly about shipping delays and a few pricing complaints.`,
+    );
     const out = await client.summarizeJob({ chunkSummaries });
     expect(out.status).toBe('summarized');
     expect(out.calls.length).toBeGreaterThan(2);
-    for (const request of server.requests) expect(server.countPromptTokens(request.body)).toBeLessThan(450);
+    for (const request of server.requests)
+      expect(server.countPromptTokens(request.body)).toBeLessThan(450);
   });
 
   it('makes no call without any chunk summary', async () => {
     const { client } = setup();
-    expect(await client.summarizeJob({ chunkSummaries: [null, ' '] })).toMatchObject({ status: 'unsummarized', reason: 'no_input', calls: [] });
+    expect(await client.summarizeJob({ chunkSummaries: [null, ' '] })).toMatchObject({
+      status: 'unsummarized',
+      reason: 'no_input',
+      calls: [],
+    });
   });
 });

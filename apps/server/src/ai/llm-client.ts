@@ -1,4 +1,8 @@
-import { DEFAULT_MAX_OUTPUT_TOKENS_PER_POST, estimateLabelPostsCost, type LabelPostsCostEstimate } from './budget.js';
+import {
+  DEFAULT_MAX_OUTPUT_TOKENS_PER_POST,
+  estimateLabelPostsCost,
+  type LabelPostsCostEstimate,
+} from './budget.js';
 import { ChatTransport, type LlmClientOptions } from './chat-transport.js';
 import { labelPosts, type LabelPostsInput, type LabelPostsResult } from './label-posts.js';
 import { summarizeJob, type SummarizeJobInput, type SummarizeJobResult } from './summarize.js';
@@ -11,7 +15,9 @@ export interface LlmClient {
   labelPosts(input: LabelPostsInput): Promise<LabelPostsResult>;
   summarizeJob(input: SummarizeJobInput): Promise<SummarizeJobResult>;
   /** estimateLabelPostsCost with this client's model and output budget. */
-  estimateLabelPostsCost(input: Pick<LabelPostsInput, 'posts' | 'taxonomy' | 'context'>): LabelPostsCostEstimate;
+  estimateLabelPostsCost(
+    input: Pick<LabelPostsInput, 'posts' | 'taxonomy' | 'context'>,
+  ): LabelPostsCostEstimate;
 }
 
 /**
@@ -19,7 +25,9 @@ export interface LlmClient {
  * breaker, the concurrency limit and the rate-limit gate live in it and only work if it is
  * shared by every call to that provider.
  */
-export function createLlmClient(options: LlmClientOptions & { summaryMaxInputTokens?: number }): LlmClient {
+export function createLlmClient(
+  options: LlmClientOptions & { summaryMaxInputTokens?: number },
+): LlmClient {
   const transport = new ChatTransport(options);
   const perPost = options.maxOutputTokensPerPost ?? DEFAULT_MAX_OUTPUT_TOKENS_PER_POST;
   const summaryMaxInputTokens = options.summaryMaxInputTokens ?? 60_000;
@@ -31,6 +39,7 @@ export function createLlmClient(options: LlmClientOptions & { summaryMaxInputTok
     },
     labelPosts: (input) => labelPosts(transport, input, perPost),
     summarizeJob: (input) => summarizeJob(transport, input, summaryMaxInputTokens),
-    estimateLabelPostsCost: (input) => estimateLabelPostsCost({ ...input, model: transport.model, maxOutputTokensPerPost: perPost }),
+    estimateLabelPostsCost: (input) =>
+      estimateLabelPostsCost({ ...input, model: transport.model, maxOutputTokensPerPost: perPost }),
   };
 }

@@ -29,7 +29,13 @@ export class LlmError extends AppError {
   constructor(
     code: LlmErrorCode,
     message: string,
-    options: { retryable: boolean; retryAfterMs?: number | null; httpStatus?: number | null; cause?: unknown; details?: Record<string, unknown> },
+    options: {
+      retryable: boolean;
+      retryAfterMs?: number | null;
+      httpStatus?: number | null;
+      cause?: unknown;
+      details?: Record<string, unknown>;
+    },
   ) {
     super(code, message, {
       cause: options.cause,

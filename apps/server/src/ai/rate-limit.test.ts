@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { RateLimitGate, parseResetDuration, parseRetryAfter, readRateLimitHeaders, waitFromSnapshot } from './rate-limit.js';
+import {
+  RateLimitGate,
+  parseResetDuration,
+  parseRetryAfter,
+  readRateLimitHeaders,
+  waitFromSnapshot,
+} from './rate-limit.js';
 
 describe('parseResetDuration', () => {
   it.each([
@@ -23,9 +29,15 @@ describe('parseRetryAfter', () => {
   const now = Date.UTC(2025, 0, 1, 12, 0, 0);
   it('reads delta-seconds, HTTP dates and retry-after-ms', () => {
     expect(parseRetryAfter(new Headers({ 'retry-after': '3' }), now)).toBe(3_000);
-    expect(parseRetryAfter(new Headers({ 'retry-after': new Date(now + 7_000).toUTCString() }), now)).toBe(7_000);
-    expect(parseRetryAfter(new Headers({ 'retry-after': new Date(now - 7_000).toUTCString() }), now)).toBe(0);
-    expect(parseRetryAfter(new Headers({ 'retry-after-ms': '250', 'retry-after': '1' }), now)).toBe(250);
+    expect(
+      parseRetryAfter(new Headers({ 'retry-after': new Date(now + 7_000).toUTCString() }), now),
+    ).toBe(7_000);
+    expect(
+      parseRetryAfter(new Headers({ 'retry-after': new Date(now - 7_000).toUTCString() }), now),
+    ).toBe(0);
+    expect(parseRetryAfter(new Headers({ 'retry-after-ms': '250', 'retry-after': '1' }), now)).toBe(
+      250,
+    );
     expect(parseRetryAfter(new Headers({ 'retry-after': 'later' }), now)).toBeNull();
     expect(parseRetryAfter(new Headers(), now)).toBeNull();
   });
@@ -49,7 +61,12 @@ describe('rate-limit headers', () => {
   it('the gate blocks the next request until the announced reset', () => {
     let now = 1_000;
     const gate = new RateLimitGate(() => now);
-    gate.observe({ remainingRequests: 0, resetRequestsMs: 2_000, remainingTokens: 10, resetTokensMs: 5_000 });
+    gate.observe({
+      remainingRequests: 0,
+      resetRequestsMs: 2_000,
+      remainingTokens: 10,
+      resetTokensMs: 5_000,
+    });
     expect(gate.delayFor(5)).toBe(2_000);
     expect(gate.delayFor(50)).toBe(5_000);
     now += 5_000;

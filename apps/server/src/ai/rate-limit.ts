@@ -96,7 +96,10 @@ export class RateLimitGate {
       this.notBeforeMs = Math.max(this.notBeforeMs, now + snapshot.resetRequestsMs);
     }
     if (snapshot.remainingTokens !== null) {
-      this.tokens = { remaining: snapshot.remainingTokens, resetAtMs: now + (snapshot.resetTokensMs ?? 0) };
+      this.tokens = {
+        remaining: snapshot.remainingTokens,
+        resetAtMs: now + (snapshot.resetTokensMs ?? 0),
+      };
     }
   }
 

@@ -16,7 +16,12 @@ export interface SummarizeJobInput {
 
 export type SummarizeJobResult =
   | { status: 'summarized'; summary: string; omittedChunkSummaries: number; calls: LlmCallRecord[] }
-  | { status: 'unsummarized'; reason: 'no_input' | 'malformed_output' | 'truncated_output' | 'refused'; detail: string; calls: LlmCallRecord[] };
+  | {
+      status: 'unsummarized';
+      reason: 'no_input' | 'malformed_output' | 'truncated_output' | 'refused';
+      detail: string;
+      calls: LlmCallRecord[];
+    };
 
 export const SUMMARY_SCHEMA_NAME = 'job_summary';
 const SUMMARY_OUTPUT_TOKENS = 600;
@@ -34,16 +39,33 @@ export const summaryResponseFormat: NonNullable<ChatRequest['responseFormat']> =
   json_schema: {
     name: SUMMARY_SCHEMA_NAME,
     strict: true,
-    schema: { type: 'object', additionalProperties: false, required: ['summary'], properties: { summary: { type: 'string' } } },
+    schema: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['summary'],
+      properties: { summary: { type: 'string' } },
+    },
   },
 };
 
-export function summaryMessages(summaries: readonly string[], stats: Record<string, unknown> | undefined, context?: string, repairNote?: string): ChatMessage[] {
+export function summaryMessages(
+  summaries: readonly string[],
+  stats: Record<string, unknown> | undefined,
+  context?: string,
+  repairNote?: string,
+): ChatMessage[] {
   const messages: ChatMessage[] = [
     { role: 'system', content: context ? `${systemPrompt}\nContext: ${context}` : systemPrompt },
-    { role: 'user', content: JSON.stringify({ chunkSummaries: summaries, ...(stats ? { stats } : {}) }) },
+    {
+      role: 'user',
+      content: JSON.stringify({ chunkSummaries: summaries, ...(stats ? { stats } : {}) }),
+    },
   ];
-  if (repairNote) messages.push({ role: 'user', content: `Your previous answer was rejected: ${repairNote}. Answer again following the schema exactly.` });
+  if (repairNote)
+    messages.push({
+      role: 'user',
+      content: `Your previous answer was rejected: ${repairNote}. Answer again following the schema exactly.`,
+    });
   return messages;
 }
 
@@ -51,9 +73,17 @@ const answerSchema = z.object({ summary: z.string().trim().min(1) });
 
 type Failure = { reason: 'malformed_output' | 'truncated_output' | 'refused'; detail: string };
 
-function validate(content: string | null, finishReason: string | null, refusal: string | null): { summary: string } | Failure {
+function validate(
+  content: string | null,
+  finishReason: string | null,
+  refusal: string | null,
+): { summary: string } | Failure {
   if (refusal) return { reason: 'refused', detail: refusal.slice(0, 200) };
-  if (finishReason === 'length') return { reason: 'truncated_output', detail: 'the answer hit the output token limit (finish_reason "length")' };
+  if (finishReason === 'length')
+    return {
+      reason: 'truncated_output',
+      detail: 'the answer hit the output token limit (finish_reason "length")',
+    };
   let json: unknown;
   try {
     json = JSON.parse(content ?? '');
@@ -61,7 +91,11 @@ function validate(content: string | null, finishReason: string | null, refusal: 
     return { reason: 'malformed_output', detail: 'the answer was not valid JSON' };
   }
   const parsed = answerSchema.safeParse(json);
-  if (!parsed.success) return { reason: 'malformed_output', detail: 'the answer did not match the schema {"summary": string}' };
+  if (!parsed.success)
+    return {
+      reason: 'malformed_output',
+      detail: 'the answer did not match the schema {"summary": string}',
+    };
   return { summary: parsed.data.summary.slice(0, SUMMARY_MAX) };
 }
 
@@ -82,7 +116,8 @@ async function summarizeOnce(
       operation: 'summarize',
       messages: summaryMessages(texts, input.stats, input.context, note),
       responseFormat: summaryResponseFormat,
-      maxOutputTokens: failure?.reason === 'truncated_output' ? 2 * SUMMARY_OUTPUT_TOKENS : SUMMARY_OUTPUT_TOKENS,
+      maxOutputTokens:
+        failure?.reason === 'truncated_output' ? 2 * SUMMARY_OUTPUT_TOKENS : SUMMARY_OUTPUT_TOKENS,
       repair: round > 0,
       ...(input.signal ? { signal: input.signal } : {}),
       ...(input.onCall ? { onCall: input.onCall } : {}),
@@ -90,7 +125,11 @@ async function summarizeOnce(
     try {
       const outcome = await transport.send(request);
       calls.push(...outcome.calls);
-      const result = validate(outcome.response.content, outcome.response.finishReason, outcome.response.refusal);
+      const result = validate(
+        outcome.response.content,
+        outcome.response.finishReason,
+        outcome.response.refusal,
+      );
       if ('summary' in result) return result;
       failure = result;
     } catch (error) {
@@ -107,7 +146,12 @@ async function summarizeOnce(
 }
 
 /** Splits texts into consecutive groups whose prompt stays under maxInputTokens (counted incrementally). */
-function groupByTokens(texts: readonly string[], maxInputTokens: number, baseTokens: number, textTokens: (text: string) => number): string[][] {
+function groupByTokens(
+  texts: readonly string[],
+  maxInputTokens: number,
+  baseTokens: number,
+  textTokens: (text: string) => number,
+): string[][] {
   const groups: string[][] = [];
   let current: string[] = [];
   let tokens = baseTokens;
@@ -132,13 +176,29 @@ function groupByTokens(texts: readonly string[], maxInputTokens: number, baseTok
  * re-ask is left out and counted in `omittedChunkSummaries`.
  * Transport failures (rate limit, timeout, provider down) throw an LlmError with `calls`.
  */
-export async function summarizeJob(transport: ChatTransport, input: SummarizeJobInput, maxInputTokens: number): Promise<SummarizeJobResult> {
+export async function summarizeJob(
+  transport: ChatTransport,
+  input: SummarizeJobInput,
+  maxInputTokens: number,
+): Promise<SummarizeJobResult> {
   const calls: LlmCallRecord[] = [];
-  let texts = input.chunkSummaries.filter((s): s is string => typeof s === 'string' && s.trim() !== '');
-  if (texts.length === 0) return { status: 'unsummarized', reason: 'no_input', detail: 'no chunk summary to summarize', calls };
+  let texts = input.chunkSummaries.filter(
+    (s): s is string => typeof s === 'string' && s.trim() !== '',
+  );
+  if (texts.length === 0)
+    return {
+      status: 'unsummarized',
+      reason: 'no_input',
+      detail: 'no chunk summary to summarize',
+      calls,
+    };
 
-  const baseTokens = transport.estimateInputTokens({ messages: summaryMessages([], input.stats, input.context), responseFormat: summaryResponseFormat });
-  const textTokens = (text: string): number => countTextTokens(JSON.stringify(text), transport.model);
+  const baseTokens = transport.estimateInputTokens({
+    messages: summaryMessages([], input.stats, input.context),
+    responseFormat: summaryResponseFormat,
+  });
+  const textTokens = (text: string): number =>
+    countTextTokens(JSON.stringify(text), transport.model);
   let omitted = 0;
   for (let level = 0; level < 5; level++) {
     const groups = groupByTokens(texts, maxInputTokens, baseTokens, textTokens);
@@ -149,10 +209,17 @@ export async function summarizeJob(transport: ChatTransport, input: SummarizeJob
       if ('summary' in result) next.push(result.summary);
       else omitted += level === 0 ? group.length : 0;
     }
-    if (next.length === 0) return { status: 'unsummarized', reason: 'malformed_output', detail: 'no group of chunk summaries could be summarized', calls };
+    if (next.length === 0)
+      return {
+        status: 'unsummarized',
+        reason: 'malformed_output',
+        detail: 'no group of chunk summaries could be summarized',
+        calls,
+      };
     texts = next;
   }
   const final = await summarizeOnce(transport, texts, input, calls);
-  if ('summary' in final) return { status: 'summarized', summary: final.summary, omittedChunkSummaries: omitted, calls };
+  if ('summary' in final)
+    return { status: 'summarized', summary: final.summary, omittedChunkSummaries: omitted, calls };
   return { status: 'unsummarized', reason: final.reason, detail: final.detail, calls };
 }

@@ -23,7 +23,10 @@ describe('estimateChatTokens', () => {
     const short = estimateChatTokens([{ role: 'user', content: 'hello' }], 'gpt-4o');
     const long = estimateChatTokens([{ role: 'user', content: 'hello '.repeat(100) }], 'gpt-4o');
     expect(long - short).toBeGreaterThanOrEqual(99);
-    const withSchema = estimateChatTokens([{ role: 'user', content: 'hello' }], 'gpt-4o', { type: 'json_schema', json_schema: { name: 'x' } });
+    const withSchema = estimateChatTokens([{ role: 'user', content: 'hello' }], 'gpt-4o', {
+      type: 'json_schema',
+      json_schema: { name: 'x' },
+    });
     expect(withSchema).toBeGreaterThan(short);
   });
 });

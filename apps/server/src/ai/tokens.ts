@@ -8,7 +8,8 @@ const counters = new Map<TokenEncoding, CountTokens>();
 function counterFor(encoding: TokenEncoding): CountTokens {
   let count = counters.get(encoding);
   if (!count) {
-    count = (require(`gpt-tokenizer/encoding/${encoding}`) as { countTokens: CountTokens }).countTokens;
+    count = (require(`gpt-tokenizer/encoding/${encoding}`) as { countTokens: CountTokens })
+      .countTokens;
     counters.set(encoding, count);
   }
   return count;
@@ -46,10 +47,17 @@ const replyPriming = 3;
  * tokenizer. `responseFormat` (the JSON schema, if any) is counted as its JSON text: providers
  * inject it into the prompt in their own way, so that part is an approximation.
  */
-export function estimateChatTokens(messages: readonly ChatMessage[], model: string, responseFormat?: unknown): number {
+export function estimateChatTokens(
+  messages: readonly ChatMessage[],
+  model: string,
+  responseFormat?: unknown,
+): number {
   let total = replyPriming;
   for (const message of messages) {
-    total += perMessageOverhead + countTextTokens(message.role, model) + countTextTokens(message.content, model);
+    total +=
+      perMessageOverhead +
+      countTextTokens(message.role, model) +
+      countTextTokens(message.content, model);
   }
   if (responseFormat !== undefined) total += countTextTokens(JSON.stringify(responseFormat), model);
   return total;

@@ -11,7 +11,13 @@ import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
-import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import {
+  jsonSchemaTransform,
+  jsonSchemaTransformObject,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
 import { constants as zlib } from 'node:zlib';
 import { AppError } from '../errors.js';
 import { loggerOptions } from '../observability/logger.js';
@@ -45,7 +51,11 @@ export interface BuildAppOptions {
 /** Builds the HTTP application without listening: the server and tests (inject) share it. */
 export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Promise<ZodApp> {
   const app = Fastify({
-    ...(options.logger ? { loggerInstance: options.logger } : { logger: deps.config.logLevel === 'silent' ? false : loggerOptions(deps.config.logLevel) }),
+    ...(options.logger
+      ? { loggerInstance: options.logger }
+      : {
+          logger: deps.config.logLevel === 'silent' ? false : loggerOptions(deps.config.logLevel),
+        }),
     genReqId: generateRequestId,
     logController: new LogController({ requestIdLogLabel: 'requestId' }),
     bodyLimit: deps.config.api.bodyLimitBytes,
@@ -63,12 +73,25 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
 
   await app.register(helmet, {
     // The docs UI and the SPA load only their own scripts and styles; swagger-ui needs inline styles.
-    contentSecurityPolicy: { directives: { defaultSrc: ["'self'"], scriptSrc: ["'self'"], styleSrc: ["'self'", "'unsafe-inline'"], imgSrc: ["'self'", 'data:'] } },
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+      },
+    },
   });
   // No origin is allowed cross-site unless configured: the SPA is served from the same origin.
-  await app.register(cors, { origin: deps.config.api.corsOrigins.length > 0 ? deps.config.api.corsOrigins : false, credentials: true });
+  await app.register(cors, {
+    origin: deps.config.api.corsOrigins.length > 0 ? deps.config.api.corsOrigins : false,
+    credentials: true,
+  });
   await app.register(cookie);
-  await app.register(csrf, { cookieOpts: { httpOnly: true, secure: true, sameSite: 'strict', path: '/', signed: false }, getToken: (request) => request.headers['x-csrf-token'] as string | undefined });
+  await app.register(csrf, {
+    cookieOpts: { httpOnly: true, secure: true, sameSite: 'strict', path: '/', signed: false },
+    getToken: (request) => request.headers['x-csrf-token'] as string | undefined,
+  });
   registerAuth(app, deps);
   await app.register(rateLimit, {
     global: true,
@@ -84,14 +107,21 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
       const group = request.method === 'GET' || request.method === 'HEAD' ? 'read' : 'write';
       return `${group}:${p?.kind === 'user' ? `user:${p.userId}` : p?.kind === 'api_key' ? `key:${p.keyId}` : `ip:${request.ip}`}`;
     },
-    max: (request) => (request.method === 'GET' || request.method === 'HEAD' ? deps.config.rateLimits.readPerMinute : deps.config.rateLimits.writePerMinute),
+    max: (request) =>
+      request.method === 'GET' || request.method === 'HEAD'
+        ? deps.config.rateLimits.readPerMinute
+        : deps.config.rateLimits.writePerMinute,
     timeWindow: 60_000,
     allowList: (request) => !request.url.startsWith('/v1/'),
     // Thrown as our own error, so the error handler renders the one error body.
     errorResponseBuilder: (_request, context) =>
-      new AppError('rate_limited', `Rate limit of ${context.max} requests per ${context.after} exceeded; retry in ${Math.ceil(context.ttl / 1000)} s`, {
-        details: { limit: context.max, retryAfterSeconds: Math.ceil(context.ttl / 1000) },
-      }),
+      new AppError(
+        'rate_limited',
+        `Rate limit of ${context.max} requests per ${context.after} exceeded; retry in ${Math.ceil(context.ttl / 1000)} s`,
+        {
+          details: { limit: context.max, retryAfterSeconds: Math.ceil(context.ttl / 1000) },
+        },
+      ),
   });
 
   // WebSocket upgrades run the same onRequest hooks (authentication, authorization, rate limits).
@@ -103,14 +133,26 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
       info: {
         title: 'SocialPulse API',
         version: '0.1.0',
-        description: 'Self-hostable social media analytics. Errors always answer `{"error":{"code","message","details"}}`.',
+        description:
+          'Self-hostable social media analytics. Errors always answer `{"error":{"code","message","details"}}`.',
       },
       tags: [
-        { name: 'workspaces', description: 'Workspaces hold posts and everything derived from them' },
+        {
+          name: 'workspaces',
+          description: 'Workspaces hold posts and everything derived from them',
+        },
         { name: 'posts', description: 'Collected and imported posts with their metrics' },
         { name: 'imports', description: 'Streamed imports of CSV, JSON Lines and JSON files' },
-        { name: 'webhooks', description: 'Signed deliveries from the platforms that push (public, verified by signature)' },
-        { name: 'analyses', description: 'Chunked, fair, resumable analyses of posts, with live progress, results and cost' },
+        {
+          name: 'webhooks',
+          description:
+            'Signed deliveries from the platforms that push (public, verified by signature)',
+        },
+        {
+          name: 'analyses',
+          description:
+            'Chunked, fair, resumable analyses of posts, with live progress, results and cost',
+        },
         { name: 'operations', description: 'Health, readiness and metrics' },
       ],
     },
@@ -150,17 +192,35 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
 
   const webBuilt = existsSync(`${webDistDir}index.html`);
   if (webBuilt) {
-    await app.register(fastifyStatic, { root: webDistDir, prefix: '/', wildcard: false, index: ['index.html'] });
+    await app.register(fastifyStatic, {
+      root: webDistDir,
+      prefix: '/',
+      wildcard: false,
+      index: ['index.html'],
+    });
   } else {
     app.get('/', { schema: { hide: true } }, (_request, reply) =>
-      reply.type('text/html').send('<h1>SocialPulse</h1><p>The web app is not built (npm run build). The API is live: <a href="/docs">/docs</a>.</p>'),
+      reply
+        .type('text/html')
+        .send(
+          '<h1>SocialPulse</h1><p>The web app is not built (npm run build). The API is live: <a href="/docs">/docs</a>.</p>',
+        ),
     );
   }
 
   app.setNotFoundHandler((request, reply) => {
-    const wantsPage = request.method === 'GET' && !request.url.startsWith('/v1/') && (request.headers.accept ?? '').includes('text/html');
+    const wantsPage =
+      request.method === 'GET' &&
+      !request.url.startsWith('/v1/') &&
+      (request.headers.accept ?? '').includes('text/html');
     if (wantsPage && webBuilt) return reply.sendFile('index.html');
-    return reply.status(404).send({ error: { code: 'not_found', message: `No route ${request.method} ${request.url.split('?')[0] ?? ''}`, details: null } });
+    return reply.status(404).send({
+      error: {
+        code: 'not_found',
+        message: `No route ${request.method} ${request.url.split('?')[0] ?? ''}`,
+        details: null,
+      },
+    });
   });
 
   return app;

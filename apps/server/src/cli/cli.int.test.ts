@@ -2,7 +2,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, databaseUnavailable, type TestDatabase } from '../../test/support/db.js';
+import {
+  createTestDatabase,
+  databaseUnavailable,
+  type TestDatabase,
+} from '../../test/support/db.js';
 import { postRecord, toCsv, toJsonl } from '../../test/support/factories.js';
 import { runCli } from '../../test/support/server-process.js';
 import { buildTestApp } from '../../test/support/app.js';
@@ -22,16 +26,38 @@ describe.skipIf(databaseUnavailable() !== '')('socialpulse import / export / mig
   it('imports several files, writes every reject with file and line, and prints a summary', async () => {
     const jsonl = path.join(dir, 'a.jsonl');
     const csv = path.join(dir, 'b.csv');
-    writeFileSync(jsonl, toJsonl([postRecord({ external_id: 'j1' }), postRecord({ external_id: 'j2', platform: 'myspace' })]) + 'not json\n');
-    writeFileSync(csv, toCsv([postRecord({ external_id: 'c1' }), postRecord({ external_id: 'c2', created_at: 'yesterday' })]));
+    writeFileSync(
+      jsonl,
+      toJsonl([
+        postRecord({ external_id: 'j1' }),
+        postRecord({ external_id: 'j2', platform: 'myspace' }),
+      ]) + 'not json\n',
+    );
+    writeFileSync(
+      csv,
+      toCsv([
+        postRecord({ external_id: 'c1' }),
+        postRecord({ external_id: 'c2', created_at: 'yesterday' }),
+      ]),
+    );
     const rejects = path.join(dir, 'rejects.jsonl');
-    const result = await runCli(['import', jsonl, csv, '--workspace', 'Brand', '--rejects', rejects], env());
+    const result = await runCli(
+      ['import', jsonl, csv, '--workspace', 'Brand', '--rejects', rejects],
+      env(),
+    );
     expect(result.code).toBe(0);
     expect(result.stderr).toContain('Created workspace "Brand"');
-    expect(result.stdout).toContain(`${jsonl}: read 3, inserted 1, updated 0, unchanged 0, rejected 2`);
-    expect(result.stdout).toContain(`${csv}: read 2, inserted 1, updated 0, unchanged 0, rejected 1`);
+    expect(result.stdout).toContain(
+      `${jsonl}: read 3, inserted 1, updated 0, unchanged 0, rejected 2`,
+    );
+    expect(result.stdout).toContain(
+      `${csv}: read 2, inserted 1, updated 0, unchanged 0, rejected 1`,
+    );
     expect(result.stdout).toContain('total: read 5, inserted 2');
-    const lines = readFileSync(rejects, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { file: string; line: number; field: string | null });
+    const lines = readFileSync(rejects, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { file: string; line: number; field: string | null });
     expect(lines.map((l) => [path.basename(l.file), l.line, l.field])).toEqual([
       ['a.jsonl', 2, 'platform'],
       ['a.jsonl', 3, null],
@@ -42,54 +68,101 @@ describe.skipIf(databaseUnavailable() !== '')('socialpulse import / export / mig
   it('exports CSV and JSONL in the import format, so an export imports back unchanged', async () => {
     for (const format of ['csv', 'jsonl'] as const) {
       const out = path.join(dir, `export.${format}`);
-      const exported = await runCli(['export', '--workspace', 'Brand', '--format', format, '--out', out], env());
+      const exported = await runCli(
+        ['export', '--workspace', 'Brand', '--format', format, '--out', out],
+        env(),
+      );
       expect(exported.stderr).toBe('');
       expect(exported.code).toBe(0);
       const again = await runCli(['import', out, '--workspace', 'Brand'], env());
       expect(again.stdout).toContain('read 2, inserted 0, updated 0, unchanged 2, rejected 0');
     }
-    const filtered = await runCli(['export', '--workspace', 'Brand', '--platform', 'x', '--since', '2999-01-01T00:00:00Z'], env());
+    const filtered = await runCli(
+      ['export', '--workspace', 'Brand', '--platform', 'x', '--since', '2999-01-01T00:00:00Z'],
+      env(),
+    );
     expect(filtered.stdout).toBe('');
     const bad = await runCli(['export', '--workspace', 'Brand', '--since', 'last week'], env());
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('--since');
     // Every export is in the workspace's audit log (the refused one never started).
-    const { rows } = await db.adminPool.query<{ details: { format: string; destination: string } }>("SELECT details FROM audit_log WHERE action = 'posts.exported' ORDER BY id");
-    expect(rows.map((r) => `${r.details.format} to ${r.details.destination}`)).toEqual(['csv to file', 'jsonl to file', 'jsonl to stdout']);
+    const { rows } = await db.adminPool.query<{ details: { format: string; destination: string } }>(
+      "SELECT details FROM audit_log WHERE action = 'posts.exported' ORDER BY id",
+    );
+    expect(rows.map((r) => `${r.details.format} to ${r.details.destination}`)).toEqual([
+      'csv to file',
+      'jsonl to file',
+      'jsonl to stdout',
+    ]);
   });
 
   it('fails clearly on bad configuration and on a missing file', async () => {
-    const badConfig = await runCli(['migrate'], { DATABASE_URL: 'mysql://nope', DATA_DIR: dir, PORT: 'x' });
+    const badConfig = await runCli(['migrate'], {
+      DATABASE_URL: 'mysql://nope',
+      DATA_DIR: dir,
+      PORT: 'x',
+    });
     expect(badConfig.code).toBe(78);
-    expect(badConfig.stderr).toMatch(/PORT: .*\n.*DATABASE_URL: must be a postgres:\/\/ or postgresql:\/\/ URL \(value hidden\)/);
-    const missing = await runCli(['import', path.join(dir, 'nope.csv'), '--workspace', 'Brand'], env());
+    expect(badConfig.stderr).toMatch(
+      /PORT: .*\n.*DATABASE_URL: must be a postgres:\/\/ or postgresql:\/\/ URL \(value hidden\)/,
+    );
+    const missing = await runCli(
+      ['import', path.join(dir, 'nope.csv'), '--workspace', 'Brand'],
+      env(),
+    );
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('nope.csv: no such file');
   });
 
   it('creates users and API keys for scripts, and resets MFA', async () => {
-    const weak = await runCli(['users', 'create', '--email', 'ops@example.com', '--password-stdin'], env(), 'short\n');
+    const weak = await runCli(
+      ['users', 'create', '--email', 'ops@example.com', '--password-stdin'],
+      env(),
+      'short\n',
+    );
     expect(weak.code).toBe(1);
     expect(weak.stderr).toContain('password must be at least 12 characters');
     const noStdin = await runCli(['users', 'create', '--email', 'ops@example.com'], env());
     expect(noStdin.stderr).toContain('--password-stdin');
 
-    const created = await runCli(['users', 'create', '--email', 'ops@example.com', '--admin', '--password-stdin'], env(), 'correct horse battery staple ops\n');
+    const created = await runCli(
+      ['users', 'create', '--email', 'ops@example.com', '--admin', '--password-stdin'],
+      env(),
+      'correct horse battery staple ops\n',
+    );
     expect(created.stdout).toMatch(/Created ops@example\.com \([0-9a-f-]{36}\) as instance admin/);
     const listed = await runCli(['users', 'list'], env());
     expect(listed.stdout).toMatch(/ops@example\.com\tadmin\tmfa=off/);
 
-    const key = await runCli(['keys', 'create', '--workspace', 'Brand', '--name', 'reporting', '--scopes', 'read'], env());
+    const key = await runCli(
+      ['keys', 'create', '--workspace', 'Brand', '--name', 'reporting', '--scopes', 'read'],
+      env(),
+    );
     expect(key.code).toBe(0);
     const secret = key.stdout.trim();
     expect(secret).toMatch(/^sp_[A-Za-z0-9]{8}_/);
     const app = await buildTestApp(db);
     try {
-      const ws = await app.inject({ method: 'GET', url: '/v1/workspaces', headers: { authorization: `Bearer ${secret}` } });
+      const ws = await app.inject({
+        method: 'GET',
+        url: '/v1/workspaces',
+        headers: { authorization: `Bearer ${secret}` },
+      });
       expect(ws.json<{ data: { name: string }[] }>().data.map((w) => w.name)).toEqual(['Brand']);
-      const revoked = await runCli(['keys', 'revoke', secret.slice(0, 11), '--workspace', 'Brand'], env());
+      const revoked = await runCli(
+        ['keys', 'revoke', secret.slice(0, 11), '--workspace', 'Brand'],
+        env(),
+      );
       expect(revoked.code).toBe(0);
-      expect((await app.inject({ method: 'GET', url: '/v1/workspaces', headers: { authorization: `Bearer ${secret}` } })).statusCode).toBe(401);
+      expect(
+        (
+          await app.inject({
+            method: 'GET',
+            url: '/v1/workspaces',
+            headers: { authorization: `Bearer ${secret}` },
+          })
+        ).statusCode,
+      ).toBe(401);
     } finally {
       await app.close();
     }

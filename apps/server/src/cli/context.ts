@@ -25,11 +25,22 @@ export function overridesFrom(flags: DatabaseFlags): ConfigOverrides {
  * Runs a CLI command against the database: uses DATABASE_URL, or the embedded cluster of a
  * running SocialPulse on the same DATA_DIR, or starts the embedded cluster for the command.
  */
-export async function withDatabase<T>(flags: DatabaseFlags, work: (ctx: CommandContext) => Promise<T>): Promise<T> {
+export async function withDatabase<T>(
+  flags: DatabaseFlags,
+  work: (ctx: CommandContext) => Promise<T>,
+): Promise<T> {
   const config = loadConfig(overridesFrom(flags));
   // Logs go to stderr so that commands can write data to stdout.
-  const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, process.stderr);
-  const db = await openDatabase({ config, logger, role: 'attach', applicationName: 'socialpulse-cli' });
+  const logger = createLogger(
+    config.logLevel === 'info' ? 'warn' : config.logLevel,
+    process.stderr,
+  );
+  const db = await openDatabase({
+    config,
+    logger,
+    role: 'attach',
+    applicationName: 'socialpulse-cli',
+  });
   try {
     return await work({ config, logger, db });
   } finally {

@@ -2,7 +2,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createTestDatabase, databaseUnavailable, type TestDatabase } from '../../test/support/db.js';
+import {
+  createTestDatabase,
+  databaseUnavailable,
+  type TestDatabase,
+} from '../../test/support/db.js';
 import { closedPort, redisUnavailable } from '../../test/support/redis.js';
 import { runCli } from '../../test/support/server-process.js';
 import { readMigrations } from '../db/migrate.js';
@@ -26,7 +30,11 @@ describe.skipIf(databaseUnavailable() !== '')('socialpulse doctor', () => {
   it('passes every check (configuration, disk, database, migrations, Redis) and exits 0', async (ctx) => {
     const redisUrl = inject('redisUrl');
     if ((await redisUnavailable(redisUrl)) !== '') ctx.skip();
-    const result = await runCli(['doctor'], { DATABASE_URL: db.url, DATA_DIR: dir, REDIS_URL: redisUrl });
+    const result = await runCli(['doctor'], {
+      DATABASE_URL: db.url,
+      DATA_DIR: dir,
+      REDIS_URL: redisUrl,
+    });
     expect(lines(result.stdout)).toEqual([
       '✓ configuration: valid',
       expect.stringMatching(new RegExp(`^✓ disk: \\d+\\.\\d GiB free in ${escape(dir)}$`)),
@@ -40,7 +48,11 @@ describe.skipIf(databaseUnavailable() !== '')('socialpulse doctor', () => {
 
   it('fails the Redis check and exits non-zero when Redis is unreachable', async () => {
     const port = await closedPort();
-    const result = await runCli(['doctor'], { DATABASE_URL: db.url, DATA_DIR: dir, REDIS_URL: `redis://127.0.0.1:${port}` });
+    const result = await runCli(['doctor'], {
+      DATABASE_URL: db.url,
+      DATA_DIR: dir,
+      REDIS_URL: `redis://127.0.0.1:${port}`,
+    });
     expect(result.stdout).toContain('✓ database: PostgreSQL');
     expect(result.stdout).toContain(`✓ migrations: all ${total} applied`);
     expect(result.stdout).toMatch(new RegExp(`✗ redis: redis://127\\.0\\.0\\.1:${port}: .+`));
@@ -49,11 +61,19 @@ describe.skipIf(databaseUnavailable() !== '')('socialpulse doctor', () => {
 
   it('fails the database check and exits non-zero when PostgreSQL is unreachable, and still checks the rest', async () => {
     const port = await closedPort();
-    const result = await runCli(['doctor'], { DATABASE_URL: `postgres://socialpulse:secret-password@127.0.0.1:${port}/nowhere`, DATA_DIR: dir, REDIS_URL: '' });
+    const result = await runCli(['doctor'], {
+      DATABASE_URL: `postgres://socialpulse:secret-password@127.0.0.1:${port}/nowhere`,
+      DATA_DIR: dir,
+      REDIS_URL: '',
+    });
     expect(lines(result.stdout)).toEqual([
       '✓ configuration: valid',
       expect.stringMatching(/^✓ disk: /),
-      expect.stringMatching(new RegExp(`^✗ database: Cannot connect to PostgreSQL at postgres://socialpulse:\\*+@127\\.0\\.0\\.1:${port}/nowhere: .*ECONNREFUSED`)),
+      expect.stringMatching(
+        new RegExp(
+          `^✗ database: Cannot connect to PostgreSQL at postgres://socialpulse:\\*+@127\\.0\\.0\\.1:${port}/nowhere: .*ECONNREFUSED`,
+        ),
+      ),
       '✓ redis: not configured (in-process cache and rate limits)',
     ]);
     // The password is never printed.
@@ -65,8 +85,14 @@ describe.skipIf(databaseUnavailable() !== '')('socialpulse doctor', () => {
     const file = path.join(dir, 'a-file');
     writeFileSync(file, 'not a directory');
     const dataDir = path.join(file, 'data');
-    const result = await runCli(['doctor'], { DATABASE_URL: db.url, DATA_DIR: dataDir, REDIS_URL: '' });
-    expect(result.stdout).toMatch(new RegExp(`✗ disk: ${escape(dataDir)} is not writable: .*ENOTDIR`));
+    const result = await runCli(['doctor'], {
+      DATABASE_URL: db.url,
+      DATA_DIR: dataDir,
+      REDIS_URL: '',
+    });
+    expect(result.stdout).toMatch(
+      new RegExp(`✗ disk: ${escape(dataDir)} is not writable: .*ENOTDIR`),
+    );
     expect(result.code).toBe(1);
   });
 });

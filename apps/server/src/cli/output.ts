@@ -6,6 +6,8 @@ export function reportFatal(error: unknown): never {
     process.stderr.write(`socialpulse: ${error.message}\n`);
     process.exit(error.code === 'config_invalid' ? 78 : 1);
   }
-  process.stderr.write(`socialpulse: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.stderr.write(
+    `socialpulse: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
   process.exit(1);
 }

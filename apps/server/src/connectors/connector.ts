@@ -13,11 +13,20 @@ export interface Connector {
    * One page of the account's posts, newest first, from `cursor` (null = the newest page).
    * Incremental sync: pass `since` and the connector stops (hasMore=false) once it reaches older posts.
    */
-  listPosts(account: AccountKey, cursor: string | null, ctx: ConnectorContext, options?: ListPostsOptions): Promise<PostPage>;
+  listPosts(
+    account: AccountKey,
+    cursor: string | null,
+    ctx: ConnectorContext,
+    options?: ListPostsOptions,
+  ): Promise<PostPage>;
   /** Current metrics of known posts, batched as the platform allows; unknown ids come back as gaps. */
   refreshMetrics(externalIds: readonly string[], ctx: ConnectorContext): Promise<MetricsResult>;
   /** Comments on one post, where the platform allows it (else a ConnectorError `forbidden`). */
-  listComments(postExternalId: string, cursor: string | null, ctx: ConnectorContext): Promise<CommentPage>;
+  listComments(
+    postExternalId: string,
+    cursor: string | null,
+    ctx: ConnectorContext,
+  ): Promise<CommentPage>;
 }
 
 export interface ConnectorCapabilities {
@@ -149,7 +158,14 @@ export interface CommentPage {
   gaps: Gap[];
 }
 
-export const emptyMetrics = (): MetricValues => ({ likes: null, comments: null, shares: null, views: null, saves: null, impressions: null });
+export const emptyMetrics = (): MetricValues => ({
+  likes: null,
+  comments: null,
+  shares: null,
+  views: null,
+  saves: null,
+  impressions: null,
+});
 
 /** The post in the generic import format (what `posts-import` stores); the raw record travels beside it. */
 export function toImportRecord(post: CollectedPost): ImportRecord {
@@ -170,5 +186,11 @@ export function toImportRecord(post: CollectedPost): ImportRecord {
 }
 
 export function snapshotOf(post: CollectedPost): MetricSnapshot {
-  return { platform: post.platform, external_id: post.external_id, captured_at: post.metrics_captured_at, ...post.metrics, raw: post.raw };
+  return {
+    platform: post.platform,
+    external_id: post.external_id,
+    captured_at: post.metrics_captured_at,
+    ...post.metrics,
+    raw: post.raw,
+  };
 }

@@ -28,16 +28,64 @@ interface KindRule {
 }
 
 export const kindRules: Record<ConnectorErrorKind, KindRule> = {
-  rate_limited: { code: 'platform_rate_limited', retryable: true, handling: 'wait until resetAt (or retryAfterMs), then retry; the budget of this platform+endpoint+credential is spent' },
-  usage_cap_exceeded: { code: 'platform_usage_capped', retryable: false, handling: 'stop collecting with this app until the billing period resets; rate-limit headers still show headroom, so do not retry' },
-  quota_exceeded: { code: 'platform_quota_exceeded', retryable: false, handling: 'the daily quota is spent: do not retry before resetAt (YouTube: midnight Pacific)' },
-  auth_expired: { code: 'platform_auth_expired', retryable: false, handling: 'refresh the token once; if that fails, mark the account platform_auth_expired and ask the user to reconnect' },
-  not_found: { code: 'platform_not_found', retryable: false, handling: 'the account or post is gone (deleted, suspended or never existed): record it, stop asking for it' },
-  forbidden: { code: 'platform_forbidden', retryable: false, handling: 'the credential lacks a permission or the resource is private/blocked: record it, do not retry' },
-  bad_request: { code: 'platform_bad_request', retryable: false, handling: 'our request is wrong (a bug or an unsupported parameter): send to the dead-letter table, do not retry' },
-  transient: { code: 'platform_unavailable', retryable: true, handling: 'retry with exponential back-off; repeated failures open the circuit' },
-  circuit_open: { code: 'platform_circuit_open', retryable: true, handling: 'the platform has been failing for this credential: try again after the breaker half-opens' },
-  malformed_response: { code: 'platform_malformed_response', retryable: false, handling: 'the platform answered in a shape we do not understand: dead-letter the request with the response for inspection' },
+  rate_limited: {
+    code: 'platform_rate_limited',
+    retryable: true,
+    handling:
+      'wait until resetAt (or retryAfterMs), then retry; the budget of this platform+endpoint+credential is spent',
+  },
+  usage_cap_exceeded: {
+    code: 'platform_usage_capped',
+    retryable: false,
+    handling:
+      'stop collecting with this app until the billing period resets; rate-limit headers still show headroom, so do not retry',
+  },
+  quota_exceeded: {
+    code: 'platform_quota_exceeded',
+    retryable: false,
+    handling: 'the daily quota is spent: do not retry before resetAt (YouTube: midnight Pacific)',
+  },
+  auth_expired: {
+    code: 'platform_auth_expired',
+    retryable: false,
+    handling:
+      'refresh the token once; if that fails, mark the account platform_auth_expired and ask the user to reconnect',
+  },
+  not_found: {
+    code: 'platform_not_found',
+    retryable: false,
+    handling:
+      'the account or post is gone (deleted, suspended or never existed): record it, stop asking for it',
+  },
+  forbidden: {
+    code: 'platform_forbidden',
+    retryable: false,
+    handling:
+      'the credential lacks a permission or the resource is private/blocked: record it, do not retry',
+  },
+  bad_request: {
+    code: 'platform_bad_request',
+    retryable: false,
+    handling:
+      'our request is wrong (a bug or an unsupported parameter): send to the dead-letter table, do not retry',
+  },
+  transient: {
+    code: 'platform_unavailable',
+    retryable: true,
+    handling: 'retry with exponential back-off; repeated failures open the circuit',
+  },
+  circuit_open: {
+    code: 'platform_circuit_open',
+    retryable: true,
+    handling:
+      'the platform has been failing for this credential: try again after the breaker half-opens',
+  },
+  malformed_response: {
+    code: 'platform_malformed_response',
+    retryable: false,
+    handling:
+      'the platform answered in a shape we do not understand: dead-letter the request with the response for inspection',
+  },
 };
 
 export interface ConnectorErrorOptions {
@@ -118,7 +166,8 @@ export function isConnectorError(error: unknown): error is ConnectorError {
   return error instanceof ConnectorError;
 }
 
-const secretParams = /([?&](?:access_token|key|api_key|token|client_secret|code|refresh_token|input_token|fb_exchange_token)=)[^&#]*/gi;
+const secretParams =
+  /([?&](?:access_token|key|api_key|token|client_secret|code|refresh_token|input_token|fb_exchange_token)=)[^&#]*/gi;
 
 /** A URL safe to print: credential-bearing query parameters replaced. */
 export function redactUrl(url: string): string {

@@ -6,7 +6,9 @@
 export type Json = Record<string, unknown>;
 
 export function asRecord(value: unknown): Json | null {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : null;
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Json)
+    : null;
 }
 
 export function asArray(value: unknown): unknown[] {
@@ -80,11 +82,15 @@ export function plus(a: number | null, b: number | null): number | null {
  */
 export function toIsoTimestamp(value: unknown): string | null {
   let ms: number;
-  if (typeof value === 'number' || (typeof value === 'string' && /^\d+(\.\d+)?$/.test(value.trim()))) {
+  if (
+    typeof value === 'number' ||
+    (typeof value === 'string' && /^\d+(\.\d+)?$/.test(value.trim()))
+  ) {
     ms = Number(value) * 1000;
   } else if (typeof value === 'string') {
     const text = value.trim().replace(/([+-]\d{2})(\d{2})$/, '$1:$2');
-    if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/i.test(text)) return null;
+    if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/i.test(text))
+      return null;
     ms = Date.parse(text);
   } else {
     return null;

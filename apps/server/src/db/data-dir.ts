@@ -96,7 +96,10 @@ export async function loadOrCreateSecrets(dataDir: string): Promise<Secrets> {
     stored = JSON.parse(await readFile(file, 'utf8')) as Partial<Secrets>;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new AppError('config_invalid', `${file} is unreadable (${(error as Error).message}); restore it from a backup: it holds the key to stored tokens.`);
+      throw new AppError(
+        'config_invalid',
+        `${file} is unreadable (${(error as Error).message}); restore it from a backup: it holds the key to stored tokens.`,
+      );
     }
     exists = false;
   }
@@ -107,7 +110,10 @@ export async function loadOrCreateSecrets(dataDir: string): Promise<Secrets> {
     jwtSecret: stored.jwtSecret ?? randomBytes(32).toString('base64url'),
   };
   if (exists && stored.encryptionKey === undefined) {
-    throw new AppError('config_invalid', `${file} has no encryptionKey; restore it from a backup: it holds the key to stored tokens.`);
+    throw new AppError(
+      'config_invalid',
+      `${file} has no encryptionKey; restore it from a backup: it holds the key to stored tokens.`,
+    );
   }
   if (!exists || Object.keys(secrets).some((k) => stored[k as keyof Secrets] === undefined)) {
     await writeFile(file, JSON.stringify(secrets, null, 2) + '\n', { mode: 0o600 });

@@ -2,7 +2,13 @@ import pg from 'pg';
 import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
 import { redactUrl, type Logger } from '../observability/logger.js';
-import { acquireLock, ensureDataDir, findLiveHolder, loadOrCreateSecrets, type Secrets } from './data-dir.js';
+import {
+  acquireLock,
+  ensureDataDir,
+  findLiveHolder,
+  loadOrCreateSecrets,
+  type Secrets,
+} from './data-dir.js';
 import { embeddedUrl, findFreePort, startEmbeddedPostgres } from './embedded.js';
 import { migrate } from './migrate.js';
 import { createPool } from './pool.js';
@@ -49,7 +55,10 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
   const { config, logger } = options;
   await ensureDataDir(config.dataDir);
   const secrets = await loadOrCreateSecrets(config.dataDir);
-  const effectiveSecrets: Secrets = { ...secrets, encryptionKey: config.encryptionKey ?? secrets.encryptionKey };
+  const effectiveSecrets: Secrets = {
+    ...secrets,
+    encryptionKey: config.encryptionKey ?? secrets.encryptionKey,
+  };
   let url: string;
   let mode: Database['mode'];
   let stopEmbedded: (() => Promise<void>) | undefined;
@@ -59,7 +68,9 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     url = config.database.url;
     mode = 'external';
     if (!config.encryptionKey) {
-      logger.info('ENCRYPTION_KEY is not set: using the key generated in DATA_DIR; set it explicitly when several servers share one database');
+      logger.info(
+        'ENCRYPTION_KEY is not set: using the key generated in DATA_DIR; set it explicitly when several servers share one database',
+      );
     }
   } else {
     const holder = await findLiveHolder(config.dataDir);
@@ -71,7 +82,12 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
       const port = await findFreePort();
       releaseLock = await acquireLock(config.dataDir, port);
       try {
-        const embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, password: secrets.embeddedDbPassword, port, logger });
+        const embedded = await startEmbeddedPostgres({
+          dataDir: config.dataDir,
+          password: secrets.embeddedDbPassword,
+          port,
+          logger,
+        });
         url = embedded.url;
         stopEmbedded = () => embedded.stop();
         mode = 'embedded';
@@ -85,7 +101,10 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
   if (config.database.appUrl && !config.database.url) {
     await stopEmbedded?.();
     await releaseLock?.();
-    throw new AppError('config_invalid', 'DATABASE_APP_URL is set without DATABASE_URL: the embedded database makes its own application login; set both or neither.');
+    throw new AppError(
+      'config_invalid',
+      'DATABASE_APP_URL is set without DATABASE_URL: the embedded database makes its own application login; set both or neither.',
+    );
   }
   let appUrl = config.database.appUrl ?? url;
   let tenantBoundary: TenantBoundary = config.database.appUrl ? 'login_role' : 'role_switch';
@@ -97,20 +116,35 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
   };
   try {
     // Migrations run as the connecting (owner) role; everything else as the app role.
-    const client = new pg.Client({ connectionString: url, application_name: 'socialpulse-migrate' });
+    const client = new pg.Client({
+      connectionString: url,
+      application_name: 'socialpulse-migrate',
+    });
     await client.connect().catch((error: unknown) => {
-      throw new AppError('database_unavailable', `Cannot connect to PostgreSQL at ${redactUrl(url)}: ${(error as Error).message}`, { cause: error });
+      throw new AppError(
+        'database_unavailable',
+        `Cannot connect to PostgreSQL at ${redactUrl(url)}: ${(error as Error).message}`,
+        { cause: error },
+      );
     });
     try {
-      const { rows } = await client.query<{ server_version_num: string }>('SHOW server_version_num');
+      const { rows } = await client.query<{ server_version_num: string }>(
+        'SHOW server_version_num',
+      );
       const version = Number(rows[0]?.server_version_num ?? 0);
       if (version < 140000) {
-        throw new AppError('database_unavailable', `SocialPulse needs PostgreSQL 14 or newer; ${redactUrl(url)} runs ${version}.`);
+        throw new AppError(
+          'database_unavailable',
+          `SocialPulse needs PostgreSQL 14 or newer; ${redactUrl(url)} runs ${version}.`,
+        );
       }
       if (options.migrate !== false) {
         const result = await migrate(client);
         if (result.applied.length > 0) {
-          logger.info({ applied: result.applied.map((m) => `${m.version}_${m.name}`) }, 'database migrated');
+          logger.info(
+            { applied: result.applied.map((m) => `${m.version}_${m.name}`) },
+            'database migrated',
+          );
         }
       }
       if (mode !== 'external') {
@@ -124,8 +158,13 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     }
     if (tenantBoundary === 'login_role') await assertAppLoginConfined(appUrl);
     // Said once, by the server (`own`), not by every CLI command that attaches.
-    else if (options.role === 'own') logger.warn('DATABASE_APP_URL is not set: the application switches to socialpulse_app on the owner\'s login, which a SET ROLE could undo; give it a login of its own for a hard tenant boundary (docs/security.md)');
-    pool = createPool(appUrl, config.database.poolMax, { applicationName: options.applicationName ?? 'socialpulse' });
+    else if (options.role === 'own')
+      logger.warn(
+        "DATABASE_APP_URL is not set: the application switches to socialpulse_app on the owner's login, which a SET ROLE could undo; give it a login of its own for a hard tenant boundary (docs/security.md)",
+      );
+    pool = createPool(appUrl, config.database.poolMax, {
+      applicationName: options.applicationName ?? 'socialpulse',
+    });
   } catch (error) {
     await close();
     throw error;
@@ -145,11 +184,18 @@ function withCredentials(url: string, user: string, password: string): string {
 
 /** Creates (or re-keys) the login, so the password in DATA_DIR is always the one that works. */
 async function ensureEmbeddedAppLogin(owner: pg.Client, password: string): Promise<void> {
-  const { rows } = await owner.query<{ exists: boolean }>('SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) AS exists', [EMBEDDED_APP_LOGIN]);
+  const { rows } = await owner.query<{ exists: boolean }>(
+    'SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) AS exists',
+    [EMBEDDED_APP_LOGIN],
+  );
   const verb = rows[0]?.exists ? 'ALTER' : 'CREATE';
   // Utility statements take no parameters: the password is a literal (base64url, no quotes possible).
-  const literal = (await owner.query<{ q: string }>('SELECT quote_literal($1) AS q', [password])).rows[0]?.q ?? "''";
-  await owner.query(`${verb} ROLE ${EMBEDDED_APP_LOGIN} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS NOREPLICATION INHERIT PASSWORD ${literal}`);
+  const literal =
+    (await owner.query<{ q: string }>('SELECT quote_literal($1) AS q', [password])).rows[0]?.q ??
+    "''";
+  await owner.query(
+    `${verb} ROLE ${EMBEDDED_APP_LOGIN} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS NOREPLICATION INHERIT PASSWORD ${literal}`,
+  );
   if (verb === 'CREATE') await owner.query(`GRANT socialpulse_app TO ${EMBEDDED_APP_LOGIN}`);
 }
 
@@ -160,10 +206,20 @@ async function ensureEmbeddedAppLogin(owner: pg.Client, password: string): Promi
 async function assertAppLoginConfined(appUrl: string): Promise<void> {
   const probe = new pg.Client({ connectionString: appUrl, application_name: 'socialpulse-check' });
   await probe.connect().catch((error: unknown) => {
-    throw new AppError('database_unavailable', `Cannot connect with the application login at ${redactUrl(appUrl)}: ${(error as Error).message}`, { cause: error });
+    throw new AppError(
+      'database_unavailable',
+      `Cannot connect with the application login at ${redactUrl(appUrl)}: ${(error as Error).message}`,
+      { cause: error },
+    );
   });
   try {
-    const { rows } = await probe.query<{ login: string; superuser: boolean; bypassrls: boolean; member: boolean; owns: boolean }>(
+    const { rows } = await probe.query<{
+      login: string;
+      superuser: boolean;
+      bypassrls: boolean;
+      member: boolean;
+      owns: boolean;
+    }>(
       `SELECT r.rolname AS login, r.rolsuper AS superuser, r.rolbypassrls AS bypassrls,
               pg_has_role(session_user, 'socialpulse_app', 'MEMBER') AS member,
               EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -171,8 +227,22 @@ async function assertAppLoginConfined(appUrl: string): Promise<void> {
          FROM pg_roles r WHERE r.rolname = session_user`,
     );
     const r = rows[0];
-    const problem = !r ? 'is unknown' : r.superuser ? 'is a superuser' : r.bypassrls ? 'has BYPASSRLS' : r.owns ? "owns SocialPulse's tables (or can act as their owner)" : !r.member ? 'is not a member of socialpulse_app' : null;
-    if (problem) throw new AppError('config_invalid', `The application login ${r?.login ?? ''} at ${redactUrl(appUrl)} ${problem}: it would not be held by row-level security. Give it a role that is only a member of socialpulse_app (docs/security.md).`);
+    const problem = !r
+      ? 'is unknown'
+      : r.superuser
+        ? 'is a superuser'
+        : r.bypassrls
+          ? 'has BYPASSRLS'
+          : r.owns
+            ? "owns SocialPulse's tables (or can act as their owner)"
+            : !r.member
+              ? 'is not a member of socialpulse_app'
+              : null;
+    if (problem)
+      throw new AppError(
+        'config_invalid',
+        `The application login ${r?.login ?? ''} at ${redactUrl(appUrl)} ${problem}: it would not be held by row-level security. Give it a role that is only a member of socialpulse_app (docs/security.md).`,
+      );
   } finally {
     await probe.end();
   }

@@ -49,14 +49,34 @@ describe('CLI commands that start the embedded PostgreSQL themselves', () => {
 
   it('import then export round-trip the posts, each exiting 0', async () => {
     const file = path.join(dataDir, 'posts.jsonl');
-    writeFileSync(file, toJsonl([postRecord({ external_id: 'cli-1' }), postRecord({ external_id: 'cli-2' })]));
-    const imported = await runCli(['import', file, '--workspace', 'Solo', '--data-dir', dataDir, '--rejects', path.join(dataDir, 'rejects.jsonl')], env);
-    expect(imported.stdout).toContain(`${file}: read 2, inserted 2, updated 0, unchanged 0, rejected 0`);
+    writeFileSync(
+      file,
+      toJsonl([postRecord({ external_id: 'cli-1' }), postRecord({ external_id: 'cli-2' })]),
+    );
+    const imported = await runCli(
+      [
+        'import',
+        file,
+        '--workspace',
+        'Solo',
+        '--data-dir',
+        dataDir,
+        '--rejects',
+        path.join(dataDir, 'rejects.jsonl'),
+      ],
+      env,
+    );
+    expect(imported.stdout).toContain(
+      `${file}: read 2, inserted 2, updated 0, unchanged 0, rejected 0`,
+    );
     expect(imported.code).toBe(0);
     expect(imported.stderr).toMatch(/^Created workspace "Solo" \([0-9a-f-]{36}\)\.\n$/);
     expect(existsSync(postmasterPid)).toBe(false);
 
-    const exported = await runCli(['export', '--workspace', 'Solo', '--format', 'jsonl', '--data-dir', dataDir], env);
+    const exported = await runCli(
+      ['export', '--workspace', 'Solo', '--format', 'jsonl', '--data-dir', dataDir],
+      env,
+    );
     const ids = exported.stdout
       .trim()
       .split('\n')
@@ -68,9 +88,15 @@ describe('CLI commands that start the embedded PostgreSQL themselves', () => {
 
   it('stops the cluster as a last resort when the process exits without stopping it', async () => {
     assertBuilt();
-    const embeddedModule = pathToFileURL(path.join(path.dirname(cliPath), '..', 'db', 'embedded.js')).href;
-    const loggerModule = pathToFileURL(path.join(path.dirname(cliPath), '..', 'observability', 'logger.js')).href;
-    const dataDirsModule = pathToFileURL(path.join(path.dirname(cliPath), '..', 'db', 'data-dir.js')).href;
+    const embeddedModule = pathToFileURL(
+      path.join(path.dirname(cliPath), '..', 'db', 'embedded.js'),
+    ).href;
+    const loggerModule = pathToFileURL(
+      path.join(path.dirname(cliPath), '..', 'observability', 'logger.js'),
+    ).href;
+    const dataDirsModule = pathToFileURL(
+      path.join(path.dirname(cliPath), '..', 'db', 'data-dir.js'),
+    ).href;
     // Starts the cluster, prints the postmaster's pid, and exits (code 3) without stopping it.
     const script = `
       const { startEmbeddedPostgres, findFreePort } = await import(${JSON.stringify(embeddedModule)});
@@ -82,8 +108,14 @@ describe('CLI commands that start the embedded PostgreSQL themselves', () => {
       process.stdout.write(readFileSync(${JSON.stringify(postmasterPid)}, 'utf8').split('\\n')[0]);
       process.exit(3);
     `;
-    const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const { code, stdout, stderr } = await new Promise<{
+      code: number | null;
+      stdout: string;
+      stderr: string;
+    }>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let out = '';
       let err = '';
       child.stdout.on('data', (d: Buffer) => (out += d.toString()));

@@ -29,7 +29,11 @@ describe('embedded PostgreSQL', () => {
     const ws = await createWorkspace(first.pool, 'Kept', null, { userId: null, label: 'test' });
     const run = await importPosts(
       first.pool,
-      { fileName: null, format: 'jsonl', stream: Readable.from([toJsonl([postRecord(), postRecord(), postRecord()])]) },
+      {
+        fileName: null,
+        format: 'jsonl',
+        stream: Readable.from([toJsonl([postRecord(), postRecord(), postRecord()])]),
+      },
       { workspaceId: ws.id, source: 'test', batchSize: 2, maxRecordBytes: 65536 },
     );
     expect(run.inserted).toBe(3);
@@ -37,7 +41,12 @@ describe('embedded PostgreSQL', () => {
 
     const second = await openDatabase({ config, logger, role: 'own' });
     const count = (scope: string | null) =>
-      withTenant(second.pool, { workspaceId: scope, userId: null }, async (c) => (await c.query<{ n: number }>('SELECT count(*)::int AS n FROM posts')).rows[0]?.n);
+      withTenant(
+        second.pool,
+        { workspaceId: scope, userId: null },
+        async (c) =>
+          (await c.query<{ n: number }>('SELECT count(*)::int AS n FROM posts')).rows[0]?.n,
+      );
     expect(await count(ws.id)).toBe(3);
     // The embedded database enforces row-level security like any other: no scope, no rows.
     expect(await count(null)).toBe(0);
@@ -54,7 +63,10 @@ describe('embedded PostgreSQL', () => {
       const file = path.join(dataDir, 'more.jsonl');
       const { writeFileSync } = await import('node:fs');
       writeFileSync(file, toJsonl([postRecord({ external_id: 'attached' })]));
-      const imported = await runCli(['import', file, '--workspace', 'Kept', '--data-dir', dataDir], {});
+      const imported = await runCli(
+        ['import', file, '--workspace', 'Kept', '--data-dir', dataDir],
+        {},
+      );
       expect(imported.stderr).toBe('');
       expect(imported.stdout).toContain('read 1, inserted 1');
 
@@ -75,12 +87,19 @@ describe('embedded PostgreSQL', () => {
     const signUp = await fetch(`${again.url}/v1/auth/sign-up`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email: 'admin@example.com', password: 'correct horse battery staple 42' }),
+      body: JSON.stringify({
+        email: 'admin@example.com',
+        password: 'correct horse battery staple 42',
+      }),
     });
     expect(signUp.status).toBe(201);
     const { access_token: token } = (await signUp.json()) as { access_token: string };
-    const workspaces = (await (await fetch(`${again.url}/v1/workspaces`, { headers: { authorization: `Bearer ${token}` } })).json()) as { data: { name: string; post_count: number }[] };
-    expect(workspaces.data).toEqual([expect.objectContaining({ name: 'Kept', post_count: 4, role: 'owner' })]);
+    const workspaces = (await (
+      await fetch(`${again.url}/v1/workspaces`, { headers: { authorization: `Bearer ${token}` } })
+    ).json()) as { data: { name: string; post_count: number }[] };
+    expect(workspaces.data).toEqual([
+      expect.objectContaining({ name: 'Kept', post_count: 4, role: 'owner' }),
+    ]);
     expect(await again.stop('SIGTERM')).toBe(0);
   });
 });

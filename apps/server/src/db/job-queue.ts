@@ -75,7 +75,12 @@ export function queueDb(client: pg.ClientBase): IDatabase {
 export async function openJobQueue(
   ownerUrl: string,
   settings: JobQueueSettings,
-  options: { supervise?: boolean; onError?: (error: Error) => void; synchronousCommit?: boolean; poolSize?: number } = {},
+  options: {
+    supervise?: boolean;
+    onError?: (error: Error) => void;
+    synchronousCommit?: boolean;
+    poolSize?: number;
+  } = {},
 ): Promise<JobQueue> {
   const boss = new PgBoss({
     connectionString: ownerUrl,
@@ -100,7 +105,11 @@ export async function openJobQueue(
     boss,
     settings,
     stop: async (stopOptions = {}) => {
-      await boss.stop({ graceful: stopOptions.graceful ?? true, timeout: stopOptions.timeoutMs ?? 10_000, close: true });
+      await boss.stop({
+        graceful: stopOptions.graceful ?? true,
+        timeout: stopOptions.timeoutMs ?? 10_000,
+        close: true,
+      });
     },
   };
 }
@@ -113,10 +122,21 @@ async function ensureQueues(boss: PgBoss, settings: JobQueueSettings): Promise<v
     retryDelayMax: settings.retryDelayMaxSeconds,
   };
   if (!(await boss.getQueue(WEBHOOK_QUEUE))) {
-    await boss.createQueue(WEBHOOK_QUEUE, { policy: 'standard', retryLimit: 5, retryDelay: 2, retryBackoff: true, retryDelayMax: 300 });
+    await boss.createQueue(WEBHOOK_QUEUE, {
+      policy: 'standard',
+      retryLimit: 5,
+      retryDelay: 2,
+      retryBackoff: true,
+      retryDelayMax: 300,
+    });
   }
   if (!(await boss.getQueue(CHUNK_DEAD_LETTER_QUEUE))) {
-    await boss.createQueue(CHUNK_DEAD_LETTER_QUEUE, { policy: 'standard', retryLimit: 5, retryDelay: 1, retryBackoff: true });
+    await boss.createQueue(CHUNK_DEAD_LETTER_QUEUE, {
+      policy: 'standard',
+      retryLimit: 5,
+      retryDelay: 1,
+      retryBackoff: true,
+    });
   }
   const chunkQueue = {
     ...retry,
@@ -136,7 +156,10 @@ async function ensureQueues(boss: PgBoss, settings: JobQueueSettings): Promise<v
 const GRANT_LOCK_KEY = 740_612;
 
 async function grantAppRole(ownerUrl: string): Promise<void> {
-  const client = new pg.Client({ connectionString: ownerUrl, application_name: 'socialpulse-queue-grants' });
+  const client = new pg.Client({
+    connectionString: ownerUrl,
+    application_name: 'socialpulse-queue-grants',
+  });
   await client.connect();
   try {
     // Processes starting together would update the same catalog rows at once ("tuple
@@ -144,8 +167,12 @@ async function grantAppRole(ownerUrl: string): Promise<void> {
     await client.query('BEGIN');
     await client.query('SELECT pg_advisory_xact_lock($1)', [GRANT_LOCK_KEY]);
     await client.query(`GRANT USAGE ON SCHEMA ${JOB_SCHEMA} TO ${APP_ROLE}`);
-    await client.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${JOB_SCHEMA} TO ${APP_ROLE}`);
-    await client.query(`GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ${JOB_SCHEMA} TO ${APP_ROLE}`);
+    await client.query(
+      `GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${JOB_SCHEMA} TO ${APP_ROLE}`,
+    );
+    await client.query(
+      `GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ${JOB_SCHEMA} TO ${APP_ROLE}`,
+    );
     await client.query(`GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA ${JOB_SCHEMA} TO ${APP_ROLE}`);
     await client.query('COMMIT');
   } catch (error) {
@@ -171,7 +198,10 @@ export class ChunkSlots {
     private readonly url: string,
     private readonly slots: number,
   ) {
-    this.client = new pg.Client({ connectionString: url, application_name: 'socialpulse-worker-slot' });
+    this.client = new pg.Client({
+      connectionString: url,
+      application_name: 'socialpulse-worker-slot',
+    });
     this.client.on('error', () => undefined);
   }
 
@@ -182,7 +212,10 @@ export class ChunkSlots {
   /** Takes a free slot, trying them from a rotating start; false when all are taken. */
   async tryAcquire(start: number): Promise<boolean> {
     if (this.held !== null) return true;
-    const { rows } = await this.client.query<{ slot: number | null }>('SELECT analysis_slot_acquire($1, $2, $3) AS slot', [SLOT_LOCK_CLASS, this.slots, start]);
+    const { rows } = await this.client.query<{ slot: number | null }>(
+      'SELECT analysis_slot_acquire($1, $2, $3) AS slot',
+      [SLOT_LOCK_CLASS, this.slots, start],
+    );
     const slot = rows[0]?.slot;
     if (slot === undefined || slot === null) return false;
     this.held = slot;
@@ -202,7 +235,11 @@ export class ChunkSlots {
 }
 
 /** A dedicated LISTEN connection; calls `onNotify` for each notification on `channel`. */
-export async function listen(url: string, channel: string, onNotify: (payload: string) => void): Promise<{ close(): Promise<void> }> {
+export async function listen(
+  url: string,
+  channel: string,
+  onNotify: (payload: string) => void,
+): Promise<{ close(): Promise<void> }> {
   const client = new pg.Client({ connectionString: url, application_name: 'socialpulse-listen' });
   client.on('error', () => undefined);
   await client.connect();
@@ -219,7 +256,11 @@ export interface JobQueueHandle {
   close(): Promise<void>;
 }
 
-export function lazyJobQueue(ownerUrl: string, settings: JobQueueSettings, options: { supervise?: boolean; onError?: (error: Error) => void } = {}): JobQueueHandle {
+export function lazyJobQueue(
+  ownerUrl: string,
+  settings: JobQueueSettings,
+  options: { supervise?: boolean; onError?: (error: Error) => void } = {},
+): JobQueueHandle {
   let opening: Promise<JobQueue> | null = null;
   return {
     get: () => {

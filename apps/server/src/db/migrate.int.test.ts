@@ -33,7 +33,9 @@ describe.skipIf(databaseUnavailable() !== '')('migrate', () => {
     const results = await Promise.all(clients.map((c) => migrate(c)));
     const all = await readMigrations();
     expect(results.map((r) => r.applied.length).sort()).toEqual([0, 0, all.length]);
-    const { rows } = await (clients[0]).query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
+    const { rows } = await clients[0].query<{ version: number }>(
+      'SELECT version FROM schema_migrations ORDER BY version',
+    );
     expect(rows.map((r) => r.version)).toEqual(all.map((m) => m.version));
     await Promise.all(clients.map((c) => c.end()));
   });
@@ -44,9 +46,18 @@ describe.skipIf(databaseUnavailable() !== '')('migrate', () => {
     const edited: Migration[] = all.map((m, i) => (i === 0 ? { ...m, checksum: 'different' } : m));
     await expect(migrate(client, edited)).rejects.toThrow(/was edited after it was applied/);
 
-    const broken: Migration = { version: all.length + 1, name: 'broken', sql: 'CREATE TABLE half_done (id int); SELECT 1/0;', checksum: 'x' };
-    await expect(migrate(client, [...all, broken])).rejects.toThrow(/Migration \d+ \(broken\) failed: division by zero/);
-    const { rows } = await client.query<{ t: string | null }>(`SELECT to_regclass('half_done')::text AS t`);
+    const broken: Migration = {
+      version: all.length + 1,
+      name: 'broken',
+      sql: 'CREATE TABLE half_done (id int); SELECT 1/0;',
+      checksum: 'x',
+    };
+    await expect(migrate(client, [...all, broken])).rejects.toThrow(
+      /Migration \d+ \(broken\) failed: division by zero/,
+    );
+    const { rows } = await client.query<{ t: string | null }>(
+      `SELECT to_regclass('half_done')::text AS t`,
+    );
     expect(rows[0]?.t).toBeNull();
     await client.end();
   });

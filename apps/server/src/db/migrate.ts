@@ -23,14 +23,26 @@ export async function readMigrations(dir = migrationsDir): Promise<Migration[]> 
   const migrations: Migration[] = [];
   for (const file of files) {
     const match = /^(\d{4})_([a-z0-9_]+)\.sql$/.exec(file);
-    if (!match) throw new AppError('internal_error', `Migration file name ${file} must look like 0001_name.sql`);
+    if (!match)
+      throw new AppError(
+        'internal_error',
+        `Migration file name ${file} must look like 0001_name.sql`,
+      );
     const sql = await readFile(path.join(dir, file), 'utf8');
     const version = Number(match[1]);
     const expected = migrations.length + 1;
     if (version !== expected) {
-      throw new AppError('internal_error', `Migration ${file}: expected version ${String(expected).padStart(4, '0')}`);
+      throw new AppError(
+        'internal_error',
+        `Migration ${file}: expected version ${String(expected).padStart(4, '0')}`,
+      );
     }
-    migrations.push({ version, name: match[2] ?? '', sql, checksum: createHash('sha256').update(sql).digest('hex') });
+    migrations.push({
+      version,
+      name: match[2] ?? '',
+      sql,
+      checksum: createHash('sha256').update(sql).digest('hex'),
+    });
   }
   return migrations;
 }
@@ -44,7 +56,10 @@ export interface MigrationResult {
  * Applies pending migrations, each in its own transaction, under a session advisory lock so
  * that concurrent starts migrate once. Refuses to run when an applied file was edited.
  */
-export async function migrate(client: pg.ClientBase, migrations?: Migration[]): Promise<MigrationResult> {
+export async function migrate(
+  client: pg.ClientBase,
+  migrations?: Migration[],
+): Promise<MigrationResult> {
   const all = migrations ?? (await readMigrations());
   await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
   try {
@@ -61,10 +76,16 @@ export async function migrate(client: pg.ClientBase, migrations?: Migration[]): 
     for (const row of rows) {
       const local = all.find((m) => m.version === row.version);
       if (!local) {
-        throw new AppError('internal_error', `The database has migration ${row.version} (${row.name}) that this version of SocialPulse does not know: is it older than the database?`);
+        throw new AppError(
+          'internal_error',
+          `The database has migration ${row.version} (${row.name}) that this version of SocialPulse does not know: is it older than the database?`,
+        );
       }
       if (local.checksum !== row.checksum) {
-        throw new AppError('internal_error', `Migration ${row.version} (${row.name}) was edited after it was applied; migrations are forward-only: add a new one instead.`);
+        throw new AppError(
+          'internal_error',
+          `Migration ${row.version} (${row.name}) was edited after it was applied; migrations are forward-only: add a new one instead.`,
+        );
       }
     }
     const applied: Migration[] = [];
@@ -73,15 +94,18 @@ export async function migrate(client: pg.ClientBase, migrations?: Migration[]): 
       await client.query('BEGIN');
       try {
         await client.query(migration.sql);
-        await client.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [
-          migration.version,
-          migration.name,
-          migration.checksum,
-        ]);
+        await client.query(
+          'INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)',
+          [migration.version, migration.name, migration.checksum],
+        );
         await client.query('COMMIT');
       } catch (error) {
         await client.query('ROLLBACK').catch(() => undefined);
-        throw new AppError('internal_error', `Migration ${migration.version} (${migration.name}) failed: ${(error as Error).message}`, { cause: error });
+        throw new AppError(
+          'internal_error',
+          `Migration ${migration.version} (${migration.name}) failed: ${(error as Error).message}`,
+          { cause: error },
+        );
       }
       applied.push(migration);
     }

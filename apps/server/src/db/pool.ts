@@ -9,7 +9,9 @@ export type Queryable = pg.Pool | pg.PoolClient;
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number.parseInt(v, 10));
 // bigint[] (OID 1016) likewise, element by element.
 const parseTextArray = pg.types.getTypeParser(1016 as never) as (v: string) => (string | null)[];
-pg.types.setTypeParser(1016 as never, (v: string) => parseTextArray(v).map((e) => (e === null ? null : Number.parseInt(e, 10))));
+pg.types.setTypeParser(1016 as never, (v: string) =>
+  parseTextArray(v).map((e) => (e === null ? null : Number.parseInt(e, 10))),
+);
 
 /** The role every application connection runs as: it cannot bypass row-level security. */
 export const APP_ROLE = 'socialpulse_app';
@@ -37,7 +39,11 @@ function connectionOptions(options: PoolOptions): { options?: string } {
   return flags.length > 0 ? { options: flags.join(' ') } : {};
 }
 
-export function createPool(connectionString: string, max: number, options: PoolOptions = {}): pg.Pool {
+export function createPool(
+  connectionString: string,
+  max: number,
+  options: PoolOptions = {},
+): pg.Pool {
   const pool = new pg.Pool({
     connectionString,
     max,
@@ -55,7 +61,11 @@ export function createPool(connectionString: string, max: number, options: PoolO
  * Runs `work` in a transaction on one client; rolls back on any error. `begin` may carry
  * statements to run with BEGIN in the same round trip (no parameters).
  */
-export async function withTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>, begin = 'BEGIN'): Promise<T> {
+export async function withTransaction<T>(
+  pool: pg.Pool,
+  work: (client: pg.PoolClient) => Promise<T>,
+  begin = 'BEGIN',
+): Promise<T> {
   const client = await pool.connect();
   try {
     await client.query(begin);
@@ -71,7 +81,10 @@ export async function withTransaction<T>(pool: pg.Pool, work: (client: pg.PoolCl
 }
 
 /** Checks out one client for a sequence of statements that must share a session (temp tables). */
-export async function withClient<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+export async function withClient<T>(
+  pool: pg.Pool,
+  work: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
   const client = await pool.connect();
   try {
     return await work(client);
@@ -84,7 +97,11 @@ export async function withClient<T>(pool: pg.Pool, work: (client: pg.PoolClient)
  * One connection as the owner (the URL's login, no role switch), for operator commands that
  * must cross tenants (key rotation). Never for request handling.
  */
-export async function withOwnerConnection<T>(url: string, applicationName: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+export async function withOwnerConnection<T>(
+  url: string,
+  applicationName: string,
+  work: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
   const pool = createPool(url, 1, { asAppRole: false, applicationName });
   try {
     return await withClient(pool, work);

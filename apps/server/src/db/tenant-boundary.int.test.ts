@@ -12,19 +12,27 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config.js';
 import { createLogger } from '../observability/logger.js';
-import { createTestDatabase, databaseUnavailable, type TestDatabase } from '../../test/support/db.js';
+import {
+  createTestDatabase,
+  databaseUnavailable,
+  type TestDatabase,
+} from '../../test/support/db.js';
 import { openDatabase, EMBEDDED_APP_LOGIN } from './database.js';
 
 const logger = createLogger('silent');
 
 /** What a statement run on the application's pool can reach after trying to drop its role or take the owner's. */
-async function escapeAttempt(pool: pg.Pool): Promise<{ sessionUser: string; postsSeen: number; setRole: string }> {
+async function escapeAttempt(
+  pool: pg.Pool,
+): Promise<{ sessionUser: string; postsSeen: number; setRole: string }> {
   const client = await pool.connect();
   try {
     await client.query('RESET ROLE');
     const who = await client.query<{ s: string }>('SELECT session_user AS s');
     const posts = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM posts');
-    const owner = await client.query<{ o: string }>("SELECT tableowner AS o FROM pg_tables WHERE tablename = 'posts'");
+    const owner = await client.query<{ o: string }>(
+      "SELECT tableowner AS o FROM pg_tables WHERE tablename = 'posts'",
+    );
     const setRole = await client.query(`SET ROLE ${owner.rows[0]?.o ?? 'postgres'}`).then(
       () => 'allowed',
       (error: { code?: string }) => error.code ?? 'error',
@@ -42,9 +50,16 @@ describe.skipIf(databaseUnavailable() !== '')('tenant boundary on an external Po
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    await db.adminPool.query(`CREATE ROLE ${login} LOGIN PASSWORD 'boundary-test' IN ROLE socialpulse_app`);
-    const ws = await db.adminPool.query<{ id: string }>("INSERT INTO workspaces (name) VALUES ('Boundary') RETURNING id");
-    await db.adminPool.query("INSERT INTO posts (workspace_id, platform, external_id, text, created_at, source, metrics_captured_at) VALUES ($1, 'x', 'b-1', 'private', now(), 'test', now())", [ws.rows[0]?.id]);
+    await db.adminPool.query(
+      `CREATE ROLE ${login} LOGIN PASSWORD 'boundary-test' IN ROLE socialpulse_app`,
+    );
+    const ws = await db.adminPool.query<{ id: string }>(
+      "INSERT INTO workspaces (name) VALUES ('Boundary') RETURNING id",
+    );
+    await db.adminPool.query(
+      "INSERT INTO posts (workspace_id, platform, external_id, text, created_at, source, metrics_captured_at) VALUES ($1, 'x', 'b-1', 'private', now(), 'test', now())",
+      [ws.rows[0]?.id],
+    );
   });
   afterAll(async () => {
     await db?.drop();
@@ -60,11 +75,23 @@ describe.skipIf(databaseUnavailable() !== '')('tenant boundary on an external Po
   };
 
   it('with DATABASE_APP_URL, the application logs in as that role: RESET ROLE leaves it inside row-level security', async () => {
-    const config = loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent', DATABASE_URL: db.url, DATABASE_APP_URL: appUrlFor(login) }, {});
+    const config = loadConfig(
+      {
+        DATA_DIR: dataDir,
+        LOG_LEVEL: 'silent',
+        DATABASE_URL: db.url,
+        DATABASE_APP_URL: appUrlFor(login),
+      },
+      {},
+    );
     const opened = await openDatabase({ config, logger, role: 'own' });
     try {
       expect(opened.tenantBoundary).toBe('login_role');
-      expect(await escapeAttempt(opened.pool)).toEqual({ sessionUser: login, postsSeen: 0, setRole: '42501' });
+      expect(await escapeAttempt(opened.pool)).toEqual({
+        sessionUser: login,
+        postsSeen: 0,
+        setRole: '42501',
+      });
     } finally {
       await opened.close();
     }
@@ -72,8 +99,19 @@ describe.skipIf(databaseUnavailable() !== '')('tenant boundary on an external Po
 
   it('refuses an application login that could bypass the policies (the owner, a superuser)', async () => {
     const owner = new URL(db.url).username || 'postgres';
-    const config = loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent', DATABASE_URL: db.url, DATABASE_APP_URL: appUrlFor(owner) }, {});
-    await expect(openDatabase({ config, logger, role: 'own' })).rejects.toMatchObject({ code: 'config_invalid', message: expect.stringMatching(/is a superuser|owns SocialPulse's tables/) as unknown });
+    const config = loadConfig(
+      {
+        DATA_DIR: dataDir,
+        LOG_LEVEL: 'silent',
+        DATABASE_URL: db.url,
+        DATABASE_APP_URL: appUrlFor(owner),
+      },
+      {},
+    );
+    await expect(openDatabase({ config, logger, role: 'own' })).rejects.toMatchObject({
+      code: 'config_invalid',
+      message: expect.stringMatching(/is a superuser|owns SocialPulse's tables/) as unknown,
+    });
   });
 
   it('without DATABASE_APP_URL it says so: the owner login switched to the application role', async () => {
@@ -101,7 +139,11 @@ describe('tenant boundary on the embedded PostgreSQL', () => {
       try {
         expect(opened.tenantBoundary).toBe('login_role');
         expect(new URL(opened.appUrl).username).toBe(EMBEDDED_APP_LOGIN);
-        expect(await escapeAttempt(opened.pool)).toEqual({ sessionUser: EMBEDDED_APP_LOGIN, postsSeen: 0, setRole: '42501' });
+        expect(await escapeAttempt(opened.pool)).toEqual({
+          sessionUser: EMBEDDED_APP_LOGIN,
+          postsSeen: 0,
+          setRole: '42501',
+        });
       } finally {
         await opened.close();
       }

@@ -14,19 +14,27 @@ export interface TenantScope {
 
 /** Sets the scope for the rest of the current transaction (it must be inside BEGIN). */
 export async function setTenantScope(client: pg.ClientBase, scope: TenantScope): Promise<void> {
-  await client.query("SELECT set_config('app.workspace_id', $1, true), set_config('app.user_id', $2, true)", [
-    scope.workspaceId ?? '',
-    scope.userId ?? '',
-  ]);
+  await client.query(
+    "SELECT set_config('app.workspace_id', $1, true), set_config('app.user_id', $2, true)",
+    [scope.workspaceId ?? '', scope.userId ?? ''],
+  );
 }
 
 /** Runs `work` in one transaction scoped to a workspace and/or user. */
-export async function withTenant<T>(pool: pg.Pool, scope: TenantScope, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+export async function withTenant<T>(
+  pool: pg.Pool,
+  scope: TenantScope,
+  work: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
   const ids = [scope.workspaceId ?? '', scope.userId ?? ''];
   if (ids.every((id) => id === '' || UUID.test(id))) {
     // BEGIN and the scope in one round trip: every API request and job step pays this.
     // Safe to inline: both values were just checked to be UUIDs (or empty).
-    return withTransaction(pool, work, `BEGIN; SELECT set_config('app.workspace_id', '${ids[0]}', true), set_config('app.user_id', '${ids[1]}', true)`);
+    return withTransaction(
+      pool,
+      work,
+      `BEGIN; SELECT set_config('app.workspace_id', '${ids[0]}', true), set_config('app.user_id', '${ids[1]}', true)`,
+    );
   }
   return withTransaction(pool, async (client) => {
     await setTenantScope(client, scope);

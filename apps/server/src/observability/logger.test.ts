@@ -10,7 +10,15 @@ function capture(): { stream: Writable; lines: () => Record<string, unknown>[] }
       done();
     },
   });
-  return { stream, lines: () => chunks.join('').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>) };
+  return {
+    stream,
+    lines: () =>
+      chunks
+        .join('')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
 }
 
 describe('logger redaction', () => {
@@ -33,17 +41,37 @@ describe('logger redaction', () => {
       encryptionKey: 'ek-1',
       csrf_token: 'csrf-1',
     };
-    logger.info({ ...secrets, body: secrets, req: { headers: { authorization: 'Bearer abc', cookie: 'sp_access=abc', 'x-csrf-token': 'csrf-2' } } }, 'request');
+    logger.info(
+      {
+        ...secrets,
+        body: secrets,
+        req: {
+          headers: {
+            authorization: 'Bearer abc',
+            cookie: 'sp_access=abc',
+            'x-csrf-token': 'csrf-2',
+          },
+        },
+      },
+      'request',
+    );
     const [line] = out.lines();
     const text = JSON.stringify(line);
-    for (const value of [...Object.values(secrets), 'Bearer abc', 'sp_access=abc', 'csrf-2']) expect(text).not.toContain(value);
+    for (const value of [...Object.values(secrets), 'Bearer abc', 'sp_access=abc', 'csrf-2'])
+      expect(text).not.toContain(value);
     expect((line as { body: Record<string, unknown> }).body.password).toBe('[redacted]');
   });
 
   it('keeps what operators need: error codes, messages and ids', () => {
     const out = capture();
-    createLogger('info', out.stream).warn({ err: { code: 'chunk_failed', message: 'boom' }, analysis: 'a-1' }, 'chunk attempt failed');
-    expect(out.lines()[0]).toMatchObject({ err: { code: 'chunk_failed', message: 'boom' }, analysis: 'a-1' });
+    createLogger('info', out.stream).warn(
+      { err: { code: 'chunk_failed', message: 'boom' }, analysis: 'a-1' },
+      'chunk attempt failed',
+    );
+    expect(out.lines()[0]).toMatchObject({
+      err: { code: 'chunk_failed', message: 'boom' },
+      analysis: 'a-1',
+    });
   });
 
   it('strips the password from connection URLs', () => {

@@ -34,8 +34,14 @@ export const importBatchDuration = new Histogram({
 });
 
 /** Registers gauges that read the pool at scrape time. */
-export function registerPoolMetrics(stats: () => { total: number; idle: number; waiting: number }): void {
-  const make = (name: string, help: string, pick: (s: ReturnType<typeof stats>) => number): void => {
+export function registerPoolMetrics(
+  stats: () => { total: number; idle: number; waiting: number },
+): void {
+  const make = (
+    name: string,
+    help: string,
+    pick: (s: ReturnType<typeof stats>) => number,
+  ): void => {
     if (registry.getSingleMetric(name)) registry.removeSingleMetric(name);
     new Gauge({
       name,
@@ -46,7 +52,19 @@ export function registerPoolMetrics(stats: () => { total: number; idle: number; 
       },
     });
   };
-  make('socialpulse_db_pool_connections', 'Connections open in the PostgreSQL pool', (s) => s.total);
-  make('socialpulse_db_pool_idle_connections', 'Idle connections in the PostgreSQL pool', (s) => s.idle);
-  make('socialpulse_db_pool_waiting_requests', 'Queries waiting for a pool connection', (s) => s.waiting);
+  make(
+    'socialpulse_db_pool_connections',
+    'Connections open in the PostgreSQL pool',
+    (s) => s.total,
+  );
+  make(
+    'socialpulse_db_pool_idle_connections',
+    'Idle connections in the PostgreSQL pool',
+    (s) => s.idle,
+  );
+  make(
+    'socialpulse_db_pool_waiting_requests',
+    'Queries waiting for a pool connection',
+    (s) => s.waiting,
+  );
 }

@@ -11,7 +11,12 @@ export interface RedisHealth {
 }
 
 export function createRedisHealth(url: string): RedisHealth {
-  const client = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000 });
+  const client = new Redis(url, {
+    lazyConnect: false,
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    connectTimeout: 2000,
+  });
   // Errors surface through ping() and the users' fallbacks; without a listener ioredis would
   // print each reconnect attempt.
   client.on('error', () => undefined);

@@ -13,7 +13,12 @@ export interface RunningApi {
 }
 
 /** Builds the app and listens on HOST:PORT. */
-export async function startApi(config: Config, db: Database, redis: RedisHealth | null, logger: Logger): Promise<RunningApi> {
+export async function startApi(
+  config: Config,
+  db: Database,
+  redis: RedisHealth | null,
+  logger: Logger,
+): Promise<RunningApi> {
   const deps = createAppDeps(config, db, redis, logger);
   const app = await buildApp(deps, { logger });
   await app.listen({ host: config.host, port: config.port });

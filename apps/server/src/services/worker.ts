@@ -20,7 +20,9 @@ export async function startWorker(
   config: Config,
   db: Pick<Database, 'url' | 'secrets'> & Partial<Pick<Database, 'appUrl'>>,
   logger: Logger,
-  overrides: Partial<Pick<ChunkWorkerOptions, 'onChunk' | 'llmFor'>> & { collection?: Partial<Omit<CollectionOptions, 'pool' | 'boss' | 'secretBox'>> } = {},
+  overrides: Partial<Pick<ChunkWorkerOptions, 'onChunk' | 'llmFor'>> & {
+    collection?: Partial<Omit<CollectionOptions, 'pool' | 'boss' | 'secretBox'>>;
+  } = {},
 ): Promise<RunningWorker> {
   const queue = await openJobQueue(db.url, jobQueueSettings(config), {
     supervise: true,
@@ -31,7 +33,10 @@ export async function startWorker(
   // Its own pool (on the application's login; tests that pass only the owner URL get the role
   // switch): one connection per chunk loop, and commits that do not wait for the WAL flush
   // (a chunk's results and its job's completion are one atomic, repeatable transaction).
-  const pool = createPool(db.appUrl ?? db.url, config.analysis.workerConcurrency + 3, { applicationName: 'socialpulse-worker', synchronousCommit: false });
+  const pool = createPool(db.appUrl ?? db.url, config.analysis.workerConcurrency + 3, {
+    applicationName: 'socialpulse-worker',
+    synchronousCommit: false,
+  });
   const secretBox = createSecretBox(db.secrets.encryptionKey, config.auth.previousEncryptionKeys);
   const worker = new ChunkWorker({
     pool,
@@ -41,18 +46,31 @@ export async function startWorker(
     concurrency: config.analysis.workerConcurrency,
     pollIntervalMs: config.analysis.pollIntervalMs,
     logger,
-    llmFor: overrides.llmFor ?? createLlmResolver(config.llm, (sealed, workspaceId) => secretBox.decrypt(sealed, `llm_api_key:${workspaceId}`)),
+    llmFor:
+      overrides.llmFor ??
+      createLlmResolver(config.llm, (sealed, workspaceId) =>
+        secretBox.decrypt(sealed, `llm_api_key:${workspaceId}`),
+      ),
     ...(overrides.onChunk ? { onChunk: overrides.onChunk } : {}),
   });
   await worker.start();
   // Webhook deliveries: acknowledged by the API, processed here.
-  await queue.boss.work<{ id: number }>(WEBHOOK_QUEUE, { batchSize: 10, pollingIntervalSeconds: Math.max(0.5, config.analysis.pollIntervalMs / 1000) }, async (jobs) => {
-    for (const job of jobs) await processDelivery(pool, job.data.id);
-  });
+  await queue.boss.work<{ id: number }>(
+    WEBHOOK_QUEUE,
+    { batchSize: 10, pollingIntervalSeconds: Math.max(0.5, config.analysis.pollIntervalMs / 1000) },
+    async (jobs) => {
+      for (const job of jobs) await processDelivery(pool, job.data.id);
+    },
+  );
   // Platform collection (domain/collection): sync jobs and the scheduler that queues due ones.
   // Rate-limit budgets live in Redis when it is configured, shared with the API and other workers.
-  const redis = config.redisUrl && !overrides.collection?.connectors ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, lazyConnect: false }) : null;
-  redis?.on('error', (error) => logger.warn({ err: error, component: 'collection' }, 'redis error (budgets)'));
+  const redis =
+    config.redisUrl && !overrides.collection?.connectors
+      ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, lazyConnect: false })
+      : null;
+  redis?.on('error', (error) =>
+    logger.warn({ err: error, component: 'collection' }, 'redis error (budgets)'),
+  );
   const collection = await startCollection({
     pool,
     boss: queue.boss,
@@ -63,7 +81,10 @@ export async function startWorker(
     concurrency: config.collection.concurrency,
     ...overrides.collection,
   });
-  logger.info({ slots: config.analysis.slots, concurrency: config.analysis.workerConcurrency }, 'analysis worker started');
+  logger.info(
+    { slots: config.analysis.slots, concurrency: config.analysis.workerConcurrency },
+    'analysis worker started',
+  );
   return {
     stop: async () => {
       await collection.stop();

@@ -50,7 +50,8 @@ afterAll(async () => {
 });
 
 // Locally, without ../shared, the comparison is skipped; in CI that is a failure, not a skip.
-if (!existsSync(fixtures) && process.env.CI === 'true') throw new Error(`fixtures not found at ${fixtures} (CI requires them)`);
+if (!existsSync(fixtures) && process.env.CI === 'true')
+  throw new Error(`fixtures not found at ${fixtures} (CI requires them)`);
 
 describe.skipIf(!existsSync(fixtures))('shapes match the recorded fixtures', () => {
   it('X: timeline pages, tweet objects, lookups with errors[], 401, usage-capped', async () => {

@@ -140,7 +140,10 @@ export interface Simulator {
   /** Revokes every user access and refresh token of a platform (the user removed the app there). */
   revokeGrants(platform: Platform): void;
   /** Whether the platform would accept a token now (ground truth for tests of renewal and revocation). */
-  tokenStatus(platform: Platform, token: string): 'valid' | 'missing' | 'invalid' | 'expired' | 'revoked';
+  tokenStatus(
+    platform: Platform,
+    token: string,
+  ): 'valid' | 'missing' | 'invalid' | 'expired' | 'revoked';
   /** Ids of an account's posts visible now, newest first (ground truth for tests and benchmarks). */
   postIds(platform: Platform, accountId: string): string[];
   /** Resolved limits of a platform by bucket. */

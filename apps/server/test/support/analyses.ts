@@ -19,27 +19,60 @@ export const testQueueConfig: ConfigOverrides = {
 };
 
 /** Imports `n` posts through the API; returns their ids as the API lists them (oldest first). */
-export async function importTestPosts(app: ZodApp, user: TestUser, workspaceId: string, n: number, text: (i: number) => string = (i) => `post ${i} is great fun`): Promise<void> {
+export async function importTestPosts(
+  app: ZodApp,
+  user: TestUser,
+  workspaceId: string,
+  n: number,
+  text: (i: number) => string = (i) => `post ${i} is great fun`,
+): Promise<void> {
   const records = Array.from({ length: n }, (_, i) => postRecord({ text: text(i) }));
-  const res = await app.inject({ method: 'POST', url: `/v1/workspaces/${workspaceId}/imports`, headers: { ...user.headers, 'content-type': 'application/x-ndjson' }, payload: toJsonl(records) });
+  const res = await app.inject({
+    method: 'POST',
+    url: `/v1/workspaces/${workspaceId}/imports`,
+    headers: { ...user.headers, 'content-type': 'application/x-ndjson' },
+    payload: toJsonl(records),
+  });
   if (res.statusCode !== 201) throw new Error(`import failed: ${res.statusCode} ${res.body}`);
 }
 
-export async function startTestWorker(db: TestDatabase, overrides: ConfigOverrides = {}, hooks: Partial<Pick<ChunkWorkerOptions, 'onChunk' | 'llmFor'>> = {}): Promise<RunningWorker> {
-  const config = loadConfig({ LOG_LEVEL: 'silent', DATABASE_URL: db.url, ...testQueueConfig, ...overrides }, {});
+export async function startTestWorker(
+  db: TestDatabase,
+  overrides: ConfigOverrides = {},
+  hooks: Partial<Pick<ChunkWorkerOptions, 'onChunk' | 'llmFor'>> = {},
+): Promise<RunningWorker> {
+  const config = loadConfig(
+    { LOG_LEVEL: 'silent', DATABASE_URL: db.url, ...testQueueConfig, ...overrides },
+    {},
+  );
   return startWorker(config, { url: db.url, secrets: db.secrets }, createLogger('silent'), hooks);
 }
 
 /** Polls the analysis until `done` holds (tests never sleep blindly; this waits for a state). */
-export async function waitForAnalysis(app: ZodApp, user: { headers: Record<string, string> }, id: string, done: (a: Analysis) => boolean = (a) => ['completed', 'completed_with_errors', 'failed', 'cancelled', 'paused_budget'].includes(a.status), timeoutMs = 50_000): Promise<Analysis> {
+export async function waitForAnalysis(
+  app: ZodApp,
+  user: { headers: Record<string, string> },
+  id: string,
+  done: (a: Analysis) => boolean = (a) =>
+    ['completed', 'completed_with_errors', 'failed', 'cancelled', 'paused_budget'].includes(
+      a.status,
+    ),
+  timeoutMs = 50_000,
+): Promise<Analysis> {
   const deadline = Date.now() + timeoutMs;
   let last: Analysis | undefined;
   while (Date.now() < deadline) {
-    const res = await app.inject({ method: 'GET', url: `/v1/analyses/${id}`, headers: user.headers });
+    const res = await app.inject({
+      method: 'GET',
+      url: `/v1/analyses/${id}`,
+      headers: user.headers,
+    });
     if (res.statusCode !== 200) throw new Error(`GET analysis: ${res.statusCode} ${res.body}`);
     last = res.json<Analysis>();
     if (done(last)) return last;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new Error(`analysis ${id} did not reach the expected state in ${timeoutMs} ms; last: ${JSON.stringify(last)}`);
+  throw new Error(
+    `analysis ${id} did not reach the expected state in ${timeoutMs} ms; last: ${JSON.stringify(last)}`,
+  );
 }

@@ -26,7 +26,8 @@ export function browserUnavailable(): string {
   if (existsSync(chromiumPath)) return '';
   const reason = `Chromium is not installed at ${chromiumPath} (apt-get install chromium, or set CHROMIUM_PATH)`;
   if (process.env.CI === 'true') throw new Error(`${reason} (CI requires it)`);
-  if (reported !== reason) process.stdout.write(`\n[integration] skipping browser tests: ${reason}\n`);
+  if (reported !== reason)
+    process.stdout.write(`\n[integration] skipping browser tests: ${reason}\n`);
   reported = reason;
   return reason;
 }
@@ -44,10 +45,19 @@ export interface WebServer {
 }
 
 /** The real app, serving apps/web/dist at /, listening on 127.0.0.1 on a free port. */
-export async function startWebServer(db: TestDatabase, overrides: ConfigOverrides = {}): Promise<WebServer> {
-  if (!existsSync(`${webDistDir}index.html`)) throw new Error(`${webDistDir}index.html is missing: run npm run build (npm test does) before the browser tests.`);
+export async function startWebServer(
+  db: TestDatabase,
+  overrides: ConfigOverrides = {},
+): Promise<WebServer> {
+  if (!existsSync(`${webDistDir}index.html`))
+    throw new Error(
+      `${webDistDir}index.html is missing: run npm run build (npm test does) before the browser tests.`,
+    );
   // The tests sign in many times a minute from one address.
-  const config = loadConfig({ LOG_LEVEL: 'silent', DATABASE_URL: db.url, RATE_LIMIT_AUTH_PER_MINUTE: '1000', ...overrides }, {});
+  const config = loadConfig(
+    { LOG_LEVEL: 'silent', DATABASE_URL: db.url, RATE_LIMIT_AUTH_PER_MINUTE: '1000', ...overrides },
+    {},
+  );
   const mail = createMemoryMailTransport();
   const deps = createAppDeps(config, db, null, createLogger('silent'), { mail });
   const app = await buildApp(deps);
@@ -105,7 +115,9 @@ export function browserSuite(overrides: ConfigOverrides = {}): BrowserSuite {
       return page;
     },
     lastLinkTo(to, path) {
-      const message = need(server, 'the web server').mail.filter((m) => m.to === to).at(-1);
+      const message = need(server, 'the web server')
+        .mail.filter((m) => m.to === to)
+        .at(-1);
       if (!message) throw new Error(`no mail was sent to ${to}`);
       const link = new RegExp(`https?://\\S+${path}\\?token=[\\w-]+`).exec(message.text)?.[0];
       if (!link) throw new Error(`the mail to ${to} holds no ${path} link:\n${message.text}`);
@@ -130,6 +142,7 @@ export async function workspaceRows(page: Page): Promise<string[][]> {
   await table.waitFor({ state: 'visible' });
   const rows = table.getByRole('row');
   const out: string[][] = [];
-  for (const row of (await rows.all()).slice(1)) out.push((await row.locator('th, td').allInnerTexts()).map((t) => t.trim()));
+  for (const row of (await rows.all()).slice(1))
+    out.push((await row.locator('th, td').allInnerTexts()).map((t) => t.trim()));
   return out;
 }

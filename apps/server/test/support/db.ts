@@ -10,7 +10,12 @@ export interface TestDatabase {
   pool: pg.Pool;
   /** The owner: sees every row, for assertions about what was written. */
   adminPool: pg.Pool;
-  secrets: { encryptionKey: string; embeddedDbPassword: string; appDbPassword: string; jwtSecret: string };
+  secrets: {
+    encryptionKey: string;
+    embeddedDbPassword: string;
+    appDbPassword: string;
+    jwtSecret: string;
+  };
   drop(): Promise<void>;
 }
 
@@ -20,7 +25,7 @@ export const databaseUnavailable = (): string => inject('pgUnavailable');
 /** A fresh database cloned from the migrated template: isolated from every other test file. */
 export async function createTestDatabase(): Promise<TestDatabase> {
   const adminUrl = inject('pgAdminUrl');
-  const name = `${inject("pgTemplate")}_t_${randomBytes(5).toString("hex")}`;
+  const name = `${inject('pgTemplate')}_t_${randomBytes(5).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   try {
@@ -30,12 +35,20 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   }
   const url = withDatabase(adminUrl, name);
   const pool = createPool(url, 5, { applicationName: 'socialpulse-test' });
-  const adminPool = createPool(url, 3, { applicationName: 'socialpulse-test-admin', asAppRole: false });
+  const adminPool = createPool(url, 3, {
+    applicationName: 'socialpulse-test-admin',
+    asAppRole: false,
+  });
   return {
     url,
     pool,
     adminPool,
-    secrets: { encryptionKey: randomBytes(32).toString('base64'), embeddedDbPassword: 'unused', appDbPassword: 'unused', jwtSecret: randomBytes(32).toString('base64url') },
+    secrets: {
+      encryptionKey: randomBytes(32).toString('base64'),
+      embeddedDbPassword: 'unused',
+      appDbPassword: 'unused',
+      jwtSecret: randomBytes(32).toString('base64url'),
+    },
     async drop() {
       await pool.end();
       await adminPool.end();

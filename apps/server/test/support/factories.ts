@@ -20,16 +20,22 @@ export function postRecord(overrides: RecordOverrides = {}): Record<string, unkn
   };
 }
 
-export const toJsonl = (records: readonly Record<string, unknown>[]): string => records.map((r) => JSON.stringify(r)).join('\n') + '\n';
+export const toJsonl = (records: readonly Record<string, unknown>[]): string =>
+  records.map((r) => JSON.stringify(r)).join('\n') + '\n';
 
-export function toCsv(records: readonly Record<string, unknown>[], columns?: readonly string[]): string {
+export function toCsv(
+  records: readonly Record<string, unknown>[],
+  columns?: readonly string[],
+): string {
   const cols = columns ?? [...new Set(records.flatMap((r) => Object.keys(r)))];
   const cell = (v: unknown): string => {
     if (v === undefined || v === null) return '';
     const s = typeof v === 'string' ? v : JSON.stringify(v);
     return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
   };
-  return [cols.join(','), ...records.map((r) => cols.map((c) => cell(r[c])).join(','))].join('\n') + '\n';
+  return (
+    [cols.join(','), ...records.map((r) => cols.map((c) => cell(r[c])).join(','))].join('\n') + '\n'
+  );
 }
 
 /** Splits text into chunks of random-ish sizes to exercise boundary handling in parsers. */

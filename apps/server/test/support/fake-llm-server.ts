@@ -39,7 +39,14 @@ export interface FakeLlmBehaviour {
   /** Cached prompt tokens reported for a request (default: half the prompt from the 2nd request on). */
   cachedTokens: (promptTokens: number, requestNumber: number) => number;
   /** Budget reported in x-ratelimit-* headers of normal answers. */
-  rateLimit: { limitRequests: number; remainingRequests: number; resetRequests: string; limitTokens: number; remainingTokens: number; resetTokens: string };
+  rateLimit: {
+    limitRequests: number;
+    remainingRequests: number;
+    resetRequests: string;
+    limitTokens: number;
+    remainingTokens: number;
+    resetTokens: string;
+  };
 }
 
 export interface RecordedRequest {
@@ -72,7 +79,14 @@ const defaultBehaviour = (): FakeLlmBehaviour => ({
   randomFaults: null,
   responseModel: null,
   cachedTokens: (prompt, n) => (n > 1 ? Math.floor(prompt / 2) : 0),
-  rateLimit: { limitRequests: 10_000, remainingRequests: 9_999, resetRequests: '6ms', limitTokens: 30_000_000, remainingTokens: 29_990_000, resetTokens: '0s' },
+  rateLimit: {
+    limitRequests: 10_000,
+    remainingRequests: 9_999,
+    resetRequests: '6ms',
+    limitTokens: 30_000_000,
+    remainingTokens: 29_990_000,
+    resetTokens: '0s',
+  },
 });
 
 /** mulberry32: small, seeded, good enough for fault injection. */
@@ -95,28 +109,65 @@ interface ChatBody {
 
 const positive = /\b(love|great|happy|excellent|amazing|awesome|good|thanks|best)\b/i;
 const negative = /\b(hate|bad|terrible|awful|angry|broken|worst|slow|refund|disappointed)\b/i;
-const stopwords = new Set(['the', 'a', 'an', 'and', 'or', 'is', 'are', 'to', 'of', 'in', 'on', 'for', 'with', 'this', 'that', 'it', 'my', 'i', 'we', 'you']);
+const stopwords = new Set([
+  'the',
+  'a',
+  'an',
+  'and',
+  'or',
+  'is',
+  'are',
+  'to',
+  'of',
+  'in',
+  'on',
+  'for',
+  'with',
+  'this',
+  'that',
+  'it',
+  'my',
+  'i',
+  'we',
+  'you',
+]);
 
 /** Deterministic labels "by keywords": what a tiny, honest model would say. */
-export function fakeLabel(text: string, categories: readonly string[]): { topic: string; category: string | null; sentiment: string; rationale: string } {
+export function fakeLabel(
+  text: string,
+  categories: readonly string[],
+): { topic: string; category: string | null; sentiment: string; rationale: string } {
   const sentiment = positive.test(text) ? 'positive' : negative.test(text) ? 'negative' : 'neutral';
   const lower = text.toLowerCase();
   const category = categories.find((c) => lower.includes(c.toLowerCase())) ?? null;
   const words = lower.match(/[a-z0-9]+/g)?.filter((w) => !stopwords.has(w)) ?? [];
   const topic = words.slice(0, 2).join(' ') || 'general';
-  return { topic, category, sentiment, rationale: `keyword rules: sentiment ${sentiment}, category ${category ?? 'none'}` };
+  return {
+    topic,
+    category,
+    sentiment,
+    rationale: `keyword rules: sentiment ${sentiment}, category ${category ?? 'none'}`,
+  };
 }
 
 function promptTokens(body: ChatBody): number {
-  const messages = (body.messages ?? []).map((m) => ({ role: (m.role ?? 'user') as 'system' | 'user' | 'assistant', content: m.content ?? '' }));
-  const schema = body.response_format === undefined ? 0 : countTokens(JSON.stringify(body.response_format));
+  const messages = (body.messages ?? []).map((m) => ({
+    role: (m.role ?? 'user') as 'system' | 'user' | 'assistant',
+    content: m.content ?? '',
+  }));
+  const schema =
+    body.response_format === undefined ? 0 : countTokens(JSON.stringify(body.response_format));
   return encodeChat(messages, 'gpt-4o').length + schema;
 }
 
 function answerContent(body: ChatBody, fault: FakeFault | null): string {
   const name = body.response_format?.json_schema?.name;
   const user = body.messages?.find((m) => m.role === 'user')?.content ?? '{}';
-  let parsed: { categories?: string[]; posts?: { id: string; text: string }[]; chunkSummaries?: string[] } = {};
+  let parsed: {
+    categories?: string[];
+    posts?: { id: string; text: string }[];
+    chunkSummaries?: string[];
+  } = {};
   try {
     parsed = JSON.parse(user) as typeof parsed;
   } catch {
@@ -124,10 +175,19 @@ function answerContent(body: ChatBody, fault: FakeFault | null): string {
   }
   if (name === 'job_summary') {
     const n = parsed.chunkSummaries?.length ?? 0;
-    return JSON.stringify({ summary: `Across ${n} chunk summaries: ${(parsed.chunkSummaries ?? []).slice(0, 2).join(' ')}`.slice(0, 500) });
+    return JSON.stringify({
+      summary:
+        `Across ${n} chunk summaries: ${(parsed.chunkSummaries ?? []).slice(0, 2).join(' ')}`.slice(
+          0,
+          500,
+        ),
+    });
   }
   const categories = parsed.categories ?? [];
-  const labels = (parsed.posts ?? []).map((post) => ({ id: post.id, ...fakeLabel(post.text, categories) }));
+  const labels = (parsed.posts ?? []).map((post) => ({
+    id: post.id,
+    ...fakeLabel(post.text, categories),
+  }));
   if (fault?.kind === 'wrong_ids' && labels[0]) labels[0].id = `${labels[0].id}-not-asked`;
   if (fault?.kind === 'bad_category' && labels[0]) labels[0].category = 'not-a-category';
   const sentiments = labels.map((l) => l.sentiment);
@@ -135,7 +195,9 @@ function answerContent(body: ChatBody, fault: FakeFault | null): string {
   return JSON.stringify({ labels, summary });
 }
 
-export async function startFakeLlmServer(options: Partial<FakeLlmBehaviour> = {}): Promise<FakeLlmServer> {
+export async function startFakeLlmServer(
+  options: Partial<FakeLlmBehaviour> = {},
+): Promise<FakeLlmServer> {
   const initial = (): FakeLlmBehaviour => ({ ...defaultBehaviour(), ...options });
   let behaviour = initial();
   let random = behaviour.randomFaults ? seededRandom(behaviour.randomFaults.seed) : null;
@@ -148,13 +210,23 @@ export async function startFakeLlmServer(options: Partial<FakeLlmBehaviour> = {}
     const fixed = behaviour.faults[n];
     if (fixed) return fixed;
     const rf = behaviour.randomFaults;
-    if (rf && random && rf.kinds.length > 0 && random() < rf.probability) return rf.kinds[Math.floor(random() * rf.kinds.length)] ?? null;
+    if (rf && random && rf.kinds.length > 0 && random() < rf.probability)
+      return rf.kinds[Math.floor(random() * rf.kinds.length)] ?? null;
     return null;
   };
 
-  const json = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void => {
+  const json = (
+    res: ServerResponse,
+    status: number,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ): void => {
     const text = JSON.stringify(body);
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+    res.writeHead(status, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(text),
+      ...headers,
+    });
     res.end(text);
   };
 
@@ -170,7 +242,12 @@ export async function startFakeLlmServer(options: Partial<FakeLlmBehaviour> = {}
     };
   };
 
-  const handleChat = async (req: IncomingMessage, res: ServerResponse, raw: string, arrivedAt: number): Promise<void> => {
+  const handleChat = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    raw: string,
+    arrivedAt: number,
+  ): Promise<void> => {
     const latency = async (): Promise<void> => {
       const left = behaviour.latencyMs - (performance.now() - arrivedAt);
       if (left > 0) await new Promise((resolve) => setTimeout(resolve, left));
@@ -180,11 +257,20 @@ export async function startFakeLlmServer(options: Partial<FakeLlmBehaviour> = {}
     try {
       body = JSON.parse(raw) as ChatBody;
     } catch {
-      json(res, 400, { error: { message: 'request body is not JSON', type: 'invalid_request_error' } });
+      json(res, 400, {
+        error: { message: 'request body is not JSON', type: 'invalid_request_error' },
+      });
       return;
     }
     const fault = pickFault(number);
-    requests.push({ number, method: req.method ?? '', path: req.url ?? '', headers: req.headers, body, fault });
+    requests.push({
+      number,
+      method: req.method ?? '',
+      path: req.url ?? '',
+      headers: req.headers,
+      body,
+      fault,
+    });
     if (fault) await latency();
 
     switch (fault?.kind) {
@@ -194,27 +280,71 @@ export async function startFakeLlmServer(options: Partial<FakeLlmBehaviour> = {}
         req.socket.destroy();
         return;
       case 'rate_limit':
-        json(res, 429, { error: { message: 'Rate limit reached for requests', type: 'requests', code: 'rate_limit_exceeded' } }, { ...rateHeaders(), 'retry-after': fault.retryAfter ?? '1' });
+        json(
+          res,
+          429,
+          {
+            error: {
+              message: 'Rate limit reached for requests',
+              type: 'requests',
+              code: 'rate_limit_exceeded',
+            },
+          },
+          { ...rateHeaders(), 'retry-after': fault.retryAfter ?? '1' },
+        );
         return;
       case 'rate_limit_headers':
-        json(res, 429, { error: { message: 'Rate limit reached for requests', type: 'requests', code: 'rate_limit_exceeded' } }, {
-          ...rateHeaders(),
-          'x-ratelimit-remaining-requests': '0',
-          'x-ratelimit-reset-requests': fault.resetRequests ?? '2s',
-        });
+        json(
+          res,
+          429,
+          {
+            error: {
+              message: 'Rate limit reached for requests',
+              type: 'requests',
+              code: 'rate_limit_exceeded',
+            },
+          },
+          {
+            ...rateHeaders(),
+            'x-ratelimit-remaining-requests': '0',
+            'x-ratelimit-reset-requests': fault.resetRequests ?? '2s',
+          },
+        );
         return;
       case 'quota_exceeded':
-        json(res, 429, { error: { message: 'You exceeded your current quota', type: 'insufficient_quota', code: 'insufficient_quota' } });
+        json(res, 429, {
+          error: {
+            message: 'You exceeded your current quota',
+            type: 'insufficient_quota',
+            code: 'insufficient_quota',
+          },
+        });
         return;
       case 'server_error':
-        json(res, 500, { error: { message: 'The server had an error while processing your request', type: 'server_error' } });
+        json(res, 500, {
+          error: {
+            message: 'The server had an error while processing your request',
+            type: 'server_error',
+          },
+        });
         return;
       case 'unavailable':
-        json(res, 503, { error: { message: 'The engine is currently overloaded', type: 'server_error' } }, fault.retryAfter ? { 'retry-after': fault.retryAfter } : {});
+        json(
+          res,
+          503,
+          { error: { message: 'The engine is currently overloaded', type: 'server_error' } },
+          fault.retryAfter ? { 'retry-after': fault.retryAfter } : {},
+        );
         return;
       case 'unauthorized': {
         const auth = req.headers.authorization ?? '';
-        json(res, 401, { error: { message: `Incorrect API key provided: ${auth.replace(/^Bearer\s+/i, '')}.`, type: 'invalid_request_error', code: 'invalid_api_key' } });
+        json(res, 401, {
+          error: {
+            message: `Incorrect API key provided: ${auth.replace(/^Bearer\s+/i, '')}.`,
+            type: 'invalid_request_error',
+            code: 'invalid_api_key',
+          },
+        });
         return;
       }
       default:
@@ -224,7 +354,8 @@ export async function startFakeLlmServer(options: Partial<FakeLlmBehaviour> = {}
     let content = answerContent(body, fault);
     let finishReason = 'stop';
     let refusal: string | null = null;
-    if (fault?.kind === 'malformed_json') content = `Sure! Here are the labels: ${content.slice(0, 40)}`;
+    if (fault?.kind === 'malformed_json')
+      content = `Sure! Here are the labels: ${content.slice(0, 40)}`;
     if (fault?.kind === 'truncated') {
       content = content.slice(0, Math.floor(content.length / 2));
       finishReason = 'length';
@@ -244,12 +375,20 @@ export async function startFakeLlmServer(options: Partial<FakeLlmBehaviour> = {}
         object: 'chat.completion',
         created: 1_700_000_000 + number,
         model: behaviour.responseModel ?? body.model ?? 'fake-model',
-        choices: [{ index: 0, message: { role: 'assistant', content: refusal ? null : content, refusal }, finish_reason: finishReason }],
+        choices: [
+          {
+            index: 0,
+            message: { role: 'assistant', content: refusal ? null : content, refusal },
+            finish_reason: finishReason,
+          },
+        ],
         usage: {
           prompt_tokens: prompt,
           completion_tokens: completion,
           total_tokens: prompt + completion,
-          prompt_tokens_details: { cached_tokens: Math.min(prompt, behaviour.cachedTokens(prompt, number)) },
+          prompt_tokens_details: {
+            cached_tokens: Math.min(prompt, behaviour.cachedTokens(prompt, number)),
+          },
         },
       },
       rateHeaders(),
@@ -278,11 +417,33 @@ export async function startFakeLlmServer(options: Partial<FakeLlmBehaviour> = {}
         return;
       }
       if (req.method === 'GET' && path === '/v1/models') {
-        requests.push({ number: 0, method: 'GET', path: req.url ?? '', headers: req.headers, body: null, fault: null });
-        json(res, 200, { object: 'list', data: [{ id: behaviour.responseModel ?? 'gpt-4o-mini', object: 'model', created: 1_700_000_000, owned_by: 'fake' }] });
+        requests.push({
+          number: 0,
+          method: 'GET',
+          path: req.url ?? '',
+          headers: req.headers,
+          body: null,
+          fault: null,
+        });
+        json(res, 200, {
+          object: 'list',
+          data: [
+            {
+              id: behaviour.responseModel ?? 'gpt-4o-mini',
+              object: 'model',
+              created: 1_700_000_000,
+              owned_by: 'fake',
+            },
+          ],
+        });
         return;
       }
-      json(res, 404, { error: { message: `no route ${req.method ?? ''} ${path ?? ''}`, type: 'invalid_request_error' } });
+      json(res, 404, {
+        error: {
+          message: `no route ${req.method ?? ''} ${path ?? ''}`,
+          type: 'invalid_request_error',
+        },
+      });
     });
   });
   server.on('connection', (socket: Socket) => {
@@ -297,7 +458,8 @@ export async function startFakeLlmServer(options: Partial<FakeLlmBehaviour> = {}
     requests,
     setBehaviour(patch) {
       behaviour = { ...behaviour, ...patch };
-      if (patch.randomFaults !== undefined) random = patch.randomFaults ? seededRandom(patch.randomFaults.seed) : null;
+      if (patch.randomFaults !== undefined)
+        random = patch.randomFaults ? seededRandom(patch.randomFaults.seed) : null;
     },
     reset() {
       behaviour = initial();

@@ -22,7 +22,9 @@ export function expectError(res: Response, status: number, code: string): ErrorB
   expect(Object.keys(body)).toEqual(['error']);
   const error = body.error as Record<string, unknown>;
   expect(Object.keys(error)).toEqual(['code', 'message', 'details']);
-  expect(error.details === null || (typeof error.details === 'object' && !Array.isArray(error.details))).toBe(true);
+  expect(
+    error.details === null || (typeof error.details === 'object' && !Array.isArray(error.details)),
+  ).toBe(true);
   expect(error.code).toBe(code);
   expect(error.code).toMatch(/^[a-z]+(_[a-z]+)*$/);
   expect(typeof error.message).toBe('string');
@@ -56,7 +58,11 @@ export async function importBody(
 }
 
 /** Imports records as JSON Lines and expects none of them to be rejected. */
-export async function importRecords(app: Injector, workspaceId: string, records: readonly Record<string, unknown>[]): Promise<ImportResult> {
+export async function importRecords(
+  app: Injector,
+  workspaceId: string,
+  records: readonly Record<string, unknown>[],
+): Promise<ImportResult> {
   const result = await importBody(app, workspaceId, toJsonl(records), 'application/x-ndjson');
   expect(result.rejects).toEqual([]);
   expect(result.status).toBe('completed');
@@ -68,14 +74,21 @@ export interface PostPage {
   next_cursor: string | null;
 }
 
-export const postsUrl = (workspaceId: string, query: Record<string, string | number | undefined> = {}): string => {
+export const postsUrl = (
+  workspaceId: string,
+  query: Record<string, string | number | undefined> = {},
+): string => {
   const params = new URLSearchParams();
   for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
   const qs = params.toString();
   return `/v1/workspaces/${workspaceId}/posts${qs ? `?${qs}` : ''}`;
 };
 
-export async function getPostPage(app: Injector, workspaceId: string, query: Record<string, string | number | undefined> = {}): Promise<PostPage> {
+export async function getPostPage(
+  app: Injector,
+  workspaceId: string,
+  query: Record<string, string | number | undefined> = {},
+): Promise<PostPage> {
   const res = await app.inject({ url: postsUrl(workspaceId, query) });
   expect(res.statusCode, res.body).toBe(200);
   return res.json<PostPage>();

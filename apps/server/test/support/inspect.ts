@@ -19,7 +19,13 @@ export interface Inspector {
  */
 export function createInspector(source: Pick<TestDatabase, 'adminPool'> | string): Inspector {
   const shared = typeof source !== 'string';
-  const pool = shared ? source.adminPool : new pg.Pool({ connectionString: source, max: 2, application_name: 'socialpulse-test-inspect' });
+  const pool = shared
+    ? source.adminPool
+    : new pg.Pool({
+        connectionString: source,
+        max: 2,
+        application_name: 'socialpulse-test-inspect',
+      });
   if (!shared) pool.on('error', () => undefined);
   return {
     async rows<R extends pg.QueryResultRow>(sql: string, params: unknown[] = []) {

@@ -28,7 +28,9 @@ export async function closedPort(): Promise<number> {
     server.listen(0, '127.0.0.1', resolve);
   });
   const address = server.address();
-  await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+  await new Promise<void>((resolve, reject) =>
+    server.close((error) => (error ? reject(error) : resolve())),
+  );
   if (address === null || typeof address === 'string') throw new Error('no TCP address');
   return address.port;
 }

@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 export const cliPath = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
 export function assertBuilt(): void {
-  if (!existsSync(cliPath)) throw new Error(`${cliPath} is missing: run npm run build first (npm test does).`);
+  if (!existsSync(cliPath))
+    throw new Error(`${cliPath} is missing: run npm run build first (npm test does).`);
 }
 
 export interface ServerProcess {
@@ -17,10 +18,17 @@ export interface ServerProcess {
 }
 
 /** Runs the CLI to completion and returns its exit code and output. */
-export function runCli(args: string[], env: Record<string, string>, input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runCli(
+  args: string[],
+  env: Record<string, string>,
+  input?: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   assertBuilt();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cliPath, ...args], { env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [cliPath, ...args], {
+      env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -58,7 +66,9 @@ export function startServer(args: string[], env: Record<string, string>): Promis
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    void exited.then((code) => reject(new Error(`serve exited with ${String(code)} before it was ready:\n${output}`)));
+    void exited.then((code) =>
+      reject(new Error(`serve exited with ${String(code)} before it was ready:\n${output}`)),
+    );
   });
 }
 
@@ -75,10 +85,17 @@ export function startWorkerProcess(env: Record<string, string>): Promise<ServerP
     child.stdout.on('data', (d: Buffer) => {
       output += d.toString();
       if (output.includes('SocialPulse worker is running')) {
-        resolve({ url: '', child, output: () => output, stop: async (signal = 'SIGTERM') => (child.kill(signal), exited) });
+        resolve({
+          url: '',
+          child,
+          output: () => output,
+          stop: async (signal = 'SIGTERM') => (child.kill(signal), exited),
+        });
       }
     });
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    void exited.then((code) => reject(new Error(`worker exited with ${String(code)} before it was ready:\n${output}`)));
+    void exited.then((code) =>
+      reject(new Error(`worker exited with ${String(code)} before it was ready:\n${output}`)),
+    );
   });
 }

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { createWorkspaceAs, signUpUser, strongPassword } from '../support/app.js';
-import { alertText, browserSuite, visibleText, webTestsUnavailable, workspaceRows } from '../support/browser.js';
+import {
+  alertText,
+  browserSuite,
+  visibleText,
+  webTestsUnavailable,
+  workspaceRows,
+} from '../support/browser.js';
 
 /** Forgot password → the link in the mail → a new password, in a real browser. */
 describe.skipIf(webTestsUnavailable() !== '')('web app: password reset (Chromium)', () => {
@@ -16,7 +22,9 @@ describe.skipIf(webTestsUnavailable() !== '')('web app: password reset (Chromium
     await page.getByRole('link', { name: 'Forgot your password?' }).click();
     await page.getByLabel('Email').fill(user.email);
     await page.getByRole('button', { name: 'Send the link' }).click();
-    expect(await visibleText(page.getByRole('status'))).toBe(`If an account exists for ${user.email}, we sent it a link to choose a new password. The link works once, for 30 minutes.`);
+    expect(await visibleText(page.getByRole('status'))).toBe(
+      `If an account exists for ${user.email}, we sent it a link to choose a new password. The link works once, for 30 minutes.`,
+    );
 
     const link = suite.lastLinkTo(user.email, '/reset-password');
     await page.goto(link);
@@ -31,11 +39,15 @@ describe.skipIf(webTestsUnavailable() !== '')('web app: password reset (Chromium
     await page.getByLabel('New password', { exact: true }).fill(password);
     await page.getByLabel('Repeat the new password').fill(`${password} typo`);
     await page.getByRole('button', { name: 'Change password' }).click();
-    expect(await alertText(page)).toBe('The two passwords differ; type the same new password twice.');
+    expect(await alertText(page)).toBe(
+      'The two passwords differ; type the same new password twice.',
+    );
 
     await page.getByLabel('Repeat the new password').fill(password);
     await page.getByRole('button', { name: 'Change password' }).click();
-    expect(await visibleText(page.getByRole('status'))).toBe('Your password has been changed and every session of your account has been signed out.');
+    expect(await visibleText(page.getByRole('status'))).toBe(
+      'Your password has been changed and every session of your account has been signed out.',
+    );
 
     await page.getByRole('link', { name: 'Sign in with your new password' }).click();
     await page.getByLabel('Email').fill(user.email);
@@ -62,6 +74,8 @@ describe.skipIf(webTestsUnavailable() !== '')('web app: password reset (Chromium
   it('says so when the link lacks its token', async () => {
     const page = await suite.newPage();
     await page.goto(`${suite.server.url}/reset-password`);
-    expect(await alertText(page)).toBe('This reset link is incomplete: open the whole link from the mail, or ask for a new one.');
+    expect(await alertText(page)).toBe(
+      'This reset link is incomplete: open the whole link from the mail, or ask for a new one.',
+    );
   });
 });

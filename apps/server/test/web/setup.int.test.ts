@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { createSetupLink } from '../../src/domain/auth/auth.service.js';
 import { seedDemoWorkspace } from '../../src/domain/demo/demo.service.js';
 import { strongPassword } from '../support/app.js';
-import { alertText, browserSuite, visibleText, webTestsUnavailable, workspaceRows } from '../support/browser.js';
+import {
+  alertText,
+  browserSuite,
+  visibleText,
+  webTestsUnavailable,
+  workspaceRows,
+} from '../support/browser.js';
 
 /** First run in a real browser: the setup link creates the admin, who lands on their workspaces. */
 describe.skipIf(webTestsUnavailable() !== '')('web app: first-run setup (Chromium)', () => {
@@ -11,7 +17,10 @@ describe.skipIf(webTestsUnavailable() !== '')('web app: first-run setup (Chromiu
   it('creates the admin account from the setup link and shows the Demo workspace; the session survives without its access cookie; sign-out ends it', async () => {
     const { server, db } = suite;
     // What `serve` does on a fresh embedded database: the Demo workspace, then the setup link.
-    const demo = await seedDemoWorkspace(db.pool, { batchSize: server.deps.config.import.batchSize, maxRecordBytes: server.deps.config.import.maxRecordBytes });
+    const demo = await seedDemoWorkspace(db.pool, {
+      batchSize: server.deps.config.import.batchSize,
+      maxRecordBytes: server.deps.config.import.maxRecordBytes,
+    });
     expect(demo?.inserted).toBeGreaterThan(0);
     const link = await createSetupLink(server.deps.auth, server.url);
     if (!link) throw new Error('no setup link on an empty database');
@@ -26,9 +35,15 @@ describe.skipIf(webTestsUnavailable() !== '')('web app: first-run setup (Chromiu
     expect(await alertText(page)).toMatch(/^password is too easy to guess/);
     await page.getByLabel('Password').fill(strongPassword());
     await page.getByRole('button', { name: 'Create account' }).click();
-    expect(await visibleText(page.getByRole('status').filter({ hasText: 'account is ready' }))).toBe('Your admin account is ready and you are signed in.');
-    expect(await visibleText(page.getByText('Signed in as'))).toBe('Signed in as admin@example.com.');
-    expect(await workspaceRows(page)).toEqual([['Demo', 'owner', new Intl.NumberFormat('en').format(demo?.inserted ?? 0)]]);
+    expect(
+      await visibleText(page.getByRole('status').filter({ hasText: 'account is ready' })),
+    ).toBe('Your admin account is ready and you are signed in.');
+    expect(await visibleText(page.getByText('Signed in as'))).toBe(
+      'Signed in as admin@example.com.',
+    );
+    expect(await workspaceRows(page)).toEqual([
+      ['Demo', 'owner', new Intl.NumberFormat('en').format(demo?.inserted ?? 0)],
+    ]);
     expect(new URL(page.url()).pathname).toBe('/');
 
     // The access cookie lives 15 minutes; without it the page renews the session from the refresh cookie.
@@ -36,7 +51,9 @@ describe.skipIf(webTestsUnavailable() !== '')('web app: first-run setup (Chromiu
     expect((await context.cookies()).map((c) => c.name)).toContain('sp_access');
     await context.clearCookies({ name: 'sp_access' });
     await page.reload();
-    expect(await visibleText(page.getByText('Signed in as'))).toBe('Signed in as admin@example.com.');
+    expect(await visibleText(page.getByText('Signed in as'))).toBe(
+      'Signed in as admin@example.com.',
+    );
     expect(await workspaceRows(page)).toEqual([['Demo', 'owner', expect.any(String) as string]]);
 
     // The link is single-use: opened again, it cannot create a second admin.
@@ -48,7 +65,9 @@ describe.skipIf(webTestsUnavailable() !== '')('web app: first-run setup (Chromiu
     expect(await alertText(again)).toBe('This setup link is invalid, used or expired');
 
     await page.getByRole('button', { name: 'Sign out' }).click();
-    expect(await visibleText(page.getByText('You are not signed in.'))).toBe('You are not signed in. Sign in to see your workspaces.');
+    expect(await visibleText(page.getByText('You are not signed in.'))).toBe(
+      'You are not signed in. Sign in to see your workspaces.',
+    );
     await page.reload();
     await page.getByRole('link', { name: 'Sign in' }).waitFor();
     expect(await page.getByText('Signed in as').count()).toBe(0);

@@ -19,7 +19,10 @@ export function ForgotPassword() {
     return (
       <section>
         <PageHeading title="Check your mail">Check your mail</PageHeading>
-        <p role="status">If an account exists for {sentTo}, we sent it a link to choose a new password. The link works once, for 30 minutes.</p>
+        <p role="status">
+          If an account exists for {sentTo}, we sent it a link to choose a new password. The link
+          works once, for 30 minutes.
+        </p>
         <p>
           <Link to="/sign-in">Back to sign in</Link>
         </p>
@@ -31,7 +34,9 @@ export function ForgotPassword() {
       <PageHeading id="forgot-heading" title="Reset your password">
         Reset your password
       </PageHeading>
-      <p>Enter the email address of your account; we will mail you a link to choose a new password.</p>
+      <p>
+        Enter the email address of your account; we will mail you a link to choose a new password.
+      </p>
       <Field label="Email" name="email" type="email" required autoComplete="username" />
       <button type="submit" disabled={action.busy}>
         Send the link

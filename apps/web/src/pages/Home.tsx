@@ -3,7 +3,11 @@ import { api, currentUser, messageOf, signOut, type Me, type WorkspaceList } fro
 import { currentNotice, Link } from '../router.js';
 import { ErrorAlert, PageHeading, useAction } from '../ui.js';
 
-type State = { kind: 'loading' } | { kind: 'signed_out' } | { kind: 'signed_in'; me: Me; workspaces: WorkspaceList['data'] } | { kind: 'failed'; message: string };
+type State =
+  | { kind: 'loading' }
+  | { kind: 'signed_out' }
+  | { kind: 'signed_in'; me: Me; workspaces: WorkspaceList['data'] }
+  | { kind: 'failed'; message: string };
 
 const count = new Intl.NumberFormat('en');
 
@@ -17,7 +21,13 @@ export function Home() {
     void (async () => {
       try {
         const me = await currentUser();
-        const next: State = me ? { kind: 'signed_in', me, workspaces: (await api<WorkspaceList>('GET', '/v1/workspaces')).data } : { kind: 'signed_out' };
+        const next: State = me
+          ? {
+              kind: 'signed_in',
+              me,
+              workspaces: (await api<WorkspaceList>('GET', '/v1/workspaces')).data,
+            }
+          : { kind: 'signed_out' };
         if (live) setState(next);
       } catch (error) {
         if (live) setState({ kind: 'failed', message: messageOf(error) });
@@ -46,17 +56,27 @@ export function Home() {
       {notice && <p role="status">{notice}</p>}
       <PageHeading title="Your workspaces">Your workspaces</PageHeading>
       <p>
-        Signed in as <strong>{me.display_name ? `${me.display_name} (${me.email})` : me.email}</strong>
+        Signed in as{' '}
+        <strong>{me.display_name ? `${me.display_name} (${me.email})` : me.email}</strong>
         {me.session_mfa && ' with two-factor authentication'}.
       </p>
       <p>
-        <button type="button" disabled={action.busy} onClick={() => void action.run(async () => (await signOut(), setState({ kind: 'signed_out' })))}>
+        <button
+          type="button"
+          disabled={action.busy}
+          onClick={() =>
+            void action.run(async () => (await signOut(), setState({ kind: 'signed_out' })))
+          }
+        >
           Sign out
         </button>
       </p>
       <ErrorAlert error={action.error} />
       {workspaces.length === 0 ? (
-        <p>You are not a member of any workspace yet. An invitation link from a workspace owner adds you to one.</p>
+        <p>
+          You are not a member of any workspace yet. An invitation link from a workspace owner adds
+          you to one.
+        </p>
       ) : (
         <table>
           <caption className="visually-hidden">Your workspaces</caption>

@@ -24,7 +24,9 @@ export function ResetPassword({ token }: { token: string | null }) {
     return (
       <section>
         <PageHeading title="Password changed">Password changed</PageHeading>
-        <p role="status">Your password has been changed and every session of your account has been signed out.</p>
+        <p role="status">
+          Your password has been changed and every session of your account has been signed out.
+        </p>
         <p>
           <Link to="/sign-in">Sign in with your new password</Link>
         </p>
@@ -47,8 +49,21 @@ export function ResetPassword({ token }: { token: string | null }) {
       <PageHeading id="reset-heading" title="Choose a new password">
         Choose a new password
       </PageHeading>
-      <Field label="New password" name="password" type="password" required autoComplete="new-password" hint={PASSWORD_HINT} />
-      <Field label="Repeat the new password" name="repeat" type="password" required autoComplete="new-password" />
+      <Field
+        label="New password"
+        name="password"
+        type="password"
+        required
+        autoComplete="new-password"
+        hint={PASSWORD_HINT}
+      />
+      <Field
+        label="Repeat the new password"
+        name="repeat"
+        type="password"
+        required
+        autoComplete="new-password"
+      />
       <button type="submit" disabled={action.busy}>
         Change password
       </button>

@@ -8,7 +8,11 @@ export function Setup({ token }: { token: string }) {
   const action = useAction();
   function submit(event: FormEvent<HTMLFormElement>): void {
     event.preventDefault();
-    const body = { token, email: fieldText(event.currentTarget, 'email'), password: fieldText(event.currentTarget, 'password') };
+    const body = {
+      token,
+      email: fieldText(event.currentTarget, 'email'),
+      password: fieldText(event.currentTarget, 'password'),
+    };
     void action.run(async () => {
       await api('POST', '/v1/auth/setup', body);
       navigate('/', 'Your admin account is ready and you are signed in.');
@@ -20,7 +24,15 @@ export function Setup({ token }: { token: string }) {
         Create the admin account
       </PageHeading>
       <Field label="Email" name="email" type="email" required autoComplete="username" />
-      <Field label="Password" name="password" type="password" required minLength={12} autoComplete="new-password" hint={PASSWORD_HINT} />
+      <Field
+        label="Password"
+        name="password"
+        type="password"
+        required
+        minLength={12}
+        autoComplete="new-password"
+        hint={PASSWORD_HINT}
+      />
       <button type="submit" disabled={action.busy}>
         Create account
       </button>

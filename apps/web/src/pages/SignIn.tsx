@@ -12,7 +12,10 @@ export function SignIn({ next }: { next: string | null }) {
 
   function submitPassword(event: FormEvent<HTMLFormElement>): void {
     event.preventDefault();
-    const body = { email: fieldText(event.currentTarget, 'email'), password: fieldText(event.currentTarget, 'password') };
+    const body = {
+      email: fieldText(event.currentTarget, 'email'),
+      password: fieldText(event.currentTarget, 'password'),
+    };
     void action.run(async () => {
       const result = await api<SignInResult>('POST', '/v1/auth/sign-in', body);
       if ('mfa_required' in result) setMfaToken(result.mfa_token);
@@ -24,7 +27,13 @@ export function SignIn({ next }: { next: string | null }) {
     event.preventDefault();
     const value = fieldText(event.currentTarget, 'code').trim();
     void action.run(async () => {
-      await api('POST', '/v1/auth/mfa/verify', useRecovery ? { mfa_token: mfaToken, recovery_code: value } : { mfa_token: mfaToken, code: value.replace(/\s/g, '') });
+      await api(
+        'POST',
+        '/v1/auth/mfa/verify',
+        useRecovery
+          ? { mfa_token: mfaToken, recovery_code: value }
+          : { mfa_token: mfaToken, code: value.replace(/\s/g, '') },
+      );
       done();
     });
   }
@@ -35,7 +44,11 @@ export function SignIn({ next }: { next: string | null }) {
         <PageHeading id="mfa-heading" title="Two-factor authentication">
           Two-factor authentication
         </PageHeading>
-        <p>{useRecovery ? 'Enter one of the recovery codes you saved when you turned two-factor authentication on. Each works once.' : 'Enter the 6-digit code your authenticator app shows for SocialPulse.'}</p>
+        <p>
+          {useRecovery
+            ? 'Enter one of the recovery codes you saved when you turned two-factor authentication on. Each works once.'
+            : 'Enter the 6-digit code your authenticator app shows for SocialPulse.'}
+        </p>
         <Field
           key={useRecovery ? 'recovery' : 'totp'}
           label={useRecovery ? 'Recovery code' : 'Authentication code'}
@@ -43,7 +56,13 @@ export function SignIn({ next }: { next: string | null }) {
           required
           autoFocus
           autoComplete="one-time-code"
-          {...(useRecovery ? { maxLength: 40 } : { inputMode: 'numeric' as const, pattern: '\\s*\\d{3}\\s*\\d{3}\\s*', maxLength: 10 })}
+          {...(useRecovery
+            ? { maxLength: 40 }
+            : {
+                inputMode: 'numeric' as const,
+                pattern: '\\s*\\d{3}\\s*\\d{3}\\s*',
+                maxLength: 10,
+              })}
         />
         <button type="submit" disabled={action.busy}>
           Verify
@@ -67,7 +86,13 @@ export function SignIn({ next }: { next: string | null }) {
         Sign in
       </PageHeading>
       <Field label="Email" name="email" type="email" required autoComplete="username" />
-      <Field label="Password" name="password" type="password" required autoComplete="current-password" />
+      <Field
+        label="Password"
+        name="password"
+        type="password"
+        required
+        autoComplete="current-password"
+      />
       <button type="submit" disabled={action.busy}>
         Sign in
       </button>

@@ -19,10 +19,21 @@ function nano(costUsd: string): bigint {
 describe('costOf', () => {
   it('prices a known model exactly, cached tokens at the cached price', () => {
     // gpt-4o-mini: 0.15 in, 0.075 cached, 0.60 out per 1M.
-    const cost = costOf('gpt-4o-mini', { inputTokens: 1_000, cachedInputTokens: 400, outputTokens: 100 });
+    const cost = costOf('gpt-4o-mini', {
+      inputTokens: 1_000,
+      cachedInputTokens: 400,
+      outputTokens: 100,
+    });
     // 600 × 0.15 + 400 × 0.075 + 100 × 0.60 = 90 + 30 + 60 = 180 micro-dollars.
-    expect(cost).toEqual({ priced: true, costUsd: '0.000180000', priceVersion: PRICE_TABLE_VERSION, pricedAs: 'gpt-4o-mini' });
-    expect(costOf('gpt-4o-mini', { inputTokens: 1, outputTokens: 0 })).toMatchObject({ costUsd: '0.000000150' });
+    expect(cost).toEqual({
+      priced: true,
+      costUsd: '0.000180000',
+      priceVersion: PRICE_TABLE_VERSION,
+      pricedAs: 'gpt-4o-mini',
+    });
+    expect(costOf('gpt-4o-mini', { inputTokens: 1, outputTokens: 0 })).toMatchObject({
+      costUsd: '0.000000150',
+    });
   });
 
   it('maps dated snapshots and Ollama tags to their entry, but never by prefix', () => {
@@ -35,15 +46,25 @@ describe('costOf', () => {
   });
 
   it('flags an unknown model instead of pricing it at zero', () => {
-    expect(costOf('my-finetune', { inputTokens: 10, outputTokens: 10 })).toEqual({ priced: false, reason: 'unpriced_model', priceVersion: PRICE_TABLE_VERSION });
+    expect(costOf('my-finetune', { inputTokens: 10, outputTokens: 10 })).toEqual({
+      priced: false,
+      reason: 'unpriced_model',
+      priceVersion: PRICE_TABLE_VERSION,
+    });
   });
 
   it('prices local models at an explicit zero', () => {
-    expect(costOf('qwen2.5:7b', { inputTokens: 5_000, outputTokens: 500 })).toMatchObject({ priced: true, costUsd: '0.000000000', pricedAs: 'qwen2.5' });
+    expect(costOf('qwen2.5:7b', { inputTokens: 5_000, outputTokens: 500 })).toMatchObject({
+      priced: true,
+      costUsd: '0.000000000',
+      pricedAs: 'qwen2.5',
+    });
   });
 
   it('rejects impossible usage', () => {
-    expect(() => costOf('gpt-4o', { inputTokens: 1, cachedInputTokens: 2, outputTokens: 0 })).toThrow(RangeError);
+    expect(() =>
+      costOf('gpt-4o', { inputTokens: 1, cachedInputTokens: 2, outputTokens: 0 }),
+    ).toThrow(RangeError);
     expect(() => costOf('gpt-4o', { inputTokens: 1.5, outputTokens: 0 })).toThrow(RangeError);
   });
 
@@ -59,10 +80,17 @@ describe('costOf', () => {
           const cached = Math.min(cachedRaw, input);
           const price = priceTable.models[model];
           if (!price) throw new Error('unreachable');
-          const cost = costOf(model, { inputTokens: input, cachedInputTokens: cached, outputTokens: output });
+          const cost = costOf(model, {
+            inputTokens: input,
+            cachedInputTokens: cached,
+            outputTokens: output,
+          });
           if (!cost.priced) throw new Error(`${model} should be priced`);
           // cost × 1e9 = Σ tokens × price × 1e3 (milli-dollars per 1M tokens) exactly.
-          const expected = BigInt(input - cached) * milli(price.input) + BigInt(cached) * milli(price.cachedInput) + BigInt(output) * milli(price.output);
+          const expected =
+            BigInt(input - cached) * milli(price.input) +
+            BigInt(cached) * milli(price.cachedInput) +
+            BigInt(output) * milli(price.output);
           expect(nano(cost.costUsd)).toBe(expected);
         },
       ),

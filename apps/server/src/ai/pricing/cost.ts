@@ -2,7 +2,9 @@ import Big from 'big.js';
 import { z } from 'zod';
 import pricesFile from './prices.json' with { type: 'json' };
 
-const decimalString = z.string().regex(/^\d+(\.\d+)?$/, 'a non-negative decimal string such as "0.15"');
+const decimalString = z
+  .string()
+  .regex(/^\d+(\.\d+)?$/, 'a non-negative decimal string such as "0.15"');
 
 const modelPriceSchema = z.object({
   input: decimalString,
@@ -57,7 +59,8 @@ export function resolvePricedModel(model: string, table: PriceTable = priceTable
 }
 
 function assertCount(name: string, value: number): void {
-  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${name} must be a non-negative integer, got ${value}`);
+  if (!Number.isSafeInteger(value) || value < 0)
+    throw new RangeError(`${name} must be a non-negative integer, got ${value}`);
 }
 
 /** Digits after the decimal point that `value` needs to be written exactly. */
@@ -74,23 +77,34 @@ const perToken = new Big('1e-6');
  * decimals (more if a price needs them) and is never rounded. An unknown model is
  * `{ priced: false }`, never a silent "0".
  */
-export function costOf(model: string, usage: TokenUsage, table: PriceTable = priceTable): CostResult {
+export function costOf(
+  model: string,
+  usage: TokenUsage,
+  table: PriceTable = priceTable,
+): CostResult {
   assertCount('inputTokens', usage.inputTokens);
   assertCount('outputTokens', usage.outputTokens);
   const cached = usage.cachedInputTokens ?? 0;
   assertCount('cachedInputTokens', cached);
-  if (cached > usage.inputTokens) throw new RangeError('cachedInputTokens cannot exceed inputTokens');
+  if (cached > usage.inputTokens)
+    throw new RangeError('cachedInputTokens cannot exceed inputTokens');
 
   const key = resolvePricedModel(model, table);
   const price = key === null ? undefined : table.models[key];
-  if (key === null || price === undefined) return { priced: false, reason: 'unpriced_model', priceVersion: table.version };
+  if (key === null || price === undefined)
+    return { priced: false, reason: 'unpriced_model', priceVersion: table.version };
 
   const micro = new Big(usage.inputTokens - cached)
     .times(price.input)
     .plus(new Big(cached).times(price.cachedInput))
     .plus(new Big(usage.outputTokens).times(price.output));
   const cost = micro.times(perToken);
-  return { priced: true, costUsd: cost.toFixed(Math.max(9, decimalsOf(cost))), priceVersion: table.version, pricedAs: key };
+  return {
+    priced: true,
+    costUsd: cost.toFixed(Math.max(9, decimalsOf(cost))),
+    priceVersion: table.version,
+    pricedAs: key,
+  };
 }
 
 /** Sums costUsd strings exactly (for a job total); null if any part is unpriced. */

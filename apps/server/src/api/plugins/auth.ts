@@ -10,7 +10,13 @@ import type { PoolClient } from '../../db/pool.js';
 import { verifyAccessToken } from '../../domain/auth/access-tokens.js';
 import { authenticateApiKey, isSessionActive } from '../../domain/auth/auth.service.js';
 import { analysisWorkspaceId } from '../../db/repos/analyses.repo.js';
-import { roleAllows, scopesAllow, type ApiKeyScope, type Permission, type Role } from '../../domain/auth/permissions.js';
+import {
+  roleAllows,
+  scopesAllow,
+  type ApiKeyScope,
+  type Permission,
+  type Role,
+} from '../../domain/auth/permissions.js';
 import type { Actor } from '../../domain/workspaces/workspaces.service.js';
 import type { AppDeps } from '../types.js';
 
@@ -18,7 +24,15 @@ export const ACCESS_COOKIE = 'sp_access';
 export const REFRESH_COOKIE = 'sp_refresh';
 
 export type Principal =
-  | { kind: 'user'; userId: string; sessionId: string; mfa: boolean; viaCookie: boolean; isInstanceAdmin: boolean; email: string }
+  | {
+      kind: 'user';
+      userId: string;
+      sessionId: string;
+      mfa: boolean;
+      viaCookie: boolean;
+      isInstanceAdmin: boolean;
+      email: string;
+    }
   | { kind: 'api_key'; keyId: string; workspaceId: string; scopes: ApiKeyScope[] };
 
 /**
@@ -27,7 +41,8 @@ export type Principal =
  * person or an API key, no workspace), or a workspace `permission` (the route has a
  * :workspaceId parameter).
  */
-export type RouteAuth = { public: true } | { user: true } | { authenticated: true } | { permission: Permission };
+export type RouteAuth =
+  { public: true } | { user: true } | { authenticated: true } | { permission: Permission };
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -47,7 +62,8 @@ function bearer(request: FastifyRequest): string | null {
   const header = request.headers.authorization;
   if (!header) return null;
   const match = /^Bearer\s+(\S+)$/i.exec(header);
-  if (!match?.[1]) throw new AppError('unauthorized', 'Authorization must be "Bearer <token or API key>"');
+  if (!match?.[1])
+    throw new AppError('unauthorized', 'Authorization must be "Bearer <token or API key>"');
   return match[1];
 }
 
@@ -63,29 +79,56 @@ async function authenticate(request: FastifyRequest, deps: AppDeps): Promise<Pri
   const claims = await verifyAccessToken(deps.auth.jwtSecret, token);
   // Checked on every request so that sign-out, password change and reuse detection bite at once.
   if (!(await isSessionActive({ pool: deps.db.pool }, claims.sessionId))) {
-    throw new AppError('unauthorized', 'This session has ended; sign in again', { details: { reason: 'session_revoked' } });
+    throw new AppError('unauthorized', 'This session has ended; sign in again', {
+      details: { reason: 'session_revoked' },
+    });
   }
   const user = await findUser(deps.db.pool, claims.userId);
-  if (!user || user.disabledAt) throw new AppError('unauthorized', 'This account is disabled', { details: { reason: 'account_disabled' } });
-  return { kind: 'user', userId: user.id, sessionId: claims.sessionId, mfa: claims.mfa, viaCookie: fromHeader === null, isInstanceAdmin: user.isInstanceAdmin, email: user.email };
+  if (!user || user.disabledAt)
+    throw new AppError('unauthorized', 'This account is disabled', {
+      details: { reason: 'account_disabled' },
+    });
+  return {
+    kind: 'user',
+    userId: user.id,
+    sessionId: claims.sessionId,
+    mfa: claims.mfa,
+    viaCookie: fromHeader === null,
+    isInstanceAdmin: user.isInstanceAdmin,
+    email: user.email,
+  };
 }
 
 /** Credentials refused for what they are, not for their age: these count as probing. */
-const FORGED = new Set(['token_invalid', 'api_key_invalid', 'api_key_revoked', 'session_revoked', undefined]);
+const FORGED = new Set([
+  'token_invalid',
+  'api_key_invalid',
+  'api_key_revoked',
+  'session_revoked',
+  undefined,
+]);
 
 /**
  * Authenticates, counting forged or unknown credentials against the caller's address (the
  * sign-in brute-force limiter): a 401 is cheap for the caller, so without this anyone could try
  * keys without limit. An expired token is the normal life of a session and is not counted.
  */
-async function authenticateCounted(request: FastifyRequest, deps: AppDeps): Promise<Principal | null> {
-  const presented = request.headers.authorization !== undefined || request.cookies[ACCESS_COOKIE] !== undefined;
+async function authenticateCounted(
+  request: FastifyRequest,
+  deps: AppDeps,
+): Promise<Principal | null> {
+  const presented =
+    request.headers.authorization !== undefined || request.cookies[ACCESS_COOKIE] !== undefined;
   if (presented) await deps.auth.throttle.checkAddress(request.ip);
   try {
     return await authenticate(request, deps);
   } catch (error) {
-    const reason = error instanceof AppError ? (error.details as { reason?: string } | undefined)?.reason : 'unknown';
-    if (error instanceof AppError && error.code === 'unauthorized' && FORGED.has(reason)) await deps.auth.throttle.failCredential(request.ip);
+    const reason =
+      error instanceof AppError
+        ? (error.details as { reason?: string } | undefined)?.reason
+        : 'unknown';
+    if (error instanceof AppError && error.code === 'unauthorized' && FORGED.has(reason))
+      await deps.auth.throttle.failCredential(request.ip);
     throw error;
   }
 }
@@ -93,31 +136,54 @@ async function authenticateCounted(request: FastifyRequest, deps: AppDeps): Prom
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Members who lack access get 404, not 403, for workspaces they cannot see: no existence leak. */
-const hidden = (workspaceId: string): AppError => new AppError('not_found', `workspace ${workspaceId} was not found`, { details: { resource: 'workspace', id: workspaceId } });
+const hidden = (workspaceId: string): AppError =>
+  new AppError('not_found', `workspace ${workspaceId} was not found`, {
+    details: { resource: 'workspace', id: workspaceId },
+  });
 
 async function workspaceOfAnalysis(deps: AppDeps, analysisId: string): Promise<string> {
-  const missing = new AppError('not_found', `analysis ${analysisId} was not found`, { details: { resource: 'analysis', id: analysisId } });
+  const missing = new AppError('not_found', `analysis ${analysisId} was not found`, {
+    details: { resource: 'analysis', id: analysisId },
+  });
   if (!UUID.test(analysisId)) {
-    throw new AppError('validation_failed', 'params.analysisId: Invalid UUID', { details: { problems: [{ in: 'params', field: 'analysisId', message: 'Invalid UUID' }] } });
+    throw new AppError('validation_failed', 'params.analysisId: Invalid UUID', {
+      details: { problems: [{ in: 'params', field: 'analysisId', message: 'Invalid UUID' }] },
+    });
   }
-  const workspaceId = await withTenant(deps.db.pool, { workspaceId: null, userId: null }, (c) => analysisWorkspaceId(c, analysisId));
+  const workspaceId = await withTenant(deps.db.pool, { workspaceId: null, userId: null }, (c) =>
+    analysisWorkspaceId(c, analysisId),
+  );
   // Unknown and not-yours answer alike (authorization below turns a foreign workspace into 404 too).
   if (!workspaceId) throw missing;
   return workspaceId;
 }
 
-async function authorizeWorkspace(request: FastifyRequest, deps: AppDeps, permission: Permission): Promise<void> {
+async function authorizeWorkspace(
+  request: FastifyRequest,
+  deps: AppDeps,
+  permission: Permission,
+): Promise<void> {
   const params = request.params as { workspaceId?: string; analysisId?: string };
   if (params.workspaceId === undefined && params.analysisId !== undefined) {
     const analysisId = params.analysisId;
     // Before the lookup: an anonymous caller must not learn whether the analysis exists.
-    if (!request.principal) throw new AppError('unauthorized', 'Sign in or send an API key', { details: { reason: 'missing_credentials' } });
+    if (!request.principal)
+      throw new AppError('unauthorized', 'Sign in or send an API key', {
+        details: { reason: 'missing_credentials' },
+      });
     try {
-      await authorizeInWorkspace(request, deps, permission, await workspaceOfAnalysis(deps, analysisId));
+      await authorizeInWorkspace(
+        request,
+        deps,
+        permission,
+        await workspaceOfAnalysis(deps, analysisId),
+      );
     } catch (error) {
       // Someone outside the analysis's workspace learns nothing, not even which workspace it is in.
       if (error instanceof AppError && error.code === 'not_found') {
-        throw new AppError('not_found', `analysis ${analysisId} was not found`, { details: { resource: 'analysis', id: analysisId } });
+        throw new AppError('not_found', `analysis ${analysisId} was not found`, {
+          details: { resource: 'analysis', id: analysisId },
+        });
       }
       throw error;
     }
@@ -126,31 +192,63 @@ async function authorizeWorkspace(request: FastifyRequest, deps: AppDeps, permis
   await authorizeInWorkspace(request, deps, permission, params.workspaceId);
 }
 
-async function authorizeInWorkspace(request: FastifyRequest, deps: AppDeps, permission: Permission, workspaceId: string | undefined): Promise<void> {
+async function authorizeInWorkspace(
+  request: FastifyRequest,
+  deps: AppDeps,
+  permission: Permission,
+  workspaceId: string | undefined,
+): Promise<void> {
   const principal = request.principal;
-  if (!principal) throw new AppError('unauthorized', 'Sign in or send an API key', { details: { reason: 'missing_credentials' } });
-  if (!workspaceId) throw new AppError('internal_error', `route ${request.routeOptions.url ?? ''} declares a permission but has no :workspaceId`);
+  if (!principal)
+    throw new AppError('unauthorized', 'Sign in or send an API key', {
+      details: { reason: 'missing_credentials' },
+    });
+  if (!workspaceId)
+    throw new AppError(
+      'internal_error',
+      `route ${request.routeOptions.url ?? ''} declares a permission but has no :workspaceId`,
+    );
   // Authorization now runs in onRequest, before the params schema: a malformed id reached the
   // membership query as a uuid and failed there (22P02) as a 500. Answer as the schema would.
   if (!UUID.test(workspaceId)) {
-    throw new AppError('validation_failed', 'params.workspaceId: Invalid UUID', { details: { problems: [{ in: 'params', field: 'workspaceId', message: 'Invalid UUID' }] } });
+    throw new AppError('validation_failed', 'params.workspaceId: Invalid UUID', {
+      details: { problems: [{ in: 'params', field: 'workspaceId', message: 'Invalid UUID' }] },
+    });
   }
   if (principal.kind === 'api_key') {
     if (principal.workspaceId !== workspaceId) throw hidden(workspaceId);
     if (!scopesAllow(principal.scopes, permission)) {
-      throw new AppError('forbidden', `This API key's scopes (${principal.scopes.join(', ')}) do not allow ${permission}`, { details: { permission } });
+      throw new AppError(
+        'forbidden',
+        `This API key's scopes (${principal.scopes.join(', ')}) do not allow ${permission}`,
+        { details: { permission } },
+      );
     }
     request.tenant = { workspaceId, userId: null };
     return;
   }
   const scope = { workspaceId, userId: principal.userId };
-  const { role, workspace } = await withTenant(deps.db.pool, scope, async (c) => ({ role: await findRole(c, workspaceId, principal.userId), workspace: await findWorkspace(c, workspaceId) }));
+  const { role, workspace } = await withTenant(deps.db.pool, scope, async (c) => ({
+    role: await findRole(c, workspaceId, principal.userId),
+    workspace: await findWorkspace(c, workspaceId),
+  }));
   if (!role || !workspace) throw hidden(workspaceId);
-  if (!principal.mfa && (workspace.requireMfa || deps.config.auth.mfaRequiredRoles.includes(role))) {
-    throw new AppError('forbidden', 'This workspace requires two-factor authentication: enable it and sign in with a code', { details: { reason: 'mfa_required' } });
+  if (
+    !principal.mfa &&
+    (workspace.requireMfa || deps.config.auth.mfaRequiredRoles.includes(role))
+  ) {
+    throw new AppError(
+      'forbidden',
+      'This workspace requires two-factor authentication: enable it and sign in with a code',
+      { details: { reason: 'mfa_required' } },
+    );
   }
   if (!roleAllows(role, permission)) {
-    throw new AppError('forbidden', `Your role (${role}) does not allow ${permission} in this workspace`, { details: { permission, role } });
+    throw new AppError(
+      'forbidden',
+      `Your role (${role}) does not allow ${permission} in this workspace`,
+      { details: { permission, role } },
+    );
   }
   request.role = role;
   request.tenant = scope;
@@ -164,7 +262,9 @@ export function registerAuth(app: FastifyInstance, deps: AppDeps): void {
   app.decorateRequest('role', null);
   // Fastify forbids object defaults on decorators (they would be shared); set per request below.
   app.decorateRequest('tenant', null as unknown as TenantScope);
-  app.decorateRequest('scoped', function <T>(this: FastifyRequest, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  app.decorateRequest('scoped', function <
+    T,
+  >(this: FastifyRequest, work: (client: PoolClient) => Promise<T>): Promise<T> {
     return withTenant(deps.db.pool, this.tenant, work);
   });
   app.decorateRequest('actor', function (this: FastifyRequest): Actor {
@@ -176,7 +276,10 @@ export function registerAuth(app: FastifyInstance, deps: AppDeps): void {
   app.addHook('onRoute', (route) => {
     if (!route.url.startsWith('/v1/')) return;
     const auth = route.config?.auth;
-    if (!auth) throw new Error(`Route ${String(route.method)} ${route.url} declares no auth (config.auth): every route must be classified`);
+    if (!auth)
+      throw new Error(
+        `Route ${String(route.method)} ${route.url} declares no auth (config.auth): every route must be classified`,
+      );
     // The OpenAPI document lists the answers the auth and rate-limit layers can give.
     if (route.schema) {
       const responses = (route.schema.response ??= {}) as Record<string, unknown>;
@@ -198,12 +301,20 @@ export function registerAuth(app: FastifyInstance, deps: AppDeps): void {
     if (!auth) return;
     request.tenant = { workspaceId: null, userId: null };
     // Public routes still see who is calling (sign-out, refresh), but never fail on it.
-    request.principal = 'public' in auth ? await authenticate(request, deps).catch(() => null) : await authenticateCounted(request, deps);
+    request.principal =
+      'public' in auth
+        ? await authenticate(request, deps).catch(() => null)
+        : await authenticateCounted(request, deps);
     if (request.principal?.kind === 'user') {
       request.tenant = { workspaceId: null, userId: request.principal.userId };
       if (request.principal.viaCookie && UNSAFE.has(request.method)) {
         await new Promise<void>((resolve, reject) => {
-          const refuse = (): void => reject(new AppError('forbidden', 'Missing or invalid CSRF token (send x-csrf-token)', { details: { reason: 'csrf' } }));
+          const refuse = (): void =>
+            reject(
+              new AppError('forbidden', 'Missing or invalid CSRF token (send x-csrf-token)', {
+                details: { reason: 'csrf' },
+              }),
+            );
           // @fastify/csrf-protection answers a failed check itself with reply.send(error) and never
           // calls back, so the client got its raw error (mapped to validation_failed) and this
           // promise never settled. Hand it a reply whose send refuses instead: the answer is ours.
@@ -213,13 +324,20 @@ export function registerAuth(app: FastifyInstance, deps: AppDeps): void {
       }
     }
     if ('public' in auth) return;
-    if (!request.principal) throw new AppError('unauthorized', 'Sign in or send an API key', { details: { reason: 'missing_credentials' } });
+    if (!request.principal)
+      throw new AppError('unauthorized', 'Sign in or send an API key', {
+        details: { reason: 'missing_credentials' },
+      });
     if ('authenticated' in auth) {
-      if (request.principal.kind === 'api_key') request.tenant = { workspaceId: request.principal.workspaceId, userId: null };
+      if (request.principal.kind === 'api_key')
+        request.tenant = { workspaceId: request.principal.workspaceId, userId: null };
       return;
     }
     if ('user' in auth) {
-      if (request.principal.kind !== 'user') throw new AppError('forbidden', 'This route is for signed-in users, not API keys', { details: { reason: 'user_required' } });
+      if (request.principal.kind !== 'user')
+        throw new AppError('forbidden', 'This route is for signed-in users, not API keys', {
+          details: { reason: 'user_required' },
+        });
       return;
     }
     await authorizeWorkspace(request, deps, auth.permission);

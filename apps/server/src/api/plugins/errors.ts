@@ -1,5 +1,8 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
+import {
+  hasZodFastifySchemaValidationErrors,
+  isResponseSerializationError,
+} from 'fastify-type-provider-zod';
 import { AppError, type ErrorCode } from '../../errors.js';
 
 interface ErrorReply {
@@ -17,7 +20,8 @@ interface ErrorReply {
  */
 function detailsOf(details: unknown): Record<string, unknown> | null {
   if (details === undefined || details === null) return null;
-  if (typeof details === 'object' && !Array.isArray(details)) return details as Record<string, unknown>;
+  if (typeof details === 'object' && !Array.isArray(details))
+    return details as Record<string, unknown>;
   return { value: details };
 }
 
@@ -31,29 +35,54 @@ const fastifyCodes: Record<string, { code: ErrorCode; status: number }> = {
 };
 
 function describe(error: FastifyError): ErrorReply | null {
-  if (error instanceof AppError) return { status: error.status, code: error.code, message: error.message, details: detailsOf(error.details) };
+  if (error instanceof AppError)
+    return {
+      status: error.status,
+      code: error.code,
+      message: error.message,
+      details: detailsOf(error.details),
+    };
   if (hasZodFastifySchemaValidationErrors(error)) {
     const where = error.validationContext ?? 'request';
     const problems = error.validation.map((v) => {
-      const field = v.instancePath.replace(/^\//, '').replaceAll('/', '.') || String((v.params as { issue?: { path?: unknown[] } }).issue?.path?.join('.') ?? '');
+      const field =
+        v.instancePath.replace(/^\//, '').replaceAll('/', '.') ||
+        String((v.params as { issue?: { path?: unknown[] } }).issue?.path?.join('.') ?? '');
       return { in: where, field: field || null, message: v.message ?? 'is invalid' };
     });
     const first = problems[0];
     return {
       status: 400,
       code: 'validation_failed',
-      message: first ? `${where}${first.field ? `.${first.field}` : ''}: ${first.message}` : `invalid ${where}`,
+      message: first
+        ? `${where}${first.field ? `.${first.field}` : ''}: ${first.message}`
+        : `invalid ${where}`,
       details: { problems },
     };
   }
-  if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || (error.statusCode === 400 && error instanceof SyntaxError)) {
-    return { status: 400, code: 'validation_failed', message: `body is not valid JSON: ${error.message}`, details: { field: 'body' } };
+  if (
+    error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' ||
+    (error.statusCode === 400 && error instanceof SyntaxError)
+  ) {
+    return {
+      status: 400,
+      code: 'validation_failed',
+      message: `body is not valid JSON: ${error.message}`,
+      details: { field: 'body' },
+    };
   }
   const mapped = fastifyCodes[error.code];
-  if (mapped) return { status: mapped.status, code: mapped.code, message: error.message, details: null };
-  if (error.statusCode === 429) return { status: 429, code: 'rate_limited', message: error.message, details: null };
+  if (mapped)
+    return { status: mapped.status, code: mapped.code, message: error.message, details: null };
+  if (error.statusCode === 429)
+    return { status: 429, code: 'rate_limited', message: error.message, details: null };
   if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
-    return { status: error.statusCode, code: 'validation_failed', message: error.message, details: null };
+    return {
+      status: error.statusCode,
+      code: 'validation_failed',
+      message: error.message,
+      details: null,
+    };
   }
   return null;
 }
@@ -67,11 +96,20 @@ export function registerErrorHandling(app: FastifyInstance): void {
       request.log.error({ err: error, serialization }, 'request failed');
       const status = known?.status ?? 500;
       return reply.status(status).send({
-        error: { code: known?.code ?? 'internal_error', message: known?.message ?? 'Something went wrong on our side; the request id identifies it in the logs.', details: { requestId: request.id } },
+        error: {
+          code: known?.code ?? 'internal_error',
+          message:
+            known?.message ??
+            'Something went wrong on our side; the request id identifies it in the logs.',
+          details: { requestId: request.id },
+        },
       });
     }
     const retryAfter = known.details?.retryAfterSeconds;
-    if (known.status === 429 && typeof retryAfter === 'number') void reply.header('retry-after', String(retryAfter));
-    return reply.status(known.status).send({ error: { code: known.code, message: known.message, details: known.details } });
+    if (known.status === 429 && typeof retryAfter === 'number')
+      void reply.header('retry-after', String(retryAfter));
+    return reply
+      .status(known.status)
+      .send({ error: { code: known.code, message: known.message, details: known.details } });
   });
 }

@@ -19,7 +19,11 @@ export function registerRequestContext(app: FastifyInstance): void {
   });
   app.addHook('onResponse', async (request, reply) => {
     httpRequestDuration.observe(
-      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? 'unmatched',
+        status: String(reply.statusCode),
+      },
       reply.elapsedTime / 1000,
     );
   });

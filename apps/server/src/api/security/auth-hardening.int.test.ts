@@ -122,7 +122,13 @@ describe.skipIf(databaseUnavailable() !== '')('auth hardening', () => {
         const victim = await signUpUser(app);
         const ip = randomIp();
         const change = (current: string) =>
-          app.inject({ method: 'POST', url: '/v1/auth/password', headers: victim.headers, remoteAddress: ip, payload: { current_password: current, new_password: strongPassword() } });
+          app.inject({
+            method: 'POST',
+            url: '/v1/auth/password',
+            headers: victim.headers,
+            remoteAddress: ip,
+            payload: { current_password: current, new_password: strongPassword() },
+          });
         for (let i = 0; i < 5; i++) expect((await change(strongPassword())).statusCode).toBe(401);
         const locked = await change(victim.password);
         expect(locked.statusCode).toBe(429);

@@ -45,7 +45,8 @@ import {
 } from '../../domain/auth/permissions.js';
 
 /** `instance_admin`: a signed-in user with the instance admin flag (none of the callers below has it). */
-type Classification = 'public' | 'user' | 'instance_admin' | 'authenticated' | { permission: Permission };
+type Classification =
+  'public' | 'user' | 'instance_admin' | 'authenticated' | { permission: Permission };
 
 interface Ctx {
   app: ZodApp;
@@ -314,7 +315,11 @@ const ROUTES: Record<string, RouteSpec> = {
   'POST /v1/workspaces/{workspaceId}/invitations': {
     auth: { permission: 'manage_members' },
     request: (ctx, c) =>
-      withCaller(c, { method: 'POST', url: `${ws(ctx)}/invitations`, payload: { email: `invitee-${next()}@example.com`, role: 'viewer' } }),
+      withCaller(c, {
+        method: 'POST',
+        url: `${ws(ctx)}/invitations`,
+        payload: { email: `invitee-${next()}@example.com`, role: 'viewer' },
+      }),
   },
   'GET /v1/workspaces/{workspaceId}/invitations': {
     auth: { permission: 'manage_members' },
@@ -323,16 +328,30 @@ const ROUTES: Record<string, RouteSpec> = {
   'DELETE /v1/workspaces/{workspaceId}/invitations/{invitationId}': {
     auth: { permission: 'manage_members' },
     request: async (ctx, c) => {
-      const created = await ctx.app.inject({ method: 'POST', url: `${ws(ctx)}/invitations`, headers: ctx.a.owner.headers, payload: { email: `invitee-${next()}@example.com`, role: 'viewer' } });
-      return withCaller(c, { method: 'DELETE', url: `${ws(ctx)}/invitations/${created.json<{ id: string }>().id}` });
+      const created = await ctx.app.inject({
+        method: 'POST',
+        url: `${ws(ctx)}/invitations`,
+        headers: ctx.a.owner.headers,
+        payload: { email: `invitee-${next()}@example.com`, role: 'viewer' },
+      });
+      return withCaller(c, {
+        method: 'DELETE',
+        url: `${ws(ctx)}/invitations/${created.json<{ id: string }>().id}`,
+      });
     },
   },
   'POST /v1/invitations/preview': {
     auth: 'public',
     publicStatus: 200,
     request: async (ctx, c) => {
-      const created = await ctx.app.inject({ method: 'POST', url: `${ws(ctx)}/invitations`, headers: ctx.a.owner.headers, payload: { email: `invitee-${next()}@example.com`, role: 'viewer' } });
-      const token = new URL(created.json<{ invite_url: string }>().invite_url).searchParams.get('token') ?? '';
+      const created = await ctx.app.inject({
+        method: 'POST',
+        url: `${ws(ctx)}/invitations`,
+        headers: ctx.a.owner.headers,
+        payload: { email: `invitee-${next()}@example.com`, role: 'viewer' },
+      });
+      const token =
+        new URL(created.json<{ invite_url: string }>().invite_url).searchParams.get('token') ?? '';
       return withCaller(c, { method: 'POST', url: '/v1/invitations/preview', payload: { token } });
     },
   },
@@ -348,8 +367,13 @@ const ROUTES: Record<string, RouteSpec> = {
         headers: ctx.a.owner.headers,
         payload: { email: own.user?.email ?? `invitee-${next()}@example.com`, role: 'viewer' },
       });
-      const token = new URL(created.json<{ invite_url: string }>().invite_url).searchParams.get('token') ?? '';
-      return withCaller(own.caller, { method: 'POST', url: '/v1/invitations/accept', payload: { token } });
+      const token =
+        new URL(created.json<{ invite_url: string }>().invite_url).searchParams.get('token') ?? '';
+      return withCaller(own.caller, {
+        method: 'POST',
+        url: '/v1/invitations/accept',
+        payload: { token },
+      });
     },
   },
   'GET /v1/workspaces/{workspaceId}/api-keys': {
@@ -426,16 +450,31 @@ const ROUTES: Record<string, RouteSpec> = {
   'GET /v1/webhooks/{platform}': {
     auth: 'public',
     publicStatus: 404,
-    request: (_ctx, c) => withCaller(c, { method: 'GET', url: '/v1/webhooks/meta?hub.mode=subscribe&hub.verify_token=x&hub.challenge=1' }),
+    request: (_ctx, c) =>
+      withCaller(c, {
+        method: 'GET',
+        url: '/v1/webhooks/meta?hub.mode=subscribe&hub.verify_token=x&hub.challenge=1',
+      }),
   },
   'POST /v1/webhooks/{platform}': {
     auth: 'public',
     publicStatus: 404,
-    request: (_ctx, c) => withCaller(c, { method: 'POST', url: '/v1/webhooks/meta', headers: { 'content-type': 'application/json' }, payload: '{}' }),
+    request: (_ctx, c) =>
+      withCaller(c, {
+        method: 'POST',
+        url: '/v1/webhooks/meta',
+        headers: { 'content-type': 'application/json' },
+        payload: '{}',
+      }),
   },
   'POST /v1/workspaces/{workspaceId}/analyses': {
     auth: { permission: 'analyze' },
-    request: (ctx, c) => withCaller(c, { method: 'POST', url: `${ws(ctx)}/analyses`, payload: { posts: { filter: { q: 'matchesnothing' } } } }),
+    request: (ctx, c) =>
+      withCaller(c, {
+        method: 'POST',
+        url: `${ws(ctx)}/analyses`,
+        payload: { posts: { filter: { q: 'matchesnothing' } } },
+      }),
   },
   'GET /v1/workspaces/{workspaceId}/analyses': {
     auth: { permission: 'read' },
@@ -443,7 +482,8 @@ const ROUTES: Record<string, RouteSpec> = {
   },
   'GET /v1/workspaces/{workspaceId}/analyses/{analysisId}': {
     auth: { permission: 'read' },
-    request: (ctx, c) => withCaller(c, { method: 'GET', url: `${ws(ctx)}/analyses/${ctx.analysisId}` }),
+    request: (ctx, c) =>
+      withCaller(c, { method: 'GET', url: `${ws(ctx)}/analyses/${ctx.analysisId}` }),
   },
   'GET /v1/analyses/{analysisId}': {
     auth: { permission: 'read' },
@@ -451,31 +491,42 @@ const ROUTES: Record<string, RouteSpec> = {
   },
   'PATCH /v1/workspaces/{workspaceId}/analyses/{analysisId}': {
     auth: { permission: 'manage_analyses' },
-    request: (ctx, c) => withCaller(c, { method: 'PATCH', url: `${ws(ctx)}/analyses/${ctx.analysisId}`, payload: { priority: 1 } }),
+    request: (ctx, c) =>
+      withCaller(c, {
+        method: 'PATCH',
+        url: `${ws(ctx)}/analyses/${ctx.analysisId}`,
+        payload: { priority: 1 },
+      }),
   },
   'POST /v1/workspaces/{workspaceId}/analyses/{analysisId}/cancel': {
     auth: { permission: 'analyze' },
-    request: (ctx, c) => withCaller(c, { method: 'POST', url: `${ws(ctx)}/analyses/${ctx.analysisId}/cancel` }),
+    request: (ctx, c) =>
+      withCaller(c, { method: 'POST', url: `${ws(ctx)}/analyses/${ctx.analysisId}/cancel` }),
   },
   'POST /v1/workspaces/{workspaceId}/analyses/{analysisId}/retry': {
     auth: { permission: 'analyze' },
-    request: (ctx, c) => withCaller(c, { method: 'POST', url: `${ws(ctx)}/analyses/${ctx.analysisId}/retry` }),
+    request: (ctx, c) =>
+      withCaller(c, { method: 'POST', url: `${ws(ctx)}/analyses/${ctx.analysisId}/retry` }),
   },
   'GET /v1/workspaces/{workspaceId}/analyses/{analysisId}/results': {
     auth: { permission: 'read' },
-    request: (ctx, c) => withCaller(c, { method: 'GET', url: `${ws(ctx)}/analyses/${ctx.analysisId}/results` }),
+    request: (ctx, c) =>
+      withCaller(c, { method: 'GET', url: `${ws(ctx)}/analyses/${ctx.analysisId}/results` }),
   },
   'GET /v1/workspaces/{workspaceId}/analyses/{analysisId}/cost': {
     auth: { permission: 'read' },
-    request: (ctx, c) => withCaller(c, { method: 'GET', url: `${ws(ctx)}/analyses/${ctx.analysisId}/cost` }),
+    request: (ctx, c) =>
+      withCaller(c, { method: 'GET', url: `${ws(ctx)}/analyses/${ctx.analysisId}/cost` }),
   },
   'GET /v1/workspaces/{workspaceId}/analyses/{analysisId}/events': {
     auth: { permission: 'read' },
-    request: (ctx, c) => withCaller(c, { method: 'GET', url: `${ws(ctx)}/analyses/${ctx.analysisId}/events` }),
+    request: (ctx, c) =>
+      withCaller(c, { method: 'GET', url: `${ws(ctx)}/analyses/${ctx.analysisId}/events` }),
   },
   'GET /v1/analyses/{analysisId}/events': {
     auth: { permission: 'read' },
-    request: (ctx, c) => withCaller(c, { method: 'GET', url: `/v1/analyses/${ctx.analysisId}/events` }),
+    request: (ctx, c) =>
+      withCaller(c, { method: 'GET', url: `/v1/analyses/${ctx.analysisId}/events` }),
   },
   'GET /v1/workspaces/{workspaceId}/analysis-settings': {
     auth: { permission: 'read' },
@@ -483,7 +534,12 @@ const ROUTES: Record<string, RouteSpec> = {
   },
   'PATCH /v1/workspaces/{workspaceId}/analysis-settings': {
     auth: { permission: 'manage_connections' },
-    request: (ctx, c) => withCaller(c, { method: 'PATCH', url: `${ws(ctx)}/analysis-settings`, payload: { categories: [{ id: 'billing', keywords: ['invoice'] }] } }),
+    request: (ctx, c) =>
+      withCaller(c, {
+        method: 'PATCH',
+        url: `${ws(ctx)}/analysis-settings`,
+        payload: { categories: [{ id: 'billing', keywords: ['invoice'] }] },
+      }),
   },
   'GET /v1/workspaces/{workspaceId}/connections': {
     auth: { permission: 'read' },
@@ -492,42 +548,77 @@ const ROUTES: Record<string, RouteSpec> = {
   'POST /v1/workspaces/{workspaceId}/connections': {
     // A platform without a connector: refused with a 400 before any outbound request.
     auth: { permission: 'manage_connections' },
-    request: (ctx, c) => withCaller(c, { method: 'POST', url: `${ws(ctx)}/connections`, payload: { platform: 'other', account: '@someone', credentials: { access_token: 'not-a-real-token' } } }),
+    request: (ctx, c) =>
+      withCaller(c, {
+        method: 'POST',
+        url: `${ws(ctx)}/connections`,
+        payload: {
+          platform: 'other',
+          account: '@someone',
+          credentials: { access_token: 'not-a-real-token' },
+        },
+      }),
   },
   'POST /v1/workspaces/{workspaceId}/connections/oauth': {
     // Bluesky has no OAuth flow: refused with a 409 before anything is stored or called.
     auth: { permission: 'manage_connections' },
-    request: (ctx, c) => withCaller(c, { method: 'POST', url: `${ws(ctx)}/connections/oauth`, payload: { platform: 'bluesky' } }),
+    request: (ctx, c) =>
+      withCaller(c, {
+        method: 'POST',
+        url: `${ws(ctx)}/connections/oauth`,
+        payload: { platform: 'bluesky' },
+      }),
   },
   'GET /v1/oauth/{platform}/callback': {
     // The platform's redirect: only the single-use state binds it to a flow; an unknown one is refused alike for everyone.
     auth: 'public',
     publicStatus: 400,
-    request: (_ctx, c) => withCaller(c, { method: 'GET', url: `/v1/oauth/x/callback?code=c0de&state=${randomToken()}` }),
+    request: (_ctx, c) =>
+      withCaller(c, {
+        method: 'GET',
+        url: `/v1/oauth/x/callback?code=c0de&state=${randomToken()}`,
+      }),
   },
   'GET /v1/workspaces/{workspaceId}/connections/{connectionId}': {
     auth: { permission: 'read' },
-    request: (ctx, c) => withCaller(c, { method: 'GET', url: `${ws(ctx)}/connections/${ctx.connectionId}` }),
+    request: (ctx, c) =>
+      withCaller(c, { method: 'GET', url: `${ws(ctx)}/connections/${ctx.connectionId}` }),
   },
   'PATCH /v1/workspaces/{workspaceId}/connections/{connectionId}': {
     auth: { permission: 'manage_connections' },
-    request: (ctx, c) => withCaller(c, { method: 'PATCH', url: `${ws(ctx)}/connections/${ctx.connectionId}`, payload: { poll_minutes: 60 } }),
+    request: (ctx, c) =>
+      withCaller(c, {
+        method: 'PATCH',
+        url: `${ws(ctx)}/connections/${ctx.connectionId}`,
+        payload: { poll_minutes: 60 },
+      }),
   },
   'DELETE /v1/workspaces/{workspaceId}/connections/{connectionId}': {
     auth: { permission: 'manage_connections' },
-    request: (ctx, c) => withCaller(c, { method: 'DELETE', url: `${ws(ctx)}/connections/${ctx.disposableConnectionId}` }),
+    request: (ctx, c) =>
+      withCaller(c, {
+        method: 'DELETE',
+        url: `${ws(ctx)}/connections/${ctx.disposableConnectionId}`,
+      }),
   },
   'POST /v1/workspaces/{workspaceId}/connections/{connectionId}/sync': {
     auth: { permission: 'manage_connections' },
-    request: (ctx, c) => withCaller(c, { method: 'POST', url: `${ws(ctx)}/connections/${ctx.connectionId}/sync`, payload: { kind: 'posts' } }),
+    request: (ctx, c) =>
+      withCaller(c, {
+        method: 'POST',
+        url: `${ws(ctx)}/connections/${ctx.connectionId}/sync`,
+        payload: { kind: 'posts' },
+      }),
   },
   'GET /v1/workspaces/{workspaceId}/connections/{connectionId}/sync-runs': {
     auth: { permission: 'read' },
-    request: (ctx, c) => withCaller(c, { method: 'GET', url: `${ws(ctx)}/connections/${ctx.connectionId}/sync-runs` }),
+    request: (ctx, c) =>
+      withCaller(c, { method: 'GET', url: `${ws(ctx)}/connections/${ctx.connectionId}/sync-runs` }),
   },
   'GET /v1/workspaces/{workspaceId}/sync-runs/{runId}': {
     auth: { permission: 'read' },
-    request: (ctx, c) => withCaller(c, { method: 'GET', url: `${ws(ctx)}/sync-runs/${ctx.syncRunId}` }),
+    request: (ctx, c) =>
+      withCaller(c, { method: 'GET', url: `${ws(ctx)}/sync-runs/${ctx.syncRunId}` }),
   },
   'GET /v1/workspaces/{workspaceId}/dead-letters': {
     auth: { permission: 'read' },
@@ -535,22 +626,28 @@ const ROUTES: Record<string, RouteSpec> = {
   },
   'GET /v1/workspaces/{workspaceId}/dead-letters/{deadLetterId}': {
     auth: { permission: 'read' },
-    request: (ctx, c) => withCaller(c, { method: 'GET', url: `${ws(ctx)}/dead-letters/${ctx.deadLetterId}` }),
+    request: (ctx, c) =>
+      withCaller(c, { method: 'GET', url: `${ws(ctx)}/dead-letters/${ctx.deadLetterId}` }),
   },
   'POST /v1/workspaces/{workspaceId}/dead-letters/{deadLetterId}/replay': {
     // The first allowed caller queues the replay; later ones find a sync waiting (409).
     auth: { permission: 'manage_connections' },
-    request: (ctx, c) => withCaller(c, { method: 'POST', url: `${ws(ctx)}/dead-letters/${ctx.deadLetterId}/replay` }),
+    request: (ctx, c) =>
+      withCaller(c, { method: 'POST', url: `${ws(ctx)}/dead-letters/${ctx.deadLetterId}/replay` }),
   },
   'POST /v1/workspaces/{workspaceId}/dead-letters/{deadLetterId}/discard': {
     // The first allowed caller discards it; later ones find it closed (409).
     auth: { permission: 'manage_connections' },
-    request: (ctx, c) => withCaller(c, { method: 'POST', url: `${ws(ctx)}/dead-letters/${ctx.deadLetterId}/discard` }),
+    request: (ctx, c) =>
+      withCaller(c, { method: 'POST', url: `${ws(ctx)}/dead-letters/${ctx.deadLetterId}/discard` }),
   },
 };
 
 /** Connections (credentials are not needed: no call reaches a platform), a run and a dead letter, as the owner. */
-async function insertCollectionRows(db: TestDatabase, workspaceId: string): Promise<Pick<Ctx, 'connectionId' | 'disposableConnectionId' | 'syncRunId' | 'deadLetterId'>> {
+async function insertCollectionRows(
+  db: TestDatabase,
+  workspaceId: string,
+): Promise<Pick<Ctx, 'connectionId' | 'disposableConnectionId' | 'syncRunId' | 'deadLetterId'>> {
   const { rows: connections } = await db.adminPool.query<{ id: string }>(
     `INSERT INTO platform_connections (workspace_id, platform, external_account_id, handle, status, next_sync_at)
      VALUES ($1, 'x', 'matrix-1', 'matrix_one', 'active', now() + interval '1 day'), ($1, 'x', 'matrix-2', 'matrix_two', 'active', now() + interval '1 day') RETURNING id`,
@@ -565,7 +662,12 @@ async function insertCollectionRows(db: TestDatabase, workspaceId: string): Prom
     `INSERT INTO dead_letters (workspace_id, connection_id, operation, request, error, attempts) VALUES ($1, $2, 'list_posts', '{}', '{}', 4) RETURNING id::text AS id`,
     [workspaceId, connectionId],
   );
-  return { connectionId, disposableConnectionId: connections[1]?.id ?? '', syncRunId: runs[0]?.id ?? '', deadLetterId: letters[0]?.id ?? '' };
+  return {
+    connectionId,
+    disposableConnectionId: connections[1]?.id ?? '',
+    syncRunId: runs[0]?.id ?? '',
+    deadLetterId: letters[0]?.id ?? '',
+  };
 }
 
 /** Who calls, and what that means for workspace A. */

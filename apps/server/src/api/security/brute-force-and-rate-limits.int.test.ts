@@ -296,14 +296,25 @@ describe.skipIf(databaseUnavailable() !== '')('brute force and rate limits', () 
       try {
         const user = await signUpUser(strict);
         const ip = randomIp();
-        const probe = (authorization: string, remoteAddress = ip) => strict.inject({ url: '/v1/workspaces', headers: { authorization }, remoteAddress });
-        const forged = [`Bearer sp_abcdefgh_${'x'.repeat(32)}`, 'Bearer not.a.jwt', `Bearer ${user.token.slice(0, -2)}xx`];
-        for (const authorization of forged) expect((await probe(authorization)).statusCode).toBe(401);
+        const probe = (authorization: string, remoteAddress = ip) =>
+          strict.inject({ url: '/v1/workspaces', headers: { authorization }, remoteAddress });
+        const forged = [
+          `Bearer sp_abcdefgh_${'x'.repeat(32)}`,
+          'Bearer not.a.jwt',
+          `Bearer ${user.token.slice(0, -2)}xx`,
+        ];
+        for (const authorization of forged)
+          expect((await probe(authorization)).statusCode).toBe(401);
         // The fourth probe is refused before its credential is even looked at, with the wait.
         const locked = await probe(`Bearer sp_zyxwvuts_${'y'.repeat(32)}`);
         expect(locked.statusCode).toBe(429);
         expect(Number(locked.headers['retry-after'])).toBeGreaterThan(0);
-        expect(locked.json()).toMatchObject({ error: { code: 'rate_limited', details: { retryAfterSeconds: expect.any(Number) as unknown } } });
+        expect(locked.json()).toMatchObject({
+          error: {
+            code: 'rate_limited',
+            details: { retryAfterSeconds: expect.any(Number) as unknown },
+          },
+        });
         // The same address with a valid token is locked too (it is the address that probed)…
         expect((await probe(user.headers.authorization)).statusCode).toBe(429);
         // …another address is not.

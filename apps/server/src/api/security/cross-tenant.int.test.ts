@@ -444,7 +444,12 @@ describe.skipIf(databaseUnavailable() !== '')('cross-tenant isolation', () => {
   describe('database level: the application role under row-level security', () => {
     it('guards every table that holds a workspace id: row-level security, or no right at all for the application', async () => {
       // Catalog-driven, so a table added later without a policy fails here rather than leaking.
-      const { rows } = await db.adminPool.query<{ table: string; rls: boolean; policies: number; app_can_read: boolean }>(
+      const { rows } = await db.adminPool.query<{
+        table: string;
+        rls: boolean;
+        policies: number;
+        app_can_read: boolean;
+      }>(
         `SELECT c.oid::regclass::text AS table, c.relrowsecurity AS rls,
                 (SELECT count(*)::int FROM pg_policy p WHERE p.polrelid = c.oid) AS policies,
                 has_table_privilege('socialpulse_app', c.oid, 'SELECT') AS app_can_read
@@ -453,14 +458,17 @@ describe.skipIf(databaseUnavailable() !== '')('cross-tenant isolation', () => {
             AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'workspace_id' AND NOT a.attisdropped)`,
       );
       expect(rows.length).toBeGreaterThan(10);
-      const unguarded = rows.filter((r) => r.app_can_read && !(r.rls && r.policies > 0)).map((r) => r.table);
+      const unguarded = rows
+        .filter((r) => r.app_can_read && !(r.rls && r.policies > 0))
+        .map((r) => r.table);
       expect(unguarded).toEqual([]);
       // The traces' partitions in particular: reachable only through ai_traces and its policy.
       const partitions = rows.filter((r) => r.table.startsWith('ai_traces_'));
       expect(partitions.length).toBeGreaterThan(1);
-      await expect(db.pool.query('SELECT * FROM ai_traces_default')).rejects.toMatchObject({ code: '42501' });
+      await expect(db.pool.query('SELECT * FROM ai_traces_default')).rejects.toMatchObject({
+        code: '42501',
+      });
     });
-
 
     it.each(TENANT_TABLES)(
       '%s: nothing without a scope, only the scoped workspace with one',

@@ -94,10 +94,16 @@ describe.skipIf(databaseUnavailable() !== '')('CSRF, cookies, security headers a
   });
 
   it('a page that lost its token gets one for its session from GET /v1/auth/csrf, and it works', async () => {
-    const fresh = await app.inject({ url: '/v1/auth/csrf', cookies: { sp_access: session.cookies.sp_access ?? '', _csrf: session.cookies._csrf ?? '' } });
+    const fresh = await app.inject({
+      url: '/v1/auth/csrf',
+      cookies: { sp_access: session.cookies.sp_access ?? '', _csrf: session.cookies._csrf ?? '' },
+    });
     expect(fresh.statusCode).toBe(200);
     const token = fresh.json<{ csrf_token: string }>().csrf_token;
-    const res = await createWorkspace({ sp_access: session.cookies.sp_access ?? '', _csrf: session.cookies._csrf ?? '' }, { 'x-csrf-token': token });
+    const res = await createWorkspace(
+      { sp_access: session.cookies.sp_access ?? '', _csrf: session.cookies._csrf ?? '' },
+      { 'x-csrf-token': token },
+    );
     expect(res.statusCode, res.body).toBe(201);
     // Without a session there is nothing to protect and nothing is handed out.
     expect((await app.inject({ url: '/v1/auth/csrf' })).statusCode).toBe(401);

@@ -6,11 +6,23 @@ import { analysisCreateSchema, analysisResultQuerySchema } from '@socialpulse/co
 import { isInteractiveTerminal } from '../../config.js';
 import { AppError, notFound } from '../../errors.js';
 import { jobQueueSettings, lazyJobQueue, type JobQueueHandle } from '../../db/job-queue.js';
-import { analysisWorkspaceId, findAnalysis, listAnalyses, setUserLane, setWorkspaceLane } from '../../db/repos/analyses.repo.js';
+import {
+  analysisWorkspaceId,
+  findAnalysis,
+  listAnalyses,
+  setUserLane,
+  setWorkspaceLane,
+} from '../../db/repos/analyses.repo.js';
 import { findUserByEmail } from '../../db/repos/users.repo.js';
 import { findWorkspaceIdByName } from '../../db/repos/workspaces.repo.js';
 import { withTenant, type TenantRunner, type TenantScope } from '../../db/tenant.js';
-import { cancelAnalysis, changePriority, liveStateOf, retryAnalysis, submitAnalysis } from '../../domain/analyses/analyses.service.js';
+import {
+  cancelAnalysis,
+  changePriority,
+  liveStateOf,
+  retryAnalysis,
+  submitAnalysis,
+} from '../../domain/analyses/analyses.service.js';
 import { AnalysisEventHub, TERMINAL_EVENTS } from '../../domain/analyses/event-hub.js';
 import { exportResults, presentAnalysis } from '../../api/routes/analyses/analyses.presenter.js';
 import { insertAuditEntry } from '../../db/repos/audit.repo.js';
@@ -33,11 +45,15 @@ interface StartFlags extends DatabaseFlags {
 }
 
 const dbOptions = (command: Command): Command =>
-  command.option('--database-url <url>', 'PostgreSQL URL (DATABASE_URL)').option('--data-dir <dir>', 'data directory (DATA_DIR)');
+  command
+    .option('--database-url <url>', 'PostgreSQL URL (DATABASE_URL)')
+    .option('--data-dir <dir>', 'data directory (DATA_DIR)');
 
 /** `socialpulse analyses ...`: start, follow, list, cancel, retry, prioritise and export analyses. */
 export function registerAnalysesCommand(program: Command): void {
-  const analyses = program.command('analyses').description('Run and manage analyses of stored posts (the same jobs as the API)');
+  const analyses = program
+    .command('analyses')
+    .description('Run and manage analyses of stored posts (the same jobs as the API)');
 
   dbOptions(
     analyses
@@ -55,12 +71,23 @@ export function registerAnalysesCommand(program: Command): void {
       .option('--q <text>', 'full-text search')
       .option('--failure-policy <policy>', 'continue or fail_fast', 'continue')
       .option('--no-wait', 'return the analysis id at once')
-      .option('--work', 'run a worker in this process while waiting (default when no SocialPulse server is running)'),
+      .option(
+        '--work',
+        'run a worker in this process while waiting (default when no SocialPulse server is running)',
+      ),
   ).action(async (flags: StartFlags) => {
     const parsed = analysisCreateSchema.safeParse({
       posts: {
         ...(flags.ids ? { ids: flags.ids.split(',').map((s) => s.trim()) } : {}),
-        filter: Object.fromEntries(Object.entries({ platform: flags.platform, account: flags.account, since: flags.since, until: flags.until, q: flags.q }).filter(([, v]) => v !== undefined)),
+        filter: Object.fromEntries(
+          Object.entries({
+            platform: flags.platform,
+            account: flags.account,
+            since: flags.since,
+            until: flags.until,
+            q: flags.q,
+          }).filter(([, v]) => v !== undefined),
+        ),
         limit: Number(flags.limit),
       },
       engines: flags.engines.split(',').map((s) => s.trim()),
@@ -68,18 +95,37 @@ export function registerAnalysesCommand(program: Command): void {
     });
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      throw new AppError('validation_failed', `${issue?.path.join('.') ?? 'options'}: ${issue?.message ?? 'invalid'}`);
+      throw new AppError(
+        'validation_failed',
+        `${issue?.path.join('.') ?? 'options'}: ${issue?.message ?? 'invalid'}`,
+      );
     }
     await withDatabase(flags, async (ctx) => {
       const workspaceId = await workspaceIdOf(ctx, flags.workspace);
       const scope: TenantScope = { workspaceId, userId: null };
       const jobs = lazyJobQueue(ctx.db.url, jobQueueSettings(ctx.config), { supervise: false });
       // Without a running server nobody else would run the chunks.
-      const worker = (flags.work ?? ctx.db.mode === 'embedded') ? await (await import('../../services/worker.js')).startWorker(ctx.config, ctx.db, ctx.logger) : null;
+      const worker =
+        (flags.work ?? ctx.db.mode === 'embedded')
+          ? await (
+              await import('../../services/worker.js')
+            ).startWorker(ctx.config, ctx.db, ctx.logger)
+          : null;
       try {
         const queue = await jobs.get();
-        const analysis = await withTenant(ctx.db.pool, scope, (c) => submitAnalysis(c, queue.boss, scope, workspaceId, { userId: null, apiKeyId: null }, parsed.data));
-        process.stdout.write(`analysis ${analysis.id}: ${analysis.total_posts} posts in ${analysis.chunk_count} chunk(s)\n`);
+        const analysis = await withTenant(ctx.db.pool, scope, (c) =>
+          submitAnalysis(
+            c,
+            queue.boss,
+            scope,
+            workspaceId,
+            { userId: null, apiKeyId: null },
+            parsed.data,
+          ),
+        );
+        process.stdout.write(
+          `analysis ${analysis.id}: ${analysis.total_posts} posts in ${analysis.chunk_count} chunk(s)\n`,
+        );
         if (flags.wait) await follow(ctx, workspaceId, analysis.id, analysis.chunk_count);
       } finally {
         await worker?.stop();
@@ -88,7 +134,11 @@ export function registerAnalysesCommand(program: Command): void {
     });
   });
 
-  dbOptions(analyses.command('show <id>').description('Status, progress, aggregates, summary and cost of an analysis')).action(async (id: string, flags: DatabaseFlags) =>
+  dbOptions(
+    analyses
+      .command('show <id>')
+      .description('Status, progress, aggregates, summary and cost of an analysis'),
+  ).action(async (id: string, flags: DatabaseFlags) =>
     withDatabase(flags, async (ctx) => {
       const workspaceId = await workspaceOfAnalysis(ctx, id);
       const view = await withTenant(ctx.db.pool, { workspaceId, userId: null }, async (c) => {
@@ -100,19 +150,37 @@ export function registerAnalysesCommand(program: Command): void {
     }),
   );
 
-  dbOptions(analyses.command('list').description('Analyses of a workspace, newest first').requiredOption('-w, --workspace <name>', 'workspace').option('--limit <n>', 'how many', '20')).action(
-    async (flags: DatabaseFlags & { workspace: string; limit: string }) =>
-      withDatabase(flags, async (ctx) => {
-        const workspaceId = await workspaceIdOf(ctx, flags.workspace);
-        const rows = await withTenant(ctx.db.pool, { workspaceId, userId: null }, (c) => listAnalyses(c, workspaceId, Number(flags.limit) || 20, null));
-        for (const a of rows) {
-          process.stdout.write(`${a.id}  ${a.status.padEnd(21)} ${String(a.chunks_done + a.chunks_failed).padStart(5)}/${a.chunk_count} chunks  ${a.total_posts} posts  ${a.created_at.toISOString()}\n`);
-        }
-      }),
+  dbOptions(
+    analyses
+      .command('list')
+      .description('Analyses of a workspace, newest first')
+      .requiredOption('-w, --workspace <name>', 'workspace')
+      .option('--limit <n>', 'how many', '20'),
+  ).action(async (flags: DatabaseFlags & { workspace: string; limit: string }) =>
+    withDatabase(flags, async (ctx) => {
+      const workspaceId = await workspaceIdOf(ctx, flags.workspace);
+      const rows = await withTenant(ctx.db.pool, { workspaceId, userId: null }, (c) =>
+        listAnalyses(c, workspaceId, Number(flags.limit) || 20, null),
+      );
+      for (const a of rows) {
+        process.stdout.write(
+          `${a.id}  ${a.status.padEnd(21)} ${String(a.chunks_done + a.chunks_failed).padStart(5)}/${a.chunk_count} chunks  ${a.total_posts} posts  ${a.created_at.toISOString()}\n`,
+        );
+      }
+    }),
   );
 
   const scopedAction =
-    (verb: string, run: (ctx: CommandContext, jobs: JobQueueHandle, workspaceId: string, id: string, extra: string | undefined) => Promise<unknown>) =>
+    (
+      verb: string,
+      run: (
+        ctx: CommandContext,
+        jobs: JobQueueHandle,
+        workspaceId: string,
+        id: string,
+        extra: string | undefined,
+      ) => Promise<unknown>,
+    ) =>
     async (id: string, extraOrFlags: string | DatabaseFlags, maybeFlags?: DatabaseFlags) => {
       const flags = (typeof extraOrFlags === 'string' ? maybeFlags : extraOrFlags) ?? {};
       const extra = typeof extraOrFlags === 'string' ? extraOrFlags : undefined;
@@ -128,44 +196,75 @@ export function registerAnalysesCommand(program: Command): void {
       });
     };
 
-  dbOptions(analyses.command('cancel <id>').description('Cancel an analysis: no further chunk runs (a chunk in flight is discarded)')).action(
-    scopedAction('cancelled', (ctx, _jobs, workspaceId, id) => withTenant(ctx.db.pool, { workspaceId, userId: null }, (c) => cancelAnalysis(c, workspaceId, id))),
+  dbOptions(
+    analyses
+      .command('cancel <id>')
+      .description('Cancel an analysis: no further chunk runs (a chunk in flight is discarded)'),
+  ).action(
+    scopedAction('cancelled', (ctx, _jobs, workspaceId, id) =>
+      withTenant(ctx.db.pool, { workspaceId, userId: null }, (c) =>
+        cancelAnalysis(c, workspaceId, id),
+      ),
+    ),
   );
-  dbOptions(analyses.command('retry <id>').description('Run dead-lettered chunks again; resume a paused or cancelled analysis')).action(
+  dbOptions(
+    analyses
+      .command('retry <id>')
+      .description('Run dead-lettered chunks again; resume a paused or cancelled analysis'),
+  ).action(
     scopedAction('queued again', async (ctx, jobs, workspaceId, id) => {
       const queue = await jobs.get();
       const scope = { workspaceId, userId: null };
-      return withTenant(ctx.db.pool, scope, (c) => retryAnalysis(c, queue.boss, scope, workspaceId, id));
+      return withTenant(ctx.db.pool, scope, (c) =>
+        retryAnalysis(c, queue.boss, scope, workspaceId, id),
+      );
     }),
   );
-  dbOptions(analyses.command('priority <id> <priority>').description('Set the priority (0-10) of an analysis’s remaining chunks')).action(
+  dbOptions(
+    analyses
+      .command('priority <id> <priority>')
+      .description('Set the priority (0-10) of an analysis’s remaining chunks'),
+  ).action(
     scopedAction('priority changed', (ctx, _jobs, workspaceId, id, priority) =>
-      withTenant(ctx.db.pool, { workspaceId, userId: null }, (c) => changePriority(c, workspaceId, id, laneValue(priority))),
+      withTenant(ctx.db.pool, { workspaceId, userId: null }, (c) =>
+        changePriority(c, workspaceId, id, laneValue(priority)),
+      ),
     ),
   );
 
   dbOptions(
     analyses
       .command('lane')
-      .description('Move a workspace or a user to a faster lane: their new analyses start at this priority (0-10)')
+      .description(
+        'Move a workspace or a user to a faster lane: their new analyses start at this priority (0-10)',
+      )
       .option('-w, --workspace <name>', 'workspace')
       .option('--user <email>', 'user')
       .requiredOption('--priority <n>', '0 (normal) to 10'),
-  ).action(async (flags: DatabaseFlags & { workspace?: string; user?: string; priority: string }) => {
-    if (!flags.workspace === !flags.user) throw new AppError('validation_failed', 'name exactly one of --workspace or --user');
-    const priority = laneValue(flags.priority);
-    await withDatabase(flags, async (ctx) => {
-      if (flags.workspace) {
-        const workspaceId = await workspaceIdOf(ctx, flags.workspace);
-        await withTenant(ctx.db.pool, { workspaceId, userId: null }, (c) => setWorkspaceLane(c, workspaceId, priority));
-      } else {
-        const user = await withTenant(ctx.db.pool, { workspaceId: null, userId: null }, (c) => findUserByEmail(c, flags.user ?? ''));
-        if (!user) throw new AppError('not_found', `No user with e-mail ${flags.user ?? ''}`);
-        await withTenant(ctx.db.pool, { workspaceId: null, userId: user.id }, (c) => setUserLane(c, user.id, priority));
-      }
-      process.stdout.write(`lane set to ${priority}\n`);
-    });
-  });
+  ).action(
+    async (flags: DatabaseFlags & { workspace?: string; user?: string; priority: string }) => {
+      if (!flags.workspace === !flags.user)
+        throw new AppError('validation_failed', 'name exactly one of --workspace or --user');
+      const priority = laneValue(flags.priority);
+      await withDatabase(flags, async (ctx) => {
+        if (flags.workspace) {
+          const workspaceId = await workspaceIdOf(ctx, flags.workspace);
+          await withTenant(ctx.db.pool, { workspaceId, userId: null }, (c) =>
+            setWorkspaceLane(c, workspaceId, priority),
+          );
+        } else {
+          const user = await withTenant(ctx.db.pool, { workspaceId: null, userId: null }, (c) =>
+            findUserByEmail(c, flags.user ?? ''),
+          );
+          if (!user) throw new AppError('not_found', `No user with e-mail ${flags.user ?? ''}`);
+          await withTenant(ctx.db.pool, { workspaceId: null, userId: user.id }, (c) =>
+            setUserLane(c, user.id, priority),
+          );
+        }
+        process.stdout.write(`lane set to ${priority}\n`);
+      });
+    },
+  );
 
   dbOptions(
     analyses
@@ -176,26 +275,70 @@ export function registerAnalysesCommand(program: Command): void {
       .option('--label <label>', 'only this sentiment label')
       .option('--topic <topic>', 'only this LLM topic')
       .option('--category <category>', 'only this category'),
-  ).action(async (id: string, flags: DatabaseFlags & { format: string; out: string; label?: string; topic?: string; category?: string }) => {
-    const parsed = analysisResultQuerySchema.safeParse({ format: flags.format, label: flags.label, topic: flags.topic, category: flags.category });
-    if (!parsed.success || parsed.data.format === 'json') throw new AppError('validation_failed', `--format must be jsonl or csv; --label one of negative, neutral, positive`);
-    const q = { ...parsed.data, format: parsed.data.format === 'csv' ? ('csv' as const) : ('jsonl' as const) };
-    await withDatabase(flags, async (ctx) => {
-      const workspaceId = await workspaceOfAnalysis(ctx, id);
-      const out = flags.out === '-' ? process.stdout : createWriteStream(flags.out);
-      const run: TenantRunner = (work) => withTenant(ctx.db.pool, { workspaceId, userId: null }, work);
-      await run((c) => insertAuditEntry(c, { workspaceId, actor: 'cli', action: 'analysis.exported', target: id, details: { format: q.format, destination: flags.out === '-' ? 'stdout' : 'file' } }));
-      for await (const chunk of exportResults(run, id, { label: q.label, topic: q.topic, category: q.category }, q.format)) {
-        if (!out.write(chunk)) await once(out, 'drain');
-      }
-      if (out !== process.stdout) await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
-    });
-  });
+  ).action(
+    async (
+      id: string,
+      flags: DatabaseFlags & {
+        format: string;
+        out: string;
+        label?: string;
+        topic?: string;
+        category?: string;
+      },
+    ) => {
+      const parsed = analysisResultQuerySchema.safeParse({
+        format: flags.format,
+        label: flags.label,
+        topic: flags.topic,
+        category: flags.category,
+      });
+      if (!parsed.success || parsed.data.format === 'json')
+        throw new AppError(
+          'validation_failed',
+          `--format must be jsonl or csv; --label one of negative, neutral, positive`,
+        );
+      const q = {
+        ...parsed.data,
+        format: parsed.data.format === 'csv' ? ('csv' as const) : ('jsonl' as const),
+      };
+      await withDatabase(flags, async (ctx) => {
+        const workspaceId = await workspaceOfAnalysis(ctx, id);
+        const out = flags.out === '-' ? process.stdout : createWriteStream(flags.out);
+        const run: TenantRunner = (work) =>
+          withTenant(ctx.db.pool, { workspaceId, userId: null }, work);
+        await run((c) =>
+          insertAuditEntry(c, {
+            workspaceId,
+            actor: 'cli',
+            action: 'analysis.exported',
+            target: id,
+            details: { format: q.format, destination: flags.out === '-' ? 'stdout' : 'file' },
+          }),
+        );
+        for await (const chunk of exportResults(
+          run,
+          id,
+          { label: q.label, topic: q.topic, category: q.category },
+          q.format,
+        )) {
+          if (!out.write(chunk)) await once(out, 'drain');
+        }
+        if (out !== process.stdout)
+          await new Promise<void>((resolve, reject) =>
+            out.end((error?: Error | null) => (error ? reject(error) : resolve())),
+          );
+      });
+    },
+  );
 }
 
 function laneValue(text: string | undefined): number {
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 0 || n > 10) throw new AppError('validation_failed', `priority must be a whole number from 0 to 10 (got "${text ?? ''}")`);
+  if (!Number.isInteger(n) || n < 0 || n > 10)
+    throw new AppError(
+      'validation_failed',
+      `priority must be a whole number from 0 to 10 (got "${text ?? ''}")`,
+    );
   return n;
 }
 
@@ -206,27 +349,51 @@ async function workspaceIdOf(ctx: CommandContext, name: string): Promise<string>
 }
 
 async function workspaceOfAnalysis(ctx: CommandContext, id: string): Promise<string> {
-  if (!/^[0-9a-f-]{36}$/i.test(id)) throw new AppError('validation_failed', `"${id}" is not an analysis id`);
-  const workspaceId = await withTenant(ctx.db.pool, { workspaceId: null, userId: null }, (c) => analysisWorkspaceId(c, id));
+  if (!/^[0-9a-f-]{36}$/i.test(id))
+    throw new AppError('validation_failed', `"${id}" is not an analysis id`);
+  const workspaceId = await withTenant(ctx.db.pool, { workspaceId: null, userId: null }, (c) =>
+    analysisWorkspaceId(c, id),
+  );
   if (!workspaceId) throw notFound('analysis', id);
   return workspaceId;
 }
 
 /** Follows the analysis's events: a progress bar on a terminal, one line per event otherwise. */
-async function follow(ctx: CommandContext, workspaceId: string, id: string, chunks: number): Promise<void> {
+async function follow(
+  ctx: CommandContext,
+  workspaceId: string,
+  id: string,
+  chunks: number,
+): Promise<void> {
   const hub = new AnalysisEventHub(ctx.db.pool, ctx.db.url);
   const abort = new AbortController();
   const onSignal = (): void => abort.abort();
   process.once('SIGINT', onSignal);
-  const bar = isInteractiveTerminal() ? new SingleBar({ format: 'analysing [{bar}] {percentage}% | {value}/{total} chunks | {posts} posts | ETA {eta_formatted}' }, Presets.shades_classic) : null;
+  const bar = isInteractiveTerminal()
+    ? new SingleBar(
+        {
+          format:
+            'analysing [{bar}] {percentage}% | {value}/{total} chunks | {posts} posts | ETA {eta_formatted}',
+        },
+        Presets.shades_classic,
+      )
+    : null;
   bar?.start(chunks, 0, { posts: 0 });
   let final = 'interrupted';
   try {
     for await (const event of hub.follow(workspaceId, id, 0, abort.signal)) {
-      const d = event.data as { chunks_done?: number; chunks_failed?: number; posts_processed?: number; error?: { message?: string } };
+      const d = event.data as {
+        chunks_done?: number;
+        chunks_failed?: number;
+        posts_processed?: number;
+        error?: { message?: string };
+      };
       const done = (d.chunks_done ?? 0) + (d.chunks_failed ?? 0);
       if (bar) bar.update(done, { posts: d.posts_processed ?? 0 });
-      else process.stdout.write(`${event.type}${d.chunks_done !== undefined ? ` ${done}/${chunks} chunks, ${d.posts_processed ?? 0} posts` : ''}${d.error?.message ? `: ${d.error.message}` : ''}\n`);
+      else
+        process.stdout.write(
+          `${event.type}${d.chunks_done !== undefined ? ` ${done}/${chunks} chunks, ${d.posts_processed ?? 0} posts` : ''}${d.error?.message ? `: ${d.error.message}` : ''}\n`,
+        );
       if (TERMINAL_EVENTS.has(event.type) || event.type === 'paused') {
         final = event.type;
         break;

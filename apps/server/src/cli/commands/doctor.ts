@@ -15,7 +15,9 @@ const MIN_FREE_BYTES = 1024 ** 3;
 export function registerDoctorCommand(program: Command): void {
   program
     .command('doctor')
-    .description('Check configuration, database, Redis and disk; exits non-zero when something is wrong')
+    .description(
+      'Check configuration, database, Redis and disk; exits non-zero when something is wrong',
+    )
     .option('--database-url <url>', 'PostgreSQL URL (DATABASE_URL)')
     .option('--data-dir <dir>', 'data directory (DATA_DIR)')
     .action(async (flags: DatabaseFlags) => {
@@ -32,7 +34,11 @@ export function registerDoctorCommand(program: Command): void {
         await access(config.dataDir, constants.W_OK);
         const fs = await statfs(config.dataDir);
         const free = fs.bavail * fs.bsize;
-        add('disk', free >= MIN_FREE_BYTES, `${(free / 1024 ** 3).toFixed(1)} GiB free in ${config.dataDir}${free < MIN_FREE_BYTES ? ' (less than 1 GiB)' : ''}`);
+        add(
+          'disk',
+          free >= MIN_FREE_BYTES,
+          `${(free / 1024 ** 3).toFixed(1)} GiB free in ${config.dataDir}${free < MIN_FREE_BYTES ? ' (less than 1 GiB)' : ''}`,
+        );
       } catch (error) {
         add('disk', false, `${config.dataDir} is not writable: ${(error as Error).message}`);
       }
@@ -40,7 +46,13 @@ export function registerDoctorCommand(program: Command): void {
       const logger = createLogger('silent');
       try {
         const holder = config.database.url ? null : await findLiveHolder(config.dataDir);
-        const db = await openDatabase({ config, logger, role: 'attach', migrate: false, applicationName: 'socialpulse-doctor' });
+        const db = await openDatabase({
+          config,
+          logger,
+          role: 'attach',
+          migrate: false,
+          applicationName: 'socialpulse-doctor',
+        });
         try {
           const { rows } = await db.pool.query<{ server_version: string }>('SHOW server_version');
           const applied = await db.pool
@@ -48,9 +60,20 @@ export function registerDoctorCommand(program: Command): void {
             .then((r) => r.rows[0]?.n ?? 0)
             .catch(() => 0);
           const total = (await readMigrations()).length;
-          const where = db.mode === 'external' ? redactUrl(db.url) : db.mode === 'attached' ? `embedded, served by pid ${holder?.pid ?? '?'}` : 'embedded';
+          const where =
+            db.mode === 'external'
+              ? redactUrl(db.url)
+              : db.mode === 'attached'
+                ? `embedded, served by pid ${holder?.pid ?? '?'}`
+                : 'embedded';
           add('database', true, `PostgreSQL ${rows[0]?.server_version ?? '?'} (${where})`);
-          add('migrations', applied === total, applied === total ? `all ${total} applied` : `${total - applied} pending: run socialpulse migrate`);
+          add(
+            'migrations',
+            applied === total,
+            applied === total
+              ? `all ${total} applied`
+              : `${total - applied} pending: run socialpulse migrate`,
+          );
         } finally {
           await db.close();
         }

@@ -36,26 +36,57 @@ export function registerExportCommand(program: Command): void {
     .option('--database-url <url>', 'PostgreSQL URL (DATABASE_URL)')
     .option('--data-dir <dir>', 'data directory (DATA_DIR)')
     .action(async (flags: ExportFlags) => {
-      if (flags.format !== 'csv' && flags.format !== 'jsonl') throw new AppError('validation_failed', `--format must be csv or jsonl (got "${flags.format}")`);
+      if (flags.format !== 'csv' && flags.format !== 'jsonl')
+        throw new AppError(
+          'validation_failed',
+          `--format must be csv or jsonl (got "${flags.format}")`,
+        );
       // The same validation as the API's query string, so that both accept the same filters.
-      const parsed = postListQuerySchema.safeParse({ platform: flags.platform, account: flags.account, since: flags.since, until: flags.until, q: flags.q });
+      const parsed = postListQuerySchema.safeParse({
+        platform: flags.platform,
+        account: flags.account,
+        since: flags.since,
+        until: flags.until,
+        q: flags.q,
+      });
       if (!parsed.success) {
         const issue = parsed.error.issues[0];
-        throw new AppError('validation_failed', `--${String(issue?.path[0] ?? 'filter')}: ${issue?.message ?? 'invalid'}`);
+        throw new AppError(
+          'validation_failed',
+          `--${String(issue?.path[0] ?? 'filter')}: ${issue?.message ?? 'invalid'}`,
+        );
       }
       await withDatabase(flags, async ({ db }) => {
         const workspaceId = await findWorkspaceIdByName(db.pool, flags.workspace);
-        if (!workspaceId) throw new AppError('not_found', `No workspace named "${flags.workspace}"`);
+        if (!workspaceId)
+          throw new AppError('not_found', `No workspace named "${flags.workspace}"`);
         const out = flags.out === '-' ? process.stdout : createWriteStream(flags.out);
         const scoped = tenantRunner(db.pool, { workspaceId, userId: null });
         // Recorded before the data leaves: an export that fails halfway was still an export.
         await scoped((c) =>
-          insertAuditEntry(c, { workspaceId, actor: 'cli', action: 'posts.exported', target: workspaceId, details: { format: flags.format, filters: parsed.data, destination: flags.out === '-' ? 'stdout' : 'file' } }),
+          insertAuditEntry(c, {
+            workspaceId,
+            actor: 'cli',
+            action: 'posts.exported',
+            target: workspaceId,
+            details: {
+              format: flags.format,
+              filters: parsed.data,
+              destination: flags.out === '-' ? 'stdout' : 'file',
+            },
+          }),
         );
-        for await (const chunk of exportPosts(scoped, toFilter(workspaceId, parsed.data), flags.format as ExportFormat)) {
+        for await (const chunk of exportPosts(
+          scoped,
+          toFilter(workspaceId, parsed.data),
+          flags.format as ExportFormat,
+        )) {
           if (!out.write(chunk)) await once(out, 'drain');
         }
-        if (out !== process.stdout) await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
+        if (out !== process.stdout)
+          await new Promise<void>((resolve, reject) =>
+            out.end((error?: Error | null) => (error ? reject(error) : resolve())),
+          );
       });
     });
 }

@@ -29,5 +29,6 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
 export async function registerCommands(program: Command, args: readonly string[]): Promise<void> {
   const verb = args[0];
   const only = verb !== undefined && Object.hasOwn(COMMANDS, verb) ? [verb] : Object.keys(COMMANDS);
-  for (const register of await Promise.all(only.map((name) => COMMANDS[name]!()))) register(program);
+  for (const register of await Promise.all(only.map((name) => COMMANDS[name]!())))
+    register(program);
 }

@@ -18,14 +18,19 @@ interface KeyFlags extends DatabaseFlags {
   expires?: string;
 }
 
-async function workspaceIdOf(pool: Parameters<typeof findWorkspaceIdByName>[0], name: string): Promise<string> {
+async function workspaceIdOf(
+  pool: Parameters<typeof findWorkspaceIdByName>[0],
+  name: string,
+): Promise<string> {
   const id = await findWorkspaceIdByName(pool, name);
   if (!id) throw new AppError('not_found', `No workspace named "${name}"`);
   return id;
 }
 
 export function registerKeysCommand(program: Command): void {
-  const keys = program.command('keys').description('Manage API keys of a workspace (operator commands)');
+  const keys = program
+    .command('keys')
+    .description('Manage API keys of a workspace (operator commands)');
   keys
     .command('create')
     .description('Create an API key and print it (shown once)')
@@ -38,18 +43,32 @@ export function registerKeysCommand(program: Command): void {
     .action(async (flags: KeyFlags) => {
       const scopes = (flags.scopes ?? 'read').split(',').map((s) => s.trim());
       const parsed = scopes.map((s) => apiKeyScopeSchema.safeParse(s));
-      if (parsed.some((p) => !p.success)) throw new AppError('validation_failed', `--scopes must be read, write or admin (got "${flags.scopes ?? ''}")`);
+      if (parsed.some((p) => !p.success))
+        throw new AppError(
+          'validation_failed',
+          `--scopes must be read, write or admin (got "${flags.scopes ?? ''}")`,
+        );
       const expiresAt = flags.expires ? new Date(flags.expires) : null;
-      if (expiresAt && Number.isNaN(expiresAt.getTime())) throw new AppError('validation_failed', `--expires is not a date: ${flags.expires ?? ''}`);
+      if (expiresAt && Number.isNaN(expiresAt.getTime()))
+        throw new AppError('validation_failed', `--expires is not a date: ${flags.expires ?? ''}`);
       await withDatabase(flags, async ({ db }) => {
         const workspaceId = await workspaceIdOf(db.pool, flags.workspace);
         const { key, record } = await createApiKey(
           db.pool,
-          { workspaceId, name: flags.name ?? 'cli', scopes: [...new Set(parsed.map((p) => p.data as 'read'))], expiresAt, createdBy: null, actor: 'cli' },
+          {
+            workspaceId,
+            name: flags.name ?? 'cli',
+            scopes: [...new Set(parsed.map((p) => p.data as 'read'))],
+            expiresAt,
+            createdBy: null,
+            actor: 'cli',
+          },
           { ip: null, userAgent: 'cli', requestId: null },
         );
         process.stdout.write(`${key}\n`);
-        process.stderr.write(`Created API key ${record.prefix} (${record.scopes.join(', ')}). Store it now: it is not shown again.\n`);
+        process.stderr.write(
+          `Created API key ${record.prefix} (${record.scopes.join(', ')}). Store it now: it is not shown again.\n`,
+        );
       });
     });
 
@@ -67,7 +86,12 @@ export function registerKeysCommand(program: Command): void {
           const found = await findApiKeyByPrefixInWorkspace(c, workspaceId, key);
           if (!found) throw new AppError('not_found', `No API key ${key} in "${flags.workspace}"`);
           await revokeApiKey(c, workspaceId, found.id);
-          await insertAuditEntry(c, { workspaceId, actor: 'cli', action: 'api_key.revoked', target: found.prefix });
+          await insertAuditEntry(c, {
+            workspaceId,
+            actor: 'cli',
+            action: 'api_key.revoked',
+            target: found.prefix,
+          });
         });
         process.stdout.write(`Revoked ${key}.\n`);
       });
@@ -75,17 +99,24 @@ export function registerKeysCommand(program: Command): void {
 
   keys
     .command('rotate-encryption')
-    .description('Re-seal every stored secret (platform tokens, TOTP secrets, LLM keys, OAuth clients) under the current ENCRYPTION_KEY; afterwards the old keys can leave ENCRYPTION_KEYS_PREVIOUS')
+    .description(
+      'Re-seal every stored secret (platform tokens, TOTP secrets, LLM keys, OAuth clients) under the current ENCRYPTION_KEY; afterwards the old keys can leave ENCRYPTION_KEYS_PREVIOUS',
+    )
     .option('--database-url <url>', 'PostgreSQL URL (DATABASE_URL)')
     .option('--data-dir <dir>', 'data directory (DATA_DIR)')
     .action(async (flags: DatabaseFlags) => {
       await withDatabase(flags, async ({ db, config }) => {
         const box = createSecretBox(db.secrets.encryptionKey, config.auth.previousEncryptionKeys);
         // Across every workspace: the operator's owner connection, not the application's role.
-        const report = await withOwnerConnection(db.url, 'socialpulse-rotate', (owner) => reencryptSecrets(owner, box));
+        const report = await withOwnerConnection(db.url, 'socialpulse-rotate', (owner) =>
+          reencryptSecrets(owner, box),
+        );
         const total = Object.values(report.rotated).reduce((a, b) => a + b, 0);
-        for (const [where, n] of Object.entries(report.rotated)) process.stdout.write(`${where}: ${n} re-sealed\n`);
-        process.stdout.write(`${total} secret(s) re-sealed under key ${box.currentKeyId}; ${report.current} already were.\n`);
+        for (const [where, n] of Object.entries(report.rotated))
+          process.stdout.write(`${where}: ${n} re-sealed\n`);
+        process.stdout.write(
+          `${total} secret(s) re-sealed under key ${box.currentKeyId}; ${report.current} already were.\n`,
+        );
       });
     });
 }

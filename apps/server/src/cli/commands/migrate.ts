@@ -11,7 +11,9 @@ export function registerMigrateCommand(program: Command): void {
     .action(async (flags: DatabaseFlags) => {
       // openDatabase migrates under an advisory lock; report where the schema now stands.
       await withDatabase(flags, async ({ db }) => {
-        const { rows } = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM schema_migrations');
+        const { rows } = await db.pool.query<{ n: number }>(
+          'SELECT count(*)::int AS n FROM schema_migrations',
+        );
         const total = (await readMigrations()).length;
         process.stdout.write(`Database schema is at migration ${rows[0]?.n ?? 0} of ${total}.\n`);
       });

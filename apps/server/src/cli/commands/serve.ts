@@ -19,10 +19,19 @@ interface ServeFlags extends DatabaseFlags {
 export function registerServeCommand(program: Command): void {
   program
     .command('serve')
-    .description('Run SocialPulse (API and web app); embedded PostgreSQL unless DATABASE_URL is set')
+    .description(
+      'Run SocialPulse (API and web app); embedded PostgreSQL unless DATABASE_URL is set',
+    )
     .option('-p, --port <port>', 'port to listen on (PORT, default 8080; 0 picks a free port)')
-    .option('--host <host>', 'address to listen on (HOST, default 127.0.0.1; 0.0.0.0 for every interface)')
-    .option('--services <list>', `comma-separated process roles: ${KNOWN_SERVICES.join(', ')}`, 'api,worker')
+    .option(
+      '--host <host>',
+      'address to listen on (HOST, default 127.0.0.1; 0.0.0.0 for every interface)',
+    )
+    .option(
+      '--services <list>',
+      `comma-separated process roles: ${KNOWN_SERVICES.join(', ')}`,
+      'api,worker',
+    )
     .option('--no-demo', 'do not create the Demo workspace on a fresh database')
     .option('--database-url <url>', 'PostgreSQL URL (DATABASE_URL)')
     .option('--data-dir <dir>', 'data directory for the embedded database and secrets (DATA_DIR)')
@@ -36,11 +45,17 @@ async function serve(flags: ServeFlags): Promise<void> {
   const config = loadConfig(overrides);
   const services = flags.services.split(',').map((s) => s.trim());
   const unknown = services.filter((s) => !(KNOWN_SERVICES as readonly string[]).includes(s));
-  if (unknown.length > 0) throw new Error(`Unknown service(s): ${unknown.join(', ')}; known: ${KNOWN_SERVICES.join(', ')}`);
+  if (unknown.length > 0)
+    throw new Error(
+      `Unknown service(s): ${unknown.join(', ')}; known: ${KNOWN_SERVICES.join(', ')}`,
+    );
 
   const logger = createLogger(config.logLevel);
   const db = await openDatabase({ config, logger, role: 'own' });
-  logger.info({ mode: db.mode, database: redactUrl(db.url), dataDir: config.dataDir }, 'database ready');
+  logger.info(
+    { mode: db.mode, database: redactUrl(db.url), dataDir: config.dataDir },
+    'database ready',
+  );
   const redis = config.redisUrl ? createRedisHealth(config.redisUrl) : null;
 
   let api: RunningApi | undefined;
@@ -73,11 +88,20 @@ async function serve(flags: ServeFlags): Promise<void> {
     // Each role loads only its own stack: a worker-only process never loads the HTTP server.
     if (services.includes('api') && flags.demo && config.demoWorkspace && db.mode === 'embedded') {
       const { seedDemoWorkspace } = await import('../../domain/demo/demo.service.js');
-      const seeded = await seedDemoWorkspace(db.pool, { batchSize: config.import.batchSize, maxRecordBytes: config.import.maxRecordBytes });
-      if (seeded) logger.info({ posts: seeded.inserted }, 'created the Demo workspace from examples/demo-posts.jsonl');
+      const seeded = await seedDemoWorkspace(db.pool, {
+        batchSize: config.import.batchSize,
+        maxRecordBytes: config.import.maxRecordBytes,
+      });
+      if (seeded)
+        logger.info(
+          { posts: seeded.inserted },
+          'created the Demo workspace from examples/demo-posts.jsonl',
+        );
     }
-    if (services.includes('worker')) worker = await (await import('../../services/worker.js')).startWorker(config, db, logger);
-    if (services.includes('api')) api = await (await import('../../services/api.js')).startApi(config, db, redis, logger);
+    if (services.includes('worker'))
+      worker = await (await import('../../services/worker.js')).startWorker(config, db, logger);
+    if (services.includes('api'))
+      api = await (await import('../../services/api.js')).startApi(config, db, redis, logger);
   } catch (error) {
     await worker?.stop().catch(() => undefined);
     await db.close().catch(() => undefined);

@@ -29,7 +29,9 @@ const progressOf = (label: string, r: SyncRun): string =>
 export function registerSyncCommand(program: Command): void {
   program
     .command('sync')
-    .description("Sync connected accounts now: queued for the workers (default) or run in this process (--inline); shows each run's progress")
+    .description(
+      "Sync connected accounts now: queued for the workers (default) or run in this process (--inline); shows each run's progress",
+    )
     .requiredOption('-w, --workspace <name>', 'workspace (name or id)')
     .option('-c, --connection <id>', 'only this connection')
     .option('--kind <kind>', 'posts or metrics', 'posts')
@@ -38,7 +40,11 @@ export function registerSyncCommand(program: Command): void {
     .option('--database-url <url>', 'PostgreSQL URL (DATABASE_URL)')
     .option('--data-dir <dir>', 'data directory (DATA_DIR)')
     .action(async (flags: SyncFlags) => {
-      if (flags.kind !== 'posts' && flags.kind !== 'metrics') throw new AppError('validation_failed', `--kind must be posts or metrics (got "${flags.kind}")`);
+      if (flags.kind !== 'posts' && flags.kind !== 'metrics')
+        throw new AppError(
+          'validation_failed',
+          `--kind must be posts or metrics (got "${flags.kind}")`,
+        );
       const kind = flags.kind;
       await withDatabase(flags, async (ctx) => {
         const workspaceId = await workspaceIdOf(ctx, flags.workspace);
@@ -64,13 +70,28 @@ export function registerSyncCommand(program: Command): void {
         if (flags.inline) {
           // The configured platforms (base URLs, OAuth clients for token renewal) and, with Redis,
           // the rate-limit budgets the workers share: an inline sync spends the same budget.
-          const redis = ctx.config.redisUrl ? new Redis(ctx.config.redisUrl, { maxRetriesPerRequest: 1 }) : null;
+          const redis = ctx.config.redisUrl
+            ? new Redis(ctx.config.redisUrl, { maxRetriesPerRequest: 1 })
+            : null;
           redis?.on('error', (error) => ctx.logger.warn({ err: error }, 'redis error (budgets)'));
-          const deps = { pool: ctx.db.pool, secretBox: createSecretBox(ctx.db.secrets.encryptionKey, ctx.config.auth.previousEncryptionKeys), connectors: connectorProviderFromConfig(ctx.config, redis), logger: ctx.logger };
+          const deps = {
+            pool: ctx.db.pool,
+            secretBox: createSecretBox(
+              ctx.db.secrets.encryptionKey,
+              ctx.config.auth.previousEncryptionKeys,
+            ),
+            connectors: connectorProviderFromConfig(ctx.config, redis),
+            logger: ctx.logger,
+          };
           try {
             for (const t of targets) {
               show(`${t.platform} ${t.handle ?? t.id}: running…`, false);
-              const run = await syncConnection(deps, { workspaceId, connectionId: t.id, kind, trigger: 'manual' });
+              const run = await syncConnection(deps, {
+                workspaceId,
+                connectionId: t.id,
+                kind,
+                trigger: 'manual',
+              });
               show(progressOf(`${t.platform} ${t.handle ?? t.id}`, run), true);
               results.push(run);
             }
@@ -78,25 +99,34 @@ export function registerSyncCommand(program: Command): void {
             redis?.disconnect();
           }
         } else {
-          const queue = await openJobQueue(ctx.db.url, jobQueueSettings(ctx.config), { supervise: false });
+          const queue = await openJobQueue(ctx.db.url, jobQueueSettings(ctx.config), {
+            supervise: false,
+          });
           try {
             const runs: { label: string; id: string }[] = [];
             for (const t of targets) {
-              const { run } = await withTenant(ctx.db.pool, scope, (c) => triggerSync(c, queue.boss, workspaceId, t.id, kind));
+              const { run } = await withTenant(ctx.db.pool, scope, (c) =>
+                triggerSync(c, queue.boss, workspaceId, t.id, kind),
+              );
               runs.push({ label: `${t.platform} ${t.handle ?? t.id}`, id: run.id });
             }
             const deadline = Date.now() + Number(flags.timeout) * 1000;
             for (const r of runs) {
               let run: SyncRun | null = null;
               while (Date.now() < deadline) {
-                run = await withTenant(ctx.db.pool, scope, (c) => findSyncRun(c, workspaceId, r.id));
+                run = await withTenant(ctx.db.pool, scope, (c) =>
+                  findSyncRun(c, workspaceId, r.id),
+                );
                 if (!run || TERMINAL.has(run.status)) break;
                 show(progressOf(r.label, run), false);
                 await new Promise((resolve) => setTimeout(resolve, 250));
               }
               if (!run) throw notFound('sync run', r.id);
               show(progressOf(r.label, run), true);
-              if (!TERMINAL.has(run.status)) process.stderr.write(`${r.label}: still ${run.status} (is a worker running? \`socialpulse serve --services worker\`, or use --inline)\n`);
+              if (!TERMINAL.has(run.status))
+                process.stderr.write(
+                  `${r.label}: still ${run.status} (is a worker running? \`socialpulse serve --services worker\`, or use --inline)\n`,
+                );
               results.push(run);
             }
           } finally {
@@ -104,9 +134,12 @@ export function registerSyncCommand(program: Command): void {
           }
         }
         for (const run of results) {
-          process.stdout.write(`${JSON.stringify({ run_id: run.id, connection_id: run.connectionId, status: run.status, posts: run.postsCollected, snapshots: run.snapshots, requests: run.requests, gaps: run.gaps })}\n`);
+          process.stdout.write(
+            `${JSON.stringify({ run_id: run.id, connection_id: run.connectionId, status: run.status, posts: run.postsCollected, snapshots: run.snapshots, requests: run.requests, gaps: run.gaps })}\n`,
+          );
         }
-        if (results.some((r) => r.status === 'failed' || !TERMINAL.has(r.status))) process.exitCode = 1;
+        if (results.some((r) => r.status === 'failed' || !TERMINAL.has(r.status)))
+          process.exitCode = 1;
       });
     });
 }

@@ -1,4 +1,14 @@
-import type { AccountKey, AccountRef, CommentPage, Connector, ConnectorContext, ListPostsOptions, MetricsResult, PostPage, ResolvedAccount } from '../connector.js';
+import type {
+  AccountKey,
+  AccountRef,
+  CommentPage,
+  Connector,
+  ConnectorContext,
+  ListPostsOptions,
+  MetricsResult,
+  PostPage,
+  ResolvedAccount,
+} from '../connector.js';
 import { snapshotOf } from '../connector.js';
 import { ConnectorError } from '../errors.js';
 import type { HttpClient, HttpResponse } from '../http/http-client.js';
@@ -26,8 +36,19 @@ export class BlueskyConnector implements Connector {
     this.baseUrl = (options.baseUrl ?? BLUESKY_API).replace(/\/+$/, '');
   }
 
-  private get(method: string, query: Record<string, string | number | undefined>, ctx: ConnectorContext, rawQuery = ''): Promise<HttpResponse> {
-    return this.http.request(blueskyProfile, { endpoint: `GET /xrpc/${method}`, url: `${this.baseUrl}/xrpc/${method}${rawQuery}`, query, credential: ctx.credential, signal: ctx.signal });
+  private get(
+    method: string,
+    query: Record<string, string | number | undefined>,
+    ctx: ConnectorContext,
+    rawQuery = '',
+  ): Promise<HttpResponse> {
+    return this.http.request(blueskyProfile, {
+      endpoint: `GET /xrpc/${method}`,
+      url: `${this.baseUrl}/xrpc/${method}${rawQuery}`,
+      query,
+      credential: ctx.credential,
+      signal: ctx.signal,
+    });
   }
 
   async resolveAccount(ref: AccountRef, ctx: ConnectorContext): Promise<ResolvedAccount> {
@@ -35,26 +56,61 @@ export class BlueskyConnector implements Connector {
     const response = await this.get('app.bsky.actor.getProfile', { actor }, ctx);
     const profile = asRecord(response.body);
     const did = asText(profile?.did);
-    if (profile === null || did === null) throw new ConnectorError('not_found', `Bluesky actor ${actor} was not found`, { platform: 'bluesky' });
-    return { platform: 'bluesky', externalId: did, handle: asText(profile.handle), displayName: asText(profile.displayName), extra: {}, raw: profile };
+    if (profile === null || did === null)
+      throw new ConnectorError('not_found', `Bluesky actor ${actor} was not found`, {
+        platform: 'bluesky',
+      });
+    return {
+      platform: 'bluesky',
+      externalId: did,
+      handle: asText(profile.handle),
+      displayName: asText(profile.displayName),
+      extra: {},
+      raw: profile,
+    };
   }
 
-  async listPosts(account: AccountKey, cursor: string | null, ctx: ConnectorContext, options: ListPostsOptions = {}): Promise<PostPage> {
-    const response = await this.get('app.bsky.feed.getAuthorFeed', { actor: account.externalId, limit: Math.min(100, options.pageSize ?? 100), filter: 'posts_with_replies', cursor: cursor ?? undefined }, ctx);
+  async listPosts(
+    account: AccountKey,
+    cursor: string | null,
+    ctx: ConnectorContext,
+    options: ListPostsOptions = {},
+  ): Promise<PostPage> {
+    const response = await this.get(
+      'app.bsky.feed.getAuthorFeed',
+      {
+        actor: account.externalId,
+        limit: Math.min(100, options.pageSize ?? 100),
+        filter: 'posts_with_replies',
+        cursor: cursor ?? undefined,
+      },
+      ctx,
+    );
     return this.feedPage(response, options);
   }
 
   /** A getAuthorFeed answer → a page. Exposed for replay. */
   feedPage(response: HttpResponse, options: ListPostsOptions = {}): PostPage {
-    const { posts, gaps } = mapBlueskyFeed(response.body, new Date(response.receivedAt).toISOString());
+    const { posts, gaps } = mapBlueskyFeed(
+      response.body,
+      new Date(response.receivedAt).toISOString(),
+    );
     const since = options.since === undefined ? null : new Date(options.since).toISOString();
     const kept = since === null ? posts : posts.filter((p) => p.created_at >= since);
     const reachedSince = kept.length < posts.length;
     const next = asText(asRecord(response.body)?.cursor);
-    return { posts: kept, nextCursor: reachedSince ? null : next, hasMore: !reachedSince && next !== null, gaps };
+    return {
+      posts: kept,
+      nextCursor: reachedSince ? null : next,
+      hasMore: !reachedSince && next !== null,
+      gaps,
+    };
   }
 
-  async refreshMetrics(externalIds: readonly string[], ctx: ConnectorContext): Promise<MetricsResult> {
+  async refreshMetrics(
+    externalIds: readonly string[],
+    ctx: ConnectorContext,
+  ): Promise<MetricsResult> {
     const result: MetricsResult = { snapshots: [], gaps: [] };
     for (let i = 0; i < externalIds.length; i += 25) {
       const uris = externalIds.slice(i, i + 25);
@@ -71,27 +127,45 @@ export class BlueskyConnector implements Connector {
           result.snapshots.push(snapshotOf(mapped));
         }
       }
-      for (const uri of uris) if (!seen.has(uri)) result.gaps.push({ reason: 'deleted', resourceId: uri, detail: 'post not returned by getPosts (deleted or hidden)' });
+      for (const uri of uris)
+        if (!seen.has(uri))
+          result.gaps.push({
+            reason: 'deleted',
+            resourceId: uri,
+            detail: 'post not returned by getPosts (deleted or hidden)',
+          });
     }
     return result;
   }
 
-  async listComments(postExternalId: string, _cursor: string | null, ctx: ConnectorContext): Promise<CommentPage> {
-    const response = await this.get('app.bsky.feed.getPostThread', { uri: postExternalId, depth: 1 }, ctx);
-    const comments = asArray(dig(response.body, 'thread', 'replies')).map((r) => asRecord(asRecord(r)?.post)).flatMap((post) => {
-      const uri = asText(post?.uri);
-      if (post === null || uri === null) return [];
-      return [{
-        platform: 'bluesky' as const,
-        external_id: uri,
-        post_external_id: postExternalId,
-        author: asText(dig(post, 'author', 'handle')),
-        text: asString(dig(post, 'record', 'text')),
-        created_at: toIsoTimestamp(dig(post, 'record', 'createdAt')),
-        likes: toCount(post.likeCount),
-        raw: post,
-      }];
-    });
+  async listComments(
+    postExternalId: string,
+    _cursor: string | null,
+    ctx: ConnectorContext,
+  ): Promise<CommentPage> {
+    const response = await this.get(
+      'app.bsky.feed.getPostThread',
+      { uri: postExternalId, depth: 1 },
+      ctx,
+    );
+    const comments = asArray(dig(response.body, 'thread', 'replies'))
+      .map((r) => asRecord(asRecord(r)?.post))
+      .flatMap((post) => {
+        const uri = asText(post?.uri);
+        if (post === null || uri === null) return [];
+        return [
+          {
+            platform: 'bluesky' as const,
+            external_id: uri,
+            post_external_id: postExternalId,
+            author: asText(dig(post, 'author', 'handle')),
+            text: asString(dig(post, 'record', 'text')),
+            created_at: toIsoTimestamp(dig(post, 'record', 'createdAt')),
+            likes: toCount(post.likeCount),
+            raw: post,
+          },
+        ];
+      });
     return { comments, nextCursor: null, hasMore: false, gaps: [] };
   }
 }

@@ -1,6 +1,17 @@
 import type { MediaType } from '@socialpulse/contracts';
 import type { CollectedPost, Gap } from '../connector.js';
-import { asArray, asRecord, asString, asText, dig, firstCount, plus, toIsoTimestamp, toLanguage, type Json } from '../mapping.js';
+import {
+  asArray,
+  asRecord,
+  asString,
+  asText,
+  dig,
+  firstCount,
+  plus,
+  toIsoTimestamp,
+  toLanguage,
+  type Json,
+} from '../mapping.js';
 
 function mediaType(post: Json): MediaType {
   const type = asString(dig(post, 'embed', '$type')) ?? '';
@@ -29,7 +40,8 @@ export function mapBlueskyPost(post: Json, capturedAt: string): CollectedPost | 
     created_at: createdAt,
     text: asString(record?.text),
     language: toLanguage(asArray(record?.langs)[0]),
-    url: handle !== null && rkey !== null ? `https://bsky.app/profile/${handle}/post/${rkey}` : null,
+    url:
+      handle !== null && rkey !== null ? `https://bsky.app/profile/${handle}/post/${rkey}` : null,
     media_type: mediaType(post),
     metrics: {
       likes: firstCount(post, 'likeCount'),
@@ -48,7 +60,10 @@ export function mapBlueskyPost(post: Json, capturedAt: string): CollectedPost | 
  * getAuthorFeed `feed[]` → the account's own posts. Reposts (`reason: reasonRepost`) are other
  * people's posts and are skipped; pinned posts appear once.
  */
-export function mapBlueskyFeed(body: unknown, capturedAt: string): { posts: CollectedPost[]; gaps: Gap[] } {
+export function mapBlueskyFeed(
+  body: unknown,
+  capturedAt: string,
+): { posts: CollectedPost[]; gaps: Gap[] } {
   const posts: CollectedPost[] = [];
   const gaps: Gap[] = [];
   const seen = new Set<string>();
@@ -60,7 +75,11 @@ export function mapBlueskyFeed(body: unknown, capturedAt: string): { posts: Coll
     const post = asRecord(item.post);
     const mapped = post === null ? null : mapBlueskyPost(post, capturedAt);
     if (mapped === null) {
-      gaps.push({ reason: 'unmappable', resourceId: asText(post?.uri), detail: 'post without uri or creation time' });
+      gaps.push({
+        reason: 'unmappable',
+        resourceId: asText(post?.uri),
+        detail: 'post without uri or creation time',
+      });
       continue;
     }
     if (seen.has(mapped.external_id)) continue;

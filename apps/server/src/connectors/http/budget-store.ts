@@ -34,7 +34,13 @@ export interface BudgetStore {
    * Counts `units` against a quota of `limit` per window ending at `resetAt` (YouTube: per day,
    * counted here because the platform sends no headers). Not allowed → nothing counted.
    */
-  consumeQuota(key: string, units: number, limit: number, resetAt: number, nowMs: number): Promise<QuotaResult>;
+  consumeQuota(
+    key: string,
+    units: number,
+    limit: number,
+    resetAt: number,
+    nowMs: number,
+  ): Promise<QuotaResult>;
   peek(key: string): Promise<BudgetState | null>;
   close(): Promise<void>;
 }
@@ -43,13 +49,19 @@ export interface BudgetStore {
 export const SAME_WINDOW_MS = 2_000;
 
 /** The merge rule shared by both stores (the Redis one runs the same logic in Lua). */
-export function mergeObservation(state: BudgetState | null, observation: BudgetObservation): BudgetState {
+export function mergeObservation(
+  state: BudgetState | null,
+  observation: BudgetObservation,
+): BudgetState {
   const base: BudgetState = state ?? { limit: null, remaining: null, resetAt: null, notBefore: 0 };
   const sameWindow =
-    base.resetAt !== null && observation.resetAt !== null && Math.abs(base.resetAt - observation.resetAt) <= SAME_WINDOW_MS;
+    base.resetAt !== null &&
+    observation.resetAt !== null &&
+    Math.abs(base.resetAt - observation.resetAt) <= SAME_WINDOW_MS;
   let remaining = observation.remaining;
   // Responses to requests started earlier may report more headroom than we have already spent.
-  if (sameWindow && base.remaining !== null && remaining !== null) remaining = Math.min(base.remaining, remaining);
+  if (sameWindow && base.remaining !== null && remaining !== null)
+    remaining = Math.min(base.remaining, remaining);
   return {
     limit: observation.limit ?? base.limit,
     remaining: remaining ?? (sameWindow ? base.remaining : null),
@@ -88,14 +100,26 @@ export class InMemoryBudgetStore implements BudgetStore {
   }
 
   blockUntil(key: string, untilMs: number): Promise<void> {
-    const state = this.states.get(key) ?? { limit: null, remaining: null, resetAt: null, notBefore: 0 };
+    const state = this.states.get(key) ?? {
+      limit: null,
+      remaining: null,
+      resetAt: null,
+      notBefore: 0,
+    };
     this.states.set(key, { ...state, notBefore: Math.max(state.notBefore, untilMs) });
     return Promise.resolve();
   }
 
-  consumeQuota(key: string, units: number, limit: number, resetAt: number, nowMs: number): Promise<QuotaResult> {
+  consumeQuota(
+    key: string,
+    units: number,
+    limit: number,
+    resetAt: number,
+    nowMs: number,
+  ): Promise<QuotaResult> {
     let quota = this.quotas.get(key);
-    if (quota === undefined || quota.resetAt <= nowMs || quota.resetAt !== resetAt) quota = { used: 0, resetAt };
+    if (quota === undefined || quota.resetAt <= nowMs || quota.resetAt !== resetAt)
+      quota = { used: 0, resetAt };
     if (quota.used + units > limit) {
       this.quotas.set(key, quota);
       return Promise.resolve({ allowed: false, used: quota.used });

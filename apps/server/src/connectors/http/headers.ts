@@ -45,7 +45,8 @@ export function parseEpochSeconds(value: string | null): number | null {
 export function parseIsoInstant(value: string | null): number | null {
   if (value === null) return null;
   const text = value.trim();
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i.test(text)) return null;
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i.test(text))
+    return null;
   // Date.parse accepts at most millisecond precision in every engine only with 3 digits.
   const normalized = text.replace(/(\.\d{3})\d+/, '$1');
   const ms = Date.parse(normalized);
@@ -78,7 +79,11 @@ export function readRedditRateLimit(headers: Headers, nowMs: number): BudgetObse
   if (used === null && remainingRaw === null && resetSeconds === null) return null;
   const remaining = remainingRaw === null ? null : Math.floor(remainingRaw);
   const limit = used !== null && remaining !== null ? Math.round(used + remaining) : null;
-  return { limit, remaining, resetAt: resetSeconds === null ? null : nowMs + Math.ceil(resetSeconds * 1000) };
+  return {
+    limit,
+    remaining,
+    resetAt: resetSeconds === null ? null : nowMs + Math.ceil(resetSeconds * 1000),
+  };
 }
 
 /**
@@ -91,7 +96,8 @@ export function readBlueskyRateLimit(headers: Headers, nowMs: number): BudgetObs
   const reset = num(headers.get('ratelimit-reset'));
   if (limit === null && remaining === null && reset === null) return null;
   let resetAt: number | null = null;
-  if (reset !== null) resetAt = reset < 1e9 ? nowMs + Math.ceil(reset * 1000) : Math.round(reset * 1000);
+  if (reset !== null)
+    resetAt = reset < 1e9 ? nowMs + Math.ceil(reset * 1000) : Math.round(reset * 1000);
   return { limit, remaining, resetAt };
 }
 
@@ -108,7 +114,14 @@ function percent(value: unknown): number | null {
   return null;
 }
 
-const usageCounters = ['call_count', 'total_cputime', 'total_time', 'call_volume', 'cpu_time', 'acc_id_util_pct'];
+const usageCounters = [
+  'call_count',
+  'total_cputime',
+  'total_time',
+  'call_volume',
+  'cpu_time',
+  'acc_id_util_pct',
+];
 
 function usageOfObject(object: unknown, into: { max: number | null; regain: number | null }): void {
   if (typeof object !== 'object' || object === null || Array.isArray(object)) return;
@@ -126,7 +139,10 @@ function usageOfObject(object: unknown, into: { max: number | null; regain: numb
  * `X-Business-Use-Case-Usage` (`{"<id>":[{"type":"instagram","call_count":…,"estimated_time_to_regain_access":0}]}`):
  * JSON percentages of the limit. null when neither header is present or valid JSON.
  */
-export function parseMetaUsage(appUsage: string | null, businessUsage: string | null): MetaUsage | null {
+export function parseMetaUsage(
+  appUsage: string | null,
+  businessUsage: string | null,
+): MetaUsage | null {
   const acc = { max: null as number | null, regain: null as number | null };
   for (const raw of [appUsage, businessUsage]) {
     if (raw === null) continue;
@@ -151,12 +167,16 @@ export function parseMetaUsage(appUsage: string | null, businessUsage: string | 
 
 /** Meta usage as a budget: 100 units, remaining = 100 − the highest percentage. */
 export function readMetaUsage(headers: Headers, nowMs: number): BudgetObservation | null {
-  const usage = parseMetaUsage(headers.get('x-app-usage'), headers.get('x-business-use-case-usage'));
+  const usage = parseMetaUsage(
+    headers.get('x-app-usage'),
+    headers.get('x-business-use-case-usage'),
+  );
   if (usage === null) return null;
   const remaining = Math.max(0, Math.floor(100 - usage.maxPercent));
   // Meta counts over a rolling hour; when throttled it may say how long, else assume the window.
   let resetAt: number | null = null;
-  if (usage.regainAccessMinutes !== null && usage.regainAccessMinutes > 0) resetAt = nowMs + usage.regainAccessMinutes * 60_000;
+  if (usage.regainAccessMinutes !== null && usage.regainAccessMinutes > 0)
+    resetAt = nowMs + usage.regainAccessMinutes * 60_000;
   else if (remaining === 0) resetAt = nowMs + 60 * 60_000;
   return { limit: 100, remaining, resetAt };
 }
@@ -172,8 +192,16 @@ const pacific = new Intl.DateTimeFormat('en-US', {
 });
 
 function pacificParts(ms: number): { y: number; m: number; d: number; h: number; min: number } {
-  const parts = Object.fromEntries(pacific.formatToParts(new Date(ms)).map((p) => [p.type, p.value]));
-  return { y: Number(parts.year), m: Number(parts.month), d: Number(parts.day), h: Number(parts.hour), min: Number(parts.minute) };
+  const parts = Object.fromEntries(
+    pacific.formatToParts(new Date(ms)).map((p) => [p.type, p.value]),
+  );
+  return {
+    y: Number(parts.year),
+    m: Number(parts.month),
+    d: Number(parts.day),
+    h: Number(parts.hour),
+    min: Number(parts.minute),
+  };
 }
 
 /** The next midnight in America/Los_Angeles after `nowMs` (YouTube's quota day), DST-aware. */

@@ -23,8 +23,18 @@ function setup(answers: Answer[], options: Partial<HttpClientOptions> = {}) {
     const answer = answers.shift();
     if (answer === undefined) return Promise.reject(new Error('unexpected request'));
     if (answer instanceof Error) return Promise.reject(answer);
-    const body = answer.body === undefined ? '' : typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body);
-    return Promise.resolve(new Response(answer.status === 304 ? null : body, { status: answer.status ?? 200, headers: { 'content-type': 'application/json', ...answer.headers } }));
+    const body =
+      answer.body === undefined
+        ? ''
+        : typeof answer.body === 'string'
+          ? answer.body
+          : JSON.stringify(answer.body);
+    return Promise.resolve(
+      new Response(answer.status === 304 ? null : body, {
+        status: answer.status ?? 200,
+        headers: { 'content-type': 'application/json', ...answer.headers },
+      }),
+    );
   }) as typeof globalThis.fetch;
   const registry = new Registry();
   const http = createHttpClient({
@@ -43,19 +53,28 @@ function setup(answers: Answer[], options: Partial<HttpClientOptions> = {}) {
   return { http, sleeps, requests, registry, now: () => clock };
 }
 
-const req = { endpoint: 'GET /2/users/:id/tweets', url: 'https://api.x.com/2/users/1/tweets', credential };
+const req = {
+  endpoint: 'GET /2/users/:id/tweets',
+  url: 'https://api.x.com/2/users/1/tweets',
+  credential,
+};
 
 describe('the HTTP layer', () => {
   it('sends the token only in the Authorization header and returns parsed JSON', async () => {
     const { http, requests } = setup([{ body: { data: [] } }]);
-    const response = await http.request(xProfile, { ...req, query: { max_results: 5, skipped: undefined } });
+    const response = await http.request(xProfile, {
+      ...req,
+      query: { max_results: 5, skipped: undefined },
+    });
     expect(response.body).toEqual({ data: [] });
     expect(requests[0]?.url).toBe('https://api.x.com/2/users/1/tweets?max_results=5');
     expect(requests[0]?.headers.authorization).toBe('Bearer secret-token-123456');
   });
 
   it('retries 5xx with exponential back-off and jitter, then succeeds', async () => {
-    const { http, sleeps } = setup([{ status: 503 }, { status: 502 }, { body: { data: [] } }], { backoffBaseMs: 1000 });
+    const { http, sleeps } = setup([{ status: 503 }, { status: 502 }, { body: { data: [] } }], {
+      backoffBaseMs: 1000,
+    });
     const response = await http.request(xProfile, req);
     expect(response.attempts).toBe(3);
     // random 0.5 → 75% of 1 s, then of 2 s.
@@ -65,7 +84,15 @@ describe('the HTTP layer', () => {
   it('waits until x-rate-limit-reset after a 429, then retries', async () => {
     const reset = Math.floor(T0 / 1000) + 30;
     const { http, sleeps } = setup([
-      { status: 429, headers: { 'x-rate-limit-limit': '900', 'x-rate-limit-remaining': '0', 'x-rate-limit-reset': String(reset) }, body: 'Rate limit exceeded\n' },
+      {
+        status: 429,
+        headers: {
+          'x-rate-limit-limit': '900',
+          'x-rate-limit-remaining': '0',
+          'x-rate-limit-reset': String(reset),
+        },
+        body: 'Rate limit exceeded\n',
+      },
       { body: { data: [] } },
     ]);
     await http.request(xProfile, req);
@@ -73,14 +100,29 @@ describe('the HTTP layer', () => {
   });
 
   it('honours Retry-After', async () => {
-    const { http, sleeps } = setup([{ status: 429, headers: { 'retry-after': '7' } }, { body: { data: [] } }]);
-    await http.request(mastodonProfile, { ...req, endpoint: 'GET /api/v1/accounts/:id/statuses', url: 'https://m.example/api/v1/accounts/1/statuses' });
+    const { http, sleeps } = setup([
+      { status: 429, headers: { 'retry-after': '7' } },
+      { body: { data: [] } },
+    ]);
+    await http.request(mastodonProfile, {
+      ...req,
+      endpoint: 'GET /api/v1/accounts/:id/statuses',
+      url: 'https://m.example/api/v1/accounts/1/statuses',
+    });
     expect(sleeps).toEqual([7_000]);
   });
 
   it('fails with rate_limited and the reset time when the wait is longer than maxWaitMs', async () => {
     const reset = Math.floor(T0 / 1000) + 900;
-    const { http, sleeps } = setup([{ status: 429, headers: { 'x-rate-limit-remaining': '0', 'x-rate-limit-reset': String(reset) } }], { maxWaitMs: 60_000 });
+    const { http, sleeps } = setup(
+      [
+        {
+          status: 429,
+          headers: { 'x-rate-limit-remaining': '0', 'x-rate-limit-reset': String(reset) },
+        },
+      ],
+      { maxWaitMs: 60_000 },
+    );
     const error = await http.request(xProfile, req).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConnectorError);
     expect(error).toMatchObject({ kind: 'rate_limited', resetAt: reset * 1000, retryable: true });
@@ -90,7 +132,14 @@ describe('the HTTP layer', () => {
   it('waits for the budget the headers announce instead of breaking it', async () => {
     const reset = Math.floor(T0 / 1000) + 20;
     const { http, sleeps, requests } = setup([
-      { headers: { 'x-rate-limit-limit': '2', 'x-rate-limit-remaining': '0', 'x-rate-limit-reset': String(reset) }, body: { data: [] } },
+      {
+        headers: {
+          'x-rate-limit-limit': '2',
+          'x-rate-limit-remaining': '0',
+          'x-rate-limit-reset': String(reset),
+        },
+        body: { data: [] },
+      },
       { body: { data: [] } },
     ]);
     await http.request(xProfile, req);
@@ -100,13 +149,28 @@ describe('the HTTP layer', () => {
   });
 
   it('does not retry a usage cap although the rate-limit headers show headroom', async () => {
-    const { http, requests } = setup([{ status: 429, headers: { 'x-rate-limit-remaining': '39999' }, body: { title: 'UsageCapExceeded', type: 'https://api.twitter.com/2/problems/usage-capped', detail: 'Usage cap exceeded: Monthly product cap' } }]);
-    await expect(http.request(xProfile, req)).rejects.toMatchObject({ kind: 'usage_cap_exceeded', retryable: false });
+    const { http, requests } = setup([
+      {
+        status: 429,
+        headers: { 'x-rate-limit-remaining': '39999' },
+        body: {
+          title: 'UsageCapExceeded',
+          type: 'https://api.twitter.com/2/problems/usage-capped',
+          detail: 'Usage cap exceeded: Monthly product cap',
+        },
+      },
+    ]);
+    await expect(http.request(xProfile, req)).rejects.toMatchObject({
+      kind: 'usage_cap_exceeded',
+      retryable: false,
+    });
     expect(requests).toHaveLength(1);
   });
 
   it('never retries auth errors and keeps secrets out of messages', async () => {
-    const { http, requests } = setup([{ status: 401, body: { title: 'Unauthorized', detail: 'bad token secret-token-123456' } }]);
+    const { http, requests } = setup([
+      { status: 401, body: { title: 'Unauthorized', detail: 'bad token secret-token-123456' } },
+    ]);
     const error = await http.request(xProfile, req).catch((e: unknown) => e);
     expect(isConnectorError(error) && error.kind).toBe('auth_expired');
     expect(String((error as Error).message)).not.toContain('secret-token-123456');
@@ -119,22 +183,34 @@ describe('the HTTP layer', () => {
     const { http } = setup([], {
       maxAttempts: 1,
       timeoutSignal: () => abort.signal,
-      fetch: ((_url: string, init: RequestInit) => new Promise((_resolve, reject) => {
-        init.signal?.addEventListener('abort', () => reject(Object.assign(new Error('aborted'), { name: 'AbortError' })));
-        abort.abort();
-      })) as typeof fetch,
+      fetch: ((_url: string, init: RequestInit) =>
+        new Promise((_resolve, reject) => {
+          init.signal?.addEventListener('abort', () =>
+            reject(Object.assign(new Error('aborted'), { name: 'AbortError' })),
+          );
+          abort.abort();
+        })) as typeof fetch,
     });
-    await expect(http.request(xProfile, req)).rejects.toMatchObject({ kind: 'transient', platformCode: 'timeout', retryable: true });
+    await expect(http.request(xProfile, req)).rejects.toMatchObject({
+      kind: 'transient',
+      platformCode: 'timeout',
+      retryable: true,
+    });
   });
 
   it('opens the circuit per platform and credential after consecutive failures', async () => {
-    const { http, requests } = setup([{ status: 500 }, { status: 500 }, { body: {} }], { maxAttempts: 1, circuitBreaker: { consecutiveFailures: 2 } });
+    const { http, requests } = setup([{ status: 500 }, { status: 500 }, { body: {} }], {
+      maxAttempts: 1,
+      circuitBreaker: { consecutiveFailures: 2 },
+    });
     await expect(http.request(xProfile, req)).rejects.toMatchObject({ kind: 'transient' });
     await expect(http.request(xProfile, req)).rejects.toMatchObject({ kind: 'transient' });
     await expect(http.request(xProfile, req)).rejects.toMatchObject({ kind: 'circuit_open' });
     expect(requests).toHaveLength(2);
     // Another credential has its own breaker.
-    await expect(http.request(xProfile, { ...req, credential: { id: 'cred-2' } })).resolves.toMatchObject({ status: 200 });
+    await expect(
+      http.request(xProfile, { ...req, credential: { id: 'cred-2' } }),
+    ).resolves.toMatchObject({ status: 200 });
   });
 
   it('shares one exchange between identical GETs in flight', async () => {
@@ -146,20 +222,35 @@ describe('the HTTP layer', () => {
   });
 
   it('sends If-None-Match and serves a 304 from the cache', async () => {
-    const { http, requests, registry } = setup([{ headers: { etag: 'W/"abc"' }, body: [{ id: '1' }] }, { status: 304 }]);
-    const m = { ...req, endpoint: 'GET /api/v1/accounts/:id/statuses', url: 'https://m.example/api/v1/accounts/1/statuses' };
+    const { http, requests, registry } = setup([
+      { headers: { etag: 'W/"abc"' }, body: [{ id: '1' }] },
+      { status: 304 },
+    ]);
+    const m = {
+      ...req,
+      endpoint: 'GET /api/v1/accounts/:id/statuses',
+      url: 'https://m.example/api/v1/accounts/1/statuses',
+    };
     await http.request(mastodonProfile, m);
     const second = await http.request(mastodonProfile, m);
     expect(requests[1]?.headers['if-none-match']).toBe('W/"abc"');
     expect(second.body).toEqual([{ id: '1' }]);
-    expect(await registry.getSingleMetricAsString('socialpulse_connector_not_modified_total')).toContain('platform="mastodon"');
+    expect(
+      await registry.getSingleMetricAsString('socialpulse_connector_not_modified_total'),
+    ).toContain('platform="mastodon"');
   });
 
   it('paces a platform that announces no budget (TikTok) by its documented limit instead of learning it from a 429', async () => {
     const ok = { body: { data: { videos: [] }, error: { code: 'ok', message: '', log_id: 'l' } } };
     const { http, requests, sleeps, now } = setup([ok, ok, ok, ok, ok]);
     const profile = createTiktokProfile({ limit: 2, windowMs: 60_000 });
-    const tt = { endpoint: 'POST /v2/video/list/', method: 'POST' as const, url: 'https://open.tiktokapis.com/v2/video/list/', json: {}, credential };
+    const tt = {
+      endpoint: 'POST /v2/video/list/',
+      method: 'POST' as const,
+      url: 'https://open.tiktokapis.com/v2/video/list/',
+      json: {},
+      credential,
+    };
     const windowEnd = (Math.floor(T0 / 60_000) + 1) * 60_000;
     await http.request(profile, tt);
     await http.request(profile, tt);
@@ -168,7 +259,11 @@ describe('the HTTP layer', () => {
     expect(sleeps).toEqual([windowEnd - T0]);
     expect(now()).toBe(windowEnd);
     // Another endpoint has its own count.
-    await http.request(profile, { ...tt, endpoint: 'POST /v2/video/query/', url: 'https://open.tiktokapis.com/v2/video/query/' });
+    await http.request(profile, {
+      ...tt,
+      endpoint: 'POST /v2/video/query/',
+      url: 'https://open.tiktokapis.com/v2/video/query/',
+    });
     expect(sleeps).toHaveLength(1);
     expect(requests).toHaveLength(4);
   });
@@ -177,8 +272,21 @@ describe('the HTTP layer', () => {
     const ok = { body: { data: { videos: [] }, error: { code: 'ok', message: '', log_id: 'l' } } };
     const windowEnd = (Math.floor(T0 / 60_000) + 1) * 60_000;
     let clock = windowEnd - 100; // 100 ms before the boundary; the margin is 250 ms
-    const { http, sleeps } = setup([ok], { now: () => clock, sleep: (ms) => { sleeps.push(ms); clock += ms; return Promise.resolve(); } });
-    await http.request(createTiktokProfile({ limit: 2, windowMs: 60_000 }), { endpoint: 'POST /v2/video/list/', method: 'POST', url: 'https://open.tiktokapis.com/v2/video/list/', json: {}, credential });
+    const { http, sleeps } = setup([ok], {
+      now: () => clock,
+      sleep: (ms) => {
+        sleeps.push(ms);
+        clock += ms;
+        return Promise.resolve();
+      },
+    });
+    await http.request(createTiktokProfile({ limit: 2, windowMs: 60_000 }), {
+      endpoint: 'POST /v2/video/list/',
+      method: 'POST',
+      url: 'https://open.tiktokapis.com/v2/video/list/',
+      json: {},
+      credential,
+    });
     expect(sleeps).toEqual([100]);
     expect(clock).toBe(windowEnd);
   });
@@ -186,10 +294,20 @@ describe('the HTTP layer', () => {
   it('counts YouTube quota units locally and refuses a call that would exceed the day', async () => {
     const { http, requests } = setup([{ body: { items: [] } }, { body: { items: [] } }]);
     const profile = createYoutubeProfile(101);
-    const yt = { endpoint: 'GET /youtube/v3/search', url: 'https://www.googleapis.com/youtube/v3/search', credential };
+    const yt = {
+      endpoint: 'GET /youtube/v3/search',
+      url: 'https://www.googleapis.com/youtube/v3/search',
+      credential,
+    };
     await http.request(profile, yt); // 100 units
-    await http.request(profile, { ...yt, endpoint: 'GET /youtube/v3/videos', url: 'https://www.googleapis.com/youtube/v3/videos' }); // 1 unit
-    await expect(http.request(profile, { ...yt, url: 'https://www.googleapis.com/youtube/v3/search?q=2' })).rejects.toMatchObject({ kind: 'quota_exceeded', platformCode: 'local_quota' });
+    await http.request(profile, {
+      ...yt,
+      endpoint: 'GET /youtube/v3/videos',
+      url: 'https://www.googleapis.com/youtube/v3/videos',
+    }); // 1 unit
+    await expect(
+      http.request(profile, { ...yt, url: 'https://www.googleapis.com/youtube/v3/search?q=2' }),
+    ).rejects.toMatchObject({ kind: 'quota_exceeded', platformCode: 'local_quota' });
     expect(requests).toHaveLength(2);
   });
 
@@ -197,31 +315,84 @@ describe('the HTTP layer', () => {
     const profile = createYoutubeProfile(100);
     const reset = profile.quota?.resetAt(T0) ?? 0;
     let clock = reset - 100;
-    const { http, sleeps } = setup([{ body: { items: [] } }], { now: () => clock, sleep: (ms) => { sleeps.push(ms); clock += ms; return Promise.resolve(); } });
-    await http.request(profile, { endpoint: 'GET /youtube/v3/videos', url: 'https://www.googleapis.com/youtube/v3/videos', credential });
+    const { http, sleeps } = setup([{ body: { items: [] } }], {
+      now: () => clock,
+      sleep: (ms) => {
+        sleeps.push(ms);
+        clock += ms;
+        return Promise.resolve();
+      },
+    });
+    await http.request(profile, {
+      endpoint: 'GET /youtube/v3/videos',
+      url: 'https://www.googleapis.com/youtube/v3/videos',
+      credential,
+    });
     expect(sleeps).toEqual([100]);
   });
 
   it('counts YouTube quota per project: every OAuth connection shares the units, an API key has its own', async () => {
-    const { http, requests } = setup([{ body: { items: [] } }, { body: { items: [] } }, { body: { items: [] } }]);
+    const { http, requests } = setup([
+      { body: { items: [] } },
+      { body: { items: [] } },
+      { body: { items: [] } },
+    ]);
     const profile = createYoutubeProfile(2);
-    const yt = { endpoint: 'GET /youtube/v3/videos', url: 'https://www.googleapis.com/youtube/v3/videos' };
-    await http.request(profile, { ...yt, credential: { id: 'conn-a', accessToken: 'token-aaaaaaaa' } });
-    await http.request(profile, { ...yt, url: `${yt.url}?id=2`, credential: { id: 'conn-b', accessToken: 'token-bbbbbbbb' } });
+    const yt = {
+      endpoint: 'GET /youtube/v3/videos',
+      url: 'https://www.googleapis.com/youtube/v3/videos',
+    };
+    await http.request(profile, {
+      ...yt,
+      credential: { id: 'conn-a', accessToken: 'token-aaaaaaaa' },
+    });
+    await http.request(profile, {
+      ...yt,
+      url: `${yt.url}?id=2`,
+      credential: { id: 'conn-b', accessToken: 'token-bbbbbbbb' },
+    });
     // A third connection of the same OAuth client finds the project's 2 units spent.
-    await expect(http.request(profile, { ...yt, url: `${yt.url}?id=3`, credential: { id: 'conn-c', accessToken: 'token-cccccccc' } })).rejects.toMatchObject({ kind: 'quota_exceeded', platformCode: 'local_quota' });
+    await expect(
+      http.request(profile, {
+        ...yt,
+        url: `${yt.url}?id=3`,
+        credential: { id: 'conn-c', accessToken: 'token-cccccccc' },
+      }),
+    ).rejects.toMatchObject({ kind: 'quota_exceeded', platformCode: 'local_quota' });
     // An API key is another project.
-    await http.request(profile, { ...yt, url: `${yt.url}?id=4`, credential: { id: 'conn-d', apiKey: 'AIzaSy-other-project' } });
+    await http.request(profile, {
+      ...yt,
+      url: `${yt.url}?id=4`,
+      credential: { id: 'conn-d', apiKey: 'AIzaSy-other-project' },
+    });
     expect(requests).toHaveLength(3);
   });
 
   it('records metrics per platform and endpoint', async () => {
-    const { http, registry } = setup([{ status: 500 }, { headers: { 'x-rate-limit-remaining': '41', 'x-rate-limit-limit': '50', 'x-rate-limit-reset': String(Math.floor(T0 / 1000) + 60) }, body: {} }]);
+    const { http, registry } = setup([
+      { status: 500 },
+      {
+        headers: {
+          'x-rate-limit-remaining': '41',
+          'x-rate-limit-limit': '50',
+          'x-rate-limit-reset': String(Math.floor(T0 / 1000) + 60),
+        },
+        body: {},
+      },
+    ]);
     await http.request(xProfile, req);
     const text = await registry.metrics();
-    expect(text).toContain('socialpulse_connector_requests_total{platform="x",endpoint="GET /2/users/:id/tweets",status="500"} 1');
-    expect(text).toContain('socialpulse_connector_errors_total{platform="x",endpoint="GET /2/users/:id/tweets",kind="transient"} 1');
-    expect(text).toContain('socialpulse_connector_budget_remaining{platform="x",endpoint="GET /2/users/:id/tweets"} 41');
-    expect(text).toMatch(/socialpulse_connector_wait_seconds_total\{platform="x",endpoint="GET \/2\/users\/:id\/tweets",reason="backoff"\} 0\.75/);
+    expect(text).toContain(
+      'socialpulse_connector_requests_total{platform="x",endpoint="GET /2/users/:id/tweets",status="500"} 1',
+    );
+    expect(text).toContain(
+      'socialpulse_connector_errors_total{platform="x",endpoint="GET /2/users/:id/tweets",kind="transient"} 1',
+    );
+    expect(text).toContain(
+      'socialpulse_connector_budget_remaining{platform="x",endpoint="GET /2/users/:id/tweets"} 41',
+    );
+    expect(text).toMatch(
+      /socialpulse_connector_wait_seconds_total\{platform="x",endpoint="GET \/2\/users\/:id\/tweets",reason="backoff"\} 0\.75/,
+    );
   });
 });

@@ -1,6 +1,13 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import { BrokenCircuitError, ConsecutiveBreaker, IsolatedCircuitError, circuitBreaker, handleWhen, type CircuitBreakerPolicy } from 'cockatiel';
+import {
+  BrokenCircuitError,
+  ConsecutiveBreaker,
+  IsolatedCircuitError,
+  circuitBreaker,
+  handleWhen,
+  type CircuitBreakerPolicy,
+} from 'cockatiel';
 import type { Registry } from 'prom-client';
 import type { Platform } from '@socialpulse/contracts';
 import type { Credential } from '../connector.js';
@@ -113,7 +120,8 @@ export interface HttpClient {
   readonly store: BudgetStore;
 }
 
-const defaultSleep = (ms: number, signal?: AbortSignal): Promise<void> => delay(ms, undefined, signal ? { signal } : {});
+const defaultSleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+  delay(ms, undefined, signal ? { signal } : {});
 
 function buildUrl(url: string, query: HttpRequest['query']): string {
   if (!query) return url;
@@ -126,7 +134,11 @@ function buildUrl(url: string, query: HttpRequest['query']): string {
 
 /** The refusal of public-address.ts, however deep undici wrapped it. */
 function nonPublicCause(error: unknown): NonPublicAddressError | null {
-  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth += 1) {
+  for (
+    let e: unknown = error, depth = 0;
+    e instanceof Error && depth < 5;
+    e = e.cause, depth += 1
+  ) {
     if (e instanceof NonPublicAddressError) return e;
   }
   return null;
@@ -149,21 +161,31 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
   const store = options.budgetStore ?? new InMemoryBudgetStore();
   const metrics: ConnectorMetrics = connectorMetrics(options.registry);
   // Only a real fetch takes the dispatcher; an injected one (tests, replay) gets none.
-  const dispatcher = options.fetch === undefined ? { dispatcher: createPublicOnlyDispatcher(new Set((options.trustedOrigins ?? []).map(hostPortOf))) } : {};
+  const dispatcher =
+    options.fetch === undefined
+      ? {
+          dispatcher: createPublicOnlyDispatcher(
+            new Set((options.trustedOrigins ?? []).map(hostPortOf)),
+          ),
+        }
+      : {};
   const timeoutMs = options.timeoutMs ?? 30_000;
   const maxAttempts = Math.max(1, options.maxAttempts ?? 4);
   const backoffBaseMs = options.backoffBaseMs ?? 1_000;
   const backoffMaxMs = options.backoffMaxMs ?? 60_000;
   const maxWaitMs = options.maxWaitMs ?? 60_000;
   const etagCacheSize = options.etagCacheSize ?? 500;
-  const userAgent = options.userAgent ?? 'socialpulse-connector/0.1 (+https://github.com/socialpulse)';
+  const userAgent =
+    options.userAgent ?? 'socialpulse-connector/0.1 (+https://github.com/socialpulse)';
 
   const breakers = new Map<string, CircuitBreakerPolicy>();
   const inFlight = new Map<string, Promise<HttpResponse>>();
   const etags = new Map<string, { etag: string; response: RawResponse }>();
 
   const budgetKey = (profile: PlatformProfile, endpoint: string, credential: Credential): string =>
-    profile.budgetScope === 'endpoint' ? `${profile.platform}|${endpoint}|${credential.id}` : `${profile.platform}|*|${credential.id}`;
+    profile.budgetScope === 'endpoint'
+      ? `${profile.platform}|${endpoint}|${credential.id}`
+      : `${profile.platform}|*|${credential.id}`;
 
   /**
    * A platform quota (YouTube's daily units) belongs to the Google Cloud project that owns the API
@@ -196,10 +218,16 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
   }
 
   function secretsOf(credential: Credential, extra: readonly string[] = []): string[] {
-    return [credential.accessToken, credential.apiKey, ...extra].filter((s): s is string => s !== undefined && s !== '');
+    return [credential.accessToken, credential.apiKey, ...extra].filter(
+      (s): s is string => s !== undefined && s !== '',
+    );
   }
 
-  function scrubError(error: ConnectorError, credential: Credential, extra?: readonly string[]): ConnectorError {
+  function scrubError(
+    error: ConnectorError,
+    credential: Credential,
+    extra?: readonly string[],
+  ): ConnectorError {
     const scrubbed = scrubSecrets(error.message, secretsOf(credential, extra));
     if (scrubbed === error.message) return error;
     return new ConnectorError(error.kind, scrubbed, {
@@ -214,11 +242,21 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
   }
 
   /** One HTTP exchange: fetch, read the body, record the budget; no judgement. */
-  async function exchange(profile: PlatformProfile, request: HttpRequest, url: string): Promise<RawResponse> {
+  async function exchange(
+    profile: PlatformProfile,
+    request: HttpRequest,
+    url: string,
+  ): Promise<RawResponse> {
     const method = request.method ?? 'GET';
-    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': userAgent, ...request.headers };
-    if (request.credential.accessToken !== undefined) headers.authorization = `Bearer ${request.credential.accessToken}`;
-    if (request.credential.apiKey !== undefined) headers['x-goog-api-key'] = request.credential.apiKey;
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      'user-agent': userAgent,
+      ...request.headers,
+    };
+    if (request.credential.accessToken !== undefined)
+      headers.authorization = `Bearer ${request.credential.accessToken}`;
+    if (request.credential.apiKey !== undefined)
+      headers['x-goog-api-key'] = request.credential.apiKey;
     let body: string | undefined;
     if (request.json !== undefined) {
       body = JSON.stringify(request.json);
@@ -228,7 +266,8 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
       headers['content-type'] = 'application/x-www-form-urlencoded';
     }
     const cacheKey = `${request.credential.id} ${url}`;
-    const cached = method === 'GET' && profile.conditionalRequests ? etags.get(cacheKey) : undefined;
+    const cached =
+      method === 'GET' && profile.conditionalRequests ? etags.get(cacheKey) : undefined;
     if (cached) headers['if-none-match'] = cached.etag;
 
     const timeout = timeoutSignal(timeoutMs);
@@ -236,33 +275,66 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
     let response: Response;
     let text: string;
     try {
-      response = await fetchFn(url, { method, headers, body, signal, redirect: 'follow', ...dispatcher });
+      response = await fetchFn(url, {
+        method,
+        headers,
+        body,
+        signal,
+        redirect: 'follow',
+        ...dispatcher,
+      });
       text = await response.text();
     } catch (error) {
-      metrics.requests.inc({ platform: profile.platform, endpoint: request.endpoint, status: 'network' });
+      metrics.requests.inc({
+        platform: profile.platform,
+        endpoint: request.endpoint,
+        status: 'network',
+      });
       if (request.signal?.aborted) throw error;
       const refused = nonPublicCause(error);
       if (refused)
-        throw new ConnectorError('forbidden', `${profile.platform} ${request.endpoint}: refused to connect: ${refused.message}`, {
+        throw new ConnectorError(
+          'forbidden',
+          `${profile.platform} ${request.endpoint}: refused to connect: ${refused.message}`,
+          {
+            platform: profile.platform,
+            endpoint: request.endpoint,
+            platformCode: refused.code,
+            details: { host: refused.host },
+          },
+        );
+      const timedOut = isAbort(error) || timeout.aborted;
+      throw new ConnectorError(
+        'transient',
+        timedOut
+          ? `${profile.platform} ${request.endpoint}: no answer within ${timeoutMs} ms`
+          : `${profile.platform} ${request.endpoint}: network error (${scrubSecrets(error instanceof Error ? error.message : String(error), secretsOf(request.credential, request.secrets))})`,
+        {
           platform: profile.platform,
           endpoint: request.endpoint,
-          platformCode: refused.code,
-          details: { host: refused.host },
-        });
-      const timedOut = isAbort(error) || timeout.aborted;
-      throw new ConnectorError('transient', timedOut ? `${profile.platform} ${request.endpoint}: no answer within ${timeoutMs} ms` : `${profile.platform} ${request.endpoint}: network error (${scrubSecrets(error instanceof Error ? error.message : String(error), secretsOf(request.credential, request.secrets))})`, {
-        platform: profile.platform,
-        endpoint: request.endpoint,
-        platformCode: timedOut ? 'timeout' : 'network',
-      });
+          platformCode: timedOut ? 'timeout' : 'network',
+        },
+      );
     }
-    metrics.requests.inc({ platform: profile.platform, endpoint: request.endpoint, status: String(response.status) });
+    metrics.requests.inc({
+      platform: profile.platform,
+      endpoint: request.endpoint,
+      status: String(response.status),
+    });
 
     const nowMs = now();
     const observation = profile.readBudget(response.headers, nowMs);
     if (observation !== null) {
-      await store.observe(budgetKey(profile, request.endpoint, request.credential), observation, nowMs);
-      if (observation.remaining !== null) metrics.remaining.set({ platform: profile.platform, endpoint: request.endpoint }, observation.remaining);
+      await store.observe(
+        budgetKey(profile, request.endpoint, request.credential),
+        observation,
+        nowMs,
+      );
+      if (observation.remaining !== null)
+        metrics.remaining.set(
+          { platform: profile.platform, endpoint: request.endpoint },
+          observation.remaining,
+        );
     }
 
     if (response.status === 304 && cached) {
@@ -280,7 +352,12 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
     }
     const raw: RawResponse = { status: response.status, headers: response.headers, body: parsed };
     const etag = response.headers.get('etag');
-    if (method === 'GET' && profile.conditionalRequests && etag !== null && response.status === 200) {
+    if (
+      method === 'GET' &&
+      profile.conditionalRequests &&
+      etag !== null &&
+      response.status === 200
+    ) {
       if (etags.size >= etagCacheSize) {
         const oldest = etags.keys().next();
         if (!oldest.done) etags.delete(oldest.value);
@@ -290,17 +367,31 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
     return raw;
   }
 
-  async function waitFor(ms: number, profile: PlatformProfile, endpoint: string, reason: string, signal?: AbortSignal): Promise<void> {
+  async function waitFor(
+    ms: number,
+    profile: PlatformProfile,
+    endpoint: string,
+    reason: string,
+    signal?: AbortSignal,
+  ): Promise<void> {
     if (ms <= 0) return;
     metrics.waitSeconds.inc({ platform: profile.platform, endpoint, reason }, ms / 1000);
     await sleep(ms, signal);
   }
 
-  async function run(profile: PlatformProfile, request: HttpRequest, url: string): Promise<HttpResponse> {
+  async function run(
+    profile: PlatformProfile,
+    request: HttpRequest,
+    url: string,
+  ): Promise<HttpResponse> {
     const key = budgetKey(profile, request.endpoint, request.credential);
     const breaker = breakerFor(profile.platform, request.credential);
     const fail = (error: ConnectorError): never => {
-      metrics.errors.inc({ platform: profile.platform, endpoint: request.endpoint, kind: error.kind });
+      metrics.errors.inc({
+        platform: profile.platform,
+        endpoint: request.endpoint,
+        kind: error.kind,
+      });
       throw scrubError(error, request.credential, request.secrets);
     };
     const attempts = Math.max(1, request.maxAttempts ?? maxAttempts);
@@ -325,13 +416,19 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
         const wait = await store.take(key, now());
         if (wait <= 0) break;
         if (wait > maxWaitMs) {
-          fail(new ConnectorError('rate_limited', `${profile.platform} ${request.endpoint}: request budget spent; it resets in ${Math.ceil(wait / 1000)} s`, {
-            platform: profile.platform,
-            endpoint: request.endpoint,
-            resetAt: now() + wait,
-            retryAfterMs: wait,
-            platformCode: 'local_budget',
-          }));
+          fail(
+            new ConnectorError(
+              'rate_limited',
+              `${profile.platform} ${request.endpoint}: request budget spent; it resets in ${Math.ceil(wait / 1000)} s`,
+              {
+                platform: profile.platform,
+                endpoint: request.endpoint,
+                resetAt: now() + wait,
+                retryAfterMs: wait,
+                platformCode: 'local_budget',
+              },
+            ),
+          );
         }
         await waitFor(wait, profile, request.endpoint, 'budget', request.signal);
       }
@@ -340,17 +437,33 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
         // As with declared limits: units spent in the quota window's last moments would be charged
         // by the platform to the next window, which the local count then allows in full.
         const untilReset = profile.quota.resetAt(now()) - now();
-        if (untilReset < QUOTA_MARGIN_MS) await waitFor(untilReset, profile, request.endpoint, 'budget', request.signal);
+        if (untilReset < QUOTA_MARGIN_MS)
+          await waitFor(untilReset, profile, request.endpoint, 'budget', request.signal);
         const resetAt = profile.quota.resetAt(now());
-        const quota = await store.consumeQuota(quotaKey(profile, request.credential), units, profile.quota.limit, resetAt, now());
-        metrics.remaining.set({ platform: profile.platform, endpoint: 'quota' }, Math.max(0, profile.quota.limit - quota.used));
+        const quota = await store.consumeQuota(
+          quotaKey(profile, request.credential),
+          units,
+          profile.quota.limit,
+          resetAt,
+          now(),
+        );
+        metrics.remaining.set(
+          { platform: profile.platform, endpoint: 'quota' },
+          Math.max(0, profile.quota.limit - quota.used),
+        );
         if (!quota.allowed) {
-          fail(new ConnectorError('quota_exceeded', `${profile.platform} ${request.endpoint}: the daily quota (${profile.quota.limit} units) would be exceeded by ${units} more; it resets at ${new Date(resetAt).toISOString()}`, {
-            platform: profile.platform,
-            endpoint: request.endpoint,
-            resetAt,
-            platformCode: 'local_quota',
-          }));
+          fail(
+            new ConnectorError(
+              'quota_exceeded',
+              `${profile.platform} ${request.endpoint}: the daily quota (${profile.quota.limit} units) would be exceeded by ${units} more; it resets at ${new Date(resetAt).toISOString()}`,
+              {
+                platform: profile.platform,
+                endpoint: request.endpoint,
+                resetAt,
+                platformCode: 'local_quota',
+              },
+            ),
+          );
         }
       }
 
@@ -358,18 +471,33 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
       try {
         const raw = await breaker.execute(async () => {
           const response = await exchange(profile, request, url);
-          const classified = profile.classify(response, { endpoint: request.endpoint, nowMs: now() });
+          const classified = profile.classify(response, {
+            endpoint: request.endpoint,
+            nowMs: now(),
+          });
           if (classified) throw classified;
           return response;
         });
-        return { ...raw, url: redactUrl(url), fromCache: false, attempts: attempt, receivedAt: now() };
+        return {
+          ...raw,
+          url: redactUrl(url),
+          fromCache: false,
+          attempts: attempt,
+          receivedAt: now(),
+        };
       } catch (caught) {
         if (caught instanceof BrokenCircuitError || caught instanceof IsolatedCircuitError) {
-          fail(new ConnectorError('circuit_open', `${profile.platform}: circuit open after repeated failures; not calling ${request.endpoint}`, {
-            platform: profile.platform,
-            endpoint: request.endpoint,
-            retryAfterMs: options.circuitBreaker?.halfOpenAfterMs ?? 30_000,
-          }));
+          fail(
+            new ConnectorError(
+              'circuit_open',
+              `${profile.platform}: circuit open after repeated failures; not calling ${request.endpoint}`,
+              {
+                platform: profile.platform,
+                endpoint: request.endpoint,
+                retryAfterMs: options.circuitBreaker?.halfOpenAfterMs ?? 30_000,
+              },
+            ),
+          );
         }
         if (!isConnectorError(caught)) throw caught;
         error = caught;
@@ -377,15 +505,34 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
 
       const resetAt = error.resetAt;
       if (error.kind === 'rate_limited' && resetAt !== null) await store.blockUntil(key, resetAt);
-      else if (error.kind === 'rate_limited' && error.retryAfterMs !== null) await store.blockUntil(key, now() + error.retryAfterMs);
+      else if (error.kind === 'rate_limited' && error.retryAfterMs !== null)
+        await store.blockUntil(key, now() + error.retryAfterMs);
       if (!error.retryable || attempt >= attempts) fail(error);
       const announced = Math.max(error.retryAfterMs ?? 0, resetAt === null ? 0 : resetAt - now());
       const wait = Math.max(announced, backoff(attempt));
       if (announced > maxWaitMs) fail(error);
-      metrics.errors.inc({ platform: profile.platform, endpoint: request.endpoint, kind: error.kind });
+      metrics.errors.inc({
+        platform: profile.platform,
+        endpoint: request.endpoint,
+        kind: error.kind,
+      });
       // A rate-limit wait happens at the top of the loop (the budget is blocked); others back off here.
-      if (error.kind !== 'rate_limited') await waitFor(Math.min(wait, maxWaitMs), profile, request.endpoint, 'backoff', request.signal);
-      else if (announced === 0) await waitFor(Math.min(wait, maxWaitMs), profile, request.endpoint, 'backoff', request.signal);
+      if (error.kind !== 'rate_limited')
+        await waitFor(
+          Math.min(wait, maxWaitMs),
+          profile,
+          request.endpoint,
+          'backoff',
+          request.signal,
+        );
+      else if (announced === 0)
+        await waitFor(
+          Math.min(wait, maxWaitMs),
+          profile,
+          request.endpoint,
+          'backoff',
+          request.signal,
+        );
     }
   }
 
@@ -415,14 +562,27 @@ export function classifyByStatus(
   message: string,
   extra: { headers?: Headers; platformCode?: string | number | null; resetAt?: number | null } = {},
 ): ConnectorError | null {
-  const base = { platform, endpoint: context.endpoint, httpStatus: status, platformCode: extra.platformCode ?? null };
-  const retryAfterMs = extra.headers ? parseRetryAfter(extra.headers.get('retry-after'), context.nowMs) : null;
+  const base = {
+    platform,
+    endpoint: context.endpoint,
+    httpStatus: status,
+    platformCode: extra.platformCode ?? null,
+  };
+  const retryAfterMs = extra.headers
+    ? parseRetryAfter(extra.headers.get('retry-after'), context.nowMs)
+    : null;
   if (status >= 200 && status < 300) return null;
-  if (status === 429) return new ConnectorError('rate_limited', message, { ...base, resetAt: extra.resetAt ?? (retryAfterMs === null ? null : context.nowMs + retryAfterMs), retryAfterMs });
+  if (status === 429)
+    return new ConnectorError('rate_limited', message, {
+      ...base,
+      resetAt: extra.resetAt ?? (retryAfterMs === null ? null : context.nowMs + retryAfterMs),
+      retryAfterMs,
+    });
   if (status === 401) return new ConnectorError('auth_expired', message, base);
   if (status === 403) return new ConnectorError('forbidden', message, base);
   if (status === 404 || status === 410) return new ConnectorError('not_found', message, base);
-  if (status === 408 || status >= 500) return new ConnectorError('transient', message, { ...base, retryAfterMs });
+  if (status === 408 || status >= 500)
+    return new ConnectorError('transient', message, { ...base, retryAfterMs });
   if (status >= 400) return new ConnectorError('bad_request', message, base);
   return new ConnectorError('malformed_response', message, base);
 }

@@ -22,36 +22,61 @@ export function connectorMetrics(registry: Registry = defaultRegistry): Connecto
   if (known) return known;
   const registers = [registry];
   const metrics: ConnectorMetrics = {
-    requests: existing(registry, 'socialpulse_connector_requests_total', () => new Counter({
-      name: 'socialpulse_connector_requests_total',
-      help: 'Outbound platform HTTP requests by platform, endpoint and response status (or "network")',
-      labelNames: ['platform', 'endpoint', 'status'] as const,
-      registers,
-    })),
-    errors: existing(registry, 'socialpulse_connector_errors_total', () => new Counter({
-      name: 'socialpulse_connector_errors_total',
-      help: 'Platform errors by kind (rate_limited, usage_cap_exceeded, quota_exceeded, auth_expired, transient, ...)',
-      labelNames: ['platform', 'endpoint', 'kind'] as const,
-      registers,
-    })),
-    waitSeconds: existing(registry, 'socialpulse_connector_wait_seconds_total', () => new Counter({
-      name: 'socialpulse_connector_wait_seconds_total',
-      help: 'Seconds spent waiting before platform requests, by reason (budget, backoff)',
-      labelNames: ['platform', 'endpoint', 'reason'] as const,
-      registers,
-    })),
-    remaining: existing(registry, 'socialpulse_connector_budget_remaining', () => new Gauge({
-      name: 'socialpulse_connector_budget_remaining',
-      help: 'Requests (or quota units / percent for Meta) left in the current window, as last announced',
-      labelNames: ['platform', 'endpoint'] as const,
-      registers,
-    })),
-    cacheHits: existing(registry, 'socialpulse_connector_not_modified_total', () => new Counter({
-      name: 'socialpulse_connector_not_modified_total',
-      help: 'Conditional requests answered 304 Not Modified and served from the cache',
-      labelNames: ['platform', 'endpoint'] as const,
-      registers,
-    })),
+    requests: existing(
+      registry,
+      'socialpulse_connector_requests_total',
+      () =>
+        new Counter({
+          name: 'socialpulse_connector_requests_total',
+          help: 'Outbound platform HTTP requests by platform, endpoint and response status (or "network")',
+          labelNames: ['platform', 'endpoint', 'status'] as const,
+          registers,
+        }),
+    ),
+    errors: existing(
+      registry,
+      'socialpulse_connector_errors_total',
+      () =>
+        new Counter({
+          name: 'socialpulse_connector_errors_total',
+          help: 'Platform errors by kind (rate_limited, usage_cap_exceeded, quota_exceeded, auth_expired, transient, ...)',
+          labelNames: ['platform', 'endpoint', 'kind'] as const,
+          registers,
+        }),
+    ),
+    waitSeconds: existing(
+      registry,
+      'socialpulse_connector_wait_seconds_total',
+      () =>
+        new Counter({
+          name: 'socialpulse_connector_wait_seconds_total',
+          help: 'Seconds spent waiting before platform requests, by reason (budget, backoff)',
+          labelNames: ['platform', 'endpoint', 'reason'] as const,
+          registers,
+        }),
+    ),
+    remaining: existing(
+      registry,
+      'socialpulse_connector_budget_remaining',
+      () =>
+        new Gauge({
+          name: 'socialpulse_connector_budget_remaining',
+          help: 'Requests (or quota units / percent for Meta) left in the current window, as last announced',
+          labelNames: ['platform', 'endpoint'] as const,
+          registers,
+        }),
+    ),
+    cacheHits: existing(
+      registry,
+      'socialpulse_connector_not_modified_total',
+      () =>
+        new Counter({
+          name: 'socialpulse_connector_not_modified_total',
+          help: 'Conditional requests answered 304 Not Modified and served from the cache',
+          labelNames: ['platform', 'endpoint'] as const,
+          registers,
+        }),
+    ),
   };
   cache.set(registry, metrics);
   return metrics;

@@ -47,12 +47,19 @@ describe('isPublicAddress', () => {
     const octet = fc.integer({ min: 0, max: 255 });
     const privateAddress = fc.oneof(
       fc.tuple(octet, octet, octet).map(([a, b, c]) => `10.${a}.${b}.${c}`),
-      fc.tuple(fc.integer({ min: 16, max: 31 }), octet, octet).map(([a, b, c]) => `172.${a}.${b}.${c}`),
+      fc
+        .tuple(fc.integer({ min: 16, max: 31 }), octet, octet)
+        .map(([a, b, c]) => `172.${a}.${b}.${c}`),
       fc.tuple(octet, octet).map(([a, b]) => `192.168.${a}.${b}`),
       fc.tuple(octet, octet, octet).map(([a, b, c]) => `127.${a}.${b}.${c}`),
       fc.tuple(octet, octet).map(([a, b]) => `169.254.${a}.${b}`),
     );
-    fc.assert(fc.property(privateAddress, (address) => !isPublicAddress(address) && !isPublicAddress(`::ffff:${address}`)));
+    fc.assert(
+      fc.property(
+        privateAddress,
+        (address) => !isPublicAddress(address) && !isPublicAddress(`::ffff:${address}`),
+      ),
+    );
   });
 });
 
@@ -81,20 +88,34 @@ describe('the HTTP layer reaches only public addresses, except configured origin
     const http = createHttpClient({ maxAttempts: 3, backoffBaseMs: 1, registry });
     hits = 0;
     for (const host of ['127.0.0.1', 'localhost']) {
-      const failure = await http.request(mastodonProfile, { endpoint: 'GET /api/v1/instance', url: `http://${host}:${port}/api/v1/instance`, credential }).catch((e: unknown) => e);
+      const failure = await http
+        .request(mastodonProfile, {
+          endpoint: 'GET /api/v1/instance',
+          url: `http://${host}:${port}/api/v1/instance`,
+          credential,
+        })
+        .catch((e: unknown) => e);
       expect(failure).toMatchObject({ kind: 'forbidden', platformCode: 'non_public_address' });
       expect(String((failure as Error).message)).toMatch(/not a public internet address/);
       expect(String((failure as Error).message)).not.toContain('secret-token');
     }
     expect(hits).toBe(0);
     // One attempt each (maxAttempts 3 would have made six): a refusal is not a transient error.
-    expect(await registry.metrics()).toContain('socialpulse_connector_requests_total{platform="mastodon",endpoint="GET /api/v1/instance",status="network"} 2');
+    expect(await registry.metrics()).toContain(
+      'socialpulse_connector_requests_total{platform="mastodon",endpoint="GET /api/v1/instance",status="network"} 2',
+    );
   });
 
   it("holds a configured origin's redirects to the rule", async () => {
     const http = createHttpClient({ maxAttempts: 1, trustedOrigins: [`http://127.0.0.1:${port}`] });
     hits = 0;
-    const failure = await http.request(mastodonProfile, { endpoint: 'GET /redirect', url: `http://127.0.0.1:${port}/redirect`, credential }).catch((e: unknown) => e);
+    const failure = await http
+      .request(mastodonProfile, {
+        endpoint: 'GET /redirect',
+        url: `http://127.0.0.1:${port}/redirect`,
+        credential,
+      })
+      .catch((e: unknown) => e);
     expect(failure).toMatchObject({ kind: 'forbidden', platformCode: 'non_public_address' });
     expect(hits).toBe(1); // the configured origin answered; its redirect target was never reached
   });
@@ -102,11 +123,21 @@ describe('the HTTP layer reaches only public addresses, except configured origin
   it('lets a configured origin (the simulator, a proxy) through', async () => {
     const http = createHttpClient({ maxAttempts: 1, trustedOrigins: [`http://127.0.0.1:${port}`] });
     hits = 0;
-    const ok = await http.request(mastodonProfile, { endpoint: 'GET /api/v1/instance', url: `http://127.0.0.1:${port}/api/v1/instance`, credential });
+    const ok = await http.request(mastodonProfile, {
+      endpoint: 'GET /api/v1/instance',
+      url: `http://127.0.0.1:${port}/api/v1/instance`,
+      credential,
+    });
     expect(ok.status).toBe(200);
     expect(hits).toBe(1);
     // Same port, another host name: not the configured origin.
-    const other = await http.request(mastodonProfile, { endpoint: 'GET /api/v1/instance', url: `http://localhost:${port}/api/v1/instance`, credential }).catch((e: unknown) => e);
+    const other = await http
+      .request(mastodonProfile, {
+        endpoint: 'GET /api/v1/instance',
+        url: `http://localhost:${port}/api/v1/instance`,
+        credential,
+      })
+      .catch((e: unknown) => e);
     expect(other).toMatchObject({ kind: 'forbidden', platformCode: 'non_public_address' });
     expect(hits).toBe(1);
   });

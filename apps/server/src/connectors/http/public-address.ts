@@ -22,7 +22,8 @@ export function isPublicAddress(address: string): boolean {
   const parsed = ipaddr.parse(address);
   if (parsed instanceof ipaddr.IPv4) return parsed.range() === 'unicast';
   const bytes = parsed.toByteArray();
-  const embedded = (from: number): boolean => isPublicAddress(bytes.slice(from, from + 4).join('.'));
+  const embedded = (from: number): boolean =>
+    isPublicAddress(bytes.slice(from, from + 4).join('.'));
   if (parsed.isIPv4MappedAddress()) return embedded(12);
   switch (parsed.range()) {
     case 'rfc6052':
@@ -49,17 +50,29 @@ export class NonPublicAddressError extends Error {
   }
 }
 
-type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+type LookupCallback = (
+  error: NodeJS.ErrnoException | null,
+  address: string | LookupAddress[],
+  family?: number,
+) => void;
 
 /** `dns.lookup` that fails when ANY address of the host is not public (no "first good one"). */
-function publicOnlyLookup(hostname: string, options: LookupOptions, callback: LookupCallback): void {
+function publicOnlyLookup(
+  hostname: string,
+  options: LookupOptions,
+  callback: LookupCallback,
+): void {
   dnsLookup(hostname, { ...options, all: true }, (error, addresses) => {
     if (error) return callback(error, []);
     const bad = addresses.find((a) => !isPublicAddress(a.address));
     if (bad) return callback(new NonPublicAddressError(hostname, bad.address), []);
     if (options.all) return callback(null, addresses);
     const first = addresses[0];
-    if (!first) return callback(Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }), []);
+    if (!first)
+      return callback(
+        Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }),
+        [],
+      );
     callback(null, first.address, first.family);
   });
 }

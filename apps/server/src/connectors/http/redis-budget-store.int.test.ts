@@ -58,7 +58,9 @@ describe.skipIf(reason !== '')('RedisBudgetStore against a real Redis', () => {
   it('never lets more requests through than remain, under concurrency', async () => {
     const key = 'reddit|*|c-concurrent';
     await a.observe(key, { limit: 1000, remaining: 20, resetAt: NOW + 600_000 }, NOW);
-    const waits = await Promise.all(Array.from({ length: 60 }, (_, i) => (i % 2 === 0 ? a : b).take(key, NOW)));
+    const waits = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => (i % 2 === 0 ? a : b).take(key, NOW)),
+    );
     expect(waits.filter((w) => w === 0)).toHaveLength(20);
     expect(waits.filter((w) => w === 600_000)).toHaveLength(40);
   });
@@ -78,7 +80,10 @@ describe.skipIf(reason !== '')('RedisBudgetStore against a real Redis', () => {
     expect(await a.consumeQuota(key, 100, 150, reset, NOW)).toEqual({ allowed: true, used: 100 });
     expect(await b.consumeQuota(key, 50, 150, reset, NOW)).toEqual({ allowed: true, used: 150 });
     expect(await a.consumeQuota(key, 1, 150, reset, NOW)).toEqual({ allowed: false, used: 150 });
-    expect(await b.consumeQuota(key, 1, 150, reset + 86_400_000, reset + 1)).toEqual({ allowed: true, used: 1 });
+    expect(await b.consumeQuota(key, 1, 150, reset + 86_400_000, reset + 1)).toEqual({
+      allowed: true,
+      used: 1,
+    });
   });
 
   it('follows the same rules as the in-process store', async () => {

@@ -1,5 +1,10 @@
 import type { Redis } from 'ioredis';
-import { SAME_WINDOW_MS, type BudgetState, type BudgetStore, type QuotaResult } from './budget-store.js';
+import {
+  SAME_WINDOW_MS,
+  type BudgetState,
+  type BudgetStore,
+  type QuotaResult,
+} from './budget-store.js';
 import type { BudgetObservation } from './headers.js';
 
 // The same rules as takeFrom/mergeObservation in budget-store.ts, atomically in Redis.
@@ -97,23 +102,58 @@ export class RedisBudgetStore implements BudgetStore {
   async observe(key: string, observation: BudgetObservation, nowMs: number): Promise<void> {
     // Expiry is relative: the callers' clock (injected in tests) need not be Redis's.
     const ttl = Math.max((observation.resetAt ?? nowMs) - nowMs, 0) + KEY_GRACE_MS;
-    await this.redis.eval(OBSERVE, 1, this.key(key), observation.limit ?? '', observation.remaining ?? '', observation.resetAt ?? '', SAME_WINDOW_MS, ttl);
+    await this.redis.eval(
+      OBSERVE,
+      1,
+      this.key(key),
+      observation.limit ?? '',
+      observation.remaining ?? '',
+      observation.resetAt ?? '',
+      SAME_WINDOW_MS,
+      ttl,
+    );
   }
 
   async blockUntil(key: string, untilMs: number): Promise<void> {
     await this.redis.eval(BLOCK, 1, this.key(key), untilMs, KEY_GRACE_MS, this.now());
   }
 
-  async consumeQuota(key: string, units: number, limit: number, resetAt: number, nowMs: number): Promise<QuotaResult> {
-    const [allowed, used] = (await this.redis.eval(QUOTA, 1, this.key(`quota:${key}`), units, limit, resetAt, nowMs)) as [number, number];
+  async consumeQuota(
+    key: string,
+    units: number,
+    limit: number,
+    resetAt: number,
+    nowMs: number,
+  ): Promise<QuotaResult> {
+    const [allowed, used] = (await this.redis.eval(
+      QUOTA,
+      1,
+      this.key(`quota:${key}`),
+      units,
+      limit,
+      resetAt,
+      nowMs,
+    )) as [number, number];
     return { allowed: allowed === 1, used: Number(used) };
   }
 
   async peek(key: string): Promise<BudgetState | null> {
-    const [limit, remaining, resetAt, notBefore] = await this.redis.hmget(this.key(key), 'limit', 'remaining', 'resetAt', 'notBefore');
+    const [limit, remaining, resetAt, notBefore] = await this.redis.hmget(
+      this.key(key),
+      'limit',
+      'remaining',
+      'resetAt',
+      'notBefore',
+    );
     if (limit === null && remaining === null && resetAt === null && notBefore === null) return null;
-    const n = (v: string | null | undefined): number | null => (v === null || v === undefined || v === '' ? null : Number(v));
-    return { limit: n(limit), remaining: n(remaining), resetAt: n(resetAt), notBefore: n(notBefore) ?? 0 };
+    const n = (v: string | null | undefined): number | null =>
+      v === null || v === undefined || v === '' ? null : Number(v);
+    return {
+      limit: n(limit),
+      remaining: n(remaining),
+      resetAt: n(resetAt),
+      notBefore: n(notBefore) ?? 0,
+    };
   }
 
   /** The Redis connection belongs to the caller. */

@@ -1,7 +1,15 @@
 import type { MediaType } from '@socialpulse/contracts';
 import type { CollectedComment, CollectedPost, MetricValues } from '../connector.js';
 import { emptyMetrics } from '../connector.js';
-import { asArray, asRecord, asString, asText, toCount, toIsoTimestamp, type Json } from '../mapping.js';
+import {
+  asArray,
+  asRecord,
+  asString,
+  asText,
+  toCount,
+  toIsoTimestamp,
+  type Json,
+} from '../mapping.js';
 
 export function instagramMediaType(media: Json): MediaType | null {
   const product = asString(media.media_product_type);
@@ -19,7 +27,11 @@ export function instagramMediaType(media: Json): MediaType | null {
   }
 }
 
-export function mapInstagramMedia(media: Json, capturedAt: string, owner: { externalId: string | null; handle: string | null } | null): CollectedPost | null {
+export function mapInstagramMedia(
+  media: Json,
+  capturedAt: string,
+  owner: { externalId: string | null; handle: string | null } | null,
+): CollectedPost | null {
   const id = asText(media.id);
   const createdAt = toIsoTimestamp(media.timestamp);
   if (id === null || createdAt === null) return null;
@@ -35,7 +47,12 @@ export function mapInstagramMedia(media: Json, capturedAt: string, owner: { exte
     language: null,
     url: asText(media.permalink),
     media_type: instagramMediaType(media),
-    metrics: { ...emptyMetrics(), likes: toCount(media.like_count), comments: toCount(media.comments_count), views: toCount(media.view_count) },
+    metrics: {
+      ...emptyMetrics(),
+      likes: toCount(media.like_count),
+      comments: toCount(media.comments_count),
+      views: toCount(media.view_count),
+    },
     metrics_captured_at: capturedAt,
     raw: media,
   };
@@ -65,7 +82,9 @@ export function parseInsights(body: unknown): Record<string, number | null> {
 }
 
 /** Insights → metric fields; `views` replaced `impressions`/`plays`/`video_views` (deprecated 2025). */
-export function metricsFromInsights(insights: Record<string, number | null>): Partial<MetricValues> {
+export function metricsFromInsights(
+  insights: Record<string, number | null>,
+): Partial<MetricValues> {
   const pick = (...names: string[]): number | null => {
     for (const n of names) {
       const v = insights[n];
@@ -105,5 +124,7 @@ export function mapInstagramComment(comment: Json, postId: string | null): Colle
 export function idKeyedValues(body: unknown): Json[] {
   const record = asRecord(body);
   if (record === null || 'data' in record || 'error' in record) return [];
-  return Object.values(record).map(asRecord).filter((v): v is Json => v !== null && asText(v.id) !== null);
+  return Object.values(record)
+    .map(asRecord)
+    .filter((v): v is Json => v !== null && asText(v.id) !== null);
 }

@@ -1,8 +1,28 @@
-import type { AccountKey, AccountRef, CollectedPost, CommentPage, Connector, ConnectorContext, Gap, ListPostsOptions, MetricsResult, PostPage, ResolvedAccount } from '../connector.js';
+import type {
+  AccountKey,
+  AccountRef,
+  CollectedPost,
+  CommentPage,
+  Connector,
+  ConnectorContext,
+  Gap,
+  ListPostsOptions,
+  MetricsResult,
+  PostPage,
+  ResolvedAccount,
+} from '../connector.js';
 import { snapshotOf } from '../connector.js';
 import { ConnectorError, isConnectorError } from '../errors.js';
 import type { HttpClient, HttpResponse } from '../http/http-client.js';
-import { asArray, asRecord, asString, asText, toCount, toIsoTimestamp, htmlToText } from '../mapping.js';
+import {
+  asArray,
+  asRecord,
+  asString,
+  asText,
+  toCount,
+  toIsoTimestamp,
+  htmlToText,
+} from '../mapping.js';
 import { mapMastodonStatus, nextLink } from './mapper.js';
 import { mastodonProfile } from './profile.js';
 
@@ -24,19 +44,51 @@ export class MastodonConnector implements Connector {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
   }
 
-  private get(endpoint: string, path: string, query: Record<string, string | number | undefined>, ctx: ConnectorContext): Promise<HttpResponse> {
-    return this.http.request(mastodonProfile, { endpoint: `GET ${endpoint}`, url: `${this.baseUrl}${path}`, query, credential: ctx.credential, signal: ctx.signal });
+  private get(
+    endpoint: string,
+    path: string,
+    query: Record<string, string | number | undefined>,
+    ctx: ConnectorContext,
+  ): Promise<HttpResponse> {
+    return this.http.request(mastodonProfile, {
+      endpoint: `GET ${endpoint}`,
+      url: `${this.baseUrl}${path}`,
+      query,
+      credential: ctx.credential,
+      signal: ctx.signal,
+    });
   }
 
   async resolveAccount(ref: AccountRef, ctx: ConnectorContext): Promise<ResolvedAccount> {
-    const response = ref.handle !== undefined
-      ? await this.get('/api/v1/accounts/lookup', '/api/v1/accounts/lookup', { acct: ref.handle.replace(/^@/, '') }, ctx)
-      : await this.get('/api/v1/accounts/:id', `/api/v1/accounts/${encodeURIComponent(ref.id)}`, {}, ctx);
+    const response =
+      ref.handle !== undefined
+        ? await this.get(
+            '/api/v1/accounts/lookup',
+            '/api/v1/accounts/lookup',
+            { acct: ref.handle.replace(/^@/, '') },
+            ctx,
+          )
+        : await this.get(
+            '/api/v1/accounts/:id',
+            `/api/v1/accounts/${encodeURIComponent(ref.id)}`,
+            {},
+            ctx,
+          );
     return accountFrom(response.body);
   }
 
-  async listPosts(account: AccountKey, cursor: string | null, ctx: ConnectorContext, options: ListPostsOptions = {}): Promise<PostPage> {
-    const response = await this.get('/api/v1/accounts/:id/statuses', `/api/v1/accounts/${encodeURIComponent(account.externalId)}/statuses`, { limit: Math.min(40, options.pageSize ?? 40), max_id: cursor ?? undefined }, ctx);
+  async listPosts(
+    account: AccountKey,
+    cursor: string | null,
+    ctx: ConnectorContext,
+    options: ListPostsOptions = {},
+  ): Promise<PostPage> {
+    const response = await this.get(
+      '/api/v1/accounts/:id/statuses',
+      `/api/v1/accounts/${encodeURIComponent(account.externalId)}/statuses`,
+      { limit: Math.min(40, options.pageSize ?? 40), max_id: cursor ?? undefined },
+      ctx,
+    );
     return this.statusPage(response, options);
   }
 
@@ -53,7 +105,11 @@ export class MastodonConnector implements Connector {
       if (asRecord(status.reblog) !== null) continue;
       const post = mapMastodonStatus(status, capturedAt);
       if (post === null) {
-        gaps.push({ reason: 'unmappable', resourceId: asText(status.id), detail: 'status without id or created_at' });
+        gaps.push({
+          reason: 'unmappable',
+          resourceId: asText(status.id),
+          detail: 'status without id or created_at',
+        });
         continue;
       }
       if (since !== null && post.created_at < since) {
@@ -68,31 +124,65 @@ export class MastodonConnector implements Connector {
     return { posts, nextCursor: hasMore ? maxId : null, hasMore, gaps };
   }
 
-  async refreshMetrics(externalIds: readonly string[], ctx: ConnectorContext): Promise<MetricsResult> {
+  async refreshMetrics(
+    externalIds: readonly string[],
+    ctx: ConnectorContext,
+  ): Promise<MetricsResult> {
     const result: MetricsResult = { snapshots: [], gaps: [] };
     for (const id of externalIds) {
       try {
-        const response = await this.get('/api/v1/statuses/:id', `/api/v1/statuses/${encodeURIComponent(id)}`, {}, ctx);
+        const response = await this.get(
+          '/api/v1/statuses/:id',
+          `/api/v1/statuses/${encodeURIComponent(id)}`,
+          {},
+          ctx,
+        );
         const status = asRecord(response.body);
-        const post = status === null ? null : mapMastodonStatus(status, new Date(response.receivedAt).toISOString());
+        const post =
+          status === null
+            ? null
+            : mapMastodonStatus(status, new Date(response.receivedAt).toISOString());
         if (post) result.snapshots.push(snapshotOf(post));
         else result.gaps.push({ reason: 'unmappable', resourceId: id, detail: 'not a status' });
       } catch (error) {
-        if (isConnectorError(error) && error.kind === 'not_found') result.gaps.push({ reason: 'deleted', resourceId: id, detail: error.message });
+        if (isConnectorError(error) && error.kind === 'not_found')
+          result.gaps.push({ reason: 'deleted', resourceId: id, detail: error.message });
         else throw error;
       }
     }
     return result;
   }
 
-  async listComments(postExternalId: string, _cursor: string | null, ctx: ConnectorContext): Promise<CommentPage> {
-    const response = await this.get('/api/v1/statuses/:id/context', `/api/v1/statuses/${encodeURIComponent(postExternalId)}/context`, {}, ctx);
-    const comments = asArray(asRecord(response.body)?.descendants).map(asRecord).flatMap((s) => {
-      const id = asText(s?.id);
-      if (s === null || id === null) return [];
-      const content = asString(s.content);
-      return [{ platform: 'mastodon' as const, external_id: id, post_external_id: postExternalId, author: asText(asRecord(s.account)?.acct), text: content === null ? null : htmlToText(content), created_at: toIsoTimestamp(s.created_at), likes: toCount(s.favourites_count), raw: s }];
-    });
+  async listComments(
+    postExternalId: string,
+    _cursor: string | null,
+    ctx: ConnectorContext,
+  ): Promise<CommentPage> {
+    const response = await this.get(
+      '/api/v1/statuses/:id/context',
+      `/api/v1/statuses/${encodeURIComponent(postExternalId)}/context`,
+      {},
+      ctx,
+    );
+    const comments = asArray(asRecord(response.body)?.descendants)
+      .map(asRecord)
+      .flatMap((s) => {
+        const id = asText(s?.id);
+        if (s === null || id === null) return [];
+        const content = asString(s.content);
+        return [
+          {
+            platform: 'mastodon' as const,
+            external_id: id,
+            post_external_id: postExternalId,
+            author: asText(asRecord(s.account)?.acct),
+            text: content === null ? null : htmlToText(content),
+            created_at: toIsoTimestamp(s.created_at),
+            likes: toCount(s.favourites_count),
+            raw: s,
+          },
+        ];
+      });
     return { comments, nextCursor: null, hasMore: false, gaps: [] };
   }
 }
@@ -100,6 +190,14 @@ export class MastodonConnector implements Connector {
 export function accountFrom(body: unknown): ResolvedAccount {
   const account = asRecord(body);
   const id = asText(account?.id);
-  if (account === null || id === null) throw new ConnectorError('not_found', 'Mastodon: no such account', { platform: 'mastodon' });
-  return { platform: 'mastodon', externalId: id, handle: asText(account.acct), displayName: asText(account.display_name), extra: {}, raw: account };
+  if (account === null || id === null)
+    throw new ConnectorError('not_found', 'Mastodon: no such account', { platform: 'mastodon' });
+  return {
+    platform: 'mastodon',
+    externalId: id,
+    handle: asText(account.acct),
+    displayName: asText(account.display_name),
+    extra: {},
+    raw: account,
+  };
 }

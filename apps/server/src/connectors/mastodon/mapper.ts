@@ -1,6 +1,17 @@
 import type { MediaType } from '@socialpulse/contracts';
 import type { CollectedPost } from '../connector.js';
-import { asArray, asRecord, asString, asText, firstCount, htmlToText, plus, toIsoTimestamp, toLanguage, type Json } from '../mapping.js';
+import {
+  asArray,
+  asRecord,
+  asString,
+  asText,
+  firstCount,
+  htmlToText,
+  plus,
+  toIsoTimestamp,
+  toLanguage,
+  type Json,
+} from '../mapping.js';
 
 function mediaType(status: Json): MediaType {
   const types = asArray(status.media_attachments).map((m) => asString(asRecord(m)?.type));

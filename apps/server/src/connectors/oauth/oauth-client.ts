@@ -2,7 +2,13 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Platform } from '@socialpulse/contracts';
 import type { AccountRef, Credential } from '../connector.js';
 import { ConnectorError } from '../errors.js';
-import { classifyByStatus, type HttpClient, type HttpResponse, type PlatformProfile, type RawResponse } from '../http/http-client.js';
+import {
+  classifyByStatus,
+  type HttpClient,
+  type HttpResponse,
+  type PlatformProfile,
+  type RawResponse,
+} from '../http/http-client.js';
 import { instagramProfile } from '../instagram/profile.js';
 import { mastodonProfile } from '../mastodon/profile.js';
 import { redditProfile } from '../reddit/profile.js';
@@ -54,7 +60,13 @@ export interface Endpoints {
 export function authorizationUrl(
   provider: OAuthProvider,
   endpoints: Endpoints,
-  input: { clientId: string; redirectUri: string; state: string; codeChallenge: string | null; scopes?: readonly string[] },
+  input: {
+    clientId: string;
+    redirectUri: string;
+    state: string;
+    codeChallenge: string | null;
+    scopes?: readonly string[];
+  },
 ): string {
   const url = new URL(endpoints.authorize);
   url.searchParams.set('response_type', 'code');
@@ -66,13 +78,20 @@ export function authorizationUrl(
     url.searchParams.set('code_challenge', input.codeChallenge);
     url.searchParams.set('code_challenge_method', 'S256');
   }
-  for (const [name, value] of Object.entries(provider.extraAuthorizeParams)) url.searchParams.set(name, value);
+  for (const [name, value] of Object.entries(provider.extraAuthorizeParams))
+    url.searchParams.set(name, value);
   return url.toString();
 }
 
-const str = (value: unknown): string | null => (typeof value === 'string' && value !== '' ? value : null);
+const str = (value: unknown): string | null =>
+  typeof value === 'string' && value !== '' ? value : null;
 const num = (value: unknown): number | null => {
-  const n = typeof value === 'number' ? value : typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : NaN;
+  const n =
+    typeof value === 'number'
+      ? value
+      : typeof value === 'string' && /^\d+$/.test(value)
+        ? Number(value)
+        : NaN;
   return Number.isFinite(n) && n > 0 ? n : null;
 };
 
@@ -89,20 +108,55 @@ export function tokenEndpointProfile(platform: Platform): PlatformProfile {
     readBudget: () => null,
     classify(response: RawResponse, context): ConnectorError | null {
       const record = grantOf(response.body);
-      const graph = record && typeof record.error === 'object' && record.error !== null ? (record.error as Record<string, unknown>) : null;
-      const code = graph ? (typeof graph.code === 'number' || typeof graph.code === 'string' ? graph.code : null) : str(record?.error);
-      const description = graph ? str(graph.message) : (str(record?.error_description) ?? str(record?.message));
-      const base = { platform, endpoint: context.endpoint, httpStatus: response.status, platformCode: code };
+      const graph =
+        record && typeof record.error === 'object' && record.error !== null
+          ? (record.error as Record<string, unknown>)
+          : null;
+      const code = graph
+        ? typeof graph.code === 'number' || typeof graph.code === 'string'
+          ? graph.code
+          : null
+        : str(record?.error);
+      const description = graph
+        ? str(graph.message)
+        : (str(record?.error_description) ?? str(record?.message));
+      const base = {
+        platform,
+        endpoint: context.endpoint,
+        httpStatus: response.status,
+        platformCode: code,
+      };
       if (code === null && response.status >= 200 && response.status < 300) {
-        if (str(record?.access_token) === null) return new ConnectorError('malformed_response', `${platform} token endpoint answered without an access_token`, base);
+        if (str(record?.access_token) === null)
+          return new ConnectorError(
+            'malformed_response',
+            `${platform} token endpoint answered without an access_token`,
+            base,
+          );
         return null;
       }
       const message = `${platform} token endpoint refused the request: ${String(code ?? response.status)}${description ? ` (${description})` : ''}`;
-      if (code === 'invalid_grant' || code === 190 || (graph !== null && code === 100)) return new ConnectorError('auth_expired', message, base);
-      if (code === 'invalid_client' || code === 'unauthorized_client' || (graph !== null && code === 1) || response.status === 401)
-        return new ConnectorError('forbidden', `${message}: check the OAuth client id and secret configured for ${platform}`, base);
-      if (code === 'temporarily_unavailable' || code === 'server_error') return new ConnectorError('transient', message, base);
-      return classifyByStatus(platform, response.status, context, message, { headers: response.headers, platformCode: code }) ?? new ConnectorError('bad_request', message, base);
+      if (code === 'invalid_grant' || code === 190 || (graph !== null && code === 100))
+        return new ConnectorError('auth_expired', message, base);
+      if (
+        code === 'invalid_client' ||
+        code === 'unauthorized_client' ||
+        (graph !== null && code === 1) ||
+        response.status === 401
+      )
+        return new ConnectorError(
+          'forbidden',
+          `${message}: check the OAuth client id and secret configured for ${platform}`,
+          base,
+        );
+      if (code === 'temporarily_unavailable' || code === 'server_error')
+        return new ConnectorError('transient', message, base);
+      return (
+        classifyByStatus(platform, response.status, context, message, {
+          headers: response.headers,
+          platformCode: code,
+        }) ?? new ConnectorError('bad_request', message, base)
+      );
     },
   };
 }
@@ -117,7 +171,10 @@ function revocationProfile(platform: Platform): PlatformProfile {
   return {
     ...tokenEndpoint,
     classify(response: RawResponse, context): ConnectorError | null {
-      const record = typeof response.body === 'object' && response.body !== null ? (response.body as Record<string, unknown>) : null;
+      const record =
+        typeof response.body === 'object' && response.body !== null
+          ? (response.body as Record<string, unknown>)
+          : null;
       const code = str(record?.error);
       if (code === 'invalid_token' || code === 'invalid_grant') return null;
       if (code === null && response.status >= 200 && response.status < 300) return null;
@@ -139,7 +196,13 @@ function grantOf(body: unknown): Record<string, unknown> | null {
   if (typeof body !== 'object' || body === null) return null;
   const record = body as Record<string, unknown>;
   const data = record.data;
-  if (record.access_token === undefined && typeof data === 'object' && data !== null && 'access_token' in data) return data;
+  if (
+    record.access_token === undefined &&
+    typeof data === 'object' &&
+    data !== null &&
+    'access_token' in data
+  )
+    return data;
   return record;
 }
 
@@ -151,16 +214,24 @@ function tokenSetOf(body: unknown, receivedAt: number): TokenSet {
     accessToken: str(r.access_token) ?? '',
     refreshToken: str(r.refresh_token),
     expiresAt: expiresIn === null ? null : new Date(receivedAt + expiresIn * 1000).toISOString(),
-    refreshExpiresAt: refreshExpiresIn === null ? null : new Date(receivedAt + refreshExpiresIn * 1000).toISOString(),
+    refreshExpiresAt:
+      refreshExpiresIn === null
+        ? null
+        : new Date(receivedAt + refreshExpiresIn * 1000).toISOString(),
     // Google has been seen answering the scopes as an array.
-    scope: Array.isArray(r.scope) ? r.scope.filter((x): x is string => typeof x === 'string').join(' ') || null : str(r.scope),
+    scope: Array.isArray(r.scope)
+      ? r.scope.filter((x): x is string => typeof x === 'string').join(' ') || null
+      : str(r.scope),
     tokenType: str(r.token_type),
     accountId: str(r.open_id),
   };
 }
 
 /** The client's authentication, the platform's way: HTTP Basic, or its id and secret in the form. */
-function withClientAuth(t: TokenRequestContext, form: Record<string, string>): { params: Record<string, string>; headers: Record<string, string> } {
+function withClientAuth(
+  t: TokenRequestContext,
+  form: Record<string, string>,
+): { params: Record<string, string>; headers: Record<string, string> } {
   const { provider, client } = t;
   const params: Record<string, string> = { ...form };
   const headers: Record<string, string> = {};
@@ -174,7 +245,11 @@ function withClientAuth(t: TokenRequestContext, form: Record<string, string>): {
 }
 
 /** One call of the token endpoint, sent once: codes are single-use and rotated refresh tokens die on use. */
-async function callTokenEndpoint(t: TokenRequestContext, grant: Record<string, string>, secrets: string[]): Promise<HttpResponse> {
+async function callTokenEndpoint(
+  t: TokenRequestContext,
+  grant: Record<string, string>,
+  secrets: string[],
+): Promise<HttpResponse> {
   const { provider, client } = t;
   const { params, headers } = withClientAuth(t, grant);
   const credential: Credential = { id: `oauth-client:${provider.platform}:${client.clientId}` };
@@ -193,17 +268,31 @@ async function callTokenEndpoint(t: TokenRequestContext, grant: Record<string, s
 }
 
 /** Trades the authorization code for tokens (and, on Meta, the 1-hour token for a 60-day one). */
-export async function exchangeCode(t: TokenRequestContext, input: { code: string; redirectUri: string; codeVerifier: string | null }): Promise<TokenSet> {
-  const grant: Record<string, string> = { grant_type: 'authorization_code', code: input.code, redirect_uri: input.redirectUri };
+export async function exchangeCode(
+  t: TokenRequestContext,
+  input: { code: string; redirectUri: string; codeVerifier: string | null },
+): Promise<TokenSet> {
+  const grant: Record<string, string> = {
+    grant_type: 'authorization_code',
+    code: input.code,
+    redirect_uri: input.redirectUri,
+  };
   if (t.provider.pkce && input.codeVerifier !== null) grant.code_verifier = input.codeVerifier;
-  const response = await callTokenEndpoint(t, grant, [input.code, ...(input.codeVerifier ? [input.codeVerifier] : [])]);
+  const response = await callTokenEndpoint(t, grant, [
+    input.code,
+    ...(input.codeVerifier ? [input.codeVerifier] : []),
+  ]);
   const tokens = tokenSetOf(response.body, response.receivedAt);
   if (!t.provider.exchangeForLongLived) return tokens;
   return exchangeLongLived(t, tokens.accessToken);
 }
 
 async function exchangeLongLived(t: TokenRequestContext, accessToken: string): Promise<TokenSet> {
-  const response = await callTokenEndpoint(t, { grant_type: 'fb_exchange_token', fb_exchange_token: accessToken }, [accessToken]);
+  const response = await callTokenEndpoint(
+    t,
+    { grant_type: 'fb_exchange_token', fb_exchange_token: accessToken },
+    [accessToken],
+  );
   return tokenSetOf(response.body, response.receivedAt);
 }
 
@@ -211,15 +300,25 @@ async function exchangeLongLived(t: TokenRequestContext, accessToken: string): P
  * A new access token from the stored grant. The result carries the refresh token to keep: the
  * new one where the platform rotates (or sends one), else the one given.
  */
-export async function renewTokens(t: TokenRequestContext, current: { accessToken: string | null; refreshToken: string | null }): Promise<TokenSet> {
+export async function renewTokens(
+  t: TokenRequestContext,
+  current: { accessToken: string | null; refreshToken: string | null },
+): Promise<TokenSet> {
   const { provider } = t;
   if (provider.renewal === 'exchange') {
-    if (current.accessToken === null) throw noRenewal(provider.platform, 'no access token to exchange');
+    if (current.accessToken === null)
+      throw noRenewal(provider.platform, 'no access token to exchange');
     return exchangeLongLived(t, current.accessToken);
   }
-  if (provider.renewal === 'none') throw noRenewal(provider.platform, `${provider.platform} tokens are not renewed`);
-  if (current.refreshToken === null) throw noRenewal(provider.platform, 'no refresh token was granted');
-  const response = await callTokenEndpoint(t, { grant_type: 'refresh_token', refresh_token: current.refreshToken }, [current.refreshToken]);
+  if (provider.renewal === 'none')
+    throw noRenewal(provider.platform, `${provider.platform} tokens are not renewed`);
+  if (current.refreshToken === null)
+    throw noRenewal(provider.platform, 'no refresh token was granted');
+  const response = await callTokenEndpoint(
+    t,
+    { grant_type: 'refresh_token', refresh_token: current.refreshToken },
+    [current.refreshToken],
+  );
   const tokens = tokenSetOf(response.body, response.receivedAt);
   return { ...tokens, refreshToken: tokens.refreshToken ?? current.refreshToken };
 }
@@ -231,7 +330,15 @@ export async function renewTokens(t: TokenRequestContext, current: { accessToken
 export async function clientCredentialsToken(t: TokenRequestContext): Promise<TokenSet> {
   const response = await callTokenEndpoint(t, { grant_type: 'client_credentials' }, []);
   const tokens = tokenSetOf(response.body, response.receivedAt);
-  if (tokens.accessToken === '') throw new ConnectorError('malformed_response', `${t.provider.platform}: the token endpoint granted no access_token`, { platform: t.provider.platform, endpoint: `${t.provider.token.method} ${t.provider.token.path}` });
+  if (tokens.accessToken === '')
+    throw new ConnectorError(
+      'malformed_response',
+      `${t.provider.platform}: the token endpoint granted no access_token`,
+      {
+        platform: t.provider.platform,
+        endpoint: `${t.provider.token.method} ${t.provider.token.path}`,
+      },
+    );
   return tokens;
 }
 
@@ -241,12 +348,18 @@ export async function clientCredentialsToken(t: TokenRequestContext): Promise<To
  * is `provider.revoke.tokens`. Returns false where the platform has no revocation for these
  * tokens (Meta).
  */
-export async function revokeToken(t: TokenRequestContext, token: string, hint: 'access_token' | 'refresh_token'): Promise<boolean> {
+export async function revokeToken(
+  t: TokenRequestContext,
+  token: string,
+  hint: 'access_token' | 'refresh_token',
+): Promise<boolean> {
   const { provider, client } = t;
   const url = t.endpoints.revoke;
   if (!provider.revoke || !url) return false;
   const form: Record<string, string> = { token, token_type_hint: hint };
-  const { params, headers } = provider.revoke.client ? withClientAuth(t, form) : { params: form, headers: {} };
+  const { params, headers } = provider.revoke.client
+    ? withClientAuth(t, form)
+    : { params: form, headers: {} };
   await t.http.request(revocationProfile(provider.platform), {
     endpoint: `POST ${provider.revoke.path}`,
     method: 'POST',
@@ -262,17 +375,44 @@ export async function revokeToken(t: TokenRequestContext, token: string, hint: '
 }
 
 const noRenewal = (platform: Platform, why: string): ConnectorError =>
-  new ConnectorError('auth_expired', `${platform}: the access token cannot be renewed (${why}); connect the account again`, { platform, platformCode: 'no_renewal' });
+  new ConnectorError(
+    'auth_expired',
+    `${platform}: the access token cannot be renewed (${why}); connect the account again`,
+    { platform, platformCode: 'no_renewal' },
+  );
 
 /** Who consented: an account reference the connector resolves into the full account. */
-export async function whoAmI(http: HttpClient, provider: OAuthProvider, endpoints: Endpoints, tokens: TokenSet, signal?: AbortSignal): Promise<AccountRef> {
-  const credential: Credential = { id: `oauth-identify:${provider.platform}`, accessToken: tokens.accessToken };
-  const get = async (profile: PlatformProfile, path: string, query: Record<string, string> = {}): Promise<Record<string, unknown>> => {
-    const response = await http.request(profile, { endpoint: `GET ${path}`, url: `${endpoints.api}${path}`, query, credential, ...(signal ? { signal } : {}) });
+export async function whoAmI(
+  http: HttpClient,
+  provider: OAuthProvider,
+  endpoints: Endpoints,
+  tokens: TokenSet,
+  signal?: AbortSignal,
+): Promise<AccountRef> {
+  const credential: Credential = {
+    id: `oauth-identify:${provider.platform}`,
+    accessToken: tokens.accessToken,
+  };
+  const get = async (
+    profile: PlatformProfile,
+    path: string,
+    query: Record<string, string> = {},
+  ): Promise<Record<string, unknown>> => {
+    const response = await http.request(profile, {
+      endpoint: `GET ${path}`,
+      url: `${endpoints.api}${path}`,
+      query,
+      credential,
+      ...(signal ? { signal } : {}),
+    });
     return (response.body ?? {}) as Record<string, unknown>;
   };
   const malformed = (what: string): ConnectorError =>
-    new ConnectorError('malformed_response', `${provider.platform}: the answer about the consenting account has no ${what}`, { platform: provider.platform });
+    new ConnectorError(
+      'malformed_response',
+      `${provider.platform}: the answer about the consenting account has no ${what}`,
+      { platform: provider.platform },
+    );
   switch (provider.platform) {
     case 'x': {
       const body = await get(xProfile, '/2/users/me');
@@ -282,18 +422,33 @@ export async function whoAmI(http: HttpClient, provider: OAuthProvider, endpoint
     }
     case 'youtube': {
       const body = await get(youtubeProfile, '/youtube/v3/channels', { part: 'id', mine: 'true' });
-      const first = Array.isArray(body.items) ? (body.items[0] as Record<string, unknown> | undefined) : undefined;
+      const first = Array.isArray(body.items)
+        ? (body.items[0] as Record<string, unknown> | undefined)
+        : undefined;
       const id = str(first?.id);
-      if (id === null) throw new ConnectorError('not_found', 'youtube: the consenting Google account has no YouTube channel', { platform: 'youtube', platformCode: 'no_channel' });
+      if (id === null)
+        throw new ConnectorError(
+          'not_found',
+          'youtube: the consenting Google account has no YouTube channel',
+          { platform: 'youtube', platformCode: 'no_channel' },
+        );
       return { id };
     }
     case 'instagram': {
-      const body = await get(instagramProfile, '/me/accounts', { fields: 'instagram_business_account{id,username}' });
+      const body = await get(instagramProfile, '/me/accounts', {
+        fields: 'instagram_business_account{id,username}',
+      });
       const pages = Array.isArray(body.data) ? (body.data as Record<string, unknown>[]) : [];
-      const ig = pages.map((p) => p.instagram_business_account as Record<string, unknown> | undefined).find((a) => str(a?.id) !== null);
+      const ig = pages
+        .map((p) => p.instagram_business_account as Record<string, unknown> | undefined)
+        .find((a) => str(a?.id) !== null);
       const id = str(ig?.id);
       if (id === null)
-        throw new ConnectorError('not_found', 'instagram: none of the Facebook Pages granted has an Instagram professional account linked', { platform: 'instagram', platformCode: 'no_instagram_account' });
+        throw new ConnectorError(
+          'not_found',
+          'instagram: none of the Facebook Pages granted has an Instagram professional account linked',
+          { platform: 'instagram', platformCode: 'no_instagram_account' },
+        );
       return { id };
     }
     case 'tiktok': {
@@ -314,17 +469,30 @@ export async function whoAmI(http: HttpClient, provider: OAuthProvider, endpoint
       return { handle: name };
     }
     default:
-      throw new ConnectorError('bad_request', `${provider.platform} has no OAuth flow in SocialPulse`, { platform: provider.platform });
+      throw new ConnectorError(
+        'bad_request',
+        `${provider.platform} has no OAuth flow in SocialPulse`,
+        { platform: provider.platform },
+      );
   }
 }
 
 /** Mastodon: registers SocialPulse as an app on the instance (done once per instance and redirect URI). */
-export async function registerMastodonClient(http: HttpClient, instance: string, input: { redirectUri: string; scopes: readonly string[]; clientName: string; website?: string }): Promise<OAuthClientCredentials> {
+export async function registerMastodonClient(
+  http: HttpClient,
+  instance: string,
+  input: { redirectUri: string; scopes: readonly string[]; clientName: string; website?: string },
+): Promise<OAuthClientCredentials> {
   const response = await http.request(mastodonProfile, {
     endpoint: 'POST /api/v1/apps',
     method: 'POST',
     url: `${instance.replace(/\/+$/, '')}/api/v1/apps`,
-    form: { client_name: input.clientName, redirect_uris: input.redirectUri, scopes: input.scopes.join(' '), ...(input.website ? { website: input.website } : {}) },
+    form: {
+      client_name: input.clientName,
+      redirect_uris: input.redirectUri,
+      scopes: input.scopes.join(' '),
+      ...(input.website ? { website: input.website } : {}),
+    },
     credential: { id: `oauth-register:mastodon:${instance}` },
     maxAttempts: 1,
   });
@@ -332,6 +500,10 @@ export async function registerMastodonClient(http: HttpClient, instance: string,
   const clientId = str(body.client_id);
   const clientSecret = str(body.client_secret);
   if (clientId === null || clientSecret === null)
-    throw new ConnectorError('malformed_response', `mastodon ${instance}: app registration answered without client_id/client_secret`, { platform: 'mastodon', endpoint: 'POST /api/v1/apps' });
+    throw new ConnectorError(
+      'malformed_response',
+      `mastodon ${instance}: app registration answered without client_id/client_secret`,
+      { platform: 'mastodon', endpoint: 'POST /api/v1/apps' },
+    );
   return { clientId, clientSecret };
 }

@@ -47,7 +47,12 @@ export interface OAuthProvider {
    * endpoint); `tokens`: which tokens the endpoint takes, in the order to send them (TikTok's
    * takes only the access token). Null where the platform has none for these tokens (Meta).
    */
-  revoke: { url: string; path: string; client: boolean; tokens: readonly ('refresh_token' | 'access_token')[] } | null;
+  revoke: {
+    url: string;
+    path: string;
+    client: boolean;
+    tokens: readonly ('refresh_token' | 'access_token')[];
+  } | null;
 }
 
 const provider = (p: OAuthProvider): OAuthProvider => p;
@@ -69,7 +74,12 @@ export const oauthProviders: Partial<Record<Platform, OAuthProvider>> = {
     rotatesRefreshTokens: true,
     exchangeForLongLived: false,
     dynamicRegistration: false,
-    revoke: { url: `${X_API}/2/oauth2/revoke`, path: '/2/oauth2/revoke', client: true, tokens: ['refresh_token', 'access_token'] },
+    revoke: {
+      url: `${X_API}/2/oauth2/revoke`,
+      path: '/2/oauth2/revoke',
+      client: true,
+      tokens: ['refresh_token', 'access_token'],
+    },
   }),
   youtube: provider({
     platform: 'youtube',
@@ -82,19 +92,36 @@ export const oauthProviders: Partial<Record<Platform, OAuthProvider>> = {
     clientAuth: 'body',
     pkce: true,
     // offline + consent: Google returns a refresh token only then (and again on every re-consent).
-    extraAuthorizeParams: { access_type: 'offline', prompt: 'consent', include_granted_scopes: 'true' },
+    extraAuthorizeParams: {
+      access_type: 'offline',
+      prompt: 'consent',
+      include_granted_scopes: 'true',
+    },
     renewal: 'refresh_token',
     rotatesRefreshTokens: false,
     exchangeForLongLived: false,
     dynamicRegistration: false,
-    revoke: { url: 'https://oauth2.googleapis.com/revoke', path: '/revoke', client: false, tokens: ['refresh_token', 'access_token'] },
+    revoke: {
+      url: 'https://oauth2.googleapis.com/revoke',
+      path: '/revoke',
+      client: false,
+      tokens: ['refresh_token', 'access_token'],
+    },
   }),
   instagram: provider({
     platform: 'instagram',
-    authorize: { url: `${GRAPH_API.replace('graph.facebook.com', 'www.facebook.com')}/dialog/oauth`, path: '/dialog/oauth' },
+    authorize: {
+      url: `${GRAPH_API.replace('graph.facebook.com', 'www.facebook.com')}/dialog/oauth`,
+      path: '/dialog/oauth',
+    },
     token: { url: `${GRAPH_API}/oauth/access_token`, path: '/oauth/access_token', method: 'GET' },
     apiBase: GRAPH_API,
-    scopes: ['instagram_basic', 'instagram_manage_insights', 'pages_show_list', 'pages_read_engagement'],
+    scopes: [
+      'instagram_basic',
+      'instagram_manage_insights',
+      'pages_show_list',
+      'pages_read_engagement',
+    ],
     scopeSeparator: ',',
     clientIdParam: 'client_id',
     clientAuth: 'query',
@@ -122,7 +149,12 @@ export const oauthProviders: Partial<Record<Platform, OAuthProvider>> = {
     rotatesRefreshTokens: true,
     exchangeForLongLived: false,
     dynamicRegistration: false,
-    revoke: { url: `${TIKTOK_API}/v2/oauth/revoke/`, path: '/v2/oauth/revoke/', client: true, tokens: ['access_token'] },
+    revoke: {
+      url: `${TIKTOK_API}/v2/oauth/revoke/`,
+      path: '/v2/oauth/revoke/',
+      client: true,
+      tokens: ['access_token'],
+    },
   }),
   mastodon: provider({
     platform: 'mastodon',
@@ -145,7 +177,11 @@ export const oauthProviders: Partial<Record<Platform, OAuthProvider>> = {
   reddit: provider({
     platform: 'reddit',
     authorize: { url: 'https://www.reddit.com/api/v1/authorize', path: '/api/v1/authorize' },
-    token: { url: 'https://www.reddit.com/api/v1/access_token', path: '/api/v1/access_token', method: 'POST' },
+    token: {
+      url: 'https://www.reddit.com/api/v1/access_token',
+      path: '/api/v1/access_token',
+      method: 'POST',
+    },
     apiBase: REDDIT_API,
     scopes: ['identity', 'read', 'history'],
     scopeSeparator: ' ',
@@ -158,15 +194,34 @@ export const oauthProviders: Partial<Record<Platform, OAuthProvider>> = {
     rotatesRefreshTokens: false,
     exchangeForLongLived: false,
     dynamicRegistration: false,
-    revoke: { url: 'https://www.reddit.com/api/v1/revoke_token', path: '/api/v1/revoke_token', client: true, tokens: ['refresh_token', 'access_token'] },
+    revoke: {
+      url: 'https://www.reddit.com/api/v1/revoke_token',
+      path: '/api/v1/revoke_token',
+      client: true,
+      tokens: ['refresh_token', 'access_token'],
+    },
   }),
 };
 
 export const oauthPlatforms = (): Platform[] => Object.keys(oauthProviders) as Platform[];
 
 /** The provider's endpoints, below `baseUrl` when the connector's base is overridden or per instance. */
-export function oauthEndpoints(p: OAuthProvider, baseUrl: string | undefined): { authorize: string; token: string; api: string; revoke: string | null } {
-  if (baseUrl === undefined) return { authorize: p.authorize.url, token: p.token.url, api: p.apiBase, revoke: p.revoke?.url || null };
+export function oauthEndpoints(
+  p: OAuthProvider,
+  baseUrl: string | undefined,
+): { authorize: string; token: string; api: string; revoke: string | null } {
+  if (baseUrl === undefined)
+    return {
+      authorize: p.authorize.url,
+      token: p.token.url,
+      api: p.apiBase,
+      revoke: p.revoke?.url || null,
+    };
   const base = baseUrl.replace(/\/+$/, '');
-  return { authorize: `${base}${p.authorize.path}`, token: `${base}${p.token.path}`, api: base, revoke: p.revoke ? `${base}${p.revoke.path}` : null };
+  return {
+    authorize: `${base}${p.authorize.path}`,
+    token: `${base}${p.token.path}`,
+    api: base,
+    revoke: p.revoke ? `${base}${p.revoke.path}` : null,
+  };
 }

@@ -1,4 +1,16 @@
-import type { AccountKey, AccountRef, CollectedPost, CommentPage, Connector, ConnectorContext, Gap, ListPostsOptions, MetricsResult, PostPage, ResolvedAccount } from '../connector.js';
+import type {
+  AccountKey,
+  AccountRef,
+  CollectedPost,
+  CommentPage,
+  Connector,
+  ConnectorContext,
+  Gap,
+  ListPostsOptions,
+  MetricsResult,
+  PostPage,
+  ResolvedAccount,
+} from '../connector.js';
 import { snapshotOf } from '../connector.js';
 import { ConnectorError } from '../errors.js';
 import type { HttpClient, HttpResponse } from '../http/http-client.js';
@@ -25,29 +37,69 @@ export class RedditConnector implements Connector {
     this.baseUrl = (options.baseUrl ?? REDDIT_API).replace(/\/+$/, '');
   }
 
-  private get(endpoint: string, path: string, query: Record<string, string | number | undefined>, ctx: ConnectorContext): Promise<HttpResponse> {
-    return this.http.request(redditProfile, { endpoint: `GET ${endpoint}`, url: `${this.baseUrl}${path}`, query: { ...query, raw_json: 1 }, credential: ctx.credential, signal: ctx.signal });
+  private get(
+    endpoint: string,
+    path: string,
+    query: Record<string, string | number | undefined>,
+    ctx: ConnectorContext,
+  ): Promise<HttpResponse> {
+    return this.http.request(redditProfile, {
+      endpoint: `GET ${endpoint}`,
+      url: `${this.baseUrl}${path}`,
+      query: { ...query, raw_json: 1 },
+      credential: ctx.credential,
+      signal: ctx.signal,
+    });
   }
 
   async resolveAccount(ref: AccountRef, ctx: ConnectorContext): Promise<ResolvedAccount> {
     const name = (ref.handle ?? ref.id).replace(/^\/?u\//, '').replace(/^@/, '');
-    const response = await this.get('/user/:name/about', `/user/${encodeURIComponent(name)}/about`, {}, ctx);
+    const response = await this.get(
+      '/user/:name/about',
+      `/user/${encodeURIComponent(name)}/about`,
+      {},
+      ctx,
+    );
     const data = asRecord(asRecord(response.body)?.data);
     const id = asText(data?.id);
-    if (data === null || id === null) throw new ConnectorError('not_found', `Reddit user ${name} was not found`, { platform: 'reddit' });
-    return { platform: 'reddit', externalId: `t2_${id}`, handle: asText(data.name), displayName: asText(asRecord(data.subreddit)?.title) ?? asText(data.name), extra: {}, raw: data };
+    if (data === null || id === null)
+      throw new ConnectorError('not_found', `Reddit user ${name} was not found`, {
+        platform: 'reddit',
+      });
+    return {
+      platform: 'reddit',
+      externalId: `t2_${id}`,
+      handle: asText(data.name),
+      displayName: asText(asRecord(data.subreddit)?.title) ?? asText(data.name),
+      extra: {},
+      raw: data,
+    };
   }
 
-  async listPosts(account: AccountKey, cursor: string | null, ctx: ConnectorContext, options: ListPostsOptions = {}): Promise<PostPage> {
+  async listPosts(
+    account: AccountKey,
+    cursor: string | null,
+    ctx: ConnectorContext,
+    options: ListPostsOptions = {},
+  ): Promise<PostPage> {
     const name = account.handle ?? account.externalId;
-    const response = await this.get('/user/:name/submitted', `/user/${encodeURIComponent(name)}/submitted`, { sort: 'new', limit: Math.min(100, options.pageSize ?? 100), after: cursor ?? undefined }, ctx);
+    const response = await this.get(
+      '/user/:name/submitted',
+      `/user/${encodeURIComponent(name)}/submitted`,
+      { sort: 'new', limit: Math.min(100, options.pageSize ?? 100), after: cursor ?? undefined },
+      ctx,
+    );
     return this.listingPage(response, options);
   }
 
   /** A Listing (submitted, overview, /r/x/new) → its submissions; comments are skipped. Exposed for replay. */
   listingPage(response: HttpResponse, options: ListPostsOptions = {}): PostPage {
     const listing = readListing(response.body);
-    if (listing === null) throw new ConnectorError('malformed_response', 'Reddit: the answer is not a Listing', { platform: 'reddit', httpStatus: response.status });
+    if (listing === null)
+      throw new ConnectorError('malformed_response', 'Reddit: the answer is not a Listing', {
+        platform: 'reddit',
+        httpStatus: response.status,
+      });
     const capturedAt = new Date(response.receivedAt).toISOString();
     const since = options.since === undefined ? null : new Date(options.since).toISOString();
     const posts: CollectedPost[] = [];
@@ -57,7 +109,11 @@ export class RedditConnector implements Connector {
       if (child.kind !== 't3') continue;
       const post = mapRedditLink(child.data, capturedAt);
       if (post === null) {
-        gaps.push({ reason: 'unmappable', resourceId: asText(child.data.name), detail: 'submission without id or created_utc' });
+        gaps.push({
+          reason: 'unmappable',
+          resourceId: asText(child.data.name),
+          detail: 'submission without id or created_utc',
+        });
         continue;
       }
       if (since !== null && post.created_at < since) {
@@ -70,38 +126,68 @@ export class RedditConnector implements Connector {
     return { posts, nextCursor: hasMore ? listing.after : null, hasMore, gaps };
   }
 
-  async refreshMetrics(externalIds: readonly string[], ctx: ConnectorContext): Promise<MetricsResult> {
+  async refreshMetrics(
+    externalIds: readonly string[],
+    ctx: ConnectorContext,
+  ): Promise<MetricsResult> {
     const result: MetricsResult = { snapshots: [], gaps: [] };
     for (let i = 0; i < externalIds.length; i += 100) {
       const ids = externalIds.slice(i, i + 100);
-      const response = await this.get('/api/info', '/api/info', { id: ids.map((id) => (id.startsWith('t3_') ? id : `t3_${id}`)).join(',') }, ctx);
+      const response = await this.get(
+        '/api/info',
+        '/api/info',
+        { id: ids.map((id) => (id.startsWith('t3_') ? id : `t3_${id}`)).join(',') },
+        ctx,
+      );
       const page = this.listingPage(response);
       const seen = new Set(page.posts.map((p) => p.external_id));
       result.snapshots.push(...page.posts.map(snapshotOf));
       result.gaps.push(...page.gaps);
-      for (const id of ids) if (!seen.has(id.replace(/^t3_/, ''))) result.gaps.push({ reason: 'deleted', resourceId: id, detail: 'not returned by /api/info' });
+      for (const id of ids)
+        if (!seen.has(id.replace(/^t3_/, '')))
+          result.gaps.push({
+            reason: 'deleted',
+            resourceId: id,
+            detail: 'not returned by /api/info',
+          });
       for (const post of page.posts) {
         const raw = asRecord(post.raw);
-        if (asString(raw?.removed_by_category) !== null || raw?.author === '[deleted]') result.gaps.push({ reason: 'deleted', resourceId: post.external_id, detail: 'removed or deleted on Reddit (metrics still readable)' });
+        if (asString(raw?.removed_by_category) !== null || raw?.author === '[deleted]')
+          result.gaps.push({
+            reason: 'deleted',
+            resourceId: post.external_id,
+            detail: 'removed or deleted on Reddit (metrics still readable)',
+          });
       }
     }
     return result;
   }
 
-  async listComments(postExternalId: string, _cursor: string | null, ctx: ConnectorContext): Promise<CommentPage> {
+  async listComments(
+    postExternalId: string,
+    _cursor: string | null,
+    ctx: ConnectorContext,
+  ): Promise<CommentPage> {
     const id = postExternalId.replace(/^t3_/, '');
-    const response = await this.get('/comments/:id', `/comments/${encodeURIComponent(id)}`, { limit: 500, depth: 1 }, ctx);
+    const response = await this.get(
+      '/comments/:id',
+      `/comments/${encodeURIComponent(id)}`,
+      { limit: 500, depth: 1 },
+      ctx,
+    );
     const listing = Array.isArray(response.body) ? readListing(response.body[1]) : null;
-    const comments = (listing?.children ?? []).filter((c) => c.kind === 't1').map((c) => ({
-      platform: 'reddit' as const,
-      external_id: asText(c.data.id) ?? '',
-      post_external_id: id,
-      author: asText(c.data.author),
-      text: asString(c.data.body),
-      created_at: toIsoTimestamp(c.data.created_utc),
-      likes: toCount(c.data.ups),
-      raw: c.data,
-    }));
+    const comments = (listing?.children ?? [])
+      .filter((c) => c.kind === 't1')
+      .map((c) => ({
+        platform: 'reddit' as const,
+        external_id: asText(c.data.id) ?? '',
+        post_external_id: id,
+        author: asText(c.data.author),
+        text: asString(c.data.body),
+        created_at: toIsoTimestamp(c.data.created_utc),
+        likes: toCount(c.data.ups),
+        raw: c.data,
+      }));
     return { comments, nextCursor: null, hasMore: false, gaps: [] };
   }
 }

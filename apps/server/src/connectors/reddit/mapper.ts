@@ -1,7 +1,15 @@
 import type { MediaType } from '@socialpulse/contracts';
 import type { CollectedPost } from '../connector.js';
 import { emptyMetrics } from '../connector.js';
-import { asArray, asRecord, asString, asText, firstCount, toIsoTimestamp, type Json } from '../mapping.js';
+import {
+  asArray,
+  asRecord,
+  asString,
+  asText,
+  firstCount,
+  toIsoTimestamp,
+  type Json,
+} from '../mapping.js';
 
 function mediaType(link: Json): MediaType {
   if (link.is_video === true) return 'video';

@@ -11,11 +11,28 @@ export const redditProfile: PlatformProfile = {
   classify({ status, headers, body }, context) {
     if (status >= 200 && status < 300) return null;
     const record = asRecord(body);
-    const text = asString(record?.message) ?? asString(record?.error_description) ?? asString(record?.reason) ?? `HTTP ${status}`;
+    const text =
+      asString(record?.message) ??
+      asString(record?.error_description) ??
+      asString(record?.reason) ??
+      `HTTP ${status}`;
     const message = `Reddit ${context.endpoint}: ${text}`;
-    const code = /error="([^"]+)"/.exec(headers.get('www-authenticate') ?? '')?.[1] ?? asString(record?.error) ?? asString(record?.reason);
-    if (status === 401 || code === 'invalid_grant') return new ConnectorError('auth_expired', message, { platform: 'reddit', endpoint: context.endpoint, httpStatus: status, platformCode: code ?? 'unauthorized' });
-    if (status === 429) return classifyByStatus('reddit', status, context, message, { headers, resetAt: readRedditRateLimit(headers, context.nowMs)?.resetAt ?? null });
+    const code =
+      /error="([^"]+)"/.exec(headers.get('www-authenticate') ?? '')?.[1] ??
+      asString(record?.error) ??
+      asString(record?.reason);
+    if (status === 401 || code === 'invalid_grant')
+      return new ConnectorError('auth_expired', message, {
+        platform: 'reddit',
+        endpoint: context.endpoint,
+        httpStatus: status,
+        platformCode: code ?? 'unauthorized',
+      });
+    if (status === 429)
+      return classifyByStatus('reddit', status, context, message, {
+        headers,
+        resetAt: readRedditRateLimit(headers, context.nowMs)?.resetAt ?? null,
+      });
     return classifyByStatus('reddit', status, context, message, { headers, platformCode: code });
   },
 };

@@ -13,7 +13,13 @@ export function defaultFixturesDir(override?: string): string {
 }
 
 /** The folders whose files are responses (or envelopes of exchanges). */
-export const responseFolders = ['recorded', 'bodies', 'issue_transcripts', 'server_snapshots', 'doc_examples'] as const;
+export const responseFolders = [
+  'recorded',
+  'bodies',
+  'issue_transcripts',
+  'server_snapshots',
+  'doc_examples',
+] as const;
 
 export interface FixtureFile {
   /** `x/recorded/academictwitter_user_tweets_page1.json` */
@@ -26,7 +32,10 @@ export interface FixtureFile {
 /** Every response fixture, enumerated from disk: a new file is covered without a code change. */
 export async function listFixtureFiles(dir = defaultFixturesDir()): Promise<FixtureFile[]> {
   const files: FixtureFile[] = [];
-  for (const platform of (await readdir(dir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort()) {
+  for (const platform of (await readdir(dir, { withFileTypes: true }))
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort()) {
     for (const folder of responseFolders) {
       let names: string[];
       try {
@@ -35,7 +44,12 @@ export async function listFixtureFiles(dir = defaultFixturesDir()): Promise<Fixt
         continue;
       }
       for (const name of names.filter((n) => n.endsWith('.json')).sort()) {
-        files.push({ name: `${platform}/${folder}/${name}`, platform, folder, path: join(dir, platform, folder, name) });
+        files.push({
+          name: `${platform}/${folder}/${name}`,
+          platform,
+          folder,
+          path: join(dir, platform, folder, name),
+        });
       }
     }
   }

@@ -16,9 +16,12 @@ describe('TikTok Research metrics queries', () => {
 
   it('puts every id in one query of at most 20 ids whose dates span at most 30 days', () => {
     const now = Date.UTC(2026, 10, 23);
-    const idAt = (ms: number, low: number): string => ((BigInt(Math.floor(ms / 1000)) << 32n) + BigInt(low)).toString();
+    const idAt = (ms: number, low: number): string =>
+      ((BigInt(Math.floor(ms / 1000)) << 32n) + BigInt(low)).toString();
     const ids = fc.uniqueArray(
-      fc.tuple(fc.integer({ min: 0, max: 3 * 365 }), fc.integer({ min: 0, max: 2 ** 31 })).map(([ageDays, low]) => idAt(now - ageDays * DAY - (low % DAY), low)),
+      fc
+        .tuple(fc.integer({ min: 0, max: 3 * 365 }), fc.integer({ min: 0, max: 2 ** 31 }))
+        .map(([ageDays, low]) => idAt(now - ageDays * DAY - (low % DAY), low)),
       { maxLength: 120 },
     );
     fc.assert(

@@ -1,4 +1,16 @@
-import type { AccountKey, AccountRef, CollectedPost, CommentPage, Connector, ConnectorContext, Gap, ListPostsOptions, MetricsResult, PostPage, ResolvedAccount } from '../connector.js';
+import type {
+  AccountKey,
+  AccountRef,
+  CollectedPost,
+  CommentPage,
+  Connector,
+  ConnectorContext,
+  Gap,
+  ListPostsOptions,
+  MetricsResult,
+  PostPage,
+  ResolvedAccount,
+} from '../connector.js';
 import { snapshotOf } from '../connector.js';
 import { ConnectorError } from '../errors.js';
 import type { HttpClient, HttpResponse, PlatformProfile } from '../http/http-client.js';
@@ -7,8 +19,10 @@ import { cleanUsername, mapTiktokComments, mapTiktokVideo, tiktokVideos } from '
 import { tiktokProfile } from './profile.js';
 
 export const TIKTOK_API = 'https://open.tiktokapis.com';
-const DISPLAY_FIELDS = 'id,title,video_description,create_time,share_url,embed_link,duration,view_count,like_count,comment_count,share_count';
-const RESEARCH_FIELDS = 'id,username,create_time,video_description,region_code,view_count,like_count,comment_count,share_count,favorites_count,hashtag_names';
+const DISPLAY_FIELDS =
+  'id,title,video_description,create_time,share_url,embed_link,duration,view_count,like_count,comment_count,share_count';
+const RESEARCH_FIELDS =
+  'id,username,create_time,video_description,region_code,view_count,like_count,comment_count,share_count,favorites_count,hashtag_names';
 
 export interface TiktokConnectorOptions {
   http: HttpClient;
@@ -38,7 +52,8 @@ interface ResearchCursor {
 
 const DAY_MS = 86_400_000;
 const yyyymmdd = (ms: number): string => new Date(ms).toISOString().slice(0, 10).replace(/-/g, '');
-const msOf = (ymd: string): number => Date.UTC(Number(ymd.slice(0, 4)), Number(ymd.slice(4, 6)) - 1, Number(ymd.slice(6, 8)));
+const msOf = (ymd: string): number =>
+  Date.UTC(Number(ymd.slice(0, 4)), Number(ymd.slice(4, 6)) - 1, Number(ymd.slice(6, 8)));
 
 /** When a TikTok video was made, from its id (the seconds are its top 32 bits); null if the id is not one. */
 export function tiktokIdCreatedMs(id: string): number | null {
@@ -53,8 +68,14 @@ export function tiktokIdCreatedMs(id: string): number | null {
  * a day of margin either side: an id's time is when the upload began, seconds to minutes before
  * `create_time`) spans at most `windowDays` days. Ids without a creation time go in windows ending now.
  */
-export function researchBatches(ids: readonly string[], windowDays: number, nowMs: number): { ids: string[]; startMs: number; endMs: number }[] {
-  const dated = ids.map((id) => ({ id, at: tiktokIdCreatedMs(id) ?? nowMs })).sort((a, b) => a.at - b.at);
+export function researchBatches(
+  ids: readonly string[],
+  windowDays: number,
+  nowMs: number,
+): { ids: string[]; startMs: number; endMs: number }[] {
+  const dated = ids
+    .map((id) => ({ id, at: tiktokIdCreatedMs(id) ?? nowMs }))
+    .sort((a, b) => a.at - b.at);
   const groups: { ids: string[]; first: number; last: number }[] = [];
   for (const { id, at } of dated) {
     const open = groups[groups.length - 1];
@@ -65,7 +86,11 @@ export function researchBatches(ids: readonly string[], windowDays: number, nowM
       groups.push({ ids: [id], first: at, last: at });
     }
   }
-  return groups.map((g) => ({ ids: g.ids, startMs: g.first - DAY_MS, endMs: Math.min(nowMs, g.last + DAY_MS) }));
+  return groups.map((g) => ({
+    ids: g.ids,
+    startMs: g.first - DAY_MS,
+    endMs: Math.min(nowMs, g.last + DAY_MS),
+  }));
 }
 
 /** TikTok Display API (video/list, cursor = ms timestamp) or Research API (video/query, cursor + search_id). */
@@ -88,30 +113,84 @@ export class TiktokConnector implements Connector {
     this.windowDays = options.researchWindowDays ?? 30;
     this.historyDays = options.researchHistoryDays ?? 365;
     this.now = options.now ?? Date.now;
-    this.capabilities = { comments: options.api === 'research', metricsBatchSize: 20, historyLimit: null };
+    this.capabilities = {
+      comments: options.api === 'research',
+      metricsBatchSize: 20,
+      historyLimit: null,
+    };
   }
 
-  private post(endpoint: string, fields: string, json: unknown, ctx: ConnectorContext): Promise<HttpResponse> {
-    return this.http.request(this.profile, { endpoint: `POST ${endpoint}`, method: 'POST', url: `${this.baseUrl}${endpoint}`, query: { fields }, json, credential: ctx.credential, signal: ctx.signal });
+  private post(
+    endpoint: string,
+    fields: string,
+    json: unknown,
+    ctx: ConnectorContext,
+  ): Promise<HttpResponse> {
+    return this.http.request(this.profile, {
+      endpoint: `POST ${endpoint}`,
+      method: 'POST',
+      url: `${this.baseUrl}${endpoint}`,
+      query: { fields },
+      json,
+      credential: ctx.credential,
+      signal: ctx.signal,
+    });
   }
 
   async resolveAccount(ref: AccountRef, ctx: ConnectorContext): Promise<ResolvedAccount> {
     if (this.api === 'display') {
-      const response = await this.http.request(this.profile, { endpoint: 'GET /v2/user/info/', url: `${this.baseUrl}/v2/user/info/`, query: { fields: 'open_id,union_id,username,display_name' }, credential: ctx.credential, signal: ctx.signal });
+      const response = await this.http.request(this.profile, {
+        endpoint: 'GET /v2/user/info/',
+        url: `${this.baseUrl}/v2/user/info/`,
+        query: { fields: 'open_id,union_id,username,display_name' },
+        credential: ctx.credential,
+        signal: ctx.signal,
+      });
       const user = asRecord(asRecord(asRecord(response.body)?.data)?.user);
       const id = asText(user?.open_id);
-      if (user === null || id === null) throw new ConnectorError('malformed_response', 'TikTok user/info: no user', { platform: 'tiktok', endpoint: 'GET /v2/user/info/' });
-      return { platform: 'tiktok', externalId: id, handle: asText(user.username), displayName: asText(user.display_name), extra: {}, raw: user };
+      if (user === null || id === null)
+        throw new ConnectorError('malformed_response', 'TikTok user/info: no user', {
+          platform: 'tiktok',
+          endpoint: 'GET /v2/user/info/',
+        });
+      return {
+        platform: 'tiktok',
+        externalId: id,
+        handle: asText(user.username),
+        displayName: asText(user.display_name),
+        extra: {},
+        raw: user,
+      };
     }
     const username = (ref.handle ?? ref.id).replace(/^@/, '');
-    const response = await this.post('/v2/research/user/info/', 'display_name,follower_count,video_count', { username }, ctx);
+    const response = await this.post(
+      '/v2/research/user/info/',
+      'display_name,follower_count,video_count',
+      { username },
+      ctx,
+    );
     const data = asRecord(asRecord(response.body)?.data);
-    if (data === null) throw new ConnectorError('not_found', `TikTok user ${username} was not found`, { platform: 'tiktok' });
+    if (data === null)
+      throw new ConnectorError('not_found', `TikTok user ${username} was not found`, {
+        platform: 'tiktok',
+      });
     // The Research API identifies accounts by username only.
-    return { platform: 'tiktok', externalId: username, handle: username, displayName: asText(data.display_name), extra: {}, raw: data };
+    return {
+      platform: 'tiktok',
+      externalId: username,
+      handle: username,
+      displayName: asText(data.display_name),
+      extra: {},
+      raw: data,
+    };
   }
 
-  async listPosts(account: AccountKey, cursor: string | null, ctx: ConnectorContext, options: ListPostsOptions = {}): Promise<PostPage> {
+  async listPosts(
+    account: AccountKey,
+    cursor: string | null,
+    ctx: ConnectorContext,
+    options: ListPostsOptions = {},
+  ): Promise<PostPage> {
     const owner = { externalId: account.externalId, handle: account.handle ?? null };
     if (this.api === 'display') {
       const body: Record<string, number> = { max_count: Math.min(20, options.pageSize ?? 20) };
@@ -120,27 +199,49 @@ export class TiktokConnector implements Connector {
       return this.videoPage(response, owner, options, null);
     }
     const now = this.now();
-    const oldest = options.since !== undefined ? Date.parse(options.since) : now - this.historyDays * DAY_MS;
-    const state: ResearchCursor = cursor !== null ? (JSON.parse(cursor) as ResearchCursor) : {
-      cursor: 0,
-      searchId: null,
-      start: yyyymmdd(Math.max(oldest, now - this.windowDays * DAY_MS)),
-      end: yyyymmdd(now),
-      oldest: yyyymmdd(oldest),
-    };
-    const response = await this.post('/v2/research/video/query/', RESEARCH_FIELDS, {
-      query: { and: [{ operation: 'IN', field_name: 'username', field_values: [account.handle ?? account.externalId] }] },
-      start_date: state.start,
-      end_date: state.end,
-      max_count: Math.min(100, options.pageSize ?? 100),
-      cursor: state.cursor,
-      ...(state.searchId !== null ? { search_id: state.searchId } : {}),
-    }, ctx);
+    const oldest =
+      options.since !== undefined ? Date.parse(options.since) : now - this.historyDays * DAY_MS;
+    const state: ResearchCursor =
+      cursor !== null
+        ? (JSON.parse(cursor) as ResearchCursor)
+        : {
+            cursor: 0,
+            searchId: null,
+            start: yyyymmdd(Math.max(oldest, now - this.windowDays * DAY_MS)),
+            end: yyyymmdd(now),
+            oldest: yyyymmdd(oldest),
+          };
+    const response = await this.post(
+      '/v2/research/video/query/',
+      RESEARCH_FIELDS,
+      {
+        query: {
+          and: [
+            {
+              operation: 'IN',
+              field_name: 'username',
+              field_values: [account.handle ?? account.externalId],
+            },
+          ],
+        },
+        start_date: state.start,
+        end_date: state.end,
+        max_count: Math.min(100, options.pageSize ?? 100),
+        cursor: state.cursor,
+        ...(state.searchId !== null ? { search_id: state.searchId } : {}),
+      },
+      ctx,
+    );
     return this.videoPage(response, owner, options, state);
   }
 
   /** A video/list or research/video/query answer → a page. Exposed for replay. */
-  videoPage(response: HttpResponse, owner: { externalId: string | null; handle: string | null } | null, options: ListPostsOptions, research: ResearchCursor | null): PostPage {
+  videoPage(
+    response: HttpResponse,
+    owner: { externalId: string | null; handle: string | null } | null,
+    options: ListPostsOptions,
+    research: ResearchCursor | null,
+  ): PostPage {
     const capturedAt = new Date(response.receivedAt).toISOString();
     const data = asRecord(asRecord(response.body)?.data);
     const posts: CollectedPost[] = [];
@@ -149,7 +250,11 @@ export class TiktokConnector implements Connector {
     for (const video of tiktokVideos(response.body)) {
       const post = mapTiktokVideo(video, capturedAt, owner);
       if (post === null) {
-        gaps.push({ reason: 'unmappable', resourceId: asString(video.id), detail: 'video without id or create_time' });
+        gaps.push({
+          reason: 'unmappable',
+          resourceId: asString(video.id),
+          detail: 'video without id or create_time',
+        });
         continue;
       }
       if (options.since !== undefined && post.created_at < new Date(options.since).toISOString()) {
@@ -164,36 +269,59 @@ export class TiktokConnector implements Connector {
     const nextRaw = asString(data?.cursor);
     let nextCursor: string | null = null;
     if (hasMore && nextRaw !== null) {
-      nextCursor = research === null
-        ? nextRaw
-        : JSON.stringify({ ...research, cursor: Number(nextRaw), searchId: asString(data?.search_id) ?? research.searchId } satisfies ResearchCursor);
+      nextCursor =
+        research === null
+          ? nextRaw
+          : JSON.stringify({
+              ...research,
+              cursor: Number(nextRaw),
+              searchId: asString(data?.search_id) ?? research.searchId,
+            } satisfies ResearchCursor);
     } else if (research?.oldest !== undefined && research.start > research.oldest) {
       // This window is done; the one before it, back to the oldest day wanted.
       const end = msOf(research.start) - DAY_MS;
       const start = Math.max(msOf(research.oldest), end - (this.windowDays - 1) * DAY_MS);
-      nextCursor = JSON.stringify({ cursor: 0, searchId: null, start: yyyymmdd(start), end: yyyymmdd(end), oldest: research.oldest } satisfies ResearchCursor);
+      nextCursor = JSON.stringify({
+        cursor: 0,
+        searchId: null,
+        start: yyyymmdd(start),
+        end: yyyymmdd(end),
+        oldest: research.oldest,
+      } satisfies ResearchCursor);
     }
     return { posts, nextCursor, hasMore: nextCursor !== null, gaps };
   }
 
-  async refreshMetrics(externalIds: readonly string[], ctx: ConnectorContext): Promise<MetricsResult> {
+  async refreshMetrics(
+    externalIds: readonly string[],
+    ctx: ConnectorContext,
+  ): Promise<MetricsResult> {
     const result: MetricsResult = { snapshots: [], gaps: [] };
     if (this.api === 'display') {
       for (let i = 0; i < externalIds.length; i += 20) {
         const ids = externalIds.slice(i, i + 20);
-        this.collectMetrics(await this.post('/v2/video/query/', DISPLAY_FIELDS, { filters: { video_ids: ids } }, ctx), ids, result);
+        this.collectMetrics(
+          await this.post('/v2/video/query/', DISPLAY_FIELDS, { filters: { video_ids: ids } }, ctx),
+          ids,
+          result,
+        );
       }
       return result;
     }
     // A Research query must name a date window of at most 30 days that contains the videos, and
     // a video's id carries its creation time: batches of videos made within one window each.
     for (const batch of researchBatches(externalIds, this.windowDays, this.now())) {
-      const response = await this.post('/v2/research/video/query/', RESEARCH_FIELDS, {
-        query: { and: [{ operation: 'IN', field_name: 'video_id', field_values: batch.ids }] },
-        start_date: yyyymmdd(batch.startMs),
-        end_date: yyyymmdd(batch.endMs),
-        max_count: 100,
-      }, ctx);
+      const response = await this.post(
+        '/v2/research/video/query/',
+        RESEARCH_FIELDS,
+        {
+          query: { and: [{ operation: 'IN', field_name: 'video_id', field_values: batch.ids }] },
+          start_date: yyyymmdd(batch.startMs),
+          end_date: yyyymmdd(batch.endMs),
+          max_count: 100,
+        },
+        ctx,
+      );
       this.collectMetrics(response, batch.ids, result);
     }
     return result;
@@ -204,12 +332,32 @@ export class TiktokConnector implements Connector {
     into.snapshots.push(...page.posts.map(snapshotOf));
     into.gaps.push(...page.gaps);
     const seen = new Set(page.posts.map((p) => p.external_id));
-    for (const id of asked) if (!seen.has(id)) into.gaps.push({ reason: 'deleted', resourceId: id, detail: `video ${id} was not returned` });
+    for (const id of asked)
+      if (!seen.has(id))
+        into.gaps.push({
+          reason: 'deleted',
+          resourceId: id,
+          detail: `video ${id} was not returned`,
+        });
   }
 
-  async listComments(postExternalId: string, cursor: string | null, ctx: ConnectorContext): Promise<CommentPage> {
-    if (this.api !== 'research') throw new ConnectorError('forbidden', 'TikTok: comments are available through the Research API only', { platform: 'tiktok' });
-    const response = await this.post('/v2/research/video/comment/list/', 'id,video_id,text,like_count,reply_count,parent_comment_id,create_time', { video_id: postExternalId, max_count: 100, cursor: cursor === null ? 0 : Number(cursor) }, ctx);
+  async listComments(
+    postExternalId: string,
+    cursor: string | null,
+    ctx: ConnectorContext,
+  ): Promise<CommentPage> {
+    if (this.api !== 'research')
+      throw new ConnectorError(
+        'forbidden',
+        'TikTok: comments are available through the Research API only',
+        { platform: 'tiktok' },
+      );
+    const response = await this.post(
+      '/v2/research/video/comment/list/',
+      'id,video_id,text,like_count,reply_count,parent_comment_id,create_time',
+      { video_id: postExternalId, max_count: 100, cursor: cursor === null ? 0 : Number(cursor) },
+      ctx,
+    );
     return this.commentPage(response);
   }
 
@@ -217,7 +365,12 @@ export class TiktokConnector implements Connector {
     const data = asRecord(asRecord(response.body)?.data);
     const next = asString(data?.cursor);
     const hasMore = data?.has_more === true && next !== null;
-    return { comments: mapTiktokComments(response.body), nextCursor: hasMore ? next : null, hasMore, gaps: [] };
+    return {
+      comments: mapTiktokComments(response.body),
+      nextCursor: hasMore ? next : null,
+      hasMore,
+      gaps: [],
+    };
   }
 }
 

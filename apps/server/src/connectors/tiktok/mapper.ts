@@ -1,5 +1,13 @@
 import type { CollectedComment, CollectedPost } from '../connector.js';
-import { asArray, asRecord, asString, asText, toCount, toIsoTimestamp, type Json } from '../mapping.js';
+import {
+  asArray,
+  asRecord,
+  asString,
+  asText,
+  toCount,
+  toIsoTimestamp,
+  type Json,
+} from '../mapping.js';
 
 /** Research usernames have been seen with NUL characters in them. */
 export function cleanUsername(value: unknown): string | null {
@@ -10,7 +18,11 @@ export function cleanUsername(value: unknown): string | null {
 }
 
 /** One video of the Display API (`video/list`, `video/query`) or of the Research API (`research/video/query`). */
-export function mapTiktokVideo(video: Json, capturedAt: string, owner: { externalId: string | null; handle: string | null } | null): CollectedPost | null {
+export function mapTiktokVideo(
+  video: Json,
+  capturedAt: string,
+  owner: { externalId: string | null; handle: string | null } | null,
+): CollectedPost | null {
   const id = asText(video.id);
   const createdAt = toIsoTimestamp(video.create_time);
   if (id === null || createdAt === null) return null;
@@ -26,7 +38,10 @@ export function mapTiktokVideo(video: Json, capturedAt: string, owner: { externa
     created_at: createdAt,
     text: description ?? title,
     language: null,
-    url: asText(video.share_url) ?? asText(video.embed_link) ?? (handle ? `https://www.tiktok.com/@${handle}/video/${id}` : null),
+    url:
+      asText(video.share_url) ??
+      asText(video.embed_link) ??
+      (handle ? `https://www.tiktok.com/@${handle}/video/${id}` : null),
     media_type: 'video',
     metrics: {
       likes: toCount(video.like_count),
@@ -42,7 +57,9 @@ export function mapTiktokVideo(video: Json, capturedAt: string, owner: { externa
 }
 
 export function tiktokVideos(body: unknown): Json[] {
-  return asArray(asRecord(asRecord(body)?.data)?.videos).map(asRecord).filter((v): v is Json => v !== null);
+  return asArray(asRecord(asRecord(body)?.data)?.videos)
+    .map(asRecord)
+    .filter((v): v is Json => v !== null);
 }
 
 export function mapTiktokComments(body: unknown): CollectedComment[] {

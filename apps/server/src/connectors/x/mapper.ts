@@ -1,6 +1,16 @@
 import type { MediaType } from '@socialpulse/contracts';
 import type { CollectedPost, Gap, MetricValues } from '../connector.js';
-import { asArray, asRecord, asString, asText, firstCount, plus, toIsoTimestamp, toLanguage, type Json } from '../mapping.js';
+import {
+  asArray,
+  asRecord,
+  asString,
+  asText,
+  firstCount,
+  plus,
+  toIsoTimestamp,
+  toLanguage,
+  type Json,
+} from '../mapping.js';
 
 /** X ids are snowflakes: the creation time is in the top bits (epoch 2010-11-04T01:42:54.657Z). */
 export function snowflakeTime(id: string): string | null {
@@ -28,7 +38,9 @@ export function xMetrics(tweet: Json): MetricValues {
 }
 
 function mediaTypeOf(tweet: Json, media: Map<string, Json>): MediaType {
-  const keys = asArray(asRecord(tweet.attachments)?.media_keys).map(asString).filter((k): k is string => k !== null);
+  const keys = asArray(asRecord(tweet.attachments)?.media_keys)
+    .map(asString)
+    .filter((k): k is string => k !== null);
   const types = keys.map((k) => asString(media.get(k)?.type));
   if (types.length > 1) return 'carousel';
   if (types[0] === 'video' || types[0] === 'animated_gif') return 'video';
@@ -44,7 +56,10 @@ export interface XPageContext {
 }
 
 /** Tweets of a v2 response (`data` array or object) → posts; unusable items → gaps. */
-export function mapXTweets(body: unknown, context: XPageContext): { posts: CollectedPost[]; gaps: Gap[] } {
+export function mapXTweets(
+  body: unknown,
+  context: XPageContext,
+): { posts: CollectedPost[]; gaps: Gap[] } {
   const record = asRecord(body);
   const data = record?.data;
   const items = Array.isArray(data) ? data : data !== undefined && asRecord(data) ? [data] : [];
@@ -73,13 +88,22 @@ export function mapXTweets(body: unknown, context: XPageContext): { posts: Colle
     // The connector always asks for created_at; older samples lack it, the snowflake id still dates the post.
     const createdAt = toIsoTimestamp(tweet.created_at) ?? snowflakeTime(id);
     if (createdAt === null) {
-      gaps.push({ reason: 'unmappable', resourceId: id, detail: 'no created_at and the id is not a snowflake' });
+      gaps.push({
+        reason: 'unmappable',
+        resourceId: id,
+        detail: 'no created_at and the id is not a snowflake',
+      });
       continue;
     }
     const authorId = asString(tweet.author_id) ?? context.account?.externalId ?? null;
     const author = authorId === null ? null : users.get(authorId);
-    const handle = asString(author?.username) ?? (authorId !== null && authorId === context.account?.externalId ? (context.account.handle ?? null) : null);
-    const text = asString(tweet.note_tweet && asRecord(tweet.note_tweet)?.text) ?? asString(tweet.text);
+    const handle =
+      asString(author?.username) ??
+      (authorId !== null && authorId === context.account?.externalId
+        ? (context.account.handle ?? null)
+        : null);
+    const text =
+      asString(tweet.note_tweet && asRecord(tweet.note_tweet)?.text) ?? asString(tweet.text);
     posts.push({
       platform: 'x',
       external_id: id,
@@ -106,7 +130,8 @@ export function xErrorGaps(body: unknown): Gap[] {
   return asArray(asRecord(body)?.errors).map((e) => {
     const error = asRecord(e) ?? {};
     const type = PROBLEM.exec(asString(error.type) ?? '')?.[1] ?? null;
-    const detail = asString(error.detail) ?? asString(error.message) ?? asString(error.title) ?? 'error';
+    const detail =
+      asString(error.detail) ?? asString(error.message) ?? asString(error.title) ?? 'error';
     const resourceId = asString(error.resource_id) ?? asString(error.value);
     const section = asString(error.section);
     let reason: Gap['reason'] = 'partial';
@@ -114,7 +139,8 @@ export function xErrorGaps(body: unknown): Gap[] {
     if (section === 'includes') reason = 'partial';
     else if (/suspended/i.test(detail)) reason = 'suspended';
     else if (type === 'resource-not-found') reason = 'not_found';
-    else if (type === 'not-authorized-for-resource' || type === 'client-forbidden') reason = 'forbidden';
+    else if (type === 'not-authorized-for-resource' || type === 'client-forbidden')
+      reason = 'forbidden';
     return { reason, resourceId, detail: section ? `${section}: ${detail}` : detail };
   });
 }

@@ -1,4 +1,16 @@
-import type { AccountKey, AccountRef, CollectedPost, CommentPage, Connector, ConnectorContext, Gap, ListPostsOptions, MetricsResult, PostPage, ResolvedAccount } from '../connector.js';
+import type {
+  AccountKey,
+  AccountRef,
+  CollectedPost,
+  CommentPage,
+  Connector,
+  ConnectorContext,
+  Gap,
+  ListPostsOptions,
+  MetricsResult,
+  PostPage,
+  ResolvedAccount,
+} from '../connector.js';
 import { snapshotOf } from '../connector.js';
 import { ConnectorError, isConnectorError } from '../errors.js';
 import type { HttpClient, HttpResponse, PlatformProfile } from '../http/http-client.js';
@@ -15,7 +27,13 @@ export interface YoutubeConnectorOptions {
 }
 
 /** Errors that spoil one secondary call but not the page: recorded as gaps. Others propagate. */
-const gapKinds = new Set(['transient', 'circuit_open', 'malformed_response', 'not_found', 'forbidden']);
+const gapKinds = new Set([
+  'transient',
+  'circuit_open',
+  'malformed_response',
+  'not_found',
+  'forbidden',
+]);
 
 /**
  * YouTube Data API v3. Enumeration: channels.list → uploads playlist → playlistItems.list pages
@@ -34,13 +52,24 @@ export class YoutubeConnector implements Connector {
     this.profile = options.profile ?? youtubeProfile;
   }
 
-  private get(method: string, query: Record<string, string | number | undefined>, ctx: ConnectorContext): Promise<HttpResponse> {
-    return this.http.request(this.profile, { endpoint: `GET /youtube/v3/${method}`, url: `${this.baseUrl}/youtube/v3/${method}`, query, credential: ctx.credential, signal: ctx.signal });
+  private get(
+    method: string,
+    query: Record<string, string | number | undefined>,
+    ctx: ConnectorContext,
+  ): Promise<HttpResponse> {
+    return this.http.request(this.profile, {
+      endpoint: `GET /youtube/v3/${method}`,
+      url: `${this.baseUrl}/youtube/v3/${method}`,
+      query,
+      credential: ctx.credential,
+      signal: ctx.signal,
+    });
   }
 
   async resolveAccount(ref: AccountRef, ctx: ConnectorContext): Promise<ResolvedAccount> {
     const query: Record<string, string> = { part: 'snippet,contentDetails,statistics' };
-    if (ref.handle !== undefined) query.forHandle = ref.handle.startsWith('@') ? ref.handle : `@${ref.handle}`;
+    if (ref.handle !== undefined)
+      query.forHandle = ref.handle.startsWith('@') ? ref.handle : `@${ref.handle}`;
     else query.id = ref.id;
     const response = await this.get('channels', query, ctx);
     return this.accountFrom(response, ref.handle ?? ref.id);
@@ -50,8 +79,15 @@ export class YoutubeConnector implements Connector {
   accountFrom(response: HttpResponse, asked: string): ResolvedAccount {
     const channel = asRecord(asArray(asRecord(response.body)?.items)[0]);
     const id = asText(channel?.id);
-    if (channel === null || id === null) throw new ConnectorError('not_found', `YouTube channel ${asked} was not found`, { platform: 'youtube', endpoint: 'GET /youtube/v3/channels', httpStatus: response.status });
-    const uploads = asText(dig(channel, 'contentDetails', 'relatedPlaylists', 'uploads')) ?? uploadsPlaylistOf(id);
+    if (channel === null || id === null)
+      throw new ConnectorError('not_found', `YouTube channel ${asked} was not found`, {
+        platform: 'youtube',
+        endpoint: 'GET /youtube/v3/channels',
+        httpStatus: response.status,
+      });
+    const uploads =
+      asText(dig(channel, 'contentDetails', 'relatedPlaylists', 'uploads')) ??
+      uploadsPlaylistOf(id);
     return {
       platform: 'youtube',
       externalId: id,
@@ -62,24 +98,53 @@ export class YoutubeConnector implements Connector {
     };
   }
 
-  async listPosts(account: AccountKey, cursor: string | null, ctx: ConnectorContext, options: ListPostsOptions = {}): Promise<PostPage> {
+  async listPosts(
+    account: AccountKey,
+    cursor: string | null,
+    ctx: ConnectorContext,
+    options: ListPostsOptions = {},
+  ): Promise<PostPage> {
     const playlistId = account.extra?.uploadsPlaylistId ?? uploadsPlaylistOf(account.externalId);
-    if (playlistId === null) throw new ConnectorError('bad_request', `YouTube: no uploads playlist for channel ${account.externalId}`, { platform: 'youtube' });
-    const response = await this.get('playlistItems', { part: 'snippet,contentDetails', playlistId, maxResults: Math.min(50, options.pageSize ?? 50), pageToken: cursor ?? undefined }, ctx);
+    if (playlistId === null)
+      throw new ConnectorError(
+        'bad_request',
+        `YouTube: no uploads playlist for channel ${account.externalId}`,
+        { platform: 'youtube' },
+      );
+    const response = await this.get(
+      'playlistItems',
+      {
+        part: 'snippet,contentDetails',
+        playlistId,
+        maxResults: Math.min(50, options.pageSize ?? 50),
+        pageToken: cursor ?? undefined,
+      },
+      ctx,
+    );
     return this.pageFromPlaylist(response, ctx, options);
   }
 
   /** A playlistItems page → posts with statistics from videos.list. Exposed for replay. */
-  async pageFromPlaylist(response: HttpResponse, ctx: ConnectorContext, options: ListPostsOptions = {}): Promise<PostPage> {
+  async pageFromPlaylist(
+    response: HttpResponse,
+    ctx: ConnectorContext,
+    options: ListPostsOptions = {},
+  ): Promise<PostPage> {
     const body = asRecord(response.body);
-    const items = asArray(body?.items).map(asRecord).filter((i): i is Json => i !== null);
+    const items = asArray(body?.items)
+      .map(asRecord)
+      .filter((i): i is Json => i !== null);
     const ids = items.map(videoIdOf).filter((id): id is string => id !== null);
     const gaps: Gap[] = [];
     const videos = new Map<string, Json>();
     let capturedAt = new Date(response.receivedAt).toISOString();
     if (ids.length > 0) {
       try {
-        const stats = await this.get('videos', { part: 'snippet,statistics,contentDetails', id: ids.join(','), maxResults: 50 }, ctx);
+        const stats = await this.get(
+          'videos',
+          { part: 'snippet,statistics,contentDetails', id: ids.join(','), maxResults: 50 },
+          ctx,
+        );
         capturedAt = new Date(stats.receivedAt).toISOString();
         for (const v of asArray(asRecord(stats.body)?.items)) {
           const video = asRecord(v);
@@ -88,7 +153,11 @@ export class YoutubeConnector implements Connector {
         }
       } catch (error) {
         if (!isConnectorError(error) || !gapKinds.has(error.kind)) throw error;
-        gaps.push({ reason: 'metrics_unavailable', resourceId: null, detail: `videos.list failed (${error.kind}): ${error.message}` });
+        gaps.push({
+          reason: 'metrics_unavailable',
+          resourceId: null,
+          detail: `videos.list failed (${error.kind}): ${error.message}`,
+        });
       }
     }
     const posts: CollectedPost[] = [];
@@ -100,7 +169,11 @@ export class YoutubeConnector implements Connector {
       if (video === null && gaps.length === 0) {
         // In the playlist but not returned by videos.list: private or deleted since.
         const title = asText(dig(item, 'snippet', 'title'));
-        gaps.push({ reason: title === 'Private video' ? 'forbidden' : 'deleted', resourceId: id, detail: `video ${id} is listed in the uploads playlist but videos.list did not return it` });
+        gaps.push({
+          reason: title === 'Private video' ? 'forbidden' : 'deleted',
+          resourceId: id,
+          detail: `video ${id} is listed in the uploads playlist but videos.list did not return it`,
+        });
         continue;
       }
       const post = mapYoutubeVideo(id, video, item, { capturedAt });
@@ -115,14 +188,26 @@ export class YoutubeConnector implements Connector {
       posts.push(post);
     }
     const next = asText(body?.nextPageToken);
-    return { posts, nextCursor: reachedSince ? null : next, hasMore: !reachedSince && next !== null, gaps };
+    return {
+      posts,
+      nextCursor: reachedSince ? null : next,
+      hasMore: !reachedSince && next !== null,
+      gaps,
+    };
   }
 
-  async refreshMetrics(externalIds: readonly string[], ctx: ConnectorContext): Promise<MetricsResult> {
+  async refreshMetrics(
+    externalIds: readonly string[],
+    ctx: ConnectorContext,
+  ): Promise<MetricsResult> {
     const result: MetricsResult = { snapshots: [], gaps: [] };
     for (let i = 0; i < externalIds.length; i += 50) {
       const ids = externalIds.slice(i, i + 50);
-      const response = await this.get('videos', { part: 'snippet,statistics', id: ids.join(','), maxResults: 50 }, ctx);
+      const response = await this.get(
+        'videos',
+        { part: 'snippet,statistics', id: ids.join(','), maxResults: 50 },
+        ctx,
+      );
       this.collectMetrics(response, ids, result);
     }
     return result;
@@ -141,13 +226,38 @@ export class YoutubeConnector implements Connector {
       if (post) into.snapshots.push(snapshotOf(post));
       else into.gaps.push({ reason: 'unmappable', resourceId: id, detail: 'no publication time' });
     }
-    for (const id of asked) if (!seen.has(id)) into.gaps.push({ reason: 'deleted', resourceId: id, detail: `video ${id} was not returned (deleted or private)` });
+    for (const id of asked)
+      if (!seen.has(id))
+        into.gaps.push({
+          reason: 'deleted',
+          resourceId: id,
+          detail: `video ${id} was not returned (deleted or private)`,
+        });
   }
 
-  async listComments(postExternalId: string, cursor: string | null, ctx: ConnectorContext): Promise<CommentPage> {
-    const response = await this.get('commentThreads', { part: 'snippet', videoId: postExternalId, maxResults: 100, pageToken: cursor ?? undefined, textFormat: 'plainText' }, ctx);
+  async listComments(
+    postExternalId: string,
+    cursor: string | null,
+    ctx: ConnectorContext,
+  ): Promise<CommentPage> {
+    const response = await this.get(
+      'commentThreads',
+      {
+        part: 'snippet',
+        videoId: postExternalId,
+        maxResults: 100,
+        pageToken: cursor ?? undefined,
+        textFormat: 'plainText',
+      },
+      ctx,
+    );
     const next = asText(asRecord(response.body)?.nextPageToken);
-    return { comments: mapYoutubeComments(response.body), nextCursor: next, hasMore: next !== null, gaps: [] };
+    return {
+      comments: mapYoutubeComments(response.body),
+      nextCursor: next,
+      hasMore: next !== null,
+      gaps: [],
+    };
   }
 }
 

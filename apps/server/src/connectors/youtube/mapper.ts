@@ -1,7 +1,17 @@
 import type { MediaType } from '@socialpulse/contracts';
 import type { CollectedComment, CollectedPost, Gap, MetricValues } from '../connector.js';
 import { emptyMetrics } from '../connector.js';
-import { asArray, asRecord, asString, asText, dig, toCount, toIsoTimestamp, toLanguage, type Json } from '../mapping.js';
+import {
+  asArray,
+  asRecord,
+  asString,
+  asText,
+  dig,
+  toCount,
+  toIsoTimestamp,
+  toLanguage,
+  type Json,
+} from '../mapping.js';
 
 /** Statistics arrive as strings ("7920"); dislikeCount is private since Dec 2021 and ignored. */
 export function youtubeMetrics(video: Json | null): MetricValues {
@@ -19,7 +29,8 @@ export function youtubeMetrics(video: Json | null): MetricValues {
 
 function mediaType(video: Json | null): MediaType {
   const live = asString(dig(video, 'snippet', 'liveBroadcastContent'));
-  if (live === 'live' || live === 'upcoming' || asRecord(video?.liveStreamingDetails) !== null) return 'live';
+  if (live === 'live' || live === 'upcoming' || asRecord(video?.liveStreamingDetails) !== null)
+    return 'live';
   return 'video';
 }
 
@@ -28,7 +39,12 @@ export interface YoutubeMapContext {
 }
 
 /** A video resource (videos.list), optionally completed by its playlist item. */
-export function mapYoutubeVideo(videoId: string, video: Json | null, item: Json | null, context: YoutubeMapContext): CollectedPost | null {
+export function mapYoutubeVideo(
+  videoId: string,
+  video: Json | null,
+  item: Json | null,
+  context: YoutubeMapContext,
+): CollectedPost | null {
   const snippet = asRecord(video?.snippet) ?? asRecord(item?.snippet);
   const createdAt =
     toIsoTimestamp(dig(video, 'snippet', 'publishedAt')) ??
@@ -40,7 +56,8 @@ export function mapYoutubeVideo(videoId: string, video: Json | null, item: Json 
   return {
     platform: 'youtube',
     external_id: videoId,
-    account_external_id: asText(snippet?.channelId) ?? asText(dig(item, 'snippet', 'videoOwnerChannelId')),
+    account_external_id:
+      asText(snippet?.channelId) ?? asText(dig(item, 'snippet', 'videoOwnerChannelId')),
     account_handle: null,
     author: asText(snippet?.channelTitle),
     created_at: createdAt,
@@ -70,7 +87,10 @@ export function videoIdOf(item: Json): string | null {
  * Posts from any list response (videos, playlistItems, search, activities). Items that name no
  * video (a channel in search results, a like in activities) are not posts and are skipped.
  */
-export function mapYoutubeList(body: unknown, context: YoutubeMapContext): { posts: CollectedPost[]; gaps: Gap[] } {
+export function mapYoutubeList(
+  body: unknown,
+  context: YoutubeMapContext,
+): { posts: CollectedPost[]; gaps: Gap[] } {
   const posts: CollectedPost[] = [];
   const gaps: Gap[] = [];
   for (const entry of asArray(asRecord(body)?.items)) {
@@ -78,12 +98,18 @@ export function mapYoutubeList(body: unknown, context: YoutubeMapContext): { pos
     if (item === null) continue;
     const id = videoIdOf(item);
     if (id === null) {
-      if (asString(dig(item, 'snippet', 'type')) === 'upload') gaps.push({ reason: 'unmappable', resourceId: asText(item.id), detail: 'upload activity without contentDetails (no video id)' });
+      if (asString(dig(item, 'snippet', 'type')) === 'upload')
+        gaps.push({
+          reason: 'unmappable',
+          resourceId: asText(item.id),
+          detail: 'upload activity without contentDetails (no video id)',
+        });
       continue;
     }
     const isVideo = asString(item.kind) === 'youtube#video';
     const post = mapYoutubeVideo(id, isVideo ? item : null, isVideo ? null : item, context);
-    if (post === null) gaps.push({ reason: 'unmappable', resourceId: id, detail: 'no publication time' });
+    if (post === null)
+      gaps.push({ reason: 'unmappable', resourceId: id, detail: 'no publication time' });
     else posts.push(post);
   }
   return { posts, gaps };

@@ -3,8 +3,20 @@ import type { Queryable } from '../pool.js';
 import type { AnalysisSettingsRow } from './analysis-settings.repo.js';
 import type { TraceRecord } from './traces.repo.js';
 
-export type AnalysisStatus = 'queued' | 'running' | 'paused_budget' | 'completed' | 'completed_with_errors' | 'failed' | 'cancelled';
-export const FINISHED_STATUSES: readonly AnalysisStatus[] = ['completed', 'completed_with_errors', 'failed', 'cancelled'];
+export type AnalysisStatus =
+  | 'queued'
+  | 'running'
+  | 'paused_budget'
+  | 'completed'
+  | 'completed_with_errors'
+  | 'failed'
+  | 'cancelled';
+export const FINISHED_STATUSES: readonly AnalysisStatus[] = [
+  'completed',
+  'completed_with_errors',
+  'failed',
+  'cancelled',
+];
 
 export interface AnalysisRow {
   id: string;
@@ -54,13 +66,26 @@ export interface NewAnalysis {
 /** Inserts the analysis and its chunks (ids split in order). */
 export async function insertAnalysis(db: Queryable, a: NewAnalysis): Promise<AnalysisRow> {
   const chunks: number[][] = [];
-  for (let i = 0; i < a.postIds.length; i += a.chunkSize) chunks.push(a.postIds.slice(i, i + a.chunkSize));
+  for (let i = 0; i < a.postIds.length; i += a.chunkSize)
+    chunks.push(a.postIds.slice(i, i + a.chunkSize));
   const { rows } = await db.query<AnalysisRow>(
     `INSERT INTO analyses (workspace_id, requested_by, api_key_id, fairness_key, status, engines, selection, options, priority, chunk_size, total_posts, chunk_count,
         finished_at)
      VALUES ($1, $2, $3, $4, CASE WHEN $11::int = 0 THEN 'completed' ELSE 'queued' END, $5, $6, $7, $8, $9, $10, $11, CASE WHEN $11::int = 0 THEN now() END)
      RETURNING *`,
-    [a.workspaceId, a.requestedBy, a.apiKeyId, a.fairnessKey, a.engines, a.selection, a.options, a.priority, a.chunkSize, a.postIds.length, chunks.length],
+    [
+      a.workspaceId,
+      a.requestedBy,
+      a.apiKeyId,
+      a.fairnessKey,
+      a.engines,
+      a.selection,
+      a.options,
+      a.priority,
+      a.chunkSize,
+      a.postIds.length,
+      chunks.length,
+    ],
   );
   const analysis = rows[0];
   if (!analysis) throw new Error('insert into analyses returned no row');
@@ -71,19 +96,24 @@ export async function insertAnalysis(db: Queryable, a: NewAnalysis): Promise<Ana
          FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS e(value, ord)`,
       [analysis.id, a.workspaceId, JSON.stringify(chunks)],
     );
-    await db.query('INSERT INTO analysis_backlog (analysis_id, workspace_id, fairness_key, priority, created_at) VALUES ($1, $2, $3, $4, $5)', [
-      analysis.id,
-      a.workspaceId,
-      a.fairnessKey,
-      a.priority,
-      analysis.created_at,
-    ]);
+    await db.query(
+      'INSERT INTO analysis_backlog (analysis_id, workspace_id, fairness_key, priority, created_at) VALUES ($1, $2, $3, $4, $5)',
+      [analysis.id, a.workspaceId, a.fairnessKey, a.priority, analysis.created_at],
+    );
   }
   return analysis;
 }
 
-export async function findAnalysis(db: Queryable, workspaceId: string, id: string, forUpdate = false): Promise<AnalysisRow | null> {
-  const { rows } = await db.query<AnalysisRow>(`SELECT * FROM analyses WHERE workspace_id = $1 AND id = $2${forUpdate ? ' FOR UPDATE' : ''}`, [workspaceId, id]);
+export async function findAnalysis(
+  db: Queryable,
+  workspaceId: string,
+  id: string,
+  forUpdate = false,
+): Promise<AnalysisRow | null> {
+  const { rows } = await db.query<AnalysisRow>(
+    `SELECT * FROM analyses WHERE workspace_id = $1 AND id = $2${forUpdate ? ' FOR UPDATE' : ''}`,
+    [workspaceId, id],
+  );
   return rows[0] ?? null;
 }
 
@@ -92,7 +122,13 @@ export async function lockAnalysis(db: Queryable, id: string): Promise<void> {
   await db.query('SELECT 1 FROM analyses WHERE id = $1 FOR UPDATE', [id]);
 }
 
-export async function listAnalyses(db: Queryable, workspaceId: string, limit: number, before: { createdAt: string; id: string } | null, status?: string): Promise<AnalysisRow[]> {
+export async function listAnalyses(
+  db: Queryable,
+  workspaceId: string,
+  limit: number,
+  before: { createdAt: string; id: string } | null,
+  status?: string,
+): Promise<AnalysisRow[]> {
   const params: unknown[] = [workspaceId];
   let where = 'workspace_id = $1';
   if (status) {
@@ -104,18 +140,30 @@ export async function listAnalyses(db: Queryable, workspaceId: string, limit: nu
     where += ` AND (created_at, id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`;
   }
   params.push(limit);
-  const { rows } = await db.query<AnalysisRow>(`SELECT * FROM analyses WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT $${params.length}`, params);
+  const { rows } = await db.query<AnalysisRow>(
+    `SELECT * FROM analyses WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT $${params.length}`,
+    params,
+  );
   return rows;
 }
 
 /** The workspace an analysis belongs to, across tenants (for routes addressed by analysis id). */
 export async function analysisWorkspaceId(db: Queryable, id: string): Promise<string | null> {
-  const { rows } = await db.query<{ ws: string | null }>('SELECT analysis_workspace_id($1) AS ws', [id]);
+  const { rows } = await db.query<{ ws: string | null }>('SELECT analysis_workspace_id($1) AS ws', [
+    id,
+  ]);
   return rows[0]?.ws ?? null;
 }
 
-export async function laneOf(db: Queryable, workspaceId: string, userId: string | null): Promise<number> {
-  const { rows } = await db.query<{ lane: number }>('SELECT analysis_lane($1, $2) AS lane', [workspaceId, userId]);
+export async function laneOf(
+  db: Queryable,
+  workspaceId: string,
+  userId: string | null,
+): Promise<number> {
+  const { rows } = await db.query<{ lane: number }>('SELECT analysis_lane($1, $2) AS lane', [
+    workspaceId,
+    userId,
+  ]);
   return rows[0]?.lane ?? 0;
 }
 
@@ -129,7 +177,12 @@ export interface ChunkRow {
   summary: string | null;
 }
 
-export async function findChunk(db: Queryable, analysisId: string, seq: number, forUpdate = false): Promise<ChunkRow | null> {
+export async function findChunk(
+  db: Queryable,
+  analysisId: string,
+  seq: number,
+  forUpdate = false,
+): Promise<ChunkRow | null> {
   const { rows } = await db.query<ChunkRow>(
     `SELECT analysis_id, workspace_id, seq, post_ids, status, attempts, summary FROM analysis_chunks WHERE analysis_id = $1 AND seq = $2${forUpdate ? ' FOR UPDATE' : ''}`,
     [analysisId, seq],
@@ -138,7 +191,10 @@ export async function findChunk(db: Queryable, analysisId: string, seq: number, 
 }
 
 /** What a chunk run needs of its analysis. */
-export type ChunkAnalysis = Pick<AnalysisRow, 'id' | 'workspace_id' | 'requested_by' | 'status' | 'engines' | 'options'>;
+export type ChunkAnalysis = Pick<
+  AnalysisRow,
+  'id' | 'workspace_id' | 'requested_by' | 'status' | 'engines' | 'options'
+>;
 
 export interface ChunkStart {
   analysis: ChunkAnalysis;
@@ -156,15 +212,25 @@ export interface ChunkStart {
  * analysis no longer runs. Marks the analysis running (with its 'started' event) on its first
  * chunk. `db` may be the pool: the statement scopes itself to `workspaceId`.
  */
-export async function startChunkRun(db: Queryable, workspaceId: string, analysisId: string, seq: number): Promise<ChunkStart | null> {
-  const { rows } = await db.query<{ start: RawChunkStart | null }>('SELECT analysis_chunk_start($1, $2, $3) AS start', [workspaceId, analysisId, seq]);
+export async function startChunkRun(
+  db: Queryable,
+  workspaceId: string,
+  analysisId: string,
+  seq: number,
+): Promise<ChunkStart | null> {
+  const { rows } = await db.query<{ start: RawChunkStart | null }>(
+    'SELECT analysis_chunk_start($1, $2, $3) AS start',
+    [workspaceId, analysisId, seq],
+  );
   const start = rows[0]?.start;
   if (!start) return null;
   return {
     analysis: start.analysis,
     postIds: start.post_ids,
     posts: start.posts,
-    settings: start.settings ? { ...start.settings, updated_at: new Date(start.settings.updated_at) } : null,
+    settings: start.settings
+      ? { ...start.settings, updated_at: new Date(start.settings.updated_at) }
+      : null,
     monthToDateCostUsd: start.month_to_date_cost_usd,
   };
 }
@@ -221,7 +287,14 @@ interface RawTurn {
 
 function toTurn(t: RawTurn): TurnDecision {
   const chunk =
-    t.queued && t.analysis_id && t.workspace_id && t.seq !== undefined ? { analysisId: t.analysis_id, workspaceId: t.workspace_id, seq: t.seq, priority: t.priority ?? 0 } : null;
+    t.queued && t.analysis_id && t.workspace_id && t.seq !== undefined
+      ? {
+          analysisId: t.analysis_id,
+          workspaceId: t.workspace_id,
+          seq: t.seq,
+          priority: t.priority ?? 0,
+        }
+      : null;
   return { jobId: t.job_id, queued: chunk !== null, chunk };
 }
 
@@ -230,8 +303,15 @@ function toTurn(t: RawTurn): TurnDecision {
  * chunk (one round trip). `finishingJobId`: the job handing the turn on; null for a submission,
  * retry or cancel, which hand out a turn only when the requester has none.
  */
-export async function advanceTurnRow(db: Queryable, fairnessKey: string, finishingJobId: string | null): Promise<TurnDecision> {
-  const { rows } = await db.query<{ turn: RawTurn }>('SELECT analysis_turn_advance($1, $2) AS turn', [fairnessKey, finishingJobId]);
+export async function advanceTurnRow(
+  db: Queryable,
+  fairnessKey: string,
+  finishingJobId: string | null,
+): Promise<TurnDecision> {
+  const { rows } = await db.query<{ turn: RawTurn }>(
+    'SELECT analysis_turn_advance($1, $2) AS turn',
+    [fairnessKey, finishingJobId],
+  );
   const turn = rows[0]?.turn;
   if (!turn) throw new Error('analysis_turn_advance returned no row');
   return toTurn(turn);
@@ -284,28 +364,57 @@ export async function commitChunk(db: Queryable, c: ChunkCommit): Promise<ChunkC
     cost_usd: c.usage.costUsd,
     unpriced_calls: c.usage.unpricedCalls,
   };
-  const { rows } = await db.query<{ r: { committed: boolean; chunk_status?: string; finished_status?: AnalysisStatus | null; turn: RawTurn } }>(
-    'SELECT analysis_chunk_commit($1, $2, $3, $4, $5, $6, $7, $8, $9) AS r',
-    [c.analysisId, c.seq, c.fairnessKey, c.jobId, c.attempt, c.startedAt, JSON.stringify(outcome), JSON.stringify(c.results), JSON.stringify(c.traces)],
-  );
+  const { rows } = await db.query<{
+    r: {
+      committed: boolean;
+      chunk_status?: string;
+      finished_status?: AnalysisStatus | null;
+      turn: RawTurn;
+    };
+  }>('SELECT analysis_chunk_commit($1, $2, $3, $4, $5, $6, $7, $8, $9) AS r', [
+    c.analysisId,
+    c.seq,
+    c.fairnessKey,
+    c.jobId,
+    c.attempt,
+    c.startedAt,
+    JSON.stringify(outcome),
+    JSON.stringify(c.results),
+    JSON.stringify(c.traces),
+  ]);
   const r = rows[0]?.r;
   if (!r) throw new Error('analysis_chunk_commit returned no row');
-  return { committed: r.committed, chunkStatus: r.chunk_status ?? null, finishedStatus: r.finished_status ?? null, turn: toTurn(r.turn) };
+  return {
+    committed: r.committed,
+    chunkStatus: r.chunk_status ?? null,
+    finishedStatus: r.finished_status ?? null,
+    turn: toTurn(r.turn),
+  };
 }
 
 /** Records a failed attempt on its chunk (pg-boss counts attempts; this mirrors it for operators). */
-export async function recordChunkAttempt(db: Queryable, analysisId: string, seq: number, attempt: number, startedAt: Date | null): Promise<void> {
-  await db.query('UPDATE analysis_chunks SET attempts = greatest(attempts, $3), started_at = coalesce(started_at, $4) WHERE analysis_id = $1 AND seq = $2', [
-    analysisId,
-    seq,
-    attempt,
-    startedAt,
-  ]);
+export async function recordChunkAttempt(
+  db: Queryable,
+  analysisId: string,
+  seq: number,
+  attempt: number,
+  startedAt: Date | null,
+): Promise<void> {
+  await db.query(
+    'UPDATE analysis_chunks SET attempts = greatest(attempts, $3), started_at = coalesce(started_at, $4) WHERE analysis_id = $1 AND seq = $2',
+    [analysisId, seq, attempt, startedAt],
+  );
 }
 
 /** Marks the analysis finished if every chunk is done or dead (see `analysis_finalize_if_done`); returns its final status. */
-export async function finalizeIfDone(db: Queryable, analysisId: string): Promise<AnalysisStatus | null> {
-  const { rows } = await db.query<{ status: AnalysisStatus | null }>('SELECT analysis_finalize_if_done($1) AS status', [analysisId]);
+export async function finalizeIfDone(
+  db: Queryable,
+  analysisId: string,
+): Promise<AnalysisStatus | null> {
+  const { rows } = await db.query<{ status: AnalysisStatus | null }>(
+    'SELECT analysis_finalize_if_done($1) AS status',
+    [analysisId],
+  );
   return rows[0]?.status ?? null;
 }
 
@@ -337,7 +446,17 @@ export async function finishChunk(db: Queryable, o: ChunkOutcome): Promise<Analy
         input_tokens = input_tokens + $6, output_tokens = output_tokens + $7, cost_usd = cost_usd + $8::numeric, unpriced_calls = unpriced_calls + $9,
         started_at = coalesce(started_at, now()), updated_at = now()
       WHERE id = $1 RETURNING *`,
-    [o.analysisId, o.status, o.processed, o.failed, Math.round(o.workMs), o.usage.inputTokens, o.usage.outputTokens, o.usage.costUsd, o.usage.unpricedCalls],
+    [
+      o.analysisId,
+      o.status,
+      o.processed,
+      o.failed,
+      Math.round(o.workMs),
+      o.usage.inputTokens,
+      o.usage.outputTokens,
+      o.usage.costUsd,
+      o.usage.unpricedCalls,
+    ],
   );
   const analysis = rows[0];
   if (!analysis) throw new Error(`analysis ${o.analysisId} vanished`);
@@ -348,7 +467,11 @@ export async function setAnalysisStatus(
   db: Queryable,
   id: string,
   status: AnalysisStatus,
-  extra: { aggregates?: Record<string, unknown>; summary?: string | null; error?: Record<string, unknown> | null } = {},
+  extra: {
+    aggregates?: Record<string, unknown>;
+    summary?: string | null;
+    error?: Record<string, unknown> | null;
+  } = {},
 ): Promise<AnalysisRow> {
   const finished = FINISHED_STATUSES.includes(status);
   const { rows } = await db.query<AnalysisRow>(
@@ -365,7 +488,10 @@ export async function setAnalysisStatus(
 
 /** Cancels the chunks not yet run; returns how many. */
 export async function cancelPendingChunks(db: Queryable, analysisId: string): Promise<number> {
-  const { rowCount } = await db.query("UPDATE analysis_chunks SET status = 'cancelled' WHERE analysis_id = $1 AND status IN ('pending', 'queued')", [analysisId]);
+  const { rowCount } = await db.query(
+    "UPDATE analysis_chunks SET status = 'cancelled' WHERE analysis_id = $1 AND status IN ('pending', 'queued')",
+    [analysisId],
+  );
   await db.query('DELETE FROM analysis_backlog WHERE analysis_id = $1', [analysisId]);
   return rowCount ?? 0;
 }
@@ -377,13 +503,19 @@ export async function requeueChunks(db: Queryable, analysis: AnalysisRow): Promi
     [analysis.id],
   );
   const revived = dead.rows[0]?.n ?? 0;
-  await db.query("UPDATE analysis_chunks SET status = 'pending' WHERE analysis_id = $1 AND status = 'cancelled'", [analysis.id]);
+  await db.query(
+    "UPDATE analysis_chunks SET status = 'pending' WHERE analysis_id = $1 AND status = 'cancelled'",
+    [analysis.id],
+  );
   await db.query(
     `UPDATE analyses SET chunks_failed = (SELECT count(*) FROM analysis_chunks WHERE analysis_id = $1 AND status = 'dead'),
         posts_failed = greatest(posts_failed - $2, 0), status = 'queued', finished_at = NULL, error = NULL, updated_at = now() WHERE id = $1`,
     [analysis.id, revived],
   );
-  const { rows } = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM analysis_chunks WHERE analysis_id = $1 AND status = 'pending'", [analysis.id]);
+  const { rows } = await db.query<{ n: number }>(
+    "SELECT count(*)::int AS n FROM analysis_chunks WHERE analysis_id = $1 AND status = 'pending'",
+    [analysis.id],
+  );
   const pending = rows[0]?.n ?? 0;
   if (pending > 0) {
     await db.query(
@@ -395,17 +527,37 @@ export async function requeueChunks(db: Queryable, analysis: AnalysisRow): Promi
 }
 
 /** A chunk that could not start (paused analysis) goes back in line. */
-export async function returnChunkToPending(db: Queryable, analysisId: string, seq: number): Promise<void> {
-  await db.query("UPDATE analysis_chunks SET status = 'pending' WHERE analysis_id = $1 AND seq = $2 AND status = 'queued'", [analysisId, seq]);
+export async function returnChunkToPending(
+  db: Queryable,
+  analysisId: string,
+  seq: number,
+): Promise<void> {
+  await db.query(
+    "UPDATE analysis_chunks SET status = 'pending' WHERE analysis_id = $1 AND seq = $2 AND status = 'queued'",
+    [analysisId, seq],
+  );
 }
 
-export async function setAnalysisSummary(db: Queryable, id: string, summary: string): Promise<void> {
-  await db.query('UPDATE analyses SET summary = $2, updated_at = now() WHERE id = $1', [id, summary]);
+export async function setAnalysisSummary(
+  db: Queryable,
+  id: string,
+  summary: string,
+): Promise<void> {
+  await db.query('UPDATE analyses SET summary = $2, updated_at = now() WHERE id = $1', [
+    id,
+    summary,
+  ]);
 }
 
 export async function setPriority(db: Queryable, id: string, priority: number): Promise<void> {
-  await db.query('UPDATE analyses SET priority = $2, updated_at = now() WHERE id = $1', [id, priority]);
-  await db.query('UPDATE analysis_backlog SET priority = $2 WHERE analysis_id = $1', [id, priority]);
+  await db.query('UPDATE analyses SET priority = $2, updated_at = now() WHERE id = $1', [
+    id,
+    priority,
+  ]);
+  await db.query('UPDATE analysis_backlog SET priority = $2 WHERE analysis_id = $1', [
+    id,
+    priority,
+  ]);
 }
 
 export async function removeFromBacklog(db: Queryable, analysisId: string): Promise<void> {
@@ -434,18 +586,44 @@ export interface AnalysisEvent {
 }
 
 /** Appends an event and announces it to every process (delivered at commit). */
-export async function appendEvent(db: Queryable, analysisId: string, workspaceId: string, type: string, data: Record<string, unknown>): Promise<number> {
+export async function appendEvent(
+  db: Queryable,
+  analysisId: string,
+  workspaceId: string,
+  type: string,
+  data: Record<string, unknown>,
+): Promise<number> {
   // One round trip: the insert and the NOTIFY on ANALYSIS_EVENTS_CHANNEL (see 0007).
-  const { rows } = await db.query<{ id: number }>('SELECT analysis_event_append($1, $2, $3, $4) AS id', [analysisId, workspaceId, type, data]);
+  const { rows } = await db.query<{ id: number }>(
+    'SELECT analysis_event_append($1, $2, $3, $4) AS id',
+    [analysisId, workspaceId, type, data],
+  );
   return rows[0]?.id ?? 0;
 }
 
-export async function eventsAfter(db: Queryable, analysisId: string, afterId: number, limit = 1000): Promise<AnalysisEvent[]> {
-  const { rows } = await db.query<{ id: number; analysis_id: string; type: string; data: Record<string, unknown>; created_at: Date }>(
+export async function eventsAfter(
+  db: Queryable,
+  analysisId: string,
+  afterId: number,
+  limit = 1000,
+): Promise<AnalysisEvent[]> {
+  const { rows } = await db.query<{
+    id: number;
+    analysis_id: string;
+    type: string;
+    data: Record<string, unknown>;
+    created_at: Date;
+  }>(
     'SELECT id, analysis_id, type, data, created_at FROM analysis_events WHERE analysis_id = $1 AND id > $2 ORDER BY id LIMIT $3',
     [analysisId, afterId, limit],
   );
-  return rows.map((r) => ({ id: r.id, analysisId: r.analysis_id, type: r.type, data: r.data, createdAt: r.created_at }));
+  return rows.map((r) => ({
+    id: r.id,
+    analysisId: r.analysis_id,
+    type: r.type,
+    data: r.data,
+    createdAt: r.created_at,
+  }));
 }
 
 // --- results and aggregates -----------------------------------------------------------------
@@ -478,7 +656,13 @@ export interface StoredResult {
   created_at: Date;
 }
 
-export async function listResults(db: Queryable, analysisId: string, filter: ResultFilter, afterPostId: number | null, limit: number): Promise<StoredResult[]> {
+export async function listResults(
+  db: Queryable,
+  analysisId: string,
+  filter: ResultFilter,
+  afterPostId: number | null,
+  limit: number,
+): Promise<StoredResult[]> {
   const params: unknown[] = [analysisId];
   const clauses = ['r.analysis_id = $1'];
   const add = (column: string, value: string | undefined): void => {
@@ -507,13 +691,22 @@ export async function listResults(db: Queryable, analysisId: string, filter: Res
 }
 
 /** Distribution, top topics, categories, keywords and mean score of an analysis's results (`analysis_aggregates`, 0007). */
-export async function computeAggregates(db: Queryable, analysisId: string): Promise<Record<string, unknown>> {
-  const { rows } = await db.query<{ aggregates: Record<string, unknown> }>('SELECT analysis_aggregates($1) AS aggregates', [analysisId]);
+export async function computeAggregates(
+  db: Queryable,
+  analysisId: string,
+): Promise<Record<string, unknown>> {
+  const { rows } = await db.query<{ aggregates: Record<string, unknown> }>(
+    'SELECT analysis_aggregates($1) AS aggregates',
+    [analysisId],
+  );
   return rows[0]?.aggregates ?? {};
 }
 
 export async function chunkSummaries(db: Queryable, analysisId: string): Promise<string[]> {
-  const { rows } = await db.query<{ summary: string }>('SELECT summary FROM analysis_chunks WHERE analysis_id = $1 AND summary IS NOT NULL ORDER BY seq', [analysisId]);
+  const { rows } = await db.query<{ summary: string }>(
+    'SELECT summary FROM analysis_chunks WHERE analysis_id = $1 AND summary IS NOT NULL ORDER BY seq',
+    [analysisId],
+  );
   return rows.map((r) => r.summary);
 }
 
@@ -529,10 +722,11 @@ export async function queuePosition(db: Queryable, jobId: string): Promise<numbe
 }
 
 export async function turnOf(db: Queryable, fairnessKey: string): Promise<Turn | null> {
-  const { rows } = await db.query<{ job_id: string | null; analysis_id: string | null; seq: number | null }>(
-    'SELECT job_id, analysis_id, seq FROM analysis_turns WHERE fairness_key = $1',
-    [fairnessKey],
-  );
+  const { rows } = await db.query<{
+    job_id: string | null;
+    analysis_id: string | null;
+    seq: number | null;
+  }>('SELECT job_id, analysis_id, seq FROM analysis_turns WHERE fairness_key = $1', [fairnessKey]);
   const row = rows[0];
   return row ? { jobId: row.job_id, analysisId: row.analysis_id, seq: row.seq } : null;
 }
@@ -547,12 +741,26 @@ export async function recentChunkWorkMs(db: Queryable, analysisId: string): Prom
 }
 
 /** Lanes: a workspace's or a user's analyses start at this priority (instance operators only). */
-export async function setWorkspaceLane(db: Queryable, workspaceId: string, priority: number): Promise<boolean> {
-  const { rowCount } = await db.query('UPDATE workspaces SET analysis_priority = $2 WHERE id = $1', [workspaceId, priority]);
+export async function setWorkspaceLane(
+  db: Queryable,
+  workspaceId: string,
+  priority: number,
+): Promise<boolean> {
+  const { rowCount } = await db.query(
+    'UPDATE workspaces SET analysis_priority = $2 WHERE id = $1',
+    [workspaceId, priority],
+  );
   return (rowCount ?? 0) > 0;
 }
 
-export async function setUserLane(db: Queryable, userId: string, priority: number): Promise<boolean> {
-  const { rowCount } = await db.query('UPDATE users SET analysis_priority = $2 WHERE id = $1', [userId, priority]);
+export async function setUserLane(
+  db: Queryable,
+  userId: string,
+  priority: number,
+): Promise<boolean> {
+  const { rowCount } = await db.query('UPDATE users SET analysis_priority = $2 WHERE id = $1', [
+    userId,
+    priority,
+  ]);
   return (rowCount ?? 0) > 0;
 }

@@ -12,8 +12,14 @@ export interface AnalysisSettingsRow {
   updated_at: Date;
 }
 
-export async function getAnalysisSettings(db: Queryable, workspaceId: string): Promise<AnalysisSettingsRow | null> {
-  const { rows } = await db.query<AnalysisSettingsRow>('SELECT * FROM workspace_analysis_settings WHERE workspace_id = $1', [workspaceId]);
+export async function getAnalysisSettings(
+  db: Queryable,
+  workspaceId: string,
+): Promise<AnalysisSettingsRow | null> {
+  const { rows } = await db.query<AnalysisSettingsRow>(
+    'SELECT * FROM workspace_analysis_settings WHERE workspace_id = $1',
+    [workspaceId],
+  );
   return rows[0] ?? null;
 }
 
@@ -29,15 +35,23 @@ export interface AnalysisSettingsPatch {
 }
 
 /** Upserts the fields present in the patch; absent fields keep their value. */
-export async function upsertAnalysisSettings(db: Queryable, workspaceId: string, patch: AnalysisSettingsPatch): Promise<AnalysisSettingsRow> {
+export async function upsertAnalysisSettings(
+  db: Queryable,
+  workspaceId: string,
+  patch: AnalysisSettingsPatch,
+): Promise<AnalysisSettingsRow> {
   const columns: [string, unknown][] = [];
-  if (patch.categories !== undefined) columns.push(['categories', JSON.stringify(patch.categories)]);
+  if (patch.categories !== undefined)
+    columns.push(['categories', JSON.stringify(patch.categories)]);
   if (patch.llmBaseUrl !== undefined) columns.push(['llm_base_url', patch.llmBaseUrl]);
   if (patch.llmModel !== undefined) columns.push(['llm_model', patch.llmModel]);
-  if (patch.llmApiKeySealed !== undefined) columns.push(['llm_api_key_sealed', patch.llmApiKeySealed]);
+  if (patch.llmApiKeySealed !== undefined)
+    columns.push(['llm_api_key_sealed', patch.llmApiKeySealed]);
   if (patch.llmTimeoutMs !== undefined) columns.push(['llm_timeout_ms', patch.llmTimeoutMs]);
-  if (patch.llmMaxConcurrency !== undefined) columns.push(['llm_max_concurrency', patch.llmMaxConcurrency]);
-  if (patch.llmMonthlyBudgetUsd !== undefined) columns.push(['llm_monthly_budget_usd', patch.llmMonthlyBudgetUsd]);
+  if (patch.llmMaxConcurrency !== undefined)
+    columns.push(['llm_max_concurrency', patch.llmMaxConcurrency]);
+  if (patch.llmMonthlyBudgetUsd !== undefined)
+    columns.push(['llm_monthly_budget_usd', patch.llmMonthlyBudgetUsd]);
   const names = columns.map(([c]) => c);
   const values = columns.map(([, v]) => v);
   const insertCols = ['workspace_id', ...names].join(', ');

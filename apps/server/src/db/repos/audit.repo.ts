@@ -16,7 +16,16 @@ export async function insertAuditEntry(db: Queryable, entry: AuditEntry): Promis
   await db.query(
     `INSERT INTO audit_log (workspace_id, user_id, actor, action, target, details, ip, request_id)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-    [entry.workspaceId, entry.userId ?? null, entry.actor, entry.action, entry.target ?? null, JSON.stringify(entry.details ?? {}), entry.ip ?? null, entry.requestId ?? null],
+    [
+      entry.workspaceId,
+      entry.userId ?? null,
+      entry.actor,
+      entry.action,
+      entry.target ?? null,
+      JSON.stringify(entry.details ?? {}),
+      entry.ip ?? null,
+      entry.requestId ?? null,
+    ],
   );
 }
 
@@ -60,7 +69,12 @@ const toAudit = (r: AuditRow): AuditRecord => ({
 });
 
 /** Newest first; row-level security limits it to the scoped workspace. */
-export async function listAuditEntries(db: Queryable, workspaceId: string, beforeId: string | null, limit: number): Promise<AuditRecord[]> {
+export async function listAuditEntries(
+  db: Queryable,
+  workspaceId: string,
+  beforeId: string | null,
+  limit: number,
+): Promise<AuditRecord[]> {
   const { rows } = await db.query<AuditRow>(
     `SELECT id, workspace_id, user_id, actor, action, target, details, host(ip) AS ip, request_id, created_at FROM audit_log
      WHERE workspace_id = $1 AND ($2::bigint IS NULL OR id < $2::bigint) ORDER BY id DESC LIMIT $3`,
@@ -70,7 +84,12 @@ export async function listAuditEntries(db: Queryable, workspaceId: string, befor
 }
 
 /** The user's own instance-level entries (sign-ins, MFA, password): row-level security shows them to the scoped user. */
-export async function listOwnAccountEntries(db: Queryable, userId: string, beforeId: string | null, limit: number): Promise<AuditRecord[]> {
+export async function listOwnAccountEntries(
+  db: Queryable,
+  userId: string,
+  beforeId: string | null,
+  limit: number,
+): Promise<AuditRecord[]> {
   const { rows } = await db.query<AuditRow>(
     `SELECT id, workspace_id, user_id, actor, action, target, details, host(ip) AS ip, request_id, created_at FROM audit_log
      WHERE workspace_id IS NULL AND user_id = $1 AND ($2::bigint IS NULL OR id < $2::bigint) ORDER BY id DESC LIMIT $3`,
@@ -80,7 +99,12 @@ export async function listOwnAccountEntries(db: Queryable, userId: string, befor
 }
 
 /** Every instance-level entry (optionally one user's), for instance admins: the caller checks the flag. */
-export async function listInstanceEntries(db: Queryable, userId: string | null, beforeId: string | null, limit: number): Promise<AuditRecord[]> {
+export async function listInstanceEntries(
+  db: Queryable,
+  userId: string | null,
+  beforeId: string | null,
+  limit: number,
+): Promise<AuditRecord[]> {
   const { rows } = await db.query<AuditRow>(
     `SELECT id, workspace_id, user_id, actor, action, target, details, host(ip) AS ip, request_id, created_at FROM audit_instance_entries($1::bigint, $2, $3::uuid)`,
     [beforeId, limit, userId],

@@ -1,6 +1,13 @@
 import type { Queryable } from '../pool.js';
 
-export const connectionStatuses = ['pending', 'active', 'platform_auth_expired', 'paused', 'error', 'disconnected'] as const;
+export const connectionStatuses = [
+  'pending',
+  'active',
+  'platform_auth_expired',
+  'paused',
+  'error',
+  'disconnected',
+] as const;
 export type ConnectionStatus = (typeof connectionStatuses)[number];
 export const connectionApis = ['display', 'research'] as const;
 export type ConnectionApi = (typeof connectionApis)[number];
@@ -95,7 +102,10 @@ export interface NewConnection {
  * Stores a connection (active, due now) and the platform account its posts belong to. An account
  * connected before (even disconnected) is taken over: new credentials, active again.
  */
-export async function upsertConnection(db: Queryable, c: NewConnection): Promise<{ connection: Connection; created: boolean }> {
+export async function upsertConnection(
+  db: Queryable,
+  c: NewConnection,
+): Promise<{ connection: Connection; created: boolean }> {
   const { rows: accounts } = await db.query<{ id: string }>(
     `INSERT INTO platform_accounts (workspace_id, platform, handle, external_id) VALUES ($1, $2, $3, $4)
      ON CONFLICT (workspace_id, platform, lower(handle)) DO UPDATE SET external_id = coalesce(platform_accounts.external_id, EXCLUDED.external_id)
@@ -114,26 +124,55 @@ export async function upsertConnection(db: Queryable, c: NewConnection): Promise
        handle = EXCLUDED.handle, account_id = coalesce(EXCLUDED.account_id, pc.account_id), poll_minutes = EXCLUDED.poll_minutes,
        next_sync_at = now(), blocked_until = NULL, last_error = NULL, updated_at = now()
      RETURNING ${COLUMNS}, (xmax = 0) AS inserted`,
-    [c.id, c.workspaceId, c.platform, accountId, c.externalAccountId, c.handle, c.credentialsSealed, c.tokenExpiresAt, c.pollMinutes, c.createdBy, c.api],
+    [
+      c.id,
+      c.workspaceId,
+      c.platform,
+      accountId,
+      c.externalAccountId,
+      c.handle,
+      c.credentialsSealed,
+      c.tokenExpiresAt,
+      c.pollMinutes,
+      c.createdBy,
+      c.api,
+    ],
   );
   const row = rows[0];
   if (!row) throw new Error('upsertConnection returned no row');
   return { connection: toConnection(row), created: row.inserted };
 }
 
-export async function findConnection(db: Queryable, workspaceId: string, id: string): Promise<Connection | null> {
-  const { rows } = await db.query<ConnectionDbRow>(`SELECT ${COLUMNS} FROM platform_connections WHERE workspace_id = $1 AND id = $2`, [workspaceId, id]);
+export async function findConnection(
+  db: Queryable,
+  workspaceId: string,
+  id: string,
+): Promise<Connection | null> {
+  const { rows } = await db.query<ConnectionDbRow>(
+    `SELECT ${COLUMNS} FROM platform_connections WHERE workspace_id = $1 AND id = $2`,
+    [workspaceId, id],
+  );
   return rows[0] ? toConnection(rows[0]) : null;
 }
 
 /** The same, locked until the end of the transaction (a sync's state changes under it). */
-export async function findConnectionForUpdate(db: Queryable, workspaceId: string, id: string): Promise<Connection | null> {
-  const { rows } = await db.query<ConnectionDbRow>(`SELECT ${COLUMNS} FROM platform_connections WHERE workspace_id = $1 AND id = $2 FOR UPDATE`, [workspaceId, id]);
+export async function findConnectionForUpdate(
+  db: Queryable,
+  workspaceId: string,
+  id: string,
+): Promise<Connection | null> {
+  const { rows } = await db.query<ConnectionDbRow>(
+    `SELECT ${COLUMNS} FROM platform_connections WHERE workspace_id = $1 AND id = $2 FOR UPDATE`,
+    [workspaceId, id],
+  );
   return rows[0] ? toConnection(rows[0]) : null;
 }
 
 export async function listConnections(db: Queryable, workspaceId: string): Promise<Connection[]> {
-  const { rows } = await db.query<ConnectionDbRow>(`SELECT ${COLUMNS} FROM platform_connections WHERE workspace_id = $1 ORDER BY created_at, id`, [workspaceId]);
+  const { rows } = await db.query<ConnectionDbRow>(
+    `SELECT ${COLUMNS} FROM platform_connections WHERE workspace_id = $1 ORDER BY created_at, id`,
+    [workspaceId],
+  );
   return rows.map(toConnection);
 }
 
@@ -162,13 +201,24 @@ const updateColumns: Record<keyof ConnectionUpdate, string> = {
   lastError: 'last_error',
 };
 
-export async function updateConnection(db: Queryable, workspaceId: string, id: string, update: ConnectionUpdate): Promise<Connection | null> {
+export async function updateConnection(
+  db: Queryable,
+  workspaceId: string,
+  id: string,
+  update: ConnectionUpdate,
+): Promise<Connection | null> {
   const sets: string[] = [];
   const values: unknown[] = [workspaceId, id];
   for (const key of Object.keys(update) as (keyof ConnectionUpdate)[]) {
     const value = update[key];
     if (value === undefined) continue;
-    values.push(key === 'cursor' || key === 'lastError' ? (value === null ? null : JSON.stringify(value)) : value);
+    values.push(
+      key === 'cursor' || key === 'lastError'
+        ? value === null
+          ? null
+          : JSON.stringify(value)
+        : value,
+    );
     sets.push(`${updateColumns[key]} = $${values.length}`);
   }
   sets.push('updated_at = now()');
@@ -180,7 +230,12 @@ export async function updateConnection(db: Queryable, workspaceId: string, id: s
 }
 
 /** The newest stored post of the connected account (where an incremental sync starts again). */
-export async function newestPostCreatedAt(db: Queryable, workspaceId: string, platform: string, accountId: string): Promise<Date | null> {
+export async function newestPostCreatedAt(
+  db: Queryable,
+  workspaceId: string,
+  platform: string,
+  accountId: string,
+): Promise<Date | null> {
   const { rows } = await db.query<{ newest: Date | null }>(
     'SELECT max(created_at) AS newest FROM posts WHERE workspace_id = $1 AND platform = $2 AND account_id = $3',
     [workspaceId, platform, accountId],
@@ -196,11 +251,16 @@ export interface DueConnection {
 
 /** Cross-tenant (SECURITY DEFINER, ids only): connections with posts or metric refreshes due. */
 export async function listDueConnections(db: Queryable, limit: number): Promise<DueConnection[]> {
-  const { rows } = await db.query<{ connection_id: string; workspace_id: string; kind: 'posts' | 'metrics' }>(
-    'SELECT connection_id, workspace_id, kind FROM collection_due_connections($1)',
-    [limit],
-  );
-  return rows.map((r) => ({ connectionId: r.connection_id, workspaceId: r.workspace_id, kind: r.kind }));
+  const { rows } = await db.query<{
+    connection_id: string;
+    workspace_id: string;
+    kind: 'posts' | 'metrics';
+  }>('SELECT connection_id, workspace_id, kind FROM collection_due_connections($1)', [limit]);
+  return rows.map((r) => ({
+    connectionId: r.connection_id,
+    workspaceId: r.workspace_id,
+    kind: r.kind,
+  }));
 }
 
 /** One post whose metrics are due for a refresh. */
@@ -226,14 +286,32 @@ export async function insertRefreshPlan(
        FROM unnest($4::text[], $5::smallint[], $6::timestamptz[]) AS u(external_id, stage, due_at)
        JOIN posts p ON p.workspace_id = $1 AND p.platform = $3 AND p.external_id = u.external_id
      ON CONFLICT (post_id) DO NOTHING`,
-    [workspaceId, connectionId, platform, plan.map((p) => p.externalId), plan.map((p) => p.stage), plan.map((p) => p.dueAt.toISOString())],
+    [
+      workspaceId,
+      connectionId,
+      platform,
+      plan.map((p) => p.externalId),
+      plan.map((p) => p.stage),
+      plan.map((p) => p.dueAt.toISOString()),
+    ],
   );
   return rowCount ?? 0;
 }
 
 /** Posts of the connection whose refresh is due, most overdue first. */
-export async function listDueRefreshes(db: Queryable, workspaceId: string, connectionId: string, now: Date, limit: number): Promise<DueRefresh[]> {
-  const { rows } = await db.query<{ post_id: string; external_id: string; created_at: Date; stage: number }>(
+export async function listDueRefreshes(
+  db: Queryable,
+  workspaceId: string,
+  connectionId: string,
+  now: Date,
+  limit: number,
+): Promise<DueRefresh[]> {
+  const { rows } = await db.query<{
+    post_id: string;
+    external_id: string;
+    created_at: Date;
+    stage: number;
+  }>(
     `SELECT s.post_id::text AS post_id, p.external_id, p.created_at, s.stage
        FROM post_refresh_schedule s JOIN posts p ON p.id = s.post_id
       WHERE s.workspace_id = $1 AND s.connection_id = $2 AND s.due_at <= $3
@@ -241,27 +319,53 @@ export async function listDueRefreshes(db: Queryable, workspaceId: string, conne
       LIMIT $4`,
     [workspaceId, connectionId, now, limit],
   );
-  return rows.map((r) => ({ postId: r.post_id, externalId: r.external_id, createdAt: r.created_at, stage: r.stage }));
+  return rows.map((r) => ({
+    postId: r.post_id,
+    externalId: r.external_id,
+    createdAt: r.created_at,
+    stage: r.stage,
+  }));
 }
 
 /** Moves refreshed (or given-up) posts to their next stage. */
-export async function advanceRefreshes(db: Queryable, workspaceId: string, next: readonly { postId: string; stage: number; dueAt: Date }[]): Promise<void> {
+export async function advanceRefreshes(
+  db: Queryable,
+  workspaceId: string,
+  next: readonly { postId: string; stage: number; dueAt: Date }[],
+): Promise<void> {
   if (next.length === 0) return;
   await db.query(
     `UPDATE post_refresh_schedule s SET stage = u.stage, due_at = u.due_at
        FROM unnest($2::bigint[], $3::smallint[], $4::timestamptz[]) AS u(post_id, stage, due_at)
       WHERE s.workspace_id = $1 AND s.post_id = u.post_id`,
-    [workspaceId, next.map((n) => n.postId), next.map((n) => n.stage), next.map((n) => n.dueAt.toISOString())],
+    [
+      workspaceId,
+      next.map((n) => n.postId),
+      next.map((n) => n.stage),
+      next.map((n) => n.dueAt.toISOString()),
+    ],
   );
 }
 
 /** Stops refreshing posts the platform says are gone. */
-export async function deleteRefreshes(db: Queryable, workspaceId: string, postIds: readonly string[]): Promise<void> {
+export async function deleteRefreshes(
+  db: Queryable,
+  workspaceId: string,
+  postIds: readonly string[],
+): Promise<void> {
   if (postIds.length === 0) return;
-  await db.query('DELETE FROM post_refresh_schedule WHERE workspace_id = $1 AND post_id = ANY($2::bigint[])', [workspaceId, postIds]);
+  await db.query(
+    'DELETE FROM post_refresh_schedule WHERE workspace_id = $1 AND post_id = ANY($2::bigint[])',
+    [workspaceId, postIds],
+  );
 }
 
-export async function countDueRefreshes(db: Queryable, workspaceId: string, connectionId: string, now: Date): Promise<number> {
+export async function countDueRefreshes(
+  db: Queryable,
+  workspaceId: string,
+  connectionId: string,
+  now: Date,
+): Promise<number> {
   const { rows } = await db.query<{ n: number }>(
     'SELECT count(*)::int AS n FROM post_refresh_schedule WHERE workspace_id = $1 AND connection_id = $2 AND due_at <= $3',
     [workspaceId, connectionId, now],
@@ -270,18 +374,38 @@ export async function countDueRefreshes(db: Queryable, workspaceId: string, conn
 }
 
 /** Posts of the workspace by platform id, with their refresh stage (a replayed metric refresh). */
-export async function listRefreshesOf(db: Queryable, workspaceId: string, platform: string, externalIds: readonly string[]): Promise<DueRefresh[]> {
+export async function listRefreshesOf(
+  db: Queryable,
+  workspaceId: string,
+  platform: string,
+  externalIds: readonly string[],
+): Promise<DueRefresh[]> {
   if (externalIds.length === 0) return [];
-  const { rows } = await db.query<{ post_id: string; external_id: string; created_at: Date; stage: number | null }>(
+  const { rows } = await db.query<{
+    post_id: string;
+    external_id: string;
+    created_at: Date;
+    stage: number | null;
+  }>(
     `SELECT p.id::text AS post_id, p.external_id, p.created_at, s.stage
        FROM posts p LEFT JOIN post_refresh_schedule s ON s.post_id = p.id
       WHERE p.workspace_id = $1 AND p.platform = $2 AND p.external_id = ANY($3::text[])`,
     [workspaceId, platform, externalIds],
   );
-  return rows.map((r) => ({ postId: r.post_id, externalId: r.external_id, createdAt: r.created_at, stage: r.stage ?? 0 }));
+  return rows.map((r) => ({
+    postId: r.post_id,
+    externalId: r.external_id,
+    createdAt: r.created_at,
+    stage: r.stage ?? 0,
+  }));
 }
 
-export async function findConnectionByAccount(db: Queryable, workspaceId: string, platform: string, externalAccountId: string): Promise<Connection | null> {
+export async function findConnectionByAccount(
+  db: Queryable,
+  workspaceId: string,
+  platform: string,
+  externalAccountId: string,
+): Promise<Connection | null> {
   const { rows } = await db.query<ConnectionDbRow>(
     `SELECT ${COLUMNS} FROM platform_connections WHERE workspace_id = $1 AND platform = $2 AND external_account_id = $3`,
     [workspaceId, platform, externalAccountId],

@@ -82,18 +82,38 @@ export async function updateImportRun(
        status = coalesce($7, status), error = coalesce($8, error),
        finished_at = CASE WHEN $7::text IS NULL THEN finished_at ELSE now() END
      WHERE id = $1 RETURNING *`,
-    [id, counts.read, counts.inserted, counts.updated, counts.unchanged, counts.rejected, final?.status ?? null, final?.error ?? null],
+    [
+      id,
+      counts.read,
+      counts.inserted,
+      counts.updated,
+      counts.unchanged,
+      counts.rejected,
+      final?.status ?? null,
+      final?.error ?? null,
+    ],
   );
   if (!rows[0]) throw notFound('import', id);
   return toRun(rows[0]);
 }
 
-export async function findImportRun(db: Queryable, workspaceId: string, id: string): Promise<ImportRunRecord | null> {
-  const { rows } = await db.query<ImportRunRow>('SELECT * FROM imports WHERE workspace_id = $1 AND id = $2', [workspaceId, id]);
+export async function findImportRun(
+  db: Queryable,
+  workspaceId: string,
+  id: string,
+): Promise<ImportRunRecord | null> {
+  const { rows } = await db.query<ImportRunRow>(
+    'SELECT * FROM imports WHERE workspace_id = $1 AND id = $2',
+    [workspaceId, id],
+  );
   return rows[0] ? toRun(rows[0]) : null;
 }
 
-export async function listImportRuns(db: Queryable, workspaceId: string, limit: number): Promise<ImportRunRecord[]> {
+export async function listImportRuns(
+  db: Queryable,
+  workspaceId: string,
+  limit: number,
+): Promise<ImportRunRecord[]> {
   const { rows } = await db.query<ImportRunRow>(
     'SELECT * FROM imports WHERE workspace_id = $1 ORDER BY started_at DESC, id LIMIT $2',
     [workspaceId, limit],
@@ -110,7 +130,12 @@ export interface RejectRecord {
   value: string | null;
 }
 
-export async function insertRejects(db: Queryable, importId: string, workspaceId: string, rejects: readonly RejectRecord[]): Promise<void> {
+export async function insertRejects(
+  db: Queryable,
+  importId: string,
+  workspaceId: string,
+  rejects: readonly RejectRecord[],
+): Promise<void> {
   if (rejects.length === 0) return;
   await db.query(
     `INSERT INTO import_rejects (import_id, workspace_id, seq, file_name, line, field, reason, value)
@@ -128,10 +153,29 @@ export async function insertRejects(db: Queryable, importId: string, workspaceId
   );
 }
 
-export async function listRejects(db: Queryable, importId: string, after: number, limit: number): Promise<RejectRecord[]> {
-  const { rows } = await db.query<{ seq: number; file_name: string | null; line: number; field: string | null; reason: string; value: string | null }>(
+export async function listRejects(
+  db: Queryable,
+  importId: string,
+  after: number,
+  limit: number,
+): Promise<RejectRecord[]> {
+  const { rows } = await db.query<{
+    seq: number;
+    file_name: string | null;
+    line: number;
+    field: string | null;
+    reason: string;
+    value: string | null;
+  }>(
     'SELECT seq, file_name, line, field, reason, value FROM import_rejects WHERE import_id = $1 AND seq > $2 ORDER BY seq LIMIT $3',
     [importId, after, limit],
   );
-  return rows.map((r) => ({ seq: r.seq, file: r.file_name, line: r.line, field: r.field, reason: r.reason, value: r.value }));
+  return rows.map((r) => ({
+    seq: r.seq,
+    file: r.file_name,
+    line: r.line,
+    field: r.field,
+    reason: r.reason,
+    value: r.value,
+  }));
 }

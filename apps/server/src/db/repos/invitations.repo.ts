@@ -40,16 +40,31 @@ const toInvitation = (r: InvitationRow): InvitationRecord => ({
   revokedAt: r.revoked_at,
 });
 
-const COLUMNS = 'id, workspace_id, email, role, invited_by, created_at, expires_at, accepted_at, accepted_by, revoked_at';
+const COLUMNS =
+  'id, workspace_id, email, role, invited_by, created_at, expires_at, accepted_at, accepted_by, revoked_at';
 
 /** Revokes the address's open invitation to the scoped workspace, if any (a new one replaces it). */
-export async function revokeOpenInvitationFor(db: Queryable, workspaceId: string, email: string): Promise<void> {
-  await db.query('UPDATE invitations SET revoked_at = now() WHERE workspace_id = $1 AND lower(email) = lower($2) AND accepted_at IS NULL AND revoked_at IS NULL', [workspaceId, email]);
+export async function revokeOpenInvitationFor(
+  db: Queryable,
+  workspaceId: string,
+  email: string,
+): Promise<void> {
+  await db.query(
+    'UPDATE invitations SET revoked_at = now() WHERE workspace_id = $1 AND lower(email) = lower($2) AND accepted_at IS NULL AND revoked_at IS NULL',
+    [workspaceId, email],
+  );
 }
 
 export async function insertInvitation(
   db: Queryable,
-  i: { workspaceId: string; email: string; role: Role; tokenHash: Buffer; invitedBy: string | null; expiresAt: Date },
+  i: {
+    workspaceId: string;
+    email: string;
+    role: Role;
+    tokenHash: Buffer;
+    invitedBy: string | null;
+    expiresAt: Date;
+  },
 ): Promise<InvitationRecord> {
   const { rows } = await db.query<InvitationRow>(
     `INSERT INTO invitations (workspace_id, email, role, token_hash, invited_by, expires_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${COLUMNS}`,
@@ -59,7 +74,10 @@ export async function insertInvitation(
 }
 
 /** The scoped workspace's invitations that can still be accepted, newest first. */
-export async function listOpenInvitations(db: Queryable, workspaceId: string): Promise<InvitationRecord[]> {
+export async function listOpenInvitations(
+  db: Queryable,
+  workspaceId: string,
+): Promise<InvitationRecord[]> {
   const { rows } = await db.query<InvitationRow>(
     `SELECT ${COLUMNS} FROM invitations WHERE workspace_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > now() ORDER BY created_at DESC`,
     [workspaceId],
@@ -68,7 +86,11 @@ export async function listOpenInvitations(db: Queryable, workspaceId: string): P
 }
 
 /** Revokes one open invitation of the scoped workspace; null when there is none by that id. */
-export async function revokeInvitation(db: Queryable, workspaceId: string, id: string): Promise<InvitationRecord | null> {
+export async function revokeInvitation(
+  db: Queryable,
+  workspaceId: string,
+  id: string,
+): Promise<InvitationRecord | null> {
   const { rows } = await db.query<InvitationRow>(
     `UPDATE invitations SET revoked_at = now() WHERE workspace_id = $1 AND id = $2 AND accepted_at IS NULL AND revoked_at IS NULL RETURNING ${COLUMNS}`,
     [workspaceId, id],
@@ -88,17 +110,44 @@ export interface InvitationByToken {
 }
 
 /** Finds an invitation by its token's hash, across workspaces (the invitee knows only the token). */
-export async function findInvitationByToken(db: Queryable, tokenHash: Buffer): Promise<InvitationByToken | null> {
-  const { rows } = await db.query<{ id: string; workspace_id: string; workspace_name: string; email: string; role: Role; expires_at: Date; accepted_at: Date | null; revoked_at: Date | null }>(
-    'SELECT * FROM invitation_by_token($1)',
-    [tokenHash],
-  );
+export async function findInvitationByToken(
+  db: Queryable,
+  tokenHash: Buffer,
+): Promise<InvitationByToken | null> {
+  const { rows } = await db.query<{
+    id: string;
+    workspace_id: string;
+    workspace_name: string;
+    email: string;
+    role: Role;
+    expires_at: Date;
+    accepted_at: Date | null;
+    revoked_at: Date | null;
+  }>('SELECT * FROM invitation_by_token($1)', [tokenHash]);
   const r = rows[0];
-  return r ? { id: r.id, workspaceId: r.workspace_id, workspaceName: r.workspace_name, email: r.email, role: r.role, expiresAt: r.expires_at, acceptedAt: r.accepted_at, revokedAt: r.revoked_at } : null;
+  return r
+    ? {
+        id: r.id,
+        workspaceId: r.workspace_id,
+        workspaceName: r.workspace_name,
+        email: r.email,
+        role: r.role,
+        expiresAt: r.expires_at,
+        acceptedAt: r.accepted_at,
+        revokedAt: r.revoked_at,
+      }
+    : null;
 }
 
 /** Marks an open invitation accepted (in its workspace's scope); false if it was taken meanwhile. */
-export async function markInvitationAccepted(db: Queryable, id: string, userId: string): Promise<boolean> {
-  const { rowCount } = await db.query('UPDATE invitations SET accepted_at = now(), accepted_by = $2 WHERE id = $1 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > now()', [id, userId]);
+export async function markInvitationAccepted(
+  db: Queryable,
+  id: string,
+  userId: string,
+): Promise<boolean> {
+  const { rowCount } = await db.query(
+    'UPDATE invitations SET accepted_at = now(), accepted_by = $2 WHERE id = $1 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > now()',
+    [id, userId],
+  );
   return (rowCount ?? 0) > 0;
 }

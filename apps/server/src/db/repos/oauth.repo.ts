@@ -13,11 +13,28 @@ export interface OAuthFlow {
   scopes: string | null;
 }
 
-export async function insertOAuthState(db: Queryable, stateHash: Buffer, flow: OAuthFlow, expiresAt: Date): Promise<void> {
+export async function insertOAuthState(
+  db: Queryable,
+  stateHash: Buffer,
+  flow: OAuthFlow,
+  expiresAt: Date,
+): Promise<void> {
   await db.query(
     `INSERT INTO oauth_states (state_hash, workspace_id, user_id, platform, code_verifier_sealed, redirect_uri, instance, poll_minutes, return_to, scopes, expires_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-    [stateHash, flow.workspaceId, flow.userId, flow.platform, flow.codeVerifierSealed, flow.redirectUri, flow.instance, flow.pollMinutes, flow.returnTo, flow.scopes, expiresAt],
+    [
+      stateHash,
+      flow.workspaceId,
+      flow.userId,
+      flow.platform,
+      flow.codeVerifierSealed,
+      flow.redirectUri,
+      flow.instance,
+      flow.pollMinutes,
+      flow.returnTo,
+      flow.scopes,
+      expiresAt,
+    ],
   );
 }
 
@@ -38,8 +55,13 @@ interface ConsumedRow {
  * Marks the flow used and returns it, once: a replayed or unknown state returns null. Runs
  * before the workspace is known (the callback carries only the state), hence the function.
  */
-export async function consumeOAuthState(db: Queryable, stateHash: Buffer): Promise<(OAuthFlow & { expired: boolean }) | null> {
-  const { rows } = await db.query<ConsumedRow>('SELECT * FROM oauth_consume_state($1)', [stateHash]);
+export async function consumeOAuthState(
+  db: Queryable,
+  stateHash: Buffer,
+): Promise<(OAuthFlow & { expired: boolean }) | null> {
+  const { rows } = await db.query<ConsumedRow>('SELECT * FROM oauth_consume_state($1)', [
+    stateHash,
+  ]);
   const r = rows[0];
   if (!r) return null;
   return {
@@ -66,7 +88,12 @@ export interface RegisteredClient {
   clientSecretSealed: string;
 }
 
-export async function findRegisteredClient(db: Queryable, platform: string, instance: string, redirectUri: string): Promise<RegisteredClient | null> {
+export async function findRegisteredClient(
+  db: Queryable,
+  platform: string,
+  instance: string,
+  redirectUri: string,
+): Promise<RegisteredClient | null> {
   const { rows } = await db.query<{ client_id: string; client_secret_sealed: string }>(
     'SELECT client_id, client_secret_sealed FROM oauth_clients WHERE platform = $1 AND instance = $2 AND redirect_uri = $3',
     [platform, instance, redirectUri],
@@ -76,7 +103,11 @@ export async function findRegisteredClient(db: Queryable, platform: string, inst
 }
 
 /** Every registration with an instance (one per redirect URI this SocialPulse has used), newest first. */
-export async function findRegisteredClients(db: Queryable, platform: string, instance: string): Promise<RegisteredClient[]> {
+export async function findRegisteredClients(
+  db: Queryable,
+  platform: string,
+  instance: string,
+): Promise<RegisteredClient[]> {
   const { rows } = await db.query<{ client_id: string; client_secret_sealed: string }>(
     'SELECT client_id, client_secret_sealed FROM oauth_clients WHERE platform = $1 AND instance = $2 ORDER BY created_at DESC',
     [platform, instance],
@@ -85,7 +116,13 @@ export async function findRegisteredClients(db: Queryable, platform: string, ins
 }
 
 /** Keeps the first registration when two flows registered at once (both are valid at the instance). */
-export async function insertRegisteredClient(db: Queryable, platform: string, instance: string, redirectUri: string, client: RegisteredClient): Promise<RegisteredClient> {
+export async function insertRegisteredClient(
+  db: Queryable,
+  platform: string,
+  instance: string,
+  redirectUri: string,
+  client: RegisteredClient,
+): Promise<RegisteredClient> {
   await db.query(
     `INSERT INTO oauth_clients (platform, instance, redirect_uri, client_id, client_secret_sealed) VALUES ($1, $2, $3, $4, $5)
      ON CONFLICT (platform, instance, redirect_uri) DO NOTHING`,

@@ -37,8 +37,20 @@ const METRICS = ['likes', 'comments', 'shares', 'views', 'saves', 'impressions']
 const DESCRIPTIVE = ['author', 'text', 'language', 'url', 'media_type'] as const;
 
 const STAGING_COLUMNS = [
-  'ord', 'platform', 'external_id', 'account_handle', 'account_external_id', 'author', 'text', 'language',
-  'created_at', 'url', 'media_type', ...METRICS, 'metrics_captured_at', 'raw',
+  'ord',
+  'platform',
+  'external_id',
+  'account_handle',
+  'account_external_id',
+  'author',
+  'text',
+  'language',
+  'created_at',
+  'url',
+  'media_type',
+  ...METRICS,
+  'metrics_captured_at',
+  'raw',
 ];
 
 /**
@@ -146,7 +158,12 @@ const mergedValue: Record<string, string> = {
   created_at: 'EXCLUDED.created_at',
   raw: `CASE WHEN ${newer} THEN EXCLUDED.raw ELSE p.raw END`,
   ...Object.fromEntries(DESCRIPTIVE.map((c) => [c, `coalesce(EXCLUDED.${c}, p.${c})`])),
-  ...Object.fromEntries(METRICS.map((m) => [m, `CASE WHEN ${newer} THEN coalesce(EXCLUDED.${m}, p.${m}) ELSE p.${m} END`])),
+  ...Object.fromEntries(
+    METRICS.map((m) => [
+      m,
+      `CASE WHEN ${newer} THEN coalesce(EXCLUDED.${m}, p.${m}) ELSE p.${m} END`,
+    ]),
+  ),
 };
 const setList = Object.entries(mergedValue)
   .map(([column, value]) => `${column} = ${value}`)
@@ -226,19 +243,25 @@ export async function upsertPostBatch(
   importedAt: string,
   rows: EncodedRows,
 ): Promise<BatchOutcome> {
-  const copy = client.query(copyStreams.from(`COPY import_staging (${STAGING_COLUMNS.join(', ')}) FROM STDIN`));
+  const copy = client.query(
+    copyStreams.from(`COPY import_staging (${STAGING_COLUMNS.join(', ')}) FROM STDIN`),
+  );
   await pipeline(Readable.from([rows.data]), copy);
   await client.query(UPSERT_ACCOUNTS, [workspaceId]);
-  const { rows: counts } = await client.query<{ inserted: number; updated: number; distinct_rows: number }>(UPSERT_POSTS, [
-    workspaceId,
-    source,
-    importedAt,
-  ]);
+  const { rows: counts } = await client.query<{
+    inserted: number;
+    updated: number;
+    distinct_rows: number;
+  }>(UPSERT_POSTS, [workspaceId, source, importedAt]);
   await client.query(INSERT_SNAPSHOTS, [workspaceId, importedAt]);
   const c = counts[0] ?? { inserted: 0, updated: 0, distinct_rows: 0 };
   // Duplicates of one post within the batch count as updates of it.
   const duplicates = rows.count - c.distinct_rows;
-  return { inserted: c.inserted, updated: c.updated + duplicates, unchanged: c.distinct_rows - c.inserted - c.updated };
+  return {
+    inserted: c.inserted,
+    updated: c.updated + duplicates,
+    unchanged: c.distinct_rows - c.inserted - c.updated,
+  };
 }
 
 /** Whether a PostgreSQL error is about the data of a row (worth isolating) rather than the connection. */

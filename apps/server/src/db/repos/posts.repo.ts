@@ -107,7 +107,11 @@ function buildWhere(filter: PostFilter, after: PostKey | null): { sql: string; p
   };
   if (filter.platform) add((n) => `p.platform = ${n}`, filter.platform);
   if (filter.account) {
-    if (/^\d{1,18}$/.test(filter.account)) add((n) => `(p.account_id = ${n}::bigint OR lower(a.handle) = lower(${n}::text))`, filter.account);
+    if (/^\d{1,18}$/.test(filter.account))
+      add(
+        (n) => `(p.account_id = ${n}::bigint OR lower(a.handle) = lower(${n}::text))`,
+        filter.account,
+      );
     else add((n) => `lower(a.handle) = lower(${n})`, filter.account.replace(/^@/, ''));
   }
   if (filter.since) add((n) => `p.created_at >= ${n}::timestamptz`, filter.since);
@@ -117,7 +121,9 @@ function buildWhere(filter: PostFilter, after: PostKey | null): { sql: string; p
     params.push(after.createdAtMicros, after.id);
     const us = `$${params.length - 1}`;
     const id = `$${params.length}`;
-    clauses.push(`(p.created_at, p.id) < (timestamptz 'epoch' + ${us}::bigint * interval '1 microsecond', ${id}::bigint)`);
+    clauses.push(
+      `(p.created_at, p.id) < (timestamptz 'epoch' + ${us}::bigint * interval '1 microsecond', ${id}::bigint)`,
+    );
   }
   return { sql: clauses.join(' AND '), params };
 }
@@ -131,7 +137,10 @@ export async function listPosts(
 ): Promise<{ posts: PostRecord[]; last: PostKey | null; hasMore: boolean }> {
   const { sql, params } = buildWhere(filter, after);
   params.push(limit + 1);
-  const { rows } = await db.query<PostRow>(`${SELECT} WHERE ${sql} ORDER BY p.created_at DESC, p.id DESC LIMIT $${params.length}`, params);
+  const { rows } = await db.query<PostRow>(
+    `${SELECT} WHERE ${sql} ORDER BY p.created_at DESC, p.id DESC LIMIT $${params.length}`,
+    params,
+  );
   const hasMore = rows.length > limit;
   const page = hasMore ? rows.slice(0, limit) : rows;
   const lastRow = page[page.length - 1];
@@ -146,7 +155,12 @@ export async function listPosts(
  * The ids of the posts a filter (and optionally an explicit id list) selects, oldest first,
  * at most `limit`; for analyses, which snapshot their selection when submitted.
  */
-export async function selectPostIds(db: Queryable, filter: PostFilter, ids: readonly string[] | null, limit: number): Promise<number[]> {
+export async function selectPostIds(
+  db: Queryable,
+  filter: PostFilter,
+  ids: readonly string[] | null,
+  limit: number,
+): Promise<number[]> {
   const { sql, params } = buildWhere(filter, null);
   let where = sql;
   if (ids) {
@@ -162,7 +176,11 @@ export async function selectPostIds(db: Queryable, filter: PostFilter, ids: read
 }
 
 /** Text and declared language of posts by id, for the analysers. */
-export async function getPostTexts(db: Queryable, workspaceId: string, ids: readonly number[]): Promise<{ id: number; text: string | null; language: string | null }[]> {
+export async function getPostTexts(
+  db: Queryable,
+  workspaceId: string,
+  ids: readonly number[],
+): Promise<{ id: number; text: string | null; language: string | null }[]> {
   const { rows } = await db.query<{ id: number; text: string | null; language: string | null }>(
     'SELECT id, text, language FROM posts WHERE workspace_id = $1 AND id = ANY($2::bigint[])',
     [workspaceId, ids],
@@ -171,7 +189,10 @@ export async function getPostTexts(db: Queryable, workspaceId: string, ids: read
 }
 
 export async function getPost(db: Queryable, workspaceId: string, id: string): Promise<PostRecord> {
-  const { rows } = await db.query<PostRow>(`${SELECT} WHERE p.workspace_id = $1 AND p.id = $2::bigint`, [workspaceId, id]);
+  const { rows } = await db.query<PostRow>(
+    `${SELECT} WHERE p.workspace_id = $1 AND p.id = $2::bigint`,
+    [workspaceId, id],
+  );
   if (!rows[0]) throw notFound('post', id);
   return toPost(rows[0]);
 }
@@ -186,7 +207,11 @@ export interface SnapshotRecord {
   impressions: number | null;
 }
 
-export async function listSnapshots(db: Queryable, workspaceId: string, postId: string): Promise<SnapshotRecord[]> {
+export async function listSnapshots(
+  db: Queryable,
+  workspaceId: string,
+  postId: string,
+): Promise<SnapshotRecord[]> {
   const { rows } = await db.query<{
     captured_at: Date;
     likes: number | null;
@@ -200,5 +225,13 @@ export async function listSnapshots(db: Queryable, workspaceId: string, postId: 
      WHERE workspace_id = $1 AND post_id = $2::bigint ORDER BY captured_at`,
     [workspaceId, postId],
   );
-  return rows.map((r) => ({ capturedAt: r.captured_at, likes: r.likes, comments: r.comments, shares: r.shares, views: r.views, saves: r.saves, impressions: r.impressions }));
+  return rows.map((r) => ({
+    capturedAt: r.captured_at,
+    likes: r.likes,
+    comments: r.comments,
+    shares: r.shares,
+    views: r.views,
+    saves: r.saves,
+    impressions: r.impressions,
+  }));
 }

@@ -38,7 +38,13 @@ const toSession = (r: SessionRow): SessionRecord => ({
 
 export async function insertSession(
   db: Queryable,
-  s: { userId: string; mfaVerified: boolean; expiresAt: Date; userAgent: string | null; ip: string | null },
+  s: {
+    userId: string;
+    mfaVerified: boolean;
+    expiresAt: Date;
+    userAgent: string | null;
+    ip: string | null;
+  },
 ): Promise<SessionRecord> {
   const { rows } = await db.query<SessionRow>(
     'INSERT INTO sessions (user_id, mfa_verified, expires_at, user_agent, ip) VALUES ($1, $2, $3, $4, $5) RETURNING *',
@@ -53,19 +59,34 @@ export async function findSession(db: Queryable, id: string): Promise<SessionRec
 }
 
 export async function revokeSession(db: Queryable, id: string, reason: string): Promise<void> {
-  await db.query('UPDATE sessions SET revoked_at = now(), revoked_reason = $2 WHERE id = $1 AND revoked_at IS NULL', [id, reason]);
+  await db.query(
+    'UPDATE sessions SET revoked_at = now(), revoked_reason = $2 WHERE id = $1 AND revoked_at IS NULL',
+    [id, reason],
+  );
 }
 
-export async function revokeUserSessions(db: Queryable, userId: string, reason: string, exceptSessionId: string | null = null): Promise<void> {
-  await db.query('UPDATE sessions SET revoked_at = now(), revoked_reason = $2 WHERE user_id = $1 AND revoked_at IS NULL AND id IS DISTINCT FROM $3', [
-    userId,
-    reason,
-    exceptSessionId,
-  ]);
+export async function revokeUserSessions(
+  db: Queryable,
+  userId: string,
+  reason: string,
+  exceptSessionId: string | null = null,
+): Promise<void> {
+  await db.query(
+    'UPDATE sessions SET revoked_at = now(), revoked_reason = $2 WHERE user_id = $1 AND revoked_at IS NULL AND id IS DISTINCT FROM $3',
+    [userId, reason, exceptSessionId],
+  );
 }
 
-export async function insertRefreshToken(db: Queryable, sessionId: string, tokenHash: Buffer, expiresAt: Date): Promise<void> {
-  await db.query('INSERT INTO refresh_tokens (token_hash, session_id, expires_at) VALUES ($1, $2, $3)', [tokenHash, sessionId, expiresAt]);
+export async function insertRefreshToken(
+  db: Queryable,
+  sessionId: string,
+  tokenHash: Buffer,
+  expiresAt: Date,
+): Promise<void> {
+  await db.query(
+    'INSERT INTO refresh_tokens (token_hash, session_id, expires_at) VALUES ($1, $2, $3)',
+    [tokenHash, sessionId, expiresAt],
+  );
 }
 
 export interface RefreshTokenRecord {
@@ -75,8 +96,15 @@ export interface RefreshTokenRecord {
 }
 
 /** Locks the token row: two concurrent refreshes with one token cannot both succeed. */
-export async function lockRefreshToken(db: Queryable, tokenHash: Buffer): Promise<RefreshTokenRecord | null> {
-  const { rows } = await db.query<{ session_id: string; expires_at: Date; rotated_at: Date | null }>(
+export async function lockRefreshToken(
+  db: Queryable,
+  tokenHash: Buffer,
+): Promise<RefreshTokenRecord | null> {
+  const { rows } = await db.query<{
+    session_id: string;
+    expires_at: Date;
+    rotated_at: Date | null;
+  }>(
     'SELECT session_id, expires_at, rotated_at FROM refresh_tokens WHERE token_hash = $1 FOR UPDATE',
     [tokenHash],
   );
@@ -88,12 +116,27 @@ export async function markRefreshTokenRotated(db: Queryable, tokenHash: Buffer):
   await db.query('UPDATE refresh_tokens SET rotated_at = now() WHERE token_hash = $1', [tokenHash]);
 }
 
-export async function touchSession(db: Queryable, id: string, mfaVerified?: boolean): Promise<void> {
-  await db.query('UPDATE sessions SET last_used_at = now(), mfa_verified = coalesce($2, mfa_verified) WHERE id = $1', [id, mfaVerified ?? null]);
+export async function touchSession(
+  db: Queryable,
+  id: string,
+  mfaVerified?: boolean,
+): Promise<void> {
+  await db.query(
+    'UPDATE sessions SET last_used_at = now(), mfa_verified = coalesce($2, mfa_verified) WHERE id = $1',
+    [id, mfaVerified ?? null],
+  );
 }
 
-export async function insertResetToken(db: Queryable, userId: string, tokenHash: Buffer, expiresAt: Date): Promise<void> {
-  await db.query('INSERT INTO password_reset_tokens (token_hash, user_id, expires_at) VALUES ($1, $2, $3)', [tokenHash, userId, expiresAt]);
+export async function insertResetToken(
+  db: Queryable,
+  userId: string,
+  tokenHash: Buffer,
+  expiresAt: Date,
+): Promise<void> {
+  await db.query(
+    'INSERT INTO password_reset_tokens (token_hash, user_id, expires_at) VALUES ($1, $2, $3)',
+    [tokenHash, userId, expiresAt],
+  );
 }
 
 /** Consumes a reset token once; returns its user when it was valid and unused. */
@@ -105,11 +148,21 @@ export async function consumeResetToken(db: Queryable, tokenHash: Buffer): Promi
   return rows[0]?.user_id ?? null;
 }
 
-export async function insertSetupToken(db: Queryable, tokenHash: Buffer, expiresAt: Date): Promise<void> {
-  await db.query('INSERT INTO setup_tokens (token_hash, expires_at) VALUES ($1, $2)', [tokenHash, expiresAt]);
+export async function insertSetupToken(
+  db: Queryable,
+  tokenHash: Buffer,
+  expiresAt: Date,
+): Promise<void> {
+  await db.query('INSERT INTO setup_tokens (token_hash, expires_at) VALUES ($1, $2)', [
+    tokenHash,
+    expiresAt,
+  ]);
 }
 
 export async function consumeSetupToken(db: Queryable, tokenHash: Buffer): Promise<boolean> {
-  const { rowCount } = await db.query('UPDATE setup_tokens SET used_at = now() WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now()', [tokenHash]);
+  const { rowCount } = await db.query(
+    'UPDATE setup_tokens SET used_at = now() WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now()',
+    [tokenHash],
+  );
   return (rowCount ?? 0) > 0;
 }

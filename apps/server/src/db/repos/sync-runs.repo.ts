@@ -1,6 +1,12 @@
 import type pg from 'pg';
 import type { Queryable } from '../pool.js';
-import { createImportStaging, PostBatch, upsertPostBatch, type BatchOutcome, type ImportPostRow } from './posts-import.repo.js';
+import {
+  createImportStaging,
+  PostBatch,
+  upsertPostBatch,
+  type BatchOutcome,
+  type ImportPostRow,
+} from './posts-import.repo.js';
 
 export type SyncKind = 'posts' | 'metrics';
 export type SyncTrigger = 'schedule' | 'manual' | 'webhook' | 'replay';
@@ -52,7 +58,8 @@ interface SyncRunDbRow {
   finished_at: Date | null;
 }
 
-const COLUMNS = 'id, workspace_id, connection_id, kind, trigger, status, requests, posts_collected, snapshots, skipped, gaps, error, queued_at, started_at, finished_at';
+const COLUMNS =
+  'id, workspace_id, connection_id, kind, trigger, status, requests, posts_collected, snapshots, skipped, gaps, error, queued_at, started_at, finished_at';
 
 const toRun = (r: SyncRunDbRow): SyncRun => ({
   id: r.id,
@@ -72,7 +79,10 @@ const toRun = (r: SyncRunDbRow): SyncRun => ({
   finishedAt: r.finished_at,
 });
 
-export async function insertSyncRun(db: Queryable, run: { workspaceId: string; connectionId: string; kind: SyncKind; trigger: SyncTrigger }): Promise<SyncRun> {
+export async function insertSyncRun(
+  db: Queryable,
+  run: { workspaceId: string; connectionId: string; kind: SyncKind; trigger: SyncTrigger },
+): Promise<SyncRun> {
   const { rows } = await db.query<SyncRunDbRow>(
     `INSERT INTO sync_runs (workspace_id, connection_id, kind, trigger) VALUES ($1, $2, $3, $4) RETURNING ${COLUMNS}`,
     [run.workspaceId, run.connectionId, run.kind, run.trigger],
@@ -82,13 +92,24 @@ export async function insertSyncRun(db: Queryable, run: { workspaceId: string; c
   return toRun(row);
 }
 
-export async function findSyncRun(db: Queryable, workspaceId: string, id: string): Promise<SyncRun | null> {
-  const { rows } = await db.query<SyncRunDbRow>(`SELECT ${COLUMNS} FROM sync_runs WHERE workspace_id = $1 AND id = $2`, [workspaceId, id]);
+export async function findSyncRun(
+  db: Queryable,
+  workspaceId: string,
+  id: string,
+): Promise<SyncRun | null> {
+  const { rows } = await db.query<SyncRunDbRow>(
+    `SELECT ${COLUMNS} FROM sync_runs WHERE workspace_id = $1 AND id = $2`,
+    [workspaceId, id],
+  );
   return rows[0] ? toRun(rows[0]) : null;
 }
 
 /** A queued or running run of the connection (a trigger while one waits joins it). */
-export async function findPendingSyncRun(db: Queryable, workspaceId: string, connectionId: string): Promise<SyncRun | null> {
+export async function findPendingSyncRun(
+  db: Queryable,
+  workspaceId: string,
+  connectionId: string,
+): Promise<SyncRun | null> {
   const { rows } = await db.query<SyncRunDbRow>(
     `SELECT ${COLUMNS} FROM sync_runs WHERE workspace_id = $1 AND connection_id = $2 AND status IN ('queued', 'running') ORDER BY queued_at DESC LIMIT 1`,
     [workspaceId, connectionId],
@@ -97,7 +118,13 @@ export async function findPendingSyncRun(db: Queryable, workspaceId: string, con
 }
 
 /** Runs of a connection, newest first; `before` is the keyset of the previous page's last row. */
-export async function listSyncRuns(db: Queryable, workspaceId: string, connectionId: string, limit: number, before: { queuedAt: Date; id: string } | null): Promise<SyncRun[]> {
+export async function listSyncRuns(
+  db: Queryable,
+  workspaceId: string,
+  connectionId: string,
+  limit: number,
+  before: { queuedAt: Date; id: string } | null,
+): Promise<SyncRun[]> {
   const { rows } = await db.query<SyncRunDbRow>(
     `SELECT ${COLUMNS} FROM sync_runs WHERE workspace_id = $1 AND connection_id = $2
        AND ($3::timestamptz IS NULL OR (queued_at, id) < ($3::timestamptz, $4::uuid))
@@ -108,7 +135,10 @@ export async function listSyncRuns(db: Queryable, workspaceId: string, connectio
 }
 
 export async function startSyncRun(db: Queryable, workspaceId: string, id: string): Promise<void> {
-  await db.query(`UPDATE sync_runs SET status = 'running', started_at = coalesce(started_at, now()) WHERE workspace_id = $1 AND id = $2`, [workspaceId, id]);
+  await db.query(
+    `UPDATE sync_runs SET status = 'running', started_at = coalesce(started_at, now()) WHERE workspace_id = $1 AND id = $2`,
+    [workspaceId, id],
+  );
 }
 
 export interface SyncProgress {
@@ -120,19 +150,41 @@ export interface SyncProgress {
 }
 
 /** Progress written while the run goes (readers see it move). */
-export async function updateSyncRunProgress(db: Queryable, workspaceId: string, id: string, p: SyncProgress): Promise<void> {
+export async function updateSyncRunProgress(
+  db: Queryable,
+  workspaceId: string,
+  id: string,
+  p: SyncProgress,
+): Promise<void> {
   await db.query(
     'UPDATE sync_runs SET requests = $3, posts_collected = $4, snapshots = $5, skipped = $6, gaps = $7 WHERE workspace_id = $1 AND id = $2',
     [workspaceId, id, p.requests, p.postsCollected, p.snapshots, p.skipped, JSON.stringify(p.gaps)],
   );
 }
 
-export async function finishSyncRun(db: Queryable, workspaceId: string, id: string, status: Exclude<SyncStatus, 'queued' | 'running'>, p: SyncProgress, error: Record<string, unknown> | null): Promise<SyncRun> {
+export async function finishSyncRun(
+  db: Queryable,
+  workspaceId: string,
+  id: string,
+  status: Exclude<SyncStatus, 'queued' | 'running'>,
+  p: SyncProgress,
+  error: Record<string, unknown> | null,
+): Promise<SyncRun> {
   const { rows } = await db.query<SyncRunDbRow>(
     `UPDATE sync_runs SET status = $3, requests = $4, posts_collected = $5, snapshots = $6, skipped = $7, gaps = $8, error = $9,
        started_at = coalesce(started_at, now()), finished_at = now()
      WHERE workspace_id = $1 AND id = $2 RETURNING ${COLUMNS}`,
-    [workspaceId, id, status, p.requests, p.postsCollected, p.snapshots, p.skipped, JSON.stringify(p.gaps), error === null ? null : JSON.stringify(error)],
+    [
+      workspaceId,
+      id,
+      status,
+      p.requests,
+      p.postsCollected,
+      p.snapshots,
+      p.skipped,
+      JSON.stringify(p.gaps),
+      error === null ? null : JSON.stringify(error),
+    ],
   );
   const row = rows[0];
   if (!row) throw new Error(`sync run ${id} vanished`);
@@ -148,7 +200,13 @@ export async function deleteSyncRun(db: Queryable, workspaceId: string, id: stri
  * transaction: staging, upsert with "newest metrics win", one snapshot per row with metrics.
  * A thin wrapper over posts-import.repo.ts so that sync and import store posts the same way.
  */
-export async function writeSyncedPosts(client: pg.ClientBase, workspaceId: string, source: string, rows: readonly ImportPostRow[], writtenAt: string): Promise<BatchOutcome> {
+export async function writeSyncedPosts(
+  client: pg.ClientBase,
+  workspaceId: string,
+  source: string,
+  rows: readonly ImportPostRow[],
+  writtenAt: string,
+): Promise<BatchOutcome> {
   if (rows.length === 0) return { inserted: 0, updated: 0, unchanged: 0 };
   await createImportStaging(client);
   const batch = new PostBatch();

@@ -64,19 +64,47 @@ export interface TraceTotals {
   cachedInputTokens: number;
   costUsd: string;
   unpriced: number;
-  byModel: { provider: string; model: string; calls: number; inputTokens: number; outputTokens: number; costUsd: string; durationMs: number }[];
+  byModel: {
+    provider: string;
+    model: string;
+    calls: number;
+    inputTokens: number;
+    outputTokens: number;
+    costUsd: string;
+    durationMs: number;
+  }[];
 }
 
 /** Totals of an analysis's traces, by model. */
 export async function traceTotals(db: Queryable, analysisId: string): Promise<TraceTotals> {
-  const { rows } = await db.query<{ provider: string; model: string; calls: number; errors: number; input: number; output: number; cached: number; cost: string; unpriced: number; duration: number }>(
+  const { rows } = await db.query<{
+    provider: string;
+    model: string;
+    calls: number;
+    errors: number;
+    input: number;
+    output: number;
+    cached: number;
+    cost: string;
+    unpriced: number;
+    duration: number;
+  }>(
     `SELECT provider, request_model AS model, count(*)::int AS calls, count(*) FILTER (WHERE status = 'error')::int AS errors,
         coalesce(sum(input_tokens), 0)::int AS input, coalesce(sum(output_tokens), 0)::int AS output, coalesce(sum(cached_input_tokens), 0)::int AS cached,
         coalesce(sum(cost_usd), 0)::text AS cost, count(*) FILTER (WHERE NOT priced)::int AS unpriced, coalesce(sum(duration_ms), 0)::int AS duration
        FROM ai_traces WHERE analysis_id = $1 GROUP BY 1, 2 ORDER BY 1, 2`,
     [analysisId],
   );
-  const totals: TraceTotals = { calls: 0, errors: 0, inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, costUsd: '0', unpriced: 0, byModel: [] };
+  const totals: TraceTotals = {
+    calls: 0,
+    errors: 0,
+    inputTokens: 0,
+    outputTokens: 0,
+    cachedInputTokens: 0,
+    costUsd: '0',
+    unpriced: 0,
+    byModel: [],
+  };
   for (const r of rows) {
     totals.calls += r.calls;
     totals.errors += r.errors;
@@ -84,10 +112,21 @@ export async function traceTotals(db: Queryable, analysisId: string): Promise<Tr
     totals.outputTokens += r.output;
     totals.cachedInputTokens += r.cached;
     totals.unpriced += r.unpriced;
-    totals.byModel.push({ provider: r.provider, model: r.model, calls: r.calls, inputTokens: r.input, outputTokens: r.output, costUsd: r.cost, durationMs: r.duration });
+    totals.byModel.push({
+      provider: r.provider,
+      model: r.model,
+      calls: r.calls,
+      inputTokens: r.input,
+      outputTokens: r.output,
+      costUsd: r.cost,
+      durationMs: r.duration,
+    });
   }
   // Summed by PostgreSQL's numeric: exact, whatever the number of rows.
-  const sum = await db.query<{ cost: string }>('SELECT coalesce(sum(cost_usd), 0)::text AS cost FROM ai_traces WHERE analysis_id = $1', [analysisId]);
+  const sum = await db.query<{ cost: string }>(
+    'SELECT coalesce(sum(cost_usd), 0)::text AS cost FROM ai_traces WHERE analysis_id = $1',
+    [analysisId],
+  );
   totals.costUsd = sum.rows[0]?.cost ?? '0';
   return totals;
 }

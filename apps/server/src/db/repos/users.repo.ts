@@ -48,7 +48,12 @@ const toUser = (r: UserRow): UserRecord => ({
 
 export async function insertUser(
   db: Queryable,
-  user: { email: string; displayName: string | null; passwordHash: string; isInstanceAdmin: boolean },
+  user: {
+    email: string;
+    displayName: string | null;
+    passwordHash: string;
+    isInstanceAdmin: boolean;
+  },
 ): Promise<UserRecord> {
   try {
     const { rows } = await db.query<UserRow>(
@@ -58,14 +63,18 @@ export async function insertUser(
     return toUser(rows[0] as UserRow);
   } catch (error) {
     if ((error as { code?: string }).code === '23505') {
-      throw new AppError('conflict', 'An account with this email already exists', { details: { field: 'email' } });
+      throw new AppError('conflict', 'An account with this email already exists', {
+        details: { field: 'email' },
+      });
     }
     throw error;
   }
 }
 
 export async function findUserByEmail(db: Queryable, email: string): Promise<UserRecord | null> {
-  const { rows } = await db.query<UserRow>('SELECT * FROM users WHERE lower(email) = lower($1)', [email]);
+  const { rows } = await db.query<UserRow>('SELECT * FROM users WHERE lower(email) = lower($1)', [
+    email,
+  ]);
   return rows[0] ? toUser(rows[0]) : null;
 }
 
@@ -90,14 +99,26 @@ export async function countUsers(db: Queryable): Promise<number> {
   return rows[0]?.n ?? 0;
 }
 
-export async function updatePassword(db: Queryable, id: string, passwordHash: string): Promise<void> {
-  await db.query('UPDATE users SET password_hash = $2, password_changed_at = now() WHERE id = $1', [id, passwordHash]);
+export async function updatePassword(
+  db: Queryable,
+  id: string,
+  passwordHash: string,
+): Promise<void> {
+  await db.query('UPDATE users SET password_hash = $2, password_changed_at = now() WHERE id = $1', [
+    id,
+    passwordHash,
+  ]);
 }
 
 export async function updateMfa(
   db: Queryable,
   id: string,
-  mfa: { secretEnc?: string | null; pendingSecretEnc?: string | null; enabled?: boolean; lastStep?: number | null },
+  mfa: {
+    secretEnc?: string | null;
+    pendingSecretEnc?: string | null;
+    enabled?: boolean;
+    lastStep?: number | null;
+  },
 ): Promise<void> {
   await db.query(
     `UPDATE users SET
@@ -121,18 +142,35 @@ export async function updateMfa(
 
 /** Accepts a TOTP step only if it is newer than the last one (atomic: no replay across requests). */
 export async function claimTotpStep(db: Queryable, id: string, step: number): Promise<boolean> {
-  const { rowCount } = await db.query('UPDATE users SET mfa_last_step = $2 WHERE id = $1 AND (mfa_last_step IS NULL OR mfa_last_step < $2)', [id, step]);
+  const { rowCount } = await db.query(
+    'UPDATE users SET mfa_last_step = $2 WHERE id = $1 AND (mfa_last_step IS NULL OR mfa_last_step < $2)',
+    [id, step],
+  );
   return (rowCount ?? 0) > 0;
 }
 
-export async function replaceRecoveryCodes(db: Queryable, userId: string, hashes: readonly Buffer[]): Promise<void> {
+export async function replaceRecoveryCodes(
+  db: Queryable,
+  userId: string,
+  hashes: readonly Buffer[],
+): Promise<void> {
   await db.query('DELETE FROM recovery_codes WHERE user_id = $1', [userId]);
-  await db.query('INSERT INTO recovery_codes (user_id, code_hash) SELECT $1, unnest($2::bytea[])', [userId, hashes]);
+  await db.query('INSERT INTO recovery_codes (user_id, code_hash) SELECT $1, unnest($2::bytea[])', [
+    userId,
+    hashes,
+  ]);
 }
 
 /** Marks a recovery code used; false when it is unknown or was used already. */
-export async function useRecoveryCode(db: Queryable, userId: string, hash: Buffer): Promise<boolean> {
-  const { rowCount } = await db.query('UPDATE recovery_codes SET used_at = now() WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL', [userId, hash]);
+export async function useRecoveryCode(
+  db: Queryable,
+  userId: string,
+  hash: Buffer,
+): Promise<boolean> {
+  const { rowCount } = await db.query(
+    'UPDATE recovery_codes SET used_at = now() WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL',
+    [userId, hash],
+  );
   return (rowCount ?? 0) > 0;
 }
 
@@ -141,6 +179,8 @@ export async function deleteRecoveryCodes(db: Queryable, userId: string): Promis
 }
 
 export async function findFirstInstanceAdmin(db: Queryable): Promise<UserRecord | null> {
-  const { rows } = await db.query<UserRow>('SELECT * FROM users WHERE is_instance_admin AND disabled_at IS NULL ORDER BY created_at LIMIT 1');
+  const { rows } = await db.query<UserRow>(
+    'SELECT * FROM users WHERE is_instance_admin AND disabled_at IS NULL ORDER BY created_at LIMIT 1',
+  );
   return rows[0] ? toUser(rows[0]) : null;
 }

@@ -18,12 +18,20 @@ interface WorkspaceRow {
   require_mfa: boolean;
 }
 
-const toWorkspace = (r: WorkspaceRow): WorkspaceRecord => ({ id: r.id, name: r.name, createdAt: r.created_at, postCount: r.post_count, requireMfa: r.require_mfa });
+const toWorkspace = (r: WorkspaceRow): WorkspaceRecord => ({
+  id: r.id,
+  name: r.name,
+  createdAt: r.created_at,
+  postCount: r.post_count,
+  requireMfa: r.require_mfa,
+});
 
 // Row-level security limits these to the current workspace and the current user's workspaces.
 const SELECT = `SELECT w.id, w.name, w.created_at, w.require_mfa, workspace_post_count(w.id)::int AS post_count FROM workspaces w`;
 
-export async function listWorkspaces(db: Queryable): Promise<(WorkspaceRecord & { role: Role | null })[]> {
+export async function listWorkspaces(
+  db: Queryable,
+): Promise<(WorkspaceRecord & { role: Role | null })[]> {
   const { rows } = await db.query<WorkspaceRow & { role: Role | null }>(
     `SELECT w.id, w.name, w.created_at, w.require_mfa, workspace_post_count(w.id)::int AS post_count, m.role
      FROM workspaces w LEFT JOIN memberships m ON m.workspace_id = w.id AND m.user_id = app_user_id()
@@ -48,9 +56,15 @@ export async function getWorkspace(db: Queryable, id: string): Promise<Workspace
  * read. Names are not unique across tenants: an ambiguous name is refused.
  */
 export async function findWorkspaceIdByName(db: Queryable, name: string): Promise<string | null> {
-  const { rows } = await db.query<{ id: string }>('SELECT system_workspace_by_name($1) AS id', [name]);
+  const { rows } = await db.query<{ id: string }>('SELECT system_workspace_by_name($1) AS id', [
+    name,
+  ]);
   if (rows.length > 1) {
-    throw new AppError('conflict', `${rows.length} workspaces are named "${name}"; pass the workspace id instead`, { details: { ids: rows.map((r) => r.id) } });
+    throw new AppError(
+      'conflict',
+      `${rows.length} workspaces are named "${name}"; pass the workspace id instead`,
+      { details: { ids: rows.map((r) => r.id) } },
+    );
   }
   return rows[0]?.id ?? null;
 }
@@ -61,7 +75,10 @@ export async function countAllWorkspaces(db: Queryable): Promise<number> {
 }
 
 /** Inserts a workspace; the transaction must be scoped to `id` (row-level security checks it). */
-export async function insertWorkspace(db: Queryable, workspace: { id: string; name: string; createdBy: string | null }): Promise<WorkspaceRecord> {
+export async function insertWorkspace(
+  db: Queryable,
+  workspace: { id: string; name: string; createdBy: string | null },
+): Promise<WorkspaceRecord> {
   const { rows } = await db.query<WorkspaceRow>(
     'INSERT INTO workspaces (id, name, created_by) VALUES ($1, $2, $3) RETURNING id, name, created_at, require_mfa, 0 AS post_count',
     [workspace.id, workspace.name, workspace.createdBy],
@@ -69,12 +86,15 @@ export async function insertWorkspace(db: Queryable, workspace: { id: string; na
   return toWorkspace(rows[0] as WorkspaceRow);
 }
 
-export async function updateWorkspace(db: Queryable, id: string, changes: { name?: string | undefined; requireMfa?: boolean | undefined }): Promise<void> {
-  await db.query('UPDATE workspaces SET name = coalesce($2, name), require_mfa = coalesce($3, require_mfa), updated_at = now() WHERE id = $1', [
-    id,
-    changes.name ?? null,
-    changes.requireMfa ?? null,
-  ]);
+export async function updateWorkspace(
+  db: Queryable,
+  id: string,
+  changes: { name?: string | undefined; requireMfa?: boolean | undefined },
+): Promise<void> {
+  await db.query(
+    'UPDATE workspaces SET name = coalesce($2, name), require_mfa = coalesce($3, require_mfa), updated_at = now() WHERE id = $1',
+    [id, changes.name ?? null, changes.requireMfa ?? null],
+  );
 }
 
 /** Workspaces without an owner (made before any account existed), across tenants. */

@@ -27,15 +27,28 @@ export interface Requester {
 }
 
 /** Snapshots the selected posts, splits them into chunks and gives the requester a turn if idle. */
-export async function submitAnalysis(client: PoolClient, boss: PgBoss, scope: TenantScope, workspaceId: string, requester: Requester, body: AnalysisCreate): Promise<AnalysisRow> {
+export async function submitAnalysis(
+  client: PoolClient,
+  boss: PgBoss,
+  scope: TenantScope,
+  workspaceId: string,
+  requester: Requester,
+  body: AnalysisCreate,
+): Promise<AnalysisRow> {
   const filter = { workspaceId, ...(body.posts.filter ?? {}) };
   const postIds = await selectPostIds(client, filter, body.posts.ids ?? null, body.posts.limit);
   if (body.posts.ids && postIds.length < new Set(body.posts.ids).size) {
     const found = new Set(postIds.map(String));
     const missing = body.posts.ids.filter((id) => !found.has(id)).slice(0, 20);
-    throw new AppError('validation_failed', `posts.ids: ${missing.length} post(s) not found in this workspace (or outside the filter): ${missing.join(', ')}`, {
-      details: { problems: [{ in: 'body', field: 'posts.ids', message: 'not found', value: missing }] },
-    });
+    throw new AppError(
+      'validation_failed',
+      `posts.ids: ${missing.length} post(s) not found in this workspace (or outside the filter): ${missing.join(', ')}`,
+      {
+        details: {
+          problems: [{ in: 'body', field: 'posts.ids', message: 'not found', value: missing }],
+        },
+      },
+    );
   }
   const fairnessKey = fairnessKeyOf(requester);
   const analysis = await insertAnalysis(client, {
@@ -44,49 +57,94 @@ export async function submitAnalysis(client: PoolClient, boss: PgBoss, scope: Te
     apiKeyId: requester.apiKeyId,
     fairnessKey,
     engines: [...new Set(body.engines)],
-    selection: { ...(body.posts.ids ? { ids: body.posts.ids.length } : {}), ...(body.posts.filter ? { filter: body.posts.filter } : {}), limit: body.posts.limit },
-    options: { failure_policy: body.options.failure_policy, sentiment_engine: body.options.sentiment_engine },
+    selection: {
+      ...(body.posts.ids ? { ids: body.posts.ids.length } : {}),
+      ...(body.posts.filter ? { filter: body.posts.filter } : {}),
+      limit: body.posts.limit,
+    },
+    options: {
+      failure_policy: body.options.failure_policy,
+      sentiment_engine: body.options.sentiment_engine,
+    },
     priority: await laneOf(client, workspaceId, requester.userId),
     chunkSize: body.options.chunk_size,
     postIds,
   });
-  await appendEvent(client, analysis.id, workspaceId, analysis.status === 'completed' ? 'completed' : 'queued', progressOf(analysis));
+  await appendEvent(
+    client,
+    analysis.id,
+    workspaceId,
+    analysis.status === 'completed' ? 'completed' : 'queued',
+    progressOf(analysis),
+  );
   if (analysis.chunk_count > 0) await advanceTurn(client, boss, fairnessKey, null);
   return analysis;
 }
 
-export async function cancelAnalysis(client: PoolClient, workspaceId: string, id: string): Promise<AnalysisRow> {
+export async function cancelAnalysis(
+  client: PoolClient,
+  workspaceId: string,
+  id: string,
+): Promise<AnalysisRow> {
   const analysis = await findAnalysis(client, workspaceId, id, true);
   if (!analysis) throw notFound('analysis', id);
   if (FINISHED_STATUSES.includes(analysis.status)) {
-    throw new AppError('conflict', `analysis ${id} has already finished (${analysis.status})`, { details: { status: analysis.status } });
+    throw new AppError('conflict', `analysis ${id} has already finished (${analysis.status})`, {
+      details: { status: analysis.status },
+    });
   }
   // A chunk in flight finds its chunk cancelled at commit: it stores nothing and hands the turn on.
   const cancelled = await cancelPendingChunks(client, id);
   const updated = await setAnalysisStatus(client, id, 'cancelled');
-  await appendEvent(client, id, workspaceId, 'cancelled', { ...progressOf(updated), chunks_cancelled: cancelled });
+  await appendEvent(client, id, workspaceId, 'cancelled', {
+    ...progressOf(updated),
+    chunks_cancelled: cancelled,
+  });
   return updated;
 }
 
 /** Runs dead-lettered chunks again (and resumes a paused or cancelled analysis). */
-export async function retryAnalysis(client: PoolClient, boss: PgBoss, scope: TenantScope, workspaceId: string, id: string): Promise<AnalysisRow> {
+export async function retryAnalysis(
+  client: PoolClient,
+  boss: PgBoss,
+  scope: TenantScope,
+  workspaceId: string,
+  id: string,
+): Promise<AnalysisRow> {
   const analysis = await findAnalysis(client, workspaceId, id, true);
   if (!analysis) throw notFound('analysis', id);
-  if (!['completed_with_errors', 'failed', 'paused_budget', 'cancelled'].includes(analysis.status)) {
-    throw new AppError('conflict', `analysis ${id} is ${analysis.status}: only failed, partly failed, paused or cancelled analyses can be retried`, {
-      details: { status: analysis.status },
-    });
+  if (
+    !['completed_with_errors', 'failed', 'paused_budget', 'cancelled'].includes(analysis.status)
+  ) {
+    throw new AppError(
+      'conflict',
+      `analysis ${id} is ${analysis.status}: only failed, partly failed, paused or cancelled analyses can be retried`,
+      {
+        details: { status: analysis.status },
+      },
+    );
   }
   const pending = await requeueChunks(client, analysis);
-  if (pending === 0) throw new AppError('conflict', `analysis ${id} has no chunk left to run`, { details: { status: analysis.status } });
+  if (pending === 0)
+    throw new AppError('conflict', `analysis ${id} has no chunk left to run`, {
+      details: { status: analysis.status },
+    });
   const updated = await findAnalysis(client, workspaceId, id);
   if (!updated) throw notFound('analysis', id);
-  await appendEvent(client, id, workspaceId, 'queued', { ...progressOf(updated), retried_chunks: pending });
+  await appendEvent(client, id, workspaceId, 'queued', {
+    ...progressOf(updated),
+    retried_chunks: pending,
+  });
   await advanceTurn(client, boss, updated.fairness_key, null);
   return updated;
 }
 
-export async function changePriority(client: PoolClient, workspaceId: string, id: string, priority: number): Promise<AnalysisRow> {
+export async function changePriority(
+  client: PoolClient,
+  workspaceId: string,
+  id: string,
+  priority: number,
+): Promise<AnalysisRow> {
   const analysis = await findAnalysis(client, workspaceId, id, true);
   if (!analysis) throw notFound('analysis', id);
   await setPriority(client, id, priority);
@@ -114,10 +172,16 @@ export interface AnalysisLiveState {
 }
 
 /** Queue position of the requester's next chunk and an estimate of the time left. */
-export async function liveStateOf(client: PoolClient, a: AnalysisRow, slots: number): Promise<AnalysisLiveState> {
-  if (FINISHED_STATUSES.includes(a.status) || a.status === 'paused_budget') return { queuePosition: null, estimatedSecondsLeft: a.status === 'paused_budget' ? null : 0 };
+export async function liveStateOf(
+  client: PoolClient,
+  a: AnalysisRow,
+  slots: number,
+): Promise<AnalysisLiveState> {
+  if (FINISHED_STATUSES.includes(a.status) || a.status === 'paused_budget')
+    return { queuePosition: null, estimatedSecondsLeft: a.status === 'paused_budget' ? null : 0 };
   const turn = await turnOf(client, a.fairness_key);
-  const position = turn?.jobId && turn.analysisId === a.id ? await queuePosition(client, turn.jobId) : null;
+  const position =
+    turn?.jobId && turn.analysisId === a.id ? await queuePosition(client, turn.jobId) : null;
   const remaining = a.chunk_count - a.chunks_done - a.chunks_failed;
   const perChunk = (await recentChunkWorkMs(client, a.id)) ?? null;
   if (perChunk === null) return { queuePosition: position, estimatedSecondsLeft: null };
@@ -125,5 +189,8 @@ export async function liveStateOf(client: PoolClient, a: AnalysisRow, slots: num
   // requester in line, spread over the slots.
   const competing = Math.max(1, (position ?? 0) + 1);
   const perTurnMs = perChunk * Math.max(1, competing / slots);
-  return { queuePosition: position, estimatedSecondsLeft: Math.round((remaining * perTurnMs) / 100) / 10 };
+  return {
+    queuePosition: position,
+    estimatedSecondsLeft: Math.round((remaining * perTurnMs) / 100) / 10,
+  };
 }

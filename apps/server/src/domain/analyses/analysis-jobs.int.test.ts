@@ -8,22 +8,42 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Analysis, AnalysisResult } from '@socialpulse/contracts';
-import { createTestDatabase, databaseUnavailable, type TestDatabase } from '../../../test/support/db.js';
-import { buildTestApp, createWorkspaceAs, noRateLimits, signUpUser, type TestUser } from '../../../test/support/app.js';
-import { importTestPosts, startTestWorker, testQueueConfig, waitForAnalysis } from '../../../test/support/analyses.js';
+import {
+  createTestDatabase,
+  databaseUnavailable,
+  type TestDatabase,
+} from '../../../test/support/db.js';
+import {
+  buildTestApp,
+  createWorkspaceAs,
+  noRateLimits,
+  signUpUser,
+  type TestUser,
+} from '../../../test/support/app.js';
+import {
+  importTestPosts,
+  startTestWorker,
+  testQueueConfig,
+  waitForAnalysis,
+} from '../../../test/support/analyses.js';
 import { startFakeLlmServer, type FakeLlmServer } from '../../../test/support/fake-llm-server.js';
 import { startWorkerProcess } from '../../../test/support/server-process.js';
 import type { RunningWorker } from '../../services/worker.js';
 import type { ZodApp } from '../../api/types.js';
 import type { ChunkJobData } from '../../db/job-queue.js';
 
-const texts = (i: number): string => (i % 2 === 0 ? `I love the new release ${i}, great work` : `The app is broken and slow again ${i}`);
+const texts = (i: number): string =>
+  i % 2 === 0 ? `I love the new release ${i}, great work` : `The app is broken and slow again ${i}`;
 
 describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('analysis jobs', () => {
   let db: TestDatabase;
   let app: ZodApp;
   let llm: FakeLlmServer;
-  const llmConfig = (): Record<string, string> => ({ LLM_BASE_URL: llm.url, LLM_MODEL: 'gpt-4o-mini', LLM_API_KEY: 'sk-test-secret' });
+  const llmConfig = (): Record<string, string> => ({
+    LLM_BASE_URL: llm.url,
+    LLM_MODEL: 'gpt-4o-mini',
+    LLM_API_KEY: 'sk-test-secret',
+  });
 
   beforeAll(async () => {
     db = await createTestDatabase();
@@ -37,8 +57,17 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
     await db?.drop();
   });
 
-  async function submit(user: TestUser, ws: string, body: Record<string, unknown>): Promise<Analysis> {
-    const res = await app.inject({ method: 'POST', url: `/v1/workspaces/${ws}/analyses`, headers: user.headers, payload: body });
+  async function submit(
+    user: TestUser,
+    ws: string,
+    body: Record<string, unknown>,
+  ): Promise<Analysis> {
+    const res = await app.inject({
+      method: 'POST',
+      url: `/v1/workspaces/${ws}/analyses`,
+      headers: user.headers,
+      payload: body,
+    });
     expect(res.statusCode, res.body).toBe(202);
     return res.json<Analysis>();
   }
@@ -71,20 +100,50 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
     const config = { ...llmConfig(), ANALYSIS_SLOTS: '2', ANALYSIS_WORKER_CONCURRENCY: '4' };
     // Everyone submits before the workers start, as when 6 users ask at the same moment.
     const analyses: Analysis[] = [];
-    for (const [i, u] of users.entries()) analyses.push(await submit(u, spaces[i] ?? '', { engines: ['local', 'llm'], options: { chunk_size: 10 } }));
+    for (const [i, u] of users.entries())
+      analyses.push(
+        await submit(u, spaces[i] ?? '', {
+          engines: ['local', 'llm'],
+          options: { chunk_size: 10 },
+        }),
+      );
     // Before any worker runs, the last requester's first chunk has the other five ahead of it.
-    const waiting = (await app.inject({ url: `/v1/analyses/${analyses[5]?.id ?? ''}`, headers: users[5]?.headers ?? {} })).json<Analysis>();
-    expect(waiting).toMatchObject({ status: 'queued', queue_position: 5, estimated_seconds_left: null, progress: 0 });
-    const workers: RunningWorker[] = [await startTestWorker(db, config, { onChunk }), await startTestWorker(db, config, { onChunk })];
+    const waiting = (
+      await app.inject({
+        url: `/v1/analyses/${analyses[5]?.id ?? ''}`,
+        headers: users[5]?.headers ?? {},
+      })
+    ).json<Analysis>();
+    expect(waiting).toMatchObject({
+      status: 'queued',
+      queue_position: 5,
+      estimated_seconds_left: null,
+      progress: 0,
+    });
+    const workers: RunningWorker[] = [
+      await startTestWorker(db, config, { onChunk }),
+      await startTestWorker(db, config, { onChunk }),
+    ];
     try {
-      const finished = await Promise.all(analyses.map((a, i) => waitForAnalysis(app, users[i] as TestUser, a.id)));
-      for (const f of finished) expect(f).toMatchObject({ status: 'completed', chunk_count: 5, chunks_done: 5, posts_processed: 50 });
+      const finished = await Promise.all(
+        analyses.map((a, i) => waitForAnalysis(app, users[i] as TestUser, a.id)),
+      );
+      for (const f of finished)
+        expect(f).toMatchObject({
+          status: 'completed',
+          chunk_count: 5,
+          chunks_done: 5,
+          posts_processed: 50,
+        });
 
       expect(maxPerKey).toBe(1);
       expect(maxRunning).toBeLessThanOrEqual(2);
       expect(maxRunning).toBe(2);
       // Chunks of an analysis ran once each, in order.
-      for (const a of analyses) expect(starts.filter((s) => s.analysisId === a.id).map((s) => s.seq)).toEqual([0, 1, 2, 3, 4]);
+      for (const a of analyses)
+        expect(starts.filter((s) => s.analysisId === a.id).map((s) => s.seq)).toEqual([
+          0, 1, 2, 3, 4,
+        ]);
       // Round-robin: every requester's first chunk started before anyone's second.
       const firstSecond = starts.findIndex((s) => s.seq === 1);
       const lastFirst = starts.map((s) => s.seq).lastIndexOf(0);
@@ -105,12 +164,19 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
     const users = await Promise.all([signUpUser(app), signUpUser(app), signUpUser(app)]);
     const spaces = await Promise.all(users.map((u) => createWorkspaceAs(app, u)));
     for (const [i, u] of users.entries()) await importTestPosts(app, u, spaces[i] ?? '', 20, texts);
-    await db.adminPool.query('UPDATE workspaces SET analysis_priority = 5 WHERE id = $1', [spaces[2]]);
+    await db.adminPool.query('UPDATE workspaces SET analysis_priority = 5 WHERE id = $1', [
+      spaces[2],
+    ]);
     const analyses: Analysis[] = [];
-    for (const [i, u] of users.entries()) analyses.push(await submit(u, spaces[i] ?? '', { options: { chunk_size: 10 } }));
+    for (const [i, u] of users.entries())
+      analyses.push(await submit(u, spaces[i] ?? '', { options: { chunk_size: 10 } }));
     expect(analyses.map((a) => a.priority)).toEqual([0, 0, 5]);
     const starts: string[] = [];
-    const worker = await startTestWorker(db, { ANALYSIS_SLOTS: '1' }, { onChunk: (e) => e.type === 'start' && starts.push(`${e.data.analysisId}:${e.data.seq}`) });
+    const worker = await startTestWorker(
+      db,
+      { ANALYSIS_SLOTS: '1' },
+      { onChunk: (e) => e.type === 'start' && starts.push(`${e.data.analysisId}:${e.data.seq}`) },
+    );
     try {
       await Promise.all(analyses.map((a, i) => waitForAnalysis(app, users[i] as TestUser, a.id)));
       const fast = analyses[2]?.id ?? '';
@@ -125,33 +191,77 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
     const user = await signUpUser(app);
     const ws = await createWorkspaceAs(app, user);
     await importTestPosts(app, user, ws, 30, texts);
-    await app.inject({ method: 'PATCH', url: `/v1/workspaces/${ws}/analysis-settings`, headers: user.headers, payload: { categories: [{ id: 'bugs', keywords: ['broken'] }, { id: 'praise', keywords: ['love'] }] } });
+    await app.inject({
+      method: 'PATCH',
+      url: `/v1/workspaces/${ws}/analysis-settings`,
+      headers: user.headers,
+      payload: {
+        categories: [
+          { id: 'bugs', keywords: ['broken'] },
+          { id: 'praise', keywords: ['love'] },
+        ],
+      },
+    });
     const worker = await startTestWorker(db, llmConfig());
     try {
       const a = await submit(user, ws, { engines: ['llm'], options: { chunk_size: 10 } });
-      const done = await waitForAnalysis(app, user, a.id, (x) => x.status === 'completed' && x.summary !== null);
+      const done = await waitForAnalysis(
+        app,
+        user,
+        a.id,
+        (x) => x.status === 'completed' && x.summary !== null,
+      );
       expect(done.summary).toEqual(expect.any(String));
       expect(done.usage.input_tokens).toBeGreaterThan(0);
       expect(Number(done.usage.cost_usd)).toBeGreaterThan(0);
       expect(done.usage.unpriced_calls).toBe(0);
-      const results = (await app.inject({ url: `/v1/workspaces/${ws}/analyses/${a.id}/results?llm_sentiment=negative&limit=100`, headers: user.headers })).json<{ data: AnalysisResult[] }>().data;
+      const results = (
+        await app.inject({
+          url: `/v1/workspaces/${ws}/analyses/${a.id}/results?llm_sentiment=negative&limit=100`,
+          headers: user.headers,
+        })
+      ).json<{ data: AnalysisResult[] }>().data;
       expect(results).toHaveLength(15);
-      expect(results.every((r) => r.llm?.status === 'labelled' && r.text?.includes('broken'))).toBe(true);
+      expect(results.every((r) => r.llm?.status === 'labelled' && r.text?.includes('broken'))).toBe(
+        true,
+      );
       // Every request the fake server saw is a trace, with its tokens, and the cost adds up exactly.
       await expect
-        .poll(async () => (await app.inject({ url: `/v1/workspaces/${ws}/analyses/${a.id}/cost`, headers: user.headers })).json<{ calls: number }>().calls, { timeout: 10_000 })
+        .poll(
+          async () =>
+            (
+              await app.inject({
+                url: `/v1/workspaces/${ws}/analyses/${a.id}/cost`,
+                headers: user.headers,
+              })
+            ).json<{ calls: number }>().calls,
+          { timeout: 10_000 },
+        )
         .toBe(llm.requests.length);
-      const cost = (await app.inject({ url: `/v1/workspaces/${ws}/analyses/${a.id}/cost`, headers: user.headers })).json<{ cost_usd: string; input_tokens: number; by_model: { model: string }[] }>();
+      const cost = (
+        await app.inject({
+          url: `/v1/workspaces/${ws}/analyses/${a.id}/cost`,
+          headers: user.headers,
+        })
+      ).json<{ cost_usd: string; input_tokens: number; by_model: { model: string }[] }>();
       const { rows } = await db.adminPool.query<{ sum: string; chunk_cost: string }>(
-        "SELECT (SELECT sum(cost_usd)::text FROM ai_traces WHERE analysis_id = $1) AS sum, (SELECT sum(cost_usd)::text FROM ai_traces WHERE analysis_id = $1 AND chunk_seq IS NOT NULL) AS chunk_cost",
+        'SELECT (SELECT sum(cost_usd)::text FROM ai_traces WHERE analysis_id = $1) AS sum, (SELECT sum(cost_usd)::text FROM ai_traces WHERE analysis_id = $1 AND chunk_seq IS NOT NULL) AS chunk_cost',
         [a.id],
       );
       expect(cost.cost_usd).toBe(rows[0]?.sum);
       // The analysis's own counters cover the chunks' calls (the job summary is traced on its own).
       expect(Number(done.usage.cost_usd)).toBeCloseTo(Number(rows[0]?.chunk_cost), 9);
       expect(cost.by_model.map((m) => m.model)).toEqual(['gpt-4o-mini']);
-      const trace = await db.adminPool.query('SELECT operation, provider, request_model, input_tokens, output_tokens, priced, price_version, status FROM ai_traces WHERE analysis_id = $1 ORDER BY started_at LIMIT 1', [a.id]);
-      expect(trace.rows[0]).toMatchObject({ operation: 'label_posts', request_model: 'gpt-4o-mini', priced: true, status: 'ok' });
+      const trace = await db.adminPool.query(
+        'SELECT operation, provider, request_model, input_tokens, output_tokens, priced, price_version, status FROM ai_traces WHERE analysis_id = $1 ORDER BY started_at LIMIT 1',
+        [a.id],
+      );
+      expect(trace.rows[0]).toMatchObject({
+        operation: 'label_posts',
+        request_model: 'gpt-4o-mini',
+        priced: true,
+        status: 'ok',
+      });
       // The key went to the provider and nowhere else.
       expect(llm.requests[0]?.headers.authorization).toBe('Bearer sk-test-secret');
     } finally {
@@ -167,25 +277,60 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
     const worker = await startTestWorker(db, llmConfig());
     try {
       // The first chunk's request succeeds; every later one fails with 500.
-      llm.setBehaviour({ faults: Object.fromEntries(Array.from({ length: 60 }, (_, i) => [i + 2, { kind: 'server_error' as const }])) });
+      llm.setBehaviour({
+        faults: Object.fromEntries(
+          Array.from({ length: 60 }, (_, i) => [i + 2, { kind: 'server_error' as const }]),
+        ),
+      });
       const a = await submit(user, ws, { engines: ['llm'], options: { chunk_size: 10 } });
       const partial = await waitForAnalysis(app, user, a.id);
-      expect(partial).toMatchObject({ status: 'completed_with_errors', chunks_done: 1, chunks_failed: 1, posts_processed: 10, posts_failed: 10 });
-      const events = (await app.inject({ url: `/v1/analyses/${a.id}/events`, headers: user.headers })).body;
+      expect(partial).toMatchObject({
+        status: 'completed_with_errors',
+        chunks_done: 1,
+        chunks_failed: 1,
+        posts_processed: 10,
+        posts_failed: 10,
+      });
+      const events = (
+        await app.inject({ url: `/v1/analyses/${a.id}/events`, headers: user.headers })
+      ).body;
       expect(events.match(/event: chunk_failed/g)).toHaveLength(3);
       expect(events).toContain('event: chunk_dead');
-      const chunk = await db.adminPool.query<{ status: string; attempts: number; error: { attempts: number } }>('SELECT status, attempts, error FROM analysis_chunks WHERE analysis_id = $1 AND seq = 1', [a.id]);
+      const chunk = await db.adminPool.query<{
+        status: string;
+        attempts: number;
+        error: { attempts: number };
+      }>('SELECT status, attempts, error FROM analysis_chunks WHERE analysis_id = $1 AND seq = 1', [
+        a.id,
+      ]);
       expect(chunk.rows[0]).toMatchObject({ status: 'dead', attempts: 3, error: { attempts: 3 } });
 
       // The provider recovers. A new timeout gives the workspace a fresh client (the old one's
       // circuit is open for 30 s after these failures), then the dead chunk runs again.
       llm.setBehaviour({ faults: {} });
-      await app.inject({ method: 'PATCH', url: `/v1/workspaces/${ws}/analysis-settings`, headers: user.headers, payload: { llm: { timeout_ms: 30_000 } } });
-      const retry = await app.inject({ method: 'POST', url: `/v1/workspaces/${ws}/analyses/${a.id}/retry`, headers: user.headers });
+      await app.inject({
+        method: 'PATCH',
+        url: `/v1/workspaces/${ws}/analysis-settings`,
+        headers: user.headers,
+        payload: { llm: { timeout_ms: 30_000 } },
+      });
+      const retry = await app.inject({
+        method: 'POST',
+        url: `/v1/workspaces/${ws}/analyses/${a.id}/retry`,
+        headers: user.headers,
+      });
       expect(retry.statusCode, retry.body).toBe(202);
       const done = await waitForAnalysis(app, user, a.id, (x) => x.status === 'completed');
-      expect(done).toMatchObject({ chunks_done: 2, chunks_failed: 0, posts_processed: 20, posts_failed: 0 });
-      const count = await db.adminPool.query<{ n: number }>('SELECT count(*)::int n FROM analysis_results WHERE analysis_id = $1', [a.id]);
+      expect(done).toMatchObject({
+        chunks_done: 2,
+        chunks_failed: 0,
+        posts_processed: 20,
+        posts_failed: 0,
+      });
+      const count = await db.adminPool.query<{ n: number }>(
+        'SELECT count(*)::int n FROM analysis_results WHERE analysis_id = $1',
+        [a.id],
+      );
       expect(count.rows[0]?.n).toBe(20);
     } finally {
       await worker.stop();
@@ -197,7 +342,12 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
     const user = await signUpUser(app);
     const ws = await createWorkspaceAs(app, user);
     await importTestPosts(app, user, ws, 10, texts);
-    await app.inject({ method: 'PATCH', url: `/v1/workspaces/${ws}/analysis-settings`, headers: user.headers, payload: { llm: { monthly_budget_usd: '0.0001' } } });
+    await app.inject({
+      method: 'PATCH',
+      url: `/v1/workspaces/${ws}/analysis-settings`,
+      headers: user.headers,
+      payload: { llm: { monthly_budget_usd: '0.0001' } },
+    });
     const worker = await startTestWorker(db, llmConfig());
     try {
       const a = await submit(user, ws, { engines: ['llm'] });
@@ -205,13 +355,39 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
       expect(paused.status).toBe('paused_budget');
       expect(paused.error).toMatchObject({ code: 'llm_budget_exceeded', budget_usd: '0.0001' });
       expect(llm.requests).toHaveLength(0);
-      const settings = await app.inject({ method: 'PATCH', url: `/v1/workspaces/${ws}/analysis-settings`, headers: user.headers, payload: { llm: { monthly_budget_usd: '10' } } });
-      expect(settings.json()).toMatchObject({ llm: { monthly_budget_usd: '10.0000', api_key_set: false } });
-      await app.inject({ method: 'POST', url: `/v1/workspaces/${ws}/analyses/${a.id}/retry`, headers: user.headers });
+      const settings = await app.inject({
+        method: 'PATCH',
+        url: `/v1/workspaces/${ws}/analysis-settings`,
+        headers: user.headers,
+        payload: { llm: { monthly_budget_usd: '10' } },
+      });
+      expect(settings.json()).toMatchObject({
+        llm: { monthly_budget_usd: '10.0000', api_key_set: false },
+      });
+      await app.inject({
+        method: 'POST',
+        url: `/v1/workspaces/${ws}/analyses/${a.id}/retry`,
+        headers: user.headers,
+      });
       const done = await waitForAnalysis(app, user, a.id, (x) => x.status === 'completed');
       expect(done.posts_processed).toBe(10);
-      const month = (await app.inject({ url: `/v1/workspaces/${ws}/analysis-settings`, headers: user.headers })).json<{ llm: { month_to_date_cost_usd: string } }>();
-      await expect.poll(async () => Number((await app.inject({ url: `/v1/workspaces/${ws}/analysis-settings`, headers: user.headers })).json<{ llm: { month_to_date_cost_usd: string } }>().llm.month_to_date_cost_usd), { timeout: 10_000 }).toBeGreaterThan(0);
+      const month = (
+        await app.inject({ url: `/v1/workspaces/${ws}/analysis-settings`, headers: user.headers })
+      ).json<{ llm: { month_to_date_cost_usd: string } }>();
+      await expect
+        .poll(
+          async () =>
+            Number(
+              (
+                await app.inject({
+                  url: `/v1/workspaces/${ws}/analysis-settings`,
+                  headers: user.headers,
+                })
+              ).json<{ llm: { month_to_date_cost_usd: string } }>().llm.month_to_date_cost_usd,
+            ),
+          { timeout: 10_000 },
+        )
+        .toBeGreaterThan(0);
       expect(month.llm.month_to_date_cost_usd).toMatch(/^\d+(\.\d+)?$/);
     } finally {
       await worker.stop();
@@ -228,14 +404,31 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
     try {
       const a = await submit(user, ws, { engines: ['llm'] });
       await expect.poll(() => llm.requests.length, { timeout: 20_000 }).toBeGreaterThan(0);
-      const cancel = await app.inject({ method: 'POST', url: `/v1/workspaces/${ws}/analyses/${a.id}/cancel`, headers: user.headers });
+      const cancel = await app.inject({
+        method: 'POST',
+        url: `/v1/workspaces/${ws}/analyses/${a.id}/cancel`,
+        headers: user.headers,
+      });
       expect(cancel.statusCode, cancel.body).toBe(200);
       // The chunk's commit finds it cancelled: its calls are traced (they were made and paid
       // for), in the same transaction that hands the requester's turn on.
       await expect
-        .poll(async () => (await db.adminPool.query<{ n: number }>("SELECT count(*)::int n FROM ai_traces WHERE analysis_id = $1 AND operation = 'label_posts'", [a.id])).rows[0]?.n, { timeout: 20_000 })
+        .poll(
+          async () =>
+            (
+              await db.adminPool.query<{ n: number }>(
+                "SELECT count(*)::int n FROM ai_traces WHERE analysis_id = $1 AND operation = 'label_posts'",
+                [a.id],
+              )
+            ).rows[0]?.n,
+          { timeout: 20_000 },
+        )
         .toBe(llm.requests.length);
-      const state = await db.adminPool.query<{ results: number; chunk: string; turn: string | null }>(
+      const state = await db.adminPool.query<{
+        results: number;
+        chunk: string;
+        turn: string | null;
+      }>(
         `SELECT (SELECT count(*)::int FROM analysis_results WHERE analysis_id = $1) AS results,
                 (SELECT status FROM analysis_chunks WHERE analysis_id = $1 AND seq = 0) AS chunk,
                 (SELECT t.job_id::text FROM analysis_turns t JOIN analyses x ON x.fairness_key = t.fairness_key WHERE x.id = $1) AS turn`,
@@ -256,13 +449,21 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
     const user = await signUpUser(app);
     const ws = await createWorkspaceAs(app, user);
     await importTestPosts(app, user, ws, 5, texts);
-    await app.inject({ method: 'PATCH', url: `/v1/workspaces/${ws}/analysis-settings`, headers: user.headers, payload: { llm: { model: 'house-model-7b' } } });
+    await app.inject({
+      method: 'PATCH',
+      url: `/v1/workspaces/${ws}/analysis-settings`,
+      headers: user.headers,
+      payload: { llm: { model: 'house-model-7b' } },
+    });
     const worker = await startTestWorker(db, llmConfig());
     try {
       const a = await submit(user, ws, { engines: ['llm'] });
       const done = await waitForAnalysis(app, user, a.id, (x) => x.status === 'completed');
       expect(done.usage.unpriced_calls).toBeGreaterThan(0);
-      const { rows } = await db.adminPool.query<{ priced: boolean; cost_usd: string | null }>("SELECT priced, cost_usd FROM ai_traces WHERE analysis_id = $1 AND operation = 'label_posts'", [a.id]);
+      const { rows } = await db.adminPool.query<{ priced: boolean; cost_usd: string | null }>(
+        "SELECT priced, cost_usd FROM ai_traces WHERE analysis_id = $1 AND operation = 'label_posts'",
+        [a.id],
+      );
       expect(rows.every((r) => !r.priced && r.cost_usd === null)).toBe(true);
     } finally {
       await worker.stop();
@@ -277,25 +478,49 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
     await importTestPosts(app, user, ws, 200, texts);
     const others = await Promise.all([signUpUser(app), signUpUser(app)]);
     const otherSpaces = await Promise.all(others.map((u) => createWorkspaceAs(app, u)));
-    for (const [i, u] of others.entries()) await importTestPosts(app, u, otherSpaces[i] ?? '', 100, texts);
+    for (const [i, u] of others.entries())
+      await importTestPosts(app, u, otherSpaces[i] ?? '', 100, texts);
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'sp-worker-'));
-    const env = { DATABASE_URL: db.url, DATA_DIR: dataDir, ENCRYPTION_KEY: db.secrets.encryptionKey, ...testQueueConfig, ...llmConfig(), ANALYSIS_SLOTS: '4', ANALYSIS_WORKER_CONCURRENCY: '2' };
+    const env = {
+      DATABASE_URL: db.url,
+      DATA_DIR: dataDir,
+      ENCRYPTION_KEY: db.secrets.encryptionKey,
+      ...testQueueConfig,
+      ...llmConfig(),
+      ANALYSIS_SLOTS: '4',
+      ANALYSIS_WORKER_CONCURRENCY: '2',
+    };
     const [w1, w2] = await Promise.all([startWorkerProcess(env), startWorkerProcess(env)]);
     try {
-      const analyses = [await submit(user, ws, { engines: ['local', 'llm'], options: { chunk_size: 10 } })];
-      for (const [i, u] of others.entries()) analyses.push(await submit(u, otherSpaces[i] ?? '', { engines: ['local', 'llm'], options: { chunk_size: 10 } }));
+      const analyses = [
+        await submit(user, ws, { engines: ['local', 'llm'], options: { chunk_size: 10 } }),
+      ];
+      for (const [i, u] of others.entries())
+        analyses.push(
+          await submit(u, otherSpaces[i] ?? '', {
+            engines: ['local', 'llm'],
+            options: { chunk_size: 10 },
+          }),
+        );
       // Kill one worker once a few chunks have committed (it is then running others).
       await waitForAnalysis(app, user, analyses[0]?.id ?? '', (x) => x.chunks_done >= 3);
       await w1?.stop('SIGKILL');
       const owners = [user, ...others];
-      const finished = await Promise.all(analyses.map((a, i) => waitForAnalysis(app, owners[i] as TestUser, a.id, undefined, 80_000)));
+      const finished = await Promise.all(
+        analyses.map((a, i) =>
+          waitForAnalysis(app, owners[i] as TestUser, a.id, undefined, 80_000),
+        ),
+      );
       for (const f of finished) expect(f.status).toBe('completed');
       const { rows } = await db.adminPool.query<{ n: number; distinct_posts: number }>(
         'SELECT count(*)::int n, count(DISTINCT (analysis_id, post_id))::int distinct_posts FROM analysis_results WHERE analysis_id = ANY($1)',
         [analyses.map((a) => a.id)],
       );
       expect(rows[0]).toEqual({ n: 400, distinct_posts: 400 });
-      const chunks = await db.adminPool.query<{ n: number }>("SELECT count(*)::int n FROM analysis_chunks WHERE analysis_id = ANY($1) AND status = 'done'", [analyses.map((a) => a.id)]);
+      const chunks = await db.adminPool.query<{ n: number }>(
+        "SELECT count(*)::int n FROM analysis_chunks WHERE analysis_id = ANY($1) AND status = 'done'",
+        [analyses.map((a) => a.id)],
+      );
       expect(chunks.rows[0]?.n).toBe(40);
     } finally {
       await w1?.stop('SIGKILL').catch(() => undefined);

@@ -47,7 +47,10 @@ let analyzerModule: Promise<{ createAnalyzer: typeof CreateAnalyzer }> | null = 
 
 /** Analysers are built once per (sentiment engine, category rules) and reused across chunks. */
 const analyzers = new Map<string, Analyzer>();
-async function analyzerFor(engine: AnalysisOptions['sentiment_engine'], categories: readonly CategoryRule[]): Promise<Analyzer> {
+async function analyzerFor(
+  engine: AnalysisOptions['sentiment_engine'],
+  categories: readonly CategoryRule[],
+): Promise<Analyzer> {
   const key = `${engine ?? 'default'}\u0000${JSON.stringify(categories)}`;
   let analyzer = analyzers.get(key);
   if (!analyzer) {
@@ -109,7 +112,11 @@ export async function processChunk(input: ChunkInput): Promise<ChunkWork> {
       const row = rows.get(id);
       if (!post || !row) continue;
       try {
-        const a = analyzer.analyze({ id: String(id), text: post.text ?? '', ...(post.language ? { language: post.language } : {}) });
+        const a = analyzer.analyze({
+          id: String(id),
+          text: post.text ?? '',
+          ...(post.language ? { language: post.language } : {}),
+        });
         row.language = a.language;
         row.sentimentLabel = a.sentiment.label;
         row.sentimentScore = a.sentiment.score;
@@ -154,7 +161,11 @@ export async function processChunk(input: ChunkInput): Promise<ChunkWork> {
   let summary: string | null = null;
   if (analysis.engines.includes(LLM_ENGINE) && input.llm && present.length > 0) {
     const posts = present.map((id) => ({ id: String(id), text: byId.get(id)?.text ?? '' }));
-    const labelled = await input.llm.label(posts, input.categories.map((c) => c.id), traceBase);
+    const labelled = await input.llm.label(
+      posts,
+      input.categories.map((c) => c.id),
+      traceBase,
+    );
     traces.push(...labelled.traces);
     for (const item of labelled.items) {
       const row = rows.get(Number(item.id));

@@ -1,7 +1,17 @@
 import type { Pool, PoolClient } from '../../db/pool.js';
 import type { PgBoss } from 'pg-boss';
 import Big from 'big.js';
-import { ChunkSlots, CHUNK_DEAD_LETTER_QUEUE, CHUNK_QUEUE, CHUNK_READY_CHANNEL, listen, queueDb, type ChunkJob, type ChunkJobData, type JobQueue } from '../../db/job-queue.js';
+import {
+  ChunkSlots,
+  CHUNK_DEAD_LETTER_QUEUE,
+  CHUNK_QUEUE,
+  CHUNK_READY_CHANNEL,
+  listen,
+  queueDb,
+  type ChunkJob,
+  type ChunkJobData,
+  type JobQueue,
+} from '../../db/job-queue.js';
 import {
   appendEvent,
   chunkSummaries,
@@ -64,7 +74,9 @@ class BudgetExceeded extends Error {
     readonly budget: string,
     readonly needed: string,
   ) {
-    super(`the workspace's monthly LLM budget of $${budget} would be exceeded: $${spent} spent this month, this chunk may cost up to $${needed}`);
+    super(
+      `the workspace's monthly LLM budget of $${budget} would be exceeded: $${spent} spent this month, this chunk may cost up to $${needed}`,
+    );
   }
 }
 
@@ -89,15 +101,20 @@ export class ChunkWorker {
   constructor(private readonly options: ChunkWorkerOptions) {
     this.boss = options.queue.boss;
     this.traces = new TraceWriter(options.pool, {
-      onError: (error, lost) => options.logger.error({ err: error, lost }, 'could not store AI traces'),
+      onError: (error, lost) =>
+        options.logger.error({ err: error, lost }, 'could not store AI traces'),
     });
   }
 
   async start(): Promise<void> {
     this.running = true;
-    await withTenant(this.options.pool, { workspaceId: null, userId: null }, (c) => ensureTracePartitions(c));
+    await withTenant(this.options.pool, { workspaceId: null, userId: null }, (c) =>
+      ensureTracePartitions(c),
+    );
     this.partitionTimer = setInterval(() => {
-      void withTenant(this.options.pool, { workspaceId: null, userId: null }, (c) => ensureTracePartitions(c)).catch((error: unknown) =>
+      void withTenant(this.options.pool, { workspaceId: null, userId: null }, (c) =>
+        ensureTracePartitions(c),
+      ).catch((error: unknown) =>
         this.options.logger.warn({ err: error }, 'could not create trace partitions'),
       );
     }, 6 * 3600_000);
@@ -127,7 +144,10 @@ export class ChunkWorker {
       while (this.summaries.size > 0) await Promise.all(this.summaries);
     })();
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([drained, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    await Promise.race([
+      drained,
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+    ]);
     if (timer) clearTimeout(timer);
     await this.traces.close();
     await this.listener?.close();
@@ -175,7 +195,10 @@ export class ChunkWorker {
           await this.sleep(this.options.pollIntervalMs, false);
           continue;
         }
-        const [job] = await this.boss.fetch<ChunkJobData>(CHUNK_QUEUE, { batchSize: 1, includeMetadata: true });
+        const [job] = await this.boss.fetch<ChunkJobData>(CHUNK_QUEUE, {
+          batchSize: 1,
+          includeMetadata: true,
+        });
         if (!job) {
           await slots.release();
           await this.sleep(this.options.pollIntervalMs, true);
@@ -211,9 +234,16 @@ export class ChunkWorker {
         return;
       }
       const { analysis, postIds, posts, settings } = start;
-      const llm = analysis.engines.includes(LLM_ENGINE) ? this.options.llmFor(data.workspaceId, settings) : null;
+      const llm = analysis.engines.includes(LLM_ENGINE)
+        ? this.options.llmFor(data.workspaceId, settings)
+        : null;
       if (analysis.engines.includes(LLM_ENGINE) && !llm) {
-        throw Object.assign(new Error('the analysis asks for the LLM but no model is configured for this workspace or instance'), { code: 'llm_not_configured' });
+        throw Object.assign(
+          new Error(
+            'the analysis asks for the LLM but no model is configured for this workspace or instance',
+          ),
+          { code: 'llm_not_configured' },
+        );
       }
       const budget = settings?.llm_monthly_budget_usd ?? null;
       if (llm && budget !== null) {
@@ -224,11 +254,22 @@ export class ChunkWorker {
         );
         const spent = start.monthToDateCostUsd ?? '0';
         if (needed === null || new Big(spent).plus(needed).gt(budget)) {
-          await this.pause(job, analysis, new BudgetExceeded(spent, budget, needed ?? 'unknown (unpriced model)'));
+          await this.pause(
+            job,
+            analysis,
+            new BudgetExceeded(spent, budget, needed ?? 'unknown (unpriced model)'),
+          );
           return;
         }
       }
-      const work: ChunkWork = await processChunk({ analysis, seq: data.seq, postIds, posts, categories: settings?.categories ?? [], llm });
+      const work: ChunkWork = await processChunk({
+        analysis,
+        seq: data.seq,
+        postIds,
+        posts,
+        categories: settings?.categories ?? [],
+        llm,
+      });
       const finished = await this.commit(job, work);
       // A finished analysis's cost is read next: store any buffered traces now.
       if (finished) await this.traces.flush();
@@ -237,7 +278,9 @@ export class ChunkWorker {
       // is already complete; its summary follows (an event when it is stored). The provider's
       // concurrency limit in the LLM client still bounds how many run at once.
       if (finished && finished !== 'failed' && analysis.engines.includes(LLM_ENGINE) && llm) {
-        const summary = this.summarize(analysis, llm, scope).finally(() => this.summaries.delete(summary));
+        const summary = this.summarize(analysis, llm, scope).finally(() =>
+          this.summaries.delete(summary),
+        );
         this.summaries.add(summary);
       }
     } catch (error) {
@@ -263,63 +306,109 @@ export class ChunkWorker {
     const data = job.data;
     let committing = false;
     try {
-      return await withTenant(this.options.pool, { workspaceId: data.workspaceId, userId: null }, async (c) => {
-        const result = await commitChunk(c, {
-          analysisId: data.analysisId,
-          seq: data.seq,
-          fairnessKey: data.fairnessKey,
-          jobId: job.id,
-          attempt: job.retryCount + 1,
-          startedAt: job.startedOn,
-          processed: work.results.length,
-          failed: work.missing,
-          workMs: work.workMs,
-          summary: work.summary,
-          error: work.missing > 0 ? { code: 'posts_missing', message: `${work.missing} post(s) were deleted after the analysis was submitted` } : null,
-          usage: work.usage,
-          results: work.results,
-          traces: work.traces,
-        });
-        await this.complete(c, job, result.committed ? { processed: work.results.length } : { skipped: result.chunkStatus ?? 'missing' });
-        await sendTurn(c, this.boss, data.fairnessKey, result.turn);
-        committing = true;
-        return result.finishedStatus;
-      });
+      return await withTenant(
+        this.options.pool,
+        { workspaceId: data.workspaceId, userId: null },
+        async (c) => {
+          const result = await commitChunk(c, {
+            analysisId: data.analysisId,
+            seq: data.seq,
+            fairnessKey: data.fairnessKey,
+            jobId: job.id,
+            attempt: job.retryCount + 1,
+            startedAt: job.startedOn,
+            processed: work.results.length,
+            failed: work.missing,
+            workMs: work.workMs,
+            summary: work.summary,
+            error:
+              work.missing > 0
+                ? {
+                    code: 'posts_missing',
+                    message: `${work.missing} post(s) were deleted after the analysis was submitted`,
+                  }
+                : null,
+            usage: work.usage,
+            results: work.results,
+            traces: work.traces,
+          });
+          await this.complete(
+            c,
+            job,
+            result.committed
+              ? { processed: work.results.length }
+              : { skipped: result.chunkStatus ?? 'missing' },
+          );
+          await sendTurn(c, this.boss, data.fairnessKey, result.turn);
+          committing = true;
+          return result.finishedStatus;
+        },
+      );
     } catch (error) {
       // The calls were made whether or not the chunk commits: their traces are kept either way.
       // Rolled back: they go through the batched writer. A failed COMMIT leaves their fate
       // unknown (they may be stored): said, not guessed, so that a cost is never counted twice.
       if (!committing) this.traces.add(work.traces);
-      else this.options.logger.error({ err: error, analysis: data.analysisId, seq: data.seq, traces: work.traces.length }, 'chunk COMMIT failed; its traces may be lost');
+      else
+        this.options.logger.error(
+          { err: error, analysis: data.analysisId, seq: data.seq, traces: work.traces.length },
+          'chunk COMMIT failed; its traces may be lost',
+        );
       throw error;
     }
   }
 
   private async complete(c: PoolClient, job: ChunkJob, output: object): Promise<void> {
-    const response = (await this.boss.complete(CHUNK_QUEUE, { id: job.id, retryCount: job.retryCount }, output, { db: queueDb(c) })) as SettledResponse;
+    const response = (await this.boss.complete(
+      CHUNK_QUEUE,
+      { id: job.id, retryCount: job.retryCount },
+      output,
+      { db: queueDb(c) },
+    )) as SettledResponse;
     if (response.affected === 0) throw new LeaseLostError(job.id);
   }
 
   private async settleSkipped(job: ChunkJob): Promise<void> {
-    await withTenant(this.options.pool, { workspaceId: job.data.workspaceId, userId: null }, async (c) => {
-      await this.complete(c, job, { skipped: true });
-      await advanceTurn(c, this.boss, job.data.fairnessKey, job.id);
-    });
+    await withTenant(
+      this.options.pool,
+      { workspaceId: job.data.workspaceId, userId: null },
+      async (c) => {
+        await this.complete(c, job, { skipped: true });
+        await advanceTurn(c, this.boss, job.data.fairnessKey, job.id);
+      },
+    );
   }
 
   /** The budget would be exceeded: the analysis pauses; its chunk goes back to pending. */
-  private async pause(job: ChunkJob, analysis: ChunkAnalysis, reason: BudgetExceeded): Promise<void> {
+  private async pause(
+    job: ChunkJob,
+    analysis: ChunkAnalysis,
+    reason: BudgetExceeded,
+  ): Promise<void> {
     const data = job.data;
-    await withTenant(this.options.pool, { workspaceId: data.workspaceId, userId: null }, async (c) => {
-      await lockAnalysis(c, data.analysisId);
-      await returnChunkToPending(c, data.analysisId, data.seq);
-      await removeFromBacklog(c, data.analysisId);
-      const error = { code: 'llm_budget_exceeded', message: reason.message, spent_usd: reason.spent, budget_usd: reason.budget, needed_usd: reason.needed };
-      const updated = await setAnalysisStatus(c, analysis.id, 'paused_budget', { error });
-      await appendEvent(c, analysis.id, data.workspaceId, 'paused', { ...progressOf(updated), error });
-      await this.complete(c, job, { paused: 'llm_budget_exceeded' });
-      await advanceTurn(c, this.boss, data.fairnessKey, job.id);
-    });
+    await withTenant(
+      this.options.pool,
+      { workspaceId: data.workspaceId, userId: null },
+      async (c) => {
+        await lockAnalysis(c, data.analysisId);
+        await returnChunkToPending(c, data.analysisId, data.seq);
+        await removeFromBacklog(c, data.analysisId);
+        const error = {
+          code: 'llm_budget_exceeded',
+          message: reason.message,
+          spent_usd: reason.spent,
+          budget_usd: reason.budget,
+          needed_usd: reason.needed,
+        };
+        const updated = await setAnalysisStatus(c, analysis.id, 'paused_budget', { error });
+        await appendEvent(c, analysis.id, data.workspaceId, 'paused', {
+          ...progressOf(updated),
+          error,
+        });
+        await this.complete(c, job, { paused: 'llm_budget_exceeded' });
+        await advanceTurn(c, this.boss, data.fairnessKey, job.id);
+      },
+    );
   }
 
   private async failAttempt(job: ChunkJob, scope: TenantScope, error: unknown): Promise<void> {
@@ -327,15 +416,34 @@ export class ChunkWorker {
     const err = error as Error & { code?: string };
     const detail = { code: err.code ?? 'chunk_failed', message: err.message };
     const willRetry = job.retryCount < job.retryLimit;
-    this.options.logger.warn({ analysis: data.analysisId, seq: data.seq, attempt: job.retryCount + 1, willRetry, err: detail }, 'chunk attempt failed');
+    this.options.logger.warn(
+      {
+        analysis: data.analysisId,
+        seq: data.seq,
+        attempt: job.retryCount + 1,
+        willRetry,
+        err: detail,
+      },
+      'chunk attempt failed',
+    );
     try {
       await withTenant(this.options.pool, scope, async (c) => {
-        await this.boss.fail(CHUNK_QUEUE, { id: job.id, retryCount: job.retryCount }, detail, { db: queueDb(c) });
+        await this.boss.fail(CHUNK_QUEUE, { id: job.id, retryCount: job.retryCount }, detail, {
+          db: queueDb(c),
+        });
         await recordChunkAttempt(c, data.analysisId, data.seq, job.retryCount + 1, job.startedOn);
-        await appendEvent(c, data.analysisId, data.workspaceId, 'chunk_failed', { seq: data.seq, attempt: job.retryCount + 1, will_retry: willRetry, error: detail });
+        await appendEvent(c, data.analysisId, data.workspaceId, 'chunk_failed', {
+          seq: data.seq,
+          attempt: job.retryCount + 1,
+          will_retry: willRetry,
+          error: detail,
+        });
       });
     } catch (failError) {
-      this.options.logger.error({ err: failError }, 'could not record a failed chunk attempt (its lease will expire and it will be retried)');
+      this.options.logger.error(
+        { err: failError },
+        'could not record a failed chunk attempt (its lease will expire and it will be retried)',
+      );
     }
   }
 
@@ -343,7 +451,12 @@ export class ChunkWorker {
     try {
       const summaries = await withTenant(this.options.pool, scope, (c) => chunkSummaries(c, a.id));
       if (summaries.length === 0) return;
-      const result = await llm.summarize(summaries, { workspaceId: a.workspace_id, userId: a.requested_by, analysisId: a.id, chunkSeq: null });
+      const result = await llm.summarize(summaries, {
+        workspaceId: a.workspace_id,
+        userId: a.requested_by,
+        analysisId: a.id,
+        chunkSeq: null,
+      });
       this.traces.add(result.traces);
       await this.traces.flush();
       const summary = result.summary;
@@ -361,7 +474,10 @@ export class ChunkWorker {
   private async deadLetterLoop(): Promise<void> {
     while (this.running) {
       try {
-        const jobs = await this.boss.fetch<ChunkJobData>(CHUNK_DEAD_LETTER_QUEUE, { batchSize: 10, includeMetadata: true });
+        const jobs = await this.boss.fetch<ChunkJobData>(CHUNK_DEAD_LETTER_QUEUE, {
+          batchSize: 10,
+          includeMetadata: true,
+        });
         if (jobs.length === 0) {
           await this.sleep(Math.max(this.options.pollIntervalMs, 500), false);
           continue;
@@ -378,7 +494,12 @@ export class ChunkWorker {
     const data = job.data;
     const scope: TenantScope = { workspaceId: data.workspaceId, userId: null };
     const output = (job.sourceOutput ?? {}) as { code?: string; message?: string };
-    const error = { code: output.code ?? 'chunk_dead', message: output.message ?? 'the chunk failed after every attempt (its worker may have stopped)', attempts: (job.sourceRetryCount ?? 0) + 1 };
+    const error = {
+      code: output.code ?? 'chunk_dead',
+      message:
+        output.message ?? 'the chunk failed after every attempt (its worker may have stopped)',
+      attempts: (job.sourceRetryCount ?? 0) + 1,
+    };
     await withTenant(this.options.pool, scope, async (c) => {
       await lockAnalysis(c, data.analysisId);
       const chunk = await findChunk(c, data.analysisId, data.seq, true);
@@ -395,19 +516,35 @@ export class ChunkWorker {
           usage: { inputTokens: 0, outputTokens: 0, costUsd: '0', unpricedCalls: 0 },
           attempts: error.attempts,
         });
-        await appendEvent(c, data.analysisId, data.workspaceId, 'chunk_dead', { ...progressOf(updated), seq: data.seq, error });
-        const policy = (updated.options as { failure_policy?: string }).failure_policy ?? 'continue';
+        await appendEvent(c, data.analysisId, data.workspaceId, 'chunk_dead', {
+          ...progressOf(updated),
+          seq: data.seq,
+          error,
+        });
+        const policy =
+          (updated.options as { failure_policy?: string }).failure_policy ?? 'continue';
         if (policy === 'fail_fast' && updated.status !== 'cancelled') {
           await cancelPendingChunks(c, updated.id);
-          const failed = await setAnalysisStatus(c, updated.id, 'failed', { error: { ...error, policy: 'fail_fast' }, aggregates: await computeAggregates(c, updated.id) });
-          await appendEvent(c, updated.id, data.workspaceId, 'failed', { ...progressOf(failed), error });
+          const failed = await setAnalysisStatus(c, updated.id, 'failed', {
+            error: { ...error, policy: 'fail_fast' },
+            aggregates: await computeAggregates(c, updated.id),
+          });
+          await appendEvent(c, updated.id, data.workspaceId, 'failed', {
+            ...progressOf(failed),
+            error,
+          });
         } else {
           await finalizeIfDone(c, updated.id);
         }
       }
       // The failed job would hold back the requester's next chunk under key_strict_fifo.
       if (job.sourceId) await this.boss.deleteJob(CHUNK_QUEUE, job.sourceId, { db: queueDb(c) });
-      await this.boss.complete(CHUNK_DEAD_LETTER_QUEUE, job.id, { settled: true }, { db: queueDb(c) });
+      await this.boss.complete(
+        CHUNK_DEAD_LETTER_QUEUE,
+        job.id,
+        { settled: true },
+        { db: queueDb(c) },
+      );
       await advanceTurn(c, this.boss, data.fairnessKey, job.sourceId ?? null);
     });
   }

@@ -1,6 +1,10 @@
 import type { Pool } from '../../db/pool.js';
 import { listen } from '../../db/job-queue.js';
-import { ANALYSIS_EVENTS_CHANNEL, eventsAfter, type AnalysisEvent } from '../../db/repos/analyses.repo.js';
+import {
+  ANALYSIS_EVENTS_CHANNEL,
+  eventsAfter,
+  type AnalysisEvent,
+} from '../../db/repos/analyses.repo.js';
 import { withTenant } from '../../db/tenant.js';
 
 type Wake = () => void;
@@ -35,7 +39,12 @@ export class AnalysisEventHub {
    * Yields the analysis's events after `afterId`, then each new one as it is appended, until
    * `signal` aborts. Reads run in the workspace's scope (row-level security).
    */
-  async *follow(workspaceId: string, analysisId: string, afterId: number, signal: AbortSignal): AsyncGenerator<AnalysisEvent> {
+  async *follow(
+    workspaceId: string,
+    analysisId: string,
+    afterId: number,
+    signal: AbortSignal,
+  ): AsyncGenerator<AnalysisEvent> {
     await this.ensureListening();
     let pending = true;
     let wake: Wake | null = null;
@@ -60,7 +69,9 @@ export class AnalysisEventHub {
           wake = null;
         }
         pending = false;
-        const events = await withTenant(this.pool, { workspaceId, userId: null }, (c) => eventsAfter(c, analysisId, last));
+        const events = await withTenant(this.pool, { workspaceId, userId: null }, (c) =>
+          eventsAfter(c, analysisId, last),
+        );
         for (const event of events) {
           last = event.id;
           yield event;
@@ -81,4 +92,9 @@ export class AnalysisEventHub {
   }
 }
 
-export const TERMINAL_EVENTS: ReadonlySet<string> = new Set(['completed', 'completed_with_errors', 'failed', 'cancelled']);
+export const TERMINAL_EVENTS: ReadonlySet<string> = new Set([
+  'completed',
+  'completed_with_errors',
+  'failed',
+  'cancelled',
+]);

@@ -4,7 +4,14 @@ import type { AnalysisSettingsRow } from '../../db/repos/analysis-settings.repo.
 import type { TraceRecord } from '../../db/repos/traces.repo.js';
 
 export type LlmItem =
-  | { id: string; status: 'labelled'; topic: string | null; category: string | null; sentiment: 'negative' | 'neutral' | 'positive' | null; rationale: string | null }
+  | {
+      id: string;
+      status: 'labelled';
+      topic: string | null;
+      category: string | null;
+      sentiment: 'negative' | 'neutral' | 'positive' | null;
+      rationale: string | null;
+    }
   | { id: string; status: 'unlabelled'; reason: string };
 
 export interface TraceContext {
@@ -17,8 +24,15 @@ export interface TraceContext {
 /** What the chunk worker needs from the LLM side: labels, summaries, and the calls as traces. */
 export interface LlmRuntime {
   model: string;
-  label(posts: { id: string; text: string }[], categories: string[], context: TraceContext): Promise<{ items: LlmItem[]; summary: string | null; traces: TraceRecord[] }>;
-  summarize(chunkSummaries: string[], context: TraceContext): Promise<{ summary: string | null; traces: TraceRecord[] }>;
+  label(
+    posts: { id: string; text: string }[],
+    categories: string[],
+    context: TraceContext,
+  ): Promise<{ items: LlmItem[]; summary: string | null; traces: TraceRecord[] }>;
+  summarize(
+    chunkSummaries: string[],
+    context: TraceContext,
+  ): Promise<{ summary: string | null; traces: TraceRecord[] }>;
   /** Upper bound of what labelling these posts may cost (exact decimal USD), or null when the model is unpriced. */
   maxCostUsd(posts: { id: string; text: string }[], categories: string[]): Promise<string | null>;
 }
@@ -32,7 +46,11 @@ export interface LlmDefaults {
   maxConcurrency: number;
 }
 
-export function traceOfCall(call: LlmCallRecord, context: TraceContext, items: number): TraceRecord {
+export function traceOfCall(
+  call: LlmCallRecord,
+  context: TraceContext,
+  items: number,
+): TraceRecord {
   return {
     ...context,
     startedAt: call.startedAt,
@@ -65,15 +83,29 @@ export function runtimeOf(clientOf: () => Promise<LlmClient>, model: string): Ll
       const result = await client.labelPosts({ posts, taxonomy: { categories } });
       const items: LlmItem[] = result.results.map((r) =>
         r.status === 'labelled'
-          ? { id: r.id, status: 'labelled', topic: r.topic, category: r.category, sentiment: r.sentiment, rationale: r.rationale }
+          ? {
+              id: r.id,
+              status: 'labelled',
+              topic: r.topic,
+              category: r.category,
+              sentiment: r.sentiment,
+              rationale: r.rationale,
+            }
           : { id: r.id, status: 'unlabelled', reason: `${r.reason}: ${r.detail}` },
       );
-      return { items, summary: result.summary, traces: result.calls.map((c) => traceOfCall(c, context, posts.length)) };
+      return {
+        items,
+        summary: result.summary,
+        traces: result.calls.map((c) => traceOfCall(c, context, posts.length)),
+      };
     },
     async summarize(chunkSummaries, context) {
       const client = await clientOf();
       const result = await client.summarizeJob({ chunkSummaries });
-      return { summary: result.status === 'summarized' ? result.summary : null, traces: result.calls.map((c) => traceOfCall(c, context, chunkSummaries.length)) };
+      return {
+        summary: result.status === 'summarized' ? result.summary : null,
+        traces: result.calls.map((c) => traceOfCall(c, context, chunkSummaries.length)),
+      };
     },
     async maxCostUsd(posts, categories) {
       const { estimateLabelPostsCost } = await loadAi();
@@ -87,22 +119,48 @@ export function runtimeOf(clientOf: () => Promise<LlmClient>, model: string): Ll
  * Builds (and caches, so that circuit breakers and concurrency limits are shared by every chunk
  * of the workspace) the LLM of a workspace: its own settings over the instance defaults.
  */
-export function createLlmResolver(defaults: LlmDefaults, decryptKey: (sealed: string, workspaceId: string) => string): (workspaceId: string, settings: AnalysisSettingsRow | null) => LlmRuntime | null {
+export function createLlmResolver(
+  defaults: LlmDefaults,
+  decryptKey: (sealed: string, workspaceId: string) => string,
+): (workspaceId: string, settings: AnalysisSettingsRow | null) => LlmRuntime | null {
   const cache = new Map<string, LlmRuntime>();
   return (workspaceId, settings) => {
     const baseUrl = settings?.llm_base_url ?? defaults.baseUrl;
     const model = settings?.llm_model ?? defaults.model;
     if (!baseUrl || !model) return null;
-    const apiKey = settings?.llm_api_key_sealed ? decryptKey(settings.llm_api_key_sealed, workspaceId) : settings?.llm_base_url ? undefined : defaults.apiKey;
+    const apiKey = settings?.llm_api_key_sealed
+      ? decryptKey(settings.llm_api_key_sealed, workspaceId)
+      : settings?.llm_base_url
+        ? undefined
+        : defaults.apiKey;
     const timeoutMs = settings?.llm_timeout_ms ?? defaults.timeoutMs;
     const maxConcurrency = settings?.llm_max_concurrency ?? defaults.maxConcurrency;
     // Keyed without the key itself: the sealed form identifies it.
-    const cacheKey = JSON.stringify([workspaceId, baseUrl, model, settings?.llm_api_key_sealed ?? null, timeoutMs, maxConcurrency]);
+    const cacheKey = JSON.stringify([
+      workspaceId,
+      baseUrl,
+      model,
+      settings?.llm_api_key_sealed ?? null,
+      timeoutMs,
+      maxConcurrency,
+    ]);
     let runtime = cache.get(cacheKey);
     if (!runtime) {
       if (cache.size > 1000) cache.clear();
       let client: Promise<LlmClient> | null = null;
-      runtime = runtimeOf(() => (client ??= loadAi().then((ai) => ai.createLlmClient({ baseUrl, model, timeoutMs, maxConcurrency, ...(apiKey ? { apiKey } : {}) }))), model);
+      runtime = runtimeOf(
+        () =>
+          (client ??= loadAi().then((ai) =>
+            ai.createLlmClient({
+              baseUrl,
+              model,
+              timeoutMs,
+              maxConcurrency,
+              ...(apiKey ? { apiKey } : {}),
+            }),
+          )),
+        model,
+      );
       cache.set(cacheKey, runtime);
     }
     return runtime;

@@ -18,7 +18,12 @@ import { advanceTurnRow, type TurnDecision } from '../../db/repos/analyses.repo.
  * submission, a finishing chunk, a dead-lettered chunk, a cancel or retry), so a requester
  * never ends up with two turns, or with work and none.
  */
-export async function advanceTurn(client: PoolClient, boss: PgBoss, fairnessKey: string, finishingJobId: string | null): Promise<{ jobId: string | null }> {
+export async function advanceTurn(
+  client: PoolClient,
+  boss: PgBoss,
+  fairnessKey: string,
+  finishingJobId: string | null,
+): Promise<{ jobId: string | null }> {
   // The turn lock, the backlog walk and the chunk's claim happen in the database in one round
   // trip (analysis_turn_advance, 0007); only pg-boss's insert is left to do here.
   const turn = await advanceTurnRow(client, fairnessKey, finishingJobId);
@@ -27,17 +32,31 @@ export async function advanceTurn(client: PoolClient, boss: PgBoss, fairnessKey:
 }
 
 /** Sends the job a turn decision named, in the caller's transaction (a no-op when none is new). */
-export async function sendTurn(client: PoolClient, boss: PgBoss, fairnessKey: string, turn: TurnDecision): Promise<void> {
+export async function sendTurn(
+  client: PoolClient,
+  boss: PgBoss,
+  fairnessKey: string,
+  turn: TurnDecision,
+): Promise<void> {
   if (!turn.queued || !turn.chunk || !turn.jobId) return;
   const { analysisId, workspaceId, seq, priority } = turn.chunk;
   const data: ChunkJobData = { analysisId, workspaceId, seq, fairnessKey };
   // The id was chosen (and recorded on the turn row) by the database, so the turn and the job agree.
-  const jobId = await boss.send(CHUNK_QUEUE, data, { id: turn.jobId, singletonKey: fairnessKey, priority, db: queueDb(client) });
-  if (jobId !== turn.jobId) throw new Error(`pg-boss refused chunk ${analysisId}/${seq} of ${fairnessKey}`);
+  const jobId = await boss.send(CHUNK_QUEUE, data, {
+    id: turn.jobId,
+    singletonKey: fairnessKey,
+    priority,
+    db: queueDb(client),
+  });
+  if (jobId !== turn.jobId)
+    throw new Error(`pg-boss refused chunk ${analysisId}/${seq} of ${fairnessKey}`);
 }
 
 /** The requester a job is queued for: a person, or an API key acting alone. */
-export function fairnessKeyOf(principal: { userId: string | null; apiKeyId: string | null }): string {
+export function fairnessKeyOf(principal: {
+  userId: string | null;
+  apiKeyId: string | null;
+}): string {
   if (principal.userId) return `user:${principal.userId}`;
   if (principal.apiKeyId) return `key:${principal.apiKeyId}`;
   return 'system';

@@ -13,7 +13,11 @@ export class TraceWriter {
 
   constructor(
     private readonly pool: Pool,
-    private readonly options: { maxBatch?: number; intervalMs?: number; onError?: (error: unknown, lost: number) => void } = {},
+    private readonly options: {
+      maxBatch?: number;
+      intervalMs?: number;
+      onError?: (error: unknown, lost: number) => void;
+    } = {},
   ) {}
 
   add(traces: readonly TraceRecord[]): void {
@@ -39,7 +43,9 @@ export class TraceWriter {
       }
       for (const [workspaceId, traces] of byWorkspace) {
         try {
-          await withTenant(this.pool, { workspaceId, userId: null }, (c) => insertTraces(c, traces));
+          await withTenant(this.pool, { workspaceId, userId: null }, (c) =>
+            insertTraces(c, traces),
+          );
         } catch (error) {
           this.options.onError?.(error, traces.length);
         }

@@ -13,7 +13,11 @@ export interface AccessClaims {
 const ISSUER = 'socialpulse';
 const key = (secret: string): Uint8Array => new TextEncoder().encode(secret);
 
-export async function signAccessToken(secret: string, claims: AccessClaims, now = Date.now()): Promise<string> {
+export async function signAccessToken(
+  secret: string,
+  claims: AccessClaims,
+  now = Date.now(),
+): Promise<string> {
   return new SignJWT({ sid: claims.sessionId, mfa: claims.mfa, typ: 'access' })
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(claims.userId)
@@ -24,7 +28,11 @@ export async function signAccessToken(secret: string, claims: AccessClaims, now 
 }
 
 /** A short-lived token proving the password step of a sign-in that still needs its MFA code. */
-export async function signMfaToken(secret: string, userId: string, now = Date.now()): Promise<string> {
+export async function signMfaToken(
+  secret: string,
+  userId: string,
+  now = Date.now(),
+): Promise<string> {
   return new SignJWT({ typ: 'mfa' })
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(userId)
@@ -34,15 +42,27 @@ export async function signMfaToken(secret: string, userId: string, now = Date.no
     .sign(key(secret));
 }
 
-async function verify(secret: string, token: string, type: 'access' | 'mfa'): Promise<Record<string, unknown> & { sub?: string }> {
+async function verify(
+  secret: string,
+  token: string,
+  type: 'access' | 'mfa',
+): Promise<Record<string, unknown> & { sub?: string }> {
   try {
-    const { payload } = await jwtVerify(token, key(secret), { issuer: ISSUER, algorithms: ['HS256'] });
-    if (payload.typ !== type || typeof payload.sub !== 'string') throw new AppError('unauthorized', 'Invalid token');
+    const { payload } = await jwtVerify(token, key(secret), {
+      issuer: ISSUER,
+      algorithms: ['HS256'],
+    });
+    if (payload.typ !== type || typeof payload.sub !== 'string')
+      throw new AppError('unauthorized', 'Invalid token');
     return payload;
   } catch (error) {
     if (error instanceof AppError) throw error;
     const expired = error instanceof joseErrors.JWTExpired;
-    throw new AppError('unauthorized', expired ? 'The access token has expired; refresh it' : 'Invalid token', { details: { reason: expired ? 'token_expired' : 'token_invalid' } });
+    throw new AppError(
+      'unauthorized',
+      expired ? 'The access token has expired; refresh it' : 'Invalid token',
+      { details: { reason: expired ? 'token_expired' : 'token_invalid' } },
+    );
   }
 }
 

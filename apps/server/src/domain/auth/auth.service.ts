@@ -4,7 +4,12 @@ import type { Pool } from '../../db/pool.js';
 import { withTransaction } from '../../db/pool.js';
 import { withTenant } from '../../db/tenant.js';
 import { insertAuditEntry } from '../../db/repos/audit.repo.js';
-import { findApiKeyCredential, insertApiKey, touchApiKey, type ApiKeyRecord } from '../../db/repos/api-keys.repo.js';
+import {
+  findApiKeyCredential,
+  insertApiKey,
+  touchApiKey,
+  type ApiKeyRecord,
+} from '../../db/repos/api-keys.repo.js';
 import {
   consumeResetToken,
   consumeSetupToken,
@@ -34,13 +39,31 @@ import {
 } from '../../db/repos/users.repo.js';
 import { adoptOrphanWorkspaces } from '../workspaces/workspaces.service.js';
 import { acceptInvitation, openInvitation } from '../workspaces/invitations.service.js';
-import { signAccessToken, signMfaToken, verifyMfaToken, ACCESS_TOKEN_TTL_S } from './access-tokens.js';
+import {
+  signAccessToken,
+  signMfaToken,
+  verifyMfaToken,
+  ACCESS_TOKEN_TTL_S,
+} from './access-tokens.js';
 import type { LoginThrottle } from './login-throttle.js';
 import type { MailTransport } from './mail.js';
-import { assertStrongPassword, dummyPasswordHash, hashPassword, verifyPassword } from './passwords.js';
+import {
+  assertStrongPassword,
+  dummyPasswordHash,
+  hashPassword,
+  verifyPassword,
+} from './passwords.js';
 import type { ApiKeyScope } from './permissions.js';
 import type { SecretBox } from './secret-box.js';
-import { createApiKeySecret, createRecoveryCodes, hashToken, normalizeRecoveryCode, parseApiKey, randomToken, safeEqual } from './tokens.js';
+import {
+  createApiKeySecret,
+  createRecoveryCodes,
+  hashToken,
+  normalizeRecoveryCode,
+  parseApiKey,
+  randomToken,
+  safeEqual,
+} from './tokens.js';
 import { createTotpSecret, totpUri, verifyTotp } from './totp.js';
 
 export const REFRESH_TOKEN_TTL_MS = 30 * 24 * 60 * 60 * 1000;
@@ -73,7 +96,8 @@ export interface IssuedTokens {
   userId: string;
 }
 
-export type SignInResult = { kind: 'tokens'; tokens: IssuedTokens } | { kind: 'mfa_required'; mfaToken: string };
+export type SignInResult =
+  { kind: 'tokens'; tokens: IssuedTokens } | { kind: 'mfa_required'; mfaToken: string };
 
 /**
  * PostgreSQL text cannot hold NUL, and jsonb (the audit details) refuses NUL and unpaired
@@ -81,15 +105,33 @@ export type SignInResult = { kind: 'tokens'; tokens: IssuedTokens } | { kind: 'm
  * name carrying one failed in the INSERT as a 500. Refuse it as a 400 instead.
  */
 function assertStorableText(value: string | null | undefined, field: string): void {
-  if (value && (value.includes('\u0000') || /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(value))) {
-    throw validationFailed(`${field} must not contain NUL or unpaired surrogate characters`, { field });
+  if (
+    value &&
+    (value.includes('\u0000') ||
+      /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(value))
+  ) {
+    throw validationFailed(`${field} must not contain NUL or unpaired surrogate characters`, {
+      field,
+    });
   }
 }
 
-const invalidCredentials = (): AppError => new AppError('unauthorized', 'Email or password is incorrect', { details: { reason: 'invalid_credentials' } });
+const invalidCredentials = (): AppError =>
+  new AppError('unauthorized', 'Email or password is incorrect', {
+    details: { reason: 'invalid_credentials' },
+  });
 const totpContext = (userId: string): string => `user:${userId}:totp`;
 
-async function audit(deps: AuthDeps, meta: RequestMeta, entry: { userId: string | null; action: string; target?: string | null; details?: Record<string, unknown> }): Promise<void> {
+async function audit(
+  deps: AuthDeps,
+  meta: RequestMeta,
+  entry: {
+    userId: string | null;
+    action: string;
+    target?: string | null;
+    details?: Record<string, unknown>;
+  },
+): Promise<void> {
   await withTransaction(deps.pool, (c) =>
     insertAuditEntry(c, {
       workspaceId: null,
@@ -104,15 +146,41 @@ async function audit(deps: AuthDeps, meta: RequestMeta, entry: { userId: string 
   );
 }
 
-async function issueTokens(deps: AuthDeps, user: UserRecord, mfaVerified: boolean, meta: RequestMeta): Promise<IssuedTokens> {
+async function issueTokens(
+  deps: AuthDeps,
+  user: UserRecord,
+  mfaVerified: boolean,
+  meta: RequestMeta,
+): Promise<IssuedTokens> {
   const refreshToken = randomToken();
   const session = await withTransaction(deps.pool, async (c) => {
-    const s = await insertSession(c, { userId: user.id, mfaVerified, expiresAt: new Date(Date.now() + REFRESH_TOKEN_TTL_MS), userAgent: meta.userAgent, ip: meta.ip });
-    await insertRefreshToken(c, s.id, hashToken(refreshToken), new Date(Date.now() + REFRESH_TOKEN_TTL_MS));
+    const s = await insertSession(c, {
+      userId: user.id,
+      mfaVerified,
+      expiresAt: new Date(Date.now() + REFRESH_TOKEN_TTL_MS),
+      userAgent: meta.userAgent,
+      ip: meta.ip,
+    });
+    await insertRefreshToken(
+      c,
+      s.id,
+      hashToken(refreshToken),
+      new Date(Date.now() + REFRESH_TOKEN_TTL_MS),
+    );
     return s;
   });
-  const accessToken = await signAccessToken(deps.jwtSecret, { userId: user.id, sessionId: session.id, mfa: mfaVerified });
-  return { accessToken, refreshToken, expiresIn: ACCESS_TOKEN_TTL_S, sessionId: session.id, userId: user.id };
+  const accessToken = await signAccessToken(deps.jwtSecret, {
+    userId: user.id,
+    sessionId: session.id,
+    mfa: mfaVerified,
+  });
+  return {
+    accessToken,
+    refreshToken,
+    expiresIn: ACCESS_TOKEN_TTL_S,
+    sessionId: session.id,
+    userId: user.id,
+  };
 }
 
 /** Serialises account creation against itself: two first sign-ups cannot both become admin. */
@@ -129,15 +197,26 @@ const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|::ffff:127\.\d{1,3}\.\d{1
  */
 export async function signUp(
   deps: AuthDeps,
-  input: { email: string; password: string; displayName?: string | null | undefined; invitationToken?: string | undefined },
+  input: {
+    email: string;
+    password: string;
+    displayName?: string | null | undefined;
+    invitationToken?: string | undefined;
+  },
   meta: RequestMeta,
   options: { viaAdmin?: boolean; makeAdmin?: boolean } = {},
 ): Promise<UserRecord> {
   assertStorableText(input.displayName, 'display_name');
   assertStrongPassword(input.password, [input.email, input.displayName ?? '']);
-  const invitation = input.invitationToken ? await openInvitation(deps.pool, input.invitationToken) : null;
+  const invitation = input.invitationToken
+    ? await openInvitation(deps.pool, input.invitationToken)
+    : null;
   if (invitation && invitation.email.toLowerCase() !== input.email.trim().toLowerCase()) {
-    throw new AppError('forbidden', 'This invitation is for another email address; sign up with the address it was sent to', { details: { field: 'email', reason: 'invitation_email_mismatch' } });
+    throw new AppError(
+      'forbidden',
+      'This invitation is for another email address; sign up with the address it was sent to',
+      { details: { field: 'email', reason: 'invitation_email_mismatch' } },
+    );
   }
   // Hashed before the lock: argon2id is the slow part, and the lock serialises every sign-up.
   const passwordHash = await hashPassword(input.password);
@@ -145,54 +224,112 @@ export async function signUp(
     await c.query('SELECT pg_advisory_xact_lock($1)', [ACCOUNT_CREATION_LOCK]);
     const existing = await countUsers(c);
     if (existing === 0 && !options.viaAdmin && !LOOPBACK.test(meta.ip ?? '')) {
-      throw new AppError('forbidden', 'This instance has no account yet: create the admin account with the one-time setup link printed when the server started', { details: { reason: 'setup_required' } });
+      throw new AppError(
+        'forbidden',
+        'This instance has no account yet: create the admin account with the one-time setup link printed when the server started',
+        { details: { reason: 'setup_required' } },
+      );
     }
     if (existing > 0 && !deps.signupEnabled && !options.viaAdmin && !invitation) {
-      throw new AppError('forbidden', 'Sign-up is closed on this instance; ask an administrator for an account or an invitation', { details: { reason: 'signup_closed' } });
+      throw new AppError(
+        'forbidden',
+        'Sign-up is closed on this instance; ask an administrator for an account or an invitation',
+        { details: { reason: 'signup_closed' } },
+      );
     }
-    return insertUser(c, { email: input.email.trim(), displayName: input.displayName ?? null, passwordHash, isInstanceAdmin: existing === 0 || options.makeAdmin === true });
+    return insertUser(c, {
+      email: input.email.trim(),
+      displayName: input.displayName ?? null,
+      passwordHash,
+      isInstanceAdmin: existing === 0 || options.makeAdmin === true,
+    });
   });
   if (user.isInstanceAdmin) await adoptOrphanWorkspaces(deps.pool, user.id);
-  await audit(deps, meta, { userId: user.id, action: 'user.created', target: user.id, details: { instanceAdmin: user.isInstanceAdmin, ...(invitation ? { invitation: invitation.id } : {}) } });
-  if (invitation && input.invitationToken) await acceptInvitation(deps.pool, input.invitationToken, user, meta);
+  await audit(deps, meta, {
+    userId: user.id,
+    action: 'user.created',
+    target: user.id,
+    details: {
+      instanceAdmin: user.isInstanceAdmin,
+      ...(invitation ? { invitation: invitation.id } : {}),
+    },
+  });
+  if (invitation && input.invitationToken)
+    await acceptInvitation(deps.pool, input.invitationToken, user, meta);
   return user;
 }
 
 /** Issues a one-time link for creating the first account; null once an account exists. */
-export async function createSetupLink(deps: AuthDeps, baseUrl = deps.publicUrl): Promise<string | null> {
+export async function createSetupLink(
+  deps: AuthDeps,
+  baseUrl = deps.publicUrl,
+): Promise<string | null> {
   if ((await countUsers(deps.pool)) > 0) return null;
   const token = randomToken();
   await insertSetupToken(deps.pool, hashToken(token), new Date(Date.now() + SETUP_TOKEN_TTL_MS));
   return `${baseUrl}/setup?token=${token}`;
 }
 
-export async function completeSetup(deps: AuthDeps, token: string, input: { email: string; password: string; displayName?: string | null | undefined }, meta: RequestMeta): Promise<IssuedTokens> {
+export async function completeSetup(
+  deps: AuthDeps,
+  token: string,
+  input: { email: string; password: string; displayName?: string | null | undefined },
+  meta: RequestMeta,
+): Promise<IssuedTokens> {
   // Checked before the link is spent: a refused password must leave it usable for the retry.
   assertStorableText(input.displayName, 'display_name');
   assertStrongPassword(input.password, [input.email, input.displayName ?? '']);
-  if ((await countUsers(deps.pool)) > 0 || !(await consumeSetupToken(deps.pool, hashToken(token)))) {
-    throw new AppError('forbidden', 'This setup link is invalid, used or expired', { details: { reason: 'setup_token_invalid' } });
+  if (
+    (await countUsers(deps.pool)) > 0 ||
+    !(await consumeSetupToken(deps.pool, hashToken(token)))
+  ) {
+    throw new AppError('forbidden', 'This setup link is invalid, used or expired', {
+      details: { reason: 'setup_token_invalid' },
+    });
   }
   const user = await signUp(deps, input, meta, { viaAdmin: true, makeAdmin: true });
   return issueTokens(deps, user, false, meta);
 }
 
 /** Starts a session for an account that just proved who it is (sign-up: no second password check). */
-export async function startSession(deps: AuthDeps, user: UserRecord, meta: RequestMeta): Promise<IssuedTokens> {
+export async function startSession(
+  deps: AuthDeps,
+  user: UserRecord,
+  meta: RequestMeta,
+): Promise<IssuedTokens> {
   const tokens = await issueTokens(deps, user, false, meta);
-  await audit(deps, meta, { userId: user.id, action: 'auth.signed_in', target: tokens.sessionId, details: { mfa: false, via: 'sign_up' } });
+  await audit(deps, meta, {
+    userId: user.id,
+    action: 'auth.signed_in',
+    target: tokens.sessionId,
+    details: { mfa: false, via: 'sign_up' },
+  });
   return tokens;
 }
 
-export async function signIn(deps: AuthDeps, input: { email: string; password: string }, meta: RequestMeta): Promise<SignInResult> {
+export async function signIn(
+  deps: AuthDeps,
+  input: { email: string; password: string },
+  meta: RequestMeta,
+): Promise<SignInResult> {
   const ip = meta.ip ?? 'unknown';
   await deps.throttle.check(input.email, ip);
   const user = await findUserByEmail(deps.pool, input.email);
   // Verify against a dummy hash when the account does not exist: same time, no enumeration.
-  const ok = await verifyPassword(user?.passwordHash ?? (await dummyPasswordHash()), input.password);
+  const ok = await verifyPassword(
+    user?.passwordHash ?? (await dummyPasswordHash()),
+    input.password,
+  );
   if (!user || !ok || user.disabledAt) {
     await deps.throttle.fail(input.email, ip);
-    await audit(deps, meta, { userId: user?.id ?? null, action: 'auth.sign_in_failed', details: { email: input.email.slice(0, 320), reason: !user ? 'unknown_account' : user.disabledAt ? 'disabled' : 'wrong_password' } });
+    await audit(deps, meta, {
+      userId: user?.id ?? null,
+      action: 'auth.sign_in_failed',
+      details: {
+        email: input.email.slice(0, 320),
+        reason: !user ? 'unknown_account' : user.disabledAt ? 'disabled' : 'wrong_password',
+      },
+    });
     throw invalidCredentials();
   }
   await deps.throttle.succeed(input.email);
@@ -200,12 +337,21 @@ export async function signIn(deps: AuthDeps, input: { email: string; password: s
     return { kind: 'mfa_required', mfaToken: await signMfaToken(deps.jwtSecret, user.id) };
   }
   const tokens = await issueTokens(deps, user, false, meta);
-  await audit(deps, meta, { userId: user.id, action: 'auth.signed_in', target: tokens.sessionId, details: { mfa: false } });
+  await audit(deps, meta, {
+    userId: user.id,
+    action: 'auth.signed_in',
+    target: tokens.sessionId,
+    details: { mfa: false },
+  });
   return { kind: 'tokens', tokens };
 }
 
 /** Checks a TOTP code (refusing replays) or consumes a recovery code. */
-async function checkSecondFactor(deps: AuthDeps, user: UserRecord, input: { code?: string | undefined; recoveryCode?: string | undefined }): Promise<'totp' | 'recovery_code' | null> {
+async function checkSecondFactor(
+  deps: AuthDeps,
+  user: UserRecord,
+  input: { code?: string | undefined; recoveryCode?: string | undefined },
+): Promise<'totp' | 'recovery_code' | null> {
   if (input.code && user.mfaSecretEnc) {
     const secret = deps.secretBox.decrypt(user.mfaSecretEnc, totpContext(user.id));
     const step = verifyTotp(secret, input.code, user.mfaLastStep);
@@ -213,12 +359,22 @@ async function checkSecondFactor(deps: AuthDeps, user: UserRecord, input: { code
     return null;
   }
   if (input.recoveryCode) {
-    return (await useRecoveryCode(deps.pool, user.id, hashToken(normalizeRecoveryCode(input.recoveryCode)))) ? 'recovery_code' : null;
+    return (await useRecoveryCode(
+      deps.pool,
+      user.id,
+      hashToken(normalizeRecoveryCode(input.recoveryCode)),
+    ))
+      ? 'recovery_code'
+      : null;
   }
   return null;
 }
 
-export async function completeMfaSignIn(deps: AuthDeps, input: { mfaToken: string; code?: string | undefined; recoveryCode?: string | undefined }, meta: RequestMeta): Promise<IssuedTokens> {
+export async function completeMfaSignIn(
+  deps: AuthDeps,
+  input: { mfaToken: string; code?: string | undefined; recoveryCode?: string | undefined },
+  meta: RequestMeta,
+): Promise<IssuedTokens> {
   const userId = await verifyMfaToken(deps.jwtSecret, input.mfaToken);
   const user = await getUser(deps.pool, userId);
   const ip = meta.ip ?? 'unknown';
@@ -227,11 +383,18 @@ export async function completeMfaSignIn(deps: AuthDeps, input: { mfaToken: strin
   if (!factor) {
     await deps.throttle.fail(user.email, ip);
     await audit(deps, meta, { userId: user.id, action: 'auth.mfa_failed' });
-    throw new AppError('unauthorized', 'The code is incorrect or was already used', { details: { reason: 'invalid_mfa_code' } });
+    throw new AppError('unauthorized', 'The code is incorrect or was already used', {
+      details: { reason: 'invalid_mfa_code' },
+    });
   }
   await deps.throttle.succeed(user.email);
   const tokens = await issueTokens(deps, user, true, meta);
-  await audit(deps, meta, { userId: user.id, action: 'auth.signed_in', target: tokens.sessionId, details: { mfa: true, factor } });
+  await audit(deps, meta, {
+    userId: user.id,
+    action: 'auth.signed_in',
+    target: tokens.sessionId,
+    details: { mfa: true, factor },
+  });
   return tokens;
 }
 
@@ -239,13 +402,18 @@ export async function completeMfaSignIn(deps: AuthDeps, input: { mfaToken: strin
  * Rotates a refresh token. A token that was already rotated means it leaked (or a client
  * retried with a stale copy): the whole session is revoked, and every token of it dies.
  */
-export async function refreshSession(deps: AuthDeps, refreshToken: string, meta: RequestMeta): Promise<IssuedTokens> {
+export async function refreshSession(
+  deps: AuthDeps,
+  refreshToken: string,
+  meta: RequestMeta,
+): Promise<IssuedTokens> {
   const hash = hashToken(refreshToken);
   const outcome = await withTransaction(deps.pool, async (c) => {
     const token = await lockRefreshToken(c, hash);
     if (!token) return { kind: 'unknown' as const };
     const session = await findSession(c, token.sessionId);
-    if (!session || session.revokedAt || session.expiresAt < new Date()) return { kind: 'revoked' as const };
+    if (!session || session.revokedAt || session.expiresAt < new Date())
+      return { kind: 'revoked' as const };
     if (token.rotatedAt) {
       await revokeSession(c, session.id, 'refresh_token_reuse');
       return { kind: 'reuse' as const, session };
@@ -253,40 +421,82 @@ export async function refreshSession(deps: AuthDeps, refreshToken: string, meta:
     if (token.expiresAt < new Date()) return { kind: 'expired' as const };
     await markRefreshTokenRotated(c, hash);
     const next = randomToken();
-    await insertRefreshToken(c, session.id, hashToken(next), new Date(Date.now() + REFRESH_TOKEN_TTL_MS));
+    await insertRefreshToken(
+      c,
+      session.id,
+      hashToken(next),
+      new Date(Date.now() + REFRESH_TOKEN_TTL_MS),
+    );
     await touchSession(c, session.id);
     return { kind: 'rotated' as const, session, next };
   });
   if (outcome.kind === 'reuse') {
-    await audit(deps, meta, { userId: outcome.session.userId, action: 'auth.refresh_token_reused', target: outcome.session.id, details: { revoked: 'session' } });
-    throw new AppError('unauthorized', 'This refresh token was already used; the session has been revoked. Sign in again.', { details: { reason: 'refresh_token_reused' } });
+    await audit(deps, meta, {
+      userId: outcome.session.userId,
+      action: 'auth.refresh_token_reused',
+      target: outcome.session.id,
+      details: { revoked: 'session' },
+    });
+    throw new AppError(
+      'unauthorized',
+      'This refresh token was already used; the session has been revoked. Sign in again.',
+      { details: { reason: 'refresh_token_reused' } },
+    );
   }
   if (outcome.kind !== 'rotated') {
-    throw new AppError('unauthorized', 'The refresh token is invalid or expired; sign in again', { details: { reason: `refresh_token_${outcome.kind}` } });
+    throw new AppError('unauthorized', 'The refresh token is invalid or expired; sign in again', {
+      details: { reason: `refresh_token_${outcome.kind}` },
+    });
   }
-  const accessToken = await signAccessToken(deps.jwtSecret, { userId: outcome.session.userId, sessionId: outcome.session.id, mfa: outcome.session.mfaVerified });
-  return { accessToken, refreshToken: outcome.next, expiresIn: ACCESS_TOKEN_TTL_S, sessionId: outcome.session.id, userId: outcome.session.userId };
+  const accessToken = await signAccessToken(deps.jwtSecret, {
+    userId: outcome.session.userId,
+    sessionId: outcome.session.id,
+    mfa: outcome.session.mfaVerified,
+  });
+  return {
+    accessToken,
+    refreshToken: outcome.next,
+    expiresIn: ACCESS_TOKEN_TTL_S,
+    sessionId: outcome.session.id,
+    userId: outcome.session.userId,
+  };
 }
 
-export async function signOut(deps: AuthDeps, sessionId: string, userId: string, meta: RequestMeta): Promise<void> {
+export async function signOut(
+  deps: AuthDeps,
+  sessionId: string,
+  userId: string,
+  meta: RequestMeta,
+): Promise<void> {
   await revokeSession(deps.pool, sessionId, 'sign_out');
   await audit(deps, meta, { userId, action: 'auth.signed_out', target: sessionId });
 }
 
 /** Whether a session is still valid (access tokens are checked against it: sign-out is immediate). */
-export async function isSessionActive(deps: Pick<AuthDeps, 'pool'>, sessionId: string): Promise<boolean> {
+export async function isSessionActive(
+  deps: Pick<AuthDeps, 'pool'>,
+  sessionId: string,
+): Promise<boolean> {
   const session = await findSession(deps.pool, sessionId);
   return Boolean(session && !session.revokedAt && session.expiresAt > new Date());
 }
 
-export async function changePassword(deps: AuthDeps, userId: string, sessionId: string, input: { currentPassword: string; newPassword: string }, meta: RequestMeta): Promise<void> {
+export async function changePassword(
+  deps: AuthDeps,
+  userId: string,
+  sessionId: string,
+  input: { currentPassword: string; newPassword: string },
+  meta: RequestMeta,
+): Promise<void> {
   const user = await getUser(deps.pool, userId);
   // A stolen session must not become a password oracle: same lockout as sign-in.
   const ip = meta.ip ?? 'unknown';
   await deps.throttle.check(user.email, ip);
   if (!(await verifyPassword(user.passwordHash, input.currentPassword))) {
     await deps.throttle.fail(user.email, ip);
-    throw new AppError('unauthorized', 'The current password is incorrect', { details: { field: 'current_password' } });
+    throw new AppError('unauthorized', 'The current password is incorrect', {
+      details: { field: 'current_password' },
+    });
   }
   assertStrongPassword(input.newPassword, [user.email, user.displayName ?? '']);
   await updatePassword(deps.pool, userId, await hashPassword(input.newPassword));
@@ -298,7 +508,11 @@ export async function changePassword(deps: AuthDeps, userId: string, sessionId: 
  * Sends a reset link if the account exists; answers the same either way, and the same when the
  * mail cannot be sent (logged by the transport's caller, never told to the requester).
  */
-export async function requestPasswordReset(deps: AuthDeps, email: string, meta: RequestMeta): Promise<void> {
+export async function requestPasswordReset(
+  deps: AuthDeps,
+  email: string,
+  meta: RequestMeta,
+): Promise<void> {
   const ip = meta.ip ?? 'unknown';
   const resetKey = `reset:${email}`;
   // Its own account key: a flood of reset requests neither locks the sign-in nor fills a mailbox.
@@ -307,7 +521,12 @@ export async function requestPasswordReset(deps: AuthDeps, email: string, meta: 
   const user = await findUserByEmail(deps.pool, email);
   if (!user || user.disabledAt) return;
   const token = randomToken();
-  await insertResetToken(deps.pool, user.id, hashToken(token), new Date(Date.now() + RESET_TOKEN_TTL_MS));
+  await insertResetToken(
+    deps.pool,
+    user.id,
+    hashToken(token),
+    new Date(Date.now() + RESET_TOKEN_TTL_MS),
+  );
   try {
     await deps.mail.send({
       to: user.email,
@@ -320,10 +539,18 @@ export async function requestPasswordReset(deps: AuthDeps, email: string, meta: 
   await audit(deps, meta, { userId: user.id, action: 'auth.password_reset_requested' });
 }
 
-export async function resetPassword(deps: AuthDeps, token: string, newPassword: string, meta: RequestMeta): Promise<void> {
+export async function resetPassword(
+  deps: AuthDeps,
+  token: string,
+  newPassword: string,
+  meta: RequestMeta,
+): Promise<void> {
   const user = await withTransaction(deps.pool, async (c) => {
     const userId = await consumeResetToken(c, hashToken(token));
-    if (!userId) throw new AppError('unauthorized', 'This reset link is invalid, used or expired', { details: { reason: 'reset_token_invalid' } });
+    if (!userId)
+      throw new AppError('unauthorized', 'This reset link is invalid, used or expired', {
+        details: { reason: 'reset_token_invalid' },
+      });
     const u = await getUser(c, userId);
     assertStrongPassword(newPassword, [u.email, u.displayName ?? '']);
     await updatePassword(c, userId, await hashPassword(newPassword));
@@ -333,63 +560,131 @@ export async function resetPassword(deps: AuthDeps, token: string, newPassword: 
   await audit(deps, meta, { userId: user.id, action: 'auth.password_reset' });
 }
 
-export async function startTotpEnrolment(deps: AuthDeps, userId: string): Promise<{ secret: string; uri: string; qrDataUrl: string }> {
+export async function startTotpEnrolment(
+  deps: AuthDeps,
+  userId: string,
+): Promise<{ secret: string; uri: string; qrDataUrl: string }> {
   const user = await getUser(deps.pool, userId);
-  if (user.mfaEnabledAt) throw new AppError('conflict', 'Two-factor authentication is already enabled; disable it first to enrol a new device');
+  if (user.mfaEnabledAt)
+    throw new AppError(
+      'conflict',
+      'Two-factor authentication is already enabled; disable it first to enrol a new device',
+    );
   const secret = createTotpSecret();
-  await updateMfa(deps.pool, userId, { pendingSecretEnc: deps.secretBox.encrypt(secret, totpContext(userId)) });
+  await updateMfa(deps.pool, userId, {
+    pendingSecretEnc: deps.secretBox.encrypt(secret, totpContext(userId)),
+  });
   const uri = totpUri(secret, user.email);
   return { secret, uri, qrDataUrl: await QRCode.toDataURL(uri) };
 }
 
 /** Confirms enrolment with a code from the app; returns the recovery codes (shown once). */
-export async function confirmTotpEnrolment(deps: AuthDeps, userId: string, sessionId: string, code: string, meta: RequestMeta): Promise<string[]> {
+export async function confirmTotpEnrolment(
+  deps: AuthDeps,
+  userId: string,
+  sessionId: string,
+  code: string,
+  meta: RequestMeta,
+): Promise<string[]> {
   const user = await getUser(deps.pool, userId);
-  if (!user.mfaPendingSecretEnc) throw new AppError('conflict', 'Start the enrolment first (POST /v1/auth/mfa/totp)');
+  if (!user.mfaPendingSecretEnc)
+    throw new AppError('conflict', 'Start the enrolment first (POST /v1/auth/mfa/totp)');
   const secret = deps.secretBox.decrypt(user.mfaPendingSecretEnc, totpContext(userId));
   const step = verifyTotp(secret, code, null);
-  if (step === null) throw new AppError('validation_failed', 'The code does not match; check the device clock and try the next code', { details: { field: 'code' } });
+  if (step === null)
+    throw new AppError(
+      'validation_failed',
+      'The code does not match; check the device clock and try the next code',
+      { details: { field: 'code' } },
+    );
   const codes = createRecoveryCodes();
   await withTransaction(deps.pool, async (c) => {
-    await updateMfa(c, userId, { secretEnc: user.mfaPendingSecretEnc, pendingSecretEnc: null, enabled: true, lastStep: step });
-    await replaceRecoveryCodes(c, userId, codes.map((rc) => hashToken(normalizeRecoveryCode(rc))));
+    await updateMfa(c, userId, {
+      secretEnc: user.mfaPendingSecretEnc,
+      pendingSecretEnc: null,
+      enabled: true,
+      lastStep: step,
+    });
+    await replaceRecoveryCodes(
+      c,
+      userId,
+      codes.map((rc) => hashToken(normalizeRecoveryCode(rc))),
+    );
     await touchSession(c, sessionId, true);
   });
   await audit(deps, meta, { userId, action: 'auth.mfa_enabled' });
   return codes;
 }
 
-export async function disableMfa(deps: AuthDeps, userId: string, input: { password: string; code?: string | undefined; recoveryCode?: string | undefined }, meta: RequestMeta): Promise<void> {
+export async function disableMfa(
+  deps: AuthDeps,
+  userId: string,
+  input: { password: string; code?: string | undefined; recoveryCode?: string | undefined },
+  meta: RequestMeta,
+): Promise<void> {
   const user = await getUser(deps.pool, userId);
   if (!user.mfaEnabledAt) return;
   const ip = meta.ip ?? 'unknown';
   await deps.throttle.check(user.email, ip);
-  if (!(await verifyPassword(user.passwordHash, input.password)) || !(await checkSecondFactor(deps, user, input))) {
+  if (
+    !(await verifyPassword(user.passwordHash, input.password)) ||
+    !(await checkSecondFactor(deps, user, input))
+  ) {
     await deps.throttle.fail(user.email, ip);
-    throw new AppError('unauthorized', 'Password or code is incorrect', { details: { reason: 'invalid_credentials' } });
+    throw new AppError('unauthorized', 'Password or code is incorrect', {
+      details: { reason: 'invalid_credentials' },
+    });
   }
   await withTransaction(deps.pool, async (c) => {
-    await updateMfa(c, userId, { secretEnc: null, pendingSecretEnc: null, enabled: false, lastStep: null });
+    await updateMfa(c, userId, {
+      secretEnc: null,
+      pendingSecretEnc: null,
+      enabled: false,
+      lastStep: null,
+    });
     await deleteRecoveryCodes(c, userId);
   });
   await audit(deps, meta, { userId, action: 'auth.mfa_disabled' });
 }
 
 /** Operator reset (CLI `users reset-mfa`): for a user who lost their device and codes. */
-export async function resetMfa(deps: Pick<AuthDeps, 'pool'>, userId: string, actor: string): Promise<void> {
+export async function resetMfa(
+  deps: Pick<AuthDeps, 'pool'>,
+  userId: string,
+  actor: string,
+): Promise<void> {
   await withTransaction(deps.pool, async (c) => {
-    await updateMfa(c, userId, { secretEnc: null, pendingSecretEnc: null, enabled: false, lastStep: null });
+    await updateMfa(c, userId, {
+      secretEnc: null,
+      pendingSecretEnc: null,
+      enabled: false,
+      lastStep: null,
+    });
     await deleteRecoveryCodes(c, userId);
     await revokeUserSessions(c, userId, 'mfa_reset');
-    await insertAuditEntry(c, { workspaceId: null, userId, actor, action: 'auth.mfa_reset', target: userId });
+    await insertAuditEntry(c, {
+      workspaceId: null,
+      userId,
+      actor,
+      action: 'auth.mfa_reset',
+      target: userId,
+    });
   });
 }
 
-export async function regenerateRecoveryCodes(deps: AuthDeps, userId: string, meta: RequestMeta): Promise<string[]> {
+export async function regenerateRecoveryCodes(
+  deps: AuthDeps,
+  userId: string,
+  meta: RequestMeta,
+): Promise<string[]> {
   const user = await getUser(deps.pool, userId);
   if (!user.mfaEnabledAt) throw new AppError('conflict', 'Enable two-factor authentication first');
   const codes = createRecoveryCodes();
-  await replaceRecoveryCodes(deps.pool, userId, codes.map((rc) => hashToken(normalizeRecoveryCode(rc))));
+  await replaceRecoveryCodes(
+    deps.pool,
+    userId,
+    codes.map((rc) => hashToken(normalizeRecoveryCode(rc))),
+  );
   await audit(deps, meta, { userId, action: 'auth.recovery_codes_regenerated' });
   return codes;
 }
@@ -401,30 +696,68 @@ export interface ApiKeyPrincipal {
 }
 
 /** Checks a presented API key: known prefix, matching hash (constant time), not revoked or expired. */
-export async function authenticateApiKey(deps: Pick<AuthDeps, 'pool'>, presented: string): Promise<ApiKeyPrincipal> {
+export async function authenticateApiKey(
+  deps: Pick<AuthDeps, 'pool'>,
+  presented: string,
+): Promise<ApiKeyPrincipal> {
   const parsed = parseApiKey(presented);
   const credential = parsed ? await findApiKeyCredential(deps.pool, parsed.prefix) : null;
   if (!credential || !safeEqual(credential.keyHash, hashToken(presented))) {
-    throw new AppError('unauthorized', 'Invalid API key', { details: { reason: 'api_key_invalid' } });
+    throw new AppError('unauthorized', 'Invalid API key', {
+      details: { reason: 'api_key_invalid' },
+    });
   }
-  if (credential.revokedAt) throw new AppError('unauthorized', 'This API key was revoked', { details: { reason: 'api_key_revoked' } });
-  if (credential.expiresAt && credential.expiresAt < new Date()) throw new AppError('unauthorized', 'This API key has expired', { details: { reason: 'api_key_expired' } });
+  if (credential.revokedAt)
+    throw new AppError('unauthorized', 'This API key was revoked', {
+      details: { reason: 'api_key_revoked' },
+    });
+  if (credential.expiresAt && credential.expiresAt < new Date())
+    throw new AppError('unauthorized', 'This API key has expired', {
+      details: { reason: 'api_key_expired' },
+    });
   await touchApiKey(deps.pool, credential.id);
   return { keyId: credential.id, workspaceId: credential.workspaceId, scopes: credential.scopes };
 }
 
 export async function createApiKey(
   pool: Pool,
-  input: { workspaceId: string; name: string; scopes: ApiKeyScope[]; expiresAt: Date | null; createdBy: string | null; actor: string },
+  input: {
+    workspaceId: string;
+    name: string;
+    scopes: ApiKeyScope[];
+    expiresAt: Date | null;
+    createdBy: string | null;
+    actor: string;
+  },
   meta: RequestMeta,
 ): Promise<{ key: string; record: ApiKeyRecord }> {
   assertStorableText(input.name, 'name');
   const { key, prefix } = createApiKeySecret();
-  const record = await withTenant(pool, { workspaceId: input.workspaceId, userId: input.createdBy }, async (c) => {
-    const r = await insertApiKey(c, { workspaceId: input.workspaceId, name: input.name, prefix, keyHash: hashToken(key), scopes: input.scopes, createdBy: input.createdBy, expiresAt: input.expiresAt });
-    await insertAuditEntry(c, { workspaceId: input.workspaceId, userId: input.createdBy, actor: input.actor, action: 'api_key.created', target: prefix, details: { name: input.name, scopes: input.scopes }, ip: meta.ip, requestId: meta.requestId });
-    return r;
-  });
+  const record = await withTenant(
+    pool,
+    { workspaceId: input.workspaceId, userId: input.createdBy },
+    async (c) => {
+      const r = await insertApiKey(c, {
+        workspaceId: input.workspaceId,
+        name: input.name,
+        prefix,
+        keyHash: hashToken(key),
+        scopes: input.scopes,
+        createdBy: input.createdBy,
+        expiresAt: input.expiresAt,
+      });
+      await insertAuditEntry(c, {
+        workspaceId: input.workspaceId,
+        userId: input.createdBy,
+        actor: input.actor,
+        action: 'api_key.created',
+        target: prefix,
+        details: { name: input.name, scopes: input.scopes },
+        ip: meta.ip,
+        requestId: meta.requestId,
+      });
+      return r;
+    },
+  );
   return { key, record };
 }
-

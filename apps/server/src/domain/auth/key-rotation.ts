@@ -1,5 +1,9 @@
 import type { Queryable } from '../../db/pool.js';
-import { lockSealedSecrets, replaceSealedSecret, SEALED_SECRETS } from '../../db/repos/sealed-secrets.repo.js';
+import {
+  lockSealedSecrets,
+  replaceSealedSecret,
+  SEALED_SECRETS,
+} from '../../db/repos/sealed-secrets.repo.js';
 import { insertAuditEntry } from '../../db/repos/audit.repo.js';
 import type { SecretBox } from './secret-box.js';
 
@@ -31,14 +35,23 @@ export async function reencryptSecrets(owner: Queryable, box: SecretBox): Promis
         try {
           plaintext = box.decrypt(secret.sealed, secret.context);
         } catch (error) {
-          throw new Error(`${kind.table}.${kind.column} of row ${secret.key}: ${(error as Error).message}`, { cause: error });
+          throw new Error(
+            `${kind.table}.${kind.column} of row ${secret.key}: ${(error as Error).message}`,
+            { cause: error },
+          );
         }
         await replaceSealedSecret(owner, kind, secret.key, box.encrypt(plaintext, secret.context));
         rotated += 1;
       }
       if (rotated > 0) report.rotated[`${kind.table}.${kind.column}`] = rotated;
     }
-    await insertAuditEntry(owner, { workspaceId: null, actor: 'cli', action: 'secrets.rotated', target: box.currentKeyId, details: { rotated: report.rotated } });
+    await insertAuditEntry(owner, {
+      workspaceId: null,
+      actor: 'cli',
+      action: 'secrets.rotated',
+      target: box.currentKeyId,
+      details: { rotated: report.rotated },
+    });
     await owner.query('COMMIT');
   } catch (error) {
     await owner.query('ROLLBACK').catch(() => undefined);

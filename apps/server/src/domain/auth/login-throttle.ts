@@ -1,5 +1,9 @@
 import type { Redis } from 'ioredis';
-import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import {
+  RateLimiterMemory,
+  RateLimiterRedis,
+  type RateLimiterAbstract,
+} from 'rate-limiter-flexible';
 import { AppError } from '../../errors.js';
 
 /**
@@ -26,16 +30,37 @@ const ACCOUNT_WINDOW_S = 15 * 60;
 const IP_FAILS = 50;
 const IP_WINDOW_S = 60 * 60;
 
-function limiter(redis: Redis | null, keyPrefix: string, points: number, duration: number): RateLimiterAbstract {
+function limiter(
+  redis: Redis | null,
+  keyPrefix: string,
+  points: number,
+  duration: number,
+): RateLimiterAbstract {
   const memory = new RateLimiterMemory({ keyPrefix, points, duration });
-  return redis ? new RateLimiterRedis({ storeClient: redis, keyPrefix, points, duration, insuranceLimiter: memory, rejectIfRedisNotReady: true }) : memory;
+  return redis
+    ? new RateLimiterRedis({
+        storeClient: redis,
+        keyPrefix,
+        points,
+        duration,
+        insuranceLimiter: memory,
+        rejectIfRedisNotReady: true,
+      })
+    : memory;
 }
 
 const lockedError = (seconds: number, what: string): AppError =>
-  new AppError('rate_limited', `Too many failed attempts for this ${what}; try again in ${seconds} s.`, { details: { retryAfterSeconds: seconds } });
+  new AppError(
+    'rate_limited',
+    `Too many failed attempts for this ${what}; try again in ${seconds} s.`,
+    { details: { retryAfterSeconds: seconds } },
+  );
 
 /** `probesPerMinute`: forged or unknown credentials an address may present per minute (RATE_LIMIT_AUTH_PER_MINUTE). */
-export function createLoginThrottle(redis: Redis | null, options: { probesPerMinute: number } = { probesPerMinute: 20 }): LoginThrottle {
+export function createLoginThrottle(
+  redis: Redis | null,
+  options: { probesPerMinute: number } = { probesPerMinute: 20 },
+): LoginThrottle {
   const byAccount = limiter(redis, 'sp:login:account', ACCOUNT_FAILS, ACCOUNT_WINDOW_S);
   const byIp = limiter(redis, 'sp:login:ip', IP_FAILS, IP_WINDOW_S);
   const probes = limiter(redis, 'sp:probe:ip', options.probesPerMinute, 60);
@@ -43,9 +68,15 @@ export function createLoginThrottle(redis: Redis | null, options: { probesPerMin
   const lockouts = limiter(redis, 'sp:login:lockouts', 1000, 24 * 60 * 60);
   const accountKey = (account: string): string => account.trim().toLowerCase();
 
-  const remainingBlock = async (l: RateLimiterAbstract, key: string, points: number): Promise<number> => {
+  const remainingBlock = async (
+    l: RateLimiterAbstract,
+    key: string,
+    points: number,
+  ): Promise<number> => {
     const res = await l.get(key);
-    return res && res.consumedPoints >= points ? Math.max(1, Math.ceil(res.msBeforeNext / 1000)) : 0;
+    return res && res.consumedPoints >= points
+      ? Math.max(1, Math.ceil(res.msBeforeNext / 1000))
+      : 0;
   };
 
   return {
@@ -69,7 +100,10 @@ export function createLoginThrottle(redis: Redis | null, options: { probesPerMin
       await byAccount.delete(accountKey(account));
     },
     async checkAddress(ip) {
-      const ipWait = Math.max(await remainingBlock(byIp, ip, IP_FAILS), await remainingBlock(probes, ip, options.probesPerMinute));
+      const ipWait = Math.max(
+        await remainingBlock(byIp, ip, IP_FAILS),
+        await remainingBlock(probes, ip, options.probesPerMinute),
+      );
       if (ipWait > 0) throw lockedError(ipWait, 'address');
     },
     async failCredential(ip) {
@@ -77,4 +111,3 @@ export function createLoginThrottle(redis: Redis | null, options: { probesPerMin
     },
   };
 }
-

@@ -17,7 +17,10 @@ export function createLogMailTransport(logger: Logger): MailTransport {
   const log = logger.child({ component: 'mail' });
   return {
     send(message) {
-      log.info({ to: message.to, subject: message.subject, body: message.text }, 'mail (no SMTP_URL configured: delivered to the log)');
+      log.info(
+        { to: message.to, subject: message.subject, body: message.text },
+        'mail (no SMTP_URL configured: delivered to the log)',
+      );
       return Promise.resolve();
     },
   };
@@ -27,7 +30,12 @@ export function createSmtpMailTransport(smtpUrl: string, from: string): MailTran
   const transporter = nodemailer.createTransport(smtpUrl);
   return {
     async send(message) {
-      await transporter.sendMail({ from, to: message.to, subject: message.subject, text: message.text });
+      await transporter.sendMail({
+        from,
+        to: message.to,
+        subject: message.subject,
+        text: message.text,
+      });
     },
   };
 }

@@ -14,7 +14,10 @@ export const MAX_PASSWORD_LENGTH = 256;
 /** zxcvbn score 0–4; 3 means "safely unguessable: moderate protection from offline attacks". */
 const MIN_SCORE = 3;
 
-const strength = new ZxcvbnFactory({ dictionary: { ...common.dictionary }, graphs: common.adjacencyGraphs });
+const strength = new ZxcvbnFactory({
+  dictionary: { ...common.dictionary },
+  graphs: common.adjacencyGraphs,
+});
 
 export async function hashPassword(password: string): Promise<string> {
   return hash(password, ARGON2);
@@ -39,14 +42,22 @@ export function dummyPasswordHash(): Promise<string> {
 /** Throws validation_failed when the password is too short, too long or too guessable. */
 export function assertStrongPassword(password: string, userInputs: readonly string[] = []): void {
   if (password.length < MIN_PASSWORD_LENGTH) {
-    throw validationFailed(`password must be at least ${MIN_PASSWORD_LENGTH} characters`, { field: 'password' });
+    throw validationFailed(`password must be at least ${MIN_PASSWORD_LENGTH} characters`, {
+      field: 'password',
+    });
   }
   if (password.length > MAX_PASSWORD_LENGTH) {
-    throw validationFailed(`password must be at most ${MAX_PASSWORD_LENGTH} characters`, { field: 'password' });
+    throw validationFailed(`password must be at most ${MAX_PASSWORD_LENGTH} characters`, {
+      field: 'password',
+    });
   }
   const result = strength.check(password, [...userInputs]);
   if (result.score < MIN_SCORE) {
-    const hint = result.feedback.warning ?? result.feedback.suggestions[0] ?? 'add more unrelated words';
-    throw validationFailed(`password is too easy to guess: ${hint}`, { field: 'password', score: result.score });
+    const hint =
+      result.feedback.warning ?? result.feedback.suggestions[0] ?? 'add more unrelated words';
+    throw validationFailed(`password is too easy to guess: ${hint}`, {
+      field: 'password',
+      score: result.score,
+    });
   }
 }

@@ -5,12 +5,31 @@
 export const roles = ['owner', 'admin', 'analyst', 'viewer'] as const;
 export type Role = (typeof roles)[number];
 
-export const permissions = ['read', 'import', 'analyze', 'manage_analyses', 'manage_connections', 'manage_members', 'manage_api_keys', 'read_audit', 'manage_workspace'] as const;
+export const permissions = [
+  'read',
+  'import',
+  'analyze',
+  'manage_analyses',
+  'manage_connections',
+  'manage_members',
+  'manage_api_keys',
+  'read_audit',
+  'manage_workspace',
+] as const;
 export type Permission = (typeof permissions)[number];
 
 export const rolePermissions: Record<Role, readonly Permission[]> = {
   owner: permissions,
-  admin: ['read', 'import', 'analyze', 'manage_analyses', 'manage_connections', 'manage_members', 'manage_api_keys', 'read_audit'],
+  admin: [
+    'read',
+    'import',
+    'analyze',
+    'manage_analyses',
+    'manage_connections',
+    'manage_members',
+    'manage_api_keys',
+    'read_audit',
+  ],
   analyst: ['read', 'import', 'analyze'],
   viewer: ['read'],
 };
@@ -22,7 +41,15 @@ export type ApiKeyScope = (typeof apiKeyScopes)[number];
 export const scopePermissions: Record<ApiKeyScope, readonly Permission[]> = {
   read: ['read'],
   write: ['read', 'import', 'analyze'],
-  admin: ['read', 'import', 'analyze', 'manage_analyses', 'manage_connections', 'manage_api_keys', 'read_audit'],
+  admin: [
+    'read',
+    'import',
+    'analyze',
+    'manage_analyses',
+    'manage_connections',
+    'manage_api_keys',
+    'read_audit',
+  ],
 };
 
 export function roleAllows(role: Role, permission: Permission): boolean {

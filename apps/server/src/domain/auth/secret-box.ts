@@ -15,17 +15,26 @@ export interface SecretBox {
   needsRotation(sealed: string): boolean;
 }
 
-export const keyIdOf = (key: Buffer): string => createHash('sha256').update(key).digest('hex').slice(0, 8);
+export const keyIdOf = (key: Buffer): string =>
+  createHash('sha256').update(key).digest('hex').slice(0, 8);
 
-export function createSecretBox(currentKeyBase64: string, previousKeysBase64: readonly string[] = []): SecretBox {
+export function createSecretBox(
+  currentKeyBase64: string,
+  previousKeysBase64: readonly string[] = [],
+): SecretBox {
   const keys = new Map<string, Buffer>();
   const current = Buffer.from(currentKeyBase64, 'base64');
-  if (current.length !== 32) throw new AppError('config_invalid', 'ENCRYPTION_KEY must be 32 bytes (base64)');
+  if (current.length !== 32)
+    throw new AppError('config_invalid', 'ENCRYPTION_KEY must be 32 bytes (base64)');
   const currentKeyId = keyIdOf(current);
   keys.set(currentKeyId, current);
   for (const k of previousKeysBase64) {
     const key = Buffer.from(k, 'base64');
-    if (key.length !== 32) throw new AppError('config_invalid', 'each ENCRYPTION_KEYS_PREVIOUS entry must be 32 bytes (base64)');
+    if (key.length !== 32)
+      throw new AppError(
+        'config_invalid',
+        'each ENCRYPTION_KEYS_PREVIOUS entry must be 32 bytes (base64)',
+      );
     keys.set(keyIdOf(key), key);
   }
   // The context (e.g. "user:<id>:totp") is authenticated, so a ciphertext cannot be moved to another row.
@@ -38,20 +47,38 @@ export function createSecretBox(currentKeyBase64: string, previousKeysBase64: re
       const cipher = createCipheriv('aes-256-gcm', current, iv);
       cipher.setAAD(aad(context));
       const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-      return ['v1', currentKeyId, iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), body.toString('base64url')].join('.');
+      return [
+        'v1',
+        currentKeyId,
+        iv.toString('base64url'),
+        cipher.getAuthTag().toString('base64url'),
+        body.toString('base64url'),
+      ].join('.');
     },
     decrypt(sealed, context) {
       const [version, keyId, iv, tag, body] = sealed.split('.');
-      if (version !== 'v1' || !keyId || !iv || !tag || body === undefined) throw new AppError('internal_error', 'malformed encrypted secret');
+      if (version !== 'v1' || !keyId || !iv || !tag || body === undefined)
+        throw new AppError('internal_error', 'malformed encrypted secret');
       const key = keys.get(keyId);
-      if (!key) throw new AppError('internal_error', `secret was encrypted with key ${keyId}, which is not configured (ENCRYPTION_KEYS_PREVIOUS)`);
+      if (!key)
+        throw new AppError(
+          'internal_error',
+          `secret was encrypted with key ${keyId}, which is not configured (ENCRYPTION_KEYS_PREVIOUS)`,
+        );
       const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
       decipher.setAAD(aad(context));
       decipher.setAuthTag(Buffer.from(tag, 'base64url'));
       try {
-        return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8');
+        return Buffer.concat([
+          decipher.update(Buffer.from(body, 'base64url')),
+          decipher.final(),
+        ]).toString('utf8');
       } catch (error) {
-        throw new AppError('internal_error', 'encrypted secret failed authentication (tampered, or wrong context)', { cause: error });
+        throw new AppError(
+          'internal_error',
+          'encrypted secret failed authentication (tampered, or wrong context)',
+          { cause: error },
+        );
       }
     },
     needsRotation(sealed) {

@@ -4,7 +4,8 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 export const randomToken = (bytes = 32): string => randomBytes(bytes).toString('base64url');
 
 /** Tokens with 256 bits of entropy need no slow hash; SHA-256 makes a stored copy useless. */
-export const hashToken = (token: string): Buffer => createHash('sha256').update(token, 'utf8').digest();
+export const hashToken = (token: string): Buffer =>
+  createHash('sha256').update(token, 'utf8').digest();
 
 export function safeEqual(a: Buffer, b: Buffer): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
@@ -34,5 +35,5 @@ export function createRecoveryCodes(count = 10): string[] {
   });
 }
 
-export const normalizeRecoveryCode = (code: string): string => code.trim().toLowerCase().replace(/\s+/g, '');
-
+export const normalizeRecoveryCode = (code: string): string =>
+  code.trim().toLowerCase().replace(/\s+/g, '');

@@ -10,7 +10,14 @@ export function createTotpSecret(): string {
 }
 
 function totpFor(secretBase32: string, account: string): TOTP {
-  return new TOTP({ issuer: 'SocialPulse', label: account, algorithm: 'SHA1', digits: 6, period: PERIOD, secret: Secret.fromBase32(secretBase32) });
+  return new TOTP({
+    issuer: 'SocialPulse',
+    label: account,
+    algorithm: 'SHA1',
+    digits: 6,
+    period: PERIOD,
+    secret: Secret.fromBase32(secretBase32),
+  });
 }
 
 export function totpUri(secretBase32: string, account: string): string {
@@ -21,9 +28,18 @@ export function totpUri(secretBase32: string, account: string): string {
  * Returns the time step of a valid code (so the caller can refuse its replay), or null.
  * `afterStep`: the last step already accepted for this user.
  */
-export function verifyTotp(secretBase32: string, code: string, afterStep: number | null, now = Date.now()): number | null {
+export function verifyTotp(
+  secretBase32: string,
+  code: string,
+  afterStep: number | null,
+  now = Date.now(),
+): number | null {
   if (!/^\d{6}$/.test(code.trim())) return null;
-  const delta = totpFor(secretBase32, '').validate({ token: code.trim(), window: WINDOW, timestamp: now });
+  const delta = totpFor(secretBase32, '').validate({
+    token: code.trim(),
+    window: WINDOW,
+    timestamp: now,
+  });
   if (delta === null) return null;
   const step = Math.floor(now / 1000 / PERIOD) + delta;
   if (afterStep !== null && step <= afterStep) return null;

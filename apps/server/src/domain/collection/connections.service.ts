@@ -5,8 +5,18 @@ import type { AccountRef, ResolvedAccount } from '../../connectors/connector.js'
 import { isConnectorError } from '../../connectors/errors.js';
 import { AppError, conflict, notFound } from '../../errors.js';
 import type { PoolClient } from '../../db/pool.js';
-import { findConnection, findConnectionByAccount, updateConnection, upsertConnection, type Connection } from '../../db/repos/connections.repo.js';
-import { findDeadLetter, markDeadLetterDiscarded, type DeadLetter } from '../../db/repos/dead-letters.repo.js';
+import {
+  findConnection,
+  findConnectionByAccount,
+  updateConnection,
+  upsertConnection,
+  type Connection,
+} from '../../db/repos/connections.repo.js';
+import {
+  findDeadLetter,
+  markDeadLetterDiscarded,
+  type DeadLetter,
+} from '../../db/repos/dead-letters.repo.js';
 import type { SyncKind, SyncRun } from '../../db/repos/sync-runs.repo.js';
 import type { SecretBox } from '../auth/secret-box.js';
 import { sealCredentials, type StoredCredentials } from '../connections/credentials.js';
@@ -18,7 +28,12 @@ import { enqueueSync } from './sync-queue.js';
 export function accountRefOf(platform: string, account: string): AccountRef {
   const value = account.trim();
   if (value.startsWith('@')) return { handle: value };
-  if (/^\d+$/.test(value) || value.startsWith('did:') || (platform === 'youtube' && /^UC[\w-]{22}$/.test(value))) return { id: value };
+  if (
+    /^\d+$/.test(value) ||
+    value.startsWith('did:') ||
+    (platform === 'youtube' && /^UC[\w-]{22}$/.test(value))
+  )
+    return { id: value };
   return { handle: value };
 }
 
@@ -31,7 +46,11 @@ export interface ResolvedConnection {
  * Resolves the account through the platform's connector with the pasted credentials. A refusal
  * by the platform becomes a clear 400 (the token, the account), a platform outage stays a 5xx.
  */
-export async function resolveConnection(connectors: ConnectorProvider, input: ConnectionCreate, now: Date = new Date()): Promise<ResolvedConnection> {
+export async function resolveConnection(
+  connectors: ConnectorProvider,
+  input: ConnectionCreate,
+  now: Date = new Date(),
+): Promise<ResolvedConnection> {
   const given = input.credentials;
   // A TikTok Research connection without a pasted token reads with the instance's client token.
   let credentials: StoredCredentials;
@@ -47,21 +66,36 @@ export async function resolveConnection(connectors: ConnectorProvider, input: Co
   } catch (error) {
     // The platform refusing the operator's app is a configuration problem, not an outage.
     if (isConnectorError(error) && !error.retryable)
-      throw new AppError('oauth_not_configured', `${input.platform} refused this instance's client credentials (${error.message}): the app must be approved for the Research API`, { details: { platform: input.platform, platform_error: error.toJSON() }, cause: error });
+      throw new AppError(
+        'oauth_not_configured',
+        `${input.platform} refused this instance's client credentials (${error.message}): the app must be approved for the Research API`,
+        { details: { platform: input.platform, platform_error: error.toJSON() }, cause: error },
+      );
     throw error;
   }
-  const connector = connectors.create(input.platform, undefined, { handle: input.account, ...(input.api ? { tiktokApi: input.api } : {}) });
+  const connector = connectors.create(input.platform, undefined, {
+    handle: input.account,
+    ...(input.api ? { tiktokApi: input.api } : {}),
+  });
   const ref = accountRefOf(input.platform, input.account);
   try {
     const account = await connector.resolveAccount(ref, {
       // Not stored yet: a throwaway credential id keeps this call out of stored budgets' keys.
-      credential: { id: `resolve:${randomUUID()}`, ...(credentials.accessToken ? { accessToken: credentials.accessToken } : {}), ...(credentials.apiKey ? { apiKey: credentials.apiKey } : {}) },
+      credential: {
+        id: `resolve:${randomUUID()}`,
+        ...(credentials.accessToken ? { accessToken: credentials.accessToken } : {}),
+        ...(credentials.apiKey ? { apiKey: credentials.apiKey } : {}),
+      },
     });
     return { account, credentials };
   } catch (error) {
     if (!isConnectorError(error)) throw error;
     if (error.platformCode === 'non_public_address')
-      throw new AppError('validation_failed', `Cannot connect ${input.account}: its server is not a public internet address, and SocialPulse calls only public servers`, { details: { field: 'account', platform_error: error.toJSON() }, cause: error });
+      throw new AppError(
+        'validation_failed',
+        `Cannot connect ${input.account}: its server is not a public internet address, and SocialPulse calls only public servers`,
+        { details: { field: 'account', platform_error: error.toJSON() }, cause: error },
+      );
     const reasons: Partial<Record<string, string>> = {
       auth_expired: `${input.platform} refused the credentials (expired, revoked or not a valid token)`,
       forbidden: `the credentials are not allowed to read ${input.account} on ${input.platform}`,
@@ -70,7 +104,14 @@ export async function resolveConnection(connectors: ConnectorProvider, input: Co
     };
     const reason = reasons[error.kind];
     if (reason === undefined) throw error;
-    throw new AppError('validation_failed', `Cannot connect ${input.account}: ${reason}`, { details: { field: error.kind === 'auth_expired' || error.kind === 'forbidden' ? 'credentials' : 'account', platform_error: error.toJSON() }, cause: error });
+    throw new AppError('validation_failed', `Cannot connect ${input.account}: ${reason}`, {
+      details: {
+        field:
+          error.kind === 'auth_expired' || error.kind === 'forbidden' ? 'credentials' : 'account',
+        platform_error: error.toJSON(),
+      },
+      cause: error,
+    });
   }
 }
 
@@ -91,7 +132,12 @@ export async function storeConnection(
   input: ConnectionCreate,
   resolved: ResolvedConnection,
 ): Promise<{ connection: Connection; created: boolean }> {
-  const existing = await findConnectionByAccount(c, workspaceId, input.platform, resolved.account.externalId);
+  const existing = await findConnectionByAccount(
+    c,
+    workspaceId,
+    input.platform,
+    resolved.account.externalId,
+  );
   const id = existing?.id ?? randomUUID();
   return upsertConnection(c, {
     id,
@@ -108,19 +154,30 @@ export async function storeConnection(
   });
 }
 
-export async function getConnection(c: PoolClient, workspaceId: string, id: string): Promise<Connection> {
+export async function getConnection(
+  c: PoolClient,
+  workspaceId: string,
+  id: string,
+): Promise<Connection> {
   const connection = await findConnection(c, workspaceId, id);
   if (!connection) throw notFound('connection', id);
   return connection;
 }
 
-export async function patchConnection(c: PoolClient, workspaceId: string, id: string, patch: ConnectionPatch): Promise<Connection> {
+export async function patchConnection(
+  c: PoolClient,
+  workspaceId: string,
+  id: string,
+  patch: ConnectionPatch,
+): Promise<Connection> {
   const connection = await getConnection(c, workspaceId, id);
-  if (connection.status === 'disconnected') throw conflict('the connection is disconnected; connect the account again');
+  if (connection.status === 'disconnected')
+    throw conflict('the connection is disconnected; connect the account again');
   let status: Connection['status'] | undefined;
   if (patch.paused === true && connection.status === 'active') status = 'paused';
   if (patch.paused === false && connection.status === 'paused') status = 'active';
-  if (patch.paused === false && connection.status === 'platform_auth_expired') throw conflict('the platform refused the token: connect the account again with a new one');
+  if (patch.paused === false && connection.status === 'platform_auth_expired')
+    throw conflict('the platform refused the token: connect the account again with a new one');
   const updated = await updateConnection(c, workspaceId, id, {
     ...(patch.poll_minutes !== undefined ? { pollMinutes: patch.poll_minutes } : {}),
     ...(status ? { status } : {}),
@@ -130,38 +187,83 @@ export async function patchConnection(c: PoolClient, workspaceId: string, id: st
 }
 
 /** Disconnects: no more syncs, credentials wiped; collected posts and runs stay. */
-export async function disconnectConnection(c: PoolClient, workspaceId: string, id: string): Promise<Connection> {
+export async function disconnectConnection(
+  c: PoolClient,
+  workspaceId: string,
+  id: string,
+): Promise<Connection> {
   await getConnection(c, workspaceId, id);
-  const updated = await updateConnection(c, workspaceId, id, { status: 'disconnected', credentialsSealed: null, tokenExpiresAt: null, nextSyncAt: null });
+  const updated = await updateConnection(c, workspaceId, id, {
+    status: 'disconnected',
+    credentialsSealed: null,
+    tokenExpiresAt: null,
+    nextSyncAt: null,
+  });
   if (!updated) throw notFound('connection', id);
   return updated;
 }
 
 /** Queues a sync now (a manual trigger); joins the run already waiting if there is one. */
-export async function triggerSync(c: PoolClient, boss: PgBoss, workspaceId: string, id: string, kind: SyncKind): Promise<{ run: SyncRun; queued: boolean }> {
+export async function triggerSync(
+  c: PoolClient,
+  boss: PgBoss,
+  workspaceId: string,
+  id: string,
+  kind: SyncKind,
+): Promise<{ run: SyncRun; queued: boolean }> {
   const connection = await getConnection(c, workspaceId, id);
-  if (connection.status !== 'active') throw conflict(`the connection is ${connection.status}; only an active connection syncs`, { status: connection.status });
+  if (connection.status !== 'active')
+    throw conflict(`the connection is ${connection.status}; only an active connection syncs`, {
+      status: connection.status,
+    });
   return enqueueSync(c, boss, { workspaceId, connectionId: id, kind, trigger: 'manual' });
 }
 
 /** Queues the replay of a dead letter's operation (a sync run with trigger `replay`). */
-export async function replayDeadLetter(c: PoolClient, boss: PgBoss, workspaceId: string, id: string): Promise<{ deadLetter: DeadLetter; run: SyncRun; queued: boolean }> {
+export async function replayDeadLetter(
+  c: PoolClient,
+  boss: PgBoss,
+  workspaceId: string,
+  id: string,
+): Promise<{ deadLetter: DeadLetter; run: SyncRun; queued: boolean }> {
   const deadLetter = await findDeadLetter(c, workspaceId, id);
   if (!deadLetter) throw notFound('dead letter', id);
-  if (deadLetter.status !== 'open') throw conflict(`dead letter ${id} is ${deadLetter.status}`, { status: deadLetter.status });
-  if (!deadLetter.connectionId) throw conflict(`dead letter ${id} has no connection left to replay it with`);
+  if (deadLetter.status !== 'open')
+    throw conflict(`dead letter ${id} is ${deadLetter.status}`, { status: deadLetter.status });
+  if (!deadLetter.connectionId)
+    throw conflict(`dead letter ${id} has no connection left to replay it with`);
   const connection = await getConnection(c, workspaceId, deadLetter.connectionId);
-  if (connection.status !== 'active') throw conflict(`the connection is ${connection.status}; reconnect or resume it before replaying`, { status: connection.status });
+  if (connection.status !== 'active')
+    throw conflict(
+      `the connection is ${connection.status}; reconnect or resume it before replaying`,
+      { status: connection.status },
+    );
   const kind: SyncKind = deadLetter.operation === 'refresh_metrics' ? 'metrics' : 'posts';
-  const { run, queued } = await enqueueSync(c, boss, { workspaceId, connectionId: connection.id, kind, trigger: 'replay', deadLetterId: id });
-  if (!queued) throw conflict('a sync of this connection is already waiting; replay once it has run', { run_id: run.id });
+  const { run, queued } = await enqueueSync(c, boss, {
+    workspaceId,
+    connectionId: connection.id,
+    kind,
+    trigger: 'replay',
+    deadLetterId: id,
+  });
+  if (!queued)
+    throw conflict('a sync of this connection is already waiting; replay once it has run', {
+      run_id: run.id,
+    });
   return { deadLetter, run, queued };
 }
 
 /** Gives up on an open dead letter (the operator decided it is not worth replaying). */
-export async function discardDeadLetter(c: PoolClient, workspaceId: string, id: string): Promise<DeadLetter> {
+export async function discardDeadLetter(
+  c: PoolClient,
+  workspaceId: string,
+  id: string,
+): Promise<DeadLetter> {
   const deadLetter = await findDeadLetter(c, workspaceId, id);
   if (!deadLetter) throw notFound('dead letter', id);
-  if (deadLetter.status !== 'open') throw conflict(`dead letter ${id} is ${deadLetter.status}; only an open one is discarded`, { status: deadLetter.status });
+  if (deadLetter.status !== 'open')
+    throw conflict(`dead letter ${id} is ${deadLetter.status}; only an open one is discarded`, {
+      status: deadLetter.status,
+    });
   return (await markDeadLetterDiscarded(c, workspaceId, id)) ?? deadLetter;
 }

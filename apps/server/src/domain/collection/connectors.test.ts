@@ -7,8 +7,13 @@ describe('a Mastodon account named by a user', () => {
     const connectors = createConnectorProvider({ maxAttempts: 2, backoffBaseMs: 1 });
     for (const handle of ['@alice@localhost', '@alice@127.0.0.1', '@alice@169.254.169.254']) {
       const connector = connectors.create('mastodon', undefined, { handle });
-      const failure = await connector.resolveAccount({ handle }, { credential: { id: 'c', accessToken: 't' } }).catch((e: unknown) => e);
-      expect(failure, handle).toMatchObject({ kind: 'forbidden', platformCode: 'non_public_address' });
+      const failure = await connector
+        .resolveAccount({ handle }, { credential: { id: 'c', accessToken: 't' } })
+        .catch((e: unknown) => e);
+      expect(failure, handle).toMatchObject({
+        kind: 'forbidden',
+        platformCode: 'non_public_address',
+      });
     }
   });
 });

@@ -1,7 +1,12 @@
 import type { Redis } from 'ioredis';
 import type { Platform } from '@socialpulse/contracts';
 import type { Connector } from '../../connectors/connector.js';
-import { createHttpClient, type HttpClient, type HttpClientOptions, type HttpResponse } from '../../connectors/http/http-client.js';
+import {
+  createHttpClient,
+  type HttpClient,
+  type HttpClientOptions,
+  type HttpResponse,
+} from '../../connectors/http/http-client.js';
 import { BlueskyConnector } from '../../connectors/bluesky/client.js';
 import { InstagramConnector } from '../../connectors/instagram/client.js';
 import { MastodonConnector } from '../../connectors/mastodon/client.js';
@@ -49,21 +54,34 @@ export interface ConnectorProviderOptions extends HttpClientOptions {
  * The Mastodon instance a connection talks to: the configured base URL (the simulator, a proxy),
  * else the instance its handle `user@instance` names; null when neither says.
  */
-export function mastodonInstance(configured: string | undefined, handle: string | null | undefined): string | null {
+export function mastodonInstance(
+  configured: string | undefined,
+  handle: string | null | undefined,
+): string | null {
   if (configured !== undefined) return configured.replace(/\/+$/, '');
   const host = handle?.replace(/^@/, '').split('@')[1];
   return host && /^[a-z0-9.-]+$/i.test(host) ? `https://${host}` : null;
 }
 
-const builders: Partial<Record<Platform, (http: HttpClient, baseUrl: string | undefined, options: ConnectorOptions) => Connector>> = {
+const builders: Partial<
+  Record<
+    Platform,
+    (http: HttpClient, baseUrl: string | undefined, options: ConnectorOptions) => Connector
+  >
+> = {
   x: (http, baseUrl) => new XConnector({ http, ...(baseUrl ? { baseUrl } : {}) }),
   youtube: (http, baseUrl) => new YoutubeConnector({ http, ...(baseUrl ? { baseUrl } : {}) }),
   instagram: (http, baseUrl) => new InstagramConnector({ http, ...(baseUrl ? { baseUrl } : {}) }),
-  tiktok: (http, baseUrl, o) => new TiktokConnector({ http, api: o.tiktokApi ?? 'display', ...(baseUrl ? { baseUrl } : {}) }),
+  tiktok: (http, baseUrl, o) =>
+    new TiktokConnector({ http, api: o.tiktokApi ?? 'display', ...(baseUrl ? { baseUrl } : {}) }),
   bluesky: (http, baseUrl) => new BlueskyConnector({ http, ...(baseUrl ? { baseUrl } : {}) }),
   mastodon: (http, baseUrl, o) => {
     const instance = mastodonInstance(baseUrl, o.handle);
-    if (instance === null) throw validationFailed('A Mastodon account is given as user@instance (e.g. @alice@mastodon.social)', { field: 'account' });
+    if (instance === null)
+      throw validationFailed(
+        'A Mastodon account is given as user@instance (e.g. @alice@mastodon.social)',
+        { field: 'account' },
+      );
     return new MastodonConnector({ http, baseUrl: instance });
   },
   reddit: (http, baseUrl) => new RedditConnector({ http, ...(baseUrl ? { baseUrl } : {}) }),
@@ -73,7 +91,8 @@ export const supportedPlatforms = (): Platform[] => Object.keys(builders) as Pla
 
 export function createConnectorProvider(options: ConnectorProviderOptions = {}): ConnectorProvider {
   const { baseUrls = {}, oauthClients = {}, http: given, ...httpOptions } = options;
-  const http = given ?? createHttpClient({ ...httpOptions, trustedOrigins: Object.values(baseUrls) });
+  const http =
+    given ?? createHttpClient({ ...httpOptions, trustedOrigins: Object.values(baseUrls) });
   return {
     http,
     maxAttempts: Math.max(1, options.maxAttempts ?? 4),
@@ -83,10 +102,13 @@ export function createConnectorProvider(options: ConnectorProviderOptions = {}):
     create(platform, over = http, connectorOptions = {}) {
       const build = builders[platform as Platform];
       if (!build) {
-        throw validationFailed(`SocialPulse cannot collect from ${platform} yet (supported: ${supportedPlatforms().join(', ')})`, {
-          platform,
-          supported: supportedPlatforms(),
-        });
+        throw validationFailed(
+          `SocialPulse cannot collect from ${platform} yet (supported: ${supportedPlatforms().join(', ')})`,
+          {
+            platform,
+            supported: supportedPlatforms(),
+          },
+        );
       }
       return build(over, baseUrls[platform as Platform], connectorOptions);
     },
@@ -97,7 +119,11 @@ export function createConnectorProvider(options: ConnectorProviderOptions = {}):
  * The process's provider from configuration: the platforms' base URLs, the OAuth clients, and the
  * rate-limit budgets in Redis when Redis is configured (shared by every API and worker process).
  */
-export function connectorProviderFromConfig(config: Pick<Config, 'collection'>, redis: Redis | null, extra: ConnectorProviderOptions = {}): ConnectorProvider {
+export function connectorProviderFromConfig(
+  config: Pick<Config, 'collection'>,
+  redis: Redis | null,
+  extra: ConnectorProviderOptions = {},
+): ConnectorProvider {
   return createConnectorProvider({
     baseUrls: config.collection.baseUrls,
     oauthClients: config.collection.oauthClients,

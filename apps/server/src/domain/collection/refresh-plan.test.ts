@@ -8,7 +8,14 @@ const at = (ms: number): Date => new Date(created.getTime() + ms);
 
 describe('metric refresh plan', () => {
   it('plans the fixed ages 1 h, 6 h, 24 h, 7 d, then daily', () => {
-    expect([0, 1, 2, 3, 4, 5].map(ageOfStage)).toEqual([HOUR, 6 * HOUR, DAY, 7 * DAY, 8 * DAY, 9 * DAY]);
+    expect([0, 1, 2, 3, 4, 5].map(ageOfStage)).toEqual([
+      HOUR,
+      6 * HOUR,
+      DAY,
+      7 * DAY,
+      8 * DAY,
+      9 * DAY,
+    ]);
   });
 
   it('a new post starts at the first age still ahead', () => {

@@ -3,7 +3,13 @@ import { queueDb } from '../../db/job-queue.js';
 import type { Pool, PoolClient } from '../../db/pool.js';
 import { listDueConnections } from '../../db/repos/connections.repo.js';
 import { purgeOAuthStates } from '../../db/repos/oauth.repo.js';
-import { findPendingSyncRun, insertSyncRun, type SyncKind, type SyncRun, type SyncTrigger } from '../../db/repos/sync-runs.repo.js';
+import {
+  findPendingSyncRun,
+  insertSyncRun,
+  type SyncKind,
+  type SyncRun,
+  type SyncTrigger,
+} from '../../db/repos/sync-runs.repo.js';
 import { setTenantScope, withTenant } from '../../db/tenant.js';
 import type { Logger } from '../../observability/logger.js';
 import type { SecretBox } from '../auth/secret-box.js';
@@ -34,7 +40,14 @@ export async function ensureSyncQueue(boss: PgBoss): Promise<void> {
   if (ensured.has(boss)) return;
   if (!(await boss.getQueue(SYNC_QUEUE))) {
     try {
-      await boss.createQueue(SYNC_QUEUE, { policy: 'stately', retryLimit: 2, retryDelay: 30, retryBackoff: true, retryDelayMax: 600, expireInSeconds: 30 * 60 });
+      await boss.createQueue(SYNC_QUEUE, {
+        policy: 'stately',
+        retryLimit: 2,
+        retryDelay: 30,
+        retryBackoff: true,
+        retryDelayMax: 600,
+        expireInSeconds: 30 * 60,
+      });
     } catch (error) {
       // Another process created it between the check and the create.
       if (!(await boss.getQueue(SYNC_QUEUE))) throw error;
@@ -55,12 +68,19 @@ export interface EnqueueRequest {
  * Queues a sync in the caller's transaction (scoped to the workspace). Returns the new run, or
  * the connection's run already waiting when the queue refused a second one.
  */
-export async function enqueueSync(client: PoolClient, boss: PgBoss, request: EnqueueRequest): Promise<{ run: SyncRun; queued: boolean }> {
+export async function enqueueSync(
+  client: PoolClient,
+  boss: PgBoss,
+  request: EnqueueRequest,
+): Promise<{ run: SyncRun; queued: boolean }> {
   await ensureSyncQueue(boss);
   await client.query('SAVEPOINT enqueue_sync');
   const run = await insertSyncRun(client, request);
   const data: SyncJobData = { ...request, runId: run.id };
-  const jobId = await boss.send(SYNC_QUEUE, data, { singletonKey: request.connectionId, db: queueDb(client) });
+  const jobId = await boss.send(SYNC_QUEUE, data, {
+    singletonKey: request.connectionId,
+    db: queueDb(client),
+  });
   if (jobId) {
     await client.query('RELEASE SAVEPOINT enqueue_sync');
     return { run, queued: true };
@@ -103,7 +123,12 @@ export async function scheduleDueSyncs(pool: Pool, boss: PgBoss, limit: number):
     let queued = 0;
     for (const d of due) {
       await setTenantScope(c, { workspaceId: d.workspaceId, userId: null });
-      const result = await enqueueSync(c, boss, { workspaceId: d.workspaceId, connectionId: d.connectionId, kind: d.kind, trigger: 'schedule' });
+      const result = await enqueueSync(c, boss, {
+        workspaceId: d.workspaceId,
+        connectionId: d.connectionId,
+        kind: d.kind,
+        trigger: 'schedule',
+      });
       if (result.queued) queued += 1;
     }
     return queued;
@@ -129,11 +154,27 @@ export async function startCollection(options: CollectionOptions): Promise<Runni
   };
   const workerId = await boss.work<SyncJobData>(
     SYNC_QUEUE,
-    { batchSize: 1, localConcurrency: options.concurrency ?? 4, pollingIntervalSeconds: options.pollIntervalSeconds ?? 1 },
+    {
+      batchSize: 1,
+      localConcurrency: options.concurrency ?? 4,
+      pollingIntervalSeconds: options.pollIntervalSeconds ?? 1,
+    },
     async ([job]) => {
       if (!job) return;
       const run = await syncConnection(deps, job.data);
-      logger.info({ component: 'collection', workspaceId: job.data.workspaceId, connectionId: job.data.connectionId, kind: job.data.kind, status: run.status, requests: run.requests, posts: run.postsCollected, snapshots: run.snapshots }, 'sync run finished');
+      logger.info(
+        {
+          component: 'collection',
+          workspaceId: job.data.workspaceId,
+          connectionId: job.data.connectionId,
+          kind: job.data.kind,
+          status: run.status,
+          requests: run.requests,
+          posts: run.postsCollected,
+          snapshots: run.snapshots,
+        },
+        'sync run finished',
+      );
     },
   );
   const batch = options.schedulerBatch ?? 200;

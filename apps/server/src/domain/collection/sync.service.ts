@@ -1,5 +1,13 @@
 import type { Platform } from '@socialpulse/contracts';
-import type { Connector, ConnectorContext, Credential, Gap, MetricSnapshot, CollectedPost, PostPage } from '../../connectors/connector.js';
+import type {
+  Connector,
+  ConnectorContext,
+  Credential,
+  Gap,
+  MetricSnapshot,
+  CollectedPost,
+  PostPage,
+} from '../../connectors/connector.js';
 import { toImportRecord } from '../../connectors/connector.js';
 import { isConnectorError, type ConnectorError } from '../../connectors/errors.js';
 import type { Pool, PoolClient } from '../../db/pool.js';
@@ -15,7 +23,13 @@ import {
   type Connection,
   type DueRefresh,
 } from '../../db/repos/connections.repo.js';
-import { findDeadLetter, insertDeadLetter, markDeadLetterReplayed, recordDeadLetterFailure, type DeadLetter } from '../../db/repos/dead-letters.repo.js';
+import {
+  findDeadLetter,
+  insertDeadLetter,
+  markDeadLetterReplayed,
+  recordDeadLetterFailure,
+  type DeadLetter,
+} from '../../db/repos/dead-letters.repo.js';
 import type { ImportPostRow } from '../../db/repos/posts-import.repo.js';
 import {
   findSyncRun,
@@ -59,7 +73,12 @@ export interface SyncLimits {
   defaultBlockMs: number;
 }
 
-export const defaultSyncLimits: SyncLimits = { overlapMs: 60 * 60_000, maxPagesPerRun: 50, maxMetricBatchesPerRun: 10, defaultBlockMs: 15 * 60_000 };
+export const defaultSyncLimits: SyncLimits = {
+  overlapMs: 60 * 60_000,
+  maxPagesPerRun: 50,
+  maxMetricBatchesPerRun: 10,
+  defaultBlockMs: 15 * 60_000,
+};
 
 /** The connector's incremental state, kept in platform_connections.cursor. */
 interface SyncCursor {
@@ -74,27 +93,48 @@ type Outcome = 'completed' | 'partial' | 'failed';
 /** Errors that end the run with the budget of the platform spent. */
 const LIMIT_KINDS = new Set(['rate_limited', 'usage_cap_exceeded', 'quota_exceeded']);
 /** Errors worth a dead letter (the request may succeed when replayed, or needs a look). */
-const DEAD_LETTER_KINDS = new Set(['transient', 'circuit_open', 'malformed_response', 'bad_request']);
+const DEAD_LETTER_KINDS = new Set([
+  'transient',
+  'circuit_open',
+  'malformed_response',
+  'bad_request',
+]);
 
 class RunState {
-  readonly progress: SyncProgress = { requests: 0, postsCollected: 0, snapshots: 0, skipped: 0, gaps: [] };
+  readonly progress: SyncProgress = {
+    requests: 0,
+    postsCollected: 0,
+    snapshots: 0,
+    skipped: 0,
+    gaps: [],
+  };
   outcome: Outcome = 'completed';
   error: Record<string, unknown> | null = null;
   deadLettered = false;
 
   gap(g: Omit<SyncGap, 'count'> & { count?: number }): void {
-    const same = this.progress.gaps.find((x) => x.what === g.what && x.reason === g.reason && x.detail === g.detail);
+    const same = this.progress.gaps.find(
+      (x) => x.what === g.what && x.reason === g.reason && x.detail === g.detail,
+    );
     if (same) {
       same.count += g.count ?? 1;
-      if (g.resourceIds) same.resourceIds = [...(same.resourceIds ?? []), ...g.resourceIds].slice(0, 100);
+      if (g.resourceIds)
+        same.resourceIds = [...(same.resourceIds ?? []), ...g.resourceIds].slice(0, 100);
       return;
     }
     this.progress.gaps.push({ ...g, count: g.count ?? 1 });
-    if (this.progress.gaps.length > 200) this.progress.gaps.splice(0, this.progress.gaps.length - 200);
+    if (this.progress.gaps.length > 200)
+      this.progress.gaps.splice(0, this.progress.gaps.length - 200);
   }
 
   connectorGaps(what: string, gaps: readonly Gap[]): void {
-    for (const g of gaps) this.gap({ what, reason: g.reason, detail: g.detail, ...(g.resourceId ? { resourceIds: [g.resourceId] } : {}) });
+    for (const g of gaps)
+      this.gap({
+        what,
+        reason: g.reason,
+        detail: g.detail,
+        ...(g.resourceId ? { resourceIds: [g.resourceId] } : {}),
+      });
   }
 }
 
@@ -111,7 +151,10 @@ interface RunContext {
   replayOf: DeadLetter | null;
 }
 
-const scopeOf = (workspaceId: string): { workspaceId: string; userId: null } => ({ workspaceId, userId: null });
+const scopeOf = (workspaceId: string): { workspaceId: string; userId: null } => ({
+  workspaceId,
+  userId: null,
+});
 
 export interface SyncRequest {
   workspaceId: string;
@@ -139,16 +182,35 @@ export async function syncConnection(deps: SyncDeps, request: SyncRequest): Prom
   const prepared = await withTenant(deps.pool, tenant, async (c) => {
     const connection = await findConnection(c, workspaceId, connectionId);
     let run = request.runId ? await findSyncRun(c, workspaceId, request.runId) : null;
-    if (request.runId && run && !['queued', 'running'].includes(run.status)) return { connection, run, skip: true };
-    run ??= await insertSyncRun(c, { workspaceId, connectionId, kind: request.kind, trigger: request.trigger });
-    const replayOf = request.deadLetterId ? await findDeadLetter(c, workspaceId, request.deadLetterId) : null;
+    if (request.runId && run && !['queued', 'running'].includes(run.status))
+      return { connection, run, skip: true };
+    run ??= await insertSyncRun(c, {
+      workspaceId,
+      connectionId,
+      kind: request.kind,
+      trigger: request.trigger,
+    });
+    const replayOf = request.deadLetterId
+      ? await findDeadLetter(c, workspaceId, request.deadLetterId)
+      : null;
     if (!connection || connection.status !== 'active') {
-      const error = { code: 'connection_not_active', message: `connection ${connectionId} is ${connection?.status ?? 'gone'}; nothing was collected`, status: connection?.status ?? null };
-      return { connection, run: await finishSyncRun(c, workspaceId, run.id, 'failed', emptyProgress(), error), skip: true };
+      const error = {
+        code: 'connection_not_active',
+        message: `connection ${connectionId} is ${connection?.status ?? 'gone'}; nothing was collected`,
+        status: connection?.status ?? null,
+      };
+      return {
+        connection,
+        run: await finishSyncRun(c, workspaceId, run.id, 'failed', emptyProgress(), error),
+        skip: true,
+      };
     }
     await startSyncRun(c, workspaceId, run.id);
     // Claimed: the scheduler does not see the connection due while this run goes.
-    if (request.kind === 'posts') await updateConnection(c, workspaceId, connectionId, { nextSyncAt: new Date(now().getTime() + connection.pollMinutes * 60_000) });
+    if (request.kind === 'posts')
+      await updateConnection(c, workspaceId, connectionId, {
+        nextSyncAt: new Date(now().getTime() + connection.pollMinutes * 60_000),
+      });
     return { connection, run, replayOf, skip: false };
   });
   if (prepared.skip || !prepared.connection) return prepared.run;
@@ -156,7 +218,13 @@ export async function syncConnection(deps: SyncDeps, request: SyncRequest): Prom
 
   const state = new RunState();
   const counter = countingHttp(deps.connectors.http);
-  const renewal = { pool: deps.pool, secretBox: deps.secretBox, connectors: deps.connectors, logger: deps.logger, now };
+  const renewal = {
+    pool: deps.pool,
+    secretBox: deps.secretBox,
+    connectors: deps.connectors,
+    logger: deps.logger,
+    now,
+  };
   let credential: Credential;
   try {
     // Renewed first when the token is about to expire.
@@ -168,17 +236,34 @@ export async function syncConnection(deps: SyncDeps, request: SyncRequest): Prom
       state.error = error.toJSON();
       return finish({ deps, limits, connection, run, state, now }, {});
     }
-    deps.logger?.warn({ err: error, connectionId, workspaceId }, 'connection credentials could not be used');
+    deps.logger?.warn(
+      { err: error, connectionId, workspaceId },
+      'connection credentials could not be used',
+    );
     state.outcome = 'failed';
-    state.error = isConnectorError(error) ? error.toJSON() : { code: 'platform_auth_expired', message: 'the stored credentials could not be opened; reconnect the account' };
-    return finish({ deps, limits, connection, run, state, now }, { status: 'platform_auth_expired', lastError: state.error });
+    state.error = isConnectorError(error)
+      ? error.toJSON()
+      : {
+          code: 'platform_auth_expired',
+          message: 'the stored credentials could not be opened; reconnect the account',
+        };
+    return finish(
+      { deps, limits, connection, run, state, now },
+      { status: 'platform_auth_expired', lastError: state.error },
+    );
   }
   let connector: Connector;
   try {
-    connector = deps.connectors.create(connection.platform, counter.http, { handle: connection.handle, ...(connection.api ? { tiktokApi: connection.api } : {}) });
+    connector = deps.connectors.create(connection.platform, counter.http, {
+      handle: connection.handle,
+      ...(connection.api ? { tiktokApi: connection.api } : {}),
+    });
   } catch (error) {
     state.outcome = 'failed';
-    state.error = { code: 'connector_unavailable', message: error instanceof Error ? error.message : String(error) };
+    state.error = {
+      code: 'connector_unavailable',
+      message: error instanceof Error ? error.message : String(error),
+    };
     return finish({ deps, limits, connection, run, state, now }, {});
   }
   const rc: RunContext = {
@@ -195,7 +280,8 @@ export async function syncConnection(deps: SyncDeps, request: SyncRequest): Prom
   };
 
   let connectionChange: Parameters<typeof updateConnection>[3] = {};
-  const operation = (): Promise<Parameters<typeof updateConnection>[3]> => (request.kind === 'posts' ? syncPosts(rc) : refreshMetrics(rc));
+  const operation = (): Promise<Parameters<typeof updateConnection>[3]> =>
+    request.kind === 'posts' ? syncPosts(rc) : refreshMetrics(rc);
   try {
     try {
       connectionChange = await operation();
@@ -204,14 +290,23 @@ export async function syncConnection(deps: SyncDeps, request: SyncRequest): Prom
       // The platform refused the token (revoked early, clock skew, a rotated grant): renew once
       // and go on from where the run stopped (its cursor and refresh plan are saved as it goes).
       const refused = rc.ctx.credential.accessToken;
-      rc.ctx = { ...rc.ctx, credential: await currentCredential(renewal, connection, 'refused', refused) };
+      rc.ctx = {
+        ...rc.ctx,
+        credential: await currentCredential(renewal, connection, 'refused', refused),
+      };
       connectionChange = await operation();
     }
   } catch (error) {
     if (!isConnectorError(error)) {
-      deps.logger?.error({ err: error, connectionId, workspaceId, platform: connection.platform }, 'sync failed');
+      deps.logger?.error(
+        { err: error, connectionId, workspaceId, platform: connection.platform },
+        'sync failed',
+      );
       state.outcome = 'failed';
-      state.error = { code: 'internal_error', message: error instanceof Error ? error.message : String(error) };
+      state.error = {
+        code: 'internal_error',
+        message: error instanceof Error ? error.message : String(error),
+      };
     } else {
       connectionChange = handleConnectorError(rc, error, request.kind);
     }
@@ -224,16 +319,36 @@ export async function syncConnection(deps: SyncDeps, request: SyncRequest): Prom
       // A failure of the replayed operation itself was recorded on the dead letter already.
       if (state.deadLettered) return;
       if (state.outcome === 'completed') await markDeadLetterReplayed(c, workspaceId, id);
-      else await recordDeadLetterFailure(c, workspaceId, id, state.error ?? { code: 'replay_incomplete', message: 'the replay did not complete' }, 1);
+      else
+        await recordDeadLetterFailure(
+          c,
+          workspaceId,
+          id,
+          state.error ?? { code: 'replay_incomplete', message: 'the replay did not complete' },
+          1,
+        );
     });
   }
   return finish({ deps, limits, connection, run, state, now }, connectionChange);
 }
 
-const emptyProgress = (): SyncProgress => ({ requests: 0, postsCollected: 0, snapshots: 0, skipped: 0, gaps: [] });
+const emptyProgress = (): SyncProgress => ({
+  requests: 0,
+  postsCollected: 0,
+  snapshots: 0,
+  skipped: 0,
+  gaps: [],
+});
 
 async function finish(
-  f: { deps: SyncDeps; limits: SyncLimits; connection: Connection; run: SyncRun; state: RunState; now: () => Date },
+  f: {
+    deps: SyncDeps;
+    limits: SyncLimits;
+    connection: Connection;
+    run: SyncRun;
+    state: RunState;
+    now: () => Date;
+  },
   change: Parameters<typeof updateConnection>[3],
 ): Promise<SyncRun> {
   const { deps, connection, run, state } = f;
@@ -243,23 +358,46 @@ async function finish(
       lastError: state.outcome === 'completed' ? null : state.error,
       ...change,
     });
-    return finishSyncRun(c, connection.workspaceId, run.id, state.outcome, state.progress, state.error);
+    return finishSyncRun(
+      c,
+      connection.workspaceId,
+      run.id,
+      state.outcome,
+      state.progress,
+      state.error,
+    );
   });
 }
 
 /** Applies the handling the error's kind implies; returns what changes on the connection. */
-function handleConnectorError(rc: RunContext, error: ConnectorError, kind: SyncKind): Parameters<typeof updateConnection>[3] {
+function handleConnectorError(
+  rc: RunContext,
+  error: ConnectorError,
+  kind: SyncKind,
+): Parameters<typeof updateConnection>[3] {
   const { state, connection, limits } = rc;
   const now = rc.now().getTime();
   const detail = error.toJSON();
   const what = kind === 'posts' ? 'posts' : 'metrics';
   if (LIMIT_KINDS.has(error.kind)) {
-    const resetAt = error.resetAt ?? (error.retryAfterMs !== null ? now + error.retryAfterMs : now + limits.defaultBlockMs);
+    const resetAt =
+      error.resetAt ??
+      (error.retryAfterMs !== null ? now + error.retryAfterMs : now + limits.defaultBlockMs);
     const reset = new Date(Math.max(resetAt, now + 1000));
     state.outcome = 'partial';
     state.error = detail;
-    state.gap({ what, reason: error.kind, detail: `${error.message} (stopped; the rest is collected after the reset)`, resetAt: reset.toISOString() });
-    const nextSyncAt = kind === 'posts' ? reset : connection.nextSyncAt && connection.nextSyncAt > reset ? undefined : reset;
+    state.gap({
+      what,
+      reason: error.kind,
+      detail: `${error.message} (stopped; the rest is collected after the reset)`,
+      resetAt: reset.toISOString(),
+    });
+    const nextSyncAt =
+      kind === 'posts'
+        ? reset
+        : connection.nextSyncAt && connection.nextSyncAt > reset
+          ? undefined
+          : reset;
     return { blockedUntil: reset, ...(nextSyncAt ? { nextSyncAt } : {}) };
   }
   if (error.kind === 'auth_expired') {
@@ -269,32 +407,52 @@ function handleConnectorError(rc: RunContext, error: ConnectorError, kind: SyncK
   }
   if (error.kind === 'not_found' || error.kind === 'forbidden') {
     state.gap({ what, reason: error.kind, detail: error.message });
-    state.outcome = state.progress.postsCollected + state.progress.snapshots > 0 ? 'partial' : 'failed';
+    state.outcome =
+      state.progress.postsCollected + state.progress.snapshots > 0 ? 'partial' : 'failed';
     state.error = detail;
     return {};
   }
   // transient after the HTTP layer's retries, an open circuit, a malformed answer, a refused request
-  state.outcome = state.progress.postsCollected + state.progress.snapshots > 0 ? 'partial' : 'failed';
+  state.outcome =
+    state.progress.postsCollected + state.progress.snapshots > 0 ? 'partial' : 'failed';
   state.error = detail;
   state.gap({ what, reason: error.kind, detail: error.message });
   return {};
 }
 
 /** A dead letter for a failed operation, or one more attempt on the one being replayed. */
-async function deadLetter(rc: RunContext, operation: string, request: Record<string, unknown>, error: ConnectorError): Promise<void> {
+async function deadLetter(
+  rc: RunContext,
+  operation: string,
+  request: Record<string, unknown>,
+  error: ConnectorError,
+): Promise<void> {
   const { connection } = rc;
-  const attempts = DEAD_LETTER_KINDS.has(error.kind) && error.retryable ? rc.deps.connectors.maxAttempts : 1;
+  const attempts =
+    DEAD_LETTER_KINDS.has(error.kind) && error.retryable ? rc.deps.connectors.maxAttempts : 1;
   rc.state.deadLettered = true;
   await withTenant(rc.deps.pool, scopeOf(connection.workspaceId), async (c) => {
     if (rc.replayOf && rc.replayOf.operation === operation) {
-      await recordDeadLetterFailure(c, connection.workspaceId, rc.replayOf.id, error.toJSON(), attempts);
+      await recordDeadLetterFailure(
+        c,
+        connection.workspaceId,
+        rc.replayOf.id,
+        error.toJSON(),
+        attempts,
+      );
       return;
     }
     await insertDeadLetter(c, {
       workspaceId: connection.workspaceId,
       connectionId: connection.id,
       operation,
-      request: { platform: connection.platform, connection_id: connection.id, sync_run_id: rc.run.id, endpoint: error.endpoint, ...request },
+      request: {
+        platform: connection.platform,
+        connection_id: connection.id,
+        sync_run_id: rc.run.id,
+        endpoint: error.endpoint,
+        ...request,
+      },
       error: error.toJSON(),
       attempts,
     });
@@ -334,7 +492,8 @@ function snapshotRow(snapshot: MetricSnapshot, post: DueRefresh): ImportPostRow 
   };
 }
 
-const hasMetrics = (r: ImportPostRow): boolean => [r.likes, r.comments, r.shares, r.views, r.saves, r.impressions].some((v) => v !== null);
+const hasMetrics = (r: ImportPostRow): boolean =>
+  [r.likes, r.comments, r.shares, r.views, r.saves, r.impressions].some((v) => v !== null);
 
 async function syncPosts(rc: RunContext): Promise<Parameters<typeof updateConnection>[3]> {
   const { connection, connector, state, limits, deps } = rc;
@@ -342,14 +501,26 @@ async function syncPosts(rc: RunContext): Promise<Parameters<typeof updateConnec
   const source = `sync:${connection.platform}`;
   const stored = (connection.cursor ?? {}) as SyncCursor;
   const newestStored = connection.accountId
-    ? await withTenant(deps.pool, scopeOf(workspaceId), (c) => newestPostCreatedAt(c, workspaceId, connection.platform, connection.accountId ?? ''))
+    ? await withTenant(deps.pool, scopeOf(workspaceId), (c) =>
+        newestPostCreatedAt(c, workspaceId, connection.platform, connection.accountId ?? ''),
+      )
     : null;
-  const newestKnown = [newestStored?.getTime(), stored.newestCreatedAt ? Date.parse(stored.newestCreatedAt) : undefined].filter((t): t is number => t !== undefined && !Number.isNaN(t));
+  const newestKnown = [
+    newestStored?.getTime(),
+    stored.newestCreatedAt ? Date.parse(stored.newestCreatedAt) : undefined,
+  ].filter((t): t is number => t !== undefined && !Number.isNaN(t));
   const replay = rc.replayOf?.operation === 'list_posts' ? rc.replayOf.request : null;
   const resume = replay
-    ? { cursor: typeof replay.cursor === 'string' ? replay.cursor : null, since: typeof replay.since === 'string' ? replay.since : null }
-    : stored.resume ?? null;
-  const since = resume ? resume.since : newestKnown.length > 0 ? new Date(Math.max(...newestKnown) - limits.overlapMs).toISOString() : null;
+    ? {
+        cursor: typeof replay.cursor === 'string' ? replay.cursor : null,
+        since: typeof replay.since === 'string' ? replay.since : null,
+      }
+    : (stored.resume ?? null);
+  const since = resume
+    ? resume.since
+    : newestKnown.length > 0
+      ? new Date(Math.max(...newestKnown) - limits.overlapMs).toISOString()
+      : null;
   let cursor: string | null = resume?.cursor ?? null;
   let newest = newestKnown.length > 0 ? Math.max(...newestKnown) : null;
   const account = { externalId: connection.externalAccountId ?? '', handle: connection.handle };
@@ -364,17 +535,30 @@ async function syncPosts(rc: RunContext): Promise<Parameters<typeof updateConnec
   for (let page = 0; ; page += 1) {
     if (page >= limits.maxPagesPerRun) {
       // The page cap: continue at the next run (due now) from here.
-      state.gap({ what: 'posts', reason: 'page_cap', detail: `stopped after ${limits.maxPagesPerRun} pages; the next run continues from the remembered cursor` });
-      return saveCursor(rc, { newestCreatedAt: iso(newest), resume: cursor ? { cursor, since } : null }, { nextSyncAt: rc.now() });
+      state.gap({
+        what: 'posts',
+        reason: 'page_cap',
+        detail: `stopped after ${limits.maxPagesPerRun} pages; the next run continues from the remembered cursor`,
+      });
+      return saveCursor(
+        rc,
+        { newestCreatedAt: iso(newest), resume: cursor ? { cursor, since } : null },
+        { nextSyncAt: rc.now() },
+      );
     }
     let result: PostPage;
     try {
       result = await (pending ?? fetchPage(cursor));
     } catch (error) {
       if (isConnectorError(error)) {
-        if (DEAD_LETTER_KINDS.has(error.kind)) await deadLetter(rc, 'list_posts', { cursor, since }, error);
+        if (DEAD_LETTER_KINDS.has(error.kind))
+          await deadLetter(rc, 'list_posts', { cursor, since }, error);
         // Remember where we stopped: the next run (after a reset) continues from this page.
-        await saveCursor(rc, { newestCreatedAt: iso(newest), resume: cursor ? { cursor, since } : null }, {});
+        await saveCursor(
+          rc,
+          { newestCreatedAt: iso(newest), resume: cursor ? { cursor, since } : null },
+          {},
+        );
       }
       throw error;
     }
@@ -383,7 +567,12 @@ async function syncPosts(rc: RunContext): Promise<Parameters<typeof updateConnec
       const row = rowOf(post);
       if (row === null) {
         state.progress.skipped += 1;
-        state.gap({ what: 'posts', reason: 'unmappable', detail: 'a post did not fit the common model', resourceIds: [post.external_id] });
+        state.gap({
+          what: 'posts',
+          reason: 'unmappable',
+          detail: 'a post did not fit the common model',
+          resourceIds: [post.external_id],
+        });
         continue;
       }
       rows.push(row);
@@ -403,27 +592,46 @@ async function syncPosts(rc: RunContext): Promise<Parameters<typeof updateConnec
         workspaceId,
         connection.id,
         connection.platform,
-        rows.map((r) => ({ externalId: r.externalId, ...nextRefresh(new Date(r.createdAt), writtenAt) })),
+        rows.map((r) => ({
+          externalId: r.externalId,
+          ...nextRefresh(new Date(r.createdAt), writtenAt),
+        })),
       );
       state.progress.postsCollected += rows.length;
       state.progress.snapshots += rows.filter(hasMetrics).length;
       cursor = next;
-      await updateConnection(c, workspaceId, connection.id, { cursor: { newestCreatedAt: iso(newest), resume: cursor ? { cursor, since } : null } });
+      await updateConnection(c, workspaceId, connection.id, {
+        cursor: { newestCreatedAt: iso(newest), resume: cursor ? { cursor, since } : null },
+      });
       await saveProgress(c, rc);
     });
     if (next === null) break;
   }
   const limit = connector.capabilities.historyLimit;
   if (since === null && limit !== null && state.progress.postsCollected >= limit) {
-    state.gap({ what: 'posts', reason: 'history_limit', detail: `${connection.platform} lists only the ${limit} newest posts; import the platform's data export for older ones` });
+    state.gap({
+      what: 'posts',
+      reason: 'history_limit',
+      detail: `${connection.platform} lists only the ${limit} newest posts; import the platform's data export for older ones`,
+    });
   }
-  return { nextSyncAt: new Date(rc.now().getTime() + connection.pollMinutes * 60_000), blockedUntil: null };
+  return {
+    nextSyncAt: new Date(rc.now().getTime() + connection.pollMinutes * 60_000),
+    blockedUntil: null,
+  };
 }
 
-const iso = (ms: number | null): string | undefined => (ms === null ? undefined : new Date(ms).toISOString());
+const iso = (ms: number | null): string | undefined =>
+  ms === null ? undefined : new Date(ms).toISOString();
 
-async function saveCursor(rc: RunContext, cursor: SyncCursor, change: Parameters<typeof updateConnection>[3]): Promise<Parameters<typeof updateConnection>[3]> {
-  await withTenant(rc.deps.pool, scopeOf(rc.connection.workspaceId), (c) => updateConnection(c, rc.connection.workspaceId, rc.connection.id, { cursor: { ...cursor } }));
+async function saveCursor(
+  rc: RunContext,
+  cursor: SyncCursor,
+  change: Parameters<typeof updateConnection>[3],
+): Promise<Parameters<typeof updateConnection>[3]> {
+  await withTenant(rc.deps.pool, scopeOf(rc.connection.workspaceId), (c) =>
+    updateConnection(c, rc.connection.workspaceId, rc.connection.id, { cursor: { ...cursor } }),
+  );
   return change;
 }
 
@@ -435,8 +643,21 @@ async function refreshMetrics(rc: RunContext): Promise<Parameters<typeof updateC
   const replay = rc.replayOf?.operation === 'refresh_metrics' ? rc.replayOf.request : null;
   const due = await withTenant(deps.pool, scopeOf(workspaceId), (c) =>
     replay
-      ? listRefreshesOf(c, workspaceId, connection.platform, Array.isArray(replay.external_ids) ? replay.external_ids.filter((x): x is string => typeof x === 'string') : [])
-      : listDueRefreshes(c, workspaceId, connection.id, rc.now(), batchSize * limits.maxMetricBatchesPerRun),
+      ? listRefreshesOf(
+          c,
+          workspaceId,
+          connection.platform,
+          Array.isArray(replay.external_ids)
+            ? replay.external_ids.filter((x): x is string => typeof x === 'string')
+            : [],
+        )
+      : listDueRefreshes(
+          c,
+          workspaceId,
+          connection.id,
+          rc.now(),
+          batchSize * limits.maxMetricBatchesPerRun,
+        ),
   );
   for (let i = 0; i < due.length; i += batchSize) {
     const batch = due.slice(i, i + batchSize);
@@ -449,7 +670,9 @@ async function refreshMetrics(rc: RunContext): Promise<Parameters<typeof updateC
       if (error.kind === 'not_found' || error.kind === 'forbidden') {
         state.gap({ what: 'metrics', reason: error.kind, detail: error.message, resourceIds: ids });
         state.progress.skipped += ids.length;
-        await withTenant(deps.pool, scopeOf(workspaceId), (c) => advance(c, rc, batch, new Set(error.kind === 'not_found' ? ids : [])));
+        await withTenant(deps.pool, scopeOf(workspaceId), (c) =>
+          advance(c, rc, batch, new Set(error.kind === 'not_found' ? ids : [])),
+        );
         continue;
       }
       if (DEAD_LETTER_KINDS.has(error.kind)) {
@@ -470,7 +693,13 @@ async function refreshMetrics(rc: RunContext): Promise<Parameters<typeof updateC
       if (post) rows.push(snapshotRow({ ...s, platform: connection.platform as Platform }, post));
     }
     state.connectorGaps('metrics', result.gaps);
-    const gone = new Set(result.gaps.filter((g) => (g.reason === 'deleted' || g.reason === 'not_found') && g.resourceId !== null).map((g) => g.resourceId ?? ''));
+    const gone = new Set(
+      result.gaps
+        .filter(
+          (g) => (g.reason === 'deleted' || g.reason === 'not_found') && g.resourceId !== null,
+        )
+        .map((g) => g.resourceId ?? ''),
+    );
     const seen = new Set(rows.map((r) => r.externalId));
     state.progress.skipped += ids.filter((id) => !seen.has(id)).length;
     await withTenant(deps.pool, scopeOf(workspaceId), async (c) => {
@@ -484,13 +713,24 @@ async function refreshMetrics(rc: RunContext): Promise<Parameters<typeof updateC
 }
 
 /** Refreshed posts move to their next stage; posts the platform says are gone leave the plan. */
-async function advance(c: PoolClient, rc: RunContext, batch: readonly DueRefresh[], gone: ReadonlySet<string>): Promise<void> {
+async function advance(
+  c: PoolClient,
+  rc: RunContext,
+  batch: readonly DueRefresh[],
+  gone: ReadonlySet<string>,
+): Promise<void> {
   const workspaceId = rc.connection.workspaceId;
   const now = rc.now();
-  await deleteRefreshes(c, workspaceId, batch.filter((d) => gone.has(d.externalId)).map((d) => d.postId));
+  await deleteRefreshes(
+    c,
+    workspaceId,
+    batch.filter((d) => gone.has(d.externalId)).map((d) => d.postId),
+  );
   await advanceRefreshes(
     c,
     workspaceId,
-    batch.filter((d) => !gone.has(d.externalId)).map((d) => ({ postId: d.postId, ...nextRefresh(d.createdAt, now, d.stage) })),
+    batch
+      .filter((d) => !gone.has(d.externalId))
+      .map((d) => ({ postId: d.postId, ...nextRefresh(d.createdAt, now, d.stage) })),
   );
 }

@@ -31,11 +31,22 @@ export type StoredCredentials = z.infer<typeof storedCredentialsSchema>;
 
 const contextOf = (connectionId: string): string => `platform_connection:${connectionId}`;
 
-export function sealCredentials(box: SecretBox, connectionId: string, credentials: StoredCredentials): string {
-  return box.encrypt(JSON.stringify(storedCredentialsSchema.parse(credentials)), contextOf(connectionId));
+export function sealCredentials(
+  box: SecretBox,
+  connectionId: string,
+  credentials: StoredCredentials,
+): string {
+  return box.encrypt(
+    JSON.stringify(storedCredentialsSchema.parse(credentials)),
+    contextOf(connectionId),
+  );
 }
 
-export function openCredentials(box: SecretBox, connectionId: string, sealed: string): StoredCredentials {
+export function openCredentials(
+  box: SecretBox,
+  connectionId: string,
+  sealed: string,
+): StoredCredentials {
   return storedCredentialsSchema.parse(JSON.parse(box.decrypt(sealed, contextOf(connectionId))));
 }
 

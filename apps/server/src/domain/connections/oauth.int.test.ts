@@ -13,9 +13,24 @@ import { loadConfig } from '../../config.js';
 import { findConnection } from '../../db/repos/connections.repo.js';
 import { withTenant } from '../../db/tenant.js';
 import { createLogger } from '../../observability/logger.js';
-import { createTestDatabase, databaseUnavailable, type TestDatabase } from '../../../test/support/db.js';
-import { addMember, createWorkspaceAs, noRateLimits, signUpUser, type TestUser } from '../../../test/support/app.js';
-import { createManualClock, startSimulator, type Platform, type Simulator } from '../../../test/simulator/index.js';
+import {
+  createTestDatabase,
+  databaseUnavailable,
+  type TestDatabase,
+} from '../../../test/support/db.js';
+import {
+  addMember,
+  createWorkspaceAs,
+  noRateLimits,
+  signUpUser,
+  type TestUser,
+} from '../../../test/support/app.js';
+import {
+  createManualClock,
+  startSimulator,
+  type Platform,
+  type Simulator,
+} from '../../../test/simulator/index.js';
 import { createSecretBox, type SecretBox } from '../auth/secret-box.js';
 import { createConnectorProvider, type ConnectorProvider } from '../collection/connectors.js';
 import { syncConnection } from '../collection/sync.service.js';
@@ -36,13 +51,30 @@ describe.skipIf(databaseUnavailable() !== '')('OAuth connections against the sim
   const now = (): Date => new Date(clock.now());
 
   const ws = (): string => `/v1/workspaces/${workspaceId}`;
-  const inject = async (method: 'GET' | 'POST' | 'DELETE', url: string, user: TestUser | null, payload?: object) => {
-    const res = await app.inject({ method, url, ...(user ? { headers: user.headers } : {}), ...(payload ? { payload } : {}) });
-    return { status: res.statusCode, headers: res.headers, body: res.body === '' ? null : res.json<Record<string, unknown>>() };
+  const inject = async (
+    method: 'GET' | 'POST' | 'DELETE',
+    url: string,
+    user: TestUser | null,
+    payload?: object,
+  ) => {
+    const res = await app.inject({
+      method,
+      url,
+      ...(user ? { headers: user.headers } : {}),
+      ...(payload ? { payload } : {}),
+    });
+    return {
+      status: res.statusCode,
+      headers: res.headers,
+      body: res.body === '' ? null : res.json<Record<string, unknown>>(),
+    };
   };
 
   /** Plays the browser: starts the flow, follows the platform's consent redirect, returns our callback URL. */
-  async function consent(platform: Platform, options: { accountIndex?: number; returnTo?: string } = {}): Promise<string> {
+  async function consent(
+    platform: Platform,
+    options: { accountIndex?: number; returnTo?: string } = {},
+  ): Promise<string> {
     const started = await inject('POST', `${ws()}/connections/oauth`, owner, {
       platform,
       ...(platform === 'mastodon' ? { instance: sim.url('mastodon') } : {}),
@@ -70,7 +102,10 @@ describe.skipIf(databaseUnavailable() !== '')('OAuth connections against the sim
     withTenant(db.pool, { workspaceId, userId: null }, async (c) => {
       const connection = await findConnection(c, workspaceId, connectionId);
       if (!connection?.credentialsSealed) throw new Error('no credentials');
-      return { connection, credentials: openCredentials(box, connection.id, connection.credentialsSealed) };
+      return {
+        connection,
+        credentials: openCredentials(box, connection.id, connection.credentialsSealed),
+      };
     });
 
   const tokenCalls = (platform: Platform, path: string): number => {
@@ -89,7 +124,12 @@ describe.skipIf(databaseUnavailable() !== '')('OAuth connections against the sim
       postsPerAccount: 8,
       tokenTtlSeconds: { x: 7200, tiktok: 7200, youtube: 3600 },
     });
-    const oauthClients = Object.fromEntries(OAUTH_PLATFORMS.filter((p) => p !== 'mastodon').map((p) => [p, { clientId: sim.apps[p].clientId, clientSecret: sim.apps[p].clientSecret }]));
+    const oauthClients = Object.fromEntries(
+      OAUTH_PLATFORMS.filter((p) => p !== 'mastodon').map((p) => [
+        p,
+        { clientId: sim.apps[p].clientId, clientSecret: sim.apps[p].clientSecret },
+      ]),
+    );
     connectors = createConnectorProvider({
       baseUrls: { ...sim.baseUrls, instagram: `${sim.url('instagram')}/v21.0` },
       oauthClients,
@@ -113,36 +153,53 @@ describe.skipIf(databaseUnavailable() !== '')('OAuth connections against the sim
     await db?.drop();
   });
 
-  it.each(OAUTH_PLATFORMS)('%s: consent on the platform connects the account; tokens are sealed, never shown', async (platform) => {
-    const account = sim.accounts[platform][0];
-    if (!account) throw new Error('no account');
-    const connection = await connect(platform);
-    expect(connection).toMatchObject({ platform, status: 'active' });
-    expect(connection.account.external_id?.endsWith(account.id) ?? false).toBe(true);
-    const { credentials } = await storedCredentials(connection.id);
-    expect(credentials.via).toBe('oauth');
-    expect(credentials.accessToken).toBeTruthy();
-    // Where the platform grants a refresh token, it is kept; Meta and Mastodon grant none.
-    expect(credentials.refreshToken !== undefined).toBe(['x', 'youtube', 'tiktok', 'reddit'].includes(platform));
-    if (platform === 'instagram') {
-      // The 1-hour code token was exchanged for the long-lived one.
-      expect(Date.parse(credentials.expiresAt ?? '') - clock.now()).toBeGreaterThan(24 * 3600_000);
-    }
-    // Sealed at rest: no token in any column of the row.
-    const { rows } = await db.adminPool.query<{ row: string }>('SELECT row_to_json(c)::text AS row FROM platform_connections c WHERE id = $1', [connection.id]);
-    expect(rows[0]?.row).not.toContain(credentials.accessToken ?? '-');
-    if (credentials.refreshToken) expect(rows[0]?.row).not.toContain(credentials.refreshToken);
-    const audit = await db.adminPool.query<{ details: Record<string, unknown> }>("SELECT details FROM audit_log WHERE target = $1 AND action = 'connection.created'", [connection.id]);
-    expect(audit.rows[0]?.details).toMatchObject({ platform, via: 'oauth' });
-    expect(JSON.stringify(audit.rows)).not.toContain(credentials.accessToken ?? '-');
+  it.each(OAUTH_PLATFORMS)(
+    '%s: consent on the platform connects the account; tokens are sealed, never shown',
+    async (platform) => {
+      const account = sim.accounts[platform][0];
+      if (!account) throw new Error('no account');
+      const connection = await connect(platform);
+      expect(connection).toMatchObject({ platform, status: 'active' });
+      expect(connection.account.external_id?.endsWith(account.id) ?? false).toBe(true);
+      const { credentials } = await storedCredentials(connection.id);
+      expect(credentials.via).toBe('oauth');
+      expect(credentials.accessToken).toBeTruthy();
+      // Where the platform grants a refresh token, it is kept; Meta and Mastodon grant none.
+      expect(credentials.refreshToken !== undefined).toBe(
+        ['x', 'youtube', 'tiktok', 'reddit'].includes(platform),
+      );
+      if (platform === 'instagram') {
+        // The 1-hour code token was exchanged for the long-lived one.
+        expect(Date.parse(credentials.expiresAt ?? '') - clock.now()).toBeGreaterThan(
+          24 * 3600_000,
+        );
+      }
+      // Sealed at rest: no token in any column of the row.
+      const { rows } = await db.adminPool.query<{ row: string }>(
+        'SELECT row_to_json(c)::text AS row FROM platform_connections c WHERE id = $1',
+        [connection.id],
+      );
+      expect(rows[0]?.row).not.toContain(credentials.accessToken ?? '-');
+      if (credentials.refreshToken) expect(rows[0]?.row).not.toContain(credentials.refreshToken);
+      const audit = await db.adminPool.query<{ details: Record<string, unknown> }>(
+        "SELECT details FROM audit_log WHERE target = $1 AND action = 'connection.created'",
+        [connection.id],
+      );
+      expect(audit.rows[0]?.details).toMatchObject({ platform, via: 'oauth' });
+      expect(JSON.stringify(audit.rows)).not.toContain(credentials.accessToken ?? '-');
 
-    // The connection collects with the granted token.
-    const run = await syncConnection({ pool: db.pool, secretBox: box, connectors, now }, { workspaceId, connectionId: connection.id, kind: 'posts', trigger: 'manual' });
-    expect(run.status, JSON.stringify(run)).toBe('completed');
-    // Instagram also lists Stories, which the ground truth leaves out.
-    if (platform === 'instagram') expect(run.postsCollected).toBeGreaterThanOrEqual(sim.postIds(platform, account.id).length);
-    else expect(run.postsCollected).toBe(sim.postIds(platform, account.id).length);
-  });
+      // The connection collects with the granted token.
+      const run = await syncConnection(
+        { pool: db.pool, secretBox: box, connectors, now },
+        { workspaceId, connectionId: connection.id, kind: 'posts', trigger: 'manual' },
+      );
+      expect(run.status, JSON.stringify(run)).toBe('completed');
+      // Instagram also lists Stories, which the ground truth leaves out.
+      if (platform === 'instagram')
+        expect(run.postsCollected).toBeGreaterThanOrEqual(sim.postIds(platform, account.id).length);
+      else expect(run.postsCollected).toBe(sim.postIds(platform, account.id).length);
+    },
+  );
 
   it('a state works once; an unknown or expired state and a denied consent are refused with the reason', async () => {
     const callback = await consent('x', { accountIndex: 1 });
@@ -151,20 +208,35 @@ describe.skipIf(databaseUnavailable() !== '')('OAuth connections against the sim
     expect(replay.status).toBe(400);
     expect(replay.body).toMatchObject({ error: { code: 'oauth_state_invalid' } });
 
-    const unknown = await inject('GET', '/v1/oauth/x/callback?code=abc&state=not-a-state-we-issued', null);
+    const unknown = await inject(
+      'GET',
+      '/v1/oauth/x/callback?code=abc&state=not-a-state-we-issued',
+      null,
+    );
     expect(unknown.body).toMatchObject({ error: { code: 'oauth_state_invalid' } });
 
     // Expired: the flow took longer than OAUTH_STATE_TTL_SECONDS.
     const late = await consent('youtube');
-    await db.adminPool.query("UPDATE oauth_states SET expires_at = now() - interval '1 second' WHERE used_at IS NULL");
+    await db.adminPool.query(
+      "UPDATE oauth_states SET expires_at = now() - interval '1 second' WHERE used_at IS NULL",
+    );
     const expired = await inject('GET', late, null);
     expect(expired.status).toBe(400);
-    expect(expired.body).toMatchObject({ error: { code: 'oauth_state_invalid', message: expect.stringContaining('expired') as unknown } });
+    expect(expired.body).toMatchObject({
+      error: {
+        code: 'oauth_state_invalid',
+        message: expect.stringContaining('expired') as unknown,
+      },
+    });
 
     // The user said no on the platform: back to the dashboard with the reason.
     const denied = await consent('tiktok', { returnTo: '/connections?tab=oauth' });
     const state = new URL(denied, 'http://x').searchParams.get('state') ?? '';
-    const refused = await inject('GET', `/v1/oauth/tiktok/callback?error=access_denied&error_description=${encodeURIComponent('The user denied the request')}&state=${state}`, null);
+    const refused = await inject(
+      'GET',
+      `/v1/oauth/tiktok/callback?error=access_denied&error_description=${encodeURIComponent('The user denied the request')}&state=${state}`,
+      null,
+    );
     expect(refused.status).toBe(303);
     const location = new URL(String(refused.headers.location), 'http://socialpulse.local');
     expect(location.pathname).toBe('/connections');
@@ -182,55 +254,109 @@ describe.skipIf(databaseUnavailable() !== '')('OAuth connections against the sim
     expect(location.searchParams.get('connection_id')).toMatch(/^[0-9a-f-]{36}$/);
 
     for (const evil of ['//evil.example/x', 'https://evil.example/', '/\\evil.example']) {
-      const res = await inject('POST', `${ws()}/connections/oauth`, owner, { platform: 'x', return_to: evil });
+      const res = await inject('POST', `${ws()}/connections/oauth`, owner, {
+        platform: 'x',
+        return_to: evil,
+      });
       expect(res.status, evil).toBe(400);
-      expect(res.body).toMatchObject({ error: { code: 'validation_failed', details: { field: 'return_to' } } });
+      expect(res.body).toMatchObject({
+        error: { code: 'validation_failed', details: { field: 'return_to' } },
+      });
     }
   });
 
   it('refuses platforms without an OAuth flow or client, and callers without manage_connections', async () => {
-    const bluesky = await inject('POST', `${ws()}/connections/oauth`, owner, { platform: 'bluesky' });
+    const bluesky = await inject('POST', `${ws()}/connections/oauth`, owner, {
+      platform: 'bluesky',
+    });
     expect(bluesky.status).toBe(409);
     expect(bluesky.body).toMatchObject({ error: { code: 'oauth_not_configured' } });
 
     const bare = createConnectorProvider({ baseUrls: sim.baseUrls });
     const config = loadConfig({ LOG_LEVEL: 'silent', DATABASE_URL: db.url, ...noRateLimits }, {});
-    const other = await buildApp(Object.assign(createAppDeps(config, db, null, createLogger('silent')), { collection: { connectors: bare } }));
+    const other = await buildApp(
+      Object.assign(createAppDeps(config, db, null, createLogger('silent')), {
+        collection: { connectors: bare },
+      }),
+    );
     try {
-      const res = await other.inject({ method: 'POST', url: `${ws()}/connections/oauth`, headers: owner.headers, payload: { platform: 'x' } });
+      const res = await other.inject({
+        method: 'POST',
+        url: `${ws()}/connections/oauth`,
+        headers: owner.headers,
+        payload: { platform: 'x' },
+      });
       expect(res.statusCode).toBe(409);
-      expect(res.json()).toMatchObject({ error: { code: 'oauth_not_configured', message: expect.stringContaining('X_CLIENT_ID') as unknown } });
+      expect(res.json()).toMatchObject({
+        error: {
+          code: 'oauth_not_configured',
+          message: expect.stringContaining('X_CLIENT_ID') as unknown,
+        },
+      });
     } finally {
       await other.close();
     }
 
     const viewer = await signUpUser(app);
     await addMember(app, owner, workspaceId, viewer, 'viewer');
-    expect((await inject('POST', `${ws()}/connections/oauth`, viewer, { platform: 'x' })).status).toBe(403);
-    const mastodonWithoutInstance = await inject('POST', `${ws()}/connections/oauth`, owner, { platform: 'mastodon' });
-    expect(mastodonWithoutInstance.body).toMatchObject({ error: { code: 'validation_failed', details: { field: 'instance' } } });
+    expect(
+      (await inject('POST', `${ws()}/connections/oauth`, viewer, { platform: 'x' })).status,
+    ).toBe(403);
+    const mastodonWithoutInstance = await inject('POST', `${ws()}/connections/oauth`, owner, {
+      platform: 'mastodon',
+    });
+    expect(mastodonWithoutInstance.body).toMatchObject({
+      error: { code: 'validation_failed', details: { field: 'instance' } },
+    });
   });
 
   it('TikTok Research: any public account by username, read with the instance client token, renewed by asking again', async () => {
     // Not the account the Display tests connected: this one's posts are all new here.
     const account = sim.accounts.tiktok[1];
     if (!account) throw new Error('no account');
-    const created = await inject('POST', `${ws()}/connections`, owner, { platform: 'tiktok', api: 'research', account: `@${account.handle}` });
+    const created = await inject('POST', `${ws()}/connections`, owner, {
+      platform: 'tiktok',
+      api: 'research',
+      account: `@${account.handle}`,
+    });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
-    expect(created.body).toMatchObject({ platform: 'tiktok', api: 'research', status: 'active', account: { external_id: account.handle, handle: account.handle } });
+    expect(created.body).toMatchObject({
+      platform: 'tiktok',
+      api: 'research',
+      status: 'active',
+      account: { external_id: account.handle, handle: account.handle },
+    });
     const id = String(created.body?.id);
     const first = await storedCredentials(id);
-    expect(first.credentials).toMatchObject({ via: 'client', accessToken: expect.stringMatching(/^clt\./) as unknown });
+    expect(first.credentials).toMatchObject({
+      via: 'client',
+      accessToken: expect.stringMatching(/^clt\./) as unknown,
+    });
     expect(first.credentials.refreshToken).toBeUndefined();
     // One app credential: every Research connection spends the same budgets and breaker.
-    expect((await currentCredential({ pool: db.pool, secretBox: box, connectors, now }, first.connection, null)).id).toBe('app:tiktok');
+    expect(
+      (
+        await currentCredential(
+          { pool: db.pool, secretBox: box, connectors, now },
+          first.connection,
+          null,
+        )
+      ).id,
+    ).toBe('app:tiktok');
 
     const deps = { pool: db.pool, secretBox: box, connectors, now };
-    const run = await syncConnection(deps, { workspaceId, connectionId: id, kind: 'posts', trigger: 'manual' });
+    const run = await syncConnection(deps, {
+      workspaceId,
+      connectionId: id,
+      kind: 'posts',
+      trigger: 'manual',
+    });
     expect(run.status, JSON.stringify(run)).toBe('completed');
     // A year of history, 30 days per query, newest window first: every post of the account.
     expect(run.postsCollected).toBe(account.postCount);
-    expect(sim.stats.requests.tiktok?.['POST /v2/research/video/query/'] ?? 0).toBeGreaterThanOrEqual(13);
+    expect(
+      sim.stats.requests.tiktok?.['POST /v2/research/video/query/'] ?? 0,
+    ).toBeGreaterThanOrEqual(13);
     const stored = await db.adminPool.query<{ n: number; research: number }>(
       "SELECT count(*)::int n, count(*) FILTER (WHERE raw ? 'region_code')::int research FROM posts WHERE workspace_id = $1 AND platform = 'tiktok' AND account_id = (SELECT account_id FROM platform_connections WHERE id = $2)",
       [workspaceId, id],
@@ -241,7 +367,12 @@ describe.skipIf(databaseUnavailable() !== '')('OAuth connections against the sim
     // A client token has no refresh token: SocialPulse asks for a new one near expiry.
     const calls = tokenCalls('tiktok', '/v2/oauth/token/');
     clock.advance(2 * 3600_000 - 10 * 60_000);
-    const again = await syncConnection(deps, { workspaceId, connectionId: id, kind: 'posts', trigger: 'manual' });
+    const again = await syncConnection(deps, {
+      workspaceId,
+      connectionId: id,
+      kind: 'posts',
+      trigger: 'manual',
+    });
     expect(again.status, JSON.stringify(again)).toBe('completed');
     expect(tokenCalls('tiktok', '/v2/oauth/token/')).toBe(calls + 1);
     const renewed = await storedCredentials(id);
@@ -252,60 +383,113 @@ describe.skipIf(databaseUnavailable() !== '')('OAuth connections against the sim
     // posts up to a year old: each batch queries the window its videos were made in (a video
     // outside the query's window would come back missing).
     clock.advance(25 * 3600_000);
-    const metrics = await syncConnection(deps, { workspaceId, connectionId: id, kind: 'metrics', trigger: 'manual' });
+    const metrics = await syncConnection(deps, {
+      workspaceId,
+      connectionId: id,
+      kind: 'metrics',
+      trigger: 'manual',
+    });
     expect(metrics.status, JSON.stringify(metrics)).toBe('completed');
     expect(metrics.snapshots).toBe(account.postCount);
     expect(metrics.gaps).toEqual([]);
 
-    const wrongPlatform = await inject('POST', `${ws()}/connections`, owner, { platform: 'x', api: 'research', account: '@someone', credentials: { access_token: 't' } });
+    const wrongPlatform = await inject('POST', `${ws()}/connections`, owner, {
+      platform: 'x',
+      api: 'research',
+      account: '@someone',
+      credentials: { access_token: 't' },
+    });
     expect(wrongPlatform.status).toBe(400);
-    const noCredentials = await inject('POST', `${ws()}/connections`, owner, { platform: 'tiktok', account: `@${account.handle}` });
+    const noCredentials = await inject('POST', `${ws()}/connections`, owner, {
+      platform: 'tiktok',
+      account: `@${account.handle}`,
+    });
     expect(noCredentials.status).toBe(400);
     const bare = createConnectorProvider({ baseUrls: sim.baseUrls });
     const config = loadConfig({ LOG_LEVEL: 'silent', DATABASE_URL: db.url, ...noRateLimits }, {});
-    const other = await buildApp(Object.assign(createAppDeps(config, db, null, createLogger('silent')), { collection: { connectors: bare } }));
+    const other = await buildApp(
+      Object.assign(createAppDeps(config, db, null, createLogger('silent')), {
+        collection: { connectors: bare },
+      }),
+    );
     try {
-      const res = await other.inject({ method: 'POST', url: `${ws()}/connections`, headers: owner.headers, payload: { platform: 'tiktok', api: 'research', account: `@${account.handle}` } });
+      const res = await other.inject({
+        method: 'POST',
+        url: `${ws()}/connections`,
+        headers: owner.headers,
+        payload: { platform: 'tiktok', api: 'research', account: `@${account.handle}` },
+      });
       expect(res.statusCode, res.body).toBe(409);
-      expect(res.json()).toMatchObject({ error: { code: 'oauth_not_configured', message: expect.stringContaining('TIKTOK_CLIENT_KEY') as unknown } });
+      expect(res.json()).toMatchObject({
+        error: {
+          code: 'oauth_not_configured',
+          message: expect.stringContaining('TIKTOK_CLIENT_KEY') as unknown,
+        },
+      });
     } finally {
       await other.close();
     }
   });
 
-  it.each(['x', 'youtube', 'tiktok', 'reddit', 'mastodon', 'instagram'] as const)('%s: disconnecting revokes the grant at the platform where it can, and wipes the tokens', async (platform) => {
-    const connection = await connect(platform);
-    const { credentials } = await storedCredentials(connection.id);
-    const tokens = [credentials.accessToken, credentials.refreshToken].filter((t): t is string => t !== undefined);
-    for (const token of tokens) expect(sim.tokenStatus(platform, token)).toBe('valid');
-    // TikTok revokes only access tokens, which last a day there: an expired one is renewed first.
-    if (platform === 'tiktok') clock.advance(3 * 3600_000);
-    const res = await inject('DELETE', `${ws()}/connections/${connection.id}`, owner);
-    expect(res.status, JSON.stringify(res.body)).toBe(200);
-    expect(res.body).toMatchObject({ status: 'disconnected' });
-    const audit = await db.adminPool.query<{ details: Record<string, unknown> }>("SELECT details FROM audit_log WHERE target = $1 AND action = 'connection.deleted'", [connection.id]);
-    if (platform === 'instagram') {
-      // Meta has no revocation endpoint for these tokens: said, and the token outlives us there.
-      expect(audit.rows[0]?.details).toMatchObject({ grant_revocation: 'not_supported' });
-      expect(sim.tokenStatus(platform, credentials.accessToken ?? '')).toBe('valid');
-    } else {
-      expect(audit.rows[0]?.details).toMatchObject({ grant_revocation: 'revoked' });
-      for (const token of tokens) expect(sim.tokenStatus(platform, token)).toBe('revoked');
-    }
-    const { rows } = await db.adminPool.query<{ credentials_sealed: string | null }>('SELECT credentials_sealed FROM platform_connections WHERE id = $1', [connection.id]);
-    expect(rows[0]?.credentials_sealed).toBeNull();
-  });
+  it.each(['x', 'youtube', 'tiktok', 'reddit', 'mastodon', 'instagram'] as const)(
+    '%s: disconnecting revokes the grant at the platform where it can, and wipes the tokens',
+    async (platform) => {
+      const connection = await connect(platform);
+      const { credentials } = await storedCredentials(connection.id);
+      const tokens = [credentials.accessToken, credentials.refreshToken].filter(
+        (t): t is string => t !== undefined,
+      );
+      for (const token of tokens) expect(sim.tokenStatus(platform, token)).toBe('valid');
+      // TikTok revokes only access tokens, which last a day there: an expired one is renewed first.
+      if (platform === 'tiktok') clock.advance(3 * 3600_000);
+      const res = await inject('DELETE', `${ws()}/connections/${connection.id}`, owner);
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      expect(res.body).toMatchObject({ status: 'disconnected' });
+      const audit = await db.adminPool.query<{ details: Record<string, unknown> }>(
+        "SELECT details FROM audit_log WHERE target = $1 AND action = 'connection.deleted'",
+        [connection.id],
+      );
+      if (platform === 'instagram') {
+        // Meta has no revocation endpoint for these tokens: said, and the token outlives us there.
+        expect(audit.rows[0]?.details).toMatchObject({ grant_revocation: 'not_supported' });
+        expect(sim.tokenStatus(platform, credentials.accessToken ?? '')).toBe('valid');
+      } else {
+        expect(audit.rows[0]?.details).toMatchObject({ grant_revocation: 'revoked' });
+        for (const token of tokens) expect(sim.tokenStatus(platform, token)).toBe('revoked');
+      }
+      const { rows } = await db.adminPool.query<{ credentials_sealed: string | null }>(
+        'SELECT credentials_sealed FROM platform_connections WHERE id = $1',
+        [connection.id],
+      );
+      expect(rows[0]?.credentials_sealed).toBeNull();
+    },
+  );
 
   it('refuses an account whose server is not a public address, and says so', async () => {
     // No configured Mastodon base URL: the instance comes from the handle, as in production.
     const { mastodon: _configured, ...others } = sim.baseUrls;
     const config = loadConfig({ LOG_LEVEL: 'silent', DATABASE_URL: db.url, ...noRateLimits }, {});
-    const other = await buildApp(Object.assign(createAppDeps(config, db, null, createLogger('silent')), { collection: { connectors: createConnectorProvider({ baseUrls: others, maxAttempts: 1 }) } }));
+    const other = await buildApp(
+      Object.assign(createAppDeps(config, db, null, createLogger('silent')), {
+        collection: { connectors: createConnectorProvider({ baseUrls: others, maxAttempts: 1 }) },
+      }),
+    );
     try {
       for (const account of ['@alice@127.0.0.1', '@alice@localhost']) {
-        const res = await other.inject({ method: 'POST', url: `${ws()}/connections`, headers: owner.headers, payload: { platform: 'mastodon', account, credentials: { access_token: 'token' } } });
+        const res = await other.inject({
+          method: 'POST',
+          url: `${ws()}/connections`,
+          headers: owner.headers,
+          payload: { platform: 'mastodon', account, credentials: { access_token: 'token' } },
+        });
         expect(res.statusCode, account).toBe(400);
-        expect(res.json()).toMatchObject({ error: { code: 'validation_failed', message: expect.stringContaining('calls only public servers') as unknown, details: { field: 'account' } } });
+        expect(res.json()).toMatchObject({
+          error: {
+            code: 'validation_failed',
+            message: expect.stringContaining('calls only public servers') as unknown,
+            details: { field: 'account' },
+          },
+        });
       }
     } finally {
       await other.close();
@@ -316,7 +500,10 @@ describe.skipIf(databaseUnavailable() !== '')('OAuth connections against the sim
     const connection = await connect('tiktok');
     const before = await storedCredentials(connection.id);
     clock.advance(2 * 3600_000 - 10 * 60_000); // 10 minutes left of a 2-hour token: within its last quarter
-    const run = await syncConnection({ pool: db.pool, secretBox: box, connectors, now }, { workspaceId, connectionId: connection.id, kind: 'posts', trigger: 'manual' });
+    const run = await syncConnection(
+      { pool: db.pool, secretBox: box, connectors, now },
+      { workspaceId, connectionId: connection.id, kind: 'posts', trigger: 'manual' },
+    );
     expect(run.status, JSON.stringify(run)).toBe('completed');
     const after = await storedCredentials(connection.id);
     expect(after.credentials.accessToken).not.toBe(before.credentials.accessToken);
@@ -327,7 +514,12 @@ describe.skipIf(databaseUnavailable() !== '')('OAuth connections against the sim
     const reuse = await fetch(`${sim.url('tiktok')}/v2/oauth/token/`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ client_key: sim.apps.tiktok.clientId, client_secret: sim.apps.tiktok.clientSecret, grant_type: 'refresh_token', refresh_token: before.credentials.refreshToken ?? '' }),
+      body: new URLSearchParams({
+        client_key: sim.apps.tiktok.clientId,
+        client_secret: sim.apps.tiktok.clientSecret,
+        grant_type: 'refresh_token',
+        refresh_token: before.credentials.refreshToken ?? '',
+      }),
     });
     expect(((await reuse.json()) as { error?: string }).error).toBe('invalid_grant');
   });
@@ -337,7 +529,10 @@ describe.skipIf(databaseUnavailable() !== '')('OAuth connections against the sim
     const before = await storedCredentials(connection.id);
     sim.expireTokens('x'); // revoked early: our clock still thinks the token is good
     const calls = tokenCalls('x', '/2/oauth2/token');
-    const run = await syncConnection({ pool: db.pool, secretBox: box, connectors, now }, { workspaceId, connectionId: connection.id, kind: 'posts', trigger: 'manual' });
+    const run = await syncConnection(
+      { pool: db.pool, secretBox: box, connectors, now },
+      { workspaceId, connectionId: connection.id, kind: 'posts', trigger: 'manual' },
+    );
     expect(run.status, JSON.stringify(run)).toBe('completed');
     expect(tokenCalls('x', '/2/oauth2/token')).toBe(calls + 1);
     const after = await storedCredentials(connection.id);
@@ -351,7 +546,10 @@ describe.skipIf(databaseUnavailable() !== '')('OAuth connections against the sim
     clock.advance(2 * 3600_000); // expired
     const calls = tokenCalls('x', '/2/oauth2/token');
     const deps = { pool: db.pool, secretBox: box, connectors, now };
-    const [a, b] = await Promise.all([currentCredential(deps, row, null), currentCredential(deps, row, null)]);
+    const [a, b] = await Promise.all([
+      currentCredential(deps, row, null),
+      currentCredential(deps, row, null),
+    ]);
     expect(a.accessToken).toBe(b.accessToken);
     expect(tokenCalls('x', '/2/oauth2/token')).toBe(calls + 1);
   });
@@ -361,11 +559,17 @@ describe.skipIf(databaseUnavailable() !== '')('OAuth connections against the sim
     const { credentials } = await storedCredentials(connection.id);
     sim.revokeGrants('youtube'); // the user removed SocialPulse from their Google account
     const calls = tokenCalls('youtube', '/token');
-    const run = await syncConnection({ pool: db.pool, secretBox: box, connectors, now }, { workspaceId, connectionId: connection.id, kind: 'posts', trigger: 'manual' });
+    const run = await syncConnection(
+      { pool: db.pool, secretBox: box, connectors, now },
+      { workspaceId, connectionId: connection.id, kind: 'posts', trigger: 'manual' },
+    );
     expect(run.status).toBe('failed');
     expect(tokenCalls('youtube', '/token')).toBe(calls + 1); // one renewal attempt, refused: no loop
     const res = await inject('GET', `${ws()}/connections/${connection.id}`, owner);
-    expect(res.body).toMatchObject({ status: 'platform_auth_expired', last_error: { code: 'platform_auth_expired' } });
+    expect(res.body).toMatchObject({
+      status: 'platform_auth_expired',
+      last_error: { code: 'platform_auth_expired' },
+    });
     expect(JSON.stringify(res.body)).not.toContain(credentials.refreshToken ?? '-');
 
     // Signing in again revives the same connection.

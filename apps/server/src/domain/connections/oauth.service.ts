@@ -10,12 +10,23 @@ import {
   whoAmI,
   type OAuthClientCredentials,
 } from '../../connectors/oauth/oauth-client.js';
-import { oauthEndpoints, oauthPlatforms, oauthProviders, type OAuthProvider } from '../../connectors/oauth/providers.js';
+import {
+  oauthEndpoints,
+  oauthPlatforms,
+  oauthProviders,
+  type OAuthProvider,
+} from '../../connectors/oauth/providers.js';
 import { AppError, validationFailed } from '../../errors.js';
 import type { Pool, PoolClient } from '../../db/pool.js';
 import { insertAuditEntry } from '../../db/repos/audit.repo.js';
 import type { Connection } from '../../db/repos/connections.repo.js';
-import { consumeOAuthState, findRegisteredClient, insertOAuthState, insertRegisteredClient, type OAuthFlow } from '../../db/repos/oauth.repo.js';
+import {
+  consumeOAuthState,
+  findRegisteredClient,
+  insertOAuthState,
+  insertRegisteredClient,
+  type OAuthFlow,
+} from '../../db/repos/oauth.repo.js';
 import { withTenant } from '../../db/tenant.js';
 import type { SecretBox } from '../auth/secret-box.js';
 import type { ConnectorProvider } from '../collection/connectors.js';
@@ -50,10 +61,22 @@ export function normaliseInstance(value: string): string {
   try {
     url = new URL(withScheme);
   } catch {
-    throw validationFailed(`"${value}" is not a Mastodon instance (expected a host such as mastodon.social)`, { field: 'instance', value });
+    throw validationFailed(
+      `"${value}" is not a Mastodon instance (expected a host such as mastodon.social)`,
+      { field: 'instance', value },
+    );
   }
-  if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '' || !/^[a-z0-9.-]+$/i.test(url.hostname))
-    throw validationFailed(`"${value}" is not a Mastodon instance (expected a host such as mastodon.social)`, { field: 'instance', value });
+  if (
+    url.search !== '' ||
+    url.hash !== '' ||
+    url.username !== '' ||
+    url.password !== '' ||
+    !/^[a-z0-9.-]+$/i.test(url.hostname)
+  )
+    throw validationFailed(
+      `"${value}" is not a Mastodon instance (expected a host such as mastodon.social)`,
+      { field: 'instance', value },
+    );
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }
 
@@ -69,29 +92,56 @@ export function allowedInstance(instance: string, configured: string | undefined
   const url = new URL(instance);
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const literal = /^[\d.]+$/.test(host) || host.includes(':');
-  if (url.protocol !== 'https:' || literal || host === 'localhost' || host.endsWith('.localhost') || host.endsWith('.local') || host.endsWith('.internal') || !host.includes('.'))
-    throw validationFailed(`"${instance}" is not a public Mastodon instance (https and a host name, such as mastodon.social)`, { field: 'instance', value: instance });
+  if (
+    url.protocol !== 'https:' ||
+    literal ||
+    host === 'localhost' ||
+    host.endsWith('.localhost') ||
+    host.endsWith('.local') ||
+    host.endsWith('.internal') ||
+    !host.includes('.')
+  )
+    throw validationFailed(
+      `"${instance}" is not a public Mastodon instance (https and a host name, such as mastodon.social)`,
+      { field: 'instance', value: instance },
+    );
   return instance;
 }
 
 /** Only a path of this application: `//evil.example` and `https://…` would be open redirects. */
 export function safeReturnPath(value: string | undefined): string | null {
   if (value === undefined || value === '') return null;
-  if (!value.startsWith('/') || value.startsWith('//') || value.includes('\\') || /[\r\n]/.test(value) || value.length > 512)
-    throw validationFailed('return_to must be a path of this SocialPulse, such as /connections', { field: 'return_to', value });
+  if (
+    !value.startsWith('/') ||
+    value.startsWith('//') ||
+    value.includes('\\') ||
+    /[\r\n]/.test(value) ||
+    value.length > 512
+  )
+    throw validationFailed('return_to must be a path of this SocialPulse, such as /connections', {
+      field: 'return_to',
+      value,
+    });
   return value;
 }
 
 function providerOf(platform: string): OAuthProvider {
   const provider = oauthProviders[platform as Platform];
   if (!provider)
-    throw new AppError('oauth_not_configured', `${platform} has no OAuth flow (OAuth platforms: ${oauthPlatforms().join(', ')}); connect it with a token instead`, {
-      details: { platform, oauth_platforms: oauthPlatforms() },
-    });
+    throw new AppError(
+      'oauth_not_configured',
+      `${platform} has no OAuth flow (OAuth platforms: ${oauthPlatforms().join(', ')}); connect it with a token instead`,
+      {
+        details: { platform, oauth_platforms: oauthPlatforms() },
+      },
+    );
   return provider;
 }
 
-function configuredClient(connectors: ConnectorProvider, platform: Platform): OAuthClientCredentials {
+function configuredClient(
+  connectors: ConnectorProvider,
+  platform: Platform,
+): OAuthClientCredentials {
   const client = connectors.oauthClient(platform);
   if (!client) {
     const names: Partial<Record<Platform, string>> = {
@@ -101,25 +151,66 @@ function configuredClient(connectors: ConnectorProvider, platform: Platform): OA
       tiktok: 'TIKTOK_CLIENT_KEY and TIKTOK_CLIENT_SECRET',
       reddit: 'REDDIT_CLIENT_ID and REDDIT_CLIENT_SECRET',
     };
-    throw new AppError('oauth_not_configured', `No OAuth client is configured for ${platform}: the operator sets ${names[platform] ?? 'its client id and secret'}`, { details: { platform } });
+    throw new AppError(
+      'oauth_not_configured',
+      `No OAuth client is configured for ${platform}: the operator sets ${names[platform] ?? 'its client id and secret'}`,
+      { details: { platform } },
+    );
   }
   return client;
 }
 
 /** Mastodon: the client SocialPulse registered with this instance, registering it the first time. */
-async function instanceClient(deps: OAuthDeps, c: PoolClient, instance: string, redirectUri: string, provider: OAuthProvider): Promise<OAuthClientCredentials> {
+async function instanceClient(
+  deps: OAuthDeps,
+  c: PoolClient,
+  instance: string,
+  redirectUri: string,
+  provider: OAuthProvider,
+): Promise<OAuthClientCredentials> {
   const known = await findRegisteredClient(c, provider.platform, instance, redirectUri);
-  if (known) return { clientId: known.clientId, clientSecret: deps.secretBox.decrypt(known.clientSecretSealed, `oauth_client:${provider.platform}:${instance}`) };
-  const registered = await registerMastodonClient(deps.connectors.http, instance, { redirectUri, scopes: provider.scopes, clientName: 'SocialPulse' });
+  if (known)
+    return {
+      clientId: known.clientId,
+      clientSecret: deps.secretBox.decrypt(
+        known.clientSecretSealed,
+        `oauth_client:${provider.platform}:${instance}`,
+      ),
+    };
+  const registered = await registerMastodonClient(deps.connectors.http, instance, {
+    redirectUri,
+    scopes: provider.scopes,
+    clientName: 'SocialPulse',
+  });
   const stored = await insertRegisteredClient(c, provider.platform, instance, redirectUri, {
     clientId: registered.clientId,
-    clientSecretSealed: deps.secretBox.encrypt(registered.clientSecret, `oauth_client:${provider.platform}:${instance}`),
+    clientSecretSealed: deps.secretBox.encrypt(
+      registered.clientSecret,
+      `oauth_client:${provider.platform}:${instance}`,
+    ),
   });
-  return stored.clientId === registered.clientId ? registered : { clientId: stored.clientId, clientSecret: deps.secretBox.decrypt(stored.clientSecretSealed, `oauth_client:${provider.platform}:${instance}`) };
+  return stored.clientId === registered.clientId
+    ? registered
+    : {
+        clientId: stored.clientId,
+        clientSecret: deps.secretBox.decrypt(
+          stored.clientSecretSealed,
+          `oauth_client:${provider.platform}:${instance}`,
+        ),
+      };
 }
 
-function endpointsFor(deps: OAuthDeps, provider: OAuthProvider, instance: string | null): ReturnType<typeof oauthEndpoints> {
-  return oauthEndpoints(provider, provider.dynamicRegistration ? (instance ?? undefined) : deps.connectors.baseUrl(provider.platform));
+function endpointsFor(
+  deps: OAuthDeps,
+  provider: OAuthProvider,
+  instance: string | null,
+): ReturnType<typeof oauthEndpoints> {
+  return oauthEndpoints(
+    provider,
+    provider.dynamicRegistration
+      ? (instance ?? undefined)
+      : deps.connectors.baseUrl(provider.platform),
+  );
 }
 
 /**
@@ -134,10 +225,21 @@ export async function startOAuth(
   redirectUri: string,
 ): Promise<{ authorizationUrl: string; expiresAt: Date }> {
   const provider = providerOf(input.platform);
-  const instance = provider.dynamicRegistration ? allowedInstance(normaliseInstance(input.instance ?? ''), deps.connectors.baseUrl(provider.platform)) : null;
-  if (!provider.dynamicRegistration && input.instance !== undefined) throw validationFailed(`instance is only for Mastodon, not ${input.platform}`, { field: 'instance' });
+  const instance = provider.dynamicRegistration
+    ? allowedInstance(
+        normaliseInstance(input.instance ?? ''),
+        deps.connectors.baseUrl(provider.platform),
+      )
+    : null;
+  if (!provider.dynamicRegistration && input.instance !== undefined)
+    throw validationFailed(`instance is only for Mastodon, not ${input.platform}`, {
+      field: 'instance',
+    });
   const returnTo = safeReturnPath(input.returnTo);
-  const client = instance !== null ? await instanceClient(deps, c, instance, redirectUri, provider) : configuredClient(deps.connectors, provider.platform);
+  const client =
+    instance !== null
+      ? await instanceClient(deps, c, instance, redirectUri, provider)
+      : configuredClient(deps.connectors, provider.platform);
   const state = createState();
   const hash = stateHash(state);
   const pkce = provider.pkce ? createPkce() : null;
@@ -156,7 +258,12 @@ export async function startOAuth(
   };
   await insertOAuthState(c, hash, flow, expiresAt);
   return {
-    authorizationUrl: authorizationUrl(provider, endpointsFor(deps, provider, instance), { clientId: client.clientId, redirectUri, state, codeChallenge: pkce?.challenge ?? null }),
+    authorizationUrl: authorizationUrl(provider, endpointsFor(deps, provider, instance), {
+      clientId: client.clientId,
+      redirectUri,
+      state,
+      codeChallenge: pkce?.challenge ?? null,
+    }),
     expiresAt,
   };
 }
@@ -190,33 +297,95 @@ export class OAuthFlowError extends AppError {
  * stores the connection with its tokens sealed. Every refusal says what went wrong; the tokens
  * never appear in an error, a log line or the audit log.
  */
-export async function completeOAuth(deps: OAuthDeps, platform: string, callback: OAuthCallback, request: { ip: string | null; requestId: string | null }): Promise<OAuthCompletion> {
+export async function completeOAuth(
+  deps: OAuthDeps,
+  platform: string,
+  callback: OAuthCallback,
+  request: { ip: string | null; requestId: string | null },
+): Promise<OAuthCompletion> {
   const provider = providerOf(platform);
-  if (!callback.state || callback.state.length > 512) throw new AppError('oauth_state_invalid', 'The platform came back without the state of a flow SocialPulse started; start connecting again');
+  if (!callback.state || callback.state.length > 512)
+    throw new AppError(
+      'oauth_state_invalid',
+      'The platform came back without the state of a flow SocialPulse started; start connecting again',
+    );
   const hash = stateHash(callback.state);
-  const flow = await withTenant(deps.pool, { workspaceId: null, userId: null }, (c) => consumeOAuthState(c, hash));
+  const flow = await withTenant(deps.pool, { workspaceId: null, userId: null }, (c) =>
+    consumeOAuthState(c, hash),
+  );
   if (!flow || flow.platform !== provider.platform)
-    throw new AppError('oauth_state_invalid', 'This sign-in link was already used, or was not started here; start connecting again', { details: { platform } });
+    throw new AppError(
+      'oauth_state_invalid',
+      'This sign-in link was already used, or was not started here; start connecting again',
+      { details: { platform } },
+    );
   const fail = (error: AppError): OAuthFlowError => new OAuthFlowError(error, flow.returnTo);
-  if (flow.expired) throw fail(new AppError('oauth_state_invalid', 'The sign-in took too long and expired; start connecting again', { details: { platform } }));
+  if (flow.expired)
+    throw fail(
+      new AppError(
+        'oauth_state_invalid',
+        'The sign-in took too long and expired; start connecting again',
+        { details: { platform } },
+      ),
+    );
   if (callback.error !== undefined)
-    throw fail(new AppError('oauth_denied', `${platform} did not grant access: ${callback.error}${callback.errorDescription ? ` (${callback.errorDescription.slice(0, 300)})` : ''}`, { details: { platform, error: callback.error.slice(0, 100) } }));
-  if (!callback.code || callback.code.length > 4096) throw fail(new AppError('oauth_state_invalid', `${platform} came back without an authorization code`, { details: { platform } }));
+    throw fail(
+      new AppError(
+        'oauth_denied',
+        `${platform} did not grant access: ${callback.error}${callback.errorDescription ? ` (${callback.errorDescription.slice(0, 300)})` : ''}`,
+        { details: { platform, error: callback.error.slice(0, 100) } },
+      ),
+    );
+  if (!callback.code || callback.code.length > 4096)
+    throw fail(
+      new AppError('oauth_state_invalid', `${platform} came back without an authorization code`, {
+        details: { platform },
+      }),
+    );
 
   const scope = { workspaceId: flow.workspaceId, userId: null };
   const endpoints = endpointsFor(deps, provider, flow.instance);
   try {
     const client =
-      flow.instance !== null ? await withTenant(deps.pool, scope, (c) => instanceClient(deps, c, flow.instance ?? '', flow.redirectUri, provider)) : configuredClient(deps.connectors, provider.platform);
-    const codeVerifier = flow.codeVerifierSealed === null ? null : deps.secretBox.decrypt(flow.codeVerifierSealed, verifierContext(hash));
-    const tokens = await exchangeCode({ http: deps.connectors.http, provider, endpoints, client }, { code: callback.code, redirectUri: flow.redirectUri, codeVerifier });
+      flow.instance !== null
+        ? await withTenant(deps.pool, scope, (c) =>
+            instanceClient(deps, c, flow.instance ?? '', flow.redirectUri, provider),
+          )
+        : configuredClient(deps.connectors, provider.platform);
+    const codeVerifier =
+      flow.codeVerifierSealed === null
+        ? null
+        : deps.secretBox.decrypt(flow.codeVerifierSealed, verifierContext(hash));
+    const tokens = await exchangeCode(
+      { http: deps.connectors.http, provider, endpoints, client },
+      { code: callback.code, redirectUri: flow.redirectUri, codeVerifier },
+    );
     const ref = await whoAmI(deps.connectors.http, provider, endpoints, tokens);
-    const connector = deps.connectors.create(provider.platform, undefined, { handle: ref.handle ?? null });
-    const account = await connector.resolveAccount(ref, { credential: { id: `oauth-resolve:${hash.toString('hex').slice(0, 16)}`, accessToken: tokens.accessToken } });
+    const connector = deps.connectors.create(provider.platform, undefined, {
+      handle: ref.handle ?? null,
+    });
+    const account = await connector.resolveAccount(ref, {
+      credential: {
+        id: `oauth-resolve:${hash.toString('hex').slice(0, 16)}`,
+        accessToken: tokens.accessToken,
+      },
+    });
     const credentials = storedCredentialsOf(tokens, deps.now?.() ?? new Date());
     const accountName = ref.handle ?? ref.id;
     return await withTenant(deps.pool, scope, async (c) => {
-      const stored = await storeConnection(c, deps.secretBox, flow.workspaceId, flow.userId, { platform: provider.platform, account: accountName, credentials: {}, poll_minutes: flow.pollMinutes }, { account, credentials });
+      const stored = await storeConnection(
+        c,
+        deps.secretBox,
+        flow.workspaceId,
+        flow.userId,
+        {
+          platform: provider.platform,
+          account: accountName,
+          credentials: {},
+          poll_minutes: flow.pollMinutes,
+        },
+        { account, credentials },
+      );
       await insertAuditEntry(c, {
         workspaceId: flow.workspaceId,
         userId: flow.userId,
@@ -225,7 +394,13 @@ export async function completeOAuth(deps: OAuthDeps, platform: string, callback:
         target: stored.connection.id,
         ip: request.ip,
         requestId: request.requestId,
-        details: { platform: provider.platform, account: stored.connection.handle ?? stored.connection.externalAccountId, via: 'oauth', reconnected: !stored.created, scope: tokens.scope },
+        details: {
+          platform: provider.platform,
+          account: stored.connection.handle ?? stored.connection.externalAccountId,
+          via: 'oauth',
+          reconnected: !stored.created,
+          scope: tokens.scope,
+        },
       });
       return { connection: stored.connection, created: stored.created, returnTo: flow.returnTo };
     });
@@ -235,13 +410,19 @@ export async function completeOAuth(deps: OAuthDeps, platform: string, callback:
         error.platformCode === 'non_public_address'
           ? `${error.message}; SocialPulse calls only public servers`
           : error.kind === 'auth_expired'
-          ? `${platform} refused the authorization code (used, expired or for another redirect URI); start connecting again`
-          : error.kind === 'forbidden'
-            ? `${platform} refused SocialPulse's OAuth client: ${error.message}`
-            : error.kind === 'not_found'
-              ? error.message
-              : `${platform} could not complete the sign-in: ${error.message}`;
-      throw fail(new AppError(error.kind === 'transient' || error.kind === 'circuit_open' ? error.code : 'oauth_denied', reason, { details: { platform, platform_error: error.toJSON() }, cause: error }));
+            ? `${platform} refused the authorization code (used, expired or for another redirect URI); start connecting again`
+            : error.kind === 'forbidden'
+              ? `${platform} refused SocialPulse's OAuth client: ${error.message}`
+              : error.kind === 'not_found'
+                ? error.message
+                : `${platform} could not complete the sign-in: ${error.message}`;
+      throw fail(
+        new AppError(
+          error.kind === 'transient' || error.kind === 'circuit_open' ? error.code : 'oauth_denied',
+          reason,
+          { details: { platform, platform_error: error.toJSON() }, cause: error },
+        ),
+      );
     }
     if (error instanceof AppError) throw fail(error);
     throw error;

@@ -1,5 +1,9 @@
 import type { Platform } from '@socialpulse/contracts';
-import { renewTokens, revokeToken, type OAuthClientCredentials } from '../../connectors/oauth/oauth-client.js';
+import {
+  renewTokens,
+  revokeToken,
+  type OAuthClientCredentials,
+} from '../../connectors/oauth/oauth-client.js';
 import { oauthEndpoints, oauthProviders } from '../../connectors/oauth/providers.js';
 import type { Pool } from '../../db/pool.js';
 import type { Connection } from '../../db/repos/connections.repo.js';
@@ -28,14 +32,29 @@ export type RevocationOutcome = 'revoked' | 'not_ours' | 'not_supported' | 'no_c
 const REVOCATION_TIMEOUT_MS = 10_000;
 
 /** Mastodon tokens belong to the client SocialPulse registered with that instance. */
-async function clientsFor(deps: RevocationDeps, connection: Connection, platform: Platform, instance: string | null): Promise<OAuthClientCredentials[]> {
+async function clientsFor(
+  deps: RevocationDeps,
+  connection: Connection,
+  platform: Platform,
+  instance: string | null,
+): Promise<OAuthClientCredentials[]> {
   if (platform !== 'mastodon') {
     const client = deps.connectors.oauthClient(platform);
     return client ? [client] : [];
   }
   if (instance === null) return [];
-  const registered = await withTenant(deps.pool, { workspaceId: connection.workspaceId, userId: null }, (c) => findRegisteredClients(c, platform, instance));
-  return registered.map((r) => ({ clientId: r.clientId, clientSecret: deps.secretBox.decrypt(r.clientSecretSealed, `oauth_client:${platform}:${instance}`) }));
+  const registered = await withTenant(
+    deps.pool,
+    { workspaceId: connection.workspaceId, userId: null },
+    (c) => findRegisteredClients(c, platform, instance),
+  );
+  return registered.map((r) => ({
+    clientId: r.clientId,
+    clientSecret: deps.secretBox.decrypt(
+      r.clientSecretSealed,
+      `oauth_client:${platform}:${instance}`,
+    ),
+  }));
 }
 
 /**
@@ -47,7 +66,10 @@ async function clientsFor(deps: RevocationDeps, connection: Connection, platform
  * effort: never throws (a failure is the outcome `failed` with its reason); `revoked` when the
  * platform confirmed at least one token.
  */
-export async function revokeGrant(deps: RevocationDeps, connection: Connection): Promise<{ outcome: RevocationOutcome; detail?: string }> {
+export async function revokeGrant(
+  deps: RevocationDeps,
+  connection: Connection,
+): Promise<{ outcome: RevocationOutcome; detail?: string }> {
   if (!connection.credentialsSealed) return { outcome: 'not_ours' };
   const platform = connection.platform as Platform;
   try {
@@ -55,7 +77,10 @@ export async function revokeGrant(deps: RevocationDeps, connection: Connection):
     if (stored.via !== 'oauth' || stored.accessToken === undefined) return { outcome: 'not_ours' };
     const provider = oauthProviders[platform];
     if (!provider?.revoke) return { outcome: 'not_supported' };
-    const instance = platform === 'mastodon' ? mastodonInstance(deps.connectors.baseUrl(platform), connection.handle) : null;
+    const instance =
+      platform === 'mastodon'
+        ? mastodonInstance(deps.connectors.baseUrl(platform), connection.handle)
+        : null;
     const clients = await clientsFor(deps, connection, platform, instance);
     if (clients.length === 0) return { outcome: 'no_client' };
     const endpoints = oauthEndpoints(provider, instance ?? deps.connectors.baseUrl(platform));
@@ -68,7 +93,10 @@ export async function revokeGrant(deps: RevocationDeps, connection: Connection):
         const { accessToken, refreshToken } = stored;
         // Where only the access token is revocable (TikTok), one the platform refuses (expired:
         // TikTok's last a day) is renewed once, and the new one, of the same grant, revoked.
-        const renewable = !provider.revoke.tokens.includes('refresh_token') && refreshToken !== undefined && provider.renewal === 'refresh_token';
+        const renewable =
+          !provider.revoke.tokens.includes('refresh_token') &&
+          refreshToken !== undefined &&
+          provider.renewal === 'refresh_token';
         let confirmed = 0;
         for (const hint of provider.revoke.tokens) {
           const token = hint === 'refresh_token' ? refreshToken : accessToken;
@@ -87,10 +115,14 @@ export async function revokeGrant(deps: RevocationDeps, connection: Connection):
         lastError = error;
       }
     }
-    return { outcome: 'failed', detail: lastError === null ? 'the platform confirmed no revocation' : messageOf(lastError) };
+    return {
+      outcome: 'failed',
+      detail: lastError === null ? 'the platform confirmed no revocation' : messageOf(lastError),
+    };
   } catch (error) {
     return { outcome: 'failed', detail: messageOf(error) };
   }
 }
 
-const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+const messageOf = (error: unknown): string =>
+  error instanceof Error ? error.message : String(error);

@@ -18,11 +18,19 @@ async function collect(source: Iterable<Buffer>, options = opts): Promise<Parsed
 
 /** [line, external_id, text] of every record. */
 const kept = (items: ParsedItem[]): [number, unknown, unknown][] =>
-  items.flatMap((i) => (i.kind === 'record' ? [[i.line, i.value.external_id, i.value.text] as [number, unknown, unknown]] : []));
+  items.flatMap((i) =>
+    i.kind === 'record'
+      ? [[i.line, i.value.external_id, i.value.text] as [number, unknown, unknown]]
+      : [],
+  );
 /** [line, reason] of every problem. */
-const rejected = (items: ParsedItem[]): [number, string][] => items.flatMap((i) => (i.kind === 'problem' ? [[i.line, i.reason] as [number, string]] : []));
+const rejected = (items: ParsedItem[]): [number, string][] =>
+  items.flatMap((i) => (i.kind === 'problem' ? [[i.line, i.reason] as [number, string]] : []));
 
-const bytes = (...parts: (string | number[])[]): Buffer => Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : Buffer.from(p))));
+const bytes = (...parts: (string | number[])[]): Buffer =>
+  Buffer.concat(
+    parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : Buffer.from(p))),
+  );
 
 describe('parseCsv: encodings and framing', () => {
   it('strips a UTF-8 BOM before the header, even when a chunk splits it', async () => {
@@ -51,7 +59,13 @@ describe('parseCsv: encodings and framing', () => {
   });
 
   it('rejects a line that is not valid UTF-8 and keeps its neighbours', async () => {
-    const body = bytes(`${HEADER}\nx,1,t,before\nx,2,t,`, [0xc3, 0x28, 0xff], `\nx,3,t,after\nx,4,t,"open`, [0xfe], `"\nx,5,t,end\n`);
+    const body = bytes(
+      `${HEADER}\nx,1,t,before\nx,2,t,`,
+      [0xc3, 0x28, 0xff],
+      `\nx,3,t,after\nx,4,t,"open`,
+      [0xfe],
+      `"\nx,5,t,end\n`,
+    );
     const items = await collect(chunked(body, 5));
     expect(kept(items)).toEqual([
       [2, '1', 'before'],
@@ -65,7 +79,13 @@ describe('parseCsv: encodings and framing', () => {
   });
 
   it('rejects NUL bytes, raw or inside a quoted field spanning lines, and keeps the neighbours', async () => {
-    const body = bytes(`${HEADER}\nx,1,t,a\nx,2,t,b`, [0], `c\nx,3,t,"multi\nli`, [0], `ne"\nx,4,t,d\n`);
+    const body = bytes(
+      `${HEADER}\nx,1,t,a\nx,2,t,b`,
+      [0],
+      `c\nx,3,t,"multi\nli`,
+      [0],
+      `ne"\nx,4,t,d\n`,
+    );
     const items = await collect(chunked(body, 4));
     expect(kept(items)).toEqual([
       [2, '1', 'a'],
@@ -107,27 +127,39 @@ describe('parseCsv: encodings and framing', () => {
       [8, '3', 'fine'],
     ]);
     expect(rejected(items)).toEqual([
-      [3, 'malformed quoting in column 4: a closing quote must be followed by a comma or the end of the line'],
+      [
+        3,
+        'malformed quoting in column 4: a closing quote must be followed by a comma or the end of the line',
+      ],
       [4, 'expected 4 columns, found 3'],
       [5, 'expected 4 columns, found 5'],
       [7, 'a quoted field is never closed'],
     ]);
     // Every rejection carries a reason and an excerpt of the line (except undecodable ones).
-    for (const item of items) if (item.kind === 'problem') expect(item.value).toEqual(expect.any(String));
+    for (const item of items)
+      if (item.kind === 'problem') expect(item.value).toEqual(expect.any(String));
   });
 
   it('round-trips values with CR, LF and CRLF in quoted fields, with LF or CRLF between records', async () => {
-    const value = fc.string({ unit: fc.constantFrom('a', ',', '"', '\r', '\n', '\r\n', ' ', 'é'), maxLength: 12 });
+    const value = fc.string({
+      unit: fc.constantFrom('a', ',', '"', '\r', '\n', '\r\n', ' ', 'é'),
+      maxLength: 12,
+    });
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.record({ platform: value, external_id: value, created_at: value, text: value }), { maxLength: 10 }),
+        fc.array(
+          fc.record({ platform: value, external_id: value, created_at: value, text: value }),
+          { maxLength: 10 },
+        ),
         fc.boolean(),
         fc.integer({ min: 1, max: 32 }),
         async (rows, crlf, size) => {
           const body = toCsvWith(rows, crlf ? '\r\n' : '\n');
           const items = await collect(chunked(body, size), { maxRecordBytes: 4096 });
           expect(rejected(items)).toEqual([]);
-          expect(items.map((i) => (i.kind === 'record' ? { ...i.value } : null))).toEqual(rows.map((r) => ({ ...r })));
+          expect(items.map((i) => (i.kind === 'record' ? { ...i.value } : null))).toEqual(
+            rows.map((r) => ({ ...r })),
+          );
         },
       ),
     );
@@ -137,14 +169,19 @@ describe('parseCsv: encodings and framing', () => {
 describe('parseCsv: arbitrary bytes', () => {
   it('never throws, and reports every problem with a line', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.uint8Array({ maxLength: 400 }), fc.boolean(), fc.integer({ min: 1, max: 50 }), async (garbage, withHeader, size) => {
-        const body = withHeader ? bytes(`${HEADER}\n`, [...garbage]) : Buffer.from(garbage);
-        const items = await collect(chunked(body, size), { maxRecordBytes: 64 });
-        for (const item of items) {
-          expect(item.line).toBeGreaterThanOrEqual(1);
-          if (item.kind === 'problem') expect(item.reason).not.toBe('');
-        }
-      }),
+      fc.asyncProperty(
+        fc.uint8Array({ maxLength: 400 }),
+        fc.boolean(),
+        fc.integer({ min: 1, max: 50 }),
+        async (garbage, withHeader, size) => {
+          const body = withHeader ? bytes(`${HEADER}\n`, [...garbage]) : Buffer.from(garbage);
+          const items = await collect(chunked(body, size), { maxRecordBytes: 64 });
+          for (const item of items) {
+            expect(item.line).toBeGreaterThanOrEqual(1);
+            if (item.kind === 'problem') expect(item.reason).not.toBe('');
+          }
+        },
+      ),
     );
   });
 
@@ -155,10 +192,15 @@ describe('parseCsv: arbitrary bytes', () => {
     const cell = fc.string({ unit: fc.constantFrom('a', 'b', ' ', 'é', '😀', '\t'), maxLength: 8 });
     const validRow = fc.record({ external_id: cell, text: cell });
     const garbageLine = fc.oneof(
-      fc.uint8Array({ maxLength: 60 }).map((b) => Buffer.from(b.filter((x) => x !== 0x0a && x !== 0x22))),
+      fc
+        .uint8Array({ maxLength: 60 })
+        .map((b) => Buffer.from(b.filter((x) => x !== 0x0a && x !== 0x22))),
       fc.constant(Buffer.from('q'.repeat(300))),
     );
-    const line = fc.oneof(validRow.map((row) => ({ row })), garbageLine.map((garbage) => ({ garbage })));
+    const line = fc.oneof(
+      validRow.map((row) => ({ row })),
+      garbageLine.map((garbage) => ({ garbage })),
+    );
     await fc.assert(
       fc.asyncProperty(
         fc.array(line, { maxLength: 25 }),
@@ -167,8 +209,13 @@ describe('parseCsv: arbitrary bytes', () => {
         fc.boolean(),
         fc.integer({ min: 1, max: 40 }),
         async (lines, unclosedAt, crlf, bom, size) => {
-          const all: ({ row: { external_id: string; text: string } } | { garbage: Buffer })[] = [...lines];
-          if (unclosedAt !== null) all.splice(Math.min(unclosedAt, all.length), 0, { garbage: Buffer.from('x,u,t,"never closed') });
+          const all: ({ row: { external_id: string; text: string } } | { garbage: Buffer })[] = [
+            ...lines,
+          ];
+          if (unclosedAt !== null)
+            all.splice(Math.min(unclosedAt, all.length), 0, {
+              garbage: Buffer.from('x,u,t,"never closed'),
+            });
           const eol = crlf ? '\r\n' : '\n';
           const parts: Buffer[] = [Buffer.from((bom ? '\ufeff' : '') + HEADER + eol)];
           const expected: [number, unknown, unknown][] = [];
@@ -195,5 +242,9 @@ describe('parseCsv: arbitrary bytes', () => {
 /** Like the factories' toCsv, with a chosen record separator (line breaks inside quoted values are content). */
 function toCsvWith(rows: readonly Record<string, string>[], eol: string): string {
   const cell = (s: string): string => (/[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s);
-  return [columns.join(','), ...rows.map((r) => columns.map((c) => cell(r[c] ?? '')).join(','))].join(eol) + eol;
+  return (
+    [columns.join(','), ...rows.map((r) => columns.map((c) => cell(r[c] ?? '')).join(','))].join(
+      eol,
+    ) + eol
+  );
 }

@@ -1,9 +1,19 @@
 import { readLines, type TextLine } from './jsonl-parser.js';
-import { excerpt, findUnstorableString, type ParsedItem, type ParserOptions, type ProblemItem, type ByteSource } from './parsed-item.js';
+import {
+  excerpt,
+  findUnstorableString,
+  type ParsedItem,
+  type ParserOptions,
+  type ProblemItem,
+  type ByteSource,
+} from './parsed-item.js';
 
 type Line = TextLine | ProblemItem;
 
-type FieldsResult = { ok: true; fields: string[] } | { ok: false; open: true } | { ok: false; open: false; reason: string };
+type FieldsResult =
+  | { ok: true; fields: string[] }
+  | { ok: false; open: true }
+  | { ok: false; open: false; reason: string };
 
 /**
  * Splits one CSV record (RFC 4180: comma, double quotes, "" as an escaped quote). A quote inside
@@ -35,7 +45,11 @@ export function splitCsvRecord(text: string): FieldsResult {
       fields.push(value);
       if (i === n) return { ok: true, fields };
       if (text[i] !== ',') {
-        return { ok: false, open: false, reason: `malformed quoting in column ${fields.length}: a closing quote must be followed by a comma or the end of the line` };
+        return {
+          ok: false,
+          open: false,
+          reason: `malformed quoting in column ${fields.length}: a closing quote must be followed by a comma or the end of the line`,
+        };
       }
       i += 1;
     } else {
@@ -62,7 +76,10 @@ const REQUIRED_COLUMNS = ['platform', 'external_id', 'created_at'];
  * so one stray quote cannot swallow the rest of the file (csv-parse, by contrast, consumes to
  * the end of the input after an unclosed quote).
  */
-export async function* parseCsv(source: ByteSource, options: ParserOptions & { requiredColumns?: readonly string[] }): AsyncGenerator<ParsedItem> {
+export async function* parseCsv(
+  source: ByteSource,
+  options: ParserOptions & { requiredColumns?: readonly string[] },
+): AsyncGenerator<ParsedItem> {
   const required = options.requiredColumns ?? REQUIRED_COLUMNS;
   const lines = readLines(source, options)[Symbol.asyncIterator]();
   const replay: Line[] = [];
@@ -113,7 +130,13 @@ export async function* parseCsv(source: ByteSource, options: ParserOptions & { r
     }
     if (!result.ok && !result.open) failure = result.reason;
     if (failure !== null || !result.ok) {
-      yield { kind: 'problem', line: first.line, field: null, reason: failure ?? 'malformed CSV', value: excerpt(first.text) };
+      yield {
+        kind: 'problem',
+        line: first.line,
+        field: null,
+        reason: failure ?? 'malformed CSV',
+        value: excerpt(first.text),
+      };
       // Resume right after the rejected line: the lines we looked ahead at may be good records.
       replay.unshift(...consumed);
       if (header === null) return;
@@ -143,7 +166,13 @@ export async function* parseCsv(source: ByteSource, options: ParserOptions & { r
       continue;
     }
     if (fields.length !== header.length) {
-      yield { kind: 'problem', line: first.line, field: null, reason: `expected ${header.length} columns, found ${fields.length}`, value: excerpt(text) };
+      yield {
+        kind: 'problem',
+        line: first.line,
+        field: null,
+        reason: `expected ${header.length} columns, found ${fields.length}`,
+        value: excerpt(text),
+      };
       continue;
     }
     // No prototype: a column named __proto__ or constructor is just a column.
@@ -151,7 +180,13 @@ export async function* parseCsv(source: ByteSource, options: ParserOptions & { r
     for (let c = 0; c < header.length; c += 1) value[header[c] as string] = fields[c];
     const unstorable = findUnstorableString(value);
     if (unstorable) {
-      yield { kind: 'problem', line: first.line, field: unstorable.path || null, reason: unstorable.reason, value: null };
+      yield {
+        kind: 'problem',
+        line: first.line,
+        field: unstorable.path || null,
+        reason: unstorable.reason,
+        value: null,
+      };
       continue;
     }
     yield { kind: 'record', line: first.line, value, rawJson: null };

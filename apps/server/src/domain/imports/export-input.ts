@@ -10,9 +10,16 @@ export type ExportInput =
 export type ExportOptions = ParserOptions;
 
 /** `export.zip:data/tweets.js`, the name rejects carry for an entry of an archive. */
-export const entryLabel = (archiveLabel: string, entry: ArchiveEntry): string => `${archiveLabel}:${entry.name}`;
+export const entryLabel = (archiveLabel: string, entry: ArchiveEntry): string =>
+  `${archiveLabel}:${entry.name}`;
 
-export const problemAt = (line: number, reason: string, file: string | undefined, field: string | null = null, value: string | null = null): ProblemItem => ({
+export const problemAt = (
+  line: number,
+  reason: string,
+  file: string | undefined,
+  field: string | null = null,
+  value: string | null = null,
+): ProblemItem => ({
   kind: 'problem',
   line,
   field,
@@ -44,7 +51,11 @@ export async function* readEntry(
     yield { ...item, file: item.file ?? file };
   }
   if (failure !== null) {
-    yield problemAt(lastLine, `could not be read to its end: ${(failure as Error).message}; the records after this point are missing`, file);
+    yield problemAt(
+      lastLine,
+      `could not be read to its end: ${(failure as Error).message}; the records after this point are missing`,
+      file,
+    );
   }
 }
 
@@ -65,13 +76,20 @@ export async function readSmallEntry(entry: ArchiveEntry, limit: number): Promis
 }
 
 /** Turns a structural problem of the scanner into a reject carrying the file. */
-export const scanProblem = (event: Extract<ScanEvent, { kind: 'problem' }>, file: string | undefined): ProblemItem => ({
+export const scanProblem = (
+  event: Extract<ScanEvent, { kind: 'problem' }>,
+  file: string | undefined,
+): ProblemItem => ({
   ...event.item,
   ...(file === undefined ? {} : { file }),
 });
 
 /** A problem found in one array element, named by its JSON path when the reader gave none. */
-export const elementProblem = (item: ProblemItem, path: JsonPath, file: string | undefined): ProblemItem => ({
+export const elementProblem = (
+  item: ProblemItem,
+  path: JsonPath,
+  file: string | undefined,
+): ProblemItem => ({
   ...item,
   field: item.field === null ? formatPath(path) : `${formatPath(path)}.${item.field}`,
   ...(file === undefined ? {} : { file }),

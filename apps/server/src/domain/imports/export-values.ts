@@ -15,7 +15,10 @@ export const asText = (value: unknown): string | null => {
 };
 
 /** The first key of `record` present (not undefined or null), matched exactly, then ignoring case and spaces. */
-export function pick(record: Json, keys: readonly string[]): { key: string; value: unknown } | null {
+export function pick(
+  record: Json,
+  keys: readonly string[],
+): { key: string; value: unknown } | null {
   for (const key of keys) {
     const value = record[key];
     if (value !== undefined && value !== null) return { key, value };
@@ -34,10 +37,14 @@ export type Checked<T> = { ok: true; value: T } | { ok: false; reason: string };
  * A count: a whole number ≥ 0 given as a number or as a string of digits (`"12"`). Empty and
  * absent mean unknown (null, never 0). `"1,234"`, `"12k"`, `"-3"`, `1.5` are refused.
  */
-export function readCount(value: unknown, options: { allowZeroFraction?: boolean } = {}): Checked<number | null> {
+export function readCount(
+  value: unknown,
+  options: { allowZeroFraction?: boolean } = {},
+): Checked<number | null> {
   if (value === undefined || value === null) return { ok: true, value: null };
   if (typeof value === 'number') {
-    if (!Number.isFinite(value) || !Number.isInteger(value)) return { ok: false, reason: 'must be a whole number' };
+    if (!Number.isFinite(value) || !Number.isInteger(value))
+      return { ok: false, reason: 'must be a whole number' };
     if (value < 0) return { ok: false, reason: 'must not be negative' };
     if (!Number.isSafeInteger(value)) return { ok: false, reason: 'is too large' };
     return { ok: true, value };
@@ -46,7 +53,13 @@ export function readCount(value: unknown, options: { allowZeroFraction?: boolean
   const text = value.trim();
   if (text === '') return { ok: true, value: null };
   const digits = options.allowZeroFraction ? /^(\d+)(\.0+)?$/.exec(text) : /^(\d+)$/.exec(text);
-  if (!digits) return { ok: false, reason: /^-\d/.test(text) ? 'must not be negative' : 'must be a whole number written with digits only' };
+  if (!digits)
+    return {
+      ok: false,
+      reason: /^-\d/.test(text)
+        ? 'must not be negative'
+        : 'must be a whole number written with digits only',
+    };
   const n = Number(digits[1]);
   if (!Number.isSafeInteger(n)) return { ok: false, reason: 'is too large' };
   return { ok: true, value: n };
@@ -55,13 +68,26 @@ export function readCount(value: unknown, options: { allowZeroFraction?: boolean
 const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
 
 /** An ISO 8601 timestamp from parts, or null when they name no real instant (Feb 30, 25:00). */
-export function isoFromParts(year: number, month: number, day: number, hour: number, minute: number, second: number, offsetMinutes: number): string | null {
+export function isoFromParts(
+  year: number,
+  month: number,
+  day: number,
+  hour: number,
+  minute: number,
+  second: number,
+  offsetMinutes: number,
+): string | null {
   const t = Date.UTC(year, month - 1, day, hour, minute, second);
   const d = new Date(t);
   if (
-    year < 1970 || year > 2999 ||
-    d.getUTCFullYear() !== year || d.getUTCMonth() !== month - 1 || d.getUTCDate() !== day ||
-    d.getUTCHours() !== hour || d.getUTCMinutes() !== minute || d.getUTCSeconds() !== second ||
+    year < 1970 ||
+    year > 2999 ||
+    d.getUTCFullYear() !== year ||
+    d.getUTCMonth() !== month - 1 ||
+    d.getUTCDate() !== day ||
+    d.getUTCHours() !== hour ||
+    d.getUTCMinutes() !== minute ||
+    d.getUTCSeconds() !== second ||
     Math.abs(offsetMinutes) > 14 * 60
   ) {
     return null;
@@ -69,7 +95,8 @@ export function isoFromParts(year: number, month: number, day: number, hour: num
   return new Date(t - offsetMinutes * 60_000).toISOString().replace('.000Z', 'Z');
 }
 
-const ISO_WITH_ZONE = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?\s*(Z|UTC|GMT|[+-]\d{2}:?\d{2})$/i;
+const ISO_WITH_ZONE =
+  /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?\s*(Z|UTC|GMT|[+-]\d{2}:?\d{2})$/i;
 
 function offsetOf(zone: string): number {
   if (/^(Z|UTC|GMT)$/i.test(zone)) return 0;
@@ -85,17 +112,36 @@ export function readIsoTimestamp(value: unknown): string | null {
   if (!m) return null;
   const offset = offsetOf(m[7] as string);
   if (Number.isNaN(offset)) return null;
-  return isoFromParts(Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6] ?? 0), offset);
+  return isoFromParts(
+    Number(m[1]),
+    Number(m[2]),
+    Number(m[3]),
+    Number(m[4]),
+    Number(m[5]),
+    Number(m[6] ?? 0),
+    offset,
+  );
 }
 
 /** X's `created_at`: `Wed Oct 10 20:19:24 +0000 2018`. ISO 8601 with a zone is accepted too. */
 export function readXDate(value: unknown): string | null {
   if (typeof value !== 'string') return null;
-  const m = /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) ([A-Za-z]{3}) (\d{2}) (\d{2}):(\d{2}):(\d{2}) ([+-]\d{4}) (\d{4})$/.exec(value.trim());
+  const m =
+    /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) ([A-Za-z]{3}) (\d{2}) (\d{2}):(\d{2}):(\d{2}) ([+-]\d{4}) (\d{4})$/.exec(
+      value.trim(),
+    );
   if (!m) return readIsoTimestamp(value);
   const month = MONTHS.indexOf((m[1] as string).toLowerCase()) + 1;
   if (month === 0) return null;
-  return isoFromParts(Number(m[7]), month, Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]), offsetOf(m[6] as string));
+  return isoFromParts(
+    Number(m[7]),
+    month,
+    Number(m[2]),
+    Number(m[3]),
+    Number(m[4]),
+    Number(m[5]),
+    offsetOf(m[6] as string),
+  );
 }
 
 /**
@@ -106,12 +152,25 @@ export function readUtcDateTime(value: unknown): string | null {
   if (typeof value !== 'string') return null;
   const m = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2}))?$/.exec(value.trim());
   if (!m) return readIsoTimestamp(value);
-  return isoFromParts(Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6] ?? 0), 0);
+  return isoFromParts(
+    Number(m[1]),
+    Number(m[2]),
+    Number(m[3]),
+    Number(m[4]),
+    Number(m[5]),
+    Number(m[6] ?? 0),
+    0,
+  );
 }
 
 /** Unix seconds (a number or a string of digits), as Instagram exports write `creation_timestamp`. */
 export function readUnixSeconds(value: unknown): string | null {
-  const n = typeof value === 'number' ? value : typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : NaN;
+  const n =
+    typeof value === 'number'
+      ? value
+      : typeof value === 'string' && /^\d+$/.test(value.trim())
+        ? Number(value)
+        : NaN;
   if (!Number.isInteger(n) || n <= 0 || n > 32_503_680_000) return null;
   return new Date(n * 1000).toISOString().replace('.000Z', 'Z');
 }
@@ -184,12 +243,20 @@ export class RecordBuilder {
     this.problem = {
       field: this.path(sourceKey),
       reason,
-      value: value === undefined ? null : excerpt(typeof value === 'string' ? value : (JSON.stringify(value) ?? typeof value)),
+      value:
+        value === undefined
+          ? null
+          : excerpt(typeof value === 'string' ? value : (JSON.stringify(value) ?? typeof value)),
     };
   }
 
   /** Reads a count from the first present key into `field`; a bad one fails the record. */
-  count(field: string, record: Json, keys: readonly string[], options?: { allowZeroFraction?: boolean }): void {
+  count(
+    field: string,
+    record: Json,
+    keys: readonly string[],
+    options?: { allowZeroFraction?: boolean },
+  ): void {
     const found = pick(record, keys);
     if (!found) return;
     const checked = readCount(found.value, options);
@@ -198,7 +265,15 @@ export class RecordBuilder {
   }
 
   toItem(line: number, rawJson: string | null, file: string | undefined): RecordItem | ProblemItem {
-    if (this.problem) return { kind: 'problem', line, ...this.problem, ...(file === undefined ? {} : { file }) };
-    return { kind: 'record', line, value: this.value, rawJson, fieldSources: this.sources, ...(file === undefined ? {} : { file }) };
+    if (this.problem)
+      return { kind: 'problem', line, ...this.problem, ...(file === undefined ? {} : { file }) };
+    return {
+      kind: 'record',
+      line,
+      value: this.value,
+      rawJson,
+      fieldSources: this.sources,
+      ...(file === undefined ? {} : { file }),
+    };
   }
 }

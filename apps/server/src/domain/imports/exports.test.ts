@@ -5,8 +5,20 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ImportFormat } from '@socialpulse/contracts';
 import { buildZip } from '../../../test/fixtures/exports/zip-writer.js';
-import { readCount, readDay, readUtcDateTime, readXDate, fixMetaMojibake } from './export-values.js';
-import { exportFormatFromFileName, peekStream, prepareFileImport, prepareStreamImport, sniffExportFormat } from './import-source.js';
+import {
+  readCount,
+  readDay,
+  readUtcDateTime,
+  readXDate,
+  fixMetaMojibake,
+} from './export-values.js';
+import {
+  exportFormatFromFileName,
+  peekStream,
+  prepareFileImport,
+  prepareStreamImport,
+  sniffExportFormat,
+} from './import-source.js';
 import { scanJson } from './json-scanner.js';
 import type { ParsedItem } from './parsed-item.js';
 import { readInstagramExport } from './instagram-export.js';
@@ -23,11 +35,27 @@ async function collect(items: AsyncGenerator<ParsedItem>): Promise<ParsedItem[]>
   for await (const item of items) out.push(item);
   return out;
 }
-const shortName = (file: string): string => (file.startsWith(fixtures) ? file.slice(fixtures.length) : file);
+const shortName = (file: string): string =>
+  file.startsWith(fixtures) ? file.slice(fixtures.length) : file;
 const records = (items: ParsedItem[]) => items.flatMap((i) => (i.kind === 'record' ? [i] : []));
-const problems = (items: ParsedItem[]) => items.flatMap((i) => (i.kind === 'problem' ? [{ file: i.file ? shortName(i.file) : undefined, line: i.line, field: i.field, reason: i.reason }] : []));
+const problems = (items: ParsedItem[]) =>
+  items.flatMap((i) =>
+    i.kind === 'problem'
+      ? [
+          {
+            file: i.file ? shortName(i.file) : undefined,
+            line: i.line,
+            field: i.field,
+            reason: i.reason,
+          },
+        ]
+      : [],
+  );
 
-async function readFixture(name: string, format?: ImportFormat): Promise<{ format: string; items: ParsedItem[] }> {
+async function readFixture(
+  name: string,
+  format?: ImportFormat,
+): Promise<{ format: string; items: ParsedItem[] }> {
   const prepared = await prepareFileImport(fixture(name), { format });
   try {
     if (!prepared.items) throw new Error(`${name} was not read as an export`);
@@ -87,14 +115,24 @@ describe('export values', () => {
 describe('format detection', () => {
   it('recognises exports by their first bytes and their file names', () => {
     expect(sniffExportFormat(Buffer.from('window.YTD.tweets.part0 = ['))).toBe('x-archive');
-    expect(sniffExportFormat(Buffer.from('\uFEFF[\n  {"media": [{"uri": "a.jpg"'))).toBe('instagram-export');
+    expect(sniffExportFormat(Buffer.from('\uFEFF[\n  {"media": [{"uri": "a.jpg"'))).toBe(
+      'instagram-export',
+    );
     expect(sniffExportFormat(Buffer.from('{\n "ig_reels_media": ['))).toBe('instagram-export');
     expect(sniffExportFormat(Buffer.from('{\n  "Activity": {'))).toBe('tiktok-export');
     expect(sniffExportFormat(Buffer.from('{"Your Activity": {}}'))).toBe('tiktok-export');
-    expect(sniffExportFormat(Buffer.from('Video ID,Approx Duration (ms),Video Create Timestamp\r\n'))).toBe('youtube-takeout');
-    expect(sniffExportFormat(Buffer.from('Content,Video title,Video publish time,Views\n'))).toBe('youtube-studio');
+    expect(
+      sniffExportFormat(Buffer.from('Video ID,Approx Duration (ms),Video Create Timestamp\r\n')),
+    ).toBe('youtube-takeout');
+    expect(sniffExportFormat(Buffer.from('Content,Video title,Video publish time,Views\n'))).toBe(
+      'youtube-studio',
+    );
     // The generic format is not mistaken for an export.
-    expect(sniffExportFormat(Buffer.from('[{"platform":"x","external_id":"1","created_at":"2024-01-01T00:00:00Z"}]'))).toBeNull();
+    expect(
+      sniffExportFormat(
+        Buffer.from('[{"platform":"x","external_id":"1","created_at":"2024-01-01T00:00:00Z"}]'),
+      ),
+    ).toBeNull();
     expect(sniffExportFormat(Buffer.from('platform,external_id,created_at\n'))).toBeNull();
     expect(exportFormatFromFileName('data/tweets-part2.js')).toBe('x-archive');
     expect(exportFormatFromFileName('deleted-tweets.js')).toBeNull();
@@ -115,17 +153,31 @@ describe('format detection', () => {
       'instagram-posts_1.json': 'instagram-export',
       'tiktok/user_data.json': 'tiktok-export',
     };
-    for (const [name, format] of Object.entries(formats)) expect((await readFixture(name)).format, name).toBe(format);
+    for (const [name, format] of Object.entries(formats))
+      expect((await readFixture(name)).format, name).toBe(format);
     // Forced: the Takeout zip read as an X archive finds no tweets, and says so.
     const forced = await readFixture('youtube-takeout.zip', 'x-archive');
-    expect(problems(forced.items)).toEqual([{ file: 'youtube-takeout.zip', line: 0, field: null, reason: expect.stringContaining('no data/tweets.js') as unknown }]);
+    expect(problems(forced.items)).toEqual([
+      {
+        file: 'youtube-takeout.zip',
+        line: 0,
+        field: null,
+        reason: expect.stringContaining('no data/tweets.js') as unknown,
+      },
+    ]);
   });
 
   it('refuses a zip with no known export, and a zip forced into a generic format', async () => {
     const { zip } = buildZip([{ name: 'notes.txt', data: 'hello' }]);
-    await expect(prepareStreamImport(Readable.from([zip]), 'other.zip')).rejects.toMatchObject({ code: 'unsupported_media_type' });
-    await expect(prepareStreamImport(Readable.from([zip]), 'other.zip', { format: 'csv' })).rejects.toMatchObject({ code: 'validation_failed' });
-    await expect(prepareStreamImport(Readable.from([Buffer.from('just words')]), null)).rejects.toMatchObject({ code: 'unsupported_media_type' });
+    await expect(prepareStreamImport(Readable.from([zip]), 'other.zip')).rejects.toMatchObject({
+      code: 'unsupported_media_type',
+    });
+    await expect(
+      prepareStreamImport(Readable.from([zip]), 'other.zip', { format: 'csv' }),
+    ).rejects.toMatchObject({ code: 'validation_failed' });
+    await expect(
+      prepareStreamImport(Readable.from([Buffer.from('just words')]), null),
+    ).rejects.toMatchObject({ code: 'unsupported_media_type' });
   });
 
   it('peeks without losing bytes and defers a source failure until after them', async () => {
@@ -174,14 +226,41 @@ describe('X archive', () => {
     // `und` is no language; a tweet without counts keeps them unknown.
     expect(got[1]?.value.language).toBeUndefined();
     expect(got[2]?.value.likes).toBeUndefined();
-    expect(JSON.parse(got[0]?.rawJson ?? '{}')).toMatchObject({ tweet: { id_str: '1700000000000000001', favorite_count: '12' } });
+    expect(JSON.parse(got[0]?.rawJson ?? '{}')).toMatchObject({
+      tweet: { id_str: '1700000000000000001', favorite_count: '12' },
+    });
     expect(shortName(got[3]?.file ?? '')).toBe('x-archive.zip:data/tweets-part1.js');
     expect(problems(items)).toEqual([
-      { file: 'x-archive.zip:data/tweets.js', line: 4, field: '[2]', reason: expect.stringMatching(/^malformed JSON/) as unknown },
-      { file: 'x-archive.zip:data/tweets.js', line: 5, field: '[3].tweet.created_at', reason: 'created_at is not a real date in X\'s format ("Wed Oct 10 20:19:24 +0000 2018")' },
-      { file: 'x-archive.zip:data/tweets.js', line: 6, field: '[4].tweet.favorite_count', reason: 'likes (favorite_count) must not be negative' },
-      { file: 'x-archive.zip:data/tweets.js', line: 7, field: '[5].tweet.favorite_count', reason: 'likes (favorite_count) must be a whole number written with digits only' },
-      { file: 'x-archive.zip:data/tweets.js', line: 8, field: '[6].tweet.full_text', reason: 'contains a NUL character (U+0000), which cannot be stored' },
+      {
+        file: 'x-archive.zip:data/tweets.js',
+        line: 4,
+        field: '[2]',
+        reason: expect.stringMatching(/^malformed JSON/) as unknown,
+      },
+      {
+        file: 'x-archive.zip:data/tweets.js',
+        line: 5,
+        field: '[3].tweet.created_at',
+        reason: 'created_at is not a real date in X\'s format ("Wed Oct 10 20:19:24 +0000 2018")',
+      },
+      {
+        file: 'x-archive.zip:data/tweets.js',
+        line: 6,
+        field: '[4].tweet.favorite_count',
+        reason: 'likes (favorite_count) must not be negative',
+      },
+      {
+        file: 'x-archive.zip:data/tweets.js',
+        line: 7,
+        field: '[5].tweet.favorite_count',
+        reason: 'likes (favorite_count) must be a whole number written with digits only',
+      },
+      {
+        file: 'x-archive.zip:data/tweets.js',
+        line: 8,
+        field: '[6].tweet.full_text',
+        reason: 'contains a NUL character (U+0000), which cannot be stored',
+      },
     ]);
     // deleted-tweets.js is not read.
     expect(got.some((r) => r.value.external_id === '1700000000000000099')).toBe(false);
@@ -189,12 +268,22 @@ describe('X archive', () => {
 
   it('recovers the tweets before the cut of a truncated zip and reports the cut', async () => {
     const { items } = await readFixture('x-archive-truncated.zip');
-    expect(records(items).map((r) => r.value.external_id)).toEqual(['1700000000000000001', '1700000000000000002']);
+    expect(records(items).map((r) => r.value.external_id)).toEqual([
+      '1700000000000000001',
+      '1700000000000000002',
+    ]);
     // The account still came from account.js.
     expect(records(items)[0]?.value.account_handle).toBe('sample_pulse');
     const found = problems(items);
-    expect(found[0]).toMatchObject({ file: 'x-archive-truncated.zip', line: 0, reason: expect.stringContaining('central directory is missing') as unknown });
-    expect(found.at(-1)).toMatchObject({ file: 'x-archive-truncated.zip:data/tweets.js', reason: expect.stringContaining('unexpected end of file') as unknown });
+    expect(found[0]).toMatchObject({
+      file: 'x-archive-truncated.zip',
+      line: 0,
+      reason: expect.stringContaining('central directory is missing') as unknown,
+    });
+    expect(found.at(-1)).toMatchObject({
+      file: 'x-archive-truncated.zip:data/tweets.js',
+      reason: expect.stringContaining('unexpected end of file') as unknown,
+    });
   });
 
   it('reads a bare tweets.js (no account: x.com/i/web URLs) and rejects a raw NUL byte alone', async () => {
@@ -204,12 +293,23 @@ describe('X archive', () => {
     expect(bare[0]?.value.metrics_captured_at).toBeUndefined();
     const nul = await readFixture('tweets-with-nul-byte.js.txt');
     expect(records(nul.items).map((r) => r.value.external_id)).toEqual(['1700000000000000009']);
-    expect(problems(nul.items)).toEqual([{ file: undefined, line: 3, field: '[1]', reason: 'contains a NUL byte' }]);
+    expect(problems(nul.items)).toEqual([
+      { file: undefined, line: 3, field: '[1]', reason: 'contains a NUL byte' },
+    ]);
   });
 
   it('refuses a file without the window.YTD assignment', async () => {
-    const items = await collect(readXArchive({ kind: 'bytes', source: ['[{"tweet":{}}]'], label: null }, OPTIONS));
-    expect(problems(items)).toEqual([{ file: undefined, line: 1, field: null, reason: expect.stringContaining('JavaScript assignment') as unknown }]);
+    const items = await collect(
+      readXArchive({ kind: 'bytes', source: ['[{"tweet":{}}]'], label: null }, OPTIONS),
+    );
+    expect(problems(items)).toEqual([
+      {
+        file: undefined,
+        line: 1,
+        field: null,
+        reason: expect.stringContaining('JavaScript assignment') as unknown,
+      },
+    ]);
   });
 });
 
@@ -227,7 +327,8 @@ describe('Instagram, TikTok and YouTube exports', () => {
     expect(got[1]?.value.text).toBe('A carousel of café ☕');
     for (const r of got) {
       expect(r.value.account_handle).toBe('sample.pulse');
-      for (const metric of ['likes', 'comments', 'shares', 'views', 'saves', 'impressions']) expect(r.value[metric]).toBeUndefined();
+      for (const metric of ['likes', 'comments', 'shares', 'views', 'saves', 'impressions'])
+        expect(r.value[metric]).toBeUndefined();
     }
     expect(problems(items)).toEqual([
       {
@@ -246,24 +347,60 @@ describe('Instagram, TikTok and YouTube exports', () => {
       ['7100000000000000006', undefined, 64],
     ]);
     expect(problems(old.items).map((p) => [p.line, p.field, p.reason])).toEqual([
-      [40, 'Video.Videos.VideoList[1].Date', 'Date is not a real date and time ("2023-01-01 12:00:00")'],
+      [
+        40,
+        'Video.Videos.VideoList[1].Date',
+        'Date is not a real date and time ("2023-01-01 12:00:00")',
+      ],
       [46, 'Video.Videos.VideoList[2].Likes', 'likes (Likes) must not be negative'],
-      [52, 'Video.Videos.VideoList[3].Likes', 'likes (Likes) must be a whole number written with digits only'],
-      [58, 'Video.Videos.VideoList[4].Link', 'Link is required and must contain the video id (…/video/<id>)'],
+      [
+        52,
+        'Video.Videos.VideoList[3].Likes',
+        'likes (Likes) must be a whole number written with digits only',
+      ],
+      [
+        58,
+        'Video.Videos.VideoList[4].Link',
+        'Link is required and must contain the video id (…/video/<id>)',
+      ],
     ]);
     const newer = await readFixture('tiktok-export.zip');
-    expect(records(newer.items).map((r) => [r.value.external_id, r.value.likes, r.value.url])).toEqual([
-      ['7300000000000000001', 250, 'https://www.tiktok.com/@sample.pulse/video/7300000000000000001'],
+    expect(
+      records(newer.items).map((r) => [r.value.external_id, r.value.likes, r.value.url]),
+    ).toEqual([
+      [
+        '7300000000000000001',
+        250,
+        'https://www.tiktok.com/@sample.pulse/video/7300000000000000001',
+      ],
       ['7300000000000000002', 0, 'https://www.tiktok.com/@sample.pulse/video/7300000000000000002'],
     ]);
-    const empty = await collect(readTiktokExport({ kind: 'bytes', source: ['{"Activity": {"Watch History": {"VideoList": [{"Date": "2024-01-01 00:00:00"}]}}}'], label: null }, OPTIONS));
+    const empty = await collect(
+      readTiktokExport(
+        {
+          kind: 'bytes',
+          source: [
+            '{"Activity": {"Watch History": {"VideoList": [{"Date": "2024-01-01 00:00:00"}]}}}',
+          ],
+          label: null,
+        },
+        OPTIONS,
+      ),
+    );
     expect(records(empty)).toEqual([]);
     expect(problems(empty)[0]?.reason).toContain('no videos of the account');
   });
 
   it('YouTube Takeout and Studio: ids, dates, Studio metrics, the Total row skipped', async () => {
     const takeout = await readFixture('youtube-takeout.zip');
-    expect(records(takeout.items).map((r) => [r.value.external_id, r.value.created_at, r.value.author, r.line])).toEqual([
+    expect(
+      records(takeout.items).map((r) => [
+        r.value.external_id,
+        r.value.created_at,
+        r.value.author,
+        r.line,
+      ]),
+    ).toEqual([
       ['AbCdEfGhIj1', '2023-01-15T12:00:00Z', 'Sample Pulse', 2],
       ['AbCdEfGhIj2', '2023-02-01T08:00:00Z', 'Sample Pulse', 4],
     ]);
@@ -272,7 +409,14 @@ describe('Instagram, TikTok and YouTube exports', () => {
       [6, 'Video ID'],
     ]);
     const studio = await readFixture('youtube-studio.zip');
-    expect(records(studio.items).map((r) => [r.value.external_id, r.value.views, r.value.impressions, r.value.likes])).toEqual([
+    expect(
+      records(studio.items).map((r) => [
+        r.value.external_id,
+        r.value.views,
+        r.value.impressions,
+        r.value.likes,
+      ]),
+    ).toEqual([
       ['AbCdEfGhIj1', 1200, 15000, undefined],
       ['AbCdEfGhIj2', 0, 0, undefined],
     ]);
@@ -286,59 +430,132 @@ describe('Instagram, TikTok and YouTube exports', () => {
 
 describe('property: garbage never crashes a reader nor loses the valid records around it', () => {
   const tweet = (i: number): string =>
-    JSON.stringify({ tweet: { id_str: String(1_000 + i), created_at: 'Wed Oct 10 20:19:24 +0000 2018', full_text: `t${i}`, favorite_count: String(i) } });
+    JSON.stringify({
+      tweet: {
+        id_str: String(1_000 + i),
+        created_at: 'Wed Oct 10 20:19:24 +0000 2018',
+        full_text: `t${i}`,
+        favorite_count: String(i),
+      },
+    });
   // Garbage that stays inside one element: no bracket, brace, quote or comma can leak out of it.
-  const garbage = fc.string({ maxLength: 40 }).map((s) => `{"tweet": ${JSON.stringify(s)} ${s.replace(/["[\]{},\\]/g, '')}}`);
+  const garbage = fc
+    .string({ maxLength: 40 })
+    .map((s) => `{"tweet": ${JSON.stringify(s)} ${s.replace(/["[\]{},\\]/g, '')}}`);
 
   it('X: valid tweets around malformed elements all arrive, whatever the chunking', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.option(garbage, { nil: null, freq: 2 }), { minLength: 1, maxLength: 12 }), fc.array(fc.nat(4000), { maxLength: 6 }), async (slots, cuts) => {
-        const elements = slots.map((g, i) => g ?? tweet(i));
-        const text = `window.YTD.tweets.part0 = [\n${elements.join(',\n')}\n]`;
-        const items = await collect(readXArchive({ kind: 'bytes', source: chunked(Buffer.from(text), cuts), label: null }, OPTIONS));
-        const expected = slots.flatMap((g, i) => (g === null ? [String(1_000 + i)] : []));
-        expect(records(items).map((r) => r.value.external_id)).toEqual(expected);
-        expect(items).toHaveLength(slots.length);
-      }),
+      fc.asyncProperty(
+        fc.array(fc.option(garbage, { nil: null, freq: 2 }), { minLength: 1, maxLength: 12 }),
+        fc.array(fc.nat(4000), { maxLength: 6 }),
+        async (slots, cuts) => {
+          const elements = slots.map((g, i) => g ?? tweet(i));
+          const text = `window.YTD.tweets.part0 = [\n${elements.join(',\n')}\n]`;
+          const items = await collect(
+            readXArchive(
+              { kind: 'bytes', source: chunked(Buffer.from(text), cuts), label: null },
+              OPTIONS,
+            ),
+          );
+          const expected = slots.flatMap((g, i) => (g === null ? [String(1_000 + i)] : []));
+          expect(records(items).map((r) => r.value.external_id)).toEqual(expected);
+          expect(items).toHaveLength(slots.length);
+        },
+      ),
       { numRuns: 150 },
     );
   });
 
   it('any bytes at all: every reader ends with records and problems only, never a throw', async () => {
-    const readers = [readXArchive, readInstagramExport, readTiktokExport, readYoutubeTakeout, readYoutubeStudio];
+    const readers = [
+      readXArchive,
+      readInstagramExport,
+      readTiktokExport,
+      readYoutubeTakeout,
+      readYoutubeStudio,
+    ];
     await fc.assert(
-      fc.asyncProperty(fc.uint8Array({ maxLength: 300 }), fc.constantFrom(...readers), async (bytes, read) => {
-        const items = await collect(read({ kind: 'bytes', source: [Buffer.from(bytes)], label: null }, OPTIONS));
-        for (const item of items) expect(['record', 'problem']).toContain(item.kind);
-      }),
+      fc.asyncProperty(
+        fc.uint8Array({ maxLength: 300 }),
+        fc.constantFrom(...readers),
+        async (bytes, read) => {
+          const items = await collect(
+            read({ kind: 'bytes', source: [Buffer.from(bytes)], label: null }, OPTIONS),
+          );
+          for (const item of items) expect(['record', 'problem']).toContain(item.kind);
+        },
+      ),
       { numRuns: 300 },
     );
   });
 
   it('TikTok and Instagram: garbage elements between valid ones are rejected alone', async () => {
-    const video = (i: number): string => JSON.stringify({ Date: '2023-01-01 12:00:00', Link: `https://www.tiktokv.com/share/video/71000000000000${String(i).padStart(5, '0')}/`, Likes: String(i) });
-    const post = (i: number): string => JSON.stringify({ media: [{ uri: `media/posts/p${i}.jpg`, creation_timestamp: 1672574400 + i, title: `p${i}` }] });
-    const junk = fc.string({ maxLength: 30 }).map((s) => `{"x": ${JSON.stringify(s)} ${s.replace(/["[\]{},\\]/g, '')}}`);
+    const video = (i: number): string =>
+      JSON.stringify({
+        Date: '2023-01-01 12:00:00',
+        Link: `https://www.tiktokv.com/share/video/71000000000000${String(i).padStart(5, '0')}/`,
+        Likes: String(i),
+      });
+    const post = (i: number): string =>
+      JSON.stringify({
+        media: [
+          { uri: `media/posts/p${i}.jpg`, creation_timestamp: 1672574400 + i, title: `p${i}` },
+        ],
+      });
+    const junk = fc
+      .string({ maxLength: 30 })
+      .map((s) => `{"x": ${JSON.stringify(s)} ${s.replace(/["[\]{},\\]/g, '')}}`);
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.option(junk, { nil: null, freq: 2 }), { minLength: 1, maxLength: 10 }), fc.array(fc.nat(2000), { maxLength: 5 }), async (slots, cuts) => {
-        const tiktok = `{"Profile": {"Profile Info": {"ProfileMap": {"userName": "a"}}}, "Video": {"Videos": {"VideoList": [${slots.map((g, i) => g ?? video(i)).join(',')}]}}}`;
-        const t = await collect(readTiktokExport({ kind: 'bytes', source: chunked(Buffer.from(tiktok), cuts), label: null }, OPTIONS));
-        expect(records(t).length).toBe(slots.filter((g) => g === null).length);
-        const instagram = `[${slots.map((g, i) => g ?? post(i)).join(',')}]`;
-        const ig = await collect(readInstagramExport({ kind: 'bytes', source: chunked(Buffer.from(instagram), cuts), label: null }, OPTIONS));
-        expect(records(ig).map((r) => r.value.external_id)).toEqual(slots.flatMap((g, i) => (g === null ? [`p${i}`] : [])));
-      }),
+      fc.asyncProperty(
+        fc.array(fc.option(junk, { nil: null, freq: 2 }), { minLength: 1, maxLength: 10 }),
+        fc.array(fc.nat(2000), { maxLength: 5 }),
+        async (slots, cuts) => {
+          const tiktok = `{"Profile": {"Profile Info": {"ProfileMap": {"userName": "a"}}}, "Video": {"Videos": {"VideoList": [${slots.map((g, i) => g ?? video(i)).join(',')}]}}}`;
+          const t = await collect(
+            readTiktokExport(
+              { kind: 'bytes', source: chunked(Buffer.from(tiktok), cuts), label: null },
+              OPTIONS,
+            ),
+          );
+          expect(records(t).length).toBe(slots.filter((g) => g === null).length);
+          const instagram = `[${slots.map((g, i) => g ?? post(i)).join(',')}]`;
+          const ig = await collect(
+            readInstagramExport(
+              { kind: 'bytes', source: chunked(Buffer.from(instagram), cuts), label: null },
+              OPTIONS,
+            ),
+          );
+          expect(records(ig).map((r) => r.value.external_id)).toEqual(
+            slots.flatMap((g, i) => (g === null ? [`p${i}`] : [])),
+          );
+        },
+      ),
       { numRuns: 150 },
     );
   });
 
   it('scanJson finds nested target arrays and scalars across any chunking', async () => {
-    const doc = Buffer.from('{"a": {"name": "n\\u00e9", "b": [ {"x": 1}, {"x": 2} ]}, "c": [ {"x": 3} ], "d": [1, [2, {"e": "]"}]]}');
+    const doc = Buffer.from(
+      '{"a": {"name": "n\\u00e9", "b": [ {"x": 1}, {"x": 2} ]}, "c": [ {"x": 3} ], "d": [1, [2, {"e": "]"}]]}',
+    );
     await fc.assert(
       fc.asyncProperty(fc.array(fc.nat(doc.length), { maxLength: 8 }), async (cuts) => {
         const events = [];
-        for await (const e of scanJson(chunked(doc, cuts), { ...OPTIONS, isTarget: (p) => p.at(-1) === 'b' || p.at(-1) === 'c', wantScalar: (p) => p.at(-1) === 'name' })) events.push(e);
-        expect(events.map((e) => (e.kind === 'element' ? [e.path.join('.'), e.item.kind === 'record' ? e.item.value.x : null] : e.kind === 'scalar' ? ['scalar', e.value] : ['problem', e.item.reason]))).toEqual([
+        for await (const e of scanJson(chunked(doc, cuts), {
+          ...OPTIONS,
+          isTarget: (p) => p.at(-1) === 'b' || p.at(-1) === 'c',
+          wantScalar: (p) => p.at(-1) === 'name',
+        }))
+          events.push(e);
+        expect(
+          events.map((e) =>
+            e.kind === 'element'
+              ? [e.path.join('.'), e.item.kind === 'record' ? e.item.value.x : null]
+              : e.kind === 'scalar'
+                ? ['scalar', e.value]
+                : ['problem', e.item.reason],
+          ),
+        ).toEqual([
           ['scalar', 'né'],
           ['a.b.0', 1],
           ['a.b.1', 2],
@@ -349,4 +566,3 @@ describe('property: garbage never crashes a reader nor loses the valid records a
     );
   });
 });
-

@@ -4,7 +4,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { isExportImportFormat, type ExportImportFormat, type ImportFormat } from '@socialpulse/contracts';
+import {
+  isExportImportFormat,
+  type ExportImportFormat,
+  type ImportFormat,
+} from '@socialpulse/contracts';
 import { AppError } from '../../errors.js';
 import type { ExportInput, ExportOptions } from './export-input.js';
 import type { ImportSource } from './import.service.js';
@@ -12,10 +16,18 @@ import { INSTAGRAM_MARKERS, readInstagramExport } from './instagram-export.js';
 import type { ParsedItem } from './parsed-item.js';
 import { readTiktokExport, TIKTOK_ENTRY } from './tiktok-export.js';
 import { readXArchive, X_ARCHIVE_MARKERS } from './x-archive.js';
-import { readYoutubeStudio, readYoutubeTakeout, STUDIO_TABLE_ENTRY, TAKEOUT_VIDEOS_ENTRY } from './youtube-export.js';
+import {
+  readYoutubeStudio,
+  readYoutubeTakeout,
+  STUDIO_TABLE_ENTRY,
+  TAKEOUT_VIDEOS_ENTRY,
+} from './youtube-export.js';
 import { isZip, openArchive, type Archive } from './zip-archive.js';
 
-export const exportReaders: Record<ExportImportFormat, (input: ExportInput, options: ExportOptions) => AsyncGenerator<ParsedItem>> = {
+export const exportReaders: Record<
+  ExportImportFormat,
+  (input: ExportInput, options: ExportOptions) => AsyncGenerator<ParsedItem>
+> = {
   'x-archive': readXArchive,
   'instagram-export': readInstagramExport,
   'tiktok-export': readTiktokExport,
@@ -47,7 +59,10 @@ export function exportFormatFromFileName(name: string): ExportImportFormat | nul
 }
 
 function headText(head: Buffer): string {
-  return head.toString('utf8').replace(/^\uFEFF/, '').trimStart();
+  return head
+    .toString('utf8')
+    .replace(/^\uFEFF/, '')
+    .trimStart();
 }
 
 function csvHeader(text: string): string[] {
@@ -62,9 +77,16 @@ export function sniffExportFormat(head: Buffer): ExportImportFormat | null {
   if (text.startsWith('[') || text.startsWith('{')) {
     if (/"external_id"\s*:/.test(text)) return null; // The generic format.
     if (/^\{\s*"ig_(reels_media|stories)"\s*:/.test(text)) return 'instagram-export';
-    if (/^\[\s*(\{\s*"media"\s*:|\{[^]*"creation_timestamp"\s*:[^]*"uri"\s*:|\{[^]*"uri"\s*:[^]*"creation_timestamp"\s*:)/.test(text)) return 'instagram-export';
     if (
-      /^\{\s*"(Activity|Your Activity|Ads and data|App Settings|Comment|Direct Messages?|Income\+ Wallet Activity|Post|Profile|Tiktok Live|TikTok Live|Tiktok Shopping|TikTok Shop|Video)"\s*:/.test(text) ||
+      /^\[\s*(\{\s*"media"\s*:|\{[^]*"creation_timestamp"\s*:[^]*"uri"\s*:|\{[^]*"uri"\s*:[^]*"creation_timestamp"\s*:)/.test(
+        text,
+      )
+    )
+      return 'instagram-export';
+    if (
+      /^\{\s*"(Activity|Your Activity|Ads and data|App Settings|Comment|Direct Messages?|Income\+ Wallet Activity|Post|Profile|Tiktok Live|TikTok Live|Tiktok Shopping|TikTok Shop|Video)"\s*:/.test(
+        text,
+      ) ||
       (text.startsWith('{') && /"(VideoList|ProfileMap)"\s*:/.test(text))
     ) {
       return 'tiktok-export';
@@ -72,10 +94,22 @@ export function sniffExportFormat(head: Buffer): ExportImportFormat | null {
     return null;
   }
   const header = csvHeader(text);
-  if (header.includes('video id') && header.some((c) => /^(video create timestamp|video publish timestamp|video title \(original\)|approx duration \(ms\)|channel id)$/.test(c))) {
+  if (
+    header.includes('video id') &&
+    header.some((c) =>
+      /^(video create timestamp|video publish timestamp|video title \(original\)|approx duration \(ms\)|channel id)$/.test(
+        c,
+      ),
+    )
+  ) {
     return 'youtube-takeout';
   }
-  if (header.includes('content') && header.some((c) => /^(video publish time|video title|views|watch time \(hours\)|impressions)$/.test(c))) {
+  if (
+    header.includes('content') &&
+    header.some((c) =>
+      /^(video publish time|video title|views|watch time \(hours\)|impressions)$/.test(c),
+    )
+  ) {
     return 'youtube-studio';
   }
   return null;
@@ -84,12 +118,14 @@ export function sniffExportFormat(head: Buffer): ExportImportFormat | null {
 /** Which export a zip holds, from its entry names. */
 export function exportFormatOfArchive(archive: Archive): ExportImportFormat | null {
   const names = archive.entries.map((e) => e.name);
-  const any = (patterns: readonly RegExp[]): boolean => names.some((n) => patterns.some((p) => p.test(n)));
+  const any = (patterns: readonly RegExp[]): boolean =>
+    names.some((n) => patterns.some((p) => p.test(n)));
   if (any(X_ARCHIVE_MARKERS)) return 'x-archive';
   if (any([TIKTOK_ENTRY])) return 'tiktok-export';
   if (any(INSTAGRAM_MARKERS)) return 'instagram-export';
   if (any([STUDIO_TABLE_ENTRY])) return 'youtube-studio';
-  if (names.some((n) => TAKEOUT_VIDEOS_ENTRY.test(n) && /youtube|video metadata/i.test(n))) return 'youtube-takeout';
+  if (names.some((n) => TAKEOUT_VIDEOS_ENTRY.test(n) && /youtube|video metadata/i.test(n)))
+    return 'youtube-takeout';
   return null;
 }
 
@@ -119,15 +155,24 @@ const unknownFormat = (fileName: string | null): AppError =>
     { details: { field: 'format', value: fileName } },
   );
 
-function fromArchive(archive: Archive, fileName: string | null, explicit: ImportFormat | undefined, cleanup: () => Promise<void>): PreparedImport {
+function fromArchive(
+  archive: Archive,
+  fileName: string | null,
+  explicit: ImportFormat | undefined,
+  cleanup: () => Promise<void>,
+): PreparedImport {
   const close = async (): Promise<void> => {
     await archive.close();
     await cleanup();
   };
   if (explicit !== undefined && !isExportImportFormat(explicit)) {
-    throw new AppError('validation_failed', `${fileName ?? 'The upload'} is a zip archive, which the ${explicit} format cannot read; name a platform export format instead`, {
-      details: { field: 'format', value: explicit },
-    });
+    throw new AppError(
+      'validation_failed',
+      `${fileName ?? 'The upload'} is a zip archive, which the ${explicit} format cannot read; name a platform export format instead`,
+      {
+        details: { field: 'format', value: explicit },
+      },
+    );
   }
   const format = explicit ?? exportFormatOfArchive(archive);
   if (format === null || format === undefined) {
@@ -138,15 +183,35 @@ function fromArchive(archive: Archive, fileName: string | null, explicit: Import
     );
   }
   const label = fileName ?? 'upload.zip';
-  return { format, fileName, items: (options) => exportReaders[format]({ kind: 'archive', archive, label }, options), close };
+  return {
+    format,
+    fileName,
+    items: (options) => exportReaders[format]({ kind: 'archive', archive, label }, options),
+    close,
+  };
 }
 
-function fromBytes(format: ImportFormat, fileName: string | null, stream: AsyncIterable<Buffer | string>, close: () => Promise<void>): PreparedImport {
+function fromBytes(
+  format: ImportFormat,
+  fileName: string | null,
+  stream: AsyncIterable<Buffer | string>,
+  close: () => Promise<void>,
+): PreparedImport {
   if (!isExportImportFormat(format)) return { format, fileName, stream, close };
-  return { format, fileName, items: (options) => exportReaders[format]({ kind: 'bytes', source: stream, label: fileName }, options), close };
+  return {
+    format,
+    fileName,
+    items: (options) =>
+      exportReaders[format]({ kind: 'bytes', source: stream, label: fileName }, options),
+    close,
+  };
 }
 
-function formatOfBytes(head: Buffer, fileName: string | null, options: PrepareOptions): ImportFormat {
+function formatOfBytes(
+  head: Buffer,
+  fileName: string | null,
+  options: PrepareOptions,
+): ImportFormat {
   const format =
     options.format ??
     sniffExportFormat(head) ??
@@ -158,7 +223,10 @@ function formatOfBytes(head: Buffer, fileName: string | null, options: PrepareOp
 }
 
 /** A file on disk (the CLI): a zip is opened in place, anything else streamed. */
-export async function prepareFileImport(file: string, options: PrepareOptions = {}): Promise<PreparedImport> {
+export async function prepareFileImport(
+  file: string,
+  options: PrepareOptions = {},
+): Promise<PreparedImport> {
   const handle = await openFile(file, 'r');
   const head = Buffer.alloc(SNIFF_BYTES);
   let read: number;
@@ -185,7 +253,10 @@ export async function prepareFileImport(file: string, options: PrepareOptions = 
  * failure while peeking (the body is over IMPORT_MAX_BYTES) is raised by the returned stream
  * after the bytes before it, so the records that fit are still imported.
  */
-export async function peekStream(stream: AsyncIterable<Buffer | string>, bytes: number): Promise<{ head: Buffer; stream: AsyncIterable<Buffer> }> {
+export async function peekStream(
+  stream: AsyncIterable<Buffer | string>,
+  bytes: number,
+): Promise<{ head: Buffer; stream: AsyncIterable<Buffer> }> {
   const iterator = stream[Symbol.asyncIterator]();
   const taken: Buffer[] = [];
   let size = 0;
@@ -226,9 +297,14 @@ export async function peekStream(stream: AsyncIterable<Buffer | string>, bytes: 
  * it is written to a temporary file first (the stream is already bounded by IMPORT_MAX_BYTES),
  * and the file is removed by `close()`.
  */
-export async function prepareStreamImport(source: AsyncIterable<Buffer | string>, fileName: string | null, options: PrepareOptions = {}): Promise<PreparedImport> {
+export async function prepareStreamImport(
+  source: AsyncIterable<Buffer | string>,
+  fileName: string | null,
+  options: PrepareOptions = {},
+): Promise<PreparedImport> {
   const { head, stream } = await peekStream(source, SNIFF_BYTES);
-  if (!isZip(head)) return fromBytes(formatOfBytes(head, fileName, options), fileName, stream, noClose);
+  if (!isZip(head))
+    return fromBytes(formatOfBytes(head, fileName, options), fileName, stream, noClose);
   const dir = await mkdtemp(path.join(options.tempDir ?? tmpdir(), 'socialpulse-import-'));
   let removed = false;
   const cleanup = async (): Promise<void> => {

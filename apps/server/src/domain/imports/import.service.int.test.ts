@@ -3,7 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWorkspace } from '../workspaces/workspaces.service.js';
 import { listRejects } from '../../db/repos/imports.repo.js';
 import { withTenant } from '../../db/tenant.js';
-import { createTestDatabase, databaseUnavailable, type TestDatabase } from '../../../test/support/db.js';
+import {
+  createTestDatabase,
+  databaseUnavailable,
+  type TestDatabase,
+} from '../../../test/support/db.js';
 import { chunked, postRecord, toCsv, toJsonl } from '../../../test/support/factories.js';
 import { importPosts, type ImportOptions } from './import.service.js';
 import type { ImportFormat } from '@socialpulse/contracts';
@@ -15,21 +19,56 @@ describe.skipIf(databaseUnavailable() !== '')('importPosts on PostgreSQL', () =>
   });
   afterAll(async () => db?.drop());
 
-  const run = async (workspaceId: string, body: string | Buffer, format: ImportFormat = 'jsonl', extra: Partial<ImportOptions> = {}) =>
-    importPosts(db.pool, { fileName: `file.${format}`, format, stream: Readable.from(chunked(body, 1000)) }, { workspaceId, source: 'test', batchSize: 3, maxRecordBytes: 65536, ...extra });
+  const run = async (
+    workspaceId: string,
+    body: string | Buffer,
+    format: ImportFormat = 'jsonl',
+    extra: Partial<ImportOptions> = {},
+  ) =>
+    importPosts(
+      db.pool,
+      { fileName: `file.${format}`, format, stream: Readable.from(chunked(body, 1000)) },
+      { workspaceId, source: 'test', batchSize: 3, maxRecordBytes: 65536, ...extra },
+    );
 
   const posts = async (workspaceId: string) =>
-    (await db.adminPool.query<Record<string, unknown>>('SELECT external_id, likes, comments, text, author FROM posts WHERE workspace_id = $1 ORDER BY external_id', [workspaceId])).rows;
+    (
+      await db.adminPool.query<Record<string, unknown>>(
+        'SELECT external_id, likes, comments, text, author FROM posts WHERE workspace_id = $1 ORDER BY external_id',
+        [workspaceId],
+      )
+    ).rows;
   const snapshotCount = async (workspaceId: string) =>
-    (await db.adminPool.query<{ n: number }>('SELECT count(*)::int AS n FROM post_metric_snapshots WHERE workspace_id = $1', [workspaceId])).rows[0]?.n;
+    (
+      await db.adminPool.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM post_metric_snapshots WHERE workspace_id = $1',
+        [workspaceId],
+      )
+    ).rows[0]?.n;
 
   it('imports every valid record, lists every bad one, and is idempotent but for snapshots', async () => {
     const ws = await createWorkspace(db.pool, 'idempotent', null, { userId: null, label: 'test' });
-    const good = Array.from({ length: 10 }, (_, i) => postRecord({ external_id: `p${String(i).padStart(2, '0')}` }));
-    const lines = [...good.slice(0, 4).map((r) => JSON.stringify(r)), '{"platform":"x"', JSON.stringify({ ...good[0], external_id: 'bad-likes', likes: -3 }), ...good.slice(4).map((r) => JSON.stringify(r))];
+    const good = Array.from({ length: 10 }, (_, i) =>
+      postRecord({ external_id: `p${String(i).padStart(2, '0')}` }),
+    );
+    const lines = [
+      ...good.slice(0, 4).map((r) => JSON.stringify(r)),
+      '{"platform":"x"',
+      JSON.stringify({ ...good[0], external_id: 'bad-likes', likes: -3 }),
+      ...good.slice(4).map((r) => JSON.stringify(r)),
+    ];
     const first = await run(ws.id, lines.join('\n'));
-    expect(first).toMatchObject({ status: 'completed', read: 12, inserted: 10, updated: 0, unchanged: 0, rejected: 2 });
-    const rejects = await withTenant(db.pool, { workspaceId: ws.id, userId: null }, (c) => listRejects(c, first.id, 0, 10));
+    expect(first).toMatchObject({
+      status: 'completed',
+      read: 12,
+      inserted: 10,
+      updated: 0,
+      unchanged: 0,
+      rejected: 2,
+    });
+    const rejects = await withTenant(db.pool, { workspaceId: ws.id, userId: null }, (c) =>
+      listRejects(c, first.id, 0, 10),
+    );
     expect(rejects.map((r) => [r.line, r.field, r.reason.split(':')[0]])).toEqual([
       [5, null, 'malformed JSON'],
       [6, 'likes', 'likes must not be negative'],
@@ -47,21 +86,53 @@ describe.skipIf(databaseUnavailable() !== '')('importPosts on PostgreSQL', () =>
   it('keeps the newest metrics and never erases known values with missing ones', async () => {
     const ws = await createWorkspace(db.pool, 'newest', null, { userId: null, label: 'test' });
     const base = { external_id: 'n1', text: 'hello', created_at: '2026-01-01T00:00:00Z' };
-    await run(ws.id, toJsonl([postRecord({ ...base, likes: 10, metrics_captured_at: '2026-02-01T00:00:00Z' })]));
+    await run(
+      ws.id,
+      toJsonl([postRecord({ ...base, likes: 10, metrics_captured_at: '2026-02-01T00:00:00Z' })]),
+    );
     // An older observation arrives later: metrics stay, the snapshot is still recorded.
-    const older = await run(ws.id, toJsonl([postRecord({ ...base, likes: 5, metrics_captured_at: '2026-01-15T00:00:00Z' })]));
+    const older = await run(
+      ws.id,
+      toJsonl([postRecord({ ...base, likes: 5, metrics_captured_at: '2026-01-15T00:00:00Z' })]),
+    );
     expect(older).toMatchObject({ updated: 0, unchanged: 1 });
     // A newer one without text or comments updates likes and keeps the rest.
-    const newer = await run(ws.id, toJsonl([{ platform: 'x', external_id: 'n1', created_at: base.created_at, likes: 20, metrics_captured_at: '2026-03-01T00:00:00Z' }]));
+    const newer = await run(
+      ws.id,
+      toJsonl([
+        {
+          platform: 'x',
+          external_id: 'n1',
+          created_at: base.created_at,
+          likes: 20,
+          metrics_captured_at: '2026-03-01T00:00:00Z',
+        },
+      ]),
+    );
     expect(newer).toMatchObject({ updated: 1 });
-    expect(await posts(ws.id)).toEqual([{ external_id: 'n1', likes: 20, comments: 1, text: 'hello', author: 'Acme' }]);
-    const series = (await db.adminPool.query('SELECT likes FROM post_metric_snapshots WHERE workspace_id = $1 ORDER BY captured_at', [ws.id])).rows.map((r: { likes: number }) => r.likes);
+    expect(await posts(ws.id)).toEqual([
+      { external_id: 'n1', likes: 20, comments: 1, text: 'hello', author: 'Acme' },
+    ]);
+    const series = (
+      await db.adminPool.query(
+        'SELECT likes FROM post_metric_snapshots WHERE workspace_id = $1 ORDER BY captured_at',
+        [ws.id],
+      )
+    ).rows.map((r: { likes: number }) => r.likes);
     expect(series).toEqual([5, 10, 20]);
   });
 
   it('treats duplicates within one file as one post with two observations', async () => {
     const ws = await createWorkspace(db.pool, 'dupes', null, { userId: null, label: 'test' });
-    const result = await run(ws.id, toJsonl([postRecord({ external_id: 'd', likes: 1, metrics_captured_at: '2026-01-01T00:00:00Z' }), postRecord({ external_id: 'd', likes: 2, metrics_captured_at: '2026-01-02T00:00:00Z' })]), 'jsonl', { batchSize: 100 });
+    const result = await run(
+      ws.id,
+      toJsonl([
+        postRecord({ external_id: 'd', likes: 1, metrics_captured_at: '2026-01-01T00:00:00Z' }),
+        postRecord({ external_id: 'd', likes: 2, metrics_captured_at: '2026-01-02T00:00:00Z' }),
+      ]),
+      'jsonl',
+      { batchSize: 100 },
+    );
     expect(result).toMatchObject({ read: 2, inserted: 1, updated: 1, rejected: 0 });
     expect((await posts(ws.id))[0]).toMatchObject({ likes: 2 });
     expect(await snapshotCount(ws.id)).toBe(2);
@@ -70,29 +141,75 @@ describe.skipIf(databaseUnavailable() !== '')('importPosts on PostgreSQL', () =>
   it('imports CSV with typed metrics and links accounts by handle, case-insensitively', async () => {
     const ws = await createWorkspace(db.pool, 'csv', null, { userId: null, label: 'test' });
     const body = toCsv([
-      { platform: 'instagram', external_id: 'c1', created_at: '2026-01-01 10:00:00+01:00', account_handle: '@Acme', text: 'a, "quoted"\nmultiline', likes: '12', views: '' },
-      { platform: 'instagram', external_id: 'c2', created_at: '2026-01-02T10:00:00Z', account_handle: 'acme', text: 'b', likes: '1,234', views: '7' },
-      { platform: 'instagram', external_id: 'c3', created_at: '2026-01-02T10:00:00', account_handle: 'acme', text: 'c', likes: '1', views: '7' },
+      {
+        platform: 'instagram',
+        external_id: 'c1',
+        created_at: '2026-01-01 10:00:00+01:00',
+        account_handle: '@Acme',
+        text: 'a, "quoted"\nmultiline',
+        likes: '12',
+        views: '',
+      },
+      {
+        platform: 'instagram',
+        external_id: 'c2',
+        created_at: '2026-01-02T10:00:00Z',
+        account_handle: 'acme',
+        text: 'b',
+        likes: '1,234',
+        views: '7',
+      },
+      {
+        platform: 'instagram',
+        external_id: 'c3',
+        created_at: '2026-01-02T10:00:00',
+        account_handle: 'acme',
+        text: 'c',
+        likes: '1',
+        views: '7',
+      },
     ]);
     const result = await run(ws.id, body, 'csv');
     expect(result).toMatchObject({ inserted: 1, rejected: 2 });
-    const rejects = await withTenant(db.pool, { workspaceId: ws.id, userId: null }, (c) => listRejects(c, result.id, 0, 10));
+    const rejects = await withTenant(db.pool, { workspaceId: ws.id, userId: null }, (c) =>
+      listRejects(c, result.id, 0, 10),
+    );
     expect(rejects.map((r) => [r.line, r.field])).toEqual([
       [4, 'likes'],
       [5, 'created_at'],
     ]);
-    const row = (await db.adminPool.query<{ created_at: Date }>('SELECT p.text, p.likes, p.views, p.created_at, a.handle FROM posts p JOIN platform_accounts a ON a.id = p.account_id WHERE p.workspace_id = $1', [ws.id])).rows[0];
-    expect(row).toMatchObject({ text: 'a, "quoted"\nmultiline', likes: 12, views: null, handle: 'Acme' });
+    const row = (
+      await db.adminPool.query<{ created_at: Date }>(
+        'SELECT p.text, p.likes, p.views, p.created_at, a.handle FROM posts p JOIN platform_accounts a ON a.id = p.account_id WHERE p.workspace_id = $1',
+        [ws.id],
+      )
+    ).rows[0];
+    expect(row).toMatchObject({
+      text: 'a, "quoted"\nmultiline',
+      likes: 12,
+      views: null,
+      handle: 'Acme',
+    });
     expect(row?.created_at.toISOString()).toBe('2026-01-01T09:00:00.000Z');
   });
 
   it('isolates a record PostgreSQL refuses and keeps the rest of its batch', async () => {
     const ws = await createWorkspace(db.pool, 'bisect', null, { userId: null, label: 'test' });
     // Year 0 passes the timestamp pattern but PostgreSQL rejects it: found by bisecting the batch.
-    const records = [postRecord({ external_id: 'b1' }), postRecord({ external_id: 'b2', created_at: '0000-01-01T00:00:00Z' }), postRecord({ external_id: 'b3' }), postRecord({ external_id: 'b4' })];
+    const records = [
+      postRecord({ external_id: 'b1' }),
+      postRecord({ external_id: 'b2', created_at: '0000-01-01T00:00:00Z' }),
+      postRecord({ external_id: 'b3' }),
+      postRecord({ external_id: 'b4' }),
+    ];
     const result = await run(ws.id, toJsonl(records), 'jsonl', { batchSize: 4 });
     expect(result).toMatchObject({ inserted: 3, rejected: 1 });
-    const [reject] = await withTenant(db.pool, { workspaceId: ws.id, userId: null }, (c) => listRejects(c, result.id, 0, 10));
-    expect(reject).toMatchObject({ line: 2, reason: expect.stringContaining('rejected by the database') as unknown });
+    const [reject] = await withTenant(db.pool, { workspaceId: ws.id, userId: null }, (c) =>
+      listRejects(c, result.id, 0, 10),
+    );
+    expect(reject).toMatchObject({
+      line: 2,
+      reason: expect.stringContaining('rejected by the database') as unknown,
+    });
   });
 });

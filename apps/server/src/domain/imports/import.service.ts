@@ -1,5 +1,9 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { isExportImportFormat, type genericImportFormats, type ImportFormat } from '@socialpulse/contracts';
+import {
+  isExportImportFormat,
+  type genericImportFormats,
+  type ImportFormat,
+} from '@socialpulse/contracts';
 import { AppError } from '../../errors.js';
 import { importBatchDuration, importRecords, importRuns } from '../../observability/metrics.js';
 import type { Pool, PoolClient } from '../../db/pool.js';
@@ -103,7 +107,9 @@ export async function importPosts(
 
   // A platform export's posts name the export they came from; rejects name the archive entry.
   const postSource = isExportImportFormat(input.format) ? input.format : options.source;
-  const reject = (r: Omit<RejectRecord, 'seq' | 'file'> & { file?: string | null | undefined }): void => {
+  const reject = (
+    r: Omit<RejectRecord, 'seq' | 'file'> & { file?: string | null | undefined },
+  ): void => {
     counts.rejected += 1;
     const full: RejectRecord = { seq: counts.rejected, ...r, file: r.file ?? input.fileName };
     pendingRejects.push(full);
@@ -154,7 +160,11 @@ export async function importPosts(
       if (input.items) parser = input.items(parserOptions);
       else {
         const parse = isExportImportFormat(input.format) ? null : parsers[input.format];
-        if (!parse) throw new AppError('validation_failed', `the ${input.format} format is read from an export, not a plain stream`);
+        if (!parse)
+          throw new AppError(
+            'validation_failed',
+            `the ${input.format} format is read from an export, not a plain stream`,
+          );
         parser = parse(input.stream, parserOptions);
       }
       try {
@@ -164,7 +174,13 @@ export async function importPosts(
           // database's replies to the batch being written wait, and so does the database.
           if (counts.read % YIELD_EVERY === 0) await yieldToEventLoop();
           if (item.kind === 'problem') {
-            reject({ file: item.file, line: item.line, field: item.field, reason: item.reason, value: item.value });
+            reject({
+              file: item.file,
+              line: item.line,
+              field: item.field,
+              reason: item.reason,
+              value: item.value,
+            });
             continue;
           }
           const value = input.format === 'csv' ? coerceCsvValues(item.value) : item.value;
@@ -172,7 +188,8 @@ export async function importPosts(
           if (!checked.ok) {
             // Name the field as the platform's export does (`tweet.created_at`), not as it was mapped.
             const field = checked.reject.field;
-            const sourceField = field === null ? undefined : item.fieldSources?.[field.split('.')[0] ?? field];
+            const sourceField =
+              field === null ? undefined : item.fieldSources?.[field.split('.')[0] ?? field];
             reject({ ...checked.reject, file: item.file, field: sourceField ?? field });
             continue;
           }

@@ -1,6 +1,25 @@
 import { createHash } from 'node:crypto';
-import { asArray, asRecord, asText, fixMetaMojibake, pick, readUnixSeconds, RecordBuilder, type Json } from './export-values.js';
-import { elementProblem, entriesMatching, entryLabel, problemAt, readEntry, readSmallEntry, scanProblem, type ExportInput, type ExportOptions } from './export-input.js';
+import {
+  asArray,
+  asRecord,
+  asText,
+  fixMetaMojibake,
+  pick,
+  readUnixSeconds,
+  RecordBuilder,
+  type Json,
+} from './export-values.js';
+import {
+  elementProblem,
+  entriesMatching,
+  entryLabel,
+  problemAt,
+  readEntry,
+  readSmallEntry,
+  scanProblem,
+  type ExportInput,
+  type ExportOptions,
+} from './export-input.js';
 import { formatPath, scanJson, type JsonPath } from './json-scanner.js';
 import type { ByteSource, ParsedItem } from './parsed-item.js';
 
@@ -40,7 +59,14 @@ function fileStem(uri: string): string | null {
   return stem === '' ? null : stem;
 }
 
-export function mapInstagramPost(element: Json, path: JsonPath, line: number, rawJson: string | null, context: InstagramContext, file: string | undefined): ParsedItem {
+export function mapInstagramPost(
+  element: Json,
+  path: JsonPath,
+  line: number,
+  rawJson: string | null,
+  context: InstagramContext,
+  file: string | undefined,
+): ParsedItem {
   const b = new RecordBuilder(formatPath(path));
   b.set('platform', 'instagram');
   // Stories are media items themselves; posts and reels hold a `media` list.
@@ -55,32 +81,57 @@ export function mapInstagramPost(element: Json, path: JsonPath, line: number, ra
   const timeKey = ownTime ? ownTime.key : mediaTime ? sub(mediaTime.key) : 'creation_timestamp';
   const createdAt = time ? readUnixSeconds(time.value) : null;
   if (!time) b.fail(timeKey, 'creation_timestamp is required', undefined);
-  else if (!createdAt) b.fail(timeKey, 'creation_timestamp is not a Unix time in seconds', time.value);
+  else if (!createdAt)
+    b.fail(timeKey, 'creation_timestamp is not a Unix time in seconds', time.value);
   else b.set('created_at', createdAt, timeKey);
 
   const caption = asText(element.title) ?? (first ? asText(first.title) : null);
-  if (caption !== null) b.set('text', fixMetaMojibake(caption), asText(element.title) !== null ? 'title' : sub('title'));
+  if (caption !== null)
+    b.set(
+      'text',
+      fixMetaMojibake(caption),
+      asText(element.title) !== null ? 'title' : sub('title'),
+    );
 
   const uri = first ? asText(first.uri) : null;
   const stem = uri === null ? null : fileStem(uri);
   if (stem !== null) b.set('external_id', stem, sub('uri'));
   else if (createdAt !== null) {
     // No file to name the post by: a digest of what identifies it in this export.
-    b.set('external_id', `export-${createHash('sha256').update(`${String(time?.value)}\n${caption ?? ''}`).digest('hex').slice(0, 24)}`);
+    b.set(
+      'external_id',
+      `export-${createHash('sha256')
+        .update(`${String(time?.value)}\n${caption ?? ''}`)
+        .digest('hex')
+        .slice(0, 24)}`,
+    );
   }
 
   const container = typeof path[0] === 'string' ? path[0].toLowerCase() : '';
   const isVideo = (m: Json | null): boolean => /\.(mp4|mov|m4v|webm)$/i.test(asText(m?.uri) ?? '');
   b.set(
     'media_type',
-    container.includes('reel') ? 'reel' : container.includes('stor') ? 'story' : mediaList.length > 1 ? 'carousel' : isVideo(first) ? 'video' : 'image',
+    container.includes('reel')
+      ? 'reel'
+      : container.includes('stor')
+        ? 'story'
+        : mediaList.length > 1
+          ? 'carousel'
+          : isVideo(first)
+            ? 'video'
+            : 'image',
   );
   b.set('account_handle', context.handle);
   b.set('author', context.name);
   return b.toItem(line, rawJson, file);
 }
 
-async function* readPosts(source: ByteSource, context: InstagramContext, options: ExportOptions, file: string | undefined): AsyncGenerator<ParsedItem> {
+async function* readPosts(
+  source: ByteSource,
+  context: InstagramContext,
+  options: ExportOptions,
+  file: string | undefined,
+): AsyncGenerator<ParsedItem> {
   for await (const event of scanJson(source, { ...options, isTarget })) {
     if (event.kind === 'problem') yield scanProblem(event, file);
     else if (event.kind === 'element') {
@@ -91,7 +142,10 @@ async function* readPosts(source: ByteSource, context: InstagramContext, options
   }
 }
 
-export async function* readInstagramExport(input: ExportInput, options: ExportOptions): AsyncGenerator<ParsedItem> {
+export async function* readInstagramExport(
+  input: ExportInput,
+  options: ExportOptions,
+): AsyncGenerator<ParsedItem> {
   if (input.kind === 'bytes') {
     yield* readPosts(input.source, { handle: null, name: null }, options, undefined);
     return;
@@ -111,7 +165,11 @@ export async function* readInstagramExport(input: ExportInput, options: ExportOp
   const files = entriesMatching(archive, INSTAGRAM_POSTS_ENTRY);
   if (archive.damage) yield problemAt(0, archive.damage, label);
   if (files.length === 0) {
-    yield problemAt(0, 'the archive has no content/posts_1.json (nor reels.json, stories.json): no posts to import', label);
+    yield problemAt(
+      0,
+      'the archive has no content/posts_1.json (nor reels.json, stories.json): no posts to import',
+      label,
+    );
     return;
   }
   for (const entry of files) {

@@ -1,5 +1,11 @@
 import { isUtf8 } from 'node:buffer';
-import { excerpt, parseJsonObject, type ParsedItem, type ParserOptions, type ByteSource } from './parsed-item.js';
+import {
+  excerpt,
+  parseJsonObject,
+  type ParsedItem,
+  type ParserOptions,
+  type ByteSource,
+} from './parsed-item.js';
 
 const Ch = {
   Newline: 0x0a,
@@ -24,7 +30,10 @@ type State = 'start' | 'between' | 'element' | 'end' | 'failed';
  * is rejected alone and memory stays at one element. Streaming JSON tokenizers stop at the
  * first syntax error, which would lose every valid record after it.
  */
-export async function* parseJsonArray(source: ByteSource, options: ParserOptions): AsyncGenerator<ParsedItem> {
+export async function* parseJsonArray(
+  source: ByteSource,
+  options: ParserOptions,
+): AsyncGenerator<ParsedItem> {
   let state: State = 'start';
   let line = 1;
   let elementLine = 1;
@@ -42,10 +51,30 @@ export async function* parseJsonArray(source: ByteSource, options: ParserOptions
     size = 0;
     if (oversized) {
       oversized = false;
-      return { kind: 'problem', line: elementLine, field: null, reason: `record is longer than ${options.maxRecordBytes} bytes`, value: null };
+      return {
+        kind: 'problem',
+        line: elementLine,
+        field: null,
+        reason: `record is longer than ${options.maxRecordBytes} bytes`,
+        value: null,
+      };
     }
-    if (bytes.includes(0)) return { kind: 'problem', line: elementLine, field: null, reason: 'contains a NUL byte', value: null };
-    if (!isUtf8(bytes)) return { kind: 'problem', line: elementLine, field: null, reason: 'is not valid UTF-8', value: null };
+    if (bytes.includes(0))
+      return {
+        kind: 'problem',
+        line: elementLine,
+        field: null,
+        reason: 'contains a NUL byte',
+        value: null,
+      };
+    if (!isUtf8(bytes))
+      return {
+        kind: 'problem',
+        line: elementLine,
+        field: null,
+        reason: 'is not valid UTF-8',
+        value: null,
+      };
     return parseJsonObject(bytes.toString('utf8').trim(), elementLine);
   };
   const keep = (chunk: Buffer, from: number, to: number): void => {
@@ -95,7 +124,13 @@ export async function* parseJsonArray(source: ByteSource, options: ParserOptions
       if (state === 'start') {
         if (b !== Ch.OpenBracket) {
           state = 'failed';
-          yield { kind: 'problem', line, field: null, reason: 'expected a JSON array: the file must start with "["', value: excerpt(chunk.subarray(i, i + 80).toString('utf8')) };
+          yield {
+            kind: 'problem',
+            line,
+            field: null,
+            reason: 'expected a JSON array: the file must start with "["',
+            value: excerpt(chunk.subarray(i, i + 80).toString('utf8')),
+          };
           break;
         }
         state = 'between';
@@ -105,7 +140,13 @@ export async function* parseJsonArray(source: ByteSource, options: ParserOptions
           continue;
         }
         if (b === Ch.Comma) {
-          yield { kind: 'problem', line, field: null, reason: 'empty array element (two commas in a row)', value: null };
+          yield {
+            kind: 'problem',
+            line,
+            field: null,
+            reason: 'empty array element (two commas in a row)',
+            value: null,
+          };
           continue;
         }
         state = 'element';
@@ -117,7 +158,13 @@ export async function* parseJsonArray(source: ByteSource, options: ParserOptions
         i -= 1; // Re-read this byte as the element's first.
       } else if (state === 'end') {
         state = 'failed';
-        yield { kind: 'problem', line, field: null, reason: 'unexpected content after the closing "]" of the array', value: excerpt(chunk.subarray(i, i + 80).toString('utf8')) };
+        yield {
+          kind: 'problem',
+          line,
+          field: null,
+          reason: 'unexpected content after the closing "]" of the array',
+          value: excerpt(chunk.subarray(i, i + 80).toString('utf8')),
+        };
         break;
       }
     }
@@ -126,13 +173,22 @@ export async function* parseJsonArray(source: ByteSource, options: ParserOptions
   }
   if (state === 'element') {
     yield { ...emit(), line: elementLine };
-    yield { kind: 'problem', line, field: null, reason: 'unexpected end of file: the array is not closed with "]"', value: null };
+    yield {
+      kind: 'problem',
+      line,
+      field: null,
+      reason: 'unexpected end of file: the array is not closed with "]"',
+      value: null,
+    };
   } else if (state === 'between' || state === 'start') {
     yield {
       kind: 'problem',
       line,
       field: null,
-      reason: state === 'start' ? 'the file is empty: expected a JSON array' : 'unexpected end of file: the array is not closed with "]"',
+      reason:
+        state === 'start'
+          ? 'the file is empty: expected a JSON array'
+          : 'unexpected end of file: the array is not closed with "]"',
       value: null,
     };
   }

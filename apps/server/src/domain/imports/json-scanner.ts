@@ -1,5 +1,12 @@
 import { isUtf8 } from 'node:buffer';
-import { excerpt, parseJsonObject, type ByteSource, type ParsedItem, type ParserOptions, type ProblemItem } from './parsed-item.js';
+import {
+  excerpt,
+  parseJsonObject,
+  type ByteSource,
+  type ParsedItem,
+  type ParserOptions,
+  type ProblemItem,
+} from './parsed-item.js';
 
 export type JsonPath = readonly (string | number)[];
 
@@ -22,7 +29,8 @@ export interface ScanOptions extends ParserOptions {
 /** `Video.Videos.VideoList[3]` */
 export function formatPath(path: JsonPath): string {
   let out = '';
-  for (const part of path) out += typeof part === 'number' ? `[${part}]` : out === '' ? part : `.${part}`;
+  for (const part of path)
+    out += typeof part === 'number' ? `[${part}]` : out === '' ? part : `.${part}`;
   return out;
 }
 
@@ -75,9 +83,14 @@ interface Capture {
  * depth-tracking split as json-array-parser.ts, ADR 0002). Everything else is skipped byte by
  * byte, except the scalars `wantScalar` asks for.
  */
-export async function* scanJson(source: ByteSource, options: ScanOptions): AsyncGenerator<ScanEvent> {
+export async function* scanJson(
+  source: ByteSource,
+  options: ScanOptions,
+): AsyncGenerator<ScanEvent> {
   // An object, not a variable: closeContainer() changes the mode, which flow narrowing cannot see.
-  const doc: { mode: 'prefix' | 'start' | 'body' | 'done' | 'failed' } = { mode: options.jsAssignment ? 'prefix' : 'start' };
+  const doc: { mode: 'prefix' | 'start' | 'body' | 'done' | 'failed' } = {
+    mode: options.jsAssignment ? 'prefix' : 'start',
+  };
   let prefixBytes = 0;
   let line = 1;
   let offset = 0;
@@ -98,7 +111,8 @@ export async function* scanJson(source: ByteSource, options: ScanOptions): Async
   });
   const valuePath = (): (string | number)[] => {
     const path: (string | number)[] = [];
-    for (let f = 1; f < frames.length; f += 1) path.push((frames[f] as Frame).part as string | number);
+    for (let f = 1; f < frames.length; f += 1)
+      path.push((frames[f] as Frame).part as string | number);
     const top = frames[frames.length - 1];
     if (top) path.push(top.type === 'array' ? top.index : (top.key ?? ''));
     return path;
@@ -156,9 +170,17 @@ export async function* scanJson(source: ByteSource, options: ScanOptions): Async
     let item: ParsedItem;
     if (c.oversized) {
       c.oversized = false;
-      item = { kind: 'problem', line: at, field: null, reason: `record is longer than ${options.maxRecordBytes} bytes`, value: null };
-    } else if (bytes.includes(0)) item = { kind: 'problem', line: at, field: null, reason: 'contains a NUL byte', value: null };
-    else if (!isUtf8(bytes)) item = { kind: 'problem', line: at, field: null, reason: 'is not valid UTF-8', value: null };
+      item = {
+        kind: 'problem',
+        line: at,
+        field: null,
+        reason: `record is longer than ${options.maxRecordBytes} bytes`,
+        value: null,
+      };
+    } else if (bytes.includes(0))
+      item = { kind: 'problem', line: at, field: null, reason: 'contains a NUL byte', value: null };
+    else if (!isUtf8(bytes))
+      item = { kind: 'problem', line: at, field: null, reason: 'is not valid UTF-8', value: null };
     else item = parseJsonObject(bytes.toString('utf8').trim(), at);
     return { kind: 'element', path, item };
   };
@@ -188,14 +210,22 @@ export async function* scanJson(source: ByteSource, options: ScanOptions): Async
       const b = chunk[i] as number;
       if (b === Ch.Newline && !(capture?.state === 'element')) line += 1;
       // A UTF-8 BOM may open the file, possibly split across chunks.
-      if (chunkOffset + i < 3 && b === BOM[chunkOffset + i] && (doc.mode === 'start' || doc.mode === 'prefix')) continue;
+      if (
+        chunkOffset + i < 3 &&
+        b === BOM[chunkOffset + i] &&
+        (doc.mode === 'start' || doc.mode === 'prefix')
+      )
+        continue;
 
       if (doc.mode === 'prefix') {
         prefixBytes += 1;
         if (b === Ch.Equals) doc.mode = 'start';
         else if (prefixBytes > MAX_PREFIX || b === Ch.OpenBracket || b === Ch.OpenBrace) {
           doc.mode = 'failed';
-          yield problem('expected a JavaScript assignment such as "window.YTD.tweets.part0 = [" before the JSON', excerpt(chunk.subarray(Math.max(0, i - 80), i + 1).toString('utf8')));
+          yield problem(
+            'expected a JavaScript assignment such as "window.YTD.tweets.part0 = [" before the JSON',
+            excerpt(chunk.subarray(Math.max(0, i - 80), i + 1).toString('utf8')),
+          );
           break;
         }
         continue;
@@ -203,14 +233,20 @@ export async function* scanJson(source: ByteSource, options: ScanOptions): Async
       if (doc.mode === 'done') {
         if (isSpace(b) || b === Ch.Semicolon) continue;
         doc.mode = 'failed';
-        yield problem('unexpected content after the end of the JSON document', excerpt(chunk.subarray(i, i + 80).toString('utf8')));
+        yield problem(
+          'unexpected content after the end of the JSON document',
+          excerpt(chunk.subarray(i, i + 80).toString('utf8')),
+        );
         break;
       }
       if (doc.mode === 'start') {
         if (isSpace(b)) continue;
         if (b !== Ch.OpenBrace && b !== Ch.OpenBracket) {
           doc.mode = 'failed';
-          yield problem('expected a JSON object or array', excerpt(chunk.subarray(i, i + 80).toString('utf8')));
+          yield problem(
+            'expected a JSON object or array',
+            excerpt(chunk.subarray(i, i + 80).toString('utf8')),
+          );
           break;
         }
         doc.mode = 'body';
@@ -230,7 +266,10 @@ export async function* scanJson(source: ByteSource, options: ScanOptions): Async
           if (b === Ch.Quote) c.inString = true;
           else if (b === Ch.OpenBrace || b === Ch.OpenBracket) c.depth += 1;
           else if ((b === Ch.CloseBrace || b === Ch.CloseBracket) && c.depth > 0) c.depth -= 1;
-          else if (c.depth === 0 && (b === Ch.Comma || b === Ch.CloseBracket || b === Ch.CloseBrace)) {
+          else if (
+            c.depth === 0 &&
+            (b === Ch.Comma || b === Ch.CloseBracket || b === Ch.CloseBrace)
+          ) {
             keepElement(c, chunk, elementStart, i);
             yield emitElement(c);
             elementStart = -1;
@@ -254,7 +293,17 @@ export async function* scanJson(source: ByteSource, options: ScanOptions): Async
           continue;
         }
         if (b === Ch.Comma) {
-          yield { kind: 'element', path: [...c.path, c.index], item: { kind: 'problem', line, field: null, reason: 'empty array element (two commas in a row)', value: null } };
+          yield {
+            kind: 'element',
+            path: [...c.path, c.index],
+            item: {
+              kind: 'problem',
+              line,
+              field: null,
+              reason: 'empty array element (two commas in a row)',
+              value: null,
+            },
+          };
           c.index += 1;
           continue;
         }
@@ -280,7 +329,10 @@ export async function* scanJson(source: ByteSource, options: ScanOptions): Async
         }
         continue;
       }
-      if (literal && (isSpace(b) || b === Ch.Comma || b === Ch.CloseBrace || b === Ch.CloseBracket)) {
+      if (
+        literal &&
+        (isSpace(b) || b === Ch.Comma || b === Ch.CloseBrace || b === Ch.CloseBracket)
+      ) {
         literal = false;
         if (tokenStart !== -1) keepToken(chunk, tokenStart, i);
         tokenStart = -1;
@@ -292,15 +344,37 @@ export async function* scanJson(source: ByteSource, options: ScanOptions): Async
       if (b === Ch.Quote) {
         inString = true;
         escaped = false;
-        const role = top?.type === 'object' && top.expectingKey ? 'key' : options.wantScalar?.(valuePath()) ? 'scalar' : null;
+        const role =
+          top?.type === 'object' && top.expectingKey
+            ? 'key'
+            : options.wantScalar?.(valuePath())
+              ? 'scalar'
+              : null;
         startToken(role);
         tokenStart = role === null ? -1 : i + 1;
       } else if (b === Ch.OpenBrace || b === Ch.OpenBracket) {
         const path = containerPath();
         const part = top ? (top.type === 'array' ? top.index : (top.key ?? '')) : null;
-        frames.push({ type: b === Ch.OpenBrace ? 'object' : 'array', part, key: null, index: 0, expectingKey: b === Ch.OpenBrace });
+        frames.push({
+          type: b === Ch.OpenBrace ? 'object' : 'array',
+          part,
+          key: null,
+          index: 0,
+          expectingKey: b === Ch.OpenBrace,
+        });
         if (b === Ch.OpenBracket && options.isTarget(path)) {
-          capture = { path, state: 'between', depth: 0, inString: false, escaped: false, line, parts: [], size: 0, oversized: false, index: 0 };
+          capture = {
+            path,
+            state: 'between',
+            depth: 0,
+            inString: false,
+            escaped: false,
+            line,
+            parts: [],
+            size: 0,
+            oversized: false,
+            index: 0,
+          };
         }
       } else if (b === Ch.CloseBrace || b === Ch.CloseBracket) {
         closeContainer();
@@ -320,7 +394,8 @@ export async function* scanJson(source: ByteSource, options: ScanOptions): Async
       }
     }
     if (doc.mode === 'failed') break;
-    if (capture?.state === 'element' && elementStart !== -1) keepElement(capture, chunk, elementStart, chunk.length);
+    if (capture?.state === 'element' && elementStart !== -1)
+      keepElement(capture, chunk, elementStart, chunk.length);
     if (tokenStart !== -1 && token !== null) keepToken(chunk, tokenStart, chunk.length);
   }
 
@@ -328,7 +403,10 @@ export async function* scanJson(source: ByteSource, options: ScanOptions): Async
   if (capture?.state === 'element') {
     yield emitElement(capture);
   }
-  if (doc.mode === 'prefix') yield problem('the file is empty or holds no "=" assignment: expected "window.YTD.<name>.part0 = [...]"');
+  if (doc.mode === 'prefix')
+    yield problem(
+      'the file is empty or holds no "=" assignment: expected "window.YTD.<name>.part0 = [...]"',
+    );
   else if (doc.mode === 'start') yield problem('the file is empty: expected JSON');
   else yield problem('unexpected end of file: the JSON is incomplete (was the file cut short?)');
 }

@@ -1,5 +1,11 @@
 import { isUtf8 } from 'node:buffer';
-import { parseJsonObject, type ParsedItem, type ParserOptions, type ProblemItem, type ByteSource } from './parsed-item.js';
+import {
+  parseJsonObject,
+  type ParsedItem,
+  type ParserOptions,
+  type ProblemItem,
+  type ByteSource,
+} from './parsed-item.js';
 
 const NEWLINE = 0x0a;
 const CR = 0x0d;
@@ -33,7 +39,10 @@ export interface TextLine {
  * `maxRecordBytes`) plus one chunk in memory. Handles a BOM, CRLF, a last line without a
  * newline, and over-long lines (skipped to the next newline and reported).
  */
-export async function* readLines(source: ByteSource, options: ParserOptions): AsyncGenerator<TextLine | ProblemItem> {
+export async function* readLines(
+  source: ByteSource,
+  options: ParserOptions,
+): AsyncGenerator<TextLine | ProblemItem> {
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let line = 1;
@@ -41,8 +50,13 @@ export async function* readLines(source: ByteSource, options: ParserOptions): As
 
   const finish = (bytes: Buffer): TextLine | ProblemItem => {
     // The BOM is checked per line, not per chunk: a source may split it across chunks.
-    const decoded = decodeLine(line === 1 && bytes.subarray(0, 3).equals(BOM) ? bytes.subarray(3) : bytes, line);
-    return typeof decoded === 'string' ? { line, text: decoded, crlf: bytes.length > 0 && bytes[bytes.length - 1] === CR } : decoded;
+    const decoded = decodeLine(
+      line === 1 && bytes.subarray(0, 3).equals(BOM) ? bytes.subarray(3) : bytes,
+      line,
+    );
+    return typeof decoded === 'string'
+      ? { line, text: decoded, crlf: bytes.length > 0 && bytes[bytes.length - 1] === CR }
+      : decoded;
   };
 
   for await (const piece of source) {
@@ -58,7 +72,10 @@ export async function* readLines(source: ByteSource, options: ParserOptions): As
           pending = [];
           pendingBytes = 0;
         } else if (nl !== -1) {
-          const bytes = pending.length === 0 ? chunk.subarray(start, end) : Buffer.concat([...pending, chunk.subarray(start, end)]);
+          const bytes =
+            pending.length === 0
+              ? chunk.subarray(start, end)
+              : Buffer.concat([...pending, chunk.subarray(start, end)]);
           pending = [];
           pendingBytes = 0;
           yield finish(bytes);
@@ -71,21 +88,36 @@ export async function* readLines(source: ByteSource, options: ParserOptions): As
       if (nl === -1) break;
       if (skipping) {
         skipping = false;
-        yield { kind: 'problem', line, field: null, reason: `record is longer than ${options.maxRecordBytes} bytes`, value: null };
+        yield {
+          kind: 'problem',
+          line,
+          field: null,
+          reason: `record is longer than ${options.maxRecordBytes} bytes`,
+          value: null,
+        };
       }
       line += 1;
       start = nl + 1;
     }
   }
   if (skipping) {
-    yield { kind: 'problem', line, field: null, reason: `record is longer than ${options.maxRecordBytes} bytes`, value: null };
+    yield {
+      kind: 'problem',
+      line,
+      field: null,
+      reason: `record is longer than ${options.maxRecordBytes} bytes`,
+      value: null,
+    };
   } else if (pendingBytes > 0) {
     yield finish(Buffer.concat(pending));
   }
 }
 
 /** JSON Lines: one object per line; blank lines are ignored. */
-export async function* parseJsonl(source: ByteSource, options: ParserOptions): AsyncGenerator<ParsedItem> {
+export async function* parseJsonl(
+  source: ByteSource,
+  options: ParserOptions,
+): AsyncGenerator<ParsedItem> {
   for await (const item of readLines(source, options)) {
     if ('kind' in item) {
       yield item;

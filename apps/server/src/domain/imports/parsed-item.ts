@@ -3,7 +3,14 @@
  * `file` names the part of an archive the item comes from (`export.zip:data/tweets.js`) when it
  * is not the imported file itself.
  */
-export type ProblemItem = { kind: 'problem'; line: number; field: string | null; reason: string; value: string | null; file?: string };
+export type ProblemItem = {
+  kind: 'problem';
+  line: number;
+  field: string | null;
+  reason: string;
+  value: string | null;
+  file?: string;
+};
 export type RecordItem = {
   kind: 'record';
   line: number;
@@ -27,10 +34,15 @@ const NUL_ESCAPE = /\\u0000/;
 const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
 
 /** Finds the first string (key or value) that PostgreSQL text or jsonb cannot hold. */
-export function findUnstorableString(value: unknown, path = ''): { path: string; reason: string } | null {
+export function findUnstorableString(
+  value: unknown,
+  path = '',
+): { path: string; reason: string } | null {
   if (typeof value === 'string') {
-    if (value.includes('\u0000')) return { path, reason: 'contains a NUL character (U+0000), which cannot be stored' };
-    if (!value.isWellFormed()) return { path, reason: 'contains invalid Unicode (an unpaired surrogate)' };
+    if (value.includes('\u0000'))
+      return { path, reason: 'contains a NUL character (U+0000), which cannot be stored' };
+    if (!value.isWellFormed())
+      return { path, reason: 'contains invalid Unicode (an unpaired surrogate)' };
     return null;
   }
   if (Array.isArray(value)) {
@@ -60,14 +72,33 @@ export function parseJsonObject(text: string, line: number): ParsedItem {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    return { kind: 'problem', line, field: null, reason: `malformed JSON: ${(error as Error).message}`, value: excerpt(text) };
+    return {
+      kind: 'problem',
+      line,
+      field: null,
+      reason: `malformed JSON: ${(error as Error).message}`,
+      value: excerpt(text),
+    };
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    return { kind: 'problem', line, field: null, reason: 'expected a JSON object', value: excerpt(text) };
+    return {
+      kind: 'problem',
+      line,
+      field: null,
+      reason: 'expected a JSON object',
+      value: excerpt(text),
+    };
   }
   if (NUL_ESCAPE.test(text) || SURROGATE_ESCAPE.test(text)) {
     const problem = findUnstorableString(value);
-    if (problem) return { kind: 'problem', line, field: problem.path || null, reason: problem.reason, value: null };
+    if (problem)
+      return {
+        kind: 'problem',
+        line,
+        field: problem.path || null,
+        reason: problem.reason,
+        value: null,
+      };
   }
   return { kind: 'record', line, value: value as Record<string, unknown>, rawJson: text };
 }

@@ -1,4 +1,9 @@
-import { importRecordSchema, metricNames, type ImportReject, type ImportRecord } from '@socialpulse/contracts';
+import {
+  importRecordSchema,
+  metricNames,
+  type ImportReject,
+  type ImportRecord,
+} from '@socialpulse/contracts';
 import { excerpt } from './parsed-item.js';
 
 /** A validated post ready for the writer; timestamps stay as the text PostgreSQL parses. */
@@ -32,12 +37,18 @@ export function coerceCsvValues(value: Record<string, unknown>): Record<string, 
   for (const key of Object.keys(value)) {
     const cell = value[key];
     if (cell === '') continue;
-    out[key] = (metricNames as readonly string[]).includes(key) && typeof cell === 'string' && INTEGER_TEXT.test(cell) ? Number(cell) : cell;
+    out[key] =
+      (metricNames as readonly string[]).includes(key) &&
+      typeof cell === 'string' &&
+      INTEGER_TEXT.test(cell)
+        ? Number(cell)
+        : cell;
   }
   return out;
 }
 
-export type ValidationResult = { ok: true; row: PostRow } | { ok: false; reject: Omit<ImportReject, 'file'> };
+export type ValidationResult =
+  { ok: true; row: PostRow } | { ok: false; reject: Omit<ImportReject, 'file'> };
 
 const show = (value: unknown): string | null => {
   if (value === undefined) return null;
@@ -45,14 +56,21 @@ const show = (value: unknown): string | null => {
 };
 
 /** Checks one record against the import schema; the first problem names its field and value. */
-export function validateRecord(value: Record<string, unknown>, line: number, rawJson: string | null): ValidationResult {
+export function validateRecord(
+  value: Record<string, unknown>,
+  line: number,
+  rawJson: string | null,
+): ValidationResult {
   const parsed = importRecordSchema.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const field = issue?.path.length ? issue.path.map(String).join('.') : null;
     const top = issue?.path[0];
     const offending = typeof top === 'string' ? value[top] : undefined;
-    const reason = offending === undefined && field !== null ? `${field} is required` : `${field ?? 'record'} ${issue?.message ?? 'is invalid'}`;
+    const reason =
+      offending === undefined && field !== null
+        ? `${field} is required`
+        : `${field ?? 'record'} ${issue?.message ?? 'is invalid'}`;
     return { ok: false, reject: { line, field, reason, value: show(offending) } };
   }
   const r: ImportRecord = parsed.data;

@@ -1,5 +1,14 @@
 import { asText, pick, readUtcDateTime, RecordBuilder, type Json } from './export-values.js';
-import { elementProblem, entriesMatching, entryLabel, problemAt, readEntry, scanProblem, type ExportInput, type ExportOptions } from './export-input.js';
+import {
+  elementProblem,
+  entriesMatching,
+  entryLabel,
+  problemAt,
+  readEntry,
+  scanProblem,
+  type ExportInput,
+  type ExportOptions,
+} from './export-input.js';
 import { formatPath, scanJson, type JsonPath } from './json-scanner.js';
 import type { ByteSource, ParsedItem } from './parsed-item.js';
 
@@ -30,7 +39,12 @@ export const isOwnVideoList = (path: JsonPath): boolean => {
 const isUserName = (path: JsonPath): boolean => {
   const first = path[0];
   const last = path[path.length - 1];
-  return typeof first === 'string' && /^profile$/i.test(first.trim()) && typeof last === 'string' && /^user ?name$/i.test(last);
+  return (
+    typeof first === 'string' &&
+    /^profile$/i.test(first.trim()) &&
+    typeof last === 'string' &&
+    /^user ?name$/i.test(last)
+  );
 };
 
 export interface TiktokContext {
@@ -39,27 +53,47 @@ export interface TiktokContext {
 
 /** The video id in a share link: `https://www.tiktokv.com/share/video/7183456789012345678/`. */
 export function tiktokIdFromLink(link: string): string | null {
-  const m = /\/(?:video|v)\/(\d{6,25})(?:[/?.#]|$)/.exec(link) ?? /(?:^|[/=])(\d{15,25})(?:[/?.#&]|$)/.exec(link);
+  const m =
+    /\/(?:video|v)\/(\d{6,25})(?:[/?.#]|$)/.exec(link) ??
+    /(?:^|[/=])(\d{15,25})(?:[/?.#&]|$)/.exec(link);
   return m ? (m[1] as string) : null;
 }
 
-export function mapTiktokVideo(video: Json, path: JsonPath, line: number, rawJson: string | null, context: TiktokContext, file: string | undefined): ParsedItem {
+export function mapTiktokVideo(
+  video: Json,
+  path: JsonPath,
+  line: number,
+  rawJson: string | null,
+  context: TiktokContext,
+  file: string | undefined,
+): ParsedItem {
   const b = new RecordBuilder(formatPath(path));
   b.set('platform', 'tiktok');
   const date = pick(video, ['Date', 'CreateTime', 'Create Time', 'Created']);
   const createdAt = date ? readUtcDateTime(date.value) : null;
   if (!date) b.fail('Date', 'Date is required', undefined);
-  else if (!createdAt) b.fail(date.key, 'Date is not a real date and time ("2023-01-01 12:00:00")', date.value);
+  else if (!createdAt)
+    b.fail(date.key, 'Date is not a real date and time ("2023-01-01 12:00:00")', date.value);
   else b.set('created_at', createdAt, date.key);
 
   const link = pick(video, ['Link', 'VideoLink', 'Video Link', 'ShareLink', 'Url']);
   const linkText = link ? asText(link.value) : null;
   const idField = pick(video, ['VideoId', 'Video ID', 'Id', 'ID']);
-  const id = (idField ? asText(idField.value) : null) ?? (linkText ? tiktokIdFromLink(linkText) : null);
-  if (id === null) b.fail(link?.key ?? 'Link', 'Link is required and must contain the video id (…/video/<id>)', link?.value);
+  const id =
+    (idField ? asText(idField.value) : null) ?? (linkText ? tiktokIdFromLink(linkText) : null);
+  if (id === null)
+    b.fail(
+      link?.key ?? 'Link',
+      'Link is required and must contain the video id (…/video/<id>)',
+      link?.value,
+    );
   else b.set('external_id', id, idField ? idField.key : (link?.key ?? 'Link'));
   if (id !== null) {
-    const url = context.handle ? `https://www.tiktok.com/@${context.handle}/video/${id}` : linkText !== null && /^https?:\/\//i.test(linkText) ? linkText : null;
+    const url = context.handle
+      ? `https://www.tiktok.com/@${context.handle}/video/${id}`
+      : linkText !== null && /^https?:\/\//i.test(linkText)
+        ? linkText
+        : null;
     b.set('url', url, context.handle ? undefined : link?.key);
   }
 
@@ -74,11 +108,19 @@ export function mapTiktokVideo(video: Json, path: JsonPath, line: number, rawJso
   return b.toItem(line, rawJson, file);
 }
 
-async function* readUserData(source: ByteSource, options: ExportOptions, file: string | undefined): AsyncGenerator<ParsedItem> {
+async function* readUserData(
+  source: ByteSource,
+  options: ExportOptions,
+  file: string | undefined,
+): AsyncGenerator<ParsedItem> {
   const context: TiktokContext = { handle: null };
   let lists = 0;
   let lastLine = 0;
-  for await (const event of scanJson(source, { ...options, isTarget: isOwnVideoList, wantScalar: isUserName })) {
+  for await (const event of scanJson(source, {
+    ...options,
+    isTarget: isOwnVideoList,
+    wantScalar: isUserName,
+  })) {
     if (event.kind === 'scalar') {
       // The profile usually precedes the videos; videos read before it carry no account.
       const handle = asText(event.value);
@@ -93,11 +135,18 @@ async function* readUserData(source: ByteSource, options: ExportOptions, file: s
     }
   }
   if (lists === 0) {
-    yield problemAt(lastLine, 'no videos of the account were found: Video.Videos.VideoList (or Post.Posts.VideoList) is absent or empty', file);
+    yield problemAt(
+      lastLine,
+      'no videos of the account were found: Video.Videos.VideoList (or Post.Posts.VideoList) is absent or empty',
+      file,
+    );
   }
 }
 
-export async function* readTiktokExport(input: ExportInput, options: ExportOptions): AsyncGenerator<ParsedItem> {
+export async function* readTiktokExport(
+  input: ExportInput,
+  options: ExportOptions,
+): AsyncGenerator<ParsedItem> {
   if (input.kind === 'bytes') {
     yield* readUserData(input.source, options, undefined);
     return;
@@ -106,7 +155,11 @@ export async function* readTiktokExport(input: ExportInput, options: ExportOptio
   const files = entriesMatching(archive, TIKTOK_ENTRY);
   if (archive.damage) yield problemAt(0, archive.damage, label);
   if (files.length === 0) {
-    yield problemAt(0, 'the archive has no user_data.json (nor user_data_tiktok.json): no posts to import', label);
+    yield problemAt(
+      0,
+      'the archive has no user_data.json (nor user_data_tiktok.json): no posts to import',
+      label,
+    );
     return;
   }
   for (const entry of files) {

@@ -1,5 +1,24 @@
-import { asArray, asRecord, asText, pick, readLanguage, readXDate, RecordBuilder, type Json } from './export-values.js';
-import { elementProblem, entriesMatching, entryLabel, problemAt, readEntry, readSmallEntry, scanProblem, type ExportInput, type ExportOptions } from './export-input.js';
+import {
+  asArray,
+  asRecord,
+  asText,
+  pick,
+  readLanguage,
+  readXDate,
+  RecordBuilder,
+  type Json,
+} from './export-values.js';
+import {
+  elementProblem,
+  entriesMatching,
+  entryLabel,
+  problemAt,
+  readEntry,
+  readSmallEntry,
+  scanProblem,
+  type ExportInput,
+  type ExportOptions,
+} from './export-input.js';
 import { formatPath, scanJson, type JsonPath } from './json-scanner.js';
 import type { ByteSource, ParsedItem } from './parsed-item.js';
 
@@ -30,7 +49,12 @@ export function parseJsAssignment(bytes: Buffer): unknown {
   const eq = text.indexOf('=');
   if (eq === -1 || eq > 4096) return null;
   try {
-    return JSON.parse(text.slice(eq + 1).trim().replace(/;\s*$/, '')) as unknown;
+    return JSON.parse(
+      text
+        .slice(eq + 1)
+        .trim()
+        .replace(/;\s*$/, ''),
+    ) as unknown;
   } catch {
     return null;
   }
@@ -47,12 +71,17 @@ export function xContextFrom(account: unknown, manifest: unknown): XArchiveConte
     handle: handle?.replace(/^@/, '') ?? null,
     accountId: asText(acc?.accountId) ?? asText(user?.accountId),
     displayName: asText(acc?.accountDisplayName) ?? asText(user?.displayName),
-    generatedAt: generated !== null && !Number.isNaN(Date.parse(generated)) ? new Date(generated).toISOString() : null,
+    generatedAt:
+      generated !== null && !Number.isNaN(Date.parse(generated))
+        ? new Date(generated).toISOString()
+        : null,
   };
 }
 
 function mediaTypeOf(tweet: Json): string {
-  const media = asArray(asRecord(tweet.extended_entities)?.media ?? asRecord(tweet.entities)?.media).map(asRecord);
+  const media = asArray(
+    asRecord(tweet.extended_entities)?.media ?? asRecord(tweet.entities)?.media,
+  ).map(asRecord);
   const types = media.map((m) => asText(m?.type));
   if (types.some((t) => t === 'video' || t === 'animated_gif')) return 'video';
   if (types.length > 1) return 'carousel';
@@ -61,21 +90,35 @@ function mediaTypeOf(tweet: Json): string {
 }
 
 /** One element of tweets.js (`{ "tweet": {…} }`, or the bare tweet of older archives). */
-export function mapTweet(element: Json, path: JsonPath, line: number, rawJson: string | null, context: XArchiveContext, file: string | undefined): ParsedItem {
+export function mapTweet(
+  element: Json,
+  path: JsonPath,
+  line: number,
+  rawJson: string | null,
+  context: XArchiveContext,
+  file: string | undefined,
+): ParsedItem {
   const wrapped = asRecord(element.tweet);
   const tweet = wrapped ?? element;
   const b = new RecordBuilder(`${formatPath(path)}${wrapped ? '.tweet' : ''}`);
   b.set('platform', 'x');
   const id = pick(tweet, ['id_str', 'id']);
   const idText = id === null ? null : asText(id.value);
-  if (id === null || idText === null) b.fail('id_str', 'id_str is required (the tweet has no id)', undefined);
-  else if (typeof id.value === 'number' && !Number.isSafeInteger(id.value)) b.fail(id.key, 'id is a number too large to be exact; id_str is missing', id.value);
+  if (id === null || idText === null)
+    b.fail('id_str', 'id_str is required (the tweet has no id)', undefined);
+  else if (typeof id.value === 'number' && !Number.isSafeInteger(id.value))
+    b.fail(id.key, 'id is a number too large to be exact; id_str is missing', id.value);
   else b.set('external_id', idText, id.key);
 
   const created = pick(tweet, ['created_at', 'createdAt']);
   const createdAt = created === null ? null : readXDate(created.value);
   if (created === null) b.fail('created_at', 'created_at is required', undefined);
-  else if (createdAt === null) b.fail(created.key, 'created_at is not a real date in X\'s format ("Wed Oct 10 20:19:24 +0000 2018")', created.value);
+  else if (createdAt === null)
+    b.fail(
+      created.key,
+      'created_at is not a real date in X\'s format ("Wed Oct 10 20:19:24 +0000 2018")',
+      created.value,
+    );
   else b.set('created_at', createdAt, created.key);
 
   const text = pick(tweet, ['full_text', 'text']);
@@ -87,7 +130,13 @@ export function mapTweet(element: Json, path: JsonPath, line: number, rawJson: s
   const lang = pick(tweet, ['lang']);
   if (lang) b.set('language', readLanguage(lang.value), lang.key);
   b.set('media_type', mediaTypeOf(tweet));
-  if (idText !== null) b.set('url', context.handle ? `https://x.com/${context.handle}/status/${idText}` : `https://x.com/i/web/status/${idText}`);
+  if (idText !== null)
+    b.set(
+      'url',
+      context.handle
+        ? `https://x.com/${context.handle}/status/${idText}`
+        : `https://x.com/i/web/status/${idText}`,
+    );
   b.set('account_handle', context.handle);
   b.set('account_external_id', context.accountId);
   b.set('author', context.displayName);
@@ -95,8 +144,17 @@ export function mapTweet(element: Json, path: JsonPath, line: number, rawJson: s
   return b.toItem(line, rawJson, file);
 }
 
-async function* readTweets(source: ByteSource, context: XArchiveContext, options: ExportOptions, file: string | undefined): AsyncGenerator<ParsedItem> {
-  for await (const event of scanJson(source, { ...options, jsAssignment: true, isTarget: (p) => p.length === 0 })) {
+async function* readTweets(
+  source: ByteSource,
+  context: XArchiveContext,
+  options: ExportOptions,
+  file: string | undefined,
+): AsyncGenerator<ParsedItem> {
+  for await (const event of scanJson(source, {
+    ...options,
+    jsAssignment: true,
+    isTarget: (p) => p.length === 0,
+  })) {
     if (event.kind === 'problem') yield scanProblem(event, file);
     else if (event.kind === 'element') {
       const item = event.item;
@@ -106,9 +164,17 @@ async function* readTweets(source: ByteSource, context: XArchiveContext, options
   }
 }
 
-export async function* readXArchive(input: ExportInput, options: ExportOptions): AsyncGenerator<ParsedItem> {
+export async function* readXArchive(
+  input: ExportInput,
+  options: ExportOptions,
+): AsyncGenerator<ParsedItem> {
   if (input.kind === 'bytes') {
-    yield* readTweets(input.source, { handle: null, accountId: null, displayName: null, generatedAt: null }, options, undefined);
+    yield* readTweets(
+      input.source,
+      { handle: null, accountId: null, displayName: null, generatedAt: null },
+      options,
+      undefined,
+    );
     return;
   }
   const { archive, label } = input;
@@ -120,10 +186,16 @@ export async function* readXArchive(input: ExportInput, options: ExportOptions):
   const context = xContextFrom(await small(X_ACCOUNT_ENTRY), await small(X_MANIFEST_ENTRY));
   // Deleted tweets (`deleted-tweets.js`) end in "tweets.js" too but are not in the pattern's anchor.
   const partOf = (name: string): number => Number(/-part(\d+)\.js$/i.exec(name)?.[1] ?? 0);
-  const parts = entriesMatching(archive, X_TWEETS_ENTRY).sort((a, b) => partOf(a.name) - partOf(b.name));
+  const parts = entriesMatching(archive, X_TWEETS_ENTRY).sort(
+    (a, b) => partOf(a.name) - partOf(b.name),
+  );
   if (archive.damage) yield problemAt(0, archive.damage, label);
   if (parts.length === 0) {
-    yield problemAt(0, 'the archive has no data/tweets.js (nor tweets-part1.js…): no posts to import', label);
+    yield problemAt(
+      0,
+      'the archive has no data/tweets.js (nor tweets-part1.js…): no posts to import',
+      label,
+    );
     return;
   }
   for (const entry of parts) {

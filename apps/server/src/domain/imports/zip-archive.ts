@@ -87,10 +87,15 @@ async function recoverArchive(path: string, reason: string): Promise<Archive> {
       const next = sizeKnown ? null : await findNextHeader(file, dataStart, size);
       const dataEnd = next ? next.dataEnd : Math.min(dataStart + compressedSize, size);
       if (!name.endsWith('/') && (method === 0 || method === 8) && (flags & 0x01) === 0) {
-        entries.push({ name, open: () => Promise.resolve(readRange(path, dataStart, dataEnd, method === 8)) });
+        entries.push({
+          name,
+          open: () => Promise.resolve(readRange(path, dataStart, dataEnd, method === 8)),
+        });
       }
       if (dataEnd >= size) break;
-      offset = next ? next.header : dataEnd + ((flags & 0x08) !== 0 ? dataDescriptorLength(await peek(file, dataEnd, 4)) : 0);
+      offset = next
+        ? next.header
+        : dataEnd + ((flags & 0x08) !== 0 ? dataDescriptorLength(await peek(file, dataEnd, 4)) : 0);
     }
   } finally {
     await file.close();
@@ -109,10 +114,15 @@ async function peek(file: FileHandle, at: number, length: number): Promise<Buffe
 }
 
 /** A data descriptor is 12 bytes, or 16 with its optional signature. */
-const dataDescriptorLength = (head: Buffer): number => (head.length === 4 && head.readUInt32LE(0) === 0x08074b50 ? 16 : 12);
+const dataDescriptorLength = (head: Buffer): number =>
+  head.length === 4 && head.readUInt32LE(0) === 0x08074b50 ? 16 : 12;
 
 /** The next local header signature at or after `from` (or the end of the file), and where the data before it ends. */
-async function findNextHeader(file: FileHandle, from: number, size: number): Promise<{ dataEnd: number; header: number }> {
+async function findNextHeader(
+  file: FileHandle,
+  from: number,
+  size: number,
+): Promise<{ dataEnd: number; header: number }> {
   const signature = Buffer.from([0x50, 0x4b, 0x03, 0x04]);
   let at = from;
   while (at < size) {
@@ -122,7 +132,10 @@ async function findNextHeader(file: FileHandle, from: number, size: number): Pro
       // Step back over the data descriptor that precedes the next header.
       const end = at + found;
       const before = await peek(file, Math.max(from, end - 16), 4);
-      const dataEnd = before.length === 4 && before.readUInt32LE(0) === 0x08074b50 ? end - 16 : Math.max(from, end - 12);
+      const dataEnd =
+        before.length === 4 && before.readUInt32LE(0) === 0x08074b50
+          ? end - 16
+          : Math.max(from, end - 12);
       return { dataEnd, header: end };
     }
     if (chunk.length <= 3) break;
@@ -131,7 +144,12 @@ async function findNextHeader(file: FileHandle, from: number, size: number): Pro
   return { dataEnd: size, header: size };
 }
 
-async function* readRange(path: string, start: number, end: number, deflated: boolean): AsyncGenerator<Buffer> {
+async function* readRange(
+  path: string,
+  start: number,
+  end: number,
+  deflated: boolean,
+): AsyncGenerator<Buffer> {
   if (end <= start) return;
   const raw = createReadStream(path, { start, end: end - 1 });
   if (!deflated) {

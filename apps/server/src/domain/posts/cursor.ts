@@ -17,9 +17,13 @@ const MAX_MICROS = 9_214_646_400_000_000_000n;
 const MAX_ID = 9_223_372_036_854_775_807n;
 
 const invalid = (reason: string): AppError =>
-  new AppError('invalid_cursor', `The cursor is not valid for this request: ${reason}. Start again without a cursor.`, {
-    details: { field: 'cursor' },
-  });
+  new AppError(
+    'invalid_cursor',
+    `The cursor is not valid for this request: ${reason}. Start again without a cursor.`,
+    {
+      details: { field: 'cursor' },
+    },
+  );
 
 /** A short fingerprint of the filters: a cursor from one query must not page another. */
 export function filterFingerprint(filter: Record<string, string | undefined>): string {
@@ -31,7 +35,9 @@ export function filterFingerprint(filter: Record<string, string | undefined>): s
 }
 
 export function encodeCursor(position: CursorPosition, fingerprint: string): string {
-  return Buffer.from(JSON.stringify({ v: 1, t: position.createdAtMicros, i: position.id, f: fingerprint })).toString('base64url');
+  return Buffer.from(
+    JSON.stringify({ v: 1, t: position.createdAtMicros, i: position.id, f: fingerprint }),
+  ).toString('base64url');
 }
 
 export function decodeCursor(cursor: string, fingerprint: string): CursorPosition {
@@ -44,7 +50,13 @@ export function decodeCursor(cursor: string, fingerprint: string): CursorPositio
   // JSON.parse accepts `null` and bare numbers too: only an object can be a cursor.
   if (parsed === null || typeof parsed !== 'object') throw invalid('it is malformed');
   const c = parsed as { v?: unknown; t?: unknown; i?: unknown; f?: unknown };
-  if (c.v !== 1 || typeof c.t !== 'string' || !/^-?\d{1,19}$/.test(c.t) || typeof c.i !== 'string' || !/^\d{1,19}$/.test(c.i)) {
+  if (
+    c.v !== 1 ||
+    typeof c.t !== 'string' ||
+    !/^-?\d{1,19}$/.test(c.t) ||
+    typeof c.i !== 'string' ||
+    !/^\d{1,19}$/.test(c.i)
+  ) {
     throw invalid('it is malformed');
   }
   const t = BigInt(c.t);

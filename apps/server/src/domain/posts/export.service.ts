@@ -1,6 +1,11 @@
 import { metricNames } from '@socialpulse/contracts';
 import type { TenantRunner } from '../../db/tenant.js';
-import { listPosts, type PostFilter, type PostKey, type PostRecord } from '../../db/repos/posts.repo.js';
+import {
+  listPosts,
+  type PostFilter,
+  type PostKey,
+  type PostRecord,
+} from '../../db/repos/posts.repo.js';
 
 export type ExportFormat = 'csv' | 'jsonl';
 
@@ -19,7 +24,9 @@ export const exportColumns = [
   'metrics_captured_at',
 ] as const;
 
-function toImportShape(p: PostRecord): Record<(typeof exportColumns)[number], string | number | null> {
+function toImportShape(
+  p: PostRecord,
+): Record<(typeof exportColumns)[number], string | number | null> {
   return {
     platform: p.platform,
     external_id: p.externalId,
@@ -50,16 +57,26 @@ export const csvCell = (v: string | number | null): string => {
  * Streams a workspace's posts page by page (keyset pagination, constant memory) as CSV or
  * JSON Lines text chunks.
  */
-export async function* exportPosts(run: TenantRunner, filter: PostFilter, format: ExportFormat, pageSize = 2000): AsyncGenerator<string> {
+export async function* exportPosts(
+  run: TenantRunner,
+  filter: PostFilter,
+  format: ExportFormat,
+  pageSize = 2000,
+): AsyncGenerator<string> {
   if (format === 'csv') yield exportColumns.join(',') + '\n';
   let after: PostKey | null = null;
   for (;;) {
     const position: PostKey | null = after;
-    const page: Awaited<ReturnType<typeof listPosts>> = await run((c) => listPosts(c, filter, position, pageSize));
+    const page: Awaited<ReturnType<typeof listPosts>> = await run((c) =>
+      listPosts(c, filter, position, pageSize),
+    );
     let chunk = '';
     for (const post of page.posts) {
       const row = toImportShape(post);
-      chunk += format === 'csv' ? exportColumns.map((c) => csvCell(row[c])).join(',') + '\n' : JSON.stringify(row) + '\n';
+      chunk +=
+        format === 'csv'
+          ? exportColumns.map((c) => csvCell(row[c])).join(',') + '\n'
+          : JSON.stringify(row) + '\n';
     }
     if (chunk) yield chunk;
     if (!page.hasMore || !page.last) return;

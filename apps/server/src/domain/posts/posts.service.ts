@@ -14,11 +14,14 @@ export function parseFields(fields: string | undefined): (keyof Post)[] | null {
     .filter(Boolean);
   const unknown = names.filter((n) => !(postFieldNames as string[]).includes(n));
   if (names.length === 0 || unknown.length > 0) {
-    throw validationFailed(`fields: unknown field(s) ${unknown.map((u) => `"${u}"`).join(', ') || '(none given)'}`, {
-      field: 'fields',
-      value: fields,
-      allowed: postFieldNames,
-    });
+    throw validationFailed(
+      `fields: unknown field(s) ${unknown.map((u) => `"${u}"`).join(', ') || '(none given)'}`,
+      {
+        field: 'fields',
+        value: fields,
+        allowed: postFieldNames,
+      },
+    );
   }
   return names as (keyof Post)[];
 }
@@ -39,24 +42,42 @@ function checkStorable(query: Pick<PostListQuery, 'account' | 'since' | 'until' 
     if (value === undefined) continue;
     const offset = /([+-])(\d{2}):?\d{2}$/.exec(value);
     if (value.startsWith('0000') || (offset && Number(offset[2]) > 15)) {
-      throw validationFailed(`${field} must be in year 0001 or later with a UTC offset within ±15:59`, { field, value });
+      throw validationFailed(
+        `${field} must be in year 0001 or later with a UTC offset within ±15:59`,
+        { field, value },
+      );
     }
   }
   for (const field of ['account', 'q'] as const) {
-    if (query[field]?.includes('\u0000')) throw validationFailed(`${field} must not contain a NUL character`, { field });
+    if (query[field]?.includes('\u0000'))
+      throw validationFailed(`${field} must not contain a NUL character`, { field });
   }
 }
 
-export function toFilter(workspaceId: string, query: Pick<PostListQuery, 'platform' | 'account' | 'since' | 'until' | 'q'>): PostFilter {
+export function toFilter(
+  workspaceId: string,
+  query: Pick<PostListQuery, 'platform' | 'account' | 'since' | 'until' | 'q'>,
+): PostFilter {
   checkStorable(query);
   if (query.since && query.until && Date.parse(query.since) >= Date.parse(query.until)) {
     throw validationFailed('since must be before until', { field: 'since', value: query.since });
   }
-  return { workspaceId, platform: query.platform, account: query.account, since: query.since, until: query.until, q: query.q };
+  return {
+    workspaceId,
+    platform: query.platform,
+    account: query.account,
+    since: query.since,
+    until: query.until,
+    q: query.q,
+  };
 }
 
 /** One page of a workspace's posts, newest first, with an opaque cursor for the next. */
-export async function listPostPage(db: Queryable, workspaceId: string, query: PostListQuery): Promise<PostPage> {
+export async function listPostPage(
+  db: Queryable,
+  workspaceId: string,
+  query: PostListQuery,
+): Promise<PostPage> {
   await getWorkspace(db, workspaceId);
   const filter = toFilter(workspaceId, query);
   const fingerprint = filterFingerprint({ ...filter });

@@ -7,8 +7,14 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 export type WebhookPlatform = 'meta' | 'tiktok' | 'x' | 'youtube';
 export const webhookPlatforms: readonly WebhookPlatform[] = ['meta', 'tiktok', 'x', 'youtube'];
 
-export type VerifyResult = { ok: true; timestamp: number | null } | { ok: false; reason: WebhookRejection; detail: string };
-export type WebhookRejection = 'missing_signature' | 'malformed_signature' | 'bad_signature' | 'stale_timestamp' | 'not_configured';
+export type VerifyResult =
+  { ok: true; timestamp: number | null } | { ok: false; reason: WebhookRejection; detail: string };
+export type WebhookRejection =
+  | 'missing_signature'
+  | 'malformed_signature'
+  | 'bad_signature'
+  | 'stale_timestamp'
+  | 'not_configured';
 
 /** How far a signed timestamp may be from now (either way) before the delivery is refused. */
 export const MAX_SKEW_SECONDS = 300;
@@ -22,7 +28,11 @@ function equalConstantTime(expected: Buffer, given: Buffer): boolean {
   return timingSafeEqual(expected, given);
 }
 
-const hmac = (algorithm: 'sha256' | 'sha1', secret: string, ...parts: (string | Buffer)[]): Buffer => {
+const hmac = (
+  algorithm: 'sha256' | 'sha1',
+  secret: string,
+  ...parts: (string | Buffer)[]
+): Buffer => {
   const h = createHmac(algorithm, secret);
   for (const part of parts) h.update(part);
   return h.digest();
@@ -31,25 +41,50 @@ const hmac = (algorithm: 'sha256' | 'sha1', secret: string, ...parts: (string | 
 const HEX = /^[0-9a-f]+$/i;
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
-function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
+function header(
+  headers: Record<string, string | string[] | undefined>,
+  name: string,
+): string | undefined {
   const value = headers[name.toLowerCase()];
   return Array.isArray(value) ? value[0] : value;
 }
 
 /** Meta (Instagram, Facebook): `X-Hub-Signature-256: sha256=<hex HMAC-SHA256(app secret, body)>`. */
-export function verifyMeta(headers: Record<string, string | string[] | undefined>, body: Buffer, appSecret: string): VerifyResult {
+export function verifyMeta(
+  headers: Record<string, string | string[] | undefined>,
+  body: Buffer,
+  appSecret: string,
+): VerifyResult {
   const value = header(headers, 'x-hub-signature-256');
-  if (!value) return { ok: false, reason: 'missing_signature', detail: 'X-Hub-Signature-256 header is missing' };
+  if (!value)
+    return {
+      ok: false,
+      reason: 'missing_signature',
+      detail: 'X-Hub-Signature-256 header is missing',
+    };
   const match = /^sha256=([0-9a-f]{64})$/i.exec(value.trim());
-  if (!match?.[1]) return { ok: false, reason: 'malformed_signature', detail: 'X-Hub-Signature-256 must be sha256=<64 hex digits>' };
+  if (!match?.[1])
+    return {
+      ok: false,
+      reason: 'malformed_signature',
+      detail: 'X-Hub-Signature-256 must be sha256=<64 hex digits>',
+    };
   const ok = equalConstantTime(hmac('sha256', appSecret, body), Buffer.from(match[1], 'hex'));
-  return ok ? { ok: true, timestamp: null } : { ok: false, reason: 'bad_signature', detail: 'X-Hub-Signature-256 does not match the body' };
+  return ok
+    ? { ok: true, timestamp: null }
+    : { ok: false, reason: 'bad_signature', detail: 'X-Hub-Signature-256 does not match the body' };
 }
 
 /** TikTok: `TikTok-Signature: t=<unix s>,s=<hex HMAC-SHA256(client secret, t + "." + body)>`, t within 5 minutes. */
-export function verifyTikTok(headers: Record<string, string | string[] | undefined>, body: Buffer, clientSecret: string, nowSeconds: number): VerifyResult {
+export function verifyTikTok(
+  headers: Record<string, string | string[] | undefined>,
+  body: Buffer,
+  clientSecret: string,
+  nowSeconds: number,
+): VerifyResult {
   const value = header(headers, 'tiktok-signature');
-  if (!value) return { ok: false, reason: 'missing_signature', detail: 'TikTok-Signature header is missing' };
+  if (!value)
+    return { ok: false, reason: 'missing_signature', detail: 'TikTok-Signature header is missing' };
   const fields = new Map(
     value.split(',').map((part) => {
       const at = part.indexOf('=');
@@ -59,44 +94,101 @@ export function verifyTikTok(headers: Record<string, string | string[] | undefin
   const t = fields.get('t');
   const s = fields.get('s');
   if (!t || !/^\d{1,12}$/.test(t) || !s || !HEX.test(s) || s.length !== 64) {
-    return { ok: false, reason: 'malformed_signature', detail: 'TikTok-Signature must be t=<unix seconds>,s=<64 hex digits>' };
+    return {
+      ok: false,
+      reason: 'malformed_signature',
+      detail: 'TikTok-Signature must be t=<unix seconds>,s=<64 hex digits>',
+    };
   }
   const timestamp = Number(t);
   const ok = equalConstantTime(hmac('sha256', clientSecret, `${t}.`, body), Buffer.from(s, 'hex'));
-  if (!ok) return { ok: false, reason: 'bad_signature', detail: 'TikTok-Signature does not match the body' };
+  if (!ok)
+    return {
+      ok: false,
+      reason: 'bad_signature',
+      detail: 'TikTok-Signature does not match the body',
+    };
   if (Math.abs(nowSeconds - timestamp) > MAX_SKEW_SECONDS) {
-    return { ok: false, reason: 'stale_timestamp', detail: `signed at ${t}, ${Math.abs(nowSeconds - timestamp)} s from now (max ${MAX_SKEW_SECONDS})` };
+    return {
+      ok: false,
+      reason: 'stale_timestamp',
+      detail: `signed at ${t}, ${Math.abs(nowSeconds - timestamp)} s from now (max ${MAX_SKEW_SECONDS})`,
+    };
   }
   return { ok: true, timestamp };
 }
 
 /** X: `x-twitter-webhooks-signature: sha256=<base64 HMAC-SHA256(consumer secret, body)>`. */
-export function verifyX(headers: Record<string, string | string[] | undefined>, body: Buffer, consumerSecret: string): VerifyResult {
+export function verifyX(
+  headers: Record<string, string | string[] | undefined>,
+  body: Buffer,
+  consumerSecret: string,
+): VerifyResult {
   const value = header(headers, 'x-twitter-webhooks-signature');
-  if (!value) return { ok: false, reason: 'missing_signature', detail: 'x-twitter-webhooks-signature header is missing' };
+  if (!value)
+    return {
+      ok: false,
+      reason: 'missing_signature',
+      detail: 'x-twitter-webhooks-signature header is missing',
+    };
   const match = /^sha256=(.+)$/.exec(value.trim());
-  if (!match?.[1] || !BASE64.test(match[1])) return { ok: false, reason: 'malformed_signature', detail: 'x-twitter-webhooks-signature must be sha256=<base64>' };
-  const ok = equalConstantTime(hmac('sha256', consumerSecret, body), Buffer.from(match[1], 'base64'));
-  return ok ? { ok: true, timestamp: null } : { ok: false, reason: 'bad_signature', detail: 'x-twitter-webhooks-signature does not match the body' };
+  if (!match?.[1] || !BASE64.test(match[1]))
+    return {
+      ok: false,
+      reason: 'malformed_signature',
+      detail: 'x-twitter-webhooks-signature must be sha256=<base64>',
+    };
+  const ok = equalConstantTime(
+    hmac('sha256', consumerSecret, body),
+    Buffer.from(match[1], 'base64'),
+  );
+  return ok
+    ? { ok: true, timestamp: null }
+    : {
+        ok: false,
+        reason: 'bad_signature',
+        detail: 'x-twitter-webhooks-signature does not match the body',
+      };
 }
 
 /** X's challenge-response check (CRC): the token to answer `GET ?crc_token=`. */
 export function xCrcResponse(crcToken: string, consumerSecret: string): { response_token: string } {
-  return { response_token: `sha256=${hmac('sha256', consumerSecret, crcToken).toString('base64')}` };
+  return {
+    response_token: `sha256=${hmac('sha256', consumerSecret, crcToken).toString('base64')}`,
+  };
 }
 
 /** YouTube (WebSub): `X-Hub-Signature: sha1=<hex HMAC-SHA1(hub.secret, body)>` when we subscribed with a secret. */
-export function verifyWebSub(headers: Record<string, string | string[] | undefined>, body: Buffer, secret: string): VerifyResult {
+export function verifyWebSub(
+  headers: Record<string, string | string[] | undefined>,
+  body: Buffer,
+  secret: string,
+): VerifyResult {
   const value = header(headers, 'x-hub-signature');
-  if (!value) return { ok: false, reason: 'missing_signature', detail: 'X-Hub-Signature header is missing' };
+  if (!value)
+    return { ok: false, reason: 'missing_signature', detail: 'X-Hub-Signature header is missing' };
   const match = /^(sha1|sha256)=([0-9a-f]+)$/i.exec(value.trim());
-  if (!match?.[1] || !match[2]) return { ok: false, reason: 'malformed_signature', detail: 'X-Hub-Signature must be sha1=<hex> or sha256=<hex>' };
+  if (!match?.[1] || !match[2])
+    return {
+      ok: false,
+      reason: 'malformed_signature',
+      detail: 'X-Hub-Signature must be sha1=<hex> or sha256=<hex>',
+    };
   const algorithm = match[1].toLowerCase() as 'sha1' | 'sha256';
   const ok = equalConstantTime(hmac(algorithm, secret, body), Buffer.from(match[2], 'hex'));
-  return ok ? { ok: true, timestamp: null } : { ok: false, reason: 'bad_signature', detail: 'X-Hub-Signature does not match the body' };
+  return ok
+    ? { ok: true, timestamp: null }
+    : { ok: false, reason: 'bad_signature', detail: 'X-Hub-Signature does not match the body' };
 }
 
 /** Identity of a delivery for replay detection: the platform and the hash of what was signed. */
-export function deliveryKey(platform: WebhookPlatform, body: Buffer, timestamp: number | null): string {
-  return createHash('sha256').update(`${platform}\u0000${timestamp ?? ''}\u0000`).update(body).digest('hex');
+export function deliveryKey(
+  platform: WebhookPlatform,
+  body: Buffer,
+  timestamp: number | null,
+): string {
+  return createHash('sha256')
+    .update(`${platform}\u0000${timestamp ?? ''}\u0000`)
+    .update(body)
+    .digest('hex');
 }

@@ -1,14 +1,29 @@
 import type { Config } from '../../config.js';
-import { deliveryKey, verifyMeta, verifyTikTok, verifyWebSub, verifyX, type VerifyResult, type WebhookPlatform } from './signatures.js';
+import {
+  deliveryKey,
+  verifyMeta,
+  verifyTikTok,
+  verifyWebSub,
+  verifyX,
+  type VerifyResult,
+  type WebhookPlatform,
+} from './signatures.js';
 
 /** Which platform accounts a delivery concerns, by platform (the connections' external ids). */
-export function accountsOf(platform: WebhookPlatform, payload: unknown, raw: string | null): string[] {
+export function accountsOf(
+  platform: WebhookPlatform,
+  payload: unknown,
+  raw: string | null,
+): string[] {
   const ids = new Set<string>();
   const add = (v: unknown): void => {
     if (typeof v === 'string' && v !== '') ids.add(v);
     else if (typeof v === 'number' && Number.isFinite(v)) ids.add(String(v));
   };
-  const record = (v: unknown): Record<string, unknown> | null => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null);
+  const record = (v: unknown): Record<string, unknown> | null =>
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? (v as Record<string, unknown>)
+      : null;
   const body = record(payload);
   switch (platform) {
     case 'meta':
@@ -25,13 +40,18 @@ export function accountsOf(platform: WebhookPlatform, payload: unknown, raw: str
       break;
     case 'youtube':
       // Atom: <yt:channelId>UC...</yt:channelId>
-      for (const m of (raw ?? '').matchAll(/<yt:channelId>\s*([A-Za-z0-9_-]{1,64})\s*<\/yt:channelId>/g)) add(m[1]);
+      for (const m of (raw ?? '').matchAll(
+        /<yt:channelId>\s*([A-Za-z0-9_-]{1,64})\s*<\/yt:channelId>/g,
+      ))
+        add(m[1]);
       break;
   }
   return [...ids];
 }
 
-export type Verified = { ok: true; platform: WebhookPlatform; key: string; signedAt: Date | null } | (Extract<VerifyResult, { ok: false }> & { platform: WebhookPlatform });
+export type Verified =
+  | { ok: true; platform: WebhookPlatform; key: string; signedAt: Date | null }
+  | (Extract<VerifyResult, { ok: false }> & { platform: WebhookPlatform });
 
 /** Checks a delivery's signature with the platform's secret; `not_configured` when there is none. */
 export function verifyDelivery(
@@ -41,8 +61,19 @@ export function verifyDelivery(
   body: Buffer,
   nowSeconds: number,
 ): Verified {
-  const secret = { meta: config.metaAppSecret, tiktok: config.tiktokClientSecret, x: config.xConsumerSecret, youtube: config.youtubeWebSubSecret }[platform];
-  if (!secret) return { ok: false, platform, reason: 'not_configured', detail: `the ${platform} webhook receiver has no secret configured` };
+  const secret = {
+    meta: config.metaAppSecret,
+    tiktok: config.tiktokClientSecret,
+    x: config.xConsumerSecret,
+    youtube: config.youtubeWebSubSecret,
+  }[platform];
+  if (!secret)
+    return {
+      ok: false,
+      platform,
+      reason: 'not_configured',
+      detail: `the ${platform} webhook receiver has no secret configured`,
+    };
   const result =
     platform === 'meta'
       ? verifyMeta(headers, body, secret)
@@ -52,5 +83,10 @@ export function verifyDelivery(
           ? verifyX(headers, body, secret)
           : verifyWebSub(headers, body, secret);
   if (!result.ok) return { ...result, platform };
-  return { ok: true, platform, key: deliveryKey(platform, body, result.timestamp), signedAt: result.timestamp === null ? null : new Date(result.timestamp * 1000) };
+  return {
+    ok: true,
+    platform,
+    key: deliveryKey(platform, body, result.timestamp),
+    signedAt: result.timestamp === null ? null : new Date(result.timestamp * 1000),
+  };
 }

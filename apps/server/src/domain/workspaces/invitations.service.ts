@@ -28,7 +28,8 @@ export interface InvitationDeps {
 }
 
 /** The link an invitee opens; the token is in it and nowhere else (only its hash is stored). */
-const invitationUrl = (publicUrl: string, token: string): string => `${publicUrl}/invite?token=${token}`;
+const invitationUrl = (publicUrl: string, token: string): string =>
+  `${publicUrl}/invite?token=${token}`;
 
 /**
  * Invites an address to a workspace with a role: a single-use link, mailed and returned once to
@@ -37,37 +38,52 @@ const invitationUrl = (publicUrl: string, token: string): string => `${publicUrl
  */
 export async function createInvitation(
   deps: InvitationDeps,
-  input: { workspaceId: string; email: string; role: Role; expiresInDays: number; inviterRole: Role | null },
+  input: {
+    workspaceId: string;
+    email: string;
+    role: Role;
+    expiresInDays: number;
+    inviterRole: Role | null;
+  },
   actor: Actor,
 ): Promise<{ invitation: InvitationRecord; url: string; mailed: boolean }> {
   if (!input.inviterRole || !canAssignRole(input.inviterRole, null, input.role)) {
-    throw new AppError('forbidden', `Your role cannot grant ${input.role}`, { details: { field: 'role', value: input.role } });
+    throw new AppError('forbidden', `Your role cannot grant ${input.role}`, {
+      details: { field: 'role', value: input.role },
+    });
   }
   const email = input.email.trim();
   const token = randomToken();
-  const { invitation, workspaceName } = await withTenant(deps.pool, { workspaceId: input.workspaceId, userId: actor.userId }, async (c) => {
-    await revokeOpenInvitationFor(c, input.workspaceId, email);
-    const created = await insertInvitation(c, {
-      workspaceId: input.workspaceId,
-      email,
-      role: input.role,
-      tokenHash: hashToken(token),
-      invitedBy: actor.userId,
-      expiresAt: new Date(Date.now() + input.expiresInDays * 24 * 3600_000),
-    });
-    await insertAuditEntry(c, {
-      workspaceId: input.workspaceId,
-      userId: actor.userId,
-      actor: actor.label,
-      action: 'invitation.created',
-      target: created.id,
-      details: { email, role: input.role, expires_at: created.expiresAt.toISOString() },
-      ip: actor.ip ?? null,
-      requestId: actor.requestId ?? null,
-    });
-    const { rows } = await c.query<{ name: string }>('SELECT name FROM workspaces WHERE id = $1', [input.workspaceId]);
-    return { invitation: created, workspaceName: rows[0]?.name ?? 'a workspace' };
-  });
+  const { invitation, workspaceName } = await withTenant(
+    deps.pool,
+    { workspaceId: input.workspaceId, userId: actor.userId },
+    async (c) => {
+      await revokeOpenInvitationFor(c, input.workspaceId, email);
+      const created = await insertInvitation(c, {
+        workspaceId: input.workspaceId,
+        email,
+        role: input.role,
+        tokenHash: hashToken(token),
+        invitedBy: actor.userId,
+        expiresAt: new Date(Date.now() + input.expiresInDays * 24 * 3600_000),
+      });
+      await insertAuditEntry(c, {
+        workspaceId: input.workspaceId,
+        userId: actor.userId,
+        actor: actor.label,
+        action: 'invitation.created',
+        target: created.id,
+        details: { email, role: input.role, expires_at: created.expiresAt.toISOString() },
+        ip: actor.ip ?? null,
+        requestId: actor.requestId ?? null,
+      });
+      const { rows } = await c.query<{ name: string }>(
+        'SELECT name FROM workspaces WHERE id = $1',
+        [input.workspaceId],
+      );
+      return { invitation: created, workspaceName: rows[0]?.name ?? 'a workspace' };
+    },
+  );
   const url = invitationUrl(deps.publicUrl, token);
   let mailed = true;
   try {
@@ -83,15 +99,40 @@ export async function createInvitation(
   return { invitation, url, mailed };
 }
 
-export async function listInvitations(pool: Pool, workspaceId: string, actor: Actor): Promise<InvitationRecord[]> {
-  return withTenant(pool, { workspaceId, userId: actor.userId }, (c) => listOpenInvitations(c, workspaceId));
+export async function listInvitations(
+  pool: Pool,
+  workspaceId: string,
+  actor: Actor,
+): Promise<InvitationRecord[]> {
+  return withTenant(pool, { workspaceId, userId: actor.userId }, (c) =>
+    listOpenInvitations(c, workspaceId),
+  );
 }
 
-export async function cancelInvitation(pool: Pool, workspaceId: string, invitationId: string, actor: Actor): Promise<void> {
+export async function cancelInvitation(
+  pool: Pool,
+  workspaceId: string,
+  invitationId: string,
+  actor: Actor,
+): Promise<void> {
   await withTenant(pool, { workspaceId, userId: actor.userId }, async (c) => {
     const revoked = await revokeInvitation(c, workspaceId, invitationId);
-    if (!revoked) throw new AppError('not_found', `invitation ${invitationId} was not found or is no longer open`, { details: { resource: 'invitation', id: invitationId } });
-    await insertAuditEntry(c, { workspaceId, userId: actor.userId, actor: actor.label, action: 'invitation.revoked', target: invitationId, details: { email: revoked.email, role: revoked.role }, ip: actor.ip ?? null, requestId: actor.requestId ?? null });
+    if (!revoked)
+      throw new AppError(
+        'not_found',
+        `invitation ${invitationId} was not found or is no longer open`,
+        { details: { resource: 'invitation', id: invitationId } },
+      );
+    await insertAuditEntry(c, {
+      workspaceId,
+      userId: actor.userId,
+      actor: actor.label,
+      action: 'invitation.revoked',
+      target: invitationId,
+      details: { email: revoked.email, role: revoked.role },
+      ip: actor.ip ?? null,
+      requestId: actor.requestId ?? null,
+    });
   });
 }
 
@@ -101,7 +142,15 @@ export async function cancelInvitation(pool: Pool, workspaceId: string, invitati
  */
 export async function openInvitation(pool: Pool, token: string): Promise<InvitationByToken> {
   const invitation = await findInvitationByToken(pool, hashToken(token));
-  const reason = !invitation ? 'invitation_invalid' : invitation.acceptedAt ? 'invitation_used' : invitation.revokedAt ? 'invitation_revoked' : invitation.expiresAt <= new Date() ? 'invitation_expired' : null;
+  const reason = !invitation
+    ? 'invitation_invalid'
+    : invitation.acceptedAt
+      ? 'invitation_used'
+      : invitation.revokedAt
+        ? 'invitation_revoked'
+        : invitation.expiresAt <= new Date()
+          ? 'invitation_expired'
+          : null;
   if (!invitation || reason) {
     const message = {
       invitation_invalid: 'This invitation link is not valid',
@@ -126,13 +175,23 @@ export async function acceptInvitation(
 ): Promise<{ workspaceId: string; role: Role }> {
   const invitation = await openInvitation(pool, token);
   if (invitation.email.toLowerCase() !== user.email.toLowerCase()) {
-    throw new AppError('forbidden', `This invitation was sent to another email address; sign in as that account to accept it`, { details: { reason: 'invitation_email_mismatch' } });
+    throw new AppError(
+      'forbidden',
+      `This invitation was sent to another email address; sign in as that account to accept it`,
+      { details: { reason: 'invitation_email_mismatch' } },
+    );
   }
   return withTenant(pool, { workspaceId: invitation.workspaceId, userId: user.id }, async (c) => {
     const current = await findRole(c, invitation.workspaceId, user.id);
-    if (current) throw new AppError('conflict', `You are already a member of this workspace (${current})`, { details: { role: current } });
+    if (current)
+      throw new AppError('conflict', `You are already a member of this workspace (${current})`, {
+        details: { role: current },
+      });
     // Conditional: of two acceptances racing, one wins.
-    if (!(await markInvitationAccepted(c, invitation.id, user.id))) throw new AppError('not_found', 'This invitation was already accepted', { details: { resource: 'invitation', reason: 'invitation_used' } });
+    if (!(await markInvitationAccepted(c, invitation.id, user.id)))
+      throw new AppError('not_found', 'This invitation was already accepted', {
+        details: { resource: 'invitation', reason: 'invitation_used' },
+      });
     await upsertMembership(c, invitation.workspaceId, user.id, invitation.role);
     await insertAuditEntry(c, {
       workspaceId: invitation.workspaceId,

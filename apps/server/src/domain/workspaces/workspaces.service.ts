@@ -3,7 +3,11 @@ import type { Pool } from '../../db/pool.js';
 import { withTenant } from '../../db/tenant.js';
 import { insertAuditEntry } from '../../db/repos/audit.repo.js';
 import { upsertMembership } from '../../db/repos/memberships.repo.js';
-import { insertWorkspace, listUnownedWorkspaceIds, type WorkspaceRecord } from '../../db/repos/workspaces.repo.js';
+import {
+  insertWorkspace,
+  listUnownedWorkspaceIds,
+  type WorkspaceRecord,
+} from '../../db/repos/workspaces.repo.js';
 
 export interface Actor {
   /** The user acting, or null for the operator (CLI) and the system (demo seed). */
@@ -15,12 +19,26 @@ export interface Actor {
 }
 
 /** Creates a workspace; its creator (when a user) becomes its owner. */
-export async function createWorkspace(pool: Pool, name: string, owner: string | null, actor: Actor): Promise<WorkspaceRecord> {
+export async function createWorkspace(
+  pool: Pool,
+  name: string,
+  owner: string | null,
+  actor: Actor,
+): Promise<WorkspaceRecord> {
   const id = randomUUID();
   return withTenant(pool, { workspaceId: id, userId: actor.userId }, async (c) => {
     const workspace = await insertWorkspace(c, { id, name, createdBy: owner });
     if (owner) await upsertMembership(c, id, owner, 'owner');
-    await insertAuditEntry(c, { workspaceId: id, userId: actor.userId, actor: actor.label, action: 'workspace.created', target: id, details: { name, owner }, ip: actor.ip ?? null, requestId: actor.requestId ?? null });
+    await insertAuditEntry(c, {
+      workspaceId: id,
+      userId: actor.userId,
+      actor: actor.label,
+      action: 'workspace.created',
+      target: id,
+      details: { name, owner },
+      ip: actor.ip ?? null,
+      requestId: actor.requestId ?? null,
+    });
     return workspace;
   });
 }
@@ -31,7 +49,14 @@ export async function adoptOrphanWorkspaces(pool: Pool, userId: string): Promise
   for (const id of ids) {
     await withTenant(pool, { workspaceId: id, userId }, async (c) => {
       await upsertMembership(c, id, userId, 'owner');
-      await insertAuditEntry(c, { workspaceId: id, userId, actor: 'system', action: 'member.added', target: userId, details: { role: 'owner', reason: 'first_admin' } });
+      await insertAuditEntry(c, {
+        workspaceId: id,
+        userId,
+        actor: 'system',
+        action: 'member.added',
+        target: userId,
+        details: { role: 'owner', reason: 'first_admin' },
+      });
     });
   }
   return ids.length;

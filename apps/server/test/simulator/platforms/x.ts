@@ -580,7 +580,10 @@ export const xPlatform: PlatformModule = {
         const basic = basicAuth(req);
         const client = ctx.client('x');
         if (basic?.user !== client.clientId || basic.password !== client.clientSecret)
-          return json(401, { error: 'unauthorized_client', error_description: 'Missing valid authorization header' });
+          return json(401, {
+            error: 'unauthorized_client',
+            error_description: 'Missing valid authorization header',
+          });
         const token = formBody(req).token;
         if (token !== undefined) ctx.tokens.revokeGrantOf('x', token);
         return json(200, { revoked: true });

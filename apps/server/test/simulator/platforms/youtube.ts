@@ -478,7 +478,10 @@ export const youtubePlatform: PlatformModule = {
       handle(req, ctx) {
         const token = formBody(req).token ?? req.query.get('token') ?? '';
         if (!ctx.tokens.revokeGrantOf('youtube', token))
-          return json(400, { error: 'invalid_token', error_description: 'Token expired or revoked' });
+          return json(400, {
+            error: 'invalid_token',
+            error_description: 'Token expired or revoked',
+          });
         return json(200, {});
       },
     },

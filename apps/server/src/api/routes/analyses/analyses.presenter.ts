@@ -1,5 +1,10 @@
 import type { Analysis, AnalysisResult } from '@socialpulse/contracts';
-import { listResults, type AnalysisRow, type ResultFilter, type StoredResult } from '../../../db/repos/analyses.repo.js';
+import {
+  listResults,
+  type AnalysisRow,
+  type ResultFilter,
+  type StoredResult,
+} from '../../../db/repos/analyses.repo.js';
 import type { TenantRunner } from '../../../db/tenant.js';
 import type { AnalysisSettingsRow } from '../../../db/repos/analysis-settings.repo.js';
 import type { AnalysisLiveState } from '../../../domain/analyses/analyses.service.js';
@@ -11,7 +16,11 @@ export function presentAnalysis(a: AnalysisRow, live: AnalysisLiveState): Analys
     workspace_id: a.workspace_id,
     status: a.status,
     engines: a.engines,
-    options: { chunk_size: a.chunk_size, failure_policy: a.options.failure_policy ?? 'continue', sentiment_engine: a.options.sentiment_engine ?? 'default' },
+    options: {
+      chunk_size: a.chunk_size,
+      failure_policy: a.options.failure_policy ?? 'continue',
+      sentiment_engine: a.options.sentiment_engine ?? 'default',
+    },
     selection: a.selection,
     priority: a.priority,
     total_posts: a.total_posts,
@@ -27,7 +36,12 @@ export function presentAnalysis(a: AnalysisRow, live: AnalysisLiveState): Analys
     aggregates: a.aggregates,
     summary: a.summary,
     error: a.error,
-    usage: { input_tokens: a.input_tokens, output_tokens: a.output_tokens, cost_usd: a.cost_usd, unpriced_calls: a.unpriced_calls },
+    usage: {
+      input_tokens: a.input_tokens,
+      output_tokens: a.output_tokens,
+      cost_usd: a.cost_usd,
+      unpriced_calls: a.unpriced_calls,
+    },
     created_at: a.created_at.toISOString(),
     started_at: a.started_at?.toISOString() ?? null,
     finished_at: a.finished_at?.toISOString() ?? null,
@@ -59,7 +73,25 @@ export function presentResult(r: StoredResult): AnalysisResult {
   };
 }
 
-const CSV_COLUMNS = ['post_id', 'platform', 'external_id', 'created_at', 'language', 'sentiment', 'score', 'toxic', 'categories', 'keywords', 'llm_status', 'topic', 'category', 'llm_sentiment', 'rationale', 'error', 'text'] as const;
+const CSV_COLUMNS = [
+  'post_id',
+  'platform',
+  'external_id',
+  'created_at',
+  'language',
+  'sentiment',
+  'score',
+  'toxic',
+  'categories',
+  'keywords',
+  'llm_status',
+  'topic',
+  'category',
+  'llm_sentiment',
+  'rationale',
+  'error',
+  'text',
+] as const;
 
 export const resultCsvHeader = (): string => CSV_COLUMNS.join(',') + '\n';
 
@@ -104,13 +136,20 @@ export function presentSettings(row: AnalysisSettingsRow | null, monthToDate: st
 }
 
 /** Every result matching `filter` as CSV (with its header) or JSON lines, a page at a time (the API's and the CLI's export). */
-export async function* exportResults(run: TenantRunner, analysisId: string, filter: ResultFilter, format: 'csv' | 'jsonl', pageSize = 1000): AsyncGenerator<string> {
+export async function* exportResults(
+  run: TenantRunner,
+  analysisId: string,
+  filter: ResultFilter,
+  format: 'csv' | 'jsonl',
+  pageSize = 1000,
+): AsyncGenerator<string> {
   if (format === 'csv') yield resultCsvHeader();
   let after: number | null = null;
   for (;;) {
     const rows = await run((c) => listResults(c, analysisId, filter, after, pageSize));
     let chunk = '';
-    for (const row of rows) chunk += format === 'csv' ? resultCsvLine(row) : JSON.stringify(presentResult(row)) + '\n';
+    for (const row of rows)
+      chunk += format === 'csv' ? resultCsvLine(row) : JSON.stringify(presentResult(row)) + '\n';
     if (chunk) yield chunk;
     const last = rows[rows.length - 1];
     if (!last || rows.length < pageSize) return;

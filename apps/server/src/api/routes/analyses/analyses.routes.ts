@@ -21,13 +21,27 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import { AppError, notFound } from '../../../errors.js';
 import { findAnalysis, listAnalyses, listResults } from '../../../db/repos/analyses.repo.js';
-import { getAnalysisSettings, upsertAnalysisSettings } from '../../../db/repos/analysis-settings.repo.js';
+import {
+  getAnalysisSettings,
+  upsertAnalysisSettings,
+} from '../../../db/repos/analysis-settings.repo.js';
 import { monthToDateCost, traceTotals } from '../../../db/repos/traces.repo.js';
-import { cancelAnalysis, changePriority, liveStateOf, retryAnalysis, submitAnalysis } from '../../../domain/analyses/analyses.service.js';
+import {
+  cancelAnalysis,
+  changePriority,
+  liveStateOf,
+  retryAnalysis,
+  submitAnalysis,
+} from '../../../domain/analyses/analyses.service.js';
 import { TERMINAL_EVENTS } from '../../../domain/analyses/event-hub.js';
 import { insertAuditEntry } from '../../../db/repos/audit.repo.js';
 import type { AppDeps, ZodApp } from '../../types.js';
-import { exportResults, presentAnalysis, presentResult, presentSettings } from './analyses.presenter.js';
+import {
+  exportResults,
+  presentAnalysis,
+  presentResult,
+  presentSettings,
+} from './analyses.presenter.js';
 
 /** Analyses: submit, follow (SSE / WebSocket), cancel, retry, results, cost, and the workspace's settings. */
 export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
@@ -49,10 +63,18 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
       const { workspaceId } = request.params;
       const queue = await deps.jobs.get();
       const principal = request.principal;
-      const requester = principal?.kind === 'api_key' ? { userId: null, apiKeyId: principal.keyId } : { userId: principal?.userId ?? null, apiKeyId: null };
-      const analysis = await request.scoped((c) => submitAnalysis(c, queue.boss, request.tenant, workspaceId, requester, request.body));
+      const requester =
+        principal?.kind === 'api_key'
+          ? { userId: null, apiKeyId: principal.keyId }
+          : { userId: principal?.userId ?? null, apiKeyId: null };
+      const analysis = await request.scoped((c) =>
+        submitAnalysis(c, queue.boss, request.tenant, workspaceId, requester, request.body),
+      );
       const live = await request.scoped((c) => liveStateOf(c, analysis, slots));
-      return reply.code(202).header('location', `/v1/analyses/${analysis.id}`).send(presentAnalysis(analysis, live));
+      return reply
+        .code(202)
+        .header('location', `/v1/analyses/${analysis.id}`)
+        .send(presentAnalysis(analysis, live));
     },
   );
 
@@ -60,23 +82,38 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
     '/v1/workspaces/:workspaceId/analyses',
     {
       config: { auth: { permission: 'read' } },
-      schema: { tags: ['analyses'], summary: 'List analyses, newest first', params: workspaceParamsSchema, querystring: analysisListQuerySchema, response: { 200: analysisListSchema } },
+      schema: {
+        tags: ['analyses'],
+        summary: 'List analyses, newest first',
+        params: workspaceParamsSchema,
+        querystring: analysisListQuerySchema,
+        response: { 200: analysisListSchema },
+      },
     },
     async (request) => {
       const { workspaceId } = request.params;
       const { limit, cursor, status } = request.query;
       const before = cursor ? decodeListCursor(cursor) : null;
-      const rows = await request.scoped((c) => listAnalyses(c, workspaceId, limit + 1, before, status));
+      const rows = await request.scoped((c) =>
+        listAnalyses(c, workspaceId, limit + 1, before, status),
+      );
       const page = rows.slice(0, limit);
       const last = page[page.length - 1];
       return {
-        data: page.map((a) => presentAnalysis(a, { queuePosition: null, estimatedSecondsLeft: null })),
-        next_cursor: rows.length > limit && last ? Buffer.from(`${last.created_at.toISOString()}|${last.id}`).toString('base64url') : null,
+        data: page.map((a) =>
+          presentAnalysis(a, { queuePosition: null, estimatedSecondsLeft: null }),
+        ),
+        next_cursor:
+          rows.length > limit && last
+            ? Buffer.from(`${last.created_at.toISOString()}|${last.id}`).toString('base64url')
+            : null,
       };
     },
   );
 
-  const getOne = async (request: FastifyRequest<{ Params: { analysisId: string } }>): Promise<z.infer<typeof analysisSchema>> => {
+  const getOne = async (
+    request: FastifyRequest<{ Params: { analysisId: string } }>,
+  ): Promise<z.infer<typeof analysisSchema>> => {
     const workspaceId = request.tenant.workspaceId ?? '';
     const { analysisId } = request.params;
     return request.scoped(async (c) => {
@@ -85,15 +122,40 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
       return presentAnalysis(a, await liveStateOf(c, a, slots));
     });
   };
-  const oneSchema = { tags: ['analyses'], summary: 'An analysis: status, progress, queue position, time left, aggregates, summary and cost', response: { 200: analysisSchema } };
-  app.get('/v1/workspaces/:workspaceId/analyses/:analysisId', { config: { auth: { permission: 'read' } }, schema: { ...oneSchema, params: analysisParamsSchema } }, getOne);
-  app.get('/v1/analyses/:analysisId', { config: { auth: { permission: 'read' } }, schema: { ...oneSchema, params: analysisIdParamsSchema } }, getOne);
+  const oneSchema = {
+    tags: ['analyses'],
+    summary:
+      'An analysis: status, progress, queue position, time left, aggregates, summary and cost',
+    response: { 200: analysisSchema },
+  };
+  app.get(
+    '/v1/workspaces/:workspaceId/analyses/:analysisId',
+    {
+      config: { auth: { permission: 'read' } },
+      schema: { ...oneSchema, params: analysisParamsSchema },
+    },
+    getOne,
+  );
+  app.get(
+    '/v1/analyses/:analysisId',
+    {
+      config: { auth: { permission: 'read' } },
+      schema: { ...oneSchema, params: analysisIdParamsSchema },
+    },
+    getOne,
+  );
 
   app.patch(
     '/v1/workspaces/:workspaceId/analyses/:analysisId',
     {
       config: { auth: { permission: 'manage_analyses' } },
-      schema: { tags: ['analyses'], summary: "Change an analysis's priority (its next chunks)", params: analysisParamsSchema, body: analysisPatchSchema, response: { 200: analysisSchema } },
+      schema: {
+        tags: ['analyses'],
+        summary: "Change an analysis's priority (its next chunks)",
+        params: analysisParamsSchema,
+        body: analysisPatchSchema,
+        response: { 200: analysisSchema },
+      },
     },
     async (request) => {
       const { workspaceId, analysisId } = request.params;
@@ -108,11 +170,22 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
     '/v1/workspaces/:workspaceId/analyses/:analysisId/cancel',
     {
       config: { auth: { permission: 'analyze' } },
-      schema: { tags: ['analyses'], summary: 'Cancel an analysis: no further chunk runs (a chunk in flight is discarded, not stored)', params: analysisParamsSchema, response: { 200: analysisSchema, 409: errorBodySchema } },
+      schema: {
+        tags: ['analyses'],
+        summary:
+          'Cancel an analysis: no further chunk runs (a chunk in flight is discarded, not stored)',
+        params: analysisParamsSchema,
+        response: { 200: analysisSchema, 409: errorBodySchema },
+      },
     },
     async (request) => {
       const { workspaceId, analysisId } = request.params;
-      return request.scoped(async (c) => presentAnalysis(await cancelAnalysis(c, workspaceId, analysisId), { queuePosition: null, estimatedSecondsLeft: null }));
+      return request.scoped(async (c) =>
+        presentAnalysis(await cancelAnalysis(c, workspaceId, analysisId), {
+          queuePosition: null,
+          estimatedSecondsLeft: null,
+        }),
+      );
     },
   );
 
@@ -130,8 +203,12 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
     async (request, reply) => {
       const { workspaceId, analysisId } = request.params;
       const queue = await deps.jobs.get();
-      const a = await request.scoped((c) => retryAnalysis(c, queue.boss, request.tenant, workspaceId, analysisId));
-      return reply.code(202).send(presentAnalysis(a, { queuePosition: null, estimatedSecondsLeft: null }));
+      const a = await request.scoped((c) =>
+        retryAnalysis(c, queue.boss, request.tenant, workspaceId, analysisId),
+      );
+      return reply
+        .code(202)
+        .send(presentAnalysis(a, { queuePosition: null, estimatedSecondsLeft: null }));
     },
   );
 
@@ -150,20 +227,46 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
     async (request, reply) => {
       const { workspaceId, analysisId } = request.params;
       const { limit, cursor, format, ...filters } = request.query;
-      const filter = { label: filters.label, topic: filters.topic, category: filters.category, llmSentiment: filters.llm_sentiment, llmStatus: filters.llm_status };
+      const filter = {
+        label: filters.label,
+        topic: filters.topic,
+        category: filters.category,
+        llmSentiment: filters.llm_sentiment,
+        llmStatus: filters.llm_status,
+      };
       const exists = await request.scoped((c) => findAnalysis(c, workspaceId, analysisId));
       if (!exists) throw notFound('analysis', analysisId);
       if (format === 'json') {
-        const rows = await request.scoped((c) => listResults(c, analysisId, filter, cursor ? Number(cursor) : null, limit + 1));
+        const rows = await request.scoped((c) =>
+          listResults(c, analysisId, filter, cursor ? Number(cursor) : null, limit + 1),
+        );
         const page = rows.slice(0, limit);
         const last = page[page.length - 1];
-        return { data: page.map(presentResult), next_cursor: rows.length > limit && last ? String(last.post_id) : null };
+        return {
+          data: page.map(presentResult),
+          next_cursor: rows.length > limit && last ? String(last.post_id) : null,
+        };
       }
-      await request.scoped((c) => insertAuditEntry(c, { workspaceId, userId: request.actor().userId, actor: request.actor().label, action: 'analysis.exported', target: analysisId, ip: request.ip, requestId: request.id, details: { format } }));
+      await request.scoped((c) =>
+        insertAuditEntry(c, {
+          workspaceId,
+          userId: request.actor().userId,
+          actor: request.actor().label,
+          action: 'analysis.exported',
+          target: analysisId,
+          ip: request.ip,
+          requestId: request.id,
+          details: { format },
+        }),
+      );
       return reply
         .type(format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson')
         .header('content-disposition', `attachment; filename="analysis-${analysisId}.${format}"`)
-        .send(Readable.from(exportResults((work) => request.scoped(work), analysisId, filter, format)) as never); // a stream bypasses the JSON serializer; the typed schema describes format=json only
+        .send(
+          Readable.from(
+            exportResults((work) => request.scoped(work), analysisId, filter, format),
+          ) as never,
+        ); // a stream bypasses the JSON serializer; the typed schema describes format=json only
     },
   );
 
@@ -171,12 +274,19 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
     '/v1/workspaces/:workspaceId/analyses/:analysisId/cost',
     {
       config: { auth: { permission: 'read' } },
-      schema: { tags: ['analyses'], summary: 'What the analysis cost: model calls, tokens and USD, by model (from its AI traces)', params: analysisParamsSchema, response: { 200: analysisCostSchema } },
+      schema: {
+        tags: ['analyses'],
+        summary:
+          'What the analysis cost: model calls, tokens and USD, by model (from its AI traces)',
+        params: analysisParamsSchema,
+        response: { 200: analysisCostSchema },
+      },
     },
     async (request) => {
       const { workspaceId, analysisId } = request.params;
       return request.scoped(async (c) => {
-        if (!(await findAnalysis(c, workspaceId, analysisId))) throw notFound('analysis', analysisId);
+        if (!(await findAnalysis(c, workspaceId, analysisId)))
+          throw notFound('analysis', analysisId);
         const t = await traceTotals(c, analysisId);
         return {
           calls: t.calls,
@@ -186,7 +296,15 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
           cached_input_tokens: t.cachedInputTokens,
           cost_usd: t.costUsd,
           unpriced_calls: t.unpriced,
-          by_model: t.byModel.map((m) => ({ provider: m.provider, model: m.model, calls: m.calls, input_tokens: m.inputTokens, output_tokens: m.outputTokens, cost_usd: m.costUsd, duration_ms: m.durationMs })),
+          by_model: t.byModel.map((m) => ({
+            provider: m.provider,
+            model: m.model,
+            calls: m.calls,
+            input_tokens: m.inputTokens,
+            output_tokens: m.outputTokens,
+            cost_usd: m.costUsd,
+            duration_ms: m.durationMs,
+          })),
         };
       });
     },
@@ -196,18 +314,29 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
   const eventsSchema = {
     tags: ['analyses'],
     summary: 'Progress as Server-Sent Events (resumable with Last-Event-ID or ?after=)',
-    description: 'Events: queued, started, chunk_completed, chunk_failed, chunk_dead, paused, summary, and a final completed, completed_with_errors, failed or cancelled, after which the stream ends.',
+    description:
+      'Events: queued, started, chunk_completed, chunk_failed, chunk_dead, paused, summary, and a final completed, completed_with_errors, failed or cancelled, after which the stream ends.',
     querystring: analysisEventsQuerySchema,
     produces: ['text/event-stream'],
   };
-  const sse = async (request: FastifyRequest<{ Params: { analysisId: string }; Querystring: { after?: number | undefined } }>, reply: FastifyReply): Promise<void> => {
+  const sse = async (
+    request: FastifyRequest<{
+      Params: { analysisId: string };
+      Querystring: { after?: number | undefined };
+    }>,
+    reply: FastifyReply,
+  ): Promise<void> => {
     const workspaceId = request.tenant.workspaceId ?? '';
     const { analysisId } = request.params;
     const exists = await request.scoped((c) => findAnalysis(c, workspaceId, analysisId));
     if (!exists) throw notFound('analysis', analysisId);
     const lastEventId = Number(request.headers['last-event-id'] ?? request.query.after ?? 0);
     if (!Number.isSafeInteger(lastEventId) || lastEventId < 0) {
-      throw new AppError('validation_failed', 'Last-Event-ID must be a non-negative integer', { details: { problems: [{ in: 'headers', field: 'last-event-id', message: 'not an event id' }] } });
+      throw new AppError('validation_failed', 'Last-Event-ID must be a non-negative integer', {
+        details: {
+          problems: [{ in: 'headers', field: 'last-event-id', message: 'not an event id' }],
+        },
+      });
     }
     const abort = new AbortController();
     request.raw.on('close', () => abort.abort());
@@ -222,8 +351,15 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
     res.write('retry: 2000\n\n');
     const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
     try {
-      for await (const event of deps.analysisEvents.follow(workspaceId, analysisId, lastEventId, abort.signal)) {
-        res.write(`id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify({ ...event.data, at: event.createdAt.toISOString() })}\n\n`);
+      for await (const event of deps.analysisEvents.follow(
+        workspaceId,
+        analysisId,
+        lastEventId,
+        abort.signal,
+      )) {
+        res.write(
+          `id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify({ ...event.data, at: event.createdAt.toISOString() })}\n\n`,
+        );
         if (TERMINAL_EVENTS.has(event.type)) break;
       }
     } catch (error) {
@@ -236,7 +372,13 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
   };
   // The same URL answers a WebSocket upgrade with the same events, as {id, type, data} messages
   // (resume with ?after=): browsers cannot send Last-Event-ID or headers on a WebSocket.
-  const ws = (socket: WebSocket, request: FastifyRequest<{ Params: { analysisId: string }; Querystring: { after?: number | undefined } }>): void => {
+  const ws = (
+    socket: WebSocket,
+    request: FastifyRequest<{
+      Params: { analysisId: string };
+      Querystring: { after?: number | undefined };
+    }>,
+  ): void => {
     const workspaceId = request.tenant.workspaceId ?? '';
     const { analysisId } = request.params;
     const after = Number(request.query.after ?? 0);
@@ -244,8 +386,19 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
     socket.on('close', () => abort.abort());
     void (async () => {
       try {
-        for await (const event of deps.analysisEvents.follow(workspaceId, analysisId, after, abort.signal)) {
-          socket.send(JSON.stringify({ id: event.id, type: event.type, data: { ...event.data, at: event.createdAt.toISOString() } }));
+        for await (const event of deps.analysisEvents.follow(
+          workspaceId,
+          analysisId,
+          after,
+          abort.signal,
+        )) {
+          socket.send(
+            JSON.stringify({
+              id: event.id,
+              type: event.type,
+              data: { ...event.data, at: event.createdAt.toISOString() },
+            }),
+          );
           if (TERMINAL_EVENTS.has(event.type)) break;
         }
         socket.close(1000, 'done');
@@ -278,11 +431,21 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
     '/v1/workspaces/:workspaceId/analysis-settings',
     {
       config: { auth: { permission: 'read' } },
-      schema: { tags: ['analyses'], summary: "The workspace's categories, LLM and monthly LLM budget (the key is never shown)", params: workspaceParamsSchema, response: { 200: analysisSettingsSchema } },
+      schema: {
+        tags: ['analyses'],
+        summary: "The workspace's categories, LLM and monthly LLM budget (the key is never shown)",
+        params: workspaceParamsSchema,
+        response: { 200: analysisSettingsSchema },
+      },
     },
     async (request) => {
       const { workspaceId } = request.params;
-      return request.scoped(async (c) => presentSettings(await getAnalysisSettings(c, workspaceId), await monthToDateCost(c, workspaceId)));
+      return request.scoped(async (c) =>
+        presentSettings(
+          await getAnalysisSettings(c, workspaceId),
+          await monthToDateCost(c, workspaceId),
+        ),
+      );
     },
   );
 
@@ -290,7 +453,13 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
     '/v1/workspaces/:workspaceId/analysis-settings',
     {
       config: { auth: { permission: 'manage_connections' } },
-      schema: { tags: ['analyses'], summary: "Change the workspace's categories, LLM or budget", params: workspaceParamsSchema, body: analysisSettingsPatchSchema, response: { 200: analysisSettingsSchema } },
+      schema: {
+        tags: ['analyses'],
+        summary: "Change the workspace's categories, LLM or budget",
+        params: workspaceParamsSchema,
+        body: analysisSettingsPatchSchema,
+        response: { 200: analysisSettingsSchema },
+      },
     },
     async (request) => {
       const { workspaceId } = request.params;
@@ -300,10 +469,19 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
           ...(categories !== undefined ? { categories } : {}),
           ...(llm?.base_url !== undefined ? { llmBaseUrl: llm.base_url } : {}),
           ...(llm?.model !== undefined ? { llmModel: llm.model } : {}),
-          ...(llm?.api_key !== undefined ? { llmApiKeySealed: llm.api_key === null ? null : deps.auth.secretBox.encrypt(llm.api_key, `llm_api_key:${workspaceId}`) } : {}),
+          ...(llm?.api_key !== undefined
+            ? {
+                llmApiKeySealed:
+                  llm.api_key === null
+                    ? null
+                    : deps.auth.secretBox.encrypt(llm.api_key, `llm_api_key:${workspaceId}`),
+              }
+            : {}),
           ...(llm?.timeout_ms !== undefined ? { llmTimeoutMs: llm.timeout_ms } : {}),
           ...(llm?.max_concurrency !== undefined ? { llmMaxConcurrency: llm.max_concurrency } : {}),
-          ...(llm?.monthly_budget_usd !== undefined ? { llmMonthlyBudgetUsd: llm.monthly_budget_usd } : {}),
+          ...(llm?.monthly_budget_usd !== undefined
+            ? { llmMonthlyBudgetUsd: llm.monthly_budget_usd }
+            : {}),
         });
         await insertAuditEntry(c, {
           workspaceId,
@@ -313,7 +491,12 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
           action: 'analysis_settings.updated',
           target: workspaceId,
           ip: request.ip,
-          details: { fields: [...(categories !== undefined ? ['categories'] : []), ...Object.keys(llm ?? {}).map((k) => `llm.${k}`)] },
+          details: {
+            fields: [
+              ...(categories !== undefined ? ['categories'] : []),
+              ...Object.keys(llm ?? {}).map((k) => `llm.${k}`),
+            ],
+          },
         });
         return presentSettings(row, await monthToDateCost(c, workspaceId));
       });
@@ -324,7 +507,9 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
 function decodeListCursor(cursor: string): { createdAt: string; id: string } {
   const [createdAt, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
   if (!createdAt || !id || Number.isNaN(Date.parse(createdAt)) || !/^[0-9a-f-]{36}$/i.test(id)) {
-    throw new AppError('validation_failed', 'cursor: not a cursor from next_cursor', { details: { problems: [{ in: 'query', field: 'cursor', message: 'invalid cursor' }] } });
+    throw new AppError('validation_failed', 'cursor: not a cursor from next_cursor', {
+      details: { problems: [{ in: 'query', field: 'cursor', message: 'invalid cursor' }] },
+    });
   }
   return { createdAt, id };
 }

@@ -51,7 +51,8 @@ export async function registerImportRoutes(app: ZodApp, deps: AppDeps): Promise<
         config: { auth: { permission: 'import' } },
         schema: {
           tags: ['imports'],
-          summary: 'Import posts from a CSV, JSON Lines or JSON array body, or from a platform data export (streamed)',
+          summary:
+            'Import posts from a CSV, JSON Lines or JSON array body, or from a platform data export (streamed)',
           description:
             'Send the file as the body with Content-Type text/csv, application/x-ndjson or application/json, ' +
             'or send a platform export as it was downloaded (X archive zip or tweets.js, Instagram or TikTok JSON or zip, ' +
@@ -106,20 +107,16 @@ export async function registerImportRoutes(app: ZodApp, deps: AppDeps): Promise<
             request.query.file_name ?? null,
             { format: explicit, hint },
           );
-          run = await importPosts(
-            pool,
-            prepared,
-            {
-              workspaceId,
-              userId: request.actor().userId,
-              source: 'api',
-              batchSize: deps.config.import.batchSize,
-              maxRecordBytes: deps.config.import.maxRecordBytes,
-              onReject: (r) => {
-                if (firstRejects.length < INLINE_REJECTS) firstRejects.push(presentReject(r));
-              },
+          run = await importPosts(pool, prepared, {
+            workspaceId,
+            userId: request.actor().userId,
+            source: 'api',
+            batchSize: deps.config.import.batchSize,
+            maxRecordBytes: deps.config.import.maxRecordBytes,
+            onReject: (r) => {
+              if (firstRejects.length < INLINE_REJECTS) firstRejects.push(presentReject(r));
             },
-          );
+          });
         } catch (error) {
           await prepared?.close();
           // The rest of the body was never read. Node only discards an unread body by itself

@@ -1,10 +1,29 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postFieldNames, type Post, type Workspace } from '@socialpulse/contracts';
-import { buildTestApp, callerFor, createApiKeyAs, noRateLimits, signUpUser, type Caller, type TestUser } from '../../../../test/support/app.js';
-import { createTestDatabase, databaseUnavailable, type TestDatabase } from '../../../../test/support/db.js';
+import {
+  buildTestApp,
+  callerFor,
+  createApiKeyAs,
+  noRateLimits,
+  signUpUser,
+  type Caller,
+  type TestUser,
+} from '../../../../test/support/app.js';
+import {
+  createTestDatabase,
+  databaseUnavailable,
+  type TestDatabase,
+} from '../../../../test/support/db.js';
 import { postRecord } from '../../../../test/support/factories.js';
 import { createInspector, type Inspector } from '../../../../test/support/inspect.js';
-import { createWorkspace, expectError, getPostPage, importRecords, postsUrl, walkPosts } from '../../../../test/support/http.js';
+import {
+  createWorkspace,
+  expectError,
+  getPostPage,
+  importRecords,
+  postsUrl,
+  walkPosts,
+} from '../../../../test/support/http.js';
 import type { ZodApp } from '../../types.js';
 
 interface CatalogPost {
@@ -18,20 +37,72 @@ interface CatalogPost {
 
 /** The filter fixture: every filter below is checked against this list. */
 const catalog: CatalogPost[] = [
-  { external_id: 'x-acme-1', platform: 'x', account_handle: 'Acme', text: 'Ripe banana bread recipe', author: 'Acme Kitchen', created_at: '2026-03-01T10:00:00Z' },
-  { external_id: 'x-acme-2', platform: 'x', account_handle: 'acme', text: 'Green banana smoothie', author: 'Acme Kitchen', created_at: '2026-03-02T10:00:00Z' },
-  { external_id: 'x-beta-1', platform: 'x', account_handle: 'Beta', text: 'Apple pie', author: 'Beta Bakes', created_at: '2026-03-03T10:00:00Z' },
-  { external_id: 'ig-acme-1', platform: 'instagram', account_handle: '@ACME', text: 'Banana split sundae', author: 'Acme', created_at: '2026-03-04T10:00:00Z' },
-  { external_id: 'ig-gamma-1', platform: 'instagram', account_handle: 'gamma', text: 'Zucchini noodles', author: 'Gamma', created_at: '2026-03-05T10:00:00Z' },
+  {
+    external_id: 'x-acme-1',
+    platform: 'x',
+    account_handle: 'Acme',
+    text: 'Ripe banana bread recipe',
+    author: 'Acme Kitchen',
+    created_at: '2026-03-01T10:00:00Z',
+  },
+  {
+    external_id: 'x-acme-2',
+    platform: 'x',
+    account_handle: 'acme',
+    text: 'Green banana smoothie',
+    author: 'Acme Kitchen',
+    created_at: '2026-03-02T10:00:00Z',
+  },
+  {
+    external_id: 'x-beta-1',
+    platform: 'x',
+    account_handle: 'Beta',
+    text: 'Apple pie',
+    author: 'Beta Bakes',
+    created_at: '2026-03-03T10:00:00Z',
+  },
+  {
+    external_id: 'ig-acme-1',
+    platform: 'instagram',
+    account_handle: '@ACME',
+    text: 'Banana split sundae',
+    author: 'Acme',
+    created_at: '2026-03-04T10:00:00Z',
+  },
+  {
+    external_id: 'ig-gamma-1',
+    platform: 'instagram',
+    account_handle: 'gamma',
+    text: 'Zucchini noodles',
+    author: 'Gamma',
+    created_at: '2026-03-05T10:00:00Z',
+  },
   // 08:00Z: the offset must be honoured by the since/until filters.
-  { external_id: 'yt-none-1', platform: 'youtube', account_handle: null, text: 'BANANA unboxing', author: 'Zucchini Fan', created_at: '2026-03-06T10:00:00+02:00' },
-  { external_id: 'x-acme-3', platform: 'x', account_handle: 'ACME', text: null, author: null, created_at: '2026-03-07T00:00:00Z' },
+  {
+    external_id: 'yt-none-1',
+    platform: 'youtube',
+    account_handle: null,
+    text: 'BANANA unboxing',
+    author: 'Zucchini Fan',
+    created_at: '2026-03-06T10:00:00+02:00',
+  },
+  {
+    external_id: 'x-acme-3',
+    platform: 'x',
+    account_handle: 'ACME',
+    text: null,
+    author: null,
+    created_at: '2026-03-07T00:00:00Z',
+  },
 ];
 
 const newestFirst = (posts: readonly CatalogPost[]): string[] =>
-  [...posts].sort((a, b) => Date.parse(b.created_at) - Date.parse(a.created_at)).map((p) => p.external_id);
+  [...posts]
+    .sort((a, b) => Date.parse(b.created_at) - Date.parse(a.created_at))
+    .map((p) => p.external_id);
 
-const externalIds = (data: readonly Partial<Post>[]): (string | undefined)[] => data.map((p) => p.external_id);
+const externalIds = (data: readonly Partial<Post>[]): (string | undefined)[] =>
+  data.map((p) => p.external_id);
 
 describe.skipIf(databaseUnavailable() !== '')('posts API', () => {
   let db: TestDatabase;
@@ -73,11 +144,32 @@ describe.skipIf(databaseUnavailable() !== '')('posts API', () => {
     // shuffled so that id order and time order disagree.
     const same = '2026-05-05T05:05:05.123456Z';
     const records = [
-      ...Array.from({ length: 40 }, (_, i) => postRecord({ external_id: `tie-${i}`, created_at: same, platform: i % 3 === 0 ? 'tiktok' : 'x' })),
-      ...Array.from({ length: 6 }, (_, i) => postRecord({ external_id: `micro-${i}`, created_at: `2026-05-05T05:05:05.12345${i % 2 === 0 ? 5 : 7}Z`, platform: 'x' })),
-      ...Array.from({ length: 14 }, (_, i) => postRecord({ external_id: `spread-${i}`, created_at: new Date(Date.UTC(2026, 4, 1 + i * 2)).toISOString(), platform: 'tiktok' })),
+      ...Array.from({ length: 40 }, (_, i) =>
+        postRecord({
+          external_id: `tie-${i}`,
+          created_at: same,
+          platform: i % 3 === 0 ? 'tiktok' : 'x',
+        }),
+      ),
+      ...Array.from({ length: 6 }, (_, i) =>
+        postRecord({
+          external_id: `micro-${i}`,
+          created_at: `2026-05-05T05:05:05.12345${i % 2 === 0 ? 5 : 7}Z`,
+          platform: 'x',
+        }),
+      ),
+      ...Array.from({ length: 14 }, (_, i) =>
+        postRecord({
+          external_id: `spread-${i}`,
+          created_at: new Date(Date.UTC(2026, 4, 1 + i * 2)).toISOString(),
+          platform: 'tiktok',
+        }),
+      ),
     ];
-    const shuffled = records.map((r, i) => ({ r, k: (i * 7919) % records.length })).sort((a, b) => a.k - b.k).map((x) => x.r);
+    const shuffled = records
+      .map((r, i) => ({ r, k: (i * 7919) % records.length }))
+      .sort((a, b) => a.k - b.k)
+      .map((x) => x.r);
     await importRecords(api, ties.id, shuffled);
   });
   afterAll(async () => {
@@ -91,9 +183,17 @@ describe.skipIf(databaseUnavailable() !== '')('posts API', () => {
       const page = await getPostPage(api, main.id);
       expect(externalIds(page.data)).toEqual(newestFirst(catalog));
       expect(page.next_cursor).toBeNull();
-      for (const post of page.data) expect(Object.keys(post).sort()).toEqual([...postFieldNames].sort());
+      for (const post of page.data)
+        expect(Object.keys(post).sort()).toEqual([...postFieldNames].sort());
       const yt = page.data.find((p) => p.external_id === 'yt-none-1');
-      expect(yt).toMatchObject({ platform: 'youtube', created_at: '2026-03-06T08:00:00.000Z', account_handle: null, account_id: null, workspace_id: main.id, source: 'api' });
+      expect(yt).toMatchObject({
+        platform: 'youtube',
+        created_at: '2026-03-06T08:00:00.000Z',
+        account_handle: null,
+        account_id: null,
+        workspace_id: main.id,
+        source: 'api',
+      });
     });
 
     // A model of the filters (platform, account, since, until) checked on every combination.
@@ -106,7 +206,9 @@ describe.skipIf(databaseUnavailable() !== '')('posts API', () => {
       { since: '2026-03-02T10:00:00Z', until: '2026-03-04T10:00:00Z' },
       { since: '2026-03-06T09:00:00+02:00', until: '2026-03-06T12:00:00+02:00' },
     ];
-    const combos = platformsToTry.flatMap((platform) => accountsToTry.flatMap((account) => windows.map((w) => ({ platform, account, ...w }))));
+    const combos = platformsToTry.flatMap((platform) =>
+      accountsToTry.flatMap((account) => windows.map((w) => ({ platform, account, ...w }))),
+    );
 
     it(`matches the model on all ${combos.length} combinations of platform, account, since and until`, async () => {
       for (const combo of combos) {
@@ -114,7 +216,9 @@ describe.skipIf(databaseUnavailable() !== '')('posts API', () => {
           catalog.filter(
             (p) =>
               (!combo.platform || p.platform === combo.platform) &&
-              (!combo.account || (p.account_handle ?? '').replace(/^@/, '').toLowerCase() === combo.account.replace(/^@/, '').toLowerCase()) &&
+              (!combo.account ||
+                (p.account_handle ?? '').replace(/^@/, '').toLowerCase() ===
+                  combo.account.replace(/^@/, '').toLowerCase()) &&
               (!combo.since || Date.parse(p.created_at) >= Date.parse(combo.since)) &&
               (!combo.until || Date.parse(p.created_at) < Date.parse(combo.until)),
           ),
@@ -126,9 +230,18 @@ describe.skipIf(databaseUnavailable() !== '')('posts API', () => {
 
     it('filters by account across platforms, case-insensitively, with or without @', async () => {
       for (const account of ['acme', 'ACME', '@acme', '@AcMe']) {
-        expect(externalIds((await getPostPage(api, main.id, { account })).data)).toEqual(['x-acme-3', 'ig-acme-1', 'x-acme-2', 'x-acme-1']);
+        expect(externalIds((await getPostPage(api, main.id, { account })).data)).toEqual([
+          'x-acme-3',
+          'ig-acme-1',
+          'x-acme-2',
+          'x-acme-1',
+        ]);
       }
-      expect(externalIds((await getPostPage(api, main.id, { account: 'acme', platform: 'instagram' })).data)).toEqual(['ig-acme-1']);
+      expect(
+        externalIds(
+          (await getPostPage(api, main.id, { account: 'acme', platform: 'instagram' })).data,
+        ),
+      ).toEqual(['ig-acme-1']);
     });
 
     // A numeric account is an account id or a handle made of digits (it used to be a 500:
@@ -136,13 +249,23 @@ describe.skipIf(databaseUnavailable() !== '')('posts API', () => {
     it('filters by SocialPulse account id', async () => {
       const beta = (await getPostPage(api, main.id, { account: 'beta' })).data[0];
       expect(beta?.account_id).toMatch(/^\d+$/);
-      expect(externalIds((await getPostPage(api, main.id, { account: beta?.account_id ?? '' })).data)).toEqual(['x-beta-1']);
+      expect(
+        externalIds((await getPostPage(api, main.id, { account: beta?.account_id ?? '' })).data),
+      ).toEqual(['x-beta-1']);
     });
 
     it('treats since as inclusive and until as exclusive', async () => {
       const at = '2026-03-03T10:00:00Z';
-      expect(externalIds((await getPostPage(api, main.id, { since: at, until: '2026-03-03T10:00:00.001Z' })).data)).toEqual(['x-beta-1']);
-      expect(externalIds((await getPostPage(api, main.id, { since: '2026-03-03T09:00:00Z', until: at })).data)).toEqual([]);
+      expect(
+        externalIds(
+          (await getPostPage(api, main.id, { since: at, until: '2026-03-03T10:00:00.001Z' })).data,
+        ),
+      ).toEqual(['x-beta-1']);
+      expect(
+        externalIds(
+          (await getPostPage(api, main.id, { since: '2026-03-03T09:00:00Z', until: at })).data,
+        ),
+      ).toEqual([]);
     });
 
     it.each([
@@ -159,17 +282,33 @@ describe.skipIf(databaseUnavailable() !== '')('posts API', () => {
     });
 
     it('combines every filter with AND', async () => {
-      const page = await getPostPage(api, main.id, { q: 'banana', platform: 'x', account: '@acme', since: '2026-03-01T12:00:00Z', until: '2026-03-07T00:00:00Z' });
+      const page = await getPostPage(api, main.id, {
+        q: 'banana',
+        platform: 'x',
+        account: '@acme',
+        since: '2026-03-01T12:00:00Z',
+        until: '2026-03-07T00:00:00Z',
+      });
       expect(externalIds(page.data)).toEqual(['x-acme-2']);
-      expect((await getPostPage(api, main.id, { q: 'banana', platform: 'instagram', account: 'gamma' })).data).toEqual([]);
+      expect(
+        (await getPostPage(api, main.id, { q: 'banana', platform: 'instagram', account: 'gamma' }))
+          .data,
+      ).toEqual([]);
     });
 
     it.each([
       ['since after until', { since: '2026-03-05T00:00:00Z', until: '2026-03-01T00:00:00Z' }],
       ['since equal to until', { since: '2026-03-05T00:00:00Z', until: '2026-03-05T00:00:00Z' }],
-      ['the same instant in two offsets', { since: '2026-03-05T02:00:00+02:00', until: '2026-03-05T00:00:00Z' }],
+      [
+        'the same instant in two offsets',
+        { since: '2026-03-05T02:00:00+02:00', until: '2026-03-05T00:00:00Z' },
+      ],
     ])('refuses %s with 400', async (_what, query) => {
-      const error = expectError(await api.inject({ url: postsUrl(main.id, query) }), 400, 'validation_failed');
+      const error = expectError(
+        await api.inject({ url: postsUrl(main.id, query) }),
+        400,
+        'validation_failed',
+      );
       expect(error.message).toContain('since');
     });
 
@@ -190,39 +329,64 @@ describe.skipIf(databaseUnavailable() !== '')('posts API', () => {
     });
 
     it('accepts the earliest and widest values PostgreSQL can hold', async () => {
-      expect(externalIds((await getPostPage(api, main.id, { since: '0001-01-01T00:00:00+15:59', until: '9999-12-31T23:59:59-15:59' })).data)).toEqual(newestFirst(catalog));
+      expect(
+        externalIds(
+          (
+            await getPostPage(api, main.id, {
+              since: '0001-01-01T00:00:00+15:59',
+              until: '9999-12-31T23:59:59-15:59',
+            })
+          ).data,
+        ),
+      ).toEqual(newestFirst(catalog));
     });
 
     it('names an unknown query parameter', async () => {
-      const error = expectError(await api.inject({ url: postsUrl(main.id, { sort: 'likes' }) }), 400, 'validation_failed');
+      const error = expectError(
+        await api.inject({ url: postsUrl(main.id, { sort: 'likes' }) }),
+        400,
+        'validation_failed',
+      );
       expect(JSON.stringify(error)).toContain('sort');
     });
   });
 
   describe('cursor pagination', () => {
-    it.each([1, 3, 4, 7, 50])('walks every post exactly once in (created_at DESC, id DESC) order, ties included, with limit %i', async (limit) => {
-      const pages = await walkPosts(api, ties.id, { limit, fields: 'id' });
-      const ids = pages.flatMap((p) => p.data.map((d) => d.id));
-      expect(ids).toEqual(await dbOrder(ties.id));
-      expect(ids).toHaveLength(60);
-      expect(new Set(ids).size).toBe(60);
-      expect(pages).toHaveLength(Math.ceil(60 / limit));
-      for (const page of pages.slice(0, -1)) expect(page.data).toHaveLength(limit);
-      expect(pages.at(-1)?.next_cursor).toBeNull();
-    });
+    it.each([1, 3, 4, 7, 50])(
+      'walks every post exactly once in (created_at DESC, id DESC) order, ties included, with limit %i',
+      async (limit) => {
+        const pages = await walkPosts(api, ties.id, { limit, fields: 'id' });
+        const ids = pages.flatMap((p) => p.data.map((d) => d.id));
+        expect(ids).toEqual(await dbOrder(ties.id));
+        expect(ids).toHaveLength(60);
+        expect(new Set(ids).size).toBe(60);
+        expect(pages).toHaveLength(Math.ceil(60 / limit));
+        for (const page of pages.slice(0, -1)) expect(page.data).toHaveLength(limit);
+        expect(pages.at(-1)?.next_cursor).toBeNull();
+      },
+    );
 
     it('walks a filtered list; posts a microsecond apart and the 40-way tie keep their exact order', async () => {
-      const pages = await walkPosts(api, ties.id, { limit: 4, platform: 'x', fields: 'id,external_id,created_at,platform' });
+      const pages = await walkPosts(api, ties.id, {
+        limit: 4,
+        platform: 'x',
+        fields: 'id,external_id,created_at,platform',
+      });
       const data = pages.flatMap((p) => p.data);
       expect(data.every((p) => p.platform === 'x')).toBe(true);
       expect(data.map((d) => d.id)).toEqual(await dbOrder(ties.id, 'x'));
       // All of these share one millisecond, the precision of created_at in the API: the order
       // is decided by microseconds, then by id.
-      const sameMs = data.filter((d) => d.created_at === '2026-05-05T05:05:05.123Z').map((d) => d.external_id ?? '');
-      const group = (id: string): number => (id.startsWith('tie-') ? 1 : /^micro-[135]$/.test(id) ? 0 : 2);
+      const sameMs = data
+        .filter((d) => d.created_at === '2026-05-05T05:05:05.123Z')
+        .map((d) => d.external_id ?? '');
+      const group = (id: string): number =>
+        id.startsWith('tie-') ? 1 : /^micro-[135]$/.test(id) ? 0 : 2;
       expect(sameMs.map(group)).toEqual([...sameMs.map(group)].sort());
       expect(sameMs.map(group)).toEqual([0, 0, 0, ...Array.from({ length: 26 }, () => 1), 2, 2, 2]);
-      const tied = data.filter((d) => d.external_id?.startsWith('tie-')).map((d) => BigInt(d.id ?? '0'));
+      const tied = data
+        .filter((d) => d.external_id?.startsWith('tie-'))
+        .map((d) => BigInt(d.id ?? '0'));
       expect(tied).toEqual([...tied].sort((a, b) => (a > b ? -1 : a < b ? 1 : 0)));
     });
 
@@ -232,7 +396,11 @@ describe.skipIf(databaseUnavailable() !== '')('posts API', () => {
       let cursor = first.next_cursor;
       let limit = 2;
       while (cursor) {
-        const page = await getPostPage(api, ties.id, { limit, cursor, fields: limit % 2 ? 'id,text' : 'id' });
+        const page = await getPostPage(api, ties.id, {
+          limit,
+          cursor,
+          fields: limit % 2 ? 'id,text' : 'id',
+        });
         ids.push(...page.data.map((d) => d.id));
         cursor = page.next_cursor;
         limit = (limit % 9) + 1;
@@ -252,17 +420,36 @@ describe.skipIf(databaseUnavailable() !== '')('posts API', () => {
       expect((await getPostPage(api, ties.id, { limit: 60 })).next_cursor).toBeNull();
     });
 
-    it.each(['0', '1001', '-1', '1.5', 'abc', ''])('refuses limit=%j with 400 validation_failed', async (limit) => {
-      const error = expectError(await api.inject({ url: `${postsUrl(ties.id)}?limit=${limit}` }), 400, 'validation_failed');
-      expect(error.details).toMatchObject({ problems: [expect.objectContaining({ field: 'limit' })] });
-    });
+    it.each(['0', '1001', '-1', '1.5', 'abc', ''])(
+      'refuses limit=%j with 400 validation_failed',
+      async (limit) => {
+        const error = expectError(
+          await api.inject({ url: `${postsUrl(ties.id)}?limit=${limit}` }),
+          400,
+          'validation_failed',
+        );
+        expect(error.details).toMatchObject({
+          problems: [expect.objectContaining({ field: 'limit' })],
+        });
+      },
+    );
 
     it('refuses a cursor reused with different filters or in another workspace with 400 invalid_cursor', async () => {
       const { next_cursor: cursor } = await getPostPage(api, ties.id, { limit: 2, platform: 'x' });
       expect(cursor).toEqual(expect.any(String));
       const reuse = async (workspaceId: string, query: Record<string, string>) =>
-        expectError(await api.inject({ url: postsUrl(workspaceId, { ...query, cursor: cursor ?? '' }) }), 400, 'invalid_cursor');
-      const otherFilters: Record<string, string>[] = [{}, { platform: 'tiktok' }, { platform: 'x', q: 'post' }, { platform: 'x', since: '2020-01-01T00:00:00Z' }, { platform: 'x', account: 'acme' }];
+        expectError(
+          await api.inject({ url: postsUrl(workspaceId, { ...query, cursor: cursor ?? '' }) }),
+          400,
+          'invalid_cursor',
+        );
+      const otherFilters: Record<string, string>[] = [
+        {},
+        { platform: 'tiktok' },
+        { platform: 'x', q: 'post' },
+        { platform: 'x', since: '2020-01-01T00:00:00Z' },
+        { platform: 'x', account: 'acme' },
+      ];
       for (const query of otherFilters) {
         const error = await reuse(ties.id, query);
         expect(error.message).toContain('different filters');
@@ -270,10 +457,17 @@ describe.skipIf(databaseUnavailable() !== '')('posts API', () => {
       }
       await reuse(other.id, { platform: 'x' });
       // The same filters still accept it.
-      expect((await api.inject({ url: postsUrl(ties.id, { platform: 'x', limit: 2, cursor: cursor ?? '' }) })).statusCode).toBe(200);
+      expect(
+        (
+          await api.inject({
+            url: postsUrl(ties.id, { platform: 'x', limit: 2, cursor: cursor ?? '' }),
+          })
+        ).statusCode,
+      ).toBe(200);
     });
 
-    const b64 = (value: unknown): string => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+    const b64 = (value: unknown): string =>
+      Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
 
     it.each([
       ['garbage', 'garbage'],
@@ -285,23 +479,48 @@ describe.skipIf(databaseUnavailable() !== '')('posts API', () => {
       ['an unknown version', b64({ v: 2, t: '1', i: '1', f: 'x' })],
       ['a non-numeric time', b64({ v: 1, t: 'yesterday', i: '1', f: 'x' })],
     ])('refuses %s as a cursor with 400 invalid_cursor', async (_what, cursor) => {
-      const error = expectError(await api.inject({ url: postsUrl(ties.id, { cursor }) }), 400, 'invalid_cursor');
+      const error = expectError(
+        await api.inject({ url: postsUrl(ties.id, { cursor }) }),
+        400,
+        'invalid_cursor',
+      );
       expect(error.details).toEqual({ field: 'cursor' });
     });
 
     it('refuses a tampered cursor whose position PostgreSQL cannot represent with 400 invalid_cursor (not a 500)', async () => {
       const { next_cursor: cursor } = await getPostPage(api, ties.id, { limit: 2 });
-      const genuine = JSON.parse(Buffer.from(cursor ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
-      for (const change of [{ t: '9999999999999999999' }, { t: '9223372036854775807' }, { t: '-9223372036854775808' }, { i: '9999999999999999999' }]) {
-        expectError(await api.inject({ url: postsUrl(ties.id, { limit: 2, cursor: b64({ ...genuine, ...change }) }) }), 400, 'invalid_cursor');
+      const genuine = JSON.parse(Buffer.from(cursor ?? '', 'base64url').toString('utf8')) as Record<
+        string,
+        unknown
+      >;
+      for (const change of [
+        { t: '9999999999999999999' },
+        { t: '9223372036854775807' },
+        { t: '-9223372036854775808' },
+        { i: '9999999999999999999' },
+      ]) {
+        expectError(
+          await api.inject({
+            url: postsUrl(ties.id, { limit: 2, cursor: b64({ ...genuine, ...change }) }),
+          }),
+          400,
+          'invalid_cursor',
+        );
       }
       // Positions in range are honoured, even far away: before the first post, nothing is left.
-      const early = await getPostPage(api, ties.id, { limit: 2, cursor: b64({ ...genuine, t: '-62135596800000000' }) });
+      const early = await getPostPage(api, ties.id, {
+        limit: 2,
+        cursor: b64({ ...genuine, t: '-62135596800000000' }),
+      });
       expect(early).toEqual({ data: [], next_cursor: null });
     });
 
     it('refuses a cursor over 500 characters with 400 validation_failed', async () => {
-      expectError(await api.inject({ url: postsUrl(ties.id, { cursor: 'a'.repeat(501) }) }), 400, 'validation_failed');
+      expectError(
+        await api.inject({ url: postsUrl(ties.id, { cursor: 'a'.repeat(501) }) }),
+        400,
+        'validation_failed',
+      );
     });
   });
 
@@ -318,7 +537,12 @@ describe.skipIf(databaseUnavailable() !== '')('posts API', () => {
     });
 
     it('trims spaces, ignores empty items and keeps a null value as null', async () => {
-      const page = await getPostPage(api, main.id, { fields: ' external_id , text,,', platform: 'x', account: 'acme', limit: 1 });
+      const page = await getPostPage(api, main.id, {
+        fields: ' external_id , text,,',
+        platform: 'x',
+        account: 'acme',
+        limit: 1,
+      });
       expect(page.data).toEqual([{ external_id: 'x-acme-3', text: null }]);
     });
 
@@ -333,13 +557,25 @@ describe.skipIf(databaseUnavailable() !== '')('posts API', () => {
       ['ID', ['ID']],
       ['raw', ['raw']],
     ])('refuses fields=%j with 400 naming the unknown fields', async (fields, unknown) => {
-      const error = expectError(await api.inject({ url: postsUrl(main.id, { fields }) }), 400, 'validation_failed');
+      const error = expectError(
+        await api.inject({ url: postsUrl(main.id, { fields }) }),
+        400,
+        'validation_failed',
+      );
       for (const name of unknown) expect(error.message).toContain(`"${name}"`);
-      expect(error.details).toMatchObject({ field: 'fields', value: fields, allowed: postFieldNames });
+      expect(error.details).toMatchObject({
+        field: 'fields',
+        value: fields,
+        allowed: postFieldNames,
+      });
     });
 
     it.each(['', ',', ' , '])('refuses fields=%j (no field named) with 400', async (fields) => {
-      const error = expectError(await api.inject({ url: postsUrl(main.id, { fields }) }), 400, 'validation_failed');
+      const error = expectError(
+        await api.inject({ url: postsUrl(main.id, { fields }) }),
+        400,
+        'validation_failed',
+      );
       expect(error.details).toMatchObject({ field: 'fields' });
     });
   });
@@ -354,15 +590,36 @@ describe.skipIf(databaseUnavailable() !== '')('posts API', () => {
 
     it("lists a post's metric snapshots in time order while the post keeps the newest metrics", async () => {
       const ws = await createWorkspace(api, 'Snapshots');
-      const base = { external_id: 'snap-1', created_at: '2026-01-01T00:00:00Z', text: 'time series' };
-      await importRecords(api, ws.id, [postRecord({ ...base, likes: 10, views: 100, metrics_captured_at: '2026-01-02T00:00:00Z' })]);
-      await importRecords(api, ws.id, [postRecord({ ...base, likes: 30, views: 300, metrics_captured_at: '2026-01-04T00:00:00Z' })]);
+      const base = {
+        external_id: 'snap-1',
+        created_at: '2026-01-01T00:00:00Z',
+        text: 'time series',
+      };
+      await importRecords(api, ws.id, [
+        postRecord({ ...base, likes: 10, views: 100, metrics_captured_at: '2026-01-02T00:00:00Z' }),
+      ]);
+      await importRecords(api, ws.id, [
+        postRecord({ ...base, likes: 30, views: 300, metrics_captured_at: '2026-01-04T00:00:00Z' }),
+      ]);
       // An older observation arriving last adds a point but does not roll the metrics back.
-      await importRecords(api, ws.id, [postRecord({ ...base, likes: 20, views: null, metrics_captured_at: '2026-01-03T00:00:00Z' })]);
+      await importRecords(api, ws.id, [
+        postRecord({
+          ...base,
+          likes: 20,
+          views: null,
+          metrics_captured_at: '2026-01-03T00:00:00Z',
+        }),
+      ]);
       const [post] = (await getPostPage(api, ws.id)).data;
-      expect(post).toMatchObject({ likes: 30, views: 300, metrics_captured_at: '2026-01-04T00:00:00.000Z' });
+      expect(post).toMatchObject({
+        likes: 30,
+        views: 300,
+        metrics_captured_at: '2026-01-04T00:00:00.000Z',
+      });
 
-      const res = await api.inject({ url: `/v1/workspaces/${ws.id}/posts/${post?.id ?? ''}/snapshots` });
+      const res = await api.inject({
+        url: `/v1/workspaces/${ws.id}/posts/${post?.id ?? ''}/snapshots`,
+      });
       expect(res.statusCode).toBe(200);
       const { data } = res.json<{ data: Record<string, unknown>[] }>();
       expect(data.map((s) => [s.captured_at, s.likes, s.views])).toEqual([
@@ -370,15 +627,31 @@ describe.skipIf(databaseUnavailable() !== '')('posts API', () => {
         ['2026-01-03T00:00:00.000Z', 20, null],
         ['2026-01-04T00:00:00.000Z', 30, 300],
       ]);
-      expect(Object.keys(data[0] ?? {}).sort()).toEqual(['captured_at', 'comments', 'impressions', 'likes', 'saves', 'shares', 'views']);
+      expect(Object.keys(data[0] ?? {}).sort()).toEqual([
+        'captured_at',
+        'comments',
+        'impressions',
+        'likes',
+        'saves',
+        'shares',
+        'views',
+      ]);
     });
 
     it('answers 404 for an unknown post and 400 for a malformed post id', async () => {
       for (const suffix of ['', '/snapshots']) {
-        const error = expectError(await api.inject({ url: `/v1/workspaces/${main.id}/posts/999999999${suffix}` }), 404, 'not_found');
+        const error = expectError(
+          await api.inject({ url: `/v1/workspaces/${main.id}/posts/999999999${suffix}` }),
+          404,
+          'not_found',
+        );
         expect(error.details).toEqual({ resource: 'post', id: '999999999' });
         for (const bad of ['abc', '-1', '1.5', '1234567890123456789']) {
-          expectError(await api.inject({ url: `/v1/workspaces/${main.id}/posts/${bad}${suffix}` }), 400, 'validation_failed');
+          expectError(
+            await api.inject({ url: `/v1/workspaces/${main.id}/posts/${bad}${suffix}` }),
+            400,
+            'validation_failed',
+          );
         }
       }
     });
@@ -389,18 +662,39 @@ describe.skipIf(databaseUnavailable() !== '')('posts API', () => {
       const a = (await getPostPage(api, main.id, { limit: 1 })).data[0];
       const id = a?.id ?? '';
       expect(id).not.toBe('');
-      expect((await api.inject({ url: `/v1/workspaces/${main.id}/posts/${id}` })).statusCode).toBe(200);
-      expectError(await api.inject({ url: `/v1/workspaces/${other.id}/posts/${id}` }), 404, 'not_found');
-      expectError(await api.inject({ url: `/v1/workspaces/${other.id}/posts/${id}/snapshots` }), 404, 'not_found');
-      expectError(await api.inject({ url: `/v1/workspaces/${ties.id}/posts/${id}` }), 404, 'not_found');
+      expect((await api.inject({ url: `/v1/workspaces/${main.id}/posts/${id}` })).statusCode).toBe(
+        200,
+      );
+      expectError(
+        await api.inject({ url: `/v1/workspaces/${other.id}/posts/${id}` }),
+        404,
+        'not_found',
+      );
+      expectError(
+        await api.inject({ url: `/v1/workspaces/${other.id}/posts/${id}/snapshots` }),
+        404,
+        'not_found',
+      );
+      expectError(
+        await api.inject({ url: `/v1/workspaces/${ties.id}/posts/${id}` }),
+        404,
+        'not_found',
+      );
       expect(await getPostPage(api, other.id)).toEqual({ data: [], next_cursor: null });
-      const tiesIds = (await walkPosts(api, ties.id, { limit: 1000, fields: 'id' })).flatMap((p) => p.data.map((d) => d.id));
+      const tiesIds = (await walkPosts(api, ties.id, { limit: 1000, fields: 'id' })).flatMap((p) =>
+        p.data.map((d) => d.id),
+      );
       expect(tiesIds).not.toContain(id);
     });
 
     it('answers 401 unauthorized without credentials on every posts route, and nothing of the posts', async () => {
       const id = (await getPostPage(api, main.id, { limit: 1 })).data[0]?.id ?? '';
-      for (const url of [postsUrl(main.id), postsUrl(main.id, { q: 'banana', limit: 1 }), `/v1/workspaces/${main.id}/posts/${id}`, `/v1/workspaces/${main.id}/posts/${id}/snapshots`]) {
+      for (const url of [
+        postsUrl(main.id),
+        postsUrl(main.id, { q: 'banana', limit: 1 }),
+        `/v1/workspaces/${main.id}/posts/${id}`,
+        `/v1/workspaces/${main.id}/posts/${id}/snapshots`,
+      ]) {
         const res = await app.inject({ url });
         const error = expectError(res, 401, 'unauthorized');
         expect(error.details).toEqual({ reason: 'missing_credentials' });
@@ -415,15 +709,25 @@ describe.skipIf(databaseUnavailable() !== '')('posts API', () => {
         expect(error.details).toEqual({ resource: 'workspace', id: main.id });
       }
       const key = callerFor(app, await createApiKeyAs(app, owner, main.id, ['read']));
-      expect(await getPostPage(key, main.id, { limit: 1000 })).toEqual(await getPostPage(api, main.id, { limit: 1000 }));
+      expect(await getPostPage(key, main.id, { limit: 1000 })).toEqual(
+        await getPostPage(api, main.id, { limit: 1000 }),
+      );
       expectError(await key.inject({ url: postsUrl(other.id) }), 404, 'not_found');
     });
 
     it('answers 404 for the posts of an unknown workspace and 400 for a malformed workspace id', async () => {
-      const error = expectError(await api.inject({ url: postsUrl('00000000-0000-4000-8000-000000000000') }), 404, 'not_found');
+      const error = expectError(
+        await api.inject({ url: postsUrl('00000000-0000-4000-8000-000000000000') }),
+        404,
+        'not_found',
+      );
       expect(error.details).toMatchObject({ resource: 'workspace' });
       expectError(await api.inject({ url: '/v1/workspaces/nope/posts' }), 400, 'validation_failed');
-      expectError(await api.inject({ url: '/v1/workspaces/nope/posts/1' }), 400, 'validation_failed');
+      expectError(
+        await api.inject({ url: '/v1/workspaces/nope/posts/1' }),
+        400,
+        'validation_failed',
+      );
     });
   });
 });

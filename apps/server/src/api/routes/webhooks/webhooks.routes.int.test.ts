@@ -1,7 +1,16 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, databaseUnavailable, type TestDatabase } from '../../../../test/support/db.js';
-import { buildTestApp, createWorkspaceAs, noRateLimits, signUpUser } from '../../../../test/support/app.js';
+import {
+  createTestDatabase,
+  databaseUnavailable,
+  type TestDatabase,
+} from '../../../../test/support/db.js';
+import {
+  buildTestApp,
+  createWorkspaceAs,
+  noRateLimits,
+  signUpUser,
+} from '../../../../test/support/app.js';
 import { startTestWorker, testQueueConfig } from '../../../../test/support/analyses.js';
 import type { ZodApp } from '../../types.js';
 
@@ -12,7 +21,8 @@ const secrets = {
   X_CONSUMER_SECRET: 'x-consumer-secret',
   YOUTUBE_WEBSUB_SECRET: 'youtube-websub-secret',
 };
-const hmac = (alg: 'sha256' | 'sha1', key: string, data: string): Buffer => createHmac(alg, key).update(data).digest();
+const hmac = (alg: 'sha256' | 'sha1', key: string, data: string): Buffer =>
+  createHmac(alg, key).update(data).digest();
 
 describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('webhooks in', () => {
   let db: TestDatabase;
@@ -38,34 +48,84 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('webh
   });
 
   it("answers Meta's subscription check only with the right verify token", async () => {
-    const ok = await app.inject({ url: '/v1/webhooks/meta?hub.mode=subscribe&hub.verify_token=verify-me-please&hub.challenge=1158201444' });
+    const ok = await app.inject({
+      url: '/v1/webhooks/meta?hub.mode=subscribe&hub.verify_token=verify-me-please&hub.challenge=1158201444',
+    });
     expect(ok.statusCode).toBe(200);
     expect(ok.body).toBe('1158201444');
-    const bad = await app.inject({ url: '/v1/webhooks/meta?hub.mode=subscribe&hub.verify_token=guess&hub.challenge=1' });
+    const bad = await app.inject({
+      url: '/v1/webhooks/meta?hub.mode=subscribe&hub.verify_token=guess&hub.challenge=1',
+    });
     expect(bad.statusCode).toBe(403);
   });
 
   it('accepts a signed Meta delivery once, refuses replays and bad signatures, and makes the account due for a sync', async () => {
-    const body = JSON.stringify({ object: 'instagram', entry: [{ id: '17841400000000001', time: 1_700_000_000, changes: [{ field: 'comments', value: { id: '1' } }] }] });
-    const headers = { 'content-type': 'application/json', 'x-hub-signature-256': `sha256=${hmac('sha256', secrets.META_APP_SECRET, body).toString('hex')}` };
-    const first = await app.inject({ method: 'POST', url: '/v1/webhooks/meta', headers, payload: body });
+    const body = JSON.stringify({
+      object: 'instagram',
+      entry: [
+        {
+          id: '17841400000000001',
+          time: 1_700_000_000,
+          changes: [{ field: 'comments', value: { id: '1' } }],
+        },
+      ],
+    });
+    const headers = {
+      'content-type': 'application/json',
+      'x-hub-signature-256': `sha256=${hmac('sha256', secrets.META_APP_SECRET, body).toString('hex')}`,
+    };
+    const first = await app.inject({
+      method: 'POST',
+      url: '/v1/webhooks/meta',
+      headers,
+      payload: body,
+    });
     expect(first.statusCode, first.body).toBe(200);
     const { id } = first.json<{ status: string; id: number }>();
     expect(first.json()).toMatchObject({ status: 'accepted' });
-    const replay = await app.inject({ method: 'POST', url: '/v1/webhooks/meta', headers, payload: body });
+    const replay = await app.inject({
+      method: 'POST',
+      url: '/v1/webhooks/meta',
+      headers,
+      payload: body,
+    });
     expect(replay.json()).toEqual({ status: 'duplicate', id: null });
-    const tampered = await app.inject({ method: 'POST', url: '/v1/webhooks/meta', headers, payload: body.replace('comments', 'mentions') });
+    const tampered = await app.inject({
+      method: 'POST',
+      url: '/v1/webhooks/meta',
+      headers,
+      payload: body.replace('comments', 'mentions'),
+    });
     expect(tampered.statusCode).toBe(401);
-    expect(tampered.json()).toMatchObject({ error: { code: 'unauthorized', details: { reason: 'bad_signature' } } });
-    const unsigned = await app.inject({ method: 'POST', url: '/v1/webhooks/meta', headers: { 'content-type': 'application/json' }, payload: body });
+    expect(tampered.json()).toMatchObject({
+      error: { code: 'unauthorized', details: { reason: 'bad_signature' } },
+    });
+    const unsigned = await app.inject({
+      method: 'POST',
+      url: '/v1/webhooks/meta',
+      headers: { 'content-type': 'application/json' },
+      payload: body,
+    });
     expect(unsigned.json()).toMatchObject({ error: { details: { reason: 'missing_signature' } } });
 
     const worker = await startTestWorker(db);
     try {
       await expect
-        .poll(async () => (await db.adminPool.query<{ status: string; connections: string[] }>('SELECT status, connections FROM webhook_deliveries WHERE id = $1', [id])).rows[0], { timeout: 20_000 })
+        .poll(
+          async () =>
+            (
+              await db.adminPool.query<{ status: string; connections: string[] }>(
+                'SELECT status, connections FROM webhook_deliveries WHERE id = $1',
+                [id],
+              )
+            ).rows[0],
+          { timeout: 20_000 },
+        )
         .toEqual({ status: 'processed', connections: [connectionId] });
-      const due = await db.adminPool.query<{ due: boolean }>('SELECT next_sync_at <= now() AS due FROM platform_connections WHERE id = $1', [connectionId]);
+      const due = await db.adminPool.query<{ due: boolean }>(
+        'SELECT next_sync_at <= now() AS due FROM platform_connections WHERE id = $1',
+        [connectionId],
+      );
       expect(due.rows[0]?.due).toBe(true);
     } finally {
       await worker.stop();
@@ -73,39 +133,85 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('webh
   });
 
   it('TikTok: checks t.body with the client secret and refuses a stale timestamp', async () => {
-    const body = JSON.stringify({ client_key: 'ck', event: 'video.publish.complete', create_time: 1, user_openid: 'open-1', content: '{}' });
-    const sign = (t: number): string => `t=${t},s=${hmac('sha256', secrets.TIKTOK_CLIENT_SECRET, `${t}.${body}`).toString('hex')}`;
+    const body = JSON.stringify({
+      client_key: 'ck',
+      event: 'video.publish.complete',
+      create_time: 1,
+      user_openid: 'open-1',
+      content: '{}',
+    });
+    const sign = (t: number): string =>
+      `t=${t},s=${hmac('sha256', secrets.TIKTOK_CLIENT_SECRET, `${t}.${body}`).toString('hex')}`;
     const now = Math.floor(Date.now() / 1000);
-    const fresh = await app.inject({ method: 'POST', url: '/v1/webhooks/tiktok', headers: { 'content-type': 'application/json', 'tiktok-signature': sign(now) }, payload: body });
+    const fresh = await app.inject({
+      method: 'POST',
+      url: '/v1/webhooks/tiktok',
+      headers: { 'content-type': 'application/json', 'tiktok-signature': sign(now) },
+      payload: body,
+    });
     expect(fresh.json()).toMatchObject({ status: 'accepted' });
-    const stale = await app.inject({ method: 'POST', url: '/v1/webhooks/tiktok', headers: { 'content-type': 'application/json', 'tiktok-signature': sign(now - 3600) }, payload: body });
+    const stale = await app.inject({
+      method: 'POST',
+      url: '/v1/webhooks/tiktok',
+      headers: { 'content-type': 'application/json', 'tiktok-signature': sign(now - 3600) },
+      payload: body,
+    });
     expect(stale.statusCode).toBe(401);
     expect(stale.json()).toMatchObject({ error: { details: { reason: 'stale_timestamp' } } });
   });
 
   it('X: answers the CRC challenge and checks the base64 signature', async () => {
     const crc = await app.inject({ url: '/v1/webhooks/x?crc_token=abc123' });
-    expect(crc.json()).toEqual({ response_token: `sha256=${hmac('sha256', secrets.X_CONSUMER_SECRET, 'abc123').toString('base64')}` });
+    expect(crc.json()).toEqual({
+      response_token: `sha256=${hmac('sha256', secrets.X_CONSUMER_SECRET, 'abc123').toString('base64')}`,
+    });
     const body = JSON.stringify({ for_user_id: '2244994945', tweet_create_events: [] });
-    const ok = await app.inject({ method: 'POST', url: '/v1/webhooks/x', headers: { 'content-type': 'application/json', 'x-twitter-webhooks-signature': `sha256=${hmac('sha256', secrets.X_CONSUMER_SECRET, body).toString('base64')}` }, payload: body });
+    const ok = await app.inject({
+      method: 'POST',
+      url: '/v1/webhooks/x',
+      headers: {
+        'content-type': 'application/json',
+        'x-twitter-webhooks-signature': `sha256=${hmac('sha256', secrets.X_CONSUMER_SECRET, body).toString('base64')}`,
+      },
+      payload: body,
+    });
     expect(ok.json()).toMatchObject({ status: 'accepted' });
   });
 
   it('YouTube: confirms WebSub subscriptions only for connected channels, and takes signed Atom', async () => {
-    const topic = (channel: string): string => encodeURIComponent(`https://www.youtube.com/xml/feeds/videos.xml?channel_id=${channel}`);
-    const yes = await app.inject({ url: `/v1/webhooks/youtube?hub.mode=subscribe&hub.topic=${topic('UCabcdefghijklmnop')}&hub.challenge=xyz&hub.lease_seconds=432000` });
+    const topic = (channel: string): string =>
+      encodeURIComponent(`https://www.youtube.com/xml/feeds/videos.xml?channel_id=${channel}`);
+    const yes = await app.inject({
+      url: `/v1/webhooks/youtube?hub.mode=subscribe&hub.topic=${topic('UCabcdefghijklmnop')}&hub.challenge=xyz&hub.lease_seconds=432000`,
+    });
     expect(yes.body).toBe('xyz');
-    const no = await app.inject({ url: `/v1/webhooks/youtube?hub.mode=subscribe&hub.topic=${topic('UCsomebodyelse')}&hub.challenge=xyz` });
+    const no = await app.inject({
+      url: `/v1/webhooks/youtube?hub.mode=subscribe&hub.topic=${topic('UCsomebodyelse')}&hub.challenge=xyz`,
+    });
     expect(no.statusCode).toBe(404);
-    const atom = '<feed xmlns:yt="http://www.youtube.com/xml/schemas/2015"><entry><yt:videoId>VID</yt:videoId><yt:channelId>UCabcdefghijklmnop</yt:channelId></entry></feed>';
-    const posted = await app.inject({ method: 'POST', url: '/v1/webhooks/youtube', headers: { 'content-type': 'application/atom+xml', 'x-hub-signature': `sha1=${hmac('sha1', secrets.YOUTUBE_WEBSUB_SECRET, atom).toString('hex')}` }, payload: atom });
+    const atom =
+      '<feed xmlns:yt="http://www.youtube.com/xml/schemas/2015"><entry><yt:videoId>VID</yt:videoId><yt:channelId>UCabcdefghijklmnop</yt:channelId></entry></feed>';
+    const posted = await app.inject({
+      method: 'POST',
+      url: '/v1/webhooks/youtube',
+      headers: {
+        'content-type': 'application/atom+xml',
+        'x-hub-signature': `sha1=${hmac('sha1', secrets.YOUTUBE_WEBSUB_SECRET, atom).toString('hex')}`,
+      },
+      payload: atom,
+    });
     expect(posted.json()).toMatchObject({ status: 'accepted' });
   });
 
   it('keeps a receiver without its secret switched off', async () => {
     const bare = await buildTestApp(db, { ...noRateLimits });
     try {
-      const res = await bare.inject({ method: 'POST', url: '/v1/webhooks/meta', headers: { 'content-type': 'application/json' }, payload: '{}' });
+      const res = await bare.inject({
+        method: 'POST',
+        url: '/v1/webhooks/meta',
+        headers: { 'content-type': 'application/json' },
+        payload: '{}',
+      });
       expect(res.statusCode).toBe(404);
       expect((await bare.inject({ url: '/v1/webhooks/x?crc_token=a' })).statusCode).toBe(404);
     } finally {

@@ -10,8 +10,14 @@ import type { AppDeps, ZodApp } from '../../types.js';
 
 const MAX_DELIVERY_BYTES = 1024 * 1024;
 const platformParams = z.object({ platform: z.enum(['meta', 'tiktok', 'x', 'youtube']) });
-const acceptedSchema = z.object({ status: z.enum(['accepted', 'duplicate']), id: z.number().int().nullable() });
-const notConfigured = (platform: string): AppError => new AppError('not_found', `the ${platform} webhook receiver is not configured`, { details: { resource: 'webhook', id: platform } });
+const acceptedSchema = z.object({
+  status: z.enum(['accepted', 'duplicate']),
+  id: z.number().int().nullable(),
+});
+const notConfigured = (platform: string): AppError =>
+  new AppError('not_found', `the ${platform} webhook receiver is not configured`, {
+    details: { resource: 'webhook', id: platform },
+  });
 
 /**
  * Receivers for the platforms that push. Signatures are checked over the raw bytes; a delivery is
@@ -21,7 +27,11 @@ export async function registerWebhookRoutes(app: ZodApp, deps: AppDeps): Promise
   const config = deps.config.webhooks;
   await app.register((scope: ZodApp, _options, done) => {
     scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_DELIVERY_BYTES }, (_request, body, next) => next(null, body));
+    scope.addContentTypeParser(
+      '*',
+      { parseAs: 'buffer', bodyLimit: MAX_DELIVERY_BYTES },
+      (_request, body, next) => next(null, body),
+    );
 
     scope.post(
       '/v1/webhooks/:platform',
@@ -30,18 +40,32 @@ export async function registerWebhookRoutes(app: ZodApp, deps: AppDeps): Promise
         config: { auth: { public: true } },
         schema: {
           tags: ['webhooks'],
-          summary: 'Receive a signed delivery from a platform (Meta X-Hub-Signature-256, TikTok-Signature, X, YouTube WebSub)',
+          summary:
+            'Receive a signed delivery from a platform (Meta X-Hub-Signature-256, TikTok-Signature, X, YouTube WebSub)',
           params: platformParams,
-          response: { 200: acceptedSchema, 400: errorBodySchema, 401: errorBodySchema, 404: errorBodySchema },
+          response: {
+            200: acceptedSchema,
+            400: errorBodySchema,
+            401: errorBodySchema,
+            404: errorBodySchema,
+          },
         },
       },
       async (request) => {
         const platform: WebhookPlatform = request.params.platform;
         const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-        const verified = verifyDelivery(config, platform, request.headers, body, Math.floor(Date.now() / 1000));
+        const verified = verifyDelivery(
+          config,
+          platform,
+          request.headers,
+          body,
+          Math.floor(Date.now() / 1000),
+        );
         if (!verified.ok) {
           if (verified.reason === 'not_configured') throw notConfigured(platform);
-          throw new AppError('unauthorized', `webhook signature refused: ${verified.detail}`, { details: { reason: verified.reason } });
+          throw new AppError('unauthorized', `webhook signature refused: ${verified.detail}`, {
+            details: { reason: verified.reason },
+          });
         }
         let payload: unknown = null;
         const text = body.toString('utf8');
@@ -49,16 +73,33 @@ export async function registerWebhookRoutes(app: ZodApp, deps: AppDeps): Promise
           try {
             payload = JSON.parse(text);
           } catch (error) {
-            throw new AppError('validation_failed', `webhook body is not JSON: ${(error as Error).message}`, { details: { problems: [{ in: 'body', field: null, message: 'not JSON' }] } });
+            throw new AppError(
+              'validation_failed',
+              `webhook body is not JSON: ${(error as Error).message}`,
+              { details: { problems: [{ in: 'body', field: null, message: 'not JSON' }] } },
+            );
           }
         }
         const queue = await deps.jobs.get();
-        const id = await withTenant(deps.db.pool, { workspaceId: null, userId: null }, async (c) => {
-          const stored = await insertDelivery(c, { platform, deliveryKey: verified.key, signedAt: verified.signedAt, payload, raw: platform === 'youtube' ? text : null });
-          if (stored !== null) await queue.boss.send(WEBHOOK_QUEUE, { id: stored }, { db: queueDb(c) });
-          return stored;
-        });
-        return id === null ? { status: 'duplicate' as const, id: null } : { status: 'accepted' as const, id };
+        const id = await withTenant(
+          deps.db.pool,
+          { workspaceId: null, userId: null },
+          async (c) => {
+            const stored = await insertDelivery(c, {
+              platform,
+              deliveryKey: verified.key,
+              signedAt: verified.signedAt,
+              payload,
+              raw: platform === 'youtube' ? text : null,
+            });
+            if (stored !== null)
+              await queue.boss.send(WEBHOOK_QUEUE, { id: stored }, { db: queueDb(c) });
+            return stored;
+          },
+        );
+        return id === null
+          ? { status: 'duplicate' as const, id: null }
+          : { status: 'accepted' as const, id };
       },
     );
     done();
@@ -70,10 +111,16 @@ export async function registerWebhookRoutes(app: ZodApp, deps: AppDeps): Promise
       config: { auth: { public: true } },
       schema: {
         tags: ['webhooks'],
-        summary: "Answer a platform's subscription check (Meta hub.challenge, X CRC, YouTube WebSub intent)",
+        summary:
+          "Answer a platform's subscription check (Meta hub.challenge, X CRC, YouTube WebSub intent)",
         params: platformParams,
         querystring: z.record(z.string(), z.string()),
-        response: { 200: z.union([z.string(), z.object({ response_token: z.string() })]), 403: errorBodySchema, 404: errorBodySchema, 400: errorBodySchema },
+        response: {
+          200: z.union([z.string(), z.object({ response_token: z.string() })]),
+          403: errorBodySchema,
+          404: errorBodySchema,
+          400: errorBodySchema,
+        },
       },
     },
     async (request, reply) => {
@@ -81,31 +128,62 @@ export async function registerWebhookRoutes(app: ZodApp, deps: AppDeps): Promise
       switch (request.params.platform) {
         case 'meta': {
           if (!config.metaVerifyToken) throw notConfigured('meta');
-          if (q['hub.mode'] !== 'subscribe' || q['hub.verify_token'] !== config.metaVerifyToken || !q['hub.challenge']) {
-            throw new AppError('forbidden', 'hub.verify_token does not match (or hub.mode is not subscribe)', { details: { reason: 'verify_token_mismatch' } });
+          if (
+            q['hub.mode'] !== 'subscribe' ||
+            q['hub.verify_token'] !== config.metaVerifyToken ||
+            !q['hub.challenge']
+          ) {
+            throw new AppError(
+              'forbidden',
+              'hub.verify_token does not match (or hub.mode is not subscribe)',
+              { details: { reason: 'verify_token_mismatch' } },
+            );
           }
           return reply.type('text/plain').send(q['hub.challenge']);
         }
         case 'x': {
           if (!config.xConsumerSecret) throw notConfigured('x');
           const token = q.crc_token;
-          if (!token) throw new AppError('validation_failed', 'crc_token is required', { details: { problems: [{ in: 'query', field: 'crc_token', message: 'required' }] } });
+          if (!token)
+            throw new AppError('validation_failed', 'crc_token is required', {
+              details: { problems: [{ in: 'query', field: 'crc_token', message: 'required' }] },
+            });
           return xCrcResponse(token, config.xConsumerSecret);
         }
         case 'youtube': {
           if (!config.youtubeWebSubSecret) throw notConfigured('youtube');
-          const channel = /^https:\/\/www\.youtube\.com\/xml\/feeds\/videos\.xml\?channel_id=([A-Za-z0-9_-]{1,64})$/.exec(q['hub.topic'] ?? '')?.[1];
+          const channel =
+            /^https:\/\/www\.youtube\.com\/xml\/feeds\/videos\.xml\?channel_id=([A-Za-z0-9_-]{1,64})$/.exec(
+              q['hub.topic'] ?? '',
+            )?.[1];
           const mode = q['hub.mode'];
           if (!channel || (mode !== 'subscribe' && mode !== 'unsubscribe') || !q['hub.challenge']) {
-            throw new AppError('validation_failed', 'expected hub.mode, hub.topic (a YouTube channel feed) and hub.challenge', { details: { problems: [{ in: 'query', field: 'hub.topic', message: 'not a channel feed' }] } });
+            throw new AppError(
+              'validation_failed',
+              'expected hub.mode, hub.topic (a YouTube channel feed) and hub.challenge',
+              {
+                details: {
+                  problems: [{ in: 'query', field: 'hub.topic', message: 'not a channel feed' }],
+                },
+              },
+            );
           }
           // Intent: confirm a subscription only for a channel we collect; any unsubscribe is fine.
-          const wanted = mode === 'unsubscribe' || (await withTenant(deps.db.pool, { workspaceId: null, userId: null }, (c) => hasConnection(c, 'youtube', channel)));
-          if (!wanted) throw new AppError('not_found', `no connection collects channel ${channel}`, { details: { resource: 'channel', id: channel } });
+          const wanted =
+            mode === 'unsubscribe' ||
+            (await withTenant(deps.db.pool, { workspaceId: null, userId: null }, (c) =>
+              hasConnection(c, 'youtube', channel),
+            ));
+          if (!wanted)
+            throw new AppError('not_found', `no connection collects channel ${channel}`, {
+              details: { resource: 'channel', id: channel },
+            });
           return reply.type('text/plain').send(q['hub.challenge']);
         }
         default:
-          throw new AppError('not_found', `${request.params.platform} has no subscription check`, { details: { resource: 'webhook', id: request.params.platform } });
+          throw new AppError('not_found', `${request.params.platform} has no subscription check`, {
+            details: { resource: 'webhook', id: request.params.platform },
+          });
       }
     },
   );

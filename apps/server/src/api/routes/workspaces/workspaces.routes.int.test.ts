@@ -1,7 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Workspace } from '@socialpulse/contracts';
-import { buildTestApp, callerFor, signUpUser, userIdOf, type Caller } from '../../../../test/support/app.js';
-import { createTestDatabase, databaseUnavailable, type TestDatabase } from '../../../../test/support/db.js';
+import {
+  buildTestApp,
+  callerFor,
+  signUpUser,
+  userIdOf,
+  type Caller,
+} from '../../../../test/support/app.js';
+import {
+  createTestDatabase,
+  databaseUnavailable,
+  type TestDatabase,
+} from '../../../../test/support/db.js';
 import { postRecord } from '../../../../test/support/factories.js';
 import { createInspector, type Inspector } from '../../../../test/support/inspect.js';
 import { createWorkspace, expectError, importRecords } from '../../../../test/support/http.js';
@@ -31,7 +41,14 @@ describe.skipIf(databaseUnavailable() !== '')('workspaces API', () => {
   });
 
   const auditRows = (workspaceId: string) =>
-    inspect.rows<{ action: string; actor: string; user_id: string | null; target: string; request_id: string; ip: string }>(
+    inspect.rows<{
+      action: string;
+      actor: string;
+      user_id: string | null;
+      target: string;
+      request_id: string;
+      ip: string;
+    }>(
       'SELECT action, actor, user_id, target, request_id, host(ip) AS ip FROM audit_log WHERE workspace_id = $1 ORDER BY id',
       [workspaceId],
     );
@@ -47,23 +64,57 @@ describe.skipIf(databaseUnavailable() !== '')('workspaces API', () => {
 
   it('refuses to create a workspace without credentials: 401, nothing written', async () => {
     const auditBefore = await auditCount();
-    expectError(await app.inject({ method: 'POST', url: '/v1/workspaces', payload: { name: 'Anonymous' } }), 401, 'unauthorized');
+    expectError(
+      await app.inject({ method: 'POST', url: '/v1/workspaces', payload: { name: 'Anonymous' } }),
+      401,
+      'unauthorized',
+    );
     expect(await auditCount()).toBe(auditBefore);
     expect(await inspect.count("SELECT count(*) FROM workspaces WHERE name = 'Anonymous'")).toBe(0);
   });
 
   it('creates a workspace: 201, Location, the trimmed name, the creator as owner, and an audit row with the request id', async () => {
-    const res = await api.inject({ method: 'POST', url: '/v1/workspaces', payload: { name: '  Marketing  ' }, headers: { 'x-request-id': 'create-ws-1' } });
+    const res = await api.inject({
+      method: 'POST',
+      url: '/v1/workspaces',
+      payload: { name: '  Marketing  ' },
+      headers: { 'x-request-id': 'create-ws-1' },
+    });
     expect(res.statusCode).toBe(201);
     const body = res.json<Workspace>();
-    expect(Object.keys(body).sort()).toEqual(['created_at', 'id', 'name', 'post_count', 'require_mfa', 'role']);
-    expect(body).toMatchObject({ name: 'Marketing', post_count: 0, require_mfa: false, role: 'owner' });
+    expect(Object.keys(body).sort()).toEqual([
+      'created_at',
+      'id',
+      'name',
+      'post_count',
+      'require_mfa',
+      'role',
+    ]);
+    expect(body).toMatchObject({
+      name: 'Marketing',
+      post_count: 0,
+      require_mfa: false,
+      role: 'owner',
+    });
     expect(body.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
     expect(new Date(body.created_at).toISOString()).toBe(body.created_at);
     expect(res.headers.location).toBe(`/v1/workspaces/${body.id}`);
 
-    expect(await auditRows(body.id)).toEqual([{ action: 'workspace.created', actor: userId, user_id: userId, target: body.id, request_id: 'create-ws-1', ip: '127.0.0.1' }]);
-    expect(await inspect.rows('SELECT user_id::text, role FROM memberships WHERE workspace_id = $1', [body.id])).toEqual([{ user_id: userId, role: 'owner' }]);
+    expect(await auditRows(body.id)).toEqual([
+      {
+        action: 'workspace.created',
+        actor: userId,
+        user_id: userId,
+        target: body.id,
+        request_id: 'create-ws-1',
+        ip: '127.0.0.1',
+      },
+    ]);
+    expect(
+      await inspect.rows('SELECT user_id::text, role FROM memberships WHERE workspace_id = $1', [
+        body.id,
+      ]),
+    ).toEqual([{ user_id: userId, role: 'owner' }]);
 
     // The Location answers with the same workspace, to its owner only.
     const again = await api.inject({ url: res.headers.location });
@@ -76,14 +127,22 @@ describe.skipIf(databaseUnavailable() !== '')('workspaces API', () => {
     const first = await createWorkspace(api, 'Sales');
     const stranger = callerFor(app, await signUpUser(app));
     for (const name of ['Sales', 'sales', ' SALES ']) {
-      const res = await stranger.inject({ method: 'POST', url: '/v1/workspaces', payload: { name } });
+      const res = await stranger.inject({
+        method: 'POST',
+        url: '/v1/workspaces',
+        payload: { name },
+      });
       expect(res.statusCode).toBe(201);
       expect(res.json<Workspace>().id).not.toBe(first.id);
     }
     // Each caller sees only their own "Sales".
-    const mine = (await api.inject({ url: '/v1/workspaces' })).json<{ data: Workspace[] }>().data.filter((w) => w.name.toLowerCase() === 'sales');
+    const mine = (await api.inject({ url: '/v1/workspaces' }))
+      .json<{ data: Workspace[] }>()
+      .data.filter((w) => w.name.toLowerCase() === 'sales');
     expect(mine).toEqual([first]);
-    const theirs = (await stranger.inject({ url: '/v1/workspaces' })).json<{ data: Workspace[] }>().data.filter((w) => w.name.toLowerCase() === 'sales');
+    const theirs = (await stranger.inject({ url: '/v1/workspaces' }))
+      .json<{ data: Workspace[] }>()
+      .data.filter((w) => w.name.toLowerCase() === 'sales');
     expect(theirs).toHaveLength(3);
   });
 
@@ -95,15 +154,22 @@ describe.skipIf(databaseUnavailable() !== '')('workspaces API', () => {
     ['a name over 100 characters', { name: 'n'.repeat(101) }],
     ['a name that is not a string', { name: 42 }],
   ])('refuses %s with 400 validation_failed', async (_what, payload) => {
-    const before = (await api.inject({ url: '/v1/workspaces' })).json<{ data: Workspace[] }>().data.length;
+    const before = (await api.inject({ url: '/v1/workspaces' })).json<{ data: Workspace[] }>().data
+      .length;
     const res = await api.inject({ method: 'POST', url: '/v1/workspaces', payload });
     const error = expectError(res, 400, 'validation_failed');
     expect(error.details).toMatchObject({ problems: expect.any(Array) as unknown });
-    expect((await api.inject({ url: '/v1/workspaces' })).json<{ data: Workspace[] }>().data.length).toBe(before);
+    expect(
+      (await api.inject({ url: '/v1/workspaces' })).json<{ data: Workspace[] }>().data.length,
+    ).toBe(before);
   });
 
   it('names the unknown field in a strict-schema rejection', async () => {
-    const res = await api.inject({ method: 'POST', url: '/v1/workspaces', payload: { name: 'Extra', color: 'blue' } });
+    const res = await api.inject({
+      method: 'POST',
+      url: '/v1/workspaces',
+      payload: { name: 'Extra', color: 'blue' },
+    });
     const error = expectError(res, 400, 'validation_failed');
     expect(JSON.stringify(error)).toContain('color');
   });
@@ -114,9 +180,31 @@ describe.skipIf(databaseUnavailable() !== '')('workspaces API', () => {
   });
 
   it('refuses a body that is not JSON or not an object', async () => {
-    expectError(await api.inject({ method: 'POST', url: '/v1/workspaces', headers: { 'content-type': 'application/json' }, payload: '{"name":' }), 400, 'validation_failed');
-    expectError(await api.inject({ method: 'POST', url: '/v1/workspaces', headers: { 'content-type': 'application/json' }, payload: '["x"]' }), 400, 'validation_failed');
-    expectError(await api.inject({ method: 'POST', url: '/v1/workspaces' }), 400, 'validation_failed');
+    expectError(
+      await api.inject({
+        method: 'POST',
+        url: '/v1/workspaces',
+        headers: { 'content-type': 'application/json' },
+        payload: '{"name":',
+      }),
+      400,
+      'validation_failed',
+    );
+    expectError(
+      await api.inject({
+        method: 'POST',
+        url: '/v1/workspaces',
+        headers: { 'content-type': 'application/json' },
+        payload: '["x"]',
+      }),
+      400,
+      'validation_failed',
+    );
+    expectError(
+      await api.inject({ method: 'POST', url: '/v1/workspaces' }),
+      400,
+      'validation_failed',
+    );
   });
 
   it('lists workspaces oldest first with their post counts', async () => {
@@ -144,20 +232,37 @@ describe.skipIf(databaseUnavailable() !== '')('workspaces API', () => {
   });
 
   it('answers 404 not_found for an unknown workspace id', async () => {
-    const error = expectError(await api.inject({ url: `/v1/workspaces/${UNKNOWN_ID}` }), 404, 'not_found');
+    const error = expectError(
+      await api.inject({ url: `/v1/workspaces/${UNKNOWN_ID}` }),
+      404,
+      'not_found',
+    );
     expect(error.details).toEqual({ resource: 'workspace', id: UNKNOWN_ID });
   });
 
   it("answers 404 like an unknown id for another user's workspace, and never lists it", async () => {
     const ws = await createWorkspace(api, 'Not yours');
     const stranger = callerFor(app, await signUpUser(app));
-    const error = expectError(await stranger.inject({ url: `/v1/workspaces/${ws.id}` }), 404, 'not_found');
+    const error = expectError(
+      await stranger.inject({ url: `/v1/workspaces/${ws.id}` }),
+      404,
+      'not_found',
+    );
     expect(error.details).toEqual({ resource: 'workspace', id: ws.id });
     expect((await stranger.inject({ url: '/v1/workspaces' })).json()).toEqual({ data: [] });
   });
 
-  it.each(['not-a-uuid', '123', `${UNKNOWN_ID}x`, "1' OR '1'='1"])('answers 400 validation_failed for the non-uuid id %j', async (id) => {
-    const error = expectError(await api.inject({ url: `/v1/workspaces/${encodeURIComponent(id)}` }), 400, 'validation_failed');
-    expect(error.details).toMatchObject({ problems: [expect.objectContaining({ in: 'params', field: 'workspaceId' })] });
-  });
+  it.each(['not-a-uuid', '123', `${UNKNOWN_ID}x`, "1' OR '1'='1"])(
+    'answers 400 validation_failed for the non-uuid id %j',
+    async (id) => {
+      const error = expectError(
+        await api.inject({ url: `/v1/workspaces/${encodeURIComponent(id)}` }),
+        400,
+        'validation_failed',
+      );
+      expect(error.details).toMatchObject({
+        problems: [expect.objectContaining({ in: 'params', field: 'workspaceId' })],
+      });
+    },
+  );
 });
