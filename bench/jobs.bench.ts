@@ -14,7 +14,7 @@
  *   kill   100 users × 1,000 posts, fake LLM; one of two workers SIGKILLed mid-run
  * Environment: BENCH_DATABASE_URL (admin URL; default postgres://postgres@127.0.0.1:5432/postgres),
  * BENCH_WORKERS (worker processes, default 2), BENCH_USERS (100), BENCH_POSTS_PER_USER (1000),
- * BENCH_BIG_POSTS (100000), BENCH_LLM_MS (200), BENCH_BIG_LLM_MS (50), BENCH_KEEP_DB (keep each scenario's database for inspection), BENCH_WORKER_NODE_ARGS (node flags for the workers, after the shipped executable's own, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+ * BENCH_BIG_POSTS (100000), BENCH_LLM_MS (200), BENCH_BIG_LLM_MS (50), BENCH_FAKE_USAGE (estimate | tokenizer), BENCH_KEEP_DB (keep each scenario's database for inspection), BENCH_WORKER_NODE_ARGS (node flags for the workers, after the shipped executable's own, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -46,6 +46,14 @@ const POSTS_PER_USER = int('BENCH_POSTS_PER_USER', 1000);
 const BIG_POSTS = int('BENCH_BIG_POSTS', 100_000);
 const LLM_MS = int('BENCH_LLM_MS', 200);
 const BIG_LLM_MS = int('BENCH_BIG_LLM_MS', 50);
+/**
+ * The fake provider's usage counting (BENCH_FAKE_USAGE): `estimate` (default) keeps its o200k
+ * tokenizer off the 2 cores the workers and PostgreSQL share (a real provider's tokenizing runs
+ * on its own machines); `tokenizer` counts exactly, as the tests do. The workers always count
+ * with the real tokenizer before sending (budget checks), whichever is chosen.
+ */
+const FAKE_USAGE: 'estimate' | 'tokenizer' =
+  process.env.BENCH_FAKE_USAGE === 'tokenizer' ? 'tokenizer' : 'estimate';
 const SLOTS = 10;
 const CHUNK = 100;
 const CLI = fileURLToPath(new URL('../apps/server/dist/cli/main.js', import.meta.url));
@@ -305,7 +313,8 @@ async function fairnessScenario(
   latencyMs: number | null,
 ): Promise<void> {
   const b = await freshDatabase(`sp_bench_jobs_${name}`);
-  const llm = latencyMs === null ? null : await startFakeLlmServer({ latencyMs });
+  const llm =
+    latencyMs === null ? null : await startFakeLlmServer({ latencyMs, usage: FAKE_USAGE });
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'sp-bench-jobs-'));
   try {
     const users = await seedUsers(b, USERS, POSTS_PER_USER, name);
@@ -397,7 +406,7 @@ async function bigScenario(): Promise<void> {
     bigMs: number;
   }> => {
     const b = await freshDatabase(`sp_bench_jobs_big_${withBig ? 'with' : 'alone'}`);
-    const llm = await startFakeLlmServer({ latencyMs: BIG_LLM_MS });
+    const llm = await startFakeLlmServer({ latencyMs: BIG_LLM_MS, usage: FAKE_USAGE });
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'sp-bench-jobs-'));
     try {
       const big = withBig ? (await seedUsers(b, 1, BIG_POSTS, 'big'))[0] : undefined;
@@ -476,7 +485,10 @@ async function bigScenario(): Promise<void> {
 
 async function killScenario(): Promise<void> {
   const b = await freshDatabase('sp_bench_jobs_kill');
-  const llm = await startFakeLlmServer({ latencyMs: Math.max(50, Math.round(LLM_MS / 2)) });
+  const llm = await startFakeLlmServer({
+    latencyMs: Math.max(50, Math.round(LLM_MS / 2)),
+    usage: FAKE_USAGE,
+  });
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'sp-bench-jobs-'));
   try {
     const users = await seedUsers(b, USERS, POSTS_PER_USER, 'kill');
@@ -539,7 +551,9 @@ async function main(): Promise<void> {
     `# bench:jobs — ${new Date().toISOString()}, Node ${process.version}, ${os.availableParallelism()} cores, load ${os
       .loadavg()
       .map((l) => l.toFixed(1))
-      .join(' ')}, worker node flags: ${WORKER_NODE_FLAGS.join(' ') || 'none'}`,
+      .join(
+        ' ',
+      )}, worker node flags: ${WORKER_NODE_FLAGS.join(' ') || 'none'}, fake LLM usage counting: ${FAKE_USAGE}`,
   );
   if (SCENARIOS.includes('local')) await fairnessScenario('local', ['local'], null);
   if (SCENARIOS.includes('llm')) await fairnessScenario('llm', ['llm'], LLM_MS);

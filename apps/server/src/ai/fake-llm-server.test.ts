@@ -51,6 +51,39 @@ describe('fake LLM server', () => {
     expect(body.usage.completion_tokens).toBeGreaterThan(0);
   });
 
+  it('reports usage by o200k by default, or by 4 characters per token when asked to estimate', async () => {
+    const request = {
+      model: 'gpt-4o',
+      messages: [
+        { role: 'system', content: 'Label the posts.' },
+        {
+          role: 'user',
+          content: JSON.stringify({ categories: [], posts: [{ id: 'p1', text: 'love it' }] }),
+        },
+      ],
+    };
+    interface Answer {
+      choices: { message: { content: string } }[];
+      usage: { prompt_tokens: number; completion_tokens: number };
+    }
+    server.reset();
+    const exact = (await (await chat(request)).json()) as Answer;
+    expect(exact.usage.prompt_tokens).toBe(server.countPromptTokens(request));
+
+    server.setBehaviour({ usage: 'estimate' });
+    const estimated = (await (await chat(request)).json()) as Answer;
+    const expectedPrompt = request.messages.reduce(
+      (sum, m) => sum + 3 + Math.ceil((m.role.length + m.content.length) / 4),
+      3,
+    );
+    expect(estimated.usage.prompt_tokens).toBe(expectedPrompt);
+    expect(estimated.usage.prompt_tokens).not.toBe(exact.usage.prompt_tokens);
+    const content = estimated.choices[0]?.message.content ?? '';
+    expect(estimated.usage.completion_tokens).toBe(Math.ceil(content.length / 4));
+    expect(server.countPromptTokens(request)).toBe(expectedPrompt);
+    server.reset();
+  });
+
   it('injects the same random faults for the same seed', async () => {
     const run = async (): Promise<(string | null)[]> => {
       server.reset();

@@ -27,11 +27,16 @@ export function parseResetDuration(value: string | null | undefined): number | n
   return Math.ceil(total);
 }
 
+/** The part of a response's headers read here (a fetch `Headers` is one). */
+export interface HeaderReader {
+  get(name: string): string | null;
+}
+
 /**
  * `retry-after-ms` (OpenAI extension) or `Retry-After` as delta-seconds or an HTTP date, in
  * milliseconds from `nowMs`; null when absent or unparseable, 0 when already past.
  */
-export function parseRetryAfter(headers: Headers, nowMs: number): number | null {
+export function parseRetryAfter(headers: HeaderReader, nowMs: number): number | null {
   const ms = headers.get('retry-after-ms');
   if (ms !== null && /^\d+(\.\d+)?$/.test(ms.trim())) return Math.ceil(Number(ms));
   const value = headers.get('retry-after');
@@ -50,13 +55,13 @@ export interface RateLimitSnapshot {
   resetTokensMs: number | null;
 }
 
-function intHeader(headers: Headers, name: string): number | null {
+function intHeader(headers: HeaderReader, name: string): number | null {
   const value = headers.get(name);
   if (value === null || !/^\d+$/.test(value.trim())) return null;
   return Number(value.trim());
 }
 
-export function readRateLimitHeaders(headers: Headers): RateLimitSnapshot {
+export function readRateLimitHeaders(headers: HeaderReader): RateLimitSnapshot {
   return {
     remainingRequests: intHeader(headers, 'x-ratelimit-remaining-requests'),
     remainingTokens: intHeader(headers, 'x-ratelimit-remaining-tokens'),

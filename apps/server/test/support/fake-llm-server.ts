@@ -36,6 +36,12 @@ export interface FakeLlmBehaviour {
   randomFaults: { probability: number; seed: number; kinds: FakeFault[] } | null;
   /** `model` in the answers (default: the request's model); e.g. a dated snapshot. */
   responseModel: string | null;
+  /**
+   * How the usage it reports is counted: `tokenizer` (default) encodes prompt and answer with
+   * o200k as OpenAI does; `estimate` uses OpenAI's rule of thumb of 4 characters per token, so a
+   * benchmark's fake provider does not take CPU from the system it measures on a small machine.
+   */
+  usage: 'tokenizer' | 'estimate';
   /** Cached prompt tokens reported for a request (default: half the prompt from the 2nd request on). */
   cachedTokens: (promptTokens: number, requestNumber: number) => number;
   /** Budget reported in x-ratelimit-* headers of normal answers. */
@@ -78,6 +84,7 @@ const defaultBehaviour = (): FakeLlmBehaviour => ({
   faults: {},
   randomFaults: null,
   responseModel: null,
+  usage: 'tokenizer',
   cachedTokens: (prompt, n) => (n > 1 ? Math.floor(prompt / 2) : 0),
   rateLimit: {
     limitRequests: 10_000,
@@ -150,7 +157,18 @@ export function fakeLabel(
   };
 }
 
-function promptTokens(body: ChatBody): number {
+const estimateTokens = (text: string): number => Math.ceil(text.length / 4);
+
+function promptTokens(body: ChatBody, usage: FakeLlmBehaviour['usage']): number {
+  if (usage === 'estimate') {
+    // 3 tokens per message and 3 to prime the reply, as OpenAI documents for chat.
+    let total = 3;
+    for (const m of body.messages ?? [])
+      total += 3 + estimateTokens(`${m.role ?? ''}${m.content ?? ''}`);
+    return body.response_format === undefined
+      ? total
+      : total + estimateTokens(JSON.stringify(body.response_format));
+  }
   const messages = (body.messages ?? []).map((m) => ({
     role: (m.role ?? 'user') as 'system' | 'user' | 'assistant',
     content: m.content ?? '',
@@ -364,8 +382,9 @@ export async function startFakeLlmServer(
       refusal = "I'm sorry, I can't help with that.";
       content = '';
     }
-    const prompt = promptTokens(body);
-    const completion = countTokens(content);
+    const prompt = promptTokens(body, behaviour.usage);
+    const completion =
+      behaviour.usage === 'estimate' ? estimateTokens(content) : countTokens(content);
     await latency();
     json(
       res,
@@ -468,7 +487,7 @@ export async function startFakeLlmServer(
       chatCount = 0;
       stats.maxInFlight = stats.inFlight;
     },
-    countPromptTokens: (body) => promptTokens(body as ChatBody),
+    countPromptTokens: (body) => promptTokens(body as ChatBody, behaviour.usage),
     stats,
     close: () =>
       new Promise<void>((resolve, reject) => {
