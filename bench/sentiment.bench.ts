@@ -3,7 +3,8 @@
  * of SocialPulse's VADER, trained model and default sentiment, and in the same run the npm
  * packages `vader-sentiment` and `sentiment` (AFINN), on every labelled set in the shared
  * data folder: VADER's tweets (human mean rating, 3 classes at ±0.05 of mean/4) and the
- * SemEval split held out of training and of all tuning (twitter-2016test-A, 20,632 tweets).
+ * SemEval split held out of training and of all tuning (a seeded, stratified 25% of
+ * twitter-2016test-A, defined once in `training/splits.ts`, which the trainer uses too).
  */
 import Sentiment from 'sentiment';
 // @ts-expect-error -- vader-sentiment ships no types; it is only used here, as a peer.
@@ -14,10 +15,15 @@ import { classificationReport, pearson } from '../apps/server/src/analysis/evalu
 import { getVader } from '../apps/server/src/analysis/nlp/vader/vader-lexicons.js';
 import { vaderLabel } from '../apps/server/src/analysis/nlp/vader/vader.js';
 import {
-  readSemeval,
   readVaderTweets,
   type LabelledText,
 } from '../apps/server/src/analysis/training/labelled-data.js';
+import {
+  HELD_OUT_FILE,
+  HELD_OUT_SHARE,
+  isVaderHeldOut,
+  readSemevalHeldOut,
+} from '../apps/server/src/analysis/training/splits.js';
 import { defaultSharedDataDir } from '../apps/server/src/analysis/training/shared-data.js';
 
 const dataDir = defaultSharedDataDir(process.env.SOCIALPULSE_SHARED_DATA);
@@ -79,14 +85,17 @@ const peers: Peer[] = [
 ];
 
 const sets: { name: string; rows: LabelledText[] }[] = [
-  { name: 'VADER tweets (4,200; human mean rating)', rows: readVaderTweets(dataDir) },
   {
-    name: 'VADER tweets, even ids (not used by the combiner)',
-    rows: readVaderTweets(dataDir).filter((r) => Number(r.id) % 2 === 0),
+    name: 'VADER tweets (4,200; human mean rating; the model trained on the odd-id half)',
+    rows: readVaderTweets(dataDir),
   },
   {
-    name: 'SemEval twitter-2016test-A (held out of training and tuning)',
-    rows: readSemeval(dataDir, 'twitter-2016test-A'),
+    name: 'VADER tweets, even ids (held out of training and of the combiner)',
+    rows: readVaderTweets(dataDir).filter(isVaderHeldOut),
+  },
+  {
+    name: `SemEval held out (${HELD_OUT_SHARE * 100}% of ${HELD_OUT_FILE}; never trained or tuned on)`,
+    rows: readSemevalHeldOut(dataDir),
   },
 ];
 

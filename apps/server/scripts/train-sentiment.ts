@@ -3,18 +3,24 @@
  * the shared folder (never copied into the repository) with a fixed seed, and prints its
  * validation and held-out scores.
  *
- * Splits (see docs/adr/0005-sentiment-model.md): held out of all training and tuning:
- * twitter-2016test-A (what `npm run bench:sentiment` reports as tweets it never saw).
+ * Splits (one definition, `src/analysis/training/splits.ts`, shared with the benchmark; see
+ * docs/adr/0005-sentiment-model.md): held out of all training and tuning: a seeded, stratified
+ * 25% of twitter-2016test-A (what `npm run bench:sentiment` reports as tweets it never saw).
  * Validation (epoch choice, temperature calibration, and with the odd-id half of VADER's tweets
- * the default combiner): a seeded random 15% of the remaining pool, or `--validation FILE,…`.
- * Training: the rest, minus any tweet whose id or text also occurs in validation or held out.
+ * the default combiner): a seeded random 15% of the remaining pool (every other SemEval file
+ * and the other 75% of twitter-2016test-A). Training: the rest, minus any tweet whose id or
+ * text also occurs in validation or held out. VADER's even-id tweets are held out of everything.
  *
  * Usage: npm run train:sentiment [-- --data DIR] [--out FILE] [--dry-run]
  *   Experiments: --hash-bits N --char (add character n-grams) --epochs N --lr X --balance X
- *   --holdout FILE,FILE --validation FILE,FILE (SemEval file names without .tsv);
  *   --nb X (NB-weighted learning rates, exponent X), --ensemble-nb X (average with a second
  *   model trained with --nb X), --interactions (negation × valence and after-"but" features),
- *   --vader-train Q:W (also train on VADER's tweets with id ≡ Q mod 4, Q odd, at weight W).
+ *   --vader-train Q:W (also train on VADER's tweets with id ≡ Q mod 4, Q odd, at weight W;
+ *   Q = odd: on the whole odd half, the combiner cross-fitted on it, see below; default odd:3,
+ *   `none`: SemEval only),
+ *   --margin X (the combiner check must pass VADER on the odd half by X),
+ *   --drop FILE,… (leave these SemEval files out of training and validation and report them as
+ *   extra held-out sets; twitter-2016test-A: its non-held-out part).
  *   The last line (SUMMARY) gives the figures ADR 0005 records for each candidate.
  *   DIR defaults to $SOCIALPULSE_SHARED_DATA or ../shared/data beside the repository.
  */
@@ -23,18 +29,20 @@ import { parseArgs } from 'node:util';
 import { getVader } from '../src/analysis/nlp/vader/vader-lexicons.js';
 import { createLexiconLookup } from '../src/analysis/models/sentiment-lexicon.js';
 import { defaultSharedDataDir } from '../src/analysis/training/shared-data.js';
+import { readVaderTweets, type SemevalFile } from '../src/analysis/training/labelled-data.js';
 import {
-  SEMEVAL_FILES,
-  readSemeval,
-  readVaderTweets,
-  type SemevalFile,
-} from '../src/analysis/training/labelled-data.js';
+  HELD_OUT_FILE,
+  HELD_OUT_SHARE,
+  VALIDATION_SHARE,
+  isVaderHeldOut,
+  semevalSplits,
+} from '../src/analysis/training/splits.js';
 import {
+  COMBINER_BALANCE,
   DEFAULT_TRAIN_OPTIONS,
   type TrainOptions,
   trainCombiner,
   trainSentimentModel,
-  withoutOverlap,
 } from '../src/analysis/training/train-sentiment-model.js';
 import { combine, combinerInputs } from '../src/analysis/models/default-sentiment.js';
 import { vaderLabel } from '../src/analysis/nlp/vader/vader.js';
@@ -42,25 +50,8 @@ import { sentimentReadable } from '../src/analysis/analyzer.js';
 import { detectLanguage } from '../src/analysis/nlp/language.js';
 import { tokenize } from '../src/analysis/nlp/tokenize.js';
 import { classificationReport } from '../src/analysis/evaluation/metrics.js';
-import { SENTIMENT_CLASSES } from '../src/analysis/models/sentiment-model.js';
+import { SENTIMENT_CLASSES, type SentimentModel } from '../src/analysis/models/sentiment-model.js';
 import type { LabelledText } from '../src/analysis/training/labelled-data.js';
-
-export const HELD_OUT: SemevalFile[] = ['twitter-2016test-A'];
-/** Empty: validation is a seeded random share of the training pool (see below). */
-export const VALIDATION: SemevalFile[] = [];
-export const VALIDATION_SHARE = 0.15;
-export const VALIDATION_SEED = 20261123;
-
-/** Ids of a seeded random `share` of `rows` (FNV-1a of seed and id: order-independent). */
-function seededSample(rows: readonly LabelledText[], share: number, seed: number): Set<string> {
-  const out = new Set<string>();
-  for (const r of rows) {
-    let h = (0x811c9dc5 ^ seed) >>> 0;
-    for (let i = 0; i < r.id.length; i++) h = Math.imul(h ^ r.id.charCodeAt(i), 0x01000193);
-    if ((h >>> 0) / 2 ** 32 < share) out.add(r.id);
-  }
-  return out;
-}
 
 const { values } = parseArgs({
   options: {
@@ -74,11 +65,13 @@ const { values } = parseArgs({
     lr: { type: 'string' },
     l2: { type: 'string' },
     balance: { type: 'string' },
-    holdout: { type: 'string' },
-    validation: { type: 'string' },
     nb: { type: 'string' },
     'ensemble-nb': { type: 'string' },
     'vader-train': { type: 'string' },
+    margin: { type: 'string' },
+    drop: { type: 'string' },
+    'combiner-weights': { type: 'string' },
+    'combiner-weighted-counts': { type: 'boolean', default: false },
   },
 });
 
@@ -86,36 +79,19 @@ const dataDir = defaultSharedDataDir(values.data ?? process.env.SOCIALPULSE_SHAR
 const out =
   values.out ??
   new URL('../src/analysis/models/data/sentiment-model.json', import.meta.url).pathname;
-const heldOutFiles = (values.holdout?.split(',') as SemevalFile[] | undefined) ?? HELD_OUT;
-const validationFiles =
-  (values.validation?.split(',').filter((f) => f !== '') as SemevalFile[] | undefined) ??
-  VALIDATION;
 
 const log = (line: string): void => void process.stdout.write(`${line}\n`);
 const started = performance.now();
-const heldOut = heldOutFiles.map((f) => ({ name: f, rows: readSemeval(dataDir, f) }));
-const pool = withoutOverlap(
-  SEMEVAL_FILES.filter((f) => !heldOutFiles.includes(f) && !validationFiles.includes(f)).flatMap(
-    (f) => readSemeval(dataDir, f),
-  ),
-  heldOut.flatMap((h) => h.rows),
+const splits = semevalSplits(
+  dataDir,
+  (values.drop?.split(',').filter((f) => f !== '') ?? []) as SemevalFile[],
 );
-// Validation: the named files, or (default) a seeded random VALIDATION_SHARE of the pool, so
-// that it has the training data's label distribution (SemEval files differ a lot: 36–50% neutral).
-const poolValidation =
-  validationFiles.length === 0 ? seededSample(pool, VALIDATION_SHARE, VALIDATION_SEED) : new Set();
-const validation = withoutOverlap(
-  [
-    ...validationFiles.flatMap((f) => readSemeval(dataDir, f)),
-    ...pool.filter((r) => poolValidation.has(r.id)),
-  ],
-  heldOut.flatMap((h) => h.rows),
-);
-const excluded = [...validation, ...heldOut.flatMap((h) => h.rows)];
-const train = withoutOverlap(
-  pool.filter((r) => !poolValidation.has(r.id)),
-  excluded,
-);
+const { train, validation } = splits;
+const HELD_OUT_NAME = `semeval held out (${HELD_OUT_SHARE * 100}% of ${HELD_OUT_FILE})`;
+const heldOut = [
+  { name: HELD_OUT_NAME, rows: splits.heldOut },
+  ...splits.dropped.map((d) => ({ name: `dropped ${d.name}`, rows: d.rows })),
+];
 log(`data: ${dataDir}`);
 log(
   `train ${train.length} rows, validation ${validation.length}, held out ${heldOut.map((h) => `${h.name} ${h.rows.length}`).join(', ')}`,
@@ -147,33 +123,75 @@ const vaderTweets = readVaderTweets(dataDir);
 // VADER's tweets: the odd-id half helps fit the combiner, the even-id half stays held out.
 // `--vader-train Q:W`: the model also trains on VADER's tweets with id ≡ Q (mod 4), Q odd
 // (the even half stays held out), at loss weight W; the combiner then uses the other odd quarter.
-const [vaderTrainQuarter, vaderTrainWeight] = (values['vader-train'] ?? '').split(':').map(Number);
+// `--vader-train odd:W`: the model trains on the whole odd half at weight W, and the combiner
+// is fitted and checked on the odd half cross-fitted: each odd quarter is scored by a model
+// trained (same options, same data) on the other quarter only, so no check sees a model's own
+// training tweets; the shipped model is the one trained on both quarters.
+// Default (the shipped model, ADR 0005): odd:3. `--vader-train none`: SemEval only.
+const vaderTrainFlag =
+  values['vader-train'] === 'none' ? undefined : (values['vader-train'] ?? 'odd:3');
+const [vaderTrainWhich, vaderTrainWeightText] = (vaderTrainFlag ?? '').split(':');
+const vaderTrainWeight = Number(vaderTrainWeightText);
+const crossFit = vaderTrainWhich === 'odd';
 if (
-  values['vader-train'] !== undefined &&
-  (vaderTrainQuarter === undefined ||
-    vaderTrainQuarter % 2 !== 1 ||
-    !(Number(vaderTrainWeight) > 0))
+  vaderTrainFlag !== undefined &&
+  ((!crossFit && vaderTrainWhich !== '1' && vaderTrainWhich !== '3') || !(vaderTrainWeight > 0))
 )
-  throw new Error('--vader-train takes Q:W with Q = 1 or 3 (odd ids only) and W > 0');
+  throw new Error('--vader-train takes Q:W with Q = 1, 3 or odd (odd ids only) and W > 0');
+const quarter = (q: number) => (r: LabelledText) => Number(r.id) % 4 === q;
 const vaderTrain =
-  values['vader-train'] === undefined
+  vaderTrainFlag === undefined
     ? []
-    : vaderTweets.filter((r) => Number(r.id) % 4 === vaderTrainQuarter);
+    : vaderTweets.filter(crossFit ? (r) => !isVaderHeldOut(r) : quarter(Number(vaderTrainWhich)));
 const vaderTrainIds = new Set(vaderTrain.map((r) => r.id));
-const vaderFit = vaderTweets.filter((r) => Number(r.id) % 2 === 1 && !vaderTrainIds.has(r.id));
-const vaderHeldOut = vaderTweets.filter((r) => Number(r.id) % 2 === 0);
+const vaderFit = vaderTweets.filter(
+  (r) => !isVaderHeldOut(r) && (crossFit || !vaderTrainIds.has(r.id)),
+);
+const vaderHeldOut = vaderTweets.filter(isVaderHeldOut);
 if (vaderTrain.length > 0) {
-  options.sourceWeights = { 'vader-tweets': vaderTrainWeight ?? 1 };
-  log(`model also trains on ${vaderTrain.length} of VADER's tweets (weight ${vaderTrainWeight})`);
+  options.sourceWeights = { 'vader-tweets': vaderTrainWeight };
+  log(
+    `model also trains on ${vaderTrain.length} of VADER's tweets (weight ${vaderTrainWeight}${crossFit ? ', combiner cross-fitted' : ''})`,
+  );
 }
 const result = trainSentimentModel(
   [...train, ...vaderTrain],
   validation,
-  [...heldOut, { name: 'vader-tweets', rows: vaderTweets }],
+  [
+    ...heldOut,
+    { name: 'vader-tweets (even ids, held out)', rows: vaderTweets.filter(isVaderHeldOut) },
+    {
+      name: vaderTrain.length > 0 ? 'vader-tweets (all; trained on some)' : 'vader-tweets (all)',
+      rows: vaderTweets,
+    },
+  ],
   lexicon,
   options,
   log,
 );
+/** Cross-fitting: the models trained on one odd quarter of VADER's tweets, by the other quarter. */
+const foldModels = new Map<number, SentimentModel>();
+if (crossFit) {
+  for (const q of [1, 3]) {
+    const fold = trainSentimentModel(
+      [...train, ...vaderTweets.filter(quarter(q))],
+      validation,
+      [],
+      lexicon,
+      options,
+    );
+    log(
+      `cross-fit model on quarter ${q}: epoch ${fold.validation.epoch}, validation macro-F1 ${fold.validation.report.macroF1.toFixed(4)}`,
+    );
+    foldModels.set(4 - q, fold.model);
+  }
+}
+/** The model that scores `row` in the combiner's fit and check (cross-fitted where it applies). */
+function fitModel(row: LabelledText): SentimentModel {
+  return (
+    (row.source === 'vader-tweets' ? foldModels.get(Number(row.id) % 4) : undefined) ?? result.model
+  );
+}
 const z = new Float64Array(3);
 const x = new Float64Array(13);
 /** The analyzer's language gate with the new model's vocabulary: false when it withholds sentiment. */
@@ -186,21 +204,24 @@ function readable(text: string): boolean {
   return sentimentReadable(text, tokens, language, vader) === true;
 }
 /** The default's label as the analyzer gives it (null: withheld by the language gate). */
-function gatedDefaultLabel(text: string): string | null {
-  return readable(text) ? defaultLabel(text) : null;
+function gatedDefaultLabel(text: string, model = result.model): string | null {
+  return readable(text) ? defaultLabel(text, model) : null;
 }
-function defaultLabel(text: string): string {
-  result.model.logits(text, z);
-  for (let c = 0; c < 3; c++) z[c] = (z[c] ?? 0) / result.model.temperature;
+function defaultLabel(text: string, model: SentimentModel): string {
+  model.logits(text, z);
+  for (let c = 0; c < 3; c++) z[c] = (z[c] ?? 0) / model.temperature;
   const vs = vader.polarityScores(text);
   combinerInputs(z, vs, x);
   return combine(result.file.combiner.weights, x).label;
 }
 // VADER's tweets' total weight in the combiner's loss (relative to the validation split) is: the smallest weight of the
 // grid that keeps the default, with the analyzer's language gate (a withheld answer counts as
-// wrong), at or above reference VADER on the odd-id half it is fitted on (the even-id half
-// stays held out to check it), else the largest (ADR 0005).
-const VADER_TWEETS_WEIGHTS = [0.5, 1, 2, 3, 5, 8];
+// wrong), at least `--margin` (default 0) above reference VADER on the odd-id half it is
+// fitted on (the even-id half stays held out to check it), else the largest (ADR 0005).
+const VADER_TWEETS_WEIGHTS = values['combiner-weights']?.split(',').map(Number) ?? [
+  0.5, 1, 2, 3, 5, 8,
+];
+const margin = values.margin === undefined ? 0 : Number(values.margin);
 const vaderOddF1 = classificationReport(
   vaderFit.map((r) => r.label),
   vaderFit.map((r) => vaderLabel(vader.polarityScores(r.text).compound)),
@@ -209,20 +230,27 @@ const vaderOddF1 = classificationReport(
 let vaderTweetsWeight = VADER_TWEETS_WEIGHTS[VADER_TWEETS_WEIGHTS.length - 1] ?? 1;
 for (const w of VADER_TWEETS_WEIGHTS) {
   result.file.combiner.weights = trainCombiner(
-    result.model,
+    fitModel,
     vader,
     [...validation, ...vaderFit],
     (r) => (r.source === 'vader-tweets' ? (w * validation.length) / vaderFit.length : 1),
+    COMBINER_BALANCE,
+    values['combiner-weighted-counts'],
   );
   const f1 = classificationReport(
     vaderFit.map((r) => r.label),
-    vaderFit.map((r) => gatedDefaultLabel(r.text)),
+    vaderFit.map((r) => gatedDefaultLabel(r.text, fitModel(r))),
+    SENTIMENT_CLASSES,
+  ).macroF1;
+  const valF1 = classificationReport(
+    validation.map((r) => r.label),
+    validation.map((r) => gatedDefaultLabel(r.text)),
     SENTIMENT_CLASSES,
   ).macroF1;
   log(
-    `combiner: VADER tweets weight ${w}: macro-F1 on the odd-id half, gated ${f1.toFixed(4)} (VADER ${vaderOddF1.toFixed(4)})`,
+    `combiner: VADER tweets weight ${w}: macro-F1 on the odd-id half${crossFit ? ' (cross-fitted)' : ''}, gated ${f1.toFixed(4)} (VADER ${vaderOddF1.toFixed(4)}); validation default ${valF1.toFixed(4)}`,
   );
-  if (f1 >= vaderOddF1 || w === vaderTweetsWeight) {
+  if (f1 >= vaderOddF1 + margin || w === vaderTweetsWeight) {
     vaderTweetsWeight = w;
     break;
   }
@@ -272,7 +300,7 @@ result.file.training.macroF1BySet = defaultScores;
 const f = (x: number): string => x.toFixed(4);
 log(`best epoch ${result.validation.epoch}, temperature ${f(result.file.temperature)}`);
 log(
-  `validation (${validationFiles.length === 0 ? `${VALIDATION_SHARE * 100}% of the pool` : validationFiles.join(', ')}): macro-F1 ${f(result.validation.report.macroF1)}, accuracy ${f(result.validation.report.accuracy)}, ECE ${f(result.validation.ece)} (before calibration ${f(result.validation.eceBeforeCalibration)})`,
+  `validation (${VALIDATION_SHARE * 100}% of the pool): macro-F1 ${f(result.validation.report.macroF1)}, accuracy ${f(result.validation.report.accuracy)}, ECE ${f(result.validation.ece)} (before calibration ${f(result.validation.eceBeforeCalibration)})`,
 );
 for (const h of result.heldOut) {
   log(
@@ -287,8 +315,9 @@ if (!values['dry-run']) {
   const byName = new Map(defaultScores.map((d) => [d.name, d]));
   const h = byName.get(heldOut[0]?.name ?? '');
   const e = byName.get('vader-tweets (even ids, held out)');
+  const v = byName.get('validation (fit)');
   log(
-    `SUMMARY nb=${options.nbRate ?? 0} ensemble-nb=${String(options.ensembleNbRate)} interactions=${String(options.space.interactions)} vader-train=${values['vader-train'] ?? '-'} cw=${vaderTweetsWeight} | val model ${f(result.validation.report.macroF1)} | held-out model ${String(h?.model)} default ${String(h?.default)} | vader even default(gated) ${String(e?.default)} model ${String(e?.model)} vader ${String(e?.vader)}`,
+    `SUMMARY nb=${options.nbRate ?? 0} ensemble-nb=${String(options.ensembleNbRate)} interactions=${String(options.space.interactions)} vader-train=${vaderTrainFlag ?? '-'} margin=${margin} weighted-counts=${String(values['combiner-weighted-counts'])} cw=${vaderTweetsWeight} | val model ${f(result.validation.report.macroF1)} default ${String(v?.default)} | held-out model ${String(h?.model)} default ${String(h?.default)} | vader even default(gated) ${String(e?.default)} model ${String(e?.model)} vader ${String(e?.vader)}`,
   );
 }
 log(`done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
