@@ -70,7 +70,11 @@ export async function withTransaction<T>(
   try {
     await client.query(begin);
     const result = await work(client);
-    await client.query('COMMIT');
+    // COMMIT of a transaction an error aborted answers ROLLBACK, not an error: an error caught
+    // inside `work` (by a library, say) must not pass for a commit.
+    const committed = await client.query('COMMIT');
+    if (committed.command === 'ROLLBACK')
+      throw new Error('the transaction was rolled back: a statement in it failed');
     return result;
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
