@@ -20,7 +20,8 @@
  *   `none`: SemEval only),
  *   --margin X (the combiner check must pass VADER on the odd half by X),
  *   --drop FILE,… (leave these SemEval files out of training and validation and report them as
- *   extra held-out sets; twitter-2016test-A: its non-held-out part).
+ *   extra held-out sets; twitter-2016test-A: its non-held-out part, and then the whole file
+ *   too, none of which is trained or tuned on).
  *   The last line (SUMMARY) gives the figures ADR 0005 records for each candidate.
  *   DIR defaults to $SOCIALPULSE_SHARED_DATA or ../shared/data beside the repository.
  */
@@ -88,9 +89,20 @@ const splits = semevalSplits(
 );
 const { train, validation } = splits;
 const HELD_OUT_NAME = `semeval held out (${HELD_OUT_SHARE * 100}% of ${HELD_OUT_FILE})`;
+const heldOutFileDropped = splits.dropped.find((d) => d.name === HELD_OUT_FILE);
 const heldOut = [
   { name: HELD_OUT_NAME, rows: splits.heldOut },
   ...splits.dropped.map((d) => ({ name: `dropped ${d.name}`, rows: d.rows })),
+  // `--drop twitter-2016test-A`: no tweet of that file is trained or tuned on, so the whole
+  // file is an out-of-file check (comparable with earlier models' figures on all of it).
+  ...(heldOutFileDropped === undefined
+    ? []
+    : [
+        {
+          name: `${HELD_OUT_FILE} (whole file, dropped)`,
+          rows: [...splits.heldOut, ...heldOutFileDropped.rows],
+        },
+      ]),
 ];
 log(`data: ${dataDir}`);
 log(
