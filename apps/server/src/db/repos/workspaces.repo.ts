@@ -45,6 +45,14 @@ export async function findWorkspace(db: Queryable, id: string): Promise<Workspac
   return rows[0] ? toWorkspace(rows[0]) : null;
 }
 
+/** The name alone (findWorkspace also counts the workspace's posts). */
+export async function findWorkspaceName(db: Queryable, id: string): Promise<string | null> {
+  const { rows } = await db.query<{ name: string }>('SELECT name FROM workspaces WHERE id = $1', [
+    id,
+  ]);
+  return rows[0]?.name ?? null;
+}
+
 export async function getWorkspace(db: Queryable, id: string): Promise<WorkspaceRecord> {
   const found = await findWorkspace(db, id);
   if (!found) throw notFound('workspace', id);

@@ -100,10 +100,12 @@ export function createLoginThrottle(
       await byAccount.delete(accountKey(account));
     },
     async checkAddress(ip) {
-      const ipWait = Math.max(
-        await remainingBlock(byIp, ip, IP_FAILS),
-        await remainingBlock(probes, ip, options.probesPerMinute),
-      );
+      // Every credentialed request pays this: both limiters are read at once.
+      const waits = await Promise.all([
+        remainingBlock(byIp, ip, IP_FAILS),
+        remainingBlock(probes, ip, options.probesPerMinute),
+      ]);
+      const ipWait = Math.max(...waits);
       if (ipWait > 0) throw lockedError(ipWait, 'address');
     },
     async failCredential(ip) {

@@ -12,6 +12,7 @@ import {
   type InvitationRecord,
 } from '../../db/repos/invitations.repo.js';
 import { findRole, upsertMembership } from '../../db/repos/memberships.repo.js';
+import { findWorkspaceName } from '../../db/repos/workspaces.repo.js';
 import { AppError } from '../../errors.js';
 import type { MailTransport } from '../auth/mail.js';
 import { canAssignRole, type Role } from '../auth/permissions.js';
@@ -77,11 +78,8 @@ export async function createInvitation(
         ip: actor.ip ?? null,
         requestId: actor.requestId ?? null,
       });
-      const { rows } = await c.query<{ name: string }>(
-        'SELECT name FROM workspaces WHERE id = $1',
-        [input.workspaceId],
-      );
-      return { invitation: created, workspaceName: rows[0]?.name ?? 'a workspace' };
+      const workspaceName = await findWorkspaceName(c, input.workspaceId);
+      return { invitation: created, workspaceName: workspaceName ?? 'a workspace' };
     },
   );
   const url = invitationUrl(deps.publicUrl, token);
