@@ -80,8 +80,9 @@ async function read<T>(res: Response): Promise<T> {
 }
 
 /**
- * One renewal at a time: two concurrent renewals would present the same refresh token twice,
- * which the server treats as theft and answers by ending the session.
+ * One renewal at a time in this tab: concurrent renewals would each present the refresh cookie
+ * and get a token of their own. (Other tabs may renew at the same moment: the server lets a
+ * token rotated in the last 10 seconds be presented again; later, it treats it as theft.)
  */
 let renewal: Promise<boolean> | null = null;
 function renewSession(): Promise<boolean> {

@@ -257,3 +257,20 @@ export const withCaller = (caller: Caller, options: InjectOptions): InjectOption
   ...options,
   headers: { ...caller.headers, ...(options.headers as Headers | undefined) },
 });
+
+/**
+ * Moves a rotated refresh token's rotation `seconds` into the past, past the grace window in
+ * which renewals racing each other may present it again (REFRESH_REUSE_GRACE_MS).
+ */
+export async function ageRefreshRotation(
+  db: TestDatabase,
+  refreshToken: string,
+  seconds: number,
+): Promise<void> {
+  const { rowCount } = await db.adminPool.query(
+    `UPDATE refresh_tokens SET rotated_at = rotated_at - make_interval(secs => $2)
+      WHERE token_hash = $1 AND rotated_at IS NOT NULL`,
+    [hashToken(refreshToken), seconds],
+  );
+  if (rowCount !== 1) throw new Error('ageRefreshRotation: no rotated refresh token matched');
+}

@@ -93,9 +93,14 @@ export interface RefreshTokenRecord {
   sessionId: string;
   expiresAt: Date;
   rotatedAt: Date | null;
+  /** How long ago it was rotated, by the database's clock (the one that stamped it). */
+  rotatedMsAgo: number | null;
 }
 
-/** Locks the token row: two concurrent refreshes with one token cannot both succeed. */
+/**
+ * Locks the token row: concurrent refreshes with one token run one after the other, and each
+ * sees what the one before it did.
+ */
 export async function lockRefreshToken(
   db: Queryable,
   tokenHash: Buffer,
@@ -104,12 +109,22 @@ export async function lockRefreshToken(
     session_id: string;
     expires_at: Date;
     rotated_at: Date | null;
+    rotated_ms_ago: number | null;
   }>(
-    'SELECT session_id, expires_at, rotated_at FROM refresh_tokens WHERE token_hash = $1 FOR UPDATE',
+    `SELECT session_id, expires_at, rotated_at,
+            (extract(epoch FROM clock_timestamp() - rotated_at) * 1000)::float8 AS rotated_ms_ago
+       FROM refresh_tokens WHERE token_hash = $1 FOR UPDATE`,
     [tokenHash],
   );
   const r = rows[0];
-  return r ? { sessionId: r.session_id, expiresAt: r.expires_at, rotatedAt: r.rotated_at } : null;
+  return r
+    ? {
+        sessionId: r.session_id,
+        expiresAt: r.expires_at,
+        rotatedAt: r.rotated_at,
+        rotatedMsAgo: r.rotated_ms_ago,
+      }
+    : null;
 }
 
 export async function markRefreshTokenRotated(db: Queryable, tokenHash: Buffer): Promise<void> {

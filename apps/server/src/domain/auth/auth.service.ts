@@ -67,6 +67,13 @@ import {
 import { createTotpSecret, totpUri, verifyTotp } from './totp.js';
 
 export const REFRESH_TOKEN_TTL_MS = 30 * 24 * 60 * 60 * 1000;
+/**
+ * A token rotated this recently may be presented again and gets a fresh token of the same
+ * session: two browser tabs (or a client retrying a lost answer) that renew at the same moment
+ * both present the one refresh cookie, and without it the second would end the session as
+ * theft. Later reuse still revokes the session.
+ */
+export const REFRESH_REUSE_GRACE_MS = 10_000;
 const RESET_TOKEN_TTL_MS = 30 * 60 * 1000;
 const SETUP_TOKEN_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 
@@ -399,8 +406,9 @@ export async function completeMfaSignIn(
 }
 
 /**
- * Rotates a refresh token. A token that was already rotated means it leaked (or a client
- * retried with a stale copy): the whole session is revoked, and every token of it dies.
+ * Rotates a refresh token. A token that was already rotated, beyond the short grace window for
+ * renewals racing each other (REFRESH_REUSE_GRACE_MS), means it leaked: the whole session is
+ * revoked, and every token of it dies.
  */
 export async function refreshSession(
   deps: AuthDeps,
@@ -414,12 +422,14 @@ export async function refreshSession(
     const session = await findSession(c, token.sessionId);
     if (!session || session.revokedAt || session.expiresAt < new Date())
       return { kind: 'revoked' as const };
-    if (token.rotatedAt) {
+    const concurrentRenewal =
+      token.rotatedMsAgo !== null && token.rotatedMsAgo <= REFRESH_REUSE_GRACE_MS;
+    if (token.rotatedAt && !concurrentRenewal) {
       await revokeSession(c, session.id, 'refresh_token_reuse');
       return { kind: 'reuse' as const, session };
     }
     if (token.expiresAt < new Date()) return { kind: 'expired' as const };
-    await markRefreshTokenRotated(c, hash);
+    if (!concurrentRenewal) await markRefreshTokenRotated(c, hash);
     const next = randomToken();
     await insertRefreshToken(
       c,
