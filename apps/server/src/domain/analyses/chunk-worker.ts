@@ -97,6 +97,8 @@ export class ChunkWorker {
   private partitionTimer: NodeJS.Timeout | null = null;
   /** Job summaries being written: they run beside the chunk loops, and stop() waits for them. */
   private readonly summaries = new Set<Promise<void>>();
+  /** The end of the line of slot-less loops (waitForSlot). */
+  private slotLine: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: ChunkWorkerOptions) {
     this.boss = options.queue.boss;
@@ -191,10 +193,7 @@ export class ChunkWorker {
   private async chunkLoop(slots: ChunkSlots, index: number): Promise<void> {
     while (this.running) {
       try {
-        if (!(await slots.tryAcquire(index))) {
-          await this.sleep(this.options.pollIntervalMs, false);
-          continue;
-        }
+        if (!(await this.waitForSlot(slots, index))) continue;
         const [job] = await this.boss.fetch<ChunkJobData>(CHUNK_QUEUE, {
           batchSize: 1,
           includeMetadata: true,
@@ -212,6 +211,30 @@ export class ChunkWorker {
       }
     }
     await slots.release().catch(() => undefined);
+  }
+
+  /**
+   * Takes a global slot for this loop (true), or gives up when the worker stops (false). Loops
+   * without a slot ask the database one at a time, in line: the first polls, the others wait
+   * behind it and try the moment it has one. A loop that already holds a slot passes at once.
+   * (Each loop polling on its own cost a round trip per loop per interval while every slot was
+   * busy: most of the statements a busy worker sent besides its chunks' own.)
+   */
+  private async waitForSlot(slots: ChunkSlots, index: number): Promise<boolean> {
+    if (await slots.tryAcquire(index)) return true;
+    let leave!: () => void;
+    const ahead = this.slotLine;
+    this.slotLine = new Promise<void>((resolve) => (leave = resolve));
+    try {
+      await ahead;
+      while (this.running) {
+        if (await slots.tryAcquire(index)) return true;
+        await this.sleep(this.options.pollIntervalMs, false);
+      }
+      return false;
+    } finally {
+      leave();
+    }
   }
 
   private async runChunk(job: ChunkJob): Promise<void> {
