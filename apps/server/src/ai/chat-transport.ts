@@ -107,7 +107,6 @@ export interface ChatOutcome {
 /** What the transport reads of an HTTP answer besides its body. */
 interface ProviderResponse {
   status: number;
-  ok: boolean;
   headers: HeaderReader;
 }
 
@@ -340,7 +339,6 @@ export class ChatTransport {
       const answer = await httpRequest(this.url, { method: 'POST', headers, body, signal });
       res = {
         status: answer.statusCode,
-        ok: answer.statusCode >= 200 && answer.statusCode < 300,
         headers: headerReader(answer.headers),
       };
       text = await answer.body.text();
@@ -362,7 +360,7 @@ export class ChatTransport {
 
     const snapshot = readRateLimitHeaders(res.headers);
     this.gate.observe(snapshot);
-    if (!res.ok) throw this.httpError(res, text, snapshot);
+    if (res.status < 200 || res.status >= 300) throw this.httpError(res, text, snapshot);
 
     let json: unknown;
     try {

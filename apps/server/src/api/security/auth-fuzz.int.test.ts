@@ -19,39 +19,19 @@ import {
   signUpUser,
   strongPassword,
   type TestUser,
+  noRateLimitsAtAll,
 } from '../../../test/support/app.js';
 import { enrolTotp, totpCode } from '../../../test/support/auth.js';
 import { insertCollectionRowsFor } from '../../../test/support/collection-rows.js';
 import { postRecord, toJsonl } from '../../../test/support/factories.js';
 import { registeredRoutes } from '../../../test/support/routes.js';
-
-const RUNS = Number(process.env.FUZZ_RUNS ?? 40);
-
-/** Strings with every kind of character: NUL, lone surrogates, control characters, huge numbers. */
-const anyString = fc.oneof(
-  fc.string({ unit: 'binary', maxLength: 60 }),
-  fc.string({ maxLength: 20 }),
-  fc.stringMatching(/^\d{6}$/),
-  fc.constantFrom(
-    '',
-    ' ',
-    '\u0000',
-    'a\u0000b',
-    '\ud800',
-    '\udc00x',
-    '-1',
-    '1e309',
-    '0'.repeat(300),
-  ),
-);
-const anyValue = fc.oneof(
+import {
+  FUZZ_RUNS as RUNS,
   anyString,
-  fc.jsonValue({ maxDepth: 2 }),
-  fc.constant(null),
-  fc.integer(),
-  fc.double(),
-  fc.boolean(),
-);
+  anyValue,
+  expectHandled,
+  type ErrorBody,
+} from '../../../test/support/fuzz.js';
 
 /** Query strings of 1 to 4 parameters with any names and values (surrogates dropped: not encodable). */
 const anyQuery = fc.dictionary(anyString, anyString, { minKeys: 1, maxKeys: 4 }).map((q) =>
@@ -60,20 +40,6 @@ const anyQuery = fc.dictionary(anyString, anyString, { minKeys: 1, maxKeys: 4 })
     .map(([k, v]) => `${encodeURIComponent(k ?? '')}=${encodeURIComponent(v ?? '')}`)
     .join('&'),
 );
-
-interface ErrorBody {
-  error?: { code?: unknown; message?: unknown; details?: { problems?: { in?: string }[] } };
-}
-
-function expectHandled(res: LightMyRequestResponse, input: unknown): void {
-  const where = `${res.statusCode} ${res.body.slice(0, 300)} for ${JSON.stringify(input)?.slice(0, 300) ?? String(input)}`;
-  expect(res.statusCode, where).toBeLessThan(500);
-  if (res.statusCode >= 400) {
-    const body = res.json<ErrorBody>();
-    expect(body.error?.code, where).toMatch(/^[a-z]+(_[a-z]+)*$/);
-    expect(typeof body.error?.message, where).toBe('string');
-  }
-}
 
 describe.skipIf(databaseUnavailable() !== '')('fuzzed account and invitation routes', () => {
   let db: TestDatabase;
@@ -106,11 +72,7 @@ describe.skipIf(databaseUnavailable() !== '')('fuzzed account and invitation rou
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    app = await buildTestApp(db, {
-      RATE_LIMIT_READ_PER_MINUTE: '1000000',
-      RATE_LIMIT_WRITE_PER_MINUTE: '1000000',
-      RATE_LIMIT_AUTH_PER_MINUTE: '1000000',
-    });
+    app = await buildTestApp(db, noRateLimitsAtAll);
     admin = await signUpUser(app); // the instance admin
     workspaceId = await createWorkspaceAs(app, admin, 'fuzz');
     changer = await signUpUser(app);
@@ -328,11 +290,7 @@ describe.skipIf(databaseUnavailable() !== '')(
 
     beforeAll(async () => {
       db = await createTestDatabase();
-      app = await buildTestApp(db, {
-        RATE_LIMIT_READ_PER_MINUTE: '1000000',
-        RATE_LIMIT_WRITE_PER_MINUTE: '1000000',
-        RATE_LIMIT_AUTH_PER_MINUTE: '1000000',
-      });
+      app = await buildTestApp(db, noRateLimitsAtAll);
       admin = await signUpUser(app); // the instance admin: every route is open to them
       const ws = await createWorkspaceAs(app, admin, 'queries');
       const imported = await app.inject({

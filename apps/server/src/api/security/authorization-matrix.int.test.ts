@@ -15,6 +15,7 @@ import {
   signUpUser,
   strongPassword,
   type TestUser,
+  noRateLimitsAtAll,
 } from '../../../test/support/app.js';
 import { postRecord, toJsonl } from '../../../test/support/factories.js';
 import { registeredRoutes, toOpenApiPath } from '../../../test/support/routes.js';
@@ -710,11 +711,7 @@ describe.skipIf(databaseUnavailable() !== '')('authorization matrix', () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     // Hundreds of calls from one address and a few users: limits are tested elsewhere.
-    app = await buildTestApp(db, {
-      RATE_LIMIT_READ_PER_MINUTE: '100000',
-      RATE_LIMIT_WRITE_PER_MINUTE: '100000',
-      RATE_LIMIT_AUTH_PER_MINUTE: '100000',
-    });
+    app = await buildTestApp(db, noRateLimitsAtAll);
     await signUpUser(app); // the instance admin: not part of any tenant below
     const a = await createTenant(app, db);
     const b = await createTenant(app, db);

@@ -18,6 +18,7 @@ import {
   createWorkspaceAs,
   signUpUser,
   type TestUser,
+  noRateLimitsAtAll,
 } from '../../../test/support/app.js';
 import { createApiKeyForTest, type Headers } from '../../../test/support/auth.js';
 import { insertCollectionRowsFor } from '../../../test/support/collection-rows.js';
@@ -107,11 +108,7 @@ describe.skipIf(databaseUnavailable() !== '')(
 
     beforeAll(async () => {
       db = await createTestDatabase();
-      app = await buildTestApp(db, {
-        RATE_LIMIT_READ_PER_MINUTE: '100000',
-        RATE_LIMIT_WRITE_PER_MINUTE: '100000',
-        RATE_LIMIT_AUTH_PER_MINUTE: '100000',
-      });
+      app = await buildTestApp(db, noRateLimitsAtAll);
       await signUpUser(app); // the instance admin owns nothing below
       a = await fill('A', 'alphamarker');
       b = await fill('B', 'bravomarker');

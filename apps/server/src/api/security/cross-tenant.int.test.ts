@@ -10,7 +10,7 @@ import {
   databaseUnavailable,
   type TestDatabase,
 } from '../../../test/support/db.js';
-import { buildTestApp, signUpUser } from '../../../test/support/app.js';
+import { buildTestApp, signUpUser, noRateLimitsAtAll } from '../../../test/support/app.js';
 import { postRecord, toJsonl } from '../../../test/support/factories.js';
 import {
   asKey,
@@ -149,11 +149,7 @@ describe.skipIf(databaseUnavailable() !== '')('cross-tenant isolation', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    app = await buildTestApp(db, {
-      RATE_LIMIT_READ_PER_MINUTE: '100000',
-      RATE_LIMIT_WRITE_PER_MINUTE: '100000',
-      RATE_LIMIT_AUTH_PER_MINUTE: '100000',
-    });
+    app = await buildTestApp(db, noRateLimitsAtAll);
     await signUpUser(app); // the instance admin owns nothing below
     a = await fill('A', 'alphamarker');
     b = await fill('B', 'bravomarker');

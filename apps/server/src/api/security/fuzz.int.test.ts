@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import type { ZodApp } from '../types.js';
 import {
   createTestDatabase,
@@ -16,35 +16,17 @@ import {
   signUpUser,
   strongPassword,
   type TestUser,
+  noRateLimitsAtAll,
 } from '../../../test/support/app.js';
 import { userIdOf } from '../../../test/support/auth.js';
 import { signMfaToken } from '../../domain/auth/access-tokens.js';
-
-const RUNS = Number(process.env.FUZZ_RUNS ?? 40);
-
-/** Strings with every kind of character: NUL, lone surrogates, control characters. */
-const anyString = fc.oneof(
-  fc.string({ unit: 'binary', maxLength: 60 }),
-  fc.string({ maxLength: 20 }),
-  fc.constantFrom(
-    '',
-    ' ',
-    '\u0000',
-    'a\u0000b',
-    '\ud800',
-    '0000-01-01T00:00:00Z',
-    '9999-12-31T23:59:59+23:59',
-    '-1',
-    '1e309',
-  ),
-);
-const anyValue = fc.oneof(
+import {
+  FUZZ_RUNS as RUNS,
   anyString,
-  fc.jsonValue({ maxDepth: 2 }),
-  fc.constant(null),
-  fc.integer(),
-  fc.boolean(),
-);
+  anyValue,
+  expectHandled,
+} from '../../../test/support/fuzz.js';
+
 const anyEmail = fc.oneof(
   fc.emailAddress(),
   anyString,
@@ -79,11 +61,7 @@ describe.skipIf(databaseUnavailable() !== '')('fuzzed auth, member and API-key r
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    app = await buildTestApp(db, {
-      RATE_LIMIT_READ_PER_MINUTE: '1000000',
-      RATE_LIMIT_WRITE_PER_MINUTE: '1000000',
-      RATE_LIMIT_AUTH_PER_MINUTE: '1000000',
-    });
+    app = await buildTestApp(db, noRateLimitsAtAll);
     owner = await signUpUser(app);
     const ws = await app.inject({
       method: 'POST',
@@ -106,16 +84,6 @@ describe.skipIf(databaseUnavailable() !== '')('fuzzed auth, member and API-key r
     await app?.close();
     await db?.drop();
   });
-
-  function expectHandled(res: LightMyRequestResponse, input: unknown): void {
-    const where = `${res.statusCode} ${res.body.slice(0, 300)} for ${JSON.stringify(input)?.slice(0, 300) ?? String(input)}`;
-    expect(res.statusCode, where).toBeLessThan(500);
-    if (res.statusCode >= 400) {
-      const body = res.json<{ error?: { code?: unknown; message?: unknown } }>();
-      expect(body.error?.code, where).toMatch(/^[a-z]+(_[a-z]+)*$/);
-      expect(typeof body.error?.message, where).toBe('string');
-    }
-  }
 
   interface Target {
     name: string;

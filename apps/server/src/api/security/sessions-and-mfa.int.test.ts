@@ -13,6 +13,7 @@ import {
   signUpUser,
   strongPassword,
   type TestUser,
+  noRateLimitsAtAll,
 } from '../../../test/support/app.js';
 import type { MailMessage } from '../../domain/auth/mail.js';
 import {
@@ -34,11 +35,6 @@ import {
 } from '../../domain/auth/access-tokens.js';
 
 const bearer = (token: string): Headers => ({ authorization: `Bearer ${token}` });
-const LIMITS = {
-  RATE_LIMIT_READ_PER_MINUTE: '100000',
-  RATE_LIMIT_WRITE_PER_MINUTE: '100000',
-  RATE_LIMIT_AUTH_PER_MINUTE: '100000',
-};
 
 describe.skipIf(databaseUnavailable() !== '')('sessions and MFA', () => {
   let db: TestDatabase;
@@ -51,7 +47,7 @@ describe.skipIf(databaseUnavailable() !== '')('sessions and MFA', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    ({ app, mail } = await buildTestAppWithMail(db, LIMITS));
+    ({ app, mail } = await buildTestAppWithMail(db, noRateLimitsAtAll));
     await signUpUser(app); // the instance admin
   });
   afterAll(async () => {
@@ -434,7 +430,10 @@ describe.skipIf(databaseUnavailable() !== '')('sessions and MFA', () => {
     });
 
     it('MFA_REQUIRED_ROLES: the listed roles need an MFA session, the others do not', async () => {
-      const strict = await buildTestApp(db, { ...LIMITS, MFA_REQUIRED_ROLES: 'owner,admin' });
+      const strict = await buildTestApp(db, {
+        ...noRateLimitsAtAll,
+        MFA_REQUIRED_ROLES: 'owner,admin',
+      });
       try {
         const owner = await signUpUser(strict);
         const admin = await signUpUser(strict);

@@ -92,8 +92,7 @@ export async function insertRefreshToken(
 export interface RefreshTokenRecord {
   sessionId: string;
   expiresAt: Date;
-  rotatedAt: Date | null;
-  /** How long ago it was rotated, by the database's clock (the one that stamped it). */
+  /** How long ago it was rotated (null: not yet), by the database's clock, which stamped it. */
   rotatedMsAgo: number | null;
 }
 
@@ -108,10 +107,9 @@ export async function lockRefreshToken(
   const { rows } = await db.query<{
     session_id: string;
     expires_at: Date;
-    rotated_at: Date | null;
     rotated_ms_ago: number | null;
   }>(
-    `SELECT session_id, expires_at, rotated_at,
+    `SELECT session_id, expires_at,
             (extract(epoch FROM clock_timestamp() - rotated_at) * 1000)::float8 AS rotated_ms_ago
        FROM refresh_tokens WHERE token_hash = $1 FOR UPDATE`,
     [tokenHash],
@@ -121,7 +119,6 @@ export async function lockRefreshToken(
     ? {
         sessionId: r.session_id,
         expiresAt: r.expires_at,
-        rotatedAt: r.rotated_at,
         rotatedMsAgo: r.rotated_ms_ago,
       }
     : null;

@@ -424,7 +424,7 @@ export async function refreshSession(
       return { kind: 'revoked' as const };
     const concurrentRenewal =
       token.rotatedMsAgo !== null && token.rotatedMsAgo <= REFRESH_REUSE_GRACE_MS;
-    if (token.rotatedAt && !concurrentRenewal) {
+    if (token.rotatedMsAgo !== null && !concurrentRenewal) {
       await revokeSession(c, session.id, 'refresh_token_reuse');
       return { kind: 'reuse' as const, session };
     }
