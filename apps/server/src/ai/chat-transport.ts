@@ -1,7 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import {
   BrokenCircuitError,
-  BulkheadPolicy,
   CircuitState,
   ConsecutiveBreaker,
   IsolatedCircuitError,
@@ -9,6 +8,7 @@ import {
   handleWhen,
   type CircuitBreakerPolicy,
 } from 'cockatiel';
+import PQueue from 'p-queue';
 import { request as httpRequest } from 'undici';
 import { z } from 'zod';
 import { providerFromBaseUrl, type LlmCallRecord, type LlmOperation } from './call-record.js';
@@ -31,7 +31,7 @@ export interface LlmClientOptions {
   model: string;
   /** Per HTTP attempt, covering the response body too. */
   timeoutMs: number;
-  /** HTTP requests in flight at once from this client; the rest queue (cockatiel bulkhead). */
+  /** HTTP requests in flight at once from this client; the rest queue, foreground first. */
   maxConcurrency: number;
   /** HTTP attempts per request, first one included (default 3). */
   maxAttempts?: number;
@@ -67,6 +67,12 @@ export interface ChatRequest {
   };
   maxOutputTokens: number;
   repair: boolean;
+  /**
+   * Waits behind every foreground request for the client's concurrency. A job's summary is
+   * background: chunk labelling holds one of the global slots while it waits, a summary holds
+   * none and nobody's queue moves on it.
+   */
+  background?: boolean;
   signal?: AbortSignal;
   onCall?: (record: LlmCallRecord) => void;
 }
@@ -127,9 +133,12 @@ const defaultSleep = (ms: number, signal?: AbortSignal): Promise<void> =>
 const breakerCounts = (error: Error): boolean =>
   isLlmError(error) && (error.code === 'llm_unavailable' || error.code === 'llm_timeout');
 
+const FOREGROUND = 1;
+const BACKGROUND = 0;
+
 /**
  * One Chat Completions request with the resilience around it: a shared rate-limit gate, a
- * bulkhead for maxConcurrency, a circuit breaker, a timeout per attempt, and retries with
+ * queue for maxConcurrency (foreground requests first), a circuit breaker, a timeout per attempt, and retries with
  * exponential back-off and jitter for 408/409/429/5xx/timeouts/network errors (never other 4xx).
  */
 export class ChatTransport {
@@ -141,7 +150,8 @@ export class ChatTransport {
   private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   private readonly random: () => number;
   private readonly gate: RateLimitGate;
-  private readonly bulkhead: BulkheadPolicy;
+  /** At most maxConcurrency HTTP attempts at once; queued ones go by priority, then in order. */
+  private readonly requests: PQueue;
   private readonly breaker: CircuitBreakerPolicy;
   private readonly maxAttempts: number;
   private readonly timeoutMs: number;
@@ -163,7 +173,7 @@ export class ChatTransport {
     this.sleep = options.sleep ?? defaultSleep;
     this.random = options.random ?? Math.random;
     this.gate = new RateLimitGate(this.now);
-    this.bulkhead = new BulkheadPolicy(options.maxConcurrency, Number.POSITIVE_INFINITY);
+    this.requests = new PQueue({ concurrency: options.maxConcurrency });
     this.breaker = circuitBreaker(handleWhen(breakerCounts), {
       halfOpenAfter: options.circuitBreaker?.halfOpenAfterMs ?? 30_000,
       breaker: new ConsecutiveBreaker(options.circuitBreaker?.consecutiveFailures ?? 5),
@@ -215,7 +225,7 @@ export class ChatTransport {
 
     for (let attempt = 1; ; attempt++) {
       await this.waitForGate(estimatedInputTokens, request.signal);
-      // Reset when the bulkhead lets the request go, so durationMs excludes queueing for a slot.
+      // Reset when the queue lets the request go, so durationMs excludes queueing for a slot.
       let startedAtMs = this.now();
       const record = (partial: Partial<LlmCallRecord>): LlmCallRecord => {
         const full: LlmCallRecord = {
@@ -245,10 +255,16 @@ export class ChatTransport {
 
       try {
         const { response, usage, httpStatus } = await this.breaker.execute(() =>
-          this.bulkhead.execute(() => {
-            startedAtMs = this.now();
-            return this.attemptOnce(body, request.signal);
-          }),
+          this.requests.add(
+            () => {
+              startedAtMs = this.now();
+              return this.attemptOnce(body, request.signal);
+            },
+            {
+              priority: request.background ? BACKGROUND : FOREGROUND,
+              ...(request.signal ? { signal: request.signal } : {}),
+            },
+          ),
         );
         const responseModel = response.responseModel;
         record({

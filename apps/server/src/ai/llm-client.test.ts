@@ -396,6 +396,23 @@ describe('labelPosts against the fake server', () => {
     expect(outs.every((o) => o.results.every((r) => r.status === 'labelled'))).toBe(true);
     expect(server.stats.maxInFlight).toBe(2);
   });
+
+  it('lets queued labelling go before a job summary queued earlier', async () => {
+    const { client } = setup({ maxConcurrency: 1 });
+    server.setBehaviour({ latencyMs: 60 });
+    const first = client.labelPosts({ posts, taxonomy });
+    const summary = client.summarizeJob({ chunkSummaries: ['Chunk one is about shipping.'] });
+    // The summary is queued behind the first call before the second labelling asks.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const second = client.labelPosts({ posts, taxonomy });
+    await Promise.all([first, summary, second]);
+    const order = server.requests.map(
+      (r) =>
+        (r.body as { response_format: { json_schema: { name: string } } }).response_format
+          .json_schema.name,
+    );
+    expect(order).toEqual(['post_labels', 'post_labels', 'job_summary']);
+  });
 });
 
 describe('circuit breaker', () => {

@@ -119,6 +119,7 @@ async function summarizeOnce(
       maxOutputTokens:
         failure?.reason === 'truncated_output' ? 2 * SUMMARY_OUTPUT_TOKENS : SUMMARY_OUTPUT_TOKENS,
       repair: round > 0,
+      background: true,
       ...(input.signal ? { signal: input.signal } : {}),
       ...(input.onCall ? { onCall: input.onCall } : {}),
     };

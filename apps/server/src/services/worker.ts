@@ -6,7 +6,7 @@ import { processDelivery } from '../domain/webhooks/webhook-processor.js';
 import { createPool } from '../db/pool.js';
 import { createSecretBox } from '../domain/auth/secret-box.js';
 import { ChunkWorker, type ChunkWorkerOptions } from '../domain/analyses/chunk-worker.js';
-import { createLlmResolver } from '../domain/analyses/llm-runtime.js';
+import { createLlmResolver, preloadLlm } from '../domain/analyses/llm-runtime.js';
 import type { Logger } from '../observability/logger.js';
 import { startCollection, type CollectionOptions } from '../domain/collection/sync-queue.js';
 import { connectorProviderFromConfig } from '../domain/collection/connectors.js';
@@ -53,6 +53,7 @@ export async function startWorker(
       ),
     ...(overrides.onChunk ? { onChunk: overrides.onChunk } : {}),
   });
+  if (config.llm.baseUrl && config.llm.model) await preloadLlm(config.llm.model);
   await worker.start();
   // Webhook deliveries: acknowledged by the API, processed here.
   await queue.boss.work<{ id: number }>(

@@ -181,6 +181,16 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
       await Promise.all(analyses.map((a, i) => waitForAnalysis(app, users[i] as TestUser, a.id)));
       const fast = analyses[2]?.id ?? '';
       expect(starts.slice(0, 2)).toEqual([`${fast}:0`, `${fast}:1`]);
+      // One slot: however the next chunk is claimed, no chunk starts before the last one ended.
+      const { rows } = await db.adminPool.query<{ started: Date; finished: Date }>(
+        'SELECT started_at AS started, finished_at AS finished FROM analysis_chunks WHERE analysis_id = ANY($1) ORDER BY started_at',
+        [analyses.map((a) => a.id)],
+      );
+      expect(rows).toHaveLength(6);
+      for (let i = 1; i < rows.length; i++)
+        expect(rows[i]?.started.getTime()).toBeGreaterThanOrEqual(
+          rows[i - 1]?.finished.getTime() ?? Infinity,
+        );
     } finally {
       await worker.stop();
     }

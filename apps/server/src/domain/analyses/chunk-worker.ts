@@ -30,6 +30,7 @@ import {
   startChunkRun,
   type AnalysisStatus,
   type ChunkAnalysis,
+  type ChunkStart,
 } from '../../db/repos/analyses.repo.js';
 import type { AnalysisSettingsRow } from '../../db/repos/analysis-settings.repo.js';
 import { ensureTracePartitions } from '../../db/repos/traces.repo.js';
@@ -38,7 +39,7 @@ import type { Logger } from '../../observability/logger.js';
 import { processChunk, LLM_ENGINE, type ChunkWork } from './chunk-processor.js';
 import { progressOf } from './analyses.service.js';
 import type { LlmRuntime } from './llm-runtime.js';
-import { advanceTurn, sendTurn } from './scheduler.js';
+import { advanceTurn, mayOutrankQueuedTurns, sendTurn } from './scheduler.js';
 import { TraceWriter } from './trace-writer.js';
 
 export interface ChunkWorkerOptions {
@@ -65,6 +66,16 @@ class LeaseLostError extends Error {
   constructor(jobId: string) {
     super(`the claim on chunk job ${jobId} lapsed before it committed; another worker runs it`);
   }
+}
+
+/** A chunk job a loop has claimed, and the read of its chunk (started with the claim). */
+interface ClaimedChunk {
+  job: ChunkJob;
+  read: Promise<ChunkStart | null>;
+  /** Claimed while the loop's previous chunk committed: it starts when that commit ends. */
+  prefetched: boolean;
+  /** performance.now() when the claim returned, to date the chunk's start by the job's clock. */
+  claimedAt: number;
 }
 
 /** Why an analysis is not charged for an LLM chunk: its monthly budget would be exceeded. */
@@ -191,26 +202,70 @@ export class ChunkWorker {
    * every new chunk would cost a query per loop per chunk.
    */
   private async chunkLoop(slots: ChunkSlots, index: number): Promise<void> {
-    while (this.running) {
+    // The chunk claimed while the previous one committed (see runChunk), run next on this slot.
+    // (A holder object: the claim is set from runChunk's callback.)
+    const ahead: { claim: Promise<ClaimedChunk | null> | null } = { claim: null };
+    while (this.running || ahead.claim) {
       try {
-        if (!(await this.waitForSlot(slots, index))) continue;
-        const [job] = await this.boss.fetch<ChunkJobData>(CHUNK_QUEUE, {
-          batchSize: 1,
-          includeMetadata: true,
-        });
-        if (!job) {
+        let claimed: ClaimedChunk | null = null;
+        if (ahead.claim) {
+          const prefetch = ahead.claim;
+          ahead.claim = null;
+          claimed = await prefetch;
+        }
+        if (!claimed) {
+          // Nothing was claimed ahead (or the queue was empty then): claim now.
+          if (!this.running) break;
+          if (!(await this.waitForSlot(slots, index))) continue;
+          claimed = await this.claim(false);
+        }
+        if (!claimed) {
           await slots.release();
-          await this.sleep(this.options.pollIntervalMs, true);
+          if (this.running) await this.sleep(this.options.pollIntervalMs, true);
           continue;
         }
-        await this.runChunk(job);
+        await this.runChunk(claimed, () => {
+          if (this.running) ahead.claim = this.claim(true);
+        });
       } catch (error) {
         this.options.logger.error({ err: error }, 'chunk loop error');
-        await slots.release().catch(() => undefined);
+        // A chunk claimed for this slot still runs on it: keep the slot for it.
+        if (!ahead.claim) await slots.release().catch(() => undefined);
         await this.sleep(this.options.pollIntervalMs, false);
       }
     }
     await slots.release().catch(() => undefined);
+  }
+
+  /**
+   * Claims the next chunk job, if any, and starts reading its chunk (the posts, the analysis,
+   * the workspace's settings) in the same breath. A loop claims ahead (`prefetched`) only while
+   * its current chunk commits, once the commit has decided the requester's next turn: the
+   * claim and the read then overlap the rest of the commit instead of following it, and the
+   * claimed chunk waits for no more than that before it runs on the same slot.
+   */
+  private async claim(prefetched: boolean): Promise<ClaimedChunk | null> {
+    const [job] = await this.boss.fetch<ChunkJobData>(CHUNK_QUEUE, {
+      batchSize: 1,
+      includeMetadata: true,
+    });
+    if (!job) return null;
+    const claimedAt = performance.now();
+    const read = (async (): Promise<ChunkStart | null> => {
+      // Traces buffered from an earlier chunk's failure count against the budget read next.
+      await this.traces.flush();
+      // One statement, no transaction of ours: read-only unless this is the analysis's first chunk.
+      return startChunkRun(
+        this.options.pool,
+        job.data.workspaceId,
+        job.data.analysisId,
+        job.data.seq,
+      );
+    })();
+    // Awaited by runChunk, which handles a failed read as a failed attempt; not an unhandled
+    // rejection while the claim waits for the commit before it.
+    read.catch(() => undefined);
+    return { job, read, prefetched, claimedAt };
   }
 
   /**
@@ -237,8 +292,17 @@ export class ChunkWorker {
     }
   }
 
-  private async runChunk(job: ChunkJob): Promise<void> {
+  /**
+   * Runs a claimed chunk: its engines, then its commit. `claimNext` may be called during the
+   * commit (see commit), so that the loop claims its next chunk meanwhile.
+   */
+  private async runChunk(claimed: ClaimedChunk, claimNext: () => void): Promise<void> {
+    const { job } = claimed;
     const data = job.data;
+    // A prefetched chunk starts now, not at its claim: dated by the job's (database) clock.
+    const startedAt = claimed.prefetched
+      ? new Date(job.startedOn.getTime() + (performance.now() - claimed.claimedAt))
+      : job.startedOn;
     const attempt = { id: job.id, retryCount: job.retryCount };
     const scope: TenantScope = { workspaceId: data.workspaceId, userId: null };
     const { pool, logger } = this.options;
@@ -248,10 +312,11 @@ export class ChunkWorker {
       Math.max(1000, (this.options.queue.settings.leaseSeconds * 1000) / 3),
     );
     try {
-      // Traces buffered from an earlier chunk's failure count against the budget read next.
-      await this.traces.flush();
-      // One statement, no transaction of ours: read-only unless this is the analysis's first chunk.
-      const start = await startChunkRun(pool, data.workspaceId, data.analysisId, data.seq);
+      let start = await claimed.read;
+      // The month's spend was read while the previous chunk committed: read it again after that
+      // commit, so that a budget check never misses this slot's last chunk.
+      if (claimed.prefetched && start?.settings?.llm_monthly_budget_usd != null)
+        start = await startChunkRun(pool, data.workspaceId, data.analysisId, data.seq);
       if (!start) {
         await this.settleSkipped(job);
         return;
@@ -293,7 +358,7 @@ export class ChunkWorker {
         categories: settings?.categories ?? [],
         llm,
       });
-      const finished = await this.commit(job, work);
+      const finished = await this.commit(job, work, startedAt, claimNext);
       // A finished analysis's cost is read next: store any buffered traces now.
       if (finished) await this.traces.flush();
       // The job's summary is one more LLM call, made off the slot: holding the slot for it would
@@ -325,7 +390,12 @@ export class ChunkWorker {
    * cancelled or committed elsewhere meanwhile, only its traces are written and the turn is
    * handed on. Returns the analysis's final status when this chunk was its last.
    */
-  private async commit(job: ChunkJob, work: ChunkWork): Promise<AnalysisStatus | null> {
+  private async commit(
+    job: ChunkJob,
+    work: ChunkWork,
+    startedAt: Date,
+    claimNext: () => void,
+  ): Promise<AnalysisStatus | null> {
     const data = job.data;
     let committing = false;
     try {
@@ -339,7 +409,7 @@ export class ChunkWorker {
             fairnessKey: data.fairnessKey,
             jobId: job.id,
             attempt: job.retryCount + 1,
-            startedAt: job.startedOn,
+            startedAt,
             processed: work.results.length,
             failed: work.missing,
             workMs: work.workMs,
@@ -355,6 +425,9 @@ export class ChunkWorker {
             results: work.results,
             traces: work.traces,
           });
+          // The next claim may overlap the rest of this commit unless the requester's next turn,
+          // invisible until COMMIT, could have been the one to claim.
+          if (!mayOutrankQueuedTurns(result.turn)) claimNext();
           await this.complete(
             c,
             job,

@@ -75,6 +75,17 @@ export function traceOfCall(
 /** The LLM module (client, tokenizers, price table) loads on first use: local-only workers never pay for it. */
 const loadAi = (): Promise<typeof Ai> => import('../../ai/index.js');
 
+/**
+ * Loads the LLM module and the model's tokenizer before any chunk needs them. A worker whose
+ * instance has a model configured will count tokens on its first LLM chunk, and loading
+ * o200k's rank table blocks the event loop for about half a second: every chunk loop of the
+ * process would wait for it at the first chunk instead of at start-up.
+ */
+export async function preloadLlm(model: string): Promise<void> {
+  const { countTextTokens } = await loadAi();
+  countTextTokens('', model);
+}
+
 export function runtimeOf(clientOf: () => Promise<LlmClient>, model: string): LlmRuntime {
   return {
     model,

@@ -52,6 +52,15 @@ export async function sendTurn(
     throw new Error(`pg-boss refused chunk ${analysisId}/${seq} of ${fairnessKey}`);
 }
 
+/**
+ * Whether a new turn job could be fetched before jobs already queued. Turns created now join
+ * the back of their lane, so only a lane above the lowest (priorities are 0–10, 0 the normal
+ * lane) can put one ahead of queued jobs.
+ */
+export function mayOutrankQueuedTurns(turn: TurnDecision): boolean {
+  return turn.queued && (turn.chunk?.priority ?? 0) > 0;
+}
+
 /** The requester a job is queued for: a person, or an API key acting alone. */
 export function fairnessKeyOf(principal: {
   userId: string | null;
