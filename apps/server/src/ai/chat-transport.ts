@@ -68,7 +68,9 @@ export interface ChatRequest {
   maxOutputTokens: number;
   repair: boolean;
   /**
-   * Waits behind every foreground request for the client's concurrency. A job's summary is
+   * Waits behind every foreground request for the client's concurrency, and background
+   * requests hold at most a quarter of it (at least one): a running request is not preempted,
+   * so what background requests hold, foreground ones may have to wait for. A job's summary is
    * background: chunk labelling holds one of the global slots while it waits, a summary holds
    * none and nobody's queue moves on it.
    */
@@ -152,6 +154,8 @@ export class ChatTransport {
   private readonly gate: RateLimitGate;
   /** At most maxConcurrency HTTP attempts at once; queued ones go by priority, then in order. */
   private readonly requests: PQueue;
+  /** Background requests in `requests` (queued or running) at once: a quarter of the concurrency. */
+  private readonly background: PQueue;
   private readonly breaker: CircuitBreakerPolicy;
   private readonly maxAttempts: number;
   private readonly timeoutMs: number;
@@ -174,6 +178,9 @@ export class ChatTransport {
     this.random = options.random ?? Math.random;
     this.gate = new RateLimitGate(this.now);
     this.requests = new PQueue({ concurrency: options.maxConcurrency });
+    this.background = new PQueue({
+      concurrency: Math.max(1, Math.floor(options.maxConcurrency / 4)),
+    });
     this.breaker = circuitBreaker(handleWhen(breakerCounts), {
       halfOpenAfter: options.circuitBreaker?.halfOpenAfterMs ?? 30_000,
       breaker: new ConsecutiveBreaker(options.circuitBreaker?.consecutiveFailures ?? 5),
@@ -217,6 +224,16 @@ export class ChatTransport {
     };
   }
 
+  /** Runs one HTTP attempt when the concurrency limits let it. */
+  private admit<T>(request: ChatRequest, attempt: () => Promise<T>): Promise<T> {
+    const signal = request.signal ? { signal: request.signal } : {};
+    if (!request.background) return this.requests.add(attempt, { priority: FOREGROUND, ...signal });
+    return this.background.add(
+      () => this.requests.add(attempt, { priority: BACKGROUND, ...signal }),
+      signal,
+    );
+  }
+
   /** Sends with retries; throws an LlmError (with `calls`) when every attempt failed. */
   async send(request: ChatRequest): Promise<ChatOutcome> {
     const calls: LlmCallRecord[] = [];
@@ -255,16 +272,10 @@ export class ChatTransport {
 
       try {
         const { response, usage, httpStatus } = await this.breaker.execute(() =>
-          this.requests.add(
-            () => {
-              startedAtMs = this.now();
-              return this.attemptOnce(body, request.signal);
-            },
-            {
-              priority: request.background ? BACKGROUND : FOREGROUND,
-              ...(request.signal ? { signal: request.signal } : {}),
-            },
-          ),
+          this.admit(request, () => {
+            startedAtMs = this.now();
+            return this.attemptOnce(body, request.signal);
+          }),
         );
         const responseModel = response.responseModel;
         record({

@@ -413,6 +413,17 @@ describe('labelPosts against the fake server', () => {
     );
     expect(order).toEqual(['post_labels', 'post_labels', 'job_summary']);
   });
+
+  it('keeps most of the concurrency for labelling: job summaries hold at most a quarter', async () => {
+    const { client } = setup({ maxConcurrency: 8 });
+    server.setBehaviour({ latencyMs: 30 });
+    server.stats.maxInFlight = 0;
+    const outs = await Promise.all(
+      Array.from({ length: 5 }, (_, i) => client.summarizeJob({ chunkSummaries: [`Chunk ${i}.`] })),
+    );
+    expect(outs.every((o) => o.status === 'summarized')).toBe(true);
+    expect(server.stats.maxInFlight).toBe(2);
+  });
 });
 
 describe('circuit breaker', () => {

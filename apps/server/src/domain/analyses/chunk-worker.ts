@@ -132,6 +132,13 @@ export class ChunkWorker {
       );
     }, 6 * 3600_000);
     this.partitionTimer.unref();
+    // One pooled connection per loop, opened now rather than by the first chunks: a worker that
+    // starts into a backlog (a deploy, a process added to scale out) would otherwise open them
+    // all at once while every loop runs its first chunk.
+    const warm = await Promise.all(
+      Array.from({ length: this.options.concurrency }, () => this.options.pool.connect()),
+    );
+    for (const client of warm) client.release();
     this.listener = await listen(this.options.ownerUrl, CHUNK_READY_CHANNEL, () => this.wakeAll());
     for (let i = 0; i < this.options.concurrency; i += 1) {
       const slots = new ChunkSlots(this.options.ownerUrl, this.options.slots);
