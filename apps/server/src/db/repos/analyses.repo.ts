@@ -317,6 +317,27 @@ export async function advanceTurnRow(
   return toTurn(turn);
 }
 
+/**
+ * What one chunk's results add to its analysis's aggregates, stored with the chunk when it
+ * commits. The analysis's aggregates are these partials merged (`analysis_aggregates`, 0011):
+ * finishing an analysis reads one small object per chunk instead of every result it stored.
+ * Counts are keyed as the aggregates are: a missing label counts as "none", topics stay as the
+ * model wrote them (the merge lower-cases them, as the aggregates always did).
+ */
+export interface ChunkAggregates {
+  sentiment: Record<string, number>;
+  llm_sentiment: Record<string, number>;
+  /** Sum and number of the sentiment scores, as stored (single precision). */
+  score_sum: number;
+  score_n: number;
+  topics: Record<string, number>;
+  /** A post counts once per category, whether the LLM or a workspace rule gave it. */
+  categories: Record<string, number>;
+  keywords: Record<string, number>;
+  toxic: number;
+  unlabelled: number;
+}
+
 export interface ChunkCommit {
   analysisId: string;
   seq: number;
@@ -325,7 +346,7 @@ export interface ChunkCommit {
   jobId: string;
   /** This attempt's number, the first being 1. */
   attempt: number;
-  /** When the job was claimed (pg-boss's clock, the database's). */
+  /** When the chunk started (by pg-boss's clock, the database's). */
   startedAt: Date | null;
   processed: number;
   failed: number;
@@ -334,6 +355,8 @@ export interface ChunkCommit {
   error: Record<string, unknown> | null;
   usage: ChunkUsage;
   results: readonly ResultRow[];
+  /** What `results` add to the analysis's aggregates (stored with the chunk). */
+  aggregates: ChunkAggregates;
   traces: readonly TraceRecord[];
 }
 
@@ -363,6 +386,7 @@ export async function commitChunk(db: Queryable, c: ChunkCommit): Promise<ChunkC
     output_tokens: c.usage.outputTokens,
     cost_usd: c.usage.costUsd,
     unpriced_calls: c.usage.unpricedCalls,
+    aggregates: c.aggregates,
   };
   const { rows } = await db.query<{
     r: {

@@ -235,6 +235,24 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
       expect(results.every((r) => r.llm?.status === 'labelled' && r.text?.includes('broken'))).toBe(
         true,
       );
+      // The aggregates merged from the chunks' partials read as the stored results do.
+      const full = await db.adminPool.query<{ aggregates: Record<string, unknown> }>(
+        'SELECT analysis_aggregates_from_results($1) AS aggregates',
+        [a.id],
+      );
+      expect(done.aggregates).toEqual(full.rows[0]?.aggregates);
+      expect(done.aggregates).toMatchObject({ llm_sentiment: { negative: 15 } });
+      expect(done.aggregates?.top_topics).not.toEqual([]);
+      // A chunk committed before partials existed: the analysis is read from its results.
+      await db.adminPool.query(
+        'UPDATE analysis_chunks SET aggregates = NULL WHERE analysis_id = $1 AND seq = 0',
+        [a.id],
+      );
+      const fallback = await db.adminPool.query<{ aggregates: Record<string, unknown> }>(
+        'SELECT analysis_aggregates($1) AS aggregates',
+        [a.id],
+      );
+      expect(fallback.rows[0]?.aggregates).toEqual(full.rows[0]?.aggregates);
       // Every request the fake server saw is a trace, with its tokens, and the cost adds up exactly.
       await expect
         .poll(
