@@ -48,6 +48,24 @@ export interface BuildAppOptions {
   logger?: FastifyBaseLogger;
 }
 
+/**
+ * Requests that still arrive once the server is closing (pipelined, or on a keep-alive
+ * connection that is busy when the idle ones are closed) get a 503 in the API's error format,
+ * with `Connection: close`, before any other hook runs; the ones in progress finish.
+ */
+function refuseWhileClosing(app: ZodApp): void {
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  app.addHook('onRequest', async (_request, reply) => {
+    if (!closing) return;
+    reply.header('connection', 'close');
+    throw new AppError('not_ready', 'The server is shutting down; send the request again');
+  });
+}
+
 /** Builds the HTTP application without listening: the server and tests (inject) share it. */
 export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Promise<ZodApp> {
   const app = Fastify({
@@ -59,7 +77,8 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
     genReqId: generateRequestId,
     logController: new LogController({ requestIdLogLabel: 'requestId' }),
     bodyLimit: deps.config.api.bodyLimitBytes,
-    return503OnClosing: true,
+    // Refused in our own error format instead (below).
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true },
     trustProxy: deps.config.api.trustProxy,
@@ -68,6 +87,7 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app);
+  refuseWhileClosing(app);
   registerRequestContext(app);
   registerPoolMetrics(() => poolStats(deps.db.pool));
 
