@@ -6,9 +6,10 @@
  * Splits (one definition, `src/analysis/training/splits.ts`, shared with the benchmark; see
  * docs/adr/0005-sentiment-model.md): held out of all training and tuning: a seeded, stratified
  * 25% of twitter-2016test-A (what `npm run bench:sentiment` reports as tweets it never saw).
- * Validation (epoch choice, temperature calibration, and with the odd-id half of VADER's tweets
- * the default combiner): a seeded random 15% of the remaining pool (every other SemEval file
- * and the other 75% of twitter-2016test-A). Training: the rest, minus any tweet whose id or
+ * Validation (epoch choice and temperature calibration): a seeded random 15% of the remaining
+ * pool (every other SemEval file and the other 75% of twitter-2016test-A). The default
+ * combiner (model + VADER) is fitted on out-of-file scores: the pool's files in groups, each
+ * scored by a model trained without them, plus the odd-id half of VADER's tweets (cross-fitted). Training: the rest, minus any tweet whose id or
  * text also occurs in validation or held out. VADER's even-id tweets are held out of everything.
  *
  * Usage: npm run train:sentiment [-- --data DIR] [--out FILE] [--dry-run]
@@ -35,6 +36,7 @@ import {
   HELD_OUT_FILE,
   HELD_OUT_SHARE,
   VALIDATION_SHARE,
+  fileFolds,
   isVaderHeldOut,
   semevalSplits,
 } from '../src/analysis/training/splits.js';
@@ -42,6 +44,8 @@ import {
   COMBINER_BALANCE,
   DEFAULT_TRAIN_OPTIONS,
   type TrainOptions,
+  combinerInputRows,
+  fitCombiner,
   trainCombiner,
   trainSentimentModel,
 } from '../src/analysis/training/train-sentiment-model.js';
@@ -73,6 +77,10 @@ const { values } = parseArgs({
     drop: { type: 'string' },
     'combiner-weights': { type: 'string' },
     'combiner-weighted-counts': { type: 'boolean', default: false },
+    'combiner-fit': { type: 'string' },
+    'combiner-folds': { type: 'string' },
+    'fold-epochs': { type: 'string' },
+    'dump-combiner': { type: 'string' },
   },
 });
 
@@ -198,6 +206,40 @@ if (crossFit) {
     foldModels.set(4 - q, fold.model);
   }
 }
+/**
+ * Out-of-file scores for the combiner (`--combiner-fit oof`, the default since `linear-5`):
+ * the pool's SemEval files (training and validation rows) are split into
+ * `--combiner-folds` groups of whole files (greedy, largest file first, into the lightest
+ * group); each group is scored by a model trained (same recipe, `--fold-epochs` epochs) without
+ * any of its files, so the combiner learns how far to trust the model on tweets of a
+ * collection it never saw, which is what the default meets in use.
+ */
+const combinerFit = values['combiner-fit'] ?? 'oof';
+if (combinerFit !== 'oof' && combinerFit !== 'validation')
+  throw new Error('--combiner-fit takes oof or validation');
+const oofModels = new Map<LabelledText, SentimentModel>();
+const oofRows: LabelledText[] = [];
+if (combinerFit === 'oof') {
+  const pool = [...train, ...validation];
+  const groups = fileFolds(pool, Number(values['combiner-folds'] ?? 5));
+  const foldOptions = { ...options, epochs: Number(values['fold-epochs'] ?? 8) };
+  for (const g of groups) {
+    const out = (r: LabelledText): boolean => !g.has(r.source);
+    const fold = trainSentimentModel(
+      [...train.filter(out), ...vaderTrain],
+      validation.filter(out),
+      [],
+      lexicon,
+      foldOptions,
+    );
+    const scored = pool.filter((r) => g.has(r.source));
+    for (const r of scored) oofModels.set(r, fold.model);
+    oofRows.push(...scored);
+    log(
+      `out-of-file model without ${[...g].join(', ')} (${scored.length} rows scored): epoch ${fold.validation.epoch}, validation macro-F1 ${fold.validation.report.macroF1.toFixed(4)}`,
+    );
+  }
+}
 /** The model that scores `row` in the combiner's fit and check (cross-fitted where it applies). */
 function fitModel(row: LabelledText): SentimentModel {
   return (
@@ -226,13 +268,15 @@ function defaultLabel(text: string, model: SentimentModel): string {
   combinerInputs(z, vs, x);
   return combine(result.file.combiner.weights, x).label;
 }
-// VADER's tweets' total weight in the combiner's loss (relative to the validation split) is: the smallest weight of the
-// grid that keeps the default, with the analyzer's language gate (a withheld answer counts as
-// wrong), at least `--margin` (default 0) above reference VADER on the odd-id half it is
-// fitted on (the even-id half stays held out to check it), else the largest (ADR 0005).
-const VADER_TWEETS_WEIGHTS = values['combiner-weights']?.split(',').map(Number) ?? [
-  0.5, 1, 2, 3, 5, 8,
-];
+// VADER's tweets' total weight in the combiner's loss, relative to the rows it is fitted on.
+// Out-of-file fit (the default): one fixed weight, 0.25 (ADR 0005 round 7: chosen on the
+// training side; a selection step here flipped on single tweets). Validation fit: the
+// smallest weight of the grid that keeps the default, with the analyzer's language gate (a
+// withheld answer counts as wrong), at least `--margin` (default 0) above reference VADER on the
+// odd-id half it is fitted on (the even-id half stays held out to check it), else the largest.
+const VADER_TWEETS_WEIGHTS =
+  values['combiner-weights']?.split(',').map(Number) ??
+  (combinerFit === 'oof' ? [0.25] : [0.5, 1, 2, 3, 5, 8]);
 const margin = values.margin === undefined ? 0 : Number(values.margin);
 const vaderOddF1 = classificationReport(
   vaderFit.map((r) => r.label),
@@ -240,7 +284,53 @@ const vaderOddF1 = classificationReport(
   SENTIMENT_CLASSES,
 ).macroF1;
 let vaderTweetsWeight = VADER_TWEETS_WEIGHTS[VADER_TWEETS_WEIGHTS.length - 1] ?? 1;
-for (const w of VADER_TWEETS_WEIGHTS) {
+if (combinerFit === 'oof') {
+  const semX = combinerInputRows((r) => oofModels.get(r) ?? result.model, vader, oofRows);
+  const vadX = combinerInputRows(fitModel, vader, vaderFit);
+  const idx = (r: LabelledText): number => SENTIMENT_CLASSES.indexOf(r.label);
+  if (values['dump-combiner'] !== undefined) {
+    // Numbers only (combiner inputs, labels, gate, file): no text leaves the trainer.
+    const rowsOf = (rows: readonly LabelledText[], xs: Float64Array[]) =>
+      rows.map((r, i) => ({
+        x: Array.from(xs[i] ?? []),
+        y: idx(r),
+        ok: readable(r.text),
+        src: r.source,
+        q: r.source === 'vader-tweets' ? Number(r.id) % 4 : -1,
+      }));
+    const checks = [
+      ...heldOut,
+      { name: 'vader-tweets (even ids, held out)', rows: vaderHeldOut },
+      { name: 'vader-tweets (all)', rows: vaderTweets },
+      { name: 'validation (fit)', rows: validation },
+    ];
+    writeFileSync(
+      values['dump-combiner'],
+      JSON.stringify({
+        fitSemeval: rowsOf(oofRows, semX),
+        fitVader: rowsOf(vaderFit, vadX),
+        checks: checks.map((c) => ({
+          name: c.name,
+          rows: rowsOf(
+            c.rows,
+            combinerInputRows(() => result.model, vader, c.rows),
+          ),
+        })),
+      }),
+    );
+    log(`dumped combiner inputs to ${values['dump-combiner']}`);
+  }
+  vaderTweetsWeight = VADER_TWEETS_WEIGHTS[0] ?? 1;
+  result.file.combiner.weights = fitCombiner(
+    [...semX, ...vadX],
+    [...oofRows.map(idx), ...vaderFit.map(idx)],
+    [
+      ...oofRows.map(() => 1),
+      ...vaderFit.map(() => (vaderTweetsWeight * oofRows.length) / vaderFit.length),
+    ],
+  );
+}
+for (const w of combinerFit === 'oof' ? [] : VADER_TWEETS_WEIGHTS) {
   result.file.combiner.weights = trainCombiner(
     fitModel,
     vader,

@@ -24,7 +24,8 @@ import { getVader } from './nlp/vader/vader-lexicons.js';
 import { vaderLabel, type Vader, type VaderScores } from './nlp/vader/vader.js';
 
 export const VADER_ENGINE: EngineInfo = { name: 'vader', version: '3.3.2+lexicon-44fc044' };
-export const ANALYZER_ENGINE: EngineInfo = { name: 'socialpulse-analysis', version: '1' };
+// 2: the language gate reads short English posts ELD ties with a related language (nlp/language.ts).
+export const ANALYZER_ENGINE: EngineInfo = { name: 'socialpulse-analysis', version: '2' };
 
 /** Languages the sentiment engines read. */
 export const SENTIMENT_LANGUAGES: ReadonlySet<string> = new Set(['en']);

@@ -39,13 +39,23 @@ const ENGLISH_MARKERS = new Set([
 export const ELD_PREFIX_CHARS = 240;
 /** Posts of at most this many (Latin-script, not mostly known) words are `und`. */
 export const SHORT_POST_WORDS = 3;
+/**
+ * On posts of at most this many words ELD sees too few n-grams to separate English from a
+ * related language it scores within ENGLISH_NEAR_TOP; longer posts keep ELD's answer (a
+ * French tweet naming "the Big Bang Theory" is French).
+ */
+export const FEW_WORDS = 6;
 
 /**
  * Guesses the language of a post from its tokens (see tokenize.ts). `isEnglishWord` (VADER's
  * lexicon and the sentiment model's vocabulary in the analyzer) lets short, informal posts
  * such as "Magic Mouse FTW" or "bad mood. :'(" count as English: a post whose Latin-script
  * words are mostly known English words is English; ELD (on a bounded prefix) decides the
- * rest, and an unreliable ELD guess is reported as `und`, never as a language.
+ * rest, and an unreliable ELD guess is reported as `und`, never as a language. Where ELD is
+ * unreliable or the post has at most FEW_WORDS words, a post half of whose words are known
+ * English words is English only if ELD ranks English first or within ENGLISH_NEAR_TOP of its
+ * first language ("Stormy weather", "Summer temps in burbank"), never when ELD puts another
+ * language clearly ahead ("sehr sehr gut gut": German, English unscored).
  */
 export function detectLanguage(
   tokens: readonly Token[],
@@ -80,16 +90,44 @@ export function detectLanguage(
   // Mostly known English words, in Latin script: English (short and informal posts included).
   if (latin === words && words > 0 && known * 3 >= words * 2)
     return { language: 'en', method: 'english-words' };
-  // One to three Latin-script words are too little signal for any detector: undetermined
-  // (the analyzer then reads only what it knows, such as emoticons, emoji and lexicon words).
-  if (latin === words && words <= SHORT_POST_WORDS) return { language: 'und', method: 'too-short' };
-  const result = eld.detect(prefixOfWords(tokens));
-  if (result.language === '' || !result.isReliable()) {
-    return latin === words && known * 2 >= words && known > 0
+  const halfKnown = latin === words && known * 2 >= words && known > 0;
+  // One to three Latin-script words are too little signal for a detector alone: undetermined
+  // (the analyzer then reads only what it knows, such as emoticons, emoji and lexicon words),
+  // unless half of them are known English words and ELD agrees (see englishNearTop).
+  if (latin === words && words <= SHORT_POST_WORDS) {
+    if (!halfKnown) return { language: 'und', method: 'too-short' };
+    const result = eld.detect(prefixOfWords(tokens));
+    return result.language === 'en' || englishNearTop(result)
       ? { language: 'en', method: 'english-words' }
-      : { language: 'und', method: 'eld' };
+      : { language: 'und', method: 'too-short' };
+  }
+  const result = eld.detect(prefixOfWords(tokens));
+  if (result.language === '' || !result.isReliable() || words <= FEW_WORDS) {
+    // ELD unsure (or a post of a few words): English when half the words are known English
+    // words and ELD does not rank another language clearly above English.
+    if (halfKnown && (result.language === '' || englishNearTop(result)))
+      return { language: 'en', method: 'english-words' };
+    if (result.language === '' || !result.isReliable()) return { language: 'und', method: 'eld' };
   }
   return { language: result.language, method: 'eld' };
+}
+
+/**
+ * English scores within this share of ELD's top score count as a tie with it. On a few words
+ * ELD's n-gram scores of related languages lie close together ("Summer temps in burbank":
+ * German 0.718, English 0.715); text in another language scores English far lower or not at
+ * all ("ich bin so müde heute": English 0.39 of German's 0.79; "que bonito dia": none).
+ */
+export const ENGLISH_NEAR_TOP = 0.95;
+
+/** True when ELD's score for English is at least ENGLISH_NEAR_TOP of its best score. */
+function englishNearTop(result: ReturnType<typeof eld.detect>): boolean {
+  if (result.language === 'en') return true;
+  if (result.language === '') return false;
+  const scores = result.getScores() as Record<string, number | undefined>;
+  const top = scores[result.language] ?? 0;
+  const english = scores.en ?? 0;
+  return top > 0 && english >= ENGLISH_NEAR_TOP * top;
 }
 
 /** True for ASCII letters/digits/apostrophes and Latin-1/Latin Extended letters. */

@@ -4,6 +4,7 @@ import { readSemeval } from './labelled-data.js';
 import {
   HELD_OUT_FILE,
   HELD_OUT_SHARE,
+  fileFolds,
   heldOutPart,
   readSemevalHeldOut,
   semevalSplits,
@@ -31,6 +32,33 @@ describe('stratifiedSample', () => {
       data.filter((r) => r.label === label && a.has(r.id)).length;
     expect([count('negative'), count('neutral'), count('positive')]).toEqual([10, 25, 15]);
     expect(stratifiedSample(data, 0.25, 8)).not.toEqual(a);
+  });
+});
+
+describe('fileFolds', () => {
+  const fromFiles = (sizes: Record<string, number>): LabelledText[] =>
+    Object.entries(sizes).flatMap(([source, n]) =>
+      Array.from({ length: n }, (_, i) => ({
+        id: `${source}-${i}`,
+        text: 't',
+        label: 'neutral' as const,
+        source,
+      })),
+    );
+
+  it('puts every file in one group, largest first into the lightest group', () => {
+    const data = fromFiles({ a: 50, b: 40, c: 30, d: 20, e: 10, f: 5 });
+    const folds = fileFolds(data, 3);
+    expect(folds.map((g) => [...g])).toEqual([
+      ['a', 'f'],
+      ['b', 'e'],
+      ['c', 'd'],
+    ]);
+    expect(fileFolds([...data].reverse(), 3)).toEqual(folds);
+  });
+
+  it('makes no more groups than there are files', () => {
+    expect(fileFolds(fromFiles({ a: 3, b: 2 }), 5)).toHaveLength(2);
   });
 });
 

@@ -118,3 +118,24 @@ export function semevalSplits(dataDir: string, drop: readonly SemevalFile[] = []
 export function isVaderHeldOut(row: LabelledText): boolean {
   return Number(row.id) % 2 === 0;
 }
+
+/**
+ * Groups of whole SemEval files for the combiner's out-of-file scores (ADR 0005 round 7):
+ * the files of `rows`, largest first, each into the group with the fewest rows so far (ties:
+ * the first), at most `k` groups. Deterministic for a given set of rows.
+ */
+export function fileFolds(rows: readonly LabelledText[], k: number): Set<string>[] {
+  const sizes = new Map<string, number>();
+  for (const r of rows) sizes.set(r.source, (sizes.get(r.source) ?? 0) + 1);
+  const files = [...sizes].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+  const groups = Array.from({ length: Math.min(k, files.length) }, () => ({
+    files: new Set<string>(),
+    rows: 0,
+  }));
+  for (const [file, size] of files) {
+    const g = groups.reduce((a, b) => (b.rows < a.rows ? b : a));
+    g.files.add(file);
+    g.rows += size;
+  }
+  return groups.map((g) => g.files);
+}
