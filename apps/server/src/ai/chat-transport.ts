@@ -140,8 +140,9 @@ const BACKGROUND = 0;
 
 /**
  * One Chat Completions request with the resilience around it: a shared rate-limit gate, a
- * queue for maxConcurrency (foreground requests first), a circuit breaker, a timeout per attempt, and retries with
- * exponential back-off and jitter for 408/409/429/5xx/timeouts/network errors (never other 4xx).
+ * queue for maxConcurrency (foreground requests first), a circuit breaker, a timeout per
+ * attempt, and retries with exponential back-off and jitter for 408/409/429/5xx/timeouts/network
+ * errors (never other 4xx).
  */
 export class ChatTransport {
   readonly provider: string;
