@@ -23,12 +23,22 @@ export interface LoginThrottle {
    */
   checkAddress(ip: string): Promise<void>;
   failCredential(ip: string): Promise<void>;
+  /**
+   * Accounts looked up by email on someone else's behalf (adding a member): each email with no
+   * account costs the asker (a user or an API key) a point, so that "no account with this
+   * email" cannot be used to list who has one. `checkLookup` throws rate_limited while the
+   * asker has used up LOOKUP_MISSES in the hour.
+   */
+  checkLookup(asker: string): Promise<void>;
+  failLookup(asker: string): Promise<void>;
 }
 
 const ACCOUNT_FAILS = 5;
 const ACCOUNT_WINDOW_S = 15 * 60;
 const IP_FAILS = 50;
 const IP_WINDOW_S = 60 * 60;
+export const LOOKUP_MISSES = 20;
+const LOOKUP_WINDOW_S = 60 * 60;
 
 function limiter(
   redis: Redis | null,
@@ -66,6 +76,7 @@ export function createLoginThrottle(
   const probes = limiter(redis, 'sp:probe:ip', options.probesPerMinute, 60);
   // Back-off: each lockout of an account doubles the next one (1, 2, 4 … 60 minutes).
   const lockouts = limiter(redis, 'sp:login:lockouts', 1000, 24 * 60 * 60);
+  const lookups = limiter(redis, 'sp:lookup:asker', LOOKUP_MISSES, LOOKUP_WINDOW_S);
   const accountKey = (account: string): string => account.trim().toLowerCase();
 
   const remainingBlock = async (
@@ -110,6 +121,18 @@ export function createLoginThrottle(
     },
     async failCredential(ip) {
       await probes.penalty(ip, 1);
+    },
+    async checkLookup(asker) {
+      const wait = await remainingBlock(lookups, asker, LOOKUP_MISSES);
+      if (wait > 0)
+        throw new AppError(
+          'rate_limited',
+          `Too many emails without an account looked up; try again in ${wait} s, or send an invitation.`,
+          { details: { retryAfterSeconds: wait } },
+        );
+    },
+    async failLookup(asker) {
+      await lookups.penalty(asker, 1);
     },
   };
 }

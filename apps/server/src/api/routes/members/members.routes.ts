@@ -68,13 +68,18 @@ export function registerMemberRoutes(app: ZodApp, deps: AppDeps): void {
     },
     async (request, reply) => {
       const { workspaceId } = request.params;
+      // A miss tells the asker that the email has no account: misses are limited per asker.
+      const asker = request.actor().label;
+      await deps.auth.throttle.checkLookup(asker);
       const user = await findUserByEmail(deps.db.pool, request.body.email);
-      if (!user)
+      if (!user) {
+        await deps.auth.throttle.failLookup(asker);
         throw new AppError(
           'not_found',
-          `No account with the email ${request.body.email}; they must sign up first`,
+          `No account with the email ${request.body.email}; send an invitation instead`,
           { details: { field: 'email' } },
         );
+      }
       const member = await request.scoped(async (c) => {
         const current = await findRole(c, workspaceId, user.id);
         if (current)
