@@ -15,12 +15,15 @@ describe.skipIf(dbReason !== '')('a closing server', () => {
   let app: ZodApp;
   let release!: () => void;
   const held = new Promise<void>((resolve) => (release = resolve));
+  let entered!: () => void;
+  const inProgress = new Promise<void>((resolve) => (entered = resolve));
 
   beforeAll(async () => {
     db = await createTestDatabase();
     app = await buildTestApp(db);
     // A request that is still in progress when the server starts closing.
     app.get('/test-only/held', async () => {
+      entered();
       await held;
       return { done: true };
     });
@@ -40,9 +43,11 @@ describe.skipIf(dbReason !== '')('a closing server', () => {
     const client = new Client(`http://127.0.0.1:${address.port}`, { pipelining: 2 });
     try {
       const first = client.request({ method: 'GET', path: '/test-only/held' });
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await inProgress;
       const closed = app.close();
       const second = client.request({ method: 'GET', path: '/healthz' });
+      // Node reads a pipelined request once the one before it is answered: give the client
+      // time to write it before that answer ends the first request.
       await new Promise((resolve) => setTimeout(resolve, 100));
       release();
 

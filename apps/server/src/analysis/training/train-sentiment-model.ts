@@ -73,16 +73,7 @@ export function trainCombiner(
   weightedCounts = false,
 ): number[] {
   const k = COMBINER_FEATURES.length;
-  const modelFor = typeof model === 'function' ? model : () => model;
-  const xs = rows.map((r) => {
-    const z = new Float64Array(3);
-    const m = modelFor(r);
-    m.logits(r.text, z);
-    for (let c = 0; c < 3; c++) z[c] = (z[c] ?? 0) / m.temperature;
-    const x = new Float64Array(k);
-    combinerInputs(z, vader.polarityScores(r.text), x);
-    return x;
-  });
+  const xs = combinerInputRows(typeof model === 'function' ? model : () => model, vader, rows);
   const ys = rows.map((r) => SENTIMENT_CLASSES.indexOf(r.label));
   const rw = rows.map(rowWeight);
   // Class frequencies: of the rows as weighted (`weightedCounts`), or of the rows as they are.

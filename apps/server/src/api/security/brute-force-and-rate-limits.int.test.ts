@@ -15,10 +15,12 @@ import {
 } from '../../../test/support/db.js';
 import {
   buildTestApp,
+  createWorkspaceAs,
   signUpUser,
   strongPassword,
   type TestUser,
 } from '../../../test/support/app.js';
+import { LOOKUP_MISSES } from '../../domain/auth/login-throttle.js';
 import { closedPort, redisUnavailable } from '../../../test/support/redis.js';
 import { enrolTotp, startMfaSignIn, totpCode, userIdOf } from '../../../test/support/auth.js';
 import { createRedisHealth, type RedisHealth } from '../../observability/redis-health.js';
@@ -322,6 +324,36 @@ describe.skipIf(databaseUnavailable() !== '')('brute force and rate limits', () 
       } finally {
         await strict.close();
       }
+    });
+
+    it('limits the emails without an account one asker may look up by adding members, so accounts cannot be listed', async () => {
+      const [owner, other, existing] = [
+        await signUpUser(app),
+        await signUpUser(app),
+        await signUpUser(app),
+      ];
+      const ws = await createWorkspaceAs(app, owner);
+      const otherWs = await createWorkspaceAs(app, other);
+      const add = (asker: TestUser, workspace: string, email: string) =>
+        app.inject({
+          method: 'POST',
+          url: `/v1/workspaces/${workspace}/members`,
+          headers: asker.headers,
+          payload: { email, role: 'viewer' },
+        });
+      for (let i = 0; i < LOOKUP_MISSES; i++) {
+        const miss = await add(owner, ws, `nobody-${i}@example.com`);
+        expect(miss.statusCode, miss.body).toBe(404);
+      }
+      // Spent: the next answer is the same whether the email has an account or not.
+      const limited = await add(owner, ws, 'nobody-else@example.com');
+      expect(limited.statusCode).toBe(429);
+      expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+      expect(limited.json()).toMatchObject({ error: { code: 'rate_limited' } });
+      expect((await add(owner, ws, existing.email)).statusCode).toBe(429);
+      // Per asker: someone else's lookups are not affected.
+      const added = await add(other, otherWs, existing.email);
+      expect(added.statusCode, added.body).toBe(201);
     });
 
     // Regression: reads and writes once shared one counter, so reads used up the write budget.

@@ -16,21 +16,29 @@ CREATE FUNCTION analysis_aggregates(p_analysis uuid) RETURNS jsonb
   SELECT CASE WHEN EXISTS (SELECT 1 FROM analysis_chunks WHERE analysis_id = p_analysis AND status = 'done' AND aggregates IS NULL)
     THEN analysis_aggregates_from_results(p_analysis)
     ELSE (
-      WITH p AS MATERIALIZED (SELECT aggregates AS a FROM analysis_chunks WHERE analysis_id = p_analysis AND status = 'done')
+      WITH p AS MATERIALIZED (SELECT aggregates AS a FROM analysis_chunks WHERE analysis_id = p_analysis AND status = 'done'),
+      -- Every count map of the partials, summed in one pass (topics lower-cased, as they always were).
+      counts AS MATERIALIZED (
+        SELECT f.field, CASE WHEN f.field = 'topics' THEN lower(e.k) ELSE e.k END AS k, sum(e.v::bigint) AS n
+          FROM p, unnest(ARRAY['sentiment', 'llm_sentiment', 'topics', 'categories', 'keywords']) AS f(field),
+               jsonb_each_text(p.a -> f.field) AS e(k, v)
+         GROUP BY 1, 2)
       SELECT jsonb_build_object(
-        'sentiment', (SELECT coalesce(jsonb_object_agg(k, n), '{}') FROM (SELECT k, sum(v::bigint) n FROM p, jsonb_each_text(p.a -> 'sentiment') e(k, v) GROUP BY 1) s),
-        'llm_sentiment', (SELECT coalesce(jsonb_object_agg(k, n), '{}') FROM (SELECT k, sum(v::bigint) n FROM p, jsonb_each_text(p.a -> 'llm_sentiment') e(k, v) GROUP BY 1) s),
+        'sentiment', (SELECT coalesce(jsonb_object_agg(k, n), '{}') FROM counts WHERE field = 'sentiment'),
+        'llm_sentiment', (SELECT coalesce(jsonb_object_agg(k, n), '{}') FROM counts WHERE field = 'llm_sentiment'),
         'mean_score', (SELECT round((sum((p.a ->> 'score_sum')::float8) / nullif(sum((p.a ->> 'score_n')::bigint), 0))::numeric, 4) FROM p),
-        'top_topics', (SELECT coalesce(jsonb_agg(jsonb_build_object('topic', topic, 'count', n) ORDER BY n DESC, topic), '[]') FROM (
-            SELECT lower(k) topic, sum(v::bigint) n FROM p, jsonb_each_text(p.a -> 'topics') e(k, v) GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10) t),
-        'categories', (SELECT coalesce(jsonb_object_agg(k, n), '{}') FROM (SELECT k, sum(v::bigint) n FROM p, jsonb_each_text(p.a -> 'categories') e(k, v) GROUP BY 1) s),
+        'top_topics', (SELECT coalesce(jsonb_agg(jsonb_build_object('topic', k, 'count', n) ORDER BY n DESC, k), '[]') FROM (
+            SELECT k, n FROM counts WHERE field = 'topics' ORDER BY n DESC, k LIMIT 10) t),
+        'categories', (SELECT coalesce(jsonb_object_agg(k, n), '{}') FROM counts WHERE field = 'categories'),
         'top_keywords', (SELECT coalesce(jsonb_agg(jsonb_build_object('keyword', k, 'count', n) ORDER BY n DESC, k), '[]') FROM (
-            SELECT k, sum(v::bigint) n FROM p, jsonb_each_text(p.a -> 'keywords') e(k, v) GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 20) t),
+            SELECT k, n FROM counts WHERE field = 'keywords' ORDER BY n DESC, k LIMIT 20) t),
         'toxic', (SELECT coalesce(sum((p.a ->> 'toxic')::bigint), 0) FROM p),
         'unlabelled', (SELECT coalesce(sum((p.a ->> 'unlabelled')::bigint), 0) FROM p)
       ))
   END $$;
 
+-- 0007's function, whole (a function is replaced, not patched); one change: the chunk's row
+-- also stores `p_outcome -> 'aggregates'`.
 CREATE OR REPLACE FUNCTION analysis_chunk_commit(p_analysis uuid, p_seq integer, p_fairness_key text, p_job uuid, p_attempt integer, p_started_at timestamptz,
     p_outcome jsonb, p_results jsonb, p_traces jsonb) RETURNS jsonb
   LANGUAGE plpgsql AS $$

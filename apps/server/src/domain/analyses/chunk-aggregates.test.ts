@@ -2,23 +2,10 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { ResultRow } from '../../db/repos/analyses.repo.js';
 import { chunkAggregates } from './chunk-aggregates.js';
+import { emptyResultRow } from './chunk-processor.js';
 
 function row(overrides: Partial<ResultRow>): ResultRow {
-  return {
-    postId: 1,
-    language: 'en',
-    sentimentLabel: null,
-    sentimentScore: null,
-    sentiment: null,
-    local: null,
-    llmStatus: null,
-    topic: null,
-    category: null,
-    llmSentiment: null,
-    rationale: null,
-    error: null,
-    ...overrides,
-  };
+  return { ...emptyResultRow(1), language: 'en', ...overrides };
 }
 
 describe('chunkAggregates', () => {

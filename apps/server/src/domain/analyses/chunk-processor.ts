@@ -2,8 +2,14 @@ import { performance } from 'node:perf_hooks';
 import Big from 'big.js';
 import type { Analyzer, createAnalyzer as CreateAnalyzer } from '../../analysis/analyzer.js';
 import type { CategoryRule } from '../../analysis/nlp/categories.js';
-import type { ChunkAnalysis, ChunkUsage, ResultRow } from '../../db/repos/analyses.repo.js';
+import type {
+  ChunkAggregates,
+  ChunkAnalysis,
+  ChunkUsage,
+  ResultRow,
+} from '../../db/repos/analyses.repo.js';
 import type { TraceRecord } from '../../db/repos/traces.repo.js';
+import { chunkAggregates } from './chunk-aggregates.js';
 import type { LlmRuntime } from './llm-runtime.js';
 
 export const LOCAL_ENGINE = 'local';
@@ -26,6 +32,8 @@ export interface ChunkInput {
 
 export interface ChunkWork {
   results: ResultRow[];
+  /** What `results` add to the analysis's aggregates (stored with them). */
+  aggregates: ChunkAggregates;
   /** Posts selected at submission that no longer exist. */
   missing: number;
   summary: string | null;
@@ -66,6 +74,24 @@ async function analyzerFor(
   return analyzer;
 }
 
+/** A post's result before any engine has filled it in. */
+export function emptyResultRow(postId: number): ResultRow {
+  return {
+    postId,
+    language: null,
+    sentimentLabel: null,
+    sentimentScore: null,
+    sentiment: null,
+    local: null,
+    llmStatus: null,
+    topic: null,
+    category: null,
+    llmSentiment: null,
+    rationale: null,
+    error: null,
+  };
+}
+
 /**
  * Runs a chunk's engines over its posts. Pure computation and model calls: no database writes
  * (the worker commits the outcome in one transaction with the job's completion).
@@ -76,22 +102,7 @@ export async function processChunk(input: ChunkInput): Promise<ChunkWork> {
   const byId = new Map(input.posts.map((p) => [p.id, p]));
   const present = input.postIds.filter((id) => byId.has(id));
   const rows = new Map<number, ResultRow>();
-  for (const id of present) {
-    rows.set(id, {
-      postId: id,
-      language: null,
-      sentimentLabel: null,
-      sentimentScore: null,
-      sentiment: null,
-      local: null,
-      llmStatus: null,
-      topic: null,
-      category: null,
-      llmSentiment: null,
-      rationale: null,
-      error: null,
-    });
-  }
+  for (const id of present) rows.set(id, emptyResultRow(id));
   const traces: TraceRecord[] = [];
   const usage = { inputTokens: 0, outputTokens: 0, costUsd: '0', unpricedCalls: 0 };
   const traceBase = {
@@ -189,8 +200,10 @@ export async function processChunk(input: ChunkInput): Promise<ChunkWork> {
     if (!t.priced) usage.unpricedCalls += 1;
   }
   usage.costUsd = traces.reduce((sum, t) => sum.plus(t.costUsd ?? '0'), new Big(0)).toFixed();
+  const results = [...rows.values()];
   return {
-    results: [...rows.values()],
+    results,
+    aggregates: chunkAggregates(results),
     missing: input.postIds.length - present.length,
     summary,
     traces,

@@ -36,7 +36,6 @@ import type { AnalysisSettingsRow } from '../../db/repos/analysis-settings.repo.
 import { ensureTracePartitions } from '../../db/repos/traces.repo.js';
 import { withTenant, type TenantScope } from '../../db/tenant.js';
 import type { Logger } from '../../observability/logger.js';
-import { chunkAggregates } from './chunk-aggregates.js';
 import { processChunk, LLM_ENGINE, type ChunkWork } from './chunk-processor.js';
 import { progressOf } from './analyses.service.js';
 import type { LlmRuntime } from './llm-runtime.js';
@@ -431,7 +430,7 @@ export class ChunkWorker {
                 : null,
             usage: work.usage,
             results: work.results,
-            aggregates: chunkAggregates(work.results),
+            aggregates: work.aggregates,
             traces: work.traces,
           });
           // The next claim may overlap the rest of this commit unless the requester's next turn,
