@@ -29,6 +29,13 @@ export interface PoolOptions {
    * those chunks run again. See ADR 0006.
    */
   synchronousCommit?: boolean;
+  /**
+   * Pipelined connections: a statement issued while an earlier one is still on its way is sent
+   * at once, not after the earlier answer. Transactions then send BEGIN with their first
+   * statement (one round trip saved), and independent statements can share a round trip.
+   * Not for cursors or COPY streams (pg refuses them on a pipelined connection).
+   */
+  pipeline?: boolean;
 }
 
 function connectionOptions(options: PoolOptions): { options?: string } {
@@ -49,6 +56,7 @@ export function createPool(
     max,
     application_name: options.applicationName ?? 'socialpulse',
     idleTimeoutMillis: 30_000,
+    pipeline: options.pipeline ?? false,
     // Set at connection start, before any query can run: no window without the role.
     ...connectionOptions(options),
   });
@@ -68,8 +76,13 @@ export async function withTransaction<T>(
 ): Promise<T> {
   const client = await pool.connect();
   try {
-    await client.query(begin);
+    // On a pipelined connection BEGIN goes out with the work's first statement, in the same round
+    // trip. (Only a broken connection fails our BEGIN, and the work's statements then fail too.)
+    const begun = client.query(begin);
+    if (client.pipeline) begun.catch(() => undefined);
+    else await begun;
     const result = await work(client);
+    await begun;
     // COMMIT of a transaction an error aborted answers ROLLBACK, not an error: an error caught
     // inside `work` (by a library, say) must not pass for a commit.
     const committed = await client.query('COMMIT');

@@ -36,6 +36,7 @@ export async function startWorker(
   const pool = createPool(db.appUrl ?? db.url, config.analysis.workerConcurrency + 3, {
     applicationName: 'socialpulse-worker',
     synchronousCommit: false,
+    pipeline: true,
   });
   const secretBox = createSecretBox(db.secrets.encryptionKey, config.auth.previousEncryptionKeys);
   const worker = new ChunkWorker({

@@ -28,6 +28,8 @@ import type { ZodApp } from '../../api/types.js';
 interface Sent {
   app: string;
   text: string;
+  /** Sent while an earlier statement of the same pipelined connection was in flight: no round trip of its own. */
+  pipelined: boolean;
 }
 
 type QueryFn = (this: pg.Client, ...args: unknown[]) => unknown;
@@ -40,6 +42,7 @@ function recordStatements(keep: (app: string, options: string) => boolean): {
   const proto = pg.Client.prototype as unknown as { query: QueryFn };
   const original = proto.query;
   const sent: Sent[] = [];
+  const inFlight = new WeakMap<pg.Client, number>();
   proto.query = function (this: pg.Client, ...args: unknown[]): unknown {
     // connectionParameters is not in pg's public types; it carries what the client connected with.
     const params = (
@@ -49,8 +52,15 @@ function recordStatements(keep: (app: string, options: string) => boolean): {
     const first = args[0];
     const text =
       typeof first === 'string' ? first : ((first as { text?: string } | null)?.text ?? '');
-    if (keep(app, params?.options ?? '')) sent.push({ app, text });
-    return original.apply(this, args);
+    const pipelined = this.pipeline && (inFlight.get(this) ?? 0) > 0;
+    if (keep(app, params?.options ?? '')) sent.push({ app, text, pipelined });
+    const result = original.apply(this, args);
+    if (result instanceof Promise) {
+      inFlight.set(this, (inFlight.get(this) ?? 0) + 1);
+      const settled = (): void => void inFlight.set(this, (inFlight.get(this) ?? 1) - 1);
+      result.then(settled, settled);
+    }
+    return result;
   };
   return { sent, stop: () => (proto.query = original) };
 }
@@ -71,7 +81,7 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')(
       await db?.drop();
     });
 
-    it('runs a chunk in one fetch and six round trips on the worker pool, one of them a write transaction', async () => {
+    it('runs a chunk in one fetch and six statements in four round trips on the worker pool, one of them a write transaction', async () => {
       const user = await signUpUser(app);
       const ws = await createWorkspaceAs(app, user);
       const chunks = 20;
@@ -127,6 +137,11 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')(
       expect(pool.filter((t) => t.startsWith('BEGIN'))).toHaveLength(chunks);
       expect(pool.filter((t) => t === 'COMMIT')).toHaveLength(chunks);
       expect(pool.length).toBe(6 * chunks - 1);
+      // Round trips: the start; BEGIN with the commit function; the completion with the next
+      // turn's job; COMMIT. (The worker's connections are pipelined.)
+      const roundTrips = run.filter((s) => s.app === 'socialpulse-worker' && !s.pipelined).length;
+      console.log(`worker pool round trips: ${roundTrips} for ${chunks} chunks`);
+      expect(roundTrips).toBe(4 * chunks);
       // One fetch per chunk on the queue's pool (plus idle polls, which depend on timing).
       const fetches = run.filter(
         (s) => s.app === 'socialpulse-queue' && s.text.includes('strict_fifo_heads'),

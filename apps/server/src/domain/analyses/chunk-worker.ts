@@ -391,9 +391,10 @@ export class ChunkWorker {
   }
 
   /**
-   * One transaction, four round trips: BEGIN with the scope; the chunk's traces, results,
-   * counters, event, the analysis's end and the next turn (one SQL function); the job's
-   * completion, fenced to this attempt; the next turn's job; then COMMIT. If the chunk was
+   * One transaction, three round trips on the worker's pipelined connection: BEGIN with the
+   * scope, sent with the chunk's traces, results, counters, event, the analysis's end and the
+   * next turn (one SQL function); the job's completion, fenced to this attempt, with the next
+   * turn's job; then COMMIT. If the chunk was
    * cancelled or committed elsewhere meanwhile, only its traces are written and the turn is
    * handed on. Returns the analysis's final status when this chunk was its last.
    */
@@ -436,14 +437,17 @@ export class ChunkWorker {
           // The next claim may overlap the rest of this commit unless the requester's next turn,
           // invisible until COMMIT, could have been the one to claim.
           if (!mayOutrankQueuedTurns(result.turn)) claimNext();
-          await this.complete(
-            c,
-            job,
-            result.committed
-              ? { processed: work.results.length }
-              : { skipped: result.chunkStatus ?? 'missing' },
-          );
-          await sendTurn(c, this.boss, data.fairnessKey, result.turn);
+          // Independent statements: on the worker's pipelined connection, one round trip.
+          await Promise.all([
+            this.complete(
+              c,
+              job,
+              result.committed
+                ? { processed: work.results.length }
+                : { skipped: result.chunkStatus ?? 'missing' },
+            ),
+            sendTurn(c, this.boss, data.fairnessKey, result.turn),
+          ]);
           committing = true;
           return result.finishedStatus;
         },
