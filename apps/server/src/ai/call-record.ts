@@ -20,8 +20,9 @@ export type LlmOperation = 'label_posts' | 'summarize';
  * | finishReason        | `gen_ai.response.finish_reasons` (first choice)  |
  *
  * Token fields are `null` when the provider reported no usage (errors, some local servers);
- * `estimatedInputTokens` is our local count made before sending, always present for a request
- * that was built. `cost` is `null` when usage is unknown, else the result of `costOf`.
+ * `estimatedInputTokens` is our local count (made before sending when the provider's token budget
+ * could hold the request back, else while it is on its way), always present for a request that
+ * was built. `cost` is `null` when usage is unknown, else the result of `costOf`.
  */
 export interface LlmCallRecord {
   operation: LlmOperation;

@@ -238,11 +238,17 @@ export class ChatTransport {
   /** Sends with retries; throws an LlmError (with `calls`) when every attempt failed. */
   async send(request: ChatRequest): Promise<ChatOutcome> {
     const calls: LlmCallRecord[] = [];
-    const estimatedInputTokens = this.estimateInputTokens(request);
     const body = JSON.stringify(this.buildBody(request));
+    // The local count costs 1–2 ms of CPU for a 100-post prompt. It is made before sending only
+    // when the provider's token budget could hold the request back; otherwise while the request
+    // is on its way. A request has at most as many tokens as the UTF-8 bytes of its texts, which
+    // the body's length bounds, plus the per-message overhead.
+    let estimated: number | null = null;
+    const estimate = (): number => (estimated ??= this.estimateInputTokens(request));
+    const upperBound = Buffer.byteLength(body) + 3 * request.messages.length + 3;
 
     for (let attempt = 1; ; attempt++) {
-      await this.waitForGate(estimatedInputTokens, request.signal);
+      await this.waitForGate(upperBound, estimate, request.signal);
       // Reset when the queue lets the request go, so durationMs excludes queueing for a slot.
       let startedAtMs = this.now();
       const record = (partial: Partial<LlmCallRecord>): LlmCallRecord => {
@@ -254,7 +260,7 @@ export class ChatTransport {
           inputTokens: null,
           outputTokens: null,
           cachedInputTokens: null,
-          estimatedInputTokens,
+          estimatedInputTokens: estimate(),
           durationMs: Math.max(0, this.now() - startedAtMs),
           status: 'error',
           errorType: null,
@@ -275,7 +281,9 @@ export class ChatTransport {
         const { response, usage, httpStatus } = await this.breaker.execute(() =>
           this.admit(request, () => {
             startedAtMs = this.now();
-            return this.attemptOnce(body, request.signal);
+            const answer = this.attemptOnce(body, request.signal);
+            if (estimated === null) setImmediate(estimate);
+            return answer;
           }),
         );
         const responseModel = response.responseModel;
@@ -321,16 +329,15 @@ export class ChatTransport {
     return Math.round(exponential * (0.5 + this.random() * 0.5));
   }
 
+  /** Waits until the provider's limits let a request of `exactTokens()` (at most `upperBound`) go. */
   private async waitForGate(
-    estimatedTokens: number,
+    upperBound: number,
+    exactTokens: () => number,
     signal: AbortSignal | undefined,
   ): Promise<void> {
+    const tokens = this.gate.delayFor(upperBound) > 0 ? exactTokens() : upperBound;
     // Loop: while we slept another request may have learnt of a later reset.
-    for (
-      let wait = this.gate.delayFor(estimatedTokens);
-      wait > 0;
-      wait = this.gate.delayFor(estimatedTokens)
-    ) {
+    for (let wait = this.gate.delayFor(tokens); wait > 0; wait = this.gate.delayFor(tokens)) {
       if (wait > this.maxRetryWaitMs) {
         throw new LlmError(
           'llm_rate_limited',

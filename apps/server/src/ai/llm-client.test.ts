@@ -200,6 +200,30 @@ describe('labelPosts against the fake server', () => {
     expect(sleeps).toEqual([6_000]);
   });
 
+  it('holds a call back for the token budget by its own token count, not by its size', async () => {
+    const { client, sleeps } = setup();
+    const needed = client.estimateLabelPostsCost({ posts, taxonomy }).inputTokens;
+    const budget = (remainingTokens: number) => ({
+      limitRequests: 100,
+      remainingRequests: 99,
+      resetRequests: '1s',
+      limitTokens: 1_000_000,
+      remainingTokens,
+      resetTokens: '7s',
+    });
+    // Enough tokens left for the prompt, though fewer than its bytes: it goes at once.
+    server.setBehaviour({ rateLimit: budget(needed + 5) });
+    await client.labelPosts({ posts, taxonomy });
+    await client.labelPosts({ posts, taxonomy });
+    expect(sleeps).toEqual([]);
+    // One token short: it waits for the budget's reset.
+    server.setBehaviour({ rateLimit: budget(needed - 1) });
+    await client.labelPosts({ posts, taxonomy });
+    const out = await client.labelPosts({ posts, taxonomy });
+    expect(sleeps).toEqual([7_000]);
+    expect(out.calls[0]?.estimatedInputTokens).toBe(needed);
+  });
+
   it('gives up with llm_rate_limited when the provider asks to wait longer than maxRetryWaitMs', async () => {
     const { client, sleeps } = setup({ maxRetryWaitMs: 10_000 });
     faultNext({ kind: 'rate_limit', retryAfter: '120' });
