@@ -394,9 +394,9 @@ export class ChunkWorker {
    * One transaction, three round trips on the worker's pipelined connection: BEGIN with the
    * scope, sent with the chunk's traces, results, counters, event, the analysis's end and the
    * next turn (one SQL function); the job's completion, fenced to this attempt, with the next
-   * turn's job; then COMMIT. If the chunk was
-   * cancelled or committed elsewhere meanwhile, only its traces are written and the turn is
-   * handed on. Returns the analysis's final status when this chunk was its last.
+   * turn's job; then COMMIT. If the chunk was cancelled or committed elsewhere meanwhile, only
+   * its traces are written and the turn is handed on. Returns the analysis's final status when
+   * this chunk was its last.
    */
   private async commit(
     job: ChunkJob,
