@@ -30,17 +30,24 @@ export async function startWorker(
     poolSize: config.analysis.workerConcurrency + 2,
     onError: (error) => logger.error({ err: error }, 'job queue error'),
   });
-  // Its own pool (on the application's login; tests that pass only the owner URL get the role
-  // switch): one connection per chunk loop, and commits that do not wait for the WAL flush
-  // (a chunk's results and its job's completion are one atomic, repeatable transaction).
-  const pool = createPool(db.appUrl ?? db.url, config.analysis.workerConcurrency + 3, {
+  // The chunk loops' own pool (on the application's login; tests that pass only the owner URL
+  // get the role switch): one connection per loop, pipelined (a chunk's commit sends BEGIN with
+  // its first statement, and independent statements together), and commits that do not wait for
+  // the WAL flush (a chunk's results and its job's completion are one atomic, repeatable
+  // transaction).
+  const chunkPool = createPool(db.appUrl ?? db.url, config.analysis.workerConcurrency + 3, {
     applicationName: 'socialpulse-worker',
     synchronousCommit: false,
     pipeline: true,
   });
+  // Collection syncs and webhook deliveries: plain connections (a sync stores posts with COPY,
+  // which a pipelined connection refuses) and ordinary commits.
+  const pool = createPool(db.appUrl ?? db.url, config.collection.concurrency + 2, {
+    applicationName: 'socialpulse-worker-sync',
+  });
   const secretBox = createSecretBox(db.secrets.encryptionKey, config.auth.previousEncryptionKeys);
   const worker = new ChunkWorker({
-    pool,
+    pool: chunkPool,
     ownerUrl: db.url,
     queue,
     slots: config.analysis.slots,
@@ -93,7 +100,7 @@ export async function startWorker(
       redis?.disconnect();
       await worker.stop();
       await queue.stop();
-      await pool.end();
+      await Promise.all([chunkPool.end(), pool.end()]);
     },
   };
 }
