@@ -138,7 +138,7 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')(
       expect(pool.filter((t) => t === 'COMMIT')).toHaveLength(chunks);
       expect(pool.length).toBe(6 * chunks - 1);
       // Round trips: the start; BEGIN with the commit function; the completion with the next
-      // turn's job; COMMIT. (The worker's connections are pipelined.)
+      // turn's job; COMMIT. (The chunk loops' connections are pipelined.)
       const roundTrips = run.filter((s) => s.app === 'socialpulse-worker' && !s.pipelined).length;
       console.log(`worker pool round trips: ${roundTrips} for ${chunks} chunks`);
       expect(roundTrips).toBe(4 * chunks);
