@@ -77,15 +77,8 @@ export function trainCombiner(
   const ys = rows.map((r) => SENTIMENT_CLASSES.indexOf(r.label));
   const rw = rows.map(rowWeight);
   // Class frequencies: of the rows as weighted (`weightedCounts`), or of the rows as they are.
-  const counts = [0, 0, 0];
-  ys.forEach((y, i) => (counts[y] = (counts[y] ?? 0) + (weightedCounts ? (rw[i] ?? 1) : 1)));
-  const total = (counts[0] ?? 0) + (counts[1] ?? 0) + (counts[2] ?? 0);
-  const cw = counts.map((c) => (c === 0 ? 0 : Math.pow(total / (3 * c), balance)));
-  const w = new Array<number>(3 * k).fill(0);
-  // Start from "trust the model": identity on its logits.
-  w[0 * k + 0] = 1;
-  w[1 * k + 1] = 1;
-  w[2 * k + 2] = 1;
+  const cw = combinerClassWeights(ys, balance, weightedCounts ? rw : undefined);
+  const w = trustTheModel();
   const l2 = 1e-3;
   for (let it = 0; it < 3000; it++) {
     const grad = new Array<number>(3 * k).fill(0);
@@ -100,8 +93,33 @@ export function trainCombiner(
     for (let j = 0; j < w.length; j++)
       w[j] = (w[j] ?? 0) - 0.5 * ((grad[j] ?? 0) / xs.length + l2 * (w[j] ?? 0));
   }
-  return w.map((v) => Math.round(v * 1e6) / 1e6);
+  return roundWeights(w);
 }
+
+/** Class weights (inverse frequency)^balance; frequencies of the rows as weighted by `weights`, if given. */
+function combinerClassWeights(
+  ys: readonly number[],
+  balance: number,
+  weights?: readonly number[],
+): number[] {
+  const counts = [0, 0, 0];
+  ys.forEach((y, i) => (counts[y] = (counts[y] ?? 0) + (weights ? (weights[i] ?? 1) : 1)));
+  const total = (counts[0] ?? 0) + (counts[1] ?? 0) + (counts[2] ?? 0);
+  return counts.map((c) => (c === 0 ? 0 : Math.pow(total / (3 * c), balance)));
+}
+
+/** The combiner's starting point, "trust the model": identity on its logits. */
+function trustTheModel(): number[] {
+  const k = COMBINER_FEATURES.length;
+  const w = new Array<number>(3 * k).fill(0);
+  w[0 * k + 0] = 1;
+  w[1 * k + 1] = 1;
+  w[2 * k + 2] = 1;
+  return w;
+}
+
+/** Weights as shipped: six decimals. */
+const roundWeights = (w: readonly number[]): number[] => w.map((v) => Math.round(v * 1e6) / 1e6);
 
 /** The combiner's inputs for `rows`, each scored by `modelFor(row)` (logits / its temperature). */
 export function combinerInputRows(
@@ -136,14 +154,9 @@ export function fitCombiner(
   const k = COMBINER_FEATURES.length;
   const d = 3 * k;
   const n = xs.length;
-  const counts = [0, 0, 0];
-  for (const y of ys) counts[y] = (counts[y] ?? 0) + 1;
-  const cw = counts.map((c) => (c === 0 ? 0 : Math.pow(n / (3 * c), balance)));
+  const cw = combinerClassWeights(ys, balance);
   const s = ys.map((y, i) => (cw[y] ?? 1) * (rowWeights[i] ?? 1));
-  let w = new Array<number>(d).fill(0);
-  w[0] = 1;
-  w[k + 1] = 1;
-  w[2 * k + 2] = 1;
+  let w = trustTheModel();
   const lossAt = (v: readonly number[]): number => {
     let loss = 0;
     xs.forEach((x, i) => {
@@ -203,7 +216,7 @@ export function fitCombiner(
     loss = nextLoss;
     if (moved < 1e-9) break;
   }
-  return w.map((v) => Math.round(v * 1e6) / 1e6);
+  return roundWeights(w);
 }
 
 /** Solves H x = g for a symmetric positive definite H (Cholesky). */

@@ -391,7 +391,7 @@ export class ChunkWorker {
   }
 
   /**
-   * One transaction, three round trips on the worker's pipelined connection: BEGIN with the
+   * One transaction, three round trips on the chunk loops' pipelined connection: BEGIN with the
    * scope, sent with the chunk's traces, results, counters, event, the analysis's end and the
    * next turn (one SQL function); the job's completion, fenced to this attempt, with the next
    * turn's job; then COMMIT. If the chunk was cancelled or committed elsewhere meanwhile, only
@@ -437,7 +437,7 @@ export class ChunkWorker {
           // The next claim may overlap the rest of this commit unless the requester's next turn,
           // invisible until COMMIT, could have been the one to claim.
           if (!mayOutrankQueuedTurns(result.turn)) claimNext();
-          // Independent statements: on the worker's pipelined connection, one round trip.
+          // Independent statements: on the chunk loops' pipelined connection, one round trip.
           await Promise.all([
             this.complete(
               c,
