@@ -239,10 +239,11 @@ export class ChatTransport {
   async send(request: ChatRequest): Promise<ChatOutcome> {
     const calls: LlmCallRecord[] = [];
     const body = JSON.stringify(this.buildBody(request));
-    // The local count costs 1–2 ms of CPU for a 100-post prompt. It is made before sending only
-    // when the provider's token budget could hold the request back; otherwise while the request
-    // is on its way. A request has at most as many tokens as the UTF-8 bytes of its texts, which
-    // the body's length bounds, plus the per-message overhead.
+    // The local count costs 1–2 ms of CPU for a 100-post prompt, so it is made only where it
+    // decides or records something: before sending when the provider's token budget could hold
+    // the request back, and after an attempt the provider reported no usage for. A request has
+    // at most as many tokens as the UTF-8 bytes of its texts, which the body's length bounds,
+    // plus the per-message overhead.
     let estimated: number | null = null;
     const estimate = (): number => (estimated ??= this.estimateInputTokens(request));
     const upperBound = Buffer.byteLength(body) + 3 * request.messages.length + 3;
@@ -260,7 +261,7 @@ export class ChatTransport {
           inputTokens: null,
           outputTokens: null,
           cachedInputTokens: null,
-          estimatedInputTokens: estimate(),
+          estimatedInputTokens: estimated,
           durationMs: Math.max(0, this.now() - startedAtMs),
           status: 'error',
           errorType: null,
@@ -272,6 +273,7 @@ export class ChatTransport {
           cost: null,
           ...partial,
         };
+        if (full.inputTokens === null) full.estimatedInputTokens = estimate();
         calls.push(full);
         request.onCall?.(full);
         return full;
@@ -281,9 +283,7 @@ export class ChatTransport {
         const { response, usage, httpStatus } = await this.breaker.execute(() =>
           this.admit(request, () => {
             startedAtMs = this.now();
-            const answer = this.attemptOnce(body, request.signal);
-            if (estimated === null) setImmediate(estimate);
-            return answer;
+            return this.attemptOnce(body, request.signal);
           }),
         );
         const responseModel = response.responseModel;

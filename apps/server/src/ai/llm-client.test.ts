@@ -139,9 +139,28 @@ describe('labelPosts against the fake server', () => {
     const out = await client.labelPosts({ posts: many, taxonomy });
     const counted = out.calls[0]?.inputTokens ?? 0;
     expect(Math.abs(estimate.inputTokens - counted) / counted).toBeLessThan(0.05);
-    expect(out.calls[0]?.estimatedInputTokens).toBe(estimate.inputTokens);
     expect(estimate.maxOutputTokens).toBe(50 * 120 + 300);
     expect(estimate.maxCost).toMatchObject({ priced: true });
+  });
+
+  it('records its own token count only for a call the provider reported no usage for', async () => {
+    const { client } = setup();
+    const needed = client.estimateLabelPostsCost({ posts, taxonomy }).inputTokens;
+    const counted = await client.labelPosts({ posts, taxonomy });
+    expect(counted.calls[0]).toMatchObject({ estimatedInputTokens: null, cost: { priced: true } });
+    expect(counted.calls[0]?.inputTokens).toBe(
+      server.countPromptTokens(server.requests.at(-1)?.body),
+    );
+
+    server.setBehaviour({ usage: 'none' });
+    const uncounted = await client.labelPosts({ posts, taxonomy });
+    expect(uncounted.calls[0]).toMatchObject({
+      status: 'ok',
+      inputTokens: null,
+      outputTokens: null,
+      estimatedInputTokens: needed,
+      cost: null,
+    });
   });
 
   it('reports cached tokens and prices a dated snapshot as its alias', async () => {

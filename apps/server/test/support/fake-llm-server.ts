@@ -39,9 +39,10 @@ export interface FakeLlmBehaviour {
   /**
    * How the usage it reports is counted: `tokenizer` (default) encodes prompt and answer with
    * o200k as OpenAI does; `estimate` uses OpenAI's rule of thumb of 4 characters per token, so a
-   * benchmark's fake provider does not take CPU from the system it measures on a small machine.
+   * benchmark's fake provider does not take CPU from the system it measures on a small machine;
+   * `none` leaves the `usage` block out, as some local OpenAI-compatible servers do.
    */
-  usage: 'tokenizer' | 'estimate';
+  usage: 'tokenizer' | 'estimate' | 'none';
   /** Cached prompt tokens reported for a request (default: half the prompt from the 2nd request on). */
   cachedTokens: (promptTokens: number, requestNumber: number) => number;
   /** Budget reported in x-ratelimit-* headers of normal answers. */
@@ -401,14 +402,18 @@ export async function startFakeLlmServer(
             finish_reason: finishReason,
           },
         ],
-        usage: {
-          prompt_tokens: prompt,
-          completion_tokens: completion,
-          total_tokens: prompt + completion,
-          prompt_tokens_details: {
-            cached_tokens: Math.min(prompt, behaviour.cachedTokens(prompt, number)),
-          },
-        },
+        ...(behaviour.usage === 'none'
+          ? {}
+          : {
+              usage: {
+                prompt_tokens: prompt,
+                completion_tokens: completion,
+                total_tokens: prompt + completion,
+                prompt_tokens_details: {
+                  cached_tokens: Math.min(prompt, behaviour.cachedTokens(prompt, number)),
+                },
+              },
+            }),
       },
       rateHeaders(),
     );
