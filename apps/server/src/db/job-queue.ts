@@ -11,7 +11,8 @@ import { APP_ROLE } from './pool.js';
  * chunks in flight are ours (domain/analyses/scheduler.ts and `ChunkSlots` below): see ADR 0006.
  */
 /** pg-boss's executor interface (not exported by name). */
-type IDatabase = NonNullable<NonNullable<Parameters<PgBoss['complete']>[3]>['db']>;
+/** What pg-boss runs its statements through when they must join one of our transactions. */
+export type QueueDb = NonNullable<NonNullable<Parameters<PgBoss['complete']>[3]>['db']>;
 
 export const JOB_SCHEMA = 'pgboss';
 export const CHUNK_QUEUE = 'analysis-chunk';
@@ -59,13 +60,40 @@ export interface JobQueue {
 }
 
 /** pg-boss's executor over one of our clients, so its writes join our transaction. */
-export function queueDb(client: pg.ClientBase): IDatabase {
+export function queueDb(client: pg.ClientBase): QueueDb {
   return {
     executeSql: async (text: string, values?: unknown[]) => {
       const result = await client.query(text, values);
       return { rows: result.rows };
     },
   };
+}
+
+/**
+ * pg-boss's executor over our client for one call whose statement ends a transaction (see
+ * withTransactionTail): `issued` settles when the call has put its statement on the client (or
+ * finished without one), and `close()` refuses anything the call would issue later, which would
+ * otherwise run after COMMIT, outside the transaction.
+ */
+export function tailQueueDb<T>(
+  client: pg.ClientBase,
+  call: (db: QueueDb) => Promise<T>,
+): { result: Promise<T>; issued: Promise<void>; close(): void } {
+  let closed = false;
+  let markIssued!: () => void;
+  const firstStatement = new Promise<void>((resolve) => (markIssued = resolve));
+  const result = call({
+    executeSql: async (text: string, values?: unknown[]) => {
+      if (closed) throw new Error('statement refused: its transaction was already ended');
+      const answer = client.query(text, values);
+      markIssued();
+      const { rows } = await answer;
+      return { rows };
+    },
+  });
+  result.catch(() => undefined);
+  const issued = Promise.race([firstStatement, result.then(() => undefined)]);
+  return { result, issued, close: () => (closed = true) };
 }
 
 /**

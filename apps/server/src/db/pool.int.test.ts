@@ -2,12 +2,20 @@
  * withTransaction on the real PostgreSQL: a statement that failed inside the transaction makes
  * the whole call fail, even when the error was caught in between (PostgreSQL then answers COMMIT
  * with ROLLBACK, which is not an error by itself). The same on a pipelined pool, whose
- * transactions send BEGIN together with their first statement.
+ * transactions send BEGIN together with their first statement. withTransactionTail: a tail
+ * statement that fails makes COMMIT roll back, and nothing of a tail runs after the transaction.
  */
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../test/support/db.js';
-import { createPool, withTransaction } from './pool.js';
+import {
+  CommitOutcomeUnknownError,
+  createPool,
+  withTransaction,
+  withTransactionTail,
+  type TransactionTail,
+} from './pool.js';
+import { tailQueueDb } from './job-queue.js';
 import { withTenant } from './tenant.js';
 
 let db: TestDatabase;
@@ -66,5 +74,91 @@ describe.each([
     );
     expect(scope).toBe(workspace);
     expect(inTransaction).toBe(true);
+  });
+});
+
+const exists = async (id: number): Promise<boolean> =>
+  (await db.adminPool.query('SELECT 1 FROM tx_probe WHERE id = $1', [id])).rows.length === 1;
+
+/** A tail of plain statements, issued at once. */
+function tailOf(c: pg.PoolClient, statements: [string, unknown[]][]): TransactionTail<number> {
+  const answers = statements.map(([text, values]) => c.query(text, values));
+  return { issued: Promise.resolve(), answered: Promise.all(answers).then((r) => r.length) };
+}
+
+describe.each([
+  ['a plain pool', () => db.pool, 200],
+  ['a pipelined pool', () => pipelined, 300],
+])('withTransactionTail on %s', (_name, pool, base) => {
+  it("commits the work and its tail and returns the tail's result", async () => {
+    const result = await withTransactionTail(pool(), async (c) => {
+      await c.query('INSERT INTO tx_probe VALUES ($1)', [base + 1]);
+      return () => tailOf(c, [['INSERT INTO tx_probe VALUES ($1)', [base + 2]]]);
+    });
+    expect(result).toBe(1);
+    expect([await exists(base + 1), await exists(base + 2)]).toEqual([true, true]);
+  });
+
+  it('rolls back when a statement of the tail fails, and throws its error', async () => {
+    const attempt = withTransactionTail(pool(), async (c) => {
+      await c.query('INSERT INTO tx_probe VALUES ($1)', [base + 3]);
+      return () =>
+        tailOf(c, [
+          ['INSERT INTO tx_probe VALUES ($1)', [base + 4]],
+          ['SELECT CASE WHEN $1 THEN 1 / 0 END AS x', [true]],
+        ]);
+    });
+    await expect(attempt).rejects.toThrow(/division by zero/);
+    expect([await exists(base + 3), await exists(base + 4)]).toEqual([false, false]);
+  });
+
+  it('rolls back when the tail cannot be issued, and refuses a statement issued after that', async () => {
+    let late: Promise<unknown> = Promise.resolve();
+    const attempt = withTransactionTail(pool(), async (c) => {
+      await c.query('INSERT INTO tx_probe VALUES ($1)', [base + 5]);
+      return () => {
+        const first = tailQueueDb(c, () =>
+          Promise.reject(new Error('the queue refused before any statement')),
+        );
+        let proceed!: () => void;
+        const second = tailQueueDb(c, async (queue) => {
+          await new Promise<void>((resolve) => (proceed = resolve));
+          return queue.executeSql('INSERT INTO tx_probe VALUES ($1)', [base + 6]);
+        });
+        late = second.result;
+        const issued = Promise.all([first.issued, second.issued]).finally(() => {
+          first.close();
+          second.close();
+          proceed();
+        });
+        return {
+          issued: issued.then(() => undefined),
+          answered: issued.then(() => 0),
+        };
+      };
+    });
+    await expect(attempt).rejects.toThrow(/refused before any statement/);
+    await expect(late).rejects.toThrow(/transaction was already ended/);
+    expect([await exists(base + 5), await exists(base + 6)]).toEqual([false, false]);
+  });
+
+  it('says so when the tail reports failure after its statements succeeded', async () => {
+    const attempt = withTransactionTail(pool(), async (c) => {
+      await c.query('INSERT INTO tx_probe VALUES ($1)', [base + 7]);
+      return () => {
+        const answered = c.query('SELECT 1').then(() => {
+          throw new Error('a check made only in JavaScript');
+        });
+        return { issued: Promise.resolve(), answered };
+      };
+    });
+    if (pool() === pipelined) {
+      // COMMIT went with the tail: the check came too late to stop it, and the caller is told.
+      await expect(attempt).rejects.toBeInstanceOf(CommitOutcomeUnknownError);
+      expect(await exists(base + 7)).toBe(true);
+    } else {
+      await expect(attempt).rejects.toThrow(/only in JavaScript/);
+      expect(await exists(base + 7)).toBe(false);
+    }
   });
 });

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import type { Writable } from 'node:stream';
 
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
@@ -91,6 +92,97 @@ export async function withTransaction<T>(
     return result;
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+/**
+ * Thrown when COMMIT was sent and it is not known whether the transaction's effects are stored
+ * (no answer came back), or they were stored although a statement of its tail reported failure.
+ */
+export class CommitOutcomeUnknownError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'CommitOutcomeUnknownError';
+  }
+}
+
+/** The last statements of a transaction, issued and not yet answered (see withTransactionTail). */
+export interface TransactionTail<T> {
+  /** Settles once every statement of the tail has been issued on the client. */
+  issued: Promise<void>;
+  /** The tail's result, from its answers. */
+  answered: Promise<T>;
+}
+
+/**
+ * Buffers what `client` writes until the returned function is called, so that statements issued
+ * meanwhile leave in one write (one wake-up of the server's backend, not one per statement).
+ * Only on a pipelined connection; elsewhere a no-op.
+ */
+function holdWrites(client: pg.PoolClient): () => void {
+  // `connection.stream` is not in pg's types; pg corks the same socket around every statement.
+  const stream = (client as unknown as { connection?: { stream?: Partial<Writable> } }).connection
+    ?.stream;
+  if (!client.pipeline || typeof stream?.cork !== 'function' || typeof stream.uncork !== 'function')
+    return () => undefined;
+  stream.cork();
+  return () => stream.uncork?.();
+}
+
+/**
+ * A transaction whose last statements go out with its COMMIT: `work` runs the statements whose
+ * answers it needs, then returns a function that issues the rest without awaiting them. On a
+ * pipelined connection COMMIT is sent as soon as they are issued, all in one write and one round
+ * trip; so the worker cannot veto the commit on their answers, and whatever must hold for the
+ * transaction to commit must be checked by a statement of the tail, in the database: a statement
+ * that fails aborts the transaction and COMMIT then rolls back. On a plain connection the tail's
+ * answers are awaited before COMMIT, as in withTransaction.
+ */
+export async function withTransactionTail<T>(
+  pool: pg.Pool,
+  work: (client: pg.PoolClient) => Promise<() => TransactionTail<T>>,
+  begin = 'BEGIN',
+): Promise<T> {
+  const client = await pool.connect();
+  let commitSent = false;
+  try {
+    const begun = client.query(begin);
+    if (client.pipeline) begun.catch(() => undefined);
+    else await begun;
+    const issueTail = await work(client);
+    await begun;
+    let committing: Promise<pg.QueryResult>;
+    let answered: Promise<T>;
+    const release = holdWrites(client);
+    try {
+      const tail = issueTail();
+      answered = tail.answered;
+      answered.catch(() => undefined);
+      await tail.issued;
+      if (!client.pipeline) await answered;
+      committing = client.query('COMMIT');
+      commitSent = true;
+    } finally {
+      release();
+    }
+    const [outcome, committed] = await Promise.allSettled([answered, committing]);
+    if (committed.status === 'rejected')
+      throw new CommitOutcomeUnknownError('COMMIT got no answer', { cause: committed.reason });
+    if (committed.value.command === 'ROLLBACK') {
+      if (outcome.status === 'rejected') throw outcome.reason;
+      throw new Error('the transaction was rolled back: a statement in it failed');
+    }
+    if (outcome.status === 'rejected')
+      throw new CommitOutcomeUnknownError(
+        'the transaction committed although a statement of its tail reported failure',
+        { cause: outcome.reason },
+      );
+    return outcome.value;
+  } catch (error) {
+    if (!commitSent) await client.query('ROLLBACK').catch(() => undefined);
     throw error;
   } finally {
     client.release();

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { withTransaction } from './pool.js';
+import { withTransaction, withTransactionTail, type TransactionTail } from './pool.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -20,23 +20,40 @@ export async function setTenantScope(client: pg.ClientBase, scope: TenantScope):
   );
 }
 
+/**
+ * BEGIN and the scope as one simple query (one round trip: every API request and job step pays
+ * this), or null when a value is not a UUID. Safe to inline: both values are checked to be UUIDs
+ * (or empty).
+ */
+function tenantBegin(scope: TenantScope): string | null {
+  const ids = [scope.workspaceId ?? '', scope.userId ?? ''];
+  if (!ids.every((id) => id === '' || UUID.test(id))) return null;
+  return `BEGIN; SELECT set_config('app.workspace_id', '${ids[0]}', true), set_config('app.user_id', '${ids[1]}', true)`;
+}
+
 /** Runs `work` in one transaction scoped to a workspace and/or user. */
 export async function withTenant<T>(
   pool: pg.Pool,
   scope: TenantScope,
   work: (client: pg.PoolClient) => Promise<T>,
 ): Promise<T> {
-  const ids = [scope.workspaceId ?? '', scope.userId ?? ''];
-  if (ids.every((id) => id === '' || UUID.test(id))) {
-    // BEGIN and the scope in one round trip: every API request and job step pays this.
-    // Safe to inline: both values were just checked to be UUIDs (or empty).
-    return withTransaction(
-      pool,
-      work,
-      `BEGIN; SELECT set_config('app.workspace_id', '${ids[0]}', true), set_config('app.user_id', '${ids[1]}', true)`,
-    );
-  }
+  const begin = tenantBegin(scope);
+  if (begin) return withTransaction(pool, work, begin);
   return withTransaction(pool, async (client) => {
+    await setTenantScope(client, scope);
+    return work(client);
+  });
+}
+
+/** withTenant for a transaction whose last statements go out with its COMMIT (withTransactionTail). */
+export async function withTenantTail<T>(
+  pool: pg.Pool,
+  scope: TenantScope,
+  work: (client: pg.PoolClient) => Promise<() => TransactionTail<T>>,
+): Promise<T> {
+  const begin = tenantBegin(scope);
+  if (begin) return withTransactionTail(pool, work, begin);
+  return withTransactionTail(pool, async (client) => {
     await setTenantScope(client, scope);
     return work(client);
   });

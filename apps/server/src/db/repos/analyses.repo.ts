@@ -375,6 +375,25 @@ export interface ChunkCommitResult {
  * the analysis's end, the requester's next turn (`analysis_chunk_commit`, 0007). The caller
  * then completes the job and sends `turn`'s job in the same transaction.
  */
+/**
+ * Fails, aborting the transaction, unless the chunk job was completed by this attempt and the next
+ * turn's job (if any) is stored (migration 0013): the check a commit sent with its COMMIT relies on.
+ */
+export async function checkChunkSettled(
+  db: Queryable,
+  queue: string,
+  jobId: string,
+  retryCount: number,
+  nextJobId: string | null,
+): Promise<void> {
+  await db.query('SELECT analysis_chunk_settled($1, $2, $3, $4)', [
+    queue,
+    jobId,
+    retryCount,
+    nextJobId,
+  ]);
+}
+
 export async function commitChunk(db: Queryable, c: ChunkCommit): Promise<ChunkCommitResult> {
   const outcome = {
     processed: c.processed,

@@ -472,6 +472,62 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
     }
   });
 
+  it('rolls back the commit of a chunk whose claim lapsed while it ran, and runs it again', async () => {
+    llm.reset();
+    llm.setBehaviour({ latencyMs: 1500 });
+    const user = await signUpUser(app);
+    const ws = await createWorkspaceAs(app, user);
+    await importTestPosts(app, user, ws, 10, texts);
+    const worker = await startTestWorker(db, llmConfig());
+    try {
+      const a = await submit(user, ws, { engines: ['llm'] });
+      await expect.poll(() => llm.requests.length, { timeout: 20_000 }).toBe(1);
+      // What pg-boss records when a claim lapses and another worker claims the job: a new
+      // attempt. This worker's commit, sent with its COMMIT, must not land.
+      const claimed = await db.adminPool.query(
+        "UPDATE pgboss.job SET retry_count = retry_count + 1 WHERE name = 'analysis-chunk' AND state = 'active' AND data ->> 'analysisId' = $1",
+        [a.id],
+      );
+      expect(claimed.rowCount).toBe(1);
+      await expect
+        .poll(
+          async () =>
+            (
+              await db.adminPool.query<{ n: number }>(
+                "SELECT count(*)::int n FROM ai_traces WHERE analysis_id = $1 AND operation = 'label_posts'",
+                [a.id],
+              )
+            ).rows[0]?.n,
+          { timeout: 20_000 },
+        )
+        .toBe(1);
+      // Rolled back: its call is traced (it was made), and nothing else of it is stored.
+      const after = await db.adminPool.query<{ results: number; chunk: string }>(
+        `SELECT (SELECT count(*)::int FROM analysis_results WHERE analysis_id = $1) AS results,
+                (SELECT status FROM analysis_chunks WHERE analysis_id = $1 AND seq = 0) AS chunk`,
+        [a.id],
+      );
+      expect(after.rows[0]?.results).toBe(0);
+      expect(after.rows[0]?.chunk).not.toBe('done');
+      // The other attempt's claim lapses in turn (10 s); the chunk runs again and commits once.
+      llm.setBehaviour({ latencyMs: 0 });
+      const done = await waitForAnalysis(app, user, a.id);
+      expect(done).toMatchObject({ status: 'completed', posts_processed: 10, chunks_done: 1 });
+      const calls = await db.adminPool.query<{ n: number }>(
+        "SELECT count(*)::int n FROM ai_traces WHERE analysis_id = $1 AND operation = 'label_posts'",
+        [a.id],
+      );
+      expect(calls.rows[0]?.n).toBe(2);
+      const results = await db.adminPool.query<{ n: number; d: number }>(
+        'SELECT count(*)::int n, count(DISTINCT post_id)::int d FROM analysis_results WHERE analysis_id = $1',
+        [a.id],
+      );
+      expect(results.rows[0]).toEqual({ n: 10, d: 10 });
+    } finally {
+      await worker.stop();
+    }
+  });
+
   it('flags an unpriced model instead of calling it free', async () => {
     llm.reset();
     const user = await signUpUser(app);

@@ -81,7 +81,7 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')(
       await db?.drop();
     });
 
-    it('runs a chunk in one fetch and six statements in four round trips on the worker pool, one of them a write transaction', async () => {
+    it('runs a chunk in one fetch and seven statements in three round trips on the worker pool, one of them a write transaction', async () => {
       const user = await signUpUser(app);
       const ws = await createWorkspaceAs(app, user);
       const chunks = 20;
@@ -130,18 +130,25 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')(
 
       // The worker pool's statements are the chunks' own (no trace batches: a committed chunk's
       // traces go with it): per chunk, the start, then BEGIN, the commit function, the job's
-      // completion, the next turn's job and COMMIT. The last chunk queues no next job.
+      // completion, the next turn's job, the database's check of both and COMMIT. The last
+      // chunk queues no next job.
       const pool = run.filter((s) => s.app === 'socialpulse-worker').map((s) => s.text.trim());
       expect(pool.filter((t) => t.startsWith('SELECT analysis_chunk_start'))).toHaveLength(chunks);
       expect(pool.filter((t) => t.startsWith('SELECT analysis_chunk_commit'))).toHaveLength(chunks);
+      expect(pool.filter((t) => t.startsWith('SELECT analysis_chunk_settled'))).toHaveLength(
+        chunks,
+      );
       expect(pool.filter((t) => t.startsWith('BEGIN'))).toHaveLength(chunks);
       expect(pool.filter((t) => t === 'COMMIT')).toHaveLength(chunks);
-      expect(pool.length).toBe(6 * chunks - 1);
-      // Round trips: the start; BEGIN with the commit function; the completion with the next
-      // turn's job; COMMIT. (The chunk loops' connections are pipelined.)
+      expect(pool.length).toBe(7 * chunks - 1);
+      // COMMIT is the last statement of every chunk's transaction, after the check.
+      const commits = pool.flatMap((t, i) => (t === 'COMMIT' ? [pool[i - 1] ?? ''] : []));
+      expect(commits.every((t) => t.startsWith('SELECT analysis_chunk_settled'))).toBe(true);
+      // Round trips: the start; BEGIN with the commit function; the completion, the next turn's
+      // job, the check and COMMIT. (The chunk loops' connections are pipelined.)
       const roundTrips = run.filter((s) => s.app === 'socialpulse-worker' && !s.pipelined).length;
       console.log(`worker pool round trips: ${roundTrips} for ${chunks} chunks`);
-      expect(roundTrips).toBe(4 * chunks);
+      expect(roundTrips).toBe(3 * chunks);
       // One fetch per chunk on the queue's pool (plus idle polls, which depend on timing).
       const fetches = run.filter(
         (s) => s.app === 'socialpulse-queue' && s.text.includes('strict_fifo_heads'),

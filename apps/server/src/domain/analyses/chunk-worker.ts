@@ -1,4 +1,4 @@
-import type { Pool, PoolClient } from '../../db/pool.js';
+import { CommitOutcomeUnknownError, type Pool } from '../../db/pool.js';
 import type { PgBoss } from 'pg-boss';
 import Big from 'big.js';
 import {
@@ -8,12 +8,15 @@ import {
   CHUNK_READY_CHANNEL,
   listen,
   queueDb,
+  tailQueueDb,
   type ChunkJob,
   type ChunkJobData,
   type JobQueue,
+  type QueueDb,
 } from '../../db/job-queue.js';
 import {
   appendEvent,
+  checkChunkSettled,
   chunkSummaries,
   commitChunk,
   computeAggregates,
@@ -34,12 +37,12 @@ import {
 } from '../../db/repos/analyses.repo.js';
 import type { AnalysisSettingsRow } from '../../db/repos/analysis-settings.repo.js';
 import { ensureTracePartitions } from '../../db/repos/traces.repo.js';
-import { withTenant, type TenantScope } from '../../db/tenant.js';
+import { withTenant, withTenantTail, type TenantScope } from '../../db/tenant.js';
 import type { Logger } from '../../observability/logger.js';
 import { processChunk, LLM_ENGINE, type ChunkWork } from './chunk-processor.js';
 import { progressOf } from './analyses.service.js';
 import type { LlmRuntime } from './llm-runtime.js';
-import { advanceTurn, mayOutrankQueuedTurns, sendTurn } from './scheduler.js';
+import { advanceTurn, mayOutrankQueuedTurns, sendTurn, turnJobId } from './scheduler.js';
 import { TraceWriter } from './trace-writer.js';
 
 export interface ChunkWorkerOptions {
@@ -391,12 +394,13 @@ export class ChunkWorker {
   }
 
   /**
-   * One transaction, three round trips on the chunk loops' pipelined connection: BEGIN with the
+   * One transaction, two round trips on the chunk loops' pipelined connection: BEGIN with the
    * scope, sent with the chunk's traces, results, counters, event, the analysis's end and the
-   * next turn (one SQL function); the job's completion, fenced to this attempt, with the next
-   * turn's job; then COMMIT. If the chunk was cancelled or committed elsewhere meanwhile, only
-   * its traces are written and the turn is handed on. Returns the analysis's final status when
-   * this chunk was its last.
+   * next turn (one SQL function); then, in one write, the job's completion, fenced to this
+   * attempt, the next turn's job, the database's check of both (a lapsed claim or a missing job
+   * aborts the transaction) and COMMIT. If the chunk was cancelled or committed elsewhere
+   * meanwhile, only its traces are written and the turn is handed on. Returns the analysis's
+   * final status when this chunk was its last.
    */
   private async commit(
     job: ChunkJob,
@@ -405,9 +409,8 @@ export class ChunkWorker {
     claimNext: () => void,
   ): Promise<AnalysisStatus | null> {
     const data = job.data;
-    let committing = false;
     try {
-      return await withTenant(
+      return await withTenantTail(
         this.options.pool,
         { workspaceId: data.workspaceId, userId: null },
         async (c) => {
@@ -437,26 +440,51 @@ export class ChunkWorker {
           // The next claim may overlap the rest of this commit unless the requester's next turn,
           // invisible until COMMIT, could have been the one to claim.
           if (!mayOutrankQueuedTurns(result.turn)) claimNext();
-          // Independent statements: on the chunk loops' pipelined connection, one round trip.
-          await Promise.all([
-            this.complete(
-              c,
-              job,
-              result.committed
-                ? { processed: work.results.length }
-                : { skipped: result.chunkStatus ?? 'missing' },
-            ),
-            sendTurn(c, this.boss, data.fairnessKey, result.turn),
-          ]);
-          committing = true;
-          return result.finishedStatus;
+          return () => {
+            const completion = tailQueueDb(c, (db) =>
+              this.complete(
+                db,
+                job,
+                result.committed
+                  ? { processed: work.results.length }
+                  : { skipped: result.chunkStatus ?? 'missing' },
+              ),
+            );
+            const next = tailQueueDb(c, (db) =>
+              sendTurn(db, this.boss, data.fairnessKey, result.turn),
+            );
+            // The check goes after both statements, and nothing of pg-boss's after it.
+            const checking = Promise.all([completion.issued, next.issued])
+              .finally(() => {
+                completion.close();
+                next.close();
+              })
+              .then(() => {
+                const check = checkChunkSettled(
+                  c,
+                  CHUNK_QUEUE,
+                  job.id,
+                  job.retryCount,
+                  turnJobId(result.turn),
+                );
+                check.catch(() => undefined);
+                return { check }; // wrapped: `issued` must not wait for the check's answer
+              });
+            const issued = checking.then(() => undefined);
+            const answered = checking.then(({ check }) =>
+              Promise.all([completion.result, next.result, check]).then(
+                () => result.finishedStatus,
+              ),
+            );
+            return { issued, answered };
+          };
         },
       );
     } catch (error) {
       // The calls were made whether or not the chunk commits: their traces are kept either way.
-      // Rolled back: they go through the batched writer. A failed COMMIT leaves their fate
-      // unknown (they may be stored): said, not guessed, so that a cost is never counted twice.
-      if (!committing) this.traces.add(work.traces);
+      // Rolled back: they go through the batched writer. When COMMIT's outcome is unknown they
+      // may be stored: said, not guessed, so that a cost is never counted twice.
+      if (!(error instanceof CommitOutcomeUnknownError)) this.traces.add(work.traces);
       else
         this.options.logger.error(
           { err: error, analysis: data.analysisId, seq: data.seq, traces: work.traces.length },
@@ -466,12 +494,12 @@ export class ChunkWorker {
     }
   }
 
-  private async complete(c: PoolClient, job: ChunkJob, output: object): Promise<void> {
+  private async complete(db: QueueDb, job: ChunkJob, output: object): Promise<void> {
     const response = (await this.boss.complete(
       CHUNK_QUEUE,
       { id: job.id, retryCount: job.retryCount },
       output,
-      { db: queueDb(c) },
+      { db },
     )) as SettledResponse;
     if (response.affected === 0) throw new LeaseLostError(job.id);
   }
@@ -481,7 +509,7 @@ export class ChunkWorker {
       this.options.pool,
       { workspaceId: job.data.workspaceId, userId: null },
       async (c) => {
-        await this.complete(c, job, { skipped: true });
+        await this.complete(queueDb(c), job, { skipped: true });
         await advanceTurn(c, this.boss, job.data.fairnessKey, job.id);
       },
     );
@@ -513,7 +541,7 @@ export class ChunkWorker {
           ...progressOf(updated),
           error,
         });
-        await this.complete(c, job, { paused: 'llm_budget_exceeded' });
+        await this.complete(queueDb(c), job, { paused: 'llm_budget_exceeded' });
         await advanceTurn(c, this.boss, data.fairnessKey, job.id);
       },
     );

@@ -1,6 +1,6 @@
 import type { PoolClient } from '../../db/pool.js';
 import type { PgBoss } from 'pg-boss';
-import { CHUNK_QUEUE, queueDb, type ChunkJobData } from '../../db/job-queue.js';
+import { CHUNK_QUEUE, queueDb, type ChunkJobData, type QueueDb } from '../../db/job-queue.js';
 import { advanceTurnRow, type TurnDecision } from '../../db/repos/analyses.repo.js';
 
 /**
@@ -27,28 +27,37 @@ export async function advanceTurn(
   // The turn lock, the backlog walk and the chunk's claim happen in the database in one round
   // trip (analysis_turn_advance, 0007); only pg-boss's insert is left to do here.
   const turn = await advanceTurnRow(client, fairnessKey, finishingJobId);
-  await sendTurn(client, boss, fairnessKey, turn);
+  await sendTurn(queueDb(client), boss, fairnessKey, turn);
   return { jobId: turn.jobId };
 }
 
-/** Sends the job a turn decision named, in the caller's transaction (a no-op when none is new). */
+/** The job a turn decision queues anew, if any. */
+export function turnJobId(turn: TurnDecision): string | null {
+  return turn.queued && turn.chunk && turn.jobId ? turn.jobId : null;
+}
+
+/**
+ * Sends the job a turn decision named, through `db` (the caller's transaction); a no-op when
+ * none is new.
+ */
 export async function sendTurn(
-  client: PoolClient,
+  db: QueueDb,
   boss: PgBoss,
   fairnessKey: string,
   turn: TurnDecision,
 ): Promise<void> {
-  if (!turn.queued || !turn.chunk || !turn.jobId) return;
+  const jobId = turnJobId(turn);
+  if (!jobId || !turn.chunk) return;
   const { analysisId, workspaceId, seq, priority } = turn.chunk;
   const data: ChunkJobData = { analysisId, workspaceId, seq, fairnessKey };
   // The id was chosen (and recorded on the turn row) by the database, so the turn and the job agree.
-  const jobId = await boss.send(CHUNK_QUEUE, data, {
-    id: turn.jobId,
+  const sent = await boss.send(CHUNK_QUEUE, data, {
+    id: jobId,
     singletonKey: fairnessKey,
     priority,
-    db: queueDb(client),
+    db,
   });
-  if (jobId !== turn.jobId)
+  if (sent !== jobId)
     throw new Error(`pg-boss refused chunk ${analysisId}/${seq} of ${fairnessKey}`);
 }
 
