@@ -162,3 +162,47 @@ describe.each([
     }
   });
 });
+
+describe('writes on a pipelined connection', () => {
+  type WriteFn = (this: unknown, ...args: unknown[]) => unknown;
+  /** Counts the socket writes of the next client checked out of `pool`. */
+  async function countingWrites(pool: pg.Pool): Promise<{ writes: () => number }> {
+    const client = await pool.connect();
+    // pg's socket is not in its types; writes reach it through _write or _writev.
+    const stream = (
+      client as unknown as {
+        connection: { stream: Record<'_write' | '_writev', WriteFn | undefined> };
+      }
+    ).connection.stream;
+    let writes = 0;
+    for (const name of ['_write', '_writev'] as const) {
+      const original = stream[name];
+      if (typeof original !== 'function') continue;
+      stream[name] = function (this: unknown, ...args: unknown[]): unknown {
+        writes += 1;
+        return original.apply(this, args);
+      } satisfies WriteFn;
+    }
+    client.release();
+    return { writes: () => writes };
+  }
+
+  it('sends BEGIN with the first statement, and a tail with COMMIT, in one write each', async () => {
+    const single = createPool(db.url, 1, { applicationName: 'socialpulse-test', pipeline: true });
+    try {
+      const counter = await countingWrites(single);
+      await withTransactionTail(single, async (c) => {
+        await c.query('INSERT INTO tx_probe VALUES ($1)', [401]);
+        return () =>
+          tailOf(c, [
+            ['INSERT INTO tx_probe VALUES ($1)', [402]],
+            ['INSERT INTO tx_probe VALUES ($1)', [403]],
+          ]);
+      });
+      expect(counter.writes()).toBe(2);
+      expect([await exists(401), await exists(402), await exists(403)]).toEqual([true, true, true]);
+    } finally {
+      await single.end();
+    }
+  });
+});

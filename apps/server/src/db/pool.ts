@@ -77,13 +77,7 @@ export async function withTransaction<T>(
 ): Promise<T> {
   const client = await pool.connect();
   try {
-    // On a pipelined connection BEGIN goes out with the work's first statement, in the same round
-    // trip. (Only a broken connection fails our BEGIN, and the work's statements then fail too.)
-    const begun = client.query(begin);
-    if (client.pipeline) begun.catch(() => undefined);
-    else await begun;
-    const result = await work(client);
-    await begun;
+    const result = await begun(client, begin, work);
     // COMMIT of a transaction an error aborted answers ROLLBACK, not an error: an error caught
     // inside `work` (by a library, say) must not pass for a commit.
     const committed = await client.query('COMMIT');
@@ -96,6 +90,36 @@ export async function withTransaction<T>(
   } finally {
     client.release();
   }
+}
+
+/**
+ * Sends `begin`, runs `work` in the transaction and returns its result. On a pipelined connection
+ * BEGIN goes out in one write with the statement `work` issues first (if it issues it before its
+ * first await), in the same round trip. (Only a broken connection fails our BEGIN, and the work's
+ * statements then fail too.)
+ */
+async function begun<R>(
+  client: pg.PoolClient,
+  begin: string,
+  work: (client: pg.PoolClient) => Promise<R>,
+): Promise<R> {
+  if (!client.pipeline) {
+    await client.query(begin);
+    return work(client);
+  }
+  const release = holdWrites(client);
+  let beginning: Promise<unknown>;
+  let working: Promise<R>;
+  try {
+    beginning = client.query(begin);
+    beginning.catch(() => undefined);
+    working = work(client);
+  } finally {
+    release();
+  }
+  const result = await working;
+  await beginning;
+  return result;
 }
 
 /**
@@ -149,11 +173,7 @@ export async function withTransactionTail<T>(
   const client = await pool.connect();
   let commitSent = false;
   try {
-    const begun = client.query(begin);
-    if (client.pipeline) begun.catch(() => undefined);
-    else await begun;
-    const issueTail = await work(client);
-    await begun;
+    const issueTail = await begun(client, begin, work);
     let committing: Promise<pg.QueryResult>;
     let answered: Promise<T>;
     const release = holdWrites(client);
