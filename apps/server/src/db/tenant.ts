@@ -21,14 +21,27 @@ export async function setTenantScope(client: pg.ClientBase, scope: TenantScope):
 }
 
 /**
- * BEGIN and the scope as one simple query (one round trip: every API request and job step pays
- * this), or null when a value is not a UUID. Safe to inline: both values are checked to be UUIDs
- * (or empty).
+ * How to open a transaction scoped to `scope`: BEGIN and the scope as one simple query (one round
+ * trip: every API request and job step pays this), safe to inline because both values are checked
+ * to be UUIDs (or empty); otherwise BEGIN, and the scope set by `work`'s first statement.
  */
-function tenantBegin(scope: TenantScope): string | null {
+function scoped<R>(
+  scope: TenantScope,
+  work: (client: pg.PoolClient) => Promise<R>,
+): [begin: string, work: (client: pg.PoolClient) => Promise<R>] {
   const ids = [scope.workspaceId ?? '', scope.userId ?? ''];
-  if (!ids.every((id) => id === '' || UUID.test(id))) return null;
-  return `BEGIN; SELECT set_config('app.workspace_id', '${ids[0]}', true), set_config('app.user_id', '${ids[1]}', true)`;
+  if (ids.every((id) => id === '' || UUID.test(id)))
+    return [
+      `BEGIN; SELECT set_config('app.workspace_id', '${ids[0]}', true), set_config('app.user_id', '${ids[1]}', true)`,
+      work,
+    ];
+  return [
+    'BEGIN',
+    async (client) => {
+      await setTenantScope(client, scope);
+      return work(client);
+    },
+  ];
 }
 
 /** Runs `work` in one transaction scoped to a workspace and/or user. */
@@ -37,12 +50,8 @@ export async function withTenant<T>(
   scope: TenantScope,
   work: (client: pg.PoolClient) => Promise<T>,
 ): Promise<T> {
-  const begin = tenantBegin(scope);
-  if (begin) return withTransaction(pool, work, begin);
-  return withTransaction(pool, async (client) => {
-    await setTenantScope(client, scope);
-    return work(client);
-  });
+  const [begin, scopedWork] = scoped(scope, work);
+  return withTransaction(pool, scopedWork, begin);
 }
 
 /** withTenant for a transaction whose last statements go out with its COMMIT (withTransactionTail). */
@@ -51,12 +60,8 @@ export async function withTenantTail<T>(
   scope: TenantScope,
   work: (client: pg.PoolClient) => Promise<() => TransactionTail<T>>,
 ): Promise<T> {
-  const begin = tenantBegin(scope);
-  if (begin) return withTransactionTail(pool, work, begin);
-  return withTransactionTail(pool, async (client) => {
-    await setTenantScope(client, scope);
-    return work(client);
-  });
+  const [begin, scopedWork] = scoped(scope, work);
+  return withTransactionTail(pool, scopedWork, begin);
 }
 
 export type TenantRunner = <T>(work: (client: pg.PoolClient) => Promise<T>) => Promise<T>;

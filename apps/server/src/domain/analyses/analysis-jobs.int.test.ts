@@ -72,6 +72,15 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
     return res.json<Analysis>();
   }
 
+  /** The labelling calls traced for an analysis (each was made, whether its chunk committed or not). */
+  async function labelCalls(analysisId: string): Promise<number | undefined> {
+    const { rows } = await db.adminPool.query<{ n: number }>(
+      "SELECT count(*)::int n FROM ai_traces WHERE analysis_id = $1 AND operation = 'label_posts'",
+      [analysisId],
+    );
+    return rows[0]?.n;
+  }
+
   it('keeps one chunk per requester, at most N at once, chunks in order, and takes turns between requesters', async () => {
     llm.reset();
     llm.setBehaviour({ latencyMs: 40 });
@@ -440,18 +449,7 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
       expect(cancel.statusCode, cancel.body).toBe(200);
       // The chunk's commit finds it cancelled: its calls are traced (they were made and paid
       // for), in the same transaction that hands the requester's turn on.
-      await expect
-        .poll(
-          async () =>
-            (
-              await db.adminPool.query<{ n: number }>(
-                "SELECT count(*)::int n FROM ai_traces WHERE analysis_id = $1 AND operation = 'label_posts'",
-                [a.id],
-              )
-            ).rows[0]?.n,
-          { timeout: 20_000 },
-        )
-        .toBe(llm.requests.length);
+      await expect.poll(() => labelCalls(a.id), { timeout: 20_000 }).toBe(llm.requests.length);
       const state = await db.adminPool.query<{
         results: number;
         chunk: string;
@@ -489,18 +487,7 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
         [a.id],
       );
       expect(claimed.rowCount).toBe(1);
-      await expect
-        .poll(
-          async () =>
-            (
-              await db.adminPool.query<{ n: number }>(
-                "SELECT count(*)::int n FROM ai_traces WHERE analysis_id = $1 AND operation = 'label_posts'",
-                [a.id],
-              )
-            ).rows[0]?.n,
-          { timeout: 20_000 },
-        )
-        .toBe(1);
+      await expect.poll(() => labelCalls(a.id), { timeout: 20_000 }).toBe(1);
       // Rolled back: its call is traced (it was made), and nothing else of it is stored.
       const after = await db.adminPool.query<{ results: number; chunk: string }>(
         `SELECT (SELECT count(*)::int FROM analysis_results WHERE analysis_id = $1) AS results,
@@ -513,11 +500,7 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
       llm.setBehaviour({ latencyMs: 0 });
       const done = await waitForAnalysis(app, user, a.id);
       expect(done).toMatchObject({ status: 'completed', posts_processed: 10, chunks_done: 1 });
-      const calls = await db.adminPool.query<{ n: number }>(
-        "SELECT count(*)::int n FROM ai_traces WHERE analysis_id = $1 AND operation = 'label_posts'",
-        [a.id],
-      );
-      expect(calls.rows[0]?.n).toBe(2);
+      expect(await labelCalls(a.id)).toBe(2);
       const results = await db.adminPool.query<{ n: number; d: number }>(
         'SELECT count(*)::int n, count(DISTINCT post_id)::int d FROM analysis_results WHERE analysis_id = $1',
         [a.id],
