@@ -1,4 +1,5 @@
 import type { ImportRecord, MediaType, MetricName, Platform } from '@socialpulse/contracts';
+import type { HttpClient, HttpRequest, HttpResponse, PlatformProfile } from './http/http-client.js';
 
 /**
  * The one interface every platform connector implements. Connectors read; they never store.
@@ -52,6 +53,28 @@ export interface Credential {
 export interface ConnectorContext {
   credential: Credential;
   signal?: AbortSignal;
+}
+
+/**
+ * A GET on a platform, with the sync's credential and cancellation. `endpoint` is the route
+ * template (`/2/users/:id/tweets`) that budgets, metrics and errors are keyed by; `url` the
+ * address itself.
+ */
+export function getOnPlatform(
+  http: HttpClient,
+  profile: PlatformProfile,
+  ctx: ConnectorContext,
+  endpoint: string,
+  url: string,
+  query: HttpRequest['query'],
+): Promise<HttpResponse> {
+  return http.request(profile, {
+    endpoint: `GET ${endpoint}`,
+    url,
+    query,
+    credential: ctx.credential,
+    signal: ctx.signal,
+  });
 }
 
 export type AccountRef = { handle: string; id?: undefined } | { id: string; handle?: undefined };

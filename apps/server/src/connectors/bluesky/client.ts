@@ -9,7 +9,7 @@ import type {
   PostPage,
   ResolvedAccount,
 } from '../connector.js';
-import { snapshotOf } from '../connector.js';
+import { getOnPlatform, snapshotOf } from '../connector.js';
 import { ConnectorError } from '../errors.js';
 import type { HttpClient, HttpResponse } from '../http/http-client.js';
 import { asArray, asRecord, asString, asText, dig, toIsoTimestamp, toCount } from '../mapping.js';
@@ -42,13 +42,15 @@ export class BlueskyConnector implements Connector {
     ctx: ConnectorContext,
     rawQuery = '',
   ): Promise<HttpResponse> {
-    return this.http.request(blueskyProfile, {
-      endpoint: `GET /xrpc/${method}`,
-      url: `${this.baseUrl}/xrpc/${method}${rawQuery}`,
+    const path = `/xrpc/${method}`;
+    return getOnPlatform(
+      this.http,
+      blueskyProfile,
+      ctx,
+      path,
+      `${this.baseUrl}${path}${rawQuery}`,
       query,
-      credential: ctx.credential,
-      signal: ctx.signal,
-    });
+    );
   }
 
   async resolveAccount(ref: AccountRef, ctx: ConnectorContext): Promise<ResolvedAccount> {

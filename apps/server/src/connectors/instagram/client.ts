@@ -12,7 +12,7 @@ import type {
   PostPage,
   ResolvedAccount,
 } from '../connector.js';
-import { snapshotOf } from '../connector.js';
+import { getOnPlatform, snapshotOf } from '../connector.js';
 import { ConnectorError, isConnectorError } from '../errors.js';
 import type { HttpClient, HttpResponse } from '../http/http-client.js';
 import { asArray, asRecord, asText, dig, type Json } from '../mapping.js';
@@ -71,13 +71,14 @@ export class InstagramConnector implements Connector {
     query: Record<string, string | number | undefined>,
     ctx: ConnectorContext,
   ): Promise<HttpResponse> {
-    return this.http.request(instagramProfile, {
-      endpoint: `GET ${endpoint}`,
-      url: `${this.baseUrl}${path}`,
+    return getOnPlatform(
+      this.http,
+      instagramProfile,
+      ctx,
+      endpoint,
+      `${this.baseUrl}${path}`,
       query,
-      credential: ctx.credential,
-      signal: ctx.signal,
-    });
+    );
   }
 
   async resolveAccount(ref: AccountRef, ctx: ConnectorContext): Promise<ResolvedAccount> {

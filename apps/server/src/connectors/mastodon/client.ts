@@ -11,7 +11,7 @@ import type {
   PostPage,
   ResolvedAccount,
 } from '../connector.js';
-import { snapshotOf } from '../connector.js';
+import { getOnPlatform, snapshotOf } from '../connector.js';
 import { ConnectorError, isConnectorError } from '../errors.js';
 import type { HttpClient, HttpResponse } from '../http/http-client.js';
 import {
@@ -50,13 +50,14 @@ export class MastodonConnector implements Connector {
     query: Record<string, string | number | undefined>,
     ctx: ConnectorContext,
   ): Promise<HttpResponse> {
-    return this.http.request(mastodonProfile, {
-      endpoint: `GET ${endpoint}`,
-      url: `${this.baseUrl}${path}`,
+    return getOnPlatform(
+      this.http,
+      mastodonProfile,
+      ctx,
+      endpoint,
+      `${this.baseUrl}${path}`,
       query,
-      credential: ctx.credential,
-      signal: ctx.signal,
-    });
+    );
   }
 
   async resolveAccount(ref: AccountRef, ctx: ConnectorContext): Promise<ResolvedAccount> {

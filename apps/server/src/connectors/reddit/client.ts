@@ -11,7 +11,7 @@ import type {
   PostPage,
   ResolvedAccount,
 } from '../connector.js';
-import { snapshotOf } from '../connector.js';
+import { getOnPlatform, snapshotOf } from '../connector.js';
 import { ConnectorError } from '../errors.js';
 import type { HttpClient, HttpResponse } from '../http/http-client.js';
 import { asRecord, asString, asText, toCount, toIsoTimestamp } from '../mapping.js';
@@ -43,12 +43,9 @@ export class RedditConnector implements Connector {
     query: Record<string, string | number | undefined>,
     ctx: ConnectorContext,
   ): Promise<HttpResponse> {
-    return this.http.request(redditProfile, {
-      endpoint: `GET ${endpoint}`,
-      url: `${this.baseUrl}${path}`,
-      query: { ...query, raw_json: 1 },
-      credential: ctx.credential,
-      signal: ctx.signal,
+    return getOnPlatform(this.http, redditProfile, ctx, endpoint, `${this.baseUrl}${path}`, {
+      ...query,
+      raw_json: 1,
     });
   }
 

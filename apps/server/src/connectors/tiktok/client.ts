@@ -11,7 +11,7 @@ import type {
   PostPage,
   ResolvedAccount,
 } from '../connector.js';
-import { snapshotOf } from '../connector.js';
+import { getOnPlatform, snapshotOf } from '../connector.js';
 import { ConnectorError } from '../errors.js';
 import type { HttpClient, HttpResponse, PlatformProfile } from '../http/http-client.js';
 import { asRecord, asString, asText } from '../mapping.js';
@@ -139,13 +139,14 @@ export class TiktokConnector implements Connector {
 
   async resolveAccount(ref: AccountRef, ctx: ConnectorContext): Promise<ResolvedAccount> {
     if (this.api === 'display') {
-      const response = await this.http.request(this.profile, {
-        endpoint: 'GET /v2/user/info/',
-        url: `${this.baseUrl}/v2/user/info/`,
-        query: { fields: 'open_id,union_id,username,display_name' },
-        credential: ctx.credential,
-        signal: ctx.signal,
-      });
+      const response = await getOnPlatform(
+        this.http,
+        this.profile,
+        ctx,
+        '/v2/user/info/',
+        `${this.baseUrl}/v2/user/info/`,
+        { fields: 'open_id,union_id,username,display_name' },
+      );
       const user = asRecord(asRecord(asRecord(response.body)?.data)?.user);
       const id = asText(user?.open_id);
       if (user === null || id === null)

@@ -9,7 +9,7 @@ import type {
   PostPage,
   ResolvedAccount,
 } from '../connector.js';
-import { snapshotOf } from '../connector.js';
+import { getOnPlatform, snapshotOf } from '../connector.js';
 import { ConnectorError } from '../errors.js';
 import type { HttpClient, HttpResponse } from '../http/http-client.js';
 import { asArray, asRecord, asString, asText, toIsoTimestamp } from '../mapping.js';
@@ -54,13 +54,7 @@ export class XConnector implements Connector {
     query: Record<string, string | number | undefined>,
     ctx: ConnectorContext,
   ): Promise<HttpResponse> {
-    return this.http.request(xProfile, {
-      endpoint: `GET ${endpoint}`,
-      url: `${this.baseUrl}${path}`,
-      query,
-      credential: ctx.credential,
-      signal: ctx.signal,
-    });
+    return getOnPlatform(this.http, xProfile, ctx, endpoint, `${this.baseUrl}${path}`, query);
   }
 
   /** A 200 that carries only `errors[]` about the requested resource itself: the resource is gone. */

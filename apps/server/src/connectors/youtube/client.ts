@@ -11,7 +11,7 @@ import type {
   PostPage,
   ResolvedAccount,
 } from '../connector.js';
-import { snapshotOf } from '../connector.js';
+import { getOnPlatform, snapshotOf } from '../connector.js';
 import { ConnectorError, isConnectorError } from '../errors.js';
 import type { HttpClient, HttpResponse, PlatformProfile } from '../http/http-client.js';
 import { asArray, asRecord, asText, dig, type Json } from '../mapping.js';
@@ -57,13 +57,8 @@ export class YoutubeConnector implements Connector {
     query: Record<string, string | number | undefined>,
     ctx: ConnectorContext,
   ): Promise<HttpResponse> {
-    return this.http.request(this.profile, {
-      endpoint: `GET /youtube/v3/${method}`,
-      url: `${this.baseUrl}/youtube/v3/${method}`,
-      query,
-      credential: ctx.credential,
-      signal: ctx.signal,
-    });
+    const path = `/youtube/v3/${method}`;
+    return getOnPlatform(this.http, this.profile, ctx, path, `${this.baseUrl}${path}`, query);
   }
 
   async resolveAccount(ref: AccountRef, ctx: ConnectorContext): Promise<ResolvedAccount> {

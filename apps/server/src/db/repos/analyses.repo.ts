@@ -370,12 +370,6 @@ export interface ChunkCommitResult {
 }
 
 /**
- * Writes a chunk's outcome in ONE round trip, inside the caller's transaction (scoped to the
- * chunk's workspace): traces, results (once per post), chunk end, counters, progress event,
- * the analysis's end, the requester's next turn (`analysis_chunk_commit`, 0007). The caller
- * then completes the job and sends `turn`'s job in the same transaction.
- */
-/**
  * Fails, aborting the transaction, unless the chunk job was completed by this attempt and the next
  * turn's job (if any) is stored (migration 0013): the check a commit sent with its COMMIT relies on.
  */
@@ -394,6 +388,12 @@ export async function checkChunkSettled(
   ]);
 }
 
+/**
+ * Writes a chunk's outcome in ONE round trip, inside the caller's transaction (scoped to the
+ * chunk's workspace): traces, results (once per post), chunk end, counters, progress event,
+ * the analysis's end, the requester's next turn (`analysis_chunk_commit`, 0007). The caller
+ * then completes the job and sends `turn`'s job in the same transaction.
+ */
 export async function commitChunk(db: Queryable, c: ChunkCommit): Promise<ChunkCommitResult> {
   const outcome = {
     processed: c.processed,
