@@ -217,65 +217,152 @@ const SLOT_LOCK_CLASS = 740_611;
 /**
  * The global cap on chunks in flight across every worker process: N session advisory locks.
  * A worker holds one while it runs a chunk; a killed worker's locks vanish with its connection.
+ * So do this process's own when its session is lost (a database restart, a dropped connection):
+ * the slot is then no longer held (`holds`), and the next `tryAcquire` opens a new session.
  */
 export class ChunkSlots {
-  private readonly client: pg.Client;
+  private client: pg.Client | null = null;
   private held: number | null = null;
 
   constructor(
     private readonly url: string,
     private readonly slots: number,
-  ) {
-    this.client = new pg.Client({
-      connectionString: url,
-      application_name: 'socialpulse-worker-slot',
-    });
-    this.client.on('error', () => undefined);
+  ) {}
+
+  /** Opens the session now, so that a worker that cannot reach the database fails at start. */
+  async connect(): Promise<void> {
+    await this.session();
   }
 
-  async connect(): Promise<void> {
-    await this.client.connect();
+  /** Whether this holds a slot on a live session. */
+  get holds(): boolean {
+    return this.held !== null;
+  }
+
+  private async session(): Promise<pg.Client> {
+    if (this.client) return this.client;
+    const client = new pg.Client({
+      connectionString: this.url,
+      application_name: 'socialpulse-worker-slot',
+    });
+    const lost = (): void => {
+      if (this.client !== client) return;
+      this.client = null;
+      this.held = null;
+    };
+    client.on('error', lost);
+    client.on('end', lost);
+    try {
+      await client.connect();
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw error;
+    }
+    this.client = client;
+    return client;
   }
 
   /** Takes a free slot, trying them from a rotating start; false when all are taken. */
   async tryAcquire(start: number): Promise<boolean> {
     if (this.held !== null) return true;
-    const { rows } = await this.client.query<{ slot: number | null }>(
+    const client = await this.session();
+    const { rows } = await client.query<{ slot: number | null }>(
       'SELECT analysis_slot_acquire($1, $2, $3) AS slot',
       [SLOT_LOCK_CLASS, this.slots, start],
     );
     const slot = rows[0]?.slot;
-    if (slot === undefined || slot === null) return false;
+    if (slot === undefined || slot === null || this.client !== client) return false;
     this.held = slot;
     return true;
   }
 
   async release(): Promise<void> {
-    if (this.held === null) return;
     const slot = this.held;
+    const client = this.client;
     this.held = null;
-    await this.client.query('SELECT pg_advisory_unlock($1::int, $2::int)', [SLOT_LOCK_CLASS, slot]);
+    if (slot === null || client === null) return;
+    try {
+      await client.query('SELECT pg_advisory_unlock($1::int, $2::int)', [SLOT_LOCK_CLASS, slot]);
+    } catch (error) {
+      // A lock outlives a failed unlock only as long as its session: end the session.
+      if (this.client === client) this.client = null;
+      await client.end().catch(() => undefined);
+      throw error;
+    }
   }
 
   async close(): Promise<void> {
-    await this.client.end().catch(() => undefined);
+    const client = this.client;
+    this.client = null;
+    this.held = null;
+    await client?.end().catch(() => undefined);
   }
 }
 
-/** A dedicated LISTEN connection; calls `onNotify` for each notification on `channel`. */
+/**
+ * A dedicated LISTEN session; calls `onNotify` for each notification on `channel`. A lost session
+ * is reopened (every `retryMs` until it succeeds); notifications sent meanwhile are lost, so
+ * `onReconnect` tells the caller to look for what it may have missed.
+ */
 export async function listen(
   url: string,
   channel: string,
   onNotify: (payload: string) => void,
+  options: { onReconnect?: () => void; retryMs?: number } = {},
 ): Promise<{ close(): Promise<void> }> {
-  const client = new pg.Client({ connectionString: url, application_name: 'socialpulse-listen' });
-  client.on('error', () => undefined);
-  await client.connect();
-  client.on('notification', (message) => {
-    if (message.channel === channel) onNotify(message.payload ?? '');
-  });
-  await client.query(`LISTEN ${channel}`);
-  return { close: () => client.end().catch(() => undefined) };
+  const retryMs = options.retryMs ?? 1000;
+  let closed = false;
+  let current: pg.Client | null = null;
+  let retry: NodeJS.Timeout | null = null;
+  const scheduleRetry = (): void => {
+    if (closed || retry) return;
+    retry = setTimeout(() => {
+      retry = null;
+      open().then(
+        () => options.onReconnect?.(),
+        () => scheduleRetry(),
+      );
+    }, retryMs);
+    retry.unref();
+  };
+  const open = async (): Promise<void> => {
+    const client = new pg.Client({ connectionString: url, application_name: 'socialpulse-listen' });
+    const lost = (): void => {
+      if (current === client) current = null;
+      void client.end().catch(() => undefined);
+      scheduleRetry();
+    };
+    // An 'error' without a listener would be thrown: until the session is up, its errors
+    // reach the caller through connect() or LISTEN.
+    client.on('error', () => undefined);
+    client.on('notification', (message) => {
+      if (message.channel === channel) onNotify(message.payload ?? '');
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${channel}`);
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw error;
+    }
+    if (closed) {
+      await client.end().catch(() => undefined);
+      return;
+    }
+    client.on('error', lost);
+    client.on('end', lost);
+    current = client;
+  };
+  await open();
+  return {
+    close: async () => {
+      closed = true;
+      if (retry) clearTimeout(retry);
+      const client = current;
+      current = null;
+      await client?.end().catch(() => undefined);
+    },
+  };
 }
 
 /** Opens the queue on first use (the API needs it only to submit and settle analyses). */

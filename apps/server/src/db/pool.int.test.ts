@@ -24,6 +24,11 @@ beforeAll(async () => {
   db = await createTestDatabase();
   await db.adminPool.query('CREATE TABLE tx_probe (id int PRIMARY KEY)');
   await db.adminPool.query('GRANT SELECT, INSERT ON tx_probe TO socialpulse_app');
+  // A reference checked only at COMMIT: COMMIT itself then fails, with the server's answer.
+  await db.adminPool.query(
+    'CREATE TABLE tx_deferred (id int PRIMARY KEY REFERENCES tx_probe DEFERRABLE INITIALLY DEFERRED)',
+  );
+  await db.adminPool.query('GRANT SELECT, INSERT ON tx_deferred TO socialpulse_app');
   pipelined = createPool(db.url, 2, { applicationName: 'socialpulse-test', pipeline: true });
 });
 afterAll(async () => {
@@ -140,6 +145,17 @@ describe.each([
     await expect(attempt).rejects.toThrow(/refused before any statement/);
     await expect(late).rejects.toThrow(/transaction was already ended/);
     expect([await exists(base + 5), await exists(base + 6)]).toEqual([false, false]);
+  });
+
+  it('rolls back, and says it is known, when COMMIT itself fails (a deferred constraint)', async () => {
+    const attempt = withTransactionTail(pool(), async (c) => {
+      await c.query('INSERT INTO tx_probe VALUES ($1)', [base + 8]);
+      return () => tailOf(c, [['INSERT INTO tx_deferred VALUES ($1)', [base + 9]]]);
+    });
+    const error: unknown = await attempt.catch((e: unknown) => e);
+    expect(error).not.toBeInstanceOf(CommitOutcomeUnknownError);
+    expect(error).toMatchObject({ code: '23503' });
+    expect(await exists(base + 8)).toBe(false);
   });
 
   it('says so when the tail reports failure after its statements succeeded', async () => {

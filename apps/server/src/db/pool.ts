@@ -189,8 +189,11 @@ export async function withTransactionTail<T>(
       release();
     }
     const [outcome, committed] = await Promise.allSettled([answered, committing]);
-    if (committed.status === 'rejected')
+    if (committed.status === 'rejected') {
+      // The server's answer was an error (a deferred constraint failing at COMMIT): rolled back.
+      if (committed.reason instanceof pg.DatabaseError) throw committed.reason;
       throw new CommitOutcomeUnknownError('COMMIT got no answer', { cause: committed.reason });
+    }
     if (committed.value.command === 'ROLLBACK') {
       if (outcome.status === 'rejected') throw outcome.reason;
       throw new Error('the transaction was rolled back: a statement in it failed');

@@ -496,6 +496,12 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
       );
       expect(after.rows[0]?.results).toBe(0);
       expect(after.rows[0]?.chunk).not.toBe('done');
+      // A lost claim, not a failed attempt: the attempt that holds the chunk now is not told failed.
+      const failures = await db.adminPool.query(
+        "SELECT 1 FROM analysis_events WHERE analysis_id = $1 AND type = 'chunk_failed'",
+        [a.id],
+      );
+      expect(failures.rowCount).toBe(0);
       // The other attempt's claim lapses in turn (10 s); the chunk runs again and commits once.
       llm.setBehaviour({ latencyMs: 0 });
       const done = await waitForAnalysis(app, user, a.id);

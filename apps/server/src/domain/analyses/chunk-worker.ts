@@ -142,7 +142,10 @@ export class ChunkWorker {
       Array.from({ length: this.options.concurrency }, () => this.options.pool.connect()),
     );
     for (const client of warm) client.release();
-    this.listener = await listen(this.options.ownerUrl, CHUNK_READY_CHANNEL, () => this.wakeAll());
+    // Chunks announced while the session was down were not heard: wake the loops to look.
+    this.listener = await listen(this.options.ownerUrl, CHUNK_READY_CHANNEL, () => this.wakeAll(), {
+      onReconnect: () => this.wakeAll(),
+    });
     for (let i = 0; i < this.options.concurrency; i += 1) {
       const slots = new ChunkSlots(this.options.ownerUrl, this.options.slots);
       await slots.connect();
@@ -222,6 +225,9 @@ export class ChunkWorker {
           const prefetch = ahead.claim;
           ahead.claim = null;
           claimed = await prefetch;
+          // The slot's session was lost meanwhile (a database restart), and its lock with it:
+          // take a slot again before running what was claimed for it.
+          if (claimed && !slots.holds && this.running) await this.waitForSlot(slots, index);
         }
         if (!claimed) {
           // Nothing was claimed ahead (or the queue was empty then): claim now.
@@ -235,7 +241,11 @@ export class ChunkWorker {
           continue;
         }
         await this.runChunk(claimed, () => {
-          if (this.running) ahead.claim = this.claim(true);
+          if (!this.running) return;
+          // Awaited at the top of the loop, after the rest of this chunk: handled until then.
+          const next = this.claim(true);
+          next.catch(() => undefined);
+          ahead.claim = next;
         });
       } catch (error) {
         this.options.logger.error({ err: error }, 'chunk loop error');
@@ -325,8 +335,11 @@ export class ChunkWorker {
       let start = await claimed.read;
       // The month's spend was read while the previous chunk committed: read it again after that
       // commit, so that a budget check never misses this slot's last chunk.
-      if (claimed.prefetched && start?.settings?.llm_monthly_budget_usd != null)
+      if (claimed.prefetched && start?.settings?.llm_monthly_budget_usd != null) {
+        // A rolled-back commit hands its calls' traces to the batched writer: count them too.
+        await this.traces.flush();
         start = await startChunkRun(pool, data.workspaceId, data.analysisId, data.seq);
+      }
       if (!start) {
         await this.settleSkipped(job);
         return;
@@ -471,10 +484,12 @@ export class ChunkWorker {
                 return { check }; // wrapped: `issued` must not wait for the check's answer
               });
             const issued = checking.then(() => undefined);
+            // The completion's own answer first: a lapsed claim fails both it (LeaseLostError)
+            // and the check, and must be told as a lost lease whichever answer arrives first.
             const answered = checking.then(({ check }) =>
-              Promise.all([completion.result, next.result, check]).then(
-                () => result.finishedStatus,
-              ),
+              completion.result
+                .then(() => Promise.all([next.result, check]))
+                .then(() => result.finishedStatus),
             );
             return { issued, answered };
           };
@@ -564,9 +579,14 @@ export class ChunkWorker {
     );
     try {
       await withTenant(this.options.pool, scope, async (c) => {
-        await this.boss.fail(CHUNK_QUEUE, { id: job.id, retryCount: job.retryCount }, detail, {
-          db: queueDb(c),
-        });
+        const failed = (await this.boss.fail(
+          CHUNK_QUEUE,
+          { id: job.id, retryCount: job.retryCount },
+          detail,
+          { db: queueDb(c) },
+        )) as SettledResponse;
+        // Not this attempt's to fail: it lapsed, or its COMMIT went through after all.
+        if (failed.affected === 0) return;
         await recordChunkAttempt(c, data.analysisId, data.seq, job.retryCount + 1, job.startedOn);
         await appendEvent(c, data.analysisId, data.workspaceId, 'chunk_failed', {
           seq: data.seq,

@@ -25,10 +25,16 @@ export class AnalysisEventHub {
   ) {}
 
   private ensureListening(): Promise<{ close(): Promise<void> }> {
-    this.listening ??= listen(this.ownerUrl, ANALYSIS_EVENTS_CHANNEL, (payload) => {
-      const analysisId = payload.split(':')[0] ?? '';
-      for (const wake of this.subscribers.get(analysisId) ?? []) wake();
-    }).catch((error: unknown) => {
+    this.listening ??= listen(
+      this.ownerUrl,
+      ANALYSIS_EVENTS_CHANNEL,
+      (payload) => {
+        const analysisId = payload.split(':')[0] ?? '';
+        for (const wake of this.subscribers.get(analysisId) ?? []) wake();
+      },
+      // Events appended while the session was down were not announced: every follower rereads.
+      { onReconnect: () => this.subscribers.forEach((set) => set.forEach((wake) => wake())) },
+    ).catch((error: unknown) => {
       this.listening = null;
       throw error;
     });
