@@ -388,12 +388,15 @@ async function follow(
         posts_processed?: number;
         error?: { message?: string };
       };
+      // Only progress events carry the counts (a failed attempt's event does not): the bar
+      // stays where it was on the others.
+      const counted = d.chunks_done !== undefined;
       const done = (d.chunks_done ?? 0) + (d.chunks_failed ?? 0);
-      if (bar) bar.update(done, { posts: d.posts_processed ?? 0 });
-      else
+      if (!bar)
         process.stdout.write(
-          `${event.type}${d.chunks_done !== undefined ? ` ${done}/${chunks} chunks, ${d.posts_processed ?? 0} posts` : ''}${d.error?.message ? `: ${d.error.message}` : ''}\n`,
+          `${event.type}${counted ? ` ${done}/${chunks} chunks, ${d.posts_processed ?? 0} posts` : ''}${d.error?.message ? `: ${d.error.message}` : ''}\n`,
         );
+      else if (counted) bar.update(done, { posts: d.posts_processed ?? 0 });
       if (TERMINAL_EVENTS.has(event.type) || event.type === 'paused') {
         final = event.type;
         break;

@@ -715,7 +715,11 @@ export async function listResults(
   };
   add('r.sentiment_label', filter.label);
   add('lower(r.topic)', filter.topic?.toLowerCase());
-  add('r.category', filter.category);
+  if (filter.category !== undefined) {
+    // The model's category, or one of the workspace's rules that matched (as the aggregates count).
+    params.push(filter.category);
+    clauses.push(`(r.category = $${params.length} OR r.local -> 'categories' ? $${params.length})`);
+  }
   add('r.llm_sentiment', filter.llmSentiment);
   add('r.llm_status', filter.llmStatus);
   if (afterPostId !== null) {
@@ -774,10 +778,22 @@ export async function turnOf(db: Queryable, fairnessKey: string): Promise<Turn |
   return row ? { jobId: row.job_id, analysisId: row.analysis_id, seq: row.seq } : null;
 }
 
-/** Mean work per chunk over recent chunks of every analysis (for estimates before any chunk ran). */
+/**
+ * Mean work per chunk: over the analysis's last 20 chunks, or, before any of them ran (a queued
+ * analysis), over the chunks of the workspace's last 3 analyses with the same engines.
+ */
 export async function recentChunkWorkMs(db: Queryable, analysisId: string): Promise<number | null> {
   const { rows } = await db.query<{ ms: number | null }>(
-    "SELECT avg(work_ms)::float8 AS ms FROM (SELECT work_ms FROM analysis_chunks WHERE analysis_id = $1 AND status = 'done' ORDER BY finished_at DESC LIMIT 20) c",
+    `WITH this AS (SELECT id, workspace_id, engines FROM analyses WHERE id = $1)
+     SELECT coalesce(
+       (SELECT avg(work_ms)::float8 FROM (SELECT work_ms FROM analysis_chunks
+          WHERE analysis_id = $1 AND status = 'done' ORDER BY finished_at DESC LIMIT 20) own),
+       (SELECT avg(c.work_ms)::float8 FROM analysis_chunks c
+          WHERE c.status = 'done' AND c.analysis_id IN (
+            SELECT a.id FROM analyses a, this
+             WHERE a.workspace_id = this.workspace_id AND a.id <> this.id
+               AND a.engines = this.engines AND a.chunks_done > 0
+             ORDER BY a.created_at DESC LIMIT 3))) AS ms`,
     [analysisId],
   );
   return rows[0]?.ms ?? null;

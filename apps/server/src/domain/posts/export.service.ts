@@ -47,9 +47,15 @@ function toImportShape(
   };
 }
 
+/**
+ * One CSV cell. Text that a spreadsheet would run as a formula (it begins with `=`, `+`, `-`,
+ * `@`, a tab or a carriage return: posts, topics and rationales come from the public and from
+ * the model) gets a leading apostrophe, as OWASP advises; numbers stay numbers.
+ */
 export const csvCell = (v: string | number | null): string => {
   if (v === null) return '';
-  const s = String(v);
+  let s = String(v);
+  if (typeof v === 'string' && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
   return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 };
 

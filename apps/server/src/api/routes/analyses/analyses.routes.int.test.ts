@@ -320,4 +320,49 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
     });
     expect(again.statusCode).toBe(409);
   });
+
+  it("filters results by a workspace rule's category, as the aggregates count them, and estimates a queued analysis", async () => {
+    const settings = await app.inject({
+      method: 'PATCH',
+      url: `/v1/workspaces/${ws}/analysis-settings`,
+      headers: owner.headers,
+      payload: { categories: [{ id: 'complaints', keywords: ['terrible'] }] },
+    });
+    expect(settings.statusCode, settings.body).toBe(200);
+    const res = await app.inject({
+      method: 'POST',
+      url: `/v1/workspaces/${ws}/analyses`,
+      headers: owner.headers,
+      payload: { posts: { limit: 60 } },
+    });
+    const first = await waitForAnalysis(app, owner, res.json<Analysis>().id);
+    const counted = (first.aggregates?.categories as Record<string, number>).complaints ?? 0;
+    expect(counted).toBeGreaterThan(0);
+    const filtered = await app.inject({
+      method: 'GET',
+      url: `/v1/workspaces/${ws}/analyses/${first.id}/results?category=complaints&limit=1000`,
+      headers: owner.headers,
+    });
+    const data = filtered.json<{ data: AnalysisResult[] }>().data;
+    expect(data).toHaveLength(counted);
+    expect(data.every((r) => r.text?.includes('terrible'))).toBe(true);
+
+    // A queued analysis (no worker running) is estimated from the finished ones with its engines.
+    await worker.stop();
+    const next = await app.inject({
+      method: 'POST',
+      url: `/v1/workspaces/${ws}/analyses`,
+      headers: owner.headers,
+      payload: { posts: { limit: 60 } },
+    });
+    const state = await app.inject({
+      method: 'GET',
+      url: `/v1/analyses/${next.json<Analysis>().id}`,
+      headers: owner.headers,
+    });
+    expect(state.json<Analysis>()).toMatchObject({ status: 'queued', chunks_done: 0 });
+    expect(state.json<Analysis>().estimated_seconds_left).not.toBeNull();
+    worker = await startTestWorker(db, { ANALYSIS_SLOTS: '3' });
+    await waitForAnalysis(app, owner, next.json<Analysis>().id);
+  });
 });

