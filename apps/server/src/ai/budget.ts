@@ -5,7 +5,7 @@ import {
   type PostToLabel,
   type Taxonomy,
 } from './label-posts.js';
-import { costOf, type CostResult } from './pricing/cost.js';
+import { costOf, maxOutputTokensOf, type CostResult } from './pricing/cost.js';
 import { encodingForModel, estimateChatTokens, type TokenEncoding } from './tokens.js';
 
 export const DEFAULT_MAX_OUTPUT_TOKENS_PER_POST = 120;
@@ -47,10 +47,13 @@ export function estimateLabelPostsCost(input: {
     input.model,
     labelResponseFormat(input.taxonomy),
   );
-  const maxOutputTokens =
-    input.posts.length === 0 ? 0 : maxOutputTokensFor(input.posts.length, perPost);
+  // Each call's cap is clamped to the model's output limit, as the transport sends it.
+  const limit = maxOutputTokensOf(input.model) ?? Number.POSITIVE_INFINITY;
+  const uncapped = input.posts.length === 0 ? 0 : maxOutputTokensFor(input.posts.length, perPost);
+  const maxOutputTokens = Math.min(uncapped, limit);
   const maxBilledInputTokens = input.posts.length === 0 ? 0 : 2 * inputTokens + REPAIR_NOTE_TOKENS;
-  const maxBilledOutputTokens = 3 * maxOutputTokens;
+  // The first answer and one re-ask, which gets twice the room after a truncated answer.
+  const maxBilledOutputTokens = maxOutputTokens + Math.min(2 * uncapped, limit);
   return {
     model: input.model,
     encoding: encodingForModel(input.model),

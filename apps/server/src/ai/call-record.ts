@@ -23,8 +23,9 @@ export type LlmOperation = 'label_posts' | 'summarize';
  * `estimatedInputTokens` is our local count: present when the provider reported no usage for the
  * attempt, or when the provider's token budget could have held the request back (the count then
  * decided whether it went); `null` when the provider's own count is in `inputTokens` and nothing
- * needed ours (counting a 100-post prompt costs 1–2 ms of CPU per call). `cost` is `null` when
- * usage is unknown, else the result of `costOf`.
+ * needed ours (counting a 100-post prompt costs 1–2 ms of CPU per call). `cost` is `costOf` on
+ * the provider's usage, or, for an answer without usage, on the local counts (the prompt's and
+ * the answer's); `null` for a failed attempt.
  */
 export interface LlmCallRecord {
   operation: LlmOperation;

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
   BrokenCircuitError,
@@ -13,7 +14,7 @@ import { request as httpRequest } from 'undici';
 import { z } from 'zod';
 import { providerFromBaseUrl, type LlmCallRecord, type LlmOperation } from './call-record.js';
 import { LlmError, isLlmError, scrubSecrets } from './llm-errors.js';
-import { costOf } from './pricing/cost.js';
+import { costOf, maxOutputTokensOf } from './pricing/cost.js';
 import {
   RateLimitGate,
   parseRetryAfter,
@@ -21,7 +22,7 @@ import {
   type HeaderReader,
   waitFromSnapshot,
 } from './rate-limit.js';
-import { estimateChatTokens, type ChatMessage } from './tokens.js';
+import { countTextTokens, estimateChatTokens, type ChatMessage } from './tokens.js';
 
 export interface LlmClientOptions {
   /** Up to and including the version prefix: "https://api.openai.com/v1", "http://localhost:11434/v1". */
@@ -135,6 +136,31 @@ const defaultSleep = (ms: number, signal?: AbortSignal): Promise<void> =>
 const breakerCounts = (error: Error): boolean =>
   isLlmError(error) && (error.code === 'llm_unavailable' || error.code === 'llm_timeout');
 
+/**
+ * The most of an answer read into memory. A chat completion is bounded by its output tokens (a
+ * 1,000-post answer is under 1 MB); a base URL that streams without end must not exhaust the
+ * worker that every workspace's chunks share.
+ */
+export const MAX_ANSWER_BYTES = 8 * 1024 * 1024;
+
+async function readBounded(body: Readable, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) {
+      body.destroy();
+      throw new LlmError(
+        'llm_malformed_output',
+        `The LLM provider's answer is larger than ${limit} bytes; it was not read further`,
+        { retryable: false },
+      );
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 const FOREGROUND = 1;
 const BACKGROUND = 0;
 
@@ -220,7 +246,11 @@ export class ChatTransport {
       model: this.model,
       messages: request.messages,
       ...(request.responseFormat ? { response_format: request.responseFormat } : {}),
-      [this.maxTokensParam]: request.maxOutputTokens,
+      // Never above what the model can write: a larger cap is refused with a 400 (gpt-4o: 16,384).
+      [this.maxTokensParam]: Math.min(
+        request.maxOutputTokens,
+        maxOutputTokensOf(this.model) ?? Number.POSITIVE_INFINITY,
+      ),
       ...(this.temperature === undefined ? {} : { temperature: this.temperature }),
     };
   }
@@ -235,9 +265,22 @@ export class ChatTransport {
     );
   }
 
-  /** Sends with retries; throws an LlmError (with `calls`) when every attempt failed. */
+  /**
+   * Sends with retries; throws an LlmError carrying the records of every attempt made (`calls`)
+   * when it gives up, whatever the path: a failed attempt, a rate limit waited out too long
+   * before the next one.
+   */
   async send(request: ChatRequest): Promise<ChatOutcome> {
     const calls: LlmCallRecord[] = [];
+    try {
+      return await this.sendAttempts(request, calls);
+    } catch (error) {
+      if (isLlmError(error)) error.calls = calls;
+      throw error;
+    }
+  }
+
+  private async sendAttempts(request: ChatRequest, calls: LlmCallRecord[]): Promise<ChatOutcome> {
     const body = JSON.stringify(this.buildBody(request));
     // The local count costs 1–2 ms of CPU for a 100-post prompt, so it is made only where it
     // decides or records something: before sending when the provider's token budget could hold
@@ -279,25 +322,14 @@ export class ChatTransport {
         return full;
       };
 
+      let answer: Awaited<ReturnType<ChatTransport['attemptOnce']>>;
       try {
-        const { response, usage, httpStatus } = await this.breaker.execute(() =>
+        answer = await this.breaker.execute(() =>
           this.admit(request, () => {
             startedAtMs = this.now();
             return this.attemptOnce(body, request.signal);
           }),
         );
-        const responseModel = response.responseModel;
-        record({
-          status: 'ok',
-          responseModel,
-          httpStatus,
-          finishReason: response.finishReason,
-          inputTokens: usage?.inputTokens ?? null,
-          outputTokens: usage?.outputTokens ?? null,
-          cachedInputTokens: usage ? usage.cachedInputTokens : null,
-          cost: usage ? costOf(responseModel ?? this.model, usage) : null,
-        });
-        return { response, calls };
       } catch (caught) {
         if (request.signal?.aborted) {
           record({ errorType: 'aborted' });
@@ -306,12 +338,34 @@ export class ChatTransport {
         const error = this.classify(caught);
         record({ errorType: error.code, httpStatus: error.httpStatus });
         const wait = this.retryDelay(error, attempt);
-        if (wait === null) {
-          error.calls = calls;
-          throw error;
-        }
+        if (wait === null) throw error;
         await this.sleep(wait, request.signal);
+        continue;
       }
+      // Recorded outside the try: the request was answered (and billed), whatever the record's
+      // callback does, it is never sent again.
+      const { response, usage, httpStatus } = answer;
+      const responseModel = response.responseModel;
+      const pricedAs = responseModel ?? this.model;
+      record({
+        status: 'ok',
+        responseModel,
+        httpStatus,
+        finishReason: response.finishReason,
+        inputTokens: usage?.inputTokens ?? null,
+        outputTokens: usage?.outputTokens ?? null,
+        cachedInputTokens: usage ? usage.cachedInputTokens : null,
+        // Without the provider's usage (some local servers) the call is priced on the local
+        // counts, so that a budget still sees it.
+        cost: costOf(
+          pricedAs,
+          usage ?? {
+            inputTokens: estimate(),
+            outputTokens: countTextTokens(response.content ?? '', pricedAs),
+          },
+        ),
+      });
+      return { response, calls };
     }
   }
 
@@ -371,14 +425,23 @@ export class ChatTransport {
     let res: ProviderResponse;
     let text: string;
     try {
-      const answer = await httpRequest(this.url, { method: 'POST', headers, body, signal });
+      // Our own timeout (the signal) governs: undici's defaults would cut a slow local model's
+      // answer at 300 s whatever timeout was configured.
+      const answer = await httpRequest(this.url, {
+        method: 'POST',
+        headers,
+        body,
+        signal,
+        headersTimeout: 0,
+        bodyTimeout: 0,
+      });
       res = {
         status: answer.statusCode,
         headers: headerReader(answer.headers),
       };
-      text = await answer.body.text();
+      text = await readBounded(answer.body, MAX_ANSWER_BYTES);
     } catch (error) {
-      if (callerSignal?.aborted) throw error;
+      if (callerSignal?.aborted || isLlmError(error)) throw error;
       if (timeout.aborted) {
         throw new LlmError(
           'llm_timeout',

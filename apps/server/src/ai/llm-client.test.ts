@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   startFakeLlmServer,
@@ -6,6 +8,8 @@ import {
 } from '../../test/support/fake-llm-server.js';
 import { createLlmClient, type LlmClientOptions } from './index.js';
 import { isLlmError, type LlmError } from './llm-errors.js';
+import { MAX_ANSWER_BYTES } from './chat-transport.js';
+import { costOf } from './pricing/cost.js';
 
 const API_KEY = 'sk-test-SECRET-0123456789abcdef';
 const START = Date.UTC(2025, 0, 1, 12, 0, 0);
@@ -159,8 +163,54 @@ describe('labelPosts against the fake server', () => {
       inputTokens: null,
       outputTokens: null,
       estimatedInputTokens: needed,
-      cost: null,
+      cost: { priced: true, pricedAs: 'gpt-4o-mini' },
     });
+    // Priced on the local counts (the prompt's, and the answer's), never as free.
+    const cost = uncounted.calls[0]?.cost;
+    const inputOnly = costOf('gpt-4o-mini', { inputTokens: needed, outputTokens: 0 });
+    if (!cost?.priced || !inputOnly.priced) throw new Error('expected priced costs');
+    expect(Number(cost.costUsd)).toBeGreaterThan(Number(inputOnly.costUsd));
+  });
+
+  it('never asks for more output than the model can write, and stops reading an endless answer', async () => {
+    const { client } = setup();
+    const many = Array.from({ length: 200 }, (_, i) => ({ id: `m${i}`, text: `post ${i}` }));
+    await client.labelPosts({ posts: many, taxonomy });
+    // 200 posts × 120 + 300 would be 24,300: gpt-4o-mini writes at most 16,384.
+    const body = server.requests.at(-1)?.body as { max_tokens?: number };
+    expect(body.max_tokens).toBe(16_384);
+    expect(client.estimateLabelPostsCost({ posts: many, taxonomy }).maxOutputTokens).toBe(16_384);
+
+    // A base URL that answers without end: read up to the bound, then refused, not retried.
+    let written = 0;
+    const endless = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const chunk = Buffer.alloc(256 * 1024, 0x20);
+      const more = (): void => {
+        while (!res.destroyed && written < 4 * MAX_ANSWER_BYTES) {
+          written += chunk.length;
+          if (!res.write(chunk)) return void res.once('drain', more);
+        }
+        res.end();
+      };
+      more();
+    });
+    await new Promise<void>((resolve) => endless.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = endless.address() as AddressInfo;
+      const { client: toEndless } = setup({ baseUrl: `http://127.0.0.1:${port}/v1` });
+      // Malformed, so asked once more (as any malformed answer), then marked, never invented.
+      const out = await toEndless.labelPosts({ posts, taxonomy });
+      expect(out.results.every((r) => r.status === 'unlabelled')).toBe(true);
+      expect(out.calls.map((c) => c.errorType)).toEqual([
+        'llm_malformed_output',
+        'llm_malformed_output',
+      ]);
+      expect(written).toBeLessThan(4 * MAX_ANSWER_BYTES);
+    } finally {
+      endless.closeAllConnections();
+      await new Promise((resolve) => endless.close(resolve));
+    }
   });
 
   it('reports cached tokens and prices a dated snapshot as its alias', async () => {

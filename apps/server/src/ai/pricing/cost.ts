@@ -11,6 +11,8 @@ const modelPriceSchema = z.object({
   cachedInput: decimalString,
   output: decimalString,
   local: z.boolean().optional(),
+  /** The most output tokens the model writes in one answer (the provider refuses a larger cap). */
+  maxOutputTokens: z.number().int().positive().optional(),
 });
 
 export const priceTableSchema = z.object({
@@ -56,6 +58,12 @@ export function resolvePricedModel(model: string, table: PriceTable = priceTable
   const candidates = [name, name.replace(datedSnapshot, ''), name.replace(/:[^:/]+$/, '')];
   for (const candidate of candidates) if (Object.hasOwn(table.models, candidate)) return candidate;
   return null;
+}
+
+/** The model's output limit from the table, or null when unknown (most local models). */
+export function maxOutputTokensOf(model: string, table: PriceTable = priceTable): number | null {
+  const key = resolvePricedModel(model, table);
+  return (key === null ? undefined : table.models[key]?.maxOutputTokens) ?? null;
 }
 
 function assertCount(name: string, value: number): void {

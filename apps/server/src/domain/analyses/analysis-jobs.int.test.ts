@@ -341,6 +341,17 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
         a.id,
       ]);
       expect(chunk.rows[0]).toMatchObject({ status: 'dead', attempts: 3, error: { attempts: 3 } });
+      // Every request the provider received is traced, the failed attempts' included (the
+      // budget reads traces); calls refused by the open circuit never reached it.
+      const traced = async (): Promise<number | undefined> =>
+        (
+          await db.adminPool.query<{ n: number }>(
+            "SELECT count(*)::int n FROM ai_traces WHERE analysis_id = $1 AND operation = 'label_posts' AND error_type IS DISTINCT FROM 'llm_circuit_open'",
+            [a.id],
+          )
+        ).rows[0]?.n;
+      expect(llm.requests.length).toBeGreaterThan(1);
+      await expect.poll(traced, { timeout: 10_000 }).toBe(llm.requests.length);
 
       // The provider recovers. A new timeout gives the workspace a fresh client (the old one's
       // circuit is open for 30 s after these failures), then the dead chunk runs again.

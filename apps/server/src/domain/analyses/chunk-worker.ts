@@ -41,7 +41,7 @@ import { withTenant, withTenantTail, type TenantScope } from '../../db/tenant.js
 import type { Logger } from '../../observability/logger.js';
 import { processChunk, LLM_ENGINE, type ChunkWork } from './chunk-processor.js';
 import { progressOf } from './analyses.service.js';
-import type { LlmRuntime } from './llm-runtime.js';
+import { tracesOfFailure, type LlmRuntime } from './llm-runtime.js';
 import { advanceTurn, mayOutrankQueuedTurns, sendTurn, turnJobId } from './scheduler.js';
 import { TraceWriter } from './trace-writer.js';
 
@@ -395,6 +395,8 @@ export class ChunkWorker {
         this.summaries.add(summary);
       }
     } catch (error) {
+      // The LLM calls of a failed attempt were made all the same: their traces are kept.
+      this.traces.add(tracesOfFailure(error));
       if (error instanceof LeaseLostError) {
         logger.warn({ job: job.id }, error.message);
         return;
@@ -622,6 +624,7 @@ export class ChunkWorker {
         await appendEvent(c, a.id, a.workspace_id, 'summary', { summary });
       });
     } catch (error) {
+      this.traces.add(tracesOfFailure(error));
       this.options.logger.warn({ err: error, analysis: a.id }, 'job summary failed');
     }
   }

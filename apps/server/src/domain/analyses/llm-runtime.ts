@@ -63,6 +63,8 @@ export function traceOfCall(
     inputTokens: call.inputTokens,
     outputTokens: call.outputTokens,
     cachedInputTokens: call.cachedInputTokens,
+    // A call without a cost is an attempt that failed (an answered call is always priced, on the
+    // provider's usage or on local counts): providers do not bill a refused or failed request.
     costUsd: call.cost?.priced ? call.cost.costUsd : call.cost ? null : '0',
     priced: call.cost ? call.cost.priced : true,
     priceVersion: call.cost?.priceVersion ?? null,
@@ -70,6 +72,28 @@ export function traceOfCall(
     status: call.status,
     errorType: call.errorType,
   };
+}
+
+const FAILED_CALL_TRACES = Symbol('traces of the calls a failed LLM operation made');
+
+/**
+ * The traces of the calls an LLM operation made before it failed (attempts that timed out, were
+ * refused or rate limited): they were made, some may be billed, and the budget reads traces.
+ */
+export function tracesOfFailure(error: unknown): TraceRecord[] {
+  if (typeof error !== 'object' || error === null) return [];
+  return (error as { [FAILED_CALL_TRACES]?: TraceRecord[] })[FAILED_CALL_TRACES] ?? [];
+}
+
+/** Attaches the traces of an LlmError's `calls` to it (the ai module loads lazily: no instanceof). */
+function withCallTraces(error: unknown, context: TraceContext, items: number): unknown {
+  const calls =
+    typeof error === 'object' && error !== null ? (error as { calls?: unknown }).calls : null;
+  if (Array.isArray(calls) && calls.length > 0)
+    Object.defineProperty(error, FAILED_CALL_TRACES, {
+      value: (calls as LlmCallRecord[]).map((c) => traceOfCall(c, context, items)),
+    });
+  return error;
 }
 
 /** The LLM module (client, tokenizers, price table) loads on first use: local-only workers never pay for it. */
@@ -91,7 +115,11 @@ export function runtimeOf(clientOf: () => Promise<LlmClient>, model: string): Ll
     model,
     async label(posts, categories, context) {
       const client = await clientOf();
-      const result = await client.labelPosts({ posts, taxonomy: { categories } });
+      const result = await client
+        .labelPosts({ posts, taxonomy: { categories } })
+        .catch((error: unknown) => {
+          throw withCallTraces(error, context, posts.length);
+        });
       const items: LlmItem[] = result.results.map((r) =>
         r.status === 'labelled'
           ? {
@@ -112,7 +140,9 @@ export function runtimeOf(clientOf: () => Promise<LlmClient>, model: string): Ll
     },
     async summarize(chunkSummaries, context) {
       const client = await clientOf();
-      const result = await client.summarizeJob({ chunkSummaries });
+      const result = await client.summarizeJob({ chunkSummaries }).catch((error: unknown) => {
+        throw withCallTraces(error, context, chunkSummaries.length);
+      });
       return {
         summary: result.status === 'summarized' ? result.summary : null,
         traces: result.calls.map((c) => traceOfCall(c, context, chunkSummaries.length)),
