@@ -644,6 +644,32 @@ export async function appendEvent(
   return rows[0]?.id ?? 0;
 }
 
+/**
+ * Whether an analysis's event stream is over for a follower that has seen the events up to
+ * `afterId`: the analysis is finished (or gone), no event follows `afterId`, and, when it asked
+ * the LLM and completed, the job summary's event (which follows the final event) is stored or
+ * was given up on `summaryGraceSeconds` after the end (a worker lost while summarising).
+ */
+export async function eventStreamOver(
+  db: Queryable,
+  analysisId: string,
+  afterId: number,
+  summaryGraceSeconds: number,
+): Promise<boolean> {
+  const { rows } = await db.query<{ over: boolean }>(
+    `SELECT a.status IN ('completed', 'completed_with_errors', 'failed', 'cancelled')
+        AND NOT EXISTS (SELECT 1 FROM analysis_events e WHERE e.analysis_id = a.id AND e.id > $2)
+        AND (NOT ('llm' = ANY (a.engines) AND a.status IN ('completed', 'completed_with_errors'))
+             OR a.finished_at < now() - make_interval(secs => $3)
+             OR EXISTS (SELECT 1 FROM analysis_events s WHERE s.analysis_id = a.id AND s.type = 'summary'
+                          AND s.id > (SELECT max(t.id) FROM analysis_events t WHERE t.analysis_id = a.id
+                                        AND t.type IN ('completed', 'completed_with_errors')))) AS over
+       FROM analyses a WHERE a.id = $1`,
+    [analysisId, afterId, summaryGraceSeconds],
+  );
+  return rows[0]?.over ?? true;
+}
+
 export async function eventsAfter(
   db: Queryable,
   analysisId: string,

@@ -231,6 +231,15 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
         (x) => x.status === 'completed' && x.summary !== null,
       );
       expect(done.summary).toEqual(expect.any(String));
+      // The progress stream carries the summary, after the final event, and then ends.
+      const stream = (
+        await app.inject({ url: `/v1/analyses/${a.id}/events`, headers: user.headers })
+      ).body;
+      expect([...stream.matchAll(/event: (\w+)\n/g)].map((m) => m[1]).slice(-2)).toEqual([
+        'completed',
+        'summary',
+      ]);
+      expect(stream).toContain(JSON.stringify(done.summary).slice(0, 20));
       expect(done.usage.input_tokens).toBeGreaterThan(0);
       expect(Number(done.usage.cost_usd)).toBeGreaterThan(0);
       expect(done.usage.unpriced_calls).toBe(0);

@@ -35,7 +35,10 @@ import {
   type ChunkAnalysis,
   type ChunkStart,
 } from '../../db/repos/analyses.repo.js';
-import type { AnalysisSettingsRow } from '../../db/repos/analysis-settings.repo.js';
+import {
+  getAnalysisSettings,
+  type AnalysisSettingsRow,
+} from '../../db/repos/analysis-settings.repo.js';
 import { ensureTracePartitions } from '../../db/repos/traces.repo.js';
 import { withTenant, withTenantTail, type TenantScope } from '../../db/tenant.js';
 import type { Logger } from '../../observability/logger.js';
@@ -388,12 +391,8 @@ export class ChunkWorker {
       // keep the next requester's chunk waiting for a call that is not chunk work. The analysis
       // is already complete; its summary follows (an event when it is stored). The provider's
       // concurrency limit in the LLM client still bounds how many run at once.
-      if (finished && finished !== 'failed' && analysis.engines.includes(LLM_ENGINE) && llm) {
-        const summary = this.summarize(analysis, llm, scope).finally(() =>
-          this.summaries.delete(summary),
-        );
-        this.summaries.add(summary);
-      }
+      if (finished && finished !== 'failed' && analysis.engines.includes(LLM_ENGINE) && llm)
+        this.startSummary(analysis, llm, scope);
     } catch (error) {
       // The LLM calls of a failed attempt were made all the same: their traces are kept.
       this.traces.add(tracesOfFailure(error));
@@ -605,27 +604,54 @@ export class ChunkWorker {
     }
   }
 
+  private startSummary(analysis: ChunkAnalysis, llm: LlmRuntime, scope: TenantScope): void {
+    const summary = this.summarize(analysis, llm, scope).finally(() =>
+      this.summaries.delete(summary),
+    );
+    this.summaries.add(summary);
+  }
+
+  /**
+   * The job summary, made after the analysis completed. Its event always follows (the summary,
+   * or why there is none), so that a follower of the progress stream knows when to stop.
+   */
   private async summarize(a: ChunkAnalysis, llm: LlmRuntime, scope: TenantScope): Promise<void> {
+    let outcome: { summary: string | null; reason?: string; error?: Record<string, string> };
     try {
       const summaries = await withTenant(this.options.pool, scope, (c) => chunkSummaries(c, a.id));
-      if (summaries.length === 0) return;
-      const result = await llm.summarize(summaries, {
-        workspaceId: a.workspace_id,
-        userId: a.requested_by,
-        analysisId: a.id,
-        chunkSeq: null,
-      });
-      this.traces.add(result.traces);
-      await this.traces.flush();
-      const summary = result.summary;
-      if (summary === null) return;
-      await withTenant(this.options.pool, scope, async (c) => {
-        await setAnalysisSummary(c, a.id, summary);
-        await appendEvent(c, a.id, a.workspace_id, 'summary', { summary });
-      });
+      if (summaries.length === 0) outcome = { summary: null, reason: 'no_chunk_summaries' };
+      else {
+        const result = await llm.summarize(summaries, {
+          workspaceId: a.workspace_id,
+          userId: a.requested_by,
+          analysisId: a.id,
+          chunkSeq: null,
+        });
+        this.traces.add(result.traces);
+        await this.traces.flush();
+        outcome =
+          result.summary === null
+            ? { summary: null, reason: 'not_summarized' }
+            : { summary: result.summary };
+      }
     } catch (error) {
       this.traces.add(tracesOfFailure(error));
       this.options.logger.warn({ err: error, analysis: a.id }, 'job summary failed');
+      const err = error as Error & { code?: string };
+      outcome = {
+        summary: null,
+        reason: 'llm_failed',
+        error: { code: err.code ?? 'summary_failed', message: err.message },
+      };
+    }
+    try {
+      await withTenant(this.options.pool, scope, async (c) => {
+        await lockAnalysis(c, a.id);
+        if (outcome.summary !== null) await setAnalysisSummary(c, a.id, outcome.summary);
+        await appendEvent(c, a.id, a.workspace_id, 'summary', outcome);
+      });
+    } catch (error) {
+      this.options.logger.warn({ err: error, analysis: a.id }, 'could not store the job summary');
     }
   }
 
@@ -659,6 +685,8 @@ export class ChunkWorker {
         output.message ?? 'the chunk failed after every attempt (its worker may have stopped)',
       attempts: (job.sourceRetryCount ?? 0) + 1,
     };
+    // An analysis that completes with this chunk dead still gets its summary, of the others.
+    const settled: { completed: ChunkAnalysis | null } = { completed: null };
     await withTenant(this.options.pool, scope, async (c) => {
       await lockAnalysis(c, data.analysisId);
       const chunk = await findChunk(c, data.analysisId, data.seq, true);
@@ -693,7 +721,9 @@ export class ChunkWorker {
             error,
           });
         } else {
-          await finalizeIfDone(c, updated.id);
+          const finished = await finalizeIfDone(c, updated.id);
+          if (finished === 'completed' || finished === 'completed_with_errors')
+            settled.completed = updated;
         }
       }
       // The failed job would hold back the requester's next chunk under key_strict_fifo.
@@ -706,5 +736,13 @@ export class ChunkWorker {
       );
       await advanceTurn(c, this.boss, data.fairnessKey, job.sourceId ?? null);
     });
+    const analysis = settled.completed;
+    if (analysis?.engines.includes(LLM_ENGINE)) {
+      const settings = await withTenant(this.options.pool, scope, (c) =>
+        getAnalysisSettings(c, data.workspaceId),
+      );
+      const llm = this.options.llmFor(data.workspaceId, settings);
+      if (llm) this.startSummary(analysis, llm, scope);
+    }
   }
 }

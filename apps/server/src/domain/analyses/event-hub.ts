@@ -2,12 +2,19 @@ import type { Pool } from '../../db/pool.js';
 import { listen } from '../../db/job-queue.js';
 import {
   ANALYSIS_EVENTS_CHANNEL,
+  eventStreamOver,
   eventsAfter,
   type AnalysisEvent,
 } from '../../db/repos/analyses.repo.js';
 import { withTenant } from '../../db/tenant.js';
 
 type Wake = () => void;
+
+/**
+ * How long after an LLM analysis's end its follower waits for the job summary's event. The
+ * worker always appends one (the summary, or why there is none) unless it died meanwhile.
+ */
+export const SUMMARY_GRACE_SECONDS = 300;
 
 /**
  * Fans progress events out to this process's SSE and WebSocket subscribers. Workers of any
@@ -41,15 +48,25 @@ export class AnalysisEventHub {
     return this.listening;
   }
 
+  /** Whether a follower that has seen up to `afterId` has nothing more to wait for. */
+  isOver(workspaceId: string, analysisId: string, afterId: number): Promise<boolean> {
+    return withTenant(this.pool, { workspaceId, userId: null }, (c) =>
+      eventStreamOver(c, analysisId, afterId, SUMMARY_GRACE_SECONDS),
+    );
+  }
+
   /**
    * Yields the analysis's events after `afterId`, then each new one as it is appended, until
-   * `signal` aborts. Reads run in the workspace's scope (row-level security).
+   * `signal` aborts or, with `untilOver`, the stream is over (see isOver): after the final event
+   * and, for an analysis that asked the LLM, the summary's. Reads run in the workspace's scope
+   * (row-level security).
    */
   async *follow(
     workspaceId: string,
     analysisId: string,
     afterId: number,
     signal: AbortSignal,
+    options: { untilOver?: boolean } = {},
   ): AsyncGenerator<AnalysisEvent> {
     await this.ensureListening();
     let pending = true;
@@ -78,11 +95,20 @@ export class AnalysisEventHub {
         const events = await withTenant(this.pool, { workspaceId, userId: null }, (c) =>
           eventsAfter(c, analysisId, last),
         );
+        let ending = false;
         for (const event of events) {
           last = event.id;
+          ending ||= TERMINAL_EVENTS.has(event.type) || event.type === 'summary';
           yield event;
         }
         if (events.length === 1000) pending = true;
+        // Asked only when caught up, or after an event that may be the last one.
+        else if (
+          options.untilOver &&
+          (events.length === 0 || ending) &&
+          (await this.isOver(workspaceId, analysisId, last))
+        )
+          return;
       }
     } finally {
       signal.removeEventListener('abort', onAbort);

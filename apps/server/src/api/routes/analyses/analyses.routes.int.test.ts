@@ -182,6 +182,13 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
       'chunk_completed',
       'completed',
     ]);
+    // Resuming after the end: nothing to wait for, and 204 tells EventSource to stop retrying.
+    const over = await app.inject({
+      method: 'GET',
+      url: `/v1/analyses/${id}/events`,
+      headers: { ...owner.headers, 'last-event-id': String(events.at(-1)?.id) },
+    });
+    expect(over.statusCode).toBe(204);
   });
 
   it('sends the same events over a WebSocket on the events URL, resumable with ?after=', async () => {
@@ -213,6 +220,14 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
     ]);
     const rest = await receive(`/v1/analyses/${id}/events?after=${all[2]?.id ?? 0}`);
     expect(rest.map((m) => m.type)).toEqual(['chunk_completed', 'completed']);
+    // After the end the socket closes at once, as it does for an analysis it cannot see.
+    expect(await receive(`/v1/analyses/${id}/events?after=${all.at(-1)?.id ?? 0}`)).toEqual([]);
+    const unknown = await app.injectWS(
+      `/v1/workspaces/${ws}/analyses/00000000-0000-4000-8000-00000000abcd/events`,
+      { headers: owner.headers },
+    );
+    const code = await new Promise<number>((resolve) => unknown.on('close', resolve));
+    expect(code).toBe(4404);
     const stranger = await signUpUser(app);
     await expect(
       app.injectWS(`/v1/analyses/${id}/events`, { headers: stranger.headers }),

@@ -33,7 +33,6 @@ import {
   retryAnalysis,
   submitAnalysis,
 } from '../../../domain/analyses/analyses.service.js';
-import { TERMINAL_EVENTS } from '../../../domain/analyses/event-hub.js';
 import { insertAuditEntry } from '../../../db/repos/audit.repo.js';
 import type { AppDeps, ZodApp } from '../../types.js';
 import {
@@ -315,10 +314,17 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
     tags: ['analyses'],
     summary: 'Progress as Server-Sent Events (resumable with Last-Event-ID or ?after=)',
     description:
-      'Events: queued, started, chunk_completed, chunk_failed, chunk_dead, paused, summary, and a final completed, completed_with_errors, failed or cancelled, after which the stream ends.',
+      "Events: queued, started, chunk_completed, chunk_failed, chunk_dead, paused, then a final completed, completed_with_errors, failed or cancelled; an analysis that asked the LLM and completed then has its job summary's event (summary: the text, or null with the reason). The stream ends after the last of them; a resume after the end is answered 204 (EventSource then stops reconnecting).",
     querystring: analysisEventsQuerySchema,
     produces: ['text/event-stream'],
   };
+  // Open streams end when the server closes (they would hold its close() open), and clients
+  // resume elsewhere with Last-Event-ID.
+  const openStreams = new Set<AbortController>();
+  app.addHook('preClose', (done) => {
+    for (const stream of openStreams) stream.abort();
+    done();
+  });
   const sse = async (
     request: FastifyRequest<{
       Params: { analysisId: string };
@@ -338,8 +344,15 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
         },
       });
     }
+    if (await deps.analysisEvents.isOver(workspaceId, analysisId, lastEventId)) {
+      await reply.code(204).send();
+      return;
+    }
     const abort = new AbortController();
     request.raw.on('close', () => abort.abort());
+    // The client may have gone while the analysis was read: 'close' has been emitted already.
+    if (request.raw.destroyed || request.raw.socket.destroyed) abort.abort();
+    openStreams.add(abort);
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, {
@@ -356,17 +369,18 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
         analysisId,
         lastEventId,
         abort.signal,
+        { untilOver: true },
       )) {
         res.write(
           `id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify({ ...event.data, at: event.createdAt.toISOString() })}\n\n`,
         );
-        if (TERMINAL_EVENTS.has(event.type)) break;
       }
     } catch (error) {
       request.log.warn({ err: error }, 'event stream ended with an error');
     } finally {
       clearInterval(keepAlive);
       abort.abort();
+      openStreams.delete(abort);
       res.end();
     }
   };
@@ -384,13 +398,29 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
     const after = Number(request.query.after ?? 0);
     const abort = new AbortController();
     socket.on('close', () => abort.abort());
+    openStreams.add(abort);
+    // A peer gone without closing is noticed by its missing pong, as SSE notices by its writes.
+    let alive = true;
+    socket.on('pong', () => (alive = true));
+    const ping = setInterval(() => {
+      if (!alive) return socket.terminate();
+      alive = false;
+      socket.ping();
+    }, 30_000);
     void (async () => {
       try {
+        // As the SSE route: an analysis this workspace cannot see is not followed.
+        const exists = await request.scoped((c) => findAnalysis(c, workspaceId, analysisId));
+        if (!exists) {
+          socket.close(4404, 'analysis not found');
+          return;
+        }
         for await (const event of deps.analysisEvents.follow(
           workspaceId,
           analysisId,
           after,
           abort.signal,
+          { untilOver: true },
         )) {
           socket.send(
             JSON.stringify({
@@ -399,12 +429,14 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
               data: { ...event.data, at: event.createdAt.toISOString() },
             }),
           );
-          if (TERMINAL_EVENTS.has(event.type)) break;
         }
         socket.close(1000, 'done');
       } catch (error) {
         request.log.warn({ err: error }, 'websocket event stream failed');
         socket.close(1011, 'error');
+      } finally {
+        clearInterval(ping);
+        openStreams.delete(abort);
       }
     })();
   };
