@@ -337,6 +337,9 @@ export class ChatTransport {
         }
         const error = this.classify(caught);
         record({ errorType: error.code, httpStatus: error.httpStatus });
+        // The provider's wait holds for every request of this client, whether or not this one
+        // tries again (it may have run out of attempts, or the wait may be longer than we wait).
+        if (error.retryAfterMs !== null) this.gate.blockFor(error.retryAfterMs);
         const wait = this.retryDelay(error, attempt);
         if (wait === null) throw error;
         await this.sleep(wait, request.signal);
@@ -374,11 +377,8 @@ export class ChatTransport {
     // An open circuit fails fast: the caller (the job queue) retries later, not this loop.
     if (!error.retryable || error.code === 'llm_circuit_open' || attempt >= this.maxAttempts)
       return null;
-    if (error.retryAfterMs !== null) {
-      if (error.retryAfterMs > this.maxRetryWaitMs) return null;
-      this.gate.blockFor(error.retryAfterMs);
-      return error.retryAfterMs;
-    }
+    if (error.retryAfterMs !== null)
+      return error.retryAfterMs > this.maxRetryWaitMs ? null : error.retryAfterMs;
     const exponential = Math.min(this.backoffMaxMs, this.backoffBaseMs * 2 ** (attempt - 1));
     return Math.round(exponential * (0.5 + this.random() * 0.5));
   }

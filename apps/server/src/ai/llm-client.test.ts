@@ -224,6 +224,17 @@ describe('labelPosts against the fake server', () => {
     expect(call?.cost).toMatchObject({ priced: true, pricedAs: 'gpt-4o-mini' });
   });
 
+  it('holds every request back for a Retry-After longer than it waits, without asking again', async () => {
+    const { client } = setup({ maxRetryWaitMs: 10_000 });
+    faultNext({ kind: 'rate_limit', retryAfter: '120' });
+    const first = await client.labelPosts({ posts, taxonomy }).catch((e: unknown) => e);
+    expect(isLlmError(first) && first.code).toBe('llm_rate_limited');
+    const asked = server.requests.length;
+    const second = await client.labelPosts({ posts, taxonomy }).catch((e: unknown) => e);
+    expect(isLlmError(second) && second.code).toBe('llm_rate_limited');
+    expect(server.requests.length).toBe(asked);
+  });
+
   it('honours Retry-After (seconds) on a 429 and retries', async () => {
     const { client, sleeps } = setup();
     faultNext({ kind: 'rate_limit', retryAfter: '2' });

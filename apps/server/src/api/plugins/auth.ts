@@ -256,6 +256,23 @@ async function authorizeInWorkspace(
 
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
+/**
+ * A browser opens a WebSocket from any page, with its cookies and without CORS: a cookie-signed
+ * upgrade must come from one of our origins (this server's, PUBLIC_URL's or CORS_ORIGINS).
+ * Clients that send no Origin are not browsers.
+ */
+function foreignWebSocketOrigin(request: FastifyRequest, deps: AppDeps): string | null {
+  if (request.headers.upgrade?.toLowerCase() !== 'websocket') return null;
+  const origin = request.headers.origin;
+  if (origin === undefined) return null;
+  const allowed = new Set<string>([
+    `${request.protocol}://${request.host}`,
+    ...deps.config.api.corsOrigins,
+  ]);
+  if (deps.config.api.publicUrl) allowed.add(new URL(deps.config.api.publicUrl).origin);
+  return allowed.has(origin) ? null : origin;
+}
+
 /** Authentication, CSRF for cookie sessions, and per-route authorization. */
 export function registerAuth(app: FastifyInstance, deps: AppDeps): void {
   app.decorateRequest('principal', null);
@@ -307,6 +324,11 @@ export function registerAuth(app: FastifyInstance, deps: AppDeps): void {
         : await authenticateCounted(request, deps);
     if (request.principal?.kind === 'user') {
       request.tenant = { workspaceId: null, userId: request.principal.userId };
+      const foreign = request.principal.viaCookie ? foreignWebSocketOrigin(request, deps) : null;
+      if (foreign !== null)
+        throw new AppError('forbidden', `WebSocket from a page of another origin (${foreign})`, {
+          details: { reason: 'origin' },
+        });
       if (request.principal.viaCookie && UNSAFE.has(request.method)) {
         await new Promise<void>((resolve, reject) => {
           const refuse = (): void =>

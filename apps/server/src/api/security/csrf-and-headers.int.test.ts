@@ -69,6 +69,29 @@ describe.skipIf(databaseUnavailable() !== '')('CSRF, cookies, security headers a
     expect(res.json()).toMatchObject({ error: { code: 'forbidden', details: { reason: 'csrf' } } });
   });
 
+  it('a cookie-signed WebSocket upgrade from a page of another origin is refused', async () => {
+    const upgrade = (origin: string) =>
+      app.inject({
+        url: '/v1/analyses/00000000-0000-4000-8000-00000000abcd/events',
+        cookies: { sp_access: session.cookies.sp_access ?? '' },
+        headers: {
+          connection: 'Upgrade',
+          upgrade: 'websocket',
+          'sec-websocket-version': '13',
+          'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+          origin,
+        },
+      });
+    const foreign = await upgrade('https://evil.example.com');
+    expect(foreign.statusCode).toBe(403);
+    expect(foreign.json()).toMatchObject({
+      error: { code: 'forbidden', details: { reason: 'origin' } },
+    });
+    // Our own origins pass this check (the analysis then does not exist).
+    for (const origin of ['http://localhost:80', 'https://app.example.com'])
+      expect((await upgrade(origin)).statusCode).toBe(404);
+  });
+
   it('a wrong token, or the token without its secret cookie, is refused too', async () => {
     const wrong = await createWorkspace(
       { sp_access: session.cookies.sp_access ?? '', _csrf: session.cookies._csrf ?? '' },
