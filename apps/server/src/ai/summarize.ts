@@ -201,14 +201,23 @@ export async function summarizeJob(
   const textTokens = (text: string): number =>
     countTextTokens(JSON.stringify(text), transport.model);
   let omitted = 0;
+  // How many chunk summaries each text stands for (groups are contiguous runs of `texts`), so
+  // that a group lost at any level counts every chunk summary it held.
+  let weights = texts.map(() => 1);
   for (let level = 0; level < 5; level++) {
     const groups = groupByTokens(texts, maxInputTokens, baseTokens, textTokens);
     if (groups.length === 1) break;
     const next: string[] = [];
+    const nextWeights: number[] = [];
+    let at = 0;
     for (const group of groups) {
+      const weight = weights.slice(at, at + group.length).reduce((a, b) => a + b, 0);
+      at += group.length;
       const result = await summarizeOnce(transport, group, input, calls);
-      if ('summary' in result) next.push(result.summary);
-      else omitted += level === 0 ? group.length : 0;
+      if ('summary' in result) {
+        next.push(result.summary);
+        nextWeights.push(weight);
+      } else omitted += weight;
     }
     if (next.length === 0)
       return {
@@ -218,6 +227,7 @@ export async function summarizeJob(
         calls,
       };
     texts = next;
+    weights = nextWeights;
   }
   const final = await summarizeOnce(transport, texts, input, calls);
   if ('summary' in final)

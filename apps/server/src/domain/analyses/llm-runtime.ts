@@ -157,8 +157,9 @@ export function runtimeOf(clientOf: () => Promise<LlmClient>, model: string): Ll
 }
 
 /**
- * Builds (and caches, so that circuit breakers and concurrency limits are shared by every chunk
- * of the workspace) the LLM of a workspace: its own settings over the instance defaults.
+ * Builds (and caches, so that circuit breakers, rate gates and concurrency limits are shared)
+ * the LLM of a workspace: its own settings over the instance defaults. Workspaces on the
+ * instance's provider and key share one client, as the provider's limits are per key.
  */
 export function createLlmResolver(
   defaults: LlmDefaults,
@@ -177,8 +178,9 @@ export function createLlmResolver(
     const timeoutMs = settings?.llm_timeout_ms ?? defaults.timeoutMs;
     const maxConcurrency = settings?.llm_max_concurrency ?? defaults.maxConcurrency;
     // Keyed without the key itself: the sealed form identifies it.
+    const ownProvider = Boolean(settings?.llm_api_key_sealed || settings?.llm_base_url);
     const cacheKey = JSON.stringify([
-      workspaceId,
+      ownProvider ? workspaceId : 'instance',
       baseUrl,
       model,
       settings?.llm_api_key_sealed ?? null,
