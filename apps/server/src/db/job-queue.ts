@@ -183,12 +183,25 @@ async function ensureQueues(boss: PgBoss, settings: JobQueueSettings): Promise<v
 /** Arbitrary constant: the advisory lock that serialises the queue-schema grants of starting processes. */
 const GRANT_LOCK_KEY = 740_612;
 
+/**
+ * A session of its own (not from a pool), connected. Its errors until the caller listens for them
+ * reach the caller through connect() and its queries (an 'error' without a listener would be
+ * thrown); a session that cannot connect is ended.
+ */
+async function openSession(url: string, applicationName: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: url, application_name: applicationName });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+  } catch (error) {
+    await client.end().catch(() => undefined);
+    throw error;
+  }
+  return client;
+}
+
 async function grantAppRole(ownerUrl: string): Promise<void> {
-  const client = new pg.Client({
-    connectionString: ownerUrl,
-    application_name: 'socialpulse-queue-grants',
-  });
-  await client.connect();
+  const client = await openSession(ownerUrl, 'socialpulse-queue-grants');
   try {
     // Processes starting together would update the same catalog rows at once ("tuple
     // concurrently updated"): one at a time.
@@ -241,10 +254,7 @@ export class ChunkSlots {
 
   private async session(): Promise<pg.Client> {
     if (this.client) return this.client;
-    const client = new pg.Client({
-      connectionString: this.url,
-      application_name: 'socialpulse-worker-slot',
-    });
+    const client = await openSession(this.url, 'socialpulse-worker-slot');
     const lost = (): void => {
       if (this.client !== client) return;
       this.client = null;
@@ -252,12 +262,6 @@ export class ChunkSlots {
     };
     client.on('error', lost);
     client.on('end', lost);
-    try {
-      await client.connect();
-    } catch (error) {
-      await client.end().catch(() => undefined);
-      throw error;
-    }
     this.client = client;
     return client;
   }
@@ -326,20 +330,16 @@ export async function listen(
     retry.unref();
   };
   const open = async (): Promise<void> => {
-    const client = new pg.Client({ connectionString: url, application_name: 'socialpulse-listen' });
+    const client = await openSession(url, 'socialpulse-listen');
     const lost = (): void => {
       if (current === client) current = null;
       void client.end().catch(() => undefined);
       scheduleRetry();
     };
-    // An 'error' without a listener would be thrown: until the session is up, its errors
-    // reach the caller through connect() or LISTEN.
-    client.on('error', () => undefined);
     client.on('notification', (message) => {
       if (message.channel === channel) onNotify(message.payload ?? '');
     });
     try {
-      await client.connect();
       await client.query(`LISTEN ${channel}`);
     } catch (error) {
       await client.end().catch(() => undefined);

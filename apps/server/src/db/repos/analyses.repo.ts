@@ -657,7 +657,7 @@ export async function eventStreamOver(
   summaryGraceSeconds: number,
 ): Promise<boolean> {
   const { rows } = await db.query<{ over: boolean }>(
-    `SELECT a.status IN ('completed', 'completed_with_errors', 'failed', 'cancelled')
+    `SELECT a.status = ANY ($4::text[])
         AND NOT EXISTS (SELECT 1 FROM analysis_events e WHERE e.analysis_id = a.id AND e.id > $2)
         AND (NOT ('llm' = ANY (a.engines) AND a.status IN ('completed', 'completed_with_errors'))
              OR a.finished_at < now() - make_interval(secs => $3)
@@ -665,7 +665,7 @@ export async function eventStreamOver(
                           AND s.id > (SELECT max(t.id) FROM analysis_events t WHERE t.analysis_id = a.id
                                         AND t.type IN ('completed', 'completed_with_errors')))) AS over
        FROM analyses a WHERE a.id = $1`,
-    [analysisId, afterId, summaryGraceSeconds],
+    [analysisId, afterId, summaryGraceSeconds, FINISHED_STATUSES],
   );
   return rows[0]?.over ?? true;
 }

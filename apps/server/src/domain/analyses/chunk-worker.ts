@@ -391,8 +391,7 @@ export class ChunkWorker {
       // keep the next requester's chunk waiting for a call that is not chunk work. The analysis
       // is already complete; its summary follows (an event when it is stored). The provider's
       // concurrency limit in the LLM client still bounds how many run at once.
-      if (finished && finished !== 'failed' && analysis.engines.includes(LLM_ENGINE) && llm)
-        this.startSummary(analysis, llm, scope);
+      if (finished) this.startSummary(analysis, finished, scope, llm);
     } catch (error) {
       // The LLM calls of a failed attempt were made all the same: their traces are kept.
       this.traces.add(tracesOfFailure(error));
@@ -604,10 +603,33 @@ export class ChunkWorker {
     }
   }
 
-  private startSummary(analysis: ChunkAnalysis, llm: LlmRuntime, scope: TenantScope): void {
-    const summary = this.summarize(analysis, llm, scope).finally(() =>
-      this.summaries.delete(summary),
-    );
+  /**
+   * Starts the job summary of an analysis that asked the LLM and has just completed (with or
+   * without errors), off the caller's path. `llm` is the workspace's, when the caller has it.
+   */
+  private startSummary(
+    analysis: ChunkAnalysis,
+    finished: AnalysisStatus,
+    scope: TenantScope,
+    llm?: LlmRuntime | null,
+  ): void {
+    if (finished !== 'completed' && finished !== 'completed_with_errors') return;
+    if (!analysis.engines.includes(LLM_ENGINE)) return;
+    const summary = (async (): Promise<void> => {
+      const runtime =
+        llm ??
+        this.options.llmFor(
+          analysis.workspace_id,
+          await withTenant(this.options.pool, scope, (c) =>
+            getAnalysisSettings(c, analysis.workspace_id),
+          ),
+        );
+      await this.summarize(analysis, runtime, scope);
+    })()
+      .catch((error: unknown) =>
+        this.options.logger.warn({ err: error, analysis: analysis.id }, 'job summary failed'),
+      )
+      .finally(() => this.summaries.delete(summary));
     this.summaries.add(summary);
   }
 
@@ -615,11 +637,16 @@ export class ChunkWorker {
    * The job summary, made after the analysis completed. Its event always follows (the summary,
    * or why there is none), so that a follower of the progress stream knows when to stop.
    */
-  private async summarize(a: ChunkAnalysis, llm: LlmRuntime, scope: TenantScope): Promise<void> {
+  private async summarize(
+    a: ChunkAnalysis,
+    llm: LlmRuntime | null,
+    scope: TenantScope,
+  ): Promise<void> {
     let outcome: { summary: string | null; reason?: string; error?: Record<string, string> };
     try {
       const summaries = await withTenant(this.options.pool, scope, (c) => chunkSummaries(c, a.id));
-      if (summaries.length === 0) outcome = { summary: null, reason: 'no_chunk_summaries' };
+      if (!llm) outcome = { summary: null, reason: 'llm_not_configured' };
+      else if (summaries.length === 0) outcome = { summary: null, reason: 'no_chunk_summaries' };
       else {
         const result = await llm.summarize(summaries, {
           workspaceId: a.workspace_id,
@@ -686,8 +713,8 @@ export class ChunkWorker {
       attempts: (job.sourceRetryCount ?? 0) + 1,
     };
     // An analysis that completes with this chunk dead still gets its summary, of the others.
-    const settled: { completed: ChunkAnalysis | null } = { completed: null };
-    await withTenant(this.options.pool, scope, async (c) => {
+    const finished = await withTenant(this.options.pool, scope, async (c) => {
+      let ended: { analysis: ChunkAnalysis; status: AnalysisStatus } | null = null;
       await lockAnalysis(c, data.analysisId);
       const chunk = await findChunk(c, data.analysisId, data.seq, true);
       if (chunk && chunk.status === 'queued') {
@@ -721,9 +748,8 @@ export class ChunkWorker {
             error,
           });
         } else {
-          const finished = await finalizeIfDone(c, updated.id);
-          if (finished === 'completed' || finished === 'completed_with_errors')
-            settled.completed = updated;
+          const status = await finalizeIfDone(c, updated.id);
+          if (status) ended = { analysis: updated, status };
         }
       }
       // The failed job would hold back the requester's next chunk under key_strict_fifo.
@@ -735,14 +761,8 @@ export class ChunkWorker {
         { db: queueDb(c) },
       );
       await advanceTurn(c, this.boss, data.fairnessKey, job.sourceId ?? null);
+      return ended;
     });
-    const analysis = settled.completed;
-    if (analysis?.engines.includes(LLM_ENGINE)) {
-      const settings = await withTenant(this.options.pool, scope, (c) =>
-        getAnalysisSettings(c, data.workspaceId),
-      );
-      const llm = this.options.llmFor(data.workspaceId, settings);
-      if (llm) this.startSummary(analysis, llm, scope);
-    }
+    if (finished) this.startSummary(finished.analysis, finished.status, scope);
   }
 }
