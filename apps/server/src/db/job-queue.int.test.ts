@@ -16,10 +16,15 @@ afterAll(async () => {
   await db?.drop();
 });
 
-/** Ends the sessions of this database that `where` picks, as an administrator would. */
+/**
+ * Ends the sessions of this database that `where` picks, as an administrator would, and waits
+ * (up to 5 s) until their backends have exited. Without the wait, pg_terminate_backend returns
+ * once the signal is sent: the client can see its session end before the backend has released
+ * its advisory locks, and a test that then takes the slot races the exit (a CI run lost it).
+ */
 async function terminate(where: string): Promise<number> {
   const { rows } = await db.adminPool.query<{ n: number }>(
-    `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
+    `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 5000))::int AS n FROM pg_stat_activity
       WHERE datname = current_database() AND pid <> pg_backend_pid() AND ${where}`,
   );
   return rows[0]?.n ?? 0;
