@@ -131,6 +131,7 @@ export const configSchema = z.object({
   ANALYSIS_LEASE_SECONDS: z.coerce.number().int().min(10).max(3600).default(30),
   ANALYSIS_SUPERVISE_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
   ANALYSIS_POLL_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+  ANALYSIS_STREAM_KEEPALIVE_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
   LLM_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
   LLM_API_KEY: z.string().min(1).optional(),
   LLM_MODEL: z.string().min(1).optional(),
@@ -198,6 +199,8 @@ export interface Config {
     leaseSeconds: number;
     superviseIntervalSeconds: number;
     pollIntervalMs: number;
+    /** Progress streams: an SSE comment, or a WebSocket ping, this often (a peer that misses a pong is dropped). */
+    streamKeepAliveMs: number;
   };
   /** The instance's default LLM (workspaces may set their own). */
   llm: {
@@ -310,6 +313,7 @@ export function loadConfig(
       leaseSeconds: c.ANALYSIS_LEASE_SECONDS,
       superviseIntervalSeconds: c.ANALYSIS_SUPERVISE_INTERVAL_SECONDS,
       pollIntervalMs: c.ANALYSIS_POLL_INTERVAL_MS,
+      streamKeepAliveMs: c.ANALYSIS_STREAM_KEEPALIVE_MS,
     },
     llm: {
       baseUrl: c.LLM_BASE_URL,

@@ -99,15 +99,19 @@ export const analysisSchema = z
     aggregates: z.record(z.string(), z.unknown()).nullable(),
     summary: z.string().nullable(),
     error: z.record(z.string(), z.unknown()).nullable(),
-    usage: z.object({
-      input_tokens: z.number().int(),
-      output_tokens: z.number().int(),
-      cost_usd: z.string().describe('Exact decimal, from the versioned price table'),
-      unpriced_calls: z
-        .number()
-        .int()
-        .describe('Model calls whose model has no price: their cost is unknown, not zero'),
-    }),
+    usage: z
+      .object({
+        input_tokens: z.number().int(),
+        output_tokens: z.number().int(),
+        cost_usd: z.string().describe('Exact decimal, from the versioned price table'),
+        unpriced_calls: z
+          .number()
+          .int()
+          .describe('Model calls whose model has no price: their cost is unknown, not zero'),
+      })
+      .describe(
+        "The calls of the chunks stored (updated with each chunk's commit). Every call made, the job summary's and failed or abandoned attempts' included, is in GET …/cost",
+      ),
     created_at: z.string(),
     started_at: z.string().nullable(),
     finished_at: z.string().nullable(),
@@ -137,7 +141,9 @@ export const analysisPatchSchema = z
       .int()
       .min(0)
       .max(10)
-      .describe('0 normal; higher runs first (workspace admins)'),
+      .describe(
+        '0 normal; higher runs first. Up to the lane an instance operator granted the workspace or requester; instance admins up to 10',
+      ),
   })
   .strict();
 
@@ -180,17 +186,35 @@ export const analysisResultQuerySchema = z
     topic: z.string().min(1).max(200).optional(),
     category: z.string().min(1).max(200).optional(),
     llm_status: z.enum(['labelled', 'unlabelled']).optional(),
-    limit: z.coerce.number().int().min(1).max(1000).default(100),
+    limit: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(1000)
+      .optional()
+      .describe('Results per page (default 100); format=json only'),
     cursor: z
       .string()
       .regex(/^\d{1,18}$/)
-      .optional(),
+      .optional()
+      .describe('next_cursor of the previous page; format=json only'),
     format: z
       .enum(['json', 'jsonl', 'csv'])
       .default('json')
       .describe('`jsonl` and `csv` stream every matching result (export)'),
   })
-  .strict();
+  .strict()
+  .superRefine((query, ctx) => {
+    if (query.format === 'json') return;
+    // An export is every matching result: a page's bounds there would be silently ignored.
+    for (const field of ['limit', 'cursor'] as const)
+      if (query[field] !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: [field],
+          message: `pages format=json only; format=${query.format} exports every matching result`,
+        });
+  });
 
 export const analysisResultListSchema = z
   .object({ data: z.array(analysisResultSchema), next_cursor: z.string().nullable() })
@@ -216,7 +240,11 @@ export const analysisCostSchema = z
         calls: z.number().int(),
         input_tokens: z.number().int(),
         output_tokens: z.number().int(),
-        cost_usd: z.string(),
+        cost_usd: z
+          .string()
+          .nullable()
+          .describe("The priced calls' cost; null when none of this model's calls has a price"),
+        unpriced_calls: z.number().int(),
         duration_ms: z.number().int(),
       }),
     ),

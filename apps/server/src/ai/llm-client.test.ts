@@ -371,6 +371,24 @@ describe('labelPosts against the fake server', () => {
     expect(server.requests).toHaveLength(1);
   });
 
+  it('never sends an answered request again, even when recording its call throws', async () => {
+    const { client } = setup();
+    const failure = new Error('the trace buffer is full');
+    const recorded: string[] = [];
+    const pending = client.labelPosts({
+      posts,
+      taxonomy,
+      onCall: (call) => {
+        recorded.push(call.status);
+        // Only the first record fails: a retry would then record quietly.
+        if (recorded.length === 1) throw failure;
+      },
+    });
+    await expect(pending).rejects.toBe(failure);
+    expect(server.requests).toHaveLength(1);
+    expect(recorded).toEqual(['ok']);
+  });
+
   it('never retries a 401 and keeps the key out of the error', async () => {
     const { client } = setup();
     faultNext({ kind: 'unauthorized' });
@@ -608,6 +626,55 @@ describe('summarizeJob', () => {
     expect(out.calls.length).toBeGreaterThan(2);
     for (const request of server.requests)
       expect(server.countPromptTokens(request.body)).toBeLessThan(450);
+  });
+
+  it('counts every chunk summary that a group lost above the first level stood for', async () => {
+    const { client } = setup({ summaryMaxInputTokens: 400 });
+    const chunkSummaries = Array.from(
+      { length: 400 },
+      (_, i) => `Chunk ${i} talks mostly about shipping delays and a few pricing complaints.`,
+    );
+    const textsOf = (index: number): string[] => {
+      const body = server.requests[index]?.body as {
+        messages: { role: string; content: string }[];
+      };
+      const user = body.messages.find((m) => m.role === 'user');
+      return (JSON.parse(user?.content ?? '{}') as { chunkSummaries: string[] }).chunkSummaries;
+    };
+
+    expect(await client.summarizeJob({ chunkSummaries })).toMatchObject({
+      status: 'summarized',
+      omittedChunkSummaries: 0,
+    });
+    // Level 0: the requests whose texts add up to the 400 chunk summaries.
+    let firstLevelRequests = 0;
+    const groupSizes: number[] = [];
+    for (let seen = 0; seen < chunkSummaries.length; firstLevelRequests++) {
+      groupSizes.push(textsOf(firstLevelRequests).length);
+      seen += groupSizes.at(-1) ?? 0;
+    }
+    const secondLevelFirstGroup = textsOf(firstLevelRequests).length;
+    const secondLevelTexts = groupSizes.length;
+    // The test needs a second level of several groups; the last request is the final one.
+    expect(secondLevelFirstGroup).toBeGreaterThan(1);
+    expect(secondLevelFirstGroup).toBeLessThan(secondLevelTexts);
+    const lostChunkSummaries = groupSizes
+      .slice(0, secondLevelFirstGroup)
+      .reduce((a, b) => a + b, 0);
+    expect(lostChunkSummaries).toBeGreaterThan(secondLevelFirstGroup);
+
+    server.reset();
+    // The second level's first group fails, and so does its re-ask.
+    server.setBehaviour({
+      faults: {
+        [firstLevelRequests + 1]: { kind: 'malformed_json' },
+        [firstLevelRequests + 2]: { kind: 'malformed_json' },
+      },
+    });
+    expect(await client.summarizeJob({ chunkSummaries })).toMatchObject({
+      status: 'summarized',
+      omittedChunkSummaries: lostChunkSummaries,
+    });
   });
 
   it('makes no call without any chunk summary', async () => {

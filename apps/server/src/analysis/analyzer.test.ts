@@ -110,8 +110,20 @@ describe('createAnalyzer', () => {
     }
   });
 
+  it('does not read a German or French word spelt like an English lexicon word as sentiment', () => {
+    for (const text of ['Die Katze', 'Bad Homburg', 'Das Kind']) {
+      const [r] = analyzer.analyzeBatch([{ id: 'x', text }]);
+      if (r === undefined || isItemError(r)) throw new Error('expected a result');
+      expect(r.sentiment, text).toMatchObject({ label: null, reason: 'undetermined_language' });
+    }
+  });
+
   it('reads short, informal English posts (no language refusal)', () => {
     for (const text of [
+      'bad',
+      'Hell no',
+      'so much pain',
+      'Die!',
       'Magic Mouse FTW',
       '@someone happy Birthday brother.',
       '@someone pregnant? ;-)',
@@ -137,6 +149,28 @@ describe('createAnalyzer', () => {
     expect(empty.sentiment).toMatchObject({ label: null, reason: 'empty_text' });
     expect(emoji.sentiment.label).toBe('positive');
     expect(emoji.emoji).toEqual(['😍', '😍', '🎉']);
+  });
+
+  it('says a hashtag-only post is undetermined, not empty', () => {
+    for (const text of ['#happy #love #blessed', '#sad']) {
+      const [r] = analyzer.analyzeBatch([{ id: 'h', text }]);
+      if (r === undefined || isItemError(r)) throw new Error('expected a result');
+      expect(r.language, text).toBe('und');
+      expect(r.sentiment, text).toMatchObject({ label: null, reason: 'undetermined_language' });
+    }
+  });
+
+  it('does not read profanity into links and mentions', () => {
+    const [link, mention, both] = analyzer.analyzeBatch([
+      { id: 'l', text: 'new post https://t.co/aB1tChxyz' },
+      { id: 'm', text: 'thanks @sh1thead for the tip' },
+      { id: 'b', text: 'this shit again https://t.co/aB1tChxyz' },
+    ]);
+    for (const r of [link, mention, both])
+      if (r === undefined || isItemError(r)) throw new Error('expected a result');
+    expect(link).toMatchObject({ toxic: false, urls: ['https://t.co/aB1tChxyz'] });
+    expect(mention).toMatchObject({ toxic: false });
+    expect(both).toMatchObject({ toxic: true });
   });
 
   it('flags profanity', () => {

@@ -25,7 +25,13 @@ import { vaderLabel, type Vader, type VaderScores } from './nlp/vader/vader.js';
 
 export const VADER_ENGINE: EngineInfo = { name: 'vader', version: '3.3.2+lexicon-44fc044' };
 // 2: the language gate reads short English posts ELD ties with a related language (nlp/language.ts).
-export const ANALYZER_ENGINE: EngineInfo = { name: 'socialpulse-analysis', version: '2' };
+// 3: links end where twitter-text ends them and keep their query as written; no profanity
+// inside links and mentions; keywords compared as tokens; hashtag-only posts not `empty_text`.
+// 4: in a post of undetermined language, "die", "bad", "kind"… are not read as English sentiment;
+// keycaps and tag-sequence flags are whole emoji, ©, ® and ™ none without U+FE0F; mentions as
+// twitter-text reads them (20 characters, none in "a@b@c"); keywords without entity names, runs
+// of scripts written without spaces, over-long terms or a word paired with itself.
+export const ANALYZER_ENGINE: EngineInfo = { name: 'socialpulse-analysis', version: '4' };
 
 /** Languages the sentiment engines read. */
 export const SENTIMENT_LANGUAGES: ReadonlySet<string> = new Set(['en']);
@@ -175,8 +181,8 @@ export function createAnalyzer(options: AnalyzerOptions = {}): Analyzer {
       vader: scores,
       ...entities,
       keywords: postKeywords(tokens, keywordLimit, options.idf),
-      toxic: toxicity.detect(text).toxic,
-      categories: categories.match(tokens),
+      toxic: toxicity.detect(text, tokens).toxic,
+      categories: categories.match(tokens, text),
       ...(truncated ? { truncated: true as const } : {}),
       engine: ANALYZER_ENGINE,
     };
@@ -212,6 +218,22 @@ export function createAnalyzer(options: AnalyzerOptions = {}): Analyzer {
 }
 
 /**
+ * Lexicon words that are also frequent words of other Latin-script languages, where they carry
+ * no such feeling: German "die" (the), "Gift" (poison), "Kind" (child), "Bad" (bath), "hell"
+ * (bright), "war" (was); French "pain" (bread). In a post whose language is undetermined they
+ * are no evidence of English sentiment ("Die Katze" is not negative).
+ */
+const FOREIGN_HOMOGRAPHS: ReadonlySet<string> = new Set([
+  'die',
+  'gift',
+  'kind',
+  'bad',
+  'hell',
+  'war',
+  'pain',
+]);
+
+/**
  * Whether the sentiment engines may read a post: true, or why not. Undetermined language
  * (`und`): read it only if it carries signals the engines know (emoji, emoticons, lexicon
  * words such as "lol"); never a confident score for text it cannot read. The trainer uses it
@@ -228,9 +250,12 @@ export function sentimentReadable(
   if (language !== 'und') return 'unsupported_language';
   for (const t of tokens) {
     if (t.kind === 'emoji' || t.kind === 'emoticon') return true;
-    if (t.kind === 'word' && vader.hasWord(t.norm)) return true;
+    if (t.kind === 'word' && vader.hasWord(t.norm) && !FOREIGN_HOMOGRAPHS.has(t.norm)) return true;
   }
-  return tokens.some((t) => t.kind === 'word') ? 'undetermined_language' : 'empty_text';
+  // Hashtags are words too ("#happy #blessed"): such a post is not empty, only unread.
+  return tokens.some((t) => t.kind === 'word' || t.kind === 'hashtag')
+    ? 'undetermined_language'
+    : 'empty_text';
 }
 
 function probs(p: [number, number, number]): SentimentResult['probabilities'] {

@@ -1,6 +1,14 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Client } from 'undici';
-import { buildTestApp } from '../../test/support/app.js';
+import { Client, WebSocket, request } from 'undici';
+import type { Analysis } from '@socialpulse/contracts';
+import {
+  buildTestApp,
+  createWorkspaceAs,
+  noRateLimits,
+  signUpUser,
+} from '../../test/support/app.js';
+import { importTestPosts } from '../../test/support/analyses.js';
 import {
   createTestDatabase,
   databaseUnavailable,
@@ -64,5 +72,61 @@ describe.skipIf(dbReason !== '')('a closing server', () => {
     } finally {
       await client.close().catch(() => undefined);
     }
+  });
+});
+
+describe.skipIf(dbReason !== '')('a closing server with progress streams open', () => {
+  let db: TestDatabase;
+  let app: ZodApp;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    app = await buildTestApp(db, noRateLimits);
+    await app.listen({ host: '127.0.0.1', port: 0 });
+  });
+
+  afterAll(async () => {
+    await app.close();
+    await db.drop();
+  });
+
+  it('ends the Server-Sent Events and WebSocket streams of an analysis still running, instead of waiting for it', async () => {
+    const user = await signUpUser(app);
+    const ws = await createWorkspaceAs(app, user);
+    await importTestPosts(app, user, ws, 5, (i) => `post ${i}`);
+    // No worker runs: the analysis stays queued, so its streams have nothing to end them.
+    const submitted = await app.inject({
+      method: 'POST',
+      url: `/v1/workspaces/${ws}/analyses`,
+      headers: user.headers,
+      payload: {},
+    });
+    expect(submitted.statusCode, submitted.body).toBe(202);
+    const { id } = submitted.json<Analysis>();
+    const address = app.server.address();
+    if (address === null || typeof address === 'string') throw new Error('not listening');
+    const url = `127.0.0.1:${address.port}/v1/analyses/${id}/events`;
+
+    const sse = await request(`http://${url}`, { headers: user.headers });
+    expect(sse.statusCode).toBe(200);
+    let received = '';
+    const sseEnded = (async () => {
+      for await (const chunk of sse.body) received += String(chunk);
+    })();
+    const socket = new WebSocket(`ws://${url}`, { headers: user.headers });
+    const messages: string[] = [];
+    socket.addEventListener('message', (event) => messages.push(String(event.data)));
+    const socketClosed = new Promise<number>((resolve) =>
+      socket.addEventListener('close', (event) => resolve(event.code)),
+    );
+    await expect.poll(() => received.includes('event: queued') && messages.length > 0).toBe(true);
+
+    const outcome = await Promise.race([
+      app.close().then(() => 'closed'),
+      delay(10_000).then(() => 'still open after 10 s'),
+    ]);
+    expect(outcome).toBe('closed');
+    await sseEnded;
+    expect(await socketClosed).toBeGreaterThan(0);
   });
 });

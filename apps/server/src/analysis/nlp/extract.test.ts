@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { extractEntities, normalizeUrl } from './extract.js';
 import { tokenize } from './tokenize.js';
@@ -46,6 +47,20 @@ describe('normalizeUrl', () => {
     }
   });
 
+  it.each([
+    ['https://en.wikipedia.org/wiki/Foo_(bar)', 'https://en.wikipedia.org/wiki/Foo_(bar)'],
+    ['https://en.wikipedia.org/wiki/Foo_(bar)).', 'https://en.wikipedia.org/wiki/Foo_(bar)'],
+    ['https://example.com/a).', 'https://example.com/a'],
+    ['http://[::1]/a', 'http://[::1]/a'],
+    ['https://example.com/s?q=a%20b&x', 'https://example.com/s?q=a%20b&x'],
+    ['https://example.com/s?q=a+b&utm_source=tw&x=&y&fbclid=1', 'https://example.com/s?q=a+b&x=&y'],
+    ['https://example.com/?utm%5Fsource=tw&a=1', 'https://example.com/?a=1'],
+    ['https://user:pass@example.com/', 'https://example.com'],
+    ['https://user@Example.com/p', 'https://example.com/p'],
+  ])('keeps the page: %s → %s', (raw, expected) => {
+    expect(normalizeUrl(raw)).toBe(expected);
+  });
+
   it('rejects what is not an http(s) URL', () => {
     expect(normalizeUrl('https://')).toBeNull();
   });
@@ -64,6 +79,22 @@ describe('extractEntities', () => {
     expect(e.urls).toEqual(['https://x.co/a']);
     expect(e.emoji).toEqual(['👍🏽', '🇫🇷']);
   });
+
+  it('lists keycaps and tag-sequence flags whole, and no text-style symbols', () => {
+    const england = '\u{1F3F4}\u{E0067}\u{E0062}\u{E0065}\u{E006E}\u{E0067}\u{E007F}';
+    const e = extractEntities(tokenize(`#️⃣ *️⃣ ${england} © 2024 Brand™ ☺\uFE0E ☺️`));
+    expect(e.emoji).toEqual(['#️⃣', '*️⃣', england, '☺️']);
+    expect(e.hashtags).toEqual([]);
+  });
+
+  it('lists no mention from an address', () => {
+    const e = extractEntities(
+      tokenize(
+        'mail name@example.com or @user@example.com, cc @Team_Lead and @abcdefghijklmnopqrstuvwxyz',
+      ),
+    );
+    expect(e.mentions).toEqual(['team_lead', 'abcdefghijklmnopqrst']);
+  });
 });
 
 describe('categories', () => {
@@ -73,12 +104,52 @@ describe('categories', () => {
       { id: 'events', hashtags: ['#WWDC', 'launch'] },
       { id: '__proto__', keywords: ['constructor'] },
     ]);
-    expect(m.match(tokenize('Need a REFUND on my credit  card #wwdc'))).toEqual([
-      'billing',
-      'events',
-    ]);
-    expect(m.match(tokenize('the constructor'))).toEqual(['__proto__']);
-    expect(m.match(tokenize('nothing here'))).toEqual([]);
+    const text = 'Need a REFUND on my credit  card #wwdc';
+    expect(m.match(tokenize(text), text)).toEqual(['billing', 'events']);
+    expect(m.match(tokenize('the constructor'), 'the constructor')).toEqual(['__proto__']);
+    expect(m.match(tokenize('nothing here'), 'nothing here')).toEqual([]);
+  });
+
+  const matches = (keyword: string, text: string): boolean =>
+    createCategoryMatcher([{ id: 'c', keywords: [keyword] }]).match(tokenize(text), text).length >
+    0;
+
+  it.each([
+    ['covid-19', 'covid-19'],
+    ['covid-19', 'New COVID-19 rules'],
+    ['covid-19 vaccine', 'my covid-19 vaccine appointment'],
+    ['e-commerce', 'E-commerce is growing'],
+    ['AT&T', 'AT&T'],
+    ['AT&T', "at&t's network is down"],
+    ['U.S.', 'U.S.'],
+    ['U.S.', 'the U.S. economy'],
+    ['c++', 'c++'],
+    ['c++', 'I write C++.'],
+    ['c++', 'languages (c++)'],
+    ['tesla', "Tesla's new car"],
+    ["Tesla's", 'a tesla'],
+    ['café', 'cafe'],
+    ['café', 'nice cafe\u0301 here'],
+    ['cafe', 'CAFÉ'],
+    ['🔥', '🔥'],
+    ['🔥', 'this is 🔥🔥🔥'],
+    ['👍', 'ok 👍🏽'],
+    ['covid', 'covid-19'],
+    ['refund', 'a #refund please'],
+  ])('keyword %s matches %s', (keyword, text) => {
+    expect(matches(keyword, text)).toBe(true);
+  });
+
+  it.each([
+    ['art', 'start'],
+    ['art', 'smartart'],
+    ['c++', 'plan c'],
+    ['covid-19', 'covid'],
+    ['AT&T', 'at t'],
+    ['🔥', 'fire'],
+    ['new phone', 'new 📱 phone'],
+  ])('keyword %s does not match %s', (keyword, text) => {
+    expect(matches(keyword, text)).toBe(false);
   });
 });
 
@@ -112,6 +183,24 @@ describe('toxicity', () => {
     ['assassin class', false],
   ])('%s → %s', (text, toxic) => {
     expect(d.detect(text).toxic).toBe(toxic);
+  });
+
+  it('does not read terms into links and mentions', () => {
+    expect(d.detect('https://t.co/aB1tChxyz')).toEqual({ toxic: false, terms: [] });
+    expect(d.detect('go WWW.sh1t.example/x now')).toEqual({ toxic: false, terms: [] });
+    expect(d.detect('cc @b1tchcraft_fan')).toEqual({ toxic: false, terms: [] });
+    expect(d.detect('@user fuck https://t.co/x').toxic).toBe(true);
+    const text = 'what the fuck https://t.co/aB1tChxyz';
+    expect(d.detect(text, tokenize(text)).terms).toEqual(['fuck']);
+  });
+
+  it('flags no short link, whatever its code (property)', () => {
+    fc.assert(
+      fc.property(fc.stringMatching(/^[A-Za-z0-9]{10}$/), (code) => {
+        expect(d.detect(`read this https://t.co/${code}`).toxic).toBe(false);
+      }),
+      { numRuns: 3000, seed: 11 },
+    );
   });
 });
 

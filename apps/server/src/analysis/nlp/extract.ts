@@ -24,14 +24,14 @@ const TRACKING_PARAMS = new Set([
 
 /**
  * Normalises a URL for counting: scheme and host lower case, `www.` kept (it can be a
- * different site), default ports, fragments and tracking parameters (utm_*, fbclid, …)
- * removed, trailing sentence punctuation dropped. Returns null for something that is not
- * an http(s) URL.
+ * different site), credentials, default ports, fragments and tracking parameters (utm_*,
+ * fbclid, …) removed, the other query parameters kept exactly as written, trailing sentence
+ * punctuation dropped. Returns null for something that is not an http(s) URL.
  */
 const SIMPLE_URL = /^https?:\/\/(?:[a-z0-9-]+\.)*[a-z][a-z0-9-]*(?:\/[A-Za-z0-9_-]*)*$/;
 
 export function normalizeUrl(raw: string): string | null {
-  let candidate = raw.replace(/[.,;:!?)\]}'"\u2026]+$/u, '');
+  let candidate = stripTrailingPunctuation(raw);
   if (/^www\./i.test(candidate)) candidate = `https://${candidate}`;
   // Most posted links (t.co and the like) are already normal: lower-case host whose last
   // label is not numeric (no IPv4 rewriting) and not punycode, no port, query or fragment,
@@ -51,14 +51,68 @@ export function normalizeUrl(raw: string): string | null {
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return null;
   url.hash = '';
-  const kept = [...url.searchParams.entries()].filter(
-    ([key]) => !key.toLowerCase().startsWith('utm_') && !TRACKING_PARAMS.has(key.toLowerCase()),
-  );
-  url.search = '';
-  for (const [key, value] of kept) url.searchParams.append(key, value);
+  // A password must not end up in stored results, and "user@" names no other page.
+  url.username = '';
+  url.password = '';
+  // Filtered as written: URLSearchParams would re-encode what it keeps ("a%20b" → "a+b",
+  // "x" → "x="), and some servers read those differently.
+  url.search = url.search
+    .slice(1)
+    .split('&')
+    .filter((pair) => pair !== '' && !isTrackingParam(pair))
+    .join('&');
   let out = url.toString();
   if (url.pathname === '/' && url.search === '' && out.endsWith('/')) out = out.slice(0, -1);
   return out;
+}
+
+function isTrackingParam(pair: string): boolean {
+  const eq = pair.indexOf('=');
+  let key = eq === -1 ? pair : pair.slice(0, eq);
+  if (key.includes('%')) {
+    try {
+      key = decodeURIComponent(key);
+    } catch {
+      return false;
+    }
+  }
+  key = key.toLowerCase();
+  return key.startsWith('utm_') || TRACKING_PARAMS.has(key);
+}
+
+const CLOSING_TO_OPENING = new Map([
+  [')', '('],
+  [']', '['],
+  ['}', '{'],
+]);
+
+/**
+ * Drops sentence punctuation glued to the end of a link; a closing bracket only when the
+ * link has no opening one left to match it (`…/wiki/Foo_(bar)` keeps its parenthesis,
+ * `(see …/a)` loses it).
+ */
+function stripTrailingPunctuation(raw: string): string {
+  let end = raw.length;
+  // Unmatched closing brackets of each kind, counted once (a run of them stays linear).
+  let unmatched: Map<string, number> | undefined;
+  while (end > 0) {
+    const c = raw[end - 1] ?? '';
+    const opening = CLOSING_TO_OPENING.get(c);
+    if (opening !== undefined) {
+      unmatched ??= new Map();
+      const n = unmatched.get(c) ?? count(raw, c) - count(raw, opening);
+      if (n <= 0) break;
+      unmatched.set(c, n - 1);
+    } else if (!'.,;:!?\'"\u2026'.includes(c)) break;
+    end--;
+  }
+  return end === raw.length ? raw : raw.slice(0, end);
+}
+
+function count(text: string, ch: string): number {
+  let n = 0;
+  for (let i = text.indexOf(ch); i !== -1; i = text.indexOf(ch, i + 1)) n++;
+  return n;
 }
 
 export function extractEntities(tokens: readonly Token[]): Entities {

@@ -6,29 +6,87 @@
  */
 import { squashElongation, type Token } from './tokenize.js';
 
-// English stop words plus social-media filler ("rt", "via", "amp" from "&amp;").
+// English stop words, social-media filler ("rt", "via") and the names of the HTML entities
+// that scraped and exported posts carry undecoded ("&quot;" is tokenized as the word "quot";
+// numeric ones such as "&#39;" give no word).
 const STOP_WORDS = new Set(
   (
     "a about above after again against all am an and any are aren't as at be because been before being below between both but by can can't cannot could couldn't did didn't do does doesn't doing don't down during each few for from further had hadn't has hasn't have haven't having he he'd he'll he's her here here's hers herself him himself his how how's i i'd i'll i'm i've if in into is isn't it it's its itself let's me more most mustn't my myself no nor not of off on once only or other ought our ours ourselves out over own same shan't she she'd she'll she's should shouldn't so some such than that that's the their theirs them themselves then there there's these they they'd they'll they're they've this those through to too under until up very was wasn't we we'd we'll we're we've were weren't what what's when when's where where's which while who who's whom why why's with won't would wouldn't you you'd you'll you're you've your yours yourself yourselves " +
-    'rt via amp gt lt im dont cant u ur just get got like one also will would now new day today time lol yeah oh ok okay im ive youre thats its wanna gonna gotta really still even much many well back go going know think see say said make way need want'
+    'rt via amp gt lt im dont cant u ur just get got like one also will would now new day today time lol yeah oh ok okay im ive youre thats its wanna gonna gotta really still even much many well back go going know think see say said make way need want ' +
+    'quot apos nbsp hellip mdash ndash lsquo rsquo ldquo rdquo laquo raquo'
   ).split(' '),
 );
+
+/** Longer "words" are runs of text without a break (a pasted blob, a clause), not keywords. */
+const MAX_TERM_LENGTH = 30;
+
+// Scripts written without spaces between words: the tokenizer gives a whole clause as one
+// "word" there, so such a word is no keyword. Hangul is written with spaces, but a Hangul
+// token carries its particles ("날씨가", "날씨는"), so it would not count as one term either.
+const UNSPACED_SCRIPT =
+  /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}]/u;
+
+/** "sooo" → "so", "yesss" → "yes": every run of 3+ identical characters becomes one. */
+function collapseElongation(word: string): string {
+  let out = '';
+  let runStart = 0;
+  for (let i = 1; i <= word.length; i++) {
+    if (i < word.length && word.charCodeAt(i) === word.charCodeAt(runStart)) continue;
+    out += i - runStart >= 3 ? word[runStart] : word.slice(runStart, i);
+    runStart = i;
+  }
+  return out;
+}
+
+// Words spelt with a double letter that posts stretch ("goooood", "cooool"): elongation
+// of these keeps two letters (see keywordTerm).
+const DOUBLED_WORDS = new Set(
+  'good cool sweet sleep feel soon food free miss kill happy sorry hello hell boo woo woohoo yummy funny silly pretty little coffee beer tweet week kiss boss'.split(
+    ' ',
+  ),
+);
+
+/**
+ * The keyword form of a word token's norm, or undefined when it is no content term.
+ * An elongated word (a run of 3+ identical letters) drops the run to one letter: the
+ * sentiment features keep two ("soo") and fall back to one for their lexicon, but here there
+ * is no lexicon to choose with, and on the labelled tweets one letter is the written form
+ * almost nine times in ten ("so", "yes", "no", "please"); the common exceptions are listed in
+ * DOUBLED_WORDS. When either form is a stop word ("sooo", "welll"), so is the word.
+ */
+function keywordTerm(norm: string): string | undefined {
+  let w = norm;
+  const squashed = squashElongation(norm);
+  if (squashed !== norm) {
+    if (STOP_WORDS.has(squashed)) return undefined;
+    w = DOUBLED_WORDS.has(squashed) ? squashed : collapseElongation(norm);
+  }
+  if (w.length < 3 || w.length > MAX_TERM_LENGTH || STOP_WORDS.has(w)) return undefined;
+  // Checked only past U+0E00 (the first unspaced script, Thai): most words are ASCII.
+  for (let i = 0; i < w.length; i++) {
+    if (w.charCodeAt(i) >= 0x0e00) return UNSPACED_SCRIPT.test(w) ? undefined : w;
+  }
+  return w;
+}
 
 export interface Keyword {
   term: string;
   score: number;
 }
 
-/** Content terms of a post: words (lower case, elongation squashed, ≥ 3 letters, not stop words) and hashtags' words. */
+/**
+ * Content terms of a post, as runs of adjacent content words: words in lower case, elongation
+ * collapsed, 3 to 30 characters, not stop words, not in a script written without spaces.
+ */
 export function contentTerms(tokens: readonly Token[]): string[][] {
-  // Runs of adjacent content words; a stop word, URL or punctuation breaks a run.
+  // A stop word, URL or punctuation breaks a run.
   const runs: string[][] = [];
   let run: string[] = [];
   for (const t of tokens) {
     if (t.kind === 'word') {
-      const w = squashElongation(t.norm);
       // Word tokens start with a letter (tokenize.ts), so no digit test is needed.
-      if (w.length >= 3 && !STOP_WORDS.has(w)) {
+      const w = keywordTerm(t.norm);
+      if (w !== undefined) {
         run.push(w);
         continue;
       }
@@ -48,7 +106,8 @@ export function termCounts(tokens: readonly Token[]): Map<string, number> {
       const w = run[i] ?? '';
       counts.set(w, (counts.get(w) ?? 0) + 1);
       const next = run[i + 1];
-      if (next !== undefined) {
+      // "good good" says "good" louder, not a phrase.
+      if (next !== undefined && next !== w) {
         const phrase = `${w} ${next}`;
         counts.set(phrase, (counts.get(phrase) ?? 0) + 1);
       }
@@ -91,10 +150,11 @@ export function postKeywords(
   let previous: string | undefined;
   for (const t of tokens) {
     if (t.kind === 'word') {
-      const w = squashElongation(t.norm);
-      if (w.length >= 3 && !STOP_WORDS.has(w)) {
+      const w = keywordTerm(t.norm);
+      if (w !== undefined) {
         addTerm(w, terms, scores, index);
-        if (previous !== undefined) addTerm(`${previous} ${w}`, terms, scores, index);
+        if (previous !== undefined && previous !== w)
+          addTerm(`${previous} ${w}`, terms, scores, index);
         previous = w;
         continue;
       }

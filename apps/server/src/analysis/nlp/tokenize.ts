@@ -22,16 +22,51 @@ export interface Token {
 }
 
 // Sticky expressions, tried only at a position whose first character can start that kind.
-const URL_RE = /(?:https?:\/\/|www\.)[^\s<>"'\u201c\u201d]+/uy;
-const MENTION_RE = /@[A-Za-z0-9_]{1,30}/y;
-const HASHTAG_RE = /[#\uFF03][\p{L}\p{M}\p{N}_]*\p{L}[\p{L}\p{M}\p{N}_]*/uy;
+// URL: a scheme or "www." in any case (people and phones capitalise the first letter), then
+// the characters twitter-text lets into a URL, so that a link glued to the text after it
+// ("…/a،", "…/a。すごい", "…/a\u200F") ends where the link does: any character except
+// whitespace, quotes and angle brackets, format characters (\p{Cf}: RLM, ZWSP…), non-ASCII
+// punctuation, and letters of scripts other than Latin and Cyrillic (twitter-text keeps
+// Cyrillic paths: ru.wikipedia.org links). Host labels followed by a dot may be in any
+// script (IDN hosts); after them nothing non-Latin may follow, so "https://t.coすごい" ends
+// after "co".
+const URL_NOT_ASCII = String.raw`[^\x00-\x7f\s\p{Cf}\p{P}\p{L}]`;
+// Printable ASCII but " ' < >; in a label also without # . / ?.
+const URL_CHAR = String.raw`(?:[!#-&(-;=?-~\p{Script=Latin}\p{Script=Cyrillic}]|${URL_NOT_ASCII})`;
+const URL_LABEL_CHAR = String.raw`(?:[!$-&(--0-;=@-~\p{L}]|${URL_NOT_ASCII})`;
+const URL_RE = new RegExp(
+  String.raw`(?:[Hh][Tt][Tt][Pp][Ss]?:\/\/|[Ww][Ww][Ww]\.)(?:(?:${URL_LABEL_CHAR}*\.)+${URL_CHAR}*|${URL_CHAR}+)`,
+  'uy',
+);
+// Mentions as twitter-text reads them: at most 20 name characters (X allows 15 today, early
+// accounts had up to 20), and none when the name runs on into "@", an accented Latin letter or
+// "://" ("@user@example.com" is an address, "@aliceìnheiro" a word, "@http://…" a link).
+// The end test runs after the match, not as a lookahead, so that a rejected name is not
+// retried one character shorter.
+const MENTION_RE = /@[A-Za-z0-9_]{1,20}/y;
+const MENTION_BAD_END_RE =
+  /[@\uFF20\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u024F\u0253\u0254\u0256\u0257\u0259\u025B\u0263\u0268\u026F\u0272\u0289\u028B\u02BB\u1E00-\u1EFF]|[\u0300-\u036F]|:\/\//y;
+// A hash sign followed by U+FE0F or U+20E3 is the keycap emoji #️⃣, not a hashtag (twitter-text).
+const HASHTAG_RE = /[#\uFF03](?![\uFE0F\u20E3])[\p{L}\p{M}\p{N}_]*\p{L}[\p{L}\p{M}\p{N}_]*/uy;
 const CASHTAG_RE = /\$[A-Za-z]{1,6}(?:[._][A-Za-z]{1,2})?(?![\p{L}\p{N}_])/uy;
 const EMOTICON_RE =
   /(?:[<>]?[:;=8][-o*']?[)\]([dDpP/\\|@3oO]+|<\/?3+|\^_*\^|[)\]([dD/\\|@][-o*']?[:;=8])(?![\p{L}\p{N}])/uy;
 const WORD_RE = /\p{L}[\p{L}\p{M}\p{N}_]*(?:['\u2019]\p{L}+)*/uy;
 const NUMBER_RE = /\p{N}+(?:[.,:]\p{N}+)*%?/uy;
-const EMOJI_RE =
-  /\p{Regional_Indicator}{2}|(?:\p{Extended_Pictographic}|[0-9#*]\uFE0F?\u20E3)(?:\uFE0F|\p{Emoji_Modifier}|\u200D\p{Extended_Pictographic}\uFE0F?)*/uy;
+// Emoji: flags of two regional indicators, keycaps (0-9 # *), and pictographs with their
+// variation selector, skin tone, tag sequence (🏴 + tags + cancel tag: the England, Scotland
+// and Wales flags) and ZWJ-joined parts, each sequence one token. U+FE0E asks for a symbol's
+// text presentation, so a pictograph followed by it is no emoji. ©, ® and ™ are typography
+// unless U+FE0F (or a skin tone, tag or ZWJ sequence, which only emoji take) asks for the emoji;
+// other pictographs whose default presentation is text (❤, ☺, ✔) are emoji without it too,
+// as people type them.
+const EMOJI_TAGS = String.raw`[\u{E0020}-\u{E007E}]+\u{E007F}`;
+const TYPOGRAPHIC_SYMBOL = String.raw`[\u00A9\u00AE\u2122]`;
+const EMOJI_PICTOGRAPH = String.raw`(?:(?!${TYPOGRAPHIC_SYMBOL})\p{Extended_Pictographic}(?!\uFE0E)|${TYPOGRAPHIC_SYMBOL}(?=\uFE0F|\p{Emoji_Modifier}|\u200D\p{Extended_Pictographic}|${EMOJI_TAGS}))`;
+const EMOJI_RE = new RegExp(
+  String.raw`\p{Regional_Indicator}{2}|(?:${EMOJI_PICTOGRAPH}|[0-9#*]\uFE0F?\u20E3)(?:\uFE0F|\p{Emoji_Modifier}|${EMOJI_TAGS}|\u200D\p{Extended_Pictographic}\uFE0F?)*`,
+  'uy',
+);
 const PUNCT_RE = /[!?.,;:\u2026]+/y;
 const LETTER_OR_DIGIT = /[\p{L}\p{N}_]/u;
 
@@ -64,6 +99,20 @@ function matchAt(re: RegExp, text: string, i: number): string | undefined {
   return m === null ? undefined : m[0];
 }
 
+function isNameChar(c: number): boolean {
+  return isAsciiLetter(c) || isAsciiDigit(c) || c === 95;
+}
+
+function mentionAt(text: string, i: number): string | undefined {
+  const value = matchAt(MENTION_RE, text, i);
+  if (value === undefined) return undefined;
+  let end = i + value.length;
+  // A name longer than 20 characters still gives its first 20 (as twitter-text does), but the
+  // end test looks past the whole run, so that a long name in an address is no mention either.
+  while (end < text.length && isNameChar(text.charCodeAt(end))) end++;
+  return matchAt(MENTION_BAD_END_RE, text, end) === undefined ? value : undefined;
+}
+
 const EMOTICON_START = new Set([...':;=8<>^)(][dD/\\|@'].map((ch) => ch.charCodeAt(0)));
 
 /** Splits a post into tokens. Never throws; anything unrecognised (symbols, lone surrogates, NUL) is skipped. */
@@ -84,11 +133,7 @@ export function tokenize(text: string): Token[] {
       (value = matchAt(URL_RE, text, i)) !== undefined
     ) {
       kind = 'url';
-    } else if (
-      c === 64 &&
-      !wordCharBefore(text, i) &&
-      (value = matchAt(MENTION_RE, text, i)) !== undefined
-    ) {
+    } else if (c === 64 && !wordCharBefore(text, i) && (value = mentionAt(text, i)) !== undefined) {
       kind = 'mention';
     } else if (
       (c === 35 || c === 0xff03) &&
@@ -127,7 +172,7 @@ export function tokenize(text: string): Token[] {
       }
       kind = 'word';
     } else if (
-      (isAsciiDigit(c) || c >= 128) &&
+      (isAsciiDigit(c) || c === 35 || c === 42 || c >= 128) &&
       (value = matchAt(EMOJI_RE, text, i)) !== undefined
     ) {
       kind = 'emoji';
@@ -150,6 +195,8 @@ export function tokenize(text: string): Token[] {
     }
     tokens.push({ kind, text: value, start: i, norm });
     i += value.length;
+    // The rest of an over-long name is part of the handle as written, not a word of the post.
+    if (kind === 'mention') while (i < n && isNameChar(text.charCodeAt(i))) i++;
   }
   return tokens;
 }

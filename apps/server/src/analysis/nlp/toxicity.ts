@@ -8,6 +8,7 @@
  * recommended matcher is in bench/README.md.
  */
 import { englishDataset, SyntaxKind, type ParsedPattern } from 'obscenity';
+import { tokenize, type Token } from './tokenize.js';
 
 export interface ToxicityResult {
   toxic: boolean;
@@ -81,7 +82,24 @@ function patternSource(pattern: ParsedPattern): string {
 }
 
 export interface ToxicityDetector {
-  detect(text: string): ToxicityResult;
+  /** `tokens`: tokenize(text), when the caller has them already. */
+  detect(text: string, tokens?: readonly Token[]): ToxicityResult;
+}
+
+/**
+ * The text with its links and @mentions blanked (same length). Their letters are not words
+ * anyone wrote: leet speak decoding finds terms in random short-link codes
+ * ("t.co/aB1tCh" → "abitch") and in user names.
+ */
+function withoutLinksAndMentions(text: string, tokens: readonly Token[]): string {
+  let out = '';
+  let from = 0;
+  for (const t of tokens) {
+    if (t.kind !== 'url' && t.kind !== 'mention') continue;
+    out += text.slice(from, t.start) + ' '.repeat(t.text.length);
+    from = t.start + t.text.length;
+  }
+  return from === 0 ? text : out + text.slice(from);
 }
 
 export function createToxicityDetector(): ToxicityDetector {
@@ -103,8 +121,8 @@ export function createToxicityDetector(): ToxicityDetector {
           'g',
         );
   return {
-    detect(text) {
-      let t = transformForMatching(text);
+    detect(text, tokens = tokenize(text)) {
+      let t = transformForMatching(withoutLinksAndMentions(text, tokens));
       // Whitelisted phrases are blanked (same length) so that their letters cannot match.
       if (whitelistRe !== null) t = t.replace(whitelistRe, (m) => '\u0000'.repeat(m.length));
       const terms: string[] = [];

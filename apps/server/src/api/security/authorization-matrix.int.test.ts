@@ -496,7 +496,7 @@ const ROUTES: Record<string, RouteSpec> = {
       withCaller(c, {
         method: 'PATCH',
         url: `${ws(ctx)}/analyses/${ctx.analysisId}`,
-        payload: { priority: 1 },
+        payload: { priority: 0 },
       }),
   },
   'POST /v1/workspaces/{workspaceId}/analyses/{analysisId}/cancel': {

@@ -227,7 +227,8 @@ export function registerAnalysesCommand(program: Command): void {
   ).action(
     scopedAction('priority changed', (ctx, _jobs, workspaceId, id, priority) =>
       withTenant(ctx.db.pool, { workspaceId, userId: null }, (c) =>
-        changePriority(c, workspaceId, id, laneValue(priority)),
+        // The CLI is the instance operator's.
+        changePriority(c, workspaceId, id, laneValue(priority), true),
       ),
     ),
   );
@@ -358,6 +359,20 @@ async function workspaceOfAnalysis(ctx: CommandContext, id: string): Promise<str
   return workspaceId;
 }
 
+/**
+ * The chunks settled (done or dead-lettered) and posts processed that an analysis event reports;
+ * null for the events that carry no counts (a failed attempt's, a summary), which must not move
+ * a progress bar back to 0.
+ */
+export function chunkProgress(data: unknown): { done: number; posts: number } | null {
+  if (typeof data !== 'object' || data === null) return null;
+  const d = data as { chunks_done?: unknown; chunks_failed?: unknown; posts_processed?: unknown };
+  if (typeof d.chunks_done !== 'number') return null;
+  const failed = typeof d.chunks_failed === 'number' ? d.chunks_failed : 0;
+  const posts = typeof d.posts_processed === 'number' ? d.posts_processed : 0;
+  return { done: d.chunks_done + failed, posts };
+}
+
 /** Follows the analysis's events: a progress bar on a terminal, one line per event otherwise. */
 async function follow(
   ctx: CommandContext,
@@ -382,21 +397,14 @@ async function follow(
   let final = 'interrupted';
   try {
     for await (const event of hub.follow(workspaceId, id, 0, abort.signal)) {
-      const d = event.data as {
-        chunks_done?: number;
-        chunks_failed?: number;
-        posts_processed?: number;
-        error?: { message?: string };
-      };
-      // Only progress events carry the counts (a failed attempt's event does not): the bar
-      // stays where it was on the others.
-      const counted = d.chunks_done !== undefined;
-      const done = (d.chunks_done ?? 0) + (d.chunks_failed ?? 0);
+      const progress = chunkProgress(event.data);
+      const error = (event.data as { error?: { message?: string } } | null)?.error?.message;
       if (!bar)
         process.stdout.write(
-          `${event.type}${counted ? ` ${done}/${chunks} chunks, ${d.posts_processed ?? 0} posts` : ''}${d.error?.message ? `: ${d.error.message}` : ''}\n`,
+          `${event.type}${progress ? ` ${progress.done}/${chunks} chunks, ${progress.posts} posts` : ''}${error ? `: ${error}` : ''}\n`,
         );
-      else if (counted) bar.update(done, { posts: d.posts_processed ?? 0 });
+      // The bar stays where it was on events without counts.
+      else if (progress) bar.update(progress.done, { posts: progress.posts });
       if (TERMINAL_EVENTS.has(event.type) || event.type === 'paused') {
         final = event.type;
         break;

@@ -2,7 +2,12 @@ import { Readable, Writable } from 'node:stream';
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { createAnalyzer } from '../../analysis/analyzer.js';
-import { analyzeStream, parsePostLine, registerAnalyzeCommand } from './analyze.js';
+import {
+  analyzeStream,
+  MAX_LINE_LENGTH,
+  parsePostLine,
+  registerAnalyzeCommand,
+} from './analyze.js';
 
 function collect(): { sink: Writable; lines: () => Record<string, unknown>[] } {
   let out = '';
@@ -38,7 +43,7 @@ describe('socialpulse analyze', () => {
     const summary = await analyzeStream(input, sink, createAnalyzer());
     expect(summary).toEqual({ lines: 8, analyzed: 4, errors: 3 });
     const out = lines();
-    expect(out.map((l) => l.id)).toEqual(['a', 'b', null, '7', null, 'd', 'e']);
+    expect(out.map((l) => l.id)).toEqual(['a', 'b', 'c', '7', null, 'd', 'e']);
     expect(out[0]).toMatchObject({ id: 'a', language: 'en', sentiment: { label: 'positive' } });
     expect(out[1]).toMatchObject({ id: 'b', sentiment: { label: 'negative' } });
     expect(out[2]).toMatchObject({ line: 3, error: { code: 'invalid_input' } });
@@ -63,6 +68,59 @@ describe('socialpulse analyze', () => {
     }
   });
 
+  it('drops an over-long line as it streams, however long, with an error line, and goes on', async () => {
+    // More UTF-16 units than V8's longest string (2^29 - 24): a reader that held the whole
+    // line before checking its length could not even build it. The same string is yielded
+    // again and again (a string, not bytes, to spare the decoding), so the test itself holds
+    // only 1 MiB.
+    const filler = 'x'.repeat(2 ** 20);
+    const caf = Buffer.from('{"id": "a", "text": "café au lait"}\r\n');
+    const split = caf.indexOf(0xa9); // between the two bytes of "é"
+    function* input(): Generator<Buffer | string> {
+      yield Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), caf.subarray(0, split)]);
+      yield caf.subarray(split);
+      yield Buffer.from('{"id": "long", "text": "');
+      for (let i = 0; i < 2 ** 9 + 1; i++) yield filler;
+      yield Buffer.from('"}\r\n{"id": "b", "text": "worst service ever"}');
+    }
+    const { sink, lines } = collect();
+    const summary = await analyzeStream(Readable.from(input()), sink, createAnalyzer());
+    expect(summary).toEqual({ lines: 3, analyzed: 2, errors: 1 });
+    const out = lines();
+    expect(out).toHaveLength(3);
+    expect(out[0]).toMatchObject({ id: 'a' });
+    expect((out[0]?.keywords as { term: string }[]).map((k) => k.term)).toContain('café');
+    expect(out[1]).toEqual({
+      id: null,
+      line: 2,
+      error: { code: 'invalid_input', message: `line longer than ${MAX_LINE_LENGTH} characters` },
+    });
+    expect(out[2]).toMatchObject({ id: 'b', sentiment: { label: 'negative' } });
+  });
+
+  it('takes a line of MAX_LINE_LENGTH characters before its \\r\\n, and refuses one more', async () => {
+    const line = (id: string, length: number): string => {
+      const head = `{"id": "${id}", "text": "`;
+      return `${head}${' '.repeat(length - head.length - 2)}"}`;
+    };
+    const input = Readable.from([
+      `${line('fits', MAX_LINE_LENGTH)}\r\n`,
+      `${line('over', MAX_LINE_LENGTH + 1)}\r`,
+      '\n{"id": "next", "text": "fine"}\n',
+    ]);
+    const { sink, lines } = collect();
+    expect(await analyzeStream(input, sink, createAnalyzer())).toEqual({
+      lines: 3,
+      analyzed: 2,
+      errors: 1,
+    });
+    expect(lines().map((l) => [l.id, l.line ?? null])).toEqual([
+      ['fits', null],
+      [null, 2],
+      ['next', null],
+    ]);
+  });
+
   it('parses ids that are numbers and rejects lines without one', () => {
     expect(parsePostLine('{"id": 1, "text": "x"}')).toEqual({
       ok: true,
@@ -71,6 +129,46 @@ describe('socialpulse analyze', () => {
     expect(parsePostLine('{"text": "x"}')).toMatchObject({ ok: false });
     expect(parsePostLine('{"__proto__": {"id": "x"}, "text": "y"}')).toMatchObject({ ok: false });
     expect(parsePostLine('   ')).toBeNull();
+  });
+
+  it('keeps numeric ids above 2^53 exactly (X ids), or refuses them, never rounds them', () => {
+    expect(parsePostLine('{"id":1234567890123456789,"text":"x"}')).toEqual({
+      ok: true,
+      post: { id: '1234567890123456789', text: 'x' },
+    });
+    // The id JSON.parse keeps: the last top-level one, not a nested one or one inside a string.
+    expect(
+      parsePostLine(
+        '\uFEFF{"user":{"id":1},"note":"\\"id\\": 5","external_id":9007199254740993,"text":"x"}',
+      ),
+    ).toMatchObject({ ok: true, post: { id: '9007199254740993' } });
+    expect(parsePostLine('{"id":1,"id":-98765432109876543210,"text":"x"}')).toMatchObject({
+      ok: true,
+      post: { id: '-98765432109876543210' },
+    });
+    expect(parsePostLine('{"id":1.5,"text":"x"}')).toMatchObject({ ok: true, post: { id: '1.5' } });
+    const refused = parsePostLine('{"id":1.2345678901234567891e25,"text":"x"}');
+    expect(refused).toMatchObject({ ok: false, id: null });
+    expect(refused !== null && !refused.ok && refused.message).toMatch(/safe integer.*string/);
+  });
+
+  it('reads the leading id of a malformed line when it is complete', () => {
+    expect(parsePostLine('{"id":"abc","text":"hi",}')).toMatchObject({ ok: false, id: 'abc' });
+    expect(parsePostLine(' { "external_id" : 1234567890123456789 , "text": }')).toMatchObject({
+      ok: false,
+      id: '1234567890123456789',
+    });
+    expect(parsePostLine('{"id":"a\\"b\\u00e9","text":')).toMatchObject({ id: 'a"bé' });
+    for (const line of [
+      '{"id": "ab', // cut inside the string
+      '{"id": 12', // cut inside the number, perhaps
+      '{"text": "x", "id": "a",}', // not the first member
+      '{"idx": "a",}',
+      '{"id": "",}',
+      '{"id": "a\tb",}', // a raw control character: JSON would not read it
+    ]) {
+      expect(parsePostLine(line), line).toMatchObject({ ok: false, id: null });
+    }
   });
 
   it('registers the command with its options', () => {

@@ -122,13 +122,18 @@ export async function lockAnalysis(db: Queryable, id: string): Promise<void> {
   await db.query('SELECT 1 FROM analyses WHERE id = $1 FOR UPDATE', [id]);
 }
 
+/**
+ * Newest first, after the position `before` (keyset). Positions carry created_at in microseconds
+ * since the epoch, as stored: a millisecond Date would skip analyses created in the same
+ * millisecond as a page's last row.
+ */
 export async function listAnalyses(
   db: Queryable,
   workspaceId: string,
   limit: number,
-  before: { createdAt: string; id: string } | null,
+  before: { createdAtMicros: string; id: string } | null,
   status?: string,
-): Promise<AnalysisRow[]> {
+): Promise<(AnalysisRow & { created_at_us: string })[]> {
   const params: unknown[] = [workspaceId];
   let where = 'workspace_id = $1';
   if (status) {
@@ -136,12 +141,13 @@ export async function listAnalyses(
     where += ` AND status = $${params.length}`;
   }
   if (before) {
-    params.push(before.createdAt, before.id);
-    where += ` AND (created_at, id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`;
+    params.push(before.createdAtMicros, before.id);
+    where += ` AND (created_at, id) < (timestamptz 'epoch' + $${params.length - 1}::bigint * interval '1 microsecond', $${params.length}::uuid)`;
   }
   params.push(limit);
-  const { rows } = await db.query<AnalysisRow>(
-    `SELECT * FROM analyses WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT $${params.length}`,
+  const { rows } = await db.query<AnalysisRow & { created_at_us: string }>(
+    `SELECT *, (extract(epoch FROM created_at) * 1000000)::bigint::text AS created_at_us
+       FROM analyses WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT $${params.length}`,
     params,
   );
   return rows;
@@ -552,7 +558,8 @@ export async function requeueChunks(db: Queryable, analysis: AnalysisRow): Promi
   );
   await db.query(
     `UPDATE analyses SET chunks_failed = (SELECT count(*) FROM analysis_chunks WHERE analysis_id = $1 AND status = 'dead'),
-        posts_failed = greatest(posts_failed - $2, 0), status = 'queued', finished_at = NULL, error = NULL, updated_at = now() WHERE id = $1`,
+        posts_failed = greatest(posts_failed - $2, 0), status = 'queued', finished_at = NULL, error = NULL,
+        aggregates = NULL, summary = NULL, updated_at = now() WHERE id = $1`,
     [analysis.id, revived],
   );
   const { rows } = await db.query<{ n: number }>(
@@ -729,7 +736,8 @@ export async function listResults(
   db: Queryable,
   analysisId: string,
   filter: ResultFilter,
-  afterPostId: number | null,
+  /** A post id, as a string: post ids are bigints and may pass 2^53. */
+  afterPostId: string | null,
   limit: number,
 ): Promise<StoredResult[]> {
   const params: unknown[] = [analysisId];
@@ -740,7 +748,8 @@ export async function listResults(
     clauses.push(`${column} = $${params.length}`);
   };
   add('r.sentiment_label', filter.label);
-  add('lower(r.topic)', filter.topic?.toLowerCase());
+  // The stored lower-case copy (migration 0014), which its index serves under row-level security.
+  add('r.topic_key', filter.topic?.toLowerCase());
   if (filter.category !== undefined) {
     // The model's category, or one of the workspace's rules that matched (as the aggregates count).
     params.push(filter.category);
@@ -750,7 +759,7 @@ export async function listResults(
   add('r.llm_status', filter.llmStatus);
   if (afterPostId !== null) {
     params.push(afterPostId);
-    clauses.push(`r.post_id > $${params.length}`);
+    clauses.push(`r.post_id > $${params.length}::bigint`);
   }
   params.push(limit);
   const { rows } = await db.query<StoredResult>(
@@ -802,6 +811,33 @@ export async function turnOf(db: Queryable, fairnessKey: string): Promise<Turn |
   }>('SELECT job_id, analysis_id, seq FROM analysis_turns WHERE fairness_key = $1', [fairnessKey]);
   const row = rows[0];
   return row ? { jobId: row.job_id, analysisId: row.analysis_id, seq: row.seq } : null;
+}
+
+/**
+ * What an analysis's chunks wait behind: the requesters with a chunk queued or running (each
+ * takes one turn per round), and the chunks left of its requester's analyses that run before it
+ * (the one holding the requester's turn, and those ahead of it in the backlog; those of other
+ * workspaces are not visible here, so the figure is a lower bound for a requester in several).
+ */
+export async function waitingBehind(
+  db: Queryable,
+  analysisId: string,
+  fairnessKey: string,
+): Promise<{ requestersInLine: number; ownChunksAhead: number }> {
+  const { rows } = await db.query<{ requesters: number; ahead: number }>(
+    `WITH me AS (SELECT priority, created_at FROM analysis_backlog WHERE analysis_id = $1)
+     SELECT (SELECT count(*)::int FROM analysis_turns WHERE job_id IS NOT NULL) AS requesters,
+       (SELECT coalesce(sum(a.chunk_count - a.chunks_done - a.chunks_failed), 0)::int FROM analyses a
+         WHERE a.fairness_key = $2 AND a.id <> $1 AND a.status IN ('queued', 'running')
+           AND EXISTS (SELECT 1 FROM me)
+           AND (a.id = (SELECT analysis_id FROM analysis_turns WHERE fairness_key = $2)
+             OR EXISTS (SELECT 1 FROM analysis_backlog b, me WHERE b.analysis_id = a.id
+                  AND (b.priority > me.priority OR (b.priority = me.priority
+                    AND (b.created_at, b.analysis_id) < (me.created_at, $1::uuid))))))
+       AS ahead`,
+    [analysisId, fairnessKey],
+  );
+  return { requestersInLine: rows[0]?.requesters ?? 0, ownChunksAhead: rows[0]?.ahead ?? 0 };
 }
 
 /**

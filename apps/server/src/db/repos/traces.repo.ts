@@ -70,7 +70,9 @@ export interface TraceTotals {
     calls: number;
     inputTokens: number;
     outputTokens: number;
-    costUsd: string;
+    /** Of the priced calls; null when none of this model's calls could be priced. */
+    costUsd: string | null;
+    unpriced: number;
     durationMs: number;
   }[];
 }
@@ -118,7 +120,8 @@ export async function traceTotals(db: Queryable, analysisId: string): Promise<Tr
       calls: r.calls,
       inputTokens: r.input,
       outputTokens: r.output,
-      costUsd: r.cost,
+      costUsd: r.unpriced === r.calls ? null : r.cost,
+      unpriced: r.unpriced,
       durationMs: r.duration,
     });
   }

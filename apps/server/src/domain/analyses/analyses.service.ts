@@ -14,6 +14,7 @@ import {
   setAnalysisStatus,
   setPriority,
   turnOf,
+  waitingBehind,
   FINISHED_STATUSES,
   type AnalysisRow,
 } from '../../db/repos/analyses.repo.js';
@@ -36,10 +37,31 @@ export async function submitAnalysis(
   body: AnalysisCreate,
 ): Promise<AnalysisRow> {
   const filter = { workspaceId, ...(body.posts.filter ?? {}) };
-  const postIds = await selectPostIds(client, filter, body.posts.ids ?? null, body.posts.limit);
-  if (body.posts.ids && postIds.length < new Set(body.posts.ids).size) {
+  // "007" and "7" are one post.
+  const ids = body.posts.ids
+    ? [...new Set(body.posts.ids.map((id) => BigInt(id).toString()))]
+    : null;
+  if (ids && ids.length > body.posts.limit)
+    throw new AppError(
+      'validation_failed',
+      `posts.limit: ${body.posts.limit} is fewer than the ${ids.length} posts.ids given; raise it to select them all`,
+      {
+        details: {
+          problems: [
+            {
+              in: 'body',
+              field: 'posts.limit',
+              message: `fewer than the ${ids.length} ids given`,
+              value: body.posts.limit,
+            },
+          ],
+        },
+      },
+    );
+  const postIds = await selectPostIds(client, filter, ids, body.posts.limit);
+  if (ids && postIds.length < ids.length) {
     const found = new Set(postIds.map(String));
-    const missing = body.posts.ids.filter((id) => !found.has(id)).slice(0, 20);
+    const missing = ids.filter((id) => !found.has(id)).slice(0, 20);
     throw new AppError(
       'validation_failed',
       `posts.ids: ${missing.length} post(s) not found in this workspace (or outside the filter): ${missing.join(', ')}`,
@@ -139,14 +161,41 @@ export async function retryAnalysis(
   return updated;
 }
 
+/**
+ * Moves an unfinished analysis's next chunks to another priority. The chunk queue is shared by
+ * every workspace of the instance, so a workspace may move its analyses between 0 and the lane an
+ * instance operator gave it (or its requester); only an operator (`asOperator`) goes above it.
+ */
 export async function changePriority(
   client: PoolClient,
   workspaceId: string,
   id: string,
   priority: number,
+  asOperator: boolean,
 ): Promise<AnalysisRow> {
   const analysis = await findAnalysis(client, workspaceId, id, true);
   if (!analysis) throw notFound('analysis', id);
+  if (FINISHED_STATUSES.includes(analysis.status))
+    throw new AppError(
+      'conflict',
+      `analysis ${id} is ${analysis.status}: a finished analysis has no chunks left to prioritise`,
+      { details: { status: analysis.status } },
+    );
+  const lane = await laneOf(client, workspaceId, analysis.requested_by);
+  if (priority > lane && !asOperator)
+    throw new AppError(
+      'forbidden',
+      `priority ${priority} is above this analysis's lane (${lane}); faster lanes are granted by an instance operator`,
+      {
+        details: {
+          reason: 'above_lane',
+          lane,
+          problems: [
+            { in: 'body', field: 'priority', message: `at most ${lane}`, value: priority },
+          ],
+        },
+      },
+    );
   await setPriority(client, id, priority);
   const updated = await findAnalysis(client, workspaceId, id);
   if (!updated) throw notFound('analysis', id);
@@ -185,12 +234,15 @@ export async function liveStateOf(
   const remaining = a.chunk_count - a.chunks_done - a.chunks_failed;
   const perChunk = (await recentChunkWorkMs(client, a.id)) ?? null;
   if (perChunk === null) return { queuePosition: position, estimatedSecondsLeft: null };
-  // Round-robin: each of this requester's chunks waits for about one chunk of every other
-  // requester in line, spread over the slots.
-  const competing = Math.max(1, (position ?? 0) + 1);
+  const { requestersInLine, ownChunksAhead } = await waitingBehind(client, a.id, a.fairness_key);
+  // Round-robin: each of the requester's chunks, this analysis's and those of its analyses that
+  // run first, waits for about one chunk of every requester in line, spread over the slots. A
+  // requester without a turn yet joins the line.
+  const inLine = requestersInLine + (turn?.jobId ? 0 : 1);
+  const competing = Math.max(1, inLine, (position ?? 0) + 1);
   const perTurnMs = perChunk * Math.max(1, competing / slots);
   return {
     queuePosition: position,
-    estimatedSecondsLeft: Math.round((remaining * perTurnMs) / 100) / 10,
+    estimatedSecondsLeft: Math.round(((ownChunksAhead + remaining) * perTurnMs) / 100) / 10,
   };
 }

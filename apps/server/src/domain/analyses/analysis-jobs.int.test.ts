@@ -16,7 +16,7 @@ import {
 import {
   buildTestApp,
   createWorkspaceAs,
-  noRateLimits,
+  noRateLimitsAtAll,
   signUpUser,
   type TestUser,
 } from '../../../test/support/app.js';
@@ -31,6 +31,8 @@ import { startWorkerProcess } from '../../../test/support/server-process.js';
 import type { RunningWorker } from '../../services/worker.js';
 import type { ZodApp } from '../../api/types.js';
 import type { ChunkJobData } from '../../db/job-queue.js';
+import { loadConfig } from '../../config.js';
+import { createLlmResolver, type LlmRuntime } from './llm-runtime.js';
 
 const texts = (i: number): string =>
   i % 2 === 0 ? `I love the new release ${i}, great work` : `The app is broken and slow again ${i}`;
@@ -48,7 +50,7 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
   beforeAll(async () => {
     db = await createTestDatabase();
     llm = await startFakeLlmServer();
-    app = await buildTestApp(db, { ...noRateLimits, ...testQueueConfig, ...llmConfig() });
+    app = await buildTestApp(db, { ...noRateLimitsAtAll, ...testQueueConfig, ...llmConfig() });
   });
 
   afterAll(async () => {
@@ -70,6 +72,26 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
     });
     expect(res.statusCode, res.body).toBe(202);
     return res.json<Analysis>();
+  }
+
+  /** A new user and workspace with `posts` posts, and the workspace's LLM settings when given. */
+  async function freshTenant(
+    posts: number,
+    llmSettings?: Record<string, unknown>,
+  ): Promise<{ user: TestUser; ws: string }> {
+    const user = await signUpUser(app);
+    const ws = await createWorkspaceAs(app, user);
+    await importTestPosts(app, user, ws, posts, texts);
+    if (llmSettings) {
+      const res = await app.inject({
+        method: 'PATCH',
+        url: `/v1/workspaces/${ws}/analysis-settings`,
+        headers: user.headers,
+        payload: { llm: llmSettings },
+      });
+      expect(res.statusCode, res.body).toBe(200);
+    }
+    return { user, ws };
   }
 
   /** The labelling calls traced for an analysis (each was made, whether its chunk committed or not). */
@@ -207,9 +229,7 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
 
   it('labels posts with the LLM, summarises the job and accounts for every call in exact cost', async () => {
     llm.reset();
-    const user = await signUpUser(app);
-    const ws = await createWorkspaceAs(app, user);
-    await importTestPosts(app, user, ws, 30, texts);
+    const { user, ws } = await freshTenant(30);
     await app.inject({
       method: 'PATCH',
       url: `/v1/workspaces/${ws}/analysis-settings`,
@@ -261,6 +281,16 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
       expect(done.aggregates).toEqual(full.rows[0]?.aggregates);
       expect(done.aggregates).toMatchObject({ llm_sentiment: { negative: 15 } });
       expect(done.aggregates?.top_topics).not.toEqual([]);
+      // The topic filter ignores case, and finds what the aggregates count.
+      const top = (done.aggregates?.top_topics as { topic: string; count: number }[])[0];
+      const byTopic = (
+        await app.inject({
+          url: `/v1/workspaces/${ws}/analyses/${a.id}/results?topic=${encodeURIComponent(top?.topic.toUpperCase() ?? '')}&limit=100`,
+          headers: user.headers,
+        })
+      ).json<{ data: AnalysisResult[] }>().data;
+      expect(byTopic).toHaveLength(top?.count ?? -1);
+      expect(byTopic.every((r) => r.llm?.topic?.toLowerCase() === top?.topic)).toBe(true);
       // A chunk committed before partials existed: the analysis is read from its results.
       await db.adminPool.query(
         'UPDATE analysis_chunks SET aggregates = NULL WHERE analysis_id = $1 AND seq = 0',
@@ -317,9 +347,7 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
 
   it('retries a failing chunk with back-off, dead-letters it after 3 attempts, and runs it again on retry', async () => {
     llm.reset();
-    const user = await signUpUser(app);
-    const ws = await createWorkspaceAs(app, user);
-    await importTestPosts(app, user, ws, 20, texts);
+    const { user, ws } = await freshTenant(20);
     const worker = await startTestWorker(db, llmConfig());
     try {
       // The first chunk's request succeeds; every later one fails with 500.
@@ -377,6 +405,8 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
         headers: user.headers,
       });
       expect(retry.statusCode, retry.body).toBe(202);
+      // The first run's aggregates and summary go: the rerun makes its own.
+      expect(retry.json<Analysis>()).toMatchObject({ aggregates: null, summary: null });
       const done = await waitForAnalysis(app, user, a.id, (x) => x.status === 'completed');
       expect(done).toMatchObject({
         chunks_done: 2,
@@ -394,17 +424,112 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
     }
   });
 
+  it('ends the progress stream of an LLM analysis whose workspace lost its model mid-run with a summary event saying so', async () => {
+    llm.reset();
+    const { user, ws } = await freshTenant(20);
+    const settings = async (llmSettings: Record<string, unknown>): Promise<void> => {
+      const res = await app.inject({
+        method: 'PATCH',
+        url: `/v1/workspaces/${ws}/analysis-settings`,
+        headers: user.headers,
+        payload: { llm: llmSettings },
+      });
+      expect(res.statusCode, res.body).toBe(200);
+    };
+    // The workspace's own model; the worker's instance has none.
+    await settings({ base_url: llm.url, model: 'gpt-4o-mini', api_key: 'sk-workspace-key' });
+    llm.setBehaviour({ latencyMs: 500 });
+    const worker = await startTestWorker(db);
+    try {
+      const a = await submit(user, ws, { engines: ['llm'], options: { chunk_size: 10 } });
+      // The model goes while the first chunk's call is answered: the second chunk finds none.
+      await expect.poll(() => llm.requests.length, { timeout: 10_000 }).toBe(1);
+      await settings({ base_url: null, model: null, api_key: null });
+      const done = await waitForAnalysis(app, user, a.id);
+      expect(done).toMatchObject({ status: 'completed_with_errors', chunks_done: 1 });
+      const stream = (
+        await app.inject({ url: `/v1/analyses/${a.id}/events`, headers: user.headers })
+      ).body;
+      const events = [...stream.matchAll(/event: (\w+)\ndata: (.*)\n/g)];
+      expect(events.map((m) => m[1]).slice(-2)).toEqual(['completed_with_errors', 'summary']);
+      expect(JSON.parse(events.at(-1)?.[2] ?? '{}')).toMatchObject({
+        summary: null,
+        reason: 'llm_not_configured',
+      });
+      expect(llm.requests).toHaveLength(1);
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  it('leaves an analysis cancelled while its chunk was counted against the budget cancelled', async () => {
+    llm.reset();
+    const { user, ws } = await freshTenant(10, { monthly_budget_usd: '0.0001' });
+    // The real runtime, whose budget count is where the cancel lands (the window between the
+    // chunk's start and its pause).
+    const resolve = createLlmResolver(
+      loadConfig({ DATABASE_URL: db.url, ...llmConfig() }, {}).llm,
+      () => {
+        throw new Error('this test uses the instance key');
+      },
+    );
+    let analysisId = '';
+    const cancel = async (): Promise<void> => {
+      const res = await app.inject({
+        method: 'POST',
+        url: `/v1/workspaces/${ws}/analyses/${analysisId}/cancel`,
+        headers: user.headers,
+      });
+      expect(res.statusCode, res.body).toBe(200);
+    };
+    const worker = await startTestWorker(db, llmConfig(), {
+      llmFor: (workspaceId, settings): LlmRuntime | null => {
+        const runtime = resolve(workspaceId, settings);
+        if (!runtime || workspaceId !== ws) return runtime;
+        return {
+          ...runtime,
+          maxCostUsd: async (posts, categories) => {
+            await cancel();
+            return runtime.maxCostUsd(posts, categories);
+          },
+        };
+      },
+    });
+    try {
+      const a = await submit(user, ws, { engines: ['llm'] });
+      analysisId = a.id;
+      await expect
+        .poll(
+          async () =>
+            (
+              await db.adminPool.query<{ state: string }>(
+                "SELECT state FROM pgboss.job WHERE name = 'analysis-chunk' AND data ->> 'analysisId' = $1",
+                [a.id],
+              )
+            ).rows[0]?.state,
+          { timeout: 20_000 },
+        )
+        .toBe('completed');
+      const after = await waitForAnalysis(app, user, a.id);
+      expect(after).toMatchObject({ status: 'cancelled', error: null });
+      const chunk = await db.adminPool.query<{ status: string }>(
+        'SELECT status FROM analysis_chunks WHERE analysis_id = $1',
+        [a.id],
+      );
+      expect(chunk.rows).toEqual([{ status: 'cancelled' }]);
+      const events = (
+        await app.inject({ url: `/v1/analyses/${a.id}/events`, headers: user.headers })
+      ).body;
+      expect([...events.matchAll(/event: (\w+)\n/g)].map((m) => m[1])).not.toContain('paused');
+      expect(llm.requests).toHaveLength(0);
+    } finally {
+      await worker.stop();
+    }
+  });
+
   it('pauses instead of spending beyond the monthly budget, and resumes when it is raised', async () => {
     llm.reset();
-    const user = await signUpUser(app);
-    const ws = await createWorkspaceAs(app, user);
-    await importTestPosts(app, user, ws, 10, texts);
-    await app.inject({
-      method: 'PATCH',
-      url: `/v1/workspaces/${ws}/analysis-settings`,
-      headers: user.headers,
-      payload: { llm: { monthly_budget_usd: '0.0001' } },
-    });
+    const { user, ws } = await freshTenant(10, { monthly_budget_usd: '0.0001' });
     const worker = await startTestWorker(db, llmConfig());
     try {
       const a = await submit(user, ws, { engines: ['llm'] });
@@ -454,9 +579,7 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
   it('keeps the traces of a chunk cancelled while its LLM call runs, writes nothing else, and hands the turn on', async () => {
     llm.reset();
     llm.setBehaviour({ latencyMs: 1500 });
-    const user = await signUpUser(app);
-    const ws = await createWorkspaceAs(app, user);
-    await importTestPosts(app, user, ws, 10, texts);
+    const { user, ws } = await freshTenant(10);
     const worker = await startTestWorker(db, llmConfig());
     try {
       const a = await submit(user, ws, { engines: ['llm'] });
@@ -493,9 +616,7 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
   it('rolls back the commit of a chunk whose claim lapsed while it ran, and runs it again', async () => {
     llm.reset();
     llm.setBehaviour({ latencyMs: 1500 });
-    const user = await signUpUser(app);
-    const ws = await createWorkspaceAs(app, user);
-    await importTestPosts(app, user, ws, 10, texts);
+    const { user, ws } = await freshTenant(10);
     const worker = await startTestWorker(db, llmConfig());
     try {
       const a = await submit(user, ws, { engines: ['llm'] });
@@ -537,17 +658,52 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
     }
   });
 
+  it('records no failed attempt for a chunk whose claim lapsed before its call failed', async () => {
+    llm.reset();
+    // The provider refuses the key (not retried), slowly enough for the claim to move meanwhile.
+    llm.setBehaviour({ latencyMs: 1500, faults: { 1: { kind: 'unauthorized' } } });
+    const { user, ws } = await freshTenant(10);
+    let ended!: () => void;
+    const chunkEnded = new Promise<void>((resolve) => (ended = resolve));
+    const worker = await startTestWorker(db, llmConfig(), {
+      onChunk: (event) => {
+        if (event.type === 'end') ended();
+      },
+    });
+    try {
+      const a = await submit(user, ws, { engines: ['llm'] });
+      await expect.poll(() => llm.requests.length, { timeout: 20_000 }).toBe(1);
+      // Another worker's claim of the job, as pg-boss records it: a new attempt.
+      const claimed = await db.adminPool.query(
+        "UPDATE pgboss.job SET retry_count = retry_count + 1 WHERE name = 'analysis-chunk' AND state = 'active' AND data ->> 'analysisId' = $1",
+        [a.id],
+      );
+      expect(claimed.rowCount).toBe(1);
+      await chunkEnded;
+      // The failure was this worker's lost attempt, not the chunk's: the attempt that holds the
+      // chunk now is neither failed nor counted, and no client is told of a failure.
+      const state = await db.adminPool.query<{ job: string; retries: number; attempts: number }>(
+        `SELECT j.state AS job, j.retry_count AS retries,
+                (SELECT attempts FROM analysis_chunks WHERE analysis_id = $1::uuid AND seq = 0) AS attempts
+           FROM pgboss.job j WHERE j.name = 'analysis-chunk' AND j.data ->> 'analysisId' = $1::text`,
+        [a.id],
+      );
+      expect(state.rows).toEqual([{ job: 'active', retries: 1, attempts: 0 }]);
+      const failures = await db.adminPool.query(
+        "SELECT 1 FROM analysis_events WHERE analysis_id = $1 AND type = 'chunk_failed'",
+        [a.id],
+      );
+      expect(failures.rowCount).toBe(0);
+      // Its call is traced all the same: it was made.
+      await expect.poll(() => labelCalls(a.id), { timeout: 10_000 }).toBe(1);
+    } finally {
+      await worker.stop();
+    }
+  });
+
   it('flags an unpriced model instead of calling it free', async () => {
     llm.reset();
-    const user = await signUpUser(app);
-    const ws = await createWorkspaceAs(app, user);
-    await importTestPosts(app, user, ws, 5, texts);
-    await app.inject({
-      method: 'PATCH',
-      url: `/v1/workspaces/${ws}/analysis-settings`,
-      headers: user.headers,
-      payload: { llm: { model: 'house-model-7b' } },
-    });
+    const { user, ws } = await freshTenant(5, { model: 'house-model-7b' });
     const worker = await startTestWorker(db, llmConfig());
     try {
       const a = await submit(user, ws, { engines: ['llm'] });
@@ -558,6 +714,23 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
         [a.id],
       );
       expect(rows.every((r) => !r.priced && r.cost_usd === null)).toBe(true);
+      // Its cost breakdown says it has no price, rather than $0.
+      const cost = (
+        await app.inject({
+          url: `/v1/workspaces/${ws}/analyses/${a.id}/cost`,
+          headers: user.headers,
+        })
+      ).json<{
+        by_model: {
+          model: string;
+          calls: number;
+          cost_usd: string | null;
+          unpriced_calls: number;
+        }[];
+      }>();
+      const house = cost.by_model.find((m) => m.model === 'house-model-7b');
+      expect(house).toMatchObject({ cost_usd: null });
+      expect(house?.unpriced_calls).toBe(house?.calls);
     } finally {
       await worker.stop();
     }
@@ -566,9 +739,7 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
   it('loses nothing when a worker process is killed with SIGKILL mid-run', async () => {
     llm.reset();
     llm.setBehaviour({ latencyMs: 150 });
-    const user = await signUpUser(app);
-    const ws = await createWorkspaceAs(app, user);
-    await importTestPosts(app, user, ws, 200, texts);
+    const { user, ws } = await freshTenant(200);
     const others = await Promise.all([signUpUser(app), signUpUser(app)]);
     const otherSpaces = await Promise.all(others.map((u) => createWorkspaceAs(app, u)));
     for (const [i, u] of others.entries())

@@ -1,4 +1,4 @@
-import { CommitOutcomeUnknownError, type Pool } from '../../db/pool.js';
+import { CommitOutcomeUnknownError, type Pool, type PoolClient } from '../../db/pool.js';
 import type { PgBoss } from 'pg-boss';
 import Big from 'big.js';
 import {
@@ -21,6 +21,7 @@ import {
   commitChunk,
   computeAggregates,
   finalizeIfDone,
+  findAnalysis,
   findChunk,
   finishChunk,
   lockAnalysis,
@@ -520,14 +521,15 @@ export class ChunkWorker {
   }
 
   private async settleSkipped(job: ChunkJob): Promise<void> {
-    await withTenant(
-      this.options.pool,
-      { workspaceId: job.data.workspaceId, userId: null },
-      async (c) => {
-        await this.complete(queueDb(c), job, { skipped: true });
-        await advanceTurn(c, this.boss, job.data.fairnessKey, job.id);
-      },
+    await withTenant(this.options.pool, { workspaceId: job.data.workspaceId, userId: null }, (c) =>
+      this.skip(c, job),
     );
+  }
+
+  /** Completes a chunk job that has nothing left to run, and hands the requester's turn on. */
+  private async skip(c: PoolClient, job: ChunkJob): Promise<void> {
+    await this.complete(queueDb(c), job, { skipped: true });
+    await advanceTurn(c, this.boss, job.data.fairnessKey, job.id);
   }
 
   /** The budget would be exceeded: the analysis pauses; its chunk goes back to pending. */
@@ -542,6 +544,9 @@ export class ChunkWorker {
       { workspaceId: data.workspaceId, userId: null },
       async (c) => {
         await lockAnalysis(c, data.analysisId);
+        // Cancelled while the budget was counted: a pause would bring the analysis back to life.
+        const chunk = await findChunk(c, data.analysisId, data.seq, true);
+        if (chunk?.status !== 'queued') return this.skip(c, job);
         await returnChunkToPending(c, data.analysisId, data.seq);
         await removeFromBacklog(c, data.analysisId);
         const error = {
@@ -674,6 +679,9 @@ export class ChunkWorker {
     try {
       await withTenant(this.options.pool, scope, async (c) => {
         await lockAnalysis(c, a.id);
+        // Retried while this summary was made: it is the old run's, and the new run makes its own.
+        const current = await findAnalysis(c, a.workspace_id, a.id);
+        if (current?.status !== 'completed' && current?.status !== 'completed_with_errors') return;
         if (outcome.summary !== null) await setAnalysisSummary(c, a.id, outcome.summary);
         await appendEvent(c, a.id, a.workspace_id, 'summary', outcome);
       });

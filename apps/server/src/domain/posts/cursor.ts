@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { AppError } from '../../errors.js';
 
-/** Where a page ends, bound to the filters it was produced under. */
+/** Where a page of a `(created_at, id)` keyset ends, bound to the filters it was produced under. */
 export interface CursorPosition {
   createdAtMicros: string;
   id: string;
@@ -40,7 +40,17 @@ export function encodeCursor(position: CursorPosition, fingerprint: string): str
   ).toString('base64url');
 }
 
-export function decodeCursor(cursor: string, fingerprint: string): CursorPosition {
+const ID_PATTERNS = {
+  bigint: /^\d{1,19}$/,
+  uuid: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
+};
+
+/** `idKind`: the key's second column, a bigint (posts) or a uuid (analyses). */
+export function decodeCursor(
+  cursor: string,
+  fingerprint: string,
+  idKind: keyof typeof ID_PATTERNS = 'bigint',
+): CursorPosition {
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
@@ -55,12 +65,13 @@ export function decodeCursor(cursor: string, fingerprint: string): CursorPositio
     typeof c.t !== 'string' ||
     !/^-?\d{1,19}$/.test(c.t) ||
     typeof c.i !== 'string' ||
-    !/^\d{1,19}$/.test(c.i)
+    !ID_PATTERNS[idKind].test(c.i)
   ) {
     throw invalid('it is malformed');
   }
   const t = BigInt(c.t);
-  if (t < MIN_MICROS || t > MAX_MICROS || BigInt(c.i) > MAX_ID) throw invalid('it is malformed');
+  if (t < MIN_MICROS || t > MAX_MICROS || (idKind === 'bigint' && BigInt(c.i) > MAX_ID))
+    throw invalid('it is malformed');
   if (c.f !== fingerprint) throw invalid('it was issued for different filters');
   return { createdAtMicros: c.t, id: c.i };
 }

@@ -144,7 +144,7 @@ export async function* exportResults(
   pageSize = 1000,
 ): AsyncGenerator<string> {
   if (format === 'csv') yield resultCsvHeader();
-  let after: number | null = null;
+  let after: string | null = null;
   for (;;) {
     const rows = await run((c) => listResults(c, analysisId, filter, after, pageSize));
     let chunk = '';
@@ -153,6 +153,6 @@ export async function* exportResults(
     if (chunk) yield chunk;
     const last = rows[rows.length - 1];
     if (!last || rows.length < pageSize) return;
-    after = last.post_id;
+    after = String(last.post_id);
   }
 }

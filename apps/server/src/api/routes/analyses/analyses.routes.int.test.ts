@@ -8,7 +8,7 @@ import {
 import {
   buildTestApp,
   createWorkspaceAs,
-  noRateLimits,
+  noRateLimitsAtAll,
   signUpUser,
   type TestUser,
 } from '../../../../test/support/app.js';
@@ -20,6 +20,7 @@ import {
 } from '../../../../test/support/analyses.js';
 import type { RunningWorker } from '../../../services/worker.js';
 import type { ZodApp } from '../../types.js';
+import { encodeCursor, filterFingerprint } from '../../../domain/posts/cursor.js';
 
 describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('analyses API', () => {
   let db: TestDatabase;
@@ -30,7 +31,7 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    app = await buildTestApp(db, { ...noRateLimits, ...testQueueConfig, ANALYSIS_SLOTS: '3' });
+    app = await buildTestApp(db, { ...noRateLimitsAtAll, ...testQueueConfig, ANALYSIS_SLOTS: '3' });
     owner = await signUpUser(app);
     ws = await createWorkspaceAs(app, owner);
     await importTestPosts(app, owner, ws, 250, (i) =>
@@ -144,6 +145,15 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
     });
     expect(csv.statusCode).toBe(200);
     expect(csv.body.trim().split('\n')).toHaveLength(251);
+    // An export is every result: a page's bounds are refused rather than ignored.
+    const bounded = await app.inject({
+      method: 'GET',
+      url: `/v1/workspaces/${ws}/analyses/${created.id}/results?format=csv&limit=10&cursor=5`,
+      headers: owner.headers,
+    });
+    expect(bounded.statusCode, bounded.body).toBe(400);
+    expect(bounded.body).toContain('limit');
+    expect(bounded.body).toContain('cursor');
   });
 
   it('streams progress as Server-Sent Events and resumes after Last-Event-ID', async () => {
@@ -297,6 +307,33 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
     });
     expect(missing.statusCode).toBe(400);
     expect(missing.body).toContain('999999999');
+
+    const posts = await app.inject({
+      url: `/v1/workspaces/${ws}/posts?limit=3`,
+      headers: owner.headers,
+    });
+    const ids = posts.json<{ data: { id: string }[] }>().data.map((p) => p.id);
+    expect(ids).toHaveLength(3);
+    // More ids than the limit: the limit is named, not the ids it cut off as "not found".
+    const cut = await app.inject({
+      method: 'POST',
+      url: `/v1/workspaces/${ws}/analyses`,
+      headers: owner.headers,
+      payload: { posts: { ids, limit: 2 } },
+    });
+    expect(cut.statusCode, cut.body).toBe(400);
+    expect(cut.json()).toMatchObject({
+      error: { details: { problems: [{ field: 'posts.limit', value: 2 }] } },
+    });
+    // The same post written twice, once with leading zeros, is one post.
+    const padded = await app.inject({
+      method: 'POST',
+      url: `/v1/workspaces/${ws}/analyses`,
+      headers: owner.headers,
+      payload: { posts: { ids: [...ids, `00${ids[0]}`] } },
+    });
+    expect(padded.statusCode, padded.body).toBe(202);
+    expect(padded.json<Analysis>().total_posts).toBe(3);
   });
 
   it('cancels an analysis: pending chunks never run', async () => {
@@ -334,6 +371,176 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
       headers: owner.headers,
     });
     expect(again.statusCode).toBe(409);
+  });
+
+  it('pages the analyses list without skipping analyses created in the same millisecond', async () => {
+    const tenant = await signUpUser(app);
+    const space = await createWorkspaceAs(app, tenant);
+    await importTestPosts(app, tenant, space, 3, (i) => `post ${i}`);
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await app.inject({
+        method: 'POST',
+        url: `/v1/workspaces/${space}/analyses`,
+        headers: tenant.headers,
+        payload: { posts: { limit: 3 } },
+      });
+      ids.push(res.json<Analysis>().id);
+    }
+    // Three analyses within one millisecond, as concurrent submissions make them.
+    await db.adminPool.query(
+      "UPDATE analyses SET created_at = timestamptz '2026-01-01T00:00:00Z' + (array_position($1::uuid[], id) * interval '100 microseconds') WHERE id = ANY($1::uuid[])",
+      [ids],
+    );
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const url: string = `/v1/workspaces/${space}/analyses?limit=1${cursor ? `&cursor=${cursor}` : ''}`;
+      const page = await app.inject({ method: 'GET', url, headers: tenant.headers });
+      expect(page.statusCode, page.body).toBe(200);
+      const body = page.json<{ data: Analysis[]; next_cursor: string | null }>();
+      seen.push(...body.data.map((a) => a.id));
+      cursor = body.next_cursor;
+    } while (cursor && seen.length < 10);
+    expect(seen).toEqual([...ids].reverse());
+
+    // A cursor that was not made by the API is a 400, never a database error; nor does a
+    // cursor of one list page another.
+    const fingerprint = filterFingerprint({ status: undefined });
+    const uuid = '00000000-0000-4000-8000-000000000000';
+    const first = await app.inject({
+      url: `/v1/workspaces/${space}/analyses?limit=1`,
+      headers: tenant.headers,
+    });
+    const issued = first.json<{ next_cursor: string }>().next_cursor;
+    for (const [forged, query] of [
+      [Buffer.from(`1|${uuid}`).toString('base64url'), ''],
+      [Buffer.from('x').toString('base64url'), ''],
+      [encodeCursor({ createdAtMicros: '99999999999999999999', id: uuid }, fingerprint), ''],
+      [encodeCursor({ createdAtMicros: '1', id: '123' }, fingerprint), ''],
+      [issued, '&status=queued'],
+    ] as const) {
+      const res = await app.inject({
+        method: 'GET',
+        url: `/v1/workspaces/${space}/analyses?cursor=${forged}${query}`,
+        headers: tenant.headers,
+      });
+      expect(res.statusCode, `${forged}${query}: ${res.body}`).toBe(400);
+      expect(res.json()).toMatchObject({ error: { code: 'invalid_cursor' } });
+    }
+  });
+
+  it("estimates an analysis queued behind its requester's other analysis from both", async () => {
+    const tenant = await signUpUser(app);
+    const space = await createWorkspaceAs(app, tenant);
+    await importTestPosts(app, tenant, space, 20, (i) => `post ${i}`);
+    const submit = async (limit: number): Promise<string> => {
+      const res = await app.inject({
+        method: 'POST',
+        url: `/v1/workspaces/${space}/analyses`,
+        headers: tenant.headers,
+        payload: { posts: { limit }, options: { chunk_size: 5 } },
+      });
+      expect(res.statusCode, res.body).toBe(202);
+      return res.json<Analysis>().id;
+    };
+    const state = async (id: string): Promise<Analysis> =>
+      (await app.inject({ url: `/v1/analyses/${id}`, headers: tenant.headers })).json<Analysis>();
+    // A finished analysis whose chunks took 1 s each: the estimate's unit.
+    const past = await submit(5);
+    await waitForAnalysis(app, tenant, past);
+    await db.adminPool.query('UPDATE analysis_chunks SET work_ms = 1000 WHERE analysis_id = $1', [
+      past,
+    ]);
+    await worker.stop();
+    try {
+      const big = await submit(20);
+      const small = await submit(5);
+      const [first, second] = [await state(big), await state(small)];
+      expect(first).toMatchObject({ status: 'queued', chunk_count: 4 });
+      expect(second).toMatchObject({ status: 'queued', chunk_count: 1, queue_position: null });
+      // The small one runs after the big one's 4 chunks: 5 turns against 4.
+      const bigEta = first.estimated_seconds_left ?? 0;
+      expect(bigEta).toBeGreaterThanOrEqual(4);
+      expect(second.estimated_seconds_left).toBeCloseTo((bigEta * 5) / 4, 0);
+      for (const id of [big, small])
+        await app.inject({
+          method: 'POST',
+          url: `/v1/workspaces/${space}/analyses/${id}/cancel`,
+          headers: tenant.headers,
+        });
+    } finally {
+      worker = await startTestWorker(db, { ANALYSIS_SLOTS: '3' });
+    }
+  });
+
+  it('lets a workspace move an analysis only within the lane an operator gave it, and not once it is finished', async () => {
+    // Not the instance's first user, who is its admin.
+    const tenant = await signUpUser(app);
+    const space = await createWorkspaceAs(app, tenant);
+    await importTestPosts(app, tenant, space, 5, (i) => `post ${i}`);
+    const submit = async (user: TestUser, workspace: string): Promise<string> => {
+      const res = await app.inject({
+        method: 'POST',
+        url: `/v1/workspaces/${workspace}/analyses`,
+        headers: user.headers,
+        payload: { posts: { limit: 5 } },
+      });
+      expect(res.statusCode, res.body).toBe(202);
+      return res.json<Analysis>().id;
+    };
+    // No worker: the analyses stay queued while their priority changes.
+    await worker.stop();
+    try {
+      const id = await submit(tenant, space);
+      const patch = (priority: number) =>
+        app.inject({
+          method: 'PATCH',
+          url: `/v1/workspaces/${space}/analyses/${id}`,
+          headers: tenant.headers,
+          payload: { priority },
+        });
+      // The chunk queue is the whole instance's: above its lane, an analysis would pass other tenants'.
+      const above = await patch(3);
+      expect(above.statusCode, above.body).toBe(403);
+      expect(above.json()).toMatchObject({
+        error: {
+          code: 'forbidden',
+          details: {
+            reason: 'above_lane',
+            lane: 0,
+            problems: [{ field: 'priority', value: 3 }],
+          },
+        },
+      });
+      await db.adminPool.query('UPDATE workspaces SET analysis_priority = 4 WHERE id = $1', [
+        space,
+      ]);
+      const within = await patch(4);
+      expect(within.statusCode, within.body).toBe(200);
+      expect(within.json<Analysis>().priority).toBe(4);
+      expect((await patch(5)).statusCode).toBe(403);
+      expect((await patch(0)).statusCode).toBe(200);
+      await app.inject({
+        method: 'POST',
+        url: `/v1/workspaces/${space}/analyses/${id}/cancel`,
+        headers: tenant.headers,
+      });
+      const finished = await patch(0);
+      expect(finished.statusCode, finished.body).toBe(409);
+      // An instance admin is the operator: any priority.
+      const own = await submit(owner, ws);
+      const operator = await app.inject({
+        method: 'PATCH',
+        url: `/v1/workspaces/${ws}/analyses/${own}`,
+        headers: owner.headers,
+        payload: { priority: 7 },
+      });
+      expect(operator.statusCode, operator.body).toBe(200);
+      expect(operator.json<Analysis>().priority).toBe(7);
+    } finally {
+      worker = await startTestWorker(db, { ANALYSIS_SLOTS: '3' });
+    }
   });
 
   it("filters results by a workspace rule's category, as the aggregates count them, and estimates a queued analysis", async () => {

@@ -21,6 +21,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import { AppError, notFound } from '../../../errors.js';
 import { findAnalysis, listAnalyses, listResults } from '../../../db/repos/analyses.repo.js';
+import { decodeCursor, encodeCursor, filterFingerprint } from '../../../domain/posts/cursor.js';
 import {
   getAnalysisSettings,
   upsertAnalysisSettings,
@@ -45,6 +46,7 @@ import {
 /** Analyses: submit, follow (SSE / WebSocket), cancel, retry, results, cost, and the workspace's settings. */
 export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
   const slots = deps.config.analysis.slots;
+  const keepAliveMs = deps.config.analysis.streamKeepAliveMs;
 
   app.post(
     '/v1/workspaces/:workspaceId/analyses',
@@ -92,7 +94,9 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
     async (request) => {
       const { workspaceId } = request.params;
       const { limit, cursor, status } = request.query;
-      const before = cursor ? decodeListCursor(cursor) : null;
+      // Bound to the status filter: a cursor of one list does not page another.
+      const fingerprint = filterFingerprint({ status });
+      const before = cursor ? decodeCursor(cursor, fingerprint, 'uuid') : null;
       const rows = await request.scoped((c) =>
         listAnalyses(c, workspaceId, limit + 1, before, status),
       );
@@ -104,7 +108,7 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
         ),
         next_cursor:
           rows.length > limit && last
-            ? Buffer.from(`${last.created_at.toISOString()}|${last.id}`).toString('base64url')
+            ? encodeCursor({ createdAtMicros: last.created_at_us, id: last.id }, fingerprint)
             : null,
       };
     },
@@ -151,6 +155,8 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
       schema: {
         tags: ['analyses'],
         summary: "Change an analysis's priority (its next chunks)",
+        description:
+          "Between 0 and the lane an instance operator gave the workspace or the analysis's requester (instance admins may go up to 10); 403 above it, 409 for a finished analysis.",
         params: analysisParamsSchema,
         body: analysisPatchSchema,
         response: { 200: analysisSchema },
@@ -159,7 +165,15 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
     async (request) => {
       const { workspaceId, analysisId } = request.params;
       return request.scoped(async (c) => {
-        const a = await changePriority(c, workspaceId, analysisId, request.body.priority);
+        const principal = request.principal;
+        const asOperator = principal?.kind === 'user' && principal.isInstanceAdmin;
+        const a = await changePriority(
+          c,
+          workspaceId,
+          analysisId,
+          request.body.priority,
+          asOperator,
+        );
         return presentAnalysis(a, await liveStateOf(c, a, slots));
       });
     },
@@ -225,7 +239,8 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
     },
     async (request, reply) => {
       const { workspaceId, analysisId } = request.params;
-      const { limit, cursor, format, ...filters } = request.query;
+      const { limit: pageSize, cursor, format, ...filters } = request.query;
+      const limit = pageSize ?? 100;
       const filter = {
         label: filters.label,
         topic: filters.topic,
@@ -237,7 +252,7 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
       if (!exists) throw notFound('analysis', analysisId);
       if (format === 'json') {
         const rows = await request.scoped((c) =>
-          listResults(c, analysisId, filter, cursor ? Number(cursor) : null, limit + 1),
+          listResults(c, analysisId, filter, cursor ?? null, limit + 1),
         );
         const page = rows.slice(0, limit);
         const last = page[page.length - 1];
@@ -302,6 +317,7 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
             input_tokens: m.inputTokens,
             output_tokens: m.outputTokens,
             cost_usd: m.costUsd,
+            unpriced_calls: m.unpriced,
             duration_ms: m.durationMs,
           })),
         };
@@ -362,7 +378,7 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
       'x-accel-buffering': 'no',
     });
     res.write('retry: 2000\n\n');
-    const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+    const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), keepAliveMs);
     try {
       for await (const event of deps.analysisEvents.follow(
         workspaceId,
@@ -406,7 +422,7 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
       if (!alive) return socket.terminate();
       alive = false;
       socket.ping();
-    }, 30_000);
+    }, keepAliveMs);
     void (async () => {
       try {
         // As the SSE route: an analysis this workspace cannot see is not followed.
@@ -534,14 +550,4 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
       });
     },
   );
-}
-
-function decodeListCursor(cursor: string): { createdAt: string; id: string } {
-  const [createdAt, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  if (!createdAt || !id || Number.isNaN(Date.parse(createdAt)) || !/^[0-9a-f-]{36}$/i.test(id)) {
-    throw new AppError('validation_failed', 'cursor: not a cursor from next_cursor', {
-      details: { problems: [{ in: 'query', field: 'cursor', message: 'invalid cursor' }] },
-    });
-  }
-  return { createdAt, id };
 }
