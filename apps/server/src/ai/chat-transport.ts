@@ -323,23 +323,39 @@ export class ChatTransport {
       };
 
       let answer: Awaited<ReturnType<ChatTransport['attemptOnce']>>;
+      let notSent: unknown = null;
       try {
-        answer = await this.breaker.execute(() =>
-          this.admit(request, () => {
-            startedAtMs = this.now();
-            return this.attemptOnce(body, request.signal);
-          }),
-        );
+        answer = await this.admit(request, async () => {
+          // While this request queued for a slot, another may have learnt of a wait (a 429's
+          // Retry-After): it holds for this one too.
+          try {
+            await this.waitForGate(upperBound, estimate, request.signal);
+          } catch (error) {
+            notSent = error;
+            throw error;
+          }
+          startedAtMs = this.now();
+          try {
+            return await this.breaker.execute(() => this.attemptOnce(body, request.signal));
+          } catch (error) {
+            if (request.signal?.aborted) throw error;
+            // The provider's wait holds for every request of this client, whether or not this
+            // one tries again (it may have run out of attempts, or the wait may be longer than
+            // we wait). Closed before the slot is given up: the next request in line reads it.
+            const classified = this.classify(error);
+            if (classified.retryAfterMs !== null) this.gate.blockFor(classified.retryAfterMs);
+            throw classified;
+          }
+        });
       } catch (caught) {
+        // Held back at the gate (or aborted there): nothing was sent, no call to record.
+        if (caught === notSent) throw caught;
         if (request.signal?.aborted) {
           record({ errorType: 'aborted' });
           throw caught;
         }
         const error = this.classify(caught);
         record({ errorType: error.code, httpStatus: error.httpStatus });
-        // The provider's wait holds for every request of this client, whether or not this one
-        // tries again (it may have run out of attempts, or the wait may be longer than we wait).
-        if (error.retryAfterMs !== null) this.gate.blockFor(error.retryAfterMs);
         const wait = this.retryDelay(error, attempt);
         if (wait === null) throw error;
         await this.sleep(wait, request.signal);

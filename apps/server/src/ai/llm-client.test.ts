@@ -235,6 +235,26 @@ describe('labelPosts against the fake server', () => {
     expect(server.requests.length).toBe(asked);
   });
 
+  it('holds back a request that queued for a slot while another learnt of a long Retry-After', async () => {
+    // One slot: the second request passes the (still open) gate and queues behind the first,
+    // whose 429 then closes the gate for longer than the client waits.
+    const { client } = setup({ maxConcurrency: 1, maxRetryWaitMs: 10_000 });
+    faultNext({ kind: 'rate_limit', retryAfter: '120' });
+    const calls: string[] = [];
+    const [first, second] = await Promise.all(
+      [1, 2].map((n) =>
+        client
+          .labelPosts({ posts, taxonomy, onCall: (c) => calls.push(`${n}:${c.errorType}`) })
+          .catch((e: unknown) => e),
+      ),
+    );
+    expect(isLlmError(first) && first.code).toBe('llm_rate_limited');
+    expect(isLlmError(second) && second.code).toBe('llm_rate_limited');
+    // Only the first was sent; the second, never sent, records no call.
+    expect(server.requests).toHaveLength(1);
+    expect(calls).toEqual(['1:llm_rate_limited']);
+  });
+
   it('honours Retry-After (seconds) on a 429 and retries', async () => {
     const { client, sleeps } = setup();
     faultNext({ kind: 'rate_limit', retryAfter: '2' });
