@@ -114,7 +114,9 @@ describe('the Demo workspace (serve on a fresh embedded database)', () => {
     expect(await listWorkspaces(server.url, { authorization: `Bearer ${token}` })).toEqual([
       expect.objectContaining({ id: demo.id, name: 'Demo', post_count: demoPosts.length }),
     ]);
-  });
+    // Two cold starts of the embedded PostgreSQL (initdb, migrations, seeding) and a stop: more
+    // than the default test timeout allows on a loaded machine.
+  }, 180_000);
 
   it.each([
     ['--no-demo', ['--no-demo'], {}],

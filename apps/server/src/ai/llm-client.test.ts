@@ -530,11 +530,16 @@ describe('labelPosts against the fake server', () => {
 
   it('keeps at most maxConcurrency requests in flight', async () => {
     const { client } = setup({ maxConcurrency: 2 });
-    server.setBehaviour({ latencyMs: 30 });
+    const answer = server.hold();
     server.stats.maxInFlight = 0;
-    const outs = await Promise.all(
+    const running = Promise.all(
       Array.from({ length: 6 }, () => client.labelPosts({ posts, taxonomy })),
     );
+    // Two are held at the server; a third would be there too by the time both arrived.
+    await vi.waitFor(() => expect(server.stats.inFlight).toBe(2));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    answer();
+    const outs = await running;
     expect(outs.every((o) => o.results.every((r) => r.status === 'labelled'))).toBe(true);
     expect(server.stats.maxInFlight).toBe(2);
   });
@@ -558,11 +563,15 @@ describe('labelPosts against the fake server', () => {
 
   it('keeps most of the concurrency for labelling: job summaries hold at most a quarter', async () => {
     const { client } = setup({ maxConcurrency: 8 });
-    server.setBehaviour({ latencyMs: 30 });
+    const answer = server.hold();
     server.stats.maxInFlight = 0;
-    const outs = await Promise.all(
+    const running = Promise.all(
       Array.from({ length: 5 }, (_, i) => client.summarizeJob({ chunkSummaries: [`Chunk ${i}.`] })),
     );
+    await vi.waitFor(() => expect(server.stats.inFlight).toBe(2));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    answer();
+    const outs = await running;
     expect(outs.every((o) => o.status === 'summarized')).toBe(true);
     expect(server.stats.maxInFlight).toBe(2);
   });

@@ -119,7 +119,9 @@ describe.skipIf(dbReason !== '')('a closing server with progress streams open', 
     const socketClosed = new Promise<number>((resolve) =>
       socket.addEventListener('close', (event) => resolve(event.code)),
     );
-    await expect.poll(() => received.includes('event: queued') && messages.length > 0).toBe(true);
+    await expect
+      .poll(() => received.includes('event: queued') && messages.length > 0, { timeout: 10_000 })
+      .toBe(true);
 
     const outcome = await Promise.race([
       app.close().then(() => 'closed'),

@@ -83,4 +83,31 @@ describe('listen', () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(reconnects).toBe(1);
   });
+
+  it('reopens a lost session once, though the client hears of the loss twice', async () => {
+    // A terminated session's client emits 'error' (the FATAL message), then 'end' (the socket
+    // closes): with a retry shorter than the gap between them, each could open a session.
+    let reconnects = 0;
+    const listener = await listen(db.url, 'sp_test_twice', () => undefined, {
+      onReconnect: () => (reconnects += 1),
+      retryMs: 1,
+    });
+    const sessions = async (): Promise<number> => {
+      const { rows } = await db.adminPool.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_stat_activity
+          WHERE datname = current_database() AND application_name = 'socialpulse-listen'`,
+      );
+      return rows[0]?.n ?? 0;
+    };
+    try {
+      expect(await terminate("application_name = 'socialpulse-listen'")).toBe(1);
+      await until(() => reconnects >= 1, 'the session is reopened');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(reconnects).toBe(1);
+      expect(await sessions()).toBe(1);
+    } finally {
+      await listener.close();
+    }
+    await until(async () => (await sessions()) === 0, 'closing ends the session');
+  });
 });

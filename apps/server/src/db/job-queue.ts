@@ -331,7 +331,11 @@ export async function listen(
   };
   const open = async (): Promise<void> => {
     const client = await openSession(url, 'socialpulse-listen');
+    let gone = false;
     const lost = (): void => {
+      // 'error' and 'end' both report one loss: one reopening, however far apart they come.
+      if (gone) return;
+      gone = true;
       if (current === client) current = null;
       void client.end().catch(() => undefined);
       scheduleRetry();

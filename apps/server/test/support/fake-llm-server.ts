@@ -77,6 +77,11 @@ export interface FakeLlmServer {
   countPromptTokens(body: unknown): number;
   /** Chat requests being handled now, and the most ever at once (for concurrency checks). */
   stats: { inFlight: number; maxInFlight: number };
+  /**
+   * Holds every chat answer (after its latency) until the returned function is called, or until
+   * reset(): a test acts while a call is surely in flight, without betting on a latency.
+   */
+  hold(): () => void;
   close(): Promise<void>;
 }
 
@@ -223,6 +228,11 @@ export async function startFakeLlmServer(
   const requests: RecordedRequest[] = [];
   const sockets = new Set<Socket>();
   let chatCount = 0;
+  let held: { until: Promise<void>; release: () => void } | null = null;
+  const release = (): void => {
+    held?.release();
+    held = null;
+  };
   const stats = { inFlight: 0, maxInFlight: 0 };
 
   const pickFault = (n: number): FakeFault | null => {
@@ -270,6 +280,7 @@ export async function startFakeLlmServer(
     const latency = async (): Promise<void> => {
       const left = behaviour.latencyMs - (performance.now() - arrivedAt);
       if (left > 0) await new Promise((resolve) => setTimeout(resolve, left));
+      if (held) await held.until;
     };
     const number = ++chatCount;
     let body: ChatBody;
@@ -488,14 +499,24 @@ export async function startFakeLlmServer(
     reset() {
       behaviour = initial();
       random = behaviour.randomFaults ? seededRandom(behaviour.randomFaults.seed) : null;
+      release();
       requests.length = 0;
       chatCount = 0;
       stats.maxInFlight = stats.inFlight;
     },
     countPromptTokens: (body) => promptTokens(body as ChatBody, behaviour.usage),
     stats,
+    hold() {
+      if (!held) {
+        let resolve!: () => void;
+        const until = new Promise<void>((r) => (resolve = r));
+        held = { until, release: resolve };
+      }
+      return release;
+    },
     close: () =>
       new Promise<void>((resolve, reject) => {
+        release();
         for (const socket of sockets) socket.destroy();
         server.close((error) => (error ? reject(error) : resolve()));
       }),

@@ -175,10 +175,19 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
         expect(starts.filter((s) => s.analysisId === a.id).map((s) => s.seq)).toEqual([
           0, 1, 2, 3, 4,
         ]);
-      // Round-robin: every requester's first chunk started before anyone's second.
-      const firstSecond = starts.findIndex((s) => s.seq === 1);
-      const lastFirst = starts.map((s) => s.seq).lastIndexOf(0);
-      expect(lastFirst).toBeLessThan(firstSecond);
+      // Round-robin: every requester's first chunk was claimed before anyone's second. Read in
+      // the claims' order as the database dated them: a chunk claimed ahead, while its slot's
+      // last chunk committed, reports its start only when that commit returns, so the order of
+      // the start callbacks across slots also depends on how long each commit took.
+      const claims = await db.adminPool.query<{ seq: number }>(
+        `SELECT (data ->> 'seq')::int AS seq FROM pgboss.job
+          WHERE name = 'analysis-chunk' AND data ->> 'analysisId' = ANY($1::text[])
+          ORDER BY started_on`,
+        [analyses.map((a) => a.id)],
+      );
+      const claimOrder = claims.rows.map((r) => r.seq);
+      expect(claimOrder).toHaveLength(30);
+      expect(claimOrder.lastIndexOf(0)).toBeLessThan(claimOrder.indexOf(1));
 
       // Every post has exactly one result, with the LLM's labels.
       const { rows } = await db.adminPool.query<{ n: number; posts: number; labelled: number }>(
@@ -438,13 +447,14 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
     };
     // The workspace's own model; the worker's instance has none.
     await settings({ base_url: llm.url, model: 'gpt-4o-mini', api_key: 'sk-workspace-key' });
-    llm.setBehaviour({ latencyMs: 500 });
+    const answer = llm.hold();
     const worker = await startTestWorker(db);
     try {
       const a = await submit(user, ws, { engines: ['llm'], options: { chunk_size: 10 } });
-      // The model goes while the first chunk's call is answered: the second chunk finds none.
+      // The model goes while the first chunk's call is in flight: the second chunk finds none.
       await expect.poll(() => llm.requests.length, { timeout: 10_000 }).toBe(1);
       await settings({ base_url: null, model: null, api_key: null });
+      answer();
       const done = await waitForAnalysis(app, user, a.id);
       expect(done).toMatchObject({ status: 'completed_with_errors', chunks_done: 1 });
       const stream = (
@@ -578,7 +588,7 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
 
   it('keeps the traces of a chunk cancelled while its LLM call runs, writes nothing else, and hands the turn on', async () => {
     llm.reset();
-    llm.setBehaviour({ latencyMs: 1500 });
+    const answer = llm.hold();
     const { user, ws } = await freshTenant(10);
     const worker = await startTestWorker(db, llmConfig());
     try {
@@ -590,6 +600,7 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
         headers: user.headers,
       });
       expect(cancel.statusCode, cancel.body).toBe(200);
+      answer();
       // The chunk's commit finds it cancelled: its calls are traced (they were made and paid
       // for), in the same transaction that hands the requester's turn on.
       await expect.poll(() => labelCalls(a.id), { timeout: 20_000 }).toBe(llm.requests.length);
@@ -605,7 +616,6 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
       );
       expect(state.rows[0]).toEqual({ results: 0, chunk: 'cancelled', turn: null });
       // The requester's next analysis runs: the turn was handed on, not left with the cancelled chunk.
-      llm.setBehaviour({ latencyMs: 0 });
       const next = await submit(user, ws, { engines: ['llm'] });
       expect((await waitForAnalysis(app, user, next.id)).status).toBe('completed');
     } finally {
@@ -615,7 +625,7 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
 
   it('rolls back the commit of a chunk whose claim lapsed while it ran, and runs it again', async () => {
     llm.reset();
-    llm.setBehaviour({ latencyMs: 1500 });
+    const answer = llm.hold();
     const { user, ws } = await freshTenant(10);
     const worker = await startTestWorker(db, llmConfig());
     try {
@@ -628,6 +638,7 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
         [a.id],
       );
       expect(claimed.rowCount).toBe(1);
+      answer();
       await expect.poll(() => labelCalls(a.id), { timeout: 20_000 }).toBe(1);
       // Rolled back: its call is traced (it was made), and nothing else of it is stored.
       const after = await db.adminPool.query<{ results: number; chunk: string }>(
@@ -644,7 +655,6 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
       );
       expect(failures.rowCount).toBe(0);
       // The other attempt's claim lapses in turn (10 s); the chunk runs again and commits once.
-      llm.setBehaviour({ latencyMs: 0 });
       const done = await waitForAnalysis(app, user, a.id);
       expect(done).toMatchObject({ status: 'completed', posts_processed: 10, chunks_done: 1 });
       expect(await labelCalls(a.id)).toBe(2);
@@ -660,8 +670,9 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
 
   it('records no failed attempt for a chunk whose claim lapsed before its call failed', async () => {
     llm.reset();
-    // The provider refuses the key (not retried), slowly enough for the claim to move meanwhile.
-    llm.setBehaviour({ latencyMs: 1500, faults: { 1: { kind: 'unauthorized' } } });
+    // The provider refuses the key (not retried), answering only once the claim has moved.
+    llm.setBehaviour({ faults: { 1: { kind: 'unauthorized' } } });
+    const answer = llm.hold();
     const { user, ws } = await freshTenant(10);
     let ended!: () => void;
     const chunkEnded = new Promise<void>((resolve) => (ended = resolve));
@@ -679,6 +690,7 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
         [a.id],
       );
       expect(claimed.rowCount).toBe(1);
+      answer();
       await chunkEnded;
       // The failure was this worker's lost attempt, not the chunk's: the attempt that holds the
       // chunk now is neither failed nor counted, and no client is told of a failure.

@@ -218,7 +218,13 @@ describe.skipIf(databaseUnavailable() !== '')('collection: sync against the simu
   it('refreshes metrics of posts whose planned age has come, and moves them to the next stage', async () => {
     const connection = connections.get('x');
     if (!connection) throw new Error('x not connected');
-    // The plan's clock is PostgreSQL's: make five posts due now instead of waiting an hour.
+    // The plan's clock is PostgreSQL's: make five posts due now instead of waiting an hour. The
+    // others' refreshes are put off first: the plan spreads them over the next day, and one
+    // coming due during the test would be refreshed too.
+    await db.adminPool.query(
+      "UPDATE post_refresh_schedule SET due_at = now() + interval '2 days' WHERE connection_id = $1",
+      [connection.id],
+    );
     const { rows: due } = await db.adminPool.query<{ post_id: string; stage: number }>(
       `UPDATE post_refresh_schedule SET due_at = now() - interval '1 second'
         WHERE post_id IN (SELECT post_id FROM post_refresh_schedule WHERE connection_id = $1 ORDER BY post_id LIMIT 5)
