@@ -17,6 +17,7 @@
  * BENCH_BIG_POSTS (100000), BENCH_LLM_MS (200), BENCH_BIG_LLM_MS (50), BENCH_FAKE_USAGE (estimate | tokenizer), BENCH_KEEP_DB (keep each scenario's database for inspection), BENCH_WORKER_NODE_ARGS (node flags for the workers, after the shipped executable's own, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { setMaxListeners } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -29,6 +30,7 @@ import {
 } from '../apps/server/src/db/job-queue.js';
 import { withTenant } from '../apps/server/src/db/tenant.js';
 import { submitAnalysis } from '../apps/server/src/domain/analyses/analyses.service.js';
+import { AnalysisEventHub } from '../apps/server/src/domain/analyses/event-hub.js';
 import { analysisCreateSchema } from '../packages/contracts/src/analyses.js';
 import {
   startFakeLlmServer,
@@ -56,6 +58,8 @@ const FAKE_USAGE: 'estimate' | 'tokenizer' =
   process.env.BENCH_FAKE_USAGE === 'tokenizer' ? 'tokenizer' : 'estimate';
 const SLOTS = 10;
 const CHUNK = 100;
+/** Every how many analyses one is followed live, as an SSE or WebSocket client would. */
+const FOLLOW_EVERY = 5;
 const CLI = fileURLToPath(new URL('../apps/server/dist/cli/main.js', import.meta.url));
 /** Workers start as the shipped executable does: with the node flags of its `#!/usr/bin/env -S node …` line. */
 const SHIPPED_NODE_FLAGS = (
@@ -289,6 +293,40 @@ async function chunkRows(b: Bench, ids: string[]): Promise<ChunkRow[]> {
   }));
 }
 
+/**
+ * Follows every FOLLOW_EVERY-th analysis with the API's event hub (in this process, so the
+ * workers' NOTIFYs cross processes as they do to an API process) and times each chunk's event
+ * from its commit transaction's start (the database's clock, the machine's) to its follower.
+ */
+function followProgress(
+  b: Bench,
+  ids: string[],
+): { stop(): Promise<{ followed: number; delaysMs: number[] }> } {
+  const hub = new AnalysisEventHub(b.app, b.url);
+  const abort = new AbortController();
+  const delaysMs: number[] = [];
+  const followed = ids.filter((_, i) => i % FOLLOW_EVERY === 0);
+  // One signal for every follower (each listens to it), where a route has one per stream.
+  setMaxListeners(followed.length + 1, abort.signal);
+  const following = Promise.all(
+    followed.map(async (id) => {
+      for await (const event of hub.follow(b.workspaceId, id, 0, abort.signal)) {
+        if (event.type === 'chunk_completed') delaysMs.push(Date.now() - event.createdAt.getTime());
+      }
+    }),
+  );
+  return {
+    stop: async () => {
+      // The last chunks' events are read within a poll of the end; then the followers stop.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      abort.abort();
+      await following;
+      await hub.close();
+      return { followed: followed.length, delaysMs };
+    },
+  };
+}
+
 /** The most intervals open at once (overall, and per key). */
 function maxOverlap(rows: ChunkRow[]): { overall: number; perKey: number } {
   const events = rows.flatMap((r) => [
@@ -333,9 +371,11 @@ async function fairnessScenario(
     const ids: string[] = [];
     for (const u of users) ids.push(await submit(b, u.userId, u.postIds, engines));
     const submittedMs = Date.now() - t0;
+    const live = followProgress(b, ids);
     const workers = await startWorkers(b, WORKERS, llm, dataDir);
     const start = firstReady(workers);
     await waitFinished(b, ids);
+    const delivery = await live.stop();
     // The end as the database recorded it (the last analysis's finish), not when the poll saw it.
     const last = await b.admin.query<{ f: number }>(
       'SELECT extract(epoch FROM max(finished_at)) * 1000 AS f FROM analyses WHERE id = ANY($1)',
@@ -403,6 +443,10 @@ async function fairnessScenario(
     console.log(`users with chunks left, at each second: ${usersWithWork.join(' ')}`);
     console.log(
       `results ${results.rows[0]?.n} (distinct ${results.rows[0]?.d}); worker peak RSS ${rss.map((r) => `${r.toFixed(0)} MB`).join(', ')}`,
+    );
+    const d = stats(delivery.delaysMs);
+    console.log(
+      `progress delivered across processes (${delivery.followed} analyses followed, ${delivery.delaysMs.length} chunk events; from the commit transaction's start to the follower, so an upper bound): p50 ${d.p50.toFixed(0)} ms, p95 ${d.p95.toFixed(0)} ms, max ${d.max.toFixed(0)} ms (target ≤ 1,000 ms)`,
     );
   } finally {
     await llm?.close();

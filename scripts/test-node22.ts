@@ -21,19 +21,32 @@ if (process.versions.node.split('.')[0] === '22') {
   process.exit(0);
 }
 
+/**
+ * `npm exec` with the `node` package at NODE_22 first on the PATH. Through npm's own script when
+ * run by npm (no shell needed for npm.cmd on Windows), else `npm` from the PATH.
+ */
+function onNode22(args: string[]): ReturnType<typeof spawnSync> {
+  const npmCli = process.env.npm_execpath;
+  const exec = ['exec', '--yes', `--package=node@${NODE_22}`, '--', 'node', ...args];
+  return npmCli
+    ? spawnSync(process.execPath, [npmCli, ...exec], { stdio: 'inherit' })
+    : spawnSync('npm', exec, { stdio: 'inherit', shell: process.platform === 'win32' });
+}
+
+// The package brings its binary with an install script; where that did not run, `node` would be
+// the PATH's own, and the pass would not be on Node 22 at all.
+const check = onNode22([
+  '-e',
+  `process.exit(process.versions.node === '${NODE_22}' ? 0 : (console.error('npm exec ran Node ' + process.versions.node + ', not ${NODE_22}'), 1))`,
+]);
+if (check.error || check.status !== 0) {
+  console.error(
+    `Node ${NODE_22} pass could not start Node ${NODE_22}${check.error ? `: ${check.error.message}` : ''}.`,
+  );
+  process.exit(1);
+}
+
 console.log(`\nNode ${NODE_22} pass: the unit and integration tests again, on Node ${NODE_22}.`);
-const run = spawnSync(
-  'npm',
-  [
-    'exec',
-    '--yes',
-    `--package=node@${NODE_22}`,
-    '--',
-    'node',
-    'node_modules/vitest/vitest.mjs',
-    'run',
-  ],
-  { stdio: 'inherit', env: process.env },
-);
+const run = onNode22(['node_modules/vitest/vitest.mjs', 'run']);
 if (run.error) console.error(`Node ${NODE_22} pass could not start: ${run.error.message}`);
 process.exit(run.status ?? 1);

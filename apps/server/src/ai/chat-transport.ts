@@ -323,18 +323,21 @@ export class ChatTransport {
       };
 
       let answer: Awaited<ReturnType<ChatTransport['attemptOnce']>>;
-      let notSent: unknown = null;
+      // Whether this attempt reached the circuit breaker, so that it is a call to record: sent,
+      // or refused by an open circuit. Held back at the gate or aborted before that, it is not.
+      // (The breaker decides in the slot: a request queued when the circuit opens is refused,
+      // not sent. The circuit opens on a failed attempt, whose slot is then free: no request
+      // waits long for a slot only to be refused.)
+      let attempted = false;
       try {
         answer = await this.admit(request, async () => {
           // While this request queued for a slot, another may have learnt of a wait (a 429's
-          // Retry-After): it holds for this one too.
-          try {
-            await this.waitForGate(upperBound, estimate, request.signal);
-          } catch (error) {
-            notSent = error;
-            throw error;
-          }
+          // Retry-After): it holds for this one too. It waits holding its slot: every request
+          // of this client waits for the same reset, so the slot would not be used meanwhile
+          // (but for a smaller request that a token budget alone holds back).
+          await this.waitForGate(upperBound, estimate, request.signal);
           startedAtMs = this.now();
+          attempted = true;
           try {
             return await this.breaker.execute(() => this.attemptOnce(body, request.signal));
           } catch (error) {
@@ -348,8 +351,8 @@ export class ChatTransport {
           }
         });
       } catch (caught) {
-        // Held back at the gate (or aborted there): nothing was sent, no call to record.
-        if (caught === notSent) throw caught;
+        // Held back at the gate, or aborted while queued: nothing was sent, no call to record.
+        if (!attempted) throw caught;
         if (request.signal?.aborted) {
           record({ errorType: 'aborted' });
           throw caught;

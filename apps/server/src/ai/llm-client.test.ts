@@ -1,4 +1,5 @@
 import { createServer } from 'node:http';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
@@ -251,6 +252,35 @@ describe('labelPosts against the fake server', () => {
     expect(isLlmError(first) && first.code).toBe('llm_rate_limited');
     expect(isLlmError(second) && second.code).toBe('llm_rate_limited');
     // Only the first was sent; the second, never sent, records no call.
+    expect(server.requests).toHaveLength(1);
+    expect(calls).toEqual(['1:llm_rate_limited']);
+  });
+
+  it('records no call for a request aborted while it waits at the gate for its slot', async () => {
+    // Real sleeps (they end in an AbortError): the second request is still waiting out the
+    // first's Retry-After, in the slot it got, when its caller gives up.
+    const { client } = setup({
+      maxConcurrency: 1,
+      sleep: (ms, signal) => delay(ms, undefined, signal ? { signal } : {}),
+    });
+    faultNext({ kind: 'rate_limit', retryAfter: '2' });
+    const first = new AbortController();
+    const second = new AbortController();
+    const calls: string[] = [];
+    const requests = [first, second].map((controller, i) =>
+      client
+        .labelPosts({
+          posts,
+          taxonomy,
+          signal: controller.signal,
+          onCall: (c) => calls.push(`${i + 1}:${c.errorType}`),
+        })
+        .catch((e: unknown) => e),
+    );
+    await vi.waitFor(() => expect(calls).toEqual(['1:llm_rate_limited']), { timeout: 10_000 });
+    second.abort(new Error('chunk cancelled'));
+    first.abort(new Error('chunk cancelled'));
+    await Promise.all(requests);
     expect(server.requests).toHaveLength(1);
     expect(calls).toEqual(['1:llm_rate_limited']);
   });
@@ -536,7 +566,7 @@ describe('labelPosts against the fake server', () => {
       Array.from({ length: 6 }, () => client.labelPosts({ posts, taxonomy })),
     );
     // Two are held at the server; a third would be there too by the time both arrived.
-    await vi.waitFor(() => expect(server.stats.inFlight).toBe(2));
+    await vi.waitFor(() => expect(server.stats.inFlight).toBe(2), { timeout: 10_000 });
     await new Promise((resolve) => setTimeout(resolve, 50));
     answer();
     const outs = await running;
@@ -568,7 +598,7 @@ describe('labelPosts against the fake server', () => {
     const running = Promise.all(
       Array.from({ length: 5 }, (_, i) => client.summarizeJob({ chunkSummaries: [`Chunk ${i}.`] })),
     );
-    await vi.waitFor(() => expect(server.stats.inFlight).toBe(2));
+    await vi.waitFor(() => expect(server.stats.inFlight).toBe(2), { timeout: 10_000 });
     await new Promise((resolve) => setTimeout(resolve, 50));
     answer();
     const outs = await running;

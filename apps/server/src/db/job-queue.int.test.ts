@@ -100,6 +100,8 @@ describe('listen', () => {
       return rows[0]?.n ?? 0;
     };
     try {
+      // The last test's session, closed, may not have left pg_stat_activity yet.
+      await until(async () => (await sessions()) === 1, 'only this listener is connected');
       expect(await terminate("application_name = 'socialpulse-listen'")).toBe(1);
       await until(() => reconnects >= 1, 'the session is reopened');
       await new Promise((resolve) => setTimeout(resolve, 200));

@@ -468,6 +468,7 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
       });
       expect(llm.requests).toHaveLength(1);
     } finally {
+      answer();
       await worker.stop();
     }
   });
@@ -619,6 +620,7 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
       const next = await submit(user, ws, { engines: ['llm'] });
       expect((await waitForAnalysis(app, user, next.id)).status).toBe('completed');
     } finally {
+      answer();
       await worker.stop();
     }
   });
@@ -664,6 +666,7 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
       );
       expect(results.rows[0]).toEqual({ n: 10, d: 10 });
     } finally {
+      answer();
       await worker.stop();
     }
   });
@@ -709,6 +712,7 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
       // Its call is traced all the same: it was made.
       await expect.poll(() => labelCalls(a.id), { timeout: 10_000 }).toBe(1);
     } finally {
+      answer();
       await worker.stop();
     }
   });
