@@ -12,6 +12,8 @@
  *   llm    100 users × 1,000 posts, fake LLM at 200 ms per chunk (ideal 20 s)
  *   big    one 100,000-post job, then 99 × 1,000-post jobs; against the 99 alone, and a plain FIFO
  *   kill   100 users × 1,000 posts, fake LLM; one of two workers SIGKILLed mid-run
+ * In local and llm, every 5th analysis is also followed live with the API's event hub, which
+ * times each chunk's progress event from the worker's commit to this (another) process.
  * Environment: BENCH_DATABASE_URL (admin URL; default postgres://postgres@127.0.0.1:5432/postgres),
  * BENCH_WORKERS (worker processes, default 2), BENCH_USERS (100), BENCH_POSTS_PER_USER (1000),
  * BENCH_BIG_POSTS (100000), BENCH_LLM_MS (200), BENCH_BIG_LLM_MS (50), BENCH_FAKE_USAGE (estimate | tokenizer), BENCH_KEEP_DB (keep each scenario's database for inspection), BENCH_WORKER_NODE_ARGS (node flags for the workers, after the shipped executable's own, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
@@ -315,6 +317,8 @@ function followProgress(
       }
     }),
   );
+  // A follower's failure is reported by stop(), not as an unhandled rejection meanwhile.
+  following.catch(() => undefined);
   return {
     stop: async () => {
       // The last chunks' events are read within a poll of the end; then the followers stop.
