@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rm, writeFile, chmod } from 'node:fs/promises';
+import { chmod, link, mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '../errors.js';
 
@@ -86,37 +86,86 @@ export async function acquireLock(dataDir: string, port: number): Promise<() => 
   };
 }
 
-/** Reads the generated secrets, creating them (mode 0600) on first start and adding any
- * that a newer version introduced. */
+/**
+ * Reads the generated secrets, creating them (mode 0600) on first start and adding any that a
+ * newer version introduced. Processes that share the data directory and start together (an API
+ * and a worker) read one set: the file is created whole or not at all, by one of them.
+ */
 export async function loadOrCreateSecrets(dataDir: string): Promise<Secrets> {
   const file = secretsFile(dataDir);
-  let stored: Partial<Secrets> = {};
-  let exists = true;
-  try {
-    stored = JSON.parse(await readFile(file, 'utf8')) as Partial<Secrets>;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+  for (;;) {
+    let stored: Partial<Secrets> | null = null;
+    try {
+      stored = JSON.parse(await readFile(file, 'utf8')) as Partial<Secrets>;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+        throw new AppError(
+          'config_invalid',
+          `${file} is unreadable (${(error as Error).message}); restore it from a backup: it holds the key to stored tokens.`,
+        );
+      }
+    }
+    if (stored !== null && stored.encryptionKey === undefined) {
       throw new AppError(
         'config_invalid',
-        `${file} is unreadable (${(error as Error).message}); restore it from a backup: it holds the key to stored tokens.`,
+        `${file} has no encryptionKey; restore it from a backup: it holds the key to stored tokens.`,
       );
     }
-    exists = false;
+    const secrets: Secrets = {
+      encryptionKey: stored?.encryptionKey ?? randomBytes(32).toString('base64'),
+      embeddedDbPassword: stored?.embeddedDbPassword ?? randomBytes(24).toString('base64url'),
+      appDbPassword: stored?.appDbPassword ?? randomBytes(24).toString('base64url'),
+      jwtSecret: stored?.jwtSecret ?? randomBytes(32).toString('base64url'),
+    };
+    const content = JSON.stringify(secrets, null, 2) + '\n';
+    if (stored === null) {
+      // Another process created it first: read theirs.
+      if (!(await createWhole(file, content))) continue;
+    } else if (Object.keys(secrets).some((k) => stored[k as keyof Secrets] === undefined)) {
+      // Added keys: the file is replaced whole (a rename), never seen half written. Two
+      // processes of a new version upgrading at the same instant could each keep its own new
+      // keys; existing ones, the encryption key among them, never change.
+      await replaceWhole(file, content);
+    }
+    return secrets;
   }
-  const secrets: Secrets = {
-    encryptionKey: stored.encryptionKey ?? randomBytes(32).toString('base64'),
-    embeddedDbPassword: stored.embeddedDbPassword ?? randomBytes(24).toString('base64url'),
-    appDbPassword: stored.appDbPassword ?? randomBytes(24).toString('base64url'),
-    jwtSecret: stored.jwtSecret ?? randomBytes(32).toString('base64url'),
-  };
-  if (exists && stored.encryptionKey === undefined) {
-    throw new AppError(
-      'config_invalid',
-      `${file} has no encryptionKey; restore it from a backup: it holds the key to stored tokens.`,
-    );
+}
+
+const tempBeside = (file: string): string =>
+  `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+
+/** Creates `file` with `content` unless it exists (false): complete, or absent, to any reader. */
+async function createWhole(file: string, content: string): Promise<boolean> {
+  const temp = tempBeside(file);
+  await writeFile(temp, content, { mode: 0o600, flag: 'wx' });
+  try {
+    // A hard link is created only if the name is free, and points at a complete file.
+    await link(temp, file);
+    return true;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS') throw error;
+    // A file system without hard links: exclusive creation still lets only one process write.
+    try {
+      await writeFile(file, content, { mode: 0o600, flag: 'wx' });
+      return true;
+    } catch (fallbackError) {
+      if ((fallbackError as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw fallbackError;
+    }
+  } finally {
+    await rm(temp, { force: true });
   }
-  if (!exists || Object.keys(secrets).some((k) => stored[k as keyof Secrets] === undefined)) {
-    await writeFile(file, JSON.stringify(secrets, null, 2) + '\n', { mode: 0o600 });
+}
+
+async function replaceWhole(file: string, content: string): Promise<void> {
+  const temp = tempBeside(file);
+  await writeFile(temp, content, { mode: 0o600, flag: 'wx' });
+  try {
+    await rename(temp, file);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
   }
-  return secrets;
 }
