@@ -292,6 +292,8 @@ export class ChatTransport {
     const upperBound = Buffer.byteLength(body) + 3 * request.messages.length + 3;
 
     for (let attempt = 1; ; attempt++) {
+      // Waits out a known wait before queueing, so as not to take a slot only to sleep in it (the
+      // gate is read again in the slot, for a wait learnt meanwhile).
       await this.waitForGate(upperBound, estimate, request.signal);
       // Reset when the queue lets the request go, so durationMs excludes queueing for a slot.
       let startedAtMs = this.now();

@@ -1,14 +1,13 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client, WebSocket, request } from 'undici';
-import type { Analysis } from '@socialpulse/contracts';
 import {
   buildTestApp,
   createWorkspaceAs,
   noRateLimits,
   signUpUser,
 } from '../../test/support/app.js';
-import { importTestPosts } from '../../test/support/analyses.js';
+import { importTestPosts, submitTestAnalysis } from '../../test/support/analyses.js';
 import {
   createTestDatabase,
   databaseUnavailable,
@@ -95,14 +94,7 @@ describe.skipIf(dbReason !== '')('a closing server with progress streams open', 
     const ws = await createWorkspaceAs(app, user);
     await importTestPosts(app, user, ws, 5, (i) => `post ${i}`);
     // No worker runs: the analysis stays queued, so its streams have nothing to end them.
-    const submitted = await app.inject({
-      method: 'POST',
-      url: `/v1/workspaces/${ws}/analyses`,
-      headers: user.headers,
-      payload: {},
-    });
-    expect(submitted.statusCode, submitted.body).toBe(202);
-    const { id } = submitted.json<Analysis>();
+    const { id } = await submitTestAnalysis(app, user, ws);
     const address = app.server.address();
     if (address === null || typeof address === 'string') throw new Error('not listening');
     const url = `127.0.0.1:${address.port}/v1/analyses/${id}/events`;

@@ -131,13 +131,16 @@ export async function loadOrCreateSecrets(dataDir: string): Promise<Secrets> {
   }
 }
 
-const tempBeside = (file: string): string =>
-  `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+/** Writes `content` (mode 0600) to a new file beside `file`; returns its path. */
+async function writeTempBeside(file: string, content: string): Promise<string> {
+  const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  await writeFile(temp, content, { mode: 0o600, flag: 'wx' });
+  return temp;
+}
 
 /** Creates `file` with `content` unless it exists (false): complete, or absent, to any reader. */
 async function createWhole(file: string, content: string): Promise<boolean> {
-  const temp = tempBeside(file);
-  await writeFile(temp, content, { mode: 0o600, flag: 'wx' });
+  const temp = await writeTempBeside(file, content);
   try {
     // A hard link is created only if the name is free, and points at a complete file.
     await link(temp, file);
@@ -160,8 +163,7 @@ async function createWhole(file: string, content: string): Promise<boolean> {
 }
 
 async function replaceWhole(file: string, content: string): Promise<void> {
-  const temp = tempBeside(file);
-  await writeFile(temp, content, { mode: 0o600, flag: 'wx' });
+  const temp = await writeTempBeside(file, content);
   try {
     await rename(temp, file);
   } catch (error) {

@@ -36,6 +36,23 @@ export async function importTestPosts(
   if (res.statusCode !== 201) throw new Error(`import failed: ${res.statusCode} ${res.body}`);
 }
 
+/** Submits an analysis through the API (202), as `user`; returns it as the API answered. */
+export async function submitTestAnalysis(
+  app: ZodApp,
+  user: TestUser,
+  workspaceId: string,
+  body: Record<string, unknown> = {},
+): Promise<Analysis> {
+  const res = await app.inject({
+    method: 'POST',
+    url: `/v1/workspaces/${workspaceId}/analyses`,
+    headers: user.headers,
+    payload: body,
+  });
+  if (res.statusCode !== 202) throw new Error(`submit failed: ${res.statusCode} ${res.body}`);
+  return res.json<Analysis>();
+}
+
 export async function startTestWorker(
   db: TestDatabase,
   overrides: ConfigOverrides = {},

@@ -26,18 +26,6 @@ const MAX_TERM_LENGTH = 30;
 const UNSPACED_SCRIPT =
   /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}]/u;
 
-/** "sooo" → "so", "yesss" → "yes": every run of 3+ identical characters becomes one. */
-function collapseElongation(word: string): string {
-  let out = '';
-  let runStart = 0;
-  for (let i = 1; i <= word.length; i++) {
-    if (i < word.length && word.charCodeAt(i) === word.charCodeAt(runStart)) continue;
-    out += i - runStart >= 3 ? word[runStart] : word.slice(runStart, i);
-    runStart = i;
-  }
-  return out;
-}
-
 // Words spelt with a double letter that posts stretch ("goooood", "cooool"): elongation
 // of these keeps two letters (see keywordTerm).
 const DOUBLED_WORDS = new Set(
@@ -59,7 +47,7 @@ function keywordTerm(norm: string): string | undefined {
   const squashed = squashElongation(norm);
   if (squashed !== norm) {
     if (STOP_WORDS.has(squashed)) return undefined;
-    w = DOUBLED_WORDS.has(squashed) ? squashed : collapseElongation(norm);
+    w = DOUBLED_WORDS.has(squashed) ? squashed : squashElongation(norm, 1);
   }
   if (w.length < 3 || w.length > MAX_TERM_LENGTH || STOP_WORDS.has(w)) return undefined;
   // Checked only past U+0E00 (the first unspaced script, Thai): most words are ASCII.

@@ -201,8 +201,11 @@ export function tokenize(text: string): Token[] {
   return tokens;
 }
 
-/** "soooo" → "soo": runs of 3+ identical characters collapse to 2 (elongation). */
-export function squashElongation(word: string): string {
+/**
+ * "soooo" → "soo": runs of 3+ identical characters collapse to `keep` of them (elongation); runs
+ * of 1 or 2 stay as written ("soooo" with keep 1 → "so", "coool" → "col", "cool" → "cool").
+ */
+export function squashElongation(word: string, keep: 1 | 2 = 2): string {
   // Most words have no run of three: check before building anything.
   let found = false;
   for (let i = 2; i < word.length; i++) {
@@ -214,13 +217,11 @@ export function squashElongation(word: string): string {
   }
   if (!found) return word;
   let out = '';
-  let run = 0;
-  let prev = -1;
-  for (let i = 0; i < word.length; i++) {
-    const c = word.charCodeAt(i);
-    run = c === prev ? run + 1 : 1;
-    prev = c;
-    if (run <= 2) out += word[i];
+  let runStart = 0;
+  for (let i = 1; i <= word.length; i++) {
+    if (i < word.length && word.charCodeAt(i) === word.charCodeAt(runStart)) continue;
+    out += i - runStart >= 3 ? word.slice(runStart, runStart + keep) : word.slice(runStart, i);
+    runStart = i;
   }
   return out;
 }

@@ -1,5 +1,6 @@
 import { CHUNK_QUEUE, JOB_SCHEMA } from '../job-queue.js';
 import type { Queryable } from '../pool.js';
+import type { PostKey } from './posts.repo.js';
 import type { AnalysisSettingsRow } from './analysis-settings.repo.js';
 import type { TraceRecord } from './traces.repo.js';
 
@@ -131,7 +132,7 @@ export async function listAnalyses(
   db: Queryable,
   workspaceId: string,
   limit: number,
-  before: { createdAtMicros: string; id: string } | null,
+  before: PostKey | null,
   status?: string,
 ): Promise<(AnalysisRow & { created_at_us: string })[]> {
   const params: unknown[] = [workspaceId];
@@ -823,6 +824,8 @@ export async function waitingBehind(
   db: Queryable,
   analysisId: string,
   fairnessKey: string,
+  /** The analysis holding the requester's turn (the caller has read it), if any. */
+  turnAnalysisId: string | null,
 ): Promise<{ requestersInLine: number; ownChunksAhead: number }> {
   const { rows } = await db.query<{ requesters: number; ahead: number }>(
     `WITH me AS (SELECT priority, created_at FROM analysis_backlog WHERE analysis_id = $1)
@@ -830,12 +833,12 @@ export async function waitingBehind(
        (SELECT coalesce(sum(a.chunk_count - a.chunks_done - a.chunks_failed), 0)::int FROM analyses a
          WHERE a.fairness_key = $2 AND a.id <> $1 AND a.status IN ('queued', 'running')
            AND EXISTS (SELECT 1 FROM me)
-           AND (a.id = (SELECT analysis_id FROM analysis_turns WHERE fairness_key = $2)
+           AND (a.id = $3::uuid
              OR EXISTS (SELECT 1 FROM analysis_backlog b, me WHERE b.analysis_id = a.id
                   AND (b.priority > me.priority OR (b.priority = me.priority
                     AND (b.created_at, b.analysis_id) < (me.created_at, $1::uuid))))))
        AS ahead`,
-    [analysisId, fairnessKey],
+    [analysisId, fairnessKey, turnAnalysisId],
   );
   return { requestersInLine: rows[0]?.requesters ?? 0, ownChunksAhead: rows[0]?.ahead ?? 0 };
 }

@@ -80,7 +80,7 @@ export async function submitAnalysis(
     fairnessKey,
     engines: [...new Set(body.engines)],
     selection: {
-      ...(body.posts.ids ? { ids: body.posts.ids.length } : {}),
+      ...(ids ? { ids: ids.length } : {}),
       ...(body.posts.filter ? { filter: body.posts.filter } : {}),
       limit: body.posts.limit,
     },
@@ -234,7 +234,12 @@ export async function liveStateOf(
   const remaining = a.chunk_count - a.chunks_done - a.chunks_failed;
   const perChunk = (await recentChunkWorkMs(client, a.id)) ?? null;
   if (perChunk === null) return { queuePosition: position, estimatedSecondsLeft: null };
-  const { requestersInLine, ownChunksAhead } = await waitingBehind(client, a.id, a.fairness_key);
+  const { requestersInLine, ownChunksAhead } = await waitingBehind(
+    client,
+    a.id,
+    a.fairness_key,
+    turn?.analysisId ?? null,
+  );
   // Round-robin: each of the requester's chunks, this analysis's and those of its analyses that
   // run first, waits for about one chunk of every requester in line, spread over the slots. A
   // requester without a turn yet joins the line.

@@ -23,6 +23,7 @@ import {
 import {
   importTestPosts,
   startTestWorker,
+  submitTestAnalysis,
   testQueueConfig,
   waitForAnalysis,
 } from '../../../test/support/analyses.js';
@@ -59,20 +60,8 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
     await db?.drop();
   });
 
-  async function submit(
-    user: TestUser,
-    ws: string,
-    body: Record<string, unknown>,
-  ): Promise<Analysis> {
-    const res = await app.inject({
-      method: 'POST',
-      url: `/v1/workspaces/${ws}/analyses`,
-      headers: user.headers,
-      payload: body,
-    });
-    expect(res.statusCode, res.body).toBe(202);
-    return res.json<Analysis>();
-  }
+  const submit = (user: TestUser, ws: string, body: Record<string, unknown>): Promise<Analysis> =>
+    submitTestAnalysis(app, user, ws, body);
 
   /** A new user and workspace with `posts` posts, and the workspace's LLM settings when given. */
   async function freshTenant(
@@ -92,6 +81,27 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
       expect(res.statusCode, res.body).toBe(200);
     }
     return { user, ws };
+  }
+
+  /**
+   * What pg-boss records when a chunk's claim lapses and another worker claims its job: a new
+   * attempt of the analysis's active job (exactly one).
+   */
+  async function claimElsewhere(analysisId: string): Promise<void> {
+    const claimed = await db.adminPool.query(
+      "UPDATE pgboss.job SET retry_count = retry_count + 1 WHERE name = 'analysis-chunk' AND state = 'active' AND data ->> 'analysisId' = $1",
+      [analysisId],
+    );
+    expect(claimed.rowCount).toBe(1);
+  }
+
+  /** The `chunk_failed` events clients were told of. */
+  async function chunkFailedEvents(analysisId: string): Promise<number | null> {
+    const failures = await db.adminPool.query(
+      "SELECT 1 FROM analysis_events WHERE analysis_id = $1 AND type = 'chunk_failed'",
+      [analysisId],
+    );
+    return failures.rowCount;
   }
 
   /** The labelling calls traced for an analysis (each was made, whether its chunk committed or not). */
@@ -635,11 +645,7 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
       await expect.poll(() => llm.requests.length, { timeout: 20_000 }).toBe(1);
       // What pg-boss records when a claim lapses and another worker claims the job: a new
       // attempt. This worker's commit, sent with its COMMIT, must not land.
-      const claimed = await db.adminPool.query(
-        "UPDATE pgboss.job SET retry_count = retry_count + 1 WHERE name = 'analysis-chunk' AND state = 'active' AND data ->> 'analysisId' = $1",
-        [a.id],
-      );
-      expect(claimed.rowCount).toBe(1);
+      await claimElsewhere(a.id);
       answer();
       await expect.poll(() => labelCalls(a.id), { timeout: 20_000 }).toBe(1);
       // Rolled back: its call is traced (it was made), and nothing else of it is stored.
@@ -651,11 +657,7 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
       expect(after.rows[0]?.results).toBe(0);
       expect(after.rows[0]?.chunk).not.toBe('done');
       // A lost claim, not a failed attempt: the attempt that holds the chunk now is not told failed.
-      const failures = await db.adminPool.query(
-        "SELECT 1 FROM analysis_events WHERE analysis_id = $1 AND type = 'chunk_failed'",
-        [a.id],
-      );
-      expect(failures.rowCount).toBe(0);
+      expect(await chunkFailedEvents(a.id)).toBe(0);
       // The other attempt's claim lapses in turn (10 s); the chunk runs again and commits once.
       const done = await waitForAnalysis(app, user, a.id);
       expect(done).toMatchObject({ status: 'completed', posts_processed: 10, chunks_done: 1 });
@@ -688,11 +690,7 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
       const a = await submit(user, ws, { engines: ['llm'] });
       await expect.poll(() => llm.requests.length, { timeout: 20_000 }).toBe(1);
       // Another worker's claim of the job, as pg-boss records it: a new attempt.
-      const claimed = await db.adminPool.query(
-        "UPDATE pgboss.job SET retry_count = retry_count + 1 WHERE name = 'analysis-chunk' AND state = 'active' AND data ->> 'analysisId' = $1",
-        [a.id],
-      );
-      expect(claimed.rowCount).toBe(1);
+      await claimElsewhere(a.id);
       answer();
       await chunkEnded;
       // The failure was this worker's lost attempt, not the chunk's: the attempt that holds the
@@ -704,11 +702,7 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
         [a.id],
       );
       expect(state.rows).toEqual([{ job: 'active', retries: 1, attempts: 0 }]);
-      const failures = await db.adminPool.query(
-        "SELECT 1 FROM analysis_events WHERE analysis_id = $1 AND type = 'chunk_failed'",
-        [a.id],
-      );
-      expect(failures.rowCount).toBe(0);
+      expect(await chunkFailedEvents(a.id)).toBe(0);
       // Its call is traced all the same: it was made.
       await expect.poll(() => labelCalls(a.id), { timeout: 10_000 }).toBe(1);
     } finally {

@@ -15,6 +15,7 @@ import {
 import {
   importTestPosts,
   startTestWorker,
+  submitTestAnalysis,
   testQueueConfig,
   waitForAnalysis,
 } from '../../../../test/support/analyses.js';
@@ -434,16 +435,13 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
     const tenant = await signUpUser(app);
     const space = await createWorkspaceAs(app, tenant);
     await importTestPosts(app, tenant, space, 20, (i) => `post ${i}`);
-    const submit = async (limit: number): Promise<string> => {
-      const res = await app.inject({
-        method: 'POST',
-        url: `/v1/workspaces/${space}/analyses`,
-        headers: tenant.headers,
-        payload: { posts: { limit }, options: { chunk_size: 5 } },
-      });
-      expect(res.statusCode, res.body).toBe(202);
-      return res.json<Analysis>().id;
-    };
+    const submit = async (limit: number): Promise<string> =>
+      (
+        await submitTestAnalysis(app, tenant, space, {
+          posts: { limit },
+          options: { chunk_size: 5 },
+        })
+      ).id;
     const state = async (id: string): Promise<Analysis> =>
       (await app.inject({ url: `/v1/analyses/${id}`, headers: tenant.headers })).json<Analysis>();
     // A finished analysis whose chunks took 1 s each: the estimate's unit.
@@ -479,16 +477,8 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
     const tenant = await signUpUser(app);
     const space = await createWorkspaceAs(app, tenant);
     await importTestPosts(app, tenant, space, 5, (i) => `post ${i}`);
-    const submit = async (user: TestUser, workspace: string): Promise<string> => {
-      const res = await app.inject({
-        method: 'POST',
-        url: `/v1/workspaces/${workspace}/analyses`,
-        headers: user.headers,
-        payload: { posts: { limit: 5 } },
-      });
-      expect(res.statusCode, res.body).toBe(202);
-      return res.json<Analysis>().id;
-    };
+    const submit = async (user: TestUser, workspace: string): Promise<string> =>
+      (await submitTestAnalysis(app, user, workspace, { posts: { limit: 5 } })).id;
     // No worker: the analyses stay queued while their priority changes.
     await worker.stop();
     try {

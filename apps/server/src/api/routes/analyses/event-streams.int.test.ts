@@ -8,7 +8,6 @@ import { connect, type Socket } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, request } from 'undici';
-import type { Analysis } from '@socialpulse/contracts';
 import {
   createTestDatabase,
   databaseUnavailable,
@@ -21,7 +20,7 @@ import {
   signUpUser,
   type TestUser,
 } from '../../../../test/support/app.js';
-import { importTestPosts } from '../../../../test/support/analyses.js';
+import { importTestPosts, submitTestAnalysis } from '../../../../test/support/analyses.js';
 import type { ZodApp } from '../../types.js';
 
 // Long enough that a loaded machine's stall (the server's next ping tick running before it has
@@ -51,14 +50,7 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')(
       const ws = await createWorkspaceAs(app, user);
       await importTestPosts(app, user, ws, 3, (i) => `post ${i}`);
       // No worker runs: the analysis stays queued and its streams stay open.
-      const res = await app.inject({
-        method: 'POST',
-        url: `/v1/workspaces/${ws}/analyses`,
-        headers: user.headers,
-        payload: {},
-      });
-      expect(res.statusCode, res.body).toBe(202);
-      path = `/v1/analyses/${res.json<Analysis>().id}/events`;
+      path = `/v1/analyses/${(await submitTestAnalysis(app, user, ws)).id}/events`;
     });
 
     afterAll(async () => {
