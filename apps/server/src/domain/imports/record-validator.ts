@@ -5,6 +5,7 @@ import {
   type ImportRecord,
 } from '@socialpulse/contracts';
 import { excerpt } from './parsed-item.js';
+import { unguardFormula } from './csv-formula-guard.js';
 
 /** A validated post ready for the writer; timestamps stay as the text PostgreSQL parses. */
 export interface PostRow {
@@ -31,7 +32,10 @@ export interface PostRow {
 
 const INTEGER_TEXT = /^\s*-?\d+\s*$/;
 
-/** CSV cells are text: empty means absent, and metric columns holding digits are numbers. */
+/**
+ * CSV cells are text: empty means absent, metric columns holding digits are numbers, and the
+ * apostrophe an export put before formula-like text is removed.
+ */
 export function coerceCsvValues(value: Record<string, unknown>): Record<string, unknown> {
   const out = Object.create(null) as Record<string, unknown>;
   for (const key of Object.keys(value)) {
@@ -42,7 +46,9 @@ export function coerceCsvValues(value: Record<string, unknown>): Record<string, 
       typeof cell === 'string' &&
       INTEGER_TEXT.test(cell)
         ? Number(cell)
-        : cell;
+        : typeof cell === 'string'
+          ? unguardFormula(cell)
+          : cell;
   }
   return out;
 }

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { unguardFormula } from '../imports/csv-formula-guard.js';
 import { csvCell } from './export.service.js';
 
 /** What a spreadsheet reads from one cell: the quotes of a quoted cell undone. */
@@ -15,6 +16,25 @@ describe('csvCell', () => {
     expect(csvCell('-2 stars')).toBe("'-2 stars");
     expect(csvCell('@brand why')).toBe("'@brand why");
     expect(csvCell('\tcmd')).toBe("'\tcmd");
+    // Apostrophes before formula-like text get one more, so that the import can remove one.
+    expect(csvCell("'=1+1")).toBe("''=1+1");
+    expect(unguardFormula("''=1+1")).toBe("'=1+1");
+    expect(csvCell("'quoted'")).toBe("'quoted'");
+    expect(unguardFormula("'quoted'")).toBe("'quoted'");
+  });
+
+  it('reads back any text, apostrophes and formula characters included', () => {
+    const formulaLike = fc
+      .tuple(
+        fc.string({ unit: fc.constantFrom("'", '=', '+', '-', '@', '\t', '\r', 'a') }),
+        fc.string(),
+      )
+      .map(([head, tail]) => head + tail);
+    fc.assert(
+      fc.property(formulaLike, (text) => {
+        expect(unguardFormula(unquote(csvCell(text)))).toBe(text);
+      }),
+    );
   });
 
   it('leaves numbers, empty cells and ordinary text as they are', () => {
@@ -31,6 +51,8 @@ describe('csvCell', () => {
         const read = unquote(csvCell(text));
         expect(read).not.toMatch(/^[=+\-@\t\r]/);
         expect(read === text || read === `'${text}`).toBe(true);
+        // A CSV import reads back the text that was exported.
+        expect(unguardFormula(read)).toBe(text);
         // A cell needs quotes exactly when it holds a separator, a quote or a line break.
         expect(csvCell(text).startsWith('"')).toBe(/[",\r\n]/.test(read));
       }),

@@ -1,5 +1,6 @@
 import { metricNames } from '@socialpulse/contracts';
 import type { TenantRunner } from '../../db/tenant.js';
+import { guardFormula } from '../imports/csv-formula-guard.js';
 import {
   listPosts,
   type PostFilter,
@@ -48,14 +49,13 @@ function toImportShape(
 }
 
 /**
- * One CSV cell. Text that a spreadsheet would run as a formula (it begins with `=`, `+`, `-`,
- * `@`, a tab or a carriage return: posts, topics and rationales come from the public and from
- * the model) gets a leading apostrophe, as OWASP advises; numbers stay numbers.
+ * One CSV cell. Text that a spreadsheet would run as a formula (posts, topics and rationales come
+ * from the public and from the model) gets a leading apostrophe that a CSV import removes again
+ * (`guardFormula`); numbers stay numbers.
  */
 export const csvCell = (v: string | number | null): string => {
   if (v === null) return '';
-  let s = String(v);
-  if (typeof v === 'string' && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  const s = typeof v === 'string' ? guardFormula(v) : String(v);
   return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 };
 
