@@ -201,11 +201,12 @@ export function registerAnalysesCommand(program: Command): void {
       .command('cancel <id>')
       .description('Cancel an analysis: no further chunk runs (a chunk in flight is discarded)'),
   ).action(
-    scopedAction('cancelled', (ctx, _jobs, workspaceId, id) =>
-      withTenant(ctx.db.pool, { workspaceId, userId: null }, (c) =>
-        cancelAnalysis(c, workspaceId, id),
-      ),
-    ),
+    scopedAction('cancelled', async (ctx, jobs, workspaceId, id) => {
+      const queue = await jobs.get();
+      return withTenant(ctx.db.pool, { workspaceId, userId: null }, (c) =>
+        cancelAnalysis(c, queue.boss, workspaceId, id),
+      );
+    }),
   );
   dbOptions(
     analyses

@@ -600,6 +600,11 @@ export async function setAnalysisSummary(
   ]);
 }
 
+/**
+ * Moves an analysis's remaining chunks to another priority: the analysis, its place in the
+ * backlog, and the chunk job already queued for it, if one waits (an active job keeps running;
+ * the chunks after it follow the backlog's priority).
+ */
 export async function setPriority(db: Queryable, id: string, priority: number): Promise<void> {
   await db.query('UPDATE analyses SET priority = $2, updated_at = now() WHERE id = $1', [
     id,
@@ -609,6 +614,28 @@ export async function setPriority(db: Queryable, id: string, priority: number): 
     id,
     priority,
   ]);
+  await db.query(
+    `UPDATE ${JOB_SCHEMA}.job j SET priority = $2 FROM analysis_turns t
+      WHERE t.analysis_id = $1 AND j.name = $3 AND j.id = t.job_id AND j.state IN ('created', 'retry')`,
+    [id, priority, CHUNK_QUEUE],
+  );
+}
+
+/**
+ * The chunk job queued for this analysis that no worker has taken yet (created, or waiting to be
+ * retried), locked so that none can take it before the caller's transaction ends; null when the
+ * requester's turn is elsewhere or its job already runs.
+ */
+export async function lockWaitingChunkJob(
+  db: Queryable,
+  analysisId: string,
+): Promise<string | null> {
+  const { rows } = await db.query<{ id: string }>(
+    `SELECT j.id FROM analysis_turns t JOIN ${JOB_SCHEMA}.job j ON j.name = $2 AND j.id = t.job_id
+      WHERE t.analysis_id = $1 AND j.state IN ('created', 'retry') FOR UPDATE OF j`,
+    [analysisId, CHUNK_QUEUE],
+  );
+  return rows[0]?.id ?? null;
 }
 
 export async function removeFromBacklog(db: Queryable, analysisId: string): Promise<void> {
@@ -845,15 +872,18 @@ export async function waitingBehind(
 
 /**
  * Mean work per chunk: over the analysis's last 20 chunks, or, before any of them ran (a queued
- * analysis), over the chunks of the workspace's last 3 analyses with the same engines.
+ * analysis), the work per post of the workspace's last 3 analyses with the same engines times
+ * this analysis's chunk size.
  */
 export async function recentChunkWorkMs(db: Queryable, analysisId: string): Promise<number | null> {
   const { rows } = await db.query<{ ms: number | null }>(
-    `WITH this AS (SELECT id, workspace_id, engines FROM analyses WHERE id = $1)
+    `WITH this AS (SELECT id, workspace_id, engines, chunk_size FROM analyses WHERE id = $1)
      SELECT coalesce(
        (SELECT avg(work_ms)::float8 FROM (SELECT work_ms FROM analysis_chunks
           WHERE analysis_id = $1 AND status = 'done' ORDER BY finished_at DESC LIMIT 20) own),
-       (SELECT avg(c.work_ms)::float8 FROM analysis_chunks c
+       -- Earlier analyses may have had other chunk sizes: their time per post, at this one's size.
+       (SELECT sum(c.work_ms)::float8 / nullif(sum(cardinality(c.post_ids)), 0) * (SELECT chunk_size FROM this)
+          FROM analysis_chunks c
           WHERE c.status = 'done' AND c.analysis_id IN (
             SELECT a.id FROM analyses a, this
              WHERE a.workspace_id = this.workspace_id AND a.id <> this.id

@@ -5,9 +5,11 @@ import { AppError, notFound } from '../../errors.js';
 import {
   appendEvent,
   cancelPendingChunks,
+  computeAggregates,
   findAnalysis,
   insertAnalysis,
   laneOf,
+  lockWaitingChunkJob,
   queuePosition,
   recentChunkWorkMs,
   requeueChunks,
@@ -20,6 +22,7 @@ import {
 } from '../../db/repos/analyses.repo.js';
 import { selectPostIds } from '../../db/repos/posts.repo.js';
 import type { TenantScope } from '../../db/tenant.js';
+import { CHUNK_QUEUE, queueDb } from '../../db/job-queue.js';
 import { advanceTurn, fairnessKeyOf } from './scheduler.js';
 
 export interface Requester {
@@ -105,6 +108,7 @@ export async function submitAnalysis(
 
 export async function cancelAnalysis(
   client: PoolClient,
+  boss: PgBoss,
   workspaceId: string,
   id: string,
 ): Promise<AnalysisRow> {
@@ -116,8 +120,18 @@ export async function cancelAnalysis(
     });
   }
   // A chunk in flight finds its chunk cancelled at commit: it stores nothing and hands the turn on.
+  // A chunk job still waiting is withdrawn here and the turn handed on now: left in the queue, it
+  // would hold the requester's turn until a worker took it only to skip it, which a job waiting
+  // out a retry's back-off does for minutes.
+  const waiting = await lockWaitingChunkJob(client, id);
   const cancelled = await cancelPendingChunks(client, id);
-  const updated = await setAnalysisStatus(client, id, 'cancelled');
+  if (waiting) {
+    await boss.cancel(CHUNK_QUEUE, waiting, { db: queueDb(client) });
+    await advanceTurn(client, boss, analysis.fairness_key, waiting);
+  }
+  // What ran before the cancel is kept, and summarised as a finished analysis's results are.
+  const aggregates = analysis.chunks_done > 0 ? await computeAggregates(client, id) : undefined;
+  const updated = await setAnalysisStatus(client, id, 'cancelled', { aggregates });
   await appendEvent(client, id, workspaceId, 'cancelled', {
     ...progressOf(updated),
     chunks_cancelled: cancelled,

@@ -635,6 +635,69 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
     }
   });
 
+  it('cancels an analysis midway and keeps the aggregates of the chunks that ran', async () => {
+    llm.reset();
+    let answer = llm.hold();
+    const { user, ws } = await freshTenant(10);
+    const worker = await startTestWorker(db, llmConfig());
+    try {
+      const a = await submit(user, ws, {
+        engines: ['local', 'llm'],
+        options: { chunk_size: 5 },
+      });
+      await expect.poll(() => llm.requests.length, { timeout: 20_000 }).toBe(1);
+      // The first chunk's call answers; the second chunk's waits.
+      answer();
+      answer = llm.hold();
+      await expect.poll(() => llm.requests.length, { timeout: 20_000 }).toBe(2);
+      const cancel = await app.inject({
+        method: 'POST',
+        url: `/v1/workspaces/${ws}/analyses/${a.id}/cancel`,
+        headers: user.headers,
+      });
+      expect(cancel.statusCode, cancel.body).toBe(200);
+      const cancelled = cancel.json<Analysis>();
+      expect(cancelled).toMatchObject({ status: 'cancelled', chunks_done: 1 });
+      const sentiment = cancelled.aggregates?.sentiment as Record<string, number> | undefined;
+      expect(Object.values(sentiment ?? {}).reduce((x, y) => x + y, 0)).toBe(5);
+    } finally {
+      answer();
+      await worker.stop();
+    }
+  });
+
+  it("withdraws a cancelled analysis's waiting chunk job and hands the turn to the requester's next analysis at once", async () => {
+    const { user, ws } = await freshTenant(10);
+    // No worker yet: both analyses wait, the first holding the requester's turn.
+    const first = await submit(user, ws, { engines: ['local'] });
+    const second = await submit(user, ws, { engines: ['local'] });
+    // What pg-boss records for a chunk waiting out a retry's back-off: it would hold the turn
+    // for an hour if the cancel left it in the queue.
+    const waiting = await db.adminPool.query<{ id: string }>(
+      `UPDATE pgboss.job SET state = 'retry', retry_count = 1, start_after = now() + interval '1 hour'
+        WHERE name = 'analysis-chunk' AND data ->> 'analysisId' = $1 RETURNING id`,
+      [first.id],
+    );
+    expect(waiting.rowCount).toBe(1);
+    const cancel = await app.inject({
+      method: 'POST',
+      url: `/v1/workspaces/${ws}/analyses/${first.id}/cancel`,
+      headers: user.headers,
+    });
+    expect(cancel.statusCode, cancel.body).toBe(200);
+    const job = await db.adminPool.query<{ state: string }>(
+      'SELECT state FROM pgboss.job WHERE id = $1',
+      [waiting.rows[0]?.id],
+    );
+    expect(job.rows[0]?.state).toBe('cancelled');
+    const worker = await startTestWorker(db);
+    try {
+      expect((await waitForAnalysis(app, user, second.id)).status).toBe('completed');
+    } finally {
+      await worker.stop();
+    }
+  });
+
   it('rolls back the commit of a chunk whose claim lapsed while it ran, and runs it again', async () => {
     llm.reset();
     const answer = llm.hold();

@@ -467,6 +467,18 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
           url: `/v1/workspaces/${space}/analyses/${id}/cancel`,
           headers: tenant.headers,
         });
+      // Before its first chunk, an analysis is estimated from earlier ones' time per post: one
+      // chunk of 20 posts at 200 ms a post, not one of their 5-post chunks.
+      const wide = await submitTestAnalysis(app, tenant, space, {
+        posts: { limit: 20 },
+        options: { chunk_size: 20 },
+      });
+      expect((await state(wide.id)).estimated_seconds_left).toBeGreaterThanOrEqual(4);
+      await app.inject({
+        method: 'POST',
+        url: `/v1/workspaces/${space}/analyses/${wide.id}/cancel`,
+        headers: tenant.headers,
+      });
     } finally {
       worker = await startTestWorker(db, { ANALYSIS_SLOTS: '3' });
     }
@@ -482,7 +494,17 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
     // No worker: the analyses stay queued while their priority changes.
     await worker.stop();
     try {
+      // Another requester's chunk, queued first, is ahead of this one's in the normal lane.
+      const other = await signUpUser(app);
+      const otherSpace = await createWorkspaceAs(app, other);
+      await importTestPosts(app, other, otherSpace, 5, (i) => `other ${i}`);
+      const ahead = await submit(other, otherSpace);
       const id = await submit(tenant, space);
+      const position = async (): Promise<number | null> =>
+        (await app.inject({ url: `/v1/analyses/${id}`, headers: tenant.headers })).json<Analysis>()
+          .queue_position;
+      const before = await position();
+      expect(before).toBeGreaterThanOrEqual(1);
       const patch = (priority: number) =>
         app.inject({
           method: 'PATCH',
@@ -509,8 +531,11 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
       const within = await patch(4);
       expect(within.statusCode, within.body).toBe(200);
       expect(within.json<Analysis>().priority).toBe(4);
+      // Its chunk, already queued, moved to the faster lane: first in line.
+      expect(within.json<Analysis>().queue_position).toBe(0);
       expect((await patch(5)).statusCode).toBe(403);
       expect((await patch(0)).statusCode).toBe(200);
+      expect(await position()).toBe(before);
       await app.inject({
         method: 'POST',
         url: `/v1/workspaces/${space}/analyses/${id}/cancel`,
@@ -518,6 +543,11 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
       });
       const finished = await patch(0);
       expect(finished.statusCode, finished.body).toBe(409);
+      await app.inject({
+        method: 'POST',
+        url: `/v1/workspaces/${otherSpace}/analyses/${ahead}/cancel`,
+        headers: other.headers,
+      });
       // An instance admin is the operator: any priority.
       const own = await submit(owner, ws);
       const operator = await app.inject({

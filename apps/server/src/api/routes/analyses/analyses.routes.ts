@@ -193,8 +193,9 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
     },
     async (request) => {
       const { workspaceId, analysisId } = request.params;
+      const queue = await deps.jobs.get();
       return request.scoped(async (c) =>
-        presentAnalysis(await cancelAnalysis(c, workspaceId, analysisId), {
+        presentAnalysis(await cancelAnalysis(c, queue.boss, workspaceId, analysisId), {
           queuePosition: null,
           estimatedSecondsLeft: null,
         }),
