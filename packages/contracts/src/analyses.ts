@@ -93,9 +93,14 @@ export const analysisSchema = z
       .int()
       .nullable()
       .describe(
-        'Chunk jobs of other requesters ahead of this one’s next chunk; null when running or finished',
+        'Chunk jobs ahead of this analysis’s queued chunk; null when it has none queued (a chunk running, the requester’s turn with another of their analyses, paused or finished) and in lists',
       ),
-    estimated_seconds_left: z.number().nullable(),
+    estimated_seconds_left: z
+      .number()
+      .nullable()
+      .describe(
+        'Estimated time until the analysis finishes: 0 when finished; null when paused, in lists, or with no chunk timing to estimate from',
+      ),
     aggregates: z.record(z.string(), z.unknown()).nullable(),
     summary: z.string().nullable(),
     error: z.record(z.string(), z.unknown()).nullable(),

@@ -474,11 +474,25 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
         options: { chunk_size: 20 },
       });
       expect((await state(wide.id)).estimated_seconds_left).toBeGreaterThanOrEqual(4);
-      await app.inject({
-        method: 'POST',
-        url: `/v1/workspaces/${space}/analyses/${wide.id}/cancel`,
-        headers: tenant.headers,
+      // Cancel and retry answer with the state GET would show.
+      const act = (verb: 'cancel' | 'retry') =>
+        app.inject({
+          method: 'POST',
+          url: `/v1/workspaces/${space}/analyses/${wide.id}/${verb}`,
+          headers: tenant.headers,
+        });
+      const cancelled = await act('cancel');
+      expect(cancelled.json<Analysis>()).toMatchObject({
+        status: 'cancelled',
+        queue_position: null,
+        estimated_seconds_left: 0,
       });
+      const retried = await act('retry');
+      expect(retried.statusCode, retried.body).toBe(202);
+      expect(retried.json<Analysis>()).toMatchObject({ status: 'queued' });
+      expect(retried.json<Analysis>().queue_position).toEqual(expect.any(Number));
+      expect(retried.json<Analysis>().estimated_seconds_left).toBeGreaterThanOrEqual(4);
+      expect((await act('cancel')).statusCode).toBe(200);
     } finally {
       worker = await startTestWorker(db, { ANALYSIS_SLOTS: '3' });
     }

@@ -194,12 +194,10 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
     async (request) => {
       const { workspaceId, analysisId } = request.params;
       const queue = await deps.jobs.get();
-      return request.scoped(async (c) =>
-        presentAnalysis(await cancelAnalysis(c, queue.boss, workspaceId, analysisId), {
-          queuePosition: null,
-          estimatedSecondsLeft: null,
-        }),
-      );
+      return request.scoped(async (c) => {
+        const a = await cancelAnalysis(c, queue.boss, workspaceId, analysisId);
+        return presentAnalysis(a, await liveStateOf(c, a, slots));
+      });
     },
   );
 
@@ -217,12 +215,12 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
     async (request, reply) => {
       const { workspaceId, analysisId } = request.params;
       const queue = await deps.jobs.get();
+      // Where the analysis now stands in line, read after the retry's commit has queued it.
       const a = await request.scoped((c) =>
         retryAnalysis(c, queue.boss, request.tenant, workspaceId, analysisId),
       );
-      return reply
-        .code(202)
-        .send(presentAnalysis(a, { queuePosition: null, estimatedSecondsLeft: null }));
+      const live = await request.scoped((c) => liveStateOf(c, a, slots));
+      return reply.code(202).send(presentAnalysis(a, live));
     },
   );
 
