@@ -10,6 +10,7 @@ import {
 import { postRecord, toJsonl } from '../../test/support/factories.js';
 import { runCli } from '../../test/support/server-process.js';
 import { testQueueConfig } from '../../test/support/analyses.js';
+import { startFakeLlmServer } from '../../test/support/fake-llm-server.js';
 
 describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')(
   'socialpulse analyses',
@@ -78,6 +79,90 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')(
       const again = await runCli(['analyses', 'cancel', id ?? ''], env());
       expect(again.code).toBe(1);
       expect(again.stderr).toContain('already finished');
+    });
+
+    it('prioritises, cancels, retries and follows an analysis by its id', async () => {
+      // --no-wait and no worker: the analysis stays queued while it is managed.
+      const started = await runCli(
+        ['analyses', 'start', '--workspace', 'Brand', '--limit', '200', '--no-wait'],
+        env(),
+      );
+      expect(started.code, started.stderr).toBe(0);
+      const id = /analysis ([0-9a-f-]{36})/.exec(started.stdout)?.[1] ?? '';
+      for (const [args, said] of [
+        [['priority', id, '2'], 'priority changed'],
+        [['cancel', id], 'cancelled'],
+        [['retry', id], 'queued again'],
+      ] as const) {
+        const run = await runCli(['analyses', ...args], env());
+        expect(run.code, run.stderr).toBe(0);
+        expect(run.stdout).toContain(`analysis ${id}: ${said}`);
+      }
+      const followed = await runCli(['analyses', 'follow', id, '--work'], env());
+      expect(followed.code, followed.stderr).toBe(0);
+      expect(followed.stdout).toContain('chunk_completed 2/2 chunks, 200 posts');
+      expect(followed.stdout).toContain(`analysis ${id}: completed`);
+
+      const unknown = await runCli(
+        ['analyses', 'cancel', '00000000-0000-4000-8000-000000000000'],
+        env(),
+      );
+      expect(unknown.code).toBe(1);
+      expect(unknown.stderr).toMatch(/analysis .* not found/i);
+      // A results filter the API has, named with its value when it is wrong.
+      const bad = await runCli(['analyses', 'results', id, '--llm-status', 'maybe'], env());
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toContain('--llm-status');
+      expect(bad.stderr).toContain('"maybe"');
+      const none = await runCli(
+        ['analyses', 'results', id, '--llm-status', 'labelled', '--format', 'csv'],
+        env(),
+      );
+      expect(none.code, none.stderr).toBe(0);
+      // A local-only analysis has nothing the LLM labelled: the header alone.
+      expect(none.stdout.trim().split('\n')).toHaveLength(1);
+    });
+
+    it('says why an analysis paused and how to resume it, and exits non-zero', async () => {
+      const llm = await startFakeLlmServer();
+      const withLlm = {
+        ...env(),
+        LLM_BASE_URL: llm.url,
+        LLM_MODEL: 'gpt-4o-mini',
+        LLM_API_KEY: 'sk-test-secret',
+      };
+      try {
+        await db.adminPool.query(
+          `INSERT INTO workspace_analysis_settings (workspace_id, llm_monthly_budget_usd)
+             SELECT id, 0 FROM workspaces WHERE name = 'Brand'
+           ON CONFLICT (workspace_id) DO UPDATE SET llm_monthly_budget_usd = 0`,
+        );
+        const started = await runCli(
+          [
+            'analyses',
+            'start',
+            '--workspace',
+            'Brand',
+            '--engines',
+            'llm',
+            '--limit',
+            '10',
+            '--work',
+          ],
+          withLlm,
+        );
+        expect(started.code).toBe(1);
+        expect(started.stdout).toMatch(/analysis [0-9a-f-]{36}: paused/);
+        expect(started.stderr).toMatch(/budget/i);
+        expect(started.stderr).toMatch(/resume it with: socialpulse analyses retry [0-9a-f-]{36}/);
+        // Paused before spending: no call reached the provider.
+        expect(llm.requests).toHaveLength(0);
+      } finally {
+        await db.adminPool.query(
+          'UPDATE workspace_analysis_settings SET llm_monthly_budget_usd = NULL',
+        );
+        await llm.close();
+      }
     });
 
     it('rejects bad options with the option and value', async () => {

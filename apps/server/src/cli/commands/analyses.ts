@@ -8,6 +8,7 @@ import { AppError, notFound } from '../../errors.js';
 import { jobQueueSettings, lazyJobQueue, type JobQueueHandle } from '../../db/job-queue.js';
 import {
   analysisWorkspaceId,
+  eventBeforeLatestRun,
   findAnalysis,
   listAnalyses,
   setUserLane,
@@ -49,7 +50,7 @@ const dbOptions = (command: Command): Command =>
     .option('--database-url <url>', 'PostgreSQL URL (DATABASE_URL)')
     .option('--data-dir <dir>', 'data directory (DATA_DIR)');
 
-/** `socialpulse analyses ...`: start, follow, list, cancel, retry, prioritise and export analyses. */
+/** `socialpulse analyses ...`: start, follow, show, list, cancel, retry, prioritise and export analyses. */
 export function registerAnalysesCommand(program: Command): void {
   const analyses = program
     .command('analyses')
@@ -147,6 +148,38 @@ export function registerAnalysesCommand(program: Command): void {
         return presentAnalysis(a, await liveStateOf(c, a, ctx.config.analysis.slots));
       });
       process.stdout.write(JSON.stringify(view, null, 2) + '\n');
+    }),
+  );
+
+  dbOptions(
+    analyses
+      .command('follow <id>')
+      .description('Follow a running analysis until it ends (a progress bar on a terminal)')
+      .option(
+        '--work',
+        'run a worker in this process while following (default when no SocialPulse server is running)',
+      ),
+  ).action(async (id: string, flags: DatabaseFlags & { work?: boolean }) =>
+    withDatabase(flags, async (ctx) => {
+      const workspaceId = await workspaceOfAnalysis(ctx, id);
+      const a = await withTenant(ctx.db.pool, { workspaceId, userId: null }, (c) =>
+        findAnalysis(c, workspaceId, id),
+      );
+      if (!a) throw notFound('analysis', id);
+      const from = await withTenant(ctx.db.pool, { workspaceId, userId: null }, (c) =>
+        eventBeforeLatestRun(c, id),
+      );
+      const worker =
+        (flags.work ?? ctx.db.mode === 'embedded')
+          ? await (
+              await import('../../services/worker.js')
+            ).startWorker(ctx.config, ctx.db, ctx.logger)
+          : null;
+      try {
+        await follow(ctx, workspaceId, id, a.chunk_count, from);
+      } finally {
+        await worker?.stop();
+      }
     }),
   );
 
@@ -276,7 +309,9 @@ export function registerAnalysesCommand(program: Command): void {
       .option('-o, --out <file>', 'output file, or - for stdout', '-')
       .option('--label <label>', 'only this sentiment label')
       .option('--topic <topic>', 'only this LLM topic')
-      .option('--category <category>', 'only this category'),
+      .option('--category <category>', 'only this category')
+      .option('--llm-sentiment <label>', "only this sentiment label of the LLM's")
+      .option('--llm-status <status>', 'labelled or unlabelled (by the LLM)'),
   ).action(
     async (
       id: string,
@@ -286,19 +321,31 @@ export function registerAnalysesCommand(program: Command): void {
         label?: string;
         topic?: string;
         category?: string;
+        llmSentiment?: string;
+        llmStatus?: string;
       },
     ) => {
-      const parsed = analysisResultQuerySchema.safeParse({
+      if (flags.format === 'json')
+        throw new AppError('validation_failed', '--format must be jsonl or csv (got "json")');
+      // The query as the API would receive it, keyed as its fields are.
+      const given: Record<string, string | undefined> = {
         format: flags.format,
         label: flags.label,
         topic: flags.topic,
         category: flags.category,
-      });
-      if (!parsed.success || parsed.data.format === 'json')
+        llm_sentiment: flags.llmSentiment,
+        llm_status: flags.llmStatus,
+      };
+      const parsed = analysisResultQuerySchema.safeParse(given);
+      if (!parsed.success) {
+        // The problem named as its flag, with the value given.
+        const issue = parsed.error.issues[0];
+        const field = String(issue?.path[0] ?? 'format');
         throw new AppError(
           'validation_failed',
-          `--format must be jsonl or csv; --label one of negative, neutral, positive`,
+          `--${field.replaceAll('_', '-')}: ${issue?.message ?? 'invalid'} (got "${given[field] ?? ''}")`,
         );
+      }
       const q = {
         ...parsed.data,
         format: parsed.data.format === 'csv' ? ('csv' as const) : ('jsonl' as const),
@@ -320,7 +367,13 @@ export function registerAnalysesCommand(program: Command): void {
         for await (const chunk of exportResults(
           run,
           id,
-          { label: q.label, topic: q.topic, category: q.category },
+          {
+            label: q.label,
+            topic: q.topic,
+            category: q.category,
+            llmSentiment: q.llm_sentiment,
+            llmStatus: q.llm_status,
+          },
           q.format,
         )) {
           if (!out.write(chunk)) await once(out, 'drain');
@@ -380,6 +433,8 @@ async function follow(
   workspaceId: string,
   id: string,
   chunks: number,
+  /** Events after this id are shown: 0 for all of them. */
+  afterEventId = 0,
 ): Promise<void> {
   const hub = new AnalysisEventHub(ctx.db.pool, ctx.db.url);
   const abort = new AbortController();
@@ -396,10 +451,12 @@ async function follow(
     : null;
   bar?.start(chunks, 0, { posts: 0 });
   let final = 'interrupted';
+  let reason: string | undefined;
   try {
-    for await (const event of hub.follow(workspaceId, id, 0, abort.signal)) {
+    for await (const event of hub.follow(workspaceId, id, afterEventId, abort.signal)) {
       const progress = chunkProgress(event.data);
       const error = (event.data as { error?: { message?: string } } | null)?.error?.message;
+      if (event.type === 'paused') reason = error;
       if (!bar)
         process.stdout.write(
           `${event.type}${progress ? ` ${progress.done}/${chunks} chunks, ${progress.posts} posts` : ''}${error ? `: ${error}` : ''}\n`,
@@ -417,5 +474,10 @@ async function follow(
     await hub.close();
   }
   process.stdout.write(`analysis ${id}: ${final} (details: socialpulse analyses show ${id})\n`);
-  if (final === 'failed' || final === 'interrupted') process.exitCode = 1;
+  // A pause waits for someone (a budget raised, then a retry): said, and not a success.
+  if (final === 'paused')
+    process.stderr.write(
+      `${reason ? `${reason}\n` : ''}resume it with: socialpulse analyses retry ${id}\n`,
+    );
+  if (final === 'failed' || final === 'interrupted' || final === 'paused') process.exitCode = 1;
 }

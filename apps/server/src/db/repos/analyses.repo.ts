@@ -705,6 +705,19 @@ export async function eventStreamOver(
   return rows[0]?.over ?? true;
 }
 
+/**
+ * The event before the analysis's latest run (its submission's or last retry's `queued` event):
+ * following from here shows that run, not the ends of earlier ones.
+ */
+export async function eventBeforeLatestRun(db: Queryable, analysisId: string): Promise<number> {
+  const { rows } = await db.query<{ id: string | null }>(
+    "SELECT max(id) AS id FROM analysis_events WHERE analysis_id = $1 AND type = 'queued'",
+    [analysisId],
+  );
+  const queued = rows[0]?.id;
+  return queued ? Number(queued) - 1 : 0;
+}
+
 export async function eventsAfter(
   db: Queryable,
   analysisId: string,
