@@ -21,7 +21,7 @@ import {
   type LexiconLookup,
   type WordInfo,
 } from './sentiment-features.js';
-import type { Token } from '../nlp/tokenize.js';
+import { tokenize, type Token } from '../nlp/tokenize.js';
 import type { CombinerFile } from './default-sentiment.js';
 
 export const SENTIMENT_CLASSES = ['negative', 'neutral', 'positive'] as const;
@@ -120,6 +120,31 @@ export function createSentimentModel(
   }
 
   function logits(text: string, out: Float64Array, tokens?: readonly Token[]): void {
+    const all = tokens ?? tokenize(text);
+    const cuts = segmentCuts(all);
+    if (cuts === null) {
+      segmentLogits(text, out, all);
+      return;
+    }
+    // A long text is read as the tweets the model learnt from: segment by segment, the logits
+    // averaged by the segments' sizes. Summed over a whole article, a linear model's scores
+    // grow with its length, and a confident label follows from length alone.
+    const sum = new Float64Array(CLASS_COUNT);
+    let weight = 0;
+    for (let i = 0; i < cuts.length - 1; i++) {
+      const from = cuts[i] ?? 0;
+      const to = cuts[i + 1] ?? all.length;
+      const startAt = all[from]?.start ?? 0;
+      const endAt = to < all.length ? (all[to]?.start ?? text.length) : text.length;
+      const size = contentTokens(all, from, to);
+      segmentLogits(text.slice(startAt, endAt), out);
+      for (let c = 0; c < CLASS_COUNT; c++) sum[c] = (sum[c] ?? 0) + (out[c] ?? 0) * size;
+      weight += size;
+    }
+    for (let c = 0; c < CLASS_COUNT; c++) out[c] = (sum[c] ?? 0) / Math.max(1, weight);
+  }
+
+  function segmentLogits(text: string, out: Float64Array, tokens?: readonly Token[]): void {
     extractFeatures(text, space, lexicon, buffer, tokens, true);
     linearScores(weights, buffer, out);
     if (buffer.wordCount === 0) return;
@@ -158,6 +183,55 @@ export function createSentimentModel(
   }
 
   return { version, space, temperature, predict, logits, knowsWord };
+}
+
+/**
+ * Texts longer than any the model was trained or checked on (tweets: at most 35 words) are
+ * scored in segments of about a tweet's length. Counted in tokens other than punctuation, so
+ * that every labelled set (none above 50 of them) is scored whole, exactly as it was measured.
+ */
+export const LONG_TEXT_TOKENS = 60;
+const SEGMENT_TOKENS = 40;
+const MIN_SEGMENT_TOKENS = 15;
+const SENTENCE_END = /^[.!?\u2026\u3002\uff01\uff1f]+$/;
+
+function contentTokens(tokens: readonly Token[], from: number, to: number): number {
+  let n = 0;
+  for (let i = from; i < to; i++) if (tokens[i]?.kind !== 'punct') n++;
+  return n;
+}
+
+/**
+ * Where a long text's segments start (token indexes, ending with the token count), or null for
+ * a text short enough to be scored whole. A segment ends after a sentence's end once it has
+ * MIN_SEGMENT_TOKENS content tokens, and at SEGMENT_TOKENS in any case.
+ */
+export function segmentCuts(tokens: readonly Token[]): number[] | null {
+  if (contentTokens(tokens, 0, tokens.length) <= LONG_TEXT_TOKENS) return null;
+  const cuts = [0];
+  let inSegment = 0;
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i];
+    if (token === undefined) continue;
+    if (token.kind !== 'punct') {
+      if (inSegment === SEGMENT_TOKENS) {
+        cuts.push(i);
+        inSegment = 0;
+      }
+      inSegment++;
+    } else if (inSegment >= MIN_SEGMENT_TOKENS && SENTENCE_END.test(token.text)) {
+      cuts.push(i + 1);
+      inSegment = 0;
+    }
+  }
+  if (cuts.at(-1) !== tokens.length) cuts.push(tokens.length);
+  // A last segment of a few tokens joins the one before it.
+  if (
+    cuts.length > 2 &&
+    contentTokens(tokens, cuts.at(-2) ?? 0, tokens.length) < MIN_SEGMENT_TOKENS
+  )
+    cuts.splice(cuts.length - 2, 1);
+  return cuts;
 }
 
 /** Calibrated probabilities, label (argmax; ties go to neutral) and score from raw logits. */
