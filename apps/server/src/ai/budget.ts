@@ -22,7 +22,10 @@ export interface LabelPostsCostEstimate {
   /**
    * Upper bound on tokens the call can be billed for: the first call plus its one re-ask
    * (same posts at most, twice the output cap after a truncation). Failed HTTP attempts
-   * (429/5xx) are not billed by OpenAI; an attempt that timed out may be, and is not counted.
+   * (429/5xx) are not billed by OpenAI. An attempt whose outcome is unknown (timed out after
+   * sending) may be: it is not in this bound, which knows nothing of the client's retries, but
+   * its trace carries the cost of its estimated input, so the month's spend counts it from the
+   * next check on.
    */
   maxBilledInputTokens: number;
   maxBilledOutputTokens: number;

@@ -9,7 +9,12 @@ export type {
   Taxonomy,
   UnlabelledReason,
 } from './label-posts.js';
-export type { SummarizeJobInput, SummarizeJobResult } from './summarize.js';
+export type {
+  SummarizeJobCostEstimate,
+  SummarizeJobInput,
+  SummarizeJobResult,
+} from './summarize.js';
+export { estimateSummarizeJobCost } from './summarize.js';
 export { estimateLabelPostsCost, type LabelPostsCostEstimate } from './budget.js';
 export {
   estimateChatTokens,

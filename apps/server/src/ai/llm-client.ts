@@ -5,7 +5,12 @@ import {
 } from './budget.js';
 import { ChatTransport, type LlmClientOptions } from './chat-transport.js';
 import { labelPosts, type LabelPostsInput, type LabelPostsResult } from './label-posts.js';
-import { summarizeJob, type SummarizeJobInput, type SummarizeJobResult } from './summarize.js';
+import {
+  DEFAULT_SUMMARY_MAX_INPUT_TOKENS,
+  summarizeJob,
+  type SummarizeJobInput,
+  type SummarizeJobResult,
+} from './summarize.js';
 
 export interface LlmClient {
   readonly provider: string;
@@ -30,7 +35,7 @@ export function createLlmClient(
 ): LlmClient {
   const transport = new ChatTransport(options);
   const perPost = options.maxOutputTokensPerPost ?? DEFAULT_MAX_OUTPUT_TOKENS_PER_POST;
-  const summaryMaxInputTokens = options.summaryMaxInputTokens ?? 60_000;
+  const summaryMaxInputTokens = options.summaryMaxInputTokens ?? DEFAULT_SUMMARY_MAX_INPUT_TOKENS;
   return {
     provider: transport.provider,
     model: transport.model,

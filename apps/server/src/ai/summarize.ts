@@ -2,7 +2,8 @@ import { z } from 'zod';
 import type { LlmCallRecord } from './call-record.js';
 import type { ChatRequest, ChatTransport } from './chat-transport.js';
 import { isLlmError } from './llm-errors.js';
-import { countTextTokens, type ChatMessage } from './tokens.js';
+import { costOf, maxOutputTokensOf, type CostResult } from './pricing/cost.js';
+import { countTextTokens, estimateChatTokens, type ChatMessage } from './tokens.js';
 
 export interface SummarizeJobInput {
   /** The chunk summaries from labelPosts, in chunk order; nulls (chunks without one) are skipped. */
@@ -26,6 +27,13 @@ export type SummarizeJobResult =
 export const SUMMARY_SCHEMA_NAME = 'job_summary';
 const SUMMARY_OUTPUT_TOKENS = 600;
 const SUMMARY_MAX = 4_000;
+/** The prompt budget of one summary call unless the client is given another (`summaryMaxInputTokens`). */
+export const DEFAULT_SUMMARY_MAX_INPUT_TOKENS = 60_000;
+/**
+ * Allowance for the re-ask's note: its fixed sentence, its message overhead and the rejected
+ * answer's detail, which for a refusal is up to 200 characters of the model's own text.
+ */
+const REPAIR_NOTE_TOKENS = 250;
 
 const systemPrompt = [
   'You write the summary of a social media analysis for its owner.',
@@ -147,14 +155,14 @@ async function summarizeOnce(
 }
 
 /** Splits texts into consecutive groups whose prompt stays under maxInputTokens (counted incrementally). */
-function groupByTokens(
-  texts: readonly string[],
+function groupByTokens<T>(
+  texts: readonly T[],
   maxInputTokens: number,
   baseTokens: number,
-  textTokens: (text: string) => number,
-): string[][] {
-  const groups: string[][] = [];
-  let current: string[] = [];
+  textTokens: (text: T) => number,
+): T[][] {
+  const groups: T[][] = [];
+  let current: T[] = [];
   let tokens = baseTokens;
   for (const text of texts) {
     const cost = textTokens(text) + 1; // +1 for the separating comma
@@ -233,4 +241,73 @@ export async function summarizeJob(
   if ('summary' in final)
     return { status: 'summarized', summary: final.summary, omittedChunkSummaries: omitted, calls };
   return { status: 'unsummarized', reason: final.reason, detail: final.detail, calls };
+}
+
+export interface SummarizeJobCostEstimate {
+  model: string;
+  /** The most HTTP calls that answer (each group's call and its re-ask, at every level). */
+  maxCalls: number;
+  maxBilledInputTokens: number;
+  maxBilledOutputTokens: number;
+  /** costOf on the upper bound (no cache discount assumed); `priced: false` for an unpriced model. */
+  maxCost: CostResult;
+}
+
+/**
+ * What summarizeJob may cost at most, computed before sending so that the caller can skip the
+ * summary when the workspace's monthly budget would be exceeded. It follows summarizeJob's
+ * plan: the chunk summaries are grouped exactly as it groups them; the groups' own summaries,
+ * not known yet, are each taken at the most an answer can hold (the re-ask's doubled cap).
+ * Every call is assumed to be re-asked with the larger cap. Like estimateLabelPostsCost it
+ * bounds the answered calls: an attempt that timed out and was retried is not in it (its
+ * estimated input cost is traced, so the month's spend counts it afterwards).
+ */
+export function estimateSummarizeJobCost(input: {
+  model: string;
+  chunkSummaries: readonly (string | null)[];
+  stats?: Record<string, unknown>;
+  context?: string;
+  maxInputTokens?: number;
+}): SummarizeJobCostEstimate {
+  const { model } = input;
+  const maxInputTokens = input.maxInputTokens ?? DEFAULT_SUMMARY_MAX_INPUT_TOKENS;
+  const texts = input.chunkSummaries.filter(
+    (s): s is string => typeof s === 'string' && s.trim() !== '',
+  );
+  const limit = maxOutputTokensOf(model) ?? Number.POSITIVE_INFINITY;
+  const perCallOutput =
+    Math.min(SUMMARY_OUTPUT_TOKENS, limit) + Math.min(2 * SUMMARY_OUTPUT_TOKENS, limit);
+  // A group's summary at the next level: no longer than the answer that carried it.
+  const answerTokens = Math.min(2 * SUMMARY_OUTPUT_TOKENS, limit);
+  let calls = 0;
+  let inputTokens = 0;
+  let outputTokens = 0;
+  if (texts.length > 0) {
+    const baseTokens = estimateChatTokens(
+      summaryMessages([], input.stats, input.context),
+      model,
+      summaryResponseFormat,
+    );
+    const summarizeOnce = (group: readonly number[]): void => {
+      const prompt = group.reduce((sum, tokens) => sum + tokens + 1, baseTokens);
+      calls += 2;
+      inputTokens += 2 * prompt + REPAIR_NOTE_TOKENS;
+      outputTokens += perCallOutput;
+    };
+    let sizes = texts.map((text) => countTextTokens(JSON.stringify(text), model));
+    for (let level = 0; level < 5; level++) {
+      const groups = groupByTokens(sizes, maxInputTokens, baseTokens, (tokens) => tokens);
+      if (groups.length === 1) break;
+      for (const group of groups) summarizeOnce(group);
+      sizes = groups.map(() => answerTokens);
+    }
+    summarizeOnce(sizes);
+  }
+  return {
+    model,
+    maxCalls: calls,
+    maxBilledInputTokens: inputTokens,
+    maxBilledOutputTokens: outputTokens,
+    maxCost: costOf(model, { inputTokens, outputTokens }),
+  };
 }

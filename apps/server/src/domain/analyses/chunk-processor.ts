@@ -10,7 +10,7 @@ import type {
 } from '../../db/repos/analyses.repo.js';
 import type { TraceRecord } from '../../db/repos/traces.repo.js';
 import { chunkAggregates } from './chunk-aggregates.js';
-import type { LlmRuntime } from './llm-runtime.js';
+import { withTracesOfFailure, type LlmRuntime } from './llm-runtime.js';
 
 export const LOCAL_ENGINE = 'local';
 export const LLM_ENGINE = 'llm';
@@ -172,11 +172,17 @@ export async function processChunk(input: ChunkInput): Promise<ChunkWork> {
   let summary: string | null = null;
   if (analysis.engines.includes(LLM_ENGINE) && input.llm && present.length > 0) {
     const posts = present.map((id) => ({ id: String(id), text: byId.get(id)?.text ?? '' }));
-    const labelled = await input.llm.label(
-      posts,
-      input.categories.map((c) => c.id),
-      traceBase,
-    );
+    const labelled = await input.llm
+      .label(
+        posts,
+        input.categories.map((c) => c.id),
+        traceBase,
+      )
+      .catch((error: unknown) => {
+        // The local engines ran in this attempt all the same: their trace goes with the error,
+        // ahead of the failed LLM attempts', for the worker to store.
+        throw withTracesOfFailure(error, traces);
+      });
     traces.push(...labelled.traces);
     for (const item of labelled.items) {
       const row = rows.get(Number(item.id));

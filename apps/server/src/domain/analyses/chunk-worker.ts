@@ -40,12 +40,12 @@ import {
   getAnalysisSettings,
   type AnalysisSettingsRow,
 } from '../../db/repos/analysis-settings.repo.js';
-import { ensureTracePartitions } from '../../db/repos/traces.repo.js';
+import { ensureTracePartitions, monthToDateCost } from '../../db/repos/traces.repo.js';
 import { withTenant, withTenantTail, type TenantScope } from '../../db/tenant.js';
 import type { Logger } from '../../observability/logger.js';
 import { processChunk, LLM_ENGINE, type ChunkWork } from './chunk-processor.js';
 import { progressOf } from './analyses.service.js';
-import { tracesOfFailure, type LlmRuntime } from './llm-runtime.js';
+import { takeTracesOfFailure, type LlmRuntime } from './llm-runtime.js';
 import { advanceTurn, mayOutrankQueuedTurns, sendTurn, turnJobId } from './scheduler.js';
 import { TraceWriter } from './trace-writer.js';
 
@@ -394,8 +394,9 @@ export class ChunkWorker {
       // concurrency limit in the LLM client still bounds how many run at once.
       if (finished) this.startSummary(analysis, finished, scope, llm);
     } catch (error) {
-      // The LLM calls of a failed attempt were made all the same: their traces are kept.
-      this.traces.add(tracesOfFailure(error));
+      // The calls of a failed attempt (its local engines' run, its LLM attempts) were made all
+      // the same: their traces are kept, once (taken from the error).
+      this.traces.add(takeTracesOfFailure(error));
       if (error instanceof LeaseLostError) {
         logger.warn({ job: job.id }, error.message);
         return;
@@ -649,9 +650,18 @@ export class ChunkWorker {
   ): Promise<void> {
     let outcome: { summary: string | null; reason?: string; error?: Record<string, string> };
     try {
-      const summaries = await withTenant(this.options.pool, scope, (c) => chunkSummaries(c, a.id));
+      const { summaries, budget } = await withTenant(this.options.pool, scope, async (c) => ({
+        summaries: await chunkSummaries(c, a.id),
+        budget: (await getAnalysisSettings(c, a.workspace_id))?.llm_monthly_budget_usd ?? null,
+      }));
+      const overBudget =
+        llm && summaries.length > 0 && budget !== null
+          ? await this.summaryOverBudget(a.workspace_id, scope, llm, summaries, budget)
+          : null;
       if (!llm) outcome = { summary: null, reason: 'llm_not_configured' };
       else if (summaries.length === 0) outcome = { summary: null, reason: 'no_chunk_summaries' };
+      else if (overBudget)
+        outcome = { summary: null, reason: 'llm_budget_exceeded', error: overBudget };
       else {
         const result = await llm.summarize(summaries, {
           workspaceId: a.workspace_id,
@@ -667,7 +677,7 @@ export class ChunkWorker {
             : { summary: result.summary };
       }
     } catch (error) {
-      this.traces.add(tracesOfFailure(error));
+      this.traces.add(takeTracesOfFailure(error));
       this.options.logger.warn({ err: error, analysis: a.id }, 'job summary failed');
       const err = error as Error & { code?: string };
       outcome = {
@@ -688,6 +698,35 @@ export class ChunkWorker {
     } catch (error) {
       this.options.logger.warn({ err: error, analysis: a.id }, 'could not store the job summary');
     }
+  }
+
+  /**
+   * Why the job summary must not be made (the error the summary event carries), or null: like a
+   * chunk, it is refused before sending when this month's traced cost plus the most it may cost
+   * exceeds the workspace's budget, or when the model is unpriced while a budget is set.
+   */
+  private async summaryOverBudget(
+    workspaceId: string,
+    scope: TenantScope,
+    llm: LlmRuntime,
+    summaries: string[],
+    budget: string,
+  ): Promise<Record<string, string> | null> {
+    const needed = await llm.maxSummaryCostUsd(summaries);
+    // Traces buffered from failed attempts count too.
+    await this.traces.flush();
+    const spent = await withTenant(this.options.pool, scope, (c) =>
+      monthToDateCost(c, workspaceId),
+    );
+    if (needed !== null && !new Big(spent).plus(needed).gt(budget)) return null;
+    const bound = needed ?? 'unknown (unpriced model)';
+    return {
+      code: 'llm_budget_exceeded',
+      message: `the workspace's monthly LLM budget of $${budget} would be exceeded: $${spent} spent this month, the job summary may cost up to $${bound}; it was not made`,
+      spent_usd: spent,
+      budget_usd: budget,
+      needed_usd: bound,
+    };
   }
 
   /** Settles chunks that exhausted their attempts (thrown, or lost with a crashed worker). */

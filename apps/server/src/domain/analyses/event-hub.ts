@@ -1,3 +1,4 @@
+import type { AppError } from '../../errors.js';
 import type { Pool } from '../../db/pool.js';
 import { listen } from '../../db/job-queue.js';
 import {
@@ -9,6 +10,23 @@ import {
 import { withTenant } from '../../db/tenant.js';
 
 type Wake = () => void;
+
+/**
+ * A follower's periodic access check: `access` answers null while the caller may still see the
+ * analysis, else the refusal a new request would get.
+ */
+export interface AccessRecheck {
+  everyMs: number;
+  access: () => Promise<AppError | null>;
+}
+
+/** Ends a follow() whose caller lost access to the analysis (see AccessRecheck). */
+export class FollowerAccessRevoked extends Error {
+  constructor(readonly refusal: AppError) {
+    super(refusal.message);
+    this.name = 'FollowerAccessRevoked';
+  }
+}
 
 /**
  * How long after an LLM analysis's end its follower waits for the job summary's event. The
@@ -59,14 +77,16 @@ export class AnalysisEventHub {
    * Yields the analysis's events after `afterId`, then each new one as it is appended, until
    * `signal` aborts or, with `untilOver`, the stream is over (see isOver): after the final event
    * and, for an analysis that asked the LLM, the summary's. Reads run in the workspace's scope
-   * (row-level security).
+   * (row-level security), with the access checked when the stream opened: `recheck` checks it
+   * again every so often, and throws FollowerAccessRevoked once it is gone (no event read after
+   * a failed check is yielded).
    */
   async *follow(
     workspaceId: string,
     analysisId: string,
     afterId: number,
     signal: AbortSignal,
-    options: { untilOver?: boolean } = {},
+    options: { untilOver?: boolean; recheck?: AccessRecheck } = {},
   ): AsyncGenerator<AnalysisEvent> {
     await this.ensureListening();
     let pending = true;
@@ -81,15 +101,26 @@ export class AnalysisEventHub {
     const onAbort = (): void => onWake();
     signal.addEventListener('abort', onAbort);
     let last = afterId;
+    const recheck = options.recheck;
+    let recheckAt = recheck ? Date.now() + recheck.everyMs : Infinity;
     try {
       while (!signal.aborted) {
         if (!pending) {
           await new Promise<void>((resolve) => {
             wake = resolve;
-            // A missed notification (LISTEN reconnecting) costs at most this long.
-            setTimeout(resolve, 5000).unref();
+            // A missed notification (LISTEN reconnecting) costs at most 5 s; a due access check
+            // wakes an idle follower too (a paused analysis may have no event for days).
+            setTimeout(resolve, Math.max(0, Math.min(5000, recheckAt - Date.now()))).unref();
           });
           wake = null;
+          if (signal.aborted) return;
+        }
+        // Checked here, between reads, rather than on a timer of its own: checks never pile up
+        // behind a slow database, and nothing read after a failed one is sent.
+        if (recheck && Date.now() >= recheckAt) {
+          const refusal = await recheck.access();
+          if (refusal) throw new FollowerAccessRevoked(refusal);
+          recheckAt = Date.now() + recheck.everyMs;
         }
         pending = false;
         const events = await withTenant(this.pool, { workspaceId, userId: null }, (c) =>

@@ -1,6 +1,14 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeLlmServer, type FakeLlmServer } from '../../../test/support/fake-llm-server.js';
+import { costOf, PRICE_TABLE_VERSION, type LlmCallRecord, type LlmClient } from '../../ai/index.js';
 import type { AnalysisSettingsRow } from '../../db/repos/analysis-settings.repo.js';
-import { createLlmResolver } from './llm-runtime.js';
+import {
+  createLlmResolver,
+  runtimeOf,
+  takeTracesOfFailure,
+  traceOfCall,
+  withTracesOfFailure,
+} from './llm-runtime.js';
 
 const defaults = {
   baseUrl: 'http://127.0.0.1:9/v1',
@@ -26,5 +34,219 @@ describe('createLlmResolver', () => {
   it('has no LLM without a base URL and a model', () => {
     const resolve = createLlmResolver({ ...defaults, model: undefined }, (s) => s);
     expect(resolve('00000000-0000-4000-8000-00000000000a', null)).toBeNull();
+  });
+});
+
+const context = {
+  workspaceId: '00000000-0000-4000-8000-00000000000a',
+  userId: null,
+  analysisId: null,
+  chunkSeq: 3,
+};
+
+/** A failed attempt as chat-transport records it: no usage, no cost, our local count of the prompt. */
+function failedCall(patch: Partial<LlmCallRecord>): LlmCallRecord {
+  return {
+    operation: 'label_posts',
+    provider: 'openai',
+    requestModel: 'gpt-4o-mini',
+    responseModel: null,
+    inputTokens: null,
+    outputTokens: null,
+    cachedInputTokens: null,
+    estimatedInputTokens: 1000,
+    durationMs: 12,
+    status: 'error',
+    errorType: null,
+    httpStatus: null,
+    finishReason: null,
+    attempt: 1,
+    repair: false,
+    startedAt: new Date('2026-11-20T10:00:00Z'),
+    cost: null,
+    ...patch,
+  };
+}
+
+describe('traceOfCall', () => {
+  it.each([
+    ['a 429 rate limit', { errorType: 'llm_rate_limited', httpStatus: 429 }],
+    ['a 429 out of quota', { errorType: 'llm_quota_exceeded', httpStatus: 429 }],
+    ['a 500', { errorType: 'llm_unavailable', httpStatus: 500 }],
+    ['a 408 from the provider', { errorType: 'llm_timeout', httpStatus: 408 }],
+    ['a 401', { errorType: 'llm_auth_failed', httpStatus: 401 }],
+    ['a 400', { errorType: 'llm_bad_request', httpStatus: 400 }],
+    ['an attempt the open circuit refused', { errorType: 'llm_circuit_open', httpStatus: null }],
+  ])('records %s, which the provider does not bill, at no cost and priced', (_, patch) => {
+    const trace = traceOfCall(failedCall(patch), context, 10, costOf);
+    expect(trace).toMatchObject({
+      ...context,
+      items: 10,
+      status: 'error',
+      errorType: patch.errorType,
+      inputTokens: null,
+      outputTokens: null,
+      costUsd: '0',
+      priced: true,
+      priceVersion: PRICE_TABLE_VERSION,
+    });
+  });
+
+  it.each([
+    ['our timeout, fired after the request was sent', { errorType: 'llm_timeout' }],
+    ['a connection that failed without an answer', { errorType: 'llm_unavailable' }],
+    ['a request the caller aborted in flight', { errorType: 'aborted' }],
+    [
+      'a 2xx answer that was not a chat completion',
+      { errorType: 'llm_malformed_output', httpStatus: 200 },
+    ],
+  ])('records %s, which may be billed, at the cost of its estimated input tokens', (_, patch) => {
+    const trace = traceOfCall(failedCall(patch), context, 10, costOf);
+    // 1,000 tokens at gpt-4o-mini's $0.15 per 1M input tokens; the output is unknown.
+    expect(trace).toMatchObject({
+      status: 'error',
+      errorType: patch.errorType,
+      inputTokens: 1000,
+      outputTokens: null,
+      cachedInputTokens: null,
+      costUsd: '0.000150000',
+      priced: true,
+      priceVersion: PRICE_TABLE_VERSION,
+    });
+  });
+
+  it('flags a failed call to an unpriced model as unpriced, with no cost, whether or not it was billed', () => {
+    const refused = traceOfCall(
+      failedCall({ requestModel: 'house-model-7b', errorType: 'llm_unavailable', httpStatus: 500 }),
+      context,
+      10,
+      costOf,
+    );
+    expect(refused).toMatchObject({ priced: false, costUsd: null, inputTokens: null });
+    const timedOut = traceOfCall(
+      failedCall({ requestModel: 'house-model-7b', errorType: 'llm_timeout' }),
+      context,
+      10,
+      costOf,
+    );
+    expect(timedOut).toMatchObject({ priced: false, costUsd: null, inputTokens: 1000 });
+  });
+
+  it("keeps an answered call's usage and cost as the transport priced them", () => {
+    const cost = costOf('gpt-4o-mini', {
+      inputTokens: 800,
+      cachedInputTokens: 400,
+      outputTokens: 90,
+    });
+    const trace = traceOfCall(
+      failedCall({
+        status: 'ok',
+        httpStatus: 200,
+        responseModel: 'gpt-4o-mini-2024-07-18',
+        inputTokens: 800,
+        cachedInputTokens: 400,
+        outputTokens: 90,
+        estimatedInputTokens: null,
+        cost,
+      }),
+      context,
+      10,
+      costOf,
+    );
+    expect(trace).toMatchObject({
+      inputTokens: 800,
+      cachedInputTokens: 400,
+      outputTokens: 90,
+      costUsd: cost.priced ? cost.costUsd : 'unpriced',
+      priced: true,
+    });
+  });
+});
+
+describe('traces of a failure', () => {
+  const trace = traceOfCall(failedCall({ errorType: 'llm_timeout' }), context, 10, costOf);
+  const local = { ...trace, operation: 'analyze', provider: 'local' };
+
+  it('travel with the error, earlier work first, and are taken once', () => {
+    const error = new Error('provider down');
+    expect(withTracesOfFailure(error, [trace])).toBe(error);
+    expect(withTracesOfFailure(error, [local])).toBe(error);
+    expect(takeTracesOfFailure(error)).toEqual([local, trace]);
+    expect(takeTracesOfFailure(error)).toEqual([]);
+  });
+
+  it('wrap what cannot carry them, keeping its code', () => {
+    const frozen = Object.freeze(Object.assign(new Error('frozen'), { code: 'llm_timeout' }));
+    const carrier = withTracesOfFailure(frozen, [local]);
+    expect(carrier).not.toBe(frozen);
+    expect(carrier).toMatchObject({ message: 'frozen', code: 'llm_timeout', cause: frozen });
+    expect(takeTracesOfFailure(carrier)).toEqual([local]);
+    expect(takeTracesOfFailure(withTracesOfFailure('thrown string', [local]))).toEqual([local]);
+  });
+
+  it("come with a failed label call: every attempt's, priced by what it may have cost", async () => {
+    const calls = [
+      failedCall({ errorType: 'llm_timeout' }),
+      failedCall({ errorType: 'llm_unavailable', httpStatus: 503, attempt: 2 }),
+    ];
+    const client = {
+      labelPosts: () => Promise.reject(Object.assign(new Error('gave up'), { calls })),
+    } as unknown as LlmClient;
+    const runtime = runtimeOf(() => Promise.resolve(client), 'gpt-4o-mini');
+    const error: unknown = await runtime
+      .label([{ id: '1', text: 'hello' }], [], context)
+      .catch((e: unknown) => e);
+    expect(takeTracesOfFailure(error).map((t) => [t.errorType, t.costUsd])).toEqual([
+      ['llm_timeout', '0.000150000'],
+      ['llm_unavailable', '0'],
+    ]);
+  });
+});
+
+describe('maxSummaryCostUsd', () => {
+  const runtime = (model: string): ReturnType<typeof runtimeOf> =>
+    runtimeOf(() => Promise.reject(new Error('no client needed to estimate')), model);
+
+  it('bounds a summary by the chunk summaries it reads, and has no bound for an unpriced model', async () => {
+    const few = await runtime('gpt-4o-mini').maxSummaryCostUsd(['a short chunk summary']);
+    const many = await runtime('gpt-4o-mini').maxSummaryCostUsd(
+      Array.from(
+        { length: 50 },
+        (_, i) => `chunk ${i}: people love the release, some hate the bugs`,
+      ),
+    );
+    expect(Number(few)).toBeGreaterThan(0);
+    expect(Number(many)).toBeGreaterThan(Number(few));
+    expect(await runtime('house-model-7b').maxSummaryCostUsd(['a summary'])).toBeNull();
+  });
+});
+
+describe('maxSummaryCostUsd against summarize', () => {
+  let server: FakeLlmServer;
+  beforeAll(async () => {
+    server = await startFakeLlmServer();
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  it('is at least what a map-reduce summary with a re-ask cost', async () => {
+    // ~80,000 tokens of chunk summaries: two groups under the 60,000-token prompt budget, then
+    // the summary of their summaries; the first answer is truncated and re-asked.
+    server.setBehaviour({ faults: { 1: { kind: 'truncated' } } });
+    const summaries = Array.from(
+      { length: 200 },
+      (_, i) => `chunk ${i}: ${'people love the release and some hate the bugs '.repeat(40)}`,
+    );
+    const resolve = createLlmResolver({ ...defaults, baseUrl: server.url }, (s) => s);
+    const runtime = resolve('00000000-0000-4000-8000-0000000000ff', null);
+    if (!runtime) throw new Error('no runtime');
+    const bound = await runtime.maxSummaryCostUsd(summaries);
+    const { summary, traces } = await runtime.summarize(summaries, context);
+    expect(summary).toEqual(expect.any(String));
+    expect(traces.length).toBeGreaterThanOrEqual(4);
+    const spent = traces.reduce((sum, t) => sum + Number(t.costUsd), 0);
+    expect(spent).toBeGreaterThan(0);
+    expect(Number(bound)).toBeGreaterThanOrEqual(spent);
   });
 });

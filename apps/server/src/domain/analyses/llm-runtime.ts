@@ -35,6 +35,8 @@ export interface LlmRuntime {
   ): Promise<{ summary: string | null; traces: TraceRecord[] }>;
   /** Upper bound of what labelling these posts may cost (exact decimal USD), or null when the model is unpriced. */
   maxCostUsd(posts: { id: string; text: string }[], categories: string[]): Promise<string | null>;
+  /** Upper bound of what `summarize` of these chunk summaries may cost, or null when the model is unpriced. */
+  maxSummaryCostUsd(chunkSummaries: string[]): Promise<string | null>;
 }
 
 /** The instance's LLM defaults (config) that a workspace's settings override field by field. */
@@ -46,11 +48,55 @@ export interface LlmDefaults {
   maxConcurrency: number;
 }
 
+/** The price lookup (the ai module's `costOf`), passed in: this module loads the ai module lazily. */
+export type PriceLookup = typeof Ai.costOf;
+
+/**
+ * Whether a failed attempt's request may have been processed, and so billed, by the provider:
+ * it was sent and no refusal came back (our timeout fired, the connection broke, the caller
+ * aborted it in flight), or the provider answered 2xx with a body we could not read. A
+ * provider does not bill what it refused (an HTTP error status, 408 and 429 included), nor
+ * what was never sent (an open circuit). A network error is counted as possibly sent: the
+ * record does not tell a refused connection from one that broke after the request went.
+ */
+function outcomeUnknown(call: LlmCallRecord): boolean {
+  if (call.status === 'ok') return false;
+  if (call.httpStatus !== null) return call.httpStatus >= 200 && call.httpStatus < 300;
+  return call.errorType !== 'llm_circuit_open';
+}
+
 export function traceOfCall(
   call: LlmCallRecord,
   context: TraceContext,
   items: number,
+  price: PriceLookup,
 ): TraceRecord {
+  let tokens = {
+    inputTokens: call.inputTokens,
+    outputTokens: call.outputTokens,
+    cachedInputTokens: call.cachedInputTokens,
+  };
+  // An answered call is always priced by the transport (on the provider's usage or on local
+  // counts); a failed one is priced here.
+  let cost = call.cost;
+  if (!cost) {
+    const model = call.responseModel ?? call.requestModel;
+    if (outcomeUnknown(call) && call.estimatedInputTokens !== null) {
+      // The provider's usage, if any, never reached us: what was surely sent is our own count
+      // of the prompt (so the budget sees at least that); the output is unknown. On an error
+      // trace, input_tokens is therefore always this estimate.
+      tokens = {
+        inputTokens: call.estimatedInputTokens,
+        outputTokens: null,
+        cachedInputTokens: null,
+      };
+      cost = price(model, { inputTokens: call.estimatedInputTokens, outputTokens: 0 });
+    } else {
+      const lookup = price(model, { inputTokens: 0, outputTokens: 0 });
+      // Refused or never sent: not billed, but an unpriced model stays unpriced (NULL, not 0).
+      cost = lookup.priced ? { ...lookup, costUsd: '0' } : lookup;
+    }
+  }
   return {
     ...context,
     startedAt: call.startedAt,
@@ -60,40 +106,72 @@ export function traceOfCall(
     responseModel: call.responseModel,
     engineVersion: null,
     items,
-    inputTokens: call.inputTokens,
-    outputTokens: call.outputTokens,
-    cachedInputTokens: call.cachedInputTokens,
-    // A call without a cost is an attempt that failed (an answered call is always priced, on the
-    // provider's usage or on local counts): providers do not bill a refused or failed request.
-    costUsd: call.cost?.priced ? call.cost.costUsd : call.cost ? null : '0',
-    priced: call.cost ? call.cost.priced : true,
-    priceVersion: call.cost?.priceVersion ?? null,
+    ...tokens,
+    costUsd: cost.priced ? cost.costUsd : null,
+    priced: cost.priced,
+    priceVersion: cost.priceVersion,
     durationMs: call.durationMs,
     status: call.status,
     errorType: call.errorType,
   };
 }
 
-const FAILED_CALL_TRACES = Symbol('traces of the calls a failed LLM operation made');
+const FAILED_CALL_TRACES = Symbol(
+  'traces of the calls a failed chunk attempt or LLM operation made',
+);
 
 /**
- * The traces of the calls an LLM operation made before it failed (attempts that timed out, were
- * refused or rate limited): they were made, some may be billed, and the budget reads traces.
+ * Takes the traces of the calls made before an operation failed (the local engines' run, LLM
+ * attempts that timed out, were refused or rate limited): they were made, some may be billed,
+ * and the budget reads traces. Taken once: a second call on the same error returns nothing, so
+ * that however many handlers see the error, its traces are written once.
  */
-export function tracesOfFailure(error: unknown): TraceRecord[] {
+export function takeTracesOfFailure(error: unknown): TraceRecord[] {
   if (typeof error !== 'object' || error === null) return [];
-  return (error as { [FAILED_CALL_TRACES]?: TraceRecord[] })[FAILED_CALL_TRACES] ?? [];
+  const holder = error as { [FAILED_CALL_TRACES]?: TraceRecord[] };
+  const traces = holder[FAILED_CALL_TRACES] ?? [];
+  if (traces.length > 0) delete holder[FAILED_CALL_TRACES];
+  return traces;
+}
+
+/**
+ * Makes `traces` (calls made before `error` was thrown) travel with the error, ahead of any it
+ * already carries. Returns what to throw: the error itself, or, when it cannot carry them (not
+ * an object, or frozen), an Error that wraps it.
+ */
+export function withTracesOfFailure(error: unknown, traces: readonly TraceRecord[]): unknown {
+  if (traces.length === 0) return error;
+  let carrier = error;
+  if (typeof error !== 'object' || error === null || !Object.isExtensible(error)) {
+    const code = (error as { code?: unknown } | null)?.code;
+    carrier = Object.assign(new Error(String((error as Error | null)?.message ?? error)), {
+      cause: error,
+      ...(typeof code === 'string' ? { code } : {}),
+    });
+  }
+  const earlier = takeTracesOfFailure(carrier);
+  Object.defineProperty(carrier, FAILED_CALL_TRACES, {
+    value: [...traces, ...earlier],
+    configurable: true,
+    writable: true,
+  });
+  return carrier;
 }
 
 /** Attaches the traces of an LlmError's `calls` to it (the ai module loads lazily: no instanceof). */
-function withCallTraces(error: unknown, context: TraceContext, items: number): unknown {
+function withCallTraces(
+  error: unknown,
+  context: TraceContext,
+  items: number,
+  price: PriceLookup,
+): unknown {
   const calls =
     typeof error === 'object' && error !== null ? (error as { calls?: unknown }).calls : null;
-  if (Array.isArray(calls) && calls.length > 0)
-    Object.defineProperty(error, FAILED_CALL_TRACES, {
-      value: (calls as LlmCallRecord[]).map((c) => traceOfCall(c, context, items)),
-    });
-  return error;
+  if (!Array.isArray(calls) || calls.length === 0) return error;
+  return withTracesOfFailure(
+    error,
+    (calls as LlmCallRecord[]).map((c) => traceOfCall(c, context, items, price)),
+  );
 }
 
 /** The LLM module (client, tokenizers, price table) loads on first use: local-only workers never pay for it. */
@@ -114,11 +192,11 @@ export function runtimeOf(clientOf: () => Promise<LlmClient>, model: string): Ll
   return {
     model,
     async label(posts, categories, context) {
-      const client = await clientOf();
+      const [client, { costOf }] = await Promise.all([clientOf(), loadAi()]);
       const result = await client
         .labelPosts({ posts, taxonomy: { categories } })
         .catch((error: unknown) => {
-          throw withCallTraces(error, context, posts.length);
+          throw withCallTraces(error, context, posts.length, costOf);
         });
       const items: LlmItem[] = result.results.map((r) =>
         r.status === 'labelled'
@@ -135,22 +213,29 @@ export function runtimeOf(clientOf: () => Promise<LlmClient>, model: string): Ll
       return {
         items,
         summary: result.summary,
-        traces: result.calls.map((c) => traceOfCall(c, context, posts.length)),
+        traces: result.calls.map((c) => traceOfCall(c, context, posts.length, costOf)),
       };
     },
     async summarize(chunkSummaries, context) {
-      const client = await clientOf();
+      const [client, { costOf }] = await Promise.all([clientOf(), loadAi()]);
       const result = await client.summarizeJob({ chunkSummaries }).catch((error: unknown) => {
-        throw withCallTraces(error, context, chunkSummaries.length);
+        throw withCallTraces(error, context, chunkSummaries.length, costOf);
       });
       return {
         summary: result.status === 'summarized' ? result.summary : null,
-        traces: result.calls.map((c) => traceOfCall(c, context, chunkSummaries.length)),
+        traces: result.calls.map((c) => traceOfCall(c, context, chunkSummaries.length, costOf)),
       };
     },
     async maxCostUsd(posts, categories) {
       const { estimateLabelPostsCost } = await loadAi();
       const estimate = estimateLabelPostsCost({ model, posts, taxonomy: { categories } });
+      return estimate.maxCost.priced ? estimate.maxCost.costUsd : null;
+    },
+    async maxSummaryCostUsd(chunkSummaries) {
+      const { estimateSummarizeJobCost } = await loadAi();
+      // The clients made here keep summarizeJob's default prompt budget, which the estimate
+      // assumes when given none.
+      const estimate = estimateSummarizeJobCost({ model, chunkSummaries });
       return estimate.maxCost.priced ? estimate.maxCost.costUsd : null;
     },
   };
