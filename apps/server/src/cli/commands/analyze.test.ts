@@ -90,8 +90,9 @@ describe('socialpulse analyze', () => {
     expect(out).toHaveLength(3);
     expect(out[0]).toMatchObject({ id: 'a' });
     expect((out[0]?.keywords as { term: string }[]).map((k) => k.term)).toContain('café');
+    // The head of the dropped line is kept, enough to name it by its leading id.
     expect(out[1]).toEqual({
-      id: null,
+      id: 'long',
       line: 2,
       error: { code: 'invalid_input', message: `line longer than ${MAX_LINE_LENGTH} characters` },
     });
@@ -116,9 +117,58 @@ describe('socialpulse analyze', () => {
     });
     expect(lines().map((l) => [l.id, l.line ?? null])).toEqual([
       ['fits', null],
-      [null, 2],
+      ['over', 2],
       ['next', null],
     ]);
+  });
+
+  it('breaks lines at a lone CR too, CRLF split across chunks being one break', async () => {
+    const input = Readable.from([
+      '{"id": "a", "text": "I love this"}\r',
+      '\n{"id": "b", "text": "awful"}\r{"id": "c"',
+      ', "text": "fine"}\r\r{broken\r',
+      '\r',
+      '\n{"id": "d", "text": "ok"}',
+    ]);
+    const { sink, lines } = collect();
+    expect(await analyzeStream(input, sink, createAnalyzer())).toEqual({
+      lines: 7, // "{broken", then an empty line ended by the CRLF split over two chunks
+      analyzed: 4,
+      errors: 1,
+    });
+    expect(lines().map((l) => [l.id, l.line ?? null])).toEqual([
+      ['a', null],
+      ['b', null],
+      ['c', null],
+      [null, 5],
+      ['d', null],
+    ]);
+  });
+
+  it('takes external_id when id is null or absent, and refuses a blank id', () => {
+    expect(parsePostLine('{"id":null,"external_id":"x8","text":"t"}')).toEqual({
+      ok: true,
+      post: { id: 'x8', text: 't' },
+    });
+    expect(parsePostLine('{"id":null,"external_id":9007199254740993}')).toMatchObject({
+      ok: true,
+      post: { id: '9007199254740993' },
+    });
+    expect(parsePostLine('{"id":"a","external_id":"b"}')).toMatchObject({ post: { id: 'a' } });
+    for (const line of ['{"id":"  ","text":"x"}', '{"external_id":"","text":"x"}']) {
+      expect(parsePostLine(line), line).toMatchObject({
+        ok: false,
+        id: null,
+        message: expect.stringMatching(/empty or only whitespace/) as unknown,
+      });
+    }
+    expect(parsePostLine('{"id":null,"text":"x"}')).toMatchObject({ ok: false, id: null });
+    // Malformed lines: the leading id after a null one; never a blank one.
+    expect(parsePostLine('{"id": null, "external_id": "x8", "text": }')).toMatchObject({
+      ok: false,
+      id: 'x8',
+    });
+    expect(parsePostLine('{"id": "  ", "text": }')).toMatchObject({ ok: false, id: null });
   });
 
   it('parses ids that are numbers and rejects lines without one', () => {

@@ -6,16 +6,27 @@
  * (with its id when one can be read, and its line number) and the run goes on.
  */
 import { once } from 'node:events';
-import { createReadStream, createWriteStream } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { Option, type Command } from 'commander';
 import type { Analyzer } from '../../analysis/analyzer.js';
 import { isItemError, type PostInput, type SentimentEngineName } from '../../analysis/engine.js';
+import { AppError } from '../../errors.js';
+import { describeIoError, errnoCode, openInput, openOutput } from './analyze-files.js';
 
 export const ANALYZE_BATCH_SIZE = 100;
 /** Lines longer than this (UTF-16 units) are rejected: a post is at most 100,000 characters. */
 export const MAX_LINE_LENGTH = 1_000_000;
+/**
+ * Exit status of a run that finished but wrote error lines: sysexits' EX_DATAERR, beside the
+ * EX_CONFIG (78) the CLI uses for bad configuration, and apart from 1 (the run failed).
+ */
+export const EXIT_LINE_ERRORS = 65;
+/**
+ * How much of an over-long line is kept, to name it by its leading id: ids run to 256
+ * characters in the import schema, some more written as \u escapes.
+ */
+const LONG_LINE_HEAD = 4096;
 
 interface AnalyzeFlags {
   out: string;
@@ -36,18 +47,23 @@ interface Pending {
 type ParsedLine =
   { ok: true; post: PostInput } | { ok: false; id: string | null; message: string } | null;
 
-const LINE_TOO_LONG: ParsedLine = {
-  ok: false,
-  id: null,
-  message: `line longer than ${MAX_LINE_LENGTH} characters`,
-};
+const withoutBom = (text: string): string => (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+
+/** The error for a line longer than MAX_LINE_LENGTH, of which only `head` was kept. */
+function lineTooLong(head: string): ParsedLine {
+  return {
+    ok: false,
+    id: leadingId(withoutBom(head)),
+    message: `line longer than ${MAX_LINE_LENGTH} characters`,
+  };
+}
 
 /** Reads one input line: `{"id"|"external_id", "text", "language"?}`. Blank lines are skipped (null). */
 export function parsePostLine(raw: string): ParsedLine {
   const withoutCr = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
   if (withoutCr.trim() === '') return null;
-  if (withoutCr.length > MAX_LINE_LENGTH) return LINE_TOO_LONG;
-  const line = withoutCr.charCodeAt(0) === 0xfeff ? withoutCr.slice(1) : withoutCr;
+  if (withoutCr.length > MAX_LINE_LENGTH) return lineTooLong(withoutCr.slice(0, LONG_LINE_HEAD));
+  const line = withoutBom(withoutCr);
   let value: unknown;
   try {
     value = JSON.parse(line);
@@ -66,11 +82,17 @@ export function parsePostLine(raw: string): ParsedLine {
     };
   }
   const record = value as Record<string, unknown>;
-  const idKey = Object.hasOwn(record, 'id') ? 'id' : 'external_id';
-  const rawId = record[idKey];
+  // `external_id` is the import schema's name for the post's id and `id` this command's short
+  // one: `id` wins when it holds a value, and a null `id` (an export that has both) defers.
+  const idKey = Object.hasOwn(record, 'id') && record.id !== null ? 'id' : 'external_id';
+  const rawId = Object.hasOwn(record, idKey) ? record[idKey] : undefined;
   let id: string | null = null;
-  if (typeof rawId === 'string') id = rawId;
-  else if (typeof rawId === 'number' && Number.isFinite(rawId)) {
+  if (typeof rawId === 'string') {
+    // Blank ids would all be the same post to whoever joins the results back.
+    if (rawId.trim() === '')
+      return { ok: false, id: null, message: `${idKey} is empty or only whitespace` };
+    id = rawId;
+  } else if (typeof rawId === 'number' && Number.isFinite(rawId)) {
     // JSON.parse rounds integers above 2^53 (X ids are that large): 1234567890123456789
     // would become "1234567890123456800", another post's id. Read the digits as written.
     id = Number.isSafeInteger(rawId) ? String(rawId) : exactNumberId(line, idKey, rawId);
@@ -82,7 +104,7 @@ export function parsePostLine(raw: string): ParsedLine {
       };
     }
   }
-  if (id === null || id === '')
+  if (id === null)
     return { ok: false, id: null, message: 'missing id (or external_id): a string or number' };
   const text = record.text;
   if (text !== undefined && text !== null && typeof text !== 'string') {
@@ -97,12 +119,13 @@ export function parsePostLine(raw: string): ParsedLine {
 }
 
 /**
- * The id of a line that is not valid JSON, when its first member is an id (or external_id)
- * whose value is complete: a string literal, or an integer followed by "," or "}" (so that a
- * line cut inside the number gives no id rather than a shorter one).
+ * The id of a line that is not valid JSON (or too long to parse), when its first member is an
+ * id (or external_id, perhaps after `"id": null`) whose value is complete: a string literal, or
+ * an integer followed by "," or "}" (so that a line cut inside the number gives no id rather
+ * than a shorter one).
  */
 const LEADING_ID =
-  /^\s*\{\s*"(?:id|external_id)"\s*:\s*(?:("(?:[^"\\]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*")|(-?(?:0|[1-9]\d*)))\s*[,}]/;
+  /^\s*\{\s*(?:"id"\s*:\s*null\s*,\s*)?"(?:id|external_id)"\s*:\s*(?:("(?:[^"\\]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*")|(-?(?:0|[1-9]\d*)))\s*[,}]/;
 
 function leadingId(line: string): string | null {
   const m = LEADING_ID.exec(line);
@@ -115,7 +138,7 @@ function leadingId(line: string): string | null {
       return null; // a control character inside the quotes: not a string JSON would read
     }
   }
-  return id === '' ? null : id;
+  return id.trim() === '' ? null : id;
 }
 
 const NUMBER_LITERAL = /-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
@@ -168,36 +191,51 @@ function stringEnd(line: string, start: number): number {
   return i;
 }
 
-/** Stands for a line longer than MAX_LINE_LENGTH, whose text was not kept. */
-const TOO_LONG = Symbol('line too long');
+/** A line longer than MAX_LINE_LENGTH, of which only the beginning was kept. */
+interface LongLine {
+  head: string;
+}
+
+/** The first LONG_LINE_HEAD characters of `pieces` joined. */
+function headOf(pieces: readonly string[]): string {
+  let head = '';
+  for (const piece of pieces) {
+    if (head.length >= LONG_LINE_HEAD) break;
+    head += piece.slice(0, LONG_LINE_HEAD - head.length);
+  }
+  return head;
+}
 
 /**
- * The lines of `input` (split at "\n"; a "\r" before it stays for parsePostLine to drop), in
- * bounded memory: readline would hold a whole line, however long, before the length check
- * could refuse it (a line of gigabytes would not even fit in a string). A line that grows
- * past MAX_LINE_LENGTH is dropped as it streams by and given as TOO_LONG.
+ * The lines of `input`, in bounded memory: readline would hold a whole line, however long,
+ * before the length check could refuse it (a line of gigabytes would not even fit in a string).
+ * A line that grows past MAX_LINE_LENGTH is dropped as it streams by, all but its head.
+ *
+ * A line ends at "\n", "\r\n" or a lone "\r" (old Mac files, whose records would otherwise all
+ * be one line). JSON allows no raw CR inside a string, so a CR never splits a valid record.
  */
-async function* readLines(input: Readable): AsyncGenerator<string | typeof TOO_LONG> {
+async function* readLines(input: Readable): AsyncGenerator<string | LongLine> {
   // Decodes UTF-8 across chunk boundaries (a character's bytes may arrive in two chunks).
   const decoder = new StringDecoder('utf8');
   let parts: string[] = [];
   let length = 0;
-  let tooLong = false;
-  // One more than the limit: the line may still end in "\r", which does not count.
-  const keep = MAX_LINE_LENGTH + 1;
+  let head: string | null = null;
+  // The previous chunk ended in "\r": a "\n" opening the next one is the same line break.
+  let afterCr = false;
   function take(piece: string): void {
-    if (tooLong || piece === '') return;
+    if (head !== null || piece === '') return;
     length += piece.length;
-    if (length > keep) {
-      tooLong = true;
+    if (length > MAX_LINE_LENGTH) {
+      head = headOf([...parts, piece]);
       parts = [];
     } else parts.push(piece);
   }
-  function end(): string | typeof TOO_LONG {
-    const line = tooLong ? TOO_LONG : parts.length === 1 ? (parts[0] ?? '') : parts.join('');
+  function end(): string | LongLine {
+    const line: string | LongLine =
+      head !== null ? { head } : parts.length === 1 ? (parts[0] ?? '') : parts.join('');
     parts = [];
     length = 0;
-    tooLong = false;
+    head = null;
     return line;
   }
   for await (const chunk of input as AsyncIterable<unknown>) {
@@ -208,16 +246,32 @@ async function* readLines(input: Readable): AsyncGenerator<string | typeof TOO_L
           ? decoder.write(chunk)
           : String(chunk);
     let start = 0;
-    for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
-      take(text.slice(start, nl));
+    if (afterCr && text !== '') {
+      afterCr = false;
+      if (text.charCodeAt(0) === 0x0a) start = 1;
+    }
+    // Each kind of break is searched for once per chunk and again only once passed, so a file
+    // without CRs costs one scan more per chunk, not one per line.
+    let lf = text.indexOf('\n', start);
+    let cr = text.indexOf('\r', start);
+    while (lf !== -1 || cr !== -1) {
+      const atCr = cr !== -1 && (lf === -1 || cr < lf);
+      const stop = atCr ? cr : lf;
+      take(text.slice(start, stop));
       yield end();
-      start = nl + 1;
+      start = stop + 1;
+      if (atCr) {
+        if (start === text.length) afterCr = true;
+        else if (text.charCodeAt(start) === 0x0a) start++;
+      }
+      if (lf !== -1 && lf < start) lf = text.indexOf('\n', start);
+      if (cr !== -1 && cr < start) cr = text.indexOf('\r', start);
     }
     take(start === 0 ? text : text.slice(start));
   }
   take(decoder.end());
-  // Like readline: text after the last "\n" is a line; nothing after it is none.
-  if (length > 0 || tooLong) yield end();
+  // Like readline: text after the last break is a line; nothing after it is none.
+  if (length > 0 || head !== null) yield end();
 }
 
 /** Streams `input` through the analyzer into `output`; resolves with counts when done. */
@@ -229,8 +283,18 @@ export async function analyzeStream(
   const summary: AnalyzeSummary = { lines: 0, analyzed: 0, errors: 0 };
   let batch: Pending[] = [];
   let chunk = '';
+  // Heard here, not only while waiting for 'drain': an error between two writes would
+  // otherwise be unhandled, and the next write would wait for a 'drain' that never comes.
+  let outputError: Error | undefined;
+  const onOutputError = (error: Error): void => {
+    outputError ??= error;
+  };
+  output.on('error', onOutputError);
 
   async function write(text: string): Promise<void> {
+    if (outputError !== undefined) throw outputError;
+    if (output.destroyed) throw new Error('the output was closed');
+    // once() rejects when 'error' comes first.
     if (!output.write(text)) await once(output, 'drain');
   }
   async function errorLine(line: number, id: string | null, message: string): Promise<void> {
@@ -254,21 +318,37 @@ export async function analyzeStream(
     await write(chunk);
   }
 
-  for await (const raw of readLines(input)) {
-    summary.lines++;
-    const parsed = raw === TOO_LONG ? LINE_TOO_LONG : parsePostLine(raw);
-    if (parsed === null) continue;
-    if (!parsed.ok) {
-      await flush(); // keep output in input order
-      await errorLine(summary.lines, parsed.id, parsed.message);
-      continue;
+  try {
+    for await (const raw of readLines(input)) {
+      summary.lines++;
+      const parsed = typeof raw === 'string' ? parsePostLine(raw) : lineTooLong(raw.head);
+      if (parsed === null) continue;
+      if (!parsed.ok) {
+        await flush(); // keep output in input order
+        await errorLine(summary.lines, parsed.id, parsed.message);
+        continue;
+      }
+      batch.push({ line: summary.lines, post: parsed.post });
+      if (batch.length >= ANALYZE_BATCH_SIZE) await flush();
     }
-    batch.push({ line: summary.lines, post: parsed.post });
-    if (batch.length >= ANALYZE_BATCH_SIZE) await flush();
+    await flush();
+  } finally {
+    output.off('error', onOutputError);
   }
-  await flush();
   return summary;
 }
+
+const EXIT_STATUS_HELP = `
+Exit status:
+  0   every line was analysed (also when the reader of the output stopped
+      early, as head does)
+  1   the run failed: a bad option, a missing or unreadable input, an unusable
+      --out (or the input itself), a read or write error; an existing --out
+      file is then left as it was (results go to a temporary file beside it,
+      renamed over it only when the run ends)
+  ${EXIT_LINE_ERRORS}  the run finished, but some lines are error lines ({"id", "line",
+      "error"} in the output, counted on stderr); the others were analysed
+`;
 
 export function registerAnalyzeCommand(program: Command): void {
   program
@@ -286,23 +366,66 @@ export function registerAnalyzeCommand(program: Command): void {
         .choices(['default', 'vader', 'model', 'all'])
         .default('default'),
     )
-    .action(async (file: string, flags: AnalyzeFlags) => {
-      const input: Readable = file === '-' ? process.stdin : createReadStream(file);
-      const output: Writable = flags.out === '-' ? process.stdout : createWriteStream(flags.out);
-      const inputError = new Promise<never>((_resolve, reject) => input.once('error', reject));
-      // Loaded here, not when `socialpulse` starts: the language tables and model weigh ~150 MB,
-      // which every other command (serve's API and LLM-only workers among them) does without.
-      const { createAnalyzer } = await import('../../analysis/analyzer.js');
-      const analyzer = createAnalyzer({ engine: flags.engine });
-      const started = performance.now();
-      const summary = await Promise.race([analyzeStream(input, output, analyzer), inputError]);
-      if (output !== process.stdout) {
-        output.end();
-        await once(output, 'finish');
-      }
-      const seconds = (performance.now() - started) / 1000;
-      process.stderr.write(
-        `analyzed ${summary.analyzed} posts, ${summary.errors} error lines, in ${seconds.toFixed(1)} s (${Math.round(summary.analyzed / Math.max(seconds, 1e-9))} posts/s)\n`,
+    .addHelpText('after', EXIT_STATUS_HELP)
+    .action(async (file: string, flags: AnalyzeFlags) => runAnalyze(file, flags));
+}
+
+const plural = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`;
+
+async function runAnalyze(file: string, flags: AnalyzeFlags): Promise<void> {
+  // The input first: a typo in its name must fail before --out is touched.
+  const input = await openInput(file);
+  let output;
+  try {
+    output = await openOutput(flags.out, input);
+  } catch (error) {
+    input.stream.destroy();
+    throw error;
+  }
+  // Kept for the whole run (an error event without a listener would crash the process with a
+  // stack trace), and to tell a read failure from a write failure.
+  let readError: Error | undefined;
+  let writeError: Error | undefined;
+  input.stream.on('error', (error: Error) => (readError ??= error));
+  output.stream.on('error', (error: Error) => (writeError ??= error));
+  let summary: AnalyzeSummary;
+  let seconds: number;
+  try {
+    // Loaded here, not when `socialpulse` starts: the language tables and model weigh ~150 MB,
+    // which every other command (serve's API and LLM-only workers among them) does without.
+    const { createAnalyzer } = await import('../../analysis/analyzer.js');
+    const analyzer = createAnalyzer({ engine: flags.engine });
+    const started = performance.now();
+    summary = await analyzeStream(input.stream, output.stream, analyzer);
+    await output.commit();
+    seconds = (performance.now() - started) / 1000;
+  } catch (error) {
+    await output.discard();
+    input.stream.destroy();
+    // The reader went away (`analyze big.jsonl | head`): it has all it asked for, so this is
+    // not a failure, and exit 0 keeps such a pipeline passing under `set -o pipefail`
+    // (dying of SIGPIPE would give 141). Nothing is printed, as other tools print nothing then.
+    if (errnoCode(writeError) === 'EPIPE') return;
+    if (writeError !== undefined) {
+      throw new AppError(
+        'internal_error',
+        `cannot write ${output.name}: ${describeIoError(writeError)}`,
+        { cause: writeError },
       );
-    });
+    }
+    if (readError !== undefined) {
+      throw new AppError(
+        'internal_error',
+        `cannot read ${input.name}: ${describeIoError(readError)}`,
+        {
+          cause: readError,
+        },
+      );
+    }
+    throw error;
+  }
+  process.stderr.write(
+    `analyzed ${plural(summary.analyzed, 'post', 'posts')}, ${plural(summary.errors, 'line', 'lines')} with errors, in ${seconds.toFixed(1)} s (${Math.round(summary.analyzed / Math.max(seconds, 1e-9))} posts/s)\n`,
+  );
+  if (summary.errors > 0) process.exitCode = EXIT_LINE_ERRORS;
 }

@@ -1,0 +1,269 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import {
+  chmodSync,
+  lstatSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  watch,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { assertBuilt, cliPath, runCli } from '../../test/support/server-process.js';
+
+/** `socialpulse analyze` run as a process: its files, exit status and line reading. No database. */
+describe('socialpulse analyze (the command)', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sp-analyze-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** A directory per test, where a leftover temporary file would show. */
+  const fresh = (): string => mkdtempSync(path.join(dir, 't-'));
+  const write = (d: string, name: string, content: string): string => {
+    const file = path.join(d, name);
+    writeFileSync(file, content);
+    return file;
+  };
+  const post = (id: string, text: string): string => JSON.stringify({ id, text });
+  const jsonLines = (stdout: string): Record<string, unknown>[] =>
+    stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+
+  it('fails on a missing input with one line naming it, before touching --out', async () => {
+    const d = fresh();
+    const keep = write(d, 'keep.jsonl', 'precious\n');
+    const typo = path.join(d, 'typo.jsonl');
+    const result = await runCli(['analyze', typo, '--out', keep], {});
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(`socialpulse: ${typo}: no such file\n`);
+    expect(readFileSync(keep, 'utf8')).toBe('precious\n');
+    expect(readdirSync(d)).toEqual(['keep.jsonl']);
+  });
+
+  it('refuses to write the results over the input, also through a link or stdin', async () => {
+    const d = fresh();
+    const input = write(d, 'same.jsonl', `${post('a', 'I love this')}\n`);
+    const link = path.join(d, 'link.jsonl');
+    symlinkSync(input, link);
+    for (const [args, stdin] of [
+      [['analyze', input, '--out', input], undefined],
+      [['analyze', link, '--out', input], undefined],
+      [['analyze', input, '--out', link], undefined],
+    ] as const) {
+      const result = await runCli([...args], {}, stdin);
+      expect(result.code, args.join(' ')).toBe(1);
+      expect(result.stderr).toMatch(/^socialpulse: --out \S+ is the same file as the input \(/);
+      expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
+    }
+    // stdin redirected from the file: `analyze - --out same.jsonl < same.jsonl`.
+    const child = spawn(process.execPath, [cliPath, 'analyze', '-', '--out', input], {
+      stdio: [openSync(input, 'r'), 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
+    const [code] = (await once(child, 'close')) as [number | null];
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/is the same file as the input \(standard input\)/);
+    expect(readFileSync(input, 'utf8')).toBe(`${post('a', 'I love this')}\n`);
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(readdirSync(d).sort()).toEqual(['link.jsonl', 'same.jsonl']);
+  });
+
+  it('reports an --out in a missing directory in one line, without a stack trace', async () => {
+    const d = fresh();
+    const input = write(d, 'in.jsonl', `${post('a', 'fine')}\n`);
+    const result = await runCli(['analyze', input, '--out', '/nonexistent/dir/x.jsonl'], {});
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      'socialpulse: cannot write --out /nonexistent/dir/x.jsonl: directory /nonexistent/dir does not exist\n',
+    );
+  });
+
+  it('replaces an existing --out only when the run ends: an interrupted run leaves it as it was', async () => {
+    const d = fresh();
+    const keep = write(d, 'keep.jsonl', 'precious\n');
+    assertBuilt();
+    // Something is written beside (or into) keep.jsonl once the first batch is analysed; stdin
+    // stays open, so the run is then in the middle.
+    const written = new Promise<void>((resolve) => {
+      const watcher = watch(d, (_event, name) => {
+        const size =
+          name === null ? 0 : (statSync(path.join(d, name), { throwIfNoEntry: false })?.size ?? 0);
+        if (name !== 'keep.jsonl' ? size > 0 : size !== 'precious\n'.length) {
+          watcher.close();
+          resolve();
+        }
+      });
+    });
+    const child = spawn(process.execPath, [cliPath, 'analyze', '-', '--out', keep], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+    child.stdin.write(
+      Array.from({ length: 250 }, (_, i) => `${post(`p${i}`, 'I love this')}\n`).join(''),
+    );
+    await written;
+    child.kill('SIGTERM');
+    const [code, signal] = await exited;
+    expect([code, signal], stderr).toEqual([null, 'SIGTERM']);
+    expect(readFileSync(keep, 'utf8')).toBe('precious\n');
+    expect(readdirSync(d)).toEqual(['keep.jsonl']);
+  });
+
+  it('replaces an existing --out at the end of a run, keeping its mode and a link to it', async () => {
+    const d = fresh();
+    const input = write(d, 'in.jsonl', `${post('a', 'I love this')}\n${post('b', 'awful')}\n`);
+    const keep = write(d, 'keep.jsonl', 'old\n');
+    chmodSync(keep, 0o640);
+    const link = path.join(d, 'link.jsonl');
+    symlinkSync(keep, link);
+    const result = await runCli(['analyze', input, '--out', link], {});
+    expect(result.code, result.stderr).toBe(0);
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(statSync(keep).mode & 0o777).toBe(0o640);
+    expect(jsonLines(readFileSync(keep, 'utf8')).map((l) => l.id)).toEqual(['a', 'b']);
+    expect(readdirSync(d).sort()).toEqual(['in.jsonl', 'keep.jsonl', 'link.jsonl']);
+    // A device is written to, not replaced.
+    expect((await runCli(['analyze', input, '--out', '/dev/null'], {})).code).toBe(0);
+  });
+
+  it('goes on past error lines, counts them on stderr and exits 65; 0 when there are none', async () => {
+    const d = fresh();
+    const good = Array.from({ length: 10 }, (_, i) => post(`g${i}`, 'I love this'));
+    const bad = [
+      '{"id": "b1", "text": ',
+      '["not", "an", "object"]',
+      '{"text": "no id"}',
+      '{"id": "b4", "text": 12}',
+      '{"id": "   ", "text": "blank id"}',
+      'not json at all',
+      '{"id": 1.2345678901234567891e25, "text": "x"}',
+    ];
+    const lines = [...good.slice(0, 5), ...bad, ...good.slice(5)];
+    const input = write(d, 'mixed.jsonl', `${lines.join('\n')}\n`);
+    const result = await runCli(['analyze', input], {});
+    expect(result.code).toBe(65);
+    expect(result.stderr).toMatch(/^analyzed 10 posts, 7 lines with errors, in \d+\.\d s /);
+    const out = jsonLines(result.stdout);
+    expect(out).toHaveLength(17);
+    expect(out.filter((l) => 'error' in l).map((l) => l.line)).toEqual([6, 7, 8, 9, 10, 11, 12]);
+
+    const clean = await runCli(['analyze', '-'], {}, `${good.join('\n')}\n`);
+    expect(clean.code).toBe(0);
+    expect(clean.stderr).toMatch(/^analyzed 10 posts, 0 lines with errors, in /);
+
+    const help = await runCli(['analyze', '--help'], {});
+    expect(help.stdout).toMatch(/Exit status:\n {2}0 .*\n {2}1 .*\n {2}65 .*error lines/s);
+  });
+
+  it('ends quietly with exit 0 when the reader of stdout goes away (| head -1)', async () => {
+    const d = fresh();
+    const input = write(
+      d,
+      'many.jsonl',
+      Array.from({ length: 5000 }, (_, i) => `${post(`p${i}`, 'I love this so much')}\n`).join(''),
+    );
+    assertBuilt();
+    const child = spawn(process.execPath, [cliPath, 'analyze', input], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const closed = once(child, 'close') as Promise<[number | null]>;
+    let stdout = '';
+    for await (const chunk of child.stdout) {
+      stdout += (chunk as Buffer).toString();
+      if (stdout.includes('\n')) break; // destroys our end of the pipe, as head does
+    }
+    const [code] = await closed;
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+  });
+
+  it('takes a lone CR as a line break (old Mac files), CRLF as one, with right line numbers', async () => {
+    const d = fresh();
+    const input = write(
+      d,
+      'mac.jsonl',
+      [
+        post('a', 'I love this'),
+        '\r',
+        post('b', 'worst service ever'),
+        '\r\r\n', // a CR, then a CRLF: one empty line between
+        '{"id": "c", broken',
+        '\r\n',
+        post('d', 'fine'),
+        '\r',
+      ].join(''),
+    );
+    const result = await runCli(['analyze', input], {});
+    const out = jsonLines(result.stdout);
+    expect(out.map((l) => [l.id, l.line ?? null])).toEqual([
+      ['a', null],
+      ['b', null],
+      ['c', 4],
+      ['d', null],
+    ]);
+    expect(out[1]).toMatchObject({ sentiment: { label: 'negative' } });
+    expect(result.code).toBe(65);
+  });
+
+  it('names the leading id of a line too long to read', async () => {
+    const d = fresh();
+    const filler = 'x'.repeat(1_000_001);
+    const input = write(
+      d,
+      'long.jsonl',
+      [
+        `{"id": "big", "text": "${filler}"}`,
+        `{"id": null, "external_id": 12345, "text": "${filler}"}`,
+        `{"text": "${filler}", "id": "late"}`,
+        post('after', 'fine'),
+        '',
+      ].join('\n'),
+    );
+    const result = await runCli(['analyze', input], {});
+    expect(result.code).toBe(65);
+    const message = 'line longer than 1000000 characters';
+    expect(jsonLines(result.stdout)).toEqual([
+      { id: 'big', line: 1, error: { code: 'invalid_input', message } },
+      { id: '12345', line: 2, error: { code: 'invalid_input', message } },
+      { id: null, line: 3, error: { code: 'invalid_input', message } },
+      expect.objectContaining({ id: 'after' }),
+    ]);
+  });
+
+  it('takes external_id when id is null, and refuses a blank id', async () => {
+    const result = await runCli(
+      ['analyze', '-'],
+      {},
+      [
+        '{"id":null,"external_id":"x8","text":"I love this"}',
+        '{"id":"  ","text":"x"}',
+        '{"external_id":" ","text":"x"}',
+        '{"id":null,"text":"x"}',
+        '{"id":"x9","external_id":"ignored","text":"x"}',
+        '',
+      ].join('\n'),
+    );
+    expect(result.code).toBe(65);
+    expect(result.stderr).toMatch(/^analyzed 2 posts, 3 lines with errors/);
+    expect(jsonLines(result.stdout).map((l) => [l.id, l.line ?? null])).toEqual([
+      ['x8', null],
+      [null, 2],
+      [null, 3],
+      [null, 4],
+      ['x9', null],
+    ]);
+  });
+});

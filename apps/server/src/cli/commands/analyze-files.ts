@@ -1,0 +1,242 @@
+/**
+ * The files of `socialpulse analyze`. The input is opened and checked before anything is
+ * written; results go to a temporary file beside --out that replaces it only when the run ends
+ * normally, so a typo in the input name, a read or write error, or Ctrl-C never leaves an
+ * existing --out file empty or half-written.
+ */
+import { randomBytes } from 'node:crypto';
+import { constants, fstatSync, rmSync, type Stats } from 'node:fs';
+import { access, open, realpath, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import { AppError } from '../../errors.js';
+
+export interface AnalyzeInput {
+  stream: Readable;
+  /** For messages: the path given, or "standard input". */
+  name: string;
+  /** The input's identity when it is a regular file, to refuse writing the results over it. */
+  file: Stats | null;
+}
+
+export interface AnalyzeOutput {
+  stream: Writable;
+  name: string;
+  /** Ends the stream and puts the file in place; call once, after the last write. */
+  commit(): Promise<void>;
+  /** Drops what was written (an existing --out file stays as it was); never throws. */
+  discard(): Promise<void>;
+}
+
+export function errnoCode(error: unknown): string | undefined {
+  return error instanceof Error && 'code' in error && typeof error.code === 'string'
+    ? error.code
+    : undefined;
+}
+
+/** A file system error in words, without the syscall and path Node puts in its message. */
+export function describeIoError(error: unknown): string {
+  switch (errnoCode(error)) {
+    case 'ENOENT':
+      return 'no such file';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'EISDIR':
+      return 'is a directory';
+    case 'ENOTDIR':
+      return 'a part of the path is not a directory';
+    case 'ENOSPC':
+      return 'no space left on the device';
+    case 'EDQUOT':
+      return 'disk quota exceeded';
+    case 'EROFS':
+      return 'read-only file system';
+    case 'EPIPE':
+      return 'the reader closed it';
+    default:
+      return error instanceof Error ? error.message : String(error);
+  }
+}
+
+export async function openInput(file: string): Promise<AnalyzeInput> {
+  if (file === '-') {
+    let stats: Stats | null = null;
+    try {
+      stats = fstatSync(0);
+    } catch {
+      // No usable stdin descriptor: there is then no file that --out could be.
+    }
+    return { stream: process.stdin, name: 'standard input', file: stats?.isFile() ? stats : null };
+  }
+  let handle: FileHandle;
+  try {
+    handle = await open(file, 'r');
+  } catch (error) {
+    throw new AppError('validation_failed', `${file}: ${describeIoError(error)}`, {
+      cause: error,
+    });
+  }
+  let stats: Stats;
+  try {
+    stats = await handle.stat();
+  } catch (error) {
+    await handle.close();
+    throw new AppError('validation_failed', `${file}: ${describeIoError(error)}`, {
+      cause: error,
+    });
+  }
+  if (stats.isDirectory()) {
+    await handle.close();
+    throw new AppError('validation_failed', `${file}: is a directory`);
+  }
+  return { stream: handle.createReadStream(), name: file, file: stats.isFile() ? stats : null };
+}
+
+const STDOUT: AnalyzeOutput = {
+  stream: process.stdout,
+  name: 'standard output',
+  commit: () => Promise.resolve(),
+  discard: () => Promise.resolve(),
+};
+
+const CLEANUP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+export async function openOutput(out: string, input: AnalyzeInput): Promise<AnalyzeOutput> {
+  if (out === '-') return STDOUT;
+  const unusable = (reason: string, cause?: unknown): AppError =>
+    new AppError('validation_failed', `cannot write --out ${out}: ${reason}`, { cause });
+  // The file a symbolic link names is the one replaced, so that the link stays a link.
+  let target = out;
+  let existing: Stats | null = null;
+  try {
+    target = await realpath(out);
+    existing = await stat(target);
+  } catch (error) {
+    if (errnoCode(error) !== 'ENOENT') throw unusable(describeIoError(error), error);
+  }
+  if (
+    existing !== null &&
+    input.file !== null &&
+    existing.dev === input.file.dev &&
+    existing.ino === input.file.ino
+  ) {
+    // dev + inode, not the path: a symbolic or hard link to the input is the input too.
+    throw new AppError(
+      'validation_failed',
+      `--out ${out} is the same file as the input (${input.name}): write the results to another file`,
+    );
+  }
+  if (existing?.isDirectory()) throw unusable('is a directory');
+  if (existing !== null && !existing.isFile()) {
+    // /dev/null, a named pipe, a terminal: renaming a file onto one would replace the device.
+    return openDirect(target, out, unusable);
+  }
+  if (existing !== null) {
+    // Renaming would replace even a read-only file; refuse it as writing into it would.
+    try {
+      await access(target, constants.W_OK);
+    } catch (error) {
+      throw unusable(describeIoError(error), error);
+    }
+  }
+  const temp = path.join(
+    path.dirname(target),
+    `.${path.basename(target)}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`,
+  );
+  let handle: FileHandle;
+  try {
+    handle = await open(temp, 'wx', 0o666);
+  } catch (error) {
+    throw unusable(
+      errnoCode(error) === 'ENOENT'
+        ? `directory ${path.dirname(target)} does not exist`
+        : describeIoError(error),
+      error,
+    );
+  }
+  // Node's default for these signals ends the process at once, which would leave the temporary
+  // file behind: remove it, then let the signal end the process as it would have.
+  const onSignal = (signal: NodeJS.Signals): void => {
+    removeSignalHandlers();
+    rmSync(temp, { force: true });
+    process.kill(process.pid, signal);
+  };
+  const removeSignalHandlers = (): void => {
+    for (const s of CLEANUP_SIGNALS) process.off(s, onSignal);
+  };
+  for (const s of CLEANUP_SIGNALS) process.on(s, onSignal);
+  try {
+    if (existing !== null) await handle.chmod(existing.mode & 0o7777);
+  } catch (error) {
+    removeSignalHandlers();
+    await handle.close();
+    await rm(temp, { force: true });
+    throw unusable(describeIoError(error), error);
+  }
+  // flush: fsync before the descriptor closes; without it, a crash soon after the rename can
+  // leave an empty file under the name (file systems may commit the rename before the data).
+  const stream = handle.createWriteStream({ flush: true });
+  let settled = false;
+  return {
+    stream,
+    name: out,
+    async commit() {
+      settled = true;
+      try {
+        stream.end();
+        // Resolves once the descriptor is synced and closed; rejects if the stream failed.
+        await finished(stream);
+        await rename(temp, target);
+      } catch (error) {
+        stream.destroy();
+        await rm(temp, { force: true }).catch(() => undefined);
+        throw new AppError('internal_error', `cannot write ${out}: ${describeIoError(error)}`, {
+          cause: error,
+        });
+      } finally {
+        removeSignalHandlers();
+      }
+    },
+    async discard() {
+      if (settled) return;
+      settled = true;
+      stream.destroy();
+      await rm(temp, { force: true }).catch(() => undefined);
+      removeSignalHandlers();
+    },
+  };
+}
+
+async function openDirect(
+  target: string,
+  out: string,
+  unusable: (reason: string, cause?: unknown) => AppError,
+): Promise<AnalyzeOutput> {
+  let handle: FileHandle;
+  try {
+    handle = await open(target, 'w');
+  } catch (error) {
+    throw unusable(describeIoError(error), error);
+  }
+  const stream = handle.createWriteStream();
+  return {
+    stream,
+    name: out,
+    async commit() {
+      try {
+        stream.end();
+        await finished(stream);
+      } catch (error) {
+        throw new AppError('internal_error', `cannot write ${out}: ${describeIoError(error)}`, {
+          cause: error,
+        });
+      }
+    },
+    discard() {
+      stream.destroy();
+      return Promise.resolve();
+    },
+  };
+}
