@@ -133,3 +133,46 @@ export async function traceTotals(db: Queryable, analysisId: string): Promise<Tr
   totals.costUsd = sum.rows[0]?.cost ?? '0';
   return totals;
 }
+
+/** A budget check's outcome: held, or refused with what was already spent and held. */
+export type BudgetHold = { held: true } | { held: false; spentUsd: string; heldUsd: string };
+
+/**
+ * Holds `amountUsd` of the workspace's monthly LLM budget for `holder` (a chunk job or a job
+ * summary) when this month's traced cost, plus what other live holds keep, plus it stays within
+ * `budgetUsd`. Under a per-workspace transaction lock, so that two checks cannot both pass on
+ * the same remainder; run it in a transaction of its own (the lock and the hold commit with it).
+ */
+export async function holdBudget(
+  db: Queryable,
+  workspaceId: string,
+  holder: string,
+  amountUsd: string,
+  budgetUsd: string,
+  ttlSeconds: number,
+): Promise<BudgetHold> {
+  await db.query("SELECT pg_advisory_xact_lock(hashtextextended('llm_budget:' || $1, 0))", [
+    workspaceId,
+  ]);
+  const spentUsd = await monthToDateCost(db, workspaceId);
+  const { rows } = await db.query<{ held: string; fits: boolean }>(
+    `WITH h AS (SELECT coalesce(sum(amount_usd), 0) AS held FROM llm_budget_holds
+                 WHERE workspace_id = $1 AND holder <> $2 AND expires_at > now())
+     SELECT h.held::text AS held, $3::numeric + h.held + $4::numeric <= $5::numeric AS fits FROM h`,
+    [workspaceId, holder, spentUsd, amountUsd, budgetUsd],
+  );
+  const heldUsd = rows[0]?.held ?? '0';
+  if (!rows[0]?.fits) return { held: false, spentUsd, heldUsd };
+  await db.query(
+    `INSERT INTO llm_budget_holds (holder, workspace_id, amount_usd, expires_at)
+       VALUES ($1, $2, $3, now() + make_interval(secs => $4))
+     ON CONFLICT (holder) DO UPDATE SET amount_usd = EXCLUDED.amount_usd, expires_at = EXCLUDED.expires_at`,
+    [holder, workspaceId, amountUsd, ttlSeconds],
+  );
+  return { held: true };
+}
+
+/** Gives a hold back: its calls' traces are stored (or it made none). */
+export async function releaseBudgetHold(db: Queryable, holder: string): Promise<void> {
+  await db.query('DELETE FROM llm_budget_holds WHERE holder = $1', [holder]);
+}

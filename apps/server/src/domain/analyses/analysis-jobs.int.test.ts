@@ -14,6 +14,7 @@ import {
   type TestDatabase,
 } from '../../../test/support/db.js';
 import {
+  addMember,
   buildTestApp,
   createWorkspaceAs,
   noRateLimitsAtAll,
@@ -593,6 +594,74 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
         .toBeGreaterThan(0);
       expect(month.llm.month_to_date_cost_usd).toMatch(/^\d+(\.\d+)?$/);
     } finally {
+      await worker.stop();
+    }
+  });
+
+  it("holds a running chunk's bound against the budget, so two requesters cannot both spend its last part", async () => {
+    llm.reset();
+    const { user, ws } = await freshTenant(10, { monthly_budget_usd: '0' });
+    const member = await signUpUser(app);
+    await addMember(app, user, ws, member, 'analyst');
+    const body = { engines: ['llm'], options: { chunk_size: 10 } };
+    const worker = await startTestWorker(db, llmConfig());
+    let answer = (): void => undefined;
+    try {
+      // A budget of 0 says what one chunk of these posts may cost at most.
+      const probe = await waitForAnalysis(app, user, (await submit(user, ws, body)).id);
+      const needed = Number((probe.error as { needed_usd: string }).needed_usd);
+      const budget = (Math.ceil(needed * 1.5 * 10_000) / 10_000).toFixed(4);
+      expect(Number(budget)).toBeGreaterThanOrEqual(needed);
+      expect(Number(budget)).toBeLessThan(2 * needed);
+      await app.inject({
+        method: 'POST',
+        url: `/v1/workspaces/${ws}/analyses/${probe.id}/cancel`,
+        headers: user.headers,
+      });
+      const raised = await app.inject({
+        method: 'PATCH',
+        url: `/v1/workspaces/${ws}/analysis-settings`,
+        headers: user.headers,
+        payload: { llm: { monthly_budget_usd: budget } },
+      });
+      expect(raised.statusCode, raised.body).toBe(200);
+      answer = llm.hold();
+      // Two requesters, one chunk each, run at once: the budget covers one of them.
+      const first = await submit(user, ws, body);
+      const second = await submit(member, ws, body);
+      const state = async (id: string): Promise<Analysis> =>
+        (await app.inject({ url: `/v1/analyses/${id}`, headers: user.headers })).json<Analysis>();
+      await expect
+        .poll(
+          async () => [(await state(first.id)).status, (await state(second.id)).status].sort(),
+          {
+            timeout: 20_000,
+          },
+        )
+        .toEqual(['paused_budget', 'running']);
+      await expect.poll(() => llm.requests.length, { timeout: 10_000 }).toBe(1);
+      const paused = [await state(first.id), await state(second.id)].find(
+        (a) => a.status === 'paused_budget',
+      );
+      expect(paused?.error).toMatchObject({ code: 'llm_budget_exceeded', budget_usd: budget });
+      expect(Number((paused?.error as { held_usd: string }).held_usd)).toBeCloseTo(needed, 9);
+      answer();
+      const ran = paused?.id === first.id ? second : first;
+      expect((await waitForAnalysis(app, user, ran.id)).status).toBe('completed');
+      // Its hold is given back once its traces are stored.
+      await expect
+        .poll(
+          async () =>
+            (
+              await db.adminPool.query('SELECT 1 FROM llm_budget_holds WHERE workspace_id = $1', [
+                ws,
+              ])
+            ).rowCount,
+          { timeout: 10_000 },
+        )
+        .toBe(0);
+    } finally {
+      answer();
       await worker.stop();
     }
   });

@@ -40,7 +40,12 @@ import {
   getAnalysisSettings,
   type AnalysisSettingsRow,
 } from '../../db/repos/analysis-settings.repo.js';
-import { ensureTracePartitions, monthToDateCost } from '../../db/repos/traces.repo.js';
+import {
+  ensureTracePartitions,
+  holdBudget,
+  releaseBudgetHold,
+  type BudgetHold,
+} from '../../db/repos/traces.repo.js';
 import { withTenant, withTenantTail, type TenantScope } from '../../db/tenant.js';
 import type { Logger } from '../../observability/logger.js';
 import { processChunk, LLM_ENGINE, type ChunkWork } from './chunk-processor.js';
@@ -91,12 +96,22 @@ class BudgetExceeded extends Error {
     readonly spent: string,
     readonly budget: string,
     readonly needed: string,
+    /** What chunks and summaries running now may still spend (held against the budget). */
+    readonly held = '0',
   ) {
     super(
-      `the workspace's monthly LLM budget of $${budget} would be exceeded: $${spent} spent this month, this chunk may cost up to $${needed}`,
+      `the workspace's monthly LLM budget of $${budget} would be exceeded: $${spent} spent this month${
+        new Big(held).gt(0) ? `, up to $${held} held by LLM calls running now` : ''
+      }, this chunk may cost up to $${needed}`,
     );
   }
 }
+
+/**
+ * How long a budget hold outlives a worker that died holding it: the chunk job's hard limit on
+ * one attempt (job-queue.ts), after which the attempt cannot be running any more.
+ */
+const BUDGET_HOLD_SECONDS = 15 * 60;
 
 /**
  * Runs analysis chunks: `concurrency` loops, each holding one of the global slots while it
@@ -329,21 +344,16 @@ export class ChunkWorker {
       : job.startedOn;
     const attempt = { id: job.id, retryCount: job.retryCount };
     const scope: TenantScope = { workspaceId: data.workspaceId, userId: null };
-    const { pool, logger } = this.options;
+    const { logger } = this.options;
     this.options.onChunk?.({ type: 'start', data, at: Date.now() });
     const heartbeat = setInterval(
       () => void this.boss.touch(CHUNK_QUEUE, attempt).catch(() => undefined),
       Math.max(1000, (this.options.queue.settings.leaseSeconds * 1000) / 3),
     );
+    // The budget this attempt holds, given back once its calls' traces are stored.
+    let budgetHolder: string | null = null;
     try {
-      let start = await claimed.read;
-      // The month's spend was read while the previous chunk committed: read it again after that
-      // commit, so that a budget check never misses this slot's last chunk.
-      if (claimed.prefetched && start?.settings?.llm_monthly_budget_usd != null) {
-        // A rolled-back commit hands its calls' traces to the batched writer: count them too.
-        await this.traces.flush();
-        start = await startChunkRun(pool, data.workspaceId, data.analysisId, data.seq);
-      }
+      const start = await claimed.read;
       if (!start) {
         await this.settleSkipped(job);
         return;
@@ -362,20 +372,30 @@ export class ChunkWorker {
       }
       const budget = settings?.llm_monthly_budget_usd ?? null;
       if (llm && budget !== null) {
-        // Counted before sending, with the local tokenizer: the most this chunk can cost.
+        // Counted before sending, with the local tokenizer: the most this chunk can cost, held
+        // against the budget until its traces are stored (other requesters' chunks of this
+        // workspace run meanwhile, and check against the same month).
         const needed = await llm.maxCostUsd(
           posts.map((p) => ({ id: String(p.id), text: p.text ?? '' })),
           settings?.categories.map((c) => c.id) ?? [],
         );
-        const spent = start.monthToDateCostUsd ?? '0';
-        if (needed === null || new Big(spent).plus(needed).gt(budget)) {
+        const holder = `chunk:${job.id}`;
+        const hold =
+          needed === null ? null : await this.holdBudget(data.workspaceId, holder, needed, budget);
+        if (!hold?.held) {
           await this.pause(
             job,
             analysis,
-            new BudgetExceeded(spent, budget, needed ?? 'unknown (unpriced model)'),
+            new BudgetExceeded(
+              hold ? hold.spentUsd : (start.monthToDateCostUsd ?? '0'),
+              budget,
+              needed ?? 'unknown (unpriced model)',
+              hold?.heldUsd,
+            ),
           );
           return;
         }
+        budgetHolder = holder;
       }
       const work: ChunkWork = await processChunk({
         analysis,
@@ -404,7 +424,33 @@ export class ChunkWorker {
       await this.failAttempt(job, scope, error);
     } finally {
       clearInterval(heartbeat);
+      if (budgetHolder) await this.releaseBudget(scope, budgetHolder);
       this.options.onChunk?.({ type: 'end', data, at: Date.now() });
+    }
+  }
+
+  /** Holds the most an LLM call may cost against the workspace's budget, if it fits (see holdBudget). */
+  private async holdBudget(
+    workspaceId: string,
+    holder: string,
+    amountUsd: string,
+    budgetUsd: string,
+  ): Promise<BudgetHold> {
+    // Traces buffered from failed attempts count against the month read next.
+    await this.traces.flush();
+    return withTenant(this.options.pool, { workspaceId, userId: null }, (c) =>
+      holdBudget(c, workspaceId, holder, amountUsd, budgetUsd, BUDGET_HOLD_SECONDS),
+    );
+  }
+
+  /** Gives a hold back once what it covered is traced (a failed attempt's traces are buffered). */
+  private async releaseBudget(scope: TenantScope, holder: string): Promise<void> {
+    try {
+      await this.traces.flush();
+      await withTenant(this.options.pool, scope, (c) => releaseBudgetHold(c, holder));
+    } catch (error) {
+      // It lapses at its expiry: until then it keeps counting, on the safe side.
+      this.options.logger.warn({ err: error, holder }, 'could not release a budget hold');
     }
   }
 
@@ -554,6 +600,7 @@ export class ChunkWorker {
           code: 'llm_budget_exceeded',
           message: reason.message,
           spent_usd: reason.spent,
+          held_usd: reason.held,
           budget_usd: reason.budget,
           needed_usd: reason.needed,
         };
@@ -649,6 +696,7 @@ export class ChunkWorker {
     scope: TenantScope,
   ): Promise<void> {
     let outcome: { summary: string | null; reason?: string; error?: Record<string, string> };
+    let summaryHolder: string | null = null;
     try {
       const { summaries, budget } = await withTenant(this.options.pool, scope, async (c) => ({
         summaries: await chunkSummaries(c, a.id),
@@ -656,8 +704,10 @@ export class ChunkWorker {
       }));
       const overBudget =
         llm && summaries.length > 0 && budget !== null
-          ? await this.summaryOverBudget(a.workspace_id, scope, llm, summaries, budget)
+          ? await this.summaryOverBudget(a, llm, summaries, budget)
           : null;
+      if (llm && summaries.length > 0 && budget !== null && !overBudget)
+        summaryHolder = `summary:${a.id}`;
       if (!llm) outcome = { summary: null, reason: 'llm_not_configured' };
       else if (summaries.length === 0) outcome = { summary: null, reason: 'no_chunk_summaries' };
       else if (overBudget)
@@ -686,6 +736,7 @@ export class ChunkWorker {
         error: { code: err.code ?? 'summary_failed', message: err.message },
       };
     }
+    if (summaryHolder) await this.releaseBudget(scope, summaryHolder);
     try {
       await withTenant(this.options.pool, scope, async (c) => {
         await lockAnalysis(c, a.id);
@@ -706,24 +757,27 @@ export class ChunkWorker {
    * exceeds the workspace's budget, or when the model is unpriced while a budget is set.
    */
   private async summaryOverBudget(
-    workspaceId: string,
-    scope: TenantScope,
+    a: ChunkAnalysis,
     llm: LlmRuntime,
     summaries: string[],
     budget: string,
   ): Promise<Record<string, string> | null> {
     const needed = await llm.maxSummaryCostUsd(summaries);
-    // Traces buffered from failed attempts count too.
-    await this.traces.flush();
-    const spent = await withTenant(this.options.pool, scope, (c) =>
-      monthToDateCost(c, workspaceId),
-    );
-    if (needed !== null && !new Big(spent).plus(needed).gt(budget)) return null;
+    const hold =
+      needed === null
+        ? null
+        : await this.holdBudget(a.workspace_id, `summary:${a.id}`, needed, budget);
+    if (hold?.held) return null;
+    const spent = hold?.spentUsd ?? '0';
+    const held = hold?.heldUsd ?? '0';
     const bound = needed ?? 'unknown (unpriced model)';
     return {
       code: 'llm_budget_exceeded',
-      message: `the workspace's monthly LLM budget of $${budget} would be exceeded: $${spent} spent this month, the job summary may cost up to $${bound}; it was not made`,
+      message: `the workspace's monthly LLM budget of $${budget} would be exceeded: $${spent} spent this month${
+        new Big(held).gt(0) ? `, up to $${held} held by LLM calls running now` : ''
+      }, the job summary may cost up to $${bound}; it was not made`,
       spent_usd: spent,
+      held_usd: held,
       budget_usd: budget,
       needed_usd: bound,
     };
