@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createAnalyzer, type PostAnalysis } from './analyzer.js';
 import { isItemError, type ItemError } from './engine.js';
+import { getSentimentModel } from './models/sentiment-weights.js';
 
 const analyzer = createAnalyzer({
   engine: 'all',
@@ -177,6 +178,41 @@ describe('createAnalyzer', () => {
     const [r] = analyzer.analyzeBatch([{ id: 't', text: 'this is fucking bullshit' }]);
     if (r === undefined || isItemError(r)) throw new Error('expected a result');
     expect(r.toxic).toBe(true);
+  });
+});
+
+describe('mentions of other platforms', () => {
+  // The model reads every mention as one "user" feature, whatever its name: a handle of
+  // another platform must read exactly as an X mention does, with no stray words or dots.
+  it('give the model the same features as an X mention', () => {
+    const model = getSentimentModel();
+    const logits = (text: string): number[] => {
+      const z = new Float64Array(3);
+      model.logits(text, z);
+      return [...z];
+    };
+    const plain = logits('great show tonight @alice, thanks!');
+    for (const handle of [
+      '@alice.bsky.social',
+      '@gargron@mastodon.social',
+      '@nat.geo',
+      '@the.real.account_name_thirty',
+    ]) {
+      expect(logits(`great show tonight ${handle}, thanks!`), handle).toEqual(plain);
+    }
+  });
+
+  it('are listed whole and keep their labels out of toxicity and keywords', () => {
+    const [r] = analyzer.analyzeBatch([
+      {
+        id: 'b',
+        text: 'Loved the keynote by @shit.posting.example.com and @gargron@mastodon.social',
+      },
+    ]);
+    if (r === undefined || isItemError(r)) throw new Error('expected a result');
+    expect(r.mentions).toEqual(['shit.posting.example.com', 'gargron@mastodon.social']);
+    expect(r.toxic).toBe(false);
+    expect(r.keywords.map((k) => k.term).join(' ')).not.toMatch(/posting|mastodon|social/);
   });
 });
 

@@ -31,7 +31,17 @@ export const VADER_ENGINE: EngineInfo = { name: 'vader', version: '3.3.2+lexicon
 // keycaps and tag-sequence flags are whole emoji, ©, ® and ™ none without U+FE0F; mentions as
 // twitter-text reads them (20 characters, none in "a@b@c"); keywords without entity names, runs
 // of scripts written without spaces, over-long terms or a word paired with itself.
-export const ANALYZER_ENGINE: EngineInfo = { name: 'socialpulse-analysis', version: '4' };
+// 5: mentions of Instagram, Bluesky and the fediverse ("@nat.geo", "@alice.bsky.social",
+// "@gargron@mastodon.social"), none for a name too long for any platform (not its first 20
+// characters); toxicity's whitelist read as obscenity reads it ("ass" flagged again); platform
+// tracking parameters removed on their own hosts (X's s and t, TikTok's, LinkedIn's, YouTube's
+// feature and pp) and _gl, _ga, mibextid everywhere.
+export const ANALYZER_ENGINE: EngineInfo = { name: 'socialpulse-analysis', version: '5' };
+/**
+ * The model's and default's inference beyond the shipped file: `segmented` reads a text longer
+ * than any tweet in segments (sentiment-model.ts, segmentCuts).
+ */
+const SENTIMENT_INFERENCE = 'segmented';
 
 /** Languages the sentiment engines read. */
 export const SENTIMENT_LANGUAGES: ReadonlySet<string> = new Set(['en']);
@@ -99,10 +109,13 @@ export function createAnalyzer(options: AnalyzerOptions = {}): Analyzer {
   const categories = createCategoryMatcher(options.categories ?? []);
   const engineChoice = options.engine ?? 'default';
   const keywordLimit = options.keywordLimit ?? 5;
-  const modelInfo: EngineInfo = { name: 'socialpulse-sentiment-model', version: model.version };
+  const modelInfo: EngineInfo = {
+    name: 'socialpulse-sentiment-model',
+    version: `${model.version}+${SENTIMENT_INFERENCE}`,
+  };
   const defaultInfo: EngineInfo = {
     name: 'socialpulse-sentiment',
-    version: `${model.version}+vader`,
+    version: `${model.version}+${SENTIMENT_INFERENCE}+vader`,
   };
   const z = new Float64Array(3);
   const x = new Float64Array(COMBINER_FEATURES.length);

@@ -61,6 +61,63 @@ describe('normalizeUrl', () => {
     expect(normalizeUrl(raw)).toBe(expected);
   });
 
+  it.each([
+    // X: `s` (client) and `t` (share token).
+    ['https://x.com/user/status/123?s=20&t=AbCdEf', 'https://x.com/user/status/123'],
+    ['https://twitter.com/user/status/123?s=46', 'https://twitter.com/user/status/123'],
+    ['https://mobile.twitter.com/u/status/1?t=x&s=19', 'https://mobile.twitter.com/u/status/1'],
+    // TikTok.
+    [
+      'https://www.tiktok.com/@user/video/123?is_from_webapp=1&sender_device=pc&_r=1&_t=8abc&is_copy_url=1',
+      'https://www.tiktok.com/@user/video/123',
+    ],
+    ['https://vm.tiktok.com/ZMabc/?_r=1&_t=8x', 'https://vm.tiktok.com/ZMabc/'],
+    // LinkedIn (names compared case-insensitively: `trackingId`).
+    [
+      'https://www.linkedin.com/posts/acme_launch-123?trk=public_post&trackingId=ab%3D%3D&lipi=urn%3Ali',
+      'https://www.linkedin.com/posts/acme_launch-123',
+    ],
+    [
+      'https://www.linkedin.com/jobs/view/1?trk=x&refId=y',
+      'https://www.linkedin.com/jobs/view/1?refId=y',
+    ],
+    // Facebook and Instagram share links.
+    [
+      'https://www.facebook.com/share/v/abc/?mibextid=wwXIfr',
+      'https://www.facebook.com/share/v/abc/',
+    ],
+    ['https://www.instagram.com/p/abc/?igsh=MWQ1ZGUx', 'https://www.instagram.com/p/abc/'],
+    [
+      'https://www.instagram.com/reel/abc/?igshid=NTc4MTIwNjQ2YQ==',
+      'https://www.instagram.com/reel/abc/',
+    ],
+    // YouTube: `feature`, `pp`, `si` go; `v`, `t`, `list`, `index` choose what plays.
+    [
+      'https://www.youtube.com/watch?v=dQw4w9WgXcQ&feature=share&si=Ab1&pp=ygUE&t=42&list=PL1&index=2',
+      'https://www.youtube.com/watch?v=dQw4w9WgXcQ&t=42&list=PL1&index=2',
+    ],
+    ['https://youtu.be/dQw4w9WgXcQ?t=42', 'https://youtu.be/dQw4w9WgXcQ?t=42'],
+    ['https://youtu.be/dQw4w9WgXcQ?feature=shared&t=42', 'https://youtu.be/dQw4w9WgXcQ?t=42'],
+    ['https://m.youtube.com/watch?v=abc&feature=youtu.be', 'https://m.youtube.com/watch?v=abc'],
+    // Google's cross-domain linker, on any site.
+    ['https://shop.example/p?_gl=1*1abc*_ga*MTIz&id=3&_ga=2.1.2', 'https://shop.example/p?id=3'],
+  ])('removes platform tracking: %s → %s', (raw, expected) => {
+    expect(normalizeUrl(raw)).toBe(expected);
+  });
+
+  it.each([
+    // The same names choose the page on other hosts.
+    'https://example.com/search?s=shoes&t=2',
+    'https://example.com/a?_r=1&_t=2&trk=3&lipi=4',
+    'https://docs.example/page?feature=share&pp=2',
+    'https://notx.com/a?s=1',
+    'https://myyoutube.com/watch?v=1&feature=share',
+    'https://youtube.com.example.org/watch?feature=share',
+    'https://x.com.example.org/a?s=20',
+  ])('keeps the same names on other hosts: %s', (raw) => {
+    expect(normalizeUrl(raw)).toBe(raw);
+  });
+
   it('rejects what is not an http(s) URL', () => {
     expect(normalizeUrl('https://')).toBeNull();
   });
@@ -87,13 +144,14 @@ describe('extractEntities', () => {
     expect(e.hashtags).toEqual([]);
   });
 
-  it('lists no mention from an address', () => {
+  it('lists no mention from an email address or an over-long name', () => {
     const e = extractEntities(
       tokenize(
-        'mail name@example.com or @user@example.com, cc @Team_Lead and @abcdefghijklmnopqrstuvwxyz',
+        'mail name@example.com or @user@example.com, cc @Team_Lead, @abcdefghijklmnopqrstuvwxyz and @abcdefghijklmnopqrstuvwxyz01234',
       ),
     );
-    expect(e.mentions).toEqual(['team_lead', 'abcdefghijklmnopqrst']);
+    // "@user@example.com" is a fediverse account; a name over 30 characters is none.
+    expect(e.mentions).toEqual(['user@example.com', 'team_lead', 'abcdefghijklmnopqrstuvwxyz']);
   });
 });
 

@@ -14,18 +14,58 @@ export interface Entities {
   emoji: string[];
 }
 
-/** Query parameters that only track the click, never change the page. */
+/**
+ * Query parameters that only track the click, never change the page, on any site: their names
+ * mean nothing else anywhere (`_gl`, `_ga`: Google's cross-domain linker; `mibextid`, `igsh`:
+ * Meta's share links).
+ */
 const TRACKING_PARAMS = new Set([
   'fbclid', 'gclid', 'gclsrc', 'dclid', 'gbraid', 'wbraid', 'msclkid', 'yclid', 'twclid',
-  'ttclid', 'li_fat_id', 'mc_cid', 'mc_eid', 'igshid', 'igsh', 'si', 'ref_src', 'ref_url',
-  '_hsenc', '_hsmi', 'mkt_tok', 'vero_id', 'oly_anon_id', 'oly_enc_id', 'wickedid', 'spm',
-  'scid', 'cmpid', 's_cid', 'share_id', 'rdt',
+  'ttclid', 'li_fat_id', 'mc_cid', 'mc_eid', 'igshid', 'igsh', 'mibextid', 'si', 'ref_src',
+  'ref_url', '_hsenc', '_hsmi', 'mkt_tok', 'vero_id', 'oly_anon_id', 'oly_enc_id', 'wickedid',
+  'spm', 'scid', 'cmpid', 's_cid', 'share_id', 'rdt', '_gl', '_ga',
 ]); // prettier-ignore
+
+/**
+ * Tracking parameters of one platform's share links, removed on its hosts (and subdomains)
+ * only: elsewhere the same short names can choose the page ("?s=shoes" is a search, "?t=42" on
+ * YouTube a timestamp). Names lower case, as isTrackingParam compares them.
+ */
+const X_SHARE = new Set(['s', 't']);
+const TIKTOK_SHARE = new Set(['is_from_webapp', 'sender_device', '_r', '_t', 'is_copy_url']);
+const LINKEDIN_SHARE = new Set(['trk', 'trackingid', 'lipi']);
+// `feature` says where the click came from ("share", "youtu.be", "emb_title"), `pp` is a
+// search token (the share token `si` is removed everywhere, Spotify's too). `v`, `t`, `list`,
+// `index` choose the video and stay.
+const YOUTUBE_SHARE = new Set(['feature', 'pp']);
+const HOST_TRACKING_PARAMS = new Map<string, ReadonlySet<string>>([
+  ['x.com', X_SHARE],
+  ['twitter.com', X_SHARE],
+  ['tiktok.com', TIKTOK_SHARE],
+  ['linkedin.com', LINKEDIN_SHARE],
+  ['lnkd.in', LINKEDIN_SHARE],
+  ['youtube.com', YOUTUBE_SHARE],
+  ['youtu.be', YOUTUBE_SHARE],
+  ['youtube-nocookie.com', YOUTUBE_SHARE],
+]);
+
+/** The host's own tracking parameters: the entry for it or for the nearest parent domain. */
+function hostTrackingParams(hostname: string): ReadonlySet<string> | undefined {
+  let host = hostname;
+  for (;;) {
+    const params = HOST_TRACKING_PARAMS.get(host);
+    if (params !== undefined) return params;
+    const dot = host.indexOf('.');
+    if (dot === -1) return undefined;
+    host = host.slice(dot + 1);
+  }
+}
 
 /**
  * Normalises a URL for counting: scheme and host lower case, `www.` kept (it can be a
  * different site), credentials, default ports, fragments and tracking parameters (utm_*,
- * fbclid, …) removed, the other query parameters kept exactly as written, trailing sentence
+ * fbclid, …, and platforms' own on their hosts: X's `s` and `t`, YouTube's `feature`)
+ * removed, the other query parameters kept exactly as written, trailing sentence
  * punctuation dropped. Returns null for something that is not an http(s) URL.
  */
 const SIMPLE_URL = /^https?:\/\/(?:[a-z0-9-]+\.)*[a-z][a-z0-9-]*(?:\/[A-Za-z0-9_-]*)*$/;
@@ -56,17 +96,20 @@ export function normalizeUrl(raw: string): string | null {
   url.password = '';
   // Filtered as written: URLSearchParams would re-encode what it keeps ("a%20b" → "a+b",
   // "x" → "x="), and some servers read those differently.
-  url.search = url.search
-    .slice(1)
-    .split('&')
-    .filter((pair) => pair !== '' && !isTrackingParam(pair))
-    .join('&');
+  if (url.search !== '') {
+    const hostParams = hostTrackingParams(url.hostname);
+    url.search = url.search
+      .slice(1)
+      .split('&')
+      .filter((pair) => pair !== '' && !isTrackingParam(pair, hostParams))
+      .join('&');
+  }
   let out = url.toString();
   if (url.pathname === '/' && url.search === '' && out.endsWith('/')) out = out.slice(0, -1);
   return out;
 }
 
-function isTrackingParam(pair: string): boolean {
+function isTrackingParam(pair: string, hostParams: ReadonlySet<string> | undefined): boolean {
   const eq = pair.indexOf('=');
   let key = eq === -1 ? pair : pair.slice(0, eq);
   if (key.includes('%')) {
@@ -77,7 +120,7 @@ function isTrackingParam(pair: string): boolean {
     }
   }
   key = key.toLowerCase();
-  return key.startsWith('utm_') || TRACKING_PARAMS.has(key);
+  return key.startsWith('utm_') || TRACKING_PARAMS.has(key) || hostParams?.has(key) === true;
 }
 
 const CLOSING_TO_OPENING = new Map([

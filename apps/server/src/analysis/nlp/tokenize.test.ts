@@ -109,29 +109,90 @@ describe('tokenize: mentions', () => {
       .filter((t) => t.kind === 'mention')
       .map((t) => t.text);
 
-  it('reads at most 20 characters of a name, as twitter-text does', () => {
-    const name = 'abcdefghijklmnopqrstuvwxyz0123';
-    expect(kinds(`hi @${name} there`)).toEqual([
-      'word:hi',
-      `mention:@${name.slice(0, 20)}`,
-      'word:there',
-    ]);
+  it('reads a name of up to 30 characters whole, and a longer one as nothing', () => {
+    // 30 characters: Instagram's limit. Truncating would name another account.
+    const name = 'this_is_a_very_long_username_x';
+    expect(kinds(`hi @${name} there`)).toEqual(['word:hi', `mention:@${name}`, 'word:there']);
     expect(mentions('@a2345678901234567890')).toEqual(['@a2345678901234567890']);
+    // Too long for any platform: no mention, and not words of the post either.
+    expect(kinds(`hi @${name}y there`)).toEqual(['word:hi', 'word:there']);
   });
 
   it.each([
-    ['an address after a mention', '@user@example.com'],
-    ['a long name in an address', '@abcdefghijklmnopqrstuvwxyz@example.com'],
+    ['a Bluesky handle', 'thanks @alice.bsky.social!', '@alice.bsky.social'],
+    ['a custom-domain Bluesky handle', 'by @jay-graber.example.co.uk', '@jay-graber.example.co.uk'],
+    ['a fediverse address', 'cc @gargron@mastodon.social', '@gargron@mastodon.social'],
+    ['a dotted Instagram name', 'photo @nat.geo today', '@nat.geo'],
+    ['a long dotted name', '@the.real.account_name_thirty', '@the.real.account_name_thirty'],
+    ['a dotted name ending in digits', 'with @lindsay.lambert.18!', '@lindsay.lambert.18'],
+    ['a sentence period after a name', 'thanks @bob.', '@bob'],
+    ['a sentence period after a handle', 'thanks @alice.bsky.social.', '@alice.bsky.social'],
+    [
+      'a sentence period after an address',
+      'ask @gargron@mastodon.social.',
+      '@gargron@mastodon.social',
+    ],
+    ['an ellipsis after a handle', 'so @nat.geo...', '@nat.geo'],
+    ['a dash after a handle', '@nat.geo- what', '@nat.geo'],
+  ])('reads %s whole', (_name, text, mention) => {
+    expect(mentions(text)).toEqual([mention]);
+  });
+
+  it('leaves no word or punctuation of a handle behind', () => {
+    expect(kinds('thanks @alice.bsky.social.')).toEqual([
+      'word:thanks',
+      'mention:@alice.bsky.social',
+      'punct:.',
+    ]);
+    expect(kinds('@gargron@mastodon.social hi')).toEqual([
+      'mention:@gargron@mastodon.social',
+      'word:hi',
+    ]);
+  });
+
+  it.each([
+    // A capital after the dot starts a sentence: Instagram and Bluesky names are lower case.
+    ['a sentence glued to a name', 'Sir @narendramodi.What have you done', '@narendramodi'],
+    ['two dots', '@bob..thanks', '@bob'],
+    ['a number', 'at @3.14 now', '@3'],
+    ['a hyphen without a dot', '@alice-bob', '@alice'],
+    ['an accented Latin letter after the dot', '@alice.bskì.social', '@alice'],
+    ['an instance without a dot', '@user@localhost', undefined],
+    ['an underscore in an instance', '@user@my_host.com', undefined],
+  ])('reads X names as before beside %s', (_name, text, mention) => {
+    expect(mentions(text)).toEqual(mention === undefined ? [] : [mention]);
+  });
+
+  it.each([
+    ['a long name in an address', '@abcdefghijklmnopqrstuvwxyz012345@example.com'],
     ['an accented Latin letter', '@aliceìnheiro something'],
     ['a scheme', '@http://example.com'],
     ['an email address', 'name@example.com'],
+    ['a short email address', 'a@b.com'],
     ['an email address with dots', 'first.last@example.co.uk'],
+    ['an email address on an instance', 'write to bob.smith@mastodon.social'],
   ])('gives no mention for %s', (_name, text) => {
     expect(mentions(text)).toEqual([]);
   });
 
+  it('lists handles lower case without "@", and keeps their labels out of keywords', () => {
+    const tokens = tokenize(
+      'Great talk by @Alice.bsky.social, @Gargron@Mastodon.Social and @nat.geo, thanks @bob.',
+    );
+    expect(extractEntities(tokens).mentions).toEqual([
+      'alice.bsky.social',
+      'gargron@mastodon.social',
+      'nat.geo',
+      'bob',
+    ]);
+    const keywords = postKeywords(tokens, 20).map((k) => k.term);
+    for (const label of ['bsky', 'social', 'mastodon', 'geo', 'nat']) {
+      expect(keywords.join(' ')).not.toMatch(new RegExp(`\\b${label}\\b`));
+    }
+  });
+
   it('still reads mentions beside those', () => {
-    expect(mentions('@username email me @test@example.com (cc: @Other_1)')).toEqual([
+    expect(mentions('@username email me test@example.com (cc: @Other_1)')).toEqual([
       '@username',
       '@Other_1',
     ]);

@@ -1,8 +1,8 @@
 /**
  * A social-media tokenizer shared by the trained sentiment model, keyword extraction and
- * language gating: URLs, @mentions, #hashtags, $cashtags, emoticons, emoji (with skin tones,
- * ZWJ sequences and flags), words (any script, with apostrophes) and punctuation runs.
- * One regular expression, one pass; no allocation beyond the token list.
+ * language gating: URLs, @mentions (X, Instagram, Bluesky and fediverse forms), #hashtags,
+ * $cashtags, emoticons, emoji (with skin tones, ZWJ sequences and flags), words (any script,
+ * with apostrophes) and punctuation runs. One pass; no allocation beyond the token list.
  */
 
 export type TokenKind =
@@ -38,14 +38,19 @@ const URL_RE = new RegExp(
   String.raw`(?:[Hh][Tt][Tt][Pp][Ss]?:\/\/|[Ww][Ww][Ww]\.)(?:(?:${URL_LABEL_CHAR}*\.)+${URL_CHAR}*|${URL_CHAR}+)`,
   'uy',
 );
-// Mentions as twitter-text reads them: at most 20 name characters (X allows 15 today, early
-// accounts had up to 20), and none when the name runs on into "@", an accented Latin letter or
-// "://" ("@user@example.com" is an address, "@aliceìnheiro" a word, "@http://…" a link).
-// The end test runs after the match, not as a lookahead, so that a rejected name is not
-// retried one character shorter.
-const MENTION_RE = /@[A-Za-z0-9_]{1,20}/y;
+// Mentions of every platform the posts come from, read by hand in one forward pass (no
+// backtracking; see mentionEnd): names of [A-Za-z0-9_] (X) and with dots too (Instagram,
+// Threads, TikTok), at most 30 characters and not ending in "."; Bluesky domain handles
+// ("@alice.bsky.social"); fediverse addresses ("@gargron@mastodon.social"). As twitter-text
+// does, a name that runs on into "@", an accented Latin letter or "://" is no mention
+// ("@aliceìnheiro" is a word, "@http://…" a link).
 const MENTION_BAD_END_RE =
   /[@\uFF20\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u024F\u0253\u0254\u0256\u0257\u0259\u025B\u0263\u0268\u026F\u0272\u0289\u028B\u02BB\u1E00-\u1EFF]|[\u0300-\u036F]|:\/\//y;
+/** Instagram's limit, the longest of the platforms' plain names (X: 15, once 20; TikTok: 24). */
+const MAX_NAME = 30;
+/** DNS limits, which Bluesky handles and fediverse instances follow. */
+const MAX_DOMAIN = 253;
+const MAX_LABEL = 63;
 // A hash sign followed by U+FE0F or U+20E3 is the keycap emoji #️⃣, not a hashtag (twitter-text).
 const HASHTAG_RE = /[#\uFF03](?![\uFE0F\u20E3])[\p{L}\p{M}\p{N}_]*\p{L}[\p{L}\p{M}\p{N}_]*/uy;
 const CASHTAG_RE = /\$[A-Za-z]{1,6}(?:[._][A-Za-z]{1,2})?(?![\p{L}\p{N}_])/uy;
@@ -103,14 +108,101 @@ function isNameChar(c: number): boolean {
   return isAsciiLetter(c) || isAsciiDigit(c) || c === 95;
 }
 
-function mentionAt(text: string, i: number): string | undefined {
-  const value = matchAt(MENTION_RE, text, i);
-  if (value === undefined) return undefined;
-  let end = i + value.length;
-  // A name longer than 20 characters still gives its first 20 (as twitter-text does), but the
-  // end test looks past the whole run, so that a long name in an address is no mention either.
-  while (end < text.length && isNameChar(text.charCodeAt(end))) end++;
-  return matchAt(MENTION_BAD_END_RE, text, end) === undefined ? value : undefined;
+function isHandleChar(c: number): boolean {
+  return isNameChar(c) || c === 46 || c === 45;
+}
+
+function badMentionEnd(text: string, end: number): boolean {
+  return matchAt(MENTION_BAD_END_RE, text, end) !== undefined;
+}
+
+/** Shapes `text[s, e)` can have: bit 1 a domain name (Bluesky handle), bit 2 a dotted name. */
+const DOMAIN = 1;
+const DOTTED_NAME = 2;
+
+function handleShapes(text: string, s: number, e: number): number {
+  let domain = e - s <= MAX_DOMAIN;
+  let dotted = e - s <= MAX_NAME;
+  let letter = false;
+  let labels = 0;
+  let labelStart = s;
+  for (let k = s; k <= e; k++) {
+    const c = k < e ? text.charCodeAt(k) : 46;
+    if (c === 46) {
+      // ".." is neither: no empty DNS label, and Instagram refuses it.
+      if (k === labelStart) return 0;
+      if (
+        k - labelStart > MAX_LABEL ||
+        text.charCodeAt(labelStart) === 45 ||
+        text.charCodeAt(k - 1) === 45
+      )
+        domain = false;
+      labels++;
+      if (k < e) labelStart = k + 1;
+    } else if (c === 95) domain = false;
+    else if (c === 45) dotted = false;
+    else if (!letter && isAsciiLetter(c)) letter = true;
+  }
+  if (labels < 2) return 0;
+  // A top-level domain starts with a letter ("alice.2024" is no domain).
+  if (!isAsciiLetter(text.charCodeAt(labelStart)) || e - labelStart < 2) domain = false;
+  // A dotted name has a letter somewhere ("@3.14" is no name).
+  if (!letter) dotted = false;
+  return (domain ? DOMAIN : 0) | (dotted ? DOTTED_NAME : 0);
+}
+
+/**
+ * Where the handle of `text[s…]` ends when it is one of the dotted forms, else 0. `plainEnd`:
+ * end of its run of X name characters.
+ */
+function dottedHandleEnd(text: string, s: number, plainEnd: number): number {
+  const n = text.length;
+  let e = plainEnd;
+  while (e < n && isHandleChar(text.charCodeAt(e))) e++;
+  if (e < n && text.charCodeAt(e) === 64) {
+    // Fediverse "@user@instance.tld"; the user part as the platforms' names allow.
+    const user = e;
+    if (user - s > MAX_NAME || !isNameChar(text.charCodeAt(user - 1))) return 0;
+    let d = user + 1;
+    while (d < n && isHandleChar(text.charCodeAt(d)) && text.charCodeAt(d) !== 95) d++;
+    // A sentence's full stop or dash after the instance is not part of it.
+    while (d > user + 1 && !isNameChar(text.charCodeAt(d - 1))) d--;
+    if (d === user + 1 || (handleShapes(text, user + 1, d) & DOMAIN) === 0) return 0;
+    return text.charCodeAt(d) === 95 || badMentionEnd(text, d) ? 0 : d;
+  }
+  while (e > plainEnd && !isNameChar(text.charCodeAt(e - 1))) e--;
+  if (e === plainEnd) return 0;
+  // Instagram names and Bluesky handles are lower case: a capital after the dot starts the
+  // next sentence of a post that lost its space ("thanks @narendramodi.What have you…").
+  for (let k = plainEnd; k < e; k++) {
+    const d = text.charCodeAt(k);
+    if (d >= 65 && d <= 90) return 0;
+  }
+  if (handleShapes(text, s, e) === 0) return 0;
+  return badMentionEnd(text, e) ? 0 : e;
+}
+
+/**
+ * The end of the mention at `i` (an "@" with no word character before it); 0 when there is
+ * none; minus the end of a name too long for any platform, which is no mention and no words
+ * either. The checks run after each scan, not as lookaheads, so that a rejected name is not
+ * retried one character shorter (twitter-text would read the first 20 characters of a longer
+ * name: that names another account, so it is not done here).
+ */
+function mentionEnd(text: string, i: number): number {
+  const s = i + 1;
+  let j = s;
+  while (j < text.length && isNameChar(text.charCodeAt(j))) j++;
+  if (j === s) return 0;
+  const c = text.charCodeAt(j);
+  // Dotted forms first; when the text after the name is none of them, it is read as X reads
+  // it ("@bob.Thanks" → "@bob"), so that posts without such handles tokenize as before.
+  if (c === 46 || c === 45 || c === 64) {
+    const end = dottedHandleEnd(text, s, j);
+    if (end !== 0) return end;
+  }
+  if (badMentionEnd(text, j)) return 0;
+  return j - s <= MAX_NAME ? j : -j;
 }
 
 const EMOTICON_START = new Set([...':;=8<>^)(][dD/\\|@'].map((ch) => ch.charCodeAt(0)));
@@ -128,12 +220,18 @@ export function tokenize(text: string): Token[] {
     }
     let kind: TokenKind | undefined;
     let value: string | undefined;
+    let mentionTo: number;
     if (
       (c === 104 || c === 119 || c === 72 || c === 87) &&
       (value = matchAt(URL_RE, text, i)) !== undefined
     ) {
       kind = 'url';
-    } else if (c === 64 && !wordCharBefore(text, i) && (value = mentionAt(text, i)) !== undefined) {
+    } else if (c === 64 && !wordCharBefore(text, i) && (mentionTo = mentionEnd(text, i)) !== 0) {
+      if (mentionTo < 0) {
+        i = -mentionTo;
+        continue;
+      }
+      value = text.slice(i, mentionTo);
       kind = 'mention';
     } else if (
       (c === 35 || c === 0xff03) &&
@@ -195,8 +293,6 @@ export function tokenize(text: string): Token[] {
     }
     tokens.push({ kind, text: value, start: i, norm });
     i += value.length;
-    // The rest of an over-long name is part of the handle as written, not a word of the post.
-    if (kind === 'mention') while (i < n && isNameChar(text.charCodeAt(i))) i++;
   }
   return tokens;
 }
