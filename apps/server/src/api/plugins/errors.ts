@@ -1,4 +1,9 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type {
+  FastifyError,
+  FastifyInstance,
+  FastifyRequest,
+  FastifySchemaValidationError,
+} from 'fastify';
 import {
   hasZodFastifySchemaValidationErrors,
   isResponseSerializationError,
@@ -34,7 +39,89 @@ const fastifyCodes: Record<string, { code: ErrorCode; status: number }> = {
   FST_ERR_VALIDATION: { code: 'validation_failed', status: 400 },
 };
 
-function describe(error: FastifyError): ErrorReply | null {
+/**
+ * Names whose values may be credentials (passwords, tokens, API keys, TOTP and recovery codes,
+ * a connection's credentials): a validation problem never echoes them back, where a proxy or a
+ * client's error log would keep them.
+ */
+const SECRET_NAME = /password|token|secret|key|authorization|cookie|credential|code|signature/i;
+const MAX_VALUE_CHARS = 100;
+
+const cut = (text: string): string => {
+  const chars = Array.from(text); // code points: a cut never splits a surrogate pair
+  return chars.length <= MAX_VALUE_CHARS
+    ? text
+    : `${chars.slice(0, MAX_VALUE_CHARS - 1).join('')}…`;
+};
+
+/**
+ * The received value as a problem shows it: scalars as they came (a string cut to 100
+ * characters), an object or array as itself when its JSON is that short, else its JSON cut;
+ * secret-named members inside are redacted.
+ */
+function shown(value: unknown): unknown {
+  if (typeof value === 'string') return cut(value);
+  if (value === null || typeof value === 'number' || typeof value === 'boolean') return value;
+  if (typeof value !== 'object') return undefined;
+  const json = JSON.stringify(value, (name, member: unknown) =>
+    name !== '' && SECRET_NAME.test(name) ? '[redacted]' : member,
+  );
+  return json.length <= MAX_VALUE_CHARS ? (JSON.parse(json) as unknown) : cut(json);
+}
+
+/** What the request held at `path`, or undefined (absent, or nothing to show). */
+function receivedAt(source: unknown, path: readonly string[]): unknown {
+  let at = source;
+  for (const name of path) {
+    if (at === null || typeof at !== 'object' || !Object.hasOwn(at, name)) return undefined;
+    at = (at as Record<string, unknown>)[name];
+  }
+  return at;
+}
+
+/**
+ * The request part a validation context names. Headers are never echoed: credentials and
+ * signatures travel in them under all sorts of names.
+ */
+function partOf(request: FastifyRequest, where: string): unknown {
+  if (where === 'body') return request.body;
+  if (where === 'querystring') return request.query;
+  if (where === 'params') return request.params;
+  return undefined;
+}
+
+interface Problem {
+  in: string;
+  field: string | null;
+  message: string;
+  value?: unknown;
+}
+
+function problem(source: unknown, where: string, path: string[], message: string): Problem {
+  const field = path.join('.') || null;
+  if (path.some((name) => SECRET_NAME.test(name))) return { in: where, field, message };
+  const value = shown(receivedAt(source, path));
+  return value === undefined ? { in: where, field, message } : { in: where, field, message, value };
+}
+
+function validationProblems(
+  error: Pick<FastifyError, 'validationContext'> & { validation: FastifySchemaValidationError[] },
+  request: FastifyRequest,
+): Problem[] {
+  const where = error.validationContext ?? 'request';
+  const source = partOf(request, where);
+  return error.validation.flatMap((v) => {
+    const path = v.instancePath.split('/').filter(Boolean);
+    // Zod reports unknown keys as one issue on their object: name each key, as a misspelt
+    // filter is found by its name.
+    const keys = (v.params as { keys?: unknown }).keys;
+    if (v.keyword === 'unrecognized_keys' && Array.isArray(keys))
+      return keys.map((key) => problem(source, where, [...path, String(key)], 'Unrecognized key'));
+    return [problem(source, where, path, v.message ?? 'is invalid')];
+  });
+}
+
+function describe(error: FastifyError, request: FastifyRequest): ErrorReply | null {
   if (error instanceof AppError)
     return {
       status: error.status,
@@ -44,18 +131,14 @@ function describe(error: FastifyError): ErrorReply | null {
     };
   if (hasZodFastifySchemaValidationErrors(error)) {
     const where = error.validationContext ?? 'request';
-    const problems = error.validation.map((v) => {
-      const field =
-        v.instancePath.replace(/^\//, '').replaceAll('/', '.') ||
-        String((v.params as { issue?: { path?: unknown[] } }).issue?.path?.join('.') ?? '');
-      return { in: where, field: field || null, message: v.message ?? 'is invalid' };
-    });
+    const problems = validationProblems(error, request);
     const first = problems[0];
+    const got = first && 'value' in first ? ` (got ${JSON.stringify(first.value)})` : '';
     return {
       status: 400,
       code: 'validation_failed',
       message: first
-        ? `${where}${first.field ? `.${first.field}` : ''}: ${first.message}`
+        ? `${where}${first.field ? `.${first.field}` : ''}: ${first.message}${got}`
         : `invalid ${where}`,
       details: { problems },
     };
@@ -90,7 +173,7 @@ function describe(error: FastifyError): ErrorReply | null {
 /** One error body everywhere: {"error":{"code","message","details"}}. */
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    const known = describe(error);
+    const known = describe(error, request);
     if (!known || known.status >= 500) {
       const serialization = isResponseSerializationError(error);
       request.log.error({ err: error, serialization }, 'request failed');

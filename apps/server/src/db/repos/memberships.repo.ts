@@ -47,6 +47,53 @@ export async function findRole(
   return rows[0]?.role ?? null;
 }
 
+/** Where a signed-in session stands in a workspace (see findSessionStanding). */
+export interface SessionStanding {
+  /** Neither revoked (sign-out, password change, refresh-token reuse) nor expired. */
+  sessionActive: boolean;
+  userEnabled: boolean;
+  /** The user's role in the workspace, or null when no longer a member. */
+  role: Role | null;
+  requireMfa: boolean;
+}
+
+/**
+ * What authentication and workspace authorization read for a session, in one statement of
+ * primary-key lookups, for callers that re-check it often (open progress streams); null when
+ * the session is gone. Row-level security: scope the workspace and the user.
+ */
+export async function findSessionStanding(
+  db: Queryable,
+  sessionId: string,
+  userId: string,
+  workspaceId: string,
+): Promise<SessionStanding | null> {
+  const { rows } = await db.query<{
+    session_active: boolean;
+    user_enabled: boolean;
+    role: Role | null;
+    require_mfa: boolean | null;
+  }>(
+    `SELECT s.revoked_at IS NULL AND s.expires_at > now() AS session_active,
+            u.disabled_at IS NULL AS user_enabled, m.role, w.require_mfa
+       FROM sessions s
+       JOIN users u ON u.id = s.user_id
+       LEFT JOIN memberships m ON m.workspace_id = $3 AND m.user_id = s.user_id
+       LEFT JOIN workspaces w ON w.id = m.workspace_id
+      WHERE s.id = $1 AND s.user_id = $2`,
+    [sessionId, userId, workspaceId],
+  );
+  const r = rows[0];
+  return r
+    ? {
+        sessionActive: r.session_active,
+        userEnabled: r.user_enabled,
+        role: r.role,
+        requireMfa: r.require_mfa ?? false,
+      }
+    : null;
+}
+
 export async function listMembers(db: Queryable, workspaceId: string): Promise<MembershipRecord[]> {
   const { rows } = await db.query<MembershipRow>(
     `${SELECT} WHERE m.workspace_id = $1 ORDER BY m.created_at, u.email`,

@@ -21,6 +21,10 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import { AppError, notFound } from '../../../errors.js';
 import { findAnalysis, listAnalyses, listResults } from '../../../db/repos/analyses.repo.js';
+import { findApiKeyByPrefixInWorkspace } from '../../../db/repos/api-keys.repo.js';
+import { findSessionStanding } from '../../../db/repos/memberships.repo.js';
+import { roleAllows, scopesAllow, type Permission } from '../../../domain/auth/permissions.js';
+import { FollowerAccessRevoked } from '../../../domain/analyses/event-hub.js';
 import { decodeCursor, encodeCursor, filterFingerprint } from '../../../domain/posts/cursor.js';
 import {
   getAnalysisSettings,
@@ -329,7 +333,7 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
     tags: ['analyses'],
     summary: 'Progress as Server-Sent Events (resumable with Last-Event-ID or ?after=)',
     description:
-      "Events: queued, started, chunk_completed, chunk_failed, chunk_dead, paused, then a final completed, completed_with_errors, failed or cancelled; an analysis that asked the LLM and completed then has its job summary's event (summary: the text, or null with the reason). The stream ends after the last of them; a resume after the end is answered 204 (EventSource then stops reconnecting).",
+      "Events: queued, started, chunk_completed, chunk_failed, chunk_dead, paused, then a final completed, completed_with_errors, failed or cancelled; an analysis that asked the LLM and completed then has its job summary's event (summary: the text, or null with the reason). The stream ends after the last of them; a resume after the end is answered 204 (EventSource then stops reconnecting). Last-Event-ID, when sent, wins over ?after= (EventSource reconnects to the same URL). Access is checked again while the stream is open (every 30 s, or twice per keep-alive interval when that is shorter): once the caller's session or API key has ended, or they may no longer read the workspace, the stream ends with an `error` event without id, whose data is {code: 'access_revoked', status, reason, message}: `status` is what a new request would be answered (401: the session or key has ended, sign in again; 403: no longer allowed, e.g. two-factor authentication now required; 404: no longer a member). An open stream outlives its access token while the session lasts.",
     querystring: analysisEventsQuerySchema,
     produces: ['text/event-stream'],
   };
@@ -340,6 +344,101 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
     for (const stream of openStreams) stream.abort();
     done();
   });
+
+  // Authorization is checked when a stream opens; an open stream checks it again this often, or a
+  // removed member, a revoked key or a signed-out session would follow until the analysis ends
+  // (never, for one paused on its budget). Derived from the keep-alive, the streams' one timing
+  // setting: 30 s by default, and tests that shorten the keep-alive shorten this with it.
+  const accessRecheckMs = Math.min(30_000, 2 * keepAliveMs);
+  const refusal = (
+    code: 'unauthorized' | 'forbidden' | 'not_found',
+    reason: string,
+    message: string,
+  ): AppError => new AppError(code, message, { details: { reason } });
+  /**
+   * What a new request of the stream's caller would now be refused with, or null; one query by
+   * primary keys. The access token's expiry is not checked: its 15 minutes bound how long a
+   * request is trusted without asking the database, and this asks the session itself; ending
+   * streams there would only make every client reconnect with a refreshed token (which an
+   * EventSource, holding no token of its own, cannot do) for no added safety.
+   */
+  const accessOf =
+    (request: FastifyRequest, workspaceId: string) => async (): Promise<AppError | null> => {
+      const auth = request.routeOptions.config.auth;
+      const permission: Permission = auth && 'permission' in auth ? auth.permission : 'read';
+      const principal = request.principal;
+      if (!principal) return refusal('unauthorized', 'missing_credentials', 'Not signed in');
+      if (principal.kind === 'api_key') {
+        const key = await request.scoped((c) =>
+          findApiKeyByPrefixInWorkspace(c, workspaceId, principal.keyId),
+        );
+        if (!key || key.revokedAt)
+          return refusal('unauthorized', 'api_key_revoked', 'This API key was revoked');
+        if (key.expiresAt && key.expiresAt <= new Date())
+          return refusal('unauthorized', 'api_key_expired', 'This API key has expired');
+        if (!scopesAllow(key.scopes, permission))
+          return refusal('forbidden', 'permission', `This API key does not allow ${permission}`);
+        return null;
+      }
+      const standing = await request.scoped((c) =>
+        findSessionStanding(c, principal.sessionId, principal.userId, workspaceId),
+      );
+      if (!standing?.sessionActive)
+        return refusal('unauthorized', 'session_revoked', 'This session has ended; sign in again');
+      if (!standing.userEnabled)
+        return refusal('unauthorized', 'account_disabled', 'This account is disabled');
+      if (!standing.role)
+        return refusal('not_found', 'not_a_member', 'You are no longer a member of this workspace');
+      if (
+        !principal.mfa &&
+        (standing.requireMfa || deps.config.auth.mfaRequiredRoles.includes(standing.role))
+      )
+        return refusal(
+          'forbidden',
+          'mfa_required',
+          'This workspace requires two-factor authentication: enable it and sign in with a code',
+        );
+      if (!roleAllows(standing.role, permission))
+        return refusal(
+          'forbidden',
+          'permission',
+          `Your role (${standing.role}) does not allow ${permission} in this workspace`,
+        );
+      return null;
+    };
+  const reasonOf = (error: AppError): string =>
+    (error.details as { reason?: string } | undefined)?.reason ?? error.code;
+
+  /**
+   * Where a follower resumes: after the Last-Event-ID header's event, else after ?after=. The
+   * header wins: EventSource sends it when it reconnects to the URL it first opened. Read before
+   * the handler, so that a WebSocket upgrade with a bad one is refused with a 400 too.
+   */
+  const resumeAfter = (request: FastifyRequest): number => {
+    const header = request.headers['last-event-id'];
+    const sent = header === undefined ? '' : String(header).trim();
+    if (sent === '') return (request.query as { after?: number | undefined }).after ?? 0;
+    const id = Number(sent);
+    if (/^\d+$/.test(sent) && Number.isSafeInteger(id)) return id;
+    const value = sent.length > 100 ? `${sent.slice(0, 99)}…` : sent;
+    throw new AppError(
+      'validation_failed',
+      `headers.last-event-id: not an event id, expected a non-negative integer (got ${JSON.stringify(value)})`,
+      {
+        details: {
+          problems: [
+            {
+              in: 'headers',
+              field: 'last-event-id',
+              message: 'not an event id, expected a non-negative integer',
+              value,
+            },
+          ],
+        },
+      },
+    );
+  };
+
   const sse = async (
     request: FastifyRequest<{
       Params: { analysisId: string };
@@ -349,16 +448,9 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
   ): Promise<void> => {
     const workspaceId = request.tenant.workspaceId ?? '';
     const { analysisId } = request.params;
+    const lastEventId = resumeAfter(request);
     const exists = await request.scoped((c) => findAnalysis(c, workspaceId, analysisId));
     if (!exists) throw notFound('analysis', analysisId);
-    const lastEventId = Number(request.headers['last-event-id'] ?? request.query.after ?? 0);
-    if (!Number.isSafeInteger(lastEventId) || lastEventId < 0) {
-      throw new AppError('validation_failed', 'Last-Event-ID must be a non-negative integer', {
-        details: {
-          problems: [{ in: 'headers', field: 'last-event-id', message: 'not an event id' }],
-        },
-      });
-    }
     if (await deps.analysisEvents.isOver(workspaceId, analysisId, lastEventId)) {
       await reply.code(204).send();
       return;
@@ -384,14 +476,25 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
         analysisId,
         lastEventId,
         abort.signal,
-        { untilOver: true },
+        {
+          untilOver: true,
+          recheck: { everyMs: accessRecheckMs, access: accessOf(request, workspaceId) },
+        },
       )) {
         res.write(
           `id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify({ ...event.data, at: event.createdAt.toISOString() })}\n\n`,
         );
       }
     } catch (error) {
-      request.log.warn({ err: error }, 'event stream ended with an error');
+      if (error instanceof FollowerAccessRevoked) {
+        // No id: a client that reconnects resumes after the last real event, and is refused.
+        const { status, message } = error.refusal;
+        const reason = reasonOf(error.refusal);
+        res.write(
+          `event: error\ndata: ${JSON.stringify({ code: 'access_revoked', status, reason, message })}\n\n`,
+        );
+        request.log.info({ reason }, 'event stream ended: access revoked');
+      } else request.log.warn({ err: error }, 'event stream ended with an error');
     } finally {
       clearInterval(keepAlive);
       abort.abort();
@@ -399,8 +502,9 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
       res.end();
     }
   };
-  // The same URL answers a WebSocket upgrade with the same events, as {id, type, data} messages
-  // (resume with ?after=): browsers cannot send Last-Event-ID or headers on a WebSocket.
+  // The same URL answers a WebSocket upgrade with the same events, as {id, type, data} messages.
+  // Browsers cannot send headers on a WebSocket and resume with ?after=; other clients may send
+  // Last-Event-ID as over SSE.
   const ws = (
     socket: WebSocket,
     request: FastifyRequest<{
@@ -410,7 +514,7 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
   ): void => {
     const workspaceId = request.tenant.workspaceId ?? '';
     const { analysisId } = request.params;
-    const after = Number(request.query.after ?? 0);
+    const after = resumeAfter(request);
     const abort = new AbortController();
     socket.on('close', () => abort.abort());
     openStreams.add(abort);
@@ -435,7 +539,10 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
           analysisId,
           after,
           abort.signal,
-          { untilOver: true },
+          {
+            untilOver: true,
+            recheck: { everyMs: accessRecheckMs, access: accessOf(request, workspaceId) },
+          },
         )) {
           socket.send(
             JSON.stringify({
@@ -447,20 +554,33 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
         }
         socket.close(1000, 'done');
       } catch (error) {
-        request.log.warn({ err: error }, 'websocket event stream failed');
-        socket.close(1011, 'error');
+        if (error instanceof FollowerAccessRevoked) {
+          // 4000 + the status a new request would get, as 4404 above.
+          const reason = reasonOf(error.refusal);
+          socket.close(4000 + error.refusal.status, `access revoked: ${reason}`);
+          request.log.info({ reason }, 'websocket event stream ended: access revoked');
+        } else {
+          request.log.warn({ err: error }, 'websocket event stream failed');
+          socket.close(1011, 'error');
+        }
       } finally {
         clearInterval(ping);
         openStreams.delete(abort);
       }
     })();
   };
-  const eventsDescription = `${eventsSchema.description} A WebSocket upgrade of the same URL receives the same events as JSON messages {id, type, data}.`;
+  const eventsDescription = `${eventsSchema.description} A WebSocket upgrade of the same URL receives the same events as JSON messages {id, type, data}; it resumes the same way (browsers can send ?after= only), and closes with 1000 after the last event, 4404 for an analysis it cannot see, and, when access ends as above, 4401, 4403 or 4404 (4000 + that status) with the reason.`;
+  // Before the handler, and so before a WebSocket upgrade: a bad Last-Event-ID is a 400.
+  const checkResume = (request: FastifyRequest, _reply: FastifyReply, done: () => void): void => {
+    resumeAfter(request); // throws on a bad header (Fastify answers a hook's throw)
+    done();
+  };
   app.route({
     method: 'GET',
     url: '/v1/workspaces/:workspaceId/analyses/:analysisId/events',
     config: { auth: { permission: 'read' } },
     schema: { ...eventsSchema, description: eventsDescription, params: analysisParamsSchema },
+    preHandler: checkResume,
     handler: sse,
     wsHandler: ws,
   });
@@ -469,6 +589,7 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
     url: '/v1/analyses/:analysisId/events',
     config: { auth: { permission: 'read' } },
     schema: { ...eventsSchema, description: eventsDescription, params: analysisIdParamsSchema },
+    preHandler: checkResume,
     handler: sse,
     wsHandler: ws,
   });
