@@ -35,7 +35,9 @@ export const VADER_ENGINE: EngineInfo = { name: 'vader', version: '3.3.2+lexicon
 // "@gargron@mastodon.social"), none for a name too long for any platform (not its first 20
 // characters); toxicity's whitelist read as obscenity reads it ("ass" flagged again); platform
 // tracking parameters removed on their own hosts (X's s and t, TikTok's, LinkedIn's, YouTube's
-// feature and pp) and _gl, _ga, mibextid everywhere.
+// feature and pp) and _gl, _ga, mibextid everywhere; declared three-letter codes read as
+// two-letter ones ("eng": "en") and X's "qme", "qht", "art", "zxx" as no declaration; VADER's
+// sentiment without probabilities.
 export const ANALYZER_ENGINE: EngineInfo = { name: 'socialpulse-analysis', version: '5' };
 /**
  * The model's and default's inference beyond the shipped file: `segmented` reads a text longer
@@ -168,7 +170,9 @@ export function createAnalyzer(options: AnalyzerOptions = {}): Analyzer {
       vader: {
         label: vaderLabel(scores.compound),
         score: scores.compound,
-        probabilities: { negative: scores.neg, neutral: scores.neu, positive: scores.pos },
+        // VADER has no probabilities: its neg/neu/pos are shares of the text (in `vader`), and
+        // a long neutral text can score positive with neu 0.92.
+        probabilities: null,
         engine: VADER_ENGINE,
       },
     };
@@ -178,11 +182,8 @@ export function createAnalyzer(options: AnalyzerOptions = {}): Analyzer {
     const truncated = post.text.length > MAX_TEXT_LENGTH;
     const text = sanitizeText(truncated ? post.text.slice(0, MAX_TEXT_LENGTH) : post.text);
     const tokens = tokenize(text);
-    const declared = post.language?.split(/[-_]/)[0]?.toLowerCase();
     const language =
-      declared !== undefined && /^[a-z]{2,3}$/.test(declared)
-        ? declared
-        : detectLanguage(tokens, isEnglishWord).language;
+      declaredLanguage(post.language) ?? detectLanguage(tokens, isEnglishWord).language;
     const scores = vader.polarityScores(text);
     const all = sentiments(text, tokens, language, scores);
     const entities = extractEntities(tokens);
@@ -245,6 +246,27 @@ const FOREIGN_HOMOGRAPHS: ReadonlySet<string> = new Set([
   'war',
   'pain',
 ]);
+
+/** ISO 639-2/3 codes of common languages, as the ISO 639-1 codes the engines report. */
+const THREE_LETTER_CODES: ReadonlyMap<string, string> = new Map([
+  ['eng', 'en'], ['spa', 'es'], ['fra', 'fr'], ['fre', 'fr'], ['deu', 'de'], ['ger', 'de'],
+  ['por', 'pt'], ['ita', 'it'], ['nld', 'nl'], ['dut', 'nl'], ['rus', 'ru'], ['jpn', 'ja'],
+  ['zho', 'zh'], ['chi', 'zh'], ['kor', 'ko'], ['ara', 'ar'], ['tur', 'tr'], ['hin', 'hi'],
+  ['ind', 'id'], ['pol', 'pl'], ['swe', 'sv'], ['ukr', 'uk'], ['fas', 'fa'], ['per', 'fa'],
+]); // prettier-ignore
+
+/**
+ * The language a post declares (a BCP 47 tag, or a platform's code), as the engines name
+ * languages; undefined when it declares none or says it has none: `und`, `zxx` (no linguistic
+ * content), `mul`, `mis`, `art` and the private `qaa`–`qtz` (X writes `qme` for a post of
+ * mentions, `qht` for hashtags, `art` for emoji only), so that the post's own words decide.
+ */
+export function declaredLanguage(tag: string | undefined): string | undefined {
+  const primary = tag?.trim().split(/[-_]/)[0]?.toLowerCase();
+  if (primary === undefined || !/^[a-z]{2,3}$/.test(primary)) return undefined;
+  if (/^(und|zxx|mul|mis|art|q[a-t][a-z])$/.test(primary)) return undefined;
+  return THREE_LETTER_CODES.get(primary) ?? primary;
+}
 
 /**
  * Whether the sentiment engines may read a post: true, or why not. Undetermined language

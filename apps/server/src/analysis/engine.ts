@@ -36,7 +36,10 @@ export interface SentimentResult {
   label: 'positive' | 'neutral' | 'negative' | null;
   /** -1..1 (P(positive) − P(negative) for the model and default; compound for VADER); null with the label. */
   score: number | null;
-  /** [negative, neutral, positive]; null with the label. VADER reports its neg/neu/pos proportions. */
+  /**
+   * Calibrated class probabilities (the model and the default); null with the label, and always
+   * null for VADER, which has none (its neg/neu/pos proportions are the result's `vader`).
+   */
   probabilities: { negative: number; neutral: number; positive: number } | null;
   engine: EngineInfo;
   /** Why there is no sentiment, when label is null. */
