@@ -603,6 +603,9 @@ export class ChunkWorker {
           held_usd: reason.held,
           budget_usd: reason.budget,
           needed_usd: reason.needed,
+          // Nothing resumes a paused analysis by itself: a raised budget or a new month only
+          // lets a retry pass.
+          resume: `raise the workspace's monthly LLM budget (PATCH /v1/workspaces/${data.workspaceId}/analysis-settings) or wait for next month, then retry the analysis (POST /v1/workspaces/${data.workspaceId}/analyses/${analysis.id}/retry, or socialpulse analyses retry ${analysis.id})`,
         };
         const updated = await setAnalysisStatus(c, analysis.id, 'paused_budget', { error });
         await appendEvent(c, analysis.id, data.workspaceId, 'paused', {

@@ -374,6 +374,45 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
     expect(again.statusCode).toBe(409);
   });
 
+  it('refuses to retry an analysis that has nothing to retry, and names an unknown one', async () => {
+    const post = (path: string) =>
+      app.inject({
+        method: 'POST',
+        url: `/v1/workspaces/${ws}/analyses/${path}`,
+        headers: owner.headers,
+      });
+    const done = await waitForAnalysis(
+      app,
+      owner,
+      (await submitTestAnalysis(app, owner, ws, { posts: { limit: 5 } })).id,
+    );
+    expect(done.status).toBe('completed');
+    const completed = await post(`${done.id}/retry`);
+    expect(completed.statusCode).toBe(409);
+    expect(completed.json()).toMatchObject({
+      error: { code: 'conflict', details: { status: 'completed' } },
+    });
+    await worker.stop();
+    try {
+      const queued = (await submitTestAnalysis(app, owner, ws, { posts: { limit: 5 } })).id;
+      const refused = await post(`${queued}/retry`);
+      expect(refused.statusCode).toBe(409);
+      expect(refused.json()).toMatchObject({
+        error: { code: 'conflict', details: { status: 'queued' } },
+      });
+      expect((await post(`${queued}/cancel`)).statusCode).toBe(200);
+    } finally {
+      worker = await startTestWorker(db, { ANALYSIS_SLOTS: '3' });
+    }
+    const unknown = '00000000-0000-4000-8000-000000000000';
+    for (const verb of ['retry', 'cancel']) {
+      const missing = await post(`${unknown}/${verb}`);
+      expect(missing.statusCode, verb).toBe(404);
+      expect(missing.json(), verb).toMatchObject({ error: { code: 'not_found' } });
+      expect(missing.body, verb).toContain(unknown);
+    }
+  });
+
   it('pages the analyses list without skipping analyses created in the same millisecond', async () => {
     const tenant = await signUpUser(app);
     const space = await createWorkspaceAs(app, tenant);
