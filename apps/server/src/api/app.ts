@@ -28,6 +28,7 @@ import { registerErrorHandling } from './plugins/errors.js';
 import { generateRequestId, registerRequestContext } from './plugins/request-context.js';
 import websocket from '@fastify/websocket';
 import { registerAnalysisRoutes } from './routes/analyses/analyses.routes.js';
+import { registerLaneRoutes } from './routes/analyses/lanes.routes.js';
 import { registerWebhookRoutes } from './routes/webhooks/webhooks.routes.js';
 import { registerConnectionRoutes } from './routes/connections/connections.routes.js';
 import { registerApiKeyRoutes } from './routes/api-keys/api-keys.routes.js';
@@ -203,6 +204,7 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   registerPostRoutes(app, deps);
   await registerImportRoutes(app, deps);
   registerAnalysisRoutes(app, deps);
+  registerLaneRoutes(app, deps);
   await registerWebhookRoutes(app, deps);
   registerConnectionRoutes(app, deps);
   app.addHook('onClose', async () => {

@@ -542,6 +542,24 @@ const ROUTES: Record<string, RouteSpec> = {
         payload: { categories: [{ id: 'billing', keywords: ['invoice'] }] },
       }),
   },
+  'PUT /v1/admin/analysis-lanes/workspaces/{workspaceId}': {
+    auth: 'instance_admin',
+    request: (ctx, c) =>
+      withCaller(c, {
+        method: 'PUT',
+        url: `/v1/admin/analysis-lanes/workspaces/${ctx.a.workspaceId}`,
+        payload: { priority: 0 },
+      }),
+  },
+  'PUT /v1/admin/analysis-lanes/users/{userId}': {
+    auth: 'instance_admin',
+    request: (ctx, c) =>
+      withCaller(c, {
+        method: 'PUT',
+        url: `/v1/admin/analysis-lanes/users/${ctx.mfaUser.id}`,
+        payload: { priority: 0 },
+      }),
+  },
   'GET /v1/workspaces/{workspaceId}/connections': {
     auth: { permission: 'read' },
     request: (ctx, c) => withCaller(c, { method: 'GET', url: `${ws(ctx)}/connections` }),

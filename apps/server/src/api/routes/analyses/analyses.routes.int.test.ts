@@ -11,6 +11,7 @@ import {
   noRateLimitsAtAll,
   signUpUser,
   type TestUser,
+  userIdOf,
 } from '../../../../test/support/app.js';
 import {
   importTestPosts,
@@ -578,9 +579,37 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
           },
         },
       });
-      await db.adminPool.query('UPDATE workspaces SET analysis_priority = 4 WHERE id = $1', [
-        space,
-      ]);
+      // Lanes are granted by an instance admin (the owner here), not by the workspace itself.
+      const lane = (who: TestUser, url: string, priority: number) =>
+        app.inject({
+          method: 'PUT',
+          url: `/v1/admin/analysis-lanes/${url}`,
+          headers: who.headers,
+          payload: { priority },
+        });
+      expect((await lane(tenant, `workspaces/${space}`, 4)).statusCode).toBe(403);
+      const tooFast = await lane(owner, `workspaces/${space}`, 11);
+      expect(tooFast.statusCode).toBe(400);
+      expect(tooFast.body).toContain('priority');
+      const unknown = '00000000-0000-4000-8000-000000000000';
+      expect((await lane(owner, `workspaces/${unknown}`, 4)).statusCode).toBe(404);
+      expect((await lane(owner, `users/${unknown}`, 4)).statusCode).toBe(404);
+      const granted = await lane(owner, `workspaces/${space}`, 4);
+      expect(granted.statusCode, granted.body).toBe(200);
+      expect(granted.json()).toEqual({ workspace_id: space, priority: 4 });
+      const audited = await db.adminPool.query<{ details: { priority: number } }>(
+        "SELECT details FROM audit_log WHERE action = 'analysis.lane_set' AND target = $1",
+        [space],
+      );
+      expect(audited.rows.map((r) => r.details.priority)).toEqual([4]);
+      // A user's lane follows them into every workspace.
+      const userLane = await lane(owner, `users/${await userIdOf(app, other)}`, 2);
+      expect(userLane.statusCode, userLane.body).toBe(200);
+      const lanes = await db.adminPool.query<{ p: number }>(
+        'SELECT analysis_priority AS p FROM users WHERE id = $1',
+        [await userIdOf(app, other)],
+      );
+      expect(lanes.rows[0]?.p).toBe(2);
       const within = await patch(4);
       expect(within.statusCode, within.body).toBe(200);
       expect(within.json<Analysis>().priority).toBe(4);
