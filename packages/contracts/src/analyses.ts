@@ -256,13 +256,20 @@ export const analysisCostSchema = z
   })
   .meta({ id: 'AnalysisCost' });
 
-const categoryRuleSchema = z
+export const categoryRuleSchema = z
   .object({
     id: z.string().min(1).max(100),
     keywords: z.array(z.string().min(1).max(100)).max(500).optional(),
     hashtags: z.array(z.string().min(1).max(100)).max(500).optional(),
   })
   .strict();
+
+/**
+ * The rules a workspace may set, as PATCH analysis-settings takes them (and `analyze
+ * --categories` reads them). Rules that can never match are refused by the server, which owns
+ * the matcher's normalisation (this package stays zod-only).
+ */
+export const categoryRulesSchema = z.array(categoryRuleSchema).max(200);
 
 export const analysisSettingsSchema = z
   .object({
@@ -281,7 +288,7 @@ export const analysisSettingsSchema = z
 
 export const analysisSettingsPatchSchema = z
   .object({
-    categories: z.array(categoryRuleSchema).max(200).optional(),
+    categories: categoryRulesSchema.optional(),
     llm: z
       .object({
         base_url: z

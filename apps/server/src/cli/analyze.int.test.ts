@@ -267,3 +267,167 @@ describe('socialpulse analyze (the command)', () => {
     ]);
   });
 });
+
+describe('socialpulse analyze --categories', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sp-analyze-cat-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const fresh = (): string => mkdtempSync(path.join(dir, 't-'));
+  const write = (d: string, name: string, content: string): string => {
+    const file = path.join(d, name);
+    writeFileSync(file, content);
+    return file;
+  };
+  const input = [
+    JSON.stringify({ id: 'a', text: 'Need a refund, customer service was slow' }),
+    JSON.stringify({ id: 'b', text: 'Loving the new phone #launch' }),
+    JSON.stringify({ id: 'c', text: 'nothing to see' }),
+    '',
+  ].join('\n');
+
+  it('puts posts in the categories of the rules file', async () => {
+    const d = fresh();
+    const rules = write(
+      d,
+      'rules.json',
+      JSON.stringify([
+        { id: 'support', keywords: ['refund', 'customer service'] },
+        { id: 'launch', hashtags: ['#launch'] },
+      ]),
+    );
+    const result = await runCli(['analyze', '-', '--categories', rules], {}, input);
+    expect(result.code, result.stderr).toBe(0);
+    const out = result.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { id: string; categories: string[] });
+    expect(out.map((l) => [l.id, l.categories])).toEqual([
+      ['a', ['support']],
+      ['b', ['launch']],
+      ['c', []],
+    ]);
+  });
+
+  it.each([
+    ['missing.json', null, /^--categories \S+missing\.json: no such file$/],
+    ['bad.json', '[{"id": "x",', /^--categories \S+bad\.json: invalid JSON: /],
+    ['object.json', '{"id": "x"}', /^--categories \S+object\.json: \(top\): .*\(\{"id":"x"\}\)$/],
+    [
+      'shape.json',
+      '[{"id": "ok", "keywords": ["fine"]}, {"id": "x", "keywords": [""], "colour": "red"}]',
+      /^--categories \S+shape\.json: \[1\]\.keywords\[0\]: .*\(""\); \[1\]: .*colour/,
+    ],
+    [
+      'never.json',
+      JSON.stringify([{ id: 'pizza', keywords: ['the best pizza in new york'] }]),
+      /^--categories \S+never\.json: \[0\]\.keywords\[0\]: category "pizza": keyword "the best pizza in new york" has 6 words, and phrases match up to 5$/,
+    ],
+  ])('refuses %s in one line, exit 1, before touching --out', async (name, content, message) => {
+    const d = fresh();
+    const rules = content === null ? path.join(d, name) : write(d, name, content);
+    const inputFile = write(d, 'in.jsonl', input);
+    const keep = write(d, 'keep.jsonl', 'precious\n');
+    const result = await runCli(['analyze', inputFile, '--out', keep, '--categories', rules], {});
+    expect(result.code).toBe(1);
+    const lines = result.stderr.trimEnd().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]?.replace(/^socialpulse: /, '')).toMatch(message);
+    expect(result.stdout).toBe('');
+    expect(readFileSync(keep, 'utf8')).toBe('precious\n');
+    expect(readdirSync(d).sort()).toEqual(
+      [...(content === null ? [] : [name]), 'in.jsonl', 'keep.jsonl'].sort(),
+    );
+  });
+});
+
+describe('socialpulse analyze --corpus-keywords', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sp-analyze-kw-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const fresh = (): string => mkdtempSync(path.join(dir, 't-'));
+  const lines = (n: number): string =>
+    Array.from({ length: n }, (_, i) =>
+      JSON.stringify({
+        id: String(i),
+        text:
+          i % 2 === 0
+            ? `The battery life of this phone is great ${i}`
+            : `Customer service never answered, battery life poor`,
+      }),
+    ).join('\n') + '\n{"id": "bad"\n';
+
+  it("writes the corpus's top keywords and phrases to the file after the run", async () => {
+    const d = fresh();
+    const keywords = path.join(d, 'keywords.json');
+    const out = path.join(d, 'out.jsonl');
+    const result = await runCli(
+      ['analyze', '-', '--out', out, '--corpus-keywords', keywords],
+      {},
+      lines(40),
+    );
+    // One bad line: the run finishes with exit 65, and the keywords are still written.
+    expect(result.code, result.stderr).toBe(65);
+    const top = JSON.parse(readFileSync(keywords, 'utf8')) as { term: string; score: number }[];
+    // In all 40 posts: 40 occurrences times an IDF of 1; ties in term order.
+    expect(top.slice(0, 2)).toEqual([
+      { term: 'battery', score: 40 },
+      { term: 'battery life', score: 40 },
+    ]);
+    expect(top.map((k) => k.term)).toEqual(
+      expect.arrayContaining(['customer service', 'battery', 'phone']),
+    );
+    // Numbers unique to one post ("12") are in one post only, so not corpus keywords.
+    expect(top.map((k) => k.term)).not.toContain('12');
+    expect(top.length).toBeLessThanOrEqual(100);
+    expect(readdirSync(d).sort()).toEqual(['keywords.json', 'out.jsonl']);
+  });
+
+  it('writes them to standard output when the results go to a file, and refuses both on it', async () => {
+    const d = fresh();
+    const out = path.join(d, 'out.jsonl');
+    const toStdout = await runCli(
+      ['analyze', '-', '--out', out, '--corpus-keywords', '-'],
+      {},
+      lines(6).split('\n').slice(0, 6).join('\n'),
+    );
+    expect(toStdout.code, toStdout.stderr).toBe(0);
+    expect(JSON.parse(toStdout.stdout)).toEqual(
+      expect.arrayContaining([expect.objectContaining({ term: 'battery life' })]),
+    );
+    const both = await runCli(['analyze', '-', '--corpus-keywords', '-'], {}, lines(2));
+    expect(both.code).toBe(1);
+    expect(both.stderr).toMatch(/^socialpulse: --corpus-keywords - and the results would both/);
+    const same = await runCli(
+      ['analyze', '-', '--out', out, '--corpus-keywords', out],
+      {},
+      lines(2),
+    );
+    expect(same.code).toBe(1);
+    expect(same.stderr).toMatch(/is the --out file/);
+  });
+
+  it('leaves an existing keywords file as it was when the run fails', async () => {
+    const d = fresh();
+    const keywords = path.join(d, 'keywords.json');
+    writeFileSync(keywords, 'precious\n');
+    const result = await runCli(
+      ['analyze', path.join(d, 'missing.jsonl'), '--corpus-keywords', keywords],
+      {},
+    );
+    expect(result.code).toBe(1);
+    expect(readFileSync(keywords, 'utf8')).toBe('precious\n');
+    const noDir = await runCli(
+      [
+        'analyze',
+        '-',
+        '--out',
+        path.join(d, 'out.jsonl'),
+        '--corpus-keywords',
+        path.join(d, 'no', 'k.json'),
+      ],
+      {},
+      lines(2),
+    );
+    expect(noDir.code).toBe(1);
+    expect(noDir.stderr).toMatch(/cannot write --out \S+k\.json: directory \S+ does not exist/);
+    expect(readdirSync(d).sort()).toEqual(['keywords.json']);
+  });
+});

@@ -6,10 +6,21 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants, fstatSync, rmSync, type Stats } from 'node:fs';
-import { access, open, realpath, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import {
+  access,
+  open,
+  readFile,
+  realpath,
+  rename,
+  rm,
+  stat,
+  type FileHandle,
+} from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
+import { categoryRulesSchema } from '@socialpulse/contracts';
+import { ruleProblems, type CategoryRule } from '../../analysis/nlp/categories.js';
 import { AppError } from '../../errors.js';
 
 export interface AnalyzeInput {
@@ -239,4 +250,69 @@ async function openDirect(
       return Promise.resolve();
     },
   };
+}
+
+/** How many problems of a --categories file are listed before "and N more". */
+const LISTED_PROBLEMS = 3;
+
+/** A JSON path for messages: `[2].keywords[0]`. */
+function jsonPath(path: readonly PropertyKey[]): string {
+  return path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('') || '(top)';
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let value = root;
+  for (const p of path) {
+    if (typeof value !== 'object' || value === null) return undefined;
+    value = (value as Record<PropertyKey, unknown>)[p];
+  }
+  return value;
+}
+
+function shortJson(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+function listed(problems: readonly string[]): string {
+  const more = problems.length - LISTED_PROBLEMS;
+  return problems.slice(0, LISTED_PROBLEMS).join('; ') + (more > 0 ? `; and ${more} more` : '');
+}
+
+/**
+ * The category rules of `analyze --categories FILE`: a JSON array of rules as PATCH
+ * analysis-settings takes them, checked by the same schema and refused, like there, when a
+ * keyword or hashtag can never match. Any problem is one error naming the file.
+ */
+export async function loadCategoryRules(file: string): Promise<CategoryRule[]> {
+  const bad = (reason: string, cause?: unknown): AppError =>
+    new AppError('validation_failed', `--categories ${file}: ${reason}`, { cause });
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw bad(describeIoError(error), error);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+  } catch (error) {
+    throw bad(`invalid JSON: ${error instanceof Error ? error.message : String(error)}`, error);
+  }
+  const parsed = categoryRulesSchema.safeParse(value);
+  if (!parsed.success) {
+    throw bad(
+      listed(
+        parsed.error.issues.map((issue) => {
+          const at = valueAt(value, issue.path);
+          return `${jsonPath(issue.path)}: ${issue.message}${at === undefined ? '' : ` (${shortJson(at)})`}`;
+        }),
+      ),
+    );
+  }
+  const problems = ruleProblems(parsed.data);
+  if (problems.length > 0) {
+    throw bad(listed(problems.map((p) => `[${p.ruleIndex}].${p.field}[${p.index}]: ${p.message}`)));
+  }
+  return parsed.data;
 }

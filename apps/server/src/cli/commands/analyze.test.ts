@@ -221,10 +221,27 @@ describe('socialpulse analyze', () => {
     }
   });
 
+  it('shows each analysed post, not error lines, to onAnalyzed in input order', async () => {
+    const input = Readable.from([
+      '{"id": "a", "text": "one"}\n{"id": "b"\n{"id": 2, "text": "two"}\n',
+    ]);
+    const seen: string[] = [];
+    const summary = await analyzeStream(input, collect().sink, createAnalyzer(), (post) =>
+      seen.push(`${post.id}:${post.text}`),
+    );
+    expect(summary).toEqual({ lines: 3, analyzed: 2, errors: 1 });
+    expect(seen).toEqual(['a:one', '2:two']);
+  });
+
   it('registers the command with its options', () => {
     const program = new Command();
     registerAnalyzeCommand(program);
     const cmd = program.commands.find((c) => c.name() === 'analyze');
-    expect(cmd?.options.map((o) => o.long)).toEqual(['--out', '--engine']);
+    expect(cmd?.options.map((o) => o.long)).toEqual([
+      '--out',
+      '--engine',
+      '--categories',
+      '--corpus-keywords',
+    ]);
   });
 });

@@ -1,18 +1,26 @@
 /**
- * `socialpulse analyze FILE|- [--out FILE|-] [--engine vader|model|all]`: runs the analysis
- * engines over posts in JSON Lines (the import format's `external_id`/`text`, or `id`/`text`)
- * and writes one JSON line per post. No database. Streams in batches of 100 with back-pressure,
+ * `socialpulse analyze FILE|- [--out FILE|-] [--engine vader|model|all] [--categories FILE]`:
+ * runs the analysis engines over posts in JSON Lines (the import format's `external_id`/`text`,
+ * or `id`/`text`) and writes one JSON line per post, in the categories of --categories' rules
+ * (the analysis-settings API's shape) when it is given. No database. Streams in batches of 100 with back-pressure,
  * so memory stays flat on files of millions of lines; a malformed line becomes an error line
  * (with its id when one can be read, and its line number) and the run goes on.
  */
 import { once } from 'node:events';
+import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { Option, type Command } from 'commander';
 import type { Analyzer } from '../../analysis/analyzer.js';
 import { isItemError, type PostInput, type SentimentEngineName } from '../../analysis/engine.js';
 import { AppError } from '../../errors.js';
-import { describeIoError, errnoCode, openInput, openOutput } from './analyze-files.js';
+import {
+  describeIoError,
+  errnoCode,
+  loadCategoryRules,
+  openInput,
+  openOutput,
+} from './analyze-files.js';
 
 export const ANALYZE_BATCH_SIZE = 100;
 /** Lines longer than this (UTF-16 units) are rejected: a post is at most 100,000 characters. */
@@ -31,7 +39,12 @@ const LONG_LINE_HEAD = 4096;
 interface AnalyzeFlags {
   out: string;
   engine: SentimentEngineName | 'all';
+  categories?: string;
+  corpusKeywords?: string;
 }
+
+/** How many terms --corpus-keywords writes. */
+export const CORPUS_KEYWORDS_TOP = 100;
 
 export interface AnalyzeSummary {
   lines: number;
@@ -274,11 +287,15 @@ async function* readLines(input: Readable): AsyncGenerator<string | LongLine> {
   if (length > 0 || head !== null) yield end();
 }
 
-/** Streams `input` through the analyzer into `output`; resolves with counts when done. */
+/**
+ * Streams `input` through the analyzer into `output`; resolves with counts when done.
+ * `onAnalyzed` sees each post that was analysed (not error lines), in input order.
+ */
 export async function analyzeStream(
   input: Readable,
   output: Writable,
   analyzer: Analyzer,
+  onAnalyzed?: (post: PostInput) => void,
 ): Promise<AnalyzeSummary> {
   const summary: AnalyzeSummary = { lines: 0, analyzed: 0, errors: 0 };
   let batch: Pending[] = [];
@@ -311,6 +328,8 @@ export async function analyzeStream(
         chunk += `${JSON.stringify({ ...result, line: batch[i]?.line ?? null })}\n`;
       } else {
         summary.analyzed++;
+        const post = batch[i]?.post;
+        if (onAnalyzed !== undefined && post !== undefined) onAnalyzed(post);
         chunk += `${JSON.stringify(result)}\n`;
       }
     });
@@ -342,10 +361,11 @@ const EXIT_STATUS_HELP = `
 Exit status:
   0   every line was analysed (also when the reader of the output stopped
       early, as head does)
-  1   the run failed: a bad option, a missing or unreadable input, an unusable
-      --out (or the input itself), a read or write error; an existing --out
-      file is then left as it was (results go to a temporary file beside it,
-      renamed over it only when the run ends)
+  1   the run failed: a bad option or --categories file, a missing or
+      unreadable input, an unusable --out or --corpus-keywords (or the input
+      itself), a read or write error; existing --out and --corpus-keywords
+      files are then left as they were (each is written to a temporary file
+      beside it, renamed over it only when the run ends)
   ${EXIT_LINE_ERRORS}  the run finished, but some lines are error lines ({"id", "line",
       "error"} in the output, counted on stderr); the others were analysed
 `;
@@ -366,6 +386,14 @@ export function registerAnalyzeCommand(program: Command): void {
         .choices(['default', 'vader', 'model', 'all'])
         .default('default'),
     )
+    .option(
+      '--categories <file>',
+      'category rules: a JSON array of {id, keywords?, hashtags?}, as the analysis-settings API takes them',
+    )
+    .option(
+      '--corpus-keywords <file>',
+      `after the run, write the corpus's top ${CORPUS_KEYWORDS_TOP} keywords and two-word phrases to this file (or -): a JSON array of {term, score}, score = the term's count in all posts times its IDF, terms in at least 2 posts`,
+    )
     .addHelpText('after', EXIT_STATUS_HELP)
     .action(async (file: string, flags: AnalyzeFlags) => runAnalyze(file, flags));
 }
@@ -373,11 +401,35 @@ export function registerAnalyzeCommand(program: Command): void {
 const plural = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`;
 
 async function runAnalyze(file: string, flags: AnalyzeFlags): Promise<void> {
-  // The input first: a typo in its name must fail before --out is touched.
+  // The rules and the input first: a mistake in either must fail before --out is touched.
+  const categories =
+    flags.categories === undefined ? [] : await loadCategoryRules(flags.categories);
+  const corpusFile = flags.corpusKeywords;
+  if (corpusFile !== undefined) {
+    if (corpusFile === '-' && flags.out === '-') {
+      throw new AppError(
+        'validation_failed',
+        '--corpus-keywords - and the results would both go to standard output: give --out or a --corpus-keywords file',
+      );
+    }
+    if (corpusFile !== '-' && path.resolve(corpusFile) === path.resolve(flags.out)) {
+      throw new AppError(
+        'validation_failed',
+        `--corpus-keywords ${corpusFile} is the --out file: write them to another file`,
+      );
+    }
+  }
   const input = await openInput(file);
   let output;
+  let corpusOutput;
   try {
     output = await openOutput(flags.out, input);
+    try {
+      corpusOutput = corpusFile === undefined ? undefined : await openOutput(corpusFile, input);
+    } catch (error) {
+      await output.discard();
+      throw error;
+    }
   } catch (error) {
     input.stream.destroy();
     throw error;
@@ -388,19 +440,41 @@ async function runAnalyze(file: string, flags: AnalyzeFlags): Promise<void> {
   let writeError: Error | undefined;
   input.stream.on('error', (error: Error) => (readError ??= error));
   output.stream.on('error', (error: Error) => (writeError ??= error));
+  // Its failure surfaces when it is committed; heard here so that it cannot crash the process.
+  corpusOutput?.stream.on('error', () => undefined);
   let summary: AnalyzeSummary;
   let seconds: number;
   try {
     // Loaded here, not when `socialpulse` starts: the language tables and model weigh ~150 MB,
     // which every other command (serve's API and LLM-only workers among them) does without.
     const { createAnalyzer } = await import('../../analysis/analyzer.js');
-    const analyzer = createAnalyzer({ engine: flags.engine });
+    const analyzer = createAnalyzer({ engine: flags.engine, categories });
+    let onAnalyzed: ((post: PostInput) => void) | undefined;
+    let topKeywords: (() => unknown) | undefined;
+    if (corpusOutput !== undefined) {
+      const [{ createCorpusKeywords }, { tokenize }] = await Promise.all([
+        import('../../analysis/nlp/keywords.js'),
+        import('../../analysis/nlp/tokenize.js'),
+      ]);
+      // Bounded: it keeps at most its maxTerms distinct terms, whatever the size of the input.
+      const corpus = createCorpusKeywords();
+      // Tokenized again here: the analyzer keeps its tokens to itself, and tokenizing is a
+      // small part of a post's analysis.
+      onAnalyzed = (post) => corpus.add(tokenize(post.text));
+      topKeywords = () => corpus.top(CORPUS_KEYWORDS_TOP);
+    }
     const started = performance.now();
-    summary = await analyzeStream(input.stream, output.stream, analyzer);
+    summary = await analyzeStream(input.stream, output.stream, analyzer, onAnalyzed);
+    if (corpusOutput !== undefined && topKeywords !== undefined) {
+      const text = `${JSON.stringify(topKeywords(), null, 2)}\n`;
+      if (!corpusOutput.stream.write(text)) await once(corpusOutput.stream, 'drain');
+    }
     await output.commit();
+    await corpusOutput?.commit();
     seconds = (performance.now() - started) / 1000;
   } catch (error) {
     await output.discard();
+    await corpusOutput?.discard();
     input.stream.destroy();
     // The reader went away (`analyze big.jsonl | head`): it has all it asked for, so this is
     // not a failure, and exit 0 keeps such a pipeline passing under `set -o pipefail`

@@ -338,6 +338,52 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
     expect(padded.json<Analysis>().total_posts).toBe(3);
   });
 
+  it('refuses category rules that can never match, naming the rule, the term and why', async () => {
+    const patch = (categories: unknown) =>
+      app.inject({
+        method: 'PATCH',
+        url: `/v1/workspaces/${ws}/analysis-settings`,
+        headers: owner.headers,
+        payload: { categories },
+      });
+    const bad = await patch([
+      { id: 'fine', keywords: ['refund'] },
+      {
+        id: 'pizza',
+        keywords: ['the best pizza in new york', 'see https://example.com', ':)'],
+        hashtags: ['customer service'],
+      },
+    ]);
+    expect(bad.statusCode, bad.body).toBe(400);
+    expect(bad.json()).toMatchObject({
+      error: {
+        code: 'validation_failed',
+        message:
+          'body.categories.1.keywords.0: category "pizza": keyword "the best pizza in new york" has 6 words, and phrases match up to 5',
+        details: {
+          problems: [
+            { field: 'categories.1.keywords.0', value: 'the best pizza in new york' },
+            { field: 'categories.1.keywords.1', value: 'see https://example.com' },
+            { field: 'categories.1.keywords.2', value: ':)' },
+            {
+              field: 'categories.1.hashtags.0',
+              value: 'customer service',
+              message: expect.stringContaining('contains a space') as string,
+            },
+          ],
+        },
+      },
+    });
+    const settings = await app.inject({
+      url: `/v1/workspaces/${ws}/analysis-settings`,
+      headers: owner.headers,
+    });
+    expect(JSON.stringify(settings.json())).not.toContain('pizza');
+    const good = await patch([{ id: 'pizza', keywords: ['best pizza in new york'] }]);
+    expect(good.statusCode, good.body).toBe(200);
+    expect((await patch([])).statusCode).toBe(200);
+  });
+
   it('cancels an analysis: pending chunks never run', async () => {
     const res = await app.inject({
       method: 'POST',

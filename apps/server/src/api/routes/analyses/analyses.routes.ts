@@ -25,6 +25,7 @@ import { findApiKeyByPrefixInWorkspace } from '../../../db/repos/api-keys.repo.j
 import { findSessionStanding } from '../../../db/repos/memberships.repo.js';
 import { roleAllows, scopesAllow, type Permission } from '../../../domain/auth/permissions.js';
 import { FollowerAccessRevoked } from '../../../domain/analyses/event-hub.js';
+import { assertMatchableRules } from '../../../domain/analyses/category-rules.js';
 import { decodeCursor, encodeCursor, filterFingerprint } from '../../../domain/posts/cursor.js';
 import {
   getAnalysisSettings,
@@ -632,6 +633,7 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
     async (request) => {
       const { workspaceId } = request.params;
       const { categories, llm } = request.body;
+      if (categories !== undefined) assertMatchableRules(categories);
       return request.scoped(async (c) => {
         const row = await upsertAnalysisSettings(c, workspaceId, {
           ...(categories !== undefined ? { categories } : {}),
