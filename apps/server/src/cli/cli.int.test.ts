@@ -85,6 +85,14 @@ describe.skipIf(databaseUnavailable() !== '')('socialpulse import / export / mig
       env(),
     );
     expect(filtered.stdout).toBe('');
+    // An --out that cannot be written is one clear line; an existing file is never left half-done.
+    const nowhere = await runCli(
+      ['export', '--workspace', 'Brand', '--out', path.join(dir, 'missing', 'x.csv')],
+      env(),
+    );
+    expect(nowhere.code).toBe(1);
+    expect(nowhere.stderr).toContain('does not exist');
+    expect(nowhere.stderr.trim().split('\n')).toHaveLength(1);
     const bad = await runCli(['export', '--workspace', 'Brand', '--since', 'last week'], env());
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('--since');

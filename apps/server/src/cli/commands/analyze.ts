@@ -14,13 +14,7 @@ import { Option, type Command } from 'commander';
 import type { Analyzer } from '../../analysis/analyzer.js';
 import { isItemError, type PostInput, type SentimentEngineName } from '../../analysis/engine.js';
 import { AppError } from '../../errors.js';
-import {
-  describeIoError,
-  errnoCode,
-  loadCategoryRules,
-  openInput,
-  openOutput,
-} from './analyze-files.js';
+import { describeIoError, errnoCode, loadCategoryRules, openInput, openOutput } from '../files.js';
 
 export const ANALYZE_BATCH_SIZE = 100;
 /** Lines longer than this (UTF-16 units) are rejected: a post is at most 100,000 characters. */

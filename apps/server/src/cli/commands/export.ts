@@ -1,5 +1,4 @@
 import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
 import type { Command } from 'commander';
 import { postListQuerySchema } from '@socialpulse/contracts';
 import { AppError } from '../../errors.js';
@@ -9,6 +8,7 @@ import { insertAuditEntry } from '../../db/repos/audit.repo.js';
 import { exportPosts, type ExportFormat } from '../../domain/posts/export.service.js';
 import { toFilter } from '../../domain/posts/posts.service.js';
 import { withDatabase, type DatabaseFlags } from '../context.js';
+import { openOutput } from '../files.js';
 
 interface ExportFlags extends DatabaseFlags {
   workspace: string;
@@ -60,7 +60,9 @@ export function registerExportCommand(program: Command): void {
         const workspaceId = await findWorkspaceIdByName(db.pool, flags.workspace);
         if (!workspaceId)
           throw new AppError('not_found', `No workspace named "${flags.workspace}"`);
-        const out = flags.out === '-' ? process.stdout : createWriteStream(flags.out);
+        // Written whole or not at all: a failed export leaves an existing file as it was.
+        const output = await openOutput(flags.out);
+        const out = output.stream;
         const scoped = tenantRunner(db.pool, { workspaceId, userId: null });
         // Recorded before the data leaves: an export that fails halfway was still an export.
         await scoped((c) =>
@@ -76,17 +78,19 @@ export function registerExportCommand(program: Command): void {
             },
           }),
         );
-        for await (const chunk of exportPosts(
-          scoped,
-          toFilter(workspaceId, parsed.data),
-          flags.format as ExportFormat,
-        )) {
-          if (!out.write(chunk)) await once(out, 'drain');
+        try {
+          for await (const chunk of exportPosts(
+            scoped,
+            toFilter(workspaceId, parsed.data),
+            flags.format as ExportFormat,
+          )) {
+            if (!out.write(chunk)) await once(out, 'drain');
+          }
+          await output.commit();
+        } catch (error) {
+          await output.discard();
+          throw error;
         }
-        if (out !== process.stdout)
-          await new Promise<void>((resolve, reject) =>
-            out.end((error?: Error | null) => (error ? reject(error) : resolve())),
-          );
       });
     });
 }

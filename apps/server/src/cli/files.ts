@@ -1,8 +1,8 @@
 /**
- * The files of `socialpulse analyze`. The input is opened and checked before anything is
- * written; results go to a temporary file beside --out that replaces it only when the run ends
+ * The files CLI commands read and write. An input is opened and checked before anything is
+ * written; output goes to a temporary file beside --out that replaces it only when the run ends
  * normally, so a typo in the input name, a read or write error, or Ctrl-C never leaves an
- * existing --out file empty or half-written.
+ * existing --out file empty or half-written (`analyze`, `export`).
  */
 import { randomBytes } from 'node:crypto';
 import { constants, fstatSync, rmSync, type Stats } from 'node:fs';
@@ -20,8 +20,8 @@ import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { categoryRulesSchema } from '@socialpulse/contracts';
-import { ruleProblems, type CategoryRule } from '../../analysis/nlp/categories.js';
-import { AppError } from '../../errors.js';
+import { ruleProblems, type CategoryRule } from '../analysis/nlp/categories.js';
+import { AppError } from '../errors.js';
 
 export interface AnalyzeInput {
   stream: Readable;
@@ -114,7 +114,15 @@ const STDOUT: AnalyzeOutput = {
 
 const CLEANUP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
-export async function openOutput(out: string, input: AnalyzeInput): Promise<AnalyzeOutput> {
+/**
+ * Opens `out` (a path, or `-` for standard output) to be written whole or not at all: a file is
+ * written beside its target and renamed over it by `commit`, so that a failed or interrupted run
+ * leaves an existing file as it was. `input`, when the command reads a file, may not be `out`.
+ */
+export async function openOutput(
+  out: string,
+  input: Pick<AnalyzeInput, 'file' | 'name'> = { file: null, name: '' },
+): Promise<AnalyzeOutput> {
   if (out === '-') return STDOUT;
   const unusable = (reason: string, cause?: unknown): AppError =>
     new AppError('validation_failed', `cannot write --out ${out}: ${reason}`, { cause });
