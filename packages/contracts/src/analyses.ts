@@ -139,18 +139,28 @@ export const analysisListSchema = z
 export const analysisParamsSchema = workspaceParamsSchema.extend({ analysisId: z.uuid() });
 export const analysisIdParamsSchema = z.object({ analysisId: z.uuid() });
 
+/** An analysis's priority, or a lane (where a workspace's or user's new analyses start). */
+const prioritySchema = z.number().int().min(0).max(10);
+
 export const analysisPatchSchema = z
   .object({
-    priority: z
-      .number()
-      .int()
-      .min(0)
-      .max(10)
-      .describe(
-        '0 normal; higher runs first. Up to the lane an instance operator granted the workspace or requester; instance admins up to 10',
-      ),
+    priority: prioritySchema.describe(
+      '0 normal; higher runs first. Up to the lane an instance operator granted the workspace or requester; instance admins up to 10',
+    ),
   })
   .strict();
+
+/** PUT /v1/admin/analysis-lanes/…: an instance admin's grant of a faster lane. */
+export const analysisLaneSchema = z
+  .object({
+    priority: prioritySchema.describe(
+      '0 (the normal lane) to 10; analyses started from now on begin at this priority',
+    ),
+  })
+  .strict()
+  .meta({ id: 'AnalysisLane' });
+export const workspaceLaneSchema = z.object({ workspace_id: z.uuid(), priority: z.number() });
+export const userLaneSchema = z.object({ user_id: z.uuid(), priority: z.number() });
 
 export const analysisResultSchema = z
   .object({

@@ -73,16 +73,18 @@ describe('validation problems', () => {
     ]);
   });
 
-  it('an unknown parameter is named as the field, each one', async () => {
+  it('an unknown parameter is named as the field, each one, without its value', async () => {
+    // An unexpected name may hold a secret ("passwd=…"): the name is enough to find a typo.
     expect((await query('sentiment=positive')).details.problems).toEqual([
-      { in: 'querystring', field: 'sentiment', message: 'Unrecognized key', value: 'positive' },
+      { in: 'querystring', field: 'sentiment', message: 'Unrecognized key' },
     ]);
-    const two = await query('sentiment=positive&lable=x');
+    const two = await query('sentiment=positive&passwd=hunter2');
     expect(two.details.problems.map((p) => [p.field, p.value])).toEqual([
-      ['sentiment', 'positive'],
-      ['lable', 'x'],
+      ['sentiment', undefined],
+      ['passwd', undefined],
     ]);
-    expect(two.message).toBe('querystring.sentiment: Unrecognized key (got "positive")');
+    expect(two.message).toBe('querystring.sentiment: Unrecognized key');
+    expect(JSON.stringify(two)).not.toContain('hunter2');
   });
 
   it('a long value is cut to 100 characters', async () => {

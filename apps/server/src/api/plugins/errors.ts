@@ -115,8 +115,14 @@ function validationProblems(
     // Zod reports unknown keys as one issue on their object: name each key, as a misspelt
     // filter is found by its name.
     const keys = (v.params as { keys?: unknown }).keys;
+    // Their values are never shown: an unexpected name ("passwd", "otp") may hold a secret that
+    // the names the server knows to hide would not catch.
     if (v.keyword === 'unrecognized_keys' && Array.isArray(keys))
-      return keys.map((key) => problem(source, where, [...path, String(key)], 'Unrecognized key'));
+      return keys.map((key): Problem => ({
+        in: where,
+        field: [...path, String(key)].join('.'),
+        message: 'Unrecognized key',
+      }));
     return [problem(source, where, path, v.message ?? 'is invalid')];
   });
 }

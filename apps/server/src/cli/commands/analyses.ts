@@ -105,13 +105,7 @@ export function registerAnalysesCommand(program: Command): void {
       const workspaceId = await workspaceIdOf(ctx, flags.workspace);
       const scope: TenantScope = { workspaceId, userId: null };
       const jobs = lazyJobQueue(ctx.db.url, jobQueueSettings(ctx.config), { supervise: false });
-      // Without a running server nobody else would run the chunks.
-      const worker =
-        (flags.work ?? ctx.db.mode === 'embedded')
-          ? await (
-              await import('../../services/worker.js')
-            ).startWorker(ctx.config, ctx.db, ctx.logger)
-          : null;
+      const worker = await workerIfAlone(ctx, flags.work);
       try {
         const queue = await jobs.get();
         const analysis = await withTenant(ctx.db.pool, scope, (c) =>
@@ -169,12 +163,7 @@ export function registerAnalysesCommand(program: Command): void {
       const from = await withTenant(ctx.db.pool, { workspaceId, userId: null }, (c) =>
         eventBeforeLatestRun(c, id),
       );
-      const worker =
-        (flags.work ?? ctx.db.mode === 'embedded')
-          ? await (
-              await import('../../services/worker.js')
-            ).startWorker(ctx.config, ctx.db, ctx.logger)
-          : null;
+      const worker = await workerIfAlone(ctx, flags.work);
       try {
         await follow(ctx, workspaceId, id, a.chunk_count, from);
       } finally {
@@ -385,6 +374,19 @@ export function registerAnalysesCommand(program: Command): void {
       });
     },
   );
+}
+
+/**
+ * A worker in this process while the command waits, with --work, or by default on the embedded
+ * database: without a running server nobody else would run the chunks.
+ */
+async function workerIfAlone(
+  ctx: CommandContext,
+  work: boolean | undefined,
+): Promise<{ stop(): Promise<void> } | null> {
+  if (!(work ?? ctx.db.mode === 'embedded')) return null;
+  const { startWorker } = await import('../../services/worker.js');
+  return startWorker(ctx.config, ctx.db, ctx.logger);
 }
 
 function laneValue(text: string | undefined): number {

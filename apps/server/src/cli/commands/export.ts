@@ -1,4 +1,5 @@
-import { once } from 'node:events';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { postListQuerySchema } from '@socialpulse/contracts';
 import { AppError } from '../../errors.js';
@@ -62,30 +63,31 @@ export function registerExportCommand(program: Command): void {
           throw new AppError('not_found', `No workspace named "${flags.workspace}"`);
         // Written whole or not at all: a failed export leaves an existing file as it was.
         const output = await openOutput(flags.out);
-        const out = output.stream;
         const scoped = tenantRunner(db.pool, { workspaceId, userId: null });
-        // Recorded before the data leaves: an export that fails halfway was still an export.
-        await scoped((c) =>
-          insertAuditEntry(c, {
-            workspaceId,
-            actor: 'cli',
-            action: 'posts.exported',
-            target: workspaceId,
-            details: {
-              format: flags.format,
-              filters: parsed.data,
-              destination: flags.out === '-' ? 'stdout' : 'file',
-            },
-          }),
-        );
         try {
-          for await (const chunk of exportPosts(
-            scoped,
-            toFilter(workspaceId, parsed.data),
-            flags.format as ExportFormat,
-          )) {
-            if (!out.write(chunk)) await once(out, 'drain');
-          }
+          // Recorded before the data leaves: an export that fails halfway was still an export.
+          await scoped((c) =>
+            insertAuditEntry(c, {
+              workspaceId,
+              actor: 'cli',
+              action: 'posts.exported',
+              target: workspaceId,
+              details: {
+                format: flags.format,
+                filters: parsed.data,
+                destination: flags.out === '-' ? 'stdout' : 'file',
+              },
+            }),
+          );
+          // pipeline: backpressure, and a write error (a full disk) ends the export as an error
+          // instead of an unhandled 'error' event. Not ended here: commit ends and renames it.
+          await pipeline(
+            Readable.from(
+              exportPosts(scoped, toFilter(workspaceId, parsed.data), flags.format as ExportFormat),
+            ),
+            output.stream,
+            { end: false },
+          );
           await output.commit();
         } catch (error) {
           await output.discard();

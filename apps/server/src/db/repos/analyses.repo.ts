@@ -632,7 +632,7 @@ export async function lockWaitingChunkJob(
 ): Promise<string | null> {
   const { rows } = await db.query<{ id: string }>(
     `SELECT j.id FROM analysis_turns t JOIN ${JOB_SCHEMA}.job j ON j.name = $2 AND j.id = t.job_id
-      WHERE t.analysis_id = $1 AND j.state IN ('created', 'retry') FOR UPDATE OF j`,
+      WHERE t.analysis_id = $1 AND j.state IN ('created', 'retry') FOR UPDATE OF t, j`,
     [analysisId, CHUNK_QUEUE],
   );
   return rows[0]?.id ?? null;

@@ -172,6 +172,18 @@ export async function holdBudget(
   return { held: true };
 }
 
+/** Keeps a hold alive while what it covers still runs. */
+export async function renewBudgetHold(
+  db: Queryable,
+  holder: string,
+  ttlSeconds: number,
+): Promise<void> {
+  await db.query(
+    'UPDATE llm_budget_holds SET expires_at = now() + make_interval(secs => $2) WHERE holder = $1',
+    [holder, ttlSeconds],
+  );
+}
+
 /** Gives a hold back: its calls' traces are stored (or it made none). */
 export async function releaseBudgetHold(db: Queryable, holder: string): Promise<void> {
   await db.query('DELETE FROM llm_budget_holds WHERE holder = $1', [holder]);

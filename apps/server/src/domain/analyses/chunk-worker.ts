@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { CommitOutcomeUnknownError, type Pool, type PoolClient } from '../../db/pool.js';
 import type { PgBoss } from 'pg-boss';
 import Big from 'big.js';
@@ -44,6 +45,7 @@ import {
   ensureTracePartitions,
   holdBudget,
   releaseBudgetHold,
+  renewBudgetHold,
   type BudgetHold,
 } from '../../db/repos/traces.repo.js';
 import { withTenant, withTenantTail, type TenantScope } from '../../db/tenant.js';
@@ -112,6 +114,8 @@ class BudgetExceeded extends Error {
  * one attempt (job-queue.ts), after which the attempt cannot be running any more.
  */
 const BUDGET_HOLD_SECONDS = 15 * 60;
+
+const summaryHolderOf = (analysisId: string, run: string): string => `summary:${analysisId}:${run}`;
 
 /**
  * Runs analysis chunks: `concurrency` loops, each holding one of the global slots while it
@@ -346,12 +350,19 @@ export class ChunkWorker {
     const scope: TenantScope = { workspaceId: data.workspaceId, userId: null };
     const { logger } = this.options;
     this.options.onChunk?.({ type: 'start', data, at: Date.now() });
-    const heartbeat = setInterval(
-      () => void this.boss.touch(CHUNK_QUEUE, attempt).catch(() => undefined),
-      Math.max(1000, (this.options.queue.settings.leaseSeconds * 1000) / 3),
-    );
     // The budget this attempt holds, given back once its calls' traces are stored.
     let budgetHolder: string | null = null;
+    const heartbeat = setInterval(
+      () => {
+        void this.boss.touch(CHUNK_QUEUE, attempt).catch(() => undefined);
+        // A long LLM call keeps its hold alive as the attempt keeps its lease.
+        if (budgetHolder)
+          void withTenant(this.options.pool, scope, (c) =>
+            renewBudgetHold(c, budgetHolder ?? '', BUDGET_HOLD_SECONDS),
+          ).catch(() => undefined);
+      },
+      Math.max(1000, (this.options.queue.settings.leaseSeconds * 1000) / 3),
+    );
     try {
       const start = await claimed.read;
       if (!start) {
@@ -379,7 +390,8 @@ export class ChunkWorker {
           posts.map((p) => ({ id: String(p.id), text: p.text ?? '' })),
           settings?.categories.map((c) => c.id) ?? [],
         );
-        const holder = `chunk:${job.id}`;
+        // Per attempt: a lapsed attempt still calling the LLM keeps its own hold.
+        const holder = `chunk:${job.id}:${job.retryCount}`;
         const hold =
           needed === null ? null : await this.holdBudget(data.workspaceId, holder, needed, budget);
         if (!hold?.held) {
@@ -406,6 +418,11 @@ export class ChunkWorker {
         llm,
       });
       const finished = await this.commit(job, work, startedAt, claimNext);
+      // Its calls are traced now: the hold goes before the job summary checks the budget.
+      if (budgetHolder) {
+        await this.releaseBudget(scope, budgetHolder);
+        budgetHolder = null;
+      }
       // A finished analysis's cost is read next: store any buffered traces now.
       if (finished) await this.traces.flush();
       // The job's summary is one more LLM call, made off the slot: holding the slot for it would
@@ -700,6 +717,8 @@ export class ChunkWorker {
   ): Promise<void> {
     let outcome: { summary: string | null; reason?: string; error?: Record<string, string> };
     let summaryHolder: string | null = null;
+    // One summary per run of the analysis; a retried analysis's next summary holds its own.
+    const summaryRun = randomUUID();
     try {
       const { summaries, budget } = await withTenant(this.options.pool, scope, async (c) => ({
         summaries: await chunkSummaries(c, a.id),
@@ -707,10 +726,10 @@ export class ChunkWorker {
       }));
       const overBudget =
         llm && summaries.length > 0 && budget !== null
-          ? await this.summaryOverBudget(a, llm, summaries, budget)
+          ? await this.summaryOverBudget(a, summaryRun, llm, summaries, budget)
           : null;
       if (llm && summaries.length > 0 && budget !== null && !overBudget)
-        summaryHolder = `summary:${a.id}`;
+        summaryHolder = summaryHolderOf(a.id, summaryRun);
       if (!llm) outcome = { summary: null, reason: 'llm_not_configured' };
       else if (summaries.length === 0) outcome = { summary: null, reason: 'no_chunk_summaries' };
       else if (overBudget)
@@ -761,6 +780,7 @@ export class ChunkWorker {
    */
   private async summaryOverBudget(
     a: ChunkAnalysis,
+    run: string,
     llm: LlmRuntime,
     summaries: string[],
     budget: string,
@@ -769,7 +789,7 @@ export class ChunkWorker {
     const hold =
       needed === null
         ? null
-        : await this.holdBudget(a.workspace_id, `summary:${a.id}`, needed, budget);
+        : await this.holdBudget(a.workspace_id, summaryHolderOf(a.id, run), needed, budget);
     if (hold?.held) return null;
     const spent = hold?.spentUsd ?? '0';
     const held = hold?.heldUsd ?? '0';

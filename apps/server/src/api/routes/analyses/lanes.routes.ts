@@ -1,25 +1,16 @@
 import { z } from 'zod';
-import { errorBodySchema } from '@socialpulse/contracts';
+import {
+  analysisLaneSchema,
+  errorBodySchema,
+  userLaneSchema,
+  workspaceLaneSchema,
+} from '@socialpulse/contracts';
 import { AppError, notFound } from '../../../errors.js';
 import { insertAuditEntry } from '../../../db/repos/audit.repo.js';
 import { setUserLane, setWorkspaceLane } from '../../../db/repos/analyses.repo.js';
 import { withTenant } from '../../../db/tenant.js';
 import type { FastifyRequest } from 'fastify';
 import type { AppDeps, ZodApp } from '../../types.js';
-
-const laneBodySchema = z
-  .object({
-    priority: z
-      .number()
-      .int()
-      .min(0)
-      .max(10)
-      .describe('0 (the normal lane) to 10; analyses started from now on begin at this priority'),
-  })
-  .strict();
-
-const workspaceLaneSchema = z.object({ workspace_id: z.string().uuid(), priority: z.number() });
-const userLaneSchema = z.object({ user_id: z.string().uuid(), priority: z.number() });
 
 /**
  * Faster lanes for analyses (issue 6): the chunk queue is the whole instance's, so only an
@@ -44,8 +35,8 @@ export function registerLaneRoutes(app: ZodApp, deps: AppDeps): void {
       schema: {
         tags: ['analyses'],
         summary: "Set a workspace's analysis lane (instance admins)",
-        params: z.object({ workspaceId: z.string().uuid() }),
-        body: laneBodySchema,
+        params: z.object({ workspaceId: z.uuid() }),
+        body: analysisLaneSchema,
         response: { 200: workspaceLaneSchema, ...errors },
       },
     },
@@ -78,8 +69,8 @@ export function registerLaneRoutes(app: ZodApp, deps: AppDeps): void {
       schema: {
         tags: ['analyses'],
         summary: "Set a user's analysis lane, in every workspace (instance admins)",
-        params: z.object({ userId: z.string().uuid() }),
-        body: laneBodySchema,
+        params: z.object({ userId: z.uuid() }),
+        body: analysisLaneSchema,
         response: { 200: userLaneSchema, ...errors },
       },
     },
