@@ -19,17 +19,18 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { assertBuilt, cliPath, runCli } from '../../test/support/server-process.js';
 
 /** `socialpulse analyze` run as a process: its files, exit status and line reading. No database. */
-describe('socialpulse analyze (the command)', () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'sp-analyze-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = mkdtempSync(path.join(tmpdir(), 'sp-analyze-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  /** A directory per test, where a leftover temporary file would show. */
-  const fresh = (): string => mkdtempSync(path.join(dir, 't-'));
-  const write = (d: string, name: string, content: string): string => {
-    const file = path.join(d, name);
-    writeFileSync(file, content);
-    return file;
-  };
+/** A directory per test, where a leftover temporary file would show. */
+const fresh = (): string => mkdtempSync(path.join(dir, 't-'));
+const write = (d: string, name: string, content: string): string => {
+  const file = path.join(d, name);
+  writeFileSync(file, content);
+  return file;
+};
+
+describe('socialpulse analyze (the command)', () => {
   const post = (id: string, text: string): string => JSON.stringify({ id, text });
   const jsonLines = (stdout: string): Record<string, unknown>[] =>
     stdout
@@ -269,14 +270,6 @@ describe('socialpulse analyze (the command)', () => {
 });
 
 describe('socialpulse analyze --categories', () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'sp-analyze-cat-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const fresh = (): string => mkdtempSync(path.join(dir, 't-'));
-  const write = (d: string, name: string, content: string): string => {
-    const file = path.join(d, name);
-    writeFileSync(file, content);
-    return file;
-  };
   const input = [
     JSON.stringify({ id: 'a', text: 'Need a refund, customer service was slow' }),
     JSON.stringify({ id: 'b', text: 'Loving the new phone #launch' }),
@@ -340,9 +333,6 @@ describe('socialpulse analyze --categories', () => {
 });
 
 describe('socialpulse analyze --corpus-keywords', () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'sp-analyze-kw-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const fresh = (): string => mkdtempSync(path.join(dir, 't-'));
   const lines = (n: number): string =>
     Array.from({ length: n }, (_, i) =>
       JSON.stringify({

@@ -4,7 +4,8 @@ import type { ZodApp } from '../../src/api/types.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { startWorker, type RunningWorker } from '../../src/services/worker.js';
 import type { ChunkWorkerOptions } from '../../src/domain/analyses/chunk-worker.js';
-import type { TestUser } from './app.js';
+import { createWorkspaceAs, signUpUser, type TestUser } from './app.js';
+import type { FakeLlmServer } from './fake-llm-server.js';
 import type { TestDatabase } from './db.js';
 import { postRecord, toJsonl } from './factories.js';
 
@@ -92,4 +93,44 @@ export async function waitForAnalysis(
   throw new Error(
     `analysis ${id} did not reach the expected state in ${timeoutMs} ms; last: ${JSON.stringify(last)}`,
   );
+}
+
+/** Posts for the jobs tests: praise and complaints, alternately. */
+export const mixedTexts = (i: number): string =>
+  i % 2 === 0 ? `I love the new release ${i}, great work` : `The app is broken and slow again ${i}`;
+
+/** The instance's LLM configuration, pointing at the fake OpenAI-compatible server. */
+export const fakeLlmConfig = (llm: FakeLlmServer): Record<string, string> => ({
+  LLM_BASE_URL: llm.url,
+  LLM_MODEL: 'gpt-4o-mini',
+  LLM_API_KEY: 'sk-test-secret',
+});
+
+/** Sets a workspace's LLM settings through the API. */
+export async function patchLlmSettings(
+  app: ZodApp,
+  user: TestUser,
+  workspaceId: string,
+  llmSettings: Record<string, unknown>,
+): Promise<void> {
+  const res = await app.inject({
+    method: 'PATCH',
+    url: `/v1/workspaces/${workspaceId}/analysis-settings`,
+    headers: user.headers,
+    payload: { llm: llmSettings },
+  });
+  if (res.statusCode !== 200) throw new Error(`analysis settings: ${res.statusCode} ${res.body}`);
+}
+
+/** A new user and workspace with `posts` posts (mixedTexts), and its LLM settings when given. */
+export async function freshTestTenant(
+  app: ZodApp,
+  posts: number,
+  llmSettings?: Record<string, unknown>,
+): Promise<{ user: TestUser; ws: string }> {
+  const user = await signUpUser(app);
+  const ws = await createWorkspaceAs(app, user);
+  await importTestPosts(app, user, ws, posts, mixedTexts);
+  if (llmSettings) await patchLlmSettings(app, user, ws, llmSettings);
+  return { user, ws };
 }

@@ -11,7 +11,7 @@ import { verifyAccessToken } from '../../domain/auth/access-tokens.js';
 import { authenticateApiKey, isSessionActive } from '../../domain/auth/auth.service.js';
 import { analysisWorkspaceId } from '../../db/repos/analyses.repo.js';
 import {
-  roleAllows,
+  memberRefusal,
   scopesAllow,
   type ApiKeyScope,
   type Permission,
@@ -232,24 +232,26 @@ async function authorizeInWorkspace(
     role: await findRole(c, workspaceId, principal.userId),
     workspace: await findWorkspace(c, workspaceId),
   }));
-  if (!role || !workspace) throw hidden(workspaceId);
-  if (
-    !principal.mfa &&
-    (workspace.requireMfa || deps.config.auth.mfaRequiredRoles.includes(role))
-  ) {
+  const refusal = memberRefusal({
+    role: workspace ? role : null,
+    sessionUsedMfa: principal.mfa,
+    workspaceRequiresMfa: workspace?.requireMfa ?? false,
+    mfaRequiredRoles: deps.config.auth.mfaRequiredRoles,
+    permission,
+  });
+  if (refusal === 'not_a_member' || !role) throw hidden(workspaceId);
+  if (refusal === 'mfa_required')
     throw new AppError(
       'forbidden',
       'This workspace requires two-factor authentication: enable it and sign in with a code',
       { details: { reason: 'mfa_required' } },
     );
-  }
-  if (!roleAllows(role, permission)) {
+  if (refusal === 'permission')
     throw new AppError(
       'forbidden',
       `Your role (${role}) does not allow ${permission} in this workspace`,
       { details: { permission, role } },
     );
-  }
   request.role = role;
   request.tenant = scope;
 }

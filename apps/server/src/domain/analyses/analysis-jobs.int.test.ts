@@ -22,7 +22,10 @@ import {
   type TestUser,
 } from '../../../test/support/app.js';
 import {
+  fakeLlmConfig,
+  freshTestTenant,
   importTestPosts,
+  mixedTexts,
   startTestWorker,
   submitTestAnalysis,
   testQueueConfig,
@@ -36,18 +39,11 @@ import type { ChunkJobData } from '../../db/job-queue.js';
 import { loadConfig } from '../../config.js';
 import { createLlmResolver, type LlmRuntime } from './llm-runtime.js';
 
-const texts = (i: number): string =>
-  i % 2 === 0 ? `I love the new release ${i}, great work` : `The app is broken and slow again ${i}`;
-
 describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('analysis jobs', () => {
   let db: TestDatabase;
   let app: ZodApp;
   let llm: FakeLlmServer;
-  const llmConfig = (): Record<string, string> => ({
-    LLM_BASE_URL: llm.url,
-    LLM_MODEL: 'gpt-4o-mini',
-    LLM_API_KEY: 'sk-test-secret',
-  });
+  const llmConfig = (): Record<string, string> => fakeLlmConfig(llm);
 
   beforeAll(async () => {
     db = await createTestDatabase();
@@ -64,25 +60,8 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
   const submit = (user: TestUser, ws: string, body: Record<string, unknown>): Promise<Analysis> =>
     submitTestAnalysis(app, user, ws, body);
 
-  /** A new user and workspace with `posts` posts, and the workspace's LLM settings when given. */
-  async function freshTenant(
-    posts: number,
-    llmSettings?: Record<string, unknown>,
-  ): Promise<{ user: TestUser; ws: string }> {
-    const user = await signUpUser(app);
-    const ws = await createWorkspaceAs(app, user);
-    await importTestPosts(app, user, ws, posts, texts);
-    if (llmSettings) {
-      const res = await app.inject({
-        method: 'PATCH',
-        url: `/v1/workspaces/${ws}/analysis-settings`,
-        headers: user.headers,
-        payload: { llm: llmSettings },
-      });
-      expect(res.statusCode, res.body).toBe(200);
-    }
-    return { user, ws };
-  }
+  const freshTenant = (posts: number, llmSettings?: Record<string, unknown>) =>
+    freshTestTenant(app, posts, llmSettings);
 
   /**
    * What pg-boss records when a chunk's claim lapses and another worker claims its job: a new
@@ -119,7 +98,8 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
     llm.setBehaviour({ latencyMs: 40 });
     const users = await Promise.all(Array.from({ length: 6 }, () => signUpUser(app)));
     const spaces = await Promise.all(users.map((u) => createWorkspaceAs(app, u)));
-    for (const [i, u] of users.entries()) await importTestPosts(app, u, spaces[i] ?? '', 50, texts);
+    for (const [i, u] of users.entries())
+      await importTestPosts(app, u, spaces[i] ?? '', 50, mixedTexts);
     const starts: { key: string; analysisId: string; seq: number; at: number }[] = [];
     let running = 0;
     let maxRunning = 0;
@@ -214,7 +194,8 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
   it('runs a faster lane first: a workspace marked by the operator overtakes the ones queued before it', async () => {
     const users = await Promise.all([signUpUser(app), signUpUser(app), signUpUser(app)]);
     const spaces = await Promise.all(users.map((u) => createWorkspaceAs(app, u)));
-    for (const [i, u] of users.entries()) await importTestPosts(app, u, spaces[i] ?? '', 20, texts);
+    for (const [i, u] of users.entries())
+      await importTestPosts(app, u, spaces[i] ?? '', 20, mixedTexts);
     await db.adminPool.query('UPDATE workspaces SET analysis_priority = 5 WHERE id = $1', [
       spaces[2],
     ]);
@@ -888,7 +869,7 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
     const others = await Promise.all([signUpUser(app), signUpUser(app)]);
     const otherSpaces = await Promise.all(others.map((u) => createWorkspaceAs(app, u)));
     for (const [i, u] of others.entries())
-      await importTestPosts(app, u, otherSpaces[i] ?? '', 100, texts);
+      await importTestPosts(app, u, otherSpaces[i] ?? '', 100, mixedTexts);
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'sp-worker-'));
     const env = {
       DATABASE_URL: db.url,

@@ -13,15 +13,11 @@ import {
   databaseUnavailable,
   type TestDatabase,
 } from '../../../test/support/db.js';
+import { buildTestApp, noRateLimitsAtAll, type TestUser } from '../../../test/support/app.js';
 import {
-  buildTestApp,
-  createWorkspaceAs,
-  noRateLimitsAtAll,
-  signUpUser,
-  type TestUser,
-} from '../../../test/support/app.js';
-import {
-  importTestPosts,
+  fakeLlmConfig,
+  freshTestTenant,
+  patchLlmSettings,
   startTestWorker,
   submitTestAnalysis,
   testQueueConfig,
@@ -32,9 +28,6 @@ import { costOf } from '../../ai/index.js';
 import type { ZodApp } from '../../api/types.js';
 import { loadConfig } from '../../config.js';
 import { createLlmResolver, type LlmRuntime } from './llm-runtime.js';
-
-const texts = (i: number): string =>
-  i % 2 === 0 ? `I love the new release ${i}, great work` : `The app is broken and slow again ${i}`;
 
 interface TraceRow {
   chunk_seq: number | null;
@@ -52,11 +45,7 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('LLM 
   let db: TestDatabase;
   let app: ZodApp;
   let llm: FakeLlmServer;
-  const llmConfig = (): Record<string, string> => ({
-    LLM_BASE_URL: llm.url,
-    LLM_MODEL: 'gpt-4o-mini',
-    LLM_API_KEY: 'sk-test-secret',
-  });
+  const llmConfig = (): Record<string, string> => fakeLlmConfig(llm);
 
   beforeAll(async () => {
     db = await createTestDatabase();
@@ -70,30 +59,8 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('LLM 
     await db?.drop();
   });
 
-  async function freshTenant(
-    posts: number,
-    llmSettings?: Record<string, unknown>,
-  ): Promise<{ user: TestUser; ws: string }> {
-    const user = await signUpUser(app);
-    const ws = await createWorkspaceAs(app, user);
-    await importTestPosts(app, user, ws, posts, texts);
-    if (llmSettings) await patchLlm(user, ws, llmSettings);
-    return { user, ws };
-  }
-
-  async function patchLlm(
-    user: TestUser,
-    ws: string,
-    llmSettings: Record<string, unknown>,
-  ): Promise<void> {
-    const res = await app.inject({
-      method: 'PATCH',
-      url: `/v1/workspaces/${ws}/analysis-settings`,
-      headers: user.headers,
-      payload: { llm: llmSettings },
-    });
-    expect(res.statusCode, res.body).toBe(200);
-  }
+  const freshTenant = (posts: number, llmSettings?: Record<string, unknown>) =>
+    freshTestTenant(app, posts, llmSettings);
 
   async function traces(analysisId: string): Promise<TraceRow[]> {
     const { rows } = await db.adminPool.query<TraceRow>(
@@ -163,7 +130,7 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('LLM 
 
       // The budget's check reads it: the next analysis, over a budget lowered below what was
       // spent, pauses with a month's spend that is every trace's cost, the timed-out one's too.
-      await patchLlm(user, ws, { monthly_budget_usd: '0.0001' });
+      await patchLlmSettings(app, user, ws, { monthly_budget_usd: '0.0001' });
       const next = await submitTestAnalysis(app, user, ws, { engines: ['llm'] });
       const paused = await waitForAnalysis(app, user, next.id);
       expect(paused.status).toBe('paused_budget');

@@ -68,3 +68,27 @@ export function canAssignRole(actor: Role, from: Role | null, to: Role | null): 
   if (actor === 'owner') return true;
   return (from === null || rank[from] < rank.owner) && (to === null || rank[to] < rank.owner);
 }
+
+/**
+ * Why a signed-in user may not act in a workspace, or null when they may: no longer a member,
+ * two-factor authentication required (by the workspace, or by the instance for their role) but
+ * not used for this session, or a role without the permission. One rule for a request's
+ * authorization and for an open stream's re-check, each saying it in its own words.
+ */
+export function memberRefusal(input: {
+  role: Role | null;
+  sessionUsedMfa: boolean;
+  workspaceRequiresMfa: boolean;
+  mfaRequiredRoles: readonly Role[];
+  permission: Permission;
+}): 'not_a_member' | 'mfa_required' | 'permission' | null {
+  const { role } = input;
+  if (!role) return 'not_a_member';
+  if (
+    !input.sessionUsedMfa &&
+    (input.workspaceRequiresMfa || input.mfaRequiredRoles.includes(role))
+  )
+    return 'mfa_required';
+  if (!roleAllows(role, input.permission)) return 'permission';
+  return null;
+}

@@ -23,7 +23,7 @@ import { AppError, notFound } from '../../../errors.js';
 import { findAnalysis, listAnalyses, listResults } from '../../../db/repos/analyses.repo.js';
 import { findApiKeyByPrefixInWorkspace } from '../../../db/repos/api-keys.repo.js';
 import { findSessionStanding } from '../../../db/repos/memberships.repo.js';
-import { roleAllows, scopesAllow, type Permission } from '../../../domain/auth/permissions.js';
+import { memberRefusal, scopesAllow, type Permission } from '../../../domain/auth/permissions.js';
 import { FollowerAccessRevoked } from '../../../domain/analyses/event-hub.js';
 import { assertMatchableRules } from '../../../domain/analyses/category-rules.js';
 import { decodeCursor, encodeCursor, filterFingerprint } from '../../../domain/posts/cursor.js';
@@ -388,24 +388,37 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
         return refusal('unauthorized', 'session_revoked', 'This session has ended; sign in again');
       if (!standing.userEnabled)
         return refusal('unauthorized', 'account_disabled', 'This account is disabled');
-      if (!standing.role)
-        return refusal('not_found', 'not_a_member', 'You are no longer a member of this workspace');
-      if (
-        !principal.mfa &&
-        (standing.requireMfa || deps.config.auth.mfaRequiredRoles.includes(standing.role))
-      )
-        return refusal(
-          'forbidden',
-          'mfa_required',
-          'This workspace requires two-factor authentication: enable it and sign in with a code',
-        );
-      if (!roleAllows(standing.role, permission))
-        return refusal(
-          'forbidden',
-          'permission',
-          `Your role (${standing.role}) does not allow ${permission} in this workspace`,
-        );
-      return null;
+      // The rule requests are authorized by (the auth plugin), in this stream's words.
+      switch (
+        memberRefusal({
+          role: standing.role,
+          sessionUsedMfa: principal.mfa,
+          workspaceRequiresMfa: standing.requireMfa,
+          mfaRequiredRoles: deps.config.auth.mfaRequiredRoles,
+          permission,
+        })
+      ) {
+        case 'not_a_member':
+          return refusal(
+            'not_found',
+            'not_a_member',
+            'You are no longer a member of this workspace',
+          );
+        case 'mfa_required':
+          return refusal(
+            'forbidden',
+            'mfa_required',
+            'This workspace requires two-factor authentication: enable it and sign in with a code',
+          );
+        case 'permission':
+          return refusal(
+            'forbidden',
+            'permission',
+            `Your role (${standing.role ?? ''}) does not allow ${permission} in this workspace`,
+          );
+        case null:
+          return null;
+      }
     };
   const reasonOf = (error: AppError): string =>
     (error.details as { reason?: string } | undefined)?.reason ?? error.code;

@@ -93,6 +93,18 @@ function openWs(url: string, headers: Record<string, string>): WsStream {
 // read the pong of the last) does not drop the live peer.
 const KEEPALIVE_MS = 1000;
 
+/** The app with that keep-alive, listening on a free local port (streams need real sockets). */
+async function listeningApp(db: TestDatabase): Promise<{ app: ZodApp; port: number }> {
+  const app = await buildTestApp(db, {
+    ...noRateLimitsAtAll,
+    ANALYSIS_STREAM_KEEPALIVE_MS: String(KEEPALIVE_MS),
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  if (address === null || typeof address === 'string') throw new Error('not listening');
+  return { app, port: address.port };
+}
+
 describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')(
   'progress stream keep-alives',
   () => {
@@ -104,14 +116,7 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')(
 
     beforeAll(async () => {
       db = await createTestDatabase();
-      app = await buildTestApp(db, {
-        ...noRateLimitsAtAll,
-        ANALYSIS_STREAM_KEEPALIVE_MS: String(KEEPALIVE_MS),
-      });
-      await app.listen({ host: '127.0.0.1', port: 0 });
-      const address = app.server.address();
-      if (address === null || typeof address === 'string') throw new Error('not listening');
-      port = address.port;
+      ({ app, port } = await listeningApp(db));
       user = await signUpUser(app);
       const ws = await createWorkspaceAs(app, user);
       await importTestPosts(app, user, ws, 3, (i) => `post ${i}`);
@@ -200,14 +205,7 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')(
     beforeAll(async () => {
       db = await createTestDatabase();
       // The access re-check runs every two keep-alive intervals: 2 s here.
-      app = await buildTestApp(db, {
-        ...noRateLimitsAtAll,
-        ANALYSIS_STREAM_KEEPALIVE_MS: String(KEEPALIVE_MS),
-      });
-      await app.listen({ host: '127.0.0.1', port: 0 });
-      const address = app.server.address();
-      if (address === null || typeof address === 'string') throw new Error('not listening');
-      port = address.port;
+      ({ app, port } = await listeningApp(db));
       owner = await signUpUser(app);
       ws = await createWorkspaceAs(app, owner);
       await importTestPosts(app, owner, ws, 3, (i) => `post ${i}`);
