@@ -1,4 +1,6 @@
 import type { ReactNode } from 'react';
+import { Analyses } from './pages/Analyses.js';
+import { AnalysisPage } from './pages/AnalysisPage.js';
 import { ForgotPassword } from './pages/ForgotPassword.js';
 import { Home } from './pages/Home.js';
 import { Invite } from './pages/Invite.js';
@@ -8,10 +10,21 @@ import { SignIn } from './pages/SignIn.js';
 import { Link, useLocation } from './router.js';
 import { ErrorAlert, PageHeading } from './ui.js';
 
+const uuid = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}';
+const analysesPath = new RegExp(`^/workspaces/(${uuid})/analyses(?:/(${uuid}))?$`);
+
 /** The page for a location (the server answers every page path with this app). */
 function page(url: URL): ReactNode {
   const token = url.searchParams.get('token');
-  switch (url.pathname.replace(/\/+$/, '') || '/') {
+  const path = url.pathname.replace(/\/+$/, '') || '/';
+  const analyses = analysesPath.exec(path);
+  if (analyses?.[1])
+    return analyses[2] ? (
+      <AnalysisPage workspaceId={analyses[1]} analysisId={analyses[2]} />
+    ) : (
+      <Analyses workspaceId={analyses[1]} />
+    );
+  switch (path) {
     case '/':
       return <Home />;
     case '/sign-in':
@@ -43,7 +56,10 @@ function page(url: URL): ReactNode {
   }
 }
 
-/** The dashboard shell: sign-in, first-run setup, password reset and invitations; talks only to /v1. */
+/**
+ * The dashboard shell: sign-in, first-run setup, password reset, invitations, and each
+ * workspace's analyses, followed live; talks only to /v1.
+ */
 export function App() {
   const url = useLocation();
   return (

@@ -5,15 +5,29 @@
  * kept in localStorage, as no route hands it out again later.
  */
 import type {
+  Analysis,
+  AnalysisCreate,
+  AnalysisResult,
   ErrorBody,
   meSchema,
   tokenResponseSchema,
+  Workspace,
   workspaceListSchema,
 } from '@socialpulse/contracts';
 
+export type { Analysis, AnalysisResult, Workspace };
 export type Me = ReturnType<(typeof meSchema)['parse']>;
 export type Tokens = ReturnType<(typeof tokenResponseSchema)['parse']>;
 export type WorkspaceList = ReturnType<(typeof workspaceListSchema)['parse']>;
+/** A POST body: the server fills in every default. */
+export type AnalysisRequest = {
+  [K in keyof AnalysisCreate]?: Partial<AnalysisCreate[K]>;
+};
+/** A page of a cursor-paginated list. */
+export interface Page<T> {
+  data: T[];
+  next_cursor: string | null;
+}
 export type SignInResult = Tokens | { mfa_required: true; mfa_token: string };
 
 /** An error answered by the API (or a network failure, status 0), with its message for people. */

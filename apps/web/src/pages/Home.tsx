@@ -90,7 +90,9 @@ export function Home() {
           <tbody>
             {workspaces.map((w) => (
               <tr key={w.id}>
-                <th scope="row">{w.name}</th>
+                <th scope="row">
+                  <Link to={`/workspaces/${w.id}/analyses`}>{w.name}</Link>
+                </th>
                 <td>{w.role ?? '—'}</td>
                 <td>{count.format(w.post_count)}</td>
               </tr>

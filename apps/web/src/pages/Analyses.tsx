@@ -1,0 +1,214 @@
+import { useEffect, useState, type FormEvent } from 'react';
+import { api, type Analysis, type AnalysisRequest, type Page, type Workspace } from '../api.js';
+import { currentNotice, Link, navigate } from '../router.js';
+import { ErrorAlert, Field, fieldText, PageHeading, useAction } from '../ui.js';
+import {
+  count,
+  dateTime,
+  isFinished,
+  LoadError,
+  mayAnalyze,
+  ProgressOf,
+  statusName,
+} from './analysis-parts.js';
+
+/** How often the list is read again while one of its analyses is still going. */
+const REFRESH_MS = 3_000;
+const PAGE_SIZE = 25;
+
+type State =
+  | { kind: 'loading' }
+  | { kind: 'failed'; error: unknown }
+  | {
+      kind: 'ready';
+      workspace: Workspace;
+      /** The first page, read again while any of it is still going. */
+      latest: Analysis[];
+      /** Pages loaded with "Show more", as they were then. */
+      older: Analysis[];
+      nextCursor: string | null;
+    };
+
+/** A workspace's analyses, newest first, kept current while any runs; and a form to start one. */
+export function Analyses({ workspaceId }: { workspaceId: string }) {
+  const [state, setState] = useState<State>({ kind: 'loading' });
+  const [notice] = useState(currentNotice);
+  const more = useAction();
+  const base = `/v1/workspaces/${workspaceId}`;
+
+  useEffect(() => {
+    let live = true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const load = async (): Promise<void> => {
+      try {
+        const [workspace, page] = await Promise.all([
+          api<Workspace>('GET', base),
+          api<Page<Analysis>>('GET', `${base}/analyses?limit=${PAGE_SIZE}`),
+        ]);
+        if (!live) return;
+        setState((prev) =>
+          prev.kind === 'ready' && prev.older.length > 0
+            ? { ...prev, workspace, latest: page.data }
+            : {
+                kind: 'ready',
+                workspace,
+                latest: page.data,
+                older: [],
+                nextCursor: page.next_cursor,
+              },
+        );
+        if (page.data.some((a) => !isFinished(a)))
+          timer = setTimeout(() => void load(), REFRESH_MS);
+      } catch (error) {
+        if (live) setState({ kind: 'failed', error });
+      }
+    };
+    void load();
+    return () => {
+      live = false;
+      clearTimeout(timer);
+    };
+  }, [base]);
+
+  if (state.kind === 'loading') return <p role="status">Loading…</p>;
+  if (state.kind === 'failed') return <LoadError error={state.error} />;
+  const { workspace, latest, older, nextCursor } = state;
+  const analyses = [...latest, ...older.filter((a) => !latest.some((b) => b.id === a.id))];
+
+  const loadMore = (): Promise<void> =>
+    more.run(async () => {
+      if (!nextCursor) return;
+      const page = await api<Page<Analysis>>(
+        'GET',
+        `${base}/analyses?limit=${PAGE_SIZE}&cursor=${encodeURIComponent(nextCursor)}`,
+      );
+      setState({ ...state, older: [...older, ...page.data], nextCursor: page.next_cursor });
+    });
+
+  return (
+    <section>
+      {notice && <p role="status">{notice}</p>}
+      <p>
+        <Link to="/">Your workspaces</Link> › {workspace.name}
+      </p>
+      <PageHeading title={`Analyses · ${workspace.name}`}>Analyses</PageHeading>
+      <p>
+        {count.format(workspace.post_count)} posts in {workspace.name}. An analysis reads them in
+        chunks, with SocialPulse&apos;s own engines (sentiment, language, keywords, categories,
+        toxicity) and, when the workspace has a model configured, an LLM.
+      </p>
+      {mayAnalyze(workspace.role) && <StartAnalysis workspaceId={workspaceId} />}
+      <h3>Analyses</h3>
+      {analyses.length === 0 ? (
+        <p>No analyses yet.</p>
+      ) : (
+        <table>
+          <caption className="visually-hidden">Analyses</caption>
+          <thead>
+            <tr>
+              <th scope="col">Started</th>
+              <th scope="col">Status</th>
+              <th scope="col">Engines</th>
+              <th scope="col">Progress</th>
+            </tr>
+          </thead>
+          <tbody>
+            {analyses.map((a) => (
+              <tr key={a.id}>
+                <th scope="row">
+                  <Link to={`/workspaces/${workspaceId}/analyses/${a.id}`}>
+                    {dateTime(a.created_at)}
+                  </Link>
+                </th>
+                <td>{statusName(a.status)}</td>
+                <td>{a.engines.join(', ')}</td>
+                <td>
+                  <ProgressOf analysis={a} />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {nextCursor && (
+        <p>
+          <button type="button" disabled={more.busy} onClick={() => void loadMore()}>
+            Show more
+          </button>
+        </p>
+      )}
+      <ErrorAlert error={more.error} />
+    </section>
+  );
+}
+
+/** Starts an analysis of the workspace's posts and opens its page. */
+function StartAnalysis({ workspaceId }: { workspaceId: string }) {
+  const action = useAction();
+  const submit = (event: FormEvent<HTMLFormElement>): void => {
+    event.preventDefault();
+    const form = event.currentTarget;
+    const data = new FormData(form);
+    const engines = data.getAll('engine').filter((e) => e === 'local' || e === 'llm');
+    void action.run(async () => {
+      if (engines.length === 0) throw new Error('Choose at least one engine.');
+      const body: AnalysisRequest = {
+        engines,
+        posts: { limit: Number(fieldText(form, 'limit')) },
+        options: {
+          sentiment_engine: fieldText(form, 'sentiment_engine') as 'default' | 'model' | 'vader',
+        },
+      };
+      const query = fieldText(form, 'q').trim();
+      if (query) body.posts = { ...body.posts, filter: { q: query } };
+      const created = await api<Analysis>('POST', `/v1/workspaces/${workspaceId}/analyses`, body);
+      navigate(`/workspaces/${workspaceId}/analyses/${created.id}`);
+    });
+  };
+  return (
+    <form onSubmit={submit} aria-labelledby="start-analysis">
+      <h3 id="start-analysis">Start an analysis</h3>
+      <fieldset>
+        <legend>Engines</legend>
+        <label>
+          <input type="checkbox" name="engine" value="local" defaultChecked /> SocialPulse engines
+          (local, free)
+        </label>{' '}
+        <label>
+          <input type="checkbox" name="engine" value="llm" /> The workspace&apos;s LLM (topics,
+          categories, a summary; counts against its monthly budget)
+        </label>
+      </fieldset>
+      <div className="field">
+        <label htmlFor="sentiment-engine">Sentiment</label>
+        <select id="sentiment-engine" name="sentiment_engine" defaultValue="default">
+          <option value="default">Default (model and VADER combined)</option>
+          <option value="model">Trained model</option>
+          <option value="vader">VADER</option>
+        </select>
+      </div>
+      <Field
+        label="Posts matching (optional)"
+        name="q"
+        hint='Full-text search in text and author: words, "a phrase", -word to leave out. All posts when empty.'
+        maxLength={500}
+      />
+      <Field
+        label="At most this many posts (oldest first)"
+        name="limit"
+        type="number"
+        min={1}
+        max={1_000_000}
+        step={1}
+        defaultValue={100_000}
+        required
+      />
+      <p>
+        <button type="submit" disabled={action.busy}>
+          Start analysis
+        </button>
+      </p>
+      <ErrorAlert error={action.error} />
+    </form>
+  );
+}

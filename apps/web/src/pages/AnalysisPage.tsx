@@ -1,0 +1,459 @@
+import { useEffect, useRef, useState, type ChangeEvent, type MouseEvent } from 'react';
+import {
+  api,
+  ApiError,
+  type Analysis,
+  type AnalysisResult,
+  type Page,
+  type Workspace,
+} from '../api.js';
+import { followEvents } from '../live.js';
+import { Link } from '../router.js';
+import { ErrorAlert, PageHeading, useAction } from '../ui.js';
+import {
+  aboutDuration,
+  count,
+  dateTime,
+  isFinished,
+  LoadError,
+  mayAnalyze,
+  ProgressOf,
+  statusName,
+} from './analysis-parts.js';
+
+type State =
+  | { kind: 'loading' }
+  | { kind: 'failed'; error: unknown }
+  | { kind: 'ready'; workspace: Workspace; analysis: Analysis };
+
+/** What happened that the numbers do not show: failed chunks, pauses, the summary's fate. */
+interface Activity {
+  id: number;
+  text: string;
+}
+
+const RESULTS_SHOWN = 20;
+const sentimentLabels = ['positive', 'neutral', 'negative'] as const;
+
+/**
+ * One analysis, live: its progress follows the server's event stream (each event makes the
+ * page read the analysis again); then its aggregates, summary, first results and exports.
+ */
+export function AnalysisPage({
+  workspaceId,
+  analysisId,
+}: {
+  workspaceId: string;
+  analysisId: string;
+}) {
+  const path = `/v1/workspaces/${workspaceId}/analyses/${analysisId}`;
+  const [state, setState] = useState<State>({ kind: 'loading' });
+  const [activity, setActivity] = useState<Activity[]>([]);
+  const [streamEnded, setStreamEnded] = useState<string | null>(null);
+  const action = useAction();
+
+  // Reads the analysis; events that arrive during a read ask for one more read after it.
+  const reading = useRef<{ busy: boolean; again: boolean }>({ busy: false, again: false });
+  const liveRef = useRef(true);
+  const reread = useRef<() => Promise<Analysis | null>>(() => Promise.resolve(null));
+  reread.current = async () => {
+    const r = reading.current;
+    if (r.busy) {
+      r.again = true;
+      return null;
+    }
+    r.busy = true;
+    try {
+      let analysis: Analysis;
+      do {
+        r.again = false;
+        analysis = await api<Analysis>('GET', path);
+        if (liveRef.current)
+          setState((prev) => (prev.kind === 'ready' ? { ...prev, analysis } : prev));
+      } while (r.again);
+      return analysis;
+    } finally {
+      r.busy = false;
+    }
+  };
+
+  useEffect(() => {
+    liveRef.current = true;
+    void (async () => {
+      try {
+        const [workspace, analysis] = await Promise.all([
+          api<Workspace>('GET', `/v1/workspaces/${workspaceId}`),
+          api<Analysis>('GET', path),
+        ]);
+        if (liveRef.current) setState({ kind: 'ready', workspace, analysis });
+      } catch (error) {
+        if (liveRef.current) setState({ kind: 'failed', error });
+      }
+    })();
+    return () => {
+      liveRef.current = false;
+    };
+  }, [path, workspaceId]);
+
+  // The stream ends after an analysis's last event; a retry makes it go on (a new run), so it
+  // is followed again from the last event seen.
+  const [run, setRun] = useState(0);
+  const lastEventId = useRef(0);
+  const ready = state.kind === 'ready';
+  useEffect(() => {
+    if (!ready) return;
+    return followEvents(`${path}/events`, lastEventId.current, {
+      onEvent(type, data, id) {
+        lastEventId.current = id;
+        const note = activityOf(type, data);
+        if (note) setActivity((list) => [{ id, text: note }, ...list].slice(0, 20));
+        void reread.current().catch(() => undefined);
+      },
+      onRevoked(message) {
+        if (liveRef.current) setStreamEnded(message);
+      },
+      async mayContinue() {
+        try {
+          const now = await reread.current();
+          return now !== null && !isFinished(now);
+        } catch (error) {
+          if (liveRef.current) setState({ kind: 'failed', error });
+          return false;
+        }
+      },
+    });
+  }, [ready, run, path]);
+
+  if (state.kind === 'loading') return <p role="status">Loading…</p>;
+  if (state.kind === 'failed') return <LoadError error={state.error} />;
+  const { workspace, analysis: a } = state;
+  const canAct = mayAnalyze(workspace.role);
+  const act = (verb: 'cancel' | 'retry') => (): void =>
+    void action.run(async () => {
+      const analysis = await api<Analysis>('POST', `${path}/${verb}`);
+      setState({ kind: 'ready', workspace, analysis });
+      if (verb === 'retry') setRun((n) => n + 1);
+    });
+  const retryName =
+    a.status === 'paused_budget' || a.status === 'cancelled' ? 'Resume' : 'Retry failed chunks';
+  const error = a.error as { message?: unknown; code?: unknown; resume?: unknown } | null;
+  const errorText = (['message', 'code'] as const)
+    .map((k) => error?.[k])
+    .find((v): v is string => typeof v === 'string');
+
+  return (
+    <section>
+      <p>
+        <Link to="/">Your workspaces</Link> ›{' '}
+        <Link to={`/workspaces/${workspaceId}/analyses`}>{workspace.name}: analyses</Link>
+      </p>
+      <PageHeading title={`Analysis · ${workspace.name}`}>
+        Analysis of {count.format(a.total_posts)} posts
+      </PageHeading>
+      <dl className="facts">
+        <dt>Status</dt>
+        <dd aria-live="polite" data-status={a.status}>
+          {statusName(a.status)}
+        </dd>
+        <dt>Progress</dt>
+        <dd>
+          <ProgressOf analysis={a} />
+          <br />
+          <span>
+            {count.format(a.chunks_done)} of {count.format(a.chunk_count)} chunks of{' '}
+            {count.format(a.chunk_size)} posts
+            {a.chunks_failed > 0 && `, ${count.format(a.chunks_failed)} failed`}
+          </span>
+        </dd>
+        {!isFinished(a) && (
+          <>
+            <dt>Time left</dt>
+            <dd>
+              {a.estimated_seconds_left === null
+                ? 'not known yet'
+                : a.estimated_seconds_left === 0
+                  ? 'none'
+                  : aboutDuration(a.estimated_seconds_left)}
+              {a.queue_position !== null &&
+                ` (${count.format(a.queue_position)} chunk jobs ahead in the queue)`}
+            </dd>
+          </>
+        )}
+        <dt>Engines</dt>
+        <dd>{a.engines.join(', ')}</dd>
+        <dt>Started</dt>
+        <dd>{dateTime(a.created_at)}</dd>
+        {a.finished_at && (
+          <>
+            <dt>Finished</dt>
+            <dd>{dateTime(a.finished_at)}</dd>
+          </>
+        )}
+        {a.engines.includes('llm') && (
+          <>
+            <dt>LLM usage</dt>
+            <dd>
+              {count.format(a.usage.input_tokens)} input and {count.format(a.usage.output_tokens)}{' '}
+              output tokens, ${a.usage.cost_usd}
+              {a.usage.unpriced_calls > 0 &&
+                ` plus ${count.format(a.usage.unpriced_calls)} calls of a model without a price`}
+            </dd>
+          </>
+        )}
+      </dl>
+      {error && (
+        <p className="error" role="alert">
+          {errorText ?? 'The analysis stopped with an error.'}
+          {typeof error.resume === 'string' && ` To go on: ${error.resume}.`}
+        </p>
+      )}
+      {streamEnded && (
+        <p className="error" role="alert">
+          Live updates stopped: {streamEnded}
+        </p>
+      )}
+      {canAct && (
+        <p className="actions">
+          {!isFinished(a) && (
+            <button type="button" disabled={action.busy} onClick={act('cancel')}>
+              Cancel analysis
+            </button>
+          )}{' '}
+          {(a.status === 'paused_budget' ||
+            a.status === 'cancelled' ||
+            a.status === 'failed' ||
+            a.status === 'completed_with_errors') && (
+            <button type="button" disabled={action.busy} onClick={act('retry')}>
+              {retryName}
+            </button>
+          )}
+        </p>
+      )}
+      <ErrorAlert error={action.error} />
+      {activity.length > 0 && (
+        <>
+          <h3>Activity</h3>
+          <ul aria-label="Activity">
+            {activity.map((item) => (
+              <li key={item.id}>{item.text}</li>
+            ))}
+          </ul>
+        </>
+      )}
+      {a.aggregates && <Aggregates analysis={a} />}
+      {a.chunks_done > 0 && <Results path={path} analysis={a} />}
+    </section>
+  );
+}
+
+/** The line an event adds to the activity list (progress itself shows in the numbers). */
+function activityOf(type: string, data: unknown): string | null {
+  const d = (data ?? {}) as {
+    seq?: number;
+    attempt?: number;
+    will_retry?: boolean;
+    error?: { message?: string; code?: string } | null;
+    summary?: string | null;
+    reason?: string | null;
+  };
+  const why = d.error?.message ?? d.error?.code ?? 'unknown error';
+  const chunk = typeof d.seq === 'number' ? `Chunk ${d.seq + 1}` : 'A chunk';
+  switch (type) {
+    case 'chunk_failed':
+      return `${chunk} failed (attempt ${d.attempt ?? '?'}): ${why}.${d.will_retry ? ' It will be retried.' : ''}`;
+    case 'chunk_dead':
+      return `${chunk} gave up after its retries: ${why}.`;
+    case 'paused':
+      return `Paused: ${why}.`;
+    case 'summary':
+      return d.summary
+        ? 'The job summary is ready.'
+        : `No job summary: ${d.error?.message ?? d.reason ?? 'no reason given'}.`;
+    default:
+      return null;
+  }
+}
+
+const share = (n: number, total: number): string =>
+  total > 0 ? `${Math.round((100 * n) / total)}%` : '—';
+
+/** The analysis's distributions, top topics and keywords, categories and summary. */
+function Aggregates({ analysis }: { analysis: Analysis }) {
+  const agg = analysis.aggregates as {
+    sentiment?: Record<string, number>;
+    llm_sentiment?: Record<string, number>;
+    mean_score?: number | null;
+    top_topics?: { topic: string; count: number }[];
+    top_keywords?: { keyword: string; count: number }[];
+    categories?: Record<string, number>;
+    toxic?: number;
+  };
+  const distribution = (title: string, counts: Record<string, number> | undefined) => {
+    if (!counts || Object.keys(counts).length === 0) return null;
+    const total = Object.values(counts).reduce((s, n) => s + n, 0);
+    const rows = [
+      ...sentimentLabels.filter((l) => l in counts),
+      ...Object.keys(counts).filter((k) => !(sentimentLabels as readonly string[]).includes(k)),
+    ];
+    return (
+      <table>
+        <caption>{title}</caption>
+        <thead>
+          <tr>
+            <th scope="col">Label</th>
+            <th scope="col">Posts</th>
+            <th scope="col">Share</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((label) => (
+            <tr key={label}>
+              <th scope="row">{label === 'none' ? 'no answer' : label}</th>
+              <td>{count.format(counts[label] ?? 0)}</td>
+              <td>
+                <meter min={0} max={total} value={counts[label] ?? 0} aria-hidden="true" />{' '}
+                {share(counts[label] ?? 0, total)}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    );
+  };
+  return (
+    <>
+      <h3>Results overview</h3>
+      {distribution('Sentiment (SocialPulse engines)', agg.sentiment)}
+      {typeof agg.mean_score === 'number' && <p>Mean sentiment score: {agg.mean_score}</p>}
+      {distribution('Sentiment (LLM)', agg.llm_sentiment)}
+      {agg.top_topics && agg.top_topics.length > 0 && (
+        <p>
+          Top topics:{' '}
+          {agg.top_topics.map((t) => `${t.topic} (${count.format(t.count)})`).join(', ')}
+        </p>
+      )}
+      {agg.categories && Object.keys(agg.categories).length > 0 && (
+        <p>
+          Categories:{' '}
+          {Object.entries(agg.categories)
+            .sort((x, y) => y[1] - x[1])
+            .map(([c, n]) => `${c} (${count.format(n)})`)
+            .join(', ')}
+        </p>
+      )}
+      {agg.top_keywords && agg.top_keywords.length > 0 && (
+        <p>
+          Top keywords:{' '}
+          {agg.top_keywords.map((k) => `${k.keyword} (${count.format(k.count)})`).join(', ')}
+        </p>
+      )}
+      {typeof agg.toxic === 'number' && <p>Posts flagged as toxic: {count.format(agg.toxic)}</p>}
+      {analysis.summary && (
+        <>
+          <h4>Summary</h4>
+          <p className="summary">{analysis.summary}</p>
+        </>
+      )}
+    </>
+  );
+}
+
+/** The first results (filtered by sentiment label) and the exports of all of them. */
+function Results({ path, analysis }: { path: string; analysis: Analysis }) {
+  const [label, setLabel] = useState('');
+  const [results, setResults] = useState<AnalysisResult[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const filter = label ? `label=${label}` : '';
+  // Read again as chunks are stored (the first rows fill up), not on every other change.
+  const done = analysis.chunks_done;
+  useEffect(() => {
+    let live = true;
+    api<Page<AnalysisResult>>('GET', `${path}/results?limit=${RESULTS_SHOWN}&${filter}`).then(
+      (page) => live && (setResults(page.data), setError(null)),
+      (e: unknown) => live && setError(e instanceof Error ? e.message : String(e)),
+    );
+    return () => {
+      live = false;
+    };
+  }, [path, filter, done]);
+
+  // The export is a plain download; renew an expired access token first (reading renews it).
+  const download = (event: MouseEvent<HTMLAnchorElement>): void => {
+    event.preventDefault();
+    const href = event.currentTarget.href;
+    api<Analysis>('GET', path).then(
+      () => window.location.assign(href),
+      (e: unknown) =>
+        setError(e instanceof ApiError ? e.message : 'The export could not be started.'),
+    );
+  };
+  const exportHref = (format: 'csv' | 'jsonl'): string =>
+    `${path}/results?format=${format}${filter ? `&${filter}` : ''}`;
+
+  return (
+    <>
+      <h3>Results</h3>
+      <div className="field">
+        <label htmlFor="result-label">Sentiment</label>
+        <select
+          id="result-label"
+          value={label}
+          onChange={(e: ChangeEvent<HTMLSelectElement>) => setLabel(e.target.value)}
+        >
+          <option value="">All</option>
+          {sentimentLabels.map((l) => (
+            <option key={l} value={l}>
+              {l}
+            </option>
+          ))}
+        </select>
+      </div>
+      <p>
+        Export {label ? `the ${label} results` : 'every result'}:{' '}
+        <a href={exportHref('csv')} onClick={download}>
+          CSV
+        </a>{' '}
+        ·{' '}
+        <a href={exportHref('jsonl')} onClick={download}>
+          JSON lines
+        </a>
+      </p>
+      <ErrorAlert error={error} />
+      {results === null ? (
+        <p role="status">Loading results…</p>
+      ) : results.length === 0 ? (
+        <p>No results{label ? ` labelled ${label}` : ''} yet.</p>
+      ) : (
+        <table>
+          <caption className="visually-hidden">Results</caption>
+          <thead>
+            <tr>
+              <th scope="col">Post</th>
+              <th scope="col">Sentiment</th>
+              <th scope="col">Language</th>
+              {analysis.engines.includes('llm') && <th scope="col">Topic</th>}
+            </tr>
+          </thead>
+          <tbody>
+            {results.map((r) => (
+              <tr key={r.post_id}>
+                <th scope="row" className="post-text">
+                  {r.text ?? `${r.platform} ${r.external_id}`}
+                </th>
+                <td>
+                  {r.error
+                    ? `error: ${r.error}`
+                    : r.sentiment?.label
+                      ? `${r.sentiment.label} (${r.sentiment.score?.toFixed(2) ?? '—'})`
+                      : (r.sentiment?.reason ?? '—')}
+                </td>
+                <td>{r.language ?? '—'}</td>
+                {analysis.engines.includes('llm') && <td>{r.llm?.topic ?? '—'}</td>}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </>
+  );
+}
