@@ -46,7 +46,8 @@ describe.skipIf(databaseUnavailable() !== '')('socialpulse import / export / mig
       ['import', jsonl, csv, '--workspace', 'Brand', '--rejects', rejects],
       env(),
     );
-    expect(result.code).toBe(0);
+    // Finished with rejected records: EX_DATAERR, and the valid records are imported.
+    expect(result.code).toBe(65);
     expect(result.stderr).toContain('Created workspace "Brand"');
     expect(result.stdout).toContain(
       `${jsonl}: read 3, inserted 1, updated 0, unchanged 0, rejected 2`,
@@ -78,6 +79,7 @@ describe.skipIf(databaseUnavailable() !== '')('socialpulse import / export / mig
       expect(exported.stderr).toBe('');
       expect(exported.code).toBe(0);
       const again = await runCli(['import', out, '--workspace', 'Brand'], env());
+      expect(again.code, again.stderr).toBe(0);
       expect(again.stdout).toContain('read 2, inserted 0, updated 0, unchanged 2, rejected 0');
     }
     const filtered = await runCli(

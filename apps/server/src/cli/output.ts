@@ -1,5 +1,12 @@
 import { isAppError } from '../errors.js';
 
+/**
+ * The exit status of a run that finished but found bad records (sysexits' EX_DATAERR, beside the
+ * EX_CONFIG, 78, of bad configuration, and apart from 1, a run that failed): `analyze` with
+ * error lines, `import` with rejected records. The good records around them were kept.
+ */
+export const EXIT_DATA_ERRORS = 65;
+
 /** Prints an error for a human (no stack for expected errors) and exits non-zero. */
 export function reportFatal(error: unknown): never {
   if (isAppError(error)) {

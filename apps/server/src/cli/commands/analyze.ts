@@ -15,15 +15,11 @@ import type { Analyzer } from '../../analysis/analyzer.js';
 import { isItemError, type PostInput, type SentimentEngineName } from '../../analysis/engine.js';
 import { AppError } from '../../errors.js';
 import { describeIoError, errnoCode, loadCategoryRules, openInput, openOutput } from '../files.js';
+import { EXIT_DATA_ERRORS } from '../output.js';
 
 export const ANALYZE_BATCH_SIZE = 100;
 /** Lines longer than this (UTF-16 units) are rejected: a post is at most 100,000 characters. */
 export const MAX_LINE_LENGTH = 1_000_000;
-/**
- * Exit status of a run that finished but wrote error lines: sysexits' EX_DATAERR, beside the
- * EX_CONFIG (78) the CLI uses for bad configuration, and apart from 1 (the run failed).
- */
-export const EXIT_LINE_ERRORS = 65;
 /**
  * How much of an over-long line is kept, to name it by its leading id: ids run to 256
  * characters in the import schema, some more written as \u escapes.
@@ -360,7 +356,7 @@ Exit status:
       itself), a read or write error; existing --out and --corpus-keywords
       files are then left as they were (each is written to a temporary file
       beside it, renamed over it only when the run ends)
-  ${EXIT_LINE_ERRORS}  the run finished, but some lines are error lines ({"id", "line",
+  ${EXIT_DATA_ERRORS}  the run finished, but some lines are error lines ({"id", "line",
       "error"} in the output, counted on stderr); the others were analysed
 `;
 
@@ -495,5 +491,5 @@ async function runAnalyze(file: string, flags: AnalyzeFlags): Promise<void> {
   process.stderr.write(
     `analyzed ${plural(summary.analyzed, 'post', 'posts')}, ${plural(summary.errors, 'line', 'lines')} with errors, in ${seconds.toFixed(1)} s (${Math.round(summary.analyzed / Math.max(seconds, 1e-9))} posts/s)\n`,
   );
-  if (summary.errors > 0) process.exitCode = EXIT_LINE_ERRORS;
+  if (summary.errors > 0) process.exitCode = EXIT_DATA_ERRORS;
 }

@@ -11,6 +11,7 @@ import { createWorkspace } from '../../domain/workspaces/workspaces.service.js';
 import { importPosts, type ImportSource } from '../../domain/imports/import.service.js';
 import { prepareFileImport, type PreparedImport } from '../../domain/imports/import-source.js';
 import { withDatabase, type DatabaseFlags } from '../context.js';
+import { EXIT_DATA_ERRORS } from '../output.js';
 
 interface ImportFlags extends DatabaseFlags {
   workspace: string;
@@ -40,6 +41,18 @@ export function registerImportCommand(program: Command): void {
     .option('--no-create', 'fail instead of creating a missing workspace')
     .option('--database-url <url>', 'PostgreSQL URL (DATABASE_URL)')
     .option('--data-dir <dir>', 'data directory (DATA_DIR)')
+    .addHelpText(
+      'after',
+      `
+Exit status:
+  0   every record was imported (inserted, updated or unchanged)
+  1   the import failed: a bad option, a missing or unreadable file, a
+      file whose format cannot be read, the database
+  ${EXIT_DATA_ERRORS}  the import finished, but some records were rejected (listed with
+      their file, line, field and reason in the --rejects file); the valid
+      records around them were imported
+`,
+    )
     .action(async (files: string[], flags: ImportFlags) => runImport(files, flags));
 }
 
@@ -172,5 +185,7 @@ async function importAll(
         `Rejected records (file, line, field, reason) are listed in ${out.path.toString()}\n`,
       );
     }
+    // Scripts must be able to tell: the valid records are imported, some were not.
+    if (totals.rejected > 0) process.exitCode = EXIT_DATA_ERRORS;
   });
 }
