@@ -28,6 +28,35 @@ export function registerLaneRoutes(app: ZodApp, deps: AppDeps): void {
       });
   };
 
+  /** Sets the lane (instance admins only) and audits it in the same transaction. */
+  const grantLane = async (
+    request: FastifyRequest,
+    of: 'workspace' | 'user',
+    id: string,
+    priority: number,
+  ): Promise<void> => {
+    requireInstanceAdmin(request);
+    const scope =
+      of === 'workspace' ? { workspaceId: id, userId: null } : { workspaceId: null, userId: id };
+    await withTenant(deps.db.pool, scope, async (c) => {
+      const found =
+        of === 'workspace'
+          ? await setWorkspaceLane(c, id, priority)
+          : await setUserLane(c, id, priority);
+      if (!found) throw notFound(of, id);
+      await insertAuditEntry(c, {
+        workspaceId: scope.workspaceId,
+        userId: request.actor().userId,
+        actor: request.actor().label,
+        action: 'analysis.lane_set',
+        target: id,
+        details: of === 'workspace' ? { priority } : { priority, of },
+        ip: request.ip,
+        requestId: request.id,
+      });
+    });
+  };
+
   app.put(
     '/v1/admin/analysis-lanes/workspaces/:workspaceId',
     {
@@ -41,24 +70,9 @@ export function registerLaneRoutes(app: ZodApp, deps: AppDeps): void {
       },
     },
     async (request) => {
-      requireInstanceAdmin(request);
       const { workspaceId } = request.params;
-      const { priority } = request.body;
-      await withTenant(deps.db.pool, { workspaceId, userId: null }, async (c) => {
-        if (!(await setWorkspaceLane(c, workspaceId, priority)))
-          throw notFound('workspace', workspaceId);
-        await insertAuditEntry(c, {
-          workspaceId,
-          userId: request.actor().userId,
-          actor: request.actor().label,
-          action: 'analysis.lane_set',
-          target: workspaceId,
-          details: { priority },
-          ip: request.ip,
-          requestId: request.id,
-        });
-      });
-      return { workspace_id: workspaceId, priority };
+      await grantLane(request, 'workspace', workspaceId, request.body.priority);
+      return { workspace_id: workspaceId, priority: request.body.priority };
     },
   );
 
@@ -75,23 +89,9 @@ export function registerLaneRoutes(app: ZodApp, deps: AppDeps): void {
       },
     },
     async (request) => {
-      requireInstanceAdmin(request);
       const { userId } = request.params;
-      const { priority } = request.body;
-      await withTenant(deps.db.pool, { workspaceId: null, userId }, async (c) => {
-        if (!(await setUserLane(c, userId, priority))) throw notFound('user', userId);
-        await insertAuditEntry(c, {
-          workspaceId: null,
-          userId: request.actor().userId,
-          actor: request.actor().label,
-          action: 'analysis.lane_set',
-          target: userId,
-          details: { priority, of: 'user' },
-          ip: request.ip,
-          requestId: request.id,
-        });
-      });
-      return { user_id: userId, priority };
+      await grantLane(request, 'user', userId, request.body.priority);
+      return { user_id: userId, priority: request.body.priority };
     },
   );
 }
