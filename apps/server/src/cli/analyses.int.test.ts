@@ -50,6 +50,12 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')(
       expect(started.code, started.stderr).toBe(0);
       const id = /analysis ([0-9a-f-]{36}): 1000 posts in 10 chunk\(s\)/.exec(started.stdout)?.[1];
       expect(id, started.stdout).toBeDefined();
+      // Started by an operator (no person, no key): queued as its workspace, not one shared line.
+      const keyed = await db.adminPool.query<{ fairness_key: string; workspace_id: string }>(
+        'SELECT fairness_key, workspace_id FROM analyses WHERE id = $1',
+        [id],
+      );
+      expect(keyed.rows[0]?.fairness_key).toBe(`workspace:${keyed.rows[0]?.workspace_id}`);
       // Not a terminal: one line per event, in order, ending with the outcome.
       expect(started.stdout.match(/^chunk_completed \d+\/10 chunks/gm)).toHaveLength(10);
       expect(started.stdout).toContain('chunk_completed 10/10 chunks, 1000 posts');

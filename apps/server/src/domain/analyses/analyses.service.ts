@@ -75,7 +75,7 @@ export async function submitAnalysis(
       },
     );
   }
-  const fairnessKey = fairnessKeyOf(requester);
+  const fairnessKey = fairnessKeyOf(requester, workspaceId);
   const analysis = await insertAnalysis(client, {
     workspaceId,
     requestedBy: requester.userId,

@@ -70,12 +70,17 @@ export function mayOutrankQueuedTurns(turn: TurnDecision): boolean {
   return turn.queued && (turn.chunk?.priority ?? 0) > 0;
 }
 
-/** The requester a job is queued for: a person, or an API key acting alone. */
-export function fairnessKeyOf(principal: {
-  userId: string | null;
-  apiKeyId: string | null;
-}): string {
+/**
+ * The requester a job is queued for: a person, an API key acting alone, or else the workspace
+ * itself (an operator's `socialpulse analyses start`, which acts for a workspace as a key does).
+ * One shared key for every such analysis would run them all in one requester's order: one
+ * workspace's 100,000-post analysis would hold up every other workspace's.
+ */
+export function fairnessKeyOf(
+  principal: { userId: string | null; apiKeyId: string | null },
+  workspaceId: string,
+): string {
   if (principal.userId) return `user:${principal.userId}`;
   if (principal.apiKeyId) return `key:${principal.apiKeyId}`;
-  return 'system';
+  return `workspace:${workspaceId}`;
 }
