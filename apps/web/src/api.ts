@@ -110,9 +110,10 @@ function renewSession(): Promise<boolean> {
 }
 
 /**
- * Calls the API and returns its JSON body (undefined for 204); throws ApiError otherwise. A read
- * refused with 401 renews the session once from the refresh cookie (the access cookie lives
- * 15 minutes) and is retried.
+ * Calls the API and returns its JSON body (undefined for 204); throws ApiError otherwise. A
+ * request refused with 401 renews the session once from the refresh cookie (the access cookie
+ * lives 15 minutes) and is sent again: refused before it ran, a write is not repeated. Writes
+ * to the account routes (sign-in, the refresh itself) answer 401 for their own reasons: not those.
  */
 export async function api<T>(
   method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
@@ -120,10 +121,15 @@ export async function api<T>(
   body?: unknown,
 ): Promise<T> {
   let res = await send(method, path, body);
-  if (res.status === 401 && method === 'GET' && (await renewSession()))
+  const renewable = method === 'GET' || !path.startsWith('/v1/auth/');
+  if (res.status === 401 && renewable && (await renewSession()))
     res = await send(method, path, body);
   return read<T>(res);
 }
+
+/** Whether a failure may pass by itself (no connection, rate limited, a server error). */
+export const isPassing = (error: unknown): boolean =>
+  error instanceof ApiError && (error.status === 0 || error.status === 429 || error.status >= 500);
 
 /** The signed-in user, or null when nobody is (or the session cannot be renewed). */
 export async function currentUser(): Promise<Me | null> {

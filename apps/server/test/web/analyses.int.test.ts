@@ -1,16 +1,22 @@
 import { readFile } from 'node:fs/promises';
 import type { Page } from 'playwright-core';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Analysis } from '@socialpulse/contracts';
 import type { RunningWorker } from '../../src/services/worker.js';
 import {
+  fakeLlmConfig,
   importTestPosts,
   mixedTexts,
+  patchLlmSettings,
   startTestWorker,
+  submitTestAnalysis,
   testQueueConfig,
+  waitForAnalysis,
 } from '../support/analyses.js';
 import { addMember, createWorkspaceAs, signUpUser, type TestUser } from '../support/app.js';
 import { userIdOf } from '../support/auth.js';
 import { alertText, browserSuite, visibleText, webTestsUnavailable } from '../support/browser.js';
+import { startFakeLlmServer, type FakeLlmServer } from '../support/fake-llm-server.js';
 
 /** A short keep-alive, so that an open stream checks its caller's access every 0.5 s. */
 const KEEPALIVE_MS = 250;
@@ -18,20 +24,39 @@ const KEEPALIVE_MS = 250;
 /**
  * A workspace's analyses in a real browser: start one from the form, follow it live over the
  * event stream (the page is never reloaded: the worker starts only after the page is open),
- * cancel and resume it, read its results and export them; viewers only read, and a stream ends
- * with a message when its reader is removed from the workspace.
+ * cancel and resume it, read its results and export them; an LLM analysis paused on its budget,
+ * resumed, and its summary; viewers only read, and a stream ends with the server's message
+ * when its reader is removed from the workspace.
  */
 describe.skipIf(webTestsUnavailable() !== '')('web app: analyses (Chromium)', () => {
   const suite = browserSuite({
     ...testQueueConfig,
     ANALYSIS_STREAM_KEEPALIVE_MS: String(KEEPALIVE_MS),
   });
+  let llm: FakeLlmServer;
   let owner: TestUser;
   let workspaceId: string;
   let worker: RunningWorker | undefined;
+
+  beforeAll(async () => {
+    llm = await startFakeLlmServer();
+    owner = await signUpUser(suite.server.app, 'owner@example.com');
+    workspaceId = await createWorkspaceAs(suite.server.app, owner, 'Acme');
+    await importTestPosts(suite.server.app, owner, workspaceId, 250, mixedTexts);
+  });
   afterAll(async () => {
     await worker?.stop();
+    await llm?.close();
   });
+
+  const startWorker = async (): Promise<void> => {
+    worker ??= await startTestWorker(suite.db, fakeLlmConfig(llm));
+  };
+  const stopWorker = async (): Promise<void> => {
+    await worker?.stop();
+    worker = undefined;
+  };
+  const analysisPath = (id: string): string => `/workspaces/${workspaceId}/analyses/${id}`;
 
   async function signIn(page: Page, user: TestUser, next: string): Promise<void> {
     await page.goto(`${suite.server.url}/sign-in?next=${encodeURIComponent(next)}`);
@@ -40,55 +65,67 @@ describe.skipIf(webTestsUnavailable() !== '')('web app: analyses (Chromium)', ()
     await page.getByRole('button', { name: 'Sign in' }).click();
   }
   const status = (page: Page) => page.locator('dd[data-status]');
-  /** Waits for the page whose heading is `name` (navigations render asynchronously). */
-  const heading = (page: Page, name: string) =>
-    visibleText(page.getByRole('heading', { level: 2, name, exact: true }));
+  /** Waits for the status to read `name` (it changes as the stream's events arrive). */
   const waitForStatus = (page: Page, name: string, timeout = 30_000) =>
     page.locator('dd[data-status]', { hasText: new RegExp(`^${name}$`) }).waitFor({ timeout });
+  /** Waits for the page whose heading is `name` (navigations render asynchronously). */
+  const waitForHeading = (page: Page, name: string) =>
+    page.getByRole('heading', { level: 2, name, exact: true }).waitFor();
+  /** The first data cell of each body row of a table. */
+  const firstCells = (page: Page, table: string) =>
+    page.getByRole('table', { name: table }).locator('tbody tr td:first-of-type').allInnerTexts();
+  const number = (text: string): number => Number(text.replace(/,/g, ''));
 
   it('starts an analysis from the form; the page follows it live, and cancel and resume work', async () => {
-    const { server } = suite;
-    owner = await signUpUser(server.app, 'owner@example.com');
-    workspaceId = await createWorkspaceAs(server.app, owner, 'Acme');
-    await importTestPosts(server.app, owner, workspaceId, 250, mixedTexts);
-
+    await stopWorker(); // the analysis waits in the queue until the page is open
     const page = await suite.newPage();
     await signIn(page, owner, '/');
     await page.getByRole('link', { name: 'Acme' }).click();
-    expect(await heading(page, 'Analyses')).toBe('Analyses');
-    expect(await visibleText(page.getByText('No analyses yet.'))).toBe('No analyses yet.');
+    await waitForHeading(page, 'Analyses');
+    // The workspace's post count, as the API reads it; no analysis yet.
+    await page.getByText(/^250 posts in Acme\. /).waitFor();
+    expect(await page.getByText('No analyses yet.').count()).toBe(1);
 
     // Refused input is shown, not lost: the form stays filled in.
     await page.getByLabel('SocialPulse engines').uncheck();
-    await page.getByRole('button', { name: 'Start analysis' }).click();
-    expect(await alertText(page)).toBe('Choose at least one engine.');
-    await page.getByLabel('SocialPulse engines').check();
     await page.getByLabel('At most this many posts').fill('200');
     await page.getByRole('button', { name: 'Start analysis' }).click();
+    expect(await alertText(page)).toBe('Choose at least one engine.');
+    expect(await page.getByLabel('At most this many posts').inputValue()).toBe('200');
+    await page.getByLabel('SocialPulse engines').check();
+    await page.getByRole('button', { name: 'Start analysis' }).click();
 
-    // No worker runs yet: the analysis waits in the queue.
-    expect(await heading(page, 'Analysis of 200 posts')).toBe('Analysis of 200 posts');
+    await waitForHeading(page, 'Analysis of 200 posts');
     expect(await visibleText(status(page))).toBe('Queued');
-    expect(await visibleText(page.getByText(/^0 of 200 posts$/))).toBe('0 of 200 posts');
+    expect(await visibleText(page.getByText(/^\d+ of 200 posts$/))).toBe('0 of 200 posts');
     const analysisUrl = page.url();
     expect(analysisUrl).toMatch(new RegExp(`/workspaces/${workspaceId}/analyses/[0-9a-f-]{36}$`));
 
     await page.getByRole('button', { name: 'Cancel analysis' }).click();
     await waitForStatus(page, 'Cancelled');
+    // The button pressed is gone; the status it changed has the focus.
+    // (This test's TypeScript has no DOM types: the page's document, as far as this needs it.)
+    type PageGlobals = { document: { activeElement: unknown } };
+    const focused = await status(page).evaluate(
+      (el) => el === (globalThis as unknown as PageGlobals).document.activeElement,
+    );
+    expect(focused).toBe(true);
     await page.getByRole('button', { name: 'Resume' }).click();
     await waitForStatus(page, 'Queued');
 
     // The worker starts now; the open page learns of every chunk from the stream.
-    worker = await startTestWorker(suite.db);
+    await startWorker();
     await waitForStatus(page, 'Completed');
     expect(page.url()).toBe(analysisUrl);
-    expect(await visibleText(page.getByText(/^200 of 200 posts$/))).toBe('200 of 200 posts');
-    expect(await visibleText(page.getByText(/^2 of 2 chunks/))).toBe('2 of 2 chunks of 100 posts');
+    expect(await visibleText(page.getByText(/^\d+ of 200 posts$/))).toBe('200 of 200 posts');
+    expect(await visibleText(page.getByText(/^\d+ of 2 chunks/))).toBe(
+      '2 of 2 chunks of 100 posts',
+    );
 
     // The overview counts every post once; the results table shows the first ones.
-    const sentiment = page.getByRole('table', { name: 'Sentiment (SocialPulse engines)' });
-    const counts = await sentiment.locator('tbody tr td:first-of-type').allInnerTexts();
-    expect(counts.reduce((sum, n) => sum + Number(n.replace(/,/g, '')), 0)).toBe(200);
+    await page.getByRole('table', { name: 'Sentiment (SocialPulse engines)' }).waitFor();
+    const counts = await firstCells(page, 'Sentiment (SocialPulse engines)');
+    expect(counts.reduce((sum, n) => sum + number(n), 0)).toBe(200);
     const results = page.getByRole('table', { name: 'Results' });
     await expect.poll(() => results.locator('tbody tr').count()).toBe(20);
 
@@ -100,40 +137,81 @@ describe.skipIf(webTestsUnavailable() !== '')('web app: analyses (Chromium)', ()
   });
 
   it('filters the results by sentiment and exports exactly the filtered ones', async () => {
-    const page = await suite.newPage();
-    await signIn(page, owner, `/workspaces/${workspaceId}/analyses`);
-    await page.getByRole('table', { name: 'Analyses' }).getByRole('link').first().click();
-    await waitForStatus(page, 'Completed');
+    await startWorker();
+    const submitted = await submitTestAnalysis(suite.server.app, owner, workspaceId, {
+      posts: { limit: 150 },
+    });
+    const done = await waitForAnalysis(suite.server.app, owner, submitted.id);
+    const negatives =
+      (done.aggregates as { sentiment: Record<string, number> }).sentiment.negative ?? 0;
+    expect(negatives).toBeGreaterThan(20); // more than one page of the preview
 
-    const negatives = Number(
-      (
-        await page
-          .getByRole('table', { name: 'Sentiment (SocialPulse engines)' })
-          .getByRole('row', { name: /^negative/ })
-          .locator('td')
-          .first()
-          .innerText()
-      ).replace(/,/g, ''),
-    );
-    expect(negatives).toBeGreaterThan(0);
+    const page = await suite.newPage();
+    await signIn(page, owner, analysisPath(done.id));
+    await waitForStatus(page, 'Completed');
+    const negativeRow = page
+      .getByRole('table', { name: 'Sentiment (SocialPulse engines)' })
+      .getByRole('row', { name: /^negative/ });
+    expect(number(await negativeRow.locator('td').first().innerText())).toBe(negatives);
+
     await page.getByLabel('Sentiment', { exact: true }).selectOption('negative');
-    const results = page.getByRole('table', { name: 'Results' });
     await expect
-      .poll(async () =>
-        (await results.locator('tbody tr td:first-of-type').allInnerTexts()).every((t) =>
-          t.startsWith('negative ('),
-        ),
-      )
-      .toBe(true);
-    expect(await results.locator('tbody tr').count()).toBe(Math.min(20, negatives));
+      .poll(async () => (await firstCells(page, 'Results')).map((t) => t.split(' ')[0]))
+      .toEqual(Array<string>(20).fill('negative'));
 
     const [download] = await Promise.all([
       page.waitForEvent('download'),
       page.getByRole('link', { name: 'CSV' }).click(),
     ]);
-    const file = await download.path();
-    const lines = (await readFile(file, 'utf8')).trim().split(/\r?\n/);
+    const lines = (await readFile(await download.path(), 'utf8')).trim().split(/\r?\n/);
     expect(lines).toHaveLength(negatives + 1); // a header and one line per negative result
+    expect(lines.slice(1).every((l) => l.includes(',negative,'))).toBe(true);
+  });
+
+  it('shows an LLM analysis paused on its budget, resumes it, then shows its labels and summary', async () => {
+    await startWorker();
+    await patchLlmSettings(suite.server.app, owner, workspaceId, { monthly_budget_usd: '0.0001' });
+    const submitted = await submitTestAnalysis(suite.server.app, owner, workspaceId, {
+      engines: ['llm'],
+      posts: { limit: 100 },
+    });
+    const paused = await waitForAnalysis(suite.server.app, owner, submitted.id);
+    expect(paused.status).toBe('paused_budget');
+
+    const page = await suite.newPage();
+    await signIn(page, owner, analysisPath(submitted.id));
+    await waitForStatus(page, 'Paused: monthly budget reached');
+    expect(await visibleText(page.getByText(/^Time left$/).locator('+ dd'))).toBe('paused');
+    expect(await alertText(page)).toMatch(
+      /monthly LLM budget .+\. To go on, raise the workspace's monthly LLM budget \(or wait for next month\), then resume the analysis\.$/,
+    );
+
+    await patchLlmSettings(suite.server.app, owner, workspaceId, { monthly_budget_usd: '100' });
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await waitForStatus(page, 'Completed');
+    // The job summary comes after the last chunk, over the same stream.
+    const summary = await visibleText(page.locator('p.summary'));
+    const stored = await waitForAnalysis(
+      suite.server.app,
+      owner,
+      submitted.id,
+      (a: Analysis) => a.summary !== null,
+    );
+    expect(summary).toBe(stored.summary);
+
+    // Only the model's sentiment: no table of the local engines, and the filter is the model's.
+    expect(await page.getByRole('table', { name: 'Sentiment (SocialPulse engines)' }).count()).toBe(
+      0,
+    );
+    const llmCounts = await firstCells(page, 'Sentiment (LLM)');
+    expect(llmCounts.reduce((sum, n) => sum + number(n), 0)).toBe(100);
+    await page.getByLabel('Sentiment', { exact: true }).selectOption('negative');
+    await expect
+      .poll(async () => {
+        const cells = await firstCells(page, 'Results');
+        return cells.length > 0 && cells.every((t) => t === 'negative');
+      })
+      .toBe(true);
   });
 
   it('lets a viewer read but not start or cancel, and ends the live view when they are removed', async () => {
@@ -148,21 +226,15 @@ describe.skipIf(webTestsUnavailable() !== '')('web app: analyses (Chromium)', ()
     await page.getByLabel('Email').fill(viewer.email);
     await page.getByLabel('Password').fill(viewer.password);
     await page.getByRole('button', { name: 'Sign in' }).click();
-    expect(await heading(page, 'Analyses')).toBe('Analyses');
+    await waitForHeading(page, 'Analyses');
     expect(await page.getByRole('button', { name: 'Start analysis' }).count()).toBe(0);
 
     // An analysis still queued: the viewer follows it, without a cancel button.
-    await worker?.stop();
-    worker = undefined;
-    const res = await server.app.inject({
-      method: 'POST',
-      url: `/v1/workspaces/${workspaceId}/analyses`,
-      headers: owner.headers,
-      payload: { posts: { limit: 10 } },
+    await stopWorker();
+    const queued = await submitTestAnalysis(server.app, owner, workspaceId, {
+      posts: { limit: 10 },
     });
-    expect(res.statusCode).toBe(202);
-    const id = res.json<{ id: string }>().id;
-    await page.goto(`${server.url}/workspaces/${workspaceId}/analyses/${id}`);
+    await page.goto(`${server.url}${analysisPath(queued.id)}`);
     expect(await visibleText(status(page))).toBe('Queued');
     expect(await page.getByRole('button', { name: 'Cancel analysis' }).count()).toBe(0);
 
@@ -172,13 +244,13 @@ describe.skipIf(webTestsUnavailable() !== '')('web app: analyses (Chromium)', ()
       headers: owner.headers,
     });
     expect(removed.statusCode).toBe(204);
-    expect(await visibleText(page.getByText(/^Live updates stopped:/))).toMatch(
-      /^Live updates stopped: .+/,
+    expect(await visibleText(page.getByText(/^Live updates stopped:/))).toBe(
+      'Live updates stopped: You are no longer a member of this workspace',
     );
 
     // Removed, they can no longer open it: not found, as the API answers.
-    const other = await suite.newPage();
-    await signIn(other, viewer, `/workspaces/${workspaceId}/analyses/${id}`);
-    expect(await alertText(other)).toMatch(/not found/i);
+    const again = await suite.newPage();
+    await signIn(again, viewer, analysisPath(queued.id));
+    expect(await alertText(again)).toMatch(/not found/i);
   });
 });

@@ -1,5 +1,12 @@
 import { useEffect, useState, type FormEvent } from 'react';
-import { api, type Analysis, type AnalysisRequest, type Page, type Workspace } from '../api.js';
+import {
+  api,
+  isPassing,
+  type Analysis,
+  type AnalysisRequest,
+  type Page,
+  type Workspace,
+} from '../api.js';
 import { currentNotice, Link, navigate } from '../router.js';
 import { ErrorAlert, Field, fieldText, PageHeading, useAction } from '../ui.js';
 import {
@@ -33,11 +40,13 @@ type State =
 export function Analyses({ workspaceId }: { workspaceId: string }) {
   const [state, setState] = useState<State>({ kind: 'loading' });
   const [notice] = useState(currentNotice);
+  const [trouble, setTrouble] = useState<string | null>(null);
   const more = useAction();
   const base = `/v1/workspaces/${workspaceId}`;
 
   useEffect(() => {
     let live = true;
+    let shown = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const load = async (): Promise<void> => {
       try {
@@ -57,10 +66,17 @@ export function Analyses({ workspaceId }: { workspaceId: string }) {
                 nextCursor: page.next_cursor,
               },
         );
+        shown = true;
+        setTrouble(null);
         if (page.data.some((a) => !isFinished(a)))
           timer = setTimeout(() => void load(), REFRESH_MS);
       } catch (error) {
-        if (live) setState({ kind: 'failed', error });
+        if (!live) return;
+        // A passing failure of a refresh keeps the list shown, and the refreshing goes on.
+        if (shown && isPassing(error)) {
+          setTrouble('The server cannot be reached right now; trying again…');
+          timer = setTimeout(() => void load(), REFRESH_MS);
+        } else setState({ kind: 'failed', error });
       }
     };
     void load();
@@ -82,12 +98,17 @@ export function Analyses({ workspaceId }: { workspaceId: string }) {
         'GET',
         `${base}/analyses?limit=${PAGE_SIZE}&cursor=${encodeURIComponent(nextCursor)}`,
       );
-      setState({ ...state, older: [...older, ...page.data], nextCursor: page.next_cursor });
+      setState((prev) =>
+        prev.kind === 'ready'
+          ? { ...prev, older: [...prev.older, ...page.data], nextCursor: page.next_cursor }
+          : prev,
+      );
     });
 
   return (
     <section>
       {notice && <p role="status">{notice}</p>}
+      {trouble && <p role="status">{trouble}</p>}
       <p>
         <Link to="/">Your workspaces</Link> › {workspace.name}
       </p>

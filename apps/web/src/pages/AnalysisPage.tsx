@@ -1,7 +1,8 @@
-import { useEffect, useRef, useState, type ChangeEvent, type MouseEvent } from 'react';
+import { useCallback, useEffect, useRef, useState, type ChangeEvent, type MouseEvent } from 'react';
 import {
   api,
   ApiError,
+  isPassing,
   type Analysis,
   type AnalysisResult,
   type Page,
@@ -35,9 +36,27 @@ interface Activity {
 const RESULTS_SHOWN = 20;
 const sentimentLabels = ['positive', 'neutral', 'negative'] as const;
 
+/** How long after an LLM analysis ends its job summary is waited for (the server's grace). */
+const SUMMARY_WAIT_MS = 300_000;
+
 /**
- * One analysis, live: its progress follows the server's event stream (each event makes the
- * page read the analysis again); then its aggregates, summary, first results and exports.
+ * An analysis that asked the LLM sends its job summary's event after its final one: until
+ * then (or the server's grace), the page keeps following it.
+ */
+const awaitingSummary = (a: Analysis, summarySeen: boolean): boolean =>
+  a.engines.includes('llm') &&
+  (a.status === 'completed' || a.status === 'completed_with_errors') &&
+  a.summary === null &&
+  !summarySeen &&
+  a.finished_at !== null &&
+  Date.now() - Date.parse(a.finished_at) < SUMMARY_WAIT_MS;
+
+const PASSING_TROUBLE = 'The server cannot be reached right now; trying again…';
+
+/**
+ * One analysis, live: while it may still change, the page follows the server's event stream
+ * (each event makes it read the analysis again); then its aggregates, summary, first results
+ * and exports. A finished analysis is read once, not replayed.
  */
 export function AnalysisPage({
   workspaceId,
@@ -50,79 +69,92 @@ export function AnalysisPage({
   const [state, setState] = useState<State>({ kind: 'loading' });
   const [activity, setActivity] = useState<Activity[]>([]);
   const [streamEnded, setStreamEnded] = useState<string | null>(null);
+  const [trouble, setTrouble] = useState<string | null>(null);
+  const [summarySeen, setSummarySeen] = useState(false);
   const action = useAction();
+  const statusRef = useRef<HTMLElement>(null);
 
-  // Reads the analysis; events that arrive during a read ask for one more read after it.
-  const reading = useRef<{ busy: boolean; again: boolean }>({ busy: false, again: false });
-  const liveRef = useRef(true);
-  const reread = useRef<() => Promise<Analysis | null>>(() => Promise.resolve(null));
-  reread.current = async () => {
-    const r = reading.current;
-    if (r.busy) {
-      r.again = true;
-      return null;
+  // One read at a time: callers during a read get that read's promise, and it reads once more
+  // before settling, so every caller gets a state at least as new as its event.
+  const inFlight = useRef<Promise<Analysis> | null>(null);
+  const readAgain = useRef(false);
+  const reread = useCallback((): Promise<Analysis> => {
+    if (inFlight.current) {
+      readAgain.current = true;
+      return inFlight.current;
     }
-    r.busy = true;
-    try {
-      let analysis: Analysis;
-      do {
-        r.again = false;
-        analysis = await api<Analysis>('GET', path);
-        if (liveRef.current)
+    const reading = (async () => {
+      try {
+        let analysis: Analysis;
+        do {
+          readAgain.current = false;
+          analysis = await api<Analysis>('GET', path);
           setState((prev) => (prev.kind === 'ready' ? { ...prev, analysis } : prev));
-      } while (r.again);
-      return analysis;
-    } finally {
-      r.busy = false;
-    }
-  };
+        } while (readAgain.current);
+        setTrouble(null);
+        return analysis;
+      } finally {
+        inFlight.current = null;
+      }
+    })();
+    inFlight.current = reading;
+    return reading;
+  }, [path]);
+
+  /** A failed read: passing ones (no connection, 5xx) are retried; others end the page. */
+  const readFailed = useCallback((error: unknown): void => {
+    if (isPassing(error)) setTrouble(PASSING_TROUBLE);
+    else setState({ kind: 'failed', error });
+  }, []);
 
   useEffect(() => {
-    liveRef.current = true;
+    let live = true;
     void (async () => {
       try {
         const [workspace, analysis] = await Promise.all([
           api<Workspace>('GET', `/v1/workspaces/${workspaceId}`),
           api<Analysis>('GET', path),
         ]);
-        if (liveRef.current) setState({ kind: 'ready', workspace, analysis });
+        if (live) setState({ kind: 'ready', workspace, analysis });
       } catch (error) {
-        if (liveRef.current) setState({ kind: 'failed', error });
+        if (live) setState({ kind: 'failed', error });
       }
     })();
     return () => {
-      liveRef.current = false;
+      live = false;
     };
   }, [path, workspaceId]);
 
-  // The stream ends after an analysis's last event; a retry makes it go on (a new run), so it
-  // is followed again from the last event seen.
-  const [run, setRun] = useState(0);
+  // Followed while it may change: a stream ends after an analysis's last event, and a retry or
+  // resume starts a new run, followed from the last event seen.
   const lastEventId = useRef(0);
-  const ready = state.kind === 'ready';
+  const following =
+    state.kind === 'ready' &&
+    (!isFinished(state.analysis) || awaitingSummary(state.analysis, summarySeen));
   useEffect(() => {
-    if (!ready) return;
+    if (!following) return;
     return followEvents(`${path}/events`, lastEventId.current, {
       onEvent(type, data, id) {
         lastEventId.current = id;
+        if (type === 'summary') setSummarySeen(true);
         const note = activityOf(type, data);
         if (note) setActivity((list) => [{ id, text: note }, ...list].slice(0, 20));
-        void reread.current().catch(() => undefined);
+        reread().catch(readFailed);
       },
       onRevoked(message) {
-        if (liveRef.current) setStreamEnded(message);
+        setStreamEnded(message);
       },
       async mayContinue() {
         try {
-          const now = await reread.current();
-          return now !== null && !isFinished(now);
+          const now = await reread();
+          return !isFinished(now) || awaitingSummary(now, false);
         } catch (error) {
-          if (liveRef.current) setState({ kind: 'failed', error });
-          return false;
+          readFailed(error);
+          return isPassing(error);
         }
       },
     });
-  }, [ready, run, path]);
+  }, [following, path, reread, readFailed]);
 
   if (state.kind === 'loading') return <p role="status">Loading…</p>;
   if (state.kind === 'failed') return <LoadError error={state.error} />;
@@ -132,11 +164,12 @@ export function AnalysisPage({
     void action.run(async () => {
       const analysis = await api<Analysis>('POST', `${path}/${verb}`);
       setState({ kind: 'ready', workspace, analysis });
-      if (verb === 'retry') setRun((n) => n + 1);
+      // The button pressed is gone: the status it changed takes the focus (and is read out).
+      statusRef.current?.focus();
     });
   const retryName =
     a.status === 'paused_budget' || a.status === 'cancelled' ? 'Resume' : 'Retry failed chunks';
-  const error = a.error as { message?: unknown; code?: unknown; resume?: unknown } | null;
+  const error = a.error as { message?: unknown; code?: unknown } | null;
   const errorText = (['message', 'code'] as const)
     .map((k) => error?.[k])
     .find((v): v is string => typeof v === 'string');
@@ -150,9 +183,10 @@ export function AnalysisPage({
       <PageHeading title={`Analysis · ${workspace.name}`}>
         Analysis of {count.format(a.total_posts)} posts
       </PageHeading>
+      {trouble && <p role="status">{trouble}</p>}
       <dl className="facts">
         <dt>Status</dt>
-        <dd aria-live="polite" data-status={a.status}>
+        <dd aria-live="polite" data-status={a.status} ref={statusRef} tabIndex={-1}>
           {statusName(a.status)}
         </dd>
         <dt>Progress</dt>
@@ -169,11 +203,13 @@ export function AnalysisPage({
           <>
             <dt>Time left</dt>
             <dd>
-              {a.estimated_seconds_left === null
-                ? 'not known yet'
-                : a.estimated_seconds_left === 0
-                  ? 'none'
-                  : aboutDuration(a.estimated_seconds_left)}
+              {a.status === 'paused_budget'
+                ? 'paused'
+                : a.estimated_seconds_left === null
+                  ? 'not known yet'
+                  : a.estimated_seconds_left === 0
+                    ? 'none'
+                    : aboutDuration(a.estimated_seconds_left)}
               {a.queue_position !== null &&
                 ` (${count.format(a.queue_position)} chunk jobs ahead in the queue)`}
             </dd>
@@ -201,11 +237,17 @@ export function AnalysisPage({
           </>
         )}
       </dl>
-      {error && (
+      {a.status === 'paused_budget' ? (
         <p className="error" role="alert">
-          {errorText ?? 'The analysis stopped with an error.'}
-          {typeof error.resume === 'string' && ` To go on: ${error.resume}.`}
+          {errorText ?? 'The workspace’s monthly LLM budget is reached.'}. To go on, raise the
+          workspace&apos;s monthly LLM budget (or wait for next month), then resume the analysis.
         </p>
+      ) : (
+        errorText && (
+          <p className="error" role="alert">
+            {errorText}
+          </p>
+        )
       )}
       {streamEnded && (
         <p className="error" role="alert">
@@ -230,16 +272,13 @@ export function AnalysisPage({
         </p>
       )}
       <ErrorAlert error={action.error} />
-      {activity.length > 0 && (
-        <>
-          <h3>Activity</h3>
-          <ul aria-label="Activity">
-            {activity.map((item) => (
-              <li key={item.id}>{item.text}</li>
-            ))}
-          </ul>
-        </>
-      )}
+      {activity.length > 0 && <h3 id="activity">Activity</h3>}
+      {/* Always there, so that what is added to it is announced. */}
+      <ul aria-labelledby="activity" aria-live="polite">
+        {activity.map((item) => (
+          <li key={item.id}>{item.text}</li>
+        ))}
+      </ul>
       {a.aggregates && <Aggregates analysis={a} />}
       {a.chunks_done > 0 && <Results path={path} analysis={a} />}
     </section>
@@ -323,8 +362,12 @@ function Aggregates({ analysis }: { analysis: Analysis }) {
   return (
     <>
       <h3>Results overview</h3>
-      {distribution('Sentiment (SocialPulse engines)', agg.sentiment)}
-      {typeof agg.mean_score === 'number' && <p>Mean sentiment score: {agg.mean_score}</p>}
+      {analysis.engines.includes('local') && (
+        <>
+          {distribution('Sentiment (SocialPulse engines)', agg.sentiment)}
+          {typeof agg.mean_score === 'number' && <p>Mean sentiment score: {agg.mean_score}</p>}
+        </>
+      )}
       {distribution('Sentiment (LLM)', agg.llm_sentiment)}
       {agg.top_topics && agg.top_topics.length > 0 && (
         <p>
@@ -347,7 +390,9 @@ function Aggregates({ analysis }: { analysis: Analysis }) {
           {agg.top_keywords.map((k) => `${k.keyword} (${count.format(k.count)})`).join(', ')}
         </p>
       )}
-      {typeof agg.toxic === 'number' && <p>Posts flagged as toxic: {count.format(agg.toxic)}</p>}
+      {analysis.engines.includes('local') && typeof agg.toxic === 'number' && (
+        <p>Posts flagged as toxic: {count.format(agg.toxic)}</p>
+      )}
       {analysis.summary && (
         <>
           <h4>Summary</h4>
@@ -363,7 +408,10 @@ function Results({ path, analysis }: { path: string; analysis: Analysis }) {
   const [label, setLabel] = useState('');
   const [results, setResults] = useState<AnalysisResult[] | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const filter = label ? `label=${label}` : '';
+  const local = analysis.engines.includes('local');
+  const llm = analysis.engines.includes('llm');
+  // Without the local engines, the sentiment to filter on is the model's.
+  const filter = label ? `${local ? 'label' : 'llm_sentiment'}=${label}` : '';
   // Read again as chunks are stored (the first rows fill up), not on every other change.
   const done = analysis.chunks_done;
   useEffect(() => {
@@ -429,9 +477,10 @@ function Results({ path, analysis }: { path: string; analysis: Analysis }) {
           <thead>
             <tr>
               <th scope="col">Post</th>
-              <th scope="col">Sentiment</th>
-              <th scope="col">Language</th>
-              {analysis.engines.includes('llm') && <th scope="col">Topic</th>}
+              {local && <th scope="col">Sentiment</th>}
+              {local && <th scope="col">Language</th>}
+              {llm && <th scope="col">LLM sentiment</th>}
+              {llm && <th scope="col">Topic</th>}
             </tr>
           </thead>
           <tbody>
@@ -440,15 +489,24 @@ function Results({ path, analysis }: { path: string; analysis: Analysis }) {
                 <th scope="row" className="post-text">
                   {r.text ?? `${r.platform} ${r.external_id}`}
                 </th>
-                <td>
-                  {r.error
-                    ? `error: ${r.error}`
-                    : r.sentiment?.label
-                      ? `${r.sentiment.label} (${r.sentiment.score?.toFixed(2) ?? '—'})`
-                      : (r.sentiment?.reason ?? '—')}
-                </td>
-                <td>{r.language ?? '—'}</td>
-                {analysis.engines.includes('llm') && <td>{r.llm?.topic ?? '—'}</td>}
+                {local && (
+                  <td>
+                    {r.error
+                      ? `error: ${r.error}`
+                      : r.sentiment?.label
+                        ? `${r.sentiment.label} (${r.sentiment.score?.toFixed(2) ?? '—'})`
+                        : (r.sentiment?.reason ?? '—')}
+                  </td>
+                )}
+                {local && <td>{r.language ?? '—'}</td>}
+                {llm && (
+                  <td>
+                    {r.llm?.status === 'unlabelled'
+                      ? 'not labelled'
+                      : (r.llm?.sentiment ?? (r.error ? `error: ${r.error}` : '—'))}
+                  </td>
+                )}
+                {llm && <td>{r.llm?.topic ?? '—'}</td>}
               </tr>
             ))}
           </tbody>
