@@ -63,6 +63,10 @@ export function createPool(
   });
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
+  // Nor may a checked-out one: node-postgres emits 'error' on a client whose connection ends
+  // between its queries, and pg-pool listens only while the client is idle. The next query on it
+  // fails with the connection's error (the work's own error path), and the pool discards it.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
 

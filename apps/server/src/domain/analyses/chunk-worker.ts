@@ -352,17 +352,11 @@ export class ChunkWorker {
     this.options.onChunk?.({ type: 'start', data, at: Date.now() });
     // The budget this attempt holds, given back once its calls' traces are stored.
     let budgetHolder: string | null = null;
-    const heartbeat = setInterval(
-      () => {
-        void this.boss.touch(CHUNK_QUEUE, attempt).catch(() => undefined);
-        // A long LLM call keeps its hold alive as the attempt keeps its lease.
-        if (budgetHolder)
-          void withTenant(this.options.pool, scope, (c) =>
-            renewBudgetHold(c, budgetHolder ?? '', BUDGET_HOLD_SECONDS),
-          ).catch(() => undefined);
-      },
-      Math.max(1000, (this.options.queue.settings.leaseSeconds * 1000) / 3),
-    );
+    const heartbeat = setInterval(() => {
+      void this.boss.touch(CHUNK_QUEUE, attempt).catch(() => undefined);
+      // A long LLM call keeps its hold alive as the attempt keeps its lease.
+      if (budgetHolder) this.renewBudget(scope, budgetHolder);
+    }, this.heartbeatMs());
     try {
       const start = await claimed.read;
       if (!start) {
@@ -460,10 +454,33 @@ export class ChunkWorker {
     );
   }
 
-  /** Gives a hold back once what it covered is traced (a failed attempt's traces are buffered). */
+  /** How often a running chunk heartbeats its lease, and a running LLM call renews its hold. */
+  private heartbeatMs(): number {
+    return Math.max(1000, (this.options.queue.settings.leaseSeconds * 1000) / 3);
+  }
+
+  /** Pushes a hold's expiry back while what it covers still runs (best effort: it lapses if not). */
+  private renewBudget(scope: TenantScope, holder: string): void {
+    void withTenant(this.options.pool, scope, (c) =>
+      renewBudgetHold(c, holder, BUDGET_HOLD_SECONDS),
+    ).catch(() => undefined);
+  }
+
+  /**
+   * Gives a hold back once what it covered is traced (a failed attempt's traces are buffered).
+   * When the workspace's traces could not all be stored, the hold is kept: it lapses at its
+   * expiry and counts until then, so that calls whose cost is not yet in the month still count.
+   */
   private async releaseBudget(scope: TenantScope, holder: string): Promise<void> {
     try {
-      await this.traces.flush();
+      const unstored = await this.traces.flush();
+      if (scope.workspaceId !== null && unstored.has(scope.workspaceId)) {
+        this.options.logger.warn(
+          { holder, expiresInSeconds: BUDGET_HOLD_SECONDS },
+          'AI traces not stored: the budget hold is kept until it lapses',
+        );
+        return;
+      }
       await withTenant(this.options.pool, scope, (c) => releaseBudgetHold(c, holder));
     } catch (error) {
       // It lapses at its expiry: until then it keeps counting, on the safe side.
@@ -717,6 +734,7 @@ export class ChunkWorker {
   ): Promise<void> {
     let outcome: { summary: string | null; reason?: string; error?: Record<string, string> };
     let summaryHolder: string | null = null;
+    let renewal: NodeJS.Timeout | undefined;
     // One summary per run of the analysis; a retried analysis's next summary holds its own.
     const summaryRun = randomUUID();
     try {
@@ -728,8 +746,12 @@ export class ChunkWorker {
         llm && summaries.length > 0 && budget !== null
           ? await this.summaryOverBudget(a, summaryRun, llm, summaries, budget)
           : null;
-      if (llm && summaries.length > 0 && budget !== null && !overBudget)
-        summaryHolder = summaryHolderOf(a.id, summaryRun);
+      if (llm && summaries.length > 0 && budget !== null && !overBudget) {
+        const holder = summaryHolderOf(a.id, summaryRun);
+        summaryHolder = holder;
+        // The call (with its retries) may outlast the hold: renewed as a chunk's is, until it ends.
+        renewal = setInterval(() => this.renewBudget(scope, holder), this.heartbeatMs());
+      }
       if (!llm) outcome = { summary: null, reason: 'llm_not_configured' };
       else if (summaries.length === 0) outcome = { summary: null, reason: 'no_chunk_summaries' };
       else if (overBudget)
@@ -757,6 +779,8 @@ export class ChunkWorker {
         reason: 'llm_failed',
         error: { code: err.code ?? 'summary_failed', message: err.message },
       };
+    } finally {
+      clearInterval(renewal);
     }
     if (summaryHolder) await this.releaseBudget(scope, summaryHolder);
     try {

@@ -230,4 +230,107 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('LLM 
       await worker.stop();
     }
   });
+
+  /** The workspace's live budget holds: holder and expiry. */
+  async function holds(ws: string): Promise<{ holder: string; expires_at: Date }[]> {
+    const { rows } = await db.adminPool.query<{ holder: string; expires_at: Date }>(
+      'SELECT holder, expires_at FROM llm_budget_holds WHERE workspace_id = $1 ORDER BY holder',
+      [ws],
+    );
+    return rows;
+  }
+
+  it("keeps a budget hold whose calls' traces could not be stored, and stores them once the database takes them", async () => {
+    llm.reset();
+    // The provider refuses the first request: the attempt fails, and its trace goes to the
+    // batched writer, which the database refuses while the trigger below exists.
+    llm.setBehaviour({ faults: { 1: { kind: 'unauthorized' } } });
+    const { user, ws } = await freshTenant(10, { monthly_budget_usd: '10' });
+    // A transient refusal (serialization failure) of this workspace's failed-call traces only:
+    // the chunk's commit and the summary's own traces are not concerned.
+    await db.adminPool.query(
+      `CREATE FUNCTION test_refuse_error_traces() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN
+         IF NEW.workspace_id = '${ws}' AND NEW.status = 'error' THEN
+           RAISE EXCEPTION 'refused by the test' USING ERRCODE = '40001';
+         END IF;
+         RETURN NEW;
+       END $$`,
+    );
+    const dropTrigger = async (): Promise<void> => {
+      await db.adminPool.query('DROP TRIGGER IF EXISTS test_refuse_error_traces ON ai_traces');
+      await db.adminPool.query('DROP FUNCTION IF EXISTS test_refuse_error_traces()');
+    };
+    await db.adminPool.query(
+      'CREATE TRIGGER test_refuse_error_traces BEFORE INSERT ON ai_traces FOR EACH ROW EXECUTE FUNCTION test_refuse_error_traces()',
+    );
+    const worker = await startTestWorker(db, llmConfig());
+    try {
+      const a = await submitTestAnalysis(app, user, ws, { engines: ['llm'] });
+      const done = await waitForAnalysis(
+        app,
+        user,
+        a.id,
+        (x) => x.status === 'completed' && x.summary !== null,
+      );
+      expect(done.posts_processed).toBe(10);
+      expect((await traces(a.id)).filter((t) => t.status === 'error')).toEqual([]);
+      // The failed attempt's hold (attempt 0) was not given back: its call's cost is not in the
+      // month yet, so the hold keeps counting it until it lapses.
+      const kept = (await holds(ws)).filter((h) => /^chunk:.+:0$/.test(h.holder));
+      expect(kept).toHaveLength(1);
+      expect(kept[0]?.expires_at.getTime()).toBeGreaterThan(Date.now());
+
+      // The database takes them again: the writer's timer stores the kept trace, once.
+      await dropTrigger();
+      await expect
+        .poll(
+          async () =>
+            (await traces(a.id))
+              .filter((t) => t.status === 'error')
+              .map((t) => [t.operation, t.error_type]),
+          { timeout: 10_000 },
+        )
+        .toEqual([['label_posts', 'llm_auth_failed']]);
+    } finally {
+      await dropTrigger();
+      await worker.stop();
+    }
+  });
+
+  it("renews the job summary's budget hold while its call runs, and gives it back when it ends", async () => {
+    llm.reset();
+    const { user, ws } = await freshTenant(10, { monthly_budget_usd: '10' });
+    const worker = await startTestWorker(db, llmConfig());
+    let answer = llm.hold();
+    try {
+      const a = await submitTestAnalysis(app, user, ws, { engines: ['llm'] });
+      // The chunk's call is answered; the summary's, which follows, is held.
+      await expect.poll(() => llm.requests.length, { timeout: 20_000 }).toBe(1);
+      answer();
+      answer = llm.hold();
+      await expect.poll(() => llm.requests.length, { timeout: 20_000 }).toBe(2);
+      const summaryHold = async (): Promise<Date | null> =>
+        (await holds(ws)).find((h) => h.holder.startsWith('summary:'))?.expires_at ?? null;
+      await expect.poll(summaryHold, { timeout: 10_000 }).not.toBeNull();
+      const first = (await summaryHold())?.getTime() ?? 0;
+      // Renewed on the chunk heartbeat's interval (a third of the lease) while the call runs.
+      await expect
+        .poll(async () => (await summaryHold())?.getTime() ?? 0, { timeout: 15_000 })
+        .toBeGreaterThan(first);
+      answer();
+      const done = await waitForAnalysis(
+        app,
+        user,
+        a.id,
+        (x) => x.status === 'completed' && x.summary !== null,
+      );
+      expect(done.summary).not.toBeNull();
+      // Its traces stored, the hold is given back.
+      await expect.poll(async () => (await holds(ws)).length, { timeout: 10_000 }).toBe(0);
+    } finally {
+      answer();
+      await worker.stop();
+    }
+  });
 });
