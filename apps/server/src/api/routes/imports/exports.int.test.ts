@@ -346,9 +346,7 @@ describe.skipIf(databaseUnavailable() !== '')(
           env,
         );
         // 65 when a file of the group has rejected records (the rest are imported).
-        expect(result.code, result.stderr).toBe(
-          group.some((e) => e.rejects.length > 0) ? 65 : 0,
-        );
+        expect(result.code, result.stderr).toBe(group.some((e) => e.rejects.length > 0) ? 65 : 0);
         for (const e of group) {
           expect(result.stdout).toContain(
             `${path.join(fixtures, e.file)} (${e.format}): read ${Object.keys(e.posts).length + e.rejects.length}, inserted ${Object.keys(e.posts).length}, updated 0, unchanged 0, rejected ${e.rejects.length}\n`,
