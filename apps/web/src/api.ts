@@ -9,13 +9,14 @@ import type {
   AnalysisCreate,
   AnalysisResult,
   ErrorBody,
+  ImportResult,
   meSchema,
   tokenResponseSchema,
   Workspace,
   workspaceListSchema,
 } from '@socialpulse/contracts';
 
-export type { Analysis, AnalysisResult, Workspace };
+export type { Analysis, AnalysisResult, ImportResult, Workspace };
 export type Me = ReturnType<(typeof meSchema)['parse']>;
 export type Tokens = ReturnType<(typeof tokenResponseSchema)['parse']>;
 export type WorkspaceList = ReturnType<(typeof workspaceListSchema)['parse']>;
@@ -57,7 +58,11 @@ export const forgetCsrfToken = (): void => storage()?.removeItem(CSRF_KEY);
 
 async function send(method: string, path: string, body: unknown): Promise<Response> {
   const headers: Record<string, string> = { accept: 'application/json' };
-  if (body !== undefined) headers['content-type'] = 'application/json';
+  // A file goes as it is (the server recognises its format from its bytes and name); the rest
+  // as JSON.
+  const raw = body instanceof Blob;
+  if (body !== undefined)
+    headers['content-type'] = raw ? 'application/octet-stream' : 'application/json';
   const csrf = method === 'GET' ? null : storage()?.getItem(CSRF_KEY);
   if (csrf) headers['x-csrf-token'] = csrf;
   try {
@@ -65,7 +70,7 @@ async function send(method: string, path: string, body: unknown): Promise<Respon
       method,
       headers,
       credentials: 'same-origin',
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined ? undefined : raw ? body : JSON.stringify(body),
     });
   } catch {
     throw new ApiError(

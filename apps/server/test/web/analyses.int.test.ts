@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { postRecord, toCsv, toJsonl } from '../support/factories.js';
 import type { Analysis } from '@socialpulse/contracts';
 import type { RunningWorker } from '../../src/services/worker.js';
 import {
@@ -81,7 +82,7 @@ describe.skipIf(webTestsUnavailable() !== '')('web app: analyses (Chromium)', ()
     const page = await suite.newPage();
     await signIn(page, owner, '/');
     await page.getByRole('link', { name: 'Acme' }).click();
-    await waitForHeading(page, 'Analyses');
+    await waitForHeading(page, 'Acme');
     // The workspace's post count, as the API reads it; no analysis yet.
     await page.getByText(/^250 posts in Acme\. /).waitFor();
     expect(await page.getByText('No analyses yet.').count()).toBe(1);
@@ -130,7 +131,7 @@ describe.skipIf(webTestsUnavailable() !== '')('web app: analyses (Chromium)', ()
     await expect.poll(() => results.locator('tbody tr').count()).toBe(20);
 
     // Back in the list, the analysis shows as completed.
-    await page.getByRole('link', { name: 'Acme: analyses' }).click();
+    await page.getByRole('link', { name: 'Acme', exact: true }).click();
     const row = page.getByRole('table', { name: 'Analyses' }).locator('tbody tr');
     await expect.poll(() => row.count()).toBe(1);
     expect(await row.locator('td').first().innerText()).toBe('Completed');
@@ -214,6 +215,58 @@ describe.skipIf(webTestsUnavailable() !== '')('web app: analyses (Chromium)', ()
       .toBe(true);
   });
 
+  it('lets a new account create a workspace, import a file (keeping the valid records around a bad one) and analyse it', async () => {
+    await startWorker();
+    const newcomer = await signUpUser(suite.server.app, 'newcomer@example.com');
+    const page = await suite.newPage();
+    await signIn(page, newcomer, '/');
+    await page.getByText('You are not a member of any workspace yet.').waitFor();
+    await page.getByLabel('Name').fill('Fresh');
+    await page.getByRole('button', { name: 'Create workspace' }).click();
+    await waitForHeading(page, 'Fresh');
+    expect(await visibleText(page.getByText('Workspace Fresh created.'))).toBe(
+      'Workspace Fresh created.',
+    );
+    await page.getByText(/^0 posts in Fresh\. /).waitFor();
+
+    // Three posts and, on line 3, a record with an unknown platform.
+    const file = [
+      toJsonl([postRecord({ text: 'I love this' }), postRecord({ text: 'this is awful' })]),
+      toJsonl([postRecord({ platform: 'myspace' })]),
+      toJsonl([postRecord({ text: 'fine, I guess' })]),
+    ].join('');
+    await page.getByLabel('File').setInputFiles({
+      name: 'posts.jsonl',
+      mimeType: 'application/octet-stream',
+      buffer: Buffer.from(file),
+    });
+    await page.getByRole('button', { name: 'Import' }).click();
+    expect(await visibleText(page.getByText(/^posts\.jsonl \(/))).toBe(
+      'posts.jsonl (jsonl): read 4, inserted 3, updated 0, unchanged 0, rejected 1.',
+    );
+    const rejects = page.getByRole('table', { name: 'Rejected records' }).locator('tbody tr');
+    expect(await rejects.count()).toBe(1);
+    const reject = await rejects.first().locator('th, td').allInnerTexts();
+    expect(reject.slice(0, 2)).toEqual(['3', 'platform']);
+    // The workspace's post count is read again.
+    await page.getByText(/^3 posts in Fresh\. /).waitFor();
+    // A CSV, recognised from its name and bytes (the page sends every file as it is).
+    await page.getByLabel('File').setInputFiles({
+      name: 'more.csv',
+      mimeType: 'text/csv',
+      buffer: Buffer.from(toCsv([postRecord({ text: 'one more, from a spreadsheet' })])),
+    });
+    await page.getByRole('button', { name: 'Import' }).click();
+    expect(await visibleText(page.getByText(/^more\.csv \(/))).toBe(
+      'more.csv (csv): read 1, inserted 1, updated 0, unchanged 0, rejected 0.',
+    );
+    await page.getByText(/^4 posts in Fresh\. /).waitFor();
+
+    await page.getByRole('button', { name: 'Start analysis' }).click();
+    await waitForHeading(page, 'Analysis of 4 posts');
+    await waitForStatus(page, 'Completed');
+  });
+
   it('lets a viewer read but not start or cancel, and ends the live view when they are removed', async () => {
     const { server } = suite;
     const viewer = await signUpUser(server.app, 'viewer@example.com');
@@ -226,7 +279,7 @@ describe.skipIf(webTestsUnavailable() !== '')('web app: analyses (Chromium)', ()
     await page.getByLabel('Email').fill(viewer.email);
     await page.getByLabel('Password').fill(viewer.password);
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await waitForHeading(page, 'Analyses');
+    await waitForHeading(page, 'Acme');
     expect(await page.getByRole('button', { name: 'Start analysis' }).count()).toBe(0);
 
     // An analysis still queued: the viewer follows it, without a cancel button.

@@ -9,6 +9,7 @@ import {
 } from '../api.js';
 import { currentNotice, Link, navigate } from '../router.js';
 import { ErrorAlert, Field, fieldText, PageHeading, useAction } from '../ui.js';
+import { ImportPosts } from './ImportPosts.js';
 import {
   count,
   dateTime,
@@ -36,11 +37,16 @@ type State =
       nextCursor: string | null;
     };
 
-/** A workspace's analyses, newest first, kept current while any runs; and a form to start one. */
+/**
+ * A workspace's page: its posts (and a file import to add more), the form that starts an
+ * analysis, and its analyses, newest first, kept current while any runs.
+ */
 export function Analyses({ workspaceId }: { workspaceId: string }) {
   const [state, setState] = useState<State>({ kind: 'loading' });
   const [notice] = useState(currentNotice);
   const [trouble, setTrouble] = useState<string | null>(null);
+  // Bumped by an import: the post count (and the list) are read again.
+  const [version, setVersion] = useState(0);
   const more = useAction();
   const base = `/v1/workspaces/${workspaceId}`;
 
@@ -84,7 +90,7 @@ export function Analyses({ workspaceId }: { workspaceId: string }) {
       live = false;
       clearTimeout(timer);
     };
-  }, [base]);
+  }, [base, version]);
 
   if (state.kind === 'loading') return <p role="status">Loading…</p>;
   if (state.kind === 'failed') return <LoadError error={state.error} />;
@@ -112,13 +118,18 @@ export function Analyses({ workspaceId }: { workspaceId: string }) {
       <p>
         <Link to="/">Your workspaces</Link> › {workspace.name}
       </p>
-      <PageHeading title={`Analyses · ${workspace.name}`}>Analyses</PageHeading>
+      <PageHeading title={workspace.name}>{workspace.name}</PageHeading>
       <p>
         {count.format(workspace.post_count)} posts in {workspace.name}. An analysis reads them in
         chunks, with SocialPulse&apos;s own engines (sentiment, language, keywords, categories,
         toxicity) and, when the workspace has a model configured, an LLM.
       </p>
-      {mayAnalyze(workspace.role) && <StartAnalysis workspaceId={workspaceId} />}
+      {mayAnalyze(workspace.role) && (
+        <>
+          <ImportPosts workspaceId={workspaceId} onImported={() => setVersion((v) => v + 1)} />
+          <StartAnalysis workspaceId={workspaceId} />
+        </>
+      )}
       <h3>Analyses</h3>
       {analyses.length === 0 ? (
         <p>No analyses yet.</p>

@@ -178,7 +178,7 @@ export function AnalysisPage({
     <section>
       <p>
         <Link to="/">Your workspaces</Link> ›{' '}
-        <Link to={`/workspaces/${workspaceId}/analyses`}>{workspace.name}: analyses</Link>
+        <Link to={`/workspaces/${workspaceId}/analyses`}>{workspace.name}</Link>
       </p>
       <PageHeading title={`Analysis · ${workspace.name}`}>
         Analysis of {count.format(a.total_posts)} posts

@@ -1,7 +1,15 @@
-import { useEffect, useState } from 'react';
-import { api, currentUser, messageOf, signOut, type Me, type WorkspaceList } from '../api.js';
-import { currentNotice, Link } from '../router.js';
-import { ErrorAlert, PageHeading, useAction } from '../ui.js';
+import { useEffect, useState, type FormEvent } from 'react';
+import {
+  api,
+  currentUser,
+  messageOf,
+  signOut,
+  type Me,
+  type Workspace,
+  type WorkspaceList,
+} from '../api.js';
+import { currentNotice, Link, navigate } from '../router.js';
+import { ErrorAlert, Field, fieldText, PageHeading, useAction } from '../ui.js';
 
 type State =
   | { kind: 'loading' }
@@ -74,8 +82,8 @@ export function Home() {
       <ErrorAlert error={action.error} />
       {workspaces.length === 0 ? (
         <p>
-          You are not a member of any workspace yet. An invitation link from a workspace owner adds
-          you to one.
+          You are not a member of any workspace yet. Create one below, or open an invitation link
+          from a workspace owner.
         </p>
       ) : (
         <table>
@@ -100,6 +108,32 @@ export function Home() {
           </tbody>
         </table>
       )}
+      <CreateWorkspace />
     </section>
+  );
+}
+
+/** Creates a workspace (its creator becomes the owner) and opens it. */
+function CreateWorkspace() {
+  const action = useAction();
+  const submit = (event: FormEvent<HTMLFormElement>): void => {
+    event.preventDefault();
+    const name = fieldText(event.currentTarget, 'name').trim();
+    void action.run(async () => {
+      const created = await api<Workspace>('POST', '/v1/workspaces', { name });
+      navigate(`/workspaces/${created.id}/analyses`, `Workspace ${created.name} created.`);
+    });
+  };
+  return (
+    <form onSubmit={submit} aria-labelledby="create-workspace">
+      <h3 id="create-workspace">Create a workspace</h3>
+      <Field label="Name" name="name" required maxLength={100} autoComplete="off" />
+      <p>
+        <button type="submit" disabled={action.busy}>
+          Create workspace
+        </button>
+      </p>
+      <ErrorAlert error={action.error} />
+    </form>
   );
 }
