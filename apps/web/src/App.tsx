@@ -4,6 +4,7 @@ import { AnalysisPage } from './pages/AnalysisPage.js';
 import { ForgotPassword } from './pages/ForgotPassword.js';
 import { Home } from './pages/Home.js';
 import { Invite } from './pages/Invite.js';
+import { Posts } from './pages/Posts.js';
 import { ResetPassword } from './pages/ResetPassword.js';
 import { Setup } from './pages/Setup.js';
 import { SignIn } from './pages/SignIn.js';
@@ -12,6 +13,7 @@ import { ErrorAlert, PageHeading } from './ui.js';
 
 const uuid = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}';
 const analysesPath = new RegExp(`^/workspaces/(${uuid})/analyses(?:/(${uuid}))?$`);
+const postsPath = new RegExp(`^/workspaces/(${uuid})/posts$`);
 
 /** The page for a location (the server answers every page path with this app). */
 function page(url: URL): ReactNode {
@@ -24,6 +26,8 @@ function page(url: URL): ReactNode {
     ) : (
       <Analyses workspaceId={analyses[1]} />
     );
+  const posts = postsPath.exec(path);
+  if (posts?.[1]) return <Posts workspaceId={posts[1]} />;
   switch (path) {
     case '/':
       return <Home />;
@@ -58,7 +62,7 @@ function page(url: URL): ReactNode {
 
 /**
  * The dashboard shell: sign-in, first-run setup, password reset, invitations, and each
- * workspace's analyses, followed live; talks only to /v1.
+ * workspace's posts and analyses (followed live); talks only to /v1.
  */
 export function App() {
   const url = useLocation();

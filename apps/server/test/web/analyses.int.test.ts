@@ -262,6 +262,21 @@ describe.skipIf(webTestsUnavailable() !== '')('web app: analyses (Chromium)', ()
     );
     await page.getByText(/^4 posts in Fresh\. /).waitFor();
 
+    // The posts, searched in full text.
+    await page.getByRole('link', { name: 'Browse the posts' }).click();
+    await waitForHeading(page, 'Posts');
+    const postRows = page.getByRole('table', { name: 'Posts' }).locator('tbody tr th');
+    await expect.poll(() => postRows.count()).toBe(4);
+    await page.getByLabel('Search').fill('awful');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await expect.poll(() => postRows.allInnerTexts()).toEqual(['this is awful']);
+    await page.getByLabel('Search').fill('');
+    await page.getByLabel('Platform').selectOption('tiktok');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.getByText('No posts match.').waitFor();
+    await page.getByRole('link', { name: 'Fresh', exact: true }).click();
+    await waitForHeading(page, 'Fresh');
+
     await page.getByRole('button', { name: 'Start analysis' }).click();
     await waitForHeading(page, 'Analysis of 4 posts');
     await waitForStatus(page, 'Completed');

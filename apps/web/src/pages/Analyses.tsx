@@ -124,6 +124,9 @@ export function Analyses({ workspaceId }: { workspaceId: string }) {
         chunks, with SocialPulse&apos;s own engines (sentiment, language, keywords, categories,
         toxicity) and, when the workspace has a model configured, an LLM.
       </p>
+      <p>
+        <Link to={`/workspaces/${workspaceId}/posts`}>Browse the posts</Link>
+      </p>
       {mayAnalyze(workspace.role) && (
         <>
           <ImportPosts workspaceId={workspaceId} onImported={() => setVersion((v) => v + 1)} />

@@ -1,0 +1,190 @@
+import { useEffect, useState, type FormEvent } from 'react';
+import type { Platform, Post } from '@socialpulse/contracts';
+import { api, type Page, type Workspace } from '../api.js';
+import { Link } from '../router.js';
+import { ErrorAlert, Field, fieldText, PageHeading, useAction } from '../ui.js';
+import { count, dateTime, LoadError } from './analysis-parts.js';
+
+/** Every platform, by name (a Record: the compiler checks that none is missing). */
+const platformNames: Record<Platform, string> = {
+  x: 'X',
+  instagram: 'Instagram',
+  youtube: 'YouTube',
+  tiktok: 'TikTok',
+  bluesky: 'Bluesky',
+  mastodon: 'Mastodon',
+  reddit: 'Reddit',
+  linkedin: 'LinkedIn',
+  facebook: 'Facebook',
+  threads: 'Threads',
+  pinterest: 'Pinterest',
+  twitch: 'Twitch',
+  other: 'Other',
+};
+
+const PAGE_SIZE = 50;
+const FIELDS = [
+  'id',
+  'platform',
+  'account_handle',
+  'author',
+  'text',
+  'created_at',
+  'url',
+  'likes',
+  'comments',
+  'shares',
+  'views',
+].join(',');
+
+type ListedPost = Partial<Post>;
+type State =
+  | { kind: 'loading' }
+  | { kind: 'failed'; error: unknown }
+  | { kind: 'ready'; workspace: Workspace; posts: ListedPost[]; nextCursor: string | null };
+
+const metric = (n: number | null | undefined): string =>
+  n === null || n === undefined ? '—' : count.format(n);
+
+/** A workspace's posts, newest first, searched (full text) and filtered by platform. */
+export function Posts({ workspaceId }: { workspaceId: string }) {
+  const base = `/v1/workspaces/${workspaceId}`;
+  const [filters, setFilters] = useState<{ q: string; platform: string }>({ q: '', platform: '' });
+  const [state, setState] = useState<State>({ kind: 'loading' });
+  const more = useAction();
+  const query = (cursor: string | null): string => {
+    const params = new URLSearchParams({ limit: String(PAGE_SIZE), fields: FIELDS });
+    if (filters.q) params.set('q', filters.q);
+    if (filters.platform) params.set('platform', filters.platform);
+    if (cursor) params.set('cursor', cursor);
+    return `${base}/posts?${params.toString()}`;
+  };
+  const firstPage = query(null);
+
+  useEffect(() => {
+    let live = true;
+    void (async () => {
+      try {
+        const [workspace, page] = await Promise.all([
+          api<Workspace>('GET', base),
+          api<Page<ListedPost>>('GET', firstPage),
+        ]);
+        if (live)
+          setState({ kind: 'ready', workspace, posts: page.data, nextCursor: page.next_cursor });
+      } catch (error) {
+        if (live) setState({ kind: 'failed', error });
+      }
+    })();
+    return () => {
+      live = false;
+    };
+  }, [base, firstPage]);
+
+  if (state.kind === 'loading') return <p role="status">Loading…</p>;
+  if (state.kind === 'failed') return <LoadError error={state.error} />;
+  const { workspace, posts, nextCursor } = state;
+
+  const search = (event: FormEvent<HTMLFormElement>): void => {
+    event.preventDefault();
+    const form = event.currentTarget;
+    setFilters({ q: fieldText(form, 'q').trim(), platform: fieldText(form, 'platform') });
+  };
+  const loadMore = (): Promise<void> =>
+    more.run(async () => {
+      if (!nextCursor) return;
+      const page = await api<Page<ListedPost>>('GET', query(nextCursor));
+      setState((prev) =>
+        prev.kind === 'ready'
+          ? { ...prev, posts: [...prev.posts, ...page.data], nextCursor: page.next_cursor }
+          : prev,
+      );
+    });
+
+  return (
+    <section>
+      <p>
+        <Link to="/">Your workspaces</Link> ›{' '}
+        <Link to={`/workspaces/${workspaceId}/analyses`}>{workspace.name}</Link>
+      </p>
+      <PageHeading title={`Posts · ${workspace.name}`}>Posts</PageHeading>
+      <form onSubmit={search} role="search" aria-label="Posts">
+        <Field
+          label="Search"
+          name="q"
+          defaultValue={filters.q}
+          maxLength={500}
+          hint='Words in the text or the author, "a phrase", -word to leave out.'
+        />
+        <div className="field">
+          <label htmlFor="posts-platform">Platform</label>
+          <select id="posts-platform" name="platform" defaultValue={filters.platform}>
+            <option value="">All</option>
+            {(Object.keys(platformNames) as Platform[]).map((p) => (
+              <option key={p} value={p}>
+                {platformNames[p]}
+              </option>
+            ))}
+          </select>
+        </div>
+        <p>
+          <button type="submit">Search</button>
+        </p>
+      </form>
+      {posts.length === 0 ? (
+        <p>
+          {filters.q || filters.platform
+            ? 'No posts match.'
+            : `No posts in ${workspace.name} yet: import a file from its page.`}
+        </p>
+      ) : (
+        <table>
+          <caption className="visually-hidden">Posts</caption>
+          <thead>
+            <tr>
+              <th scope="col">Post</th>
+              <th scope="col">Platform</th>
+              <th scope="col">Account</th>
+              <th scope="col">Created</th>
+              <th scope="col">Likes</th>
+              <th scope="col">Comments</th>
+              <th scope="col">Shares</th>
+              <th scope="col">Views</th>
+            </tr>
+          </thead>
+          <tbody>
+            {posts.map((p) => (
+              <tr key={p.id}>
+                <th scope="row" className="post-text">
+                  {p.text ?? '(no text)'}
+                  {p.url && /^https?:\/\//i.test(p.url) && (
+                    <>
+                      {' '}
+                      <a href={p.url} target="_blank" rel="noopener noreferrer">
+                        open
+                      </a>
+                    </>
+                  )}
+                </th>
+                <td>{p.platform ? platformNames[p.platform] : '—'}</td>
+                <td>{p.account_handle ?? p.author ?? '—'}</td>
+                <td>{p.created_at ? dateTime(p.created_at) : '—'}</td>
+                <td>{metric(p.likes)}</td>
+                <td>{metric(p.comments)}</td>
+                <td>{metric(p.shares)}</td>
+                <td>{metric(p.views)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {nextCursor && (
+        <p>
+          <button type="button" disabled={more.busy} onClick={() => void loadMore()}>
+            Show more
+          </button>
+        </p>
+      )}
+      <ErrorAlert error={more.error} />
+    </section>
+  );
+}
