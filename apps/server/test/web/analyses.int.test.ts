@@ -184,10 +184,27 @@ describe.skipIf(webTestsUnavailable() !== '')('web app: analyses (Chromium)', ()
     await waitForStatus(page, 'Paused: monthly budget reached');
     expect(await visibleText(page.getByText(/^Time left$/).locator('+ dd'))).toBe('paused');
     expect(await alertText(page)).toMatch(
-      /monthly LLM budget .+\. To go on, raise the workspace's monthly LLM budget \(or wait for next month\), then resume the analysis\.$/,
+      /monthly LLM budget .+\. To go on, raise the workspace's monthly LLM budget \(an owner or admin, on the workspace's page\) or wait for next month, then resume the analysis\.$/,
     );
 
-    await patchLlmSettings(suite.server.app, owner, workspaceId, { monthly_budget_usd: '100' });
+    // The owner raises the budget on the workspace's page, and comes back.
+    await page.getByRole('link', { name: "the workspace's page" }).click();
+    await waitForHeading(page, 'Acme');
+    const budget = page.getByLabel('Monthly budget (USD)');
+    expect(await budget.inputValue()).toBe('0.0001');
+    await budget.fill('100');
+    await page.getByLabel('API key').fill('sk-from-the-dashboard');
+    await page.getByRole('button', { name: 'Save LLM settings' }).click();
+    await page.getByText('Saved.').waitFor();
+    // The key is stored, and never shown again (not even in the field).
+    await page.getByText('A key is set (it is never shown). Blank: keep it.').waitFor();
+    expect(await page.getByLabel('API key').inputValue()).toBe('');
+    expect(await page.content()).not.toContain('sk-from-the-dashboard');
+    expect(await page.getByText(/^Spent on LLM calls this month: /).innerText()).toMatch(
+      /of a \$100(\.0+)? monthly budget\.$/,
+    );
+    await page.goBack();
+    await waitForStatus(page, 'Paused: monthly budget reached');
     await page.getByRole('button', { name: 'Resume' }).click();
     await waitForStatus(page, 'Completed');
     // The job summary comes after the last chunk, over the same stream.

@@ -9,6 +9,7 @@ import {
 } from '../api.js';
 import { currentNotice, Link, navigate } from '../router.js';
 import { ErrorAlert, Field, fieldText, PageHeading, useAction } from '../ui.js';
+import { AnalysisSettings } from './AnalysisSettings.js';
 import { ImportPosts } from './ImportPosts.js';
 import {
   count,
@@ -132,6 +133,9 @@ export function Analyses({ workspaceId }: { workspaceId: string }) {
           <ImportPosts workspaceId={workspaceId} onImported={() => setVersion((v) => v + 1)} />
           <StartAnalysis workspaceId={workspaceId} />
         </>
+      )}
+      {(workspace.role === 'owner' || workspace.role === 'admin') && (
+        <AnalysisSettings workspaceId={workspaceId} />
       )}
       <h3>Analyses</h3>
       {analyses.length === 0 ? (

@@ -240,7 +240,9 @@ export function AnalysisPage({
       {a.status === 'paused_budget' ? (
         <p className="error" role="alert">
           {errorText ?? 'The workspace’s monthly LLM budget is reached.'}. To go on, raise the
-          workspace&apos;s monthly LLM budget (or wait for next month), then resume the analysis.
+          workspace&apos;s monthly LLM budget (an owner or admin, on{' '}
+          <Link to={`/workspaces/${workspaceId}/analyses`}>the workspace&apos;s page</Link>) or wait
+          for next month, then resume the analysis.
         </p>
       ) : (
         errorText && (
