@@ -208,16 +208,14 @@ export interface ChunkStart {
   postIds: number[];
   posts: { id: number; text: string | null; language: string | null }[];
   settings: AnalysisSettingsRow | null;
-  /** This month's traced cost (decimal string) when the analysis uses the LLM under a budget. */
-  monthToDateCostUsd: string | null;
 }
 
 /**
  * Everything a claimed chunk needs, in ONE round trip and no transaction of its own (see
- * `analysis_chunk_start`, 0007): the analysis, the post texts, the workspace's settings and,
- * under an LLM budget, this month's cost. Null when the chunk is no longer queued or its
- * analysis no longer runs. Marks the analysis running (with its 'started' event) on its first
- * chunk. `db` may be the pool: the statement scopes itself to `workspaceId`.
+ * `analysis_chunk_start`, 0007, 0016): the analysis, the post texts and the workspace's settings.
+ * Null when the chunk is no longer queued or its analysis no longer runs. Marks the analysis
+ * running (with its 'started' event) on its first chunk. `db` may be the pool: the statement
+ * scopes itself to `workspaceId`.
  */
 export async function startChunkRun(
   db: Queryable,
@@ -238,7 +236,6 @@ export async function startChunkRun(
     settings: start.settings
       ? { ...start.settings, updated_at: new Date(start.settings.updated_at) }
       : null,
-    monthToDateCostUsd: start.month_to_date_cost_usd,
   };
 }
 
@@ -248,7 +245,6 @@ interface RawChunkStart {
   post_ids: number[];
   posts: ChunkStart['posts'];
   settings: (Omit<AnalysisSettingsRow, 'updated_at'> & { updated_at: string }) | null;
-  month_to_date_cost_usd: string | null;
 }
 
 /** What a chunk's model calls used and cost (exact decimal USD; unpriced calls counted, never $0). */
@@ -788,20 +784,28 @@ export async function listResults(
     params.push(value);
     clauses.push(`${column} = $${params.length}`);
   };
+  let cursor: string | null = null;
+  if (afterPostId !== null) {
+    params.push(afterPostId);
+    cursor = `$${params.length}::bigint`;
+    clauses.push(`r.post_id > ${cursor}`);
+  }
   add('r.sentiment_label', filter.label);
   // The stored lower-case copy (migration 0014), which its index serves under row-level security.
   add('r.topic_key', filter.topic?.toLowerCase());
   if (filter.category !== undefined) {
-    // The model's category, or one of the workspace's rules that matched (as the aggregates count).
+    // The model's category, or one of the workspace's rules that matched (as the aggregates count),
+    // from their side table (migration 0016), read by its key in post_id order under row-level
+    // security (`local -> 'categories' ? $n` cannot use an index there). The cursor is repeated
+    // inside: the planner does not carry an inequality across the join.
     params.push(filter.category);
-    clauses.push(`(r.category = $${params.length} OR r.local -> 'categories' ? $${params.length})`);
+    clauses.push(
+      `r.post_id IN (SELECT c.post_id FROM analysis_result_categories c
+                      WHERE c.analysis_id = $1 AND c.category = $${params.length}${cursor ? ` AND c.post_id > ${cursor}` : ''})`,
+    );
   }
   add('r.llm_sentiment', filter.llmSentiment);
   add('r.llm_status', filter.llmStatus);
-  if (afterPostId !== null) {
-    params.push(afterPostId);
-    clauses.push(`r.post_id > $${params.length}::bigint`);
-  }
   params.push(limit);
   const { rows } = await db.query<StoredResult>(
     `SELECT r.post_id, r.chunk_seq, r.language, r.sentiment_label, r.sentiment_score, r.sentiment, r.local, r.llm_status, r.topic, r.category,

@@ -862,6 +862,35 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
     }
   });
 
+  it("pauses an unpriced model under a budget, saying what the month's calls already cost", async () => {
+    llm.reset();
+    const { user, ws } = await freshTenant(5, {
+      model: 'house-model-7b',
+      monthly_budget_usd: '10',
+    });
+    // This month's spend so far (the worker reads it itself: no hold is tried without a price).
+    await db.adminPool.query(
+      `INSERT INTO ai_traces (started_at, workspace_id, operation, provider, request_model, items, cost_usd, priced, duration_ms, status)
+       VALUES (now(), $1, 'label_posts', 'openai', 'gpt-4o-mini', 1, 0.25, true, 10, 'ok')`,
+      [ws],
+    );
+    const worker = await startTestWorker(db, llmConfig());
+    try {
+      const a = await submit(user, ws, { engines: ['llm'] });
+      const paused = await waitForAnalysis(app, user, a.id);
+      expect(paused.status).toBe('paused_budget');
+      expect(paused.error).toMatchObject({
+        code: 'llm_budget_exceeded',
+        budget_usd: '10.0000',
+        spent_usd: '0.250000000',
+        needed_usd: 'unknown (unpriced model)',
+      });
+      expect(llm.requests).toHaveLength(0);
+    } finally {
+      await worker.stop();
+    }
+  });
+
   it('loses nothing when a worker process is killed with SIGKILL mid-run', async () => {
     llm.reset();
     llm.setBehaviour({ latencyMs: 150 });

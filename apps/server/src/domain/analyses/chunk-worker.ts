@@ -44,6 +44,7 @@ import {
 import {
   ensureTracePartitions,
   holdBudget,
+  monthToDateCost,
   releaseBudgetHold,
   renewBudgetHold,
   type BudgetHold,
@@ -393,7 +394,8 @@ export class ChunkWorker {
             job,
             analysis,
             new BudgetExceeded(
-              hold ? hold.spentUsd : (start.monthToDateCostUsd ?? '0'),
+              // An unpriced model tries no hold: the month's spend is read for the message only.
+              hold ? hold.spentUsd : await this.monthToDateSpend(data.workspaceId),
               budget,
               needed ?? 'unknown (unpriced model)',
               hold?.heldUsd,
@@ -451,6 +453,14 @@ export class ChunkWorker {
     await this.traces.flush();
     return withTenant(this.options.pool, { workspaceId, userId: null }, (c) =>
       holdBudget(c, workspaceId, holder, amountUsd, budgetUsd, BUDGET_HOLD_SECONDS),
+    );
+  }
+
+  /** This month's traced LLM cost of the workspace (decimal string), buffered traces included. */
+  private async monthToDateSpend(workspaceId: string): Promise<string> {
+    await this.traces.flush();
+    return withTenant(this.options.pool, { workspaceId, userId: null }, (c) =>
+      monthToDateCost(c, workspaceId),
     );
   }
 
