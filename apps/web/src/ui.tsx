@@ -70,6 +70,33 @@ export function useAction(): {
   return { busy, error, setError, run };
 }
 
+/** "Show more" under a cursor-paged list while there is a next page, and the last try's error. */
+export function ShowMore({
+  next,
+  load,
+}: {
+  next: string | null;
+  load: (cursor: string) => Promise<void>;
+}) {
+  const action = useAction();
+  return (
+    <>
+      {next && (
+        <p>
+          <button
+            type="button"
+            disabled={action.busy}
+            onClick={() => void action.run(() => load(next))}
+          >
+            Show more
+          </button>
+        </p>
+      )}
+      <ErrorAlert error={action.error} />
+    </>
+  );
+}
+
 /** A labelled input, with an optional hint read out after the label (aria-describedby). */
 export function Field({
   label,

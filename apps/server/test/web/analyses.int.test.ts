@@ -167,6 +167,13 @@ describe.skipIf(webTestsUnavailable() !== '')('web app: analyses (Chromium)', ()
     const lines = (await readFile(await download.path(), 'utf8')).trim().split(/\r?\n/);
     expect(lines).toHaveLength(negatives + 1); // a header and one line per negative result
     expect(lines.slice(1).every((l) => l.includes(',negative,'))).toBe(true);
+
+    // The workspace's 250 posts, 50 a page: "Show more" adds the next page.
+    await page.goto(`${suite.server.url}/workspaces/${workspaceId}/posts`);
+    const postRows = page.getByRole('table', { name: 'Posts' }).locator('tbody tr');
+    await expect.poll(() => postRows.count()).toBe(50);
+    await page.getByRole('button', { name: 'Show more' }).click();
+    await expect.poll(() => postRows.count()).toBe(100);
   });
 
   it('shows an LLM analysis paused on its budget, resumes it, then shows its labels and summary', async () => {

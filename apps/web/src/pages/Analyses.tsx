@@ -8,7 +8,7 @@ import {
   type Workspace,
 } from '../api.js';
 import { currentNotice, Link, navigate } from '../router.js';
-import { ErrorAlert, Field, fieldText, PageHeading, useAction } from '../ui.js';
+import { ErrorAlert, Field, fieldText, PageHeading, ShowMore, useAction } from '../ui.js';
 import { AnalysisSettings } from './AnalysisSettings.js';
 import { ImportPosts } from './ImportPosts.js';
 import {
@@ -48,7 +48,6 @@ export function Analyses({ workspaceId }: { workspaceId: string }) {
   const [trouble, setTrouble] = useState<string | null>(null);
   // Bumped by an import: the post count (and the list) are read again.
   const [version, setVersion] = useState(0);
-  const more = useAction();
   const base = `/v1/workspaces/${workspaceId}`;
 
   useEffect(() => {
@@ -98,19 +97,17 @@ export function Analyses({ workspaceId }: { workspaceId: string }) {
   const { workspace, latest, older, nextCursor } = state;
   const analyses = [...latest, ...older.filter((a) => !latest.some((b) => b.id === a.id))];
 
-  const loadMore = (): Promise<void> =>
-    more.run(async () => {
-      if (!nextCursor) return;
-      const page = await api<Page<Analysis>>(
-        'GET',
-        `${base}/analyses?limit=${PAGE_SIZE}&cursor=${encodeURIComponent(nextCursor)}`,
-      );
-      setState((prev) =>
-        prev.kind === 'ready'
-          ? { ...prev, older: [...prev.older, ...page.data], nextCursor: page.next_cursor }
-          : prev,
-      );
-    });
+  const loadMore = async (cursor: string): Promise<void> => {
+    const page = await api<Page<Analysis>>(
+      'GET',
+      `${base}/analyses?limit=${PAGE_SIZE}&cursor=${encodeURIComponent(cursor)}`,
+    );
+    setState((prev) =>
+      prev.kind === 'ready'
+        ? { ...prev, older: [...prev.older, ...page.data], nextCursor: page.next_cursor }
+        : prev,
+    );
+  };
 
   return (
     <section>
@@ -169,14 +166,7 @@ export function Analyses({ workspaceId }: { workspaceId: string }) {
           </tbody>
         </table>
       )}
-      {nextCursor && (
-        <p>
-          <button type="button" disabled={more.busy} onClick={() => void loadMore()}>
-            Show more
-          </button>
-        </p>
-      )}
-      <ErrorAlert error={more.error} />
+      <ShowMore next={nextCursor} load={loadMore} />
     </section>
   );
 }

@@ -2,7 +2,7 @@ import { useEffect, useState, type FormEvent } from 'react';
 import type { Platform, Post } from '@socialpulse/contracts';
 import { api, type Page, type Workspace } from '../api.js';
 import { Link } from '../router.js';
-import { ErrorAlert, Field, fieldText, PageHeading, useAction } from '../ui.js';
+import { Field, fieldText, PageHeading, ShowMore } from '../ui.js';
 import { count, dateTime, LoadError } from './analysis-parts.js';
 
 /** Every platform, by name (a Record: the compiler checks that none is missing). */
@@ -51,7 +51,6 @@ export function Posts({ workspaceId }: { workspaceId: string }) {
   const base = `/v1/workspaces/${workspaceId}`;
   const [filters, setFilters] = useState<{ q: string; platform: string }>({ q: '', platform: '' });
   const [state, setState] = useState<State>({ kind: 'loading' });
-  const more = useAction();
   const query = (cursor: string | null): string => {
     const params = new URLSearchParams({ limit: String(PAGE_SIZE), fields: FIELDS });
     if (filters.q) params.set('q', filters.q);
@@ -89,16 +88,14 @@ export function Posts({ workspaceId }: { workspaceId: string }) {
     const form = event.currentTarget;
     setFilters({ q: fieldText(form, 'q').trim(), platform: fieldText(form, 'platform') });
   };
-  const loadMore = (): Promise<void> =>
-    more.run(async () => {
-      if (!nextCursor) return;
-      const page = await api<Page<ListedPost>>('GET', query(nextCursor));
-      setState((prev) =>
-        prev.kind === 'ready'
-          ? { ...prev, posts: [...prev.posts, ...page.data], nextCursor: page.next_cursor }
-          : prev,
-      );
-    });
+  const loadMore = async (cursor: string): Promise<void> => {
+    const page = await api<Page<ListedPost>>('GET', query(cursor));
+    setState((prev) =>
+      prev.kind === 'ready'
+        ? { ...prev, posts: [...prev.posts, ...page.data], nextCursor: page.next_cursor }
+        : prev,
+    );
+  };
 
   return (
     <section>
@@ -177,14 +174,7 @@ export function Posts({ workspaceId }: { workspaceId: string }) {
           </tbody>
         </table>
       )}
-      {nextCursor && (
-        <p>
-          <button type="button" disabled={more.busy} onClick={() => void loadMore()}>
-            Show more
-          </button>
-        </p>
-      )}
-      <ErrorAlert error={more.error} />
+      <ShowMore next={nextCursor} load={loadMore} />
     </section>
   );
 }
