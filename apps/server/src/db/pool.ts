@@ -80,16 +80,24 @@ export async function withTransaction<T>(
   begin = 'BEGIN',
 ): Promise<T> {
   const client = await pool.connect();
+  let commitSent = false;
   try {
     const result = await begun(client, begin, work);
     // COMMIT of a transaction an error aborted answers ROLLBACK, not an error: an error caught
     // inside `work` (by a library, say) must not pass for a commit.
-    const committed = await client.query('COMMIT');
+    commitSent = true;
+    const committed = await client.query('COMMIT').catch((error: unknown) => {
+      // The server's answer was an error (a deferred constraint failing at COMMIT): rolled back.
+      // No answer at all (the connection ended): it may have committed, and a caller that would
+      // retry it must not store it twice.
+      if (error instanceof pg.DatabaseError) throw error;
+      throw new CommitOutcomeUnknownError('COMMIT got no answer', { cause: error });
+    });
     if (committed.command === 'ROLLBACK')
       throw new Error('the transaction was rolled back: a statement in it failed');
     return result;
   } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
+    if (!commitSent) await client.query('ROLLBACK').catch(() => undefined);
     throw error;
   } finally {
     client.release();

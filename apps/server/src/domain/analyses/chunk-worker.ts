@@ -115,6 +115,8 @@ class BudgetExceeded extends Error {
  * one attempt (job-queue.ts), after which the attempt cannot be running any more.
  */
 const BUDGET_HOLD_SECONDS = 15 * 60;
+/** How long a hold is kept once its calls are made but their traces not yet stored. */
+const UNSTORED_TRACES_HOLD_SECONDS = 120;
 
 const summaryHolderOf = (analysisId: string, run: string): string => `summary:${analysisId}:${run}`;
 
@@ -485,9 +487,15 @@ export class ChunkWorker {
     try {
       const unstored = await this.traces.flush();
       if (scope.workspaceId !== null && unstored.has(scope.workspaceId)) {
+        // Kept, but not for its whole lifetime: the writer tries again every second, and a
+        // blip must not count this chunk's (committed) cost twice for 15 minutes. An outage
+        // long enough to outlast it stops the budget's checks too.
         this.options.logger.warn(
-          { holder, expiresInSeconds: BUDGET_HOLD_SECONDS },
-          'AI traces not stored: the budget hold is kept until it lapses',
+          { holder, expiresInSeconds: UNSTORED_TRACES_HOLD_SECONDS },
+          'AI traces not stored yet: the budget hold is kept until it lapses',
+        );
+        await withTenant(this.options.pool, scope, (c) =>
+          renewBudgetHold(c, holder, UNSTORED_TRACES_HOLD_SECONDS),
         );
         return;
       }

@@ -140,7 +140,8 @@ export class TraceWriter {
       for (const t of lost) this.lastLoss.set(t.workspaceId, attempt);
       this.report(error, lost.length);
     }
-    this.arm();
+    // A close() that came meanwhile made its own last attempt: no timer after it.
+    if (!this.closed) this.arm();
   }
 
   private report(error: unknown, lost: number): void {
