@@ -95,6 +95,9 @@ export async function waitForAnalysis(
   );
 }
 
+/** An LLM analysis done with its job summary stored (for waitForAnalysis). */
+export const summarised = (a: Analysis): boolean => a.status === 'completed' && a.summary !== null;
+
 /** Posts for the jobs tests: praise and complaints, alternately. */
 export const mixedTexts = (i: number): string =>
   i % 2 === 0 ? `I love the new release ${i}, great work` : `The app is broken and slow again ${i}`;

@@ -248,9 +248,7 @@ describe.skipIf(webTestsUnavailable() !== '')('web app: analyses (Chromium)', ()
     await page.getByLabel('Name').fill('Fresh');
     await page.getByRole('button', { name: 'Create workspace' }).click();
     await waitForHeading(page, 'Fresh');
-    expect(await visibleText(page.getByText('Workspace Fresh created.'))).toBe(
-      'Workspace Fresh created.',
-    );
+    expect(await visibleText(page.getByRole('status'))).toBe('Workspace Fresh created.');
     await page.getByText(/^0 posts in Fresh\. /).waitFor();
 
     // Three posts and, on line 3, a record with an unknown platform.

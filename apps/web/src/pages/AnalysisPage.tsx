@@ -70,7 +70,6 @@ export function AnalysisPage({
   const [activity, setActivity] = useState<Activity[]>([]);
   const [streamEnded, setStreamEnded] = useState<string | null>(null);
   const [trouble, setTrouble] = useState<string | null>(null);
-  const [summarySeen, setSummarySeen] = useState(false);
   const action = useAction();
   const statusRef = useRef<HTMLElement>(null);
 
@@ -128,15 +127,17 @@ export function AnalysisPage({
   // Followed while it may change: a stream ends after an analysis's last event, and a retry or
   // resume starts a new run, followed from the last event seen.
   const lastEventId = useRef(0);
-  const following =
-    state.kind === 'ready' &&
-    (!isFinished(state.analysis) || awaitingSummary(state.analysis, summarySeen));
+  // Set by the summary's event, which then makes the page read the analysis (and render).
+  const summarySeen = useRef(false);
+  const mayChange = (a: Analysis): boolean =>
+    !isFinished(a) || awaitingSummary(a, summarySeen.current);
+  const following = state.kind === 'ready' && mayChange(state.analysis);
   useEffect(() => {
     if (!following) return;
     return followEvents(`${path}/events`, lastEventId.current, {
       onEvent(type, data, id) {
         lastEventId.current = id;
-        if (type === 'summary') setSummarySeen(true);
+        if (type === 'summary') summarySeen.current = true;
         const note = activityOf(type, data);
         if (note) setActivity((list) => [{ id, text: note }, ...list].slice(0, 20));
         reread().catch(readFailed);
@@ -146,8 +147,7 @@ export function AnalysisPage({
       },
       async mayContinue() {
         try {
-          const now = await reread();
-          return !isFinished(now) || awaitingSummary(now, false);
+          return mayChange(await reread());
         } catch (error) {
           readFailed(error);
           return isPassing(error);

@@ -28,6 +28,7 @@ import {
   mixedTexts,
   startTestWorker,
   submitTestAnalysis,
+  summarised,
   testQueueConfig,
   waitForAnalysis,
 } from '../../../test/support/analyses.js';
@@ -245,12 +246,7 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
     const worker = await startTestWorker(db, llmConfig());
     try {
       const a = await submit(user, ws, { engines: ['llm'], options: { chunk_size: 10 } });
-      const done = await waitForAnalysis(
-        app,
-        user,
-        a.id,
-        (x) => x.status === 'completed' && x.summary !== null,
-      );
+      const done = await waitForAnalysis(app, user, a.id, summarised);
       expect(done.summary).toEqual(expect.any(String));
       // The progress stream carries the summary, after the final event, and then ends.
       const stream = (

@@ -20,6 +20,7 @@ import {
   patchLlmSettings,
   startTestWorker,
   submitTestAnalysis,
+  summarised,
   testQueueConfig,
   waitForAnalysis,
 } from '../../../test/support/analyses.js';
@@ -92,12 +93,7 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('LLM 
     try {
       const a = await submitTestAnalysis(app, user, ws, { engines: ['llm'] });
       // Under the budget, the job summary is made.
-      const done = await waitForAnalysis(
-        app,
-        user,
-        a.id,
-        (x) => x.status === 'completed' && x.summary !== null,
-      );
+      const done = await waitForAnalysis(app, user, a.id, summarised);
       expect(done.posts_processed).toBe(10);
       expect(llm.requests.map((r) => r.fault?.kind ?? null).slice(0, 2)).toEqual(['hang', null]);
 
@@ -267,12 +263,7 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('LLM 
     const worker = await startTestWorker(db, llmConfig());
     try {
       const a = await submitTestAnalysis(app, user, ws, { engines: ['llm'] });
-      const done = await waitForAnalysis(
-        app,
-        user,
-        a.id,
-        (x) => x.status === 'completed' && x.summary !== null,
-      );
+      const done = await waitForAnalysis(app, user, a.id, summarised);
       expect(done.posts_processed).toBe(10);
       expect((await traces(a.id)).filter((t) => t.status === 'error')).toEqual([]);
       // The failed attempt's hold (attempt 0) was not given back: its call's cost is not in the
@@ -319,12 +310,7 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('LLM 
         .poll(async () => (await summaryHold())?.getTime() ?? 0, { timeout: 15_000 })
         .toBeGreaterThan(first);
       answer();
-      const done = await waitForAnalysis(
-        app,
-        user,
-        a.id,
-        (x) => x.status === 'completed' && x.summary !== null,
-      );
+      const done = await waitForAnalysis(app, user, a.id, summarised);
       expect(done.summary).not.toBeNull();
       // Its traces stored, the hold is given back.
       await expect.poll(async () => (await holds(ws)).length, { timeout: 10_000 }).toBe(0);
