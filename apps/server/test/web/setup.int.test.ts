@@ -26,6 +26,15 @@ describe.skipIf(webTestsUnavailable() !== '')('web app: first-run setup (Chromiu
     if (!link) throw new Error('no setup link on an empty database');
 
     const page = await suite.newPage();
+    // The site's own files (the app, its icon) all load: the browser reports a failed one as a
+    // console error at its address (the icon's request is the browser's, not the page's). Only
+    // API answers may be refusals here.
+    const failedFiles: string[] = [];
+    page.on('console', (message) => {
+      const { url } = message.location();
+      if (message.type() === 'error' && url && !new URL(url).pathname.startsWith('/v1/'))
+        failedFiles.push(`${message.text()} ${url}`);
+    });
     await page.goto(link);
     await page.getByLabel('Email').fill('admin@example.com');
     // The field asks for 12 characters; a longer guessable one is the server's to refuse, and the
@@ -45,6 +54,7 @@ describe.skipIf(webTestsUnavailable() !== '')('web app: first-run setup (Chromiu
       ['Demo', 'owner', new Intl.NumberFormat('en').format(demo?.inserted ?? 0)],
     ]);
     expect(new URL(page.url()).pathname).toBe('/');
+    expect(failedFiles).toEqual([]);
 
     // The access cookie lives 15 minutes; without it the page renews the session from the refresh cookie.
     const context = page.context();

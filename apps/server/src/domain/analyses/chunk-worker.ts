@@ -145,6 +145,13 @@ export class ChunkWorker {
     this.traces = new TraceWriter(options.pool, {
       onError: (error, lost) =>
         options.logger.error({ err: error, lost }, 'could not store AI traces'),
+      onDeferred: (error, pending) =>
+        options.logger.warn(
+          { err: error, pending },
+          'AI traces not stored yet (the database failed the batch): kept and tried again every second',
+        ),
+      onCaughtUp: (stored) =>
+        options.logger.info({ stored }, 'AI traces kept after a failure are now stored'),
     });
   }
 

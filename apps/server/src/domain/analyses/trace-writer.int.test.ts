@@ -123,19 +123,25 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('Trac
   /** A pool that reaches the database through the gate. */
   const gatedPool = (): pg.Pool => testPool(gatedUrl, 'trace-writer-gated');
 
-  /** A writer whose losses are recorded in `errors`. */
+  /**
+   * A writer whose losses are recorded in `errors`, and the ends of its outages in `outages`
+   * (`deferred <error code> <pending>`, `caught up <stored>`).
+   */
   function writer(
     pool: pg.Pool,
     options: { intervalMs?: number; maxBuffered?: number } = {},
-  ): { writer: TraceWriter; errors: [unknown, number][] } {
+  ): { writer: TraceWriter; errors: [unknown, number][]; outages: string[] } {
     const errors: [unknown, number][] = [];
+    const outages: string[] = [];
     const w = new TraceWriter(pool, {
       intervalMs: 60_000,
       ...options,
       onError: (error, lost) => errors.push([error, lost]),
+      onDeferred: (error, pending) => outages.push(`deferred ${String(codeOf(error))} ${pending}`),
+      onCaughtUp: (stored) => outages.push(`caught up ${stored}`),
     });
     writers.push(w);
-    return { writer: w, errors };
+    return { writer: w, errors, outages };
   }
 
   async function stored(workspaceId: string): Promise<string[]> {
@@ -148,19 +154,24 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('Trac
 
   const codeOf = (error: unknown): unknown => (error as { code?: unknown }).code;
 
-  it('keeps a batch whose connection was refused and stores it once the database is back, at the next timed flush', async () => {
+  it('keeps a batch whose connection was refused and stores it once the database is back, at the next timed flush; tells the outage once at each end', async () => {
     const ws = randomUUID();
-    const { writer: w, errors } = writer(gatedPool(), { intervalMs: 50 });
+    const { writer: w, errors, outages } = writer(gatedPool(), { intervalMs: 50 });
     w.add([trace(ws, 'a1'), trace(ws, 'a2'), trace(ws, 'a3')]);
     expect([...(await w.flush())]).toEqual([ws]);
+    w.add([trace(ws, 'a4')]);
+    expect([...(await w.flush())]).toEqual([ws]);
     expect(errors).toEqual([]);
+    // Told once, at the outage's start, however many attempts fail.
+    expect(outages).toEqual(['deferred ECONNREFUSED 3']);
     expect(await stored(ws)).toEqual([]);
     await gate.open();
     // No flush asked for: the timer re-armed after the failure.
-    await expect.poll(() => stored(ws), { timeout: 10_000 }).toEqual(['a1', 'a2', 'a3']);
+    await expect.poll(() => stored(ws), { timeout: 10_000 }).toEqual(['a1', 'a2', 'a3', 'a4']);
     expect([...(await w.flush())]).toEqual([]);
-    expect(await stored(ws)).toEqual(['a1', 'a2', 'a3']);
+    expect(await stored(ws)).toEqual(['a1', 'a2', 'a3', 'a4']);
     expect(errors).toEqual([]);
+    expect(outages).toEqual(['deferred ECONNREFUSED 3', 'caught up 4']);
   });
 
   it('keeps a batch whose backend was terminated mid-insert, and stores it at the next flush', async () => {

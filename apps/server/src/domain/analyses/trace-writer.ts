@@ -15,7 +15,9 @@ export const DEFAULT_MAX_BUFFERED_TRACES = 20_000;
  * came since, and is tried again at the next flush (the timer re-arms). At most `maxBuffered`
  * traces are kept: past that the oldest are dropped and reported (`onError(error, lost)`). A batch
  * refused for good (a constraint or data error) is reported and dropped at once. `close()` makes
- * one last attempt and reports whatever is still unstored.
+ * one last attempt and reports whatever is still unstored. The first batch put aside after a
+ * success is announced (`onDeferred`), and so is the attempt that stores what was put aside
+ * (`onCaughtUp`): an outage is told once at each end, not once a second.
  */
 export class TraceWriter {
   /** Traces that failed a transient error, oldest first: older than all of `buffer`. */
@@ -28,6 +30,8 @@ export class TraceWriter {
   /** Attempts started so far; the one in progress, if any, is number `attempts`. */
   private attempts = 0;
   private attempting = false;
+  /** Some traces failed a transient error and have not been stored since. */
+  private deferring = false;
   /** For each workspace whose traces were ever dropped, the last attempt that dropped some. */
   private readonly lastLoss = new Map<string, number>();
 
@@ -40,6 +44,10 @@ export class TraceWriter {
       maxBuffered?: number;
       /** Traces that will never be stored: refused for good, past the bound, or left at close. */
       onError?: (error: unknown, lost: number) => void;
+      /** Traces put aside for a later attempt, the first time since everything was stored. */
+      onDeferred?: (error: unknown, pending: number) => void;
+      /** The traces put aside are stored (`stored`: what this attempt wrote, them included). */
+      onCaughtUp?: (stored: number) => void;
     } = {},
   ) {}
 
@@ -110,12 +118,21 @@ export class TraceWriter {
           }
         }
       }
-      if (kept.size > 0)
+      if (kept.size > 0) {
         this.keep(
           batch.filter((t) => kept.has(t.workspaceId)),
           transient,
           attempt,
         );
+        if (!this.deferring) {
+          this.deferring = true;
+          this.notify(() => this.options.onDeferred?.(transient, this.retry.length));
+        }
+      } else if (this.deferring) {
+        this.deferring = false;
+        const stored = batch.filter((t) => !failed.has(t.workspaceId)).length;
+        this.notify(() => this.options.onCaughtUp?.(stored));
+      }
       for (const [workspaceId, at] of this.lastLoss) if (at >= since) failed.add(workspaceId);
       return failed;
     } finally {
@@ -145,8 +162,12 @@ export class TraceWriter {
   }
 
   private report(error: unknown, lost: number): void {
+    this.notify(() => this.options.onError?.(error, lost));
+  }
+
+  private notify(call: () => void): void {
     try {
-      this.options.onError?.(error, lost);
+      call();
     } catch {
       // A failing reporter must not stop the writer.
     }
