@@ -276,6 +276,47 @@ describe.skipIf(dbReason !== '')('the HTTP app (cross-cutting)', () => {
       }
     });
 
+    it('logs requests without the credentials in their query strings (one-time links, OAuth callbacks, webhook handshakes)', async () => {
+      const lines: string[] = [];
+      const logs = new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          lines.push(chunk.toString());
+          done();
+        },
+      });
+      const logger = createLogger('info', logs);
+      const loggedApp = await buildApp(
+        createAppDeps(
+          loadConfig({ LOG_LEVEL: 'info', DATABASE_URL: db.url }, {}),
+          db,
+          null,
+          logger,
+        ),
+        { logger },
+      );
+      const secrets = ['reset-SECRET-1', 'oauth-CODE-2', 'oauth-STATE-3', 'verify-TOKEN-4'];
+      try {
+        for (const url of [
+          `/reset-password?token=${secrets[0]}`,
+          `/v1/oauth/x/callback?code=${secrets[1]}&state=${secrets[2]}`,
+          `/v1/webhooks/meta?hub.mode=subscribe&hub.verify_token=${secrets[3]}&hub.challenge=42`,
+        ])
+          await loggedApp.inject({ url, headers: { accept: 'text/html' } });
+      } finally {
+        await loggedApp.close();
+      }
+      const text = lines.join('');
+      for (const secret of secrets) expect(text).not.toContain(secret);
+      const urls = lines
+        .map((l) => (JSON.parse(l) as { req?: { url?: string } }).req?.url)
+        .filter((u) => u !== undefined);
+      expect(urls).toEqual([
+        '/reset-password?token=[redacted]',
+        '/v1/oauth/x/callback?code=[redacted]&state=[redacted]',
+        '/v1/webhooks/meta?hub.mode=subscribe&hub.verify_token=[redacted]&hub.challenge=42',
+      ]);
+    });
+
     it('answers an unexpected failure with internal_error, hides its cause, and logs it with its stack and request id', async () => {
       // A database of its own, broken on purpose: the posts table is gone.
       const broken = await createTestDatabase();

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger, redactUrl } from './logger.js';
+import { createLogger, redactQuery, redactUrl } from './logger.js';
 
 function capture(): { stream: Writable; lines: () => Record<string, unknown>[] } {
   const chunks: string[] = [];
@@ -76,5 +76,22 @@ describe('logger redaction', () => {
 
   it('strips the password from connection URLs', () => {
     expect(redactUrl('postgres://app:s3cret@db.example:5432/sp')).not.toContain('s3cret');
+  });
+});
+
+describe('redactQuery', () => {
+  it.each([
+    ['/reset-password?token=abc', '/reset-password?token=[redacted]'],
+    ['/p?q=coffee&limit=5', '/p?q=coffee&limit=5'],
+    ['/cb?code=c1&state=s1&scope=read', '/cb?code=[redacted]&state=[redacted]&scope=read'],
+    ['/w?hub.verify_token=v&hub.challenge=9', '/w?hub.verify_token=[redacted]&hub.challenge=9'],
+    ['/w?crc_token=x', '/w?crc_token=[redacted]'],
+    // Escaped and oddly cased names are judged by what they decode to.
+    ['/x?ACCESS%5FTOKEN=a&api-key=b', '/x?ACCESS%5FTOKEN=[redacted]&api-key=[redacted]'],
+    ['/x?%E0%A4%A=1&token', '/x?%E0%A4%A=1&token'],
+    ['/x?a=1&&b=2&', '/x?a=1&&b=2&'],
+    ['/no-query', '/no-query'],
+  ])('%s → %s', (url, expected) => {
+    expect(redactQuery(url)).toBe(expected);
   });
 });

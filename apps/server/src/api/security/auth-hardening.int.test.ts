@@ -371,6 +371,48 @@ describe.skipIf(databaseUnavailable() !== '')('auth hardening', () => {
       expect(await createLink()).toBeNull();
     });
 
+    it('lets only a request straight from this machine create the first account without the link: not one a proxy forwarded, nor one claiming loopback in X-Forwarded-For', async () => {
+      const other = await createTestDatabase();
+      const direct = await buildTestAppWithDeps(other, { RATE_LIMIT_AUTH_PER_MINUTE: '1000000' });
+      const trusting = await buildTestAppWithDeps(other, {
+        RATE_LIMIT_AUTH_PER_MINUTE: '1000000',
+        TRUST_PROXY: 'true',
+      });
+      const signUpVia = (target: ZodApp, from: string, headers: Record<string, string> = {}) =>
+        target.inject({
+          method: 'POST',
+          url: '/v1/auth/sign-up',
+          payload: { email: uniqueEmail('first'), password: strongPassword() },
+          remoteAddress: from,
+          headers,
+        });
+      try {
+        for (const [target, from, headers] of [
+          // A reverse proxy on the same host: its socket is loopback, the client is not.
+          [direct.app, '127.0.0.1', { 'x-forwarded-for': remoteAddress }],
+          [direct.app, '::1', { forwarded: `for=${remoteAddress}` }],
+          [direct.app, '127.0.0.1', { 'x-real-ip': remoteAddress }],
+          // With TRUST_PROXY the request's ip is what the client claims.
+          [trusting.app, remoteAddress, { 'x-forwarded-for': '127.0.0.1' }],
+          [trusting.app, '127.0.0.1', { 'x-forwarded-for': '127.0.0.1' }],
+        ] as const) {
+          const refused = await signUpVia(target, from, headers);
+          expect(refused.statusCode, JSON.stringify(headers)).toBe(403);
+          expect(errorOf(refused)).toMatchObject({ details: { reason: 'setup_required' } });
+        }
+        expect(
+          (await other.adminPool.query<{ n: number }>('SELECT count(*)::int AS n FROM users'))
+            .rows[0]?.n,
+        ).toBe(0);
+        // The operator's own browser on the machine that runs `npm start`.
+        expect((await signUpVia(direct.app, '127.0.0.1')).statusCode).toBe(201);
+      } finally {
+        await direct.app.close();
+        await trusting.app.close();
+        await other.drop();
+      }
+    });
+
     it('the link is single-use even once the instance is empty again (the token itself is spent)', async () => {
       // Another fresh instance: whatever the test above left does not matter here.
       const other = await createTestDatabase();

@@ -93,6 +93,12 @@ export interface RequestMeta {
   ip: string | null;
   userAgent: string | null;
   requestId: string | null;
+  /**
+   * The request came straight from this machine: its socket's peer is a loopback address and it
+   * carries no proxy's forwarding header. Not `ip`: behind a reverse proxy on the same host every
+   * request's socket is loopback, and with TRUST_PROXY `ip` is whatever X-Forwarded-For says.
+   */
+  fromThisMachine?: boolean;
 }
 
 export interface IssuedTokens {
@@ -193,8 +199,6 @@ async function issueTokens(
 /** Serialises account creation against itself: two first sign-ups cannot both become admin. */
 const ACCOUNT_CREATION_LOCK = 0x5350_0001;
 
-const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|::ffff:127\.\d{1,3}\.\d{1,3}\.\d{1,3})$/;
-
 /**
  * Creates an account. The first account of an instance is its admin and owns the workspaces
  * that have no owner (the Demo). Whoever reaches a fresh instance first would become its admin,
@@ -230,7 +234,7 @@ export async function signUp(
   const user = await withTransaction(deps.pool, async (c) => {
     await c.query('SELECT pg_advisory_xact_lock($1)', [ACCOUNT_CREATION_LOCK]);
     const existing = await countUsers(c);
-    if (existing === 0 && !options.viaAdmin && !LOOPBACK.test(meta.ip ?? '')) {
+    if (existing === 0 && !options.viaAdmin && meta.fromThisMachine !== true) {
       throw new AppError(
         'forbidden',
         'This instance has no account yet: create the admin account with the one-time setup link printed when the server started',

@@ -43,10 +43,23 @@ import { ACCESS_TOKEN_TTL_S } from '../../../domain/auth/access-tokens.js';
 import { ACCESS_COOKIE, REFRESH_COOKIE, type Principal } from '../../plugins/auth.js';
 import type { AppDeps, ZodApp } from '../../types.js';
 
+const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|::ffff:127\.\d{1,3}\.\d{1,3}\.\d{1,3})$/;
+const FORWARDING_HEADERS = ['forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-real-ip'];
+
+/**
+ * Straight from this machine: the socket's own peer (not `request.ip`, which TRUST_PROXY takes
+ * from X-Forwarded-For) is loopback, and no proxy forwarded the request (a reverse proxy on the
+ * same host connects from loopback on behalf of anyone).
+ */
+const fromThisMachine = (request: FastifyRequest): boolean =>
+  LOOPBACK.test(request.raw.socket.remoteAddress ?? '') &&
+  FORWARDING_HEADERS.every((name) => request.headers[name] === undefined);
+
 const meta = (request: FastifyRequest): RequestMeta => ({
   ip: request.ip,
   userAgent: request.headers['user-agent']?.slice(0, 500) ?? null,
   requestId: request.id,
+  fromThisMachine: fromThisMachine(request),
 });
 const noContent = { 204: z.null().describe('Done') };
 const errors = {
