@@ -10,6 +10,7 @@ import {
 import { currentNotice, Link, navigate } from '../router.js';
 import { ErrorAlert, Field, fieldText, PageHeading, ShowMore, useAction } from '../ui.js';
 import { AnalysisSettings } from './AnalysisSettings.js';
+import { CategoryRules } from './CategoryRules.js';
 import { ImportPosts } from './ImportPosts.js';
 import {
   count,
@@ -132,7 +133,10 @@ export function Analyses({ workspaceId }: { workspaceId: string }) {
         </>
       )}
       {(workspace.role === 'owner' || workspace.role === 'admin') && (
-        <AnalysisSettings workspaceId={workspaceId} />
+        <>
+          <AnalysisSettings workspaceId={workspaceId} />
+          <CategoryRules workspaceId={workspaceId} />
+        </>
       )}
       <h3>Analyses</h3>
       {analyses.length === 0 ? (
