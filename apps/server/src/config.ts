@@ -137,6 +137,18 @@ export const configSchema = z.object({
   LLM_MODEL: z.string().min(1).optional(),
   LLM_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(60_000),
   LLM_MAX_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  // Origins on private addresses (a LAN Ollama, vLLM) that workspaces may set as their LLM; the
+  // instance's own LLM_BASE_URL is always allowed.
+  LLM_TRUSTED_ORIGINS: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.url({ protocol: /^https?$/ }))),
   META_APP_SECRET: z.string().min(8).optional(),
   META_WEBHOOK_VERIFY_TOKEN: z.string().min(8).optional(),
   TIKTOK_CLIENT_SECRET: z.string().min(8).optional(),
@@ -209,6 +221,8 @@ export interface Config {
     model: string | undefined;
     timeoutMs: number;
     maxConcurrency: number;
+    /** Origins on non-public addresses a workspace's own LLM base URL may use (LLM_TRUSTED_ORIGINS). */
+    trustedOrigins: string[];
   };
   /** Platform collection: where the APIs are, the OAuth clients, the scheduler. */
   collection: {
@@ -321,6 +335,7 @@ export function loadConfig(
       model: c.LLM_MODEL,
       timeoutMs: c.LLM_TIMEOUT_MS,
       maxConcurrency: c.LLM_MAX_CONCURRENCY,
+      trustedOrigins: c.LLM_TRUSTED_ORIGINS,
     },
     collection: {
       baseUrls: c.PLATFORM_BASE_URLS,

@@ -26,6 +26,7 @@ export const errorStatus = {
   llm_auth_failed: 502,
   llm_bad_request: 502,
   llm_malformed_output: 502,
+  llm_address_refused: 502,
   // Social platforms (src/connectors/): a platform's refusal is ours to report; see ConnectorError.kind.
   platform_rate_limited: 503,
   platform_usage_capped: 503,

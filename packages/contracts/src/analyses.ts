@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { platformSchema } from './posts.js';
+import { storableTextSchema } from './text.js';
 import { workspaceParamsSchema } from './workspaces.js';
 
 export const analysisEngines = ['local', 'llm'] as const;
@@ -198,8 +199,8 @@ export const analysisResultQuerySchema = z
   .object({
     label: sentimentLabelSchema.optional().describe('Sentiment label of the local engines'),
     llm_sentiment: sentimentLabelSchema.optional(),
-    topic: z.string().min(1).max(200).optional(),
-    category: z.string().min(1).max(200).optional(),
+    topic: storableTextSchema(200).min(1).optional(),
+    category: storableTextSchema(200).min(1).optional(),
     llm_status: z.enum(['labelled', 'unlabelled']).optional(),
     limit: z.coerce
       .number()
@@ -268,9 +269,9 @@ export const analysisCostSchema = z
 
 export const categoryRuleSchema = z
   .object({
-    id: z.string().min(1).max(100),
-    keywords: z.array(z.string().min(1).max(100)).max(500).optional(),
-    hashtags: z.array(z.string().min(1).max(100)).max(500).optional(),
+    id: storableTextSchema(100).min(1),
+    keywords: z.array(storableTextSchema(100).min(1)).max(500).optional(),
+    hashtags: z.array(storableTextSchema(100).min(1)).max(500).optional(),
   })
   .strict();
 
@@ -304,8 +305,11 @@ export const analysisSettingsPatchSchema = z
         base_url: z
           .url({ protocol: /^https?$/ })
           .nullable()
-          .optional(),
-        model: z.string().min(1).max(200).nullable().optional(),
+          .optional()
+          .describe(
+            "The workspace's own OpenAI-compatible server; null: the instance's. It must be on a public address unless the operator trusts its origin (LLM_TRUSTED_ORIGINS). Changed without `api_key` in the same request, the stored key is forgotten",
+          ),
+        model: storableTextSchema(200).min(1).nullable().optional(),
         api_key: z
           .string()
           .min(1)

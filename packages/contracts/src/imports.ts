@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { mediaTypeSchema, platformSchema } from './posts.js';
+import { storableTextSchema } from './text.js';
 
 /** The generic record formats (see docs/import-format.md). */
 export const genericImportFormats = ['jsonl', 'csv', 'json'] as const;
@@ -117,7 +118,7 @@ export const importCreateQuerySchema = z
       .describe(
         'Overrides the format detected from the body or implied by Content-Type and file_name',
       ),
-    file_name: z.string().max(255).optional(),
+    file_name: storableTextSchema(255).optional(),
   })
   .strict();
 
@@ -130,6 +131,8 @@ export const importRejectListQuerySchema = z
       .number()
       .int()
       .min(0)
+      // `seq` is a PostgreSQL integer: a larger bound fails the comparison instead of matching nothing.
+      .max(2_147_483_647)
       .default(0)
       .describe('Return rejects with seq greater than this'),
   })

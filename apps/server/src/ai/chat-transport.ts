@@ -10,7 +10,7 @@ import {
   type CircuitBreakerPolicy,
 } from 'cockatiel';
 import PQueue from 'p-queue';
-import { request as httpRequest } from 'undici';
+import { request as httpRequest, type Dispatcher } from 'undici';
 import { z } from 'zod';
 import { providerFromBaseUrl, type LlmCallRecord, type LlmOperation } from './call-record.js';
 import { LlmError, isLlmError, scrubSecrets } from './llm-errors.js';
@@ -57,6 +57,12 @@ export interface LlmClientOptions {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** In [0, 1); for jitter. */
   random?: () => number;
+  /**
+   * Opens the client's connections; undici's global one when absent. A workspace's own base URL
+   * gets one that refuses non-public addresses (domain/analyses/llm-runtime.ts), whose refusal
+   * (an error with code `non_public_address` in the cause chain) fails the call for good.
+   */
+  dispatcher?: Dispatcher;
 }
 
 export interface ChatRequest {
@@ -191,6 +197,7 @@ export class ChatTransport {
   private readonly maxRetryWaitMs: number;
   private readonly maxTokensParam: 'max_tokens' | 'max_completion_tokens';
   private readonly temperature: number | undefined;
+  private readonly dispatcher: Dispatcher | undefined;
 
   constructor(options: LlmClientOptions) {
     if (!Number.isInteger(options.maxConcurrency) || options.maxConcurrency < 1)
@@ -200,6 +207,7 @@ export class ChatTransport {
     this.provider = options.provider ?? providerFromBaseUrl(options.baseUrl);
     this.model = options.model;
     this.apiKey = options.apiKey;
+    this.dispatcher = options.dispatcher;
     this.now = options.now ?? Date.now;
     this.sleep = options.sleep ?? defaultSleep;
     this.random = options.random ?? Math.random;
@@ -455,6 +463,7 @@ export class ChatTransport {
         signal,
         headersTimeout: 0,
         bodyTimeout: 0,
+        ...(this.dispatcher ? { dispatcher: this.dispatcher } : {}),
       });
       res = {
         status: answer.statusCode,
@@ -463,6 +472,15 @@ export class ChatTransport {
       text = await readBounded(answer.body, MAX_ANSWER_BYTES);
     } catch (error) {
       if (callerSignal?.aborted || isLlmError(error)) throw error;
+      const refusal = addressRefusal(error);
+      if (refusal) {
+        // Not the provider failing: trying again (or counting it against the breaker) cannot help.
+        throw new LlmError(
+          'llm_address_refused',
+          `The LLM base URL was refused: ${refusal}. An operator may allow a private server with LLM_TRUSTED_ORIGINS`,
+          { retryable: false },
+        );
+      }
       if (timeout.aborted) {
         throw new LlmError(
           'llm_timeout',
@@ -593,6 +611,18 @@ export class ChatTransport {
   private scrub(text: string): string {
     return scrubSecrets(text, this.apiKey);
   }
+}
+
+/** The message of a dispatcher's refusal of the address (code `non_public_address`), if that is why the request failed. */
+function addressRefusal(error: unknown): string | null {
+  for (
+    let e: unknown = error, depth = 0;
+    e instanceof Error && depth < 5;
+    e = e.cause, depth += 1
+  ) {
+    if ((e as { code?: unknown }).code === 'non_public_address') return e.message;
+  }
+  return null;
 }
 
 function errorMessage(error: unknown): string {

@@ -9,7 +9,9 @@ export type LlmErrorCode =
   | 'llm_circuit_open'
   | 'llm_auth_failed'
   | 'llm_bad_request'
-  | 'llm_malformed_output';
+  | 'llm_malformed_output'
+  /** The base URL leads to an address the client's dispatcher refuses (not public, not trusted). */
+  | 'llm_address_refused';
 
 /**
  * A failure talking to the LLM provider. `retryable` says whether trying again later can help

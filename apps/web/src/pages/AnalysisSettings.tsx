@@ -73,7 +73,7 @@ export function AnalysisSettings({ workspaceId }: { workspaceId: string }) {
         name="base_url"
         type="url"
         defaultValue={llm.base_url ?? ''}
-        hint="An OpenAI-compatible server: https://api.openai.com/v1, or a local Ollama, vLLM or LM Studio. Blank: the instance's."
+        hint="An OpenAI-compatible server: https://api.openai.com/v1, or a local Ollama, vLLM or LM Studio the operator allows. Blank: the instance's. A new URL forgets the stored key unless you enter one with it."
       />
       <Field
         label="Model"

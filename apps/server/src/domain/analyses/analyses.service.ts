@@ -21,6 +21,7 @@ import {
   type AnalysisRow,
 } from '../../db/repos/analyses.repo.js';
 import { selectPostIds } from '../../db/repos/posts.repo.js';
+import { toFilter } from '../posts/posts.service.js';
 import type { TenantScope } from '../../db/tenant.js';
 import { CHUNK_QUEUE, queueDb } from '../../db/job-queue.js';
 import { advanceTurn, fairnessKeyOf } from './scheduler.js';
@@ -39,7 +40,8 @@ export async function submitAnalysis(
   requester: Requester,
   body: AnalysisCreate,
 ): Promise<AnalysisRow> {
-  const filter = { workspaceId, ...(body.posts.filter ?? {}) };
+  // The posts list's own checks: zod lets through instants and text PostgreSQL refuses.
+  const filter = toFilter(workspaceId, body.posts.filter ?? {});
   // "007" and "7" are one post.
   const ids = body.posts.ids
     ? [...new Set(body.posts.ids.map((id) => BigInt(id).toString()))]

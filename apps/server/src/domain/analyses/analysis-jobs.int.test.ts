@@ -433,10 +433,11 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
       });
       expect(res.statusCode, res.body).toBe(200);
     };
-    // The workspace's own model; the worker's instance has none.
+    // The workspace's own model; the worker's instance has none. The fake is on loopback: a
+    // workspace may use it because the operator trusts its origin.
     await settings({ base_url: llm.url, model: 'gpt-4o-mini', api_key: 'sk-workspace-key' });
     const answer = llm.hold();
-    const worker = await startTestWorker(db);
+    const worker = await startTestWorker(db, { LLM_TRUSTED_ORIGINS: llm.url });
     try {
       const a = await submit(user, ws, { engines: ['llm'], options: { chunk_size: 10 } });
       // The model goes while the first chunk's call is in flight: the second chunk finds none.

@@ -2,7 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeLlmServer, type FakeLlmServer } from '../../../test/support/fake-llm-server.js';
 import { costOf, PRICE_TABLE_VERSION, type LlmCallRecord, type LlmClient } from '../../ai/index.js';
 import type { AnalysisSettingsRow } from '../../db/repos/analysis-settings.repo.js';
+import { LlmError } from '../../ai/llm-errors.js';
+import { AppError } from '../../errors.js';
 import {
+  assertWorkspaceLlmBaseUrl,
   createLlmResolver,
   runtimeOf,
   takeTracesOfFailure,
@@ -16,6 +19,7 @@ const defaults = {
   model: 'gpt-4o-mini',
   timeoutMs: 10_000,
   maxConcurrency: 4,
+  trustedOrigins: [] as string[],
 };
 
 describe('createLlmResolver', () => {
@@ -34,6 +38,96 @@ describe('createLlmResolver', () => {
   it('has no LLM without a base URL and a model', () => {
     const resolve = createLlmResolver({ ...defaults, model: undefined }, (s) => s);
     expect(resolve('00000000-0000-4000-8000-00000000000a', null)).toBeNull();
+  });
+});
+
+describe("a workspace's own LLM base URL", () => {
+  it.each([
+    'http://127.0.0.1:9200/v1',
+    'http://10.0.0.5/v1',
+    'http://169.254.169.254/latest',
+    'http://[::1]:8080/v1',
+    'http://[::ffff:192.168.1.2]/v1',
+    'http://localhost:11434/v1',
+    'http://ollama.localhost/v1',
+    // The instance's host on another port is another server.
+    'http://127.0.0.1:10/v1',
+  ])('refuses %s, naming the field', (url) => {
+    let refusal: unknown;
+    try {
+      assertWorkspaceLlmBaseUrl(url, defaults);
+    } catch (error) {
+      refusal = error;
+    }
+    expect(refusal).toBeInstanceOf(AppError);
+    expect(refusal).toMatchObject({
+      code: 'validation_failed',
+      details: { field: 'llm.base_url', reason: 'not_public' },
+    });
+    expect((refusal as Error).message).toMatch(/^body\.llm\.base_url: .* LLM_TRUSTED_ORIGINS$/);
+  });
+
+  it.each([
+    'https://api.openai.com/v1',
+    'http://8.8.8.8/v1',
+    // The operator's: the instance's own LLM, and a trusted one.
+    'http://127.0.0.1:9/v2',
+    'http://192.168.1.20:11434/v1',
+    'http://llm.internal.example/v1',
+  ])('takes %s', (url) => {
+    expect(() =>
+      assertWorkspaceLlmBaseUrl(url, {
+        ...defaults,
+        trustedOrigins: ['http://192.168.1.20:11434'],
+      }),
+    ).not.toThrow();
+  });
+
+  describe('when the worker connects', () => {
+    let server: FakeLlmServer;
+    beforeAll(async () => {
+      server = await startFakeLlmServer();
+    });
+    afterAll(async () => {
+      await server.close();
+    });
+    const posts = [{ id: '1', text: 'I love it' }];
+    const own = (url: string): AnalysisSettingsRow =>
+      ({ llm_base_url: url, llm_model: 'gpt-4o-mini' }) as AnalysisSettingsRow;
+
+    it('refuses a non-public address the settings check could not see (stored before it, or a name resolving there): no request leaves, no retry', async () => {
+      server.reset();
+      const resolve = createLlmResolver({ ...defaults, baseUrl: undefined }, (s) => s);
+      const runtime = resolve('00000000-0000-4000-8000-0000000000aa', own(server.url));
+      if (!runtime) throw new Error('no runtime');
+      let failure: unknown;
+      try {
+        await runtime.label(posts, [], context);
+      } catch (error) {
+        failure = error;
+      }
+      expect(failure).toBeInstanceOf(LlmError);
+      expect(failure).toMatchObject({ code: 'llm_address_refused', retryable: false });
+      expect((failure as Error).message).toMatch(/not a public internet address/);
+      expect(server.requests).toHaveLength(0);
+    });
+
+    it("reaches a private server the operator trusts, and the instance's own", async () => {
+      server.reset();
+      const trusting = createLlmResolver(
+        { ...defaults, baseUrl: undefined, trustedOrigins: [server.url] },
+        (s) => s,
+      );
+      const runtime = trusting('00000000-0000-4000-8000-0000000000ab', own(server.url));
+      const labelled = await runtime?.label(posts, [], context);
+      expect(labelled?.items).toHaveLength(1);
+      const instance = createLlmResolver({ ...defaults, baseUrl: server.url }, (s) => s);
+      expect(
+        (await instance('00000000-0000-4000-8000-0000000000ac', null)?.label(posts, [], context))
+          ?.items,
+      ).toHaveLength(1);
+      expect(server.requests).toHaveLength(2);
+    });
   });
 });
 

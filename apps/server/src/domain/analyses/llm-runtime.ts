@@ -2,6 +2,12 @@ import type * as Ai from '../../ai/index.js';
 import type { LlmCallRecord, LlmClient } from '../../ai/index.js';
 import type { AnalysisSettingsRow } from '../../db/repos/analysis-settings.repo.js';
 import type { TraceRecord } from '../../db/repos/traces.repo.js';
+import {
+  createPublicOnlyDispatcher,
+  hostPortOf,
+  isPublicAddress,
+} from '../../connectors/http/public-address.js';
+import { AppError } from '../../errors.js';
 
 export type LlmItem =
   | {
@@ -46,6 +52,41 @@ export interface LlmDefaults {
   model: string | undefined;
   timeoutMs: number;
   maxConcurrency: number;
+  /** Origins on non-public addresses a workspace's own base URL may use (LLM_TRUSTED_ORIGINS). */
+  trustedOrigins: readonly string[];
+}
+
+/**
+ * The origins (`host:port`) a workspace's own LLM base URL may reach on a non-public address:
+ * the operator's (the instance's LLM_BASE_URL and LLM_TRUSTED_ORIGINS). Any other base URL a
+ * workspace sets must lead to public addresses only: otherwise whoever administers a workspace
+ * could make the worker call the instance's own network (a database, a cloud metadata address)
+ * and read parts of the answers in the chunk's error.
+ */
+export function trustedLlmOrigins(defaults: LlmDefaults): Set<string> {
+  return new Set(
+    [...(defaults.baseUrl ? [defaults.baseUrl] : []), ...defaults.trustedOrigins].map(hostPortOf),
+  );
+}
+
+/**
+ * Refuses, when it is set, a workspace base URL whose host is plainly not public (a literal
+ * private or loopback address, `localhost`) unless the operator trusts its origin. A name that
+ * resolves to such an address is refused when the worker connects (the check that counts: a
+ * name may resolve differently later); this one answers at once, naming the field.
+ */
+export function assertWorkspaceLlmBaseUrl(baseUrl: string, defaults: LlmDefaults): void {
+  const url = new URL(baseUrl);
+  const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  const literal = /^[\d.]+$/.test(host) || host.includes(':');
+  const local = host === 'localhost' || host.endsWith('.localhost');
+  if (!(local || (literal && !isPublicAddress(host)))) return;
+  if (trustedLlmOrigins(defaults).has(hostPortOf(baseUrl))) return;
+  throw new AppError(
+    'validation_failed',
+    `body.llm.base_url: ${url.origin} is not a public internet address; an operator may allow a private LLM server with LLM_TRUSTED_ORIGINS`,
+    { details: { field: 'llm.base_url', reason: 'not_public', value: url.origin } },
+  );
 }
 
 /** The price lookup (the ai module's `costOf`), passed in: this module loads the ai module lazily. */
@@ -56,13 +97,13 @@ export type PriceLookup = typeof Ai.costOf;
  * it was sent and no refusal came back (our timeout fired, the connection broke, the caller
  * aborted it in flight), or the provider answered 2xx with a body we could not read. A
  * provider does not bill what it refused (an HTTP error status, 408 and 429 included), nor
- * what was never sent (an open circuit). A network error is counted as possibly sent: the
+ * what was never sent (an open circuit, an address the dispatcher refused). A network error is counted as possibly sent: the
  * record does not tell a refused connection from one that broke after the request went.
  */
 function outcomeUnknown(call: LlmCallRecord): boolean {
   if (call.status === 'ok') return false;
   if (call.httpStatus !== null) return call.httpStatus >= 200 && call.httpStatus < 300;
-  return call.errorType !== 'llm_circuit_open';
+  return call.errorType !== 'llm_circuit_open' && call.errorType !== 'llm_address_refused';
 }
 
 export function traceOfCall(
@@ -251,6 +292,8 @@ export function createLlmResolver(
   decryptKey: (sealed: string, workspaceId: string) => string,
 ): (workspaceId: string, settings: AnalysisSettingsRow | null) => LlmRuntime | null {
   const cache = new Map<string, LlmRuntime>();
+  // One for every workspace-chosen base URL: it keeps a connection pool per origin.
+  let publicOnly: ReturnType<typeof createPublicOnlyDispatcher> | null = null;
   return (workspaceId, settings) => {
     const baseUrl = settings?.llm_base_url ?? defaults.baseUrl;
     const model = settings?.llm_model ?? defaults.model;
@@ -285,6 +328,15 @@ export function createLlmResolver(
               timeoutMs,
               maxConcurrency,
               ...(apiKey ? { apiKey } : {}),
+              // The instance's own provider is the operator's choice; a workspace's is held to
+              // public addresses and the operator's trusted origins.
+              ...(settings?.llm_base_url
+                ? {
+                    dispatcher: (publicOnly ??= createPublicOnlyDispatcher(
+                      trustedLlmOrigins(defaults),
+                    )),
+                  }
+                : {}),
             }),
           )),
         model,

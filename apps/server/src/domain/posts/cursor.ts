@@ -16,6 +16,10 @@ const MIN_MICROS = -210_866_803_200_000_000n;
 const MAX_MICROS = 9_214_646_400_000_000_000n;
 const MAX_ID = 9_223_372_036_854_775_807n;
 
+/** Whether PostgreSQL can hold this instant (microseconds since the epoch) in a timestamptz. */
+export const isStorableMicros = (micros: bigint): boolean =>
+  micros >= MIN_MICROS && micros <= MAX_MICROS;
+
 const invalid = (reason: string): AppError =>
   new AppError(
     'invalid_cursor',
@@ -40,7 +44,7 @@ export function encodeCursor(position: CursorPosition, fingerprint: string): str
   ).toString('base64url');
 }
 
-const ID_PATTERNS = {
+export const ID_PATTERNS = {
   bigint: /^\d{1,19}$/,
   uuid: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
 };
@@ -69,8 +73,7 @@ export function decodeCursor(
   ) {
     throw invalid('it is malformed');
   }
-  const t = BigInt(c.t);
-  if (t < MIN_MICROS || t > MAX_MICROS || (idKind === 'bigint' && BigInt(c.i) > MAX_ID))
+  if (!isStorableMicros(BigInt(c.t)) || (idKind === 'bigint' && BigInt(c.i) > MAX_ID))
     throw invalid('it is malformed');
   if (c.f !== fingerprint) throw invalid('it was issued for different filters');
   return { createdAtMicros: c.t, id: c.i };

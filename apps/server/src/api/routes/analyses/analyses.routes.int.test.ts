@@ -338,6 +338,59 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
     expect(padded.json<Analysis>().total_posts).toBe(3);
   });
 
+  it('refuses a posts filter PostgreSQL cannot take with the posts list’s 400, not a 500', async () => {
+    const filters: Record<string, string>[] = [
+      // zod's ISO check accepts these; PostgreSQL does not.
+      { since: '0000-01-01T00:00:00Z' },
+      { until: '2026-03-05T00:00:00+16:00' },
+      { q: 'a\u0000b' },
+      { account: 'ac\u0000me' },
+      { since: '2026-03-05T00:00:00Z', until: '2026-03-05T00:00:00Z' },
+    ];
+    for (const filter of filters) {
+      const submitted = await app.inject({
+        method: 'POST',
+        url: `/v1/workspaces/${ws}/analyses`,
+        headers: owner.headers,
+        payload: { posts: { filter } },
+      });
+      expect({ filter, status: submitted.statusCode, body: submitted.body }).toMatchObject({
+        status: 400,
+      });
+      const listed = await app.inject({
+        url: `/v1/workspaces/${ws}/posts?${new URLSearchParams(filter).toString()}`,
+        headers: owner.headers,
+      });
+      expect(listed.statusCode, listed.body).toBe(400);
+      const error = submitted.json<{ error: { code: string; details: { field: string } } }>().error;
+      expect(error).toEqual(listed.json<{ error: unknown }>().error);
+      expect(error.code).toBe('validation_failed');
+      expect(Object.keys(filter)).toContain(error.details.field);
+    }
+  });
+
+  it('refuses a results topic or category holding a NUL with 400 naming the field', async () => {
+    const { id } = await submitTestAnalysis(app, owner, ws, { posts: { limit: 1 } });
+    for (const field of ['topic', 'category']) {
+      for (const format of ['json', 'csv']) {
+        const res = await app.inject({
+          url: `/v1/workspaces/${ws}/analyses/${id}/results?${field}=a%00b&format=${format}`,
+          headers: owner.headers,
+        });
+        expect({ field, format, status: res.statusCode, body: res.body }).toMatchObject({
+          status: 400,
+        });
+        expect(res.json()).toMatchObject({
+          error: {
+            code: 'validation_failed',
+            details: { problems: [{ in: 'querystring', field, value: 'a\u0000b' }] },
+          },
+        });
+      }
+    }
+    await waitForAnalysis(app, owner, id);
+  });
+
   it('refuses category rules that can never match, naming the rule, the term and why', async () => {
     const patch = (categories: unknown) =>
       app.inject({

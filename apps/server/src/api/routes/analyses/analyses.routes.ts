@@ -26,6 +26,7 @@ import { findSessionStanding } from '../../../db/repos/memberships.repo.js';
 import { memberRefusal, scopesAllow, type Permission } from '../../../domain/auth/permissions.js';
 import { FollowerAccessRevoked } from '../../../domain/analyses/event-hub.js';
 import { assertMatchableRules } from '../../../domain/analyses/category-rules.js';
+import { assertWorkspaceLlmBaseUrl } from '../../../domain/analyses/llm-runtime.js';
 import { decodeCursor, encodeCursor, filterFingerprint } from '../../../domain/posts/cursor.js';
 import {
   getAnalysisSettings,
@@ -647,11 +648,22 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
       const { workspaceId } = request.params;
       const { categories, llm } = request.body;
       if (categories !== undefined) assertMatchableRules(categories);
+      if (llm?.base_url) assertWorkspaceLlmBaseUrl(llm.base_url, deps.config.llm);
       return request.scoped(async (c) => {
+        // The stored key goes only to the server it was given for: a new base URL without a new
+        // key forgets it (else whoever may change the URL could have the key sent to their host).
+        const previous =
+          llm?.base_url !== undefined ? await getAnalysisSettings(c, workspaceId) : null;
+        const forgetKey =
+          llm?.base_url !== undefined &&
+          llm.api_key === undefined &&
+          previous?.llm_api_key_sealed != null &&
+          (previous.llm_base_url ?? null) !== llm.base_url;
         const row = await upsertAnalysisSettings(c, workspaceId, {
           ...(categories !== undefined ? { categories } : {}),
           ...(llm?.base_url !== undefined ? { llmBaseUrl: llm.base_url } : {}),
           ...(llm?.model !== undefined ? { llmModel: llm.model } : {}),
+          ...(forgetKey ? { llmApiKeySealed: null } : {}),
           ...(llm?.api_key !== undefined
             ? {
                 llmApiKeySealed:
@@ -679,6 +691,7 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
               ...(categories !== undefined ? ['categories'] : []),
               ...Object.keys(llm ?? {}).map((k) => `llm.${k}`),
             ],
+            ...(forgetKey ? { api_key_forgotten: 'the base URL changed' } : {}),
           },
         });
         return presentSettings(row, await monthToDateCost(c, workspaceId));

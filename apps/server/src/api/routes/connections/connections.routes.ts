@@ -49,6 +49,7 @@ import {
 } from '../../../domain/collection/connections.service.js';
 import type { AppDeps, ZodApp } from '../../types.js';
 import { revokeGrant } from '../../../domain/connections/revocation.js';
+import { ID_PATTERNS, isStorableMicros } from '../../../domain/posts/cursor.js';
 import { presentConnection, presentDeadLetter, presentSyncRun } from './connections.presenter.js';
 
 /** What the collection routes may be given beyond AppDeps (tests: connectors pointed at the simulator). */
@@ -56,11 +57,24 @@ export interface CollectionRouteDeps {
   collection?: { connectors?: ConnectorProvider };
 }
 
+/**
+ * JavaScript dates reach back to 271821 BC, PostgreSQL's timestamptz to 4714 BC; and 36 hex
+ * digits and dashes need not be a uuid. A tampered cursor beyond either must be a 400, not a
+ * database error surfacing as a 500.
+ */
 function decodeRunCursor(cursor: string): { queuedAt: Date; id: string } {
   const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
   const queuedAt = new Date(at ?? '');
-  if (!id || Number.isNaN(queuedAt.getTime()) || !/^[0-9a-f-]{36}$/i.test(id))
-    throw new AppError('invalid_cursor', 'The cursor is not one this API returned');
+  const ms = queuedAt.getTime();
+  if (
+    !id ||
+    Number.isNaN(ms) ||
+    !isStorableMicros(BigInt(ms) * 1000n) ||
+    !ID_PATTERNS.uuid.test(id)
+  )
+    throw new AppError('invalid_cursor', 'The cursor is not one this API returned', {
+      details: { field: 'cursor' },
+    });
   return { queuedAt, id };
 }
 

@@ -474,6 +474,28 @@ describe.skipIf(databaseUnavailable() !== '')('imports API', () => {
       expect(await postCount(ws.id)).toBe(0);
     });
 
+    it('refuses a file_name holding a NUL with 400 naming it, without starting an import', async () => {
+      const ws = await createWorkspace(api, 'NUL name');
+      const runs = await importRunCount();
+      for (const name of ['a%00b.jsonl', 'a%00b.zip']) {
+        const error = expectError(
+          await api.inject({
+            method: 'POST',
+            url: `/v1/workspaces/${ws.id}/imports?file_name=${name}`,
+            headers: { 'content-type': 'application/x-ndjson' },
+            payload: toJsonl([postRecord()]),
+          }),
+          400,
+          'validation_failed',
+        );
+        expect(error.details).toMatchObject({
+          problems: [{ in: 'querystring', field: 'file_name', value: decodeURIComponent(name) }],
+        });
+      }
+      expect(await importRunCount()).toBe(runs);
+      expect(await postCount(ws.id)).toBe(0);
+    });
+
     it('answers 404 for an unknown workspace and 400 for a malformed workspace id', async () => {
       const runs = await importRunCount();
       const body = toJsonl([postRecord()]);
@@ -674,6 +696,23 @@ describe.skipIf(databaseUnavailable() !== '')('imports API', () => {
         );
       },
     );
+
+    it('refuses an after past the largest seq PostgreSQL can compare (int4) with 400 naming it', async () => {
+      const url = (after: number) =>
+        `/v1/workspaces/${ws.id}/imports/${second.id}/rejects?after=${after}`;
+      const error = expectError(
+        await api.inject({ url: url(3_000_000_000) }),
+        400,
+        'validation_failed',
+      );
+      expect(error.message).toContain('after');
+      expect(error.details).toMatchObject({
+        problems: [{ in: 'querystring', field: 'after', value: '3000000000' }],
+      });
+      const last = await api.inject({ url: url(2_147_483_647) });
+      expect(last.statusCode, last.body).toBe(200);
+      expect(last.json()).toEqual({ data: [], next_after: null });
+    });
 
     it('answers 404 for an unknown import or one of another workspace, and 400 for a malformed id', async () => {
       const elsewhere = await createWorkspace(api, 'Not here');

@@ -1,0 +1,149 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createTestDatabase,
+  databaseUnavailable,
+  type TestDatabase,
+} from '../../../../test/support/db.js';
+import {
+  buildTestApp,
+  createWorkspaceAs,
+  noRateLimitsAtAll,
+  signUpUser,
+  type TestUser,
+} from '../../../../test/support/app.js';
+import type { ZodApp } from '../../types.js';
+
+interface SettingsBody {
+  llm: { base_url: string | null; model: string | null; api_key_set: boolean };
+}
+
+/**
+ * The workspace's own LLM server through PATCH …/analysis-settings: a base URL on the
+ * instance's own network is refused unless the operator trusts its origin, and the stored key
+ * never follows the base URL to another server.
+ */
+describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')(
+  "analysis settings: the workspace's LLM server",
+  () => {
+    let db: TestDatabase;
+    let app: ZodApp;
+    let owner: TestUser;
+    let ws: string;
+
+    beforeAll(async () => {
+      db = await createTestDatabase();
+      app = await buildTestApp(db, {
+        ...noRateLimitsAtAll,
+        LLM_BASE_URL: 'http://127.0.0.1:11434/v1',
+        LLM_MODEL: 'llama3',
+        LLM_TRUSTED_ORIGINS: 'http://192.168.1.20:8000',
+      });
+      owner = await signUpUser(app);
+      ws = await createWorkspaceAs(app, owner);
+    });
+    afterAll(async () => {
+      await app?.close();
+      await db?.drop();
+    });
+
+    const patch = (llm: Record<string, unknown>) =>
+      app.inject({
+        method: 'PATCH',
+        url: `/v1/workspaces/${ws}/analysis-settings`,
+        headers: owner.headers,
+        payload: { llm },
+      });
+    async function settings(llm: Record<string, unknown>): Promise<SettingsBody['llm']> {
+      const res = await patch(llm);
+      expect(res.statusCode, res.body).toBe(200);
+      return res.json<SettingsBody>().llm;
+    }
+
+    it('refuses a base URL on a private, loopback or link-local address, naming the field; takes the operator-trusted and public ones', async () => {
+      for (const base_url of [
+        'http://10.0.0.5:9200/x',
+        'http://169.254.169.254/latest/meta-data',
+        'http://localhost:5432',
+        'http://[::1]:6379',
+        'http://127.0.0.1:8080/v1',
+      ]) {
+        const res = await patch({ base_url });
+        expect(res.statusCode, base_url).toBe(400);
+        expect(res.json()).toMatchObject({
+          error: {
+            code: 'validation_failed',
+            message: expect.stringMatching(
+              /^body\.llm\.base_url: .*LLM_TRUSTED_ORIGINS$/,
+            ) as string,
+            details: { field: 'llm.base_url', reason: 'not_public' },
+          },
+        });
+      }
+      expect((await settings({})).base_url).toBeNull();
+      expect((await settings({ base_url: 'http://192.168.1.20:8000/v1' })).base_url).toBe(
+        'http://192.168.1.20:8000/v1',
+      );
+      expect((await settings({ base_url: 'http://127.0.0.1:11434/v2' })).base_url).toBe(
+        'http://127.0.0.1:11434/v2',
+      );
+      expect((await settings({ base_url: 'https://api.openai.com/v1' })).base_url).toBe(
+        'https://api.openai.com/v1',
+      );
+    });
+
+    it('refuses text PostgreSQL cannot store (NUL) in a model or a category rule with a 400 naming the field', async () => {
+      for (const [payload, field] of [
+        [{ llm: { model: 'gpt\u0000' } }, 'llm.model'],
+        [{ categories: [{ id: 'a\u0000b', keywords: ['x'] }] }, 'categories.0.id'],
+        [{ categories: [{ id: 'ok', keywords: ['x', 'y\u0000'] }] }, 'categories.0.keywords.1'],
+        [{ categories: [{ id: 'ok', hashtags: ['\u0000'] }] }, 'categories.0.hashtags.0'],
+      ] as const) {
+        const res = await app.inject({
+          method: 'PATCH',
+          url: `/v1/workspaces/${ws}/analysis-settings`,
+          headers: owner.headers,
+          payload,
+        });
+        expect(res.statusCode, JSON.stringify(payload)).toBe(400);
+        expect(res.body).toContain(field);
+        expect(res.body).toContain('NUL');
+      }
+    });
+
+    it('forgets the stored key when the base URL changes without a new key, and keeps it otherwise', async () => {
+      const first = await settings({
+        base_url: 'https://api.openai.com/v1',
+        model: 'gpt-4o-mini',
+        api_key: 'sk-workspace-key',
+      });
+      expect(first.api_key_set).toBe(true);
+      // The same URL again, or other fields: the key stays.
+      expect((await settings({ base_url: 'https://api.openai.com/v1' })).api_key_set).toBe(true);
+      expect((await settings({ model: 'gpt-4o' })).api_key_set).toBe(true);
+      // Another server and a key for it: the new key.
+      expect(
+        (await settings({ base_url: 'https://llm.example.com/v1', api_key: 'sk-other' }))
+          .api_key_set,
+      ).toBe(true);
+      // Another server, no key: the key is not sent there.
+      const moved = await settings({ base_url: 'https://attacker.example/v1' });
+      expect(moved).toMatchObject({ base_url: 'https://attacker.example/v1', api_key_set: false });
+      const sealed = await db.adminPool.query<{ k: string | null }>(
+        'SELECT llm_api_key_sealed k FROM workspace_analysis_settings WHERE workspace_id = $1',
+        [ws],
+      );
+      expect(sealed.rows[0]?.k).toBeNull();
+      const audit = await db.adminPool.query<{ details: Record<string, unknown> }>(
+        "SELECT details FROM audit_log WHERE workspace_id = $1 AND action = 'analysis_settings.updated' ORDER BY id DESC LIMIT 1",
+        [ws],
+      );
+      expect(audit.rows[0]?.details).toMatchObject({
+        fields: ['llm.base_url'],
+        api_key_forgotten: 'the base URL changed',
+      });
+      // Back to the instance's server (null): no key follows there either.
+      await settings({ base_url: 'https://llm.example.com/v1', api_key: 'sk-third' });
+      expect((await settings({ base_url: null })).api_key_set).toBe(false);
+    });
+  },
+);
