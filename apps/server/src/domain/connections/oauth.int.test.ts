@@ -245,6 +245,27 @@ describe.skipIf(databaseUnavailable() !== '')('OAuth connections against the sim
     expect(location.searchParams.get('message')).toContain('access_denied');
   });
 
+  it("refuses a consent link finished in a browser signed in as another SocialPulse user (someone else's link), and spends it", async () => {
+    const other = await signUpUser(app);
+    const connections = async (): Promise<number> =>
+      ((await inject('GET', `${ws()}/connections`, owner)).body?.data as unknown[]).length;
+    const before = await connections();
+    const callback = await consent('reddit', { accountIndex: 1, returnTo: '/connections' });
+    const refused = await inject('GET', callback, other);
+    expect(refused.status).toBe(303);
+    const location = new URL(String(refused.headers.location), 'http://socialpulse.local');
+    expect(location.searchParams.get('oauth_error')).toBe('forbidden');
+    expect(location.searchParams.get('message')).toMatch(/started by another SocialPulse user/);
+    expect(await connections()).toBe(before);
+    // The link is dead, for its owner too.
+    const replay = await inject('GET', callback, owner);
+    expect(replay.body).toMatchObject({ error: { code: 'oauth_state_invalid' } });
+    // Its own user's browser, or one signed in to no account, finishes a link as before.
+    expect([200, 201]).toContain(
+      (await inject('GET', await consent('reddit', { accountIndex: 1 }), owner)).status,
+    );
+  });
+
   it('return_to sends the browser back with the connection; only paths of this application are accepted', async () => {
     const callback = await consent('reddit', { returnTo: '/connections' });
     const done = await inject('GET', callback, null);

@@ -301,7 +301,12 @@ export async function completeOAuth(
   deps: OAuthDeps,
   platform: string,
   callback: OAuthCallback,
-  request: { ip: string | null; requestId: string | null },
+  request: {
+    ip: string | null;
+    requestId: string | null;
+    /** The SocialPulse user whose session the browser carries at the callback, if any. */
+    signedInUserId?: string | null;
+  },
 ): Promise<OAuthCompletion> {
   const provider = providerOf(platform);
   if (!callback.state || callback.state.length > 512)
@@ -320,6 +325,19 @@ export async function completeOAuth(
       { details: { platform } },
     );
   const fail = (error: AppError): OAuthFlowError => new OAuthFlowError(error, flow.returnTo);
+  // A consent link is not bound to a browser (the flow may be started by a script and finished
+  // in any browser), so someone could send theirs to another person, whose account would land in
+  // the sender's workspace. A browser signed in to this instance as someone else says so: refused
+  // (the state is spent, so the link is dead).
+  const signedIn = request.signedInUserId ?? null;
+  if (signedIn !== null && flow.userId !== null && signedIn !== flow.userId)
+    throw fail(
+      new AppError(
+        'forbidden',
+        'This sign-in link was started by another SocialPulse user, for their workspace: the account was not connected. Connect it from your own workspace',
+        { details: { platform, reason: 'flow_of_another_user' } },
+      ),
+    );
   if (flow.expired)
     throw fail(
       new AppError(

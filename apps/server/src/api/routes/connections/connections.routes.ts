@@ -233,7 +233,11 @@ export function registerConnectionRoutes(app: ZodApp, deps: AppDeps & Collection
           oauth(),
           platform,
           { state: q.state, code: q.code, error: q.error, errorDescription: q.error_description },
-          { ip: request.ip, requestId: request.id },
+          {
+            ip: request.ip,
+            requestId: request.id,
+            signedInUserId: request.principal?.kind === 'user' ? request.principal.userId : null,
+          },
         );
         if (done.returnTo !== null)
           return reply
