@@ -21,6 +21,7 @@ import {
   type AnalysisRow,
 } from '../../db/repos/analyses.repo.js';
 import { selectPostIds } from '../../db/repos/posts.repo.js';
+import { getAnalysisSettings } from '../../db/repos/analysis-settings.repo.js';
 import { toFilter } from '../posts/posts.service.js';
 import type { TenantScope } from '../../db/tenant.js';
 import { CHUNK_QUEUE, queueDb } from '../../db/job-queue.js';
@@ -92,6 +93,8 @@ export async function submitAnalysis(
     options: {
       failure_policy: body.options.failure_policy,
       sentiment_engine: body.options.sentiment_engine,
+      // The rules it runs with, fixed now: changing them later changes later analyses only.
+      categories: (await getAnalysisSettings(client, workspaceId))?.categories ?? [],
     },
     priority: await laneOf(client, workspaceId, requester.userId),
     chunkSize: body.options.chunk_size,

@@ -44,6 +44,21 @@ export interface ChunkWork {
 
 export interface AnalysisOptions {
   sentiment_engine?: 'default' | 'model' | 'vader';
+  /** The workspace's category rules when the analysis was submitted (absent before 2026-11-24). */
+  categories?: CategoryRule[];
+}
+
+/**
+ * The category rules an analysis runs with: its workspace's when it was submitted, so that
+ * changing the rules meanwhile does not give one analysis's posts two different sets (and a
+ * retry runs with the rules of the first run). Analyses stored without them use the current ones.
+ */
+export function categoriesOf(
+  options: unknown,
+  current: readonly CategoryRule[] | undefined,
+): readonly CategoryRule[] {
+  const stored = (options as AnalysisOptions | null)?.categories;
+  return Array.isArray(stored) ? stored : (current ?? []);
 }
 
 /**

@@ -51,7 +51,7 @@ import {
 } from '../../db/repos/traces.repo.js';
 import { withTenant, withTenantTail, type TenantScope } from '../../db/tenant.js';
 import type { Logger } from '../../observability/logger.js';
-import { processChunk, LLM_ENGINE, type ChunkWork } from './chunk-processor.js';
+import { categoriesOf, processChunk, LLM_ENGINE, type ChunkWork } from './chunk-processor.js';
 import { progressOf } from './analyses.service.js';
 import { takeTracesOfFailure, type LlmRuntime } from './llm-runtime.js';
 import { advanceTurn, mayOutrankQueuedTurns, sendTurn, turnJobId } from './scheduler.js';
@@ -385,6 +385,7 @@ export class ChunkWorker {
           { code: 'llm_not_configured' },
         );
       }
+      const categories = categoriesOf(analysis.options, settings?.categories);
       const budget = settings?.llm_monthly_budget_usd ?? null;
       if (llm && budget !== null) {
         // Counted before sending, with the local tokenizer: the most this chunk can cost, held
@@ -392,7 +393,7 @@ export class ChunkWorker {
         // workspace run meanwhile, and check against the same month).
         const needed = await llm.maxCostUsd(
           posts.map((p) => ({ id: String(p.id), text: p.text ?? '' })),
-          settings?.categories.map((c) => c.id) ?? [],
+          categories.map((c) => c.id),
         );
         // Per attempt: a lapsed attempt still calling the LLM keeps its own hold.
         const holder = `chunk:${job.id}:${job.retryCount}`;
@@ -419,7 +420,7 @@ export class ChunkWorker {
         seq: data.seq,
         postIds,
         posts,
-        categories: settings?.categories ?? [],
+        categories,
         llm,
       });
       const finished = await this.commit(job, work, startedAt, claimNext);
