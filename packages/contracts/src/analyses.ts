@@ -304,6 +304,7 @@ export const analysisSettingsPatchSchema = z
       .object({
         base_url: z
           .url({ protocol: /^https?$/ })
+          .refine((v) => !v.includes('\u0000'), 'must not contain NUL characters')
           .nullable()
           .optional()
           .describe(

@@ -472,12 +472,12 @@ export class ChatTransport {
       text = await readBounded(answer.body, MAX_ANSWER_BYTES);
     } catch (error) {
       if (callerSignal?.aborted || isLlmError(error)) throw error;
-      const refusal = addressRefusal(error);
-      if (refusal) {
+      if (isAddressRefusal(error)) {
         // Not the provider failing: trying again (or counting it against the breaker) cannot help.
+        // The address the name resolved to stays out of the message, which the workspace reads.
         throw new LlmError(
           'llm_address_refused',
-          `The LLM base URL was refused: ${refusal}. An operator may allow a private server with LLM_TRUSTED_ORIGINS`,
+          `The LLM base URL's host (${new URL(this.url).hostname}) is not on a public internet address. An operator may allow a private server with LLM_TRUSTED_ORIGINS`,
           { retryable: false },
         );
       }
@@ -613,16 +613,16 @@ export class ChatTransport {
   }
 }
 
-/** The message of a dispatcher's refusal of the address (code `non_public_address`), if that is why the request failed. */
-function addressRefusal(error: unknown): string | null {
+/** Whether the request failed because the dispatcher refused the address (code `non_public_address`). */
+function isAddressRefusal(error: unknown): boolean {
   for (
     let e: unknown = error, depth = 0;
     e instanceof Error && depth < 5;
     e = e.cause, depth += 1
   ) {
-    if ((e as { code?: unknown }).code === 'non_public_address') return e.message;
+    if ((e as { code?: unknown }).code === 'non_public_address') return true;
   }
-  return null;
+  return false;
 }
 
 function errorMessage(error: unknown): string {

@@ -108,7 +108,9 @@ describe("a workspace's own LLM base URL", () => {
       }
       expect(failure).toBeInstanceOf(LlmError);
       expect(failure).toMatchObject({ code: 'llm_address_refused', retryable: false });
-      expect((failure as Error).message).toMatch(/not a public internet address/);
+      expect((failure as Error).message).toBe(
+        "The LLM base URL's host (127.0.0.1) is not on a public internet address. An operator may allow a private server with LLM_TRUSTED_ORIGINS",
+      );
       expect(server.requests).toHaveLength(0);
     });
 

@@ -129,9 +129,9 @@ export class TraceWriter {
           this.notify(() => this.options.onDeferred?.(transient, this.retry.length));
         }
       } else if (this.deferring) {
+        // Nothing is put aside any more: stored, or reported lost (then it is no catching up).
         this.deferring = false;
-        const stored = batch.filter((t) => !failed.has(t.workspaceId)).length;
-        this.notify(() => this.options.onCaughtUp?.(stored));
+        if (failed.size === 0) this.notify(() => this.options.onCaughtUp?.(batch.length));
       }
       for (const [workspaceId, at] of this.lastLoss) if (at >= since) failed.add(workspaceId);
       return failed;

@@ -73,9 +73,9 @@ describe.skipIf(databaseUnavailable() !== '')('OAuth connections against the sim
   /** Plays the browser: starts the flow, follows the platform's consent redirect, returns our callback URL. */
   async function consent(
     platform: Platform,
-    options: { accountIndex?: number; returnTo?: string } = {},
+    options: { accountIndex?: number; returnTo?: string; startedBy?: TestUser } = {},
   ): Promise<string> {
-    const started = await inject('POST', `${ws()}/connections/oauth`, owner, {
+    const started = await inject('POST', `${ws()}/connections/oauth`, options.startedBy ?? owner, {
       platform,
       ...(platform === 'mastodon' ? { instance: sim.url('mastodon') } : {}),
       ...(options.returnTo ? { return_to: options.returnTo } : {}),
@@ -255,11 +255,32 @@ describe.skipIf(databaseUnavailable() !== '')('OAuth connections against the sim
     expect(refused.status).toBe(303);
     const location = new URL(String(refused.headers.location), 'http://socialpulse.local');
     expect(location.searchParams.get('oauth_error')).toBe('forbidden');
-    expect(location.searchParams.get('message')).toMatch(/started by another SocialPulse user/);
+    expect(location.searchParams.get('message')).toMatch(/started by someone else/);
     expect(await connections()).toBe(before);
     // The link is dead, for its owner too.
     const replay = await inject('GET', callback, owner);
     expect(replay.body).toMatchObject({ error: { code: 'oauth_state_invalid' } });
+    // A link an API key started has no user: only someone who may connect accounts to its
+    // workspace finishes it signed in.
+    const key = await inject('POST', `${ws()}/api-keys`, owner, {
+      name: 'oauth',
+      scopes: ['admin'],
+    });
+    expect(key.status, JSON.stringify(key.body)).toBe(201);
+    // A caller with the key's header (inject sends `headers` as they are).
+    const keyCaller = {
+      ...owner,
+      headers: { authorization: `Bearer ${String(key.body?.key)}` },
+    };
+    const byKey = (): Promise<string> =>
+      consent('reddit', { accountIndex: 1, startedBy: keyCaller });
+    const refusedByKey = await inject('GET', await byKey(), other);
+    expect(refusedByKey.body).toMatchObject({
+      error: { code: 'forbidden', details: { reason: 'flow_of_another_user' } },
+    });
+    expect(await connections()).toBe(before);
+    expect([200, 201]).toContain((await inject('GET', await byKey(), owner)).status);
+    expect([200, 201]).toContain((await inject('GET', await byKey(), null)).status);
     // Its own user's browser, or one signed in to no account, finishes a link as before.
     expect([200, 201]).toContain(
       (await inject('GET', await consent('reddit', { accountIndex: 1 }), owner)).status,

@@ -27,7 +27,9 @@ import {
   insertRegisteredClient,
   type OAuthFlow,
 } from '../../db/repos/oauth.repo.js';
+import { findRole } from '../../db/repos/memberships.repo.js';
 import { withTenant } from '../../db/tenant.js';
+import { roleAllows } from '../auth/permissions.js';
 import type { SecretBox } from '../auth/secret-box.js';
 import type { ConnectorProvider } from '../collection/connectors.js';
 import { storeConnection } from '../collection/connections.service.js';
@@ -328,13 +330,21 @@ export async function completeOAuth(
   // A consent link is not bound to a browser (the flow may be started by a script and finished
   // in any browser), so someone could send theirs to another person, whose account would land in
   // the sender's workspace. A browser signed in to this instance as someone else says so: refused
-  // (the state is spent, so the link is dead).
+  // (the state is spent, so the link is dead). A flow an API key started has no user: the
+  // signed-in person must then be one who may connect accounts to that workspace.
   const signedIn = request.signedInUserId ?? null;
-  if (signedIn !== null && flow.userId !== null && signedIn !== flow.userId)
+  const mayFinish = async (userId: string): Promise<boolean> => {
+    if (flow.userId !== null) return userId === flow.userId;
+    const role = await withTenant(deps.pool, { workspaceId: flow.workspaceId, userId }, (c) =>
+      findRole(c, flow.workspaceId, userId),
+    );
+    return role !== null && roleAllows(role, 'manage_connections');
+  };
+  if (signedIn !== null && !(await mayFinish(signedIn)))
     throw fail(
       new AppError(
         'forbidden',
-        'This sign-in link was started by another SocialPulse user, for their workspace: the account was not connected. Connect it from your own workspace',
+        'This sign-in link was started by someone else, for a workspace where you may not connect accounts: the account was not connected. Connect it from your own workspace',
         { details: { platform, reason: 'flow_of_another_user' } },
       ),
     );

@@ -11,6 +11,14 @@ import {
   signUpUser,
   type TestUser,
 } from '../../../../test/support/app.js';
+import {
+  importTestPosts,
+  mixedTexts,
+  startTestWorker,
+  submitTestAnalysis,
+  testQueueConfig,
+  waitForAnalysis,
+} from '../../../../test/support/analyses.js';
 import type { ZodApp } from '../../types.js';
 
 interface SettingsBody {
@@ -18,9 +26,10 @@ interface SettingsBody {
 }
 
 /**
- * The workspace's own LLM server through PATCH …/analysis-settings: a base URL on the
- * instance's own network is refused unless the operator trusts its origin, and the stored key
- * never follows the base URL to another server.
+ * The workspace's analysis settings through PATCH …/analysis-settings: its own LLM server (a
+ * base URL on the instance's own network is refused unless the operator trusts its origin; the
+ * stored key never follows the base URL to another server), text PostgreSQL cannot store, and
+ * category rules that an analysis keeps from its submission.
  */
 describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')(
   "analysis settings: the workspace's LLM server",
@@ -34,6 +43,7 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')(
       db = await createTestDatabase();
       app = await buildTestApp(db, {
         ...noRateLimitsAtAll,
+        ...testQueueConfig,
         LLM_BASE_URL: 'http://127.0.0.1:11434/v1',
         LLM_MODEL: 'llama3',
         LLM_TRUSTED_ORIGINS: 'http://192.168.1.20:8000',
@@ -94,6 +104,7 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')(
     it('refuses text PostgreSQL cannot store (NUL) in a model or a category rule with a 400 naming the field', async () => {
       for (const [payload, field] of [
         [{ llm: { model: 'gpt\u0000' } }, 'llm.model'],
+        [{ llm: { base_url: 'https://llm.example.com/v1/\u0000x' } }, 'llm.base_url'],
         [{ categories: [{ id: 'a\u0000b', keywords: ['x'] }] }, 'categories.0.id'],
         [{ categories: [{ id: 'ok', keywords: ['x', 'y\u0000'] }] }, 'categories.0.keywords.1'],
         [{ categories: [{ id: 'ok', hashtags: ['\u0000'] }] }, 'categories.0.hashtags.0'],
@@ -144,6 +155,40 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')(
       // Back to the instance's server (null): no key follows there either.
       await settings({ base_url: 'https://llm.example.com/v1', api_key: 'sk-third' });
       expect((await settings({ base_url: null })).api_key_set).toBe(false);
+    });
+
+    it('runs an analysis with the category rules of its submission, whatever they became before its chunks ran', async () => {
+      const rules = async (categories: unknown): Promise<void> => {
+        const res = await app.inject({
+          method: 'PATCH',
+          url: `/v1/workspaces/${ws}/analysis-settings`,
+          headers: owner.headers,
+          payload: { categories },
+        });
+        expect(res.statusCode, res.body).toBe(200);
+      };
+      // 3 posts of praise ("I love the new release…"), 3 complaints ("…broken and slow…").
+      await importTestPosts(app, owner, ws, 6, mixedTexts);
+      await rules([{ id: 'praise', keywords: ['love'] }]);
+      // No worker yet: every chunk runs after the rules change.
+      const submitted = await submitTestAnalysis(app, owner, ws, { engines: ['local'] });
+      await rules([{ id: 'complaints', keywords: ['broken'] }]);
+      const worker = await startTestWorker(db);
+      try {
+        const done = await waitForAnalysis(app, owner, submitted.id);
+        expect(done.status).toBe('completed');
+      } finally {
+        await worker.stop();
+      }
+      const res = await app.inject({
+        url: `/v1/workspaces/${ws}/analyses/${submitted.id}/results?limit=100`,
+        headers: owner.headers,
+      });
+      const results = res.json<{ data: { text: string; local: { categories: string[] } }[] }>()
+        .data;
+      expect(results).toHaveLength(6);
+      for (const r of results)
+        expect(r.local.categories, r.text).toEqual(r.text.includes('love') ? ['praise'] : []);
     });
   },
 );
