@@ -274,6 +274,19 @@ describe.skipIf(databaseUnavailable() !== '')('the results’ category filter (0
     ).rejects.toMatchObject({ code: '42501' });
   });
 
+  it('lets the application role read and add side-table rows, never change or remove them (0017)', async () => {
+    for (const statement of [
+      "UPDATE analysis_result_categories SET category = 'changed'",
+      'DELETE FROM analysis_result_categories',
+    ])
+      await expect(inA((c) => c.query(statement))).rejects.toMatchObject({ code: '42501' });
+    expect(
+      await inA(
+        async (c) => (await c.query('SELECT 1 FROM analysis_result_categories LIMIT 1')).rowCount,
+      ),
+    ).toBe(1);
+  });
+
   it('keys its rows to their analysis: the analysis’s workspace, deleted with it', async () => {
     const error = await db.adminPool
       .query(
