@@ -284,6 +284,31 @@ describe.skipIf(webTestsUnavailable() !== '')('web app: analyses (Chromium)', ()
     );
     await page.getByText(/^4 posts in Fresh\. /).waitFor();
 
+    // More rejects than the answer lists: the rest are paged in after the first.
+    await page.getByLabel('File').setInputFiles({
+      name: 'bad.jsonl',
+      mimeType: 'application/octet-stream',
+      buffer: Buffer.from(
+        toJsonl(
+          Array.from({ length: 150 }, (_, i) =>
+            postRecord({ platform: 'myspace', external_id: `bad-${i}` }),
+          ),
+        ),
+      ),
+    });
+    await page.getByRole('button', { name: 'Import' }).click();
+    const rejectTable = page.getByRole('table', { name: /^Rejected records/ });
+    expect(await visibleText(rejectTable.locator('caption'))).toBe(
+      'Rejected records (the first 100 of 150)',
+    );
+    await page.getByRole('button', { name: 'Show more' }).click();
+    await expect.poll(() => rejectTable.locator('tbody tr').count()).toBe(150);
+    expect(await visibleText(rejectTable.locator('caption'))).toBe('Rejected records');
+    expect(await rejectTable.locator('tbody tr th').allInnerTexts()).toEqual(
+      Array.from({ length: 150 }, (_, i) => String(i + 1)),
+    );
+    expect(await page.getByRole('button', { name: 'Show more' }).count()).toBe(0);
+
     // The posts, searched in full text.
     await page.getByRole('link', { name: 'Browse the posts' }).click();
     await waitForHeading(page, 'Posts');

@@ -1,7 +1,15 @@
 import { useState, type FormEvent } from 'react';
 import { api, type ImportResult } from '../api.js';
-import { ErrorAlert, useAction } from '../ui.js';
+import { ErrorAlert, ShowMore, useAction } from '../ui.js';
 import { count } from './analysis-parts.js';
+
+type ImportReject = ImportResult['rejects'][number];
+/** A page of `GET …/imports/{id}/rejects`: rejects numbered from 1 in the order found. */
+interface RejectPage {
+  data: ImportReject[];
+  next_after: number | null;
+}
+const REJECTS_PAGE = 500;
 
 /**
  * Adds posts to a workspace from a file: CSV, JSON Lines or a JSON array in the import format, or
@@ -60,12 +68,26 @@ export function ImportPosts({
         </button>
       </p>
       <ErrorAlert error={action.error} />
-      {result && <ImportOutcome result={result} />}
+      {result && <ImportOutcome key={result.id} workspaceId={workspaceId} result={result} />}
     </form>
   );
 }
 
-function ImportOutcome({ result: r }: { result: ImportResult }) {
+function ImportOutcome({ workspaceId, result: r }: { workspaceId: string; result: ImportResult }) {
+  // The answer lists the first rejects; the rest are paged from the rejects route, after the
+  // ones shown (numbered from 1 in the order found).
+  const [rejects, setRejects] = useState<ImportReject[]>(r.rejects);
+  const [nextAfter, setNextAfter] = useState<number | null>(
+    r.rejects_truncated ? r.rejects.length : null,
+  );
+  const loadMore = async (after: string): Promise<void> => {
+    const page = await api<RejectPage>(
+      'GET',
+      `/v1/workspaces/${workspaceId}/imports/${r.id}/rejects?after=${after}&limit=${REJECTS_PAGE}`,
+    );
+    setRejects((shown) => [...shown, ...page.data]);
+    setNextAfter(page.next_after);
+  };
   return (
     <div role="status">
       <p>
@@ -73,11 +95,13 @@ function ImportOutcome({ result: r }: { result: ImportResult }) {
         {count.format(r.inserted)}, updated {count.format(r.updated)}, unchanged{' '}
         {count.format(r.unchanged)}, rejected {count.format(r.rejected)}.
       </p>
-      {r.rejects.length > 0 && (
+      {rejects.length > 0 && (
         <table>
           <caption>
             Rejected records
-            {r.rejects_truncated ? ` (the first ${count.format(r.rejects.length)})` : ''}
+            {rejects.length < r.rejected
+              ? ` (the first ${count.format(rejects.length)} of ${count.format(r.rejected)})`
+              : ''}
           </caption>
           <thead>
             <tr>
@@ -88,7 +112,7 @@ function ImportOutcome({ result: r }: { result: ImportResult }) {
             </tr>
           </thead>
           <tbody>
-            {r.rejects.map((reject, i) => (
+            {rejects.map((reject, i) => (
               <tr key={`${reject.file ?? ''}:${reject.line}:${i}`}>
                 <th scope="row">
                   {reject.file && reject.file !== r.file_name ? `${reject.file}: ` : ''}
@@ -102,6 +126,7 @@ function ImportOutcome({ result: r }: { result: ImportResult }) {
           </tbody>
         </table>
       )}
+      <ShowMore next={nextAfter === null ? null : String(nextAfter)} load={loadMore} />
     </div>
   );
 }
