@@ -26,6 +26,7 @@ describe('loadConfig', () => {
           MFA_REQUIRED_ROLES: 'root',
           DEMO_WORKSPACE: 'maybe',
           ENCRYPTION_KEY: 'short',
+          LLM_TRUSTED_ORIGINS: 'http://192.168.1.20:11434, ollama.lan',
         },
       );
     } catch (e) {
@@ -40,11 +41,21 @@ describe('loadConfig', () => {
         'MFA_REQUIRED_ROLES',
         'DEMO_WORKSPACE',
         'ENCRYPTION_KEY',
+        'LLM_TRUSTED_ORIGINS',
       ]),
     );
-    expect(problems).toHaveLength(5);
+    expect(problems).toHaveLength(6);
     expect((error as AppError).message).not.toContain('secret');
     expect(problems.find((p) => p.startsWith('PORT'))).toContain('(got "eighty")');
+  });
+
+  it('reads comma-separated lists trimmed, empty entries dropped', () => {
+    const config = loadConfig(
+      {},
+      { LLM_TRUSTED_ORIGINS: ' http://192.168.1.20:11434 ,,https://llm.lan ', CORS_ORIGINS: '' },
+    );
+    expect(config.llm.trustedOrigins).toEqual(['http://192.168.1.20:11434', 'https://llm.lan']);
+    expect(config.api.corsOrigins).toEqual([]);
   });
 
   it('treats empty variables as unset and lets overrides win', () => {

@@ -16,6 +16,17 @@ const postgresUrl = z
   .url()
   .refine((v) => /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// or postgresql:// URL');
 
+/** A comma-separated list in one variable: its entries, trimmed, empty ones dropped. */
+const commaList = z
+  .string()
+  .default('')
+  .transform((v) =>
+    v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+
 /** `x=http://127.0.0.1:4010/x,youtube=…`: where a platform's API is reached (the simulator, a proxy). */
 const platformBaseUrls = z
   .string()
@@ -55,16 +66,7 @@ export const configSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   TRUST_PROXY: booleanFromEnv.default(false),
-  CORS_ORIGINS: z
-    .string()
-    .default('')
-    .transform((v) =>
-      v
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean),
-    )
-    .pipe(z.array(z.url({ protocol: /^https?$/ }))),
+  CORS_ORIGINS: commaList.pipe(z.array(z.url({ protocol: /^https?$/ }))),
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   DATABASE_URL: postgresUrl.optional(),
   DATABASE_APP_URL: postgresUrl.optional(),
@@ -94,27 +96,11 @@ export const configSchema = z.object({
     .default(1024 * 1024),
   DEMO_WORKSPACE: booleanFromEnv.default(true),
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
-  ENCRYPTION_KEYS_PREVIOUS: z
-    .string()
-    .default('')
-    .transform((v) =>
-      v
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean),
-    )
-    .pipe(z.array(z.string().regex(/^[A-Za-z0-9+/]{43}=$/, 'each must be 32 bytes in base64'))),
+  ENCRYPTION_KEYS_PREVIOUS: commaList.pipe(
+    z.array(z.string().regex(/^[A-Za-z0-9+/]{43}=$/, 'each must be 32 bytes in base64')),
+  ),
   SIGNUP_ENABLED: booleanFromEnv.default(true),
-  MFA_REQUIRED_ROLES: z
-    .string()
-    .default('')
-    .transform((v) =>
-      v
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean),
-    )
-    .pipe(z.array(z.enum(['owner', 'admin', 'analyst', 'viewer']))),
+  MFA_REQUIRED_ROLES: commaList.pipe(z.array(z.enum(['owner', 'admin', 'analyst', 'viewer']))),
   SMTP_URL: z
     .string()
     .regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL')
@@ -139,16 +125,7 @@ export const configSchema = z.object({
   LLM_MAX_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   // Origins on private addresses (a LAN Ollama, vLLM) that workspaces may set as their LLM; the
   // instance's own LLM_BASE_URL is always allowed.
-  LLM_TRUSTED_ORIGINS: z
-    .string()
-    .default('')
-    .transform((v) =>
-      v
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean),
-    )
-    .pipe(z.array(z.url({ protocol: /^https?$/ }))),
+  LLM_TRUSTED_ORIGINS: commaList.pipe(z.array(z.url({ protocol: /^https?$/ }))),
   META_APP_SECRET: z.string().min(8).optional(),
   META_WEBHOOK_VERIFY_TOKEN: z.string().min(8).optional(),
   TIKTOK_CLIENT_SECRET: z.string().min(8).optional(),

@@ -40,6 +40,18 @@ import type { ZodApp } from './types.js';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000';
 
+/** A log destination that keeps every line written to it. */
+function logCapture(): { lines: string[]; logs: Writable } {
+  const lines: string[] = [];
+  const logs = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(chunk.toString());
+      done();
+    },
+  });
+  return { lines, logs };
+}
+
 const dbReason = databaseUnavailable();
 // Decided before the tests are collected: skipped (with the reason printed) only outside CI.
 const redisReason = dbReason === '' ? await redisUnavailable(inject('redisUrl')) : dbReason;
@@ -277,13 +289,7 @@ describe.skipIf(dbReason !== '')('the HTTP app (cross-cutting)', () => {
     });
 
     it('logs requests without the credentials in their query strings (one-time links, OAuth callbacks, webhook handshakes)', async () => {
-      const lines: string[] = [];
-      const logs = new Writable({
-        write(chunk: Buffer, _encoding, done) {
-          lines.push(chunk.toString());
-          done();
-        },
-      });
+      const { lines, logs } = logCapture();
       const logger = createLogger('info', logs);
       const loggedApp = await buildApp(
         createAppDeps(
@@ -321,13 +327,7 @@ describe.skipIf(dbReason !== '')('the HTTP app (cross-cutting)', () => {
       // A database of its own, broken on purpose: the posts table is gone.
       const broken = await createTestDatabase();
       const owner = createInspector(broken);
-      const lines: string[] = [];
-      const logs = new Writable({
-        write(chunk: Buffer, _encoding, done) {
-          lines.push(chunk.toString());
-          done();
-        },
-      });
+      const { lines, logs } = logCapture();
       const logger = createLogger('error', logs);
       const brokenApp = await buildApp(
         createAppDeps(
