@@ -320,28 +320,24 @@ export function CategoryRules({ workspaceId }: { workspaceId: string }) {
                 aria-invalid={isInvalid('id')}
               />
             </div>
-            <div className="field">
-              <label htmlFor={fieldId(draft.key, 'keywords')}>Keywords</label>
-              <textarea
-                id={fieldId(draft.key, 'keywords')}
-                value={draft.keywords}
-                onChange={(e) => edit(draft.key, 'keywords', e.target.value)}
-                rows={2}
-                aria-describedby={keywordsHint}
-                aria-invalid={isInvalid('keywords')}
-              />
-            </div>
-            <div className="field">
-              <label htmlFor={fieldId(draft.key, 'hashtags')}>Hashtags</label>
-              <textarea
-                id={fieldId(draft.key, 'hashtags')}
-                value={draft.hashtags}
-                onChange={(e) => edit(draft.key, 'hashtags', e.target.value)}
-                rows={2}
-                aria-describedby={hashtagsHint}
-                aria-invalid={isInvalid('hashtags')}
-              />
-            </div>
+            {(
+              [
+                ['keywords', 'Keywords', keywordsHint],
+                ['hashtags', 'Hashtags', hashtagsHint],
+              ] as const
+            ).map(([field, label, hint]) => (
+              <div className="field" key={field}>
+                <label htmlFor={fieldId(draft.key, field)}>{label}</label>
+                <textarea
+                  id={fieldId(draft.key, field)}
+                  value={draft[field]}
+                  onChange={(e) => edit(draft.key, field, e.target.value)}
+                  rows={2}
+                  aria-describedby={hint}
+                  aria-invalid={isInvalid(field)}
+                />
+              </div>
+            ))}
             {!hasTerms && (
               <p>
                 No keywords or hashtags: only the LLM can put posts in this category,
