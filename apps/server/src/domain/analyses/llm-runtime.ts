@@ -97,8 +97,9 @@ export type PriceLookup = typeof Ai.costOf;
  * it was sent and no refusal came back (our timeout fired, the connection broke, the caller
  * aborted it in flight), or the provider answered 2xx with a body we could not read. A
  * provider does not bill what it refused (an HTTP error status, 408 and 429 included), nor
- * what was never sent (an open circuit, an address the dispatcher refused). A network error is counted as possibly sent: the
- * record does not tell a refused connection from one that broke after the request went.
+ * what was never sent (an open circuit, an address the dispatcher refused). A network error is
+ * counted as possibly sent: the record does not tell a refused connection from one that broke
+ * after the request went.
  */
 function outcomeUnknown(call: LlmCallRecord): boolean {
   if (call.status === 'ok') return false;
