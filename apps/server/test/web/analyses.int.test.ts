@@ -202,7 +202,12 @@ describe.skipIf(webTestsUnavailable() !== '')('web app: analyses (Chromium)', ()
     await budget.fill('100');
     await page.getByLabel('API key').fill('sk-from-the-dashboard');
     await page.getByRole('button', { name: 'Save LLM settings' }).click();
-    await page.getByText('Saved.').waitFor();
+    // The LLM form's own status: the page has other forms (the categories) that say "Saved." too.
+    await page
+      .getByRole('form', { name: 'LLM and budget' })
+      .getByRole('status')
+      .filter({ hasText: 'Saved.' })
+      .waitFor();
     // The key is stored, and never shown again (not even in the field).
     await page.getByText('A key is set (it is never shown). Blank: keep it.').waitFor();
     expect(await page.getByLabel('API key').inputValue()).toBe('');

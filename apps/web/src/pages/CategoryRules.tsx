@@ -287,7 +287,7 @@ export function CategoryRules({ workspaceId }: { workspaceId: string }) {
       <p>
         SocialPulse&apos;s engines put a post in every category one of whose keywords or hashtags it
         contains; the LLM chooses among the categories by name. Each name must be unique, up to{' '}
-        {MAX_NAME_LENGTH} characters. Changes apply to analyses started after they are saved.
+        {MAX_NAME_LENGTH} characters. Changes apply to analyses started after saving.
       </p>
       <p id={keywordsHint}>
         Keywords: words or phrases of up to 5 words, separated by commas or line breaks. Case and
