@@ -55,9 +55,16 @@ describe.skipIf(webTestsUnavailable() !== '')('web app: category rules (Chromium
     expect(res.statusCode, res.body).toBe(200);
   }
 
+  /** The settings reads each opened page sent (the workspace's page reads them once for both forms). */
+  const settingsReads = new Map<Page, number>();
   /** Signs in and opens the workspace's page, its categories loaded. */
   async function openWorkspace(user: TestUser): Promise<Page> {
     const page = await suite.newPage();
+    settingsReads.set(page, 0);
+    page.on('request', (request) => {
+      if (request.method() === 'GET' && request.url().endsWith(settingsUrl()))
+        settingsReads.set(page, (settingsReads.get(page) ?? 0) + 1);
+    });
     await page.goto(
       `${suite.server.url}/sign-in?next=${encodeURIComponent(`/workspaces/${workspaceId}/analyses`)}`,
     );
@@ -109,6 +116,8 @@ describe.skipIf(webTestsUnavailable() !== '')('web app: category rules (Chromium
     await storeRules([]);
     const page = await openWorkspace(owner);
     await editor(page).getByText('No categories yet.').waitFor();
+    await page.getByRole('form', { name: 'LLM and budget' }).waitFor();
+    expect(settingsReads.get(page)).toBe(1);
     const writes = countSettingsWrites(page);
 
     await page.getByRole('button', { name: 'Add a category' }).click();

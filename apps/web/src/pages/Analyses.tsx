@@ -9,8 +9,7 @@ import {
 } from '../api.js';
 import { currentNotice, Link, navigate } from '../router.js';
 import { ErrorAlert, Field, fieldText, PageHeading, ShowMore, useAction } from '../ui.js';
-import { AnalysisSettings } from './AnalysisSettings.js';
-import { CategoryRules } from './CategoryRules.js';
+import { WorkspaceSettings } from './AnalysisSettings.js';
 import { ImportPosts } from './ImportPosts.js';
 import {
   count,
@@ -133,10 +132,7 @@ export function Analyses({ workspaceId }: { workspaceId: string }) {
         </>
       )}
       {(workspace.role === 'owner' || workspace.role === 'admin') && (
-        <>
-          <AnalysisSettings workspaceId={workspaceId} />
-          <CategoryRules workspaceId={workspaceId} />
-        </>
+        <WorkspaceSettings workspaceId={workspaceId} />
       )}
       <h3>Analyses</h3>
       {analyses.length === 0 ? (

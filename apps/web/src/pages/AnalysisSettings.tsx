@@ -2,6 +2,7 @@ import { useEffect, useState, type FormEvent } from 'react';
 import type { analysisSettingsSchema } from '@socialpulse/contracts';
 import { api, messageOf } from '../api.js';
 import { ErrorAlert, Field, fieldText, useAction } from '../ui.js';
+import { CategoryRules } from './CategoryRules.js';
 
 type Settings = ReturnType<(typeof analysisSettingsSchema)['parse']>;
 
@@ -10,29 +11,41 @@ const orNull = (text: string): string | null => (text.trim() === '' ? null : tex
 const numberOrNull = (text: string): number | null => (text.trim() === '' ? null : Number(text));
 
 /**
- * The workspace's LLM (an OpenAI-compatible server: base URL, model, key, timeout, concurrency)
- * and its monthly LLM budget, for the roles that may change them (owner, admin). The key is
- * write-only: the server says only whether one is set.
+ * The workspace's analysis settings for the roles that may change them (owner, admin), read
+ * once for both of their forms: the LLM and budget, and the categories. Each form saves only its
+ * own fields.
  */
-export function AnalysisSettings({ workspaceId }: { workspaceId: string }) {
-  const path = `/v1/workspaces/${workspaceId}/analysis-settings`;
+export function WorkspaceSettings({ workspaceId }: { workspaceId: string }) {
   const [settings, setSettings] = useState<Settings | null>(null);
-  const [saved, setSaved] = useState(false);
   const [loadError, setLoadError] = useState<string | null>(null);
-  const save = useAction();
-
   useEffect(() => {
     let live = true;
-    api<Settings>('GET', path).then(
+    api<Settings>('GET', `/v1/workspaces/${workspaceId}/analysis-settings`).then(
       (current) => live && setSettings(current),
       (error: unknown) => live && setLoadError(messageOf(error)),
     );
     return () => {
       live = false;
     };
-  }, [path]);
-
+  }, [workspaceId]);
   if (!settings) return <ErrorAlert error={loadError} />;
+  return (
+    <>
+      <AnalysisSettings workspaceId={workspaceId} initial={settings} />
+      <CategoryRules workspaceId={workspaceId} initial={settings.categories} />
+    </>
+  );
+}
+
+/**
+ * The workspace's LLM (an OpenAI-compatible server: base URL, model, key, timeout, concurrency)
+ * and its monthly LLM budget. The key is write-only: the server says only whether one is set.
+ */
+function AnalysisSettings({ workspaceId, initial }: { workspaceId: string; initial: Settings }) {
+  const path = `/v1/workspaces/${workspaceId}/analysis-settings`;
+  const [settings, setSettings] = useState<Settings>(initial);
+  const [saved, setSaved] = useState(false);
+  const save = useAction();
   const { llm } = settings;
 
   const submit = (event: FormEvent<HTMLFormElement>): void => {

@@ -1,6 +1,6 @@
 import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import type { analysisSettingsSchema } from '@socialpulse/contracts';
-import { api, ApiError, messageOf } from '../api.js';
+import { api, ApiError } from '../api.js';
 import { ErrorAlert, useAction } from '../ui.js';
 
 type Settings = ReturnType<(typeof analysisSettingsSchema)['parse']>;
@@ -161,16 +161,22 @@ const sameRules = (a: readonly CategoryRule[], b: readonly CategoryRule[]): bool
  * as a whole; the server refuses terms that could never match, and its message is shown with
  * the edits kept.
  */
-export function CategoryRules({ workspaceId }: { workspaceId: string }) {
+export function CategoryRules({
+  workspaceId,
+  initial,
+}: {
+  workspaceId: string;
+  /** The rules as the page read them with the workspace's settings. */
+  initial: readonly CategoryRule[];
+}) {
   const path = `/v1/workspaces/${workspaceId}/analysis-settings`;
   const ids = useId();
-  const nextKey = useRef(0);
+  const nextKey = useRef(initial.length);
   /** The rules as the server last returned them: what "Discard changes" goes back to. */
-  const [stored, setStored] = useState<CategoryRule[] | null>(null);
-  const [drafts, setDrafts] = useState<DraftRule[]>([]);
+  const [stored, setStored] = useState<readonly CategoryRule[]>(initial);
+  const [drafts, setDrafts] = useState<DraftRule[]>(() => initial.map(draftOf));
   const [saved, setSaved] = useState(false);
   const [invalid, setInvalid] = useState<FieldRef | null>(null);
-  const [loadError, setLoadError] = useState<string | null>(null);
   const save = useAction();
   // Set with the state change whose render shows the element, focused once it is rendered.
   const focusAfterRender = useRef<string | null>(null);
@@ -181,35 +187,11 @@ export function CategoryRules({ workspaceId }: { workspaceId: string }) {
     rules.map((rule) => draftOf(rule, nextKey.current++));
 
   useEffect(() => {
-    let live = true;
-    api<Settings>('GET', path).then(
-      (current) => {
-        if (!live) return;
-        setStored(current.categories);
-        setDrafts(draftsOf(current.categories));
-      },
-      (error: unknown) => live && setLoadError(messageOf(error)),
-    );
-    return () => {
-      live = false;
-    };
-  }, [path]);
-
-  useEffect(() => {
     const target = focusAfterRender.current;
     if (target === null) return;
     focusAfterRender.current = null;
     document.getElementById(target)?.focus();
   });
-
-  if (stored === null) {
-    return (
-      <section aria-labelledby="category-rules">
-        <h3 id="category-rules">Categories</h3>
-        {loadError ? <ErrorAlert error={loadError} /> : <p>Loading the categories…</p>}
-      </section>
-    );
-  }
 
   const dirty = !sameRules(drafts.map(ruleOf), stored.map(tidied));
 

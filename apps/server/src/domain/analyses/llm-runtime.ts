@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import type * as Ai from '../../ai/index.js';
 import type { LlmCallRecord, LlmClient } from '../../ai/index.js';
 import type { AnalysisSettingsRow } from '../../db/repos/analysis-settings.repo.js';
@@ -78,9 +79,8 @@ export function trustedLlmOrigins(defaults: LlmDefaults): Set<string> {
 export function assertWorkspaceLlmBaseUrl(baseUrl: string, defaults: LlmDefaults): void {
   const url = new URL(baseUrl);
   const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  const literal = /^[\d.]+$/.test(host) || host.includes(':');
   const local = host === 'localhost' || host.endsWith('.localhost');
-  if (!(local || (literal && !isPublicAddress(host)))) return;
+  if (!(local || (isIP(host) !== 0 && !isPublicAddress(host)))) return;
   if (trustedLlmOrigins(defaults).has(hostPortOf(baseUrl))) return;
   throw new AppError(
     'validation_failed',
