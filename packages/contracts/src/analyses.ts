@@ -284,6 +284,12 @@ export const categoryRulesSchema = z.array(categoryRuleSchema).max(200);
 
 export const analysisSettingsSchema = z
   .object({
+    revision: z
+      .number()
+      .int()
+      .describe(
+        'Raised by every change (0: none saved yet). Send it back with a change to make the change only if nobody else changed the settings since',
+      ),
     categories: z.array(categoryRuleSchema),
     llm: z.object({
       base_url: z.string().nullable(),
@@ -299,6 +305,15 @@ export const analysisSettingsSchema = z
 
 export const analysisSettingsPatchSchema = z
   .object({
+    revision: z
+      .number()
+      .int()
+      .min(0)
+      .max(2_147_483_647)
+      .optional()
+      .describe(
+        'The revision the change was made from: if the settings are at another one now, nothing changes and the answer is 409 `conflict` with the current revision. Without it, the change applies whatever changed since',
+      ),
     categories: categoryRulesSchema.optional(),
     llm: z
       .object({

@@ -265,6 +265,48 @@ describe.skipIf(webTestsUnavailable() !== '')('web app: category rules (Chromium
     ]);
   });
 
+  it('saves both forms of one page in turn, and never overwrites a change made elsewhere since the page read the settings', async () => {
+    await storeRules([{ id: 'complaints', keywords: ['broken'] }]);
+    const page = await openWorkspace(owner);
+    await category(page, 1).waitFor();
+    const llmForm = page.getByRole('form', { name: 'LLM and budget' });
+
+    // The LLM form's save, then the categories form's: the second is sent from the revision the
+    // first one made, not refused as a change made elsewhere.
+    await llmForm.getByLabel('Model').fill('gpt-4o-mini');
+    await llmForm.getByRole('button', { name: 'Save LLM settings' }).click();
+    expect(await visibleText(llmForm.getByRole('status'))).toBe('Saved.');
+    await category(page, 1).getByLabel('Keywords').fill('broken, slow');
+    await page.getByRole('button', { name: 'Save categories' }).click();
+    expect(await visibleText(editor(page).getByRole('status'))).toBe('Saved.');
+    expect(await storedRules()).toEqual([{ id: 'complaints', keywords: ['broken', 'slow'] }]);
+
+    // Someone else saves the categories; this page, unaware, saves its own edit.
+    await storeRules([{ id: 'billing', keywords: ['invoice'] }]);
+    const writes = countSettingsWrites(page);
+    await category(page, 1).getByLabel('Name').fill('complaints and bugs');
+    await page.getByRole('button', { name: 'Save categories' }).click();
+    expect(await visibleText(editor(page).getByRole('alert'))).toContain(
+      'Not saved: someone changed these settings',
+    );
+    expect(writes()).toBe(1);
+    expect(await storedRules()).toEqual([{ id: 'billing', keywords: ['invoice'] }]);
+    const banner = page.getByRole('alert').filter({ hasText: 'changed elsewhere' });
+    await banner.waitFor();
+    // The edit is still on the page until the user chooses to read the settings again.
+    expect(await category(page, 1).getByLabel('Name').inputValue()).toBe('complaints and bugs');
+
+    await banner.getByRole('button', { name: 'Read the current settings' }).click();
+    await editor(page).getByRole('group', { name: 'Category 1: billing' }).waitFor();
+    expect(await banner.count()).toBe(0);
+    expect(await llmForm.getByLabel('Model').inputValue()).toBe('gpt-4o-mini');
+    // From the settings read again, a change saves.
+    await category(page, 1).getByLabel('Keywords').fill('invoice, refund');
+    await page.getByRole('button', { name: 'Save categories' }).click();
+    expect(await visibleText(editor(page).getByRole('status'))).toBe('Saved.');
+    expect(await storedRules()).toEqual([{ id: 'billing', keywords: ['invoice', 'refund'] }]);
+  });
+
   it('shows the editor to admins, not to analysts or viewers (who may not change the settings)', async () => {
     const { app } = suite.server;
     const admin = await signUpUser(app, 'admin@example.com');

@@ -1,10 +1,13 @@
-import { useEffect, useState, type FormEvent } from 'react';
-import type { analysisSettingsSchema } from '@socialpulse/contracts';
-import { api, messageOf } from '../api.js';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
+import type { analysisSettingsPatchSchema, analysisSettingsSchema } from '@socialpulse/contracts';
+import { api, ApiError, messageOf } from '../api.js';
 import { ErrorAlert, Field, fieldText, useAction } from '../ui.js';
 import { CategoryRules } from './CategoryRules.js';
 
 type Settings = ReturnType<(typeof analysisSettingsSchema)['parse']>;
+type SettingsChange = Omit<ReturnType<(typeof analysisSettingsPatchSchema)['parse']>, 'revision'>;
+/** Saves a form's fields, from the revision the page read: the settings as saved. */
+export type SaveSettings = (change: SettingsChange) => Promise<Settings>;
 
 /** A blank field means "none" (null); the key's blank field means "keep the one stored". */
 const orNull = (text: string): string | null => (text.trim() === '' ? null : text.trim());
@@ -13,26 +16,74 @@ const numberOrNull = (text: string): number | null => (text.trim() === '' ? null
 /**
  * The workspace's analysis settings for the roles that may change them (owner, admin), read
  * once for both of their forms: the LLM and budget, and the categories. Each form saves only its
- * own fields.
+ * own fields, and only if nobody changed the settings since the page read them (the revision
+ * read is sent with each change, and follows each save): else the page says so and offers to
+ * read them again, instead of overwriting the other change unseen.
  */
 export function WorkspaceSettings({ workspaceId }: { workspaceId: string }) {
+  const path = `/v1/workspaces/${workspaceId}/analysis-settings`;
   const [settings, setSettings] = useState<Settings | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
+  /** Each read of the settings: the forms start again from it. */
+  const [reads, setReads] = useState(0);
+  const [loaded, setLoaded] = useState(0);
+  const [changedElsewhere, setChangedElsewhere] = useState(false);
+  // A ref, not state: a form's save must send the revision the other form's save just made.
+  const revision = useRef(0);
   useEffect(() => {
     let live = true;
-    api<Settings>('GET', `/v1/workspaces/${workspaceId}/analysis-settings`).then(
-      (current) => live && setSettings(current),
+    setLoadError(null);
+    api<Settings>('GET', path).then(
+      (current) => {
+        if (!live) return;
+        revision.current = current.revision;
+        setSettings(current);
+        setChangedElsewhere(false);
+        setLoaded((n) => n + 1);
+      },
       (error: unknown) => live && setLoadError(messageOf(error)),
     );
     return () => {
       live = false;
     };
-  }, [workspaceId]);
+  }, [path, reads]);
+
+  const save: SaveSettings = async (change) => {
+    try {
+      const saved = await api<Settings>('PATCH', path, { ...change, revision: revision.current });
+      revision.current = saved.revision;
+      return saved;
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 409 && error.code === 'conflict') {
+        setChangedElsewhere(true);
+        throw new Error(
+          'Not saved: someone changed these settings after this page read them. Read the current settings (above) and make your change again.',
+        );
+      }
+      throw error;
+    }
+  };
+
   if (!settings) return <ErrorAlert error={loadError} />;
   return (
     <>
-      <AnalysisSettings workspaceId={workspaceId} initial={settings} />
-      <CategoryRules workspaceId={workspaceId} initial={settings.categories} />
+      {changedElsewhere && (
+        <div role="alert" className="error">
+          <p>
+            These settings were changed elsewhere after this page read them, so your last change was
+            not saved.
+          </p>
+          <p>
+            <button type="button" onClick={() => setReads((n) => n + 1)}>
+              Read the current settings
+            </button>{' '}
+            (changes not saved on this page are dropped)
+          </p>
+        </div>
+      )}
+      <ErrorAlert error={loadError} />
+      <AnalysisSettings key={`llm-${loaded}`} initial={settings} save={save} />
+      <CategoryRules key={`categories-${loaded}`} initial={settings.categories} save={save} />
     </>
   );
 }
@@ -41,8 +92,13 @@ export function WorkspaceSettings({ workspaceId }: { workspaceId: string }) {
  * The workspace's LLM (an OpenAI-compatible server: base URL, model, key, timeout, concurrency)
  * and its monthly LLM budget. The key is write-only: the server says only whether one is set.
  */
-function AnalysisSettings({ workspaceId, initial }: { workspaceId: string; initial: Settings }) {
-  const path = `/v1/workspaces/${workspaceId}/analysis-settings`;
+function AnalysisSettings({
+  initial,
+  save: saveSettings,
+}: {
+  initial: Settings;
+  save: SaveSettings;
+}) {
   const [settings, setSettings] = useState<Settings>(initial);
   const [saved, setSaved] = useState(false);
   const save = useAction();
@@ -65,7 +121,7 @@ function AnalysisSettings({ workspaceId, initial }: { workspaceId: string; initi
     };
     setSaved(false);
     void save.run(async () => {
-      setSettings(await api<Settings>('PATCH', path, body));
+      setSettings(await saveSettings(body));
       setSaved(true);
       const keyField = form.elements.namedItem('api_key');
       if (keyField instanceof HTMLInputElement) keyField.value = '';

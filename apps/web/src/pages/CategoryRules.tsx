@@ -1,7 +1,8 @@
 import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import type { analysisSettingsSchema } from '@socialpulse/contracts';
-import { api, ApiError } from '../api.js';
+import { ApiError } from '../api.js';
 import { ErrorAlert, useAction } from '../ui.js';
+import type { SaveSettings } from './AnalysisSettings.js';
 
 type Settings = ReturnType<(typeof analysisSettingsSchema)['parse']>;
 type CategoryRule = Settings['categories'][number];
@@ -162,14 +163,13 @@ const sameRules = (a: readonly CategoryRule[], b: readonly CategoryRule[]): bool
  * the edits kept.
  */
 export function CategoryRules({
-  workspaceId,
   initial,
+  save: saveSettings,
 }: {
-  workspaceId: string;
   /** The rules as the page read them with the workspace's settings. */
   initial: readonly CategoryRule[];
+  save: SaveSettings;
 }) {
-  const path = `/v1/workspaces/${workspaceId}/analysis-settings`;
   const ids = useId();
   const nextKey = useRef(initial.length);
   /** The rules as the server last returned them: what "Discard changes" goes back to. */
@@ -243,7 +243,7 @@ export function CategoryRules({
     void save.run(async () => {
       let settings: Settings;
       try {
-        settings = await api<Settings>('PATCH', path, { categories: sent.map(ruleOf) });
+        settings = await saveSettings({ categories: sent.map(ruleOf) });
       } catch (error) {
         const target = fieldOfServerError(error, sent);
         if (target) markInvalid(target);

@@ -12,11 +12,16 @@ export interface AnalysisSettingsRow {
   updated_at: Date;
 }
 
+/** The settings as stored, with their revision (raised by every change; no row: revision 0). */
+export interface StoredAnalysisSettings extends AnalysisSettingsRow {
+  revision: number;
+}
+
 export async function getAnalysisSettings(
   db: Queryable,
   workspaceId: string,
-): Promise<AnalysisSettingsRow | null> {
-  const { rows } = await db.query<AnalysisSettingsRow>(
+): Promise<StoredAnalysisSettings | null> {
+  const { rows } = await db.query<StoredAnalysisSettings>(
     'SELECT * FROM workspace_analysis_settings WHERE workspace_id = $1',
     [workspaceId],
   );
@@ -34,12 +39,17 @@ export interface AnalysisSettingsPatch {
   llmMonthlyBudgetUsd?: string | null;
 }
 
-/** Upserts the fields present in the patch; absent fields keep their value. */
+/**
+ * Upserts the fields present in the patch; absent fields keep their value. With
+ * `expectedRevision`, only if the settings are still at that revision (0: none saved yet):
+ * null when they are not, and nothing is changed.
+ */
 export async function upsertAnalysisSettings(
   db: Queryable,
   workspaceId: string,
   patch: AnalysisSettingsPatch,
-): Promise<AnalysisSettingsRow> {
+  expectedRevision?: number,
+): Promise<StoredAnalysisSettings | null> {
   const columns: [string, unknown][] = [];
   if (patch.categories !== undefined)
     columns.push(['categories', JSON.stringify(patch.categories)]);
@@ -56,9 +66,34 @@ export async function upsertAnalysisSettings(
   const values = columns.map(([, v]) => v);
   const insertCols = ['workspace_id', ...names].join(', ');
   const insertVals = ['$1', ...names.map((_, i) => `$${i + 2}`)].join(', ');
-  const updates = [...names.map((c) => `${c} = EXCLUDED.${c}`), 'updated_at = now()'].join(', ');
-  const { rows } = await db.query<AnalysisSettingsRow>(
-    `INSERT INTO workspace_analysis_settings (${insertCols}) VALUES (${insertVals}) ON CONFLICT (workspace_id) DO UPDATE SET ${updates} RETURNING *`,
+  if (expectedRevision !== undefined && expectedRevision > 0) {
+    const sets = [
+      ...names.map((c, i) => `${c} = $${i + 3}`),
+      'updated_at = now()',
+      'revision = revision + 1',
+    ].join(', ');
+    const { rows } = await db.query<StoredAnalysisSettings>(
+      `UPDATE workspace_analysis_settings SET ${sets} WHERE workspace_id = $1 AND revision = $2 RETURNING *`,
+      [workspaceId, expectedRevision, ...values],
+    );
+    return rows[0] ?? null;
+  }
+  const insert = `INSERT INTO workspace_analysis_settings (${insertCols}) VALUES (${insertVals})`;
+  if (expectedRevision === 0) {
+    // Only if none are saved yet: a row someone saved meanwhile is left as it is.
+    const { rows } = await db.query<StoredAnalysisSettings>(
+      `${insert} ON CONFLICT (workspace_id) DO NOTHING RETURNING *`,
+      [workspaceId, ...values],
+    );
+    return rows[0] ?? null;
+  }
+  const updates = [
+    ...names.map((c) => `${c} = EXCLUDED.${c}`),
+    'updated_at = now()',
+    'revision = workspace_analysis_settings.revision + 1',
+  ].join(', ');
+  const { rows } = await db.query<StoredAnalysisSettings>(
+    `${insert} ON CONFLICT (workspace_id) DO UPDATE SET ${updates} RETURNING *`,
     [workspaceId, ...values],
   );
   const row = rows[0];

@@ -6,7 +6,7 @@ import {
   type StoredResult,
 } from '../../../db/repos/analyses.repo.js';
 import type { TenantRunner } from '../../../db/tenant.js';
-import type { AnalysisSettingsRow } from '../../../db/repos/analysis-settings.repo.js';
+import type { StoredAnalysisSettings } from '../../../db/repos/analysis-settings.repo.js';
 import type { AnalysisLiveState } from '../../../domain/analyses/analyses.service.js';
 import { csvCell } from '../../../domain/posts/export.service.js';
 
@@ -120,8 +120,9 @@ export function resultCsvLine(r: StoredResult): string {
   return CSV_COLUMNS.map((c) => csvCell(values[c])).join(',') + '\n';
 }
 
-export function presentSettings(row: AnalysisSettingsRow | null, monthToDate: string) {
+export function presentSettings(row: StoredAnalysisSettings | null, monthToDate: string) {
   return {
+    revision: row?.revision ?? 0,
     categories: row?.categories ?? [],
     llm: {
       base_url: row?.llm_base_url ?? null,

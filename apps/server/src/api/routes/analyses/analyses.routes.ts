@@ -19,7 +19,7 @@ import {
 } from '@socialpulse/contracts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
-import { AppError, notFound } from '../../../errors.js';
+import { AppError, conflict, notFound } from '../../../errors.js';
 import { findAnalysis, listAnalyses, listResults } from '../../../db/repos/analyses.repo.js';
 import { findApiKeyByPrefixInWorkspace } from '../../../db/repos/api-keys.repo.js';
 import { findSessionStanding } from '../../../db/repos/memberships.repo.js';
@@ -646,7 +646,7 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
     },
     async (request) => {
       const { workspaceId } = request.params;
-      const { categories, llm } = request.body;
+      const { categories, llm, revision } = request.body;
       if (categories !== undefined) assertMatchableRules(categories);
       if (llm?.base_url) assertWorkspaceLlmBaseUrl(llm.base_url, deps.config.llm);
       return request.scoped(async (c) => {
@@ -659,25 +659,39 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
           llm.api_key === undefined &&
           previous?.llm_api_key_sealed != null &&
           (previous.llm_base_url ?? null) !== llm.base_url;
-        const row = await upsertAnalysisSettings(c, workspaceId, {
-          ...(categories !== undefined ? { categories } : {}),
-          ...(llm?.base_url !== undefined ? { llmBaseUrl: llm.base_url } : {}),
-          ...(llm?.model !== undefined ? { llmModel: llm.model } : {}),
-          ...(forgetKey ? { llmApiKeySealed: null } : {}),
-          ...(llm?.api_key !== undefined
-            ? {
-                llmApiKeySealed:
-                  llm.api_key === null
-                    ? null
-                    : deps.auth.secretBox.encrypt(llm.api_key, `llm_api_key:${workspaceId}`),
-              }
-            : {}),
-          ...(llm?.timeout_ms !== undefined ? { llmTimeoutMs: llm.timeout_ms } : {}),
-          ...(llm?.max_concurrency !== undefined ? { llmMaxConcurrency: llm.max_concurrency } : {}),
-          ...(llm?.monthly_budget_usd !== undefined
-            ? { llmMonthlyBudgetUsd: llm.monthly_budget_usd }
-            : {}),
-        });
+        const row = await upsertAnalysisSettings(
+          c,
+          workspaceId,
+          {
+            ...(categories !== undefined ? { categories } : {}),
+            ...(llm?.base_url !== undefined ? { llmBaseUrl: llm.base_url } : {}),
+            ...(llm?.model !== undefined ? { llmModel: llm.model } : {}),
+            ...(forgetKey ? { llmApiKeySealed: null } : {}),
+            ...(llm?.api_key !== undefined
+              ? {
+                  llmApiKeySealed:
+                    llm.api_key === null
+                      ? null
+                      : deps.auth.secretBox.encrypt(llm.api_key, `llm_api_key:${workspaceId}`),
+                }
+              : {}),
+            ...(llm?.timeout_ms !== undefined ? { llmTimeoutMs: llm.timeout_ms } : {}),
+            ...(llm?.max_concurrency !== undefined
+              ? { llmMaxConcurrency: llm.max_concurrency }
+              : {}),
+            ...(llm?.monthly_budget_usd !== undefined
+              ? { llmMonthlyBudgetUsd: llm.monthly_budget_usd }
+              : {}),
+          },
+          revision,
+        );
+        if (!row) {
+          const current = (await getAnalysisSettings(c, workspaceId))?.revision ?? 0;
+          throw conflict(
+            `the workspace's analysis settings changed since revision ${revision}: they are at revision ${current} now; read them again and make the change from there`,
+            { field: 'revision', value: revision, current_revision: current },
+          );
+        }
         await insertAuditEntry(c, {
           workspaceId,
           userId: request.actor().userId,

@@ -157,6 +157,66 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')(
       expect((await settings({ base_url: null })).api_key_set).toBe(false);
     });
 
+    it('applies a change sent with a revision only if the settings are still at it (409 naming the current one otherwise, nothing changed or audited)', async () => {
+      const space = await createWorkspaceAs(app, owner);
+      const url = `/v1/workspaces/${space}/analysis-settings`;
+      const send = (payload: Record<string, unknown>) =>
+        app.inject({ method: 'PATCH', url, headers: owner.headers, payload });
+      const read = async (): Promise<{ revision: number; llm: { model: string | null } }> => {
+        const res = await app.inject({ method: 'GET', url, headers: owner.headers });
+        expect(res.statusCode, res.body).toBe(200);
+        return res.json();
+      };
+      const audited = async (): Promise<number> =>
+        (
+          await db.adminPool.query<{ n: number }>(
+            "SELECT count(*)::int n FROM audit_log WHERE workspace_id = $1 AND action = 'analysis_settings.updated'",
+            [space],
+          )
+        ).rows[0]?.n ?? -1;
+
+      expect((await read()).revision).toBe(0);
+      // Nothing saved yet: only revision 0 may create them.
+      const early = await send({ revision: 3, llm: { model: 'gpt-4o' } });
+      expect(early.statusCode, early.body).toBe(409);
+      expect(early.json()).toMatchObject({
+        error: { code: 'conflict', details: { field: 'revision', value: 3, current_revision: 0 } },
+      });
+      const created = await send({ revision: 0, llm: { model: 'gpt-4o' } });
+      expect(created.statusCode, created.body).toBe(200);
+      expect(created.json()).toMatchObject({ revision: 1, llm: { model: 'gpt-4o' } });
+
+      // Two editors read revision 1; the first to save wins, the second is told, not overwritten.
+      const first = await send({
+        revision: 1,
+        categories: [{ id: 'Billing', keywords: ['invoice'] }],
+      });
+      expect(first.statusCode, first.body).toBe(200);
+      expect(first.json()).toMatchObject({ revision: 2 });
+      const before = await audited();
+      for (const stale of [{ revision: 1 }, { revision: 0 }]) {
+        const second = await send({ ...stale, llm: { model: 'llama3' } });
+        expect(second.statusCode, second.body).toBe(409);
+        expect(second.json()).toMatchObject({
+          error: { code: 'conflict', details: { field: 'revision', current_revision: 2 } },
+        });
+        expect(second.json<{ error: { message: string } }>().error.message).toContain('revision 2');
+      }
+      expect(await read()).toMatchObject({ revision: 2, llm: { model: 'gpt-4o' } });
+      expect(await audited()).toBe(before);
+
+      // From the current revision it applies; without one, whatever changed since.
+      const third = await send({ revision: 2, llm: { model: 'llama3' } });
+      expect(third.json()).toMatchObject({ revision: 3, llm: { model: 'llama3' } });
+      const unconditional = await send({ llm: { model: 'mistral' } });
+      expect(unconditional.json()).toMatchObject({ revision: 4, llm: { model: 'mistral' } });
+      for (const bad of [-1, 1.5, '4', 2 ** 31]) {
+        const res = await send({ revision: bad, llm: { model: 'x' } });
+        expect(res.statusCode, `${String(bad)}: ${res.body}`).toBe(400);
+        expect(res.body).toContain('revision');
+      }
+    });
+
     it('runs an analysis with the category rules of its submission, whatever they became before its chunks ran', async () => {
       const rules = async (categories: unknown): Promise<void> => {
         const res = await app.inject({
