@@ -356,8 +356,8 @@ describe.skipIf(webTestsUnavailable() !== '')('web app: analyses (Chromium)', ()
     });
     // Removed once the page follows the stream and has read the analysis again for the event the
     // stream replays ('queued'): the stream, checking the reader's access, then ends with the
-    // server's reason. (A read answered after the removal is not found, and the page shows that
-    // instead, as below: on a loaded machine that race was this test's flake.)
+    // server's reason. (A read answered after the removal is not found, and the page then says
+    // so instead, as the next test shows: on a loaded machine that race was this test's flake.)
     const streamOpen = page.waitForResponse(
       (response) =>
         new URL(response.url()).pathname.endsWith(`/analyses/${queued.id}/events`) &&
@@ -388,5 +388,53 @@ describe.skipIf(webTestsUnavailable() !== '')('web app: analyses (Chromium)', ()
     const again = await suite.newPage();
     await signIn(again, viewer, analysisPath(queued.id));
     expect(await alertText(again)).toMatch(/not found/i);
+  });
+  it('keeps the page as last read, and says why, when a read of the analysis it follows is refused', async () => {
+    const { server } = suite;
+    await stopWorker();
+    const queued = await submitTestAnalysis(server.app, owner, workspaceId, {
+      posts: { limit: 10 },
+    });
+    const page = await suite.newPage();
+    const readPath = `/v1${analysisPath(queued.id)}`;
+    let reads = 0;
+    page.on('response', (response) => {
+      if (new URL(response.url()).pathname === readPath) reads += 1;
+    });
+    const streamOpen = page.waitForResponse(
+      (response) =>
+        new URL(response.url()).pathname === `${readPath}/events` && response.status() === 200,
+    );
+    await signIn(page, owner, analysisPath(queued.id));
+    expect(await visibleText(status(page))).toBe('Queued');
+    await streamOpen;
+    await expect.poll(() => reads).toBeGreaterThanOrEqual(2);
+
+    // From now on the server answers the page's reads as it does a reader who lost access.
+    await page.route(
+      (url) => url.pathname === readPath,
+      (route) =>
+        route.fulfill({
+          status: 404,
+          contentType: 'application/json',
+          body: JSON.stringify({
+            error: { code: 'not_found', message: `analysis ${queued.id} was not found` },
+          }),
+        }),
+    );
+    // An event the page follows: it reads the analysis again, and is refused.
+    const cancelled = await server.app.inject({
+      method: 'POST',
+      url: `/v1/workspaces/${workspaceId}/analyses/${queued.id}/cancel`,
+      headers: owner.headers,
+    });
+    expect(cancelled.statusCode, cancelled.body).toBe(200);
+    expect(await visibleText(page.getByText(/^Live updates stopped:/))).toBe(
+      'Live updates stopped: This analysis can no longer be read: it was deleted, or your access to its workspace changed. What is shown is the analysis as it was last read.',
+    );
+    // The page is still there, as last read, not an error in its place.
+    await waitForHeading(page, 'Analysis of 10 posts');
+    expect(await visibleText(status(page))).toBe('Queued');
+    expect(await page.getByText(/not found/i).count()).toBe(0);
   });
 });

@@ -53,6 +53,14 @@ const awaitingSummary = (a: Analysis, summarySeen: boolean): boolean =>
 
 const PASSING_TROUBLE = 'The server cannot be reached right now; trying again…';
 
+/** Why the page stopped following, after a read of the analysis it follows was refused. */
+function readsEnded(error: unknown): string {
+  const shown = 'What is shown is the analysis as it was last read.';
+  if (error instanceof ApiError && (error.status === 404 || error.status === 403))
+    return `This analysis can no longer be read: it was deleted, or your access to its workspace changed. ${shown}`;
+  return `The analysis could not be read again (${error instanceof Error ? error.message : String(error)}). ${shown}`;
+}
+
 /**
  * One analysis, live: while it may still change, the page follows the server's event stream
  * (each event makes it read the analysis again); then its aggregates, summary, first results
@@ -100,10 +108,17 @@ export function AnalysisPage({
     return reading;
   }, [path]);
 
-  /** A failed read: passing ones (no connection, 5xx) are retried; others end the page. */
+  /**
+   * A failed read while following: passing ones (no connection, 5xx) are retried; others stop
+   * the live view, and the page keeps what it last read (a reader removed from the workspace
+   * sees why, not an error in place of the page).
+   */
   const readFailed = useCallback((error: unknown): void => {
     if (isPassing(error)) setTrouble(PASSING_TROUBLE);
-    else setState({ kind: 'failed', error });
+    else {
+      setTrouble(null);
+      setStreamEnded((ended) => ended ?? readsEnded(error));
+    }
   }, []);
 
   useEffect(() => {
@@ -131,7 +146,7 @@ export function AnalysisPage({
   const summarySeen = useRef(false);
   const mayChange = (a: Analysis): boolean =>
     !isFinished(a) || awaitingSummary(a, summarySeen.current);
-  const following = state.kind === 'ready' && mayChange(state.analysis);
+  const following = state.kind === 'ready' && streamEnded === null && mayChange(state.analysis);
   useEffect(() => {
     if (!following) return;
     return followEvents(`${path}/events`, lastEventId.current, {
