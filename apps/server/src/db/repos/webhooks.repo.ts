@@ -6,12 +6,16 @@ export interface NewDelivery {
   signedAt: Date | null;
   payload: unknown;
   raw: string | null;
+  /** `failed` records a delivery refused on arrival (with its `error`); the worker skips it. */
+  status?: 'received' | 'failed';
+  error?: Record<string, unknown> | null;
 }
 
 /** Stores a delivery once; null when the same delivery was already received (a replay). */
 export async function insertDelivery(db: Queryable, d: NewDelivery): Promise<number | null> {
   const { rows } = await db.query<{ id: number }>(
-    `INSERT INTO webhook_deliveries (platform, delivery_key, signed_at, payload, raw) VALUES ($1, $2, $3, $4, $5)
+    `INSERT INTO webhook_deliveries (platform, delivery_key, signed_at, payload, raw, status, error, processed_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, CASE WHEN $6 = 'received' THEN NULL ELSE now() END)
      ON CONFLICT (delivery_key) DO NOTHING RETURNING id`,
     [
       d.platform,
@@ -19,6 +23,8 @@ export async function insertDelivery(db: Queryable, d: NewDelivery): Promise<num
       d.signedAt,
       d.payload === undefined ? null : JSON.stringify(d.payload),
       d.raw,
+      d.status ?? 'received',
+      d.error ?? null,
     ],
   );
   return rows[0]?.id ?? null;

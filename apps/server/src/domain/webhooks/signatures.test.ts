@@ -3,12 +3,14 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   deliveryKey,
+  equalSecrets,
   verifyMeta,
   verifyTikTok,
   verifyWebSub,
   verifyX,
   xCrcResponse,
 } from './signatures.js';
+import { readDeliveryBody } from './webhooks.service.js';
 
 const secret = 'app-secret-123';
 const body = Buffer.from(
@@ -87,6 +89,34 @@ describe('webhook signatures', () => {
     expect(xCrcResponse('challenge-abc', secret)).toEqual({
       response_token: `sha256=${sign('sha256', secret, 'challenge-abc').toString('base64')}`,
     });
+  });
+
+  it('X CRC: answers base64 tokens only, so its answer never signs a JSON object', () => {
+    for (const token of ['M2RkODJkZmMtYjlkYi00NmQ4LTk0MGUtM2JjYzkwM2Q4MjQ0', 'a+b/c==', 'x_y-z']) {
+      expect(xCrcResponse(token, secret)?.response_token).toBe(
+        `sha256=${sign('sha256', secret, token).toString('base64')}`,
+      );
+    }
+    for (const token of ['', '{"for_user_id":"1"}', '["1"]', 'a b', 'a'.repeat(257), 'é'])
+      expect(xCrcResponse(token, secret), token).toBeNull();
+    // Whatever the CRC still answers (JSON numbers among them), its signature never delivers an event.
+    const answerable = fc.oneof(
+      fc.stringMatching(/^[A-Za-z0-9+/=_-]{1,40}$/),
+      fc.integer().map(String),
+      fc.double({ noNaN: true, noDefaultInfinity: true }).map(String),
+    );
+    fc.assert(
+      fc.property(answerable, (token) => {
+        fc.pre(xCrcResponse(token, secret) !== null);
+        expect(readDeliveryBody('x', Buffer.from(token)).kind).toBe('malformed');
+      }),
+    );
+  });
+
+  it('compares verify tokens exactly, whatever their lengths', () => {
+    expect(equalSecrets('verify-me', 'verify-me')).toBe(true);
+    for (const given of ['verify-mE', 'verify-me ', 'verify-m', '', 'verify-mé'])
+      expect(equalSecrets('verify-me', given), given).toBe(false);
   });
 
   it('YouTube WebSub: sha1 (and sha256) hex signatures', () => {

@@ -151,11 +151,36 @@ export function verifyX(
       };
 }
 
-/** X's challenge-response check (CRC): the token to answer `GET ?crc_token=`. */
-export function xCrcResponse(crcToken: string, consumerSecret: string): { response_token: string } {
+/**
+ * The CRC tokens we answer. The CRC answer is the very HMAC that signs a delivery, so answering
+ * any string would sign any body for whoever asks; X's tokens are base64 (url) text, and no JSON
+ * object or array can be written in these characters.
+ */
+const X_CRC_TOKEN = /^[A-Za-z0-9+/=_-]{1,256}$/;
+
+export const isXCrcToken = (token: string): boolean => X_CRC_TOKEN.test(token);
+
+/**
+ * X's challenge-response check (CRC): the token to answer `GET ?crc_token=`, or null for a token
+ * that is not one X sends (see {@link isXCrcToken}).
+ */
+export function xCrcResponse(
+  crcToken: string,
+  consumerSecret: string,
+): { response_token: string } | null {
+  if (!isXCrcToken(crcToken)) return null;
   return {
     response_token: `sha256=${hmac('sha256', consumerSecret, crcToken).toString('base64')}`,
   };
+}
+
+/**
+ * Compares a shared secret (a verify token) in constant time. Hashing first gives both sides the
+ * same length, so neither the length nor the first differing character shows in the timing.
+ */
+export function equalSecrets(expected: string, given: string): boolean {
+  const digest = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
+  return timingSafeEqual(digest(expected), digest(given));
 }
 
 /** YouTube (WebSub): `X-Hub-Signature: sha1=<hex HMAC-SHA1(hub.secret, body)>` when we subscribed with a secret. */

@@ -1,4 +1,5 @@
 import type { Config } from '../../config.js';
+import { excerpt, findUnstorableString } from '../imports/parsed-item.js';
 import {
   deliveryKey,
   verifyMeta,
@@ -89,4 +90,45 @@ export function verifyDelivery(
     key: deliveryKey(platform, body, result.timestamp),
     signedAt: result.timestamp === null ? null : new Date(result.timestamp * 1000),
   };
+}
+
+/**
+ * What a verified delivery's body holds: the JSON payload (every platform but YouTube) or the raw
+ * Atom text (YouTube); `malformed` when it is not what the platform sends; `unstorable` when it
+ * holds a string PostgreSQL cannot store (a NUL, an unpaired surrogate).
+ */
+export type DeliveryBody =
+  | { kind: 'ok'; payload: unknown; raw: string | null }
+  | { kind: 'malformed'; message: string }
+  | { kind: 'unstorable'; field: string | null; message: string };
+
+export function readDeliveryBody(platform: WebhookPlatform, body: Buffer): DeliveryBody {
+  const text = body.toString('utf8');
+  if (platform === 'youtube') {
+    const problem = findUnstorableString(text);
+    return problem
+      ? { kind: 'unstorable', field: null, message: `the Atom body ${problem.reason}` }
+      : { kind: 'ok', payload: null, raw: text };
+  }
+  let payload: unknown;
+  try {
+    payload = JSON.parse(text);
+  } catch (error) {
+    return { kind: 'malformed', message: `webhook body is not JSON: ${(error as Error).message}` };
+  }
+  // Every platform's events are JSON objects. Refusing anything else also keeps X's CRC answer
+  // (an HMAC over a token of base64 characters, which can spell a JSON number) from being a
+  // delivery signature.
+  if (payload === null || typeof payload !== 'object' || Array.isArray(payload))
+    return { kind: 'malformed', message: 'webhook body must be a JSON object' };
+  const problem = findUnstorableString(payload);
+  if (problem) {
+    const at = problem.path ? ` at ${excerpt(problem.path, 100)}` : '';
+    return {
+      kind: 'unstorable',
+      field: problem.path || null,
+      message: `the JSON body${at} ${problem.reason}`,
+    };
+  }
+  return { kind: 'ok', payload, raw: null };
 }

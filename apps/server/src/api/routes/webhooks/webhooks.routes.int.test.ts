@@ -57,6 +57,13 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('webh
       url: '/v1/webhooks/meta?hub.mode=subscribe&hub.verify_token=guess&hub.challenge=1',
     });
     expect(bad.statusCode).toBe(403);
+    // Same length, one character off; and the right token with more after it.
+    for (const token of ['verify-me-pleasE', 'verify-me-please!', '']) {
+      const res = await app.inject({
+        url: `/v1/webhooks/meta?hub.mode=subscribe&hub.verify_token=${encodeURIComponent(token)}&hub.challenge=1`,
+      });
+      expect(res.statusCode, token).toBe(403);
+    }
   });
 
   it('accepts a signed Meta delivery once, refuses replays and bad signatures, and makes the account due for a sync', async () => {
@@ -176,6 +183,123 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('webh
       payload: body,
     });
     expect(ok.json()).toMatchObject({ status: 'accepted' });
+  });
+
+  it('X: refuses to sign a JSON body through the CRC, so a forged delivery cannot make an account due', async () => {
+    const victim = '2244994945';
+    const forged = JSON.stringify({ for_user_id: victim });
+    const crc = await app.inject({
+      url: `/v1/webhooks/x?crc_token=${encodeURIComponent(forged)}`,
+    });
+    expect(crc.statusCode, crc.body).toBe(400);
+    expect(crc.json()).toMatchObject({
+      error: { code: 'validation_failed', details: { problems: [{ field: 'crc_token' }] } },
+    });
+    // Were the CRC answered, its token is exactly the delivery signature of that body.
+    const token = crc.json<{ response_token?: string }>().response_token;
+    if (token !== undefined) {
+      await app.inject({
+        method: 'POST',
+        url: '/v1/webhooks/x',
+        headers: { 'content-type': 'application/json', 'x-twitter-webhooks-signature': token },
+        payload: forged,
+      });
+    }
+    const stored = await db.adminPool.query(
+      `SELECT 1 FROM webhook_deliveries WHERE platform = 'x' AND payload = $1::jsonb`,
+      [forged],
+    );
+    expect(stored.rowCount).toBe(0);
+
+    // A real CRC request (base64url token with a nonce, as X sends it) is still answered.
+    const real = 'M2RkODJkZmMtYjlkYi00NmQ4LTk0MGUtM2JjYzkwM2Q4MjQ0';
+    const answered = await app.inject({
+      url: `/v1/webhooks/x?crc_token=${real}&nonce=MTc2OTUxODI5MjkxNA`,
+    });
+    expect(answered.statusCode).toBe(200);
+    expect(answered.json()).toEqual({
+      response_token: `sha256=${hmac('sha256', secrets.X_CONSUMER_SECRET, real).toString('base64')}`,
+    });
+  });
+
+  it('X: a body the CRC can still sign (a bare JSON number) is not a deliverable event', async () => {
+    const crc = await app.inject({ url: '/v1/webhooks/x?crc_token=2244994945' });
+    expect(crc.statusCode).toBe(200);
+    const signature = crc.json<{ response_token: string }>().response_token;
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/webhooks/x',
+      headers: { 'content-type': 'application/json', 'x-twitter-webhooks-signature': signature },
+      payload: '2244994945',
+    });
+    expect(res.statusCode, res.body).toBe(400);
+    expect(res.json()).toMatchObject({
+      error: { code: 'validation_failed', details: { problems: [{ in: 'body' }] } },
+    });
+  });
+
+  it('records a signed delivery PostgreSQL cannot store as refused (2xx, so the platform stops retrying)', async () => {
+    const signX = (body: string): Record<string, string> => ({
+      'content-type': 'application/json',
+      'x-twitter-webhooks-signature': `sha256=${hmac('sha256', secrets.X_CONSUMER_SECRET, body).toString('base64')}`,
+    });
+    const cases = [
+      {
+        body: '{"for_user_id":"2244994945","tweet_create_events":[{"text":"a\\u0000b"}]}',
+        field: 'tweet_create_events[0].text',
+        reason: 'NUL',
+      },
+      {
+        body: '{"for_user_id":"2244994945","tweet_create_events":[{"text":"\\ud800"}]}',
+        field: 'tweet_create_events[0].text',
+        reason: 'surrogate',
+      },
+    ];
+    for (const { body, field, reason } of cases) {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/v1/webhooks/x',
+        headers: signX(body),
+        payload: body,
+      });
+      expect(res.statusCode, res.body).toBe(200);
+      const answer = res.json<{ status: string; id: number; reason: string }>();
+      expect(answer).toMatchObject({ status: 'refused' });
+      expect(answer.reason).toContain(field);
+      expect(answer.reason).toContain(reason);
+      const row = await db.adminPool.query<{
+        status: string;
+        payload: unknown;
+        error: { code: string; field: string };
+      }>('SELECT status, payload, error FROM webhook_deliveries WHERE id = $1', [answer.id]);
+      expect(row.rows[0]).toMatchObject({
+        status: 'failed',
+        payload: null,
+        error: { code: 'unstorable_string', field },
+      });
+      const replay = await app.inject({
+        method: 'POST',
+        url: '/v1/webhooks/x',
+        headers: signX(body),
+        payload: body,
+      });
+      expect(replay.json()).toEqual({ status: 'duplicate', id: null });
+    }
+
+    // YouTube keeps the raw Atom text: a NUL byte in it cannot be stored either.
+    const atom =
+      '<feed xmlns:yt="http://www.youtube.com/xml/schemas/2015"><entry><title>a\u0000b</title><yt:channelId>UCabcdefghijklmnop</yt:channelId></entry></feed>';
+    const posted = await app.inject({
+      method: 'POST',
+      url: '/v1/webhooks/youtube',
+      headers: {
+        'content-type': 'application/atom+xml',
+        'x-hub-signature': `sha1=${hmac('sha1', secrets.YOUTUBE_WEBSUB_SECRET, atom).toString('hex')}`,
+      },
+      payload: atom,
+    });
+    expect(posted.statusCode, posted.body).toBe(200);
+    expect(posted.json()).toMatchObject({ status: 'refused' });
   });
 
   it('YouTube: confirms WebSub subscriptions only for connected channels, and takes signed Atom', async () => {

@@ -4,15 +4,21 @@ import { AppError } from '../../../errors.js';
 import { queueDb, WEBHOOK_QUEUE } from '../../../db/job-queue.js';
 import { hasConnection, insertDelivery } from '../../../db/repos/webhooks.repo.js';
 import { withTenant } from '../../../db/tenant.js';
-import { xCrcResponse, type WebhookPlatform } from '../../../domain/webhooks/signatures.js';
-import { verifyDelivery } from '../../../domain/webhooks/webhooks.service.js';
+import {
+  equalSecrets,
+  xCrcResponse,
+  type WebhookPlatform,
+} from '../../../domain/webhooks/signatures.js';
+import { readDeliveryBody, verifyDelivery } from '../../../domain/webhooks/webhooks.service.js';
 import type { AppDeps, ZodApp } from '../../types.js';
 
 const MAX_DELIVERY_BYTES = 1024 * 1024;
 const platformParams = z.object({ platform: z.enum(['meta', 'tiktok', 'x', 'youtube']) });
 const acceptedSchema = z.object({
-  status: z.enum(['accepted', 'duplicate']),
+  status: z.enum(['accepted', 'duplicate', 'refused']),
   id: z.number().int().nullable(),
+  /** Why a `refused` delivery was recorded without being processed. */
+  reason: z.string().optional(),
 });
 const notConfigured = (platform: string): AppError =>
   new AppError('not_found', `the ${platform} webhook receiver is not configured`, {
@@ -22,6 +28,8 @@ const notConfigured = (platform: string): AppError =>
 /**
  * Receivers for the platforms that push. Signatures are checked over the raw bytes; a delivery is
  * stored once (replays answer `duplicate`), acknowledged at once, and processed by a worker.
+ * A signed delivery PostgreSQL cannot store is recorded as refused and still acknowledged: the
+ * platforms retry anything but a 2xx for hours, and every retry would fail the same way.
  */
 export async function registerWebhookRoutes(app: ZodApp, deps: AppDeps): Promise<void> {
   const config = deps.config.webhooks;
@@ -67,18 +75,31 @@ export async function registerWebhookRoutes(app: ZodApp, deps: AppDeps): Promise
             details: { reason: verified.reason },
           });
         }
-        let payload: unknown = null;
-        const text = body.toString('utf8');
-        if (platform !== 'youtube') {
-          try {
-            payload = JSON.parse(text);
-          } catch (error) {
-            throw new AppError(
-              'validation_failed',
-              `webhook body is not JSON: ${(error as Error).message}`,
-              { details: { problems: [{ in: 'body', field: null, message: 'not JSON' }] } },
-            );
-          }
+        const content = readDeliveryBody(platform, body);
+        if (content.kind === 'malformed') {
+          throw new AppError('validation_failed', content.message, {
+            details: { problems: [{ in: 'body', field: null, message: content.message }] },
+          });
+        }
+        if (content.kind === 'unstorable') {
+          const id = await withTenant(deps.db.pool, { workspaceId: null, userId: null }, (c) =>
+            insertDelivery(c, {
+              platform,
+              deliveryKey: verified.key,
+              signedAt: verified.signedAt,
+              payload: null,
+              raw: null,
+              status: 'failed',
+              error: { code: 'unstorable_string', field: content.field, message: content.message },
+            }),
+          );
+          request.log.warn(
+            { platform, deliveryId: id, field: content.field },
+            'webhook delivery refused: unstorable string',
+          );
+          return id === null
+            ? { status: 'duplicate' as const, id: null }
+            : { status: 'refused' as const, id, reason: content.message };
         }
         const queue = await deps.jobs.get();
         const id = await withTenant(
@@ -89,8 +110,8 @@ export async function registerWebhookRoutes(app: ZodApp, deps: AppDeps): Promise
               platform,
               deliveryKey: verified.key,
               signedAt: verified.signedAt,
-              payload,
-              raw: platform === 'youtube' ? text : null,
+              payload: content.payload,
+              raw: content.raw,
             });
             if (stored !== null)
               await queue.boss.send(WEBHOOK_QUEUE, { id: stored }, { db: queueDb(c) });
@@ -130,7 +151,7 @@ export async function registerWebhookRoutes(app: ZodApp, deps: AppDeps): Promise
           if (!config.metaVerifyToken) throw notConfigured('meta');
           if (
             q['hub.mode'] !== 'subscribe' ||
-            q['hub.verify_token'] !== config.metaVerifyToken ||
+            !equalSecrets(config.metaVerifyToken, q['hub.verify_token'] ?? '') ||
             !q['hub.challenge']
           ) {
             throw new AppError(
@@ -146,9 +167,28 @@ export async function registerWebhookRoutes(app: ZodApp, deps: AppDeps): Promise
           const token = q.crc_token;
           if (!token)
             throw new AppError('validation_failed', 'crc_token is required', {
-              details: { problems: [{ in: 'query', field: 'crc_token', message: 'required' }] },
+              details: {
+                problems: [{ in: 'querystring', field: 'crc_token', message: 'required' }],
+              },
             });
-          return xCrcResponse(token, config.xConsumerSecret);
+          const answer = xCrcResponse(token, config.xConsumerSecret);
+          if (!answer)
+            throw new AppError(
+              'validation_failed',
+              'crc_token must be 1 to 256 base64 characters (A-Z a-z 0-9 + / = _ -)',
+              {
+                details: {
+                  problems: [
+                    {
+                      in: 'querystring',
+                      field: 'crc_token',
+                      message: 'not a CRC token: 1 to 256 base64 characters',
+                    },
+                  ],
+                },
+              },
+            );
+          return answer;
         }
         case 'youtube': {
           if (!config.youtubeWebSubSecret) throw notConfigured('youtube');
@@ -163,7 +203,9 @@ export async function registerWebhookRoutes(app: ZodApp, deps: AppDeps): Promise
               'expected hub.mode, hub.topic (a YouTube channel feed) and hub.challenge',
               {
                 details: {
-                  problems: [{ in: 'query', field: 'hub.topic', message: 'not a channel feed' }],
+                  problems: [
+                    { in: 'querystring', field: 'hub.topic', message: 'not a channel feed' },
+                  ],
                 },
               },
             );
