@@ -17,6 +17,20 @@ export const syncStatuses = ['queued', 'running', 'completed', 'partial', 'faile
 export const deadLetterStatuses = ['open', 'replayed', 'discarded'] as const;
 
 /**
+ * A credential sent to the platform as an HTTP header value, which may hold only visible ASCII: a
+ * curly quote or a line break picked up on the way (a chat, a document) would otherwise fail every
+ * request. The message names the field, never the value.
+ */
+const headerCredential = (field: string, max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .regex(/^[\x21-\x7e]+$/, {
+      message: `${field} may hold only visible ASCII characters (no spaces, line breaks, curly quotes or accented letters): paste the token again exactly as the platform shows it`,
+    });
+
+/**
  * A connection made from a token the user pasted (an app bearer token, an API key or a user
  * access token). OAuth flows store into the same connections later; the input stays generic.
  */
@@ -37,10 +51,10 @@ export const connectionCreateSchema = z
       ),
     credentials: z
       .object({
-        access_token: z.string().min(1).max(8192).optional(),
-        refresh_token: z.string().min(1).max(8192).optional(),
+        access_token: headerCredential('access_token', 8192).optional(),
+        refresh_token: headerCredential('refresh_token', 8192).optional(),
         expires_at: z.iso.datetime({ offset: true }).optional(),
-        api_key: z.string().min(1).max(1024).optional(),
+        api_key: headerCredential('api_key', 1024).optional(),
       })
       .strict()
       .refine((c) => c.access_token !== undefined || c.api_key !== undefined, {

@@ -400,6 +400,23 @@ export async function listRefreshesOf(
   }));
 }
 
+/**
+ * Serialises, until the end of the transaction, every connect of one platform account to one
+ * workspace: the lookup of its connection and the upsert that follows must see each other, as
+ * credentials are sealed for the id the lookup settles on.
+ */
+export async function lockConnectionAccount(
+  db: Queryable,
+  workspaceId: string,
+  platform: string,
+  externalAccountId: string,
+): Promise<void> {
+  await db.query(
+    "SELECT pg_advisory_xact_lock(hashtextextended('connection_account:' || $1 || ':' || $2 || ':' || $3, 0))",
+    [workspaceId, platform, externalAccountId],
+  );
+}
+
 export async function findConnectionByAccount(
   db: Queryable,
   workspaceId: string,

@@ -8,6 +8,7 @@ import type { PoolClient } from '../../db/pool.js';
 import {
   findConnection,
   findConnectionByAccount,
+  lockConnectionAccount,
   updateConnection,
   upsertConnection,
   type Connection,
@@ -132,18 +133,17 @@ export async function storeConnection(
   input: ConnectionCreate,
   resolved: ResolvedConnection,
 ): Promise<{ connection: Connection; created: boolean }> {
-  const existing = await findConnectionByAccount(
-    c,
-    workspaceId,
-    input.platform,
-    resolved.account.externalId,
-  );
+  const externalId = resolved.account.externalId;
+  // Two connects of one account at once would otherwise both find no row and pick two ids: the
+  // second upsert would then give the first's row credentials sealed for an id it does not have.
+  await lockConnectionAccount(c, workspaceId, input.platform, externalId);
+  const existing = await findConnectionByAccount(c, workspaceId, input.platform, externalId);
   const id = existing?.id ?? randomUUID();
-  return upsertConnection(c, {
+  const stored = await upsertConnection(c, {
     id,
     workspaceId,
     platform: input.platform,
-    externalAccountId: resolved.account.externalId,
+    externalAccountId: externalId,
     handle: handleOf(input, resolved.account),
     // Display is TikTok's default: stored as null, like a connection made through OAuth.
     api: input.api === 'research' ? 'research' : null,
@@ -152,6 +152,14 @@ export async function storeConnection(
     pollMinutes: input.poll_minutes,
     createdBy: userId,
   });
+  // Credentials sealed for another id could never be opened: fail this connect, not every sync.
+  if (stored.connection.id !== id)
+    throw new AppError(
+      'internal_error',
+      'the connection was stored under another id than its credentials were sealed for',
+      { details: { connection_id: stored.connection.id } },
+    );
+  return stored;
 }
 
 export async function getConnection(

@@ -4,6 +4,7 @@
  * before expiry and after a 401 with rotation, concurrent renewals spending a rotating refresh
  * token once, and every refusal (replayed or unknown state, denied consent, a dead grant).
  */
+import { createHash } from 'node:crypto';
 import type { ConnectionView } from '@socialpulse/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../api/app.js';
@@ -305,6 +306,81 @@ describe.skipIf(databaseUnavailable() !== '')('OAuth connections against the sim
         error: { code: 'validation_failed', details: { field: 'return_to' } },
       });
     }
+  });
+
+  it('a return_to that would leave this site, however written, is refused; a stored one is never followed off it', async () => {
+    const crafted = [
+      '/.//evil.example/x',
+      '/..//evil.example/x',
+      '/a/../..//evil.example',
+      '/%2e%2e//evil.example',
+      '/\\evil.example',
+      '/./\\evil.example',
+      '//evil.example',
+      '/%2F%2Fevil.example',
+      '/%5Cevil.example',
+      '/\t/evil.example',
+      '/\n/evil.example',
+      '/.\t//evil.example',
+      'https://evil.example/',
+    ];
+    /** Where a browser at this SocialPulse goes with the callback's Location. */
+    const expectSameOrigin = (location: unknown, returnTo: string): void => {
+      expect(typeof location, returnTo).toBe('string');
+      const value = String(location);
+      // A path: one slash, then neither slash nor backslash (which browsers read as a slash).
+      expect(value, returnTo).toMatch(/^\/(?![/\\])/);
+      expect(value, returnTo).not.toMatch(/[\p{Cc}\\]/u);
+      const followed = new URL(value, 'https://socialpulse.example/connections/');
+      expect(followed.origin, returnTo).toBe('https://socialpulse.example');
+      expect(followed.pathname.toLowerCase(), returnTo).not.toMatch(/^\/(%2f|%5c)/);
+    };
+    /** The callback's Location after the platform granted the consent. */
+    const granted = async (callback: string): Promise<unknown> => {
+      const res = await inject('GET', callback, null);
+      expect(res.status, JSON.stringify(res.body)).toBe(303);
+      return res.headers.location;
+    };
+    const stateOf = (callback: string): string =>
+      new URL(callback, 'http://x').searchParams.get('state') ?? '';
+    /** The callback's Location after the user refused the consent on the platform. */
+    const denied = async (callback: string): Promise<unknown> => {
+      const res = await inject(
+        'GET',
+        `/v1/oauth/reddit/callback?error=access_denied&state=${stateOf(callback)}`,
+        null,
+      );
+      expect(res.status, JSON.stringify(res.body)).toBe(303);
+      return res.headers.location;
+    };
+
+    for (const returnTo of crafted) {
+      const started = await inject('POST', `${ws()}/connections/oauth`, owner, {
+        platform: 'reddit',
+        return_to: returnTo,
+      });
+      expect(started.status, returnTo).toBe(400);
+      expect(started.body, returnTo).toMatchObject({
+        error: { code: 'validation_failed', details: { field: 'return_to' } },
+      });
+      // A flow stored with such a path before it was refused at the start is still only followed
+      // to a path of this site, whether the consent was granted or denied.
+      for (const outcome of ['granted', 'denied'] as const) {
+        const callback = await consent('reddit', { returnTo: '/connections' });
+        await db.adminPool.query('UPDATE oauth_states SET return_to = $1 WHERE state_hash = $2', [
+          returnTo,
+          createHash('sha256').update(stateOf(callback)).digest(),
+        ]);
+        expectSameOrigin(
+          outcome === 'granted' ? await granted(callback) : await denied(callback),
+          returnTo,
+        );
+      }
+    }
+    // What was a path of this site stays that path.
+    const kept = await consent('reddit', { returnTo: '/connections/./new?tab=oauth#top' });
+    const location = String(await granted(kept));
+    expect(location).toMatch(/^\/connections\/new\?tab=oauth&connection_id=[0-9a-f-]{36}$/);
   });
 
   it('refuses platforms without an OAuth flow or client, and callers without manage_connections', async () => {

@@ -110,21 +110,41 @@ export function allowedInstance(instance: string, configured: string | undefined
   return instance;
 }
 
+/** A stand-in origin to resolve paths against: only what stays on it is a path of this site. */
+const PATH_ORIGIN = 'http://socialpulse.invalid';
+
+/**
+ * `value` as a browser at this SocialPulse would follow it, normalised as the URL parser does
+ * (dot segments, tabs and line breaks, backslashes), or null when that would leave this site or
+ * could be read as another site's address: `/.//evil.example` normalises to `//evil.example`, a
+ * protocol-relative address, so the check is on the normalised path, not on what was given.
+ * Encoded slashes and backslashes at the start are refused too: a router that decodes the path
+ * before following it would turn `/%2F%2Fevil.example` into the same thing.
+ */
+export function sameOriginPath(value: string): string | null {
+  // Control characters and backslashes are never in a path this application hands out; the URL
+  // parser would drop or reinterpret them, which is how the tricks above work.
+  if (!value.startsWith('/') || /[\p{Cc}\\]/u.test(value)) return null;
+  let url: URL;
+  try {
+    url = new URL(value, PATH_ORIGIN);
+  } catch {
+    return null;
+  }
+  if (url.origin !== PATH_ORIGIN || !/^\/(?![/\\]|%2f|%5c)/i.test(url.pathname)) return null;
+  return `${url.pathname}${url.search}${url.hash}`;
+}
+
 /** Only a path of this application: `//evil.example` and `https://…` would be open redirects. */
 export function safeReturnPath(value: string | undefined): string | null {
   if (value === undefined || value === '') return null;
-  if (
-    !value.startsWith('/') ||
-    value.startsWith('//') ||
-    value.includes('\\') ||
-    /[\r\n]/.test(value) ||
-    value.length > 512
-  )
+  const path = value.length > 512 ? null : sameOriginPath(value);
+  if (path === null || path.length > 1024)
     throw validationFailed('return_to must be a path of this SocialPulse, such as /connections', {
       field: 'return_to',
-      value,
+      value: value.slice(0, 512),
     });
-  return value;
+  return path;
 }
 
 function providerOf(platform: string): OAuthProvider {

@@ -1,13 +1,28 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SyncRunView } from '@socialpulse/contracts';
+import type { ConnectionView, SyncRunView } from '@socialpulse/contracts';
 import {
   buildTestApp,
   callerFor,
   createWorkspaceAs,
+  noRateLimits,
   noRateLimitsAtAll,
   signUpUser,
   type Caller,
 } from '../../../../test/support/app.js';
+import { startSimulator, type Simulator } from '../../../../test/simulator/index.js';
+import { loadConfig } from '../../../config.js';
+import { findConnection } from '../../../db/repos/connections.repo.js';
+import { withTenant } from '../../../db/tenant.js';
+import { createSecretBox } from '../../../domain/auth/secret-box.js';
+import {
+  createConnectorProvider,
+  type ConnectorProvider,
+} from '../../../domain/collection/connectors.js';
+import { syncConnection } from '../../../domain/collection/sync.service.js';
+import { openCredentials } from '../../../domain/connections/credentials.js';
+import { createLogger } from '../../../observability/logger.js';
+import { buildApp } from '../../app.js';
+import { createAppDeps } from '../../deps.js';
 import { insertCollectionRowsFor } from '../../../../test/support/collection-rows.js';
 import {
   createTestDatabase,
@@ -101,3 +116,117 @@ describe.skipIf(databaseUnavailable() !== '')('sync runs API', () => {
     expect(latest.data.map((r) => r.id)).toEqual([runIds[0]]);
   });
 });
+
+describe.skipIf(databaseUnavailable() !== '')('connecting an account with a pasted token', () => {
+  let db: TestDatabase;
+  let sim: Simulator;
+  let app: ZodApp;
+  let connectors: ConnectorProvider;
+  let api: Caller;
+  let workspaceId: string;
+  const connectionsUrl = (): string => `/v1/workspaces/${workspaceId}/connections`;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    sim = await startSimulator({ seed: 5, accounts: { x: 1 }, postsPerAccount: 3 });
+    // The connector defaults (retries with backoff): a refusal the platform is never asked about
+    // must not wait for them.
+    connectors = createConnectorProvider({ baseUrls: sim.baseUrls });
+    const config = loadConfig({ LOG_LEVEL: 'silent', DATABASE_URL: db.url, ...noRateLimits }, {});
+    const deps = createAppDeps(config, db, null, createLogger('silent'));
+    app = await buildApp(Object.assign(deps, { collection: { connectors } }));
+    const owner = await signUpUser(app);
+    api = callerFor(app, owner);
+    workspaceId = await createWorkspaceAs(app, owner);
+  }, 60_000);
+
+  afterAll(async () => {
+    await app?.close();
+    await sim?.close();
+    await db?.drop();
+  });
+
+  it('two connects of the same account at once leave one connection whose credentials open', async () => {
+    const account = sim.accounts.x[0];
+    if (!account) throw new Error('no account');
+    const payload = {
+      platform: 'x',
+      account: `@${account.handle}`,
+      credentials: { access_token: account.accessToken },
+    };
+    // Both requests look the account up before either stores it: the table is locked until both
+    // wait on it (a stand-in for two requests that arrive together), then released at once.
+    const blocker = await db.adminPool.connect();
+    let results: Awaited<ReturnType<Caller['inject']>>[];
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query('LOCK TABLE platform_connections IN ACCESS EXCLUSIVE MODE');
+      const requests = Promise.all(
+        [1, 2].map(() => api.inject({ method: 'POST', url: connectionsUrl(), payload })),
+      );
+      await waitForLockWaiters(db, 2);
+      await blocker.query('COMMIT');
+      results = await requests;
+    } finally {
+      blocker.release();
+    }
+    expect(results.map((r) => r.statusCode).sort(), results.map((r) => r.body).join('\n')).toEqual([
+      200, 201,
+    ]);
+    const [first, second] = results.map((r) => r.json<ConnectionView>());
+    expect(first?.id).toBe(second?.id);
+    const list = await api.inject({ url: connectionsUrl() });
+    expect(list.json<{ data: ConnectionView[] }>().data.map((c) => c.id)).toEqual([first?.id]);
+
+    const id = first?.id ?? '';
+    const box = createSecretBox(db.secrets.encryptionKey);
+    const stored = await withTenant(db.pool, { workspaceId, userId: null }, (c) =>
+      findConnection(c, workspaceId, id),
+    );
+    expect(openCredentials(box, id, stored?.credentialsSealed ?? '').accessToken).toBe(
+      account.accessToken,
+    );
+    const run = await syncConnection(
+      { pool: db.pool, secretBox: box, connectors },
+      { workspaceId, connectionId: id, kind: 'posts', trigger: 'manual' },
+    );
+    expect(run.status, JSON.stringify(run)).toBe('completed');
+    expect(run.postsCollected).toBe(sim.postIds('x', account.id).length);
+  });
+
+  it.each([
+    ['access_token', { access_token: '\u201cabc\u201d' }],
+    ['access_token', { access_token: 'abc\ndef' }],
+    ['access_token', { access_token: 'abc def' }],
+    ['refresh_token', { access_token: 'abc', refresh_token: 'r\u00e9fresh' }],
+    ['api_key', { api_key: 'key\t1' }],
+  ])(
+    'a %s that cannot travel in an HTTP header is refused at once, naming the field and not echoing it',
+    async (field, credentials) => {
+      const requestsBefore = sim.stats.totalRequests;
+      const res = await api.inject({
+        method: 'POST',
+        url: connectionsUrl(),
+        payload: { platform: 'x', account: '@someone', credentials },
+      });
+      const error = expectError(res, 400, 'validation_failed');
+      expect(JSON.stringify(error.details)).toContain(`credentials.${field}`);
+      const secret = (credentials as Record<string, string>)[field] ?? '';
+      expect(res.body).not.toContain(JSON.stringify(secret).slice(1, -1));
+      expect(res.body).not.toContain(secret);
+      // Refused by the contract: no request left for the platform, so none was retried either.
+      expect(sim.stats.totalRequests).toBe(requestsBefore);
+    },
+  );
+});
+
+/** Resolves once `n` sessions of the test database wait for a lock. */
+async function waitForLockWaiters(db: TestDatabase, n: number): Promise<void> {
+  for (;;) {
+    const { rows } = await db.adminPool.query<{ waiting: number }>(
+      "SELECT count(*)::int AS waiting FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+    );
+    if ((rows[0]?.waiting ?? 0) >= n) return;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}

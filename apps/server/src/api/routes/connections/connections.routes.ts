@@ -34,6 +34,7 @@ import {
 import {
   completeOAuth,
   OAuthFlowError,
+  sameOriginPath,
   startOAuth,
   type OAuthDeps,
 } from '../../../domain/connections/oauth.service.js';
@@ -78,9 +79,13 @@ function decodeRunCursor(cursor: string): { queuedAt: Date; id: string } {
   return { queuedAt, id };
 }
 
-/** `path?…&name=value`: the flow's return path with the outcome appended. */
+/**
+ * `path?…&name=value`: the flow's return path with the outcome appended. A stored path that is
+ * not (or, normalised, no longer) a path of this site becomes `/`: a Location must never send the
+ * browser elsewhere, whatever a flow row holds.
+ */
 function withQuery(path: string, params: Record<string, string>): string {
-  const url = new URL(path, 'http://socialpulse.invalid');
+  const url = new URL(sameOriginPath(path) ?? '/', 'http://socialpulse.invalid');
   for (const [name, value] of Object.entries(params))
     url.searchParams.set(name, value.slice(0, 300));
   return `${url.pathname}${url.search}`;
