@@ -34,6 +34,8 @@ export interface SimPost {
   /** IMAGE / VIDEO / CAROUSEL_ALBUM for Instagram, ignored elsewhere. */
   mediaType: 'IMAGE' | 'VIDEO' | 'CAROUSEL_ALBUM';
   deleted: boolean;
+  /** A text set by a test (`setPostText`) instead of the seeded one: crafted or edited posts. */
+  text?: string;
 }
 
 const firstNames = [
@@ -174,6 +176,7 @@ export interface TextParts {
 
 /** The text of a post, from its seed (computed on demand: 100,000 posts stay cheap). */
 export function postText(post: SimPost, others: readonly string[]): TextParts {
+  if (post.text !== undefined) return { text: post.text, hashtags: [], mentions: [], lang: 'en' };
   const rnd = seededRandom(post.seed ^ 0x5bd1e995);
   const topic = pick(rnd, topics);
   const tags = Array.from({ length: Math.floor(rnd() * 3) }, () => pick(rnd, hashtags));

@@ -135,6 +135,10 @@ export interface Simulator {
   setFaults(rules: FaultRule[]): void;
   /** Marks posts deleted: they leave listings and lookups answer the platform's not-found. */
   deletePosts(platform: Platform, ids: readonly string[]): void;
+  /** Replaces a post's text from now on (an edit, or a crafted value such as a NUL character). */
+  setPostText(platform: Platform, id: string, text: string): void;
+  /** Moves a post to another creation time (a crafted value such as year 0); listings stay newest first. */
+  setPostCreatedAt(platform: Platform, id: string, createdAtMs: number): void;
   /** Expires every access token of a platform now (refresh tokens stay valid). */
   expireTokens(platform: Platform): void;
   /** Revokes every user access and refresh token of a platform (the user removed the app there). */
@@ -663,6 +667,17 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         const post = postIndex.get(platform)?.get(id);
         if (post !== undefined) post.deleted = true;
       }
+    },
+    setPostText(platform, id, text) {
+      const post = postIndex.get(platform)?.get(id);
+      if (post === undefined) throw new Error(`no ${platform} post ${id}`);
+      post.text = text;
+    },
+    setPostCreatedAt(platform, id, createdAtMs) {
+      const post = postIndex.get(platform)?.get(id);
+      if (post === undefined) throw new Error(`no ${platform} post ${id}`);
+      post.createdAtMs = createdAtMs;
+      post.account.posts.sort((a, b) => b.createdAtMs - a.createdAtMs);
     },
     expireTokens(platform) {
       tokens.expireAll(platform, clock());

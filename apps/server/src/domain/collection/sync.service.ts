@@ -48,6 +48,7 @@ import { withTenant } from '../../db/tenant.js';
 import type { Logger } from '../../observability/logger.js';
 import type { SecretBox } from '../auth/secret-box.js';
 import { currentCredential, isTokenRefusal } from '../connections/token-renewal.js';
+import { findUnstorableString } from '../imports/parsed-item.js';
 import { validateRecord } from '../imports/record-validator.js';
 import { countingHttp, type ConnectorProvider } from './connectors.js';
 import { nextRefresh } from './refresh-plan.js';
@@ -294,6 +295,13 @@ export async function syncConnection(deps: SyncDeps, request: SyncRequest): Prom
         ...rc.ctx,
         credential: await currentCredential(renewal, connection, 'refused', refused),
       };
+      // The first attempt saved its cursor page by page: the retry resumes from there instead of
+      // the cursor read before the run, which would restart from the newest posts and skip the
+      // pages between the last one written and the overlap.
+      const latest = await withTenant(deps.pool, tenant, (c) =>
+        findConnection(c, workspaceId, connectionId),
+      );
+      if (latest) rc.connection = latest;
       connectionChange = await operation();
     }
   } catch (error) {
@@ -464,12 +472,42 @@ async function saveProgress(c: PoolClient, rc: RunContext): Promise<void> {
   await updateSyncRunProgress(c, rc.connection.workspaceId, rc.run.id, rc.state.progress);
 }
 
-function rowOf(post: CollectedPost): ImportPostRow | null {
-  const checked = validateRecord({ ...toImportRecord(post) }, 0, JSON.stringify(post.raw ?? null));
-  return checked.ok ? checked.row : null;
+/**
+ * JSON.stringify writes a NUL and an unpaired surrogate as escapes; text holding neither needs no
+ * walk. A match may still be an escaped backslash followed by `u0000`: the walk decides.
+ */
+const UNSTORABLE_ESCAPE = /\\u0000|\\u[dD][89a-fA-F]/;
+
+/**
+ * Why PostgreSQL could not store the record (a NUL character, invalid Unicode: its text and jsonb
+ * refuse them, and the whole page's write with them), or null. The schema lets both through.
+ */
+function unstorable(fields: Record<string, unknown>, rawJson: string, raw: unknown): string | null {
+  const found =
+    findUnstorableString(fields) ??
+    (UNSTORABLE_ESCAPE.test(rawJson) ? findUnstorableString(raw, 'raw') : null);
+  return found ? `${found.path || 'a field name'} ${found.reason}` : null;
 }
 
-function snapshotRow(snapshot: MetricSnapshot, post: DueRefresh): ImportPostRow {
+function rowOf(post: CollectedPost): { row: ImportPostRow } | { why: string } {
+  const record = toImportRecord(post);
+  const rawJson = JSON.stringify(post.raw ?? null);
+  const why = unstorable({ ...record }, rawJson, post.raw);
+  if (why !== null) return { why };
+  const checked = validateRecord({ ...record }, 0, rawJson);
+  return checked.ok
+    ? { row: checked.row }
+    : { why: `a post did not fit the common model: ${checked.reject.reason}` };
+}
+
+function snapshotRow(snapshot: MetricSnapshot, post: DueRefresh): ImportPostRow | { why: string } {
+  const rawJson = JSON.stringify(snapshot.raw ?? null);
+  const why = unstorable(
+    { external_id: snapshot.external_id, captured_at: snapshot.captured_at },
+    rawJson,
+    snapshot.raw,
+  );
+  if (why !== null) return { why };
   return {
     platform: snapshot.platform,
     externalId: snapshot.external_id,
@@ -488,12 +526,32 @@ function snapshotRow(snapshot: MetricSnapshot, post: DueRefresh): ImportPostRow 
     saves: snapshot.saves,
     impressions: snapshot.impressions,
     metricsCapturedAt: snapshot.captured_at,
-    rawJson: JSON.stringify(snapshot.raw ?? null),
+    rawJson,
   };
 }
 
 const hasMetrics = (r: ImportPostRow): boolean =>
   [r.likes, r.comments, r.shares, r.views, r.saves, r.impressions].some((v) => v !== null);
+
+/** A record left out of the run, counted and reported with its reason. */
+function skip(state: RunState, what: 'posts' | 'metrics', externalId: string, why: string): void {
+  state.progress.skipped += 1;
+  state.gap({ what, reason: 'unmappable', detail: why, resourceIds: [externalId] });
+}
+
+/** The rows the write stored: those PostgreSQL refused are skipped like unmappable ones. */
+function storedRows(
+  state: RunState,
+  what: 'posts' | 'metrics',
+  rows: readonly ImportPostRow[],
+  refused: readonly { index: number; reason: string }[],
+): ImportPostRow[] {
+  if (refused.length === 0) return [...rows];
+  const out = new Set(refused.map((r) => r.index));
+  for (const r of refused)
+    skip(state, what, rows[r.index]?.externalId ?? '', `rejected by the database: ${r.reason}`);
+  return rows.filter((_, i) => !out.has(i));
+}
 
 async function syncPosts(rc: RunContext): Promise<Parameters<typeof updateConnection>[3]> {
   const { connection, connector, state, limits, deps } = rc;
@@ -562,22 +620,14 @@ async function syncPosts(rc: RunContext): Promise<Parameters<typeof updateConnec
       }
       throw error;
     }
-    const rows: ImportPostRow[] = [];
+    const mapped: ImportPostRow[] = [];
     for (const post of result.posts) {
-      const row = rowOf(post);
-      if (row === null) {
-        state.progress.skipped += 1;
-        state.gap({
-          what: 'posts',
-          reason: 'unmappable',
-          detail: 'a post did not fit the common model',
-          resourceIds: [post.external_id],
-        });
+      const checked = rowOf(post);
+      if ('why' in checked) {
+        skip(state, 'posts', post.external_id, checked.why);
         continue;
       }
-      rows.push(row);
-      const created = Date.parse(post.created_at);
-      if (!Number.isNaN(created) && (newest === null || created > newest)) newest = created;
+      mapped.push(checked.row);
     }
     state.connectorGaps('posts', result.gaps);
     const next = result.hasMore ? result.nextCursor : null;
@@ -586,7 +636,18 @@ async function syncPosts(rc: RunContext): Promise<Parameters<typeof updateConnec
     pending = next !== null && page + 1 < limits.maxPagesPerRun ? fetchPage(next) : null;
     const writtenAt = rc.now();
     await withTenant(deps.pool, scopeOf(workspaceId), async (c) => {
-      await writeSyncedPosts(c, workspaceId, source, rows, writtenAt.toISOString());
+      const written = await writeSyncedPosts(
+        c,
+        workspaceId,
+        source,
+        mapped,
+        writtenAt.toISOString(),
+      );
+      const rows = storedRows(state, 'posts', mapped, written.refused);
+      for (const row of rows) {
+        const created = Date.parse(row.createdAt);
+        if (!Number.isNaN(created) && (newest === null || created > newest)) newest = created;
+      }
       await insertRefreshPlan(
         c,
         workspaceId,
@@ -687,10 +748,20 @@ async function refreshMetrics(rc: RunContext): Promise<Parameters<typeof updateC
       throw error;
     }
     const byId = new Map(batch.map((d) => [d.externalId, d]));
-    const rows: ImportPostRow[] = [];
+    const mapped: ImportPostRow[] = [];
     for (const s of result.snapshots) {
       const post = byId.get(s.external_id);
-      if (post) rows.push(snapshotRow({ ...s, platform: connection.platform as Platform }, post));
+      if (!post) continue;
+      const row = snapshotRow({ ...s, platform: connection.platform as Platform }, post);
+      if ('why' in row)
+        // Counted below with the batch's other posts that got no snapshot.
+        state.gap({
+          what: 'metrics',
+          reason: 'unmappable',
+          detail: row.why,
+          resourceIds: [s.external_id],
+        });
+      else mapped.push(row);
     }
     state.connectorGaps('metrics', result.gaps);
     const gone = new Set(
@@ -700,10 +771,17 @@ async function refreshMetrics(rc: RunContext): Promise<Parameters<typeof updateC
         )
         .map((g) => g.resourceId ?? ''),
     );
-    const seen = new Set(rows.map((r) => r.externalId));
+    const seen = new Set(mapped.map((r) => r.externalId));
     state.progress.skipped += ids.filter((id) => !seen.has(id)).length;
     await withTenant(deps.pool, scopeOf(workspaceId), async (c) => {
-      await writeSyncedPosts(c, workspaceId, source, rows, rc.now().toISOString());
+      const written = await writeSyncedPosts(
+        c,
+        workspaceId,
+        source,
+        mapped,
+        rc.now().toISOString(),
+      );
+      const rows = storedRows(state, 'metrics', mapped, written.refused);
       state.progress.snapshots += rows.filter(hasMetrics).length;
       await advance(c, rc, batch, gone);
       await saveProgress(c, rc);

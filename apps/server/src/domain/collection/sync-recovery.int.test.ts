@@ -1,0 +1,249 @@
+/**
+ * The sync service recovering from what would otherwise stop a connection's collection: a post
+ * PostgreSQL cannot store (a NUL character, an unpaired surrogate) among good ones, in a listing
+ * or a metric refresh, and a token the platform refuses in the middle of a multi-page backfill.
+ */
+import type { ConnectionView } from '@socialpulse/contracts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../api/app.js';
+import { createAppDeps } from '../../api/deps.js';
+import type { ZodApp } from '../../api/types.js';
+import { loadConfig } from '../../config.js';
+import { createLogger } from '../../observability/logger.js';
+import { createSecretBox, type SecretBox } from '../auth/secret-box.js';
+import {
+  createTestDatabase,
+  databaseUnavailable,
+  type TestDatabase,
+} from '../../../test/support/db.js';
+import {
+  createWorkspaceAs,
+  noRateLimits,
+  signUpUser,
+  type TestUser,
+} from '../../../test/support/app.js';
+import {
+  createManualClock,
+  startSimulator,
+  type SimAccountInfo,
+  type Simulator,
+} from '../../../test/simulator/index.js';
+import { createConnectorProvider, type ConnectorProvider } from './connectors.js';
+import { syncConnection } from './sync.service.js';
+
+const DAY = 86_400_000;
+// TikTok lists 20 videos a page: 70 make four pages.
+const POSTS = 70;
+
+describe.skipIf(databaseUnavailable() !== '')('collection: the sync recovers', () => {
+  const clock = createManualClock(Date.UTC(2026, 2, 1, 12));
+  const now = (): Date => new Date(clock.now());
+  let db: TestDatabase;
+  let sim: Simulator;
+  let app: ZodApp;
+  let box: SecretBox;
+  let connectors: ConnectorProvider;
+  let owner: TestUser;
+  let workspaceId: string;
+
+  const accountOf = (index: number): SimAccountInfo => {
+    const account = sim.accounts.tiktok[index];
+    if (!account) throw new Error(`no simulated tiktok account ${index}`);
+    return account;
+  };
+
+  /** A pasted token with its refresh token: the sync can renew it when it is refused. */
+  const connect = async (account: SimAccountInfo): Promise<ConnectionView> => {
+    const res = await app.inject({
+      method: 'POST',
+      url: `/v1/workspaces/${workspaceId}/connections`,
+      headers: owner.headers,
+      payload: {
+        platform: 'tiktok',
+        account: `@${account.handle}`,
+        credentials: {
+          access_token: account.accessToken,
+          refresh_token: account.refreshToken ?? '',
+        },
+      },
+    });
+    expect(res.statusCode, res.body).toBe(201);
+    return res.json<ConnectionView>();
+  };
+
+  const sync = (connectionId: string, kind: 'posts' | 'metrics') =>
+    syncConnection(
+      { pool: db.pool, secretBox: box, connectors, now },
+      { workspaceId, connectionId, kind, trigger: 'manual' },
+    );
+
+  const storedIds = async (accountId: string): Promise<string[]> => {
+    const { rows } = await db.adminPool.query<{ external_id: string }>(
+      `SELECT p.external_id FROM posts p JOIN platform_accounts a ON a.id = p.account_id
+        WHERE p.workspace_id = $1 AND p.platform = 'tiktok' AND a.external_id = $2`,
+      [workspaceId, accountId],
+    );
+    return rows.map((r) => r.external_id).sort();
+  };
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    sim = await startSimulator({
+      seed: 23,
+      clock: clock.now,
+      accounts: { tiktok: 3 },
+      postsPerAccount: POSTS,
+      // One post dated after the start per account: it appears when the clock passes it.
+      upcomingPostsPerAccount: 1,
+      upcomingSpanDays: 1,
+      // Tokens outlive the test's clock: a refusal happens only where a fault says so.
+      tokenTtlSeconds: { tiktok: 60 * 86_400 },
+    });
+    connectors = createConnectorProvider({
+      baseUrls: sim.baseUrls,
+      oauthClients: {
+        tiktok: { clientId: sim.apps.tiktok.clientId, clientSecret: sim.apps.tiktok.clientSecret },
+      },
+      now: clock.now,
+      backoffBaseMs: 10,
+      backoffMaxMs: 50,
+      maxWaitMs: 2_000,
+      maxAttempts: 2,
+    });
+    const config = loadConfig({ LOG_LEVEL: 'silent', DATABASE_URL: db.url, ...noRateLimits }, {});
+    box = createSecretBox(db.secrets.encryptionKey);
+    const deps = createAppDeps(config, db, null, createLogger('silent'));
+    app = await buildApp(Object.assign(deps, { collection: { connectors } }));
+    owner = await signUpUser(app);
+    workspaceId = await createWorkspaceAs(app, owner);
+  }, 60_000);
+
+  afterAll(async () => {
+    await app?.close();
+    await sim?.close();
+    await db?.drop();
+  });
+
+  it('a post PostgreSQL cannot store is skipped with the reason; its page is kept, the run completes, and the next run goes on', async () => {
+    const account = accountOf(0);
+    const ids = sim.postIds('tiktok', account.id);
+    // The newest post (on the first page, re-read by every incremental run's overlap) holds a
+    // NUL; one on the second page an unpaired surrogate.
+    const withNul = ids[0] ?? '';
+    const withSurrogate = ids[25] ?? '';
+    sim.setPostText('tiktok', withNul, 'morning run \u0000 #fyp');
+    sim.setPostText('tiktok', withSurrogate, 'half an emoji \ud83d here');
+    const connection = await connect(account);
+
+    const first = await sync(connection.id, 'posts');
+    expect(first.status, JSON.stringify(first)).toBe('completed');
+    const good = ids.filter((id) => id !== withNul && id !== withSurrogate).sort();
+    expect(await storedIds(account.id)).toEqual(good);
+    expect(first).toMatchObject({ postsCollected: good.length, skipped: 2 });
+    const skipped = first.gaps.filter((g) => g.what === 'posts' && g.reason === 'unmappable');
+    expect(skipped.flatMap((g) => g.resourceIds ?? []).sort()).toEqual(
+      [withNul, withSurrogate].sort(),
+    );
+    const why = (id: string): string =>
+      skipped.find((g) => g.resourceIds?.includes(id))?.detail ?? '';
+    expect(why(withNul)).toMatch(/NUL/);
+    expect(why(withSurrogate)).toMatch(/surrogate/);
+
+    // A post published since: the next run stores it, past the bad one it reads again.
+    clock.advance(2 * DAY);
+    const fresh = sim.postIds('tiktok', account.id).filter((id) => !ids.includes(id));
+    expect(fresh).toHaveLength(1);
+    const second = await sync(connection.id, 'posts');
+    expect(second.status, JSON.stringify(second)).toBe('completed');
+    expect(await storedIds(account.id)).toEqual([...good, ...fresh].sort());
+    expect(second.skipped).toBe(1);
+  }, 60_000);
+
+  it('a refreshed post PostgreSQL cannot store is skipped with the reason; the others get their snapshot and the plan moves on', async () => {
+    const account = accountOf(0);
+    const { rows: connections } = await db.adminPool.query<{ id: string }>(
+      "SELECT id FROM platform_connections WHERE workspace_id = $1 AND platform = 'tiktok' AND external_account_id = $2",
+      [workspaceId, account.id],
+    );
+    const connectionId = connections[0]?.id ?? '';
+    const ids = await storedIds(account.id);
+    const [edited, ...others] = ids.slice(0, 3);
+    // Edited on the platform since it was stored: its refreshed record now holds a NUL.
+    sim.setPostText('tiktok', edited ?? '', 'edited \u0000 caption');
+    await db.adminPool.query(
+      'UPDATE post_refresh_schedule SET due_at = $2 WHERE connection_id = $1',
+      [connectionId, new Date(clock.now() + 30 * DAY)],
+    );
+    const { rows: due } = await db.adminPool.query<{ post_id: string; stage: number }>(
+      `UPDATE post_refresh_schedule r SET due_at = $3 FROM posts p
+        WHERE p.id = r.post_id AND r.connection_id = $1 AND p.external_id = ANY($2::text[])
+        RETURNING r.post_id::text AS post_id, r.stage`,
+      [connectionId, [edited, ...others], new Date(clock.now() - 1000)],
+    );
+    expect(due).toHaveLength(3);
+
+    const run = await sync(connectionId, 'metrics');
+    expect(run.status, JSON.stringify(run)).toBe('completed');
+    expect(run).toMatchObject({ snapshots: 2, skipped: 1 });
+    const gap = run.gaps.find((g) => g.what === 'metrics' && g.reason === 'unmappable');
+    expect(gap?.resourceIds).toEqual([edited]);
+    expect(gap?.detail).toMatch(/NUL/);
+    // Every refreshed post moved to its next stage, the skipped one too: it does not stay the
+    // most overdue and block the others' refreshes.
+    const { rows: after } = await db.adminPool.query<{ post_id: string; stage: number }>(
+      'SELECT post_id::text AS post_id, stage FROM post_refresh_schedule WHERE post_id = ANY($1::bigint[]) AND due_at > $2',
+      [due.map((d) => d.post_id), new Date(clock.now())],
+    );
+    expect(after).toHaveLength(3);
+    for (const row of after)
+      expect(row.stage).toBeGreaterThan(due.find((d) => d.post_id === row.post_id)?.stage ?? 0);
+  }, 60_000);
+
+  it('a post PostgreSQL refuses although it passed the checks is left out by bisecting its page; the rest is stored', async () => {
+    const account = accountOf(2);
+    const ids = sim.postIds('tiktok', account.id);
+    // Dated in year 0: a valid ISO timestamp to the import schema, out of range to PostgreSQL.
+    const [older, oldest] = ids.slice(-2);
+    const yearZero = Date.parse('0000-06-01T00:00:00Z');
+    sim.setPostCreatedAt('tiktok', older ?? '', yearZero + 1000);
+    sim.setPostCreatedAt('tiktok', oldest ?? '', yearZero);
+    const connection = await connect(account);
+
+    const run = await sync(connection.id, 'posts');
+    expect(run.status, JSON.stringify(run)).toBe('completed');
+    const good = ids.filter((id) => id !== older && id !== oldest).sort();
+    expect(await storedIds(account.id)).toEqual(good);
+    expect(run).toMatchObject({ postsCollected: good.length, skipped: 2 });
+    const gaps = run.gaps.filter((g) => g.what === 'posts' && g.reason === 'unmappable');
+    expect(gaps.flatMap((g) => g.resourceIds ?? []).sort()).toEqual([older, oldest].sort());
+    expect(gaps.every((g) => /rejected by the database: .*out of range/.test(g.detail))).toBe(true);
+    // The refused posts have no refresh planned; every stored one has.
+    const { rows } = await db.adminPool.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM post_refresh_schedule WHERE connection_id = $1',
+      [connection.id],
+    );
+    expect(rows[0]?.n).toBe(good.length);
+  }, 60_000);
+
+  it('a token refused in the middle of a backfill is renewed and the run goes on from the page it stopped at', async () => {
+    const account = accountOf(1);
+    const connection = await connect(account);
+    // Pages 1 and 2 go through; the third is refused once, as a token revoked early would be.
+    sim.setFaults([
+      { platform: 'tiktok', endpoint: 'POST /v2/video/list/', kind: 'expired_token', after: 2 },
+    ]);
+    try {
+      const run = await sync(connection.id, 'posts');
+      expect(run.status, JSON.stringify(run)).toBe('completed');
+      expect(sim.stats.faultsInjected.expired_token).toBe(1);
+    } finally {
+      sim.setFaults([]);
+    }
+    expect(await storedIds(account.id)).toEqual([...sim.postIds('tiktok', account.id)].sort());
+    const { rows } = await db.adminPool.query<{ cursor: { resume?: unknown } | null }>(
+      'SELECT cursor FROM platform_connections WHERE id = $1',
+      [connection.id],
+    );
+    expect(rows[0]?.cursor?.resume ?? null).toBeNull();
+  }, 60_000);
+});
