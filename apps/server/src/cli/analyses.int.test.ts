@@ -1,4 +1,6 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,9 +10,31 @@ import {
   type TestDatabase,
 } from '../../test/support/db.js';
 import { postRecord, toJsonl } from '../../test/support/factories.js';
-import { runCli } from '../../test/support/server-process.js';
+import { assertBuilt, cliPath, runCli } from '../../test/support/server-process.js';
 import { testQueueConfig } from '../../test/support/analyses.js';
 import { startFakeLlmServer } from '../../test/support/fake-llm-server.js';
+
+/** Runs the CLI with its stdout read up to the first line, then closed, as `| head -1` does. */
+async function readFirstLine(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  assertBuilt();
+  const child = spawn(process.execPath, [cliPath, ...args], {
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const closed = once(child, 'close') as Promise<[number | null]>;
+  let stdout = '';
+  for await (const chunk of child.stdout) {
+    stdout += (chunk as Buffer).toString();
+    if (stdout.includes('\n')) break; // destroys our end of the pipe, as head does
+  }
+  const [code] = await closed;
+  return { code, stdout, stderr };
+}
 
 describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')(
   'socialpulse analyses',
@@ -79,6 +103,38 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')(
       expect(lines[0]).toMatch(/^post_id,platform,external_id/);
       expect(lines.length - 1).toBeGreaterThan(400);
       expect(lines.slice(1).every((l) => l.includes(',negative,'))).toBe(true);
+
+      // An --out that cannot be written is one clear line.
+      const nowhere = await runCli(
+        ['analyses', 'results', id ?? '', '--out', path.join(dir, 'missing', 'x.csv')],
+        env(),
+      );
+      expect(nowhere.code).toBe(1);
+      expect(nowhere.stderr).toMatch(
+        /^socialpulse: cannot write --out \S+x\.csv: directory \S+missing does not exist\n$/,
+      );
+      // A run that fails once the file is open (here the database, mid-export) leaves an existing
+      // file as it was, and no temporary file beside it.
+      const keep = path.join(mkdtempSync(path.join(dir, 'keep-')), 'results.csv');
+      writeFileSync(keep, 'precious\n');
+      await db.adminPool.query('ALTER TABLE analysis_results RENAME TO analysis_results_hidden');
+      const failed = await runCli(['analyses', 'results', id ?? '', '--out', keep], env()).finally(
+        () => db.adminPool.query('ALTER TABLE analysis_results_hidden RENAME TO analysis_results'),
+      );
+      expect(failed.code).toBe(1);
+      expect(failed.stderr).toContain('analysis_results');
+      expect(readFileSync(keep, 'utf8')).toBe('precious\n');
+      expect(readdirSync(path.dirname(keep))).toEqual(['results.csv']);
+      // The reader of stdout going away (| head -1) ends the export quietly, with exit 0.
+      for (const format of ['csv', 'jsonl']) {
+        const headed = await readFirstLine(
+          ['analyses', 'results', id ?? '', '--format', format],
+          env(),
+        );
+        expect(headed.stderr).toBe('');
+        expect(headed.code).toBe(0);
+        expect(headed.stdout).toMatch(format === 'csv' ? /^post_id,/ : /^\{"post_id"/);
+      }
 
       const listed = await runCli(['analyses', 'list', '--workspace', 'Brand'], env());
       expect(listed.stdout).toContain(id);

@@ -417,7 +417,26 @@ describe('socialpulse analyze --corpus-keywords', () => {
       lines(2),
     );
     expect(noDir.code).toBe(1);
-    expect(noDir.stderr).toMatch(/cannot write --out \S+k\.json: directory \S+ does not exist/);
+    expect(noDir.stderr).toMatch(
+      /cannot write --corpus-keywords \S+k\.json: directory \S+ does not exist/,
+    );
     expect(readdirSync(d).sort()).toEqual(['keywords.json']);
+  });
+
+  it('leaves an existing --out as it was when the keywords cannot be written', async () => {
+    const d = fresh();
+    const out = path.join(d, 'out.jsonl');
+    writeFileSync(out, 'precious\n');
+    // /dev/full takes the file open and refuses every write (ENOSPC): the keywords fail after
+    // the results were all written.
+    const result = await runCli(
+      ['analyze', '-', '--out', out, '--corpus-keywords', '/dev/full'],
+      {},
+      lines(6),
+    );
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/cannot write \/dev\/full/);
+    expect(readFileSync(out, 'utf8')).toBe('precious\n');
+    expect(readdirSync(d)).toEqual(['out.jsonl']);
   });
 });

@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -8,8 +10,30 @@ import {
   type TestDatabase,
 } from '../../test/support/db.js';
 import { postRecord, toCsv, toJsonl } from '../../test/support/factories.js';
-import { runCli } from '../../test/support/server-process.js';
+import { assertBuilt, cliPath, runCli } from '../../test/support/server-process.js';
 import { buildTestApp } from '../../test/support/app.js';
+
+/** Runs the CLI with its stdout read up to the first line, then closed, as `| head -1` does. */
+async function readFirstLine(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  assertBuilt();
+  const child = spawn(process.execPath, [cliPath, ...args], {
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const closed = once(child, 'close') as Promise<[number | null]>;
+  let stdout = '';
+  for await (const chunk of child.stdout) {
+    stdout += (chunk as Buffer).toString();
+    if (stdout.includes('\n')) break; // destroys our end of the pipe, as head does
+  }
+  const [code] = await closed;
+  return { code, stdout, stderr };
+}
 
 describe.skipIf(databaseUnavailable() !== '')('socialpulse import / export / migrate', () => {
   let db: TestDatabase;
@@ -125,6 +149,100 @@ describe.skipIf(databaseUnavailable() !== '')('socialpulse import / export / mig
     );
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('nope.csv: no such file');
+  });
+
+  it('refuses a --rejects file it cannot write, or that is an input, before importing anything', async () => {
+    const input = path.join(dir, 'with-reject.jsonl');
+    const content = toJsonl([postRecord({ external_id: 'r1' })]) + 'not json\n';
+    writeFileSync(input, content);
+    const other = path.join(dir, 'other.jsonl');
+    writeFileSync(other, toJsonl([postRecord({ external_id: 'r2' })]));
+    const imports = async (): Promise<number> =>
+      (await db.adminPool.query<{ n: number }>('SELECT count(*)::int AS n FROM imports')).rows[0]
+        ?.n ?? -1;
+    const before = await imports();
+    const nowhere = await runCli(
+      [
+        'import',
+        input,
+        '--workspace',
+        'Rejects',
+        '--rejects',
+        path.join(dir, 'missing', 'r.jsonl'),
+      ],
+      env(),
+    );
+    expect(nowhere.code).toBe(1);
+    expect(nowhere.stderr).toMatch(
+      /^socialpulse: cannot write --rejects \S+r\.jsonl: directory \S+missing does not exist\n$/,
+    );
+    const same = await runCli(
+      ['import', other, input, '--workspace', 'Rejects', '--rejects', input],
+      env(),
+    );
+    expect(same.code).toBe(1);
+    expect(same.stderr).toBe(
+      `socialpulse: --rejects ${input} is the same file as the input (${input}): write it to another file\n`,
+    );
+    expect(readFileSync(input, 'utf8')).toBe(content);
+    const dash = await runCli(['import', input, '--workspace', 'Rejects', '--rejects', '-'], env());
+    expect(dash.code).toBe(1);
+    expect(dash.stderr).toContain('--rejects -: standard output carries the import summary');
+    // Refused before the database: no workspace created, no import started.
+    expect(await imports()).toBe(before);
+    const { rows } = await db.adminPool.query("SELECT 1 FROM workspaces WHERE name = 'Rejects'");
+    expect(rows).toHaveLength(0);
+  });
+
+  it('keeps the rejects found before an import fails, and says where they are', async () => {
+    // A refusal that is not about the data (not SQLSTATE class 22 or 23) fails the import.
+    await db.adminPool.query(`
+      CREATE FUNCTION refuse_boom() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.external_id = 'boom' THEN RAISE EXCEPTION 'boom refused'; END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER refuse_boom BEFORE INSERT ON posts FOR EACH ROW EXECUTE FUNCTION refuse_boom();
+    `);
+    const input = path.join(dir, 'boom.jsonl');
+    writeFileSync(input, 'not json\n' + toJsonl([postRecord({ external_id: 'boom' })]));
+    const rejects = path.join(dir, 'boom-rejects.jsonl');
+    const failed = await runCli(
+      ['import', input, '--workspace', 'Brand', '--rejects', rejects],
+      env(),
+    ).finally(() =>
+      db.adminPool.query('DROP TRIGGER refuse_boom ON posts; DROP FUNCTION refuse_boom()'),
+    );
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toContain(
+      `Records rejected before the failure are listed in ${rejects}\nsocialpulse: import failed: boom refused\n`,
+    );
+    const lines = readFileSync(rejects, 'utf8').trim().split('\n');
+    expect(lines.map((l) => (JSON.parse(l) as { line: number }).line)).toEqual([1]);
+  });
+
+  it('ends quietly with exit 0 when the reader of an export goes away (| head -1)', async () => {
+    // Large enough that the export cannot fit in the pipe before the reader leaves.
+    const many = path.join(dir, 'many.jsonl');
+    writeFileSync(
+      many,
+      toJsonl(
+        Array.from({ length: 3000 }, (_, i) =>
+          postRecord({ external_id: `m${i}`, text: `a post long enough to fill a pipe ${i}` }),
+        ),
+      ),
+    );
+    const imported = await runCli(['import', many, '--workspace', 'Many'], env());
+    expect(imported.code, imported.stderr).toBe(0);
+    for (const format of ['csv', 'jsonl']) {
+      const { code, stdout, stderr } = await readFirstLine(
+        ['export', '--workspace', 'Many', '--format', format],
+        env(),
+      );
+      expect(stderr).toBe('');
+      expect(code).toBe(0);
+      expect(stdout).toMatch(format === 'csv' ? /^platform,external_id/ : /^\{"platform"/);
+    }
   });
 
   it('creates users and API keys for scripts, and resets MFA', async () => {

@@ -2,7 +2,8 @@
  * The files CLI commands read and write. An input is opened and checked before anything is
  * written; output goes to a temporary file beside --out that replaces it only when the run ends
  * normally, so a typo in the input name, a read or write error, or Ctrl-C never leaves an
- * existing --out file empty or half-written (`analyze`, `export`).
+ * existing --out file empty or half-written (`analyze`, `export`, `analyses results`, and
+ * `import`'s --rejects file).
  */
 import { randomBytes } from 'node:crypto';
 import { constants, fstatSync, rmSync, type Stats } from 'node:fs';
@@ -17,11 +18,11 @@ import {
   type FileHandle,
 } from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable, Writable } from 'node:stream';
-import { finished } from 'node:stream/promises';
+import { Readable, type Writable } from 'node:stream';
+import { finished, pipeline } from 'node:stream/promises';
 import { categoryRulesSchema } from '@socialpulse/contracts';
 import { ruleProblems, type CategoryRule } from '../analysis/nlp/categories.js';
-import { AppError } from '../errors.js';
+import { AppError, isAppError } from '../errors.js';
 
 export interface AnalyzeInput {
   stream: Readable;
@@ -34,6 +35,12 @@ export interface AnalyzeInput {
 export interface AnalyzeOutput {
   stream: Writable;
   name: string;
+  /**
+   * Ends the stream and waits until what was written is in the (temporary) file, without putting
+   * it in place: a command writing several files finishes them all before committing any, so that
+   * a failure to write one leaves every existing file as it was. `commit` does it when not done.
+   */
+  finish(): Promise<void>;
   /** Ends the stream and puts the file in place; call once, after the last write. */
   commit(): Promise<void>;
   /** Drops what was written (an existing --out file stays as it was); never throws. */
@@ -108,24 +115,30 @@ export async function openInput(file: string): Promise<AnalyzeInput> {
 const STDOUT: AnalyzeOutput = {
   stream: process.stdout,
   name: 'standard output',
+  finish: () => Promise.resolve(),
   commit: () => Promise.resolve(),
   discard: () => Promise.resolve(),
 };
 
 const CLEANUP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
+/** What `openOutput` needs of an input to refuse writing over it. */
+export type InputIdentity = Pick<AnalyzeInput, 'file' | 'name'>;
+
 /**
  * Opens `out` (a path, or `-` for standard output) to be written whole or not at all: a file is
  * written beside its target and renamed over it by `commit`, so that a failed or interrupted run
- * leaves an existing file as it was. `input`, when the command reads a file, may not be `out`.
+ * leaves an existing file as it was. The command's input files may not be `out`. `flag` names
+ * the option in messages.
  */
 export async function openOutput(
   out: string,
-  input: Pick<AnalyzeInput, 'file' | 'name'> = { file: null, name: '' },
+  input: InputIdentity | readonly InputIdentity[] = [],
+  { flag = '--out' }: { flag?: string } = {},
 ): Promise<AnalyzeOutput> {
   if (out === '-') return STDOUT;
   const unusable = (reason: string, cause?: unknown): AppError =>
-    new AppError('validation_failed', `cannot write --out ${out}: ${reason}`, { cause });
+    new AppError('validation_failed', `cannot write ${flag} ${out}: ${reason}`, { cause });
   // The file a symbolic link names is the one replaced, so that the link stays a link.
   let target = out;
   let existing: Stats | null = null;
@@ -135,16 +148,19 @@ export async function openOutput(
   } catch (error) {
     if (errnoCode(error) !== 'ENOENT') throw unusable(describeIoError(error), error);
   }
-  if (
-    existing !== null &&
-    input.file !== null &&
-    existing.dev === input.file.dev &&
-    existing.ino === input.file.ino
-  ) {
-    // dev + inode, not the path: a symbolic or hard link to the input is the input too.
+  // dev + inode, not the path: a symbolic or hard link to the input is the input too.
+  const inputs: readonly InputIdentity[] = ([] as InputIdentity[]).concat(input);
+  const same = inputs.find(
+    (i) =>
+      existing !== null &&
+      i.file !== null &&
+      existing.dev === i.file.dev &&
+      existing.ino === i.file.ino,
+  );
+  if (same !== undefined) {
     throw new AppError(
       'validation_failed',
-      `--out ${out} is the same file as the input (${input.name}): write the results to another file`,
+      `${flag} ${out} is the same file as the input (${same.name}): write it to another file`,
     );
   }
   if (existing?.isDirectory()) throw unusable('is a directory');
@@ -198,15 +214,29 @@ export async function openOutput(
   // leave an empty file under the name (file systems may commit the rename before the data).
   const stream = handle.createWriteStream({ flush: true });
   let settled = false;
+  let finishing: Promise<void> | null = null;
+  const finish = (): Promise<void> =>
+    (finishing ??= (async () => {
+      stream.end();
+      // Resolves once the descriptor is synced and closed; rejects if the stream failed.
+      await finished(stream);
+    })());
   return {
     stream,
     name: out,
+    async finish() {
+      try {
+        await finish();
+      } catch (error) {
+        throw new AppError('internal_error', `cannot write ${out}: ${describeIoError(error)}`, {
+          cause: error,
+        });
+      }
+    },
     async commit() {
       settled = true;
       try {
-        stream.end();
-        // Resolves once the descriptor is synced and closed; rejects if the stream failed.
-        await finished(stream);
+        await finish();
         await rename(temp, target);
       } catch (error) {
         stream.destroy();
@@ -228,6 +258,41 @@ export async function openOutput(
   };
 }
 
+/**
+ * Writes `chunks` to `output` and puts it in place (`commit`), or, on any failure, drops what was
+ * written (`discard`) and throws: a write error as one line naming the output, others as they
+ * came. The reader of standard output or of a named pipe going away (`export | head`) is not a
+ * failure: it has all it asked for, and exit 0 keeps such a pipeline passing under
+ * `set -o pipefail`; nothing is printed then, as other tools print nothing.
+ */
+export async function writeOutput(
+  chunks: AsyncIterable<string>,
+  output: AnalyzeOutput,
+): Promise<void> {
+  // Told from the source's errors by where it came from: a database socket fails with EPIPE too.
+  let writeError: Error | undefined;
+  // Left in place: an 'error' event without a listener would end the process with a stack trace,
+  // and standard output can report EPIPE again after the pipeline has given up on it.
+  output.stream.on('error', (error: Error) => (writeError ??= error));
+  try {
+    // pipeline: backpressure, and a failure on either side ends both. Not ended here: commit ends
+    // and renames it.
+    await pipeline(Readable.from(chunks), output.stream, { end: false });
+    await output.commit();
+  } catch (error) {
+    await output.discard();
+    if (errnoCode(writeError) === 'EPIPE') return;
+    if (writeError !== undefined && !isAppError(error)) {
+      throw new AppError(
+        'internal_error',
+        `cannot write ${output.name}: ${describeIoError(writeError)}`,
+        { cause: writeError },
+      );
+    }
+    throw error;
+  }
+}
+
 async function openDirect(
   target: string,
   out: string,
@@ -240,19 +305,24 @@ async function openDirect(
     throw unusable(describeIoError(error), error);
   }
   const stream = handle.createWriteStream();
+  let finishing: Promise<void> | null = null;
+  const finish = async (): Promise<void> => {
+    try {
+      await (finishing ??= (async () => {
+        stream.end();
+        await finished(stream);
+      })());
+    } catch (error) {
+      throw new AppError('internal_error', `cannot write ${out}: ${describeIoError(error)}`, {
+        cause: error,
+      });
+    }
+  };
   return {
     stream,
     name: out,
-    async commit() {
-      try {
-        stream.end();
-        await finished(stream);
-      } catch (error) {
-        throw new AppError('internal_error', `cannot write ${out}: ${describeIoError(error)}`, {
-          cause: error,
-        });
-      }
-    },
+    finish,
+    commit: finish,
     discard() {
       stream.destroy();
       return Promise.resolve();

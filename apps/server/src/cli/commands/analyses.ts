@@ -1,5 +1,3 @@
-import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
 import type { Command } from 'commander';
 import { Presets, SingleBar } from 'cli-progress';
 import { analysisCreateSchema, analysisResultQuerySchema } from '@socialpulse/contracts';
@@ -28,6 +26,7 @@ import { AnalysisEventHub, TERMINAL_EVENTS } from '../../domain/analyses/event-h
 import { exportResults, presentAnalysis } from '../../api/routes/analyses/analyses.presenter.js';
 import { insertAuditEntry } from '../../db/repos/audit.repo.js';
 import { withDatabase, type CommandContext, type DatabaseFlags } from '../context.js';
+import { openOutput, writeOutput } from '../files.js';
 
 interface StartFlags extends DatabaseFlags {
   workspace: string;
@@ -341,36 +340,40 @@ export function registerAnalysesCommand(program: Command): void {
       };
       await withDatabase(flags, async (ctx) => {
         const workspaceId = await workspaceOfAnalysis(ctx, id);
-        const out = flags.out === '-' ? process.stdout : createWriteStream(flags.out);
+        // Written whole or not at all: a failed or interrupted export leaves an existing file as
+        // it was.
+        const output = await openOutput(flags.out);
         const run: TenantRunner = (work) =>
           withTenant(ctx.db.pool, { workspaceId, userId: null }, work);
-        await run((c) =>
-          insertAuditEntry(c, {
-            workspaceId,
-            actor: 'cli',
-            action: 'analysis.exported',
-            target: id,
-            details: { format: q.format, destination: flags.out === '-' ? 'stdout' : 'file' },
-          }),
-        );
-        for await (const chunk of exportResults(
-          run,
-          id,
-          {
-            label: q.label,
-            topic: q.topic,
-            category: q.category,
-            llmSentiment: q.llm_sentiment,
-            llmStatus: q.llm_status,
-          },
-          q.format,
-        )) {
-          if (!out.write(chunk)) await once(out, 'drain');
-        }
-        if (out !== process.stdout)
-          await new Promise<void>((resolve, reject) =>
-            out.end((error?: Error | null) => (error ? reject(error) : resolve())),
+        try {
+          await run((c) =>
+            insertAuditEntry(c, {
+              workspaceId,
+              actor: 'cli',
+              action: 'analysis.exported',
+              target: id,
+              details: { format: q.format, destination: flags.out === '-' ? 'stdout' : 'file' },
+            }),
           );
+        } catch (error) {
+          await output.discard();
+          throw error;
+        }
+        await writeOutput(
+          exportResults(
+            run,
+            id,
+            {
+              label: q.label,
+              topic: q.topic,
+              category: q.category,
+              llmSentiment: q.llm_sentiment,
+              llmStatus: q.llm_status,
+            },
+            q.format,
+          ),
+          output,
+        );
       });
     },
   );

@@ -415,7 +415,10 @@ async function runAnalyze(file: string, flags: AnalyzeFlags): Promise<void> {
   try {
     output = await openOutput(flags.out, input);
     try {
-      corpusOutput = corpusFile === undefined ? undefined : await openOutput(corpusFile, input);
+      corpusOutput =
+        corpusFile === undefined
+          ? undefined
+          : await openOutput(corpusFile, input, { flag: '--corpus-keywords' });
     } catch (error) {
       await output.discard();
       throw error;
@@ -459,6 +462,10 @@ async function runAnalyze(file: string, flags: AnalyzeFlags): Promise<void> {
       const text = `${JSON.stringify(topKeywords(), null, 2)}\n`;
       if (!corpusOutput.stream.write(text)) await once(corpusOutput.stream, 'drain');
     }
+    // Both written out before either is put in place: a failure to write the keywords must not
+    // leave a new --out beside the old keywords file.
+    await output.finish();
+    await corpusOutput?.finish();
     await output.commit();
     await corpusOutput?.commit();
     seconds = (performance.now() - started) / 1000;

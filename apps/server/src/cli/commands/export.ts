@@ -1,5 +1,3 @@
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { postListQuerySchema } from '@socialpulse/contracts';
 import { AppError } from '../../errors.js';
@@ -9,7 +7,7 @@ import { insertAuditEntry } from '../../db/repos/audit.repo.js';
 import { exportPosts, type ExportFormat } from '../../domain/posts/export.service.js';
 import { toFilter } from '../../domain/posts/posts.service.js';
 import { withDatabase, type DatabaseFlags } from '../context.js';
-import { openOutput } from '../files.js';
+import { openOutput, writeOutput } from '../files.js';
 
 interface ExportFlags extends DatabaseFlags {
   workspace: string;
@@ -79,20 +77,14 @@ export function registerExportCommand(program: Command): void {
               },
             }),
           );
-          // pipeline: backpressure, and a write error (a full disk) ends the export as an error
-          // instead of an unhandled 'error' event. Not ended here: commit ends and renames it.
-          await pipeline(
-            Readable.from(
-              exportPosts(scoped, toFilter(workspaceId, parsed.data), flags.format as ExportFormat),
-            ),
-            output.stream,
-            { end: false },
-          );
-          await output.commit();
         } catch (error) {
           await output.discard();
           throw error;
         }
+        await writeOutput(
+          exportPosts(scoped, toFilter(workspaceId, parsed.data), flags.format as ExportFormat),
+          output,
+        );
       });
     });
 }

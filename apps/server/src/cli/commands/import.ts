@@ -1,17 +1,21 @@
-import { createWriteStream, statSync, type WriteStream } from 'node:fs';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { Presets, SingleBar } from 'cli-progress';
 import { importFormats, importFormatSchema, type ImportFormat } from '@socialpulse/contracts';
 import { isInteractiveTerminal } from '../../config.js';
 import { AppError } from '../../errors.js';
+import type { RejectRecord } from '../../db/repos/imports.repo.js';
 import { findFirstInstanceAdmin } from '../../db/repos/users.repo.js';
 import { findWorkspaceIdByName } from '../../db/repos/workspaces.repo.js';
 import { createWorkspace } from '../../domain/workspaces/workspaces.service.js';
 import { importPosts, type ImportSource } from '../../domain/imports/import.service.js';
 import { prepareFileImport, type PreparedImport } from '../../domain/imports/import-source.js';
 import { withDatabase, type DatabaseFlags } from '../context.js';
+import { openOutput, type AnalyzeOutput } from '../files.js';
 import { EXIT_DATA_ERRORS } from '../output.js';
+
+const DEFAULT_REJECTS = 'socialpulse-rejects.jsonl';
 
 interface ImportFlags extends DatabaseFlags {
   workspace: string;
@@ -33,11 +37,7 @@ export function registerImportCommand(program: Command): void {
       '-f, --format <format>',
       `${importFormats.join(', ')} (default: detected from each file's content and name)`,
     )
-    .option(
-      '--rejects <file>',
-      'where to write rejected records as JSON lines',
-      'socialpulse-rejects.jsonl',
-    )
+    .option('--rejects <file>', 'where to write rejected records as JSON lines', DEFAULT_REJECTS)
     .option('--no-create', 'fail instead of creating a missing workspace')
     .option('--database-url <url>', 'PostgreSQL URL (DATABASE_URL)')
     .option('--data-dir <dir>', 'data directory (DATA_DIR)')
@@ -47,7 +47,8 @@ export function registerImportCommand(program: Command): void {
 Exit status:
   0   every record was imported (inserted, updated or unchanged)
   1   the import failed: a bad option, a missing or unreadable file, a
-      file whose format cannot be read, the database
+      --rejects file that cannot be written, a file whose format cannot be
+      read, the database (records rejected until then stay listed)
   ${EXIT_DATA_ERRORS}  the import finished, but some records were rejected (listed with
       their file, line, field and reason in the --rejects file); the valid
       records around them were imported
@@ -80,28 +81,105 @@ async function* countBytes(
 
 async function runImport(files: string[], flags: ImportFlags): Promise<void> {
   const format = parseFormatFlag(flags.format);
-  const sizes = files.map((file) => {
+  const stats = files.map((file) => {
     try {
-      return statSync(file).size;
+      return statSync(file);
     } catch {
       throw new AppError('validation_failed', `${file}: no such file`);
     }
   });
+  const rejectsPath = flags.rejects ?? DEFAULT_REJECTS;
+  if (rejectsPath === '-')
+    throw new AppError(
+      'validation_failed',
+      '--rejects -: standard output carries the import summary; give a file',
+    );
+  // Opened before any archive or the database, so that a rejects file that cannot be written (a
+  // missing directory, a read-only working directory) or that is an input fails the import
+  // before anything is imported, not at its first reject with part of it done.
+  const rejects = createRejectsWriter(
+    await openOutput(
+      rejectsPath,
+      stats.map((stat, i) => ({ file: stat.isFile() ? stat : null, name: files[i] ?? '' })),
+      { flag: '--rejects' },
+    ),
+  );
   // Every file's format is settled (and every archive opened) before the database is.
   const plan: { file: string; size: number; prepared: PreparedImport }[] = [];
   try {
     for (const [i, file] of files.entries()) {
-      plan.push({ file, size: sizes[i] ?? 0, prepared: await prepareFileImport(file, { format }) });
+      plan.push({
+        file,
+        size: stats[i]?.size ?? 0,
+        prepared: await prepareFileImport(file, { format }),
+      });
     }
-    await importAll(plan, flags);
+    await importAll(plan, flags, rejects);
+  } catch (error) {
+    // The batches written before the failure stay imported: their rejects are kept with them.
+    try {
+      if (await rejects.settle())
+        process.stderr.write(`Records rejected before the failure are listed in ${rejectsPath}\n`);
+    } catch (settleError) {
+      // Reported beside the failure, which stays the one that decides the exit.
+      process.stderr.write(
+        `socialpulse: ${settleError instanceof Error ? settleError.message : String(settleError)}\n`,
+      );
+    }
+    throw error;
   } finally {
     for (const { prepared } of plan) await prepared.close();
   }
 }
 
+interface RejectsWriter {
+  write(reject: Readonly<RejectRecord>): void;
+  /**
+   * Puts the file in place when it lists a reject, and returns whether it did; without one, an
+   * existing file stays as it was. Once only: later calls return false.
+   */
+  settle(): Promise<boolean>;
+}
+
+function createRejectsWriter(output: AnalyzeOutput): RejectsWriter {
+  let lines = 0;
+  let settled = false;
+  let failed = false;
+  // A write error (a full disk) surfaces when the file is committed; until then it must not end
+  // the process as an unhandled 'error' event.
+  output.stream.on('error', () => (failed = true));
+  return {
+    write(r) {
+      if (failed) return;
+      lines += 1;
+      // Not waited for (onReject is synchronous): rejects are few next to the records read.
+      output.stream.write(
+        JSON.stringify({
+          file: r.file,
+          line: r.line,
+          field: r.field,
+          reason: r.reason,
+          value: r.value,
+        }) + '\n',
+      );
+    },
+    async settle() {
+      if (settled) return false;
+      settled = true;
+      if (lines === 0) {
+        await output.discard();
+        return false;
+      }
+      await output.commit();
+      return true;
+    },
+  };
+}
+
 async function importAll(
   plan: { file: string; size: number; prepared: PreparedImport }[],
   flags: ImportFlags,
+  rejects: RejectsWriter,
 ): Promise<void> {
   await withDatabase(flags, async ({ db, config }) => {
     let workspaceId = await findWorkspaceIdByName(db.pool, flags.workspace);
@@ -123,7 +201,6 @@ async function importAll(
       );
     }
     const workspace = { id: workspaceId };
-    let rejectsOut: WriteStream | null = null;
     const totals = { read: 0, inserted: 0, updated: 0, unchanged: 0, rejected: 0 };
     const interactive = isInteractiveTerminal();
     for (const { file, size, prepared } of plan) {
@@ -151,18 +228,7 @@ async function importAll(
         batchSize: config.import.batchSize,
         maxRecordBytes: config.import.maxRecordBytes,
         onProgress: (c) => bar?.update(bytes, { records: c.read, rejected: c.rejected }),
-        onReject: (r) => {
-          rejectsOut ??= createWriteStream(flags.rejects ?? 'socialpulse-rejects.jsonl');
-          rejectsOut.write(
-            JSON.stringify({
-              file: r.file,
-              line: r.line,
-              field: r.field,
-              reason: r.reason,
-              value: r.value,
-            }) + '\n',
-          );
-        },
+        onReject: (r) => rejects.write(r),
       });
       bar?.update(size, { records: run.read, rejected: run.rejected });
       bar?.stop();
@@ -176,13 +242,9 @@ async function importAll(
         `total: read ${totals.read}, inserted ${totals.inserted}, updated ${totals.updated}, unchanged ${totals.unchanged}, rejected ${totals.rejected}\n`,
       );
     }
-    if (rejectsOut !== null) {
-      const out: WriteStream = rejectsOut;
-      await new Promise<void>((resolve, reject) =>
-        out.end((error?: Error | null) => (error ? reject(error) : resolve())),
-      );
+    if (await rejects.settle()) {
       process.stdout.write(
-        `Rejected records (file, line, field, reason) are listed in ${out.path.toString()}\n`,
+        `Rejected records (file, line, field, reason) are listed in ${flags.rejects ?? DEFAULT_REJECTS}\n`,
       );
     }
     // Scripts must be able to tell: the valid records are imported, some were not.

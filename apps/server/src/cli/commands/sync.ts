@@ -25,6 +25,17 @@ const TERMINAL = new Set(['completed', 'partial', 'failed']);
 const progressOf = (label: string, r: SyncRun): string =>
   `${label}: ${r.status} — ${r.postsCollected} posts, ${r.snapshots} snapshots, ${r.requests} requests, ${r.skipped} skipped${r.gaps.length > 0 ? `, ${r.gaps.length} gap${r.gaps.length === 1 ? '' : 's'}` : ''}`;
 
+/** Seconds to wait for the runs: a number, 0 (report them as they are) or more. */
+function timeoutOf(text: string): number {
+  const seconds = Number(text);
+  if (text.trim() === '' || !Number.isFinite(seconds) || seconds < 0)
+    throw new AppError(
+      'validation_failed',
+      `--timeout must be a number of seconds, 0 or more (got "${text}")`,
+    );
+  return seconds;
+}
+
 /** `socialpulse sync --workspace NAME [--connection ID]`: sync now, with a progress line per connection. */
 export function registerSyncCommand(program: Command): void {
   program
@@ -46,6 +57,7 @@ export function registerSyncCommand(program: Command): void {
           `--kind must be posts or metrics (got "${flags.kind}")`,
         );
       const kind = flags.kind;
+      const timeoutSeconds = timeoutOf(flags.timeout);
       await withDatabase(flags, async (ctx) => {
         const workspaceId = await workspaceIdOf(ctx, flags.workspace);
         const scope = { workspaceId, userId: null };
@@ -67,6 +79,7 @@ export function registerSyncCommand(program: Command): void {
           else if (final) process.stderr.write(`${text}\n`);
         };
         const results: SyncRun[] = [];
+        let missing = false;
         if (flags.inline) {
           // The configured platforms (base URLs, OAuth clients for token renewal) and, with Redis,
           // the rate-limit budgets the workers share: an inline sync spends the same budget.
@@ -110,18 +123,27 @@ export function registerSyncCommand(program: Command): void {
               );
               runs.push({ label: `${t.platform} ${t.handle ?? t.id}`, id: run.id });
             }
-            const deadline = Date.now() + Number(flags.timeout) * 1000;
+            const deadline = Date.now() + timeoutSeconds * 1000;
+            const read = (id: string): Promise<SyncRun | null> =>
+              withTenant(ctx.db.pool, scope, (c) => findSyncRun(c, workspaceId, id));
             for (const r of runs) {
-              let run: SyncRun | null = null;
-              while (Date.now() < deadline) {
-                run = await withTenant(ctx.db.pool, scope, (c) =>
-                  findSyncRun(c, workspaceId, r.id),
-                );
-                if (!run || TERMINAL.has(run.status)) break;
+              // Read at least once, however late: the runs share one deadline, and one that the
+              // wait for an earlier run used up still exists and has a status to report.
+              let run = await read(r.id);
+              while (run !== null && !TERMINAL.has(run.status) && Date.now() < deadline) {
                 show(progressOf(r.label, run), false);
-                await new Promise((resolve) => setTimeout(resolve, 250));
+                await new Promise((resolve) =>
+                  setTimeout(resolve, Math.min(250, Math.max(0, deadline - Date.now()))),
+                );
+                run = await read(r.id);
               }
-              if (!run) throw notFound('sync run', r.id);
+              if (!run) {
+                // Gone since it was queued (its connection removed meanwhile): the others are
+                // still reported.
+                show(`${r.label}: sync run ${r.id} was not found`, true);
+                missing = true;
+                continue;
+              }
               show(progressOf(r.label, run), true);
               if (!TERMINAL.has(run.status))
                 process.stderr.write(
@@ -138,7 +160,7 @@ export function registerSyncCommand(program: Command): void {
             `${JSON.stringify({ run_id: run.id, connection_id: run.connectionId, status: run.status, posts: run.postsCollected, snapshots: run.snapshots, requests: run.requests, gaps: run.gaps })}\n`,
           );
         }
-        if (results.some((r) => r.status === 'failed' || !TERMINAL.has(r.status)))
+        if (missing || results.some((r) => r.status === 'failed' || !TERMINAL.has(r.status)))
           process.exitCode = 1;
       });
     });

@@ -187,3 +187,82 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')(
     }, 120_000);
   },
 );
+
+describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')(
+  'socialpulse sync with no worker running',
+  () => {
+    let db: TestDatabase;
+    let sim: Simulator;
+    let app: ZodApp;
+    const name = `CLI sync alone ${Date.now()}`;
+    const dir = mkdtempSync(path.join(tmpdir(), 'sp-cli-sync-alone-'));
+    const env = (): Record<string, string> => ({
+      DATABASE_URL: db.url,
+      DATA_DIR: dir,
+      ENCRYPTION_KEY: db.secrets.encryptionKey,
+      ...(testQueueConfig as Record<string, string>),
+    });
+    const connectionIds: string[] = [];
+
+    beforeAll(async () => {
+      db = await createTestDatabase();
+      sim = await startSimulator({ seed: 12, accounts: { x: 2 }, postsPerAccount: 3 });
+      const connectors = createConnectorProvider({ baseUrls: sim.baseUrls });
+      const config = loadConfig(
+        { LOG_LEVEL: 'silent', DATABASE_URL: db.url, ...noRateLimits, ...testQueueConfig },
+        {},
+      );
+      app = await buildApp(
+        Object.assign(createAppDeps(config, db, null, createLogger('silent')), {
+          collection: { connectors },
+        }),
+      );
+      const owner = await signUpUser(app);
+      const workspaceId = await createWorkspaceAs(app, owner, name);
+      for (const account of sim.accounts.x) {
+        const res = await app.inject({
+          method: 'POST',
+          url: `/v1/workspaces/${workspaceId}/connections`,
+          headers: owner.headers,
+          payload: {
+            platform: 'x',
+            account: `@${account.handle}`,
+            credentials: { access_token: account.accessToken },
+          },
+        });
+        expect(res.statusCode, res.body).toBe(201);
+        connectionIds.push(res.json<ConnectionView>().id);
+      }
+    }, 60_000);
+
+    afterAll(async () => {
+      await app?.close();
+      await sim?.close();
+      await db?.drop();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('reports every run as it is once --timeout has passed, and refuses a bad --timeout', async () => {
+      // 0: no wait at all; 0.3: the first run uses up the wait, the second is read after it.
+      for (const timeout of ['0', '0.3']) {
+        const result = await runCli(['sync', '--workspace', name, '--timeout', timeout], env());
+        expect(result.code).toBe(1);
+        expect(result.stderr).not.toContain('not found');
+        expect(result.stderr.match(/: still queued \(is a worker running\?/g)).toHaveLength(2);
+        const reports = result.stdout
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as { status: string; connection_id: string });
+        expect(reports.map((r) => r.status)).toEqual(['queued', 'queued']);
+        expect(reports.map((r) => r.connection_id).sort()).toEqual([...connectionIds].sort());
+      }
+      for (const timeout of ['soon', '-1', '']) {
+        const bad = await runCli(['sync', '--workspace', name, '--timeout', timeout], env());
+        expect(bad.code).toBe(1);
+        expect(bad.stderr).toBe(
+          `socialpulse: --timeout must be a number of seconds, 0 or more (got "${timeout}")\n`,
+        );
+      }
+    });
+  },
+);
