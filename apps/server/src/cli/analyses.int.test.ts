@@ -1,5 +1,3 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -10,31 +8,9 @@ import {
   type TestDatabase,
 } from '../../test/support/db.js';
 import { postRecord, toJsonl } from '../../test/support/factories.js';
-import { assertBuilt, cliPath, runCli } from '../../test/support/server-process.js';
+import { readFirstLine, runCli } from '../../test/support/server-process.js';
 import { testQueueConfig } from '../../test/support/analyses.js';
 import { startFakeLlmServer } from '../../test/support/fake-llm-server.js';
-
-/** Runs the CLI with its stdout read up to the first line, then closed, as `| head -1` does. */
-async function readFirstLine(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  assertBuilt();
-  const child = spawn(process.execPath, [cliPath, ...args], {
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  const closed = once(child, 'close') as Promise<[number | null]>;
-  let stdout = '';
-  for await (const chunk of child.stdout) {
-    stdout += (chunk as Buffer).toString();
-    if (stdout.includes('\n')) break; // destroys our end of the pipe, as head does
-  }
-  const [code] = await closed;
-  return { code, stdout, stderr };
-}
 
 describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')(
   'socialpulse analyses',

@@ -16,7 +16,7 @@ import {
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { assertBuilt, cliPath, runCli } from '../../test/support/server-process.js';
+import { assertBuilt, cliPath, readFirstLine, runCli } from '../../test/support/server-process.js';
 
 /** `socialpulse analyze` run as a process: its files, exit status and line reading. No database. */
 const dir = mkdtempSync(path.join(tmpdir(), 'sp-analyze-'));
@@ -174,19 +174,7 @@ describe('socialpulse analyze (the command)', () => {
       'many.jsonl',
       Array.from({ length: 5000 }, (_, i) => `${post(`p${i}`, 'I love this so much')}\n`).join(''),
     );
-    assertBuilt();
-    const child = spawn(process.execPath, [cliPath, 'analyze', input], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const closed = once(child, 'close') as Promise<[number | null]>;
-    let stdout = '';
-    for await (const chunk of child.stdout) {
-      stdout += (chunk as Buffer).toString();
-      if (stdout.includes('\n')) break; // destroys our end of the pipe, as head does
-    }
-    const [code] = await closed;
+    const { code, stderr } = await readFirstLine(['analyze', input]);
     expect(stderr).toBe('');
     expect(code).toBe(0);
   });

@@ -1,5 +1,3 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -10,30 +8,8 @@ import {
   type TestDatabase,
 } from '../../test/support/db.js';
 import { postRecord, toCsv, toJsonl } from '../../test/support/factories.js';
-import { assertBuilt, cliPath, runCli } from '../../test/support/server-process.js';
+import { readFirstLine, runCli } from '../../test/support/server-process.js';
 import { buildTestApp } from '../../test/support/app.js';
-
-/** Runs the CLI with its stdout read up to the first line, then closed, as `| head -1` does. */
-async function readFirstLine(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  assertBuilt();
-  const child = spawn(process.execPath, [cliPath, ...args], {
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  const closed = once(child, 'close') as Promise<[number | null]>;
-  let stdout = '';
-  for await (const chunk of child.stdout) {
-    stdout += (chunk as Buffer).toString();
-    if (stdout.includes('\n')) break; // destroys our end of the pipe, as head does
-  }
-  const [code] = await closed;
-  return { code, stdout, stderr };
-}
 
 describe.skipIf(databaseUnavailable() !== '')('socialpulse import / export / migrate', () => {
   let db: TestDatabase;

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -37,6 +38,28 @@ export function runCli(
     child.on('close', (code) => resolve({ code, stdout, stderr }));
     child.stdin.end(input ?? '');
   });
+}
+
+/** Runs the CLI with its stdout read up to the first line, then closed, as `| head -1` does. */
+export async function readFirstLine(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  assertBuilt();
+  const child = spawn(process.execPath, [cliPath, ...args], {
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const closed = once(child, 'close') as Promise<[number | null]>;
+  let stdout = '';
+  for await (const chunk of child.stdout) {
+    stdout += (chunk as Buffer).toString();
+    if (stdout.includes('\n')) break; // destroys our end of the pipe, as head does
+  }
+  const [code] = await closed;
+  return { code, stdout, stderr };
 }
 
 /** Starts `socialpulse serve` and resolves once it prints its URL (or rejects when it exits). */
