@@ -368,6 +368,46 @@ describe('the HTTP layer', () => {
     expect(requests).toHaveLength(3);
   });
 
+  it('refuses a body larger than maxResponseBytes without reading it all, and never retries it', async () => {
+    // Declared too large: refused before reading.
+    const declared = setup(
+      [{ body: { data: 'x'.repeat(64) }, headers: { 'content-length': '100000000' } }],
+      { maxResponseBytes: 1024 },
+    );
+    await expect(declared.http.request(xProfile, req)).rejects.toMatchObject({
+      kind: 'malformed_response',
+      platformCode: 'response_too_large',
+    });
+    expect(declared.requests).toHaveLength(1);
+
+    // Undeclared (chunked) and endless: the read stops at the bound and cancels the stream.
+    let pulled = 0;
+    let cancelled = false;
+    const endless = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulled += 1;
+        controller.enqueue(new Uint8Array(4096).fill(0x61));
+      },
+      cancel() {
+        cancelled = true;
+      },
+    });
+    const fetch = (() =>
+      Promise.resolve(new Response(endless, { status: 200 }))) as typeof globalThis.fetch;
+    const { http } = setup([], { fetch, maxResponseBytes: 64 * 1024 });
+    await expect(http.request(xProfile, req)).rejects.toMatchObject({
+      kind: 'malformed_response',
+      message: expect.stringContaining('larger than 65536 bytes'),
+    });
+    expect(cancelled).toBe(true);
+    expect(pulled).toBeLessThan(64);
+
+    // At the bound exactly, with a byte-order mark as Response.text() drops it: read whole.
+    const body = `\uFEFF${JSON.stringify({ data: 'é'.repeat(10) })}`;
+    const exact = setup([{ body }], { maxResponseBytes: Buffer.byteLength(body) });
+    expect((await exact.http.request(xProfile, req)).body).toEqual({ data: 'é'.repeat(10) });
+  });
+
   it('records metrics per platform and endpoint', async () => {
     const { http, registry } = setup([
       { status: 500 },

@@ -104,6 +104,12 @@ export interface HttpClientOptions {
   circuitBreaker?: { consecutiveFailures?: number; halfOpenAfterMs?: number };
   /** ETags remembered for conditional requests (default 500). */
   etagCacheSize?: number;
+  /**
+   * The largest response body read (default 16 MiB; a platform's page is well under 1 MiB). A
+   * Mastodon instance is named by a user: without a bound, one answering endlessly would fill the
+   * memory of the process that every workspace shares.
+   */
+  maxResponseBytes?: number;
   userAgent?: string;
   /**
    * Origins the operator configured (the simulator, a proxy: `http://127.0.0.1:4010`). Every other
@@ -118,6 +124,41 @@ export interface HttpClient {
   request(profile: PlatformProfile, request: HttpRequest): Promise<HttpResponse>;
   budgetKey(profile: PlatformProfile, endpoint: string, credential: Credential): string;
   readonly store: BudgetStore;
+}
+
+class ResponseTooLarge extends Error {
+  constructor(readonly status: number) {
+    super('response too large');
+  }
+}
+
+/**
+ * The body as text, read no further than `maxBytes`: a declared length above it is refused before
+ * reading, and a body that grows past it is cancelled there.
+ */
+async function readBody(response: Response, maxBytes: number): Promise<string> {
+  const declared = Number(response.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    await response.body?.cancel().catch(() => undefined);
+    throw new ResponseTooLarge(response.status);
+  }
+  if (response.body === null) return '';
+  // A fetch Response's body is a byte stream (the DOM types leave its chunks untyped here).
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      throw new ResponseTooLarge(response.status);
+    }
+    chunks.push(value);
+  }
+  // As Response.text() decodes: UTF-8, a byte-order mark dropped, bad bytes replaced.
+  return new TextDecoder().decode(Buffer.concat(chunks, size));
 }
 
 const defaultSleep = (ms: number, signal?: AbortSignal): Promise<void> =>
@@ -175,6 +216,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
   const backoffMaxMs = options.backoffMaxMs ?? 60_000;
   const maxWaitMs = options.maxWaitMs ?? 60_000;
   const etagCacheSize = options.etagCacheSize ?? 500;
+  const maxResponseBytes = options.maxResponseBytes ?? 16 * 1024 * 1024;
   const userAgent =
     options.userAgent ?? 'socialpulse-connector/0.1 (+https://github.com/socialpulse)';
 
@@ -283,8 +325,25 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
         redirect: 'follow',
         ...dispatcher,
       });
-      text = await response.text();
+      text = await readBody(response, maxResponseBytes);
     } catch (error) {
+      if (error instanceof ResponseTooLarge) {
+        metrics.requests.inc({
+          platform: profile.platform,
+          endpoint: request.endpoint,
+          status: String(error.status),
+        });
+        throw new ConnectorError(
+          'malformed_response',
+          `${profile.platform} ${request.endpoint}: the response is larger than ${maxResponseBytes} bytes; not read`,
+          {
+            platform: profile.platform,
+            endpoint: request.endpoint,
+            platformCode: 'response_too_large',
+            details: { max_bytes: maxResponseBytes },
+          },
+        );
+      }
       metrics.requests.inc({
         platform: profile.platform,
         endpoint: request.endpoint,
