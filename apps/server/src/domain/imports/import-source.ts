@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, open as openFile, rm } from 'node:fs/promises';
+import { mkdtemp, open as openFile, rm, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -68,6 +68,23 @@ function headText(head: Buffer): string {
 function csvHeader(text: string): string[] {
   const first = text.split(/\r?\n/, 1)[0] ?? '';
   return first.split(',').map((c) => c.trim().replace(/^"|"$/g, '').trim().toLowerCase());
+}
+
+const GENERIC_CSV_COLUMNS = ['platform', 'external_id', 'created_at'];
+
+/**
+ * Recognises the generic format by its first bytes: JSON records with `external_id` (an array,
+ * or objects one per line), or a CSV header with the required columns. No platform export has
+ * either, so such a file is never read as one, whatever its name.
+ */
+export function sniffGenericFormat(head: Buffer): 'json' | 'jsonl' | 'csv' | null {
+  const text = headText(head);
+  if (text.startsWith('[') || text.startsWith('{')) {
+    if (!/"external_id"\s*:/.test(text)) return null;
+    return text.startsWith('[') ? 'json' : 'jsonl';
+  }
+  const header = csvHeader(text);
+  return GENERIC_CSV_COLUMNS.every((c) => header.includes(c)) ? 'csv' : null;
 }
 
 /** Recognises an export by its first bytes: the X prefix, Instagram or TikTok keys, YouTube CSV headers. */
@@ -212,26 +229,80 @@ function formatOfBytes(
   fileName: string | null,
   options: PrepareOptions,
 ): ImportFormat {
+  const generic = sniffGenericFormat(head);
+  const named = fileName === null ? null : exportFormatFromFileName(fileName);
+  // Generic content is never an export, whatever its name (a posts export saved as videos.csv
+  // or tweets.js): the export checks apply only to other content, and where the name alone
+  // would have made it an export, the content's own format stands in.
   const format =
     options.format ??
-    sniffExportFormat(head) ??
-    (fileName === null ? null : exportFormatFromFileName(fileName)) ??
+    (generic === null ? (sniffExportFormat(head) ?? named) : null) ??
     options.hint ??
-    (fileName === null ? null : formatFromFileName(fileName));
+    (fileName === null ? null : formatFromFileName(fileName)) ??
+    (named === null ? null : generic);
   if (!format) throw unknownFormat(fileName);
   return format;
 }
+
+/**
+ * A file system error in words, without the syscall and path Node puts in its message (as
+ * describeIoError in cli/files.ts, which the domain may not import).
+ */
+function describeFileError(error: unknown): string {
+  const code =
+    error instanceof Error && 'code' in error && typeof error.code === 'string'
+      ? error.code
+      : undefined;
+  switch (code) {
+    case 'ENOENT':
+      return 'no such file';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'EISDIR':
+      return 'is a directory, not a file';
+    case 'ENOTDIR':
+      return 'a part of the path is not a directory';
+    case 'ELOOP':
+      return 'too many levels of symbolic links';
+    case 'ENAMETOOLONG':
+      return 'the file name is too long';
+    case 'EIO':
+      return 'input/output error (a failing disk or network file system?)';
+    case 'EMFILE':
+    case 'ENFILE':
+      return 'too many open files';
+    default:
+      return error instanceof Error ? error.message : String(error);
+  }
+}
+
+const unreadableFile = (file: string, reason: string, cause?: unknown): AppError =>
+  new AppError('validation_failed', `${file}: ${reason}`, {
+    details: { field: 'file', value: file, reason },
+    cause,
+  });
 
 /** A file on disk (the CLI): a zip is opened in place, anything else streamed. */
 export async function prepareFileImport(
   file: string,
   options: PrepareOptions = {},
 ): Promise<PreparedImport> {
-  const handle = await openFile(file, 'r');
+  let handle: FileHandle;
+  try {
+    handle = await openFile(file, 'r');
+  } catch (error) {
+    throw unreadableFile(file, describeFileError(error), error);
+  }
   const head = Buffer.alloc(SNIFF_BYTES);
   let read: number;
   try {
+    // Opening a directory succeeds on Linux; reading it would fail with a bare EISDIR.
+    if ((await handle.stat()).isDirectory())
+      throw unreadableFile(file, 'is a directory, not a file');
     ({ bytesRead: read } = await handle.read(head, 0, SNIFF_BYTES, 0));
+  } catch (error) {
+    throw error instanceof AppError ? error : unreadableFile(file, describeFileError(error), error);
   } finally {
     await handle.close();
   }

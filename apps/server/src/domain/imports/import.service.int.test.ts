@@ -193,6 +193,87 @@ describe.skipIf(databaseUnavailable() !== '')('importPosts on PostgreSQL', () =>
     expect(row?.created_at.toISOString()).toBe('2026-01-01T09:00:00.000Z');
   });
 
+  it('an array element that a stray quote ran on: records 1, 3, 4 and 5 are imported, one reject names line 3', async () => {
+    const ws = await createWorkspace(db.pool, 'stray quote', null, { userId: null, label: 'test' });
+    const record = (id: string): string => JSON.stringify(postRecord({ external_id: id }));
+    const broken = JSON.stringify(postRecord({ external_id: 'q2', text: '5' })).replace(
+      '"text":"5"',
+      '"text":"5" screen"',
+    );
+    const body = `[\n${record('q1')},\n${broken},\n${record('q3')},\n${record('q4')},\n${record('q5')}\n]\n`;
+    const result = await run(ws.id, body, 'json');
+    expect(result).toMatchObject({ status: 'completed', inserted: 4, rejected: 1 });
+    expect((await posts(ws.id)).map((p) => p.external_id)).toEqual(['q1', 'q3', 'q4', 'q5']);
+    const rejects = await withTenant(db.pool, { workspaceId: ws.id, userId: null }, (c) =>
+      listRejects(c, result.id, 0, 10),
+    );
+    expect(rejects).toMatchObject([
+      {
+        file: 'file.json',
+        line: 3,
+        field: null,
+        reason: expect.stringMatching(
+          /^malformed JSON: .*; line 3 skipped, reading resumed at line 4$/,
+        ) as unknown,
+      },
+    ]);
+  });
+
+  it('a database failure after some batches names the import run that holds them', async () => {
+    const ws = await createWorkspace(db.pool, 'db failure', null, { userId: null, label: 'test' });
+    // Not a data error (class 22/23): the batch is not bisected, the import fails.
+    await db.adminPool.query(`
+      CREATE FUNCTION test_fail_on_boom() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.external_id = 'boom' THEN
+          RAISE EXCEPTION 'could not extend file (simulated)' USING ERRCODE = '53100';
+        END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER test_fail_on_boom BEFORE INSERT ON posts
+        FOR EACH ROW EXECUTE FUNCTION test_fail_on_boom();`);
+    try {
+      const lines = [
+        ...Array.from({ length: 6 }, (_, i) =>
+          JSON.stringify(postRecord({ external_id: `ok${i}` })),
+        ),
+        JSON.stringify(postRecord({ external_id: 'bad', likes: -1 })),
+        JSON.stringify(postRecord({ external_id: 'boom' })),
+        ...Array.from({ length: 4 }, (_, i) =>
+          JSON.stringify(postRecord({ external_id: `late${i}` })),
+        ),
+      ];
+      const failure: unknown = await run(ws.id, lines.join('\n')).then(
+        () => null,
+        (error: unknown) => error,
+      );
+      expect(failure).toMatchObject({
+        code: 'internal_error',
+        message: expect.stringContaining('could not extend file (simulated)') as unknown,
+      });
+      const stored = (
+        await db.adminPool.query<Record<string, unknown>>(
+          'SELECT id, status, records_read AS read, inserted, updated, unchanged, rejected FROM imports WHERE workspace_id = $1',
+          [ws.id],
+        )
+      ).rows;
+      expect(stored).toHaveLength(1);
+      expect((failure as { details: unknown }).details).toEqual({ import: stored[0] });
+      expect(stored[0]).toMatchObject({ status: 'failed', inserted: 6, rejected: 1 });
+      expect((await posts(ws.id)).map((p) => p.external_id)).toEqual(
+        Array.from({ length: 6 }, (_, i) => `ok${i}`),
+      );
+      const rejects = await withTenant(db.pool, { workspaceId: ws.id, userId: null }, (c) =>
+        listRejects(c, stored[0]?.id as string, 0, 10),
+      );
+      expect(rejects.map((r) => [r.line, r.field])).toEqual([[7, 'likes']]);
+    } finally {
+      await db.adminPool.query(
+        'DROP TRIGGER test_fail_on_boom ON posts; DROP FUNCTION test_fail_on_boom();',
+      );
+    }
+  });
+
   it('isolates a record PostgreSQL refuses and keeps the rest of its batch', async () => {
     const ws = await createWorkspace(db.pool, 'bisect', null, { userId: null, label: 'test' });
     // Year 0 passes the timestamp pattern but PostgreSQL rejects it: found by bisecting the batch.

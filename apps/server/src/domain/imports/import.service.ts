@@ -232,8 +232,46 @@ export async function importPosts(
       updateImportRun(c, run.id, counts, { status: 'failed', error: failure.message }),
     ).catch(() => undefined);
     countOutcome(options.source, counts, 'failed');
-    throw failure;
+    throw withImportRun(failure, run.id, counts);
   }
+}
+
+/** What a failed import's error says of the run, in `details.import` (see withImportRun). */
+export interface FailedImportDetails {
+  id: string;
+  status: 'failed';
+  read: number;
+  inserted: number;
+  updated: number;
+  unchanged: number;
+  rejected: number;
+}
+
+/**
+ * The failure, naming the import run that holds what was written before it (batches already
+ * committed stay) and the rejects stored so far, so that the caller can find them.
+ */
+function withImportRun(failure: AppError, id: string, counts: ImportCounts): AppError {
+  const own =
+    failure.details !== null &&
+    typeof failure.details === 'object' &&
+    !Array.isArray(failure.details)
+      ? (failure.details as Record<string, unknown>)
+      : failure.details === undefined || failure.details === null
+        ? {}
+        : { value: failure.details };
+  const run: FailedImportDetails = { id, status: 'failed', ...counts };
+  return new AppError(failure.code, failure.message, {
+    details: { ...own, import: run },
+    cause: failure.cause ?? failure,
+  });
+}
+
+/** The import run a failed import's error names, if any. */
+export function failedImportOf(error: unknown): FailedImportDetails | null {
+  if (!(error instanceof AppError)) return null;
+  const details = error.details as { import?: FailedImportDetails } | null | undefined;
+  return details?.import ?? null;
 }
 
 function countOutcome(source: string, counts: ImportCounts, status: 'completed' | 'failed'): void {

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { chunked, toCsv } from '../../../test/support/factories.js';
 import { parseCsv, splitCsvRecord } from './csv-parser.js';
 import { parseJsonArray } from './json-array-parser.js';
+import { RereadableSource } from './json-scanner.js';
 import { parseJsonl } from './jsonl-parser.js';
 import type { ParsedItem } from './parsed-item.js';
 
@@ -143,6 +144,195 @@ describe('parseJsonArray', () => {
           }),
         );
       }),
+    );
+  });
+});
+
+describe('parseJsonArray: a broken element that runs over its neighbours', () => {
+  const rec = (id: string): string =>
+    JSON.stringify({ platform: 'x', external_id: id, created_at: '2024-05-01T12:00:00Z' });
+  const ids = (items: ParsedItem[]): unknown[] =>
+    records(items).map((i) => (i.kind === 'record' ? i.value.external_id : null));
+  const lineAndReason = (items: ParsedItem[]) =>
+    problems(items).map((p) => (p.kind === 'problem' ? [p.line, p.reason] : null));
+
+  it('an odd quote on line 3: records 1, 3, 4 and 5 are read, one reject names line 3', async () => {
+    const bad =
+      '{"platform":"x","external_id":"2","created_at":"2024-05-01T12:00:00Z","text":"5" screen"}';
+    const body = `[\n${rec('1')},\n${bad},\n${rec('3')},\n${rec('4')},\n${rec('5')}\n]\n`;
+    for (const size of [1, 7, 64, body.length]) {
+      const items = await collect(parseJsonArray(chunked(body, size), opts));
+      expect(ids(items)).toEqual(['1', '3', '4', '5']);
+      expect(records(items).map((i) => i.line)).toEqual([2, 4, 5, 6]);
+      expect(lineAndReason(items)).toEqual([
+        [
+          3,
+          expect.stringMatching(
+            /^malformed JSON: .*; line 3 skipped, reading resumed at line 4$/,
+          ) as unknown,
+        ],
+      ]);
+      expect(problems(items)[0]).toMatchObject({ value: `${bad},` });
+    }
+  });
+
+  it('a missing "}", one record per line or pretty-printed: the rest is read', async () => {
+    const cut = '{"platform":"x","external_id":"2","created_at":"2024-05-01T12:00:00Z"';
+    const compact = `[\n${rec('1')},\n${cut},\n${rec('3')},\n${rec('4')}\n]`;
+    const items = await collect(parseJsonArray(chunked(compact, 5), opts));
+    expect(ids(items)).toEqual(['1', '3', '4']);
+    expect(lineAndReason(items)).toEqual([
+      [3, expect.stringMatching(/; line 3 skipped, reading resumed at line 4$/) as unknown],
+    ]);
+
+    const pretty = (id: string, close = true): string =>
+      `  {\n    "platform": "x",\n    "external_id": "${id}",\n    "created_at": "2024-05-01T12:00:00Z",\n    "media": [\n      { "uri": "a.jpg" }\n    ]\n${close ? '  }' : ''}`;
+    const body = `[\n${pretty('1')},\n${pretty('2', false)},\n${pretty('3')}\n]\n`;
+    const read = await collect(parseJsonArray(chunked(body, 9), opts));
+    // The nested { "uri" } lines are indented deeper than the records: not taken for records.
+    expect(ids(read)).toEqual(['1', '3']);
+    expect(lineAndReason(read)).toEqual([
+      [10, expect.stringMatching(/; lines 10–16 skipped, reading resumed at line 18$/) as unknown],
+    ]);
+  });
+
+  it('a broken last element and a truncated one report where reading ended', async () => {
+    const lastBroken = `[\n${rec('1')},\n{"external_id":"2","text":"a" b"}\n]\n`;
+    const items = await collect(parseJsonArray(chunked(lastBroken, 4), opts));
+    expect(ids(items)).toEqual(['1']);
+    expect(lineAndReason(items)).toEqual([
+      [
+        3,
+        expect.stringMatching(
+          /; line 3 skipped, up to the array's closing "]" on line 4$/,
+        ) as unknown,
+      ],
+    ]);
+
+    const truncated = `[\n${rec('1')},\n  {\n    "external_id": "2",\n    "te`;
+    const cut = await collect(parseJsonArray(chunked(truncated, 4), opts));
+    expect(ids(cut)).toEqual(['1']);
+    expect(lineAndReason(cut)).toEqual([
+      [3, expect.stringMatching(/; lines 3–5 skipped to the end of the file$/) as unknown],
+      [5, 'unexpected end of file: the array is not closed with "]"'],
+    ]);
+  });
+
+  it('a runaway element longer than a record is cut at the limit and the rest is read', async () => {
+    const filler = Array.from({ length: 400 }, (_, i) => rec(`f${i}`)).join(',\n');
+    const body = `[\n${rec('1')},\n{"text":"odd " quote"},\n${filler}\n]`;
+    expect(Buffer.byteLength(body)).toBeGreaterThan(4 * opts.maxRecordBytes);
+    const items = await collect(parseJsonArray(chunked(body, 1000), opts));
+    expect(ids(items)).toEqual(['1', ...Array.from({ length: 400 }, (_, i) => `f${i}`)]);
+    expect(lineAndReason(items)).toEqual([
+      [
+        3,
+        expect.stringMatching(
+          /^record is longer than 4096 bytes; line 3 skipped, reading resumed at line 4$/,
+        ) as unknown,
+      ],
+    ]);
+  });
+
+  it('bounds the bytes read again, and still names every line skipped', async () => {
+    const source = new RereadableSource([Buffer.alloc(1000)], 100);
+    await source.next();
+    // 100 + 4 × 1000 bytes may be read again, no more.
+    expect(source.unread([Buffer.alloc(4000)])).toBe(true);
+    expect(source.unread([Buffer.alloc(101)])).toBe(false);
+    expect(source.unread([Buffer.alloc(100)])).toBe(true);
+
+    // Every line opens an element that never ends: re-reading from each next line would go
+    // over the rest of the window every time (seconds, not milliseconds, for this file). Past
+    // the budget, lines are skipped instead, and every one of them is still named in a reject.
+    const runaway = 20_000;
+    const body = `[\n${'{"a\n'.repeat(runaway)}${rec('last')}\n]\n`;
+    const items = await collect(parseJsonArray(chunked(body, 4096), { maxRecordBytes: 65536 }));
+    const covered = new Set<number>();
+    for (const p of problems(items)) {
+      const range = /; lines? (\d+)(?:–(\d+))? skipped/.exec(p.reason);
+      if (!range) continue;
+      const from = Number(range[1]);
+      for (let line = from; line <= Number(range[2] ?? from); line += 1) covered.add(line);
+    }
+    const last = runaway + 2; // The line of the last record.
+    for (let line = 2; line <= last; line += 1)
+      if (!covered.has(line) && !records(items).some((r) => r.line === line))
+        throw new Error(`line ${line} is neither read nor named in a reject`);
+    expect(problems(items).at(-1)?.reason).not.toContain('not closed');
+  });
+
+  // A record's text full of JSON's own characters, so that a corruption can flip its strings.
+  const nasty = fc.string({
+    unit: fc.constantFrom('"', '{', '}', '[', ']', ',', ':', '\\', 'a', ' ', 'é', '\n'),
+    maxLength: 12,
+  });
+  const corruption = fc.oneof(
+    fc.record({
+      kind: fc.constant('insert' as const),
+      at: fc.nat(),
+      text: fc.constantFrom('"', '{', '[', '}', ']', ','),
+    }),
+    fc.record({ kind: fc.constant('drop-close' as const) }),
+    fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
+  );
+  type Corruption =
+    | { kind: 'insert'; at: number; text: string }
+    | { kind: 'drop-close' }
+    | { kind: 'truncate'; at: number };
+  const corrupt = (text: string, c: Corruption): string => {
+    if (c.kind === 'drop-close')
+      return text.slice(0, text.lastIndexOf('}')) + text.slice(text.lastIndexOf('}') + 1);
+    const at = c.at % text.length;
+    if (c.kind === 'truncate') return text.slice(0, Math.max(text.search(/\S/) + 1, at));
+    return text.slice(0, at) + c.text + text.slice(at);
+  };
+
+  it('property: one corrupted element never loses another record, in any layout and chunking', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(nasty, { minLength: 1, maxLength: 8 }),
+        fc.nat(),
+        corruption,
+        fc.constantFrom('line' as const, 'pretty' as const, 'leading-comma' as const),
+        fc.integer({ min: 1, max: 64 }),
+        async (texts, pick, how, layout, size) => {
+          const bad = pick % texts.length;
+          const recs = texts.map((text, i) => ({
+            platform: 'x',
+            external_id: `id${i}`,
+            created_at: '2024-05-01T12:00:00Z',
+            text,
+            tags: [{ name: text }],
+          }));
+          const elements = recs.map((r, i) => {
+            const text =
+              layout === 'pretty'
+                ? JSON.stringify(r, null, 2).replace(/^/gm, '  ')
+                : JSON.stringify(r);
+            return i === bad ? corrupt(text, how) : text;
+          });
+          const separator = layout === 'leading-comma' ? '\n, ' : ',\n';
+          const body = `[\n${elements.join(separator)}\n]\n`;
+          const before = `[\n${elements
+            .slice(0, bad)
+            .map((e) => e + separator)
+            .join('')}`;
+          const badLine = before.split('\n').length;
+          const items = await collect(
+            parseJsonArray(chunked(body, size), { maxRecordBytes: 65536 }),
+          );
+          const read = ids(items);
+          const others = recs.flatMap((r, i) => (i === bad ? [] : [r.external_id]));
+          expect(read.filter((id) => id !== `id${bad}` && others.includes(id as string))).toEqual(
+            others,
+          );
+          // The corrupted one is still read (a corruption may leave it valid JSON) or is rejected
+          // by its first line.
+          expect(items.map((i) => i.line)).toContain(badLine);
+        },
+      ),
+      { numRuns: 400 },
     );
   });
 });

@@ -745,6 +745,96 @@ describe.skipIf(databaseUnavailable() !== '')('imports API', () => {
     });
   });
 
+  describe('a database failure during an import', () => {
+    beforeAll(async () => {
+      // Not a data error (class 22/23): the batch is not bisected, the import fails.
+      await inspect.rows(`
+        CREATE FUNCTION test_fail_on_boom() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF NEW.external_id = 'boom' THEN
+            RAISE EXCEPTION 'could not extend file (simulated)' USING ERRCODE = '53100';
+          END IF;
+          RETURN NEW;
+        END $$;
+        CREATE TRIGGER test_fail_on_boom BEFORE INSERT ON posts
+          FOR EACH ROW EXECUTE FUNCTION test_fail_on_boom();`);
+    });
+    afterAll(async () => {
+      await inspect.rows(
+        'DROP TRIGGER test_fail_on_boom ON posts; DROP FUNCTION test_fail_on_boom();',
+      );
+    });
+
+    it('answers 500 naming the import run that holds the batches written before it, and its rejects', async () => {
+      const ws = await createWorkspace(api, 'Database failure');
+      const good = Array.from({ length: 2 * BATCH }, (_, i) =>
+        postRecord({ external_id: `before-${i}` }),
+      );
+      const body =
+        toJsonl(good) +
+        toJsonl([postRecord({ external_id: 'negative', likes: -1 })]) +
+        toJsonl([postRecord({ external_id: 'boom' })]) +
+        toJsonl(Array.from({ length: BATCH }, (_, i) => postRecord({ external_id: `after-${i}` })));
+      const res = await api.inject({
+        method: 'POST',
+        url: `/v1/workspaces/${ws.id}/imports?file_name=failing.jsonl`,
+        headers: { 'content-type': 'application/x-ndjson' },
+        payload: body,
+      });
+      const error = expectError(res, 500, 'internal_error');
+      expect(error.message).toContain('could not extend file (simulated)');
+      const runs = (await api.inject({ url: `/v1/workspaces/${ws.id}/imports` })).json<{
+        data: ImportSummary[];
+      }>().data;
+      expect(runs).toHaveLength(1);
+      const run = runs[0] as ImportSummary;
+      expect(run).toMatchObject({ status: 'failed', inserted: 2 * BATCH, rejected: 1 });
+      expect(error.details).toEqual({
+        requestId: expect.any(String) as unknown,
+        import: {
+          id: run.id,
+          status: 'failed',
+          read: run.read,
+          inserted: run.inserted,
+          updated: run.updated,
+          unchanged: run.unchanged,
+          rejected: run.rejected,
+        },
+      });
+      expect(await postCount(ws.id)).toBe(2 * BATCH);
+      const rejects = (
+        await api.inject({ url: `/v1/workspaces/${ws.id}/imports/${run.id}/rejects` })
+      ).json<{ data: ImportReject[] }>().data;
+      expect(inlineRejects(rejects)).toEqual([
+        { line: 2 * BATCH + 1, field: 'likes', reason: 'likes must not be negative' },
+      ]);
+    });
+  });
+
+  describe('?file_name= of a platform file with generic content', () => {
+    it.each([
+      ['reels.json', 'application/json', 'json'],
+      ['posts_1.json', 'application/json', 'json'],
+      ['videos.csv', 'text/csv', 'csv'],
+      ['tweets.js', 'application/octet-stream', 'json'],
+    ])('%s is imported as the generic format', async (name, type, format) => {
+      const ws = await createWorkspace(api, `Named ${name}`);
+      const records = [
+        postRecord({ external_id: `${name}-1` }),
+        postRecord({ external_id: `${name}-2` }),
+      ];
+      const body = format === 'csv' ? toCsv(records) : JSON.stringify(records);
+      const result = await importBody(
+        api,
+        ws.id,
+        body,
+        type,
+        `file_name=${encodeURIComponent(name)}`,
+      );
+      expect(result).toMatchObject({ format, file_name: name, inserted: 2, rejected: 0 });
+    });
+  });
+
   describe('a body over IMPORT_MAX_BYTES', () => {
     const MAX_BYTES = 20_000;
     let limitedApp: ZodApp;
@@ -779,7 +869,6 @@ describe.skipIf(databaseUnavailable() !== '')('imports API', () => {
       });
       const error = expectError(res, 413, 'payload_too_large');
       expect(error.message).toContain('IMPORT_MAX_BYTES');
-      expect(error.details).toEqual({ limit: MAX_BYTES });
       // The rest of the body was never read: the connection must not be reused.
       expect(res.headers.connection).toBe('close');
 
@@ -788,6 +877,19 @@ describe.skipIf(databaseUnavailable() !== '')('imports API', () => {
       }>().data;
       expect(runs).toHaveLength(1);
       const run = runs[0] as ImportSummary;
+      // The answer names the import run that holds what was written, and its counts.
+      expect(error.details).toEqual({
+        limit: MAX_BYTES,
+        import: {
+          id: run.id,
+          status: 'failed',
+          read: run.read,
+          inserted: run.inserted,
+          updated: run.updated,
+          unchanged: run.unchanged,
+          rejected: run.rejected,
+        },
+      });
       expect(run).toMatchObject({
         status: 'failed',
         file_name: 'big.jsonl',

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import {
   errorBodySchema,
@@ -15,7 +16,11 @@ import { AppError, notFound } from '../../../errors.js';
 import { findImportRun, listImportRuns, listRejects } from '../../../db/repos/imports.repo.js';
 import { insertAuditEntry } from '../../../db/repos/audit.repo.js';
 import { limitBytes } from '../../../domain/imports/byte-limit.js';
-import { formatFromContentType, importPosts } from '../../../domain/imports/import.service.js';
+import {
+  failedImportOf,
+  formatFromContentType,
+  importPosts,
+} from '../../../domain/imports/import.service.js';
 import { prepareStreamImport, type PreparedImport } from '../../../domain/imports/import-source.js';
 import type { AppDeps, ZodApp } from '../../types.js';
 import { presentImport, presentReject } from './imports.presenter.js';
@@ -126,6 +131,24 @@ export async function registerImportRoutes(app: ZodApp, deps: AppDeps): Promise<
           if (!body.readableEnded) {
             void reply.header('connection', 'close');
             body.resume();
+          }
+          // A failed import names its run (what was written before the failure stays, with the
+          // rejects so far) in `details.import`. The error handler hides a server error's
+          // details; these are the caller's own, so a server error is answered here, logged as
+          // the handler would.
+          const failed = failedImportOf(error);
+          if (failed !== null && error instanceof AppError && error.status >= 500) {
+            request.log.error({ err: error }, 'request failed');
+            // The route's response schemas list its 4xx answers only (app.int.test.ts pins
+            // them), so its typed reply takes no 5xx status.
+            const untyped: FastifyReply = reply;
+            return untyped.status(error.status).send({
+              error: {
+                code: error.code,
+                message: error.message,
+                details: { requestId: request.id, import: failed },
+              },
+            });
           }
           throw error;
         }
