@@ -83,3 +83,44 @@ export function coerceError(error: unknown): AppError {
   const message = error instanceof Error ? error.message : String(error);
   return new AppError('internal_error', message, { cause: error });
 }
+
+/** The errno code of a Node system error (`ENOENT`…), or undefined. */
+export function errnoCode(error: unknown): string | undefined {
+  return error instanceof Error && 'code' in error && typeof error.code === 'string'
+    ? error.code
+    : undefined;
+}
+
+/** A file system error in words, without the syscall and path Node puts in its message. */
+export function describeIoError(error: unknown): string {
+  switch (errnoCode(error)) {
+    case 'ENOENT':
+      return 'no such file';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'EISDIR':
+      return 'is a directory, not a file';
+    case 'ENOTDIR':
+      return 'a part of the path is not a directory';
+    case 'ELOOP':
+      return 'too many levels of symbolic links';
+    case 'ENAMETOOLONG':
+      return 'the file name is too long';
+    case 'EIO':
+      return 'input/output error (a failing disk or network file system?)';
+    case 'EMFILE':
+    case 'ENFILE':
+      return 'too many open files';
+    case 'ENOSPC':
+      return 'no space left on the device';
+    case 'EDQUOT':
+      return 'disk quota exceeded';
+    case 'EROFS':
+      return 'read-only file system';
+    case 'EPIPE':
+      return 'the reader closed it';
+    default:
+      return error instanceof Error ? error.message : String(error);
+  }
+}

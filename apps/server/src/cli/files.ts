@@ -22,7 +22,7 @@ import { Readable, type Writable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { categoryRulesSchema } from '@socialpulse/contracts';
 import { ruleProblems, type CategoryRule } from '../analysis/nlp/categories.js';
-import { AppError, isAppError } from '../errors.js';
+import { AppError, describeIoError, errnoCode, isAppError } from '../errors.js';
 
 export interface AnalyzeInput {
   stream: Readable;
@@ -45,37 +45,6 @@ export interface AnalyzeOutput {
   commit(): Promise<void>;
   /** Drops what was written (an existing --out file stays as it was); never throws. */
   discard(): Promise<void>;
-}
-
-export function errnoCode(error: unknown): string | undefined {
-  return error instanceof Error && 'code' in error && typeof error.code === 'string'
-    ? error.code
-    : undefined;
-}
-
-/** A file system error in words, without the syscall and path Node puts in its message. */
-export function describeIoError(error: unknown): string {
-  switch (errnoCode(error)) {
-    case 'ENOENT':
-      return 'no such file';
-    case 'EACCES':
-    case 'EPERM':
-      return 'permission denied';
-    case 'EISDIR':
-      return 'is a directory';
-    case 'ENOTDIR':
-      return 'a part of the path is not a directory';
-    case 'ENOSPC':
-      return 'no space left on the device';
-    case 'EDQUOT':
-      return 'disk quota exceeded';
-    case 'EROFS':
-      return 'read-only file system';
-    case 'EPIPE':
-      return 'the reader closed it';
-    default:
-      return error instanceof Error ? error.message : String(error);
-  }
 }
 
 export async function openInput(file: string): Promise<AnalyzeInput> {

@@ -13,8 +13,8 @@ import { StringDecoder } from 'node:string_decoder';
 import { Option, type Command } from 'commander';
 import type { Analyzer } from '../../analysis/analyzer.js';
 import { isItemError, type PostInput, type SentimentEngineName } from '../../analysis/engine.js';
-import { AppError } from '../../errors.js';
-import { describeIoError, errnoCode, loadCategoryRules, openInput, openOutput } from '../files.js';
+import { AppError, describeIoError, errnoCode } from '../../errors.js';
+import { loadCategoryRules, openInput, openOutput } from '../files.js';
 import { EXIT_DATA_ERRORS } from '../output.js';
 
 export const ANALYZE_BATCH_SIZE = 100;

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { Presets, SingleBar } from 'cli-progress';
 import { importFormats, importFormatSchema, type ImportFormat } from '@socialpulse/contracts';
 import { isInteractiveTerminal } from '../../config.js';
-import { AppError } from '../../errors.js';
+import { AppError, describeIoError } from '../../errors.js';
 import type { RejectRecord } from '../../db/repos/imports.repo.js';
 import { findFirstInstanceAdmin } from '../../db/repos/users.repo.js';
 import { findWorkspaceIdByName } from '../../db/repos/workspaces.repo.js';
@@ -84,8 +84,10 @@ async function runImport(files: string[], flags: ImportFlags): Promise<void> {
   const stats = files.map((file) => {
     try {
       return statSync(file);
-    } catch {
-      throw new AppError('validation_failed', `${file}: no such file`);
+    } catch (error) {
+      throw new AppError('validation_failed', `${file}: ${describeIoError(error)}`, {
+        cause: error,
+      });
     }
   });
   const rejectsPath = flags.rejects ?? DEFAULT_REJECTS;

@@ -9,7 +9,7 @@ import {
   type ExportImportFormat,
   type ImportFormat,
 } from '@socialpulse/contracts';
-import { AppError } from '../../errors.js';
+import { AppError, describeIoError } from '../../errors.js';
 import type { ExportInput, ExportOptions } from './export-input.js';
 import type { ImportSource } from './import.service.js';
 import { INSTAGRAM_MARKERS, readInstagramExport } from './instagram-export.js';
@@ -244,39 +244,6 @@ function formatOfBytes(
   return format;
 }
 
-/**
- * A file system error in words, without the syscall and path Node puts in its message (as
- * describeIoError in cli/files.ts, which the domain may not import).
- */
-function describeFileError(error: unknown): string {
-  const code =
-    error instanceof Error && 'code' in error && typeof error.code === 'string'
-      ? error.code
-      : undefined;
-  switch (code) {
-    case 'ENOENT':
-      return 'no such file';
-    case 'EACCES':
-    case 'EPERM':
-      return 'permission denied';
-    case 'EISDIR':
-      return 'is a directory, not a file';
-    case 'ENOTDIR':
-      return 'a part of the path is not a directory';
-    case 'ELOOP':
-      return 'too many levels of symbolic links';
-    case 'ENAMETOOLONG':
-      return 'the file name is too long';
-    case 'EIO':
-      return 'input/output error (a failing disk or network file system?)';
-    case 'EMFILE':
-    case 'ENFILE':
-      return 'too many open files';
-    default:
-      return error instanceof Error ? error.message : String(error);
-  }
-}
-
 const unreadableFile = (file: string, reason: string, cause?: unknown): AppError =>
   new AppError('validation_failed', `${file}: ${reason}`, {
     details: { field: 'file', value: file, reason },
@@ -292,7 +259,7 @@ export async function prepareFileImport(
   try {
     handle = await openFile(file, 'r');
   } catch (error) {
-    throw unreadableFile(file, describeFileError(error), error);
+    throw unreadableFile(file, describeIoError(error), error);
   }
   const head = Buffer.alloc(SNIFF_BYTES);
   let read: number;
@@ -302,7 +269,7 @@ export async function prepareFileImport(
       throw unreadableFile(file, 'is a directory, not a file');
     ({ bytesRead: read } = await handle.read(head, 0, SNIFF_BYTES, 0));
   } catch (error) {
-    throw error instanceof AppError ? error : unreadableFile(file, describeFileError(error), error);
+    throw error instanceof AppError ? error : unreadableFile(file, describeIoError(error), error);
   } finally {
     await handle.close();
   }
