@@ -27,8 +27,17 @@ export interface ParserOptions {
   maxRecordBytes: number;
 }
 
-export const excerpt = (value: string, max = 200): string =>
-  value.length > max ? `${value.slice(0, max)}… (${value.length} chars)` : value;
+/**
+ * At most `max` characters of `value` for a message, always text PostgreSQL can store: the value
+ * is often quoted because it holds what cannot be stored (a NUL, shown as ␀; an unpaired
+ * surrogate, shown as U+FFFD), and a cut never splits a surrogate pair.
+ */
+export function excerpt(value: string, max = 200): string {
+  const shown = (text: string): string => text.toWellFormed().replace(/\u0000/g, '\u2400');
+  if (value.length <= max) return shown(value);
+  const end = /[\uD800-\uDBFF]/.test(value.charAt(max - 1)) ? max - 1 : max;
+  return `${shown(value.slice(0, end))}… (${value.length} chars)`;
+}
 
 const NUL_ESCAPE = /\\u0000/;
 const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;

@@ -5,7 +5,7 @@ import { parseCsv, splitCsvRecord } from './csv-parser.js';
 import { parseJsonArray } from './json-array-parser.js';
 import { RereadableSource } from './json-scanner.js';
 import { parseJsonl } from './jsonl-parser.js';
-import type { ParsedItem } from './parsed-item.js';
+import { excerpt, findUnstorableString, type ParsedItem } from './parsed-item.js';
 
 const opts = { maxRecordBytes: 4096 };
 
@@ -28,6 +28,21 @@ const recordArb = fc.dictionary(
     maxKeys: 5,
   },
 );
+
+describe('excerpt', () => {
+  it('is always storable text, cut on a code point, whatever it quotes', () => {
+    expect(excerpt('a\u0000b\ud800c')).toBe('a\u2400b\ufffdc');
+    // A pair straddling the cut stays whole or goes whole.
+    const cut = excerpt(`${'x'.repeat(99)}😀tail`, 100);
+    expect(cut).toBe(`${'x'.repeat(99)}… (105 chars)`);
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), fc.integer({ min: 1, max: 50 }), (text, max) => {
+        const shown = excerpt(text, max);
+        expect(findUnstorableString(shown)).toBeNull();
+      }),
+    );
+  });
+});
 
 describe('parseJsonl', () => {
   it('returns every record with its line, whatever the chunking, line endings and BOM', async () => {

@@ -123,11 +123,12 @@ export function readDeliveryBody(platform: WebhookPlatform, body: Buffer): Deliv
     return { kind: 'malformed', message: 'webhook body must be a JSON object' };
   const problem = findUnstorableString(payload);
   if (problem) {
-    const at = problem.path ? ` at ${excerpt(problem.path, 100)}` : '';
+    // Excerpted: the path itself may hold what cannot be stored (a key with a NUL).
+    const field = problem.path ? excerpt(problem.path, 100) : null;
     return {
       kind: 'unstorable',
-      field: problem.path || null,
-      message: `the JSON body${at} ${problem.reason}`,
+      field,
+      message: `the JSON body${field ? ` at ${field}` : ''} ${problem.reason}`,
     };
   }
   return { kind: 'ok', payload, raw: null };

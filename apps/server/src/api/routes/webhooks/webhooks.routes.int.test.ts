@@ -254,6 +254,16 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('webh
         field: 'tweet_create_events[0].text',
         reason: 'surrogate',
       },
+      // Named by a path of over 100 characters whose cut falls inside an emoji: the excerpt in
+      // the stored error must not split it (half a pair cannot be stored either).
+      {
+        body: JSON.stringify({
+          for_user_id: '2244994945',
+          tweet_create_events: [{ [`${'x'.repeat(76)}😀y`]: 'a\u0000' }],
+        }),
+        field: `tweet_create_events[0].${'x'.repeat(76)}… (102 chars)`,
+        reason: 'NUL',
+      },
     ];
     for (const { body, field, reason } of cases) {
       const res = await app.inject({
