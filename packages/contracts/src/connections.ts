@@ -19,11 +19,13 @@ export const deadLetterStatuses = ['open', 'replayed', 'discarded'] as const;
 /**
  * A credential sent to the platform as an HTTP header value, which may hold only visible ASCII: a
  * curly quote or a line break picked up on the way (a chat, a document) would otherwise fail every
- * request. The message names the field, never the value.
+ * request. Blanks around it (the newline a copy from a terminal brings) are trimmed, as fetch
+ * trims a header value. The message names the field, never the value.
  */
 const headerCredential = (field: string, max: number) =>
   z
     .string()
+    .trim()
     .min(1)
     .max(max)
     .regex(/^[\x21-\x7e]+$/, {

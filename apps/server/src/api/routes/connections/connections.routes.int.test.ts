@@ -194,6 +194,29 @@ describe.skipIf(databaseUnavailable() !== '')('connecting an account with a past
     expect(run.postsCollected).toBe(sim.postIds('x', account.id).length);
   });
 
+  it('trims blanks around a pasted token (a copy from a terminal ends in a newline) and connects', async () => {
+    const account = sim.accounts.x[0];
+    if (!account) throw new Error('no account');
+    const res = await api.inject({
+      method: 'POST',
+      url: connectionsUrl(),
+      payload: {
+        platform: 'x',
+        account: `@${account.handle}`,
+        credentials: { access_token: `  ${account.accessToken}\r\n` },
+      },
+    });
+    expect([200, 201], res.body).toContain(res.statusCode);
+    const id = res.json<ConnectionView>().id;
+    const stored = await withTenant(db.pool, { workspaceId, userId: null }, (c) =>
+      findConnection(c, workspaceId, id),
+    );
+    const box = createSecretBox(db.secrets.encryptionKey);
+    expect(openCredentials(box, id, stored?.credentialsSealed ?? '').accessToken).toBe(
+      account.accessToken,
+    );
+  });
+
   it.each([
     ['access_token', { access_token: '\u201cabc\u201d' }],
     ['access_token', { access_token: 'abc\ndef' }],
