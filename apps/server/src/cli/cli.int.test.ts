@@ -170,6 +170,31 @@ describe.skipIf(databaseUnavailable() !== '')('socialpulse import / export / mig
     expect(rows).toHaveLength(0);
   });
 
+  it('imports from a working directory it cannot write: rejects, if any, go to the temporary directory', async () => {
+    // /proc takes no new files, not even from root: a stand-in for cron's / or a read-only image.
+    const clean = path.join(dir, 'clean.jsonl');
+    writeFileSync(clean, toJsonl([postRecord({ external_id: 'ro1' })]));
+    const ok = await runCli(['import', clean, '--workspace', 'Brand'], env(), undefined, '/proc');
+    expect(ok.code, ok.stderr).toBe(0);
+    const withReject = path.join(dir, 'ro-reject.jsonl');
+    writeFileSync(withReject, toJsonl([postRecord({ external_id: 'ro2' })]) + 'not json\n');
+    const rejected = await runCli(
+      ['import', withReject, '--workspace', 'Brand'],
+      env(),
+      undefined,
+      '/proc',
+    );
+    expect(rejected.code, rejected.stderr).toBe(65);
+    const listed = /are listed in (\S+socialpulse-rejects-\S+\.jsonl)\n/.exec(rejected.stdout)?.[1];
+    expect(listed, rejected.stdout).toBeDefined();
+    const lines = readFileSync(listed ?? '', 'utf8')
+      .trim()
+      .split('\n');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0] ?? '{}')).toMatchObject({ line: 2 });
+    rmSync(listed ?? '', { force: true });
+  });
+
   it('keeps the rejects found before an import fails, and says where they are', async () => {
     // A refusal that is not about the data (not SQLSTATE class 22 or 23) fails the import.
     await db.adminPool.query(`

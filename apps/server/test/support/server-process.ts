@@ -23,10 +23,12 @@ export function runCli(
   args: string[],
   env: Record<string, string>,
   input?: string,
+  cwd?: string,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   assertBuilt();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [cliPath, ...args], {
+      ...(cwd !== undefined ? { cwd } : {}),
       env: { ...process.env, LOG_LEVEL: 'warn', ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });

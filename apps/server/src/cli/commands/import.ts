@@ -1,4 +1,5 @@
 import { statSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { Presets, SingleBar } from 'cli-progress';
@@ -37,7 +38,10 @@ export function registerImportCommand(program: Command): void {
       '-f, --format <format>',
       `${importFormats.join(', ')} (default: detected from each file's content and name)`,
     )
-    .option('--rejects <file>', 'where to write rejected records as JSON lines', DEFAULT_REJECTS)
+    .option(
+      '--rejects <file>',
+      `where to write rejected records as JSON lines (default: ${DEFAULT_REJECTS} in the working directory, else in the system's temporary directory when the working directory cannot be written)`,
+    )
     .option('--no-create', 'fail instead of creating a missing workspace')
     .option('--database-url <url>', 'PostgreSQL URL (DATABASE_URL)')
     .option('--data-dir <dir>', 'data directory (DATA_DIR)')
@@ -90,22 +94,30 @@ async function runImport(files: string[], flags: ImportFlags): Promise<void> {
       });
     }
   });
-  const rejectsPath = flags.rejects ?? DEFAULT_REJECTS;
-  if (rejectsPath === '-')
+  if (flags.rejects === '-')
     throw new AppError(
       'validation_failed',
       '--rejects -: standard output carries the import summary; give a file',
     );
   // Opened before any archive or the database, so that a rejects file that cannot be written (a
-  // missing directory, a read-only working directory) or that is an input fails the import
-  // before anything is imported, not at its first reject with part of it done.
-  const rejects = createRejectsWriter(
-    await openOutput(
-      rejectsPath,
-      stats.map((stat, i) => ({ file: stat.isFile() ? stat : null, name: files[i] ?? '' })),
-      { flag: '--rejects' },
-    ),
-  );
+  // missing directory) or that is an input fails the import before anything is imported, not at
+  // its first reject with part of it done.
+  const inputs = stats.map((stat, i) => ({
+    file: stat.isFile() ? stat : null,
+    name: files[i] ?? '',
+  }));
+  let rejectsPath = flags.rejects ?? DEFAULT_REJECTS;
+  let rejectsOutput;
+  try {
+    rejectsOutput = await openOutput(rejectsPath, inputs, { flag: '--rejects' });
+  } catch (error) {
+    if (flags.rejects !== undefined) throw error;
+    // The default's working directory may be read-only (cron in /, a container) for an import
+    // that may reject nothing: its rejects, if any, go to the temporary directory instead.
+    rejectsPath = path.join(os.tmpdir(), `socialpulse-rejects-${process.pid}-${Date.now()}.jsonl`);
+    rejectsOutput = await openOutput(rejectsPath, inputs, { flag: '--rejects' });
+  }
+  const rejects = createRejectsWriter(rejectsOutput);
   // Every file's format is settled (and every archive opened) before the database is.
   const plan: { file: string; size: number; prepared: PreparedImport }[] = [];
   try {
@@ -135,6 +147,8 @@ async function runImport(files: string[], flags: ImportFlags): Promise<void> {
 }
 
 interface RejectsWriter {
+  /** The file the rejects go to. */
+  name: string;
   write(reject: Readonly<RejectRecord>): void;
   /**
    * Puts the file in place when it lists a reject, and returns whether it did; without one, an
@@ -151,6 +165,7 @@ function createRejectsWriter(output: AnalyzeOutput): RejectsWriter {
   // the process as an unhandled 'error' event.
   output.stream.on('error', () => (failed = true));
   return {
+    name: output.name,
     write(r) {
       if (failed) return;
       lines += 1;
@@ -246,7 +261,7 @@ async function importAll(
     }
     if (await rejects.settle()) {
       process.stdout.write(
-        `Rejected records (file, line, field, reason) are listed in ${flags.rejects ?? DEFAULT_REJECTS}\n`,
+        `Rejected records (file, line, field, reason) are listed in ${rejects.name}\n`,
       );
     }
     // Scripts must be able to tell: the valid records are imported, some were not.
