@@ -17,6 +17,17 @@ export interface StoredAnalysisSettings extends AnalysisSettingsRow {
   revision: number;
 }
 
+/**
+ * Serialises, until the end of the transaction, the changes to one workspace's settings: a change
+ * reads the stored ones (whether the key goes with a new base URL) before it writes, and must not
+ * read them while another change is on its way to commit.
+ */
+export async function lockAnalysisSettings(db: Queryable, workspaceId: string): Promise<void> {
+  await db.query("SELECT pg_advisory_xact_lock(hashtextextended('analysis_settings:' || $1, 0))", [
+    workspaceId,
+  ]);
+}
+
 export async function getAnalysisSettings(
   db: Queryable,
   workspaceId: string,

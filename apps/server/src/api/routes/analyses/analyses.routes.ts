@@ -30,6 +30,7 @@ import { assertWorkspaceLlmBaseUrl } from '../../../domain/analyses/llm-runtime.
 import { decodeCursor, encodeCursor, filterFingerprint } from '../../../domain/posts/cursor.js';
 import {
   getAnalysisSettings,
+  lockAnalysisSettings,
   upsertAnalysisSettings,
 } from '../../../db/repos/analysis-settings.repo.js';
 import { monthToDateCost, traceTotals } from '../../../db/repos/traces.repo.js';
@@ -650,8 +651,10 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
       if (categories !== undefined) assertMatchableRules(categories);
       if (llm?.base_url) assertWorkspaceLlmBaseUrl(llm.base_url, deps.config.llm);
       return request.scoped(async (c) => {
+        await lockAnalysisSettings(c, workspaceId);
         // The stored key goes only to the server it was given for: a new base URL without a new
         // key forgets it (else whoever may change the URL could have the key sent to their host).
+        // Read under the lock: a key saved by a change committing meanwhile is seen, not kept.
         const previous =
           llm?.base_url !== undefined ? await getAnalysisSettings(c, workspaceId) : null;
         const forgetKey =

@@ -157,6 +157,57 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')(
       expect((await settings({ base_url: null })).api_key_set).toBe(false);
     });
 
+    it('forgets a key saved while a base-URL change waited to read the settings (changes to one workspace take turns)', async () => {
+      const space = await createWorkspaceAs(app, owner);
+      const url = `/v1/workspaces/${space}/analysis-settings`;
+      const first = await app.inject({
+        method: 'PATCH',
+        url,
+        headers: owner.headers,
+        payload: { llm: { base_url: 'https://api.openai.com/v1' } },
+      });
+      expect(first.statusCode, first.body).toBe(200);
+      // A change of the same workspace's settings is on its way: it holds their lock.
+      const other = await db.adminPool.connect();
+      let moved: Awaited<ReturnType<typeof app.inject>>;
+      try {
+        await other.query('BEGIN');
+        await other.query(
+          "SELECT pg_advisory_xact_lock(hashtextextended('analysis_settings:' || $1, 0))",
+          [space],
+        );
+        const moving = app.inject({
+          method: 'PATCH',
+          url,
+          headers: owner.headers,
+          payload: { llm: { base_url: 'https://elsewhere.example/v1' } },
+        });
+        // It waits for that lock before it reads the settings (polled: a count, never a timing).
+        for (let polls = 0; ; polls += 1) {
+          if (polls > 2000) throw new Error("the change never waited for the settings' lock");
+          const { rows } = await db.adminPool.query<{ n: number }>(
+            "SELECT count(*)::int n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND wait_event = 'advisory'",
+          );
+          if ((rows[0]?.n ?? 0) > 0) break;
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+        // That change stores a key for the first server, then commits.
+        await other.query(
+          "UPDATE workspace_analysis_settings SET llm_api_key_sealed = 'sealed-key' WHERE workspace_id = $1",
+          [space],
+        );
+        await other.query('COMMIT');
+        moved = await moving;
+      } finally {
+        other.release();
+      }
+      expect(moved.statusCode, moved.body).toBe(200);
+      expect(moved.json<SettingsBody>().llm).toMatchObject({
+        base_url: 'https://elsewhere.example/v1',
+        api_key_set: false,
+      });
+    });
+
     it('applies a change sent with a revision only if the settings are still at it (409 naming the current one otherwise, nothing changed or audited)', async () => {
       const space = await createWorkspaceAs(app, owner);
       const url = `/v1/workspaces/${space}/analysis-settings`;
