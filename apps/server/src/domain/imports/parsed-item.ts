@@ -33,7 +33,7 @@ export interface ParserOptions {
  * surrogate, shown as U+FFFD), and a cut never splits a surrogate pair.
  */
 export function excerpt(value: string, max = 200): string {
-  const shown = (text: string): string => text.toWellFormed().replace(/\u0000/g, '\u2400');
+  const shown = (text: string): string => text.toWellFormed().replaceAll('\u0000', '\u2400');
   if (value.length <= max) return shown(value);
   const end = /[\uD800-\uDBFF]/.test(value.charAt(max - 1)) ? max - 1 : max;
   return `${shown(value.slice(0, end))}… (${value.length} chars)`;
