@@ -161,7 +161,9 @@ export async function startCollection(options: CollectionOptions): Promise<Runni
     },
     async ([job]) => {
       if (!job) return;
-      const run = await syncConnection(deps, job.data);
+      // pg-boss aborts the signal when it gives the job up (its time limit, a lost claim) and
+      // runs it again later: this run must stop then, not go on beside that one.
+      const run = await syncConnection(deps, { ...job.data, signal: job.signal });
       logger.info(
         {
           component: 'collection',

@@ -1,7 +1,8 @@
 /**
  * The sync service recovering from what would otherwise stop a connection's collection: a post
  * PostgreSQL cannot store (a NUL character, an unpaired surrogate) among good ones, in a listing
- * or a metric refresh, and a token the platform refuses in the middle of a multi-page backfill.
+ * or a metric refresh, a token the platform refuses in the middle of a multi-page backfill, and
+ * a run stopped from outside (the queue gave its job up) in the middle of one.
  */
 import type { ConnectionView } from '@socialpulse/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -91,7 +92,7 @@ describe.skipIf(databaseUnavailable() !== '')('collection: the sync recovers', (
     sim = await startSimulator({
       seed: 23,
       clock: clock.now,
-      accounts: { tiktok: 3 },
+      accounts: { tiktok: 4 },
       postsPerAccount: POSTS,
       // One post dated after the start per account: it appears when the clock passes it.
       upcomingPostsPerAccount: 1,
@@ -245,5 +246,53 @@ describe.skipIf(databaseUnavailable() !== '')('collection: the sync recovers', (
       [connection.id],
     );
     expect(rows[0]?.cursor?.resume ?? null).toBeNull();
+  }, 60_000);
+  it('a run stopped from outside mid-backfill ends partial at once; the next run collects the rest', async () => {
+    const account = accountOf(3);
+    const connection = await connect(account);
+    // The third page is slow to come: the run is stopped while it waits for it.
+    sim.setFaults([
+      {
+        platform: 'tiktok',
+        endpoint: 'POST /v2/video/list/',
+        kind: 'delay',
+        delayMs: 30_000,
+        after: 2,
+      },
+    ]);
+    const stop = new AbortController();
+    let stopped: Awaited<ReturnType<typeof sync>>;
+    try {
+      const requestsBefore = sim.stats.totalRequests;
+      const running = syncConnection(
+        { pool: db.pool, secretBox: box, connectors, now },
+        {
+          workspaceId,
+          connectionId: connection.id,
+          kind: 'posts',
+          trigger: 'manual',
+          signal: stop.signal,
+        },
+      );
+      // Counted, not timed: the third listing request has reached the platform.
+      for (let polls = 0; sim.stats.totalRequests - requestsBefore < 3; polls += 1) {
+        if (polls > 3000) throw new Error('the third page was never asked for');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      stop.abort();
+      stopped = await running;
+    } finally {
+      sim.setFaults([]);
+    }
+    expect(stopped.status, JSON.stringify(stopped)).toBe('partial');
+    expect(stopped.gaps).toEqual([expect.objectContaining({ what: 'posts', reason: 'stopped' })]);
+    const all = [...sim.postIds('tiktok', account.id)].sort();
+    const first = await storedIds(account.id);
+    expect(first.length).toBeGreaterThan(0);
+    expect(first.length).toBeLessThan(all.length);
+
+    const next = await sync(connection.id, 'posts');
+    expect(next.status, JSON.stringify(next)).toBe('completed');
+    expect(await storedIds(account.id)).toEqual(all);
   }, 60_000);
 });

@@ -166,6 +166,12 @@ export interface SyncRequest {
   runId?: string;
   /** Replays this dead letter's operation instead of a normal run. */
   deadLetterId?: string;
+  /**
+   * Stops the run (its request in flight aborted, what was written kept, the cursor saved for the
+   * next run): the queue job's signal, aborted when pg-boss gives the job up (its time limit
+   * passed, or its claim was lost) and would otherwise run it again beside this one.
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -272,7 +278,7 @@ export async function syncConnection(deps: SyncDeps, request: SyncRequest): Prom
     limits,
     connection,
     connector,
-    ctx: { credential },
+    ctx: { credential, ...(request.signal ? { signal: request.signal } : {}) },
     run,
     state,
     requests: () => counter.count(),
@@ -305,7 +311,19 @@ export async function syncConnection(deps: SyncDeps, request: SyncRequest): Prom
       connectionChange = await operation();
     }
   } catch (error) {
-    if (!isConnectorError(error)) {
+    if (request.signal?.aborted) {
+      // Stopped from outside, as at the page cap: the pages written stay, and the next run
+      // continues from the cursor saved with the last of them.
+      const what = request.kind === 'posts' ? 'posts' : 'metrics';
+      state.outcome = 'partial';
+      state.error = {
+        code: 'sync_stopped',
+        message:
+          'the sync job was stopped (its time limit passed, or another worker took it over); the next run continues from where this one stopped',
+      };
+      state.gap({ what, reason: 'stopped', detail: String(state.error.message) });
+      if (request.kind === 'posts') connectionChange = { nextSyncAt: rc.now() };
+    } else if (!isConnectorError(error)) {
       deps.logger?.error(
         { err: error, connectionId, workspaceId, platform: connection.platform },
         'sync failed',
