@@ -59,3 +59,23 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     },
   };
 }
+
+/**
+ * Resolves once `n` sessions of the test database wait for a lock (`event`: only that kind,
+ * e.g. `advisory`): a test holding a lock knows its requests have reached it. Counted, never timed.
+ */
+export async function waitForLockWaiters(
+  db: TestDatabase,
+  n: number,
+  event?: string,
+): Promise<void> {
+  for (let polls = 0; ; polls += 1) {
+    if (polls > 20_000) throw new Error(`${n} session(s) never waited for a lock`);
+    const { rows } = await db.adminPool.query<{ waiting: number }>(
+      "SELECT count(*)::int AS waiting FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND ($1::text IS NULL OR wait_event = $1)",
+      [event ?? null],
+    );
+    if ((rows[0]?.waiting ?? 0) >= n) return;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}

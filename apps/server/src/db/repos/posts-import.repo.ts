@@ -264,6 +264,39 @@ export async function upsertPostBatch(
   };
 }
 
+/**
+ * Writes rows [0, count) through `write`, isolating the rows PostgreSQL refuses for their data:
+ * a refused part is split in halves and tried again until each refused row stands alone, and
+ * `refused` hears it; the rest is written. `write(from, to)` writes that part and, when it fails,
+ * undoes it (its own transaction, or a savepoint) before it throws. Other errors end the write.
+ */
+export async function writeIsolatingRefusedRows(
+  count: number,
+  write: (from: number, to: number) => Promise<BatchOutcome>,
+  refused: (index: number, error: Error) => void,
+): Promise<BatchOutcome> {
+  const total: BatchOutcome = { inserted: 0, updated: 0, unchanged: 0 };
+  const attempt = async (from: number, to: number): Promise<void> => {
+    try {
+      const written = await write(from, to);
+      total.inserted += written.inserted;
+      total.updated += written.updated;
+      total.unchanged += written.unchanged;
+    } catch (error) {
+      if (!isDataError(error)) throw error;
+      if (to - from === 1) {
+        refused(from, error as Error);
+        return;
+      }
+      const middle = from + Math.ceil((to - from) / 2);
+      await attempt(from, middle);
+      await attempt(middle, to);
+    }
+  };
+  if (count > 0) await attempt(0, count);
+  return total;
+}
+
 /** Whether a PostgreSQL error is about the data of a row (worth isolating) rather than the connection. */
 export function isDataError(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;

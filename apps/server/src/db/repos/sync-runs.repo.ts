@@ -5,6 +5,7 @@ import {
   isDataError,
   PostBatch,
   upsertPostBatch,
+  writeIsolatingRefusedRows,
   type BatchOutcome,
   type ImportPostRow,
 } from './posts-import.repo.js';
@@ -205,7 +206,7 @@ export interface SyncWriteOutcome extends BatchOutcome {
  * The import write path for collected posts and metric snapshots, in the caller's (tenant)
  * transaction: staging, upsert with "newest metrics win", one snapshot per row with metrics.
  * A thin wrapper over posts-import.repo.ts so that sync and import store posts the same way.
- * Rows PostgreSQL refuses for their data are isolated by bisection under savepoints and left
+ * Rows PostgreSQL refuses for their data are isolated (writeIsolatingRefusedRows, under savepoints) and left
  * out: one record the checks before it missed must not stop the rest of its page, nor (since a
  * run resumes at the page it failed on) every later run.
  */
@@ -216,40 +217,35 @@ export async function writeSyncedPosts(
   rows: readonly ImportPostRow[],
   writtenAt: string,
 ): Promise<SyncWriteOutcome> {
-  const outcome: SyncWriteOutcome = { inserted: 0, updated: 0, unchanged: 0, refused: [] };
-  if (rows.length === 0) return outcome;
+  const refused: SyncWriteOutcome['refused'] = [];
+  if (rows.length === 0) return { inserted: 0, updated: 0, unchanged: 0, refused };
   await createImportStaging(client);
   const batch = new PostBatch();
   rows.forEach((row, i) => batch.add(row, i + 1));
-  const write = async (from: number, to: number): Promise<void> => {
-    await client.query('SAVEPOINT sync_write');
-    try {
-      const written = await upsertPostBatch(
-        client,
-        workspaceId,
-        source,
-        writtenAt,
-        batch.rows(from, to),
-      );
-      // Staging empties only at commit: the next part of a bisected batch must not see this one.
-      if (from > 0 || to < rows.length)
-        await client.query('DELETE FROM import_staging; DELETE FROM import_written_posts');
-      await client.query('RELEASE SAVEPOINT sync_write');
-      outcome.inserted += written.inserted;
-      outcome.updated += written.updated;
-      outcome.unchanged += written.unchanged;
-    } catch (error) {
-      if (!isDataError(error)) throw error;
-      await client.query('ROLLBACK TO SAVEPOINT sync_write; RELEASE SAVEPOINT sync_write');
-      if (to - from === 1) {
-        outcome.refused.push({ index: from, reason: (error as Error).message });
-        return;
+  const written = await writeIsolatingRefusedRows(
+    rows.length,
+    async (from, to) => {
+      await client.query('SAVEPOINT sync_write');
+      try {
+        const part = await upsertPostBatch(
+          client,
+          workspaceId,
+          source,
+          writtenAt,
+          batch.rows(from, to),
+        );
+        // Staging empties only at commit: the next part of a split batch must not see this one.
+        if (from > 0 || to < rows.length)
+          await client.query('DELETE FROM import_staging; DELETE FROM import_written_posts');
+        await client.query('RELEASE SAVEPOINT sync_write');
+        return part;
+      } catch (error) {
+        if (isDataError(error))
+          await client.query('ROLLBACK TO SAVEPOINT sync_write; RELEASE SAVEPOINT sync_write');
+        throw error;
       }
-      const middle = from + Math.ceil((to - from) / 2);
-      await write(from, middle);
-      await write(middle, to);
-    }
-  };
-  await write(0, rows.length);
-  return outcome;
+    },
+    (index, error) => refused.push({ index, reason: error.message }),
+  );
+  return { ...written, refused };
 }

@@ -48,7 +48,7 @@ import { withTenant } from '../../db/tenant.js';
 import type { Logger } from '../../observability/logger.js';
 import type { SecretBox } from '../auth/secret-box.js';
 import { currentCredential, isTokenRefusal } from '../connections/token-renewal.js';
-import { findUnstorableString } from '../imports/parsed-item.js';
+import { findUnstorableString, mayHoldUnstorable } from '../imports/parsed-item.js';
 import { validateRecord } from '../imports/record-validator.js';
 import { countingHttp, type ConnectorProvider } from './connectors.js';
 import { nextRefresh } from './refresh-plan.js';
@@ -491,19 +491,13 @@ async function saveProgress(c: PoolClient, rc: RunContext): Promise<void> {
 }
 
 /**
- * JSON.stringify writes a NUL and an unpaired surrogate as escapes; text holding neither needs no
- * walk. A match may still be an escaped backslash followed by `u0000`: the walk decides.
- */
-const UNSTORABLE_ESCAPE = /\\u0000|\\u[dD][89a-fA-F]/;
-
-/**
  * Why PostgreSQL could not store the record (a NUL character, invalid Unicode: its text and jsonb
  * refuse them, and the whole page's write with them), or null. The schema lets both through.
  */
 function unstorable(fields: Record<string, unknown>, rawJson: string, raw: unknown): string | null {
   const found =
     findUnstorableString(fields) ??
-    (UNSTORABLE_ESCAPE.test(rawJson) ? findUnstorableString(raw, 'raw') : null);
+    (mayHoldUnstorable(rawJson) ? findUnstorableString(raw, 'raw') : null);
   return found ? `${found.path || 'a field name'} ${found.reason}` : null;
 }
 

@@ -19,9 +19,9 @@ import {
 } from '../../db/repos/imports.repo.js';
 import {
   createImportStaging,
-  isDataError,
   PostBatch,
   upsertPostBatch,
+  writeIsolatingRefusedRows,
   type BatchOutcome,
 } from '../../db/repos/posts-import.repo.js';
 import { parseCsv } from './csv-parser.js';
@@ -137,14 +137,24 @@ export async function importPosts(
       await createImportStaging(client);
       const writeBatch = async (rows: PostBatch): Promise<void> => {
         const stop = importBatchDuration.startTimer();
-        const outcome = await writeIsolatingBadRows(
-          client,
-          { ...options, source: postSource },
-          importedAt,
-          rows,
-          0,
+        const outcome = await writeIsolatingRefusedRows(
           rows.length,
-          reject,
+          (from, to) =>
+            writeInOneTransaction(
+              client,
+              { ...options, source: postSource },
+              importedAt,
+              rows,
+              from,
+              to,
+            ),
+          (index, error) =>
+            reject({
+              line: rows.lines[index] ?? 0,
+              field: null,
+              reason: `rejected by the database: ${error.message}`,
+              value: null,
+            }),
         );
         stop();
         record(outcome);
@@ -282,14 +292,14 @@ function countOutcome(source: string, counts: ImportCounts, status: 'completed' 
   importRecords.inc({ outcome: 'rejected', source }, counts.rejected);
 }
 
-async function writeIsolatingBadRows(
+/** Writes rows [from, to) of a batch in a transaction of their own (rolled back if it fails). */
+async function writeInOneTransaction(
   client: PoolClient,
   options: ImportOptions,
   importedAt: string,
   batch: PostBatch,
   from: number,
   to: number,
-  reject: (r: Omit<RejectRecord, 'seq' | 'file'>) => void,
 ): Promise<BatchOutcome> {
   try {
     await client.query('BEGIN');
@@ -308,23 +318,6 @@ async function writeIsolatingBadRows(
     return outcome;
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
-    if (!isDataError(error)) throw error;
-    if (to - from === 1) {
-      reject({
-        line: batch.lines[from] ?? 0,
-        field: null,
-        reason: `rejected by the database: ${(error as Error).message}`,
-        value: null,
-      });
-      return { inserted: 0, updated: 0, unchanged: 0 };
-    }
-    const middle = from + Math.ceil((to - from) / 2);
-    const a = await writeIsolatingBadRows(client, options, importedAt, batch, from, middle, reject);
-    const b = await writeIsolatingBadRows(client, options, importedAt, batch, middle, to, reject);
-    return {
-      inserted: a.inserted + b.inserted,
-      updated: a.updated + b.updated,
-      unchanged: a.unchanged + b.unchanged,
-    };
+    throw error;
   }
 }

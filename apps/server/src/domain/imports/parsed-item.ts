@@ -42,6 +42,14 @@ export function excerpt(value: string, max = 200): string {
 const NUL_ESCAPE = /\\u0000/;
 const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
 
+/**
+ * Whether JSON text may hold a string PostgreSQL cannot store (JSON.stringify and platforms write
+ * a NUL and an unpaired surrogate as escapes): only such text needs findUnstorableString's walk.
+ * A match may still be an escaped backslash followed by `u0000`; the walk decides.
+ */
+export const mayHoldUnstorable = (jsonText: string): boolean =>
+  NUL_ESCAPE.test(jsonText) || SURROGATE_ESCAPE.test(jsonText);
+
 /** Finds the first string (key or value) that PostgreSQL text or jsonb cannot hold. */
 export function findUnstorableString(
   value: unknown,
@@ -98,7 +106,7 @@ export function parseJsonObject(text: string, line: number): ParsedItem {
       value: excerpt(text),
     };
   }
-  if (NUL_ESCAPE.test(text) || SURROGATE_ESCAPE.test(text)) {
+  if (mayHoldUnstorable(text)) {
     const problem = findUnstorableString(value);
     if (problem)
       return {

@@ -1,5 +1,5 @@
 import type { Config } from '../../config.js';
-import { excerpt, findUnstorableString } from '../imports/parsed-item.js';
+import { excerpt, findUnstorableString, mayHoldUnstorable } from '../imports/parsed-item.js';
 import {
   deliveryKey,
   verifyMeta,
@@ -121,7 +121,7 @@ export function readDeliveryBody(platform: WebhookPlatform, body: Buffer): Deliv
   // delivery signature.
   if (payload === null || typeof payload !== 'object' || Array.isArray(payload))
     return { kind: 'malformed', message: 'webhook body must be a JSON object' };
-  const problem = findUnstorableString(payload);
+  const problem = mayHoldUnstorable(text) ? findUnstorableString(payload) : null;
   if (problem) {
     // Excerpted: the path itself may hold what cannot be stored (a key with a NUL).
     const field = problem.path ? excerpt(problem.path, 100) : null;

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createTestDatabase,
   databaseUnavailable,
+  waitForLockWaiters,
   type TestDatabase,
 } from '../../../../test/support/db.js';
 import {
@@ -182,15 +183,8 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')(
           headers: owner.headers,
           payload: { llm: { base_url: 'https://elsewhere.example/v1' } },
         });
-        // It waits for that lock before it reads the settings (polled: a count, never a timing).
-        for (let polls = 0; ; polls += 1) {
-          if (polls > 2000) throw new Error("the change never waited for the settings' lock");
-          const { rows } = await db.adminPool.query<{ n: number }>(
-            "SELECT count(*)::int n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND wait_event = 'advisory'",
-          );
-          if ((rows[0]?.n ?? 0) > 0) break;
-          await new Promise((resolve) => setTimeout(resolve, 10));
-        }
+        // It waits for that lock before it reads the settings.
+        await waitForLockWaiters(db, 1, 'advisory');
         // That change stores a key for the first server, then commits.
         await other.query(
           "UPDATE workspace_analysis_settings SET llm_api_key_sealed = 'sealed-key' WHERE workspace_id = $1",

@@ -27,6 +27,7 @@ import { insertCollectionRowsFor } from '../../../../test/support/collection-row
 import {
   createTestDatabase,
   databaseUnavailable,
+  waitForLockWaiters,
   type TestDatabase,
 } from '../../../../test/support/db.js';
 import { expectError } from '../../../../test/support/http.js';
@@ -242,14 +243,3 @@ describe.skipIf(databaseUnavailable() !== '')('connecting an account with a past
     },
   );
 });
-
-/** Resolves once `n` sessions of the test database wait for a lock. */
-async function waitForLockWaiters(db: TestDatabase, n: number): Promise<void> {
-  for (;;) {
-    const { rows } = await db.adminPool.query<{ waiting: number }>(
-      "SELECT count(*)::int AS waiting FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
-    );
-    if ((rows[0]?.waiting ?? 0) >= n) return;
-    await new Promise<void>((resolve) => setImmediate(resolve));
-  }
-}
