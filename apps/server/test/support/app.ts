@@ -3,6 +3,7 @@ import { loadConfig, type ConfigOverrides } from '../../src/config.js';
 import { buildApp } from '../../src/api/app.js';
 import { createAppDeps } from '../../src/api/deps.js';
 import type { ZodApp } from '../../src/api/types.js';
+import type { ConnectorProvider } from '../../src/domain/collection/connectors.js';
 import { createMemoryMailTransport, type MailMessage } from '../../src/domain/auth/mail.js';
 import { createLogger } from '../../src/observability/logger.js';
 import type { RedisHealth } from '../../src/observability/redis-health.js';
@@ -32,6 +33,17 @@ export async function buildTestAppWithMail(
   const mail = createMemoryMailTransport();
   const deps = createAppDeps(config, db, redis, createLogger('silent'), { mail });
   return { app: await buildApp(deps), mail: mail.sent };
+}
+
+/** The real app collecting through `connectors` (a simulator's), for connection and sync tests. */
+export async function buildCollectionTestApp(
+  db: TestDatabase,
+  connectors: ConnectorProvider,
+  overrides: ConfigOverrides = noRateLimits,
+): Promise<ZodApp> {
+  const config = loadConfig({ LOG_LEVEL: 'silent', DATABASE_URL: db.url, ...overrides }, {});
+  const deps = createAppDeps(config, db, null, createLogger('silent'));
+  return buildApp(Object.assign(deps, { collection: { connectors } }));
 }
 
 let counter = 0;

@@ -6,11 +6,7 @@
  */
 import type { ConnectionView } from '@socialpulse/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../api/app.js';
-import { createAppDeps } from '../../api/deps.js';
 import type { ZodApp } from '../../api/types.js';
-import { loadConfig } from '../../config.js';
-import { createLogger } from '../../observability/logger.js';
 import { createSecretBox, type SecretBox } from '../auth/secret-box.js';
 import {
   createTestDatabase,
@@ -18,8 +14,8 @@ import {
   type TestDatabase,
 } from '../../../test/support/db.js';
 import {
+  buildCollectionTestApp,
   createWorkspaceAs,
-  noRateLimits,
   signUpUser,
   type TestUser,
 } from '../../../test/support/app.js';
@@ -111,10 +107,8 @@ describe.skipIf(databaseUnavailable() !== '')('collection: the sync recovers', (
       maxWaitMs: 2_000,
       maxAttempts: 2,
     });
-    const config = loadConfig({ LOG_LEVEL: 'silent', DATABASE_URL: db.url, ...noRateLimits }, {});
     box = createSecretBox(db.secrets.encryptionKey);
-    const deps = createAppDeps(config, db, null, createLogger('silent'));
-    app = await buildApp(Object.assign(deps, { collection: { connectors } }));
+    app = await buildCollectionTestApp(db, connectors);
     owner = await signUpUser(app);
     workspaceId = await createWorkspaceAs(app, owner);
   }, 60_000);

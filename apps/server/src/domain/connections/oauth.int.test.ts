@@ -20,6 +20,7 @@ import {
   type TestDatabase,
 } from '../../../test/support/db.js';
 import {
+  buildCollectionTestApp,
   addMember,
   createWorkspaceAs,
   noRateLimits,
@@ -140,10 +141,8 @@ describe.skipIf(databaseUnavailable() !== '')('OAuth connections against the sim
       maxWaitMs: 2_000,
       maxAttempts: 2,
     });
-    const config = loadConfig({ LOG_LEVEL: 'silent', DATABASE_URL: db.url, ...noRateLimits }, {});
     box = createSecretBox(db.secrets.encryptionKey);
-    const deps = createAppDeps(config, db, null, createLogger('silent'));
-    app = await buildApp(Object.assign(deps, { collection: { connectors } }));
+    app = await buildCollectionTestApp(db, connectors);
     owner = await signUpUser(app);
     workspaceId = await createWorkspaceAs(app, owner);
   }, 60_000);

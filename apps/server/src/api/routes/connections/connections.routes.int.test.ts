@@ -1,16 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConnectionView, SyncRunView } from '@socialpulse/contracts';
 import {
+  buildCollectionTestApp,
   buildTestApp,
   callerFor,
   createWorkspaceAs,
-  noRateLimits,
   noRateLimitsAtAll,
   signUpUser,
   type Caller,
 } from '../../../../test/support/app.js';
 import { startSimulator, type Simulator } from '../../../../test/simulator/index.js';
-import { loadConfig } from '../../../config.js';
 import { findConnection } from '../../../db/repos/connections.repo.js';
 import { withTenant } from '../../../db/tenant.js';
 import { createSecretBox } from '../../../domain/auth/secret-box.js';
@@ -20,9 +19,6 @@ import {
 } from '../../../domain/collection/connectors.js';
 import { syncConnection } from '../../../domain/collection/sync.service.js';
 import { openCredentials } from '../../../domain/connections/credentials.js';
-import { createLogger } from '../../../observability/logger.js';
-import { buildApp } from '../../app.js';
-import { createAppDeps } from '../../deps.js';
 import { insertCollectionRowsFor } from '../../../../test/support/collection-rows.js';
 import {
   createTestDatabase,
@@ -133,9 +129,7 @@ describe.skipIf(databaseUnavailable() !== '')('connecting an account with a past
     // The connector defaults (retries with backoff): a refusal the platform is never asked about
     // must not wait for them.
     connectors = createConnectorProvider({ baseUrls: sim.baseUrls });
-    const config = loadConfig({ LOG_LEVEL: 'silent', DATABASE_URL: db.url, ...noRateLimits }, {});
-    const deps = createAppDeps(config, db, null, createLogger('silent'));
-    app = await buildApp(Object.assign(deps, { collection: { connectors } }));
+    app = await buildCollectionTestApp(db, connectors);
     const owner = await signUpUser(app);
     api = callerFor(app, owner);
     workspaceId = await createWorkspaceAs(app, owner);
