@@ -3,8 +3,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  ALLOW_BOOM_POST,
   createTestDatabase,
   databaseUnavailable,
+  REFUSE_BOOM_POST,
   type TestDatabase,
 } from '../../test/support/db.js';
 import { postRecord, toCsv, toJsonl } from '../../test/support/factories.js';
@@ -197,26 +199,17 @@ describe.skipIf(databaseUnavailable() !== '')('socialpulse import / export / mig
 
   it('keeps the rejects found before an import fails, and says where they are', async () => {
     // A refusal that is not about the data (not SQLSTATE class 22 or 23) fails the import.
-    await db.adminPool.query(`
-      CREATE FUNCTION refuse_boom() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        IF NEW.external_id = 'boom' THEN RAISE EXCEPTION 'boom refused'; END IF;
-        RETURN NEW;
-      END $$;
-      CREATE TRIGGER refuse_boom BEFORE INSERT ON posts FOR EACH ROW EXECUTE FUNCTION refuse_boom();
-    `);
+    await db.adminPool.query(REFUSE_BOOM_POST);
     const input = path.join(dir, 'boom.jsonl');
     writeFileSync(input, 'not json\n' + toJsonl([postRecord({ external_id: 'boom' })]));
     const rejects = path.join(dir, 'boom-rejects.jsonl');
     const failed = await runCli(
       ['import', input, '--workspace', 'Brand', '--rejects', rejects],
       env(),
-    ).finally(() =>
-      db.adminPool.query('DROP TRIGGER refuse_boom ON posts; DROP FUNCTION refuse_boom()'),
-    );
+    ).finally(() => db.adminPool.query(ALLOW_BOOM_POST));
     expect(failed.code).toBe(1);
     expect(failed.stderr).toContain(
-      `Records rejected before the failure are listed in ${rejects}\nsocialpulse: import failed: boom refused\n`,
+      `Records rejected before the failure are listed in ${rejects}\nsocialpulse: import failed: could not extend file (simulated)\n`,
     );
     const lines = readFileSync(rejects, 'utf8').trim().split('\n');
     expect(lines.map((l) => (JSON.parse(l) as { line: number }).line)).toEqual([1]);

@@ -79,3 +79,21 @@ export async function waitForLockWaiters(
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
 }
+
+/**
+ * Makes PostgreSQL refuse the insert of the post whose external_id is `boom` with an error that is
+ * not about the data (a full disk, SQLSTATE 53100): an import or sync then fails instead of
+ * leaving the row out. Run as the owner; ALLOW_BOOM_POST undoes it.
+ */
+export const REFUSE_BOOM_POST = `
+  CREATE FUNCTION test_fail_on_boom() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    IF NEW.external_id = 'boom' THEN
+      RAISE EXCEPTION 'could not extend file (simulated)' USING ERRCODE = '53100';
+    END IF;
+    RETURN NEW;
+  END $$;
+  CREATE TRIGGER test_fail_on_boom BEFORE INSERT ON posts
+    FOR EACH ROW EXECUTE FUNCTION test_fail_on_boom();`;
+export const ALLOW_BOOM_POST =
+  'DROP TRIGGER test_fail_on_boom ON posts; DROP FUNCTION test_fail_on_boom();';

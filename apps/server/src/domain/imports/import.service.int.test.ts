@@ -4,8 +4,10 @@ import { createWorkspace } from '../workspaces/workspaces.service.js';
 import { listRejects } from '../../db/repos/imports.repo.js';
 import { withTenant } from '../../db/tenant.js';
 import {
+  ALLOW_BOOM_POST,
   createTestDatabase,
   databaseUnavailable,
+  REFUSE_BOOM_POST,
   type TestDatabase,
 } from '../../../test/support/db.js';
 import { chunked, postRecord, toCsv, toJsonl } from '../../../test/support/factories.js';
@@ -222,16 +224,7 @@ describe.skipIf(databaseUnavailable() !== '')('importPosts on PostgreSQL', () =>
   it('a database failure after some batches names the import run that holds them', async () => {
     const ws = await createWorkspace(db.pool, 'db failure', null, { userId: null, label: 'test' });
     // Not a data error (class 22/23): the batch is not bisected, the import fails.
-    await db.adminPool.query(`
-      CREATE FUNCTION test_fail_on_boom() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        IF NEW.external_id = 'boom' THEN
-          RAISE EXCEPTION 'could not extend file (simulated)' USING ERRCODE = '53100';
-        END IF;
-        RETURN NEW;
-      END $$;
-      CREATE TRIGGER test_fail_on_boom BEFORE INSERT ON posts
-        FOR EACH ROW EXECUTE FUNCTION test_fail_on_boom();`);
+    await db.adminPool.query(REFUSE_BOOM_POST);
     try {
       const lines = [
         ...Array.from({ length: 6 }, (_, i) =>
@@ -268,9 +261,7 @@ describe.skipIf(databaseUnavailable() !== '')('importPosts on PostgreSQL', () =>
       );
       expect(rejects.map((r) => [r.line, r.field])).toEqual([[7, 'likes']]);
     } finally {
-      await db.adminPool.query(
-        'DROP TRIGGER test_fail_on_boom ON posts; DROP FUNCTION test_fail_on_boom();',
-      );
+      await db.adminPool.query(ALLOW_BOOM_POST);
     }
   });
 

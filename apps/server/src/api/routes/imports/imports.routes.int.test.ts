@@ -12,8 +12,10 @@ import {
   type TestUser,
 } from '../../../../test/support/app.js';
 import {
+  ALLOW_BOOM_POST,
   createTestDatabase,
   databaseUnavailable,
+  REFUSE_BOOM_POST,
   type TestDatabase,
 } from '../../../../test/support/db.js';
 import { postRecord, toCsv, toJsonl } from '../../../../test/support/factories.js';
@@ -748,21 +750,10 @@ describe.skipIf(databaseUnavailable() !== '')('imports API', () => {
   describe('a database failure during an import', () => {
     beforeAll(async () => {
       // Not a data error (class 22/23): the batch is not bisected, the import fails.
-      await inspect.rows(`
-        CREATE FUNCTION test_fail_on_boom() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-          IF NEW.external_id = 'boom' THEN
-            RAISE EXCEPTION 'could not extend file (simulated)' USING ERRCODE = '53100';
-          END IF;
-          RETURN NEW;
-        END $$;
-        CREATE TRIGGER test_fail_on_boom BEFORE INSERT ON posts
-          FOR EACH ROW EXECUTE FUNCTION test_fail_on_boom();`);
+      await inspect.rows(REFUSE_BOOM_POST);
     });
     afterAll(async () => {
-      await inspect.rows(
-        'DROP TRIGGER test_fail_on_boom ON posts; DROP FUNCTION test_fail_on_boom();',
-      );
+      await inspect.rows(ALLOW_BOOM_POST);
     });
 
     it('answers 500 naming the import run that holds the batches written before it, and its rejects', async () => {
