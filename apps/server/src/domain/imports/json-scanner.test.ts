@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { corruptJson, jsonCorruption } from '../../../test/support/json-corruption.js';
 import { chunked } from '../../../test/support/factories.js';
 import { formatPath, scanJson, type ScanEvent } from './json-scanner.js';
 import { readXArchive } from './x-archive.js';
@@ -78,28 +79,6 @@ describe('scanJson: a broken element that runs over its neighbours', () => {
     ]);
   });
 
-  const corruption = fc.oneof(
-    fc.record({
-      kind: fc.constant('insert' as const),
-      at: fc.nat(),
-      text: fc.constantFrom('"', '{', '[', '}', ']', ','),
-    }),
-    fc.record({ kind: fc.constant('drop-close' as const) }),
-    fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
-  );
-  type Corruption =
-    | { kind: 'insert'; at: number; text: string }
-    | { kind: 'drop-close' }
-    | { kind: 'truncate'; at: number };
-  const corrupt = (text: string, c: Corruption): string => {
-    if (c.kind === 'drop-close') {
-      const close = text.lastIndexOf('}');
-      return text.slice(0, close) + text.slice(close + 1);
-    }
-    const at = c.at % text.length;
-    if (c.kind === 'truncate') return text.slice(0, Math.max(text.search(/\S/) + 1, at));
-    return text.slice(0, at) + c.text + text.slice(at);
-  };
   const nasty = fc.string({
     unit: fc.constantFrom('"', '{', '}', '[', ']', ',', ':', '\\', 'a', ' ', '\n'),
     maxLength: 12,
@@ -110,7 +89,7 @@ describe('scanJson: a broken element that runs over its neighbours', () => {
       fc.asyncProperty(
         fc.array(nasty, { minLength: 1, maxLength: 8 }),
         fc.nat(),
-        corruption,
+        jsonCorruption,
         fc.constantFrom('line' as const, 'pretty' as const),
         fc.integer({ min: 1, max: 64 }),
         async (texts, pick, how, layout, size) => {
@@ -120,7 +99,7 @@ describe('scanJson: a broken element that runs over its neighbours', () => {
               layout === 'pretty'
                 ? JSON.stringify(tweet(String(1000 + i), text), null, 2).replace(/^/gm, '  ')
                 : JSON.stringify(tweet(String(1000 + i), text));
-            return i === bad ? corrupt(json, how) : json;
+            return i === bad ? corruptJson(json, how) : json;
           });
           const body = `window.YTD.tweets.part0 = [\n${elements.join(',\n')}\n]\n`;
           const items = await collect(

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { corruptJson, jsonCorruption } from '../../../test/support/json-corruption.js';
 import { chunked, toCsv } from '../../../test/support/factories.js';
 import { parseCsv, splitCsvRecord } from './csv-parser.js';
 import { parseJsonArray } from './json-array-parser.js';
@@ -282,33 +283,13 @@ describe('parseJsonArray: a broken element that runs over its neighbours', () =>
     unit: fc.constantFrom('"', '{', '}', '[', ']', ',', ':', '\\', 'a', ' ', 'é', '\n'),
     maxLength: 12,
   });
-  const corruption = fc.oneof(
-    fc.record({
-      kind: fc.constant('insert' as const),
-      at: fc.nat(),
-      text: fc.constantFrom('"', '{', '[', '}', ']', ','),
-    }),
-    fc.record({ kind: fc.constant('drop-close' as const) }),
-    fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
-  );
-  type Corruption =
-    | { kind: 'insert'; at: number; text: string }
-    | { kind: 'drop-close' }
-    | { kind: 'truncate'; at: number };
-  const corrupt = (text: string, c: Corruption): string => {
-    if (c.kind === 'drop-close')
-      return text.slice(0, text.lastIndexOf('}')) + text.slice(text.lastIndexOf('}') + 1);
-    const at = c.at % text.length;
-    if (c.kind === 'truncate') return text.slice(0, Math.max(text.search(/\S/) + 1, at));
-    return text.slice(0, at) + c.text + text.slice(at);
-  };
 
   it('property: one corrupted element never loses another record, in any layout and chunking', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(nasty, { minLength: 1, maxLength: 8 }),
         fc.nat(),
-        corruption,
+        jsonCorruption,
         fc.constantFrom('line' as const, 'pretty' as const, 'leading-comma' as const),
         fc.integer({ min: 1, max: 64 }),
         async (texts, pick, how, layout, size) => {
@@ -325,7 +306,7 @@ describe('parseJsonArray: a broken element that runs over its neighbours', () =>
               layout === 'pretty'
                 ? JSON.stringify(r, null, 2).replace(/^/gm, '  ')
                 : JSON.stringify(r);
-            return i === bad ? corrupt(text, how) : text;
+            return i === bad ? corruptJson(text, how) : text;
           });
           const separator = layout === 'leading-comma' ? '\n, ' : ',\n';
           const body = `[\n${elements.join(separator)}\n]\n`;
