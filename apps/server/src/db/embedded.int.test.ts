@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -76,6 +77,27 @@ describe('embedded PostgreSQL', () => {
     } finally {
       await owner.close();
     }
+  });
+
+  it('names the taken port and exits 78, leaving its directory and database free', async () => {
+    const squatter = createServer();
+    await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
+    const { port } = squatter.address() as AddressInfo;
+    try {
+      const refused = await runCli(
+        ['serve', '--no-demo', '--port', String(port), '--data-dir', dataDir],
+        {},
+      );
+      expect(refused.stderr).toBe(
+        `socialpulse: Cannot listen on 127.0.0.1:${port} (HOST, PORT): another program is listening on that port. Stop it, or set PORT to a free port\n`,
+      );
+      expect(refused.code).toBe(78);
+    } finally {
+      squatter.close();
+    }
+    // The refused server released the directory and stopped its PostgreSQL.
+    const next = await openDatabase({ config, logger, role: 'own' });
+    await next.close();
   });
 
   it('recovers when the previous server was killed with SIGKILL', async () => {
