@@ -27,6 +27,8 @@ export const errorStatus = {
   llm_bad_request: 502,
   llm_malformed_output: 502,
   llm_address_refused: 502,
+  // The caller asked for the LLM where no server and model are configured: theirs to fix.
+  llm_not_configured: 409,
   // Social platforms (src/connectors/): a platform's refusal is ours to report; see ConnectorError.kind.
   platform_rate_limited: 503,
   platform_usage_capped: 503,

@@ -79,14 +79,20 @@ export interface BrowserSuite {
  * Registers beforeAll/afterAll for a describe block: a test database, the app listening on it,
  * and one Chromium. Pages fail on uncaught script errors (checked when the suite ends).
  */
-export function browserSuite(overrides: ConfigOverrides = {}): BrowserSuite {
+export function browserSuite(
+  overrides: ConfigOverrides | (() => Promise<ConfigOverrides>) = {},
+): BrowserSuite {
   let db: TestDatabase | undefined;
   let server: WebServer | undefined;
   let browser: Browser | undefined;
   const pageErrors: string[] = [];
   beforeAll(async () => {
     db = await createTestDatabase();
-    server = await startWebServer(db, overrides);
+    // A function: configuration that exists only once the suite runs (a fake server's URL).
+    server = await startWebServer(
+      db,
+      typeof overrides === 'function' ? await overrides() : overrides,
+    );
     browser = await chromium.launch({ executablePath: chromiumPath });
   });
   afterAll(async () => {

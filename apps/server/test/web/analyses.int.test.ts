@@ -30,17 +30,21 @@ const KEEPALIVE_MS = 250;
  * when its reader is removed from the workspace.
  */
 describe.skipIf(webTestsUnavailable() !== '')('web app: analyses (Chromium)', () => {
-  const suite = browserSuite({
-    ...testQueueConfig,
-    ANALYSIS_STREAM_KEEPALIVE_MS: String(KEEPALIVE_MS),
-  });
   let llm: FakeLlmServer;
+  // The API and the worker share the instance's LLM, as one deployment's processes do.
+  const suite = browserSuite(async () => {
+    llm = await startFakeLlmServer();
+    return {
+      ...testQueueConfig,
+      ANALYSIS_STREAM_KEEPALIVE_MS: String(KEEPALIVE_MS),
+      ...fakeLlmConfig(llm),
+    };
+  });
   let owner: TestUser;
   let workspaceId: string;
   let worker: RunningWorker | undefined;
 
   beforeAll(async () => {
-    llm = await startFakeLlmServer();
     owner = await signUpUser(suite.server.app, 'owner@example.com');
     workspaceId = await createWorkspaceAs(suite.server.app, owner, 'Acme');
     await importTestPosts(suite.server.app, owner, workspaceId, 250, mixedTexts);

@@ -115,6 +115,7 @@ export function registerAnalysesCommand(program: Command): void {
             workspaceId,
             { userId: null, apiKeyId: null },
             parsed.data,
+            ctx.config.llm,
           ),
         );
         process.stdout.write(

@@ -26,6 +26,7 @@ import { toFilter } from '../posts/posts.service.js';
 import type { TenantScope } from '../../db/tenant.js';
 import { CHUNK_QUEUE, queueDb } from '../../db/job-queue.js';
 import { advanceTurn, fairnessKeyOf } from './scheduler.js';
+import { llmEndpointOf, type LlmDefaults } from './llm-runtime.js';
 
 export interface Requester {
   userId: string | null;
@@ -40,7 +41,19 @@ export async function submitAnalysis(
   workspaceId: string,
   requester: Requester,
   body: AnalysisCreate,
+  llmDefaults: Pick<LlmDefaults, 'baseUrl' | 'model'>,
 ): Promise<AnalysisRow> {
+  const settings = await getAnalysisSettings(client, workspaceId);
+  // Refused now, not found out by every chunk failing its retries minutes later.
+  if (body.engines.includes('llm')) {
+    const { baseUrl, model } = llmEndpointOf(settings, llmDefaults);
+    if (!baseUrl || !model)
+      throw new AppError(
+        'llm_not_configured',
+        `The analysis asks for the LLM engine, but this workspace has no LLM ${baseUrl ? 'model' : 'server'}: set its base URL and model (PATCH /v1/workspaces/${workspaceId}/analysis-settings, or the workspace's LLM settings in the dashboard), or ask the operator to set LLM_BASE_URL and LLM_MODEL for the instance; or analyse with the local engines only`,
+        { details: { engines: body.engines, missing: baseUrl ? 'model' : 'base_url' } },
+      );
+  }
   // The posts list's own checks: zod lets through instants and text PostgreSQL refuses.
   const filter = toFilter(workspaceId, body.posts.filter ?? {});
   // "007" and "7" are one post.
@@ -94,7 +107,7 @@ export async function submitAnalysis(
       failure_policy: body.options.failure_policy,
       sentiment_engine: body.options.sentiment_engine,
       // The rules it runs with, fixed now: changing them later changes later analyses only.
-      categories: (await getAnalysisSettings(client, workspaceId))?.categories ?? [],
+      categories: settings?.categories ?? [],
     },
     priority: await laneOf(client, workspaceId, requester.userId),
     chunkSize: body.options.chunk_size,

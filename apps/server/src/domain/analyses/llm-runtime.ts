@@ -283,6 +283,17 @@ export function runtimeOf(clientOf: () => Promise<LlmClient>, model: string): Ll
   };
 }
 
+/** The server and model a workspace's LLM calls go to: its own settings over the instance's. */
+export function llmEndpointOf(
+  settings: Pick<AnalysisSettingsRow, 'llm_base_url' | 'llm_model'> | null,
+  defaults: Pick<LlmDefaults, 'baseUrl' | 'model'>,
+): { baseUrl: string | undefined; model: string | undefined } {
+  return {
+    baseUrl: settings?.llm_base_url ?? defaults.baseUrl,
+    model: settings?.llm_model ?? defaults.model,
+  };
+}
+
 /**
  * Builds (and caches, so that circuit breakers, rate gates and concurrency limits are shared)
  * the LLM of a workspace: its own settings over the instance defaults. Workspaces on the
@@ -296,8 +307,7 @@ export function createLlmResolver(
   // One for every workspace-chosen base URL: it keeps a connection pool per origin.
   let publicOnly: ReturnType<typeof createPublicOnlyDispatcher> | null = null;
   return (workspaceId, settings) => {
-    const baseUrl = settings?.llm_base_url ?? defaults.baseUrl;
-    const model = settings?.llm_model ?? defaults.model;
+    const { baseUrl, model } = llmEndpointOf(settings, defaults);
     if (!baseUrl || !model) return null;
     const apiKey = settings?.llm_api_key_sealed
       ? decryptKey(settings.llm_api_key_sealed, workspaceId)

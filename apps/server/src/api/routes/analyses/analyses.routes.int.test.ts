@@ -52,6 +52,42 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
     await db?.drop();
   });
 
+  it('refuses an LLM analysis where neither the workspace nor the instance has an LLM, creating nothing', async () => {
+    const bare = await createWorkspaceAs(app, owner);
+    await importTestPosts(app, owner, bare, 3, (i) => `A post ${i}`);
+    const submit = () =>
+      app.inject({
+        method: 'POST',
+        url: `/v1/workspaces/${bare}/analyses`,
+        headers: owner.headers,
+        payload: { engines: ['local', 'llm'] },
+      });
+    const refused = await submit();
+    expect(refused.statusCode, refused.body).toBe(409);
+    const error = refused.json<{ error: { code: string; message: string; details: unknown } }>()
+      .error;
+    expect(error).toMatchObject({ code: 'llm_not_configured', details: { missing: 'base_url' } });
+    expect(error.message).toContain('this workspace has no LLM server');
+    // A server without a model is no LLM either.
+    const patched = await app.inject({
+      method: 'PATCH',
+      url: `/v1/workspaces/${bare}/analysis-settings`,
+      headers: owner.headers,
+      payload: { llm: { base_url: 'https://llm.example.com/v1' } },
+    });
+    expect(patched.statusCode, patched.body).toBe(200);
+    const noModel = await submit();
+    expect(noModel.statusCode, noModel.body).toBe(409);
+    expect(noModel.json()).toMatchObject({
+      error: { code: 'llm_not_configured', details: { missing: 'model' } },
+    });
+    const list = await app.inject({
+      url: `/v1/workspaces/${bare}/analyses`,
+      headers: owner.headers,
+    });
+    expect(list.json<{ data: unknown[] }>().data).toEqual([]);
+  });
+
   it('runs an analysis of every post in chunks and stores one result per post', async () => {
     const res = await app.inject({
       method: 'POST',

@@ -64,7 +64,7 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
         summary: 'Start an analysis of posts (returns at once; follow it with /events)',
         params: workspaceParamsSchema,
         body: analysisCreateSchema,
-        response: { 202: analysisSchema, 400: errorBodySchema },
+        response: { 202: analysisSchema, 400: errorBodySchema, 409: errorBodySchema },
       },
     },
     async (request, reply) => {
@@ -76,7 +76,15 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
           ? { userId: null, apiKeyId: principal.keyId }
           : { userId: principal?.userId ?? null, apiKeyId: null };
       const analysis = await request.scoped((c) =>
-        submitAnalysis(c, queue.boss, request.tenant, workspaceId, requester, request.body),
+        submitAnalysis(
+          c,
+          queue.boss,
+          request.tenant,
+          workspaceId,
+          requester,
+          request.body,
+          deps.config.llm,
+        ),
       );
       const live = await request.scoped((c) => liveStateOf(c, analysis, slots));
       return reply
