@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { AppError } from '../../errors.js';
 import { createAppDeps } from '../../api/deps.js';
 import { findUserByEmail, listUsers } from '../../db/repos/users.repo.js';
-import { resetMfa, signUp } from '../../domain/auth/auth.service.js';
+import { assertValidEmail, resetMfa, signUp } from '../../domain/auth/auth.service.js';
 import { withDatabase, type DatabaseFlags } from '../context.js';
 
 async function readStdin(): Promise<string> {
@@ -41,6 +41,8 @@ export function registerUsersCommand(program: Command): void {
           'validation_failed',
           'Pass --password-stdin and send the password on standard input (arguments end up in shell history)',
         );
+      // Before the password is read: a script piping one in learns of the bad address at once.
+      assertValidEmail(flags.email.trim());
       const password = await readStdin();
       await withDatabase(flags, async ({ config, db, logger }) => {
         const deps = createAppDeps(config, db, null, logger);

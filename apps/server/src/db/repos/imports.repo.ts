@@ -52,15 +52,59 @@ const toRun = (r: ImportRunRow): ImportRunRecord => ({
   finishedAt: r.finished_at,
 });
 
+/**
+ * The key of the session advisory lock an importer holds for its run's whole duration: a run
+ * still `running` whose lock anyone can take has lost its importer (see updateInterruptedImportRuns).
+ */
+const runLockKey = (id: string): string => `hashtextextended('import_run:' || ${id}::text, 0)`;
+
+/**
+ * Inserts a `running` run and takes its lock on `db`'s session, in one statement: the row is
+ * visible to others only once it commits, by which time the lock is held, so no reader can take a
+ * run that is just starting for an interrupted one. `db` must be the client that runs the import,
+ * and must call unlockImportRun (or end its session) when the run is over.
+ */
 export async function insertImportRun(
   db: Queryable,
   run: { workspaceId: string; source: string; fileName: string | null; format: string },
 ): Promise<ImportRunRecord> {
   const { rows } = await db.query<ImportRunRow>(
-    `INSERT INTO imports (workspace_id, source, file_name, format) VALUES ($1, $2, $3, $4) RETURNING *`,
+    `WITH run AS (
+       INSERT INTO imports (workspace_id, source, file_name, format) VALUES ($1, $2, $3, $4) RETURNING *
+     )
+     SELECT run.*, pg_advisory_lock(${runLockKey('run.id')}) FROM run`,
     [run.workspaceId, run.source, run.fileName, run.format],
   );
   return toRun(rows[0] as ImportRunRow);
+}
+
+/** Releases the lock insertImportRun took on this session. */
+export async function unlockImportRun(db: Queryable, id: string): Promise<void> {
+  await db.query(`SELECT pg_advisory_unlock(${runLockKey('$1')})`, [id]);
+}
+
+export const INTERRUPTED_IMPORT_ERROR =
+  'the import was interrupted: its importer stopped (process ended or database connection lost) before it finished; what it had read and written so far is kept';
+
+/**
+ * Marks failed the `running` runs of a workspace (or the one run `id`) whose importer is gone:
+ * their lock can be taken, so the session that held it has ended. A live run's lock is held
+ * and the try fails. The lock taken here is the transaction's, released at its end. A run that
+ * finished meanwhile no longer matches `status = 'running'` when its row is re-read under the
+ * row lock, and keeps its outcome.
+ */
+export async function updateInterruptedImportRuns(
+  db: Queryable,
+  workspaceId: string,
+  id: string | null = null,
+): Promise<number> {
+  const { rowCount } = await db.query(
+    `UPDATE imports SET status = 'failed', error = $3, finished_at = now()
+     WHERE workspace_id = $1 AND status = 'running' AND ($2::uuid IS NULL OR id = $2::uuid)
+       AND pg_try_advisory_xact_lock(${runLockKey('id')})`,
+    [workspaceId, id, INTERRUPTED_IMPORT_ERROR],
+  );
+  return rowCount ?? 0;
 }
 
 export interface ImportCounts {
@@ -102,6 +146,8 @@ export async function findImportRun(
   workspaceId: string,
   id: string,
 ): Promise<ImportRunRecord | null> {
+  // Whoever reads a run learns whether it is still going: an interrupted one is settled first.
+  await updateInterruptedImportRuns(db, workspaceId, id);
   const { rows } = await db.query<ImportRunRow>(
     'SELECT * FROM imports WHERE workspace_id = $1 AND id = $2',
     [workspaceId, id],
@@ -114,6 +160,7 @@ export async function listImportRuns(
   workspaceId: string,
   limit: number,
 ): Promise<ImportRunRecord[]> {
+  await updateInterruptedImportRuns(db, workspaceId);
   const { rows } = await db.query<ImportRunRow>(
     'SELECT * FROM imports WHERE workspace_id = $1 ORDER BY started_at DESC, id LIMIT $2',
     [workspaceId, limit],

@@ -1,4 +1,5 @@
 import QRCode from 'qrcode';
+import { signUpSchema } from '@socialpulse/contracts';
 import { AppError, validationFailed } from '../../errors.js';
 import type { Pool } from '../../db/pool.js';
 import { withTransaction } from '../../db/pool.js';
@@ -129,6 +130,19 @@ function assertStorableText(value: string | null | undefined, field: string): vo
   }
 }
 
+/** The HTTP schema's email rule, so that the CLI and every other caller of signUp get it too. */
+const emailRule = signUpSchema.shape.email;
+
+/** Refuses an address the sign-in form would refuse: an account under it could never sign in. */
+export function assertValidEmail(email: string): void {
+  if (!emailRule.safeParse(email).success) {
+    throw validationFailed(`email ${JSON.stringify(email)} is not a valid email address`, {
+      field: 'email',
+      value: email,
+    });
+  }
+}
+
 const invalidCredentials = (): AppError =>
   new AppError('unauthorized', 'Email or password is incorrect', {
     details: { reason: 'invalid_credentials' },
@@ -217,6 +231,7 @@ export async function signUp(
   meta: RequestMeta,
   options: { viaAdmin?: boolean; makeAdmin?: boolean } = {},
 ): Promise<UserRecord> {
+  assertValidEmail(input.email.trim());
   assertStorableText(input.displayName, 'display_name');
   assertStrongPassword(input.password, [input.email, input.displayName ?? '']);
   const invitation = input.invitationToken
@@ -288,6 +303,7 @@ export async function completeSetup(
   meta: RequestMeta,
 ): Promise<IssuedTokens> {
   // Checked before the link is spent: a refused password must leave it usable for the retry.
+  assertValidEmail(input.email.trim());
   assertStorableText(input.displayName, 'display_name');
   assertStrongPassword(input.password, [input.email, input.displayName ?? '']);
   if (

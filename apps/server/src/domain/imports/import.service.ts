@@ -7,11 +7,11 @@ import {
 import { AppError } from '../../errors.js';
 import { importBatchDuration, importRecords, importRuns } from '../../observability/metrics.js';
 import type { Pool, PoolClient } from '../../db/pool.js';
-import { withClient } from '../../db/pool.js';
-import { setTenantScope, tenantRunner } from '../../db/tenant.js';
+import { setTenantScope, tenantRunner, type TenantScope } from '../../db/tenant.js';
 import {
   insertImportRun,
   insertRejects,
+  unlockImportRun,
   updateImportRun,
   type ImportCounts,
   type ImportRunRecord,
@@ -83,6 +83,11 @@ const YIELD_EVERY = 32;
  * Streams one source into the workspace: parse → validate → batches written while the next
  * batch is parsed. A batch PostgreSQL refuses is bisected so that only the offending records
  * are rejected. Every reject is stored with its line and reported through `onReject`.
+ *
+ * A run takes one connection and does all its writes on it: with a pool of one connection,
+ * asking for a second while holding the first would wait for ever. The session also holds the
+ * run's advisory lock (insertImportRun) until the run is settled, which is how readers tell a run
+ * whose importer died from a live one.
  */
 export async function importPosts(
   pool: Pool,
@@ -90,17 +95,85 @@ export async function importPosts(
   options: ImportOptions,
 ): Promise<ImportRunRecord> {
   // Every statement runs scoped to the workspace: row-level security checks each write.
-  const scope = { workspaceId: options.workspaceId, userId: options.userId ?? null };
-  const scoped = tenantRunner(pool, scope);
-  const run = await scoped((c) =>
-    insertImportRun(c, {
-      workspaceId: options.workspaceId,
-      source: options.source,
-      fileName: input.fileName,
-      format: input.format,
-    }),
-  );
+  const scope: TenantScope = { workspaceId: options.workspaceId, userId: options.userId ?? null };
+  const client = await pool.connect();
+  let run: ImportRunRecord;
+  try {
+    run = await inTransaction(client, scope, (c) =>
+      insertImportRun(c, {
+        workspaceId: options.workspaceId,
+        source: options.source,
+        fileName: input.fileName,
+        format: input.format,
+      }),
+    );
+  } catch (error) {
+    // The lock may have been taken in a transaction that then failed (a session lock outlives
+    // it): the session is ended rather than pooled with it.
+    client.release(error instanceof Error ? error : new Error(String(error)));
+    throw error;
+  }
+
+  // Batches, rejects and counts take turns on the run's client, one transaction at a time.
+  let turns: Promise<unknown> = Promise.resolve();
+  const onClient = <T>(work: (c: PoolClient) => Promise<T>): Promise<T> => {
+    const turn = turns.then(() => inTransaction(client, scope, work));
+    turns = turn.catch(() => undefined);
+    return turn;
+  };
+
+  let outcome: { run: ImportRunRecord } | { failure: AppError; recorded: boolean };
   const counts: ImportCounts = { read: 0, inserted: 0, updated: 0, unchanged: 0, rejected: 0 };
+  try {
+    outcome = { run: await importOnClient(client, onClient, run, counts, input, options) };
+  } catch (error) {
+    const failure =
+      error instanceof AppError
+        ? error
+        : new AppError('internal_error', `import failed: ${(error as Error).message}`, {
+            cause: error,
+          });
+    const recorded = await onClient((c) =>
+      updateImportRun(c, run.id, counts, { status: 'failed', error: failure.message }),
+    ).then(
+      () => true,
+      () => false,
+    );
+    outcome = { failure, recorded };
+  }
+  // Released only once the run is settled: until then a reader must see it as live.
+  let broken: Error | undefined;
+  await unlockImportRun(client, run.id).catch((error: unknown) => {
+    broken = error instanceof Error ? error : new Error(String(error));
+  });
+  client.release(broken);
+
+  if ('run' in outcome) {
+    countOutcome(options.source, counts, 'completed');
+    return outcome.run;
+  }
+  // The run's connection failed (it was lost, say): another one records why, which the next
+  // reader would otherwise only report as an interruption.
+  if (!outcome.recorded)
+    await tenantRunner(
+      pool,
+      scope,
+    )((c) =>
+      updateImportRun(c, run.id, counts, { status: 'failed', error: outcome.failure.message }),
+    ).catch(() => undefined);
+  countOutcome(options.source, counts, 'failed');
+  throw withImportRun(outcome.failure, run.id, counts);
+}
+
+/** The run itself, every statement on `onClient`; `counts` holds what it did if it throws. */
+async function importOnClient(
+  client: PoolClient,
+  onClient: <T>(work: (c: PoolClient) => Promise<T>) => Promise<T>,
+  run: ImportRunRecord,
+  counts: ImportCounts,
+  input: ImportSource,
+  options: ImportOptions,
+): Promise<ImportRunRecord> {
   const importedAt = new Date().toISOString();
   let pendingRejects: RejectRecord[] = [];
   let rejectWrite: Promise<void> = Promise.resolve();
@@ -120,7 +193,7 @@ export async function importPosts(
     const batch = pendingRejects;
     pendingRejects = [];
     rejectWrite = rejectWrite.then(() =>
-      scoped((c) => insertRejects(c, run.id, options.workspaceId, batch)),
+      onClient((c) => insertRejects(c, run.id, options.workspaceId, batch)),
     );
     // Handled later by `await rejectWrite`; mark it now so a failure is not reported as unhandled.
     rejectWrite.catch(() => undefined);
@@ -133,116 +206,97 @@ export async function importPosts(
   };
 
   try {
-    await withClient(pool, async (client) => {
-      await createImportStaging(client);
-      const writeBatch = async (rows: PostBatch): Promise<void> => {
-        const stop = importBatchDuration.startTimer();
-        const outcome = await writeIsolatingRefusedRows(
-          rows.length,
-          (from, to) =>
-            writeInOneTransaction(
-              client,
-              { ...options, source: postSource },
-              importedAt,
-              rows,
-              from,
-              to,
-            ),
-          (index, error) =>
-            reject({
-              line: rows.lines[index] ?? 0,
-              field: null,
-              reason: `rejected by the database: ${error.message}`,
-              value: null,
-            }),
-        );
-        stop();
-        record(outcome);
-        await scoped((c) => updateImportRun(c, run.id, counts));
-      };
+    await createImportStaging(client);
+    const writeBatch = async (rows: PostBatch): Promise<void> => {
+      const stop = importBatchDuration.startTimer();
+      const outcome = await writeIsolatingRefusedRows(
+        rows.length,
+        (from, to) =>
+          onClient((c) =>
+            upsertPostBatch(c, options.workspaceId, postSource, importedAt, rows.rows(from, to)),
+          ),
+        (index, error) =>
+          reject({
+            line: rows.lines[index] ?? 0,
+            field: null,
+            reason: `rejected by the database: ${error.message}`,
+            value: null,
+          }),
+      );
+      stop();
+      record(outcome);
+      await onClient((c) => updateImportRun(c, run.id, counts));
+    };
 
-      // Two batches in turn: one is written while the next is parsed into the other.
-      let batch = new PostBatch();
-      let spare = new PostBatch();
-      let writing: Promise<void> | null = null;
-      const parserOptions = { maxRecordBytes: options.maxRecordBytes };
-      let parser: AsyncGenerator<ParsedItem>;
-      if (input.items) parser = input.items(parserOptions);
-      else {
-        const parse = isExportImportFormat(input.format) ? null : parsers[input.format];
-        if (!parse)
-          throw new AppError(
-            'validation_failed',
-            `the ${input.format} format is read from an export, not a plain stream`,
-          );
-        parser = parse(input.stream, parserOptions);
-      }
-      try {
-        for await (const item of parser) {
-          counts.read += 1;
-          // Parsing a buffered chunk holds the event loop for many milliseconds; meanwhile the
-          // database's replies to the batch being written wait, and so does the database.
-          if (counts.read % YIELD_EVERY === 0) await yieldToEventLoop();
-          if (item.kind === 'problem') {
-            reject({
-              file: item.file,
-              line: item.line,
-              field: item.field,
-              reason: item.reason,
-              value: item.value,
-            });
-            continue;
-          }
-          const value = input.format === 'csv' ? coerceCsvValues(item.value) : item.value;
-          const checked = validateRecord(value, item.line, item.rawJson);
-          if (!checked.ok) {
-            // Name the field as the platform's export does (`tweet.created_at`), not as it was mapped.
-            const field = checked.reject.field;
-            const sourceField =
-              field === null ? undefined : item.fieldSources?.[field.split('.')[0] ?? field];
-            reject({ ...checked.reject, file: item.file, field: sourceField ?? field });
-            continue;
-          }
-          batch.add(checked.row, checked.row.line);
-          if (batch.length >= options.batchSize) {
-            // Overlap: PostgreSQL writes this batch while we parse the next one.
-            if (writing) await writing;
-            writing = writeBatch(batch);
-            writing.catch(() => undefined); // Awaited before the next batch or at the end.
-            [batch, spare] = [spare, batch];
-            batch.clear(); // Its write, awaited above, is over.
-          }
+    // Two batches in turn: one is written while the next is parsed into the other.
+    let batch = new PostBatch();
+    let spare = new PostBatch();
+    let writing: Promise<void> | null = null;
+    const parserOptions = { maxRecordBytes: options.maxRecordBytes };
+    let parser: AsyncGenerator<ParsedItem>;
+    if (input.items) parser = input.items(parserOptions);
+    else {
+      const parse = isExportImportFormat(input.format) ? null : parsers[input.format];
+      if (!parse)
+        throw new AppError(
+          'validation_failed',
+          `the ${input.format} format is read from an export, not a plain stream`,
+        );
+      parser = parse(input.stream, parserOptions);
+    }
+    try {
+      for await (const item of parser) {
+        counts.read += 1;
+        // Parsing a buffered chunk holds the event loop for many milliseconds; meanwhile the
+        // database's replies to the batch being written wait, and so does the database.
+        if (counts.read % YIELD_EVERY === 0) await yieldToEventLoop();
+        if (item.kind === 'problem') {
+          reject({
+            file: item.file,
+            line: item.line,
+            field: item.field,
+            reason: item.reason,
+            value: item.value,
+          });
+          continue;
         }
-      } catch (error) {
-        // The source failed (e.g. payload_too_large): let the batch in flight finish before the
-        // client goes back to the pool, so the stored counts match what was written.
-        if (writing) await writing.catch(() => undefined);
-        throw error;
+        const value = input.format === 'csv' ? coerceCsvValues(item.value) : item.value;
+        const checked = validateRecord(value, item.line, item.rawJson);
+        if (!checked.ok) {
+          // Name the field as the platform's export does (`tweet.created_at`), not as it was mapped.
+          const field = checked.reject.field;
+          const sourceField =
+            field === null ? undefined : item.fieldSources?.[field.split('.')[0] ?? field];
+          reject({ ...checked.reject, file: item.file, field: sourceField ?? field });
+          continue;
+        }
+        batch.add(checked.row, checked.row.line);
+        if (batch.length >= options.batchSize) {
+          // Overlap: PostgreSQL writes this batch while we parse the next one.
+          if (writing) await writing;
+          writing = writeBatch(batch);
+          writing.catch(() => undefined); // Awaited before the next batch or at the end.
+          [batch, spare] = [spare, batch];
+          batch.clear(); // Its write, awaited above, is over.
+        }
       }
-      if (writing) await writing;
-      if (batch.length > 0) await writeBatch(batch);
-    });
+    } catch (error) {
+      // The source failed (e.g. payload_too_large): let the batch in flight finish first, so
+      // that the stored counts match what was written.
+      if (writing) await writing.catch(() => undefined);
+      throw error;
+    }
+    if (writing) await writing;
+    if (batch.length > 0) await writeBatch(batch);
     flushRejects();
     await rejectWrite;
-    const finished = await scoped((c) =>
+    return await onClient((c) =>
       updateImportRun(c, run.id, counts, { status: 'completed', error: null }),
     );
-    countOutcome(options.source, counts, 'completed');
-    return finished;
   } catch (error) {
-    const failure =
-      error instanceof AppError
-        ? error
-        : new AppError('internal_error', `import failed: ${(error as Error).message}`, {
-            cause: error,
-          });
     flushRejects();
     await rejectWrite.catch(() => undefined);
-    await scoped((c) =>
-      updateImportRun(c, run.id, counts, { status: 'failed', error: failure.message }),
-    ).catch(() => undefined);
-    countOutcome(options.source, counts, 'failed');
-    throw withImportRun(failure, run.id, counts);
+    throw error;
   }
 }
 
@@ -292,30 +346,24 @@ function countOutcome(source: string, counts: ImportCounts, status: 'completed' 
   importRecords.inc({ outcome: 'rejected', source }, counts.rejected);
 }
 
-/** Writes rows [from, to) of a batch in a transaction of their own (rolled back if it fails). */
-async function writeInOneTransaction(
+/**
+ * Runs `work` in a transaction of its own on the run's client, scoped to the workspace (rolled
+ * back if it fails: a refused batch leaves nothing behind).
+ */
+async function inTransaction<T>(
   client: PoolClient,
-  options: ImportOptions,
-  importedAt: string,
-  batch: PostBatch,
-  from: number,
-  to: number,
-): Promise<BatchOutcome> {
+  scope: TenantScope,
+  work: (client: PoolClient) => Promise<T>,
+): Promise<T> {
   try {
     await client.query('BEGIN');
-    await setTenantScope(client, {
-      workspaceId: options.workspaceId,
-      userId: options.userId ?? null,
-    });
-    const outcome = await upsertPostBatch(
-      client,
-      options.workspaceId,
-      options.source,
-      importedAt,
-      batch.rows(from, to),
-    );
-    await client.query('COMMIT');
-    return outcome;
+    await setTenantScope(client, scope);
+    const result = await work(client);
+    // COMMIT of a transaction an error aborted answers ROLLBACK, not an error.
+    const committed = await client.query('COMMIT');
+    if (committed.command === 'ROLLBACK')
+      throw new Error('the transaction was rolled back: a statement in it failed');
+    return result;
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
