@@ -1,5 +1,5 @@
 import { loadConfig, type Config, type ConfigOverrides } from '../config.js';
-import { openDatabase, type Database } from '../db/database.js';
+import { exitOnSignals, openDatabase, type Database } from '../db/database.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 
 export interface CommandContext {
@@ -24,6 +24,8 @@ export function overridesFrom(flags: DatabaseFlags): ConfigOverrides {
 /**
  * Runs a CLI command against the database: uses DATABASE_URL, or the embedded cluster of a
  * running SocialPulse on the same DATA_DIR, or starts the embedded cluster for the command.
+ * SIGINT/SIGTERM/SIGHUP close the database (stopping a cluster the command started, releasing
+ * DATA_DIR) and exit 128 + the signal's number; a second signal exits at once.
  */
 export async function withDatabase<T>(
   flags: DatabaseFlags,
@@ -41,9 +43,21 @@ export async function withDatabase<T>(
     role: 'attach',
     applicationName: 'socialpulse-cli',
   });
+  if (db.createdInstance) {
+    // Run from another directory, the default ./.data is a new, empty instance: say so, or
+    // `users create` and the like would seem to work on the operator's real one.
+    process.stderr.write(
+      `socialpulse: no SocialPulse data in ${config.dataDir}: created a new instance there (set DATA_DIR or run from the directory where you ran npm start to use an existing one)\n`,
+    );
+  }
+  const signals = exitOnSignals(() => db.close({ interrupted: true }));
   try {
     return await work({ config, logger, db });
   } finally {
+    // Interrupted: the work failed or ended because its database went away; the signal
+    // handler closes and exits, and this command must not report anything more.
+    if (signals.fired()) await new Promise<never>(() => undefined);
+    signals.dispose();
     await db.close();
   }
 }

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadOrCreateSecrets } from './data-dir.js';
+import { acquireLock, ensureDataDir, findLiveHolder, loadOrCreateSecrets } from './data-dir.js';
 
 const dirs: string[] = [];
 async function freshDir(): Promise<string> {
@@ -79,5 +79,59 @@ describe('loadOrCreateSecrets', () => {
     await writeFile(file, '{"encryptionKey": ');
     await expect(loadOrCreateSecrets(dir)).rejects.toThrow(`${file} is unreadable`);
     expect(await readFile(file, 'utf8')).toBe('{"encryptionKey": ');
+  });
+});
+
+describe('ensureDataDir', () => {
+  it('names DATA_DIR and says in words why a path cannot be it', async () => {
+    const dir = await freshDir();
+    const file = path.join(dir, 'a-file');
+    await writeFile(file, '');
+    await expect(ensureDataDir(file)).rejects.toMatchObject({
+      code: 'config_invalid',
+      message: `DATA_DIR ${file} is a file, not a directory`,
+    });
+    await expect(ensureDataDir(path.join(file, 'below'))).rejects.toMatchObject({
+      code: 'config_invalid',
+      message: `DATA_DIR ${path.join(file, 'below')} cannot be created (a part of the path is not a directory)`,
+    });
+  });
+});
+
+describe('the DATA_DIR lock', () => {
+  it('does not believe a lock whose pid is now another program', async () => {
+    const dir = await freshDir();
+    const bystander = spawn('sleep', ['30'], { stdio: 'ignore' });
+    try {
+      await writeFile(
+        path.join(dir, 'socialpulse.lock'),
+        JSON.stringify({ pid: bystander.pid, port: 1, startedAt: 'then' }),
+      );
+      expect(await findLiveHolder(dir)).toBeNull();
+      const release = await acquireLock(dir, 2);
+      expect(JSON.parse(await readFile(path.join(dir, 'socialpulse.lock'), 'utf8'))).toMatchObject({
+        pid: process.pid,
+        port: 2,
+      });
+      await release();
+    } finally {
+      bystander.kill();
+    }
+  });
+
+  it('still refuses a lock held by a live SocialPulse (a node process)', async () => {
+    const dir = await freshDir();
+    const holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)'], {
+      stdio: 'ignore',
+    });
+    try {
+      await writeFile(
+        path.join(dir, 'socialpulse.lock'),
+        JSON.stringify({ pid: holder.pid, port: 1, startedAt: 'then' }),
+      );
+      await expect(acquireLock(dir, 2)).rejects.toMatchObject({ code: 'data_dir_locked' });
+    } finally {
+      holder.kill();
+    }
   });
 });

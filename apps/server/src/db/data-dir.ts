@@ -1,7 +1,20 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, link, mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import {
+  chmod,
+  link,
+  mkdir,
+  open,
+  readFile,
+  readdir,
+  rename,
+  rm,
+  stat,
+  writeFile,
+} from 'node:fs/promises';
 import path from 'node:path';
-import { AppError } from '../errors.js';
+import { AppError, describeIoError, errnoCode } from '../errors.js';
+import type { Logger } from '../observability/logger.js';
 
 /**
  * The data directory holds the embedded PostgreSQL cluster, the generated secrets and the
@@ -25,20 +38,57 @@ export interface Secrets {
 const lockFile = (dataDir: string): string => path.join(dataDir, 'socialpulse.lock');
 const secretsFile = (dataDir: string): string => path.join(dataDir, 'secrets.json');
 
+/** Creates DATA_DIR if needed; a path that cannot hold it is a configuration error, in words. */
 export async function ensureDataDir(dataDir: string): Promise<void> {
-  await mkdir(dataDir, { recursive: true });
-  // Traversable but not listable by others: the embedded server runs as the `postgres` user
-  // when SocialPulse runs as root, and must reach its cluster folder inside.
-  await chmod(dataDir, 0o711);
+  try {
+    await mkdir(dataDir, { recursive: true });
+  } catch (error) {
+    const isFile =
+      errnoCode(error) === 'EEXIST' &&
+      (await stat(dataDir).then(
+        (s) => !s.isDirectory(),
+        () => false,
+      ));
+    throw new AppError(
+      'config_invalid',
+      isFile
+        ? `DATA_DIR ${dataDir} is a file, not a directory`
+        : `DATA_DIR ${dataDir} cannot be created (${describeIoError(error)})`,
+      { cause: error },
+    );
+  }
+  try {
+    // Traversable but not listable by others: the embedded server runs as the `postgres` user
+    // when SocialPulse runs as root, and must reach its cluster folder inside.
+    await chmod(dataDir, 0o711);
+  } catch (error) {
+    throw new AppError(
+      'config_invalid',
+      `DATA_DIR ${dataDir} is not writable (${describeIoError(error)})`,
+      { cause: error },
+    );
+  }
 }
 
-function isAlive(pid: number): boolean {
+/**
+ * Whether `pid` runs, and is a Node.js process (SocialPulse) where /proc can tell: a pid in a
+ * stale file may since have gone to any other program (pid 1 in a fresh container).
+ */
+function isLiveNode(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    if (errnoCode(error) !== 'EPERM') return false;
   }
+  let argv0: string;
+  try {
+    argv0 = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] ?? '';
+  } catch (error) {
+    // Gone meanwhile, where /proc exists; elsewhere, trust the pid.
+    return !(errnoCode(error) === 'ENOENT' && existsSync('/proc/self/cmdline'));
+  }
+  const name = path.basename(argv0);
+  return /node/i.test(name) || name === path.basename(process.execPath);
 }
 
 export async function readLock(dataDir: string): Promise<DataDirLock | null> {
@@ -54,7 +104,7 @@ export async function readLock(dataDir: string): Promise<DataDirLock | null> {
 /** The lock of a live SocialPulse holding this directory, or null when it is free or stale. */
 export async function findLiveHolder(dataDir: string): Promise<DataDirLock | null> {
   const lock = await readLock(dataDir);
-  return lock && lock.pid !== process.pid && isAlive(lock.pid) ? lock : null;
+  return lock && lock.pid !== process.pid && isLiveNode(lock.pid) ? lock : null;
 }
 
 /** Takes the data-directory lock or throws `data_dir_locked` naming the holder. */
@@ -80,10 +130,93 @@ export async function acquireLock(dataDir: string, port: number): Promise<() => 
   }
   await handle.writeFile(JSON.stringify(lock));
   await handle.close();
+  // A process that ends without releasing the lock (process.exit on a second signal, an
+  // uncaught error) must not leave it behind: 'exit' runs synchronous work only.
+  const releaseOnExit = (): void => {
+    try {
+      if ((JSON.parse(readFileSync(lockFile(dataDir), 'utf8')) as DataDirLock).pid === process.pid)
+        rmSync(lockFile(dataDir), { force: true });
+    } catch {
+      // Gone or unreadable: nothing of ours to remove.
+    }
+  };
+  process.on('exit', releaseOnExit);
   return async () => {
+    process.removeListener('exit', releaseOnExit);
     const current = await readLock(dataDir);
     if (current?.pid === process.pid) await rm(lockFile(dataDir), { force: true });
   };
+}
+
+const attachedDir = (dataDir: string): string => path.join(dataDir, 'attached');
+
+/**
+ * Records that this process uses the cluster of the lock holder, so that the holder waits for
+ * it before stopping the cluster (waitForAttached). A file per process, not the sessions in
+ * pg_stat_activity: a command's pool closes idle connections, so it can have none for a while
+ * and still be running, and the holder cannot tell its own sessions from others' there.
+ * Returns the release.
+ */
+export async function registerAttached(dataDir: string): Promise<() => Promise<void>> {
+  const file = path.join(attachedDir(dataDir), String(process.pid));
+  await mkdir(attachedDir(dataDir), { recursive: true, mode: 0o700 });
+  await writeFile(file, new Date().toISOString(), { mode: 0o600 });
+  const removeOnExit = (): void => rmSync(file, { force: true });
+  process.on('exit', removeOnExit);
+  return async () => {
+    process.removeListener('exit', removeOnExit);
+    await rm(file, { force: true });
+  };
+}
+
+/** Pids of live processes registered as using this directory's cluster; removes stale ones. */
+export async function listAttached(dataDir: string): Promise<number[]> {
+  let names: string[];
+  try {
+    names = await readdir(attachedDir(dataDir));
+  } catch {
+    return [];
+  }
+  const live: number[] = [];
+  for (const name of names) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) continue;
+    if (isLiveNode(pid)) live.push(pid);
+    else await rm(path.join(attachedDir(dataDir), name), { force: true });
+  }
+  return live;
+}
+
+/**
+ * Waits, at most `timeoutMs`, until no other process uses this directory's cluster, so that
+ * stopping it does not cut a running command off its database mid-way.
+ */
+export async function waitForAttached(
+  dataDir: string,
+  logger: Logger,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let said = '';
+  for (;;) {
+    const pids = await listAttached(dataDir);
+    if (pids.length === 0) return;
+    if (Date.now() >= deadline) {
+      logger.warn(
+        { pids },
+        'stopping the embedded PostgreSQL although other SocialPulse commands still use it',
+      );
+      return;
+    }
+    const now = pids.join(', ');
+    if (now !== said) {
+      logger.warn(
+        `waiting for SocialPulse commands using this database to finish (pid ${now}; at most ${Math.round(timeoutMs / 1000)} s) before stopping the embedded PostgreSQL`,
+      );
+      said = now;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 /**

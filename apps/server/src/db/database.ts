@@ -1,3 +1,4 @@
+import { constants } from 'node:os';
 import pg from 'pg';
 import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
@@ -7,9 +8,16 @@ import {
   ensureDataDir,
   findLiveHolder,
   loadOrCreateSecrets,
+  registerAttached,
+  waitForAttached,
   type Secrets,
 } from './data-dir.js';
-import { embeddedUrl, findFreePort, startEmbeddedPostgres } from './embedded.js';
+import {
+  embeddedUrl,
+  findFreePort,
+  startEmbeddedPostgres,
+  type PostmasterExit,
+} from './embedded.js';
 import { migrate } from './migrate.js';
 import { createPool } from './pool.js';
 
@@ -32,7 +40,59 @@ export interface Database {
   tenantBoundary: TenantBoundary;
   mode: 'external' | 'embedded' | 'attached';
   secrets: Secrets;
-  close(): Promise<void>;
+  /** This open initialised a new embedded cluster: DATA_DIR held no SocialPulse data before. */
+  createdInstance: boolean;
+  /**
+   * Calls `listener` if the embedded PostgreSQL this process started exits without close()
+   * (killed, crashed): the process cannot work any more and should exit non-zero for a
+   * supervisor to restart it. Never called in the other modes.
+   */
+  onUnexpectedExit(listener: (exit: PostmasterExit) => void): void;
+  /**
+   * Ends the pool, then, when this process started the embedded cluster, waits (at most a
+   * minute) for other SocialPulse processes using it to finish, stops it and releases DATA_DIR.
+   * `interrupted`: the process exits next (a signal), so in-flight queries are not waited for.
+   * Calling it again returns the first call's promise.
+   */
+  close(options?: { interrupted?: boolean }): Promise<void>;
+}
+
+/** How long the owner of the embedded cluster waits for commands attached to it before stopping it. */
+const ATTACHED_WAIT_MS = 60_000;
+
+const TERMINATION_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/**
+ * Until dispose(), SIGINT, SIGTERM and SIGHUP run `cleanup` once and exit with 128 + the
+ * signal's number (130 for Ctrl+C, 143 for SIGTERM); a second signal exits at once. Without a
+ * listener Node dies of the signal without running any 'exit' hook, which would leave the
+ * embedded PostgreSQL (in a session of its own) and the DATA_DIR lock behind; process.exit()
+ * runs those hooks, so even the second signal stops the cluster and releases the lock.
+ */
+export function exitOnSignals(cleanup: (signal: NodeJS.Signals) => Promise<void>): {
+  dispose(): void;
+  fired(): boolean;
+} {
+  let received: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    const status = 128 + constants.signals[signal];
+    if (received) process.exit(status);
+    received = signal;
+    void cleanup(signal)
+      .catch((error: unknown) => {
+        process.stderr.write(
+          `socialpulse: ${signal} received; closing the database failed: ${(error as Error).message}\n`,
+        );
+      })
+      .finally(() => process.exit(status));
+  };
+  for (const signal of TERMINATION_SIGNALS) process.on(signal, onSignal);
+  return {
+    dispose: () => {
+      for (const signal of TERMINATION_SIGNALS) process.removeListener(signal, onSignal);
+    },
+    fired: () => received !== undefined,
+  };
 }
 
 export interface OpenDatabaseOptions {
@@ -50,8 +110,41 @@ export interface OpenDatabaseOptions {
 /**
  * Opens the system of record: the PostgreSQL at DATABASE_URL, or else an embedded real
  * PostgreSQL under DATA_DIR. Applies migrations unless told not to.
+ *
+ * A SIGINT/SIGTERM/SIGHUP while it opens (initdb, migrations can take seconds) stops what it
+ * started, releases DATA_DIR and exits 128 + the signal's number: the caller's own handlers
+ * only exist once it has a Database to close.
  */
 export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
+  const controller = new AbortController();
+  const guard = exitOnSignals(async () => {
+    controller.abort();
+    const db = await opening.catch(() => undefined);
+    await db?.close({ interrupted: true });
+  });
+  // A signal is an event: the guard cannot run before this line.
+  const opening = open(options, controller.signal);
+  try {
+    const db = await opening;
+    if (!guard.fired()) {
+      guard.dispose();
+      return db;
+    }
+  } catch (error) {
+    if (!guard.fired()) {
+      guard.dispose();
+      throw error;
+    }
+  }
+  // Interrupted: the guard closes what was opened and exits; the caller must not go on.
+  return new Promise<never>(() => undefined);
+}
+
+function throwIfInterrupted(signal: AbortSignal): void {
+  if (signal.aborted) throw new Error('interrupted');
+}
+
+async function open(options: OpenDatabaseOptions, signal: AbortSignal): Promise<Database> {
   const { config, logger } = options;
   await ensureDataDir(config.dataDir);
   const secrets = await loadOrCreateSecrets(config.dataDir);
@@ -63,6 +156,10 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
   let mode: Database['mode'];
   let stopEmbedded: (() => Promise<void>) | undefined;
   let releaseLock: (() => Promise<void>) | undefined;
+  let releaseAttached: (() => Promise<void>) | undefined;
+  let createdInstance = false;
+  let clusterGone = false;
+  const exitListeners: ((exit: PostmasterExit) => void)[] = [];
 
   if (config.database.url) {
     url = config.database.url;
@@ -73,12 +170,16 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
       );
     }
   } else {
+    // Registered before looking at the holder, so that a holder stopping right now sees it.
+    if (options.role === 'attach') releaseAttached = await registerAttached(config.dataDir);
     const holder = await findLiveHolder(config.dataDir);
     if (holder && options.role === 'attach') {
       url = embeddedUrl(secrets.embeddedDbPassword, holder.port);
       mode = 'attached';
       logger.debug({ pid: holder.pid }, 'using the embedded PostgreSQL of the running SocialPulse');
     } else {
+      await releaseAttached?.();
+      releaseAttached = undefined;
       const port = await findFreePort();
       releaseLock = await acquireLock(config.dataDir, port);
       try {
@@ -87,9 +188,15 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
           password: secrets.embeddedDbPassword,
           port,
           logger,
+          signal,
         });
         url = embedded.url;
         stopEmbedded = () => embedded.stop();
+        createdInstance = embedded.created;
+        embedded.onUnexpectedExit((exit) => {
+          clusterGone = true;
+          for (const listener of exitListeners.splice(0)) listener(exit);
+        });
         mode = 'embedded';
       } catch (error) {
         await releaseLock();
@@ -100,6 +207,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
 
   if (config.database.appUrl && !config.database.url) {
     await stopEmbedded?.();
+    await releaseAttached?.();
     await releaseLock?.();
     throw new AppError(
       'config_invalid',
@@ -109,12 +217,20 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
   let appUrl = config.database.appUrl ?? url;
   let tenantBoundary: TenantBoundary = config.database.appUrl ? 'login_role' : 'role_switch';
   let pool: pg.Pool | undefined;
-  const close = async (): Promise<void> => {
-    await pool?.end();
-    await stopEmbedded?.();
-    await releaseLock?.();
-  };
+  let closing: Promise<void> | undefined;
+  const close = (closeOptions: { interrupted?: boolean } = {}): Promise<void> =>
+    (closing ??= (async () => {
+      // pool.end() waits for the queries in flight, which an exiting process does not need.
+      if (!closeOptions.interrupted) await pool?.end();
+      if (stopEmbedded) {
+        if (!clusterGone) await waitForAttached(config.dataDir, logger, ATTACHED_WAIT_MS);
+        await stopEmbedded();
+      }
+      await releaseAttached?.();
+      await releaseLock?.();
+    })());
   try {
+    throwIfInterrupted(signal);
     // Migrations run as the connecting (owner) role; everything else as the app role.
     const client = new pg.Client({
       connectionString: url,
@@ -128,6 +244,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
       );
     });
     try {
+      throwIfInterrupted(signal);
       const { rows } = await client.query<{ server_version_num: string }>(
         'SHOW server_version_num',
       );
@@ -156,6 +273,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     } finally {
       await client.end();
     }
+    throwIfInterrupted(signal);
     if (tenantBoundary === 'login_role') await assertAppLoginConfined(appUrl);
     // Said once, by the server (`own`), not by every CLI command that attaches.
     else if (options.role === 'own')
@@ -169,7 +287,19 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     await close();
     throw error;
   }
-  return { pool, url, appUrl, tenantBoundary, mode, secrets: effectiveSecrets, close };
+  return {
+    pool,
+    url,
+    appUrl,
+    tenantBoundary,
+    mode,
+    secrets: effectiveSecrets,
+    createdInstance,
+    onUnexpectedExit: (listener) => {
+      if (mode === 'embedded') exitListeners.push(listener);
+    },
+    close,
+  };
 }
 
 /** The embedded database's application login: only a member of socialpulse_app. */

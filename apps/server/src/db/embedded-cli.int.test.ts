@@ -28,11 +28,33 @@ describe('CLI commands that start the embedded PostgreSQL themselves', () => {
     expect(existsSync(postmasterPid)).toBe(false);
   };
 
-  it('migrate initialises the cluster, reports the schema and exits 0', async () => {
+  it('migrate initialises the cluster, says so, reports the schema and exits 0', async () => {
     const total = (await readMigrations()).length;
     const result = await runCli(['migrate', '--data-dir', dataDir], env);
     expect(result.stdout).toBe(`Database schema is at migration ${total} of ${total}.\n`);
-    expectCleanExit(result);
+    // A command run from the wrong directory must not pass a new, empty instance off as the
+    // operator's; a later command on the same directory says nothing (doctor's test below).
+    expectCleanExit({
+      ...result,
+      stderr: result.stderr.replace(
+        `socialpulse: no SocialPulse data in ${dataDir}: created a new instance there (set DATA_DIR or run from the directory where you ran npm start to use an existing one)\n`,
+        '',
+      ),
+    });
+    expect(result.stderr).not.toBe('');
+  });
+
+  it('refuses a DATA_DIR that cannot be one, naming it, with exit status 78', async () => {
+    const file = path.join(dataDir, 'not-a-dir');
+    writeFileSync(file, '');
+    for (const [dir, reason] of [
+      [file, 'is a file, not a directory'],
+      [path.join(file, 'below'), 'cannot be created (a part of the path is not a directory)'],
+    ] as const) {
+      const result = await runCli(['migrate', '--data-dir', dir], env);
+      expect(result.stderr).toBe(`socialpulse: DATA_DIR ${dir} ${reason}\n`);
+      expect(result.code).toBe(78);
+    }
   });
 
   it('doctor reports every check and exits 0', async () => {
