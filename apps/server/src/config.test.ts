@@ -63,4 +63,63 @@ describe('loadConfig', () => {
     expect(config.port).toBe(9000);
     expect(config.redisUrl).toBeUndefined();
   });
+
+  it('takes PORT only in decimal digits, naming the variable and value otherwise', () => {
+    expect(loadConfig({}, { PORT: '0' }).port).toBe(0);
+    expect(loadConfig({}, { PORT: '65535' }).port).toBe(65535);
+    for (const value of [' ', '0x1F90', '8080.0', '1e3', '-1', '+80', '65536']) {
+      let error: unknown;
+      try {
+        loadConfig({}, { PORT: value });
+      } catch (e) {
+        error = e;
+      }
+      expect(error, value).toBeInstanceOf(AppError);
+      expect((error as AppError).code).toBe('config_invalid');
+      expect((error as AppError).details).toEqual({
+        problems: [expect.stringMatching(new RegExp(`^PORT: .*\\(got "${escape(value)}"\\)$`))],
+      });
+    }
+  });
+
+  it('reports DATABASE_APP_URL without DATABASE_URL together with the other problems', () => {
+    let error: unknown;
+    try {
+      loadConfig({}, { DATABASE_APP_URL: 'postgres://app:secret@db/sp', PORT: 'x' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(AppError);
+    expect((error as AppError).code).toBe('config_invalid');
+    const problems = ((error as AppError).details as { problems: string[] }).problems;
+    expect(problems.map((p) => p.split(':')[0])).toEqual(['PORT', 'DATABASE_APP_URL']);
+    expect(problems[1]).toMatch(/set without DATABASE_URL/);
+    expect((error as AppError).message).not.toContain('secret');
+    // Alone it is reported too, and with DATABASE_URL it is fine.
+    expect(() => loadConfig({}, { DATABASE_APP_URL: 'postgres://app@db/sp' })).toThrow(
+      /DATABASE_APP_URL: is set without DATABASE_URL/,
+    );
+    expect(
+      loadConfig(
+        { DATABASE_URL: 'postgres://owner@db/sp' },
+        { DATABASE_APP_URL: 'postgres://app@db/sp' },
+      ).database.appUrl,
+    ).toBe('postgres://app@db/sp');
+  });
+
+  it('gives PUBLIC_URL without its trailing slash to every user', () => {
+    expect(loadConfig({}, { PUBLIC_URL: 'http://127.0.0.1:18095/' }).api.publicUrl).toBe(
+      'http://127.0.0.1:18095',
+    );
+    expect(loadConfig({}, { PUBLIC_URL: 'https://example.com/sp//' }).api.publicUrl).toBe(
+      'https://example.com/sp',
+    );
+    expect(loadConfig({}, { PUBLIC_URL: 'https://example.com' }).api.publicUrl).toBe(
+      'https://example.com',
+    );
+  });
 });
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

@@ -2,10 +2,12 @@
  * The only module that reads process.env. Every setting is declared once here, validated
  * with zod, and all problems are reported together.
  */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { parseEnv } from 'node:util';
 import { z } from 'zod';
 import { platforms, type Platform } from '@socialpulse/contracts';
-import { AppError } from './errors.js';
+import { AppError, describeIoError, errnoCode } from './errors.js';
 
 const booleanFromEnv = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -64,10 +66,20 @@ const redisUrl = z
 export const configSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   HOST: z.string().min(1).default('127.0.0.1'),
-  PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  // Without its trailing slash, so that every link built as `${publicUrl}/path` has one slash.
+  PUBLIC_URL: z
+    .url({ protocol: /^https?$/ })
+    .transform((v) => v.replace(/\/+$/, ''))
+    .optional(),
   TRUST_PROXY: booleanFromEnv.default(false),
   CORS_ORIGINS: commaList.pipe(z.array(z.url({ protocol: /^https?$/ }))),
-  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  // Decimal digits only: coercion would read " " as 0 (a random port) and 0x1F90 as 8080.
+  PORT: z
+    .string()
+    .regex(/^\d+$/, 'must be a port number from 0 to 65535 in decimal digits')
+    .transform(Number)
+    .pipe(z.number().max(65535, 'must be a port number from 0 to 65535'))
+    .default(8080),
   DATABASE_URL: postgresUrl.optional(),
   DATABASE_APP_URL: postgresUrl.optional(),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(500).default(10),
@@ -252,8 +264,14 @@ export function loadConfig(
     source[key] = value === '' ? undefined : value;
   }
   const parsed = configSchema.safeParse(source);
-  if (!parsed.success) {
-    const problems = describeIssues(parsed.error, source);
+  const problems = parsed.success ? [] : describeIssues(parsed.error, source);
+  // Checked here as well as where the database opens, so that it is reported with the others
+  // before an embedded cluster is created for nothing.
+  if (source.DATABASE_APP_URL !== undefined && source.DATABASE_URL === undefined)
+    problems.push(
+      'DATABASE_APP_URL: is set without DATABASE_URL: the embedded database makes its own application login; set both or neither',
+    );
+  if (!parsed.success || problems.length > 0) {
     throw new AppError('config_invalid', `Invalid configuration:\n  - ${problems.join('\n  - ')}`, {
       details: { problems },
     });
@@ -345,6 +363,29 @@ function oauthClientsOf(c: RawConfig): Config['collection']['oauthClients'] {
     if (clientId !== undefined && clientSecret !== undefined)
       out[platform] = { clientId, clientSecret };
   return out;
+}
+
+/**
+ * A .env file in the working directory is read like the environment (see .env.example);
+ * variables already set in the environment win, as with process.loadEnvFile. Having none is
+ * fine; one that cannot be read is configuration the operator meant to give, so it stops every
+ * command, even --version. Read here rather than by process.loadEnvFile, whose error for a
+ * directory ("should be a valid string") does not say what is wrong.
+ */
+export function loadDotEnv(file: string): void {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return;
+    throw new AppError(
+      'config_invalid',
+      `Cannot read ${path.resolve(file)}: ${describeIoError(error)}`,
+      { cause: error },
+    );
+  }
+  for (const [name, value] of Object.entries(parseEnv(text)))
+    if (process.env[name] === undefined && value !== undefined) process.env[name] = value;
 }
 
 /** Whether stdout is an interactive terminal (progress bars only then). */

@@ -90,8 +90,8 @@ describe.skipIf(databaseUnavailable() !== '')('socialpulse doctor', () => {
       DATA_DIR: dataDir,
       REDIS_URL: '',
     });
-    expect(result.stdout).toMatch(
-      new RegExp(`✗ disk: ${escape(dataDir)} is not writable: .*ENOTDIR`),
+    expect(result.stdout).toContain(
+      `✗ disk: DATA_DIR ${dataDir} cannot be created (a part of the path is not a directory)`,
     );
     expect(result.code).toBe(1);
   });

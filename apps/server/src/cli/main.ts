@@ -9,14 +9,16 @@
  * more CPU (bench/README.md, "Analysis jobs"). Only the command line can set it: NODE_OPTIONS
  * refuses it, and v8.setFlagsFromString once the process runs has no effect.
  */
-import { existsSync } from 'node:fs';
 import { Command } from 'commander';
+import { loadDotEnv } from '../config.js';
 import { registerCommands } from './commands/index.js';
 import { reportFatal } from './output.js';
 
-// A .env file in the working directory is read like the environment (see .env.example);
-// variables already set in the environment win.
-if (existsSync('.env')) process.loadEnvFile('.env');
+try {
+  loadDotEnv('.env');
+} catch (error) {
+  reportFatal(error);
+}
 
 const program = new Command()
   .name('socialpulse')

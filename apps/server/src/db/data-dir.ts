@@ -114,7 +114,7 @@ export async function acquireLock(dataDir: string, port: number): Promise<() => 
     throw new AppError(
       'data_dir_locked',
       `Another SocialPulse (pid ${holder.pid}, started ${holder.startedAt}) is using the data directory ${dataDir}. ` +
-        'Stop it first, or set DATA_DIR to another directory.',
+        'Stop it first. The embedded database serves one server process (and the CLI commands that attach to it); to run more servers or workers, point them all at one external PostgreSQL with DATABASE_URL (another DATA_DIR would give this process a separate, empty database).',
       { details: { pid: holder.pid, dataDir } },
     );
   }

@@ -326,7 +326,9 @@ async function ensureEmbeddedAppLogin(owner: pg.Client, password: string): Promi
   await owner.query(
     `${verb} ROLE ${EMBEDDED_APP_LOGIN} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS NOREPLICATION INHERIT PASSWORD ${literal}`,
   );
-  if (verb === 'CREATE') await owner.query(`GRANT socialpulse_app TO ${EMBEDDED_APP_LOGIN}`);
+  // Every time, not only after CREATE: a login made before the migrations created the group
+  // (doctor on a fresh directory) failed here, and must get it once the group exists.
+  await owner.query(`GRANT socialpulse_app TO ${EMBEDDED_APP_LOGIN}`);
 }
 
 /**

@@ -3,6 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { databaseUnavailable } from '../../test/support/db.js';
 import { withDatabase } from '../../test/global-setup.js';
+import { AppError } from '../errors.js';
 import { migrate, readMigrations, type Migration } from './migrate.js';
 
 describe.skipIf(databaseUnavailable() !== '')('migrate', () => {
@@ -60,5 +61,43 @@ describe.skipIf(databaseUnavailable() !== '')('migrate', () => {
     );
     expect(rows[0]?.t).toBeNull();
     await client.end();
+  });
+
+  it('names the database user and the right it lacks when it may not create the migrations table', async () => {
+    const suffix = randomBytes(4).toString('hex');
+    const role = `sp_no_create_${suffix}`;
+    const database = `${name}_nc_${suffix}`;
+    const admin = new pg.Client({ connectionString: inject('pgAdminUrl') });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${database}`);
+    await admin.query(`CREATE ROLE ${role} LOGIN`);
+    const adminUrl = new URL(withDatabase(inject('pgAdminUrl'), database));
+    // PostgreSQL 15 and later give PUBLIC no CREATE on public; said explicitly for older ones.
+    const owner = new pg.Client({ connectionString: adminUrl.toString() });
+    await owner.connect();
+    await owner.query('REVOKE CREATE ON SCHEMA public FROM PUBLIC');
+    await owner.end();
+    const roleUrl = new URL(adminUrl);
+    roleUrl.username = role;
+    roleUrl.password = '';
+    const client = new pg.Client({ connectionString: roleUrl.toString() });
+    try {
+      await client.connect();
+      const error: unknown = await migrate(client).then(
+        () => new Error('migrated without the right to'),
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(AppError);
+      expect((error as AppError).code).toBe('config_invalid');
+      expect((error as AppError).message).toBe(
+        `Cannot migrate the database ${database}: the database user ${role} lacks the CREATE privilege on schema public (permission denied for schema public). ` +
+          `Set DATABASE_URL to a user that owns the schema, or grant the right: GRANT CREATE ON SCHEMA public TO ${role}; (docs/security.md).`,
+      );
+    } finally {
+      await client.end().catch(() => undefined);
+      await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+      await admin.query(`DROP ROLE IF EXISTS ${role}`);
+      await admin.end();
+    }
   });
 });

@@ -63,12 +63,18 @@ export async function migrate(
   const all = migrations ?? (await readMigrations());
   await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
   try {
-    await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    await client
+      .query(
+        `CREATE TABLE IF NOT EXISTS schema_migrations (
       version integer PRIMARY KEY,
       name text NOT NULL,
       checksum text NOT NULL,
       applied_at timestamptz NOT NULL DEFAULT now()
-    )`);
+    )`,
+      )
+      .catch(async (error: unknown) => {
+        throw await migrationsTableRefusal(client, error);
+      });
     const { rows } = await client.query<{ version: number; name: string; checksum: string }>(
       'SELECT version, name, checksum FROM schema_migrations ORDER BY version',
     );
@@ -113,4 +119,33 @@ export async function migrate(
   } finally {
     await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
   }
+}
+
+/**
+ * Why the migrations table could not be created, for the operator: the first statement of a
+ * migration is where a DATABASE_URL whose user lacks rights fails, before any migration runs.
+ */
+async function migrationsTableRefusal(client: pg.ClientBase, error: unknown): Promise<AppError> {
+  const message = error instanceof Error ? error.message : String(error);
+  // 42501 insufficient_privilege: PostgreSQL 15 and later no longer let every user create in public.
+  if (!(error instanceof Error && 'code' in error && error.code === '42501'))
+    return new AppError(
+      'internal_error',
+      `Cannot create the migrations table (schema_migrations): ${message}`,
+      { cause: error },
+    );
+  const who = await client
+    .query<{ usr: string; db: string; schema: string | null }>(
+      'SELECT current_user AS usr, current_database() AS db, current_schema() AS schema',
+    )
+    .then((r) => r.rows[0])
+    .catch(() => undefined);
+  const user = who?.usr ?? 'of DATABASE_URL';
+  const schema = who?.schema ?? 'public';
+  return new AppError(
+    'config_invalid',
+    `Cannot migrate the database${who ? ` ${who.db}` : ''}: the database user ${user} lacks the CREATE privilege on schema ${schema} (${message}). ` +
+      `Set DATABASE_URL to a user that owns the schema, or grant the right: GRANT CREATE ON SCHEMA ${schema} TO ${user}; (docs/security.md).`,
+    { cause: error },
+  );
 }

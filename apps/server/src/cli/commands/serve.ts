@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig, type ConfigOverrides } from '../../config.js';
 import { openDatabase } from '../../db/database.js';
+import { AppError } from '../../errors.js';
 import { createLogger, redactUrl } from '../../observability/logger.js';
 import { createRedisHealth } from '../../observability/redis-health.js';
 import type { RunningApi } from '../../services/api.js';
@@ -43,12 +44,7 @@ async function serve(flags: ServeFlags): Promise<void> {
   if (flags.port !== undefined) overrides.PORT = flags.port;
   if (flags.host !== undefined) overrides.HOST = flags.host;
   const config = loadConfig(overrides);
-  const services = flags.services.split(',').map((s) => s.trim());
-  const unknown = services.filter((s) => !(KNOWN_SERVICES as readonly string[]).includes(s));
-  if (unknown.length > 0)
-    throw new Error(
-      `Unknown service(s): ${unknown.join(', ')}; known: ${KNOWN_SERVICES.join(', ')}`,
-    );
+  const services = servicesOf(flags.services);
 
   const logger = createLogger(config.logLevel);
   const db = await openDatabase({ config, logger, role: 'own' });
@@ -61,7 +57,7 @@ async function serve(flags: ServeFlags): Promise<void> {
   let api: RunningApi | undefined;
   let worker: RunningWorker | undefined;
   let stopping = false;
-  const shutdown = async (signal: string): Promise<void> => {
+  const shutdown = async (signal: string, exitCode = 0): Promise<void> => {
     if (stopping) {
       logger.warn({ signal }, 'second signal: exiting at once');
       process.exit(1);
@@ -75,7 +71,7 @@ async function serve(flags: ServeFlags): Promise<void> {
       await redis?.close();
       await db.close();
       logger.info('stopped cleanly');
-      process.exit(0);
+      process.exit(exitCode);
     } catch (error) {
       logger.error({ err: error }, 'shutdown failed');
       process.exit(1);
@@ -83,6 +79,16 @@ async function serve(flags: ServeFlags): Promise<void> {
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  // The embedded cluster runs in a session of its own: a closed terminal's hangup reaches only us.
+  process.on('SIGHUP', () => void shutdown('SIGHUP'));
+  // Without its database the process cannot work: exit non-zero for a supervisor to restart it.
+  db.onUnexpectedExit(({ code, signal }) => {
+    logger.error(
+      { code, signal },
+      'the embedded PostgreSQL exited: stopping, so that a supervisor can restart SocialPulse',
+    );
+    void shutdown('database lost', 1);
+  });
 
   try {
     // Each role loads only its own stack: a worker-only process never loads the HTTP server.
@@ -112,10 +118,37 @@ async function serve(flags: ServeFlags): Promise<void> {
     return;
   }
   const { createSetupLink } = await import('../../domain/auth/auth.service.js');
-  const setupLink = await createSetupLink(api.deps.auth, config.api.publicUrl ?? api.url);
+  const url = reachableUrl(api.url);
+  const setupLink = await createSetupLink(api.deps.auth, config.api.publicUrl ?? url);
   process.stdout.write(
-    `\nSocialPulse is running at ${api.url}\n  API docs:   ${api.url}/docs\n` +
+    `\nSocialPulse is running at ${url}\n  API docs:   ${url}/docs\n` +
       (setupLink ? `  First run:  create the admin account (one-time link): ${setupLink}\n` : '') +
       'Press Ctrl+C to stop.\n\n',
   );
+}
+
+/** The roles `--services` names; a list without a known role is a configuration error. */
+function servicesOf(list: string): string[] {
+  const services = list
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const unknown = services.filter((s) => !(KNOWN_SERVICES as readonly string[]).includes(s));
+  if (services.length === 0 || unknown.length > 0)
+    throw new AppError(
+      'config_invalid',
+      `--services ${JSON.stringify(list)}: ${unknown.length > 0 ? `unknown service(s) ${unknown.join(', ')}` : 'no service given'}; known: ${KNOWN_SERVICES.join(', ')}`,
+    );
+  return services;
+}
+
+/**
+ * The listening URL as a link that works from this machine: a server listening on every
+ * interface (0.0.0.0, ::) is not reachable at that address, but is on loopback.
+ */
+function reachableUrl(listening: string): string {
+  const url = new URL(listening);
+  if (url.hostname === '0.0.0.0') url.hostname = '127.0.0.1';
+  else if (url.hostname === '[::]') url.hostname = '[::1]';
+  return url.origin;
 }
