@@ -240,6 +240,24 @@ describe.skipIf(databaseUnavailable() !== '')('socialpulse import / export / mig
   });
 
   it('creates users and API keys for scripts, and resets MFA', async () => {
+    // An address the sign-in form would refuse makes an account that could never sign in.
+    const bad = ['bad', 'ops@', 'two words@example.com'];
+    for (const email of bad) {
+      const refused = await runCli(
+        ['users', 'create', '--email', email, '--admin', '--password-stdin'],
+        env(),
+        'correct horse battery staple ops\n',
+      );
+      expect(refused.code, refused.stdout).toBe(1);
+      expect(refused.stderr).toContain(
+        `email ${JSON.stringify(email)} is not a valid email address`,
+      );
+    }
+    const { rows } = await db.adminPool.query('SELECT email FROM users WHERE email = ANY($1)', [
+      bad,
+    ]);
+    expect(rows).toEqual([]);
+
     const weak = await runCli(
       ['users', 'create', '--email', 'ops@example.com', '--password-stdin'],
       env(),
@@ -250,8 +268,9 @@ describe.skipIf(databaseUnavailable() !== '')('socialpulse import / export / mig
     const noStdin = await runCli(['users', 'create', '--email', 'ops@example.com'], env());
     expect(noStdin.stderr).toContain('--password-stdin');
 
+    // The blanks around an address are not part of it.
     const created = await runCli(
-      ['users', 'create', '--email', 'ops@example.com', '--admin', '--password-stdin'],
+      ['users', 'create', '--email', ' ops@example.com ', '--admin', '--password-stdin'],
       env(),
       'correct horse battery staple ops\n',
     );

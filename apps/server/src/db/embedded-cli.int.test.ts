@@ -5,7 +5,12 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { postRecord, toJsonl } from '../../test/support/factories.js';
-import { assertBuilt, cliPath, runCli } from '../../test/support/server-process.js';
+import {
+  assertBuilt,
+  cliPath,
+  isProcessRunning,
+  runCli,
+} from '../../test/support/server-process.js';
 import { readMigrations } from './migrate.js';
 
 /**
@@ -150,16 +155,7 @@ describe('CLI commands that start the embedded PostgreSQL themselves', () => {
     const pid = Number.parseInt(stdout, 10);
     expect(pid).toBeGreaterThan(0);
     // The 'exit' hook asked for a fast shutdown; PostgreSQL finishes it on its own.
-    await expect.poll(() => isRunning(pid), { timeout: 20_000, interval: 100 }).toBe(false);
+    await expect.poll(() => isProcessRunning(pid), { timeout: 20_000, interval: 100 }).toBe(false);
     expect(existsSync(postmasterPid)).toBe(false);
   });
 });
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}

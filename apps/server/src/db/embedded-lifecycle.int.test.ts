@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config.js';
 import { createLogger } from '../observability/logger.js';
-import { assertBuilt, cliPath } from '../../test/support/server-process.js';
+import { assertBuilt, cliPath, isProcessRunning } from '../../test/support/server-process.js';
 import { openDatabase } from './database.js';
 import { startEmbeddedPostgres } from './embedded.js';
 
@@ -26,7 +26,7 @@ describe('embedded PostgreSQL lifecycle', () => {
   afterAll(() => {
     for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
     const pid = readPid();
-    if (pid !== null && isRunning(pid)) process.kill(pid, 'SIGKILL');
+    if (pid !== null && isProcessRunning(pid)) process.kill(pid, 'SIGKILL');
     rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -85,7 +85,7 @@ describe('embedded PostgreSQL lifecycle', () => {
       run.child.kill(signal);
       expect(await run.exited).toBe(status);
       expect(run.output()).not.toContain('done');
-      await expect.poll(() => isRunning(pid ?? 0), { timeout: 20_000 }).toBe(false);
+      await expect.poll(() => isProcessRunning(pid ?? 0), { timeout: 20_000 }).toBe(false);
       expect(existsSync(lockFile)).toBe(false);
     }
   });
@@ -100,7 +100,7 @@ describe('embedded PostgreSQL lifecycle', () => {
     run.child.kill('SIGTERM');
     expect(await run.exited).toBe(143);
     expect(run.output()).not.toContain('SocialPulse is running');
-    await expect.poll(() => isRunning(pid ?? 0), { timeout: 20_000 }).toBe(false);
+    await expect.poll(() => isProcessRunning(pid ?? 0), { timeout: 20_000 }).toBe(false);
     expect(existsSync(lockFile)).toBe(false);
   });
 
@@ -115,7 +115,7 @@ describe('embedded PostgreSQL lifecycle', () => {
     // The cluster was not in the group: serve stopped it itself, after draining.
     expect(run.output()).not.toMatch(/terminating connection due to administrator command/);
     expect(run.output()).toMatch(/stopped cleanly/);
-    expect(isRunning(pid ?? 0)).toBe(false);
+    expect(isProcessRunning(pid ?? 0)).toBe(false);
     expect(existsSync(lockFile)).toBe(false);
   });
 
@@ -167,7 +167,7 @@ describe('embedded PostgreSQL lifecycle', () => {
     writeFileSync(postmasterPidFile, `${String(bystander.pid)}\n${clusterDir}\n`);
     const db = await openDatabase({ config, logger, role: 'own' });
     await db.close();
-    expect(isRunning(bystander.pid ?? 0)).toBe(true);
+    expect(isProcessRunning(bystander.pid ?? 0)).toBe(true);
   });
 
   it('names an orphaned PostgreSQL that does not stop', async () => {
@@ -193,12 +193,3 @@ describe('embedded PostgreSQL lifecycle', () => {
     rmSync(postmasterPidFile, { force: true });
   }, 30_000);
 });
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}

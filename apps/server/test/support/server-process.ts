@@ -124,3 +124,13 @@ export function startWorkerProcess(env: Record<string, string>): Promise<ServerP
     );
   });
 }
+
+/** Whether a process with this pid exists (signal 0 checks without sending anything). */
+export function isProcessRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
