@@ -159,11 +159,15 @@ async function seedUsers(
   return out;
 }
 
+/** The instance's LLM: the workers' environment, and what the submitting side checks against. */
+const BENCH_LLM_MODEL = 'gpt-4o-mini';
+
 async function submit(
   b: Bench,
   userId: string,
   postIds: string[],
   engines: string[],
+  llm: FakeLlmServer | null,
 ): Promise<string> {
   const body = analysisCreateSchema.parse({
     posts: { ids: postIds, limit: postIds.length },
@@ -172,7 +176,10 @@ async function submit(
   });
   const scope = { workspaceId: b.workspaceId, userId: null };
   const a = await withTenant(b.app, scope, (c) =>
-    submitAnalysis(c, b.queue.boss, scope, b.workspaceId, { userId, apiKeyId: null }, body),
+    submitAnalysis(c, b.queue.boss, scope, b.workspaceId, { userId, apiKeyId: null }, body, {
+      baseUrl: llm?.url,
+      model: llm ? BENCH_LLM_MODEL : undefined,
+    }),
   );
   return a.id;
 }
@@ -203,7 +210,7 @@ async function startWorkers(
     ANALYSIS_RETRY_DELAY_SECONDS: String(QUEUE.retryDelaySeconds),
     ANALYSIS_POLL_INTERVAL_MS: '200',
     ...(llm
-      ? { LLM_BASE_URL: llm.url, LLM_MODEL: 'gpt-4o-mini', LLM_MAX_CONCURRENCY: String(SLOTS) }
+      ? { LLM_BASE_URL: llm.url, LLM_MODEL: BENCH_LLM_MODEL, LLM_MAX_CONCURRENCY: String(SLOTS) }
       : {}),
   };
   return Promise.all(
@@ -373,7 +380,7 @@ async function fairnessScenario(
     const users = await seedUsers(b, USERS, POSTS_PER_USER, name);
     const t0 = Date.now();
     const ids: string[] = [];
-    for (const u of users) ids.push(await submit(b, u.userId, u.postIds, engines));
+    for (const u of users) ids.push(await submit(b, u.userId, u.postIds, engines, llm));
     const submittedMs = Date.now() - t0;
     const live = followProgress(b, ids);
     const workers = await startWorkers(b, WORKERS, llm, dataDir);
@@ -475,10 +482,10 @@ async function bigScenario(): Promise<void> {
     try {
       const big = withBig ? (await seedUsers(b, 1, BIG_POSTS, 'big'))[0] : undefined;
       const small = await seedUsers(b, 99, POSTS_PER_USER, 'small');
-      const bigId = big ? await submit(b, big.userId, big.postIds, ['local', 'llm']) : null;
+      const bigId = big ? await submit(b, big.userId, big.postIds, ['local', 'llm'], llm) : null;
       const ids: string[] = [];
       for (const u of small) {
-        const id = await submit(b, u.userId, u.postIds, ['local', 'llm']);
+        const id = await submit(b, u.userId, u.postIds, ['local', 'llm'], llm);
         ids.push(id);
       }
       const workers = await startWorkers(b, WORKERS, llm, dataDir);
@@ -557,7 +564,7 @@ async function killScenario(): Promise<void> {
   try {
     const users = await seedUsers(b, USERS, POSTS_PER_USER, 'kill');
     const ids: string[] = [];
-    for (const u of users) ids.push(await submit(b, u.userId, u.postIds, ['local', 'llm']));
+    for (const u of users) ids.push(await submit(b, u.userId, u.postIds, ['local', 'llm'], llm));
     const workers = await startWorkers(b, 2, llm, dataDir);
     const start = firstReady(workers);
     let killedAt = -1;
