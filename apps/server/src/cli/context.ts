@@ -24,7 +24,7 @@ export function overridesFrom(flags: DatabaseFlags): ConfigOverrides {
 /**
  * Runs a CLI command against the database: uses DATABASE_URL, or the embedded cluster of a
  * running SocialPulse on the same DATA_DIR, or starts the embedded cluster for the command.
- * SIGINT/SIGTERM/SIGHUP close the database (stopping a cluster the command started, releasing
+ * SIGINT/SIGTERM (and SIGHUP from a terminal) close the database (stopping a cluster the command started, releasing
  * DATA_DIR) and exit 128 + the signal's number; a second signal exits at once.
  */
 export async function withDatabase<T>(

@@ -23,6 +23,7 @@ import { finished, pipeline } from 'node:stream/promises';
 import { categoryRulesSchema } from '@socialpulse/contracts';
 import { ruleProblems, type CategoryRule } from '../analysis/nlp/categories.js';
 import { AppError, describeIoError, errnoCode, isAppError } from '../errors.js';
+import { stopSignals } from '../process-signals.js';
 
 export interface AnalyzeInput {
   stream: Readable;
@@ -88,8 +89,6 @@ const STDOUT: AnalyzeOutput = {
   commit: () => Promise.resolve(),
   discard: () => Promise.resolve(),
 };
-
-const CLEANUP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 /** What `openOutput` needs of an input to refuse writing over it. */
 export type InputIdentity = Pick<AnalyzeInput, 'file' | 'name'>;
@@ -167,10 +166,11 @@ export async function openOutput(
     rmSync(temp, { force: true });
     process.kill(process.pid, signal);
   };
+  const signals = stopSignals();
   const removeSignalHandlers = (): void => {
-    for (const s of CLEANUP_SIGNALS) process.off(s, onSignal);
+    for (const s of signals) process.off(s, onSignal);
   };
-  for (const s of CLEANUP_SIGNALS) process.on(s, onSignal);
+  for (const s of signals) process.on(s, onSignal);
   try {
     if (existing !== null) await handle.chmod(existing.mode & 0o7777);
   } catch (error) {

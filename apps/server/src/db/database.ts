@@ -2,6 +2,7 @@ import { constants } from 'node:os';
 import pg from 'pg';
 import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
+import { stopSignals } from '../process-signals.js';
 import { redactUrl, type Logger } from '../observability/logger.js';
 import {
   acquireLock,
@@ -60,10 +61,8 @@ export interface Database {
 /** How long the owner of the embedded cluster waits for commands attached to it before stopping it. */
 const ATTACHED_WAIT_MS = 60_000;
 
-const TERMINATION_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-
 /**
- * Until dispose(), SIGINT, SIGTERM and SIGHUP run `cleanup` once and exit with 128 + the
+ * Until dispose(), the stop signals (stopSignals) run `cleanup` once and exit with 128 + the
  * signal's number (130 for Ctrl+C, 143 for SIGTERM); a second signal exits at once. Without a
  * listener Node dies of the signal without running any 'exit' hook, which would leave the
  * embedded PostgreSQL (in a session of its own) and the DATA_DIR lock behind; process.exit()
@@ -86,10 +85,11 @@ export function exitOnSignals(cleanup: (signal: NodeJS.Signals) => Promise<void>
       })
       .finally(() => process.exit(status));
   };
-  for (const signal of TERMINATION_SIGNALS) process.on(signal, onSignal);
+  const signals = stopSignals();
+  for (const signal of signals) process.on(signal, onSignal);
   return {
     dispose: () => {
-      for (const signal of TERMINATION_SIGNALS) process.removeListener(signal, onSignal);
+      for (const signal of signals) process.removeListener(signal, onSignal);
     },
     fired: () => received !== undefined,
   };
@@ -111,7 +111,7 @@ export interface OpenDatabaseOptions {
  * Opens the system of record: the PostgreSQL at DATABASE_URL, or else an embedded real
  * PostgreSQL under DATA_DIR. Applies migrations unless told not to.
  *
- * A SIGINT/SIGTERM/SIGHUP while it opens (initdb, migrations can take seconds) stops what it
+ * A stop signal (stopSignals) while it opens (initdb, migrations can take seconds) stops what it
  * started, releases DATA_DIR and exits 128 + the signal's number: the caller's own handlers
  * only exist once it has a Database to close.
  */

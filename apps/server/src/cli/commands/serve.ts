@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig, type ConfigOverrides } from '../../config.js';
 import { openDatabase } from '../../db/database.js';
+import { stopSignals } from '../../process-signals.js';
 import { AppError } from '../../errors.js';
 import { createLogger, redactUrl } from '../../observability/logger.js';
 import { createRedisHealth } from '../../observability/redis-health.js';
@@ -77,10 +78,7 @@ async function serve(flags: ServeFlags): Promise<void> {
       process.exit(1);
     }
   };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  // The embedded cluster runs in a session of its own: a closed terminal's hangup reaches only us.
-  process.on('SIGHUP', () => void shutdown('SIGHUP'));
+  for (const signal of stopSignals()) process.on(signal, () => void shutdown(signal));
   // Without its database the process cannot work: exit non-zero for a supervisor to restart it.
   db.onUnexpectedExit(({ code, signal }) => {
     logger.error(
