@@ -122,7 +122,22 @@ export const importCreateQuerySchema = z
   })
   .strict();
 
-export const importListSchema = z.object({ data: z.array(importSummarySchema) });
+export const importListQuerySchema = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+    cursor: z
+      .string()
+      .max(500)
+      .optional()
+      .describe('Opaque cursor from `next_cursor`: the page after the one that returned it'),
+  })
+  .strict();
+
+/** Newest first (by `started_at`, then `id`); `next_cursor` is null on the last page. */
+export const importListSchema = z.object({
+  data: z.array(importSummarySchema),
+  next_cursor: z.string().nullable(),
+});
 
 export const importRejectListQuerySchema = z
   .object({

@@ -155,17 +155,28 @@ export async function findImportRun(
   return rows[0] ? toRun(rows[0]) : null;
 }
 
+/**
+ * Newest first, after the position `before` (keyset on started_at and id). Positions carry
+ * started_at in microseconds since the epoch, as stored: a millisecond Date would skip runs
+ * started in the same millisecond as a page's last one.
+ */
 export async function listImportRuns(
   db: Queryable,
   workspaceId: string,
   limit: number,
-): Promise<ImportRunRecord[]> {
+  before: { startedAtMicros: string; id: string } | null = null,
+): Promise<(ImportRunRecord & { startedAtMicros: string })[]> {
   await updateInterruptedImportRuns(db, workspaceId);
-  const { rows } = await db.query<ImportRunRow>(
-    'SELECT * FROM imports WHERE workspace_id = $1 ORDER BY started_at DESC, id LIMIT $2',
-    [workspaceId, limit],
+  const { rows } = await db.query<ImportRunRow & { started_at_us: string }>(
+    `SELECT *, (extract(epoch FROM started_at) * 1000000)::bigint::text AS started_at_us
+       FROM imports
+      WHERE workspace_id = $1
+        AND ($2::bigint IS NULL
+             OR (started_at, id) < (timestamptz 'epoch' + $2::bigint * interval '1 microsecond', $3::uuid))
+      ORDER BY started_at DESC, id DESC LIMIT $4`,
+    [workspaceId, before?.startedAtMicros ?? null, before?.id ?? null, limit],
   );
-  return rows.map(toRun);
+  return rows.map((r) => ({ ...toRun(r), startedAtMicros: r.started_at_us }));
 }
 
 export interface RejectRecord {

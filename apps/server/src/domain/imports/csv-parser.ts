@@ -1,3 +1,4 @@
+import { importRecordSchema } from '@socialpulse/contracts';
 import { readLines, type TextLine } from './jsonl-parser.js';
 import {
   excerpt,
@@ -69,6 +70,35 @@ export function splitCsvRecord(text: string): FieldsResult {
 }
 
 const REQUIRED_COLUMNS = ['platform', 'external_id', 'created_at'];
+const RECORD_COLUMNS: readonly string[] = Object.keys(importRecordSchema.shape);
+
+/**
+ * Why a header cannot be read, or null. Column names are case-sensitive (as the JSON formats'
+ * keys are); a name that differs from a field only in letter case would otherwise be kept as an
+ * unknown column, its values silently left out of the post, so it is named with the fix.
+ */
+function headerProblem(
+  header: readonly string[],
+  required: readonly string[],
+  known: readonly string[] | null,
+): string | null {
+  const fields = known ?? RECORD_COLUMNS;
+  const missing = required.filter((c) => !header.includes(c));
+  const miscased = header.flatMap((c) => {
+    if (fields.includes(c)) return [];
+    const meant = fields.find((f) => f.toLowerCase() === c.toLowerCase());
+    return meant !== undefined && !header.includes(meant) ? [`"${c}" → "${meant}"`] : [];
+  });
+  const caseNote =
+    miscased.length > 0 ? `column names are case-sensitive: rename ${miscased.join(', ')}` : null;
+  if (missing.length > 0)
+    return `the header lacks required column(s): ${missing.join(', ')}${caseNote ? `; ${caseNote}` : ''}`;
+  if (caseNote !== null) return `the header has a column in the wrong letter case; ${caseNote}`;
+  const duplicate = header.find((c, idx) => header.indexOf(c) !== idx);
+  if (duplicate !== undefined) return `the header names column "${duplicate}" twice`;
+  if (header.some((c) => c === '')) return 'the header has an empty column name';
+  return null;
+}
 
 /**
  * CSV with a header row, streamed line by line. A record whose quoted field never closes (or
@@ -134,32 +164,31 @@ export async function* parseCsv(
         kind: 'problem',
         line: first.line,
         field: null,
-        reason: failure ?? 'malformed CSV',
+        reason:
+          header === null
+            ? `the header is malformed: ${failure ?? 'malformed CSV'}`
+            : (failure ?? 'malformed CSV'),
         value: excerpt(first.text),
+        ...(header === null ? { refusesFile: true as const } : {}),
       };
+      if (header === null) return;
       // Resume right after the rejected line: the lines we looked ahead at may be good records.
       replay.unshift(...consumed);
-      if (header === null) return;
       continue;
     }
 
     const fields = result.fields;
     if (header === null) {
       header = fields.map((f) => f.trim());
-      const missing = required.filter((c) => !header?.includes(c));
-      const duplicate = header.find((c, idx) => header?.indexOf(c) !== idx);
-      if (missing.length > 0 || duplicate !== undefined || header.some((c) => c === '')) {
+      const problem = headerProblem(header, required, options.requiredColumns ? required : null);
+      if (problem !== null) {
         yield {
           kind: 'problem',
           line: first.line,
           field: null,
-          reason:
-            missing.length > 0
-              ? `the header lacks required column(s): ${missing.join(', ')}`
-              : duplicate !== undefined
-                ? `the header names column "${duplicate}" twice`
-                : 'the header has an empty column name',
+          reason: problem,
           value: excerpt(first.text),
+          refusesFile: true,
         };
         return;
       }

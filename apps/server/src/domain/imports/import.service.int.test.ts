@@ -265,6 +265,38 @@ describe.skipIf(databaseUnavailable() !== '')('importPosts on PostgreSQL', () =>
     }
   });
 
+  it('a file refused as a whole fails its run (the CLI exits 1 with this message), reading nothing', async () => {
+    const ws = await createWorkspace(db.pool, 'refused', null, { userId: null, label: 'test' });
+    const onReject: string[] = [];
+    const failure: unknown = await run(ws.id, 'platform,external_id,text\nx,z1,hello\n', 'csv', {
+      onReject: (r) => onReject.push(r.reason),
+    }).then(
+      () => null,
+      (error: unknown) => error,
+    );
+    expect(failure).toMatchObject({
+      code: 'validation_failed',
+      message:
+        'the file was refused: file.csv line 1: the header lacks required column(s): created_at',
+    });
+    const stored = (
+      await db.adminPool.query<Record<string, unknown>>(
+        'SELECT id, status, records_read AS read, inserted, updated, unchanged, rejected, error FROM imports WHERE workspace_id = $1',
+        [ws.id],
+      )
+    ).rows;
+    expect(stored).toEqual([
+      expect.objectContaining({
+        status: 'failed',
+        read: 0,
+        rejected: 0,
+        error: (failure as Error).message,
+      }),
+    ]);
+    expect(onReject).toEqual([]);
+    expect(await posts(ws.id)).toEqual([]);
+  });
+
   it('isolates a record PostgreSQL refuses and keeps the rest of its batch', async () => {
     const ws = await createWorkspace(db.pool, 'bisect', null, { userId: null, label: 'test' });
     // Year 0 passes the timestamp pattern but PostgreSQL rejects it: found by bisecting the batch.

@@ -27,7 +27,7 @@ import {
 import { parseCsv } from './csv-parser.js';
 import { parseJsonArray } from './json-array-parser.js';
 import { parseJsonl } from './jsonl-parser.js';
-import type { ParsedItem, ParserOptions } from './parsed-item.js';
+import type { ParsedItem, ParserOptions, ProblemItem } from './parsed-item.js';
 export { formatFromFileName } from './import-source.js';
 import { coerceCsvValues, validateRecord } from './record-validator.js';
 
@@ -246,6 +246,8 @@ async function importOnClient(
     }
     try {
       for await (const item of parser) {
+        // A header or shape the format cannot read is no record: the run fails, naming why.
+        if (item.kind === 'problem' && item.refusesFile) throw fileRefusal(item, input.fileName);
         counts.read += 1;
         // Parsing a buffered chunk holds the event loop for many milliseconds; meanwhile the
         // database's replies to the batch being written wait, and so does the database.
@@ -298,6 +300,27 @@ async function importOnClient(
     await rejectWrite.catch(() => undefined);
     throw error;
   }
+}
+
+/**
+ * A file refused as a whole is the caller's to fix, as an invalid request is: validation_failed,
+ * with where and why in `details` beside the failed run.
+ */
+function fileRefusal(problem: ProblemItem, fileName: string | null): AppError {
+  const file = problem.file ?? fileName;
+  return new AppError(
+    'validation_failed',
+    `the file was refused: ${file === null ? '' : `${file} `}line ${problem.line}: ${problem.reason}`,
+    {
+      details: {
+        file,
+        line: problem.line,
+        field: problem.field,
+        reason: problem.reason,
+        value: problem.value,
+      },
+    },
+  );
 }
 
 /** What a failed import's error says of the run, in `details.import` (see withImportRun). */

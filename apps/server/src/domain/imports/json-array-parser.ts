@@ -226,8 +226,12 @@ export async function* parseJsonArray(
               kind: 'problem',
               line: lines.line,
               field: null,
-              reason: 'expected a JSON array: the file must start with "["',
+              reason:
+                b === Ch.OpenBrace
+                  ? 'expected a JSON array: the file must start with "[" (for one JSON object per line, send JSON Lines: application/x-ndjson or ?format=jsonl)'
+                  : 'expected a JSON array: the file must start with "["',
               value: excerpt(chunk.subarray(i, i + 80).toString('utf8')),
+              refusesFile: true,
             };
             break;
           }
@@ -317,6 +321,7 @@ export async function* parseJsonArray(
             ? 'the file is empty: expected a JSON array'
             : 'unexpected end of file: the array is not closed with "]"',
         value: null,
+        ...(state === 'start' ? { refusesFile: true as const } : {}),
       };
     }
   } finally {

@@ -10,6 +10,11 @@ export type ProblemItem = {
   reason: string;
   value: string | null;
   file?: string;
+  /**
+   * Nothing in the file can be read (a CSV header without the required columns, JSON that is
+   * not an array): the import is refused as a whole rather than reported as a rejected record.
+   */
+  refusesFile?: true;
 };
 export type RecordItem = {
   kind: 'record';

@@ -382,7 +382,7 @@ describe('parseCsv', () => {
     ]);
   });
 
-  it('stops at a header that lacks required columns', async () => {
+  it('refuses the file at a header that lacks required columns', async () => {
     const items = await collect(parseCsv(chunked('id,text\n1,a\n', 4), opts));
     expect(items).toEqual([
       {
@@ -391,6 +391,7 @@ describe('parseCsv', () => {
         field: null,
         reason: 'the header lacks required column(s): platform, external_id, created_at',
         value: 'id,text',
+        refusesFile: true,
       },
     ]);
   });

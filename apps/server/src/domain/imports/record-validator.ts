@@ -4,6 +4,7 @@ import {
   type ImportReject,
   type ImportRecord,
 } from '@socialpulse/contracts';
+import type { z } from 'zod';
 import { excerpt } from './parsed-item.js';
 import { unguardFormula } from './csv-formula-guard.js';
 
@@ -33,13 +34,32 @@ export interface PostRow {
 const INTEGER_TEXT = /^\s*-?\d+\s*$/;
 
 /**
+ * Columns whose values have no meaning in surrounding spaces: they are trimmed as header names
+ * are (`x, 1, 2026-11-04T00:00:00Z` after `platform, external_id, created_at`). Free text
+ * (`text`, `author`) keeps its spaces.
+ */
+const TRIMMED_COLUMNS: ReadonlySet<string> = new Set([
+  'platform',
+  'external_id',
+  'created_at',
+  'account_handle',
+  'account_external_id',
+  'language',
+  'url',
+  'media_type',
+  'metrics_captured_at',
+  ...metricNames,
+]);
+
+/**
  * CSV cells are text: empty means absent, metric columns holding digits are numbers, and the
  * apostrophe an export put before formula-like text is removed.
  */
 export function coerceCsvValues(value: Record<string, unknown>): Record<string, unknown> {
   const out = Object.create(null) as Record<string, unknown>;
   for (const key of Object.keys(value)) {
-    const cell = value[key];
+    const raw = value[key];
+    const cell = typeof raw === 'string' && TRIMMED_COLUMNS.has(key) ? raw.trim() : raw;
     if (cell === '') continue;
     out[key] =
       (metricNames as readonly string[]).includes(key) &&
@@ -61,6 +81,33 @@ const show = (value: unknown): string | null => {
   return excerpt(typeof value === 'string' ? value : (JSON.stringify(value) ?? typeof value));
 };
 
+const quoted = (text: string): string => JSON.stringify(excerpt(text, 40));
+
+/**
+ * Zod's "Invalid input: expected number, received string" says neither what to write nor what
+ * was written: the reason names the accepted form and quotes the value.
+ */
+function typeMismatch(
+  field: string | null,
+  issue: z.core.$ZodIssue | undefined,
+  offending: unknown,
+): string | null {
+  if (field === null || issue?.code !== 'invalid_type') return null;
+  if ((metricNames as readonly string[]).includes(field) && typeof offending === 'string') {
+    // A CSV cell of digits is a number by now: digits still in a string came quoted from JSON.
+    return INTEGER_TEXT.test(offending)
+      ? `${field} must be a number, not the text ${quoted(offending)}: write it without quotes`
+      : `${field} must be a whole number written as plain digits, e.g. 1234 (no spaces, separators or units); got ${quoted(offending)}`;
+  }
+  const given =
+    offending === null ? 'null' : Array.isArray(offending) ? 'an array' : typeof offending;
+  const shown =
+    typeof offending === 'string' || typeof offending === 'number' || typeof offending === 'boolean'
+      ? ` ${quoted(String(offending))}`
+      : '';
+  return `${field} must be ${issue.expected === 'number' ? 'a number' : `a ${issue.expected}`}; got ${given}${shown}`;
+}
+
 /** Checks one record against the import schema; the first problem names its field and value. */
 export function validateRecord(
   value: Record<string, unknown>,
@@ -76,7 +123,8 @@ export function validateRecord(
     const reason =
       offending === undefined && field !== null
         ? `${field} is required`
-        : `${field ?? 'record'} ${issue?.message ?? 'is invalid'}`;
+        : (typeMismatch(field, issue, offending) ??
+          `${field ?? 'record'} ${issue?.message ?? 'is invalid'}`);
     return { ok: false, reject: { line, field, reason, value: show(offending) } };
   }
   const r: ImportRecord = parsed.data;

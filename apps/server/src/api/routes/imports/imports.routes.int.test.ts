@@ -595,7 +595,10 @@ describe.skipIf(databaseUnavailable() !== '')('imports API', () => {
       await importBody(api, elsewhere.id, toJsonl([postRecord()]), 'application/x-ndjson');
       const res = await api.inject({ url: `/v1/workspaces/${ws.id}/imports` });
       expect(res.statusCode).toBe(200);
-      expect(res.json()).toEqual({ data: [summaryOf(second), summaryOf(first)] });
+      expect(res.json()).toEqual({
+        data: [summaryOf(second), summaryOf(first)],
+        next_cursor: null,
+      });
     });
 
     it('gets one import, equal to the summary the POST answered', async () => {
@@ -743,6 +746,7 @@ describe.skipIf(databaseUnavailable() !== '')('imports API', () => {
       );
       expect((await api.inject({ url: `/v1/workspaces/${elsewhere.id}/imports` })).json()).toEqual({
         data: [],
+        next_cursor: null,
       });
     });
   });

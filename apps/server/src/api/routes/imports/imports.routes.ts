@@ -4,6 +4,7 @@ import { z } from 'zod';
 import {
   errorBodySchema,
   importCreateQuerySchema,
+  importListQuerySchema,
   importListSchema,
   importRejectListQuerySchema,
   importRejectListSchema,
@@ -16,6 +17,7 @@ import { AppError, notFound } from '../../../errors.js';
 import { findImportRun, listImportRuns, listRejects } from '../../../db/repos/imports.repo.js';
 import { insertAuditEntry } from '../../../db/repos/audit.repo.js';
 import { limitBytes } from '../../../domain/imports/byte-limit.js';
+import { decodeCursor, encodeCursor, filterFingerprint } from '../../../domain/posts/cursor.js';
 import {
   failedImportOf,
   formatFromContentType,
@@ -37,6 +39,17 @@ const STREAMED_TYPES = [
   'text/javascript',
 ];
 const importParamsSchema = workspaceParamsSchema.extend({ importId: z.uuid() });
+/**
+ * The body is the file itself, streamed to the importer. The schema is for the OpenAPI
+ * document (a generated client must know to send the bytes as they are): it accepts any value,
+ * since what the content-type parser hands over is the request stream, read by the importer.
+ */
+const uploadBodySchema = z.unknown().meta({
+  type: 'string',
+  format: 'binary',
+  description:
+    'The file as it is on disk (CSV, JSON Lines, a JSON array, or a platform export), in the Content-Type that names it',
+});
 
 /**
  * Import routes live in their own encapsulated plugin: here the body parsers hand the raw
@@ -65,6 +78,7 @@ export async function registerImportRoutes(app: ZodApp, deps: AppDeps): Promise<
             'and ?format= overrides any detection. A zip is written to a temporary file (bounded by IMPORT_MAX_BYTES) and removed afterwards. ' +
             'Valid records are written even when others are rejected; every reject is listed with its file, line, field and reason.',
           consumes: STREAMED_TYPES,
+          body: uploadBodySchema,
           params: workspaceParamsSchema,
           querystring: importCreateQuerySchema,
           response: {
@@ -189,16 +203,35 @@ export async function registerImportRoutes(app: ZodApp, deps: AppDeps): Promise<
       config: { auth: { permission: 'read' } },
       schema: {
         tags: ['imports'],
-        summary: 'Recent imports of a workspace',
+        summary: 'Imports of a workspace, newest first',
+        description: 'Pages are stable: follow `next_cursor` until it is null.',
         params: workspaceParamsSchema,
-        response: { 200: importListSchema, 404: errorBodySchema },
+        querystring: importListQuerySchema,
+        response: { 200: importListSchema, 400: errorBodySchema, 404: errorBodySchema },
       },
     },
     async (request) => {
-      return {
-        data: (await request.scoped((c) => listImportRuns(c, request.params.workspaceId, 100))).map(
-          presentImport,
+      const { workspaceId } = request.params;
+      const { limit, cursor } = request.query;
+      // The list has no filters; the fingerprint still keeps another list's cursor out.
+      const fingerprint = filterFingerprint({ list: 'imports' });
+      const before = cursor ? decodeCursor(cursor, fingerprint, 'uuid') : null;
+      const rows = await request.scoped((c) =>
+        listImportRuns(
+          c,
+          workspaceId,
+          limit + 1,
+          before && { startedAtMicros: before.createdAtMicros, id: before.id },
         ),
+      );
+      const page = rows.slice(0, limit);
+      const last = page[page.length - 1];
+      return {
+        data: page.map(presentImport),
+        next_cursor:
+          rows.length > limit && last
+            ? encodeCursor({ createdAtMicros: last.startedAtMicros, id: last.id }, fingerprint)
+            : null,
       };
     },
   );
@@ -211,7 +244,7 @@ export async function registerImportRoutes(app: ZodApp, deps: AppDeps): Promise<
         tags: ['imports'],
         summary: 'One import and its counts',
         params: importParamsSchema,
-        response: { 200: importSummarySchema, 404: errorBodySchema },
+        response: { 200: importSummarySchema, 400: errorBodySchema, 404: errorBodySchema },
       },
     },
     async (request) => {
@@ -232,7 +265,7 @@ export async function registerImportRoutes(app: ZodApp, deps: AppDeps): Promise<
         summary: 'Every rejected record of an import, with file, line, field and reason',
         params: importParamsSchema,
         querystring: importRejectListQuerySchema,
-        response: { 200: importRejectListSchema, 404: errorBodySchema },
+        response: { 200: importRejectListSchema, 400: errorBodySchema, 404: errorBodySchema },
       },
     },
     async (request) => {
