@@ -112,6 +112,24 @@ export const postListQuerySchema = z
   .strict();
 export type PostListQuery = z.infer<typeof postListQuerySchema>;
 
+/** The posts list's filters, which an export applies to every matching post (no pages). */
+export const postExportFilterNames = ['platform', 'account', 'since', 'until', 'q'] as const;
+export const postExportFilterSchema = postListQuerySchema
+  .pick({ platform: true, account: true, since: true, until: true, q: true })
+  .strict();
+export type PostExportFilters = z.infer<typeof postExportFilterSchema>;
+
+export const postExportFormats = ['csv', 'jsonl'] as const;
+export const postExportQuerySchema = postExportFilterSchema
+  .extend({
+    format: z
+      .enum(postExportFormats)
+      .default('jsonl')
+      .describe('csv (with a header row) or jsonl (JSON Lines); both in the import format'),
+  })
+  .strict();
+export type PostExportQuery = z.infer<typeof postExportQuerySchema>;
+
 export const postListSchema = z
   .object({
     data: z.array(sparsePostSchema),

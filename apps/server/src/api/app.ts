@@ -188,6 +188,8 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
     global: true,
     threshold: 1024,
     encodings: ['br', 'gzip', 'deflate'],
+    // mime-db does not call JSON Lines compressible; the posts and results exports stream it.
+    customTypes: /^application\/x-ndjson(?:;|$)/u,
     // Brotli's default quality (11) costs far more CPU than it saves on JSON responses.
     brotliOptions: { params: { [zlib.BROTLI_PARAM_QUALITY]: 4 } },
   });

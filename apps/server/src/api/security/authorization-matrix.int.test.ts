@@ -414,6 +414,11 @@ const ROUTES: Record<string, RouteSpec> = {
     auth: { permission: 'read' },
     request: (ctx, c) => withCaller(c, { method: 'GET', url: `${ws(ctx)}/posts` }),
   },
+  'GET /v1/workspaces/{workspaceId}/posts/export': {
+    auth: { permission: 'read' },
+    request: (ctx, c) =>
+      withCaller(c, { method: 'GET', url: `${ws(ctx)}/posts/export?format=csv` }),
+  },
   'GET /v1/workspaces/{workspaceId}/posts/{postId}': {
     auth: { permission: 'read' },
     request: (ctx, c) => withCaller(c, { method: 'GET', url: `${ws(ctx)}/posts/${ctx.postId}` }),

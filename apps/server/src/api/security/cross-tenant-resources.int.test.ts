@@ -1,6 +1,7 @@
 /**
  * Cross-tenant isolation of the resources cross-tenant.int.test.ts does not cover: analyses
- * (detail, results and their exports, cost, events, priority, cancel, retry), connections,
+ * (detail, results and their exports, cost, events, priority, cancel, retry), the posts
+ * export, connections,
  * sync runs, dead letters, invitations and analysis settings. Each of two workspaces has one of
  * each; every route of one workspace given the other's id answers 404 and says nothing of the
  * other, changes nothing of it, and no list shows the other's rows.
@@ -183,6 +184,13 @@ describe.skipIf(databaseUnavailable() !== '')(
           const res = await app.inject({ url, headers: h });
           expect({ url, status: res.statusCode }).toEqual({ url, status: 200 });
         }
+        for (const format of ['csv', 'jsonl']) {
+          const exported = await app.inject({
+            url: `${ws}/posts/export?format=${format}`,
+            headers: h,
+          });
+          expect(exported.body).toContain(`${s.marker} post 3`);
+        }
         const settings = await app.inject({ url: `${ws}/analysis-settings`, headers: h });
         expect(settings.body).toContain(`${s.marker}category`);
         const invitations = await app.inject({ url: `${ws}/invitations`, headers: h });
@@ -268,6 +276,12 @@ describe.skipIf(databaseUnavailable() !== '')(
             askedFor: other.connectionId,
           },
           { method: 'GET', url: `${ws}/sync-runs/${other.syncRunId}`, askedFor: other.syncRunId },
+          // Another workspace's export is another workspace's route: not a member, so not found.
+          ...['csv', 'jsonl'].map((format) => ({
+            method: 'GET' as const,
+            url: `/v1/workspaces/${other.workspaceId}/posts/export?format=${format}`,
+            askedFor: other.workspaceId,
+          })),
           {
             method: 'GET',
             url: `${ws}/dead-letters/${other.deadLetterId}`,
@@ -364,6 +378,8 @@ describe.skipIf(databaseUnavailable() !== '')(
           await get(`${ws}/analyses/${me.analysisId}/results?format=jsonl`);
           await get(`${ws}/analyses/${me.analysisId}/results?format=csv`);
           await get(`${ws}/analyses/${me.analysisId}/cost`);
+          for (const format of ['csv', 'jsonl'])
+            expect((await get(`${ws}/posts/export?format=${format}`)).body).toContain(me.marker);
         }
         // Invitations are for managers of members: the owner reads them (API keys cannot).
         const invitations = await app.inject({

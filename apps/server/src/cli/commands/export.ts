@@ -1,10 +1,14 @@
 import type { Command } from 'commander';
-import { postListQuerySchema } from '@socialpulse/contracts';
+import { postExportFilterSchema } from '@socialpulse/contracts';
 import { AppError } from '../../errors.js';
 import { findWorkspaceIdByName } from '../../db/repos/workspaces.repo.js';
 import { tenantRunner } from '../../db/tenant.js';
 import { insertAuditEntry } from '../../db/repos/audit.repo.js';
-import { exportPosts, type ExportFormat } from '../../domain/posts/export.service.js';
+import {
+  appliedExportFilters,
+  exportPosts,
+  type ExportFormat,
+} from '../../domain/posts/export.service.js';
 import { toFilter } from '../../domain/posts/posts.service.js';
 import { withDatabase, type DatabaseFlags } from '../context.js';
 import { openOutput, writeOutput } from '../files.js';
@@ -41,7 +45,7 @@ export function registerExportCommand(program: Command): void {
           `--format must be csv or jsonl (got "${flags.format}")`,
         );
       // The same validation as the API's query string, so that both accept the same filters.
-      const parsed = postListQuerySchema.safeParse({
+      const parsed = postExportFilterSchema.safeParse({
         platform: flags.platform,
         account: flags.account,
         since: flags.since,
@@ -72,7 +76,7 @@ export function registerExportCommand(program: Command): void {
               target: workspaceId,
               details: {
                 format: flags.format,
-                filters: parsed.data,
+                filters: appliedExportFilters(parsed.data),
                 destination: flags.out === '-' ? 'stdout' : 'file',
               },
             }),

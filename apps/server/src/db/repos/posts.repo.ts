@@ -235,3 +235,19 @@ export async function listSnapshots(
     impressions: r.impressions,
   }));
 }
+
+/** The platform's ids of these accounts (those that have one), by account id. */
+export async function accountExternalIdsOf(
+  db: Queryable,
+  workspaceId: string,
+  accountIds: readonly string[],
+): Promise<Map<string, string>> {
+  const ids = [...new Set(accountIds)];
+  if (ids.length === 0) return new Map();
+  const { rows } = await db.query<{ id: string; external_id: string }>(
+    `SELECT id::text AS id, external_id FROM platform_accounts
+     WHERE workspace_id = $1 AND id = ANY($2::bigint[]) AND external_id IS NOT NULL`,
+    [workspaceId, ids],
+  );
+  return new Map(rows.map((r) => [r.id, r.external_id]));
+}

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { importRecordJsonSchema } from '@socialpulse/contracts';
 import { unguardFormula } from '../imports/csv-formula-guard.js';
-import { csvCell } from './export.service.js';
+import { appliedExportFilters, csvCell, exportColumns } from './export.service.js';
 
 /** What a spreadsheet reads from one cell: the quotes of a quoted cell undone. */
 const unquote = (cell: string): string =>
@@ -57,5 +58,33 @@ describe('csvCell', () => {
         expect(csvCell(text).startsWith('"')).toBe(/[",\r\n]/.test(read));
       }),
     );
+  });
+});
+
+describe('exportColumns', () => {
+  it('are fields of the import format, every one of them, so an export imports back unchanged', () => {
+    const schema = importRecordJsonSchema() as {
+      $defs: { ImportRecord: { properties: Record<string, unknown> } };
+    };
+    const properties = Object.keys(schema.$defs.ImportRecord.properties);
+    expect([...exportColumns].sort()).toEqual([...properties].sort());
+  });
+});
+
+describe('appliedExportFilters', () => {
+  it('keeps the filters given and nothing else', () => {
+    expect(appliedExportFilters({ account: 'evil' })).toEqual({ account: 'evil' });
+    expect(
+      appliedExportFilters({
+        platform: 'x',
+        account: undefined,
+        since: '2026-01-01T00:00:00Z',
+        until: undefined,
+        q: 'banana',
+      }),
+    ).toEqual({ platform: 'x', since: '2026-01-01T00:00:00Z', q: 'banana' });
+    // A list query's paging is no filter of an export.
+    const listQuery = { account: 'evil', limit: 50, cursor: 'abc' };
+    expect(appliedExportFilters(listQuery)).toEqual({ account: 'evil' });
   });
 });

@@ -1,7 +1,8 @@
-import { metricNames } from '@socialpulse/contracts';
+import { metricNames, postExportFilterNames, type PostExportFilters } from '@socialpulse/contracts';
 import type { TenantRunner } from '../../db/tenant.js';
 import { guardFormula } from '../imports/csv-formula-guard.js';
 import {
+  accountExternalIdsOf,
   listPosts,
   type PostFilter,
   type PostKey,
@@ -16,6 +17,7 @@ export const exportColumns = [
   'external_id',
   'created_at',
   'account_handle',
+  'account_external_id',
   'author',
   'text',
   'language',
@@ -27,12 +29,15 @@ export const exportColumns = [
 
 function toImportShape(
   p: PostRecord,
+  accountExternalIds: ReadonlyMap<string, string>,
 ): Record<(typeof exportColumns)[number], string | number | null> {
   return {
     platform: p.platform,
     external_id: p.externalId,
     created_at: p.createdAt.toISOString(),
     account_handle: p.accountHandle,
+    account_external_id:
+      p.accountId === null ? null : (accountExternalIds.get(p.accountId) ?? null),
     author: p.author,
     text: p.text,
     language: p.language,
@@ -60,6 +65,19 @@ export const csvCell = (v: string | number | null): string => {
 };
 
 /**
+ * The filters an export applies, as its audit entry records them: those given, and nothing
+ * the posts list would add (an export has no page size).
+ */
+export function appliedExportFilters(filters: PostExportFilters): Partial<PostExportFilters> {
+  const applied: Partial<PostExportFilters> = {};
+  for (const name of postExportFilterNames) {
+    const value = filters[name];
+    if (value !== undefined) Object.assign(applied, { [name]: value });
+  }
+  return applied;
+}
+
+/**
  * Streams a workspace's posts page by page (keyset pagination, constant memory) as CSV or
  * JSON Lines text chunks.
  */
@@ -73,12 +91,22 @@ export async function* exportPosts(
   let after: PostKey | null = null;
   for (;;) {
     const position: PostKey | null = after;
-    const page: Awaited<ReturnType<typeof listPosts>> = await run((c) =>
-      listPosts(c, filter, position, pageSize),
-    );
+    const { page, accounts } = await run(async (c) => {
+      const found = await listPosts(c, filter, position, pageSize);
+      return {
+        page: found,
+        // The import keeps an account's platform id only the first time it is known: an export
+        // without it would lose it for good in a workspace restored from the export.
+        accounts: await accountExternalIdsOf(
+          c,
+          filter.workspaceId,
+          found.posts.flatMap((p) => (p.accountId === null ? [] : [p.accountId])),
+        ),
+      };
+    });
     let chunk = '';
     for (const post of page.posts) {
-      const row = toImportShape(post);
+      const row = toImportShape(post, accounts);
       chunk +=
         format === 'csv'
           ? exportColumns.map((c) => csvCell(row[c])).join(',') + '\n'

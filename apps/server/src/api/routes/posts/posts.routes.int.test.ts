@@ -1,3 +1,7 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postFieldNames, type Post, type Workspace } from '@socialpulse/contracts';
 import {
@@ -24,6 +28,7 @@ import {
   postsUrl,
   walkPosts,
 } from '../../../../test/support/http.js';
+import { runCli } from '../../../../test/support/server-process.js';
 import type { ZodApp } from '../../types.js';
 
 interface CatalogPost {
@@ -654,6 +659,150 @@ describe.skipIf(databaseUnavailable() !== '')('posts API', () => {
           );
         }
       }
+    });
+  });
+
+  describe('export', () => {
+    const exportUrl = (workspaceId: string, query: Record<string, string> = {}): string =>
+      `/v1/workspaces/${workspaceId}/posts/export?${new URLSearchParams(query).toString()}`;
+    const exportAudits = async (workspaceId: string): Promise<Record<string, unknown>[]> =>
+      (
+        await inspect.rows<{ actor: string; details: Record<string, unknown> }>(
+          "SELECT actor, details FROM audit_log WHERE workspace_id = $1 AND action = 'posts.exported' ORDER BY id",
+          [workspaceId],
+        )
+      ).map((r) => ({ actor: r.actor, ...r.details }));
+
+    it('streams what `socialpulse export` writes for the same filters, as CSV or JSON Lines', async () => {
+      const dataDir = mkdtempSync(path.join(tmpdir(), 'sp-posts-export-'));
+      try {
+        const cases: { workspace: Workspace; filters: Record<string, string> }[] = [
+          { workspace: main, filters: {} },
+          { workspace: main, filters: { platform: 'x', account: 'acme', q: 'banana' } },
+          {
+            workspace: main,
+            filters: { since: '2026-03-02T10:00:00Z', until: '2026-03-06T09:00:00+01:00' },
+          },
+          { workspace: ties, filters: { platform: 'tiktok' } },
+        ];
+        for (const { workspace, filters } of cases) {
+          for (const format of ['csv', 'jsonl'] as const) {
+            const res = await api.inject({ url: exportUrl(workspace.id, { format, ...filters }) });
+            const what = `${workspace.name} ${format} ${JSON.stringify(filters)}`;
+            expect(res.statusCode, `${what}: ${res.body}`).toBe(200);
+            expect(res.headers['content-type']).toBe(
+              format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson',
+            );
+            expect(res.headers['content-disposition']).toBe(
+              `attachment; filename="posts-${workspace.id}.${format}"`,
+            );
+            const cli = await runCli(
+              [
+                'export',
+                '--workspace',
+                workspace.name,
+                '--format',
+                format,
+                ...Object.entries(filters).flatMap(([k, v]) => [`--${k}`, v]),
+              ],
+              { DATABASE_URL: db.url, DATA_DIR: dataDir },
+            );
+            expect(cli.code, cli.stderr).toBe(0);
+            expect(res.body, what).toBe(cli.stdout);
+            expect(res.body.length, what).toBeGreaterThan(100);
+          }
+        }
+      } finally {
+        rmSync(dataDir, { recursive: true, force: true });
+      }
+      // The filters select what the posts list shows, in its order.
+      const jsonl = await api.inject({
+        url: exportUrl(main.id, { platform: 'x', account: 'acme', q: 'banana' }),
+      });
+      const listed = await getPostPage(api, main.id, {
+        platform: 'x',
+        account: 'acme',
+        q: 'banana',
+      });
+      expect(
+        jsonl.body
+          .trim()
+          .split('\n')
+          .map((l) => (JSON.parse(l) as { external_id: string }).external_id),
+      ).toEqual(externalIds(listed.data));
+    });
+
+    it('is documented with its filters and both formats', async () => {
+      const doc = (await app.inject({ url: '/openapi.json' })).json<{
+        paths: Record<
+          string,
+          Record<
+            string,
+            {
+              parameters?: { name: string; in: string }[];
+              responses: Record<string, { content?: Record<string, unknown> }>;
+            }
+          >
+        >;
+      }>();
+      const op = doc.paths['/v1/workspaces/{workspaceId}/posts/export']?.get;
+      expect(
+        op?.parameters
+          ?.filter((p) => p.in === 'query')
+          .map((p) => p.name)
+          .sort(),
+      ).toEqual(['account', 'format', 'platform', 'q', 'since', 'until']);
+      expect(Object.keys(op?.responses['200']?.content ?? {}).sort()).toEqual([
+        'application/x-ndjson',
+        'text/csv',
+      ]);
+      expect(Object.keys(op?.responses ?? {})).toEqual(
+        expect.arrayContaining(['200', '400', '401', '403', '404']),
+      );
+    });
+
+    it('is compressed when the client accepts it, and JSON Lines by default', async () => {
+      const plain = await api.inject({ url: exportUrl(ties.id) });
+      expect(plain.headers['content-type']).toBe('application/x-ndjson');
+      for (const format of ['csv', 'jsonl'] as const) {
+        const res = await api.inject({
+          url: exportUrl(ties.id, { format }),
+          headers: { 'accept-encoding': 'gzip' },
+        });
+        expect(res.statusCode).toBe(200);
+        expect(res.headers['content-encoding'], format).toBe('gzip');
+        const body = gunzipSync(res.rawPayload).toString('utf8');
+        expect(body).toBe((await api.inject({ url: exportUrl(ties.id, { format }) })).body);
+      }
+      expect(plain.body.trim().split('\n')).toHaveLength(60);
+    });
+
+    it('records each export in the audit log with the filters it applied; a refused one is not an export', async () => {
+      const ws = await createWorkspace(api, 'Audited export');
+      await importRecords(api, ws.id, [postRecord({ external_id: 'audited-1' })]);
+      const refused: Record<string, string>[] = [
+        { limit: '5' },
+        { cursor: 'abc' },
+        { fields: 'id' },
+        { format: 'xml' },
+        { since: '2026-03-02T00:00:00Z', until: '2026-03-01T00:00:00Z' },
+        { account: 'a\u0000b' },
+      ];
+      for (const query of refused)
+        expectError(await api.inject({ url: exportUrl(ws.id, query) }), 400, 'validation_failed');
+      expect(await exportAudits(ws.id)).toEqual([]);
+      const key = callerFor(app, await createApiKeyAs(app, owner, ws.id, ['read']));
+      const res = await key.inject({ url: exportUrl(ws.id, { format: 'csv', account: 'evil' }) });
+      expect(res.statusCode, res.body).toBe(200);
+      expect(res.body.trim().split('\n')).toHaveLength(1);
+      expect(await exportAudits(ws.id)).toEqual([
+        {
+          actor: expect.stringContaining('key') as unknown,
+          format: 'csv',
+          filters: { account: 'evil' },
+          destination: 'http',
+        },
+      ]);
     });
   });
 
