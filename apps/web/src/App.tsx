@@ -4,6 +4,7 @@ import { AnalysisPage } from './pages/AnalysisPage.js';
 import { ForgotPassword } from './pages/ForgotPassword.js';
 import { Home } from './pages/Home.js';
 import { Invite } from './pages/Invite.js';
+import { Members } from './pages/Members.js';
 import { Posts } from './pages/Posts.js';
 import { ResetPassword } from './pages/ResetPassword.js';
 import { Setup } from './pages/Setup.js';
@@ -14,6 +15,17 @@ import { ErrorAlert, PageHeading } from './ui.js';
 const uuid = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}';
 const analysesPath = new RegExp(`^/workspaces/(${uuid})/analyses(?:/(${uuid}))?$`);
 const postsPath = new RegExp(`^/workspaces/(${uuid})/posts$`);
+const membersPath = new RegExp(`^/workspaces/(${uuid})/members$`);
+
+/**
+ * What makes a visit new (a fresh page state): the path and query, except on the posts page,
+ * whose query is its search: a new search keeps the page (and the focus on its form).
+ */
+function visitKey(url: URL): string {
+  return postsPath.test(url.pathname.replace(/\/+$/, ''))
+    ? url.pathname
+    : url.pathname + url.search;
+}
 
 /** The page for a location (the server answers every page path with this app). */
 function page(url: URL): ReactNode {
@@ -27,7 +39,9 @@ function page(url: URL): ReactNode {
       <Analyses workspaceId={analyses[1]} />
     );
   const posts = postsPath.exec(path);
-  if (posts?.[1]) return <Posts workspaceId={posts[1]} />;
+  if (posts?.[1]) return <Posts workspaceId={posts[1]} params={url.searchParams} />;
+  const members = membersPath.exec(path);
+  if (members?.[1]) return <Members workspaceId={members[1]} />;
   switch (path) {
     case '/':
       return <Home />;
@@ -75,7 +89,7 @@ export function App() {
       </header>
       <main>
         {/* Keyed by location: each visit starts with a fresh page state. */}
-        <div key={url.pathname + url.search}>{page(url)}</div>
+        <div key={visitKey(url)}>{page(url)}</div>
       </main>
       <footer>
         <a href="/docs">API documentation</a>

@@ -8,9 +8,13 @@ import type {
   Analysis,
   AnalysisCreate,
   AnalysisResult,
+  createdInvitationSchema,
   ErrorBody,
   ImportResult,
+  invitationListSchema,
   meSchema,
+  memberListSchema,
+  roleSchema,
   tokenResponseSchema,
   Workspace,
   workspaceListSchema,
@@ -18,6 +22,12 @@ import type {
 
 export type { Analysis, AnalysisResult, ImportResult, Workspace };
 export type Me = ReturnType<(typeof meSchema)['parse']>;
+export type Role = ReturnType<(typeof roleSchema)['parse']>;
+export type MemberList = ReturnType<(typeof memberListSchema)['parse']>;
+export type Member = MemberList['data'][number];
+export type InvitationList = ReturnType<(typeof invitationListSchema)['parse']>;
+export type Invitation = InvitationList['data'][number];
+export type CreatedInvitation = ReturnType<(typeof createdInvitationSchema)['parse']>;
 export type Tokens = ReturnType<(typeof tokenResponseSchema)['parse']>;
 export type WorkspaceList = ReturnType<(typeof workspaceListSchema)['parse']>;
 /** A POST body: the server fills in every default. */
@@ -41,6 +51,18 @@ export class ApiError extends Error {
   ) {
     super(message);
     this.name = 'ApiError';
+  }
+}
+
+/**
+ * A 401 that renewing could not cure: both session cookies are gone or expired. Its own class
+ * so that forms can offer a way to sign in again rather than the server's message (a 401 of the
+ * account routes, such as a wrong password, is an ordinary ApiError).
+ */
+export class SessionEndedError extends ApiError {
+  constructor(message: string, details: unknown = null) {
+    super(401, 'session_ended', message, details);
+    this.name = 'SessionEndedError';
   }
 }
 
@@ -129,7 +151,13 @@ export async function api<T>(
   const renewable = method === 'GET' || !path.startsWith('/v1/auth/');
   if (res.status === 401 && renewable && (await renewSession()))
     res = await send(method, path, body);
-  return read<T>(res);
+  try {
+    return await read<T>(res);
+  } catch (error) {
+    if (renewable && error instanceof ApiError && error.status === 401)
+      throw new SessionEndedError(error.message, error.details);
+    throw error;
+  }
 }
 
 /** Whether a failure may pass by itself (no connection, rate limited, a server error). */

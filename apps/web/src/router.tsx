@@ -6,10 +6,29 @@ import { useEffect, useState, type MouseEvent, type ReactNode } from 'react';
 
 const CHANGE = 'socialpulse:navigate';
 
+/**
+ * The one-time notice and the history entry it was made for. Kept in memory, not in
+ * history.state (which a reload, or going back to the entry, restores): it is shown by the page
+ * the navigation opens, and forgotten as soon as the location changes again.
+ */
+let pending: { entry: number; notice: string } | null = null;
+let entries = 0;
+
+const entryOf = (state: unknown): number | null => {
+  const entry = (state as { entry?: unknown } | null)?.entry;
+  return typeof entry === 'number' ? entry : null;
+};
+
 export function navigate(to: string, notice?: string): void {
-  window.history.pushState(notice ? { notice } : null, '', to);
+  const entry = ++entries;
+  window.history.pushState({ entry }, '', to);
+  pending = notice ? { entry, notice } : null;
   window.dispatchEvent(new Event(CHANGE));
 }
+
+window.addEventListener('popstate', () => {
+  pending = null;
+});
 
 /** The current location; re-renders on navigation and on the browser's back and forward. */
 export function useLocation(): URL {
@@ -26,9 +45,19 @@ export function useLocation(): URL {
   return new URL(href);
 }
 
-/** The notice the navigation to this page carried, if any. */
-export const currentNotice = (): string | null =>
-  ((window.history.state as { notice?: unknown } | null)?.notice as string | undefined) ?? null;
+/** The notice the navigation to this page carried, if any (once: not after a reload or back). */
+export function currentNotice(): string | null {
+  return pending && entryOf(window.history.state) === pending.entry ? pending.notice : null;
+}
+
+/**
+ * The notice for the page being shown, read when it mounts; `dismiss` drops it (when the page
+ * changes what it shows, say, a new search).
+ */
+export function useNotice(): [string | null, () => void] {
+  const [notice, setNotice] = useState(currentNotice);
+  return [notice, () => setNotice(null)];
+}
 
 /**
  * Where to go after signing in: only a path of this site (never `//host` or a full URL, so a

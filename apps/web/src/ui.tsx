@@ -7,7 +7,7 @@ import {
   type InputHTMLAttributes,
   type ReactNode,
 } from 'react';
-import { messageOf } from './api.js';
+import { messageOf, SessionEndedError } from './api.js';
 
 let firstPage = true;
 
@@ -38,8 +38,26 @@ export function PageHeading({
   );
 }
 
+/**
+ * What useAction reports when the session could not be renewed. ErrorAlert recognises it and
+ * adds the way back in, so every form that shows its action's error gets the link.
+ */
+export const SESSION_ENDED = 'Your session has ended.';
+
 /** An API error (or any message) for people: always in role="alert". */
 export function ErrorAlert({ error }: { error: string | null }) {
+  if (error === SESSION_ENDED) {
+    const here = window.location.pathname + window.location.search;
+    return (
+      <p role="alert" className="error">
+        {SESSION_ENDED} {/* A new tab: leaving this page would drop what was typed in its forms. */}
+        <a href={`/sign-in?next=${encodeURIComponent(here)}`} target="_blank" rel="noopener">
+          Sign in again
+        </a>{' '}
+        (opens a new tab; what you entered here is kept), then try again.
+      </p>
+    );
+  }
   return error ? (
     <p role="alert" className="error">
       {error}
@@ -62,7 +80,7 @@ export function useAction(): {
     try {
       await work();
     } catch (e) {
-      setError(messageOf(e));
+      setError(e instanceof SessionEndedError ? SESSION_ENDED : messageOf(e));
     } finally {
       setBusy(false);
     }
@@ -120,4 +138,48 @@ export const PASSWORD_HINT =
 export function fieldText(form: HTMLFormElement, name: string): string {
   const value = new FormData(form).get(name);
   return typeof value === 'string' ? value : '';
+}
+
+const dollars = new Intl.NumberFormat('en', {
+  style: 'currency',
+  currency: 'USD',
+  minimumFractionDigits: 2,
+  maximumFractionDigits: 2,
+});
+const fractionsOfACent = new Intl.NumberFormat('en', {
+  style: 'currency',
+  currency: 'USD',
+  maximumSignificantDigits: 2,
+});
+
+/**
+ * An amount of US dollars for people: "$12.50", and below a cent two significant digits
+ * ("$0.0042"), since LLM calls cost fractions of a cent and "$0.00" would hide that they cost
+ * anything. Takes the API's decimal strings ("0.000000000") as well as numbers.
+ */
+export function formatUsd(amount: string | number): string {
+  const value = typeof amount === 'number' ? amount : Number(amount);
+  if (!Number.isFinite(value)) return String(amount);
+  return value !== 0 && Math.abs(value) < 0.01
+    ? fractionsOfACent.format(value)
+    : dollars.format(value);
+}
+
+/**
+ * A stored decimal as it was typed: "12.5000" (the database's scale) is "12.5", "3.0000" is
+ * "3". Done on the text, not through a number, so that no digit is rounded.
+ */
+export const plainDecimal = (decimal: string): string =>
+  decimal.includes('.') ? decimal.replace(/0+$/, '').replace(/\.$/, '') : decimal;
+
+/**
+ * A table that scrolls sideways inside the page on narrow screens, instead of widening the
+ * page. Focusable (and named) so that keyboard users can scroll it too.
+ */
+export function TableScroll({ label, children }: { label: string; children: ReactNode }) {
+  return (
+    <div className="table-scroll" role="region" aria-label={label} tabIndex={0}>
+      {children}
+    </div>
+  );
 }

@@ -8,7 +8,15 @@ import {
   type Workspace,
 } from '../api.js';
 import { currentNotice, Link, navigate } from '../router.js';
-import { ErrorAlert, Field, fieldText, PageHeading, ShowMore, useAction } from '../ui.js';
+import {
+  ErrorAlert,
+  Field,
+  fieldText,
+  PageHeading,
+  ShowMore,
+  TableScroll,
+  useAction,
+} from '../ui.js';
 import { WorkspaceSettings } from './AnalysisSettings.js';
 import { ImportPosts } from './ImportPosts.js';
 import {
@@ -20,6 +28,41 @@ import {
   ProgressOf,
   statusName,
 } from './analysis-parts.js';
+
+const sentimentEngineNames: Record<string, string> = {
+  default: 'Default (model and VADER)',
+  model: 'Trained model',
+  vader: 'VADER',
+};
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * The posts an analysis covered, from its `selection` (a free-form record in the contract, so
+ * read defensively): its filter, the chosen posts, the limit. E.g. 'matching "refund" on X, at
+ * most 500'.
+ */
+export function coverageOf(selection: Record<string, unknown>): string {
+  const parts: string[] = [];
+  const filter = isRecord(selection.filter) ? selection.filter : {};
+  if (typeof selection.ids === 'number')
+    parts.push(`${count.format(selection.ids)} chosen ${selection.ids === 1 ? 'post' : 'posts'}`);
+  if (typeof filter.q === 'string') parts.push(`matching “${filter.q}”`);
+  if (typeof filter.platform === 'string') parts.push(`on ${filter.platform}`);
+  if (typeof filter.account === 'string') parts.push(`from ${filter.account}`);
+  if (typeof filter.since === 'string') parts.push(`since ${dateTime(filter.since)}`);
+  if (typeof filter.until === 'string') parts.push(`until ${dateTime(filter.until)}`);
+  const described = parts.length > 0 ? parts.join(' ') : 'All posts';
+  return typeof selection.limit === 'number'
+    ? `${described}, at most ${count.format(selection.limit)}`
+    : described;
+}
+
+const sentimentEngineOf = (options: Record<string, unknown>): string => {
+  const engine = options.sentiment_engine;
+  return typeof engine === 'string' ? (sentimentEngineNames[engine] ?? engine) : '—';
+};
 
 /** How often the list is read again while one of its analyses is still going. */
 const REFRESH_MS = 3_000;
@@ -122,9 +165,14 @@ export function Analyses({ workspaceId }: { workspaceId: string }) {
         chunks, with SocialPulse&apos;s own engines (sentiment, language, keywords, categories,
         toxicity) and, when the workspace has a model configured, an LLM.
       </p>
-      <p>
-        <Link to={`/workspaces/${workspaceId}/posts`}>Browse the posts</Link>
-      </p>
+      <ul className="links">
+        <li>
+          <Link to={`/workspaces/${workspaceId}/posts`}>Browse the posts</Link>
+        </li>
+        <li>
+          <Link to={`/workspaces/${workspaceId}/members`}>Members</Link>
+        </li>
+      </ul>
       {mayAnalyze(workspace.role) && (
         <>
           <ImportPosts workspaceId={workspaceId} onImported={() => setVersion((v) => v + 1)} />
@@ -138,33 +186,39 @@ export function Analyses({ workspaceId }: { workspaceId: string }) {
       {analyses.length === 0 ? (
         <p>No analyses yet.</p>
       ) : (
-        <table>
-          <caption className="visually-hidden">Analyses</caption>
-          <thead>
-            <tr>
-              <th scope="col">Started</th>
-              <th scope="col">Status</th>
-              <th scope="col">Engines</th>
-              <th scope="col">Progress</th>
-            </tr>
-          </thead>
-          <tbody>
-            {analyses.map((a) => (
-              <tr key={a.id}>
-                <th scope="row">
-                  <Link to={`/workspaces/${workspaceId}/analyses/${a.id}`}>
-                    {dateTime(a.created_at)}
-                  </Link>
-                </th>
-                <td>{statusName(a.status)}</td>
-                <td>{a.engines.join(', ')}</td>
-                <td>
-                  <ProgressOf analysis={a} />
-                </td>
+        <TableScroll label="Analyses table">
+          <table>
+            <caption className="visually-hidden">Analyses</caption>
+            <thead>
+              <tr>
+                <th scope="col">Started</th>
+                <th scope="col">Status</th>
+                <th scope="col">Posts</th>
+                <th scope="col">Engines</th>
+                <th scope="col">Sentiment</th>
+                <th scope="col">Progress</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {analyses.map((a) => (
+                <tr key={a.id}>
+                  <th scope="row">
+                    <Link to={`/workspaces/${workspaceId}/analyses/${a.id}`}>
+                      {dateTime(a.created_at)}
+                    </Link>
+                  </th>
+                  <td>{statusName(a.status)}</td>
+                  <td className="post-text">{coverageOf(a.selection)}</td>
+                  <td>{a.engines.join(', ')}</td>
+                  <td>{sentimentEngineOf(a.options)}</td>
+                  <td>
+                    <ProgressOf analysis={a} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </TableScroll>
       )}
       <ShowMore next={nextCursor} load={loadMore} />
     </section>

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import type { analysisSettingsPatchSchema, analysisSettingsSchema } from '@socialpulse/contracts';
 import { api, ApiError, messageOf } from '../api.js';
-import { ErrorAlert, Field, fieldText, useAction } from '../ui.js';
+import { ErrorAlert, Field, fieldText, formatUsd, plainDecimal, useAction } from '../ui.js';
 import { CategoryRules } from './CategoryRules.js';
 
 type Settings = ReturnType<(typeof analysisSettingsSchema)['parse']>;
@@ -132,9 +132,9 @@ function AnalysisSettings({
     <form onSubmit={submit} aria-labelledby="llm-settings">
       <h3 id="llm-settings">LLM and budget</h3>
       <p>
-        Spent on LLM calls this month: ${llm.month_to_date_cost_usd}
+        Spent on LLM calls this month: {formatUsd(llm.month_to_date_cost_usd)}
         {llm.monthly_budget_usd !== null
-          ? ` of a $${llm.monthly_budget_usd} monthly budget.`
+          ? ` of a ${formatUsd(llm.monthly_budget_usd)} monthly budget.`
           : ' (no monthly budget).'}
       </p>
       <Field
@@ -193,7 +193,7 @@ function AnalysisSettings({
         name="monthly_budget_usd"
         inputMode="decimal"
         pattern="\d{1,10}(\.\d{1,4})?"
-        defaultValue={llm.monthly_budget_usd ?? ''}
+        defaultValue={llm.monthly_budget_usd === null ? '' : plainDecimal(llm.monthly_budget_usd)}
         hint="An analysis that would spend past it pauses until it is raised. Blank: no budget."
       />
       <p>

@@ -129,7 +129,19 @@ function CreateWorkspace() {
       <h3 id="create-workspace">Create a workspace</h3>
       <Field label="Name" name="name" required maxLength={100} autoComplete="off" />
       <p>
-        <button type="submit" disabled={action.busy}>
+        {/*
+         * Trimmed on the click, which comes before the browser's own checks (Enter in the field
+         * clicks this button too): a name of spaces is then empty, and the browser says the
+         * field is required rather than the server refusing it in its own terms.
+         */}
+        <button
+          type="submit"
+          disabled={action.busy}
+          onClick={(event) => {
+            const field = event.currentTarget.form?.elements.namedItem('name');
+            if (field instanceof HTMLInputElement) field.value = field.value.trim();
+          }}
+        >
           Create workspace
         </button>
       </p>

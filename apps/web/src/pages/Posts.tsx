@@ -1,8 +1,8 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import type { Platform, Post } from '@socialpulse/contracts';
 import { api, type Page, type Workspace } from '../api.js';
-import { Link } from '../router.js';
-import { Field, fieldText, PageHeading, ShowMore } from '../ui.js';
+import { Link, navigate, useNotice } from '../router.js';
+import { Field, fieldText, PageHeading, ShowMore, TableScroll } from '../ui.js';
 import { count, dateTime, LoadError } from './analysis-parts.js';
 
 /** Every platform, by name (a Record: the compiler checks that none is missing). */
@@ -46,11 +46,16 @@ type State =
 const metric = (n: number | null | undefined): string =>
   n === null || n === undefined ? '—' : count.format(n);
 
-/** A workspace's posts, newest first, searched (full text) and filtered by platform. */
-export function Posts({ workspaceId }: { workspaceId: string }) {
+/**
+ * A workspace's posts, newest first, searched (full text) and filtered by platform. The search
+ * lives in the page's address (`?q=…&platform=…`): a reload, a shared link and the browser's
+ * back button all keep it.
+ */
+export function Posts({ workspaceId, params }: { workspaceId: string; params: URLSearchParams }) {
   const base = `/v1/workspaces/${workspaceId}`;
-  const [filters, setFilters] = useState<{ q: string; platform: string }>({ q: '', platform: '' });
+  const filters = { q: params.get('q')?.trim() ?? '', platform: params.get('platform') ?? '' };
   const [state, setState] = useState<State>({ kind: 'loading' });
+  const [notice, dismissNotice] = useNotice();
   const query = (cursor: string | null): string => {
     const params = new URLSearchParams({ limit: String(PAGE_SIZE), fields: FIELDS });
     if (filters.q) params.set('q', filters.q);
@@ -86,7 +91,14 @@ export function Posts({ workspaceId }: { workspaceId: string }) {
   const search = (event: FormEvent<HTMLFormElement>): void => {
     event.preventDefault();
     const form = event.currentTarget;
-    setFilters({ q: fieldText(form, 'q').trim(), platform: fieldText(form, 'platform') });
+    const next = new URLSearchParams();
+    const q = fieldText(form, 'q').trim();
+    const platform = fieldText(form, 'platform');
+    if (q) next.set('q', q);
+    if (platform) next.set('platform', platform);
+    dismissNotice();
+    const search = next.toString();
+    navigate(`/workspaces/${workspaceId}/posts${search ? `?${search}` : ''}`);
   };
   const loadMore = async (cursor: string): Promise<void> => {
     const page = await api<Page<ListedPost>>('GET', query(cursor));
@@ -99,12 +111,19 @@ export function Posts({ workspaceId }: { workspaceId: string }) {
 
   return (
     <section>
+      {notice && <p role="status">{notice}</p>}
       <p>
         <Link to="/">Your workspaces</Link> ›{' '}
         <Link to={`/workspaces/${workspaceId}/analyses`}>{workspace.name}</Link>
       </p>
       <PageHeading title={`Posts · ${workspace.name}`}>Posts</PageHeading>
-      <form onSubmit={search} role="search" aria-label="Posts">
+      {/* Keyed by the search: back and forward show the fields of the search they return to. */}
+      <form
+        key={`${filters.q}\n${filters.platform}`}
+        onSubmit={search}
+        role="search"
+        aria-label="Posts"
+      >
         <Field
           label="Search"
           name="q"
@@ -134,45 +153,55 @@ export function Posts({ workspaceId }: { workspaceId: string }) {
             : `No posts in ${workspace.name} yet: import a file from its page.`}
         </p>
       ) : (
-        <table>
-          <caption className="visually-hidden">Posts</caption>
-          <thead>
-            <tr>
-              <th scope="col">Post</th>
-              <th scope="col">Platform</th>
-              <th scope="col">Account</th>
-              <th scope="col">Created</th>
-              <th scope="col">Likes</th>
-              <th scope="col">Comments</th>
-              <th scope="col">Shares</th>
-              <th scope="col">Views</th>
-            </tr>
-          </thead>
-          <tbody>
-            {posts.map((p) => (
-              <tr key={p.id}>
-                <th scope="row" className="post-text">
-                  {p.text ?? '(no text)'}
-                  {p.url && /^https?:\/\//i.test(p.url) && (
-                    <>
-                      {' '}
-                      <a href={p.url} target="_blank" rel="noopener noreferrer">
-                        open
-                      </a>
-                    </>
-                  )}
-                </th>
-                <td>{p.platform ? platformNames[p.platform] : '—'}</td>
-                <td>{p.account_handle ?? p.author ?? '—'}</td>
-                <td>{p.created_at ? dateTime(p.created_at) : '—'}</td>
-                <td>{metric(p.likes)}</td>
-                <td>{metric(p.comments)}</td>
-                <td>{metric(p.shares)}</td>
-                <td>{metric(p.views)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <>
+          {/* The API gives no total: how many are shown, and whether there are more. */}
+          <p aria-live="polite">
+            {nextCursor
+              ? `Showing the newest ${count.format(posts.length)} ${filters.q || filters.platform ? 'matching ' : ''}posts; there are more.`
+              : `${count.format(posts.length)} ${filters.q || filters.platform ? 'matching ' : ''}${posts.length === 1 ? 'post' : 'posts'}.`}
+          </p>
+          <TableScroll label="Posts table">
+            <table>
+              <caption className="visually-hidden">Posts</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Post</th>
+                  <th scope="col">Platform</th>
+                  <th scope="col">Account</th>
+                  <th scope="col">Created</th>
+                  <th scope="col">Likes</th>
+                  <th scope="col">Comments</th>
+                  <th scope="col">Shares</th>
+                  <th scope="col">Views</th>
+                </tr>
+              </thead>
+              <tbody>
+                {posts.map((p) => (
+                  <tr key={p.id}>
+                    <th scope="row" className="post-text">
+                      {p.text ?? '(no text)'}
+                      {p.url && /^https?:\/\//i.test(p.url) && (
+                        <>
+                          {' '}
+                          <a href={p.url} target="_blank" rel="noopener noreferrer">
+                            open
+                          </a>
+                        </>
+                      )}
+                    </th>
+                    <td>{p.platform ? platformNames[p.platform] : '—'}</td>
+                    <td>{p.account_handle ?? p.author ?? '—'}</td>
+                    <td>{p.created_at ? dateTime(p.created_at) : '—'}</td>
+                    <td>{metric(p.likes)}</td>
+                    <td>{metric(p.comments)}</td>
+                    <td>{metric(p.shares)}</td>
+                    <td>{metric(p.views)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </TableScroll>
+        </>
       )}
       <ShowMore next={nextCursor} load={loadMore} />
     </section>
