@@ -195,12 +195,20 @@ export const analysisResultSchema = z
   .meta({ id: 'AnalysisResult' });
 export type AnalysisResult = z.infer<typeof analysisResultSchema>;
 
+/** What the aggregates count as `none` (no sentiment label) is a label the results filter takes too. */
+export const resultLabelFilterSchema = z.enum(['negative', 'neutral', 'positive', 'none']);
+
 export const analysisResultQuerySchema = z
   .object({
-    label: sentimentLabelSchema.optional().describe('Sentiment label of the local engines'),
+    label: resultLabelFilterSchema
+      .optional()
+      .describe('Sentiment label of the local engines; `none`: results without one'),
     llm_sentiment: sentimentLabelSchema.optional(),
-    topic: storableTextSchema(200).min(1).optional(),
-    category: storableTextSchema(200).min(1).optional(),
+    topic: storableTextSchema(200).min(1).optional().describe('Case-insensitive'),
+    category: storableTextSchema(200)
+      .min(1)
+      .optional()
+      .describe("The LLM's category or a workspace rule's id; case-insensitive"),
     llm_status: z.enum(['labelled', 'unlabelled']).optional(),
     limit: z.coerce
       .number()
@@ -211,9 +219,11 @@ export const analysisResultQuerySchema = z
       .describe('Results per page (default 100); format=json only'),
     cursor: z
       .string()
-      .regex(/^\d{1,18}$/)
+      .max(200)
       .optional()
-      .describe('next_cursor of the previous page; format=json only'),
+      .describe(
+        'next_cursor of the previous page, with the same filters (400 `invalid_cursor` otherwise); format=json only',
+      ),
     format: z
       .enum(['json', 'jsonl', 'csv'])
       .default('json')

@@ -159,6 +159,27 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')(
       expect(none.code, none.stderr).toBe(0);
       // A local-only analysis has nothing the LLM labelled: the header alone.
       expect(none.stdout.trim().split('\n')).toHaveLength(1);
+      // `none`, as the aggregates count results without a sentiment label.
+      await db.adminPool.query(
+        `UPDATE analysis_results SET sentiment_label = NULL
+          WHERE analysis_id = $1 AND post_id IN (SELECT post_id FROM analysis_results WHERE analysis_id = $1 ORDER BY post_id LIMIT 2)`,
+        [id],
+      );
+      const unlabelled = await runCli(
+        ['analyses', 'results', id, '--label', 'none', '--format', 'csv'],
+        env(),
+      );
+      expect(unlabelled.code, unlabelled.stderr).toBe(0);
+      expect(unlabelled.stdout.trim().split('\n')).toHaveLength(3);
+      // The formats named are those the command takes: not the API's paged `json`.
+      for (const format of ['xlsx', 'json']) {
+        const refused = await runCli(['analyses', 'results', id, '--format', format], env());
+        expect(refused.code).toBe(1);
+        expect(refused.stderr).toContain(
+          `--format: expected one of "jsonl"|"csv" (got "${format}")`,
+        );
+        expect(refused.stderr).not.toContain('"json"|');
+      }
     });
 
     it('says why an analysis paused and how to resume it, and exits non-zero', async () => {

@@ -67,9 +67,15 @@ describe('validation problems', () => {
   });
 
   it('a malformed cursor names the value received', async () => {
-    const error = await query('cursor=x');
+    // Longer than any cursor the API issues: refused by the schema, before the route reads it.
+    const error = await query(`cursor=${'x'.repeat(201)}`);
     expect(error.details.problems).toEqual([
-      { in: 'querystring', field: 'cursor', message: expect.any(String) as unknown, value: 'x' },
+      {
+        in: 'querystring',
+        field: 'cursor',
+        message: expect.any(String) as unknown,
+        value: `${'x'.repeat(99)}…`,
+      },
     ]);
   });
 

@@ -294,9 +294,13 @@ export function registerAnalysesCommand(program: Command): void {
     analyses
       .command('results <id>')
       .description('Export per-post results as JSON Lines or CSV (streamed)')
-      .option('-f, --format <format>', 'jsonl or csv', 'jsonl')
+      .option(
+        '-f, --format <format>',
+        'jsonl or csv (list cells, categories and keywords, as JSON arrays)',
+        'jsonl',
+      )
       .option('-o, --out <file>', 'output file, or - for stdout', '-')
-      .option('--label <label>', 'only this sentiment label')
+      .option('--label <label>', 'only this sentiment label (negative, neutral, positive, or none)')
       .option('--topic <topic>', 'only this LLM topic')
       .option('--category <category>', 'only this category')
       .option('--llm-sentiment <label>', "only this sentiment label of the LLM's")
@@ -314,11 +318,17 @@ export function registerAnalysesCommand(program: Command): void {
         llmStatus?: string;
       },
     ) => {
-      if (flags.format === 'json')
-        throw new AppError('validation_failed', '--format must be jsonl or csv (got "json")');
+      // Checked here, not by the API's query schema: that one also takes `json` (pages), which an
+      // export has no use for, and would name it among the choices.
+      const format = (['jsonl', 'csv'] as const).find((f) => f === flags.format);
+      if (format === undefined)
+        throw new AppError(
+          'validation_failed',
+          `--format: expected one of "jsonl"|"csv" (got "${flags.format}")`,
+        );
       // The query as the API would receive it, keyed as its fields are.
       const given: Record<string, string | undefined> = {
-        format: flags.format,
+        format,
         label: flags.label,
         topic: flags.topic,
         category: flags.category,
@@ -335,10 +345,7 @@ export function registerAnalysesCommand(program: Command): void {
           `--${field.replaceAll('_', '-')}: ${issue?.message ?? 'invalid'} (got "${given[field] ?? ''}")`,
         );
       }
-      const q = {
-        ...parsed.data,
-        format: parsed.data.format === 'csv' ? ('csv' as const) : ('jsonl' as const),
-      };
+      const q = { ...parsed.data, format };
       await withDatabase(flags, async (ctx) => {
         const workspaceId = await workspaceOfAnalysis(ctx, id);
         // Written whole or not at all: a failed or interrupted export leaves an existing file as

@@ -742,6 +742,7 @@ export async function eventsAfter(
 // --- results and aggregates -----------------------------------------------------------------
 
 export interface ResultFilter {
+  /** `none`: no sentiment label (what the aggregates count as `none`). */
   label?: string | undefined;
   topic?: string | undefined;
   category?: string | undefined;
@@ -769,6 +770,31 @@ export interface StoredResult {
   created_at: Date;
 }
 
+/**
+ * The analysis's categories that equal `category` in any case (the filter is case-insensitive, as
+ * the topic filter). `lower(category) = $n` cannot be an index condition under row-level security
+ * (lower() is not leakproof, see 0014) and would read every category row of the analysis, for
+ * every page: the distinct categories are instead listed by a loose scan of the side table's key
+ * (one index probe per distinct category, with `>`, which is leakproof), and compared after.
+ */
+async function categoryKeys(
+  db: Queryable,
+  analysisId: string,
+  category: string,
+): Promise<string[]> {
+  const { rows } = await db.query<{ category: string }>(
+    `WITH RECURSIVE k(category) AS (
+       (SELECT min(category) FROM analysis_result_categories WHERE analysis_id = $1)
+       UNION ALL
+       SELECT (SELECT min(n.category) FROM analysis_result_categories n
+                WHERE n.analysis_id = $1 AND n.category > k.category)
+         FROM k WHERE k.category IS NOT NULL)
+     SELECT category FROM k WHERE lower(category) = lower($2)`,
+    [analysisId, category],
+  );
+  return rows.map((r) => r.category);
+}
+
 export async function listResults(
   db: Queryable,
   analysisId: string,
@@ -790,7 +816,8 @@ export async function listResults(
     cursor = `$${params.length}::bigint`;
     clauses.push(`r.post_id > ${cursor}`);
   }
-  add('r.sentiment_label', filter.label);
+  if (filter.label === 'none') clauses.push('r.sentiment_label IS NULL');
+  else add('r.sentiment_label', filter.label);
   // The stored lower-case copy (migration 0014), which its index serves under row-level security.
   add('r.topic_key', filter.topic?.toLowerCase());
   if (filter.category !== undefined) {
@@ -798,10 +825,15 @@ export async function listResults(
     // from their side table (migration 0016), read by its key in post_id order under row-level
     // security (`local -> 'categories' ? $n` cannot use an index there). The cursor is repeated
     // inside: the planner does not carry an inequality across the join.
-    params.push(filter.category);
+    const keys = await categoryKeys(db, analysisId, filter.category);
+    if (keys.length === 0) return [];
+    // One spelling (nearly always): `=`, whose rows the key gives in post_id order; `= ANY` would
+    // have every remaining row of the category read and sorted for each page.
+    params.push(keys.length === 1 ? keys[0] : keys);
+    const key = keys.length === 1 ? `$${params.length}` : `ANY ($${params.length}::text[])`;
     clauses.push(
       `r.post_id IN (SELECT c.post_id FROM analysis_result_categories c
-                      WHERE c.analysis_id = $1 AND c.category = $${params.length}${cursor ? ` AND c.post_id > ${cursor}` : ''})`,
+                      WHERE c.analysis_id = $1 AND c.category = ${key}${cursor ? ` AND c.post_id > ${cursor}` : ''})`,
     );
   }
   add('r.llm_sentiment', filter.llmSentiment);

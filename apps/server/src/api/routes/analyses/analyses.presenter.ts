@@ -73,7 +73,7 @@ export function presentResult(r: StoredResult): AnalysisResult {
   };
 }
 
-const CSV_COLUMNS = [
+export const resultCsvColumns = [
   'post_id',
   'platform',
   'external_id',
@@ -93,12 +93,18 @@ const CSV_COLUMNS = [
   'text',
 ] as const;
 
-export const resultCsvHeader = (): string => CSV_COLUMNS.join(',') + '\n';
+export const resultCsvHeader = (): string => resultCsvColumns.join(',') + '\n';
+
+/**
+ * A list cell (categories, keywords) as a JSON array, `["great thanks","cold brew"]`: its items
+ * may hold spaces or commas, so any joined text could not be split back. Empty when there is no
+ * list; a JSON array starts with `[`, which the formula guard never needs to escape.
+ */
+const listCell = (v: unknown): string | null => (Array.isArray(v) ? JSON.stringify(v) : null);
 
 export function resultCsvLine(r: StoredResult): string {
   const local = r.local ?? {};
-  const list = (v: unknown): string => (Array.isArray(v) ? v.join(' ') : '');
-  const values: Record<(typeof CSV_COLUMNS)[number], string | number | null> = {
+  const values: Record<(typeof resultCsvColumns)[number], string | number | null> = {
     post_id: String(r.post_id),
     platform: r.platform,
     external_id: r.external_id,
@@ -107,8 +113,8 @@ export function resultCsvLine(r: StoredResult): string {
     sentiment: r.sentiment_label,
     score: r.sentiment_score,
     toxic: typeof local.toxic === 'boolean' ? String(local.toxic) : null,
-    categories: list(local.categories),
-    keywords: list(local.keywords),
+    categories: listCell(local.categories),
+    keywords: listCell(local.keywords),
     llm_status: r.llm_status,
     topic: r.topic,
     category: r.category,
@@ -117,7 +123,7 @@ export function resultCsvLine(r: StoredResult): string {
     error: r.error,
     text: r.text,
   };
-  return CSV_COLUMNS.map((c) => csvCell(values[c])).join(',') + '\n';
+  return resultCsvColumns.map((c) => csvCell(values[c])).join(',') + '\n';
 }
 
 export function presentSettings(row: StoredAnalysisSettings | null, monthToDate: string) {

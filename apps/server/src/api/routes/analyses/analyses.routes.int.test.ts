@@ -23,6 +23,7 @@ import {
 import type { RunningWorker } from '../../../services/worker.js';
 import type { ZodApp } from '../../types.js';
 import { encodeCursor, filterFingerprint } from '../../../domain/posts/cursor.js';
+import { splitCsvRecord } from '../../../domain/imports/csv-parser.js';
 
 describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('analyses API', () => {
   let db: TestDatabase;
@@ -823,5 +824,243 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
     expect(state.json<Analysis>().estimated_seconds_left).not.toBeNull();
     worker = await startTestWorker(db, { ANALYSIS_SLOTS: '3' });
     await waitForAnalysis(app, owner, next.json<Analysis>().id);
+  });
+
+  describe('results of an analysis whose category ids hold spaces', () => {
+    let tenant: TestUser;
+    let space: string;
+    let analysisId: string;
+    type Page = { data: AnalysisResult[]; next_cursor: string | null };
+    const base = (): string => `/v1/workspaces/${space}/analyses/${analysisId}/results`;
+    const get = (query: string) =>
+      app.inject({ url: `${base()}?${query}`, headers: tenant.headers });
+
+    beforeAll(async () => {
+      tenant = await signUpUser(app);
+      space = await createWorkspaceAs(app, tenant);
+      await importTestPosts(app, tenant, space, 40, (i) =>
+        i % 2 ? `This is terrible and broken ${i}` : `Meeting at noon ${i}`,
+      );
+      // Joined with spaces, two such ids could not be told from one.
+      const settings = await app.inject({
+        method: 'PATCH',
+        url: `/v1/workspaces/${space}/analysis-settings`,
+        headers: tenant.headers,
+        payload: {
+          categories: [
+            { id: 'Cold Brew', keywords: ['terrible'] },
+            { id: 'Broken, Things', keywords: ['broken'] },
+          ],
+        },
+      });
+      expect(settings.statusCode, settings.body).toBe(200);
+      const analysis = await waitForAnalysis(
+        app,
+        tenant,
+        (await submitTestAnalysis(app, tenant, space)).id,
+      );
+      expect(analysis.status).toBe('completed');
+      analysisId = analysis.id;
+    });
+
+    it('exports list cells as JSON arrays that split back to the lists', async () => {
+      const all = (await get('limit=1000')).json<Page>().data;
+      const byId = new Map(all.map((r) => [r.post_id, r]));
+      const csv = await get('format=csv');
+      expect(csv.statusCode).toBe(200);
+      const [header, ...lines] = csv.body.trim().split('\n');
+      const columns = (header ?? '').split(',');
+      expect(lines).toHaveLength(40);
+      let withBoth = 0;
+      for (const line of lines) {
+        const split = splitCsvRecord(line);
+        if (!split.ok) throw new Error(`unparsable CSV line: ${line}`);
+        const cell = (name: string): string => split.fields[columns.indexOf(name)] ?? '';
+        const local = byId.get(cell('post_id'))?.local ?? {};
+        for (const list of ['categories', 'keywords'] as const)
+          expect(JSON.parse(cell(list)), `${list}: ${line}`).toEqual(local[list]);
+        if ((JSON.parse(cell('categories')) as string[]).length === 2) withBoth++;
+      }
+      expect(withBoth).toBe(20);
+    });
+
+    it('filters by label=none: the results the aggregates count as `none`', async () => {
+      await db.adminPool.query(
+        `UPDATE analysis_results SET sentiment_label = NULL, sentiment = sentiment || '{"label": null}'
+          WHERE analysis_id = $1 AND post_id IN (SELECT post_id FROM analysis_results WHERE analysis_id = $1 ORDER BY post_id LIMIT 3)`,
+        [analysisId],
+      );
+      const unlabelled = await get('label=none&limit=1000');
+      expect(unlabelled.statusCode, unlabelled.body).toBe(200);
+      const none = unlabelled.json<Page>().data;
+      expect(none).toHaveLength(3);
+      expect(none.every((r) => r.sentiment?.label == null)).toBe(true);
+      const noneCsv = await get('label=none&format=csv');
+      expect(noneCsv.statusCode, noneCsv.body).toBe(200);
+      expect(noneCsv.body.trim().split('\n')).toHaveLength(4);
+    });
+
+    it('matches a category in any case, as the topic filter does, page after page', async () => {
+      const exact = (await get('category=Cold%20Brew&limit=1000')).json<Page>().data;
+      expect(exact).toHaveLength(20);
+      for (const spelling of ['cold%20brew', 'COLD%20BREW', 'cOlD%20bReW']) {
+        const paged: string[] = [];
+        let cursor: string | null = null;
+        do {
+          const res = await get(
+            `category=${spelling}&limit=7${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+          );
+          expect(res.statusCode, res.body).toBe(200);
+          const page = res.json<Page>();
+          paged.push(...page.data.map((r) => r.post_id));
+          cursor = page.next_cursor;
+        } while (cursor && paged.length < 100);
+        expect(paged, spelling).toEqual(exact.map((r) => r.post_id));
+      }
+      expect((await get('category=cold&limit=1000')).json<Page>().data).toEqual([]);
+      // Two spellings of one category (a rule's and the model's, say) are one filter.
+      const outside = (await get('limit=1000'))
+        .json<Page>()
+        .data.find((r) => !exact.some((e) => e.post_id === r.post_id));
+      await db.adminPool.query(
+        `INSERT INTO analysis_result_categories (analysis_id, workspace_id, category, post_id)
+         VALUES ($1, $2, 'COLD BREW', $3)`,
+        [analysisId, space, outside?.post_id],
+      );
+      const both = [...exact.map((r) => r.post_id), outside?.post_id ?? ''].sort(
+        (a, b) => Number(a) - Number(b),
+      );
+      const paged: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const res = await get(
+          `category=Cold%20brew&limit=6${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+        );
+        expect(res.statusCode, res.body).toBe(200);
+        const page = res.json<Page>();
+        paged.push(...page.data.map((r) => r.post_id));
+        cursor = page.next_cursor;
+      } while (cursor && paged.length < 100);
+      expect(paged).toEqual(both);
+    });
+
+    it('binds a results cursor to the analysis and filters it was issued for', async () => {
+      const first = await get('label=negative&limit=5');
+      const issued = first.json<Page>().next_cursor ?? '';
+      expect(issued).not.toBe('');
+      const negatives: string[] = first.json<Page>().data.map((r) => r.post_id);
+      let next: string | null = issued;
+      while (next) {
+        const page: Page = (await get(`label=negative&limit=5&cursor=${next}`)).json<Page>();
+        negatives.push(...page.data.map((r) => r.post_id));
+        next = page.next_cursor;
+      }
+      const unpaged = (await get('label=negative&limit=1000')).json<Page>().data;
+      expect(unpaged.length).toBeGreaterThan(10);
+      expect(negatives).toEqual(unpaged.map((r) => r.post_id));
+      const other = await submitTestAnalysis(app, tenant, space, { posts: { limit: 3 } });
+      const postId = unpaged[4]?.post_id ?? '5';
+      for (const [query, why] of [
+        [`label=positive&limit=5&cursor=${issued}`, 'different filters'],
+        [`limit=5&cursor=${issued}`, 'different filters'],
+        [`label=negative&topic=x&limit=5&cursor=${issued}`, 'different filters'],
+        [`label=negative&cursor=zzz`, 'malformed'],
+        // What the API answered before its cursors were opaque: a post id.
+        [`label=negative&cursor=${postId}`, 'malformed'],
+      ] as const) {
+        const res = await get(query);
+        expect(res.statusCode, `${query}: ${res.body}`).toBe(400);
+        expect(res.json(), query).toMatchObject({ error: { code: 'invalid_cursor' } });
+        expect(res.body, query).toContain(why);
+      }
+      const elsewhere = await app.inject({
+        url: `/v1/workspaces/${space}/analyses/${other.id}/results?label=negative&limit=5&cursor=${issued}`,
+        headers: tenant.headers,
+      });
+      expect(elsewhere.statusCode, elsewhere.body).toBe(400);
+      expect(elsewhere.json()).toMatchObject({ error: { code: 'invalid_cursor' } });
+      await waitForAnalysis(app, tenant, other.id);
+    });
+  });
+
+  it('describes in its OpenAPI document what the analyses routes answer', async () => {
+    const res = await app.inject({ url: '/docs/json' });
+    expect(res.statusCode).toBe(200);
+    type Media = Record<string, { schema?: unknown }>;
+    type Operation = {
+      parameters?: { in: string; name: string }[];
+      responses: Record<string, { content?: Media } | undefined>;
+    };
+    const paths = res.json<{ paths: Record<string, Record<string, Operation>> }>().paths;
+    const op = (path: string, method: string): Operation => {
+      const found = paths[path]?.[method];
+      if (!found) throw new Error(`${method} ${path} is not in the document`);
+      return found;
+    };
+    const media = (o: Operation, status: string): string[] =>
+      Object.keys(o.responses[status]?.content ?? {}).sort();
+    const errorStatuses = (o: Operation): Record<string, string[]> =>
+      Object.fromEntries(
+        Object.keys(o.responses)
+          .filter((s) => Number(s) >= 400)
+          .map((s) => [s, media(o, s)]),
+      );
+    const json = ['application/json'];
+
+    const results = op('/v1/workspaces/{workspaceId}/analyses/{analysisId}/results', 'get');
+    expect(media(results, '200')).toEqual(
+      ['application/json', 'application/x-ndjson', 'text/csv'].sort(),
+    );
+    expect(errorStatuses(results)).toMatchObject({ '400': json });
+    expect(results.responses['200']?.content?.['application/json']?.schema).toBeDefined();
+
+    for (const path of [
+      '/v1/analyses/{analysisId}/events',
+      '/v1/workspaces/{workspaceId}/analyses/{analysisId}/events',
+    ]) {
+      const events = op(path, 'get');
+      expect(media(events, '200'), path).toEqual(['text/event-stream']);
+      expect(Object.keys(events.responses), path).toContain('204');
+      expect(errorStatuses(events), path).toEqual({
+        '400': json,
+        '401': json,
+        '403': json,
+        '404': json,
+        '429': json,
+      });
+      expect(events.parameters, path).toContainEqual(
+        expect.objectContaining({ in: 'header', name: 'last-event-id' }),
+      );
+    }
+
+    expect(errorStatuses(op('/v1/workspaces/{workspaceId}/analyses', 'get'))).toMatchObject({
+      '400': json,
+    });
+    expect(
+      errorStatuses(op('/v1/workspaces/{workspaceId}/analyses/{analysisId}', 'patch')),
+    ).toMatchObject({ '400': json, '409': json });
+    expect(
+      errorStatuses(op('/v1/workspaces/{workspaceId}/analysis-settings', 'patch')),
+    ).toMatchObject({ '400': json, '409': json });
+
+    // And the answers are those: a results export is served as declared.
+    const { id } = await waitForAnalysis(
+      app,
+      owner,
+      (await submitTestAnalysis(app, owner, ws, { posts: { limit: 5 } })).id,
+    );
+    for (const [format, type] of [
+      ['csv', 'text/csv'],
+      ['jsonl', 'application/x-ndjson'],
+      ['json', 'application/json'],
+    ] as const) {
+      const answer = await app.inject({
+        url: `/v1/workspaces/${ws}/analyses/${id}/results?format=${format}`,
+        headers: owner.headers,
+      });
+      expect(answer.statusCode).toBe(200);
+      expect(String(answer.headers['content-type'])).toMatch(new RegExp(`^${type}`));
+      expect(media(results, '200')).toContain(type);
+    }
   });
 });

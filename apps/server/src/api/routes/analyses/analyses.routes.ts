@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import type { z } from 'zod';
+import { z } from 'zod';
 import {
   analysisCostSchema,
   analysisCreateSchema,
@@ -48,6 +48,7 @@ import {
   presentAnalysis,
   presentResult,
   presentSettings,
+  resultCsvColumns,
 } from './analyses.presenter.js';
 
 /** Analyses: submit, follow (SSE / WebSocket), cancel, retry, results, cost, and the workspace's settings. */
@@ -103,7 +104,7 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
         summary: 'List analyses, newest first',
         params: workspaceParamsSchema,
         querystring: analysisListQuerySchema,
-        response: { 200: analysisListSchema },
+        response: { 200: analysisListSchema, 400: errorBodySchema },
       },
     },
     async (request) => {
@@ -174,7 +175,7 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
           "Between 0 and the lane an instance operator gave the workspace or the analysis's requester (instance admins may go up to 10); 403 above it, 409 for a finished analysis.",
         params: analysisParamsSchema,
         body: analysisPatchSchema,
-        response: { 200: analysisSchema },
+        response: { 200: analysisSchema, 400: errorBodySchema, 409: errorBodySchema },
       },
     },
     async (request) => {
@@ -246,9 +247,26 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
       schema: {
         tags: ['analyses'],
         summary: 'Per-post results, filtered; `format=jsonl|csv` streams them all (export)',
+        description: `\`format=csv\` columns: ${resultCsvColumns.join(', ')}. The list columns (categories, keywords) hold a JSON array of strings, e.g. \`["great thanks","cold brew"]\`, empty when the result has none.`,
         params: analysisParamsSchema,
         querystring: analysisResultQuerySchema,
-        response: { 200: analysisResultListSchema },
+        response: {
+          200: {
+            description: 'A page of results (format=json), or every matching result (export)',
+            content: {
+              'application/json': { schema: analysisResultListSchema },
+              'text/csv': {
+                schema: z.string().describe('format=csv: a header line, then one line a result'),
+              },
+              'application/x-ndjson': {
+                schema: z
+                  .string()
+                  .describe('format=jsonl: one AnalysisResult as JSON a line, as in format=json'),
+              },
+            },
+          },
+          400: errorBodySchema,
+        },
       },
     },
     async (request, reply) => {
@@ -265,14 +283,29 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
       const exists = await request.scoped((c) => findAnalysis(c, workspaceId, analysisId));
       if (!exists) throw notFound('analysis', analysisId);
       if (format === 'json') {
+        // Bound to the analysis and its filters (topic and category as they match, in any case):
+        // a page boundary of one query would silently skip rows of another.
+        const fingerprint = filterFingerprint({
+          analysis: analysisId,
+          label: filters.label,
+          topic: filters.topic?.toLowerCase(),
+          category: filters.category?.toLowerCase(),
+          llm_sentiment: filters.llm_sentiment,
+          llm_status: filters.llm_status,
+        });
+        const after = cursor ? decodeCursor(cursor, fingerprint, 'bigint').id : null;
         const rows = await request.scoped((c) =>
-          listResults(c, analysisId, filter, cursor ?? null, limit + 1),
+          listResults(c, analysisId, filter, after, limit + 1),
         );
         const page = rows.slice(0, limit);
         const last = page[page.length - 1];
         return {
           data: page.map(presentResult),
-          next_cursor: rows.length > limit && last ? String(last.post_id) : null,
+          // Results are keyed by post id alone: the cursor's time is not read, and fixed at 0.
+          next_cursor:
+            rows.length > limit && last
+              ? encodeCursor({ createdAtMicros: '0', id: String(last.post_id) }, fingerprint)
+              : null,
         };
       }
       await request.scoped((c) =>
@@ -294,7 +327,7 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
           Readable.from(
             exportResults((work) => request.scoped(work), analysisId, filter, format),
           ) as never,
-        ); // a stream bypasses the JSON serializer; the typed schema describes format=json only
+        ); // a stream bypasses the serializers; the typed reply is format=json's
     },
   );
 
@@ -346,7 +379,22 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
     description:
       "Events: queued, started, chunk_completed, chunk_failed, chunk_dead, paused, then a final completed, completed_with_errors, failed or cancelled; an analysis that asked the LLM and completed then has its job summary's event (summary: the text, or null with the reason). The stream ends after the last of them; a resume after the end is answered 204 (EventSource then stops reconnecting). Last-Event-ID, when sent, wins over ?after= (EventSource reconnects to the same URL). Access is checked again while the stream is open (every 30 s, or twice per keep-alive interval when that is shorter): once the caller's session or API key has ended, or they may no longer read the workspace, the stream ends with an `error` event without id, whose data is {code: 'access_revoked', status, reason, message}: `status` is what a new request would be answered (401: the session or key has ended, sign in again; 403: no longer allowed, e.g. two-factor authentication now required; 404: no longer a member). An open stream outlives its access token while the session lasts.",
     querystring: analysisEventsQuerySchema,
-    produces: ['text/event-stream'],
+    // Loose: the other headers (credentials among them) stay as they were sent.
+    headers: z.looseObject({
+      'last-event-id': z
+        .string()
+        .optional()
+        .describe('The id of the last event received: the stream resumes after it'),
+    }),
+    // The stream's media type for its 200 alone: the refusals are JSON error bodies.
+    response: {
+      200: {
+        description: 'The events, as Server-Sent Events (or a WebSocket upgrade of the same URL)',
+        content: { 'text/event-stream': { schema: z.string() } },
+      },
+      204: z.null().describe('The analysis is over and the resume point is past its last event'),
+      400: errorBodySchema,
+    },
   };
   // Open streams end when the server closes (they would hold its close() open), and clients
   // resume elsewhere with Last-Event-ID.
@@ -650,7 +698,7 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
         summary: "Change the workspace's categories, LLM or budget",
         params: workspaceParamsSchema,
         body: analysisSettingsPatchSchema,
-        response: { 200: analysisSettingsSchema },
+        response: { 200: analysisSettingsSchema, 400: errorBodySchema, 409: errorBodySchema },
       },
     },
     async (request) => {
