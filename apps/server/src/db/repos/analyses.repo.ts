@@ -919,28 +919,49 @@ export async function waitingBehind(
   return { requestersInLine: rows[0]?.requesters ?? 0, ownChunksAhead: rows[0]?.ahead ?? 0 };
 }
 
-/**
- * Mean work per chunk: over the analysis's last 20 chunks, or, before any of them ran (a queued
- * analysis), the work per post of the workspace's last 3 analyses with the same engines times
- * this analysis's chunk size.
- */
-export async function recentChunkWorkMs(db: Queryable, analysisId: string): Promise<number | null> {
-  const { rows } = await db.query<{ ms: number | null }>(
-    `WITH this AS (SELECT id, workspace_id, engines, chunk_size FROM analyses WHERE id = $1)
-     SELECT coalesce(
-       (SELECT avg(work_ms)::float8 FROM (SELECT work_ms FROM analysis_chunks
-          WHERE analysis_id = $1 AND status = 'done' ORDER BY finished_at DESC LIMIT 20) own),
-       -- Earlier analyses may have had other chunk sizes: their time per post, at this one's size.
-       (SELECT sum(c.work_ms)::float8 / nullif(sum(cardinality(c.post_ids)), 0) * (SELECT chunk_size FROM this)
-          FROM analysis_chunks c
-          WHERE c.status = 'done' AND c.analysis_id IN (
-            SELECT a.id FROM analyses a, this
-             WHERE a.workspace_id = this.workspace_id AND a.id <> this.id
-               AND a.engines = this.engines AND a.chunks_done > 0
-             ORDER BY a.created_at DESC LIMIT 3))) AS ms`,
+/** How fast an analysis's chunks go, from what its chunks (or earlier analyses' chunks) took. */
+export interface ChunkPace {
+  /**
+   * The median time between the analysis's last completions (up to 20 intervals; null before
+   * 3 completions): a chunk's whole share of the analysis's time as it runs, the claim, the
+   * commit and the other requesters' turns between two of its chunks included. The median, so
+   * that one pause (a budget, a retry's back-off) does not count for every chunk left.
+   */
+  cadenceMs: number | null;
+  /**
+   * The median claim-to-commit time of its last 20 chunks, or, before any of them ran (a queued
+   * analysis), that time per post of the workspace's last 3 analyses with the same engines times
+   * this analysis's chunk size. (Not the engines' work alone: storing a chunk's results and
+   * handing the turn on are part of every chunk's time.)
+   */
+  chunkMs: number | null;
+}
+
+export async function chunkPace(db: Queryable, analysisId: string): Promise<ChunkPace> {
+  const { rows } = await db.query<{ cadence_ms: number | null; chunk_ms: number | null }>(
+    `WITH this AS (SELECT id, workspace_id, engines, chunk_size FROM analyses WHERE id = $1),
+     own AS (SELECT started_at, finished_at FROM analysis_chunks
+              WHERE analysis_id = $1 AND status = 'done' ORDER BY finished_at DESC LIMIT 21),
+     gaps AS (SELECT extract(epoch FROM finished_at - lead(finished_at) OVER (ORDER BY finished_at DESC)) * 1000 AS ms
+                FROM own)
+     SELECT
+       (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FROM gaps
+         WHERE ms IS NOT NULL HAVING count(ms) >= 2)::float8 AS cadence_ms,
+       coalesce(
+         (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - started_at) * 1000)
+            FROM own WHERE started_at IS NOT NULL),
+         -- Earlier analyses may have had other chunk sizes: their time per post, at this one's size.
+         (SELECT sum(extract(epoch FROM c.finished_at - c.started_at) * 1000)
+                 / nullif(sum(cardinality(c.post_ids)), 0) * (SELECT chunk_size FROM this)
+            FROM analysis_chunks c
+           WHERE c.status = 'done' AND c.started_at IS NOT NULL AND c.analysis_id IN (
+             SELECT a.id FROM analyses a, this
+              WHERE a.workspace_id = this.workspace_id AND a.id <> this.id
+                AND a.engines = this.engines AND a.chunks_done > 0
+              ORDER BY a.created_at DESC LIMIT 3)))::float8 AS chunk_ms`,
     [analysisId],
   );
-  return rows[0]?.ms ?? null;
+  return { cadenceMs: rows[0]?.cadence_ms ?? null, chunkMs: rows[0]?.chunk_ms ?? null };
 }
 
 /** Lanes: a workspace's or a user's analyses start at this priority (instance operators only). */

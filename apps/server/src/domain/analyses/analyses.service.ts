@@ -11,7 +11,7 @@ import {
   laneOf,
   lockWaitingChunkJob,
   queuePosition,
-  recentChunkWorkMs,
+  chunkPace,
   requeueChunks,
   setAnalysisStatus,
   setPriority,
@@ -264,7 +264,12 @@ export async function liveStateOf(
   const position =
     turn?.jobId && turn.analysisId === a.id ? await queuePosition(client, turn.jobId) : null;
   const remaining = a.chunk_count - a.chunks_done - a.chunks_failed;
-  const perChunk = (await recentChunkWorkMs(client, a.id)) ?? null;
+  const seconds = (ms: number): number => Math.round(ms / 100) / 10;
+  const pace = await chunkPace(client, a.id);
+  // Running: its own pace so far says best how the rest will go, whatever holds it up.
+  if (pace.cadenceMs !== null)
+    return { queuePosition: position, estimatedSecondsLeft: seconds(remaining * pace.cadenceMs) };
+  const perChunk = pace.chunkMs;
   if (perChunk === null) return { queuePosition: position, estimatedSecondsLeft: null };
   const { requestersInLine, ownChunksAhead } = await waitingBehind(
     client,
@@ -280,6 +285,6 @@ export async function liveStateOf(
   const perTurnMs = perChunk * Math.max(1, competing / slots);
   return {
     queuePosition: position,
-    estimatedSecondsLeft: Math.round(((ownChunksAhead + remaining) * perTurnMs) / 100) / 10,
+    estimatedSecondsLeft: seconds((ownChunksAhead + remaining) * perTurnMs),
   };
 }

@@ -620,12 +620,13 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
       ).id;
     const state = async (id: string): Promise<Analysis> =>
       (await app.inject({ url: `/v1/analyses/${id}`, headers: tenant.headers })).json<Analysis>();
-    // A finished analysis whose chunks took 1 s each: the estimate's unit.
+    // A finished analysis whose chunks took 1 s each, claim to commit: the estimate's unit.
     const past = await submit(5);
     await waitForAnalysis(app, tenant, past);
-    await db.adminPool.query('UPDATE analysis_chunks SET work_ms = 1000 WHERE analysis_id = $1', [
-      past,
-    ]);
+    await db.adminPool.query(
+      "UPDATE analysis_chunks SET started_at = finished_at - interval '1 second' WHERE analysis_id = $1",
+      [past],
+    );
     await worker.stop();
     try {
       const big = await submit(20);
@@ -669,6 +670,43 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
       expect(retried.json<Analysis>().queue_position).toEqual(expect.any(Number));
       expect(retried.json<Analysis>().estimated_seconds_left).toBeGreaterThanOrEqual(4);
       expect((await act('cancel')).statusCode).toBe(200);
+    } finally {
+      worker = await startTestWorker(db, { ANALYSIS_SLOTS: '3' });
+    }
+  });
+
+  it('estimates a running analysis from the pace of its own chunks, one pause not counting for every chunk left', async () => {
+    const tenant = await signUpUser(app);
+    const space = await createWorkspaceAs(app, tenant);
+    await importTestPosts(app, tenant, space, 30, (i) => `post ${i}`);
+    await worker.stop();
+    try {
+      const { id } = await submitTestAnalysis(app, tenant, space, {
+        options: { chunk_size: 5 },
+      });
+      // Four of its six chunks done, their commits 2 s apart but for one 60 s pause.
+      await db.adminPool.query(
+        `UPDATE analysis_chunks SET status = 'done',
+                finished_at = now() - make_interval(secs => ($2::int[])[seq + 1]),
+                started_at = now() - make_interval(secs => ($2::int[])[seq + 1] + 1)
+          WHERE analysis_id = $1 AND seq < 4`,
+        [id, [64, 62, 60, 0]],
+      );
+      await db.adminPool.query(
+        "UPDATE analyses SET status = 'running', chunks_done = 4, started_at = now() - interval '65 seconds' WHERE id = $1",
+        [id],
+      );
+      const state = (
+        await app.inject({ url: `/v1/analyses/${id}`, headers: tenant.headers })
+      ).json<Analysis>();
+      // Two chunks left at the usual 2 s each; not the 1 s a chunk took from claim to commit,
+      // nor the 21 s the mean interval would give.
+      expect(state).toMatchObject({ chunks_done: 4, estimated_seconds_left: 4 });
+      await app.inject({
+        method: 'POST',
+        url: `/v1/workspaces/${space}/analyses/${id}/cancel`,
+        headers: tenant.headers,
+      });
     } finally {
       worker = await startTestWorker(db, { ANALYSIS_SLOTS: '3' });
     }
