@@ -101,6 +101,18 @@ describe.skipIf(webTestsUnavailable() !== '')('web app: workspace dashboard (Chr
     await page.getByRole('link', { name: 'Acme', exact: true }).click();
     await page.getByRole('table', { name: 'Analyses' }).locator('tbody tr').first().waitFor();
     expect(await pageWidth(page)).toBe(375);
+
+    // An import's rejects, whose values can be long, scroll in their own box too.
+    await page.getByLabel('File').setInputFiles({
+      name: 'wide.jsonl',
+      mimeType: 'application/octet-stream',
+      buffer: Buffer.from(
+        `${JSON.stringify({ platform: 'myspace', external_id: 'w1', created_at: '2026-11-01T00:00:00Z', text: 'x' })}\n`,
+      ),
+    });
+    await page.getByRole('button', { name: 'Import' }).click();
+    await page.getByRole('region', { name: 'Rejected records' }).waitFor();
+    expect(await pageWidth(page)).toBe(375);
   });
 
   it('shows the LLM spend and budget as money, and the budget field as it was entered', async () => {

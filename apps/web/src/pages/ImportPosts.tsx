@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { api, type ImportResult } from '../api.js';
-import { ErrorAlert, ShowMore, useAction } from '../ui.js';
+import { ErrorAlert, ShowMore, TableScroll, useAction } from '../ui.js';
 import { count } from './analysis-parts.js';
 
 type ImportReject = ImportResult['rejects'][number];
@@ -96,35 +96,37 @@ function ImportOutcome({ workspaceId, result: r }: { workspaceId: string; result
         {count.format(r.unchanged)}, rejected {count.format(r.rejected)}.
       </p>
       {rejects.length > 0 && (
-        <table>
-          <caption>
-            Rejected records
-            {rejects.length < r.rejected
-              ? ` (the first ${count.format(rejects.length)} of ${count.format(r.rejected)})`
-              : ''}
-          </caption>
-          <thead>
-            <tr>
-              <th scope="col">Line</th>
-              <th scope="col">Field</th>
-              <th scope="col">Reason</th>
-              <th scope="col">Value</th>
-            </tr>
-          </thead>
-          <tbody>
-            {rejects.map((reject, i) => (
-              <tr key={`${reject.file ?? ''}:${reject.line}:${i}`}>
-                <th scope="row">
-                  {reject.file && reject.file !== r.file_name ? `${reject.file}: ` : ''}
-                  {reject.line}
-                </th>
-                <td>{reject.field ?? '—'}</td>
-                <td>{reject.reason}</td>
-                <td className="post-text">{reject.value ?? '—'}</td>
+        <TableScroll label="Rejected records">
+          <table>
+            <caption>
+              Rejected records
+              {rejects.length < r.rejected
+                ? ` (the first ${count.format(rejects.length)} of ${count.format(r.rejected)})`
+                : ''}
+            </caption>
+            <thead>
+              <tr>
+                <th scope="col">Line</th>
+                <th scope="col">Field</th>
+                <th scope="col">Reason</th>
+                <th scope="col">Value</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {rejects.map((reject, i) => (
+                <tr key={`${reject.file ?? ''}:${reject.line}:${i}`}>
+                  <th scope="row">
+                    {reject.file && reject.file !== r.file_name ? `${reject.file}: ` : ''}
+                    {reject.line}
+                  </th>
+                  <td>{reject.field ?? '—'}</td>
+                  <td>{reject.reason}</td>
+                  <td className="post-text">{reject.value ?? '—'}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </TableScroll>
       )}
       <ShowMore next={nextAfter === null ? null : String(nextAfter)} load={loadMore} />
     </div>
