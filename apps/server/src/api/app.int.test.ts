@@ -183,6 +183,18 @@ describe.skipIf(dbReason !== '')('the HTTP app (cross-cutting)', () => {
         415,
         'unsupported_media_type',
       ],
+      [
+        'a JSON body sent as text/plain',
+        () =>
+          api.inject({
+            method: 'POST',
+            url: `/v1/workspaces/${ws.id}/analyses`,
+            headers: { 'content-type': 'text/plain' },
+            payload: '{}',
+          }),
+        415,
+        'unsupported_media_type',
+      ],
       // Callers without (valid) credentials.
       [
         'a workspace route without credentials',

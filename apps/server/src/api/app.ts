@@ -87,6 +87,10 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
+  // Every body the API parses is JSON (imports and webhooks take theirs raw, in scopes of their
+  // own): JSON sent as text/plain is refused as such (415), not read as a string the schema
+  // then calls "expected object, received string".
+  app.removeContentTypeParser('text/plain');
   registerErrorHandling(app);
   refuseWhileClosing(app);
   registerRequestContext(app);
