@@ -1,11 +1,12 @@
 import { readFile } from 'node:fs/promises';
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postRecord, toCsv, toJsonl } from '../support/factories.js';
 import type { Analysis } from '@socialpulse/contracts';
 import type { RunningWorker } from '../../src/services/worker.js';
 import {
   fakeLlmConfig,
+  freshTestTenant,
   importTestPosts,
   mixedTexts,
   patchLlmSettings,
@@ -80,6 +81,18 @@ describe.skipIf(webTestsUnavailable() !== '')('web app: analyses (Chromium)', ()
   const firstCells = (page: Page, table: string) =>
     page.getByRole('table', { name: table }).locator('tbody tr td:first-of-type').allInnerTexts();
   const number = (text: string): number => Number(text.replace(/,/g, ''));
+  /**
+   * The text once shown, or 'not shown' after 3 s: for expect.soft, so that one run reports
+   * every part of a page that is wrong, not only the first.
+   */
+  const shownOrNot = (locator: Locator): Promise<string> =>
+    locator.innerText({ timeout: 3_000 }).then(
+      (text) => text.trim(),
+      () => 'not shown',
+    );
+  /** A fact's value, by its term in the facts list. */
+  const fact = (page: Page, term: string): Locator =>
+    page.locator('dt', { hasText: new RegExp(`^${term}$`) }).locator('+ dd');
 
   it('starts an analysis from the form; the page follows it live, and cancel and resume work', async () => {
     await stopWorker(); // the analysis waits in the queue until the page is open
@@ -178,6 +191,206 @@ describe.skipIf(webTestsUnavailable() !== '')('web app: analyses (Chromium)', ()
     await expect.poll(() => postRows.count()).toBe(50);
     await page.getByRole('button', { name: 'Show more' }).click();
     await expect.poll(() => postRows.count()).toBe(100);
+  });
+
+  it('pages the results, filters them by category and topic with the sentiment, exports exactly those, and fits a phone', async () => {
+    await startWorker();
+    const { server } = suite;
+    const { user, ws } = await freshTestTenant(server.app, 150);
+    const rules = await server.app.inject({
+      method: 'PATCH',
+      url: `/v1/workspaces/${ws}/analysis-settings`,
+      headers: user.headers,
+      payload: {
+        categories: [
+          { id: 'praise', keywords: ['love'] },
+          { id: 'bugs', keywords: ['broken'] },
+        ],
+      },
+    });
+    expect(rules.statusCode, rules.body).toBe(200);
+    const submitted = await submitTestAnalysis(server.app, user, ws, {
+      engines: ['local', 'llm'],
+      posts: { limit: 150 },
+    });
+    const done = await waitForAnalysis(server.app, user, submitted.id);
+    expect(done.status).toBe('completed');
+    const agg = done.aggregates as {
+      sentiment: Record<string, number>;
+      categories: Record<string, number>;
+      top_topics: { topic: string; count: number }[];
+    };
+    const negatives = agg.sentiment.negative ?? 0;
+    expect(negatives).toBeGreaterThan(40); // three pages or more
+    expect(agg.categories.bugs).toBeGreaterThan(20);
+    const topic = agg.top_topics[0]?.topic ?? '';
+    expect(topic).not.toBe('');
+    /** The results the API gives for `query`, every page of them. */
+    const apiCount = async (query: string): Promise<number> => {
+      const res = await server.app.inject({
+        method: 'GET',
+        url: `/v1/workspaces/${ws}/analyses/${done.id}/results?limit=1000&${query}`,
+        headers: user.headers,
+      });
+      expect(res.statusCode, res.body).toBe(200);
+      const page = res.json<{ data: unknown[]; next_cursor: string | null }>();
+      expect(page.next_cursor).toBeNull();
+      return page.data.length;
+    };
+
+    const page = await suite.newPage();
+    await signIn(page, user, `/workspaces/${ws}/analyses/${done.id}`);
+    await waitForStatus(page, 'Completed');
+    const results = page.getByRole('table', { name: 'Results' });
+    const rows = results.locator('tbody tr');
+    await expect.poll(() => rows.count()).toBe(20);
+    // On a phone's width the tables scroll inside the page, which keeps its width.
+    await page.setViewportSize({ width: 375, height: 800 });
+    type PageGlobals = { document: { documentElement: { scrollWidth: number } } };
+    const pageWidth = () =>
+      page.evaluate(
+        () => (globalThis as unknown as PageGlobals).document.documentElement.scrollWidth,
+      );
+    expect.soft(await pageWidth()).toBeLessThanOrEqual(375);
+    await page.setViewportSize({ width: 1280, height: 720 });
+    // What it covered, and its cost as money (not the API's 9-decimal string).
+    expect
+      .soft(await shownOrNot(fact(page, 'Posts')))
+      .toBe('All the workspace’s posts, at most 150 (oldest first)');
+    expect.soft(await shownOrNot(fact(page, 'Sentiment engine'))).toBe('default');
+    expect
+      .soft(await shownOrNot(fact(page, 'LLM usage')))
+      .toMatch(/output tokens, \$(\d+\.\d\d|0\.0*[1-9]\d?)$/);
+
+    const shown = page.getByRole('status').filter({ hasText: /^Showing / });
+    const showMore = page.getByRole('button', { name: 'Show more' });
+    const showAll = async (): Promise<void> => {
+      while ((await showMore.count()) > 0) {
+        const before = await rows.count();
+        await showMore.click();
+        await expect.poll(() => rows.count()).toBeGreaterThan(before);
+      }
+    };
+    const headers = await results.locator('thead th').allInnerTexts();
+    expect(headers).toEqual([
+      'Post',
+      'Sentiment',
+      'Language',
+      'LLM sentiment',
+      'Topic',
+      'Categories',
+    ]);
+
+    // The sentiment's count is known from the overview; "Show more" follows the cursor to it.
+    await page.getByLabel('Sentiment', { exact: true }).selectOption('negative');
+    expect(await visibleText(shown)).toBe(`Showing 20 of ${negatives} negative results.`);
+    await showAll();
+    expect(await rows.count()).toBe(negatives);
+    expect(await visibleText(shown)).toBe(`Showing ${negatives} of ${negatives} negative results.`);
+
+    // Combined with a category: no count is known, so what is shown and whether there is more.
+    await page.getByLabel('Category').selectOption('bugs');
+    await expect
+      .poll(() => visibleText(shown))
+      .toBe('Showing 20 negative results in category “bugs”; there are more.');
+    await showAll();
+    const bugs = await apiCount('label=negative&category=bugs');
+    expect(await rows.count()).toBe(bugs);
+    expect(await visibleText(shown)).toBe(`Showing ${bugs} negative results in category “bugs”.`);
+    const categoryCells = await results.locator('tbody tr td:last-of-type').allInnerTexts();
+    expect(categoryCells.every((c) => c.split(', ').includes('bugs'))).toBe(true);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'CSV' }).click(),
+    ]);
+    const lines = (await readFile(await download.path(), 'utf8')).trim().split(/\r?\n/);
+    expect(lines).toHaveLength(bugs + 1);
+    expect(lines.slice(1).every((l) => l.includes(',negative,') && l.includes('bugs'))).toBe(true);
+
+    // A topic alone: every row is on it, and the export is of those rows only.
+    await page.getByLabel('Sentiment', { exact: true }).selectOption('');
+    await page.getByLabel('Category').selectOption('');
+    await page.getByLabel('Topic').selectOption(topic);
+    await expect
+      .poll(() => visibleText(shown))
+      .toMatch(new RegExp(`^Showing \\d+ results on topic “${topic}”`));
+    await showAll();
+    const onTopic = await apiCount(`topic=${encodeURIComponent(topic)}`);
+    expect(await rows.count()).toBe(onTopic);
+    const topicCells = await results.locator('tbody tr td:nth-last-of-type(2)').allInnerTexts();
+    expect(topicCells.every((t) => t.toLowerCase() === topic)).toBe(true);
+    const [jsonl] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'JSON lines' }).click(),
+    ]);
+    const exported = (await readFile(await jsonl.path(), 'utf8')).trim().split('\n');
+    expect(exported).toHaveLength(onTopic);
+    expect(
+      exported.every(
+        (l) => (JSON.parse(l) as { llm: { topic: string } }).llm.topic.toLowerCase() === topic,
+      ),
+    ).toBe(true);
+  });
+
+  it('says that a cancelled analysis’s overview covers only the posts analysed before', async () => {
+    await stopWorker();
+    const { server } = suite;
+    const { user, ws } = await freshTestTenant(server.app, 200);
+    const submitted = await submitTestAnalysis(server.app, user, ws, {
+      posts: { limit: 200 },
+      options: { chunk_size: 1 },
+    });
+    // Cancelled as soon as its first chunk is stored: most of its 200 chunks never run.
+    let cancelling: Promise<unknown> | undefined;
+    const own = await startTestWorker(suite.db, fakeLlmConfig(llm), {
+      onChunk: (event) => {
+        if (event.type === 'end' && event.data.analysisId === submitted.id)
+          cancelling ??= server.app.inject({
+            method: 'POST',
+            url: `/v1/workspaces/${ws}/analyses/${submitted.id}/cancel`,
+            headers: user.headers,
+          });
+      },
+    });
+    try {
+      await waitForAnalysis(server.app, user, submitted.id, (a) => a.status === 'cancelled');
+    } finally {
+      await own.stop();
+    }
+    await cancelling;
+
+    const page = await suite.newPage();
+    await signIn(page, user, `/workspaces/${ws}/analyses/${submitted.id}`);
+    await waitForStatus(page, 'Cancelled');
+    const progress = await visibleText(page.getByText(/^[\d,]+ of 200 posts$/));
+    const processed = progress.split(' ')[0] ?? '';
+    expect(number(processed)).toBeLessThan(200);
+    expect(number(processed)).toBeGreaterThan(0);
+    await page.getByRole('heading', { name: 'Results overview' }).waitFor();
+    expect(await visibleText(page.getByText(/^Based on the [\d,]+ posts analysed/))).toBe(
+      `Based on the ${processed} posts analysed before it was cancelled (of 200).`,
+    );
+  });
+
+  it('says that no posts matched an analysis’s selection, and shows its filter', async () => {
+    await startWorker();
+    const submitted = await submitTestAnalysis(suite.server.app, owner, workspaceId, {
+      posts: { filter: { q: 'zanzibar' }, limit: 500 },
+      options: { sentiment_engine: 'vader' },
+    });
+    const done = await waitForAnalysis(suite.server.app, owner, submitted.id);
+    expect(done.total_posts).toBe(0);
+    const page = await suite.newPage();
+    await signIn(page, owner, analysisPath(done.id));
+    await waitForHeading(page, 'Analysis of 0 posts');
+    const selection = 'Posts matching “zanzibar”, at most 500 (oldest first)';
+    expect
+      .soft(await shownOrNot(page.getByText(/^No posts matched/)))
+      .toBe(
+        `No posts matched this analysis's selection (${selection}), so there is nothing to show.`,
+      );
+    expect.soft(await shownOrNot(fact(page, 'Posts'))).toBe(selection);
+    expect.soft(await shownOrNot(fact(page, 'Sentiment engine'))).toBe('vader');
   });
 
   it('shows an LLM analysis paused on its budget, resumes it, then shows its labels and summary', async () => {

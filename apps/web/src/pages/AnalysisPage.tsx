@@ -10,7 +10,7 @@ import {
 } from '../api.js';
 import { followEvents } from '../live.js';
 import { Link } from '../router.js';
-import { ErrorAlert, PageHeading, useAction } from '../ui.js';
+import { ErrorAlert, formatUsd, PageHeading, ShowMore, TableScroll, useAction } from '../ui.js';
 import {
   aboutDuration,
   count,
@@ -18,7 +18,9 @@ import {
   isFinished,
   LoadError,
   mayAnalyze,
+  partialNote,
   ProgressOf,
+  selectionText,
   statusName,
 } from './analysis-parts.js';
 
@@ -33,7 +35,8 @@ interface Activity {
   text: string;
 }
 
-const RESULTS_SHOWN = 20;
+/** Results read at a time: a first look, with "Show more" for the rest. */
+const RESULTS_PAGE = 20;
 const sentimentLabels = ['positive', 'neutral', 'negative'] as const;
 
 /** How long after an LLM analysis ends its job summary is waited for (the server's grace). */
@@ -230,8 +233,16 @@ export function AnalysisPage({
             </dd>
           </>
         )}
+        <dt>Posts</dt>
+        <dd>{selectionText(a.selection)}</dd>
         <dt>Engines</dt>
         <dd>{a.engines.join(', ')}</dd>
+        {a.engines.includes('local') && typeof a.options.sentiment_engine === 'string' && (
+          <>
+            <dt>Sentiment engine</dt>
+            <dd>{a.options.sentiment_engine}</dd>
+          </>
+        )}
         <dt>Started</dt>
         <dd>{dateTime(a.created_at)}</dd>
         {a.finished_at && (
@@ -245,7 +256,7 @@ export function AnalysisPage({
             <dt>LLM usage</dt>
             <dd>
               {count.format(a.usage.input_tokens)} input and {count.format(a.usage.output_tokens)}{' '}
-              output tokens, ${a.usage.cost_usd}
+              output tokens, {formatUsd(a.usage.cost_usd)}
               {a.usage.unpriced_calls > 0 &&
                 ` plus ${count.format(a.usage.unpriced_calls)} calls of a model without a price`}
             </dd>
@@ -296,7 +307,13 @@ export function AnalysisPage({
           <li key={item.id}>{item.text}</li>
         ))}
       </ul>
-      {a.aggregates && <Aggregates analysis={a} />}
+      {a.total_posts === 0 && isFinished(a) && (
+        <p>
+          No posts matched this analysis&apos;s selection ({selectionText(a.selection)}), so there
+          is nothing to show.
+        </p>
+      )}
+      {a.aggregates && a.total_posts > 0 && <Aggregates analysis={a} />}
       {a.chunks_done > 0 && <Results path={path} analysis={a} />}
     </section>
   );
@@ -344,6 +361,7 @@ function Aggregates({ analysis }: { analysis: Analysis }) {
     categories?: Record<string, number>;
     toxic?: number;
   };
+  const partial = partialNote(analysis);
   const distribution = (title: string, counts: Record<string, number> | undefined) => {
     if (!counts || Object.keys(counts).length === 0) return null;
     const total = Object.values(counts).reduce((s, n) => s + n, 0);
@@ -352,33 +370,36 @@ function Aggregates({ analysis }: { analysis: Analysis }) {
       ...Object.keys(counts).filter((k) => !(sentimentLabels as readonly string[]).includes(k)),
     ];
     return (
-      <table>
-        <caption>{title}</caption>
-        <thead>
-          <tr>
-            <th scope="col">Label</th>
-            <th scope="col">Posts</th>
-            <th scope="col">Share</th>
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map((label) => (
-            <tr key={label}>
-              <th scope="row">{label === 'none' ? 'no answer' : label}</th>
-              <td>{count.format(counts[label] ?? 0)}</td>
-              <td>
-                <meter min={0} max={total} value={counts[label] ?? 0} aria-hidden="true" />{' '}
-                {share(counts[label] ?? 0, total)}
-              </td>
+      <TableScroll label={`${title} table`}>
+        <table>
+          <caption>{title}</caption>
+          <thead>
+            <tr>
+              <th scope="col">Label</th>
+              <th scope="col">Posts</th>
+              <th scope="col">Share</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {rows.map((label) => (
+              <tr key={label}>
+                <th scope="row">{label === 'none' ? 'no answer' : label}</th>
+                <td>{count.format(counts[label] ?? 0)}</td>
+                <td>
+                  <meter min={0} max={total} value={counts[label] ?? 0} aria-hidden="true" />{' '}
+                  {share(counts[label] ?? 0, total)}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </TableScroll>
     );
   };
   return (
     <>
       <h3>Results overview</h3>
+      {partial && <p>{partial}</p>}
       {analysis.engines.includes('local') && (
         <>
           {distribution('Sentiment (SocialPulse engines)', agg.sentiment)}
@@ -420,27 +441,93 @@ function Aggregates({ analysis }: { analysis: Analysis }) {
   );
 }
 
-/** The first results (filtered by sentiment label) and the exports of all of them. */
+/** The counts the results filters and the overview share (the aggregates are an open record). */
+interface Aggregated {
+  sentiment?: Record<string, number>;
+  llm_sentiment?: Record<string, number>;
+  top_topics?: { topic: string; count: number }[];
+  categories?: Record<string, number>;
+}
+
+/** A result's categories: a workspace rule's (the local engines) and the model's. */
+function categoriesOf(r: AnalysisResult): string[] {
+  const rules = Array.isArray(r.local?.categories) ? r.local.categories : [];
+  const all = new Set(rules.filter((c): c is string => typeof c === 'string'));
+  if (r.llm?.category) all.add(r.llm.category);
+  return [...all];
+}
+
+/**
+ * The results, a page at a time, filtered by sentiment, category and topic (combined), and the
+ * exports of exactly what the filters select.
+ */
 function Results({ path, analysis }: { path: string; analysis: Analysis }) {
   const [label, setLabel] = useState('');
+  const [category, setCategory] = useState('');
+  const [topic, setTopic] = useState('');
   const [results, setResults] = useState<AnalysisResult[] | null>(null);
+  const [next, setNext] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const local = analysis.engines.includes('local');
   const llm = analysis.engines.includes('llm');
+  const agg = (analysis.aggregates ?? {}) as Aggregated;
+  const sentimentCounts = local ? agg.sentiment : agg.llm_sentiment;
+  const categories = Object.entries(agg.categories ?? {})
+    .sort((x, y) => y[1] - x[1])
+    .map(([c]) => c);
+  const topics = (agg.top_topics ?? []).map((t) => t.topic);
+
+  const params = new URLSearchParams();
   // Without the local engines, the sentiment to filter on is the model's.
-  const filter = label ? `${local ? 'label' : 'llm_sentiment'}=${label}` : '';
+  if (label) params.set(local ? 'label' : 'llm_sentiment', label);
+  if (category) params.set('category', category);
+  if (topic) params.set('topic', topic);
+  const filter = params.toString();
+
+  // What is shown, for the reads below: a cursor is bound to its filters, so a page read for
+  // other filters than the current ones is dropped; a re-read keeps as many rows as are shown.
+  const current = useRef({ filter, shown: 0 });
+  current.current.filter = filter;
+  current.current.shown = results?.length ?? 0;
+  const shownFilter = useRef<string | null>(null);
+
   // Read again as chunks are stored (the first rows fill up), not on every other change.
   const done = analysis.chunks_done;
   useEffect(() => {
     let live = true;
-    api<Page<AnalysisResult>>('GET', `${path}/results?limit=${RESULTS_SHOWN}&${filter}`).then(
-      (page) => live && (setResults(page.data), setError(null)),
+    const same = shownFilter.current === filter;
+    const limit = same
+      ? Math.min(1000, Math.max(RESULTS_PAGE, current.current.shown))
+      : RESULTS_PAGE;
+    if (!same) setResults(null);
+    api<Page<AnalysisResult>>(
+      'GET',
+      `${path}/results?limit=${limit}${filter ? `&${filter}` : ''}`,
+    ).then(
+      (page) => {
+        if (!live) return;
+        shownFilter.current = filter;
+        setResults(page.data);
+        setNext(page.next_cursor);
+        setError(null);
+      },
       (e: unknown) => live && setError(e instanceof Error ? e.message : String(e)),
     );
     return () => {
       live = false;
     };
   }, [path, filter, done]);
+
+  const loadMore = async (cursor: string): Promise<void> => {
+    const asked = filter;
+    const page = await api<Page<AnalysisResult>>(
+      'GET',
+      `${path}/results?limit=${RESULTS_PAGE}${asked ? `&${asked}` : ''}&cursor=${encodeURIComponent(cursor)}`,
+    );
+    if (current.current.filter !== asked) return;
+    setResults((shown) => [...(shown ?? []), ...page.data]);
+    setNext(page.next_cursor);
+  };
 
   // The export is a plain download; renew an expired access token first (reading renews it).
   const download = (event: MouseEvent<HTMLAnchorElement>): void => {
@@ -455,26 +542,78 @@ function Results({ path, analysis }: { path: string; analysis: Analysis }) {
   const exportHref = (format: 'csv' | 'jsonl'): string =>
     `${path}/results?format=${format}${filter ? `&${filter}` : ''}`;
 
+  const what = [
+    label === 'none' ? 'results without a sentiment label' : `${label ? `${label} ` : ''}results`,
+    category && `in category “${category}”`,
+    topic && `on topic “${topic}”`,
+  ]
+    .filter(Boolean)
+    .join(' ');
+  // The aggregates count each sentiment label (and, with the local engines, every result); a
+  // category or topic combined with it has no count, so only what is shown is said then.
+  const total =
+    category || topic
+      ? undefined
+      : label
+        ? (sentimentCounts?.[label] ?? 0)
+        : local && sentimentCounts
+          ? Object.values(sentimentCounts).reduce((sum, n) => sum + n, 0)
+          : undefined;
+  const shownText =
+    results === null
+      ? ''
+      : total !== undefined
+        ? `Showing ${count.format(results.length)} of ${count.format(Math.max(total, results.length))} ${what}.`
+        : `Showing ${count.format(results.length)} ${what}${next ? '; there are more' : ''}.`;
+  const select = (
+    id: string,
+    name: string,
+    value: string,
+    set: (v: string) => void,
+    options: readonly (readonly [string, string])[],
+  ) => (
+    <div className="field">
+      <label htmlFor={id}>{name}</label>
+      <select
+        id={id}
+        value={value}
+        onChange={(e: ChangeEvent<HTMLSelectElement>) => set(e.target.value)}
+      >
+        <option value="">All</option>
+        {options.map(([v, text]) => (
+          <option key={v} value={v}>
+            {text}
+          </option>
+        ))}
+      </select>
+    </div>
+  );
+
   return (
     <>
       <h3>Results</h3>
-      <div className="field">
-        <label htmlFor="result-label">Sentiment</label>
-        <select
-          id="result-label"
-          value={label}
-          onChange={(e: ChangeEvent<HTMLSelectElement>) => setLabel(e.target.value)}
-        >
-          <option value="">All</option>
-          {sentimentLabels.map((l) => (
-            <option key={l} value={l}>
-              {l}
-            </option>
-          ))}
-        </select>
-      </div>
+      {select('result-label', 'Sentiment', label, setLabel, [
+        ...sentimentLabels.map((l) => [l, l] as const),
+        ...(local && (agg.sentiment?.none ?? 0) > 0 ? [['none', 'no label'] as const] : []),
+      ])}
+      {categories.length > 0 &&
+        select(
+          'result-category',
+          'Category',
+          category,
+          setCategory,
+          categories.map((c) => [c, c] as const),
+        )}
+      {topics.length > 0 &&
+        select(
+          'result-topic',
+          'Topic',
+          topic,
+          setTopic,
+          topics.map((t) => [t, t] as const),
+        )}
       <p>
-        Export {label ? `the ${label} results` : 'every result'}:{' '}
+        Export {filter ? `the ${what}` : 'every result'}:{' '}
         <a href={exportHref('csv')} onClick={download}>
           CSV
         </a>{' '}
@@ -484,51 +623,60 @@ function Results({ path, analysis }: { path: string; analysis: Analysis }) {
         </a>
       </p>
       <ErrorAlert error={error} />
-      {results === null ? (
-        <p role="status">Loading results…</p>
-      ) : results.length === 0 ? (
-        <p>No results{label ? ` labelled ${label}` : ''} yet.</p>
-      ) : (
-        <table>
-          <caption className="visually-hidden">Results</caption>
-          <thead>
-            <tr>
-              <th scope="col">Post</th>
-              {local && <th scope="col">Sentiment</th>}
-              {local && <th scope="col">Language</th>}
-              {llm && <th scope="col">LLM sentiment</th>}
-              {llm && <th scope="col">Topic</th>}
-            </tr>
-          </thead>
-          <tbody>
-            {results.map((r) => (
-              <tr key={r.post_id}>
-                <th scope="row" className="post-text">
-                  {r.text ?? `${r.platform} ${r.external_id}`}
-                </th>
-                {local && (
-                  <td>
-                    {r.error
-                      ? `error: ${r.error}`
-                      : r.sentiment?.label
-                        ? `${r.sentiment.label} (${r.sentiment.score?.toFixed(2) ?? '—'})`
-                        : (r.sentiment?.reason ?? '—')}
-                  </td>
-                )}
-                {local && <td>{r.language ?? '—'}</td>}
-                {llm && (
-                  <td>
-                    {r.llm?.status === 'unlabelled'
-                      ? 'not labelled'
-                      : (r.llm?.sentiment ?? (r.error ? `error: ${r.error}` : '—'))}
-                  </td>
-                )}
-                {llm && <td>{r.llm?.topic ?? '—'}</td>}
-              </tr>
-            ))}
-          </tbody>
-        </table>
+      {/* Always there, so that the count a filter change brings is announced. */}
+      <p role="status">{results === null ? 'Loading results…' : results.length > 0 && shownText}</p>
+      {results !== null && results.length === 0 && (
+        <p>
+          No {what}
+          {isFinished(analysis) ? '' : ' yet'}.
+        </p>
       )}
+      {results !== null && results.length > 0 && (
+        <TableScroll label="Results table">
+          <table>
+            <caption className="visually-hidden">Results</caption>
+            <thead>
+              <tr>
+                <th scope="col">Post</th>
+                {local && <th scope="col">Sentiment</th>}
+                {local && <th scope="col">Language</th>}
+                {llm && <th scope="col">LLM sentiment</th>}
+                {llm && <th scope="col">Topic</th>}
+                <th scope="col">Categories</th>
+              </tr>
+            </thead>
+            <tbody>
+              {results.map((r) => (
+                <tr key={r.post_id}>
+                  <th scope="row" className="post-text">
+                    {r.text ?? `${r.platform} ${r.external_id}`}
+                  </th>
+                  {local && (
+                    <td>
+                      {r.error
+                        ? `error: ${r.error}`
+                        : r.sentiment?.label
+                          ? `${r.sentiment.label} (${r.sentiment.score?.toFixed(2) ?? '—'})`
+                          : (r.sentiment?.reason ?? '—')}
+                    </td>
+                  )}
+                  {local && <td>{r.language ?? '—'}</td>}
+                  {llm && (
+                    <td>
+                      {r.llm?.status === 'unlabelled'
+                        ? 'not labelled'
+                        : (r.llm?.sentiment ?? (r.error ? `error: ${r.error}` : '—'))}
+                    </td>
+                  )}
+                  {llm && <td>{r.llm?.topic ?? '—'}</td>}
+                  <td>{categoriesOf(r).join(', ') || '—'}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </TableScroll>
+      )}
+      {results !== null && <ShowMore next={next} load={loadMore} />}
     </>
   );
 }

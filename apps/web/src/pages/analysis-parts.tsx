@@ -68,3 +68,48 @@ export function LoadError({ error }: { error: unknown }) {
   }
   return <ErrorAlert error={error instanceof Error ? error.message : String(error)} />;
 }
+
+/** The posts an analysis was asked for, as the API stores its `selection`. */
+interface Selection {
+  ids?: number;
+  filter?: { platform?: string; account?: string; since?: string; until?: string; q?: string };
+  limit?: number;
+}
+
+/**
+ * What an analysis covered, for people: "posts matching “outage”, on x, at most 500 (oldest
+ * first)". The selection is an open record in the contract, so every part is checked.
+ */
+export function selectionText(selection: Analysis['selection']): string {
+  const { ids, filter, limit } = selection as Selection;
+  const parts: string[] = [];
+  if (typeof ids === 'number') parts.push(`${count.format(ids)} chosen posts`);
+  if (filter && typeof filter === 'object') {
+    if (typeof filter.q === 'string') parts.push(`matching “${filter.q}”`);
+    if (typeof filter.platform === 'string') parts.push(`on ${filter.platform}`);
+    if (typeof filter.account === 'string') parts.push(`by ${filter.account}`);
+    if (typeof filter.since === 'string') parts.push(`since ${dateTime(filter.since)}`);
+    if (typeof filter.until === 'string') parts.push(`until ${dateTime(filter.until)}`);
+  }
+  const which = parts.length > 0 ? `Posts ${parts.join(', ')}` : 'All the workspace’s posts';
+  return typeof limit === 'number'
+    ? `${which}, at most ${count.format(limit)} (oldest first)`
+    : which;
+}
+
+/**
+ * Why the overview covers only part of the posts, or null when it covers them all: a
+ * cancelled, failed or paused analysis stops short, and percentages alone would not say so.
+ */
+export function partialNote(a: Analysis): string | null {
+  if (a.posts_processed >= a.total_posts) return null;
+  const when: Partial<Record<Analysis['status'], string>> = {
+    cancelled: 'before it was cancelled',
+    failed: 'before it failed',
+    paused_budget: 'before it paused on the budget',
+    completed_with_errors: '(the others’ chunks failed)',
+  };
+  return `Based on the ${count.format(a.posts_processed)} posts analysed ${
+    when[a.status] ?? 'so far'
+  } (of ${count.format(a.total_posts)}).`;
+}
