@@ -3,7 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import type pg from 'pg';
-import { AppError } from '../errors.js';
+import { AppError, errnoCode } from '../errors.js';
 
 /** Arbitrary constant: every SocialPulse process that migrates takes this advisory lock. */
 const MIGRATION_LOCK_KEY = 7_406_113_001;
@@ -128,7 +128,7 @@ export async function migrate(
 async function migrationsTableRefusal(client: pg.ClientBase, error: unknown): Promise<AppError> {
   const message = error instanceof Error ? error.message : String(error);
   // 42501 insufficient_privilege: PostgreSQL 15 and later no longer let every user create in public.
-  if (!(error instanceof Error && 'code' in error && error.code === '42501'))
+  if (errnoCode(error) !== '42501')
     return new AppError(
       'internal_error',
       `Cannot create the migrations table (schema_migrations): ${message}`,

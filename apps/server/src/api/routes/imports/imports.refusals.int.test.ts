@@ -194,23 +194,8 @@ describe.skipIf(databaseUnavailable() !== '')('imports API: refusals, paging, th
     it('declares the statuses the import routes answer', () => {
       const codes = (path: string, method: string): string[] =>
         Object.keys(doc.paths[path]?.[method]?.responses ?? {}).sort();
-      expect(codes(base, 'get')).toEqual(['200', '400', '401', '403', '404', '429']);
-      expect(codes(`${base}/{importId}`, 'get')).toEqual([
-        '200',
-        '400',
-        '401',
-        '403',
-        '404',
-        '429',
-      ]);
-      expect(codes(`${base}/{importId}/rejects`, 'get')).toEqual([
-        '200',
-        '400',
-        '401',
-        '403',
-        '404',
-        '429',
-      ]);
+      for (const path of [base, `${base}/{importId}`, `${base}/{importId}/rejects`])
+        expect(codes(path, 'get'), path).toEqual(['200', '400', '401', '403', '404', '429']);
       const list = doc.paths[base]?.get;
       expect(
         list?.parameters
