@@ -27,6 +27,7 @@ describe('loadConfig', () => {
           DEMO_WORKSPACE: 'maybe',
           ENCRYPTION_KEY: 'short',
           LLM_TRUSTED_ORIGINS: 'http://192.168.1.20:11434, ollama.lan',
+          LLM_BASE_URL: 'https://me:secret@llm.example.com/v1',
         },
       );
     } catch (e) {
@@ -42,11 +43,15 @@ describe('loadConfig', () => {
         'DEMO_WORKSPACE',
         'ENCRYPTION_KEY',
         'LLM_TRUSTED_ORIGINS',
+        'LLM_BASE_URL',
       ]),
     );
-    expect(problems).toHaveLength(6);
+    expect(problems).toHaveLength(7);
     expect((error as AppError).message).not.toContain('secret');
     expect(problems.find((p) => p.startsWith('PORT'))).toContain('(got "eighty")');
+    expect(problems.find((p) => p.startsWith('LLM_BASE_URL'))).toBe(
+      'LLM_BASE_URL: must not contain a user name or password; give the key as LLM_API_KEY (got "https://***@llm.example.com/v1")',
+    );
   });
 
   it('reads comma-separated lists trimmed, empty entries dropped', () => {

@@ -6,7 +6,12 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseEnv } from 'node:util';
 import { z } from 'zod';
-import { platforms, type Platform } from '@socialpulse/contracts';
+import {
+  callableUrlSchema,
+  maskUrlCredentials,
+  platforms,
+  type Platform,
+} from '@socialpulse/contracts';
 import { AppError, describeIoError, errnoCode } from './errors.js';
 
 const booleanFromEnv = z
@@ -130,7 +135,7 @@ export const configSchema = z.object({
   ANALYSIS_SUPERVISE_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
   ANALYSIS_POLL_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
   ANALYSIS_STREAM_KEEPALIVE_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
-  LLM_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  LLM_BASE_URL: callableUrlSchema('give the key as LLM_API_KEY').optional(),
   LLM_API_KEY: z.string().min(1).optional(),
   LLM_MODEL: z.string().min(1).optional(),
   LLM_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(60_000),
@@ -244,7 +249,7 @@ function describeIssues(error: z.ZodError, source: Record<string, string | undef
         ? ''
         : /KEY|SECRET|TOKEN|PASSWORD|DATABASE_URL|DATABASE_APP_URL|REDIS_URL|SMTP_URL/.test(name)
           ? ' (value hidden)'
-          : ` (got "${value}")`;
+          : ` (got "${maskUrlCredentials(value)}")`;
     return `${name}: ${issue.message}${shown}`;
   });
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { platformSchema } from './posts.js';
-import { storableTextSchema } from './text.js';
+import { callableUrlSchema, storableTextSchema } from './text.js';
 import { workspaceParamsSchema } from './workspaces.js';
 
 export const analysisEngines = ['local', 'llm'] as const;
@@ -327,8 +327,7 @@ export const analysisSettingsPatchSchema = z
     categories: categoryRulesSchema.optional(),
     llm: z
       .object({
-        base_url: z
-          .url({ protocol: /^https?$/ })
+        base_url: callableUrlSchema('send the key as api_key')
           .refine((v) => !v.includes('\u0000'), 'must not contain NUL characters')
           .nullable()
           .optional()

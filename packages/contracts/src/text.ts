@@ -16,3 +16,19 @@ export const nameSchema = (max: number) =>
     .max(max)
     .refine(hasNoNul, NO_NUL)
     .refine((v) => v.isWellFormed(), 'must be valid Unicode (no unpaired surrogates)');
+
+/**
+ * An http(s) URL a server calls: without a user name or password in it. A key there would be
+ * stored and shown as plain configuration, and never sent: the LLM client's HTTP library drops a
+ * URL's credentials (and fetch refuses such a URL).
+ */
+export const callableUrlSchema = (keyHint: string) =>
+  z.url({ protocol: /^https?$/ }).refine((v) => {
+    const url = new URL(v);
+    return url.username === '' && url.password === '';
+  }, `must not contain a user name or password; ${keyHint}`);
+
+/** `text` with any URL's user name and password replaced by `***`, for messages that echo input. */
+export function maskUrlCredentials(text: string): string {
+  return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/)[^/?#@\s]*@/gi, '$1***@');
+}

@@ -139,4 +139,29 @@ describe('validation problems', () => {
     for (const error of [signIn, unknown, nested, whole])
       expect(JSON.stringify(error)).not.toContain(secret);
   });
+
+  it('refuses a base URL with a key in it, without echoing the key', async () => {
+    const secret = 'sk-in-the-url';
+    const error = await send('PATCH', '/settings', {
+      llm: { base_url: `https://me:${secret}@llm.example.com/v1` },
+    });
+    expect(error.details.problems).toEqual([
+      {
+        in: 'body',
+        field: 'llm.base_url',
+        message: 'must not contain a user name or password; send the key as api_key',
+        value: 'https://***@llm.example.com/v1',
+      },
+    ]);
+    const nested = await send('PATCH', '/settings', {
+      llm: [{ base_url: `https://me:${secret}@llm.example.com/v1` }],
+    });
+    expect(nested.details.problems).toEqual([
+      expect.objectContaining({
+        field: 'llm',
+        value: [{ base_url: 'https://***@llm.example.com/v1' }],
+      }),
+    ]);
+    for (const e of [error, nested]) expect(JSON.stringify(e)).not.toContain(secret);
+  });
 });

@@ -8,6 +8,7 @@ import {
   hasZodFastifySchemaValidationErrors,
   isResponseSerializationError,
 } from 'fastify-type-provider-zod';
+import { maskUrlCredentials } from '@socialpulse/contracts';
 import { AppError, type ErrorCode } from '../../errors.js';
 
 interface ErrorReply {
@@ -57,14 +58,18 @@ const cut = (text: string): string => {
 /**
  * The received value as a problem shows it: scalars as they came (a string cut to 100
  * characters), an object or array as itself when its JSON is that short, else its JSON cut;
- * secret-named members inside are redacted.
+ * secret-named members inside are redacted, and so are the user names and passwords of URLs.
  */
 function shown(value: unknown): unknown {
-  if (typeof value === 'string') return cut(value);
+  if (typeof value === 'string') return cut(maskUrlCredentials(value));
   if (value === null || typeof value === 'number' || typeof value === 'boolean') return value;
   if (typeof value !== 'object') return undefined;
   const json = JSON.stringify(value, (name, member: unknown) =>
-    name !== '' && SECRET_NAME.test(name) ? '[redacted]' : member,
+    name !== '' && SECRET_NAME.test(name)
+      ? '[redacted]'
+      : typeof member === 'string'
+        ? maskUrlCredentials(member)
+        : member,
   );
   return json.length <= MAX_VALUE_CHARS ? (JSON.parse(json) as unknown) : cut(json);
 }
