@@ -509,6 +509,35 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
       headers: owner.headers,
     });
     expect(again.statusCode).toBe(409);
+    const resumed = await app.inject({
+      method: 'POST',
+      url: `/v1/workspaces/${ws}/analyses/${id}/retry`,
+      headers: owner.headers,
+    });
+    expect(resumed.statusCode, resumed.body).toBe(202);
+    const stopped = await app.inject({
+      method: 'POST',
+      url: `/v1/workspaces/${ws}/analyses/${id}/cancel`,
+      headers: owner.headers,
+    });
+    expect(stopped.statusCode, stopped.body).toBe(200);
+    // Who started, resumed and stopped it: an analysis may spend money. The refused cancel is not audited.
+    const audited = await db.adminPool.query<{
+      action: string;
+      user_id: string | null;
+      details: Record<string, unknown>;
+    }>('SELECT action, user_id, details FROM audit_log WHERE target = $1 ORDER BY id', [id]);
+    const ownerId = await userIdOf(app, owner);
+    expect(audited.rows).toEqual([
+      {
+        action: 'analysis.started',
+        user_id: ownerId,
+        details: { engines: ['local'], posts: 200, chunk_size: 1, priority: 0 },
+      },
+      { action: 'analysis.cancelled', user_id: ownerId, details: {} },
+      { action: 'analysis.retried', user_id: ownerId, details: { status: 'queued' } },
+      { action: 'analysis.cancelled', user_id: ownerId, details: {} },
+    ]);
   });
 
   it('refuses to retry an analysis that has nothing to retry, and names an unknown one', async () => {
@@ -787,6 +816,11 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
       const within = await patch(4);
       expect(within.statusCode, within.body).toBe(200);
       expect(within.json<Analysis>().priority).toBe(4);
+      const moved = await db.adminPool.query<{ details: { priority: number } }>(
+        "SELECT details FROM audit_log WHERE action = 'analysis.priority_changed' AND target = $1",
+        [within.json<Analysis>().id],
+      );
+      expect(moved.rows.map((r) => r.details.priority)).toEqual([4]);
       // Its chunk, already queued, moved to the faster lane: first in line.
       expect(within.json<Analysis>().queue_position).toBe(0);
       expect((await patch(5)).statusCode).toBe(403);

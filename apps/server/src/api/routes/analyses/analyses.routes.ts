@@ -42,6 +42,7 @@ import {
   submitAnalysis,
 } from '../../../domain/analyses/analyses.service.js';
 import { insertAuditEntry } from '../../../db/repos/audit.repo.js';
+import { auditedRequest } from '../../audit.js';
 import type { AppDeps, ZodApp } from '../../types.js';
 import {
   exportResults,
@@ -76,8 +77,8 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
         principal?.kind === 'api_key'
           ? { userId: null, apiKeyId: principal.keyId }
           : { userId: principal?.userId ?? null, apiKeyId: null };
-      const analysis = await request.scoped((c) =>
-        submitAnalysis(
+      const analysis = await request.scoped(async (c) => {
+        const submitted = await submitAnalysis(
           c,
           queue.boss,
           request.tenant,
@@ -85,8 +86,22 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
           requester,
           request.body,
           deps.config.llm,
-        ),
-      );
+        );
+        // Who started what, in the submission's transaction: an analysis may spend money.
+        await insertAuditEntry(c, {
+          ...auditedRequest(request),
+          workspaceId,
+          action: 'analysis.started',
+          target: submitted.id,
+          details: {
+            engines: submitted.engines,
+            posts: submitted.total_posts,
+            chunk_size: submitted.chunk_size,
+            priority: submitted.priority,
+          },
+        });
+        return submitted;
+      });
       const live = await request.scoped((c) => liveStateOf(c, analysis, slots));
       return reply
         .code(202)
@@ -190,6 +205,13 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
           request.body.priority,
           asOperator,
         );
+        await insertAuditEntry(c, {
+          ...auditedRequest(request),
+          workspaceId,
+          action: 'analysis.priority_changed',
+          target: analysisId,
+          details: { priority: a.priority },
+        });
         return presentAnalysis(a, await liveStateOf(c, a, slots));
       });
     },
@@ -212,6 +234,12 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
       const queue = await deps.jobs.get();
       return request.scoped(async (c) => {
         const a = await cancelAnalysis(c, queue.boss, workspaceId, analysisId);
+        await insertAuditEntry(c, {
+          ...auditedRequest(request),
+          workspaceId,
+          action: 'analysis.cancelled',
+          target: analysisId,
+        });
         return presentAnalysis(a, await liveStateOf(c, a, slots));
       });
     },
@@ -232,9 +260,17 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
       const { workspaceId, analysisId } = request.params;
       const queue = await deps.jobs.get();
       // Where the analysis now stands in line, read after the retry's commit has queued it.
-      const a = await request.scoped((c) =>
-        retryAnalysis(c, queue.boss, request.tenant, workspaceId, analysisId),
-      );
+      const a = await request.scoped(async (c) => {
+        const retried = await retryAnalysis(c, queue.boss, request.tenant, workspaceId, analysisId);
+        await insertAuditEntry(c, {
+          ...auditedRequest(request),
+          workspaceId,
+          action: 'analysis.retried',
+          target: analysisId,
+          details: { status: retried.status },
+        });
+        return retried;
+      });
       const live = await request.scoped((c) => liveStateOf(c, a, slots));
       return reply.code(202).send(presentAnalysis(a, live));
     },
@@ -310,13 +346,10 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
       }
       await request.scoped((c) =>
         insertAuditEntry(c, {
+          ...auditedRequest(request),
           workspaceId,
-          userId: request.actor().userId,
-          actor: request.actor().label,
           action: 'analysis.exported',
           target: analysisId,
-          ip: request.ip,
-          requestId: request.id,
           details: { format },
         }),
       );
@@ -752,13 +785,10 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
           );
         }
         await insertAuditEntry(c, {
+          ...auditedRequest(request),
           workspaceId,
-          userId: request.actor().userId,
-          actor: request.actor().label,
-          requestId: request.id,
           action: 'analysis_settings.updated',
           target: workspaceId,
-          ip: request.ip,
           details: {
             fields: [
               ...(categories !== undefined ? ['categories'] : []),

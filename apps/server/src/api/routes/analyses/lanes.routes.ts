@@ -7,6 +7,7 @@ import {
 } from '@socialpulse/contracts';
 import { AppError, notFound } from '../../../errors.js';
 import { insertAuditEntry } from '../../../db/repos/audit.repo.js';
+import { auditedRequest } from '../../audit.js';
 import { setUserLane, setWorkspaceLane } from '../../../db/repos/analyses.repo.js';
 import { withTenant } from '../../../db/tenant.js';
 import type { FastifyRequest } from 'fastify';
@@ -45,14 +46,11 @@ export function registerLaneRoutes(app: ZodApp, deps: AppDeps): void {
           : await setUserLane(c, id, priority);
       if (!found) throw notFound(of, id);
       await insertAuditEntry(c, {
+        ...auditedRequest(request),
         workspaceId: scope.workspaceId,
-        userId: request.actor().userId,
-        actor: request.actor().label,
         action: 'analysis.lane_set',
         target: id,
         details: of === 'workspace' ? { priority } : { priority, of },
-        ip: request.ip,
-        requestId: request.id,
       });
     });
   };

@@ -8,6 +8,7 @@ import {
 } from '@socialpulse/contracts';
 import { notFound } from '../../../errors.js';
 import { insertAuditEntry } from '../../../db/repos/audit.repo.js';
+import { auditedRequest } from '../../audit.js';
 import {
   findApiKeyByPrefixInWorkspace,
   listApiKeys,
@@ -101,13 +102,10 @@ export function registerApiKeyRoutes(app: ZodApp, deps: AppDeps): void {
         if (!key) throw notFound('api key', keyId);
         await revokeApiKey(c, workspaceId, key.id);
         await insertAuditEntry(c, {
+          ...auditedRequest(request),
           workspaceId,
-          userId: request.actor().userId,
-          actor: request.actor().label,
           action: 'api_key.revoked',
           target: key.prefix,
-          ip: request.ip,
-          requestId: request.id,
         });
       });
       return reply.status(204).send(null);

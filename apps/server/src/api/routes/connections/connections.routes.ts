@@ -24,6 +24,7 @@ import {
 } from '@socialpulse/contracts';
 import { AppError, coerceError, notFound } from '../../../errors.js';
 import { insertAuditEntry } from '../../../db/repos/audit.repo.js';
+import { auditedRequest } from '../../audit.js';
 import { findConnectionForUpdate, listConnections } from '../../../db/repos/connections.repo.js';
 import { findDeadLetter, listDeadLetters } from '../../../db/repos/dead-letters.repo.js';
 import { findSyncRun, listSyncRuns } from '../../../db/repos/sync-runs.repo.js';
@@ -154,13 +155,10 @@ export function registerConnectionRoutes(app: ZodApp, deps: AppDeps & Collection
           resolved,
         );
         await insertAuditEntry(c, {
+          ...auditedRequest(request),
           workspaceId,
-          userId: request.actor().userId,
-          actor: request.actor().label,
           action: 'connection.created',
           target: stored.connection.id,
-          ip: request.ip,
-          requestId: request.id,
           details: {
             platform: stored.connection.platform,
             account: stored.connection.handle ?? stored.connection.externalAccountId,
@@ -344,13 +342,10 @@ export function registerConnectionRoutes(app: ZodApp, deps: AppDeps & Collection
         );
       await request.scoped((c) =>
         insertAuditEntry(c, {
+          ...auditedRequest(request),
           workspaceId,
-          userId: request.actor().userId,
-          actor: request.actor().label,
           action: 'connection.deleted',
           target: connectionId,
-          ip: request.ip,
-          requestId: request.id,
           details: {
             platform: disconnected.platform,
             account: disconnected.handle ?? disconnected.externalAccountId,
@@ -530,13 +525,10 @@ export function registerConnectionRoutes(app: ZodApp, deps: AppDeps & Collection
       const discarded = await request.scoped(async (c) => {
         const d = await discardDeadLetter(c, workspaceId, deadLetterId);
         await insertAuditEntry(c, {
+          ...auditedRequest(request),
           workspaceId,
-          userId: request.actor().userId,
-          actor: request.actor().label,
           action: 'dead_letter.discarded',
           target: deadLetterId,
-          ip: request.ip,
-          requestId: request.id,
           details: { operation: d.operation, connection_id: d.connectionId },
         });
         return d;

@@ -16,6 +16,7 @@ import {
 import { AppError, notFound } from '../../../errors.js';
 import { findImportRun, listImportRuns, listRejects } from '../../../db/repos/imports.repo.js';
 import { insertAuditEntry } from '../../../db/repos/audit.repo.js';
+import { auditedRequest } from '../../audit.js';
 import { limitBytes } from '../../../domain/imports/byte-limit.js';
 import { decodeCursor, encodeCursor, filterFingerprint } from '../../../domain/posts/cursor.js';
 import {
@@ -169,9 +170,8 @@ export async function registerImportRoutes(app: ZodApp, deps: AppDeps): Promise<
         await prepared.close();
         await request.scoped((c) =>
           insertAuditEntry(c, {
+            ...auditedRequest(request),
             workspaceId,
-            userId: request.actor().userId,
-            actor: request.actor().label,
             action: 'import.completed',
             target: run.id,
             details: {
@@ -180,8 +180,6 @@ export async function registerImportRoutes(app: ZodApp, deps: AppDeps): Promise<
               updated: run.updated,
               rejected: run.rejected,
             },
-            ip: request.ip,
-            requestId: request.id,
           }),
         );
         return reply

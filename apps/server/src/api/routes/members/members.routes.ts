@@ -9,6 +9,7 @@ import {
 } from '@socialpulse/contracts';
 import { AppError, notFound } from '../../../errors.js';
 import { insertAuditEntry } from '../../../db/repos/audit.repo.js';
+import { auditedRequest } from '../../audit.js';
 import {
   countOwners,
   deleteMembership,
@@ -88,14 +89,11 @@ export function registerMemberRoutes(app: ZodApp, deps: AppDeps): void {
           throw new AppError('forbidden', `Your role cannot grant ${request.body.role}`);
         await upsertMembership(c, workspaceId, user.id, request.body.role);
         await insertAuditEntry(c, {
+          ...auditedRequest(request),
           workspaceId,
-          userId: request.actor().userId,
-          actor: request.actor().label,
           action: 'member.added',
           target: user.id,
           details: { role: request.body.role },
-          ip: request.ip,
-          requestId: request.id,
         });
         return (await listMembers(c, workspaceId)).find((m) => m.userId === user.id);
       });
@@ -134,14 +132,11 @@ export function registerMemberRoutes(app: ZodApp, deps: AppDeps): void {
           throw new AppError('conflict', 'A workspace keeps at least one owner');
         await upsertMembership(c, workspaceId, userId, request.body.role);
         await insertAuditEntry(c, {
+          ...auditedRequest(request),
           workspaceId,
-          userId: request.actor().userId,
-          actor: request.actor().label,
           action: 'member.role_changed',
           target: userId,
           details: { from: current, to: request.body.role },
-          ip: request.ip,
-          requestId: request.id,
         });
         return (await listMembers(c, workspaceId)).find((m) => m.userId === userId);
       });
@@ -172,14 +167,11 @@ export function registerMemberRoutes(app: ZodApp, deps: AppDeps): void {
           throw new AppError('conflict', 'A workspace keeps at least one owner');
         await deleteMembership(c, workspaceId, userId);
         await insertAuditEntry(c, {
+          ...auditedRequest(request),
           workspaceId,
-          userId: request.actor().userId,
-          actor: request.actor().label,
           action: 'member.removed',
           target: userId,
           details: { role: current },
-          ip: request.ip,
-          requestId: request.id,
         });
       });
       return reply.status(204).send(null);

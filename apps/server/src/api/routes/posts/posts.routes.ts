@@ -10,6 +10,7 @@ import {
   workspaceParamsSchema,
 } from '@socialpulse/contracts';
 import { insertAuditEntry } from '../../../db/repos/audit.repo.js';
+import { auditedRequest } from '../../audit.js';
 import { getPost, listSnapshots } from '../../../db/repos/posts.repo.js';
 import { appliedExportFilters, exportPosts } from '../../../domain/posts/export.service.js';
 import { listPostPage, parseFields, toFilter } from '../../../domain/posts/posts.service.js';
@@ -79,13 +80,10 @@ export function registerPostRoutes(app: ZodApp, _deps: AppDeps): void {
       // Recorded before the data leaves: an export that fails halfway was still an export.
       await request.scoped((c) =>
         insertAuditEntry(c, {
+          ...auditedRequest(request),
           workspaceId,
-          userId: request.actor().userId,
-          actor: request.actor().label,
           action: 'posts.exported',
           target: workspaceId,
-          ip: request.ip,
-          requestId: request.id,
           details: { format, filters: appliedExportFilters(filters), destination: 'http' },
         }),
       );

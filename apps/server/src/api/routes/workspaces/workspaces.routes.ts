@@ -7,6 +7,7 @@ import {
   workspaceSchema,
 } from '@socialpulse/contracts';
 import { insertAuditEntry } from '../../../db/repos/audit.repo.js';
+import { auditedRequest } from '../../audit.js';
 import {
   getWorkspace,
   listWorkspaces,
@@ -94,14 +95,11 @@ export function registerWorkspaceRoutes(app: ZodApp, deps: AppDeps): void {
           requireMfa: request.body.require_mfa,
         });
         await insertAuditEntry(c, {
+          ...auditedRequest(request),
           workspaceId,
-          userId: request.actor().userId,
-          actor: request.actor().label,
           action: 'workspace.updated',
           target: workspaceId,
           details: { ...request.body },
-          ip: request.ip,
-          requestId: request.id,
         });
         return getWorkspace(c, workspaceId);
       });
