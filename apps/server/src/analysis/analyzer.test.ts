@@ -1,7 +1,13 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { analysisCreateSchema } from '@socialpulse/contracts';
 import { createAnalyzer, type PostAnalysis } from './analyzer.js';
-import { isItemError, type ItemError } from './engine.js';
+import {
+  isItemError,
+  SENTIMENT_ENGINE_NAMES,
+  type ItemError,
+  type SentimentResult,
+} from './engine.js';
 import { getSentimentModel } from './models/sentiment-weights.js';
 
 const analyzer = createAnalyzer({
@@ -12,40 +18,117 @@ const analyzer = createAnalyzer({
   ],
 });
 
+/**
+ * Whether each engine (by name and version) gave class probabilities when it first answered:
+ * an engine gives them for every post it reads or for none (engine.ts, SentimentResult).
+ */
+const hasProbabilities = new Map<string, boolean>();
+
+/** The rules of engine.ts's SentimentResult, the same for every engine. */
+function expectValidSentiment(s: SentimentResult): void {
+  expect(s.engine.name.length).toBeGreaterThan(0);
+  expect(s.engine.version.length).toBeGreaterThan(0);
+  if (s.label === null) {
+    expect(s.reason).toBeDefined();
+    expect(s.score).toBeNull();
+    expect(s.probabilities).toBeNull();
+    return;
+  }
+  expect(['positive', 'neutral', 'negative']).toContain(s.label);
+  expect(s.reason).toBeUndefined();
+  expect(Number.isFinite(s.score)).toBe(true);
+  expect(Math.abs(s.score ?? Number.NaN)).toBeLessThanOrEqual(1);
+  const p = s.probabilities;
+  const key = `${s.engine.name}@${s.engine.version}`;
+  const had = hasProbabilities.get(key);
+  if (had === undefined) hasProbabilities.set(key, p !== null);
+  else expect(p !== null, `${key} gives probabilities for some posts only`).toBe(had);
+  if (p !== null) {
+    for (const v of [p.negative, p.neutral, p.positive]) {
+      expect(v).toBeGreaterThanOrEqual(0);
+      expect(v).toBeLessThanOrEqual(1);
+    }
+    expect(p.negative + p.neutral + p.positive).toBeCloseTo(1, 3);
+  }
+}
+
 function expectValid(result: PostAnalysis | ItemError): void {
   if (isItemError(result)) {
     // A clear per-item error is allowed; it must say why.
     expect(result.error.message.length).toBeGreaterThan(0);
     return;
   }
-  for (const n of [result.vader.neg, result.vader.neu, result.vader.pos, result.vader.compound]) {
-    expect(Number.isFinite(n)).toBe(true);
+  // VADER's scores come with the sentiment or not at all (the language gate refused the post).
+  if (result.sentiment.label === null) expect(result.vader).toBeNull();
+  else {
+    const v = result.vader;
+    expect(v).not.toBeNull();
+    for (const n of [v?.neg, v?.neu, v?.pos, v?.compound]) expect(Number.isFinite(n)).toBe(true);
   }
-  for (const s of [result.sentiment, ...Object.values(result.sentiments ?? {})]) {
-    expect(s.engine.name.length).toBeGreaterThan(0);
-    expect(s.engine.version.length).toBeGreaterThan(0);
-    if (s.label === null) {
-      expect(s.reason).toBeDefined();
-      expect(s.score).toBeNull();
-      expect(s.probabilities).toBeNull();
-    } else {
-      expect(['positive', 'neutral', 'negative']).toContain(s.label);
-      expect(s.score).not.toBeNull();
-      expect(Math.abs(s.score ?? Number.NaN)).toBeLessThanOrEqual(1);
-      const p = s.probabilities;
-      // VADER has no probabilities; the model and the default always do.
-      if (s.engine.name === 'vader') expect(p).toBeNull();
-      else {
-        expect(p).not.toBeNull();
-        expect((p?.negative ?? 0) + (p?.neutral ?? 0) + (p?.positive ?? 0)).toBeCloseTo(1, 3);
-      }
-    }
-  }
+  const sentiments = Object.values(result.sentiments ?? {});
+  for (const s of [result.sentiment, ...sentiments]) expectValidSentiment(s);
+  // The gate decides for every engine at once.
+  for (const s of sentiments) expect(s.reason).toBe(result.sentiment.reason);
   expect(typeof result.language).toBe('string');
   expect(Array.isArray(result.keywords)).toBe(true);
   expect(typeof result.toxic).toBe('boolean');
   expect(() => JSON.stringify(result)).not.toThrow();
 }
+
+/** One post's analysis, twice: one result for one post, and every engine is deterministic. */
+function analyzeTwice(text: string): PostAnalysis | ItemError | undefined {
+  const results = analyzer.analyzeBatch([{ id: 'p', text }]);
+  expect(results).toHaveLength(1);
+  expect(JSON.stringify(analyzer.analyzeBatch([{ id: 'p', text }]))).toBe(JSON.stringify(results));
+  return results[0];
+}
+
+describe('the sentiment engines', () => {
+  it("are the names the jobs' contract accepts", () => {
+    const engine = analysisCreateSchema.shape.options.unwrap().shape.sentiment_engine.unwrap();
+    expect([...engine.options].sort()).toEqual([...SENTIMENT_ENGINE_NAMES].sort());
+  });
+
+  it('give no VADER scores for a language they do not read, and say why', () => {
+    for (const [text, language, reason] of [
+      ['Die Hölle, das Bad war kaputt, so ein Mist', 'de', 'unsupported_language'],
+      ['Die Hölle, das Bad war kaputt, so ein Mist', undefined, 'unsupported_language'],
+      ['Die Katze', undefined, 'undetermined_language'],
+      ['', undefined, 'empty_text'],
+    ] as const) {
+      const [r] = analyzer.analyzeBatch([
+        { id: 'x', text, ...(language === undefined ? {} : { language }) },
+      ]);
+      if (r === undefined || isItemError(r)) throw new Error('expected a result');
+      expect(r.vader, text).toBeNull();
+      expect(r.sentiment, text).toMatchObject({ label: null, reason });
+      expect(r.sentiments?.vader, text).toMatchObject({ label: null, score: null, reason });
+      expectValid(r);
+    }
+  });
+
+  it('run only the engines an analyzer answers with', () => {
+    const model = getSentimentModel();
+    const logits = vi.spyOn(model, 'logits');
+    try {
+      const text = 'I love this, best day ever';
+      const vaderOnly = createAnalyzer({ engine: 'vader' }).analyze({ id: 'v', text });
+      expect(logits).not.toHaveBeenCalled();
+      expect(vaderOnly.sentiment).toMatchObject({ label: 'positive', engine: { name: 'vader' } });
+      expect(vaderOnly.sentiments).toBeUndefined();
+      // The model runs once a post, even when two engines read its logits.
+      const all = createAnalyzer({ engine: 'all' }).analyze({ id: 'a', text });
+      expect(logits).toHaveBeenCalledTimes(1);
+      expect(all.sentiments?.vader).toEqual(vaderOnly.sentiment);
+      expect(createAnalyzer({ engine: 'model' }).analyze({ id: 'm', text }).sentiment).toEqual(
+        all.sentiments?.model,
+      );
+      expect(createAnalyzer().analyze({ id: 'd', text }).sentiment).toEqual(all.sentiment);
+    } finally {
+      logits.mockRestore();
+    }
+  });
+});
 
 describe('createAnalyzer', () => {
   it('analyses a post end to end', () => {
@@ -241,7 +324,7 @@ describe('bad input never crashes, NaNs or silently zeroes', () => {
   ];
 
   it.each(awkward.map((t) => [t.slice(0, 40), t]))('%s', (_name, text) => {
-    const [r] = analyzer.analyzeBatch([{ id: 'x', text }]);
+    const r = analyzeTwice(text);
     expect(r).toBeDefined();
     if (r !== undefined) expectValid(r);
   });
@@ -254,9 +337,7 @@ describe('bad input never crashes, NaNs or silently zeroes', () => {
           fc.string({ unit: 'grapheme', maxLength: 300 }),
         ),
         (text) => {
-          const results = analyzer.analyzeBatch([{ id: 'p', text }]);
-          expect(results).toHaveLength(1);
-          const [r] = results;
+          const r = analyzeTwice(text);
           if (r !== undefined) expectValid(r);
         },
       ),
@@ -287,7 +368,7 @@ describe('bad input never crashes, NaNs or silently zeroes', () => {
     );
     fc.assert(
       fc.property(fc.array(piece, { maxLength: 60 }), (pieces) => {
-        const [r] = analyzer.analyzeBatch([{ id: 'p', text: pieces.join('') }]);
+        const r = analyzeTwice(pieces.join(''));
         if (r !== undefined) expectValid(r);
       }),
       { numRuns: 300, seed: 7 },

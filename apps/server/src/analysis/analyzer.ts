@@ -13,7 +13,11 @@ import type {
 } from './engine.js';
 import { combine, combinerInputs, COMBINER_FEATURES } from './models/default-sentiment.js';
 import { getSentimentModel, shippedModelFile } from './models/sentiment-weights.js';
-import { predictionFromLogits, type SentimentModel } from './models/sentiment-model.js';
+import {
+  predictionFromLogits,
+  type SentimentModel,
+  type SentimentPrediction,
+} from './models/sentiment-model.js';
 import { createCategoryMatcher, type CategoryRule } from './nlp/categories.js';
 import { extractEntities } from './nlp/extract.js';
 import { postKeywords, type IdfLookup, type Keyword } from './nlp/keywords.js';
@@ -38,7 +42,10 @@ export const VADER_ENGINE: EngineInfo = { name: 'vader', version: '3.3.2+lexicon
 // feature and pp) and _gl, _ga, mibextid everywhere; declared three-letter codes read as
 // two-letter ones ("eng": "en") and X's "qme", "qht", "art", "zxx" as no declaration; VADER's
 // sentiment without probabilities.
-export const ANALYZER_ENGINE: EngineInfo = { name: 'socialpulse-analysis', version: '5' };
+// 6: `vader` is null when the sentiment engines refuse the post (unsupported or undetermined
+// language, empty text), as `sentiment` is: German "die", "bad", "war" no longer give a
+// confident compound; an analyzer computes only the sentiment engines its `engine` option needs.
+export const ANALYZER_ENGINE: EngineInfo = { name: 'socialpulse-analysis', version: '6' };
 /**
  * The model's and default's inference beyond the shipped file: `segmented` reads a text longer
  * than any tweet in segments (sentiment-model.ts, segmentCuts).
@@ -57,7 +64,12 @@ export interface PostAnalysis {
   sentiment: SentimentResult;
   /** Every engine's sentiment, with `--engine all`. */
   sentiments?: Record<SentimentEngineName, SentimentResult>;
-  vader: VaderScores;
+  /**
+   * VADER's proportions and compound; null when the sentiment engines refuse the post (then
+   * `sentiment.reason` says why): VADER reads any Latin-script text as English, and German
+   * "die", "bad", "war" would otherwise score a confident −0.9.
+   */
+  vader: VaderScores | null;
   hashtags: string[];
   mentions: string[];
   cashtags: string[];
@@ -135,48 +147,70 @@ export function createAnalyzer(options: AnalyzerOptions = {}): Analyzer {
     };
   }
 
-  function sentiments(
-    text: string,
-    tokens: readonly Token[],
-    language: string,
-    scores: VaderScores,
-  ): Record<SentimentEngineName, SentimentResult> {
-    const readable = sentimentReadable(text, tokens, language, vader);
-    if (readable !== true) {
-      return {
-        default: nullSentiment(defaultInfo, readable),
-        model: nullSentiment(modelInfo, readable),
-        vader: nullSentiment(VADER_ENGINE, readable),
-      };
-    }
-    model.logits(text, z, tokens);
-    const own = predictionFromLogits(z, model.temperature);
-    for (let c = 0; c < 3; c++) z[c] = (z[c] ?? 0) / model.temperature;
-    combinerInputs(z, scores, x);
-    const combined = combine(combinerWeights, x);
-    return {
-      default: {
-        label: combined.label,
-        score: round4(combined.score),
-        probabilities: probs(combined.probabilities),
-        engine: defaultInfo,
-      },
-      model: {
-        label: own.label,
-        score: round4(own.score),
-        probabilities: probs(own.probabilities),
-        engine: modelInfo,
-      },
-      vader: {
-        label: vaderLabel(scores.compound),
-        score: scores.compound,
-        // VADER has no probabilities: its neg/neu/pos are shares of the text (in `vader`), and
-        // a long neutral text can score positive with neu 0.92.
-        probabilities: null,
-        engine: VADER_ENGINE,
-      },
-    };
+  // The model's logits divided by its temperature: the combiner's input.
+  const scaled = new Float64Array(3);
+
+  /** A post the engines may read, and what is computed once for all of them. */
+  interface Reading {
+    text: string;
+    tokens: readonly Token[];
+    scores: VaderScores;
+    model: SentimentPrediction | null;
   }
+
+  /**
+   * The model's prediction, computed on first use; it leaves the post's scaled logits in
+   * `scaled` (one post at a time: analyze is synchronous, and a Reading lives for one post).
+   */
+  function modelOf(reading: Reading): SentimentPrediction {
+    if (reading.model === null) {
+      model.logits(reading.text, z, reading.tokens);
+      reading.model = predictionFromLogits(z, model.temperature);
+      for (let c = 0; c < 3; c++) scaled[c] = (z[c] ?? 0) / model.temperature;
+    }
+    return reading.model;
+  }
+
+  // A switch over every name: a new engine name does not compile until it has a case here.
+  function sentimentOf(engine: SentimentEngineName, reading: Reading): SentimentResult {
+    switch (engine) {
+      case 'default': {
+        modelOf(reading);
+        combinerInputs(scaled, reading.scores, x);
+        const combined = combine(combinerWeights, x);
+        return {
+          label: combined.label,
+          score: round4(combined.score),
+          probabilities: probs(combined.probabilities),
+          engine: defaultInfo,
+        };
+      }
+      case 'model': {
+        const own = modelOf(reading);
+        return {
+          label: own.label,
+          score: round4(own.score),
+          probabilities: probs(own.probabilities),
+          engine: modelInfo,
+        };
+      }
+      case 'vader':
+        return {
+          label: vaderLabel(reading.scores.compound),
+          score: reading.scores.compound,
+          // VADER has no probabilities: its neg/neu/pos are shares of the text (in `vader`), and
+          // a long neutral text can score positive with neu 0.92.
+          probabilities: null,
+          engine: VADER_ENGINE,
+        };
+    }
+  }
+
+  const infoOf: Record<SentimentEngineName, EngineInfo> = {
+    default: defaultInfo,
+    model: modelInfo,
+    vader: VADER_ENGINE,
+  };
 
   function analyze(post: PostInput): PostAnalysis {
     const truncated = post.text.length > MAX_TEXT_LENGTH;
@@ -184,15 +218,33 @@ export function createAnalyzer(options: AnalyzerOptions = {}): Analyzer {
     const tokens = tokenize(text);
     const language =
       declaredLanguage(post.language) ?? detectLanguage(tokens, isEnglishWord).language;
-    const scores = vader.polarityScores(text);
-    const all = sentiments(text, tokens, language, scores);
+    const readable = sentimentReadable(text, tokens, language, vader);
+    const refusal = readable === true ? undefined : readable;
+    const reading: Reading | null =
+      readable === true ? { text, tokens, scores: vader.polarityScores(text), model: null } : null;
+    // Only the engines this analyzer answers with are computed: the model's logits are the
+    // dearest part of a post's analysis, and `engine: 'vader'` needs none.
+    const answer = (engine: SentimentEngineName): SentimentResult =>
+      reading === null ? nullSentiment(infoOf[engine], refusal) : sentimentOf(engine, reading);
+    let sentiment: SentimentResult;
+    let sentiments: Record<SentimentEngineName, SentimentResult> | undefined;
+    if (engineChoice === 'all') {
+      sentiments = {
+        default: answer('default'),
+        model: answer('model'),
+        vader: answer('vader'),
+      };
+      sentiment = sentiments.default;
+    } else {
+      sentiment = answer(engineChoice);
+    }
     const entities = extractEntities(tokens);
     const result: PostAnalysis = {
       id: post.id,
       language,
-      sentiment: engineChoice === 'all' ? all.default : all[engineChoice],
-      ...(engineChoice === 'all' ? { sentiments: all } : {}),
-      vader: scores,
+      sentiment,
+      ...(sentiments === undefined ? {} : { sentiments }),
+      vader: reading === null ? null : reading.scores,
       ...entities,
       keywords: postKeywords(tokens, keywordLimit, options.idf),
       toxic: toxicity.detect(text, tokens).toxic,
@@ -303,13 +355,23 @@ function round4(x: number): number {
 
 /** A NaN or infinity in a result is a bug: fail this item loudly rather than store it. */
 function assertFinite(result: PostAnalysis): void {
-  const { vader, sentiment } = result;
+  const { vader } = result;
+  if (
+    vader !== null &&
+    (!Number.isFinite(vader.neg) ||
+      !Number.isFinite(vader.neu) ||
+      !Number.isFinite(vader.pos) ||
+      !Number.isFinite(vader.compound))
+  )
+    throw new Error('analysis produced a non-finite number');
+  assertFiniteSentiment(result.sentiment);
+  if (result.sentiments !== undefined)
+    for (const s of Object.values(result.sentiments)) assertFiniteSentiment(s);
+}
+
+function assertFiniteSentiment(sentiment: SentimentResult): void {
   const p = sentiment.probabilities;
   if (
-    !Number.isFinite(vader.neg) ||
-    !Number.isFinite(vader.neu) ||
-    !Number.isFinite(vader.pos) ||
-    !Number.isFinite(vader.compound) ||
     !Number.isFinite(sentiment.score ?? 0) ||
     (p !== null &&
       (!Number.isFinite(p.negative) || !Number.isFinite(p.neutral) || !Number.isFinite(p.positive)))

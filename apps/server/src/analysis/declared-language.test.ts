@@ -48,7 +48,7 @@ describe('VADER as an engine', () => {
   it('reports no probabilities: its proportions are in `vader`, not class probabilities', () => {
     const result = analyze('The meeting is at noon. '.repeat(30));
     expect(result.sentiments?.vader.probabilities).toBeNull();
-    expect(result.sentiments?.vader.score).toBe(result.vader.compound);
+    expect(result.sentiments?.vader.score).toBe(result.vader?.compound);
     expect(result.sentiments?.model.probabilities).not.toBeNull();
   });
 });

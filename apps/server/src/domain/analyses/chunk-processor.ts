@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import Big from 'big.js';
 import type { Analyzer, createAnalyzer as CreateAnalyzer } from '../../analysis/analyzer.js';
+import type { SentimentEngineName } from '../../analysis/engine.js';
 import type { CategoryRule } from '../../analysis/nlp/categories.js';
 import type {
   ChunkAggregates,
@@ -43,7 +44,8 @@ export interface ChunkWork {
 }
 
 export interface AnalysisOptions {
-  sentiment_engine?: 'default' | 'model' | 'vader';
+  /** One of the analysis folder's engine names (the contract's enum must list the same). */
+  sentiment_engine?: SentimentEngineName;
   /** The workspace's category rules when the analysis was submitted (absent before 2026-11-24). */
   categories?: CategoryRule[];
 }
