@@ -162,6 +162,25 @@ export class ConnectorError extends AppError {
   }
 }
 
+/**
+ * A 2xx whose body is not the shape the endpoint documents (no `data`/`items`/`feed` where the
+ * platform always sends one). Never read as an empty page: that ends a sync as if the account's
+ * history were over, and a metrics batch as if every post had been deleted.
+ */
+export function malformedResponse(
+  platform: Platform,
+  endpoint: string,
+  what: string,
+  httpStatus: number | null = null,
+): ConnectorError {
+  return new ConnectorError('malformed_response', `${platform} ${endpoint}: ${what}`, {
+    platform,
+    endpoint,
+    httpStatus,
+    platformCode: 'unexpected_shape',
+  });
+}
+
 export function isConnectorError(error: unknown): error is ConnectorError {
   return error instanceof ConnectorError;
 }

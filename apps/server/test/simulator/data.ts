@@ -36,6 +36,8 @@ export interface SimPost {
   deleted: boolean;
   /** A text set by a test (`setPostText`) instead of the seeded one: crafted or edited posts. */
   text?: string;
+  /** X: this timeline item is a retweet (`setRetweet`) of another account's tweet. */
+  retweetOf?: { id: string; handle: string };
 }
 
 const firstNames = [

@@ -137,6 +137,11 @@ export interface Simulator {
   deletePosts(platform: Platform, ids: readonly string[]): void;
   /** Replaces a post's text from now on (an edit, or a crafted value such as a NUL character). */
   setPostText(platform: Platform, id: string, text: string): void;
+  /**
+   * X: turns a timeline item into a retweet of someone else's tweet (`RT @…`, a `retweeted`
+   * reference, the original's large counts), as X lists them unless asked `exclude=retweets`.
+   */
+  setRetweet(platform: 'x', id: string): void;
   /** Moves a post to another creation time (a crafted value such as year 0); listings stay newest first. */
   setPostCreatedAt(platform: Platform, id: string, createdAtMs: number): void;
   /** Expires every access token of a platform now (refresh tokens stay valid). */
@@ -672,6 +677,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       const post = postIndex.get(platform)?.get(id);
       if (post === undefined) throw new Error(`no ${platform} post ${id}`);
       post.text = text;
+    },
+    setRetweet(platform, id) {
+      const post = postIndex.get(platform)?.get(id);
+      if (post === undefined) throw new Error(`no ${platform} post ${id}`);
+      post.retweetOf = { id: (BigInt(id) - 7n).toString(), handle: 'someone_else' };
     },
     setPostCreatedAt(platform, id, createdAtMs) {
       const post = postIndex.get(platform)?.get(id);

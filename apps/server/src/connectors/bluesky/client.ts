@@ -10,7 +10,7 @@ import type {
   ResolvedAccount,
 } from '../connector.js';
 import { getOnPlatform, snapshotOf } from '../connector.js';
-import { ConnectorError } from '../errors.js';
+import { ConnectorError, malformedResponse } from '../errors.js';
 import type { HttpClient, HttpResponse } from '../http/http-client.js';
 import { asArray, asRecord, asString, asText, dig, toIsoTimestamp, toCount } from '../mapping.js';
 import { mapBlueskyFeed, mapBlueskyPost } from './mapper.js';
@@ -93,6 +93,14 @@ export class BlueskyConnector implements Connector {
 
   /** A getAuthorFeed answer → a page. Exposed for replay. */
   feedPage(response: HttpResponse, options: ListPostsOptions = {}): PostPage {
+    // getAuthorFeed's output requires `feed` (lexicon): without it the page is not one.
+    if (!Array.isArray(asRecord(response.body)?.feed))
+      throw malformedResponse(
+        'bluesky',
+        'GET /xrpc/app.bsky.feed.getAuthorFeed',
+        'no `feed` array in the response',
+        response.status,
+      );
     const { posts, gaps } = mapBlueskyFeed(
       response.body,
       new Date(response.receivedAt).toISOString(),
@@ -119,6 +127,14 @@ export class BlueskyConnector implements Connector {
       // `uris` is repeated once per value.
       const rawQuery = `?${uris.map((u) => `uris=${encodeURIComponent(u)}`).join('&')}`;
       const response = await this.get('app.bsky.feed.getPosts', {}, ctx, rawQuery);
+      // Without `posts` (required by the lexicon), every uri asked for would read as deleted.
+      if (!Array.isArray(asRecord(response.body)?.posts))
+        throw malformedResponse(
+          'bluesky',
+          'GET /xrpc/app.bsky.feed.getPosts',
+          'no `posts` array in the response',
+          response.status,
+        );
       const capturedAt = new Date(response.receivedAt).toISOString();
       const seen = new Set<string>();
       for (const p of asArray(asRecord(response.body)?.posts)) {

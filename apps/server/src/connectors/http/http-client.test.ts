@@ -71,6 +71,35 @@ describe('the HTTP layer', () => {
     expect(requests[0]?.headers.authorization).toBe('Bearer secret-token-123456');
   });
 
+  it('a 2xx whose body is not JSON (truncated, or a proxy page) is malformed_response, sent once', async () => {
+    const { http, requests } = setup([
+      { body: '{"data":[{"id":"1","text":"cut her' },
+      { body: '<html>Service Unavailable</html>', headers: { 'content-type': 'text/html' } },
+    ]);
+    for (const what of ['truncated or not JSON', 'text/html body']) {
+      const error = await http.request(xProfile, req).catch((e: unknown) => e);
+      expect(isConnectorError(error)).toBe(true);
+      expect(error).toMatchObject({
+        kind: 'malformed_response',
+        platform: 'x',
+        endpoint: 'GET /2/users/:id/tweets',
+        httpStatus: 200,
+        platformCode: 'invalid_json',
+      });
+      expect((error as Error).message).toContain(what);
+    }
+    expect(requests).toHaveLength(2);
+  });
+
+  it('an error body stays text (X sends its 429 as text/plain); an empty 2xx is no body', async () => {
+    const { http } = setup([
+      { status: 400, body: 'Bad things', headers: { 'content-type': 'text/plain' } },
+      { status: 200 },
+    ]);
+    await expect(http.request(xProfile, req)).rejects.toMatchObject({ kind: 'bad_request' });
+    expect((await http.request(xProfile, req)).body).toBe('');
+  });
+
   it('retries 5xx with exponential back-off and jitter, then succeeds', async () => {
     const { http, sleeps } = setup([{ status: 503 }, { status: 502 }, { body: { data: [] } }], {
       backoffBaseMs: 1000,

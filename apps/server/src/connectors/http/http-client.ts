@@ -66,6 +66,11 @@ export interface HttpRequest {
   maxAttempts?: number;
   /** Further secrets of this request (a client secret, a refresh token) scrubbed from error messages. */
   secrets?: readonly string[];
+  /**
+   * `json` (default): a 2xx body must be JSON (or empty), else the request fails with
+   * `malformed_response`; `ignored`: the caller does not read the body (a revocation).
+   */
+  responseBody?: 'json' | 'ignored';
   credential: Credential;
   signal?: AbortSignal;
 }
@@ -401,14 +406,38 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
       return { ...cached.response, headers: response.headers };
     }
     let parsed: unknown = text;
+    let notJson: string | null = null;
     const type = response.headers.get('content-type') ?? '';
     if (text !== '' && (type.includes('json') || /^\s*[[{]/.test(text))) {
       try {
         parsed = parseJsonKeepingBigInts(text);
       } catch {
         parsed = text;
+        // Not the parser's message: it quotes the body, which may hold tokens.
+        notJson = 'it does not parse: truncated or not JSON';
       }
+    } else if (text.trim() !== '') {
+      notJson = `a ${type === '' ? 'body without content-type' : type} body`;
     }
+    // A 2xx the caller reads must be the JSON the platform documents: read as text, a truncated
+    // or foreign body (a proxy's HTML page) became an empty page, and a sync took it for the end
+    // of the account's history. Error bodies stay text (X's 429 is text/plain).
+    if (
+      notJson !== null &&
+      response.status >= 200 &&
+      response.status < 300 &&
+      request.responseBody !== 'ignored'
+    )
+      throw new ConnectorError(
+        'malformed_response',
+        `${profile.platform} ${request.endpoint}: the ${response.status} response is not valid JSON (${notJson}; ${text.length} characters)`,
+        {
+          platform: profile.platform,
+          endpoint: request.endpoint,
+          httpStatus: response.status,
+          platformCode: 'invalid_json',
+        },
+      );
     const raw: RawResponse = { status: response.status, headers: response.headers, body: parsed };
     const etag = response.headers.get('etag');
     if (

@@ -13,7 +13,7 @@ import type {
   ResolvedAccount,
 } from '../connector.js';
 import { getOnPlatform, snapshotOf } from '../connector.js';
-import { ConnectorError, isConnectorError } from '../errors.js';
+import { ConnectorError, isConnectorError, malformedResponse } from '../errors.js';
 import type { HttpClient, HttpResponse } from '../http/http-client.js';
 import { asArray, asRecord, asText, dig, type Json } from '../mapping.js';
 import {
@@ -165,6 +165,14 @@ export class InstagramConnector implements Connector {
     owner: { externalId: string | null; handle: string | null } | null,
     options: ListPostsOptions = {},
   ): PostPage {
+    // Graph always sends `data` (empty past the last media).
+    if (!Array.isArray(asRecord(response.body)?.data))
+      throw malformedResponse(
+        'instagram',
+        response.url.includes('/stories') ? 'GET /:ig-user-id/stories' : 'GET /:ig-user-id/media',
+        'no `data` array in the response',
+        response.status,
+      );
     const capturedAt = new Date(response.receivedAt).toISOString();
     const posts: CollectedPost[] = [];
     const gaps: Gap[] = [];
@@ -199,14 +207,21 @@ export class InstagramConnector implements Connector {
     const result: MetricsResult = { snapshots: [], gaps: [] };
     for (let i = 0; i < externalIds.length; i += 50) {
       const ids = externalIds.slice(i, i + 50);
-      const response = await this.get(
-        '/?ids',
-        '/',
-        { ids: ids.join(','), fields: MEDIA_FIELDS },
-        ctx,
-      );
       const batch: MetricsResult = { snapshots: [], gaps: [] };
-      this.collectMetrics(response, ids, batch);
+      try {
+        const response = await this.get(
+          '/?ids',
+          '/',
+          { ids: ids.join(','), fields: MEDIA_FIELDS },
+          ctx,
+        );
+        this.collectMetrics(response, ids, batch);
+      } catch (error) {
+        // Graph fails a whole multiple-id read when one id cannot be loaded: which one is gone
+        // only the ids one by one can tell. Any other failure is the batch's, not its posts'.
+        if (!isConnectorError(error) || error.kind !== 'not_found' || ids.length === 1) throw error;
+        await this.collectOneByOne(ids, ctx, batch);
+      }
       if (this.insights) {
         for (const snapshot of batch.snapshots) {
           try {
@@ -227,6 +242,27 @@ export class InstagramConnector implements Connector {
     return result;
   }
 
+  private async collectOneByOne(
+    ids: readonly string[],
+    ctx: ConnectorContext,
+    into: MetricsResult,
+  ): Promise<void> {
+    for (const id of ids) {
+      try {
+        const response = await this.get(
+          '/:ig-media-id',
+          `/${encodeURIComponent(id)}`,
+          { fields: MEDIA_FIELDS },
+          ctx,
+        );
+        this.collectMetrics(response, [id], into);
+      } catch (error) {
+        if (!isConnectorError(error) || error.kind !== 'not_found') throw error;
+        into.gaps.push({ reason: 'deleted', resourceId: id, detail: error.message });
+      }
+    }
+  }
+
   /** A `/?ids=` batch (object keyed by id) or a single media object → snapshots. Exposed for replay. */
   collectMetrics(
     response: HttpResponse,
@@ -235,7 +271,17 @@ export class InstagramConnector implements Connector {
   ): void {
     const capturedAt = new Date(response.receivedAt).toISOString();
     const body = asRecord(response.body);
-    const items = body !== null && asText(body.id) !== null ? [body] : idKeyedValues(body);
+    // An object keyed by id, or one media: anything else would read as every id deleted.
+    if (body === null || 'data' in body || 'error' in body)
+      throw malformedResponse(
+        'instagram',
+        'GET /?ids',
+        body === null
+          ? 'the response is not a JSON object'
+          : 'not an object keyed by the ids asked for',
+        response.status,
+      );
+    const items = asText(body.id) !== null ? [body] : idKeyedValues(body);
     const seen = new Set<string>();
     for (const media of items) {
       const post = mapInstagramMedia(media, capturedAt, null);

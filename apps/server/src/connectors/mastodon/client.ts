@@ -12,7 +12,7 @@ import type {
   ResolvedAccount,
 } from '../connector.js';
 import { getOnPlatform, snapshotOf } from '../connector.js';
-import { ConnectorError, isConnectorError } from '../errors.js';
+import { ConnectorError, isConnectorError, malformedResponse } from '../errors.js';
 import type { HttpClient, HttpResponse } from '../http/http-client.js';
 import {
   asArray,
@@ -23,7 +23,7 @@ import {
   toIsoTimestamp,
   htmlToText,
 } from '../mapping.js';
-import { mapMastodonStatus, nextLink } from './mapper.js';
+import { fullAcct, mapMastodonStatus, nextLink } from './mapper.js';
 import { mastodonProfile } from './profile.js';
 
 export interface MastodonConnectorOptions {
@@ -38,10 +38,12 @@ export class MastodonConnector implements Connector {
   readonly capabilities = { comments: true, metricsBatchSize: 1, historyLimit: null };
   private readonly http: HttpClient;
   readonly baseUrl: string;
+  private readonly host: string;
 
   constructor(options: MastodonConnectorOptions) {
     this.http = options.http;
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.host = new URL(this.baseUrl).host;
   }
 
   private get(
@@ -75,7 +77,7 @@ export class MastodonConnector implements Connector {
             {},
             ctx,
           );
-    return accountFrom(response.body);
+    return accountFrom(response.body, this.host);
   }
 
   async listPosts(
@@ -97,14 +99,29 @@ export class MastodonConnector implements Connector {
   statusPage(response: HttpResponse, options: ListPostsOptions = {}): PostPage {
     const capturedAt = new Date(response.receivedAt).toISOString();
     const since = options.since === undefined ? null : new Date(options.since).toISOString();
+    // The statuses of an account are a JSON array (empty past the oldest).
+    if (!Array.isArray(response.body))
+      throw malformedResponse(
+        'mastodon',
+        'GET /api/v1/accounts/:id/statuses',
+        'the response is not an array of statuses',
+        response.status,
+      );
     const posts: CollectedPost[] = [];
     const gaps: Gap[] = [];
     let reachedSince = false;
     for (const entry of asArray(response.body)) {
       const status = asRecord(entry);
-      if (status === null) continue;
+      if (status === null) {
+        gaps.push({
+          reason: 'unmappable',
+          resourceId: null,
+          detail: 'an item that is not a status',
+        });
+        continue;
+      }
       if (asRecord(status.reblog) !== null) continue;
-      const post = mapMastodonStatus(status, capturedAt);
+      const post = mapMastodonStatus(status, capturedAt, this.host);
       if (post === null) {
         gaps.push({
           reason: 'unmappable',
@@ -139,10 +156,18 @@ export class MastodonConnector implements Connector {
           ctx,
         );
         const status = asRecord(response.body);
-        const post =
-          status === null
-            ? null
-            : mapMastodonStatus(status, new Date(response.receivedAt).toISOString());
+        if (status === null)
+          throw malformedResponse(
+            'mastodon',
+            'GET /api/v1/statuses/:id',
+            'the response is not a status object',
+            response.status,
+          );
+        const post = mapMastodonStatus(
+          status,
+          new Date(response.receivedAt).toISOString(),
+          this.host,
+        );
         if (post) result.snapshots.push(snapshotOf(post));
         else result.gaps.push({ reason: 'unmappable', resourceId: id, detail: 'not a status' });
       } catch (error) {
@@ -188,7 +213,8 @@ export class MastodonConnector implements Connector {
   }
 }
 
-export function accountFrom(body: unknown): ResolvedAccount {
+/** An Account entity → the account; its handle as `name@host` (see fullAcct). */
+export function accountFrom(body: unknown, instanceHost: string | null = null): ResolvedAccount {
   const account = asRecord(body);
   const id = asText(account?.id);
   if (account === null || id === null)
@@ -196,7 +222,7 @@ export function accountFrom(body: unknown): ResolvedAccount {
   return {
     platform: 'mastodon',
     externalId: id,
-    handle: asText(account.acct),
+    handle: fullAcct(asText(account.acct), instanceHost),
     displayName: asText(account.display_name),
     extra: {},
     raw: account,

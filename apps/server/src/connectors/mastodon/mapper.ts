@@ -22,8 +22,25 @@ function mediaType(status: Json): MediaType {
   return 'text';
 }
 
-/** A Status entity → a post; boosts (`reblog` set) are someone else's post and give null. */
-export function mapMastodonStatus(status: Json, capturedAt: string): CollectedPost | null {
+/**
+ * An account's handle in its one unambiguous form, `name@host`: Mastodon's `acct` is bare for
+ * accounts of the instance asked, which is the form a connection stores only with its instance.
+ */
+export function fullAcct(acct: string | null, instanceHost: string | null): string | null {
+  if (acct === null) return null;
+  const bare = acct.replace(/^@/, '');
+  return bare.includes('@') || instanceHost === null ? bare : `${bare}@${instanceHost}`;
+}
+
+/**
+ * A Status entity → a post; boosts (`reblog` set) are someone else's post and give null.
+ * `instanceHost`: the host of the instance that answered (completes local accounts' handles).
+ */
+export function mapMastodonStatus(
+  status: Json,
+  capturedAt: string,
+  instanceHost: string | null = null,
+): CollectedPost | null {
   if (asRecord(status.reblog) !== null) return null;
   const id = asText(status.id);
   const createdAt = toIsoTimestamp(status.created_at);
@@ -36,7 +53,7 @@ export function mapMastodonStatus(status: Json, capturedAt: string): CollectedPo
     platform: 'mastodon',
     external_id: id,
     account_external_id: asText(account?.id),
-    account_handle: asText(account?.acct),
+    account_handle: fullAcct(asText(account?.acct), instanceHost),
     author: asText(account?.display_name) ?? asText(account?.acct),
     created_at: createdAt,
     text: spoiler && text ? `${spoiler}\n\n${text}` : (text ?? spoiler),

@@ -12,6 +12,7 @@ import {
   tokenEndpointProfile,
 } from './oauth-client.js';
 import { oauthEndpoints, oauthProviders, type OAuthProvider } from './providers.js';
+import { startSimulator } from '../../../test/simulator/index.js';
 
 const provider = (platform: keyof typeof oauthProviders): OAuthProvider => {
   const p = oauthProviders[platform];
@@ -238,5 +239,34 @@ describe('token endpoint answers', () => {
       refreshToken: 'keep-me',
       expiresAt: new Date(1_000_000 + 3_600_000).toISOString(),
     });
+  });
+
+  it('X: a refresh with a revoked refresh token (400 invalid_request "Value passed for the token was invalid.") is auth_expired; the same answer to another grant stays bad_request', async () => {
+    const sim = await startSimulator({ seed: 5, accounts: { x: 1 }, postsPerAccount: 1 });
+    try {
+      const account = sim.accounts.x[0];
+      if (!account?.refreshToken) throw new Error('no simulated X refresh token');
+      const t = {
+        http: createHttpClient({ trustedOrigins: [sim.url('x')] }),
+        provider: provider('x'),
+        endpoints: oauthEndpoints(provider('x'), sim.url('x')),
+        client: { clientId: sim.apps.x.clientId, clientSecret: sim.apps.x.clientSecret },
+      };
+      sim.revokeGrants('x');
+      const refused = await renewTokens(t, {
+        accessToken: account.accessToken,
+        refreshToken: account.refreshToken,
+      }).catch((e: unknown) => e);
+      expect(refused).toMatchObject({ kind: 'auth_expired', platform: 'x', httpStatus: 400 });
+      expect(String((refused as Error).message)).not.toContain(account.refreshToken);
+      const code = await exchangeCode(t, {
+        code: 'not-a-code',
+        redirectUri: 'https://sp.example/cb',
+        codeVerifier: 'v'.repeat(43),
+      }).catch((e: unknown) => e);
+      expect(code).toMatchObject({ kind: 'bad_request', platformCode: 'invalid_request' });
+    } finally {
+      await sim.close();
+    }
   });
 });

@@ -101,7 +101,10 @@ const num = (value: unknown): number | null => {
  * A refused grant (invalid, used, expired, revoked) is `auth_expired`: the user must consent again.
  * A refused client is `forbidden`: the operator's client id or secret is wrong.
  */
-export function tokenEndpointProfile(platform: Platform): PlatformProfile {
+export function tokenEndpointProfile(
+  platform: Platform,
+  grantType: string | null = null,
+): PlatformProfile {
   return {
     platform,
     budgetScope: 'credential',
@@ -138,6 +141,20 @@ export function tokenEndpointProfile(platform: Platform): PlatformProfile {
       const message = `${platform} token endpoint refused the request: ${String(code ?? response.status)}${description ? ` (${description})` : ''}`;
       if (code === 'invalid_grant' || code === 190 || (graph !== null && code === 100))
         return new ConnectorError('auth_expired', message, base);
+      // X answers a refresh with a revoked or spent refresh token `invalid_request` ("Value
+      // passed for the token was invalid.") where RFC 6749 says invalid_grant. Only that answer
+      // to that grant: any other invalid_request is still our request's fault.
+      if (
+        platform === 'x' &&
+        grantType === 'refresh_token' &&
+        code === 'invalid_request' &&
+        description !== null &&
+        /\btoken was invalid\b/i.test(description)
+      )
+        return new ConnectorError('auth_expired', message, {
+          ...base,
+          platformCode: 'invalid_token',
+        });
       if (
         code === 'invalid_client' ||
         code === 'unauthorized_client' ||
@@ -254,7 +271,7 @@ async function callTokenEndpoint(
   const { params, headers } = withClientAuth(t, grant);
   const credential: Credential = { id: `oauth-client:${provider.platform}:${client.clientId}` };
   const endpoint = `${provider.token.method} ${provider.token.path}`;
-  return t.http.request(tokenEndpointProfile(provider.platform), {
+  return t.http.request(tokenEndpointProfile(provider.platform, grant.grant_type ?? null), {
     endpoint,
     method: provider.token.method,
     url: t.endpoints.token,
@@ -368,6 +385,8 @@ export async function revokeToken(
     headers,
     credential: { id: `oauth-client:${provider.platform}:${client.clientId}` },
     maxAttempts: 2,
+    // Only the status matters: platforms answer a revocation with JSON, text or nothing.
+    responseBody: 'ignored',
     secrets: [client.clientSecret, token],
     ...(t.signal ? { signal: t.signal } : {}),
   });

@@ -12,7 +12,7 @@ import type {
   ResolvedAccount,
 } from '../connector.js';
 import { getOnPlatform, snapshotOf } from '../connector.js';
-import { ConnectorError } from '../errors.js';
+import { ConnectorError, malformedResponse } from '../errors.js';
 import type { HttpClient, HttpResponse } from '../http/http-client.js';
 import { asRecord, asString, asText, toCount, toIsoTimestamp } from '../mapping.js';
 import { mapRedditLink, readListing } from './mapper.js';
@@ -93,10 +93,12 @@ export class RedditConnector implements Connector {
   listingPage(response: HttpResponse, options: ListPostsOptions = {}): PostPage {
     const listing = readListing(response.body);
     if (listing === null)
-      throw new ConnectorError('malformed_response', 'Reddit: the answer is not a Listing', {
-        platform: 'reddit',
-        httpStatus: response.status,
-      });
+      throw malformedResponse(
+        'reddit',
+        response.url.includes('/api/info') ? 'GET /api/info' : 'GET /user/:name/submitted',
+        'the answer is not a Listing',
+        response.status,
+      );
     const capturedAt = new Date(response.receivedAt).toISOString();
     const since = options.since === undefined ? null : new Date(options.since).toISOString();
     const posts: CollectedPost[] = [];

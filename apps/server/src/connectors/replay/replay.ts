@@ -614,7 +614,7 @@ function inferOperation(
       if (path === '/api/v1/accounts/verify_credentials')
         return generic('verifyCredentials', (r) => ({
           type: 'accounts',
-          accounts: [mastodonAccount(r.body)],
+          accounts: [mastodonAccount(r.body, u.host)],
         }));
       if (path === '/api/v1/accounts/lookup') {
         return {

@@ -12,7 +12,7 @@ import type {
   ResolvedAccount,
 } from '../connector.js';
 import { getOnPlatform, snapshotOf } from '../connector.js';
-import { ConnectorError } from '../errors.js';
+import { ConnectorError, malformedResponse } from '../errors.js';
 import type { HttpClient, HttpResponse, PlatformProfile } from '../http/http-client.js';
 import { asRecord, asString, asText } from '../mapping.js';
 import { cleanUsername, mapTiktokComments, mapTiktokVideo, tiktokVideos } from './mapper.js';
@@ -245,6 +245,14 @@ export class TiktokConnector implements Connector {
   ): PostPage {
     const capturedAt = new Date(response.receivedAt).toISOString();
     const data = asRecord(asRecord(response.body)?.data);
+    // Every TikTok answer is `{data, error}`; a page's `videos`, when present, is a list.
+    if (data === null || (data.videos !== undefined && !Array.isArray(data.videos)))
+      throw malformedResponse(
+        'tiktok',
+        research === null && owner !== null ? 'POST /v2/video/list/' : 'POST /v2/video/query/',
+        data === null ? 'no `data` object in the response' : '`data.videos` is not an array',
+        response.status,
+      );
     const posts: CollectedPost[] = [];
     const gaps: Gap[] = [];
     let reachedSince = false;

@@ -10,7 +10,7 @@ import type {
   ResolvedAccount,
 } from '../connector.js';
 import { getOnPlatform, snapshotOf } from '../connector.js';
-import { ConnectorError } from '../errors.js';
+import { ConnectorError, malformedResponse } from '../errors.js';
 import type { HttpClient, HttpResponse } from '../http/http-client.js';
 import { asArray, asRecord, asString, asText, toIsoTimestamp } from '../mapping.js';
 import { mapXTweets, xErrorGaps } from './mapper.js';
@@ -103,6 +103,8 @@ export class XConnector implements Connector {
         'user.fields': USER_FIELDS,
         'media.fields': 'type,public_metrics',
         start_time: options.since,
+        // Retweets are not the account's posts; the mapper skips any that still come.
+        exclude: 'retweets',
         pagination_token: cursor ?? undefined,
       },
       ctx,
@@ -121,6 +123,19 @@ export class XConnector implements Connector {
   ): PostPage {
     const error = this.resourceError(response, endpoint);
     if (error) throw error;
+    const body = asRecord(response.body);
+    // X leaves `data` out of an empty page, never `meta`.
+    if (body === null)
+      throw malformedResponse('x', endpoint, 'the response is not a JSON object', response.status);
+    if (body.data !== undefined ? !Array.isArray(body.data) : asRecord(body.meta) === null)
+      throw malformedResponse(
+        'x',
+        endpoint,
+        body.data !== undefined
+          ? '`data` is not an array of posts'
+          : 'neither `data` nor `meta` in the response',
+        response.status,
+      );
     const { posts, gaps } = mapXTweets(response.body, {
       capturedAt: new Date(response.receivedAt).toISOString(),
       account,
@@ -160,6 +175,17 @@ export class XConnector implements Connector {
 
   /** A `GET /2/tweets?ids=` response → snapshots; missing and deleted ids → gaps. Exposed for replay. */
   collectMetrics(response: HttpResponse, into: MetricsResult): void {
+    const body = asRecord(response.body);
+    // Every id comes back in `data` or in `errors`: a body with neither would read as all deleted.
+    if (body === null || (!Array.isArray(body.data) && !Array.isArray(body.errors)))
+      throw malformedResponse(
+        'x',
+        'GET /2/tweets',
+        body === null
+          ? 'the response is not a JSON object'
+          : 'neither `data` nor `errors` in the response',
+        response.status,
+      );
     const { posts, gaps } = mapXTweets(response.body, {
       capturedAt: new Date(response.receivedAt).toISOString(),
     });

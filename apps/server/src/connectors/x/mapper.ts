@@ -85,6 +85,9 @@ export function mapXTweets(
       gaps.push({ reason: 'unmappable', resourceId: null, detail: 'an item without an id' });
       continue;
     }
+    // A retweet is another account's post (with that post's counts): not the account's own.
+    // Replies and quotes are the account's words and stay.
+    if (isRetweet(tweet)) continue;
     // The connector always asks for created_at; older samples lack it, the snowflake id still dates the post.
     const createdAt = toIsoTimestamp(tweet.created_at) ?? snowflakeTime(id);
     if (createdAt === null) {
@@ -121,6 +124,11 @@ export function mapXTweets(
     });
   }
   return { posts, gaps };
+}
+
+/** `referenced_tweets` names a `retweeted` tweet (v2's only sign of a retweet). */
+export function isRetweet(tweet: Json): boolean {
+  return asArray(tweet.referenced_tweets).some((r) => asString(asRecord(r)?.type) === 'retweeted');
 }
 
 const PROBLEM = /problems\/(.+)$/;

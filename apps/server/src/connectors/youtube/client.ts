@@ -12,7 +12,7 @@ import type {
   ResolvedAccount,
 } from '../connector.js';
 import { getOnPlatform, snapshotOf } from '../connector.js';
-import { ConnectorError, isConnectorError } from '../errors.js';
+import { ConnectorError, isConnectorError, malformedResponse } from '../errors.js';
 import type { HttpClient, HttpResponse, PlatformProfile } from '../http/http-client.js';
 import { asArray, asRecord, asText, dig, type Json } from '../mapping.js';
 import { mapYoutubeComments, mapYoutubeVideo, videoIdOf } from './mapper.js';
@@ -116,7 +116,10 @@ export class YoutubeConnector implements Connector {
       },
       ctx,
     );
-    return this.pageFromPlaylist(response, ctx, options);
+    return this.pageFromPlaylist(response, ctx, options, {
+      externalId: account.externalId,
+      handle: account.handle ?? null,
+    });
   }
 
   /** A playlistItems page → posts with statistics from videos.list. Exposed for replay. */
@@ -124,8 +127,17 @@ export class YoutubeConnector implements Connector {
     response: HttpResponse,
     ctx: ConnectorContext,
     options: ListPostsOptions = {},
+    owner: { externalId: string; handle: string | null } | null = null,
   ): Promise<PostPage> {
     const body = asRecord(response.body);
+    // YouTube always sends `items` (empty on an empty page).
+    if (!Array.isArray(body?.items))
+      throw malformedResponse(
+        'youtube',
+        'GET /youtube/v3/playlistItems',
+        'no `items` array in the response',
+        response.status,
+      );
     const items = asArray(body?.items)
       .map(asRecord)
       .filter((i): i is Json => i !== null);
@@ -140,6 +152,13 @@ export class YoutubeConnector implements Connector {
           { part: 'snippet,statistics,contentDetails', id: ids.join(','), maxResults: 50 },
           ctx,
         );
+        if (!Array.isArray(asRecord(stats.body)?.items))
+          throw malformedResponse(
+            'youtube',
+            'GET /youtube/v3/videos',
+            'no `items` array in the response',
+            stats.status,
+          );
         capturedAt = new Date(stats.receivedAt).toISOString();
         for (const v of asArray(asRecord(stats.body)?.items)) {
           const video = asRecord(v);
@@ -171,7 +190,7 @@ export class YoutubeConnector implements Connector {
         });
         continue;
       }
-      const post = mapYoutubeVideo(id, video, item, { capturedAt });
+      const post = mapYoutubeVideo(id, video, item, { capturedAt, owner });
       if (post === null) {
         gaps.push({ reason: 'unmappable', resourceId: id, detail: 'no publication time' });
         continue;
@@ -210,6 +229,14 @@ export class YoutubeConnector implements Connector {
 
   /** A videos.list response → snapshots; ids asked for but absent → gaps (deleted or private). */
   collectMetrics(response: HttpResponse, asked: readonly string[], into: MetricsResult): void {
+    // Without `items`, every id asked for would read as deleted.
+    if (!Array.isArray(asRecord(response.body)?.items))
+      throw malformedResponse(
+        'youtube',
+        'GET /youtube/v3/videos',
+        'no `items` array in the response',
+        response.status,
+      );
     const capturedAt = new Date(response.receivedAt).toISOString();
     const seen = new Set<string>();
     for (const v of asArray(asRecord(response.body)?.items)) {

@@ -36,6 +36,11 @@ function mediaType(video: Json | null): MediaType {
 
 export interface YoutubeMapContext {
   capturedAt: string;
+  /**
+   * The channel listed (its uploads playlist), with the handle its connection stores (null:
+   * none, the account is then known by its id): its videos belong to that account.
+   */
+  owner?: { externalId: string; handle: string | null } | null;
 }
 
 /** A video resource (videos.list), optionally completed by its playlist item. */
@@ -53,12 +58,19 @@ export function mapYoutubeVideo(
   if (createdAt === null) return null;
   const title = asText(snippet?.title);
   const description = asText(snippet?.description);
+  const channelId =
+    asText(snippet?.channelId) ?? asText(dig(item, 'snippet', 'videoOwnerChannelId'));
+  // Videos name their channel by id only; posts are matched to their account by handle.
+  const owner = context.owner;
+  const ownHandle =
+    owner && (channelId === null || channelId === owner.externalId)
+      ? (owner.handle ?? owner.externalId)
+      : null;
   return {
     platform: 'youtube',
     external_id: videoId,
-    account_external_id:
-      asText(snippet?.channelId) ?? asText(dig(item, 'snippet', 'videoOwnerChannelId')),
-    account_handle: null,
+    account_external_id: channelId ?? owner?.externalId ?? null,
+    account_handle: ownHandle,
     author: asText(snippet?.channelTitle),
     created_at: createdAt,
     text: title && description ? `${title}\n\n${description}` : (title ?? description),

@@ -741,11 +741,12 @@ async function refreshMetrics(rc: RunContext): Promise<Parameters<typeof updateC
     } catch (error) {
       if (!isConnectorError(error)) throw error;
       if (error.kind === 'not_found' || error.kind === 'forbidden') {
+        // The batch request failed as a whole (a route the platform no longer serves, a refused
+        // token scope): that says nothing about its posts. Only a connector's per-post gaps mark
+        // a post gone; these stay planned and are asked for again at their next stage.
         state.gap({ what: 'metrics', reason: error.kind, detail: error.message, resourceIds: ids });
         state.progress.skipped += ids.length;
-        await withTenant(deps.pool, scopeOf(workspaceId), (c) =>
-          advance(c, rc, batch, new Set(error.kind === 'not_found' ? ids : [])),
-        );
+        await withTenant(deps.pool, scopeOf(workspaceId), (c) => advance(c, rc, batch, new Set()));
         continue;
       }
       if (DEAD_LETTER_KINDS.has(error.kind)) {

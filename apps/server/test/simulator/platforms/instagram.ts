@@ -665,6 +665,42 @@ export const instagramPlatform: PlatformModule = {
       },
     },
     {
+      // Multiple-ID read (`GET /?ids=a,b&fields=…`): an object keyed by id, one media per id the
+      // token can read; a deleted or unreadable id is left out, the others still answer.
+      method: 'GET',
+      pattern: '/:version/',
+      endpoint: 'GET /:version/?ids',
+      handle(req, ctx) {
+        const access = authAndLimit(req, ctx);
+        if (!access.ok) return access.response;
+        const ids = (req.query.get('ids') ?? '').split(',').filter((id) => id !== '');
+        if (ids.length === 0)
+          return graphError(
+            req,
+            400,
+            { message: '(#100) The parameter ids is required', code: 100 },
+            access.headers,
+          );
+        if (ids.length > 50)
+          return graphError(
+            req,
+            400,
+            { message: '(#100) Too many IDs. Maximum: 50', code: 100 },
+            access.headers,
+          );
+        const fields = requestedFields(req, mediaFields, 'IGMedia');
+        if (!Array.isArray(fields))
+          return graphError(req, 400, { message: fields.unknown, code: 100 }, access.headers);
+        const body: Record<string, unknown> = {};
+        for (const id of ids) {
+          const post = ctx.findPost('instagram', id);
+          if (post === undefined || post.deleted || post.createdAtMs > req.now) continue;
+          body[id] = mediaObject(post, fields, ctx, req.now);
+        }
+        return json(200, body, access.headers);
+      },
+    },
+    {
       method: 'GET',
       pattern: '/:version/:id',
       handle(req, ctx) {

@@ -110,18 +110,23 @@ function tweetObject(
   now: number,
 ): Record<string, unknown> {
   const t = postText(post, ctx.otherHandles('x'));
+  const rt = post.retweetOf;
   const tweet: Record<string, unknown> = {
     id: post.id,
-    text: t.text,
+    text: rt ? `RT @${rt.handle}: ${t.text}` : t.text,
     edit_history_tweet_ids: [post.id],
   };
+  if (rt && fields.has('referenced_tweets'))
+    tweet.referenced_tweets = [{ type: 'retweeted', id: rt.id }];
   if (fields.has('created_at')) tweet.created_at = new Date(post.createdAtMs).toISOString();
   if (fields.has('author_id')) tweet.author_id = post.account.id;
   if (fields.has('conversation_id')) tweet.conversation_id = post.id;
   if (fields.has('lang')) tweet.lang = t.lang;
   if (fields.has('possibly_sensitive')) tweet.possibly_sensitive = false;
   if (fields.has('public_metrics')) {
-    const m = metricsAt(post, now);
+    const own = metricsAt(post, now);
+    // A retweet carries the original tweet's counts (X copies them), far above the account's own.
+    const m = rt ? { ...own, shares: own.shares * 40 + 1000, likes: own.likes * 40 } : own;
     tweet.public_metrics = {
       retweet_count: m.shares,
       reply_count: m.comments,
@@ -343,6 +348,8 @@ export const xPlatform: PlatformModule = {
         if (until !== null) posts = posts.filter((p) => BigInt(p.id) < BigInt(until));
         if (start !== null) posts = posts.filter((p) => p.createdAtMs >= Date.parse(start));
         if (end !== null) posts = posts.filter((p) => p.createdAtMs < Date.parse(end));
+        const exclude = (req.query.get('exclude') ?? '').split(',');
+        if (exclude.includes('retweets')) posts = posts.filter((p) => p.retweetOf === undefined);
         const tokenRaw = req.query.get('pagination_token');
         let page: SimPost[];
         if (tokenRaw === null) page = posts.slice(0, max);

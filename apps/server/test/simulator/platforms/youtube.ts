@@ -92,7 +92,8 @@ type Access = { ok: true; accountId: string | null } | { ok: false; response: Si
 
 /** API key or OAuth token, then one quota unit charged to the project. */
 function authAndQuota(req: SimRequest, ctx: SimContext, cost = 1): Access {
-  const key = req.query.get('key');
+  // Google takes the key as `?key=` or as the `x-goog-api-key` header (what the product sends).
+  const key = req.query.get('key') ?? req.headers['x-goog-api-key'] ?? null;
   const token = bearer(req);
   let accountId: string | null = null;
   if (token !== null) {
