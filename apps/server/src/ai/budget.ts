@@ -70,3 +70,19 @@ export function estimateLabelPostsCost(input: {
     }),
   };
 }
+
+/**
+ * The most posts one labelPosts call to `model` can label without its answer being cut: the
+ * call's output cap (`perPost` tokens per post plus the chunk summary's allowance) must fit the
+ * model's `maxOutputTokens`, to which the transport clamps it. Past that a real model stops
+ * mid-answer: the posts it did not reach are re-asked once (billed twice) and may stay
+ * unlabelled. Null when the price table does not know the model's output limit.
+ */
+export function maxPostsPerLabelCall(
+  model: string,
+  perPost: number = DEFAULT_MAX_OUTPUT_TOKENS_PER_POST,
+): number | null {
+  const limit = maxOutputTokensOf(model);
+  if (limit === null) return null;
+  return Math.max(0, Math.floor((limit - maxOutputTokensFor(0, perPost)) / perPost));
+}

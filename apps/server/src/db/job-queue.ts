@@ -97,6 +97,57 @@ export function tailQueueDb<T>(
 }
 
 /**
+ * Changes how many attempts a chunk job has, before its failed attempt is handed to pg-boss's
+ * `fail` (same transaction), which decides from `retry_limit` whether it is retried or
+ * dead-lettered: `last` makes this attempt the last one (an error that no retry can fix);
+ * `uncounted` gives back the attempt (every call was refused by the open circuit before it
+ * reached the provider), at most up to `maxRetryLimit`, so that a provider that stays down
+ * still dead-letters the chunk. Returns the job's retry limit after the change, or null when
+ * this attempt no longer owns the job (its claim lapsed). Reads and writes pg-boss's `job` row,
+ * as `analysis_chunk_settled` (migration 0013) reads it: pg-boss has no call for either.
+ */
+export async function setChunkAttemptLimit(
+  client: pg.ClientBase,
+  job: { id: string; retryCount: number },
+  change: 'last' | 'uncounted',
+  maxRetryLimit: number,
+): Promise<number | null> {
+  const { rows } = await client.query<{ retry_limit: number }>(
+    `UPDATE ${JOB_SCHEMA}.job
+        SET retry_limit = CASE WHEN $4 THEN retry_count ELSE GREATEST(retry_limit, LEAST(retry_limit + 1, $5::int)) END
+      WHERE name = $1 AND id = $2 AND retry_count = $3 AND state = 'active'
+      RETURNING retry_limit`,
+    [CHUNK_QUEUE, job.id, job.retryCount, change === 'last', maxRetryLimit],
+  );
+  return rows[0]?.retry_limit ?? null;
+}
+
+/**
+ * Moves a chunk job's next attempt, just scheduled by `fail` with the queue's back-off, to
+ * `delayMs` from now (the database's clock, as pg-boss's): the error said when a new attempt
+ * can succeed. A later back-off is kept, unless `exact` (an uncounted attempt: pg-boss's
+ * back-off grows with every claim, which would stretch the waits of a chunk the open circuit
+ * only deferred). Returns when the job will be retried, or null when it is not waiting for a
+ * retry.
+ */
+export async function postponeChunkRetry(
+  client: pg.ClientBase,
+  jobId: string,
+  delayMs: number,
+  exact = false,
+): Promise<Date | null> {
+  const { rows } = await client.query<{ start_after: Date }>(
+    `UPDATE ${JOB_SCHEMA}.job
+        SET start_after = CASE WHEN $4 THEN ${JOB_SCHEMA}.job_now() + $3::float8 * interval '1 millisecond'
+                          ELSE GREATEST(start_after, ${JOB_SCHEMA}.job_now() + $3::float8 * interval '1 millisecond') END
+      WHERE name = $1 AND id = $2 AND state = 'retry'
+      RETURNING start_after`,
+    [CHUNK_QUEUE, jobId, delayMs, exact],
+  );
+  return rows[0]?.start_after ?? null;
+}
+
+/**
  * Installs or upgrades pg-boss's schema and our two queues, as the owning role, and lets the
  * application role use them (it sends and settles chunk jobs inside its own transactions).
  */

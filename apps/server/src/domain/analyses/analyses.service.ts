@@ -26,7 +26,7 @@ import { toFilter } from '../posts/posts.service.js';
 import type { TenantScope } from '../../db/tenant.js';
 import { CHUNK_QUEUE, queueDb } from '../../db/job-queue.js';
 import { advanceTurn, fairnessKeyOf } from './scheduler.js';
-import { llmEndpointOf, type LlmDefaults } from './llm-runtime.js';
+import { largestLlmChunkSize, llmEndpointOf, type LlmDefaults } from './llm-runtime.js';
 
 export interface Requester {
   userId: string | null;
@@ -52,6 +52,30 @@ export async function submitAnalysis(
         'llm_not_configured',
         `The analysis asks for the LLM engine, but this workspace has no LLM ${baseUrl ? 'model' : 'server'}: set its base URL and model (PATCH /v1/workspaces/${workspaceId}/analysis-settings, or the workspace's LLM settings in the dashboard), or ask the operator to set LLM_BASE_URL and LLM_MODEL for the instance; or analyse with the local engines only`,
         { details: { engines: body.engines, missing: baseUrl ? 'model' : 'base_url' } },
+      );
+    // A chunk's posts go to the model in one call: an answer longer than the model can write is
+    // cut, re-asked once (billed twice), and leaves posts unlabelled. Refused now, naming the
+    // size that fits, rather than split inside a chunk (one call per chunk keeps its budget
+    // bound, its traces and its retry a single unit).
+    const largest = await largestLlmChunkSize(model);
+    const size = body.options.chunk_size;
+    if (largest !== null && size > largest)
+      throw new AppError(
+        'validation_failed',
+        `options.chunk_size: the ${size} posts of a chunk go to the LLM in one call, and an answer of ${model} holds the labels of at most ${largest} posts (its output token limit); set chunk_size to ${largest} or less`,
+        {
+          details: {
+            problems: [
+              {
+                in: 'body',
+                field: 'options.chunk_size',
+                message: `at most ${largest} with the LLM model ${model}`,
+                value: size,
+              },
+            ],
+            max_chunk_size: largest,
+          },
+        },
       );
   }
   // The posts list's own checks: zod lets through instants and text PostgreSQL refuses.

@@ -94,6 +94,37 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
     return rows[0]?.n;
   }
 
+  /**
+   * The real runtime over the fake provider, with a circuit that half-opens after
+   * `halfOpenAfterMs` (30 s in production) so that outages fit in a test.
+   */
+  const tunedLlm = (
+    halfOpenAfterMs: number,
+  ): ((
+    workspaceId: string,
+    settings: Parameters<ReturnType<typeof createLlmResolver>>[1],
+  ) => LlmRuntime | null) =>
+    createLlmResolver(
+      loadConfig({ DATABASE_URL: db.url, ...llmConfig() }, {}).llm,
+      () => {
+        throw new Error('these tests use the instance key');
+      },
+      { circuitBreaker: { halfOpenAfterMs } },
+    );
+
+  /** The `chunk_failed` events of some analyses, oldest first. */
+  async function failures(
+    analysisIds: string[],
+  ): Promise<{ seq: number; counted?: boolean; error: { code: string } }[]> {
+    const { rows } = await db.adminPool.query<{
+      data: { seq: number; counted?: boolean; error: { code: string } };
+    }>(
+      "SELECT data FROM analysis_events WHERE analysis_id = ANY($1::uuid[]) AND type = 'chunk_failed' ORDER BY id",
+      [analysisIds],
+    );
+    return rows.map((r) => r.data);
+  }
+
   it('keeps one chunk per requester, at most N at once, chunks in order, and takes turns between requesters', async () => {
     llm.reset();
     llm.setBehaviour({ latencyMs: 40 });
@@ -345,7 +376,7 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
   it('retries a failing chunk with back-off, dead-letters it after 3 attempts, and runs it again on retry', async () => {
     llm.reset();
     const { user, ws } = await freshTenant(20);
-    const worker = await startTestWorker(db, llmConfig());
+    const worker = await startTestWorker(db, llmConfig(), { llmFor: tunedLlm(2_000) });
     try {
       // The first chunk's request succeeds; every later one fails with 500.
       llm.setBehaviour({
@@ -355,17 +386,22 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
       });
       const a = await submit(user, ws, { engines: ['llm'], options: { chunk_size: 10 } });
       const partial = await waitForAnalysis(app, user, a.id);
+      // The provider stayed down through the chunk's attempts: every later chunk would fail the
+      // same way, so the analysis fails rather than going on (here it was the last chunk).
       expect(partial).toMatchObject({
-        status: 'completed_with_errors',
+        status: 'failed',
         chunks_done: 1,
         chunks_failed: 1,
         posts_processed: 10,
         posts_failed: 10,
+        error: { policy: 'provider_failure' },
       });
+      expect((partial.error as { resume?: string }).resume).toContain(`/analyses/${a.id}/retry`);
       const events = (
         await app.inject({ url: `/v1/analyses/${a.id}/events`, headers: user.headers })
       ).body;
-      expect(events.match(/event: chunk_failed/g)).toHaveLength(3);
+      // Attempts refused by the open circuit before sending are not counted (nor may there be any).
+      expect((await failures([a.id])).filter((f) => f.counted !== false)).toHaveLength(3);
       expect(events).toContain('event: chunk_dead');
       const chunk = await db.adminPool.query<{
         status: string;
@@ -374,7 +410,9 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
       }>('SELECT status, attempts, error FROM analysis_chunks WHERE analysis_id = $1 AND seq = 1', [
         a.id,
       ]);
-      expect(chunk.rows[0]).toMatchObject({ status: 'dead', attempts: 3, error: { attempts: 3 } });
+      expect(chunk.rows[0]).toMatchObject({ status: 'dead' });
+      expect(chunk.rows[0]?.attempts).toBe(chunk.rows[0]?.error.attempts);
+      expect(chunk.rows[0]?.attempts).toBeGreaterThanOrEqual(3);
       // Every request the provider received is traced, the failed attempts' included (the
       // budget reads traces); calls refused by the open circuit never reached it.
       const traced = async (): Promise<number | undefined> =>
@@ -388,7 +426,7 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
       await expect.poll(traced, { timeout: 10_000 }).toBe(llm.requests.length);
 
       // The provider recovers. A new timeout gives the workspace a fresh client (the old one's
-      // circuit is open for 30 s after these failures), then the dead chunk runs again.
+      // circuit may still be open after these failures), then the dead chunk runs again.
       llm.setBehaviour({ faults: {} });
       await app.inject({
         method: 'PATCH',
@@ -418,6 +456,125 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
       expect(count.rows[0]?.n).toBe(20);
     } finally {
       await worker.stop();
+    }
+  });
+
+  it('rides out a short provider outage: retries wait for the circuit to half-open, and claims it refused unsent use no attempt', async () => {
+    llm.reset();
+    // Two requesters on the instance's provider share one client, and so one circuit.
+    const tenants = [await freshTenant(30), await freshTenant(30)];
+    llm.setBehaviour({
+      latencyMs: 200,
+      faults: Object.fromEntries(
+        Array.from({ length: 500 }, (_, i) => [i + 1, { kind: 'server_error' as const }]),
+      ),
+    });
+    const worker = await startTestWorker(db, llmConfig(), { llmFor: tunedLlm(3_000) });
+    try {
+      const analyses = await Promise.all(
+        tenants.map(({ user, ws }) =>
+          submit(user, ws, { engines: ['local', 'llm'], options: { chunk_size: 10 } }),
+        ),
+      );
+      const ids = analyses.map((a) => a.id);
+      // Down until a claim was refused by the open circuit without sending: then it recovers.
+      await expect
+        .poll(async () => (await failures(ids)).some((f) => f.counted === false), {
+          timeout: 40_000,
+          interval: 50,
+        })
+        .toBe(true);
+      llm.setBehaviour({ faults: {} });
+      for (const [i, { user }] of tenants.entries()) {
+        const done = await waitForAnalysis(app, user, ids[i] ?? '');
+        expect(done).toMatchObject({
+          status: 'completed',
+          chunks_done: 3,
+          chunks_failed: 0,
+          posts_processed: 30,
+        });
+      }
+      const seen = await failures(ids);
+      expect(seen.some((f) => f.error.code === 'llm_circuit_open')).toBe(true);
+      // What each chunk spent of its 3 attempts: at most 2 failed ones, refused claims aside.
+      const { rows } = await db.adminPool.query<{ attempts: number }>(
+        'SELECT attempts FROM analysis_chunks WHERE analysis_id = ANY($1::uuid[])',
+        [ids],
+      );
+      expect(rows.every((r) => r.attempts <= 3)).toBe(true);
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  it('dead-letters a chunk the provider refuses for good at once, and fails the analysis instead of sending every chunk', async () => {
+    llm.reset();
+    const { user, ws } = await freshTenant(30);
+    llm.setBehaviour({
+      faults: Object.fromEntries(
+        Array.from({ length: 20 }, (_, i) => [i + 1, { kind: 'unauthorized' as const }]),
+      ),
+    });
+    const worker = await startTestWorker(db, llmConfig());
+    try {
+      const a = await submit(user, ws, { engines: ['llm'], options: { chunk_size: 10 } });
+      const failed = await waitForAnalysis(app, user, a.id);
+      expect(failed).toMatchObject({
+        status: 'failed',
+        chunks_done: 0,
+        chunks_failed: 1,
+        error: { code: 'llm_auth_failed', attempts: 1 },
+      });
+      expect((failed.error as { resume?: string }).resume).toContain('analysis-settings');
+      // One request: a 401 is not retried, neither by the client nor by the job queue.
+      expect(llm.requests).toHaveLength(1);
+      expect(await failures([a.id])).toMatchObject([
+        { seq: 0, will_retry: false, error: { code: 'llm_auth_failed', retryable: false } },
+      ]);
+      const { rows } = await db.adminPool.query<{ seq: number; status: string; attempts: number }>(
+        'SELECT seq, status, attempts FROM analysis_chunks WHERE analysis_id = $1 ORDER BY seq',
+        [a.id],
+      );
+      expect(rows).toEqual([
+        { seq: 0, status: 'dead', attempts: 1 },
+        { seq: 1, status: 'cancelled', attempts: 0 },
+        { seq: 2, status: 'cancelled', attempts: 0 },
+      ]);
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  it('refuses an LLM chunk larger than one answer of the model can label, naming chunk_size and the size that fits', async () => {
+    const { user, ws } = await freshTenant(3);
+    const refused = await app.inject({
+      method: 'POST',
+      url: `/v1/workspaces/${ws}/analyses`,
+      headers: user.headers,
+      payload: { engines: ['local', 'llm'], options: { chunk_size: 1000 } },
+    });
+    expect(refused.statusCode, refused.body).toBe(400);
+    expect(refused.json()).toMatchObject({
+      error: {
+        code: 'validation_failed',
+        details: { problems: [{ field: 'options.chunk_size', value: 1000 }], max_chunk_size: 134 },
+      },
+    });
+    expect(refused.json<{ error: { message: string } }>().error.message).toMatch(/chunk_size.*134/);
+    // The largest that fits, and any size without the LLM, are accepted (and withdrawn: no
+    // worker of this test runs them, and a later test's must not).
+    for (const body of [
+      { engines: ['llm'], options: { chunk_size: 134 } },
+      { engines: ['local'], options: { chunk_size: 1000 } },
+    ]) {
+      const accepted = await submit(user, ws, body);
+      const cancel = await app.inject({
+        method: 'POST',
+        url: `/v1/workspaces/${ws}/analyses/${accepted.id}/cancel`,
+        headers: user.headers,
+      });
+      // (409: a worker left running elsewhere already finished it; withdrawn either way.)
+      expect([200, 409], cancel.body).toContain(cancel.statusCode);
     }
   });
 
@@ -876,12 +1033,26 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
       const a = await submit(user, ws, { engines: ['llm'] });
       const paused = await waitForAnalysis(app, user, a.id);
       expect(paused.status).toBe('paused_budget');
+      // Its own cause, and the fixes that work: neither a larger budget nor a new month would.
       expect(paused.error).toMatchObject({
-        code: 'llm_budget_exceeded',
+        code: 'llm_budget_unpriced_model',
         budget_usd: '10.0000',
         spent_usd: '0.250000000',
-        needed_usd: 'unknown (unpriced model)',
+        model: 'house-model-7b',
       });
+      const { message, resume } = paused.error as { message: string; resume: string };
+      expect(message).toContain('house-model-7b has no price');
+      expect(message).not.toMatch(/would be exceeded|unknown/);
+      expect(resume).toContain('"monthly_budget_usd":null');
+      expect(resume).toContain('choose a model the price table lists');
+      expect(resume).not.toMatch(/raise|next month/);
+      expect(resume).toContain(`/analyses/${a.id}/retry`);
+      // (Read from the table: a paused analysis's stream stays open.)
+      const pauseEvents = await db.adminPool.query<{ data: { error: { code: string } } }>(
+        "SELECT data FROM analysis_events WHERE analysis_id = $1 AND type = 'paused'",
+        [a.id],
+      );
+      expect(pauseEvents.rows.map((r) => r.data.error.code)).toEqual(['llm_budget_unpriced_model']);
       expect(llm.requests).toHaveLength(0);
     } finally {
       await worker.stop();

@@ -8,7 +8,9 @@ import {
   CHUNK_QUEUE,
   CHUNK_READY_CHANNEL,
   listen,
+  postponeChunkRetry,
   queueDb,
+  setChunkAttemptLimit,
   tailQueueDb,
   type ChunkJob,
   type ChunkJobData,
@@ -53,7 +55,7 @@ import { withTenant, withTenantTail, type TenantScope } from '../../db/tenant.js
 import type { Logger } from '../../observability/logger.js';
 import { categoriesOf, processChunk, LLM_ENGINE, type ChunkWork } from './chunk-processor.js';
 import { progressOf } from './analyses.service.js';
-import { takeTracesOfFailure, type LlmRuntime } from './llm-runtime.js';
+import { retryAdviceOf, takeTracesOfFailure, type LlmRuntime } from './llm-runtime.js';
 import { advanceTurn, mayOutrankQueuedTurns, sendTurn, turnJobId } from './scheduler.js';
 import { TraceWriter } from './trace-writer.js';
 
@@ -93,22 +95,57 @@ interface ClaimedChunk {
   claimedAt: number;
 }
 
-/** Why an analysis is not charged for an LLM chunk: its monthly budget would be exceeded. */
-class BudgetExceeded extends Error {
-  constructor(
-    readonly spent: string,
-    readonly budget: string,
-    readonly needed: string,
-    /** What chunks and summaries running now may still spend (held against the budget). */
-    readonly held = '0',
-  ) {
-    super(
-      `the workspace's monthly LLM budget of $${budget} would be exceeded: $${spent} spent this month${
-        new Big(held).gt(0) ? `, up to $${held} held by LLM calls running now` : ''
-      }, this chunk may cost up to $${needed}`,
-    );
-  }
+/** Why an LLM analysis pauses before a chunk: what its status and event say, and how to resume. */
+interface BudgetPause {
+  code: 'llm_budget_exceeded' | 'llm_budget_unpriced_model';
+  message: string;
+  /** What to change before `retry` can pass (nothing resumes a paused analysis by itself). */
+  fix: string;
+  figures: Record<string, string>;
 }
+
+const heldClause = (held: string): string =>
+  new Big(held).gt(0) ? `, up to $${held} held by LLM calls running now` : '';
+
+/** The chunk's bound plus this month's spend (and holds) exceeds the budget. */
+function budgetExceeded(
+  spent: string,
+  budget: string,
+  needed: string,
+  held: string,
+  settingsUrl: string,
+  what: string,
+): BudgetPause {
+  return {
+    code: 'llm_budget_exceeded',
+    message: `the workspace's monthly LLM budget of $${budget} would be exceeded: $${spent} spent this month${heldClause(held)}, ${what} may cost up to $${needed}`,
+    // A raised budget or a new month only lets a retry pass.
+    fix: `raise the workspace's monthly LLM budget (PATCH ${settingsUrl}) or wait for next month`,
+    figures: { spent_usd: spent, held_usd: held, budget_usd: budget, needed_usd: needed },
+  };
+}
+
+/**
+ * The model has no price, so no call can be counted against the budget: raising the budget or
+ * waiting a month changes nothing. Only removing the budget or choosing a priced model does.
+ */
+function budgetUnpricedModel(
+  model: string,
+  spent: string,
+  budget: string,
+  settingsUrl: string,
+  what: string,
+): BudgetPause {
+  return {
+    code: 'llm_budget_unpriced_model',
+    message: `the workspace has a monthly LLM budget ($${budget}), but its model ${model} has no price in SocialPulse's price table, so what ${what} would cost cannot be counted against the budget; nothing was sent ($${spent} spent this month)`,
+    fix: `remove the workspace's monthly LLM budget (PATCH ${settingsUrl} with {"llm":{"monthly_budget_usd":null}}) or choose a model the price table lists`,
+    figures: { spent_usd: spent, budget_usd: budget, model },
+  };
+}
+
+const settingsUrlOf = (workspaceId: string): string =>
+  `/v1/workspaces/${workspaceId}/analysis-settings`;
 
 /**
  * How long a budget hold outlives a worker that died holding it: the chunk job's hard limit on
@@ -117,6 +154,31 @@ class BudgetExceeded extends Error {
 const BUDGET_HOLD_SECONDS = 15 * 60;
 /** How long a hold is kept once its calls are made but their traces not yet stored. */
 const UNSTORED_TRACES_HOLD_SECONDS = 120;
+
+/**
+ * How many claims of one chunk the open circuit may refuse without counting them as attempts:
+ * at about the circuit's half-open time each (30 s), a provider that stays down dead-letters the
+ * chunk within minutes, not never.
+ */
+const MAX_UNCOUNTED_ATTEMPTS = 10;
+/** A retry the error dated goes up to this fraction of its wait later (jitter). */
+const RETRY_JITTER = 0.25;
+
+/**
+ * Errors of a dead chunk that every other chunk of its analysis would meet too: the provider
+ * refused the key, the quota or the address, or stayed unavailable through all the chunk's
+ * attempts (minutes, with the waits above). The analysis fails at once whatever its failure
+ * policy, rather than sending every remaining chunk to fail the same way; `retry` resumes it.
+ */
+const ANALYSIS_WIDE_ERRORS: ReadonlySet<string> = new Set([
+  'llm_auth_failed',
+  'llm_quota_exceeded',
+  'llm_address_refused',
+  'llm_unavailable',
+  'llm_circuit_open',
+  'llm_timeout',
+  'llm_rate_limited',
+]);
 
 const summaryHolderOf = (analysisId: string, run: string): string => `summary:${analysisId}:${run}`;
 
@@ -400,16 +462,27 @@ export class ChunkWorker {
         const hold =
           needed === null ? null : await this.holdBudget(data.workspaceId, holder, needed, budget);
         if (!hold?.held) {
+          const settingsUrl = settingsUrlOf(data.workspaceId);
           await this.pause(
             job,
             analysis,
-            new BudgetExceeded(
-              // An unpriced model tries no hold: the month's spend is read for the message only.
-              hold ? hold.spentUsd : await this.monthToDateSpend(data.workspaceId),
-              budget,
-              needed ?? 'unknown (unpriced model)',
-              hold?.heldUsd,
-            ),
+            hold
+              ? budgetExceeded(
+                  hold.spentUsd,
+                  budget,
+                  needed ?? '',
+                  hold.heldUsd,
+                  settingsUrl,
+                  'this chunk',
+                )
+              : // An unpriced model tries no hold: the month's spend is read for the message only.
+                budgetUnpricedModel(
+                  llm.model,
+                  await this.monthToDateSpend(data.workspaceId),
+                  budget,
+                  settingsUrl,
+                  'its calls',
+                ),
           );
           return;
         }
@@ -639,12 +712,11 @@ export class ChunkWorker {
     await advanceTurn(c, this.boss, job.data.fairnessKey, job.id);
   }
 
-  /** The budget would be exceeded: the analysis pauses; its chunk goes back to pending. */
-  private async pause(
-    job: ChunkJob,
-    analysis: ChunkAnalysis,
-    reason: BudgetExceeded,
-  ): Promise<void> {
+  /**
+   * The budget cannot cover the chunk (exceeded, or the model is unpriced): the analysis pauses;
+   * its chunk goes back to pending.
+   */
+  private async pause(job: ChunkJob, analysis: ChunkAnalysis, reason: BudgetPause): Promise<void> {
     const data = job.data;
     await withTenant(
       this.options.pool,
@@ -657,22 +729,17 @@ export class ChunkWorker {
         await returnChunkToPending(c, data.analysisId, data.seq);
         await removeFromBacklog(c, data.analysisId);
         const error = {
-          code: 'llm_budget_exceeded',
+          code: reason.code,
           message: reason.message,
-          spent_usd: reason.spent,
-          held_usd: reason.held,
-          budget_usd: reason.budget,
-          needed_usd: reason.needed,
-          // Nothing resumes a paused analysis by itself: a raised budget or a new month only
-          // lets a retry pass.
-          resume: `raise the workspace's monthly LLM budget (PATCH /v1/workspaces/${data.workspaceId}/analysis-settings) or wait for next month, then retry the analysis (POST /v1/workspaces/${data.workspaceId}/analyses/${analysis.id}/retry, or socialpulse analyses retry ${analysis.id})`,
+          ...reason.figures,
+          resume: `${reason.fix}, then retry the analysis (POST /v1/workspaces/${data.workspaceId}/analyses/${analysis.id}/retry, or socialpulse analyses retry ${analysis.id})`,
         };
         const updated = await setAnalysisStatus(c, analysis.id, 'paused_budget', { error });
         await appendEvent(c, analysis.id, data.workspaceId, 'paused', {
           ...progressOf(updated),
           error,
         });
-        await this.complete(queueDb(c), job, { paused: 'llm_budget_exceeded' });
+        await this.complete(queueDb(c), job, { paused: reason.code });
         await advanceTurn(c, this.boss, data.fairnessKey, job.id);
       },
     );
@@ -681,20 +748,32 @@ export class ChunkWorker {
   private async failAttempt(job: ChunkJob, scope: TenantScope, error: unknown): Promise<void> {
     const data = job.data;
     const err = error as Error & { code?: string };
-    const detail = { code: err.code ?? 'chunk_failed', message: err.message };
-    const willRetry = job.retryCount < job.retryLimit;
-    this.options.logger.warn(
-      {
-        analysis: data.analysisId,
-        seq: data.seq,
-        attempt: job.retryCount + 1,
-        willRetry,
-        err: detail,
-      },
-      'chunk attempt failed',
-    );
+    const advice = retryAdviceOf(error);
+    const detail = {
+      code: err.code ?? 'chunk_failed',
+      message: err.message,
+      ...(advice.retryable ? {} : { retryable: false }),
+    };
+    // What this attempt does to the job's attempts, decided before pg-boss's `fail` reads them:
+    // an error no retry can fix (401, a spent quota, a refused request) ends the chunk now; an
+    // attempt whose every call the open circuit refused never reached the provider, and is not
+    // counted (within a bound: a provider that stays down still dead-letters the chunk).
+    const change = !advice.retryable ? 'last' : !advice.reachedProvider ? 'uncounted' : null;
+    const { attempts } = this.options.queue.settings;
     try {
-      await withTenant(this.options.pool, scope, async (c) => {
+      const outcome = await withTenant(this.options.pool, scope, async (c) => {
+        let retryLimit = job.retryLimit;
+        if (change) {
+          const limit = await setChunkAttemptLimit(
+            c,
+            job,
+            change,
+            Math.max(0, attempts - 1) + MAX_UNCOUNTED_ATTEMPTS,
+          );
+          // Not this attempt's job any more (its claim lapsed): `fail` below finds nothing either.
+          if (limit !== null) retryLimit = limit;
+        }
+        const counted = change !== 'uncounted' || retryLimit === job.retryLimit;
         const failed = (await this.boss.fail(
           CHUNK_QUEUE,
           { id: job.id, retryCount: job.retryCount },
@@ -702,18 +781,44 @@ export class ChunkWorker {
           { db: queueDb(c) },
         )) as SettledResponse;
         // Not this attempt's to fail: it lapsed, or its COMMIT went through after all.
-        if (failed.affected === 0) return;
-        await recordChunkAttempt(c, data.analysisId, data.seq, job.retryCount + 1, job.startedOn);
+        if (failed.affected === 0) return null;
+        const willRetry = job.retryCount < retryLimit;
+        // Not before the error says a new attempt can succeed (Retry-After, a rate-limit reset,
+        // the circuit's half-open), with jitter so that the chunks it held back do not all
+        // come back at the same instant.
+        const delayMs =
+          willRetry && advice.retryAfterMs !== null
+            ? Math.round(advice.retryAfterMs * (1 + RETRY_JITTER * Math.random()))
+            : null;
+        const retryAt =
+          delayMs === null ? null : await postponeChunkRetry(c, job.id, delayMs, !counted);
+        if (counted)
+          await recordChunkAttempt(c, data.analysisId, data.seq, job.retryCount + 1, job.startedOn);
         await appendEvent(c, data.analysisId, data.workspaceId, 'chunk_failed', {
           seq: data.seq,
           attempt: job.retryCount + 1,
           will_retry: willRetry,
+          // Refused by the open circuit, never sent: this claim does not use up an attempt.
+          ...(counted ? {} : { counted: false }),
+          ...(retryAt ? { retry_at: retryAt.toISOString() } : {}),
           error: detail,
         });
+        return { willRetry, counted };
       });
+      this.options.logger.warn(
+        {
+          analysis: data.analysisId,
+          seq: data.seq,
+          attempt: job.retryCount + 1,
+          willRetry: outcome?.willRetry,
+          counted: outcome?.counted,
+          err: detail,
+        },
+        'chunk attempt failed',
+      );
     } catch (failError) {
       this.options.logger.error(
-        { err: failError },
+        { err: failError, attemptError: detail, analysis: data.analysisId, seq: data.seq },
         'could not record a failed chunk attempt (its lease will expire and it will be retried)',
       );
     }
@@ -781,7 +886,11 @@ export class ChunkWorker {
       if (!llm) outcome = { summary: null, reason: 'llm_not_configured' };
       else if (summaries.length === 0) outcome = { summary: null, reason: 'no_chunk_summaries' };
       else if (overBudget)
-        outcome = { summary: null, reason: 'llm_budget_exceeded', error: overBudget };
+        outcome = {
+          summary: null,
+          reason: overBudget.code ?? 'llm_budget_exceeded',
+          error: overBudget,
+        };
       else {
         const result = await llm.summarize(summaries, {
           workspaceId: a.workspace_id,
@@ -841,19 +950,24 @@ export class ChunkWorker {
         ? null
         : await this.holdBudget(a.workspace_id, summaryHolderOf(a.id, run), needed, budget);
     if (hold?.held) return null;
-    const spent = hold?.spentUsd ?? '0';
-    const held = hold?.heldUsd ?? '0';
-    const bound = needed ?? 'unknown (unpriced model)';
-    return {
-      code: 'llm_budget_exceeded',
-      message: `the workspace's monthly LLM budget of $${budget} would be exceeded: $${spent} spent this month${
-        new Big(held).gt(0) ? `, up to $${held} held by LLM calls running now` : ''
-      }, the job summary may cost up to $${bound}; it was not made`,
-      spent_usd: spent,
-      held_usd: held,
-      budget_usd: budget,
-      needed_usd: bound,
-    };
+    const settingsUrl = settingsUrlOf(a.workspace_id);
+    const pause = hold
+      ? budgetExceeded(
+          hold.spentUsd,
+          budget,
+          needed ?? '',
+          hold.heldUsd,
+          settingsUrl,
+          'the job summary',
+        )
+      : budgetUnpricedModel(
+          llm.model,
+          await this.monthToDateSpend(a.workspace_id),
+          budget,
+          settingsUrl,
+          'the job summary',
+        );
+    return { code: pause.code, message: `${pause.message}; it was not made`, ...pause.figures };
   }
 
   /** Settles chunks that exhausted their attempts (thrown, or lost with a crashed worker). */
@@ -911,10 +1025,19 @@ export class ChunkWorker {
         });
         const policy =
           (updated.options as { failure_policy?: string }).failure_policy ?? 'continue';
-        if (policy === 'fail_fast' && updated.status !== 'cancelled') {
+        const analysisWide = ANALYSIS_WIDE_ERRORS.has(error.code);
+        if ((policy === 'fail_fast' || analysisWide) && updated.status !== 'cancelled') {
           await cancelPendingChunks(c, updated.id);
           const failed = await setAnalysisStatus(c, updated.id, 'failed', {
-            error: { ...error, policy: 'fail_fast' },
+            error: {
+              ...error,
+              policy: policy === 'fail_fast' ? 'fail_fast' : 'provider_failure',
+              ...(analysisWide
+                ? {
+                    resume: `every chunk would fail the same way: check the workspace's LLM settings (key, quota, base URL: PATCH /v1/workspaces/${data.workspaceId}/analysis-settings) or the provider's status, then retry the analysis (POST /v1/workspaces/${data.workspaceId}/analyses/${updated.id}/retry, or socialpulse analyses retry ${updated.id})`,
+                  }
+                : {}),
+            },
             aggregates: await computeAggregates(c, updated.id),
           });
           await appendEvent(c, updated.id, data.workspaceId, 'failed', {

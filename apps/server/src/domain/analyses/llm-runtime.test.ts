@@ -7,6 +7,8 @@ import { AppError } from '../../errors.js';
 import {
   assertWorkspaceLlmBaseUrl,
   createLlmResolver,
+  largestLlmChunkSize,
+  retryAdviceOf,
   runtimeOf,
   takeTracesOfFailure,
   traceOfCall,
@@ -344,5 +346,87 @@ describe('maxSummaryCostUsd against summarize', () => {
     const spent = traces.reduce((sum, t) => sum + Number(t.costUsd), 0);
     expect(spent).toBeGreaterThan(0);
     expect(Number(bound)).toBeGreaterThanOrEqual(spent);
+  });
+});
+
+describe('what a failed attempt says about trying again', () => {
+  const refused = failedCall({ errorType: 'llm_circuit_open' });
+  const sent = failedCall({ errorType: 'llm_unavailable', httpStatus: 500 });
+  const llmError = (
+    code: 'llm_auth_failed' | 'llm_circuit_open' | 'llm_rate_limited',
+    retryable: boolean,
+    calls: LlmCallRecord[],
+    retryAfterMs?: number,
+  ): LlmError => {
+    const error = new LlmError(code, code, { retryable, retryAfterMs: retryAfterMs ?? null });
+    error.calls = calls;
+    return error;
+  };
+
+  it('tells an error no retry fixes, a dated wait, and a claim the open circuit refused unsent', () => {
+    expect(retryAdviceOf(new Error('database blip'))).toEqual({
+      retryable: true,
+      retryAfterMs: null,
+      reachedProvider: true,
+    });
+    expect(retryAdviceOf(llmError('llm_auth_failed', false, [sent]))).toMatchObject({
+      retryable: false,
+    });
+    expect(retryAdviceOf(llmError('llm_rate_limited', true, [sent], 90_000))).toEqual({
+      retryable: true,
+      retryAfterMs: 90_000,
+      reachedProvider: true,
+    });
+    expect(retryAdviceOf(llmError('llm_circuit_open', true, [refused]))).toMatchObject({
+      reachedProvider: false,
+    });
+    // Sent once, then refused when the client tried again: the provider saw this attempt.
+    expect(retryAdviceOf(llmError('llm_circuit_open', true, [sent, refused]))).toMatchObject({
+      reachedProvider: true,
+    });
+  });
+});
+
+describe('an open circuit', () => {
+  let server: FakeLlmServer;
+  beforeAll(async () => {
+    server = await startFakeLlmServer();
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  it('dates when calls may go again: when the circuit half-opens, not at once', async () => {
+    server.setBehaviour({
+      faults: Object.fromEntries(
+        Array.from({ length: 10 }, (_, i) => [i + 1, { kind: 'server_error' as const }]),
+      ),
+    });
+    const halfOpenAfterMs = 60_000;
+    const resolve = createLlmResolver({ ...defaults, baseUrl: server.url }, (s) => s, {
+      circuitBreaker: { consecutiveFailures: 1, halfOpenAfterMs },
+    });
+    const runtime = resolve('00000000-0000-4000-8000-0000000000fe', null);
+    if (!runtime) throw new Error('no runtime');
+    const label = (): Promise<unknown> =>
+      runtime.label([{ id: '1', text: 'hello' }], [], context).catch((e: unknown) => e);
+    // The first 500 opens the circuit; the client's second try is refused.
+    const first = retryAdviceOf(await label());
+    expect(first.reachedProvider).toBe(true);
+    expect(first.retryAfterMs).toBeGreaterThan(halfOpenAfterMs / 2);
+    expect(first.retryAfterMs).toBeLessThanOrEqual(halfOpenAfterMs);
+    // Refused before sending anything: not an attempt at the provider, and dated the same way.
+    const second = retryAdviceOf(await label());
+    expect(second.reachedProvider).toBe(false);
+    expect(second.retryAfterMs).toBeGreaterThan(halfOpenAfterMs / 2);
+    expect(second.retryAfterMs).toBeLessThanOrEqual(first.retryAfterMs ?? 0);
+    expect(server.requests).toHaveLength(1);
+  });
+});
+
+describe('largestLlmChunkSize', () => {
+  it('is what one answer of the model can hold, unknown when its output limit is', async () => {
+    expect(await largestLlmChunkSize('gpt-4o-mini')).toBe(134);
+    expect(await largestLlmChunkSize('acme-finetune')).toBeNull();
   });
 });

@@ -220,6 +220,64 @@ function withCallTraces(
 const loadAi = (): Promise<typeof Ai> => import('../../ai/index.js');
 
 /**
+ * How long the LLM client's circuit stays open before it lets one trial call through (the
+ * client's own default, passed explicitly so that the hint below and the breaker agree).
+ */
+export const CIRCUIT_HALF_OPEN_AFTER_MS = 30_000;
+/**
+ * The wait suggested for a call refused while the circuit is half-open (its one trial call is
+ * in flight): the trial may take up to the client's timeout, but usually answers in seconds.
+ */
+const HALF_OPEN_RETRY_MS = 5_000;
+
+/** Options of the clients a resolver builds that tests shorten (the breaker's timings). */
+export interface LlmClientTuning {
+  circuitBreaker?: { consecutiveFailures?: number; halfOpenAfterMs?: number };
+}
+
+/** What a failed chunk attempt's error says about trying again (see retryAdviceOf). */
+export interface RetryAdvice {
+  /** Whether trying again later can succeed (an LlmError's `retryable`; true for other errors). */
+  retryable: boolean;
+  /** The earliest a new attempt can succeed, from now (Retry-After, a rate-limit reset, the circuit's half-open), if known. */
+  retryAfterMs: number | null;
+  /** Whether any request of the attempt was sent to the provider (false: every call was refused by the open circuit). */
+  reachedProvider: boolean;
+}
+
+/**
+ * Reads an attempt's error for the job queue. Duck-typed: the ai module loads lazily, so its
+ * LlmError class may not be loaded where this runs (an error that is not an LlmError is retried
+ * as before, counting as an attempt).
+ */
+export function retryAdviceOf(error: unknown): RetryAdvice {
+  const e = (typeof error === 'object' && error !== null ? error : {}) as {
+    code?: unknown;
+    retryable?: unknown;
+    retryAfterMs?: unknown;
+    calls?: unknown;
+  };
+  const calls = Array.isArray(e.calls) ? (e.calls as LlmCallRecord[]) : [];
+  return {
+    retryable: e.retryable !== false,
+    retryAfterMs: typeof e.retryAfterMs === 'number' && e.retryAfterMs > 0 ? e.retryAfterMs : null,
+    reachedProvider: !(
+      e.code === 'llm_circuit_open' && calls.every((c) => c.errorType === 'llm_circuit_open')
+    ),
+  };
+}
+
+/**
+ * The largest chunk an LLM analysis with `model` may have: one labelling call per chunk, whose
+ * answer must fit the model's output limit (null: the price table does not know the limit).
+ */
+export async function largestLlmChunkSize(model: string): Promise<number | null> {
+  // budget.js alone: the price table and prompt shapes, no tokenizer, no client.
+  const { maxPostsPerLabelCall } = await import('../../ai/budget.js');
+  return maxPostsPerLabelCall(model);
+}
+
+/**
  * Loads the LLM module and the model's tokenizer before any chunk needs them. A worker whose
  * instance has a model configured will count tokens on its first LLM chunk, and loading
  * o200k's rank table blocks the event loop for about half a second: every chunk loop of the
@@ -230,15 +288,50 @@ export async function preloadLlm(model: string): Promise<void> {
   countTextTokens('', model);
 }
 
-export function runtimeOf(clientOf: () => Promise<LlmClient>, model: string): LlmRuntime {
+export function runtimeOf(
+  clientOf: () => Promise<LlmClient>,
+  model: string,
+  options: { circuitHalfOpenAfterMs?: number } = {},
+): LlmRuntime {
+  const halfOpenAfterMs = options.circuitHalfOpenAfterMs ?? CIRCUIT_HALF_OPEN_AFTER_MS;
+  // When the client's circuit last opened, as far as its calls tell: the end of the last failure
+  // of the kinds its breaker counts. The runtime is the client's only user (one per client).
+  let lastBreakerFailureAt: number | null = null;
+  const onCall = (call: LlmCallRecord): void => {
+    if (call.status === 'ok') lastBreakerFailureAt = null;
+    else if (call.errorType === 'llm_unavailable' || call.errorType === 'llm_timeout')
+      lastBreakerFailureAt = call.startedAt.getTime() + call.durationMs;
+  };
+  /**
+   * An open circuit's error says neither when calls may go again nor anything the job queue can
+   * schedule by: it gets the time left until the circuit half-opens, so that the chunk is not
+   * tried again (and refused again) before then.
+   */
+  const withCircuitHint = (error: unknown, ai: typeof Ai): unknown => {
+    if (!ai.isLlmError(error) || error.code !== 'llm_circuit_open' || error.retryAfterMs !== null)
+      return error;
+    const left =
+      lastBreakerFailureAt === null
+        ? halfOpenAfterMs
+        : Math.min(halfOpenAfterMs, lastBreakerFailureAt + halfOpenAfterMs - Date.now());
+    const hinted = new ai.LlmError(error.code, error.message, {
+      retryable: error.retryable,
+      retryAfterMs: left > 0 ? left : Math.min(HALF_OPEN_RETRY_MS, halfOpenAfterMs),
+      httpStatus: error.httpStatus,
+      cause: error,
+    });
+    hinted.calls = error.calls;
+    return hinted;
+  };
   return {
     model,
     async label(posts, categories, context) {
-      const [client, { costOf }] = await Promise.all([clientOf(), loadAi()]);
+      const [client, ai] = await Promise.all([clientOf(), loadAi()]);
+      const { costOf } = ai;
       const result = await client
-        .labelPosts({ posts, taxonomy: { categories } })
+        .labelPosts({ posts, taxonomy: { categories }, onCall })
         .catch((error: unknown) => {
-          throw withCallTraces(error, context, posts.length, costOf);
+          throw withCallTraces(withCircuitHint(error, ai), context, posts.length, costOf);
         });
       const items: LlmItem[] = result.results.map((r) =>
         r.status === 'labelled'
@@ -259,10 +352,13 @@ export function runtimeOf(clientOf: () => Promise<LlmClient>, model: string): Ll
       };
     },
     async summarize(chunkSummaries, context) {
-      const [client, { costOf }] = await Promise.all([clientOf(), loadAi()]);
-      const result = await client.summarizeJob({ chunkSummaries }).catch((error: unknown) => {
-        throw withCallTraces(error, context, chunkSummaries.length, costOf);
-      });
+      const [client, ai] = await Promise.all([clientOf(), loadAi()]);
+      const { costOf } = ai;
+      const result = await client
+        .summarizeJob({ chunkSummaries, onCall })
+        .catch((error: unknown) => {
+          throw withCallTraces(withCircuitHint(error, ai), context, chunkSummaries.length, costOf);
+        });
       return {
         summary: result.status === 'summarized' ? result.summary : null,
         traces: result.calls.map((c) => traceOfCall(c, context, chunkSummaries.length, costOf)),
@@ -302,7 +398,12 @@ export function llmEndpointOf(
 export function createLlmResolver(
   defaults: LlmDefaults,
   decryptKey: (sealed: string, workspaceId: string) => string,
+  tuning: LlmClientTuning = {},
 ): (workspaceId: string, settings: AnalysisSettingsRow | null) => LlmRuntime | null {
+  const circuitBreaker = {
+    ...tuning.circuitBreaker,
+    halfOpenAfterMs: tuning.circuitBreaker?.halfOpenAfterMs ?? CIRCUIT_HALF_OPEN_AFTER_MS,
+  };
   const cache = new Map<string, LlmRuntime>();
   // One for every workspace-chosen base URL: it keeps a connection pool per origin.
   let publicOnly: ReturnType<typeof createPublicOnlyDispatcher> | null = null;
@@ -338,6 +439,7 @@ export function createLlmResolver(
               model,
               timeoutMs,
               maxConcurrency,
+              circuitBreaker,
               ...(apiKey ? { apiKey } : {}),
               // The instance's own provider is the operator's choice; a workspace's is held to
               // public addresses and the operator's trusted origins.
@@ -351,6 +453,7 @@ export function createLlmResolver(
             }),
           )),
         model,
+        { circuitHalfOpenAfterMs: circuitBreaker.halfOpenAfterMs },
       );
       cache.set(cacheKey, runtime);
     }

@@ -146,9 +146,16 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('LLM 
 
   it("keeps the local engines' trace of an attempt whose LLM call failed", async () => {
     llm.reset();
-    // The provider refuses the first request (not retried by the client): the chunk attempt
-    // fails after the local engines ran; the chunk's next attempt is answered.
-    llm.setBehaviour({ faults: { 1: { kind: 'unauthorized' } } });
+    // The provider fails the first request through the client's three tries: the chunk attempt
+    // fails after the local engines ran; the chunk's next attempt is answered. (A refused key
+    // would fail the analysis at once: no retry can fix it.)
+    llm.setBehaviour({
+      faults: {
+        1: { kind: 'server_error' },
+        2: { kind: 'server_error' },
+        3: { kind: 'server_error' },
+      },
+    });
     const { user, ws } = await freshTenant(10);
     const worker = await startTestWorker(db, llmConfig());
     try {
@@ -160,21 +167,23 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('LLM 
         [a.id],
       );
       expect(chunk.rows[0]?.attempts).toBe(2);
-      // Each attempt's calls once: the failed attempt's local run and refused call, then the
-      // second attempt's.
+      // Each attempt's calls once: the failed attempt's local run and its three failed tries,
+      // then the second attempt's.
       await expect
         .poll(async () => (await traces(a.id)).filter((t) => t.chunk_seq === 0).length, {
           timeout: 10_000,
         })
-        .toBe(4);
+        .toBe(6);
       const rows = (await traces(a.id)).filter((t) => t.chunk_seq === 0);
       expect(rows.map((t) => [t.operation, t.status, t.error_type])).toEqual([
         ['analyze', 'ok', null],
-        ['label_posts', 'error', 'llm_auth_failed'],
+        ['label_posts', 'error', 'llm_unavailable'],
+        ['label_posts', 'error', 'llm_unavailable'],
+        ['label_posts', 'error', 'llm_unavailable'],
         ['analyze', 'ok', null],
         ['label_posts', 'ok', null],
       ]);
-      // A refused request is not billed.
+      // A failed request is not billed.
       expect(rows[1]).toMatchObject({ cost_usd: '0.000000000', priced: true, input_tokens: null });
     } finally {
       await worker.stop();
@@ -238,9 +247,16 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('LLM 
 
   it("keeps a budget hold whose calls' traces could not be stored, and stores them once the database takes them", async () => {
     llm.reset();
-    // The provider refuses the first request: the attempt fails, and its trace goes to the
-    // batched writer, which the database refuses while the trigger below exists.
-    llm.setBehaviour({ faults: { 1: { kind: 'unauthorized' } } });
+    // The provider fails the first request through the client's three tries: the attempt
+    // fails, and its traces go to the batched writer, which the database refuses while the
+    // trigger below exists.
+    llm.setBehaviour({
+      faults: {
+        1: { kind: 'server_error' },
+        2: { kind: 'server_error' },
+        3: { kind: 'server_error' },
+      },
+    });
     const { user, ws } = await freshTenant(10, { monthly_budget_usd: '10' });
     // A transient refusal (serialization failure) of this workspace's failed-call traces only:
     // the chunk's commit and the summary's own traces are not concerned.
@@ -282,7 +298,11 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('LLM 
               .map((t) => [t.operation, t.error_type]),
           { timeout: 10_000 },
         )
-        .toEqual([['label_posts', 'llm_auth_failed']]);
+        .toEqual([
+          ['label_posts', 'llm_unavailable'],
+          ['label_posts', 'llm_unavailable'],
+          ['label_posts', 'llm_unavailable'],
+        ]);
     } finally {
       await dropTrigger();
       await worker.stop();
