@@ -1,6 +1,7 @@
 import type { ReactNode } from 'react';
 import { Analyses } from './pages/Analyses.js';
 import { AnalysisPage } from './pages/AnalysisPage.js';
+import { Connections } from './pages/Connections.js';
 import { ForgotPassword } from './pages/ForgotPassword.js';
 import { Home } from './pages/Home.js';
 import { Invite } from './pages/Invite.js';
@@ -16,6 +17,7 @@ const uuid = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-
 const analysesPath = new RegExp(`^/workspaces/(${uuid})/analyses(?:/(${uuid}))?$`);
 const postsPath = new RegExp(`^/workspaces/(${uuid})/posts$`);
 const membersPath = new RegExp(`^/workspaces/(${uuid})/members$`);
+const connectionsPath = new RegExp(`^/workspaces/(${uuid})/connections$`);
 
 /**
  * What makes a visit new (a fresh page state): the path and query, except on the posts page,
@@ -42,6 +44,9 @@ function page(url: URL): ReactNode {
   if (posts?.[1]) return <Posts workspaceId={posts[1]} params={url.searchParams} />;
   const members = membersPath.exec(path);
   if (members?.[1]) return <Members workspaceId={members[1]} />;
+  const connections = connectionsPath.exec(path);
+  if (connections?.[1])
+    return <Connections workspaceId={connections[1]} params={url.searchParams} />;
   switch (path) {
     case '/':
       return <Home />;
@@ -76,7 +81,8 @@ function page(url: URL): ReactNode {
 
 /**
  * The dashboard shell: sign-in, first-run setup, password reset, invitations, and each
- * workspace's posts and analyses (followed live); talks only to /v1.
+ * workspace's posts, analyses (followed live), members and platform connections; talks only
+ * to /v1.
  */
 export function App() {
   const url = useLocation();

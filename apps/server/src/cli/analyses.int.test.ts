@@ -10,7 +10,7 @@ import {
 import { postRecord, toJsonl } from '../../test/support/factories.js';
 import { readFirstLine, runCli } from '../../test/support/server-process.js';
 import { testQueueConfig } from '../../test/support/analyses.js';
-import { startFakeLlmServer } from '../../test/support/fake-llm-server.js';
+import { startFakeLlmServer, type FakeLlmServer } from '../../test/support/fake-llm-server.js';
 
 describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')(
   'socialpulse analyses',
@@ -210,18 +210,225 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')(
           ],
           withLlm,
         );
-        expect(started.code).toBe(1);
         expect(started.stdout).toMatch(/analysis [0-9a-f-]{36}: paused/);
         expect(started.stderr).toMatch(/budget/i);
         expect(started.stderr).toMatch(/resume it with: socialpulse analyses retry [0-9a-f-]{36}/);
+        // Paused: not a failure (1), but waiting for someone (EX_TEMPFAIL).
+        expect(started.code).toBe(75);
         // Paused before spending: no call reached the provider.
         expect(llm.requests).toHaveLength(0);
+        // A retry with the budget not raised is let through, as the API does, but says why the
+        // analysis paused and that it will pause again.
+        const id = /analysis ([0-9a-f-]{36}): paused/.exec(started.stdout)?.[1] ?? '';
+        const retried = await runCli(['analyses', 'retry', id], withLlm);
+        expect(retried.code, retried.stderr).toBe(0);
+        expect(retried.stdout).toContain(`analysis ${id}: queued again`);
+        expect(retried.stderr).toMatch(/^it was paused: .*budget/m);
+        expect(retried.stderr).toMatch(
+          /budget is still \$0\b.*it will pause again unless the budget is raised/,
+        );
+        // Not left queued for the next tests' workers.
+        expect((await runCli(['analyses', 'cancel', id], env())).code).toBe(0);
       } finally {
         await db.adminPool.query(
           'UPDATE workspace_analysis_settings SET llm_monthly_budget_usd = NULL',
         );
         await llm.close();
       }
+    });
+
+    const withLlm = (llm: FakeLlmServer): Record<string, string> => ({
+      ...env(),
+      LLM_BASE_URL: llm.url,
+      LLM_MODEL: 'gpt-4o-mini',
+      LLM_API_KEY: 'sk-test-secret',
+    });
+    const idIn = (stdout: string): string =>
+      /analysis ([0-9a-f-]{36})/.exec(stdout)?.[1] ?? 'no id printed';
+
+    it('waits for the job summary, shows the traced cost and the server’s estimate of the time left', async () => {
+      const llm = await startFakeLlmServer();
+      try {
+        const started = await runCli(
+          [
+            'analyses',
+            'start',
+            '--workspace',
+            'Brand',
+            '--engines',
+            'local,llm',
+            '--limit',
+            '30',
+            '--chunk-size',
+            '10',
+            '--work',
+          ],
+          withLlm(llm),
+        );
+        expect(started.code, started.stderr).toBe(0);
+        const id = idIn(started.stdout);
+        // The summary is stored before the command says the analysis is done.
+        expect(started.stdout).toMatch(/^job summary: ready$/m);
+        const shown = await runCli(['analyses', 'show', id], env());
+        expect(shown.code, shown.stderr).toBe(0);
+        const view = JSON.parse(shown.stdout) as {
+          summary: string | null;
+          usage: { cost_usd: string };
+          cost: { calls: number; cost_usd: string; unpriced_calls: number };
+        };
+        expect(view.summary).not.toBeNull();
+        // Every traced call, the job summary's included: what counted against the budget.
+        const traced = await db.adminPool.query<{ calls: number; cost: string }>(
+          'SELECT count(*)::int AS calls, sum(cost_usd)::text AS cost FROM ai_traces WHERE analysis_id = $1',
+          [id],
+        );
+        const calls = traced.rows[0]?.calls ?? 0;
+        expect(calls).toBeGreaterThanOrEqual(4); // the chunks' calls and the summary's
+        expect(view.cost).toMatchObject({
+          calls,
+          cost_usd: traced.rows[0]?.cost,
+          unpriced_calls: 0,
+        });
+        expect(Number(view.cost.cost_usd)).toBeGreaterThan(Number(view.usage.cost_usd));
+        expect(started.stdout).toContain(
+          `LLM cost: $${traced.rows[0]?.cost ?? ''} for ${calls} model calls`,
+        );
+        // The estimate is the server's (GET …/analyses/{id}'s), or "—" before it has one.
+        const chunkLines = started.stdout.match(/^chunk_completed \d+\/3 chunks.*$/gm) ?? [];
+        expect(chunkLines).toHaveLength(3);
+        for (const line of chunkLines.slice(0, -1))
+          expect(line).toMatch(/, ETA (\d+s|\d+m \d\ds|—)$/);
+        expect(chunkLines[2]).toMatch(/3\/3 chunks, 30 posts, ETA 0s$/);
+        expect(started.stdout).not.toMatch(/NaN|Infinity/);
+        // Said in this order: the summary and the cost, then the outcome.
+        expect(
+          started.stdout
+            .trimEnd()
+            .split('\n')
+            .slice(-3)
+            .map((l) => l.split(':')[0]),
+        ).toEqual(['job summary', 'LLM cost', `analysis ${id}`]);
+      } finally {
+        await llm.close();
+      }
+    });
+
+    it('exits with a distinct code for each way an analysis ends other than completed', async () => {
+      // Cancelled (3): followed after a cancel.
+      const queued = await runCli(
+        ['analyses', 'start', '--workspace', 'Brand', '--limit', '20', '--no-wait'],
+        env(),
+      );
+      const cancelledId = idIn(queued.stdout);
+      expect((await runCli(['analyses', 'cancel', cancelledId], env())).code).toBe(0);
+      const cancelled = await runCli(['analyses', 'follow', cancelledId], env());
+      expect(cancelled.stdout).toContain(`analysis ${cancelledId}: cancelled`);
+      expect(cancelled.code).toBe(3);
+
+      // Completed with errors (65): an analysis whose run ended so (its chunks' dead-lettering is
+      // the jobs tests'), as its status and final event record it.
+      const partly = idIn(
+        (
+          await runCli(
+            ['analyses', 'start', '--workspace', 'Brand', '--limit', '20', '--no-wait'],
+            env(),
+          )
+        ).stdout,
+      );
+      await db.adminPool.query(
+        `WITH a AS (UPDATE analyses SET status = 'completed_with_errors', chunks_done = 1, chunks_failed = 1,
+                      finished_at = now() WHERE id = $1 RETURNING id, workspace_id)
+         INSERT INTO analysis_events (analysis_id, workspace_id, type, data)
+           SELECT id, workspace_id, 'completed_with_errors', '{"chunks_done": 1, "chunks_failed": 1}' FROM a`,
+        [partly],
+      );
+      const withErrors = await runCli(['analyses', 'follow', partly], env());
+      expect(withErrors.stdout).toContain(`analysis ${partly}: completed_with_errors`);
+      expect(withErrors.code).toBe(65);
+
+      // Failed (1): every call refused by an account out of quota, which no retry cures.
+      const refusing = await startFakeLlmServer({
+        randomFaults: { probability: 1, seed: 1, kinds: [{ kind: 'quota_exceeded' }] },
+      });
+      try {
+        const run = await runCli(
+          [
+            'analyses',
+            'start',
+            '--workspace',
+            'Brand',
+            '--engines',
+            'llm',
+            '--limit',
+            '5',
+            '--failure-policy',
+            'fail_fast',
+            '--work',
+          ],
+          withLlm(refusing),
+        );
+        expect(run.stdout, run.stderr).toMatch(/analysis [0-9a-f-]{36}: failed/);
+        expect(run.code).toBe(1);
+      } finally {
+        await refusing.close();
+      }
+    });
+
+    it('takes the sentiment engine and priority the API offers, and names a bad option with its value', async () => {
+      const limit = await runCli(
+        ['analyses', 'start', '--workspace', 'Brand', '--limit', 'abc', '--no-wait'],
+        env(),
+      );
+      expect(limit.code).toBe(1);
+      expect(limit.stderr).toBe('socialpulse: --limit: must be a positive integer, got "abc"\n');
+      const size = await runCli(
+        ['analyses', 'start', '--workspace', 'Brand', '--chunk-size', '0', '--no-wait'],
+        env(),
+      );
+      expect(size.stderr).toBe('socialpulse: --chunk-size: must be a positive integer, got "0"\n');
+      const engine = await runCli(
+        ['analyses', 'start', '--workspace', 'Brand', '--sentiment-engine', 'bert', '--no-wait'],
+        env(),
+      );
+      expect(engine.code).toBe(1);
+      expect(engine.stderr).toMatch(/^socialpulse: --sentiment-engine: .*\(got "bert"\)\n$/);
+      const since = await runCli(
+        ['analyses', 'start', '--workspace', 'Brand', '--since', 'yesterday', '--no-wait'],
+        env(),
+      );
+      expect(since.stderr).toMatch(/^socialpulse: --since: .*\(got "yesterday"\)\n$/);
+      const priority = await runCli(
+        ['analyses', 'start', '--workspace', 'Brand', '--priority', '11', '--no-wait'],
+        env(),
+      );
+      expect(priority.stderr).toContain('0 to 10');
+
+      const started = await runCli(
+        [
+          'analyses',
+          'start',
+          '--workspace',
+          'Brand',
+          '--limit',
+          '20',
+          '--sentiment-engine',
+          'vader',
+          '--priority',
+          '4',
+          '--no-wait',
+        ],
+        env(),
+      );
+      expect(started.code, started.stderr).toBe(0);
+      const id = idIn(started.stdout);
+      const row = await db.adminPool.query<{ priority: number; engine: string; job: number }>(
+        `SELECT a.priority, a.options->>'sentiment_engine' AS engine, j.priority AS job
+           FROM analyses a JOIN analysis_turns t ON t.analysis_id = a.id
+           JOIN pgboss.job j ON j.id = t.job_id WHERE a.id = $1`,
+        [id],
+      );
+      expect(row.rows[0]).toEqual({ priority: 4, engine: 'vader', job: 4 });
+      expect((await runCli(['analyses', 'cancel', id], env())).code).toBe(0);
     });
 
     it('rejects bad options with the option and value', async () => {

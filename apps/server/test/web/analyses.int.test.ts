@@ -253,14 +253,15 @@ describe.skipIf(webTestsUnavailable() !== '')('web app: analyses (Chromium)', ()
       );
     expect.soft(await pageWidth()).toBeLessThanOrEqual(375);
     await page.setViewportSize({ width: 1280, height: 720 });
-    // What it covered, and its cost as money (not the API's 9-decimal string).
+    // What it covered, and its cost.
     expect
       .soft(await shownOrNot(fact(page, 'Posts')))
       .toBe('All the workspace’s posts, at most 150 (oldest first)');
     expect.soft(await shownOrNot(fact(page, 'Sentiment engine'))).toBe('default');
+    // Every traced call (the job summary's too), exactly, without the database's trailing zeros.
     expect
-      .soft(await shownOrNot(fact(page, 'LLM usage')))
-      .toMatch(/output tokens, \$(\d+\.\d\d|0\.0*[1-9]\d?)$/);
+      .soft(await shownOrNot(fact(page, 'LLM cost')))
+      .toMatch(/^\$0\.\d*[1-9] for \d+ calls, [\d,]+ input and [\d,]+ output tokens/);
 
     const shown = page.getByRole('status').filter({ hasText: /^Showing / });
     const showMore = page.getByRole('button', { name: 'Show more' });

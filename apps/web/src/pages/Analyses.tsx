@@ -7,6 +7,7 @@ import {
   type Page,
   type Workspace,
 } from '../api.js';
+import type { AnalysisCreate } from '@socialpulse/contracts';
 import { currentNotice, Link, navigate } from '../router.js';
 import {
   ErrorAlert,
@@ -29,11 +30,24 @@ import {
   statusName,
 } from './analysis-parts.js';
 
-const sentimentEngineNames: Record<string, string> = {
-  default: 'Default (model and VADER)',
-  model: 'Trained model',
-  vader: 'VADER',
-};
+/** The local engines' sentiment engine an analysis may ask for (the API's `options.sentiment_engine`). */
+type SentimentEngine = NonNullable<AnalysisCreate['options']['sentiment_engine']>;
+
+/** Every sentiment engine, with its name for people: the form's choices and the list's column. */
+const sentimentEngines = [
+  { value: 'default', name: 'Default (model and VADER)' },
+  { value: 'model', name: 'Trained model' },
+  { value: 'vader', name: 'VADER' },
+] as const satisfies readonly { value: SentimentEngine; name: string }[];
+
+// A compile-time check that the list names every engine the contract has: an engine added to
+// the API fails the build here until it is offered.
+type Unlisted = Exclude<SentimentEngine, (typeof sentimentEngines)[number]['value']>;
+const everyEngineListed: [Unlisted] extends [never] ? true : Unlisted = true;
+void everyEngineListed;
+
+const isSentimentEngine = (value: string): value is SentimentEngine =>
+  sentimentEngines.some((e) => e.value === value);
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -61,7 +75,8 @@ export function coverageOf(selection: Record<string, unknown>): string {
 
 const sentimentEngineOf = (options: Record<string, unknown>): string => {
   const engine = options.sentiment_engine;
-  return typeof engine === 'string' ? (sentimentEngineNames[engine] ?? engine) : '—';
+  if (typeof engine !== 'string') return '—';
+  return sentimentEngines.find((e) => e.value === engine)?.name ?? engine;
 };
 
 /** How often the list is read again while one of its analyses is still going. */
@@ -172,6 +187,9 @@ export function Analyses({ workspaceId }: { workspaceId: string }) {
         <li>
           <Link to={`/workspaces/${workspaceId}/members`}>Members</Link>
         </li>
+        <li>
+          <Link to={`/workspaces/${workspaceId}/connections`}>Connected accounts</Link>
+        </li>
       </ul>
       {mayAnalyze(workspace.role) && (
         <>
@@ -233,14 +251,14 @@ function StartAnalysis({ workspaceId }: { workspaceId: string }) {
     const form = event.currentTarget;
     const data = new FormData(form);
     const engines = data.getAll('engine').filter((e) => e === 'local' || e === 'llm');
+    const sentimentEngine = fieldText(form, 'sentiment_engine');
     void action.run(async () => {
       if (engines.length === 0) throw new Error('Choose at least one engine.');
       const body: AnalysisRequest = {
         engines,
         posts: { limit: Number(fieldText(form, 'limit')) },
-        options: {
-          sentiment_engine: fieldText(form, 'sentiment_engine') as 'default' | 'model' | 'vader',
-        },
+        // The select offers only listed engines; anything else is left to the server's default.
+        options: isSentimentEngine(sentimentEngine) ? { sentiment_engine: sentimentEngine } : {},
       };
       const query = fieldText(form, 'q').trim();
       if (query) body.posts = { ...body.posts, filter: { q: query } };
@@ -265,9 +283,11 @@ function StartAnalysis({ workspaceId }: { workspaceId: string }) {
       <div className="field">
         <label htmlFor="sentiment-engine">Sentiment</label>
         <select id="sentiment-engine" name="sentiment_engine" defaultValue="default">
-          <option value="default">Default (model and VADER combined)</option>
-          <option value="model">Trained model</option>
-          <option value="vader">VADER</option>
+          {sentimentEngines.map((e) => (
+            <option key={e.value} value={e.value}>
+              {e.name}
+            </option>
+          ))}
         </select>
       </div>
       <Field

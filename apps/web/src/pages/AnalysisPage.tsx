@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useRef, useState, type ChangeEvent, type MouseEvent } from 'react';
+import type { analysisCostSchema } from '@socialpulse/contracts';
 import {
   api,
   ApiError,
@@ -10,7 +11,7 @@ import {
 } from '../api.js';
 import { followEvents } from '../live.js';
 import { Link } from '../router.js';
-import { ErrorAlert, formatUsd, PageHeading, ShowMore, TableScroll, useAction } from '../ui.js';
+import { ErrorAlert, PageHeading, plainDecimal, ShowMore, TableScroll, useAction } from '../ui.js';
 import {
   aboutDuration,
   count,
@@ -23,6 +24,9 @@ import {
   selectionText,
   statusName,
 } from './analysis-parts.js';
+
+/** GET …/cost: every model call the analysis made, as traced (what counted against the budget). */
+type AnalysisCost = ReturnType<(typeof analysisCostSchema)['parse']>;
 
 type State =
   | { kind: 'loading' }
@@ -251,17 +255,7 @@ export function AnalysisPage({
             <dd>{dateTime(a.finished_at)}</dd>
           </>
         )}
-        {a.engines.includes('llm') && (
-          <>
-            <dt>LLM usage</dt>
-            <dd>
-              {count.format(a.usage.input_tokens)} input and {count.format(a.usage.output_tokens)}{' '}
-              output tokens, {formatUsd(a.usage.cost_usd)}
-              {a.usage.unpriced_calls > 0 &&
-                ` plus ${count.format(a.usage.unpriced_calls)} calls of a model without a price`}
-            </dd>
-          </>
-        )}
+        {a.engines.includes('llm') && <LlmCost path={path} analysis={a} />}
       </dl>
       {a.status === 'paused_budget' ? (
         <p className="error" role="alert">
@@ -345,6 +339,104 @@ function activityOf(type: string, data: unknown): string | null {
     default:
       return null;
   }
+}
+
+/**
+ * What the analysis's model calls cost: every traced call (GET …/cost), which is what was spent
+ * and counted against the budget, including a discarded or timed-out attempt's and the job
+ * summary's; the stored results' share beside it when it differs. Calls of a model without a
+ * price are said to be of unknown cost, never $0.
+ */
+function LlmCost({ path, analysis: a }: { path: string; analysis: Analysis }) {
+  const [cost, setCost] = useState<AnalysisCost | null>(null);
+  const [failed, setFailed] = useState(false);
+  // Read again as the analysis changes: each chunk, its end, its summary.
+  const version = `${a.status}:${a.chunks_done}:${a.chunks_failed}:${a.summary !== null}:${a.usage.cost_usd}`;
+  useEffect(() => {
+    let live = true;
+    api<AnalysisCost>('GET', `${path}/cost`).then(
+      (c) => {
+        if (!live) return;
+        setCost(c);
+        setFailed(false);
+      },
+      () => live && setFailed(true),
+    );
+    return () => {
+      live = false;
+    };
+  }, [path, version]);
+  // Exact, as stored: cents would hide what a run of cheap calls cost, and make the stored
+  // results' share look equal to the whole.
+  const usd = (decimal: string): string => `$${plainDecimal(decimal)}`;
+  const stored = a.usage;
+  const calls = (n: number): string => `${count.format(n)} ${n === 1 ? 'call' : 'calls'}`;
+  return (
+    <>
+      <dt>LLM cost</dt>
+      <dd data-testid="llm-cost">
+        {cost === null ? (
+          failed ? (
+            'could not be read'
+          ) : (
+            'reading…'
+          )
+        ) : cost.calls === 0 ? (
+          'no model calls yet'
+        ) : (
+          <>
+            {cost.unpriced_calls === cost.calls
+              ? 'unknown (a model without a price)'
+              : usd(cost.cost_usd)}{' '}
+            for {calls(cost.calls)}
+            {cost.errors > 0 && ` (${count.format(cost.errors)} failed)`},{' '}
+            {count.format(cost.input_tokens)} input and {count.format(cost.output_tokens)} output
+            tokens
+            {cost.unpriced_calls > 0 &&
+              cost.unpriced_calls < cost.calls &&
+              `, plus ${calls(cost.unpriced_calls)} of a model without a price (cost unknown)`}
+            {plainDecimal(stored.cost_usd) !== plainDecimal(cost.cost_usd) && (
+              <>
+                <br />
+                <span>
+                  of which the stored results’ calls: {usd(stored.cost_usd)}; the rest went to the
+                  job summary and to attempts whose results were not kept (failed, timed out or
+                  cancelled)
+                </span>
+              </>
+            )}
+          </>
+        )}
+      </dd>
+    </>
+  );
+}
+
+/**
+ * Why the local engines gave a post no sentiment, in words; the codes are the API's
+ * (`sentiment.reason`), shown as the cell's title.
+ */
+const noSentimentReasons: Readonly<Record<string, string>> = {
+  unsupported_language: 'not analysed: language not supported',
+  undetermined_language: 'not analysed: language could not be determined',
+  empty_text: 'not analysed: empty text',
+};
+
+/** The words for a reason code, known or not (a newer server may send one this page lacks). */
+const noSentimentText = (reason: string): string =>
+  noSentimentReasons[reason] ?? `not analysed: ${reason.replaceAll('_', ' ')}`;
+
+/** A result's local sentiment cell: the label and score, the error, or why there is none. */
+function SentimentCell({ result: r }: { result: AnalysisResult }) {
+  if (r.error) return <td>error: {r.error}</td>;
+  if (r.sentiment?.label)
+    return (
+      <td>
+        {r.sentiment.label} ({r.sentiment.score?.toFixed(2) ?? '—'})
+      </td>
+    );
+  const reason = r.sentiment?.reason;
+  return reason ? <td title={reason}>{noSentimentText(reason)}</td> : <td>—</td>;
 }
 
 const share = (n: number, total: number): string =>
@@ -651,15 +743,7 @@ function Results({ path, analysis }: { path: string; analysis: Analysis }) {
                   <th scope="row" className="post-text">
                     {r.text ?? `${r.platform} ${r.external_id}`}
                   </th>
-                  {local && (
-                    <td>
-                      {r.error
-                        ? `error: ${r.error}`
-                        : r.sentiment?.label
-                          ? `${r.sentiment.label} (${r.sentiment.score?.toFixed(2) ?? '—'})`
-                          : (r.sentiment?.reason ?? '—')}
-                    </td>
-                  )}
+                  {local && <SentimentCell result={r} />}
                   {local && <td>{r.language ?? '—'}</td>}
                   {llm && (
                     <td>

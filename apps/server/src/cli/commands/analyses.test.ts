@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { chunkProgress } from './analyses.js';
+import {
+  budgetPauseWarning,
+  chunkProgress,
+  costText,
+  etaText,
+  optionOfField,
+  summaryText,
+} from './analyses.js';
 
 describe('chunkProgress (the CLI progress bar)', () => {
   it('counts done and dead-lettered chunks as settled, with the posts processed', () => {
@@ -16,5 +23,94 @@ describe('chunkProgress (the CLI progress bar)', () => {
     expect(chunkProgress(null)).toBeNull();
     expect(chunkProgress('chunks_done')).toBeNull();
     expect(chunkProgress({ chunks_done: '4' })).toBeNull();
+  });
+});
+
+describe('etaText (the progress bar shows the server’s estimate)', () => {
+  it('says — while the server has no estimate, never NaN or a made-up 0s', () => {
+    expect(etaText(null)).toBe('—');
+    expect(etaText(Number.NaN)).toBe('—');
+    expect(etaText(Number.POSITIVE_INFINITY)).toBe('—');
+  });
+
+  it('rounds the estimate to seconds, minutes and hours', () => {
+    expect(etaText(0)).toBe('0s');
+    expect(etaText(8.4)).toBe('8s');
+    expect(etaText(65)).toBe('1m 05s');
+    expect(etaText(3725)).toBe('1h 02m');
+  });
+});
+
+describe('costText (what the model calls cost, for a person)', () => {
+  const cost = (over: Partial<Parameters<typeof costText>[0]>): Parameters<typeof costText>[0] => ({
+    calls: 3,
+    errors: 0,
+    input_tokens: 900,
+    output_tokens: 120,
+    cached_input_tokens: 0,
+    cost_usd: '0.000214540',
+    unpriced_calls: 0,
+    by_model: [],
+    ...over,
+  });
+
+  it('gives the traced cost exactly, with the failed calls', () => {
+    expect(costText(cost({ errors: 1 }))).toBe(
+      'LLM cost: $0.000214540 for 3 model calls (1 failed), 900 input and 120 output tokens',
+    );
+    expect(costText(cost({ calls: 0 }))).toBeNull();
+  });
+
+  it('never shows calls of a model without a price as $0', () => {
+    expect(costText(cost({ cost_usd: '0', unpriced_calls: 3 }))).toBe(
+      'LLM cost: unknown: 3 model calls, 900 input and 120 output tokens, all of a model without a price',
+    );
+    expect(costText(cost({ unpriced_calls: 1 }))).toMatch(
+      /; plus 1 call\(s\) of a model without a price, of unknown cost$/,
+    );
+  });
+});
+
+describe('optionOfField (start errors name the option, not the API field)', () => {
+  it('maps the body’s fields to the options that fill them', () => {
+    expect(optionOfField(['posts', 'limit'])).toBe('--limit');
+    expect(optionOfField(['posts', 'ids', 2])).toBe('--ids');
+    expect(optionOfField(['posts', 'filter', 'since'])).toBe('--since');
+    expect(optionOfField(['options', 'chunk_size'])).toBe('--chunk-size');
+    expect(optionOfField(['options', 'sentiment_engine'])).toBe('--sentiment-engine');
+    expect(optionOfField(['engines', 0])).toBe('--engines');
+  });
+});
+
+describe('budgetPauseWarning (a retry of an analysis paused on its budget)', () => {
+  const error = { message: 'the budget of $1 would be exceeded', needed_usd: '0.25' };
+
+  it('says why it paused, and that it will pause again when the budget still falls short', () => {
+    expect(budgetPauseWarning(error, '1', '0.9')).toBe(
+      'it was paused: the budget of $1 would be exceeded\n' +
+        "the monthly LLM budget is still $1, with $0.9 spent this month and up to $0.25 needed: it will pause again unless the budget is raised (PATCH /v1/workspaces/{id}/analysis-settings, or the dashboard's workspace settings)",
+    );
+  });
+
+  it('only says why it paused once the budget leaves room, or there is none', () => {
+    expect(budgetPauseWarning(error, '2', '0.9')).toBe(
+      'it was paused: the budget of $1 would be exceeded',
+    );
+    expect(budgetPauseWarning(error, null, '0.9')).toBe(
+      'it was paused: the budget of $1 would be exceeded',
+    );
+  });
+});
+
+describe('summaryText (what became of the job summary)', () => {
+  it('says it is ready, or why it was skipped, or that none came in time', () => {
+    expect(summaryText({ summary: 'All good.' }, 300)).toBe('job summary: ready');
+    expect(
+      summaryText(
+        { summary: null, reason: 'llm_budget_exceeded', error: { message: 'budget reached' } },
+        300,
+      ),
+    ).toBe('job summary: skipped (llm_budget_exceeded: budget reached)');
+    expect(summaryText(null, 300)).toMatch(/^job summary: none arrived within 300s of the end/);
   });
 });

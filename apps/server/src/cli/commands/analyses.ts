@@ -1,6 +1,12 @@
 import type { Command } from 'commander';
 import { Presets, SingleBar } from 'cli-progress';
-import { analysisCreateSchema, analysisResultQuerySchema } from '@socialpulse/contracts';
+import Big from 'big.js';
+import type { z } from 'zod';
+import {
+  analysisCreateSchema,
+  analysisResultQuerySchema,
+  type analysisCostSchema,
+} from '@socialpulse/contracts';
 import { isInteractiveTerminal } from '../../config.js';
 import { AppError, notFound } from '../../errors.js';
 import { jobQueueSettings, lazyJobQueue, type JobQueueHandle } from '../../db/job-queue.js';
@@ -22,11 +28,18 @@ import {
   retryAnalysis,
   submitAnalysis,
 } from '../../domain/analyses/analyses.service.js';
-import { AnalysisEventHub, TERMINAL_EVENTS } from '../../domain/analyses/event-hub.js';
+import {
+  AnalysisEventHub,
+  SUMMARY_GRACE_SECONDS,
+  TERMINAL_EVENTS,
+} from '../../domain/analyses/event-hub.js';
 import { exportResults, presentAnalysis } from '../../api/routes/analyses/analyses.presenter.js';
 import { insertAuditEntry } from '../../db/repos/audit.repo.js';
+import { getAnalysisSettings } from '../../db/repos/analysis-settings.repo.js';
+import { monthToDateCost, traceTotals, type TraceTotals } from '../../db/repos/traces.repo.js';
 import { withDatabase, type CommandContext, type DatabaseFlags } from '../context.js';
 import { openOutput, writeOutput } from '../files.js';
+import { EXIT_DATA_ERRORS } from '../output.js';
 
 interface StartFlags extends DatabaseFlags {
   workspace: string;
@@ -40,6 +53,8 @@ interface StartFlags extends DatabaseFlags {
   until?: string;
   q?: string;
   failurePolicy: string;
+  sentimentEngine: string;
+  priority?: string;
   wait: boolean;
   work?: boolean;
 }
@@ -70,12 +85,26 @@ export function registerAnalysesCommand(program: Command): void {
       .option('--until <iso>', 'posts created before this instant')
       .option('--q <text>', 'full-text search')
       .option('--failure-policy <policy>', 'continue or fail_fast', 'continue')
+      .option(
+        '--sentiment-engine <engine>',
+        'sentiment of the local engines: default (model and VADER combined), model or vader',
+        'default',
+      )
+      .option(
+        '--priority <n>',
+        "0 (normal) to 10: the analysis's chunks run before those of lower priority (default: its workspace's lane)",
+      )
       .option('--no-wait', 'return the analysis id at once')
       .option(
         '--work',
         'run a worker in this process while waiting (default when no SocialPulse server is running)',
       ),
   ).action(async (flags: StartFlags) => {
+    // Numbers checked here, named as the options they are: Number('abc') would reach the schema
+    // as NaN and be reported under the API's field name.
+    const limit = positiveInteger('--limit', flags.limit);
+    const chunkSize = positiveInteger('--chunk-size', flags.chunkSize);
+    const priority = flags.priority === undefined ? undefined : laneValue(flags.priority);
     const parsed = analysisCreateSchema.safeParse({
       posts: {
         ...(flags.ids ? { ids: flags.ids.split(',').map((s) => s.trim()) } : {}),
@@ -88,16 +117,21 @@ export function registerAnalysesCommand(program: Command): void {
             q: flags.q,
           }).filter(([, v]) => v !== undefined),
         ),
-        limit: Number(flags.limit),
+        limit,
       },
       engines: flags.engines.split(',').map((s) => s.trim()),
-      options: { chunk_size: Number(flags.chunkSize), failure_policy: flags.failurePolicy },
+      options: {
+        chunk_size: chunkSize,
+        failure_policy: flags.failurePolicy,
+        sentiment_engine: flags.sentimentEngine,
+      },
     });
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
+      const option = optionOfField(issue?.path ?? []);
       throw new AppError(
         'validation_failed',
-        `${issue?.path.join('.') ?? 'options'}: ${issue?.message ?? 'invalid'}`,
+        `${option}: ${issue?.message ?? 'invalid'} (got "${startFlagValue(flags, option)}")`,
       );
     }
     await withDatabase(flags, async (ctx) => {
@@ -107,8 +141,8 @@ export function registerAnalysesCommand(program: Command): void {
       const worker = await workerIfAlone(ctx, flags.work);
       try {
         const queue = await jobs.get();
-        const analysis = await withTenant(ctx.db.pool, scope, (c) =>
-          submitAnalysis(
+        const analysis = await withTenant(ctx.db.pool, scope, async (c) => {
+          const submitted = await submitAnalysis(
             c,
             queue.boss,
             scope,
@@ -116,8 +150,13 @@ export function registerAnalysesCommand(program: Command): void {
             { userId: null, apiKeyId: null },
             parsed.data,
             ctx.config.llm,
-          ),
-        );
+          );
+          // The API's PATCH …/priority, in the submission's transaction: no worker can take the
+          // first chunk at the lane's priority before it is changed. The CLI is the operator's.
+          if (priority === undefined) return submitted;
+          const changed = await changePriority(c, workspaceId, submitted.id, priority, true);
+          return { ...submitted, priority: changed.priority };
+        });
         process.stdout.write(
           `analysis ${analysis.id}: ${analysis.total_posts} posts in ${analysis.chunk_count} chunk(s)\n`,
         );
@@ -132,14 +171,21 @@ export function registerAnalysesCommand(program: Command): void {
   dbOptions(
     analyses
       .command('show <id>')
-      .description('Status, progress, aggregates, summary and cost of an analysis'),
+      .description(
+        'Status, progress, aggregates, summary and cost of an analysis (`cost`: every model call made, as GET …/cost; `usage`: those of the stored results only)',
+      ),
   ).action(async (id: string, flags: DatabaseFlags) =>
     withDatabase(flags, async (ctx) => {
       const workspaceId = await workspaceOfAnalysis(ctx, id);
       const view = await withTenant(ctx.db.pool, { workspaceId, userId: null }, async (c) => {
         const a = await findAnalysis(c, workspaceId, id);
         if (!a) throw notFound('analysis', id);
-        return presentAnalysis(a, await liveStateOf(c, a, ctx.config.analysis.slots));
+        // `usage` counts only the chunks stored; what was spent and counted against the budget
+        // (a discarded or timed-out attempt, the job summary) is in the traces.
+        return {
+          ...presentAnalysis(a, await liveStateOf(c, a, ctx.config.analysis.slots)),
+          cost: presentCost(await traceTotals(c, id)),
+        };
       });
       process.stdout.write(JSON.stringify(view, null, 2) + '\n');
     }),
@@ -234,13 +280,30 @@ export function registerAnalysesCommand(program: Command): void {
     analyses
       .command('retry <id>')
       .description('Run dead-lettered chunks again; resume a paused or cancelled analysis'),
-  ).action(
-    scopedAction('queued again', async (ctx, jobs, workspaceId, id) => {
-      const queue = await jobs.get();
+  ).action(async (id: string, flags: DatabaseFlags) =>
+    withDatabase(flags, async (ctx) => {
+      const workspaceId = await workspaceOfAnalysis(ctx, id);
       const scope = { workspaceId, userId: null };
-      return withTenant(ctx.db.pool, scope, (c) =>
-        retryAnalysis(c, queue.boss, scope, workspaceId, id),
-      );
+      const jobs = lazyJobQueue(ctx.db.url, jobQueueSettings(ctx.config), { supervise: false });
+      try {
+        const queue = await jobs.get();
+        const warning = await withTenant(ctx.db.pool, scope, async (c) => {
+          const before = await findAnalysis(c, workspaceId, id);
+          if (!before) throw notFound('analysis', id);
+          await retryAnalysis(c, queue.boss, scope, workspaceId, id);
+          return before.status === 'paused_budget'
+            ? budgetPauseWarning(
+                before.error,
+                (await getAnalysisSettings(c, workspaceId))?.llm_monthly_budget_usd ?? null,
+                await monthToDateCost(c, workspaceId),
+              )
+            : null;
+        });
+        process.stdout.write(`analysis ${id}: queued again\n`);
+        if (warning) process.stderr.write(`${warning}\n`);
+      } finally {
+        await jobs.close();
+      }
     }),
   );
   dbOptions(
@@ -410,6 +473,55 @@ function laneValue(text: string | undefined): number {
   return n;
 }
 
+/** A whole number of at least 1 given to `option`, or an error naming the option and value. */
+function positiveInteger(option: string, text: string): number {
+  const n = Number(text);
+  if (!/^\s*\d+\s*$/.test(text) || !Number.isSafeInteger(n) || n < 1)
+    throw new AppError('validation_failed', `${option}: must be a positive integer, got "${text}"`);
+  return n;
+}
+
+/** The `start` option that fills a field of the API's body (the path of a schema issue). */
+export function optionOfField(path: readonly PropertyKey[]): string {
+  const [head, field, sub] = path.map(String);
+  if (head === 'posts') {
+    if (field === 'filter' && sub !== undefined) return `--${sub}`;
+    return field === 'ids' ? '--ids' : '--limit';
+  }
+  if (head === 'options' && field !== undefined) return `--${field.replaceAll('_', '-')}`;
+  return '--engines';
+}
+
+function startFlagValue(flags: StartFlags, option: string): string {
+  const key = option
+    .slice(2)
+    .replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()) as keyof StartFlags;
+  const value = flags[key];
+  return typeof value === 'string' ? value : '';
+}
+
+/**
+ * What a retry of an analysis paused on the budget should hear: why it paused and, when the
+ * budget still leaves too little for its next LLM chunk, that it will pause again at once (the
+ * API lets such a retry through; a raised budget or a new month only makes it pass).
+ */
+export function budgetPauseWarning(
+  error: Record<string, unknown> | null,
+  budgetUsd: string | null,
+  spentUsd: string,
+): string {
+  const message = typeof error?.message === 'string' ? error.message : 'its LLM budget was reached';
+  const lines = [`it was paused: ${message}`];
+  const needed = typeof error?.needed_usd === 'string' ? error.needed_usd : '0';
+  if (budgetUsd !== null && /^\d+(\.\d+)?$/.test(needed)) {
+    if (new Big(spentUsd).plus(needed).gt(budgetUsd))
+      lines.push(
+        `the monthly LLM budget is still $${budgetUsd}, with $${spentUsd} spent this month and up to $${needed} needed: it will pause again unless the budget is raised (PATCH /v1/workspaces/{id}/analysis-settings, or the dashboard's workspace settings)`,
+      );
+  }
+  return lines.join('\n');
+}
+
 async function workspaceIdOf(ctx: CommandContext, name: string): Promise<string> {
   const id = await findWorkspaceIdByName(ctx.db.pool, name);
   if (!id) throw new AppError('not_found', `No workspace named "${name}"`);
@@ -440,7 +552,109 @@ export function chunkProgress(data: unknown): { done: number; posts: number } | 
   return { done: d.chunks_done + failed, posts };
 }
 
-/** Follows the analysis's events: a progress bar on a terminal, one line per event otherwise. */
+/**
+ * The exit status of `analyses start` and `follow` by how the analysis ended (cli/README.md):
+ * 0 completed; 65 (EXIT_DATA_ERRORS, as `import` with rejects) completed with dead-lettered
+ * chunks, the other results kept; 1 failed, as any failed run; 3 cancelled; 75 (sysexits'
+ * EX_TEMPFAIL) paused on the LLM budget, to be resumed with `analyses retry`.
+ */
+export const ANALYSIS_EXIT_CODES: Readonly<Record<string, number>> = {
+  completed: 0,
+  completed_with_errors: EXIT_DATA_ERRORS,
+  failed: 1,
+  cancelled: 3,
+  paused: 75,
+  interrupted: 1,
+};
+
+/** The server's estimate of the time left, as the progress bar shows it; "—" when it has none. */
+export function etaText(seconds: number | null): string {
+  if (seconds === null || !Number.isFinite(seconds) || seconds < 0) return '—';
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, '0')}m`;
+}
+
+type AnalysisCost = z.infer<typeof analysisCostSchema>;
+
+/** An analysis's traced calls as GET …/cost answers them. */
+export function presentCost(t: TraceTotals): AnalysisCost {
+  return {
+    calls: t.calls,
+    errors: t.errors,
+    input_tokens: t.inputTokens,
+    output_tokens: t.outputTokens,
+    cached_input_tokens: t.cachedInputTokens,
+    cost_usd: t.costUsd,
+    unpriced_calls: t.unpriced,
+    by_model: t.byModel.map((m) => ({
+      provider: m.provider,
+      model: m.model,
+      calls: m.calls,
+      input_tokens: m.inputTokens,
+      output_tokens: m.outputTokens,
+      cost_usd: m.costUsd,
+      unpriced_calls: m.unpriced,
+      duration_ms: m.durationMs,
+    })),
+  };
+}
+
+/**
+ * What an analysis's model calls cost, for a person: every traced call (what was counted against
+ * the budget), with the calls of a model without a price said to be of unknown cost, never $0.
+ * Null when it made no call.
+ */
+export function costText(cost: AnalysisCost): string | null {
+  if (cost.calls === 0) return null;
+  const calls = `${cost.calls} model call${cost.calls === 1 ? '' : 's'}${cost.errors > 0 ? ` (${cost.errors} failed)` : ''}`;
+  const tokens = `${cost.input_tokens} input and ${cost.output_tokens} output tokens`;
+  if (cost.unpriced_calls === cost.calls)
+    return `LLM cost: unknown: ${calls}, ${tokens}, all of a model without a price`;
+  const unpriced =
+    cost.unpriced_calls > 0
+      ? `; plus ${cost.unpriced_calls} call(s) of a model without a price, of unknown cost`
+      : '';
+  return `LLM cost: $${cost.cost_usd} for ${calls}, ${tokens}${unpriced}`;
+}
+
+/** The job summary's event: the text, or null with why there is none. */
+interface SummaryOutcome {
+  summary: string | null;
+  reason?: string;
+  error?: { message?: string; code?: string };
+}
+
+/** A summary event's data, read defensively (events are stored as JSON). */
+function summaryOutcomeOf(data: unknown): SummaryOutcome {
+  const d = (typeof data === 'object' && data !== null ? data : {}) as Record<string, unknown>;
+  const error = d.error as { message?: unknown; code?: unknown } | null | undefined;
+  return {
+    summary: typeof d.summary === 'string' ? d.summary : null,
+    ...(typeof d.reason === 'string' ? { reason: d.reason } : {}),
+    ...(typeof error?.message === 'string' ? { error: { message: error.message } } : {}),
+  };
+}
+
+/** The line that says what became of an LLM analysis's job summary. */
+export function summaryText(outcome: SummaryOutcome | null, graceSeconds: number): string {
+  if (outcome === null)
+    return `job summary: none arrived within ${graceSeconds}s of the end (the worker may have stopped; socialpulse analyses show has it if it comes later)`;
+  if (outcome.summary !== null) return 'job summary: ready';
+  const why = outcome.error?.message;
+  return `job summary: skipped (${outcome.reason ?? 'no reason given'}${why ? `: ${why}` : ''})`;
+}
+
+/** Estimates read at most this often while following (each is the API's read of the analysis). */
+const ESTIMATE_EVERY_MS = 1_000;
+
+/**
+ * Follows the analysis's events: a progress bar on a terminal, one line per event otherwise,
+ * until the stream is over (after the final event and an LLM analysis's job summary, bounded by
+ * the hub's grace) or the analysis pauses. Sets the exit code of ANALYSIS_EXIT_CODES.
+ */
 async function follow(
   ctx: CommandContext,
   workspaceId: string,
@@ -453,32 +667,74 @@ async function follow(
   const abort = new AbortController();
   const onSignal = (): void => abort.abort();
   process.once('SIGINT', onSignal);
+  const scope = { workspaceId, userId: null };
+  // The bar's ETA is the server's estimate (GET …/analyses/{id}'s), not cli-progress's own,
+  // which extrapolates from this process's start and knows nothing of queues or retries.
   const bar = isInteractiveTerminal()
     ? new SingleBar(
         {
           format:
-            'analysing [{bar}] {percentage}% | {value}/{total} chunks | {posts} posts | ETA {eta_formatted}',
+            'analysing [{bar}] {percentage}% | {value}/{total} chunks | {posts} posts | ETA {eta_server}',
         },
         Presets.shades_classic,
       )
     : null;
-  bar?.start(chunks, 0, { posts: 0 });
+  bar?.start(chunks, 0, { posts: 0, eta_server: etaText(null) });
+  let estimate: { at: number; text: string } | null = null;
+  const estimateNow = async (done: number): Promise<string> => {
+    if (done >= chunks) return etaText(0);
+    if (estimate && Date.now() - estimate.at < ESTIMATE_EVERY_MS) return estimate.text;
+    const seconds = await withTenant(ctx.db.pool, scope, async (c) => {
+      const a = await findAnalysis(c, workspaceId, id);
+      return a ? (await liveStateOf(c, a, ctx.config.analysis.slots)).estimatedSecondsLeft : null;
+    });
+    estimate = { at: Date.now(), text: etaText(seconds) };
+    return estimate.text;
+  };
   let final = 'interrupted';
   let reason: string | undefined;
+  let summary: SummaryOutcome | null = null;
+  let askedLlm = false;
   try {
-    for await (const event of hub.follow(workspaceId, id, afterEventId, abort.signal)) {
+    for await (const event of hub.follow(workspaceId, id, afterEventId, abort.signal, {
+      untilOver: true,
+    })) {
+      if (event.type === 'summary') {
+        summary = summaryOutcomeOf(event.data);
+        continue;
+      }
       const progress = chunkProgress(event.data);
       const error = (event.data as { error?: { message?: string } } | null)?.error?.message;
       if (event.type === 'paused') reason = error;
+      const eta =
+        progress && !TERMINAL_EVENTS.has(event.type) ? await estimateNow(progress.done) : null;
       if (!bar)
         process.stdout.write(
-          `${event.type}${progress ? ` ${progress.done}/${chunks} chunks, ${progress.posts} posts` : ''}${error ? `: ${error}` : ''}\n`,
+          `${event.type}${progress ? ` ${progress.done}/${chunks} chunks, ${progress.posts} posts` : ''}${eta ? `, ETA ${eta}` : ''}${error ? `: ${error}` : ''}\n`,
         );
       // The bar stays where it was on events without counts.
-      else if (progress) bar.update(progress.done, { posts: progress.posts });
-      if (TERMINAL_EVENTS.has(event.type) || event.type === 'paused') {
-        final = event.type;
+      else if (progress)
+        bar.update(progress.done, { posts: progress.posts, eta_server: eta ?? etaText(0) });
+      if (event.type === 'paused') {
+        final = 'paused';
         break;
+      }
+      if (TERMINAL_EVENTS.has(event.type)) {
+        final = event.type;
+        // A retry while following starts a new run: what ends the follow is the stream's end.
+        askedLlm =
+          (final === 'completed' || final === 'completed_with_errors') &&
+          (
+            await withTenant(ctx.db.pool, scope, (c) => findAnalysis(c, workspaceId, id))
+          )?.engines.includes('llm') === true;
+        if (askedLlm) {
+          bar?.stop();
+          process.stderr.write('waiting for the job summary…\n');
+        }
+      } else if (event.type === 'queued' && final !== 'interrupted') {
+        final = 'interrupted';
+        askedLlm = false;
+        summary = null;
       }
     }
   } finally {
@@ -486,11 +742,17 @@ async function follow(
     process.off('SIGINT', onSignal);
     await hub.close();
   }
+  if (askedLlm && !abort.signal.aborted)
+    process.stdout.write(`${summaryText(summary, SUMMARY_GRACE_SECONDS)}\n`);
+  const cost = costText(
+    presentCost(await withTenant(ctx.db.pool, scope, (c) => traceTotals(c, id))),
+  );
+  if (cost) process.stdout.write(`${cost}\n`);
   process.stdout.write(`analysis ${id}: ${final} (details: socialpulse analyses show ${id})\n`);
   // A pause waits for someone (a budget raised, then a retry): said, and not a success.
   if (final === 'paused')
     process.stderr.write(
       `${reason ? `${reason}\n` : ''}resume it with: socialpulse analyses retry ${id}\n`,
     );
-  if (final === 'failed' || final === 'interrupted' || final === 'paused') process.exitCode = 1;
+  process.exitCode = ANALYSIS_EXIT_CODES[final] ?? 1;
 }

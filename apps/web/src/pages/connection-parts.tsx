@@ -1,0 +1,488 @@
+/** What the connections page shares: platform and status words, and the two ways to connect. */
+import { useId, useState, type FormEvent, type ReactNode } from 'react';
+import type { ConnectionView, SyncRunView } from '@socialpulse/contracts';
+import { api, ApiError } from '../api.js';
+import { ErrorAlert, fieldText, useAction } from '../ui.js';
+import { count, dateTime } from './analysis-parts.js';
+
+/** The platforms SocialPulse has a connector for (the others come in through imports only). */
+export const connectablePlatforms = {
+  x: 'X',
+  youtube: 'YouTube',
+  instagram: 'Instagram',
+  tiktok: 'TikTok',
+  bluesky: 'Bluesky',
+  mastodon: 'Mastodon',
+  reddit: 'Reddit',
+} as const;
+export type ConnectablePlatform = keyof typeof connectablePlatforms;
+
+/** Platforms with a sign-in flow on the server (connectors/oauth/providers.ts); Mastodon asks for its instance. */
+const oauthButtons: readonly ConnectablePlatform[] = [
+  'x',
+  'youtube',
+  'instagram',
+  'tiktok',
+  'reddit',
+];
+
+export const platformName = (platform: string): string =>
+  (connectablePlatforms as Record<string, string>)[platform] ?? platform;
+
+/** "@acme", "u/acme" on Reddit; the platform id when the platform gave no handle. */
+export function accountName(c: Pick<ConnectionView, 'platform' | 'account' | 'id'>): string {
+  const { handle, external_id } = c.account;
+  if (handle) return c.platform === 'reddit' ? `u/${handle}` : `@${handle.replace(/^@/, '')}`;
+  return external_id ?? c.id;
+}
+
+/** "@acme on X": how the page names a connection in buttons and messages. */
+export const connectionName = (c: ConnectionView): string =>
+  `${accountName(c)} on ${platformName(c.platform)}`;
+
+const statusNames: Record<ConnectionView['status'], string> = {
+  pending: 'Waiting for its first sync',
+  active: 'Active',
+  platform_auth_expired: 'Sign-in expired',
+  paused: 'Paused',
+  error: 'Error',
+  disconnected: 'Disconnected',
+};
+export const statusName = (status: ConnectionView['status']): string => statusNames[status];
+
+/** The platform's reason for the last failure, as the sync recorded it (a connector error). */
+export function lastErrorMessage(c: ConnectionView): string | null {
+  const message = c.last_error?.['message'];
+  return typeof message === 'string' && message !== '' ? message : null;
+}
+
+const runStatusNames: Record<SyncRunView['status'], string> = {
+  queued: 'Queued',
+  running: 'Running',
+  completed: 'Completed',
+  partial: 'Partly collected',
+  failed: 'Failed',
+};
+const triggerNames: Record<SyncRunView['trigger'], string> = {
+  schedule: 'scheduled',
+  manual: 'sync now',
+  webhook: 'platform notification',
+  replay: 'replay',
+};
+
+export const isRunning = (run: SyncRunView): boolean =>
+  run.status === 'queued' || run.status === 'running';
+
+const plural = (n: number, one: string, many: string): string =>
+  `${count.format(n)} ${n === 1 ? one : many}`;
+
+/** A run in one line: "Completed 3 Jan, 10:00 (scheduled): 12 posts, 30 metric snapshots". */
+export function runSummary(run: SyncRunView): string {
+  const at = run.finished_at ?? run.started_at ?? run.queued_at;
+  const head = `${runStatusNames[run.status]} ${dateTime(at)} (${triggerNames[run.trigger]}${run.kind === 'metrics' ? ', metrics' : ''})`;
+  if (isRunning(run)) return head;
+  return `${head}: ${plural(run.posts_collected, 'post', 'posts')}, ${plural(run.snapshots, 'metric snapshot', 'metric snapshots')}`;
+}
+
+/** What a run could not collect and why, and its error: the lines under its summary. */
+export function runProblems(run: SyncRunView): string[] {
+  const lines = run.gaps.map(
+    (g) =>
+      `Not collected: ${g.detail || g.what} (${g.reason}${g.count > 1 ? `, ${count.format(g.count)}` : ''})${g.reset_at ? `; limit resets ${dateTime(g.reset_at)}` : ''}`,
+  );
+  const message = run.error?.['message'];
+  if (typeof message === 'string' && message !== '') lines.push(`Error: ${message}`);
+  return lines;
+}
+
+/**
+ * The request field an API error names: `details.field` (the domain's refusals) or the first
+ * `details.problems[].field` (schema validation), e.g. "credentials.access_token".
+ */
+function fieldOfError(error: unknown): string | null {
+  if (!(error instanceof ApiError)) return null;
+  const details = error.details as { field?: unknown; problems?: unknown } | null;
+  if (typeof details?.field === 'string') return details.field;
+  const first: unknown = Array.isArray(details?.problems) ? details.problems[0] : undefined;
+  const field = (first as { field?: unknown } | undefined)?.field;
+  return typeof field === 'string' ? field : null;
+}
+
+/**
+ * A form's submission state with the server's error placed at the field it names: the form's
+ * own input names are the request's field names, so the error goes beside that input (and the
+ * input takes the focus); an error naming no field of the form is shown under the form.
+ */
+function useFieldAction(fieldFor: (apiField: string) => string | null) {
+  const action = useAction();
+  const [field, setField] = useState<string | null>(null);
+  const run = (form: HTMLFormElement, work: () => Promise<void>): Promise<void> =>
+    action.run(async () => {
+      setField(null);
+      try {
+        await work();
+      } catch (error) {
+        const apiField = fieldOfError(error);
+        const name = apiField === null ? null : fieldFor(apiField);
+        setField(name);
+        if (name !== null)
+          requestAnimationFrame(() =>
+            (form.elements.namedItem(name) as HTMLElement | null)?.focus(),
+          );
+        throw error;
+      }
+    });
+  return { ...action, field, run };
+}
+
+type FieldError = { field: string | null; error: string | null };
+
+/** A labelled control with a hint, and the server's error when it names this control. */
+function Control({
+  label,
+  name,
+  hint,
+  failed,
+  children,
+}: {
+  label: string;
+  name: string;
+  hint?: string;
+  failed: FieldError;
+  children: (props: {
+    id: string;
+    name: string;
+    'aria-describedby'?: string;
+    'aria-invalid'?: true;
+  }) => ReactNode;
+}) {
+  const id = useId();
+  const mine = failed.field === name && failed.error !== null;
+  const described = [hint ? `${id}-hint` : '', mine ? `${id}-error` : ''].filter(Boolean).join(' ');
+  return (
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      {children({
+        id,
+        name,
+        ...(described ? { 'aria-describedby': described } : {}),
+        ...(mine ? { 'aria-invalid': true } : {}),
+      })}
+      {hint && <small id={`${id}-hint`}>{hint}</small>}
+      {mine && (
+        <p id={`${id}-error`} role="alert" className="error">
+          {failed.error}
+        </p>
+      )}
+    </div>
+  );
+}
+
+/** The error under the form, unless it is shown beside the field it names. */
+const FormError = ({ failed }: { failed: FieldError }) => (
+  <ErrorAlert error={failed.field === null ? failed.error : null} />
+);
+
+interface OAuthStarted {
+  authorization_url: string;
+}
+
+/**
+ * "Connect with <platform>": the server starts the flow and the browser goes to the platform's
+ * consent page, which sends it back to this page with `connection_id` or `oauth_error`. The API
+ * does not say which platforms the operator configured, so every one is offered and the
+ * server's refusal (no OAuth client configured) is shown as it words it.
+ */
+export function ConnectWithOAuth({ base, returnTo }: { base: string; returnTo: string }) {
+  const ids = useId();
+  const action = useFieldAction((f) => (f === 'instance' || f === 'poll_minutes' ? f : null));
+  const [poll, setPoll] = useState('30');
+  const failed = { field: action.field, error: action.error };
+
+  const start = (form: HTMLFormElement, platform: ConnectablePlatform, instance?: string) =>
+    void action.run(form, async () => {
+      const started = await api<OAuthStarted>('POST', `${base}/connections/oauth`, {
+        platform,
+        ...(instance !== undefined ? { instance } : {}),
+        poll_minutes: Number(poll),
+        return_to: returnTo,
+      });
+      // Leaves the dashboard for the platform's consent page; the platform sends the browser back here.
+      window.location.assign(started.authorization_url);
+    });
+  const startButton = (event: FormEvent<HTMLFormElement>): void => {
+    event.preventDefault();
+    const form = event.currentTarget;
+    const submitter = (event.nativeEvent as SubmitEvent).submitter as HTMLButtonElement | null;
+    const platform = submitter?.value as ConnectablePlatform | undefined;
+    if (platform) start(form, platform);
+  };
+  const startMastodon = (event: FormEvent<HTMLFormElement>): void => {
+    event.preventDefault();
+    const form = event.currentTarget;
+    start(form, 'mastodon', fieldText(form, 'instance').trim());
+  };
+
+  return (
+    <section aria-labelledby={`${ids}-heading`}>
+      <h3 id={`${ids}-heading`}>Connect with the platform&apos;s sign-in</h3>
+      <p>
+        You sign in on the platform and allow SocialPulse to read the account; the platform then
+        sends you back to this page. SocialPulse never sees your password.
+      </p>
+      <form onSubmit={startButton} aria-label="Connect with the platform's sign-in">
+        <Control
+          label="Collect new posts every (minutes)"
+          name="poll_minutes"
+          hint="From 5 to 1440 (a day)."
+          failed={failed}
+        >
+          {(props) => (
+            <input
+              {...props}
+              type="number"
+              min={5}
+              max={1440}
+              step={1}
+              required
+              value={poll}
+              onChange={(e) => setPoll(e.currentTarget.value)}
+            />
+          )}
+        </Control>
+        <ul className="links connect-buttons">
+          {oauthButtons.map((p) => (
+            <li key={p}>
+              <button type="submit" value={p} disabled={action.busy}>
+                Connect {connectablePlatforms[p]}
+              </button>
+            </li>
+          ))}
+        </ul>
+      </form>
+      <form onSubmit={startMastodon} aria-label="Connect Mastodon">
+        <Control
+          label="Mastodon instance"
+          name="instance"
+          hint="The server the account is on, such as mastodon.social."
+          failed={failed}
+        >
+          {(props) => (
+            <input
+              {...props}
+              required
+              maxLength={255}
+              autoComplete="off"
+              spellCheck={false}
+              placeholder="mastodon.social"
+            />
+          )}
+        </Control>
+        <p>
+          <button type="submit" disabled={action.busy}>
+            Connect Mastodon
+          </button>
+        </p>
+      </form>
+      <FormError failed={failed} />
+    </section>
+  );
+}
+
+/** The token form's inputs, named as the request's fields ("credentials.access_token"). */
+const tokenFields = [
+  'platform',
+  'account',
+  'api',
+  'credentials.access_token',
+  'credentials.refresh_token',
+  'credentials.expires_at',
+  'credentials.api_key',
+  'poll_minutes',
+];
+
+/**
+ * Connect with a token pasted from the platform's developer settings (an app bearer token, a
+ * user access token, a YouTube API key), or a public TikTok account through the Research API.
+ * The server resolves the account on the platform before storing anything, so a wrong token or
+ * account is refused here with the platform's reason.
+ */
+export function ConnectWithToken({
+  base,
+  onConnected,
+}: {
+  base: string;
+  onConnected: (connection: ConnectionView) => void;
+}) {
+  const ids = useId();
+  const [platform, setPlatform] = useState<ConnectablePlatform>('x');
+  const [tiktokApi, setTiktokApi] = useState<'display' | 'research'>('display');
+  // "credentials" alone (no token at all, or the platform refusing it) belongs to the access token.
+  const action = useFieldAction((f) =>
+    f === 'credentials' ? 'credentials.access_token' : tokenFields.includes(f) ? f : null,
+  );
+  const failed = { field: action.field, error: action.error };
+  const research = platform === 'tiktok' && tiktokApi === 'research';
+
+  const submit = (event: FormEvent<HTMLFormElement>): void => {
+    event.preventDefault();
+    const form = event.currentTarget;
+    const text = (name: string): string => fieldText(form, name).trim();
+    const expires = text('credentials.expires_at');
+    const given: [string, string][] = [
+      ['access_token', text('credentials.access_token')],
+      ['refresh_token', text('credentials.refresh_token')],
+      // datetime-local is the browser's local time: sent as the instant it names.
+      ['expires_at', expires ? new Date(expires).toISOString() : ''],
+      ['api_key', text('credentials.api_key')],
+    ];
+    const credentials = Object.fromEntries(given.filter(([, value]) => value !== ''));
+    const body = {
+      platform,
+      account: text('account'),
+      ...(platform === 'tiktok' ? { api: tiktokApi } : {}),
+      // None given: the server says what is missing (or, for Research, uses the instance's token).
+      ...(Object.keys(credentials).length > 0 ? { credentials } : {}),
+      poll_minutes: Number(text('poll_minutes')),
+    };
+    void action.run(form, async () => {
+      const connection = await api<ConnectionView>('POST', `${base}/connections`, body);
+      form.reset();
+      setPlatform('x');
+      setTiktokApi('display');
+      onConnected(connection);
+    });
+  };
+
+  return (
+    <form onSubmit={submit} aria-labelledby={`${ids}-heading`}>
+      <h3 id={`${ids}-heading`}>Connect with a token</h3>
+      <p>
+        Paste a token from the platform&apos;s developer settings. It is stored encrypted and never
+        shown again.
+      </p>
+      <Control label="Platform" name="platform" failed={failed}>
+        {(props) => (
+          <select
+            {...props}
+            value={platform}
+            onChange={(e) => setPlatform(e.currentTarget.value as ConnectablePlatform)}
+          >
+            {(Object.keys(connectablePlatforms) as ConnectablePlatform[]).map((p) => (
+              <option key={p} value={p}>
+                {connectablePlatforms[p]}
+              </option>
+            ))}
+          </select>
+        )}
+      </Control>
+      {platform === 'tiktok' && (
+        <Control
+          label="TikTok API"
+          name="api"
+          hint="Research reads any public account with this instance's approved research app; no token needed."
+          failed={failed}
+        >
+          {(props) => (
+            <select
+              {...props}
+              value={tiktokApi}
+              onChange={(e) => setTiktokApi(e.currentTarget.value as 'display' | 'research')}
+            >
+              <option value="display">The creator&apos;s own videos (their token)</option>
+              <option value="research">Research API (any public account)</option>
+            </select>
+          )}
+        </Control>
+      )}
+      <Control
+        label="Account"
+        name="account"
+        hint={
+          platform === 'mastodon'
+            ? 'user@instance, such as @acme@mastodon.social.'
+            : 'The handle (@name) or the platform id.'
+        }
+        failed={failed}
+      >
+        {(props) => <input {...props} required maxLength={256} autoComplete="off" />}
+      </Control>
+      <Control
+        label={research ? 'Access token (optional)' : 'Access token'}
+        name="credentials.access_token"
+        hint={
+          platform === 'youtube'
+            ? 'A user access token, or leave it empty and give an API key below.'
+            : 'An app bearer token or a user access token.'
+        }
+        failed={failed}
+      >
+        {(props) => (
+          <input
+            {...props}
+            type="password"
+            maxLength={8192}
+            autoComplete="off"
+            spellCheck={false}
+          />
+        )}
+      </Control>
+      {platform === 'youtube' && (
+        <Control
+          label="API key"
+          name="credentials.api_key"
+          hint="A Google API key: reads public channels."
+          failed={failed}
+        >
+          {(props) => (
+            <input
+              {...props}
+              type="password"
+              maxLength={1024}
+              autoComplete="off"
+              spellCheck={false}
+            />
+          )}
+        </Control>
+      )}
+      <details>
+        <summary>Refresh token and expiry (optional)</summary>
+        <Control
+          label="Refresh token"
+          name="credentials.refresh_token"
+          hint="Lets SocialPulse renew the access token before it expires."
+          failed={failed}
+        >
+          {(props) => (
+            <input
+              {...props}
+              type="password"
+              maxLength={8192}
+              autoComplete="off"
+              spellCheck={false}
+            />
+          )}
+        </Control>
+        <Control label="Expiry of the access token" name="credentials.expires_at" failed={failed}>
+          {(props) => <input {...props} type="datetime-local" />}
+        </Control>
+      </details>
+      <Control
+        label="Collect new posts every (minutes)"
+        name="poll_minutes"
+        hint="From 5 to 1440 (a day)."
+        failed={failed}
+      >
+        {(props) => (
+          <input {...props} type="number" min={5} max={1440} step={1} defaultValue={30} required />
+        )}
+      </Control>
+      <p>
+        <button type="submit" disabled={action.busy}>
+          Connect
+        </button>
+      </p>
+      <FormError failed={failed} />
+    </form>
+  );
+}
