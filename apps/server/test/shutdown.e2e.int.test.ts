@@ -135,6 +135,52 @@ describe.skipIf(databaseUnavailable() !== '')(
   },
 );
 
+/**
+ * A connection nothing ends (here a request whose headers never finish) cannot hold shutdown: at
+ * the drain deadline it is cut, and the worker and the database are still stopped cleanly.
+ */
+describe.skipIf(databaseUnavailable() !== '')(
+  'socialpulse serve: SIGTERM with a connection that never finishes',
+  () => {
+    let db: TestDatabase;
+    let server: ServerProcess | undefined;
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'sp-shutdown-'));
+    beforeAll(async () => {
+      db = await createTestDatabase();
+    });
+    afterAll(async () => {
+      if (server && server.child.exitCode === null) await server.stop('SIGKILL');
+      await db?.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    });
+
+    it('cuts it at the drain deadline, says so, and exits 0', async () => {
+      server = await startServer(['--no-demo'], {
+        DATABASE_URL: db.url,
+        DATA_DIR: dataDir,
+        REDIS_URL: '',
+      });
+      const { port } = new URL(server.url);
+      const stalled = connect({ host: '127.0.0.1', port: Number(port) });
+      stalled.on('error', () => undefined);
+      const cutByServer = new Promise<void>((resolve) => stalled.once('close', () => resolve()));
+      await new Promise<void>((resolve) => stalled.once('connect', () => resolve()));
+      stalled.write(`GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nX-Partial: `);
+      // The request is in progress once the server has answered another one after it arrived.
+      expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+
+      const exited = new Promise<number | null>((resolve) =>
+        server?.child.on('exit', (code) => resolve(code)),
+      );
+      server.child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      await cutByServer;
+      expect(server.output()).toMatch(/drain deadline passed: cut 1 connection/);
+      expect(server.output()).toContain('stopped cleanly');
+    });
+  },
+);
+
 /** Opens (and closes) one new TCP connection: 'connected', 'refused' when nothing listens, or the error code. */
 function tryConnect(port: number): Promise<string> {
   return new Promise((resolve) => {

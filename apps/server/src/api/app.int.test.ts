@@ -110,6 +110,12 @@ describe.skipIf(dbReason !== '')('the HTTP app (cross-cutting)', () => {
         'validation_failed',
       ],
       [
+        'a malformed URL (answered by Fastify before any hook)',
+        () => api.inject({ url: '/v1/workspaces/%zz/posts' }),
+        400,
+        'validation_failed',
+      ],
+      [
         'an unknown query parameter',
         () => api.inject({ url: `/v1/workspaces/${ws.id}/posts?nope=1` }),
         400,

@@ -1,4 +1,6 @@
 import { existsSync } from 'node:fs';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import compress from '@fastify/compress';
 import cookie from '@fastify/cookie';
@@ -10,7 +12,7 @@ import rateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyReply } from 'fastify';
 import {
   jsonSchemaTransform,
   jsonSchemaTransformObject,
@@ -24,7 +26,7 @@ import { loggerOptions } from '../observability/logger.js';
 import { registerPoolMetrics } from '../observability/metrics.js';
 import { poolStats } from '../db/pool.js';
 import { registerAuth } from './plugins/auth.js';
-import { registerErrorHandling } from './plugins/errors.js';
+import { registerErrorHandling, replyWithError } from './plugins/errors.js';
 import { generateRequestId, registerRequestContext } from './plugins/request-context.js';
 import websocket from '@fastify/websocket';
 import { registerAnalysisRoutes } from './routes/analyses/analyses.routes.js';
@@ -67,6 +69,43 @@ function refuseWhileClosing(app: ZodApp): void {
   });
 }
 
+/** Every open connection of each app's server (HTTP, upgraded or not yet a request), to cut them. */
+const openConnections = new WeakMap<Server, Set<Socket>>();
+
+function trackConnections(server: Server): void {
+  const open = new Set<Socket>();
+  openConnections.set(server, open);
+  server.on('connection', (socket: Socket) => {
+    open.add(socket);
+    socket.once('close', () => open.delete(socket));
+  });
+}
+
+/**
+ * Closes the app as `app.close()` does (no new connections; requests in progress finish, event
+ * streams end), but waits at most `drainMs` for its connections to go: a slow client, a stalled
+ * upload or any connection nothing ends would otherwise hold close() for ever. Past the deadline
+ * the remaining connections are destroyed. Resolves once closed, with how many were cut.
+ */
+export async function closeApp(app: ZodApp, drainMs: number): Promise<{ cut: number }> {
+  const closed = app.close();
+  let deadline: NodeJS.Timeout | undefined;
+  const drained = await Promise.race([
+    closed.then(() => true),
+    new Promise<false>((resolve) => (deadline = setTimeout(() => resolve(false), drainMs))),
+  ]).finally(() => clearTimeout(deadline));
+  if (drained) return { cut: 0 };
+  const open = [...(openConnections.get(app.server) ?? [])];
+  for (const socket of open) socket.destroy();
+  await closed;
+  return { cut: open.length };
+}
+
+/** The request came as an HTTP upgrade (Node sets the flag; its types do not declare it). */
+function isUpgrade(request: IncomingMessage): boolean {
+  return (request as IncomingMessage & { upgrade?: boolean }).upgrade === true;
+}
+
 /** Builds the HTTP application without listening: the server and tests (inject) share it. */
 export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Promise<ZodApp> {
   const app = Fastify({
@@ -81,10 +120,25 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
     // Refused in our own error format instead (below).
     return503OnClosing: false,
     forceCloseConnections: 'idle',
+    // Fastify answers a malformed URL (or an over-long parameter) itself, before any hook runs:
+    // in the API's error format instead, and a WebSocket upgrade's socket, which no hook marked
+    // (see the websocket registration below), is closed once that answer is written.
+    frameworkErrors: (error, request, reply) => {
+      // Not stream.finished(): it would wait for the response's 'close', which comes only
+      // with the socket's. A failed write errors the socket, which the websocket plugin destroys.
+      if (isUpgrade(request.raw)) reply.raw.once('finish', () => request.raw.socket.destroy());
+      // No hook ran, the request context's included: its id header is set here.
+      void replyWithError(
+        error,
+        request,
+        (reply as FastifyReply).header('x-request-id', request.id),
+      );
+    },
     routerOptions: { ignoreTrailingSlash: true },
     trustProxy: deps.config.api.trustProxy,
   }).withTypeProvider<ZodTypeProvider>();
 
+  trackConnections(app.server);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   // Every body the API parses is JSON (imports and webhooks take theirs raw, in scopes of their
@@ -92,6 +146,12 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   // then calls "expected object, received string".
   app.removeContentTypeParser('text/plain');
   registerErrorHandling(app);
+  // WebSocket upgrades run the same onRequest hooks (closing, authentication, authorization,
+  // rate limits). Registered before all of them: its own onRequest hook marks the request as an
+  // upgrade, and only a marked request's socket is destroyed once a refusal is written; an
+  // earlier hook that refused would leave the socket open for ever (CLOSE-WAIT once the client
+  // goes), holding close().
+  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
   refuseWhileClosing(app);
   registerRequestContext(app);
   registerPoolMetrics(() => poolStats(deps.db.pool));
@@ -148,9 +208,6 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
         },
       ),
   });
-
-  // WebSocket upgrades run the same onRequest hooks (authentication, authorization, rate limits).
-  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
 
   await app.register(swagger, {
     openapi: {

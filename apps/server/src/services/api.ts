@@ -2,15 +2,26 @@ import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
 import type { Logger } from '../observability/logger.js';
 import type { RedisHealth } from '../observability/redis-health.js';
-import { buildApp } from '../api/app.js';
+import { buildApp, closeApp } from '../api/app.js';
 import { createAppDeps } from '../api/deps.js';
 import type { AppDeps, ZodApp } from '../api/types.js';
 import { AppError, errnoCode } from '../errors.js';
+
+/**
+ * How long shutdown lets requests in progress finish before cutting the connections still open
+ * (event streams end at once; this bounds slow clients, stalled uploads, anything nothing ends).
+ * Below the 10 s `docker stop` grants before it kills: the worker, Redis and the database still
+ * have to stop cleanly after the drain, and a killed process leaves the embedded PostgreSQL
+ * unstopped.
+ */
+export const API_DRAIN_MS = 8_000;
 
 export interface RunningApi {
   app: ZodApp;
   url: string;
   deps: AppDeps;
+  /** Stops listening and drains, cutting the connections still open after `API_DRAIN_MS`. */
+  stop(): Promise<void>;
 }
 
 /** Builds the app and listens on HOST:PORT. */
@@ -31,7 +42,15 @@ export async function startApi(
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  return { app, url: `http://${host}:${port}`, deps };
+  const stop = async (): Promise<void> => {
+    const { cut } = await closeApp(app, API_DRAIN_MS);
+    if (cut > 0)
+      logger.warn(
+        { connections: cut, drainMs: API_DRAIN_MS },
+        `drain deadline passed: cut ${cut} connection(s) still open`,
+      );
+  };
+  return { app, url: `http://${host}:${port}`, deps, stop };
 }
 
 /** Why HOST:PORT cannot be listened on, in words an operator can act on (null: not a known cause). */

@@ -1,6 +1,7 @@
 import type {
   FastifyError,
   FastifyInstance,
+  FastifyReply,
   FastifyRequest,
   FastifySchemaValidationError,
 } from 'fastify';
@@ -183,27 +184,34 @@ function describe(error: FastifyError, request: FastifyRequest): ErrorReply | nu
 
 /** One error body everywhere: {"error":{"code","message","details"}}. */
 export function registerErrorHandling(app: FastifyInstance): void {
-  app.setErrorHandler((error: FastifyError, request, reply) => {
-    const known = describe(error, request);
-    if (!known || known.status >= 500) {
-      const serialization = isResponseSerializationError(error);
-      request.log.error({ err: error, serialization }, 'request failed');
-      const status = known?.status ?? 500;
-      return reply.status(status).send({
-        error: {
-          code: known?.code ?? 'internal_error',
-          message:
-            known?.message ??
-            'Something went wrong on our side; the request id identifies it in the logs.',
-          details: { requestId: request.id },
-        },
-      });
-    }
-    const retryAfter = known.details?.retryAfterSeconds;
-    if (known.status === 429 && typeof retryAfter === 'number')
-      void reply.header('retry-after', String(retryAfter));
-    return reply
-      .status(known.status)
-      .send({ error: { code: known.code, message: known.message, details: known.details } });
-  });
+  app.setErrorHandler(replyWithError);
+}
+
+/** Answers `error` in the one error body (the error handler; also Fastify's own early errors). */
+export function replyWithError(
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): FastifyReply {
+  const known = describe(error, request);
+  if (!known || known.status >= 500) {
+    const serialization = isResponseSerializationError(error);
+    request.log.error({ err: error, serialization }, 'request failed');
+    const status = known?.status ?? 500;
+    return reply.status(status).send({
+      error: {
+        code: known?.code ?? 'internal_error',
+        message:
+          known?.message ??
+          'Something went wrong on our side; the request id identifies it in the logs.',
+        details: { requestId: request.id },
+      },
+    });
+  }
+  const retryAfter = known.details?.retryAfterSeconds;
+  if (known.status === 429 && typeof retryAfter === 'number')
+    void reply.header('retry-after', String(retryAfter));
+  return reply
+    .status(known.status)
+    .send({ error: { code: known.code, message: known.message, details: known.details } });
 }

@@ -66,8 +66,9 @@ async function serve(flags: ServeFlags): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'shutting down: no new connections, draining requests');
     try {
-      // The API stops taking work first; the worker then finishes or releases its chunks.
-      await api?.app.close();
+      // The API stops taking work first (its drain is bounded: connections still open at the
+      // deadline are cut); the worker then finishes or releases its chunks.
+      await api?.stop();
       await worker?.stop();
       await redis?.close();
       await db.close();
