@@ -1,7 +1,8 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import {
   chmodSync,
+  createReadStream,
   lstatSync,
   mkdtempSync,
   openSync,
@@ -224,10 +225,11 @@ describe('socialpulse analyze (the command)', () => {
     const result = await runCli(['analyze', input], {});
     expect(result.code).toBe(65);
     const message = 'line longer than 1000000 characters';
+    const file = input;
     expect(jsonLines(result.stdout)).toEqual([
-      { id: 'big', line: 1, error: { code: 'invalid_input', message } },
-      { id: '12345', line: 2, error: { code: 'invalid_input', message } },
-      { id: null, line: 3, error: { code: 'invalid_input', message } },
+      { id: 'big', file, line: 1, error: { code: 'invalid_input', message } },
+      { id: '12345', file, line: 2, error: { code: 'invalid_input', message } },
+      { id: null, file, line: 3, error: { code: 'invalid_input', message } },
       expect.objectContaining({ id: 'after' }),
     ]);
   });
@@ -256,6 +258,194 @@ describe('socialpulse analyze (the command)', () => {
     ]);
   });
 });
+
+describe('socialpulse analyze: CSV, JSON arrays, UTF-8', () => {
+  const jsonLines = (stdout: string): Record<string, unknown>[] =>
+    stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+
+  it('reads the import format CSV, as export --format csv writes it, an error line per bad record', async () => {
+    const d = fresh();
+    const csv = [
+      'platform,external_id,created_at,text',
+      'x,1,2024-01-01T00:00:00Z,I love this',
+      'x,2,2024-01-01T00:00:00Z,"a quote that never closes',
+      'x,3,2024-01-01T00:00:00Z,"worst service,',
+      'ever",extra',
+      "x,4,2024-01-01T00:00:00Z,'@brand thanks",
+      '',
+    ].join('\n');
+    const input = write(d, 'posts.csv', csv);
+    const result = await runCli(['analyze', input], {});
+    expect(result.code, result.stderr).toBe(65);
+    expect(result.stderr).toMatch(/^analyzed 2 posts, 2 lines with errors/);
+    const out = jsonLines(result.stdout);
+    expect(out.map((l) => [l.id, l.line ?? null])).toEqual([
+      ['1', null],
+      [null, 3],
+      [null, 4],
+      ['4', null],
+    ]);
+    expect(out[1]).toMatchObject({ file: input, error: { code: 'invalid_input' } });
+    expect(out[2]).toMatchObject({ error: { message: 'expected 4 columns, found 5' } });
+    expect(out[3]).toMatchObject({ mentions: ['brand'] });
+    // Standard input: the import's header tells CSV; other headers need --format csv.
+    const piped = await runCli(['analyze', '-'], {}, csv);
+    expect(jsonLines(piped.stdout)[1]).toMatchObject({ file: '-', line: 3 });
+    const short = await runCli(['analyze', '-', '--format', 'csv'], {}, 'id,text\n9,I love it\n');
+    expect(short.code, short.stderr).toBe(0);
+    expect(jsonLines(short.stdout)).toEqual([expect.objectContaining({ id: '9' })]);
+    const noId = await runCli(['analyze', '-', '--format', 'csv'], {}, 'name,text\n9,x\n');
+    expect(noId.code).toBe(1);
+    expect(noId.stderr).toBe(
+      'socialpulse: standard input: the CSV header has no external_id (or id) column (it has name,text)\n',
+    );
+  });
+
+  it('reads a JSON array, an error line per bad element', async () => {
+    const d = fresh();
+    const input = write(
+      d,
+      'posts.json',
+      JSON.stringify(
+        [{ id: 'a', text: 'I love this' }, { id: true }, { external_id: 'b' }],
+        null,
+        2,
+      ),
+    );
+    const result = await runCli(['analyze', input], {});
+    expect(result.code, result.stderr).toBe(65);
+    const out = jsonLines(result.stdout);
+    expect(out.map((l) => l.id)).toEqual(['a', null, 'b']);
+    expect(out[1]).toEqual({
+      id: null,
+      file: input,
+      line: 6,
+      error: {
+        code: 'invalid_input',
+        message: 'id must be a string or a number; got boolean true',
+      },
+    });
+  });
+
+  it('reports a line that is not valid UTF-8 as an error line, exit 65, and goes on', async () => {
+    const d = fresh();
+    const input = path.join(d, 'latin1.jsonl');
+    writeFileSync(
+      input,
+      Buffer.concat([
+        Buffer.from('{"id": "a", "text": "I love this"}\n{"id": "b", "text": "caf'),
+        Buffer.from([0xe9]),
+        Buffer.from(' is nice"}\n{"id": "c", "text": "fine"}\n'),
+      ]),
+    );
+    const result = await runCli(['analyze', input], {});
+    expect(result.code).toBe(65);
+    const out = jsonLines(result.stdout);
+    expect(out.map((l) => l.id)).toEqual(['a', 'b', 'c']);
+    expect(out[1]).toEqual({
+      id: 'b',
+      file: input,
+      line: 2,
+      error: {
+        code: 'invalid_input',
+        message: expect.stringMatching(/^line is not valid UTF-8/) as unknown,
+      },
+    });
+  });
+});
+
+describe.skipIf(process.platform !== 'linux')(
+  'socialpulse analyze --out: pipes, devices, descriptors',
+  () => {
+    const twoPosts = `${JSON.stringify({ id: 'a', text: 'I love this' })}\n${JSON.stringify({ id: 'b', text: 'awful' })}\n`;
+
+    it('writes to the pipe a link names (/proc/self/fd/1, /dev/stdout, a link to them), never replacing the link', async () => {
+      const d = fresh();
+      const input = write(d, 'in.jsonl', twoPosts);
+      const link = path.join(d, 'mystdout');
+      symlinkSync('/proc/self/fd/1', link);
+      for (const out of [link, '/proc/self/fd/1', '/dev/stdout']) {
+        const result = await runCli(['analyze', input, '--out', out], {});
+        expect(result.code, `${out}: ${result.stderr}`).toBe(0);
+        expect(result.stdout.trimEnd().split('\n'), out).toHaveLength(2);
+      }
+      expect(lstatSync(link).isSymbolicLink()).toBe(true);
+      expect(lstatSync('/dev/stdout').isSymbolicLink()).toBe(true);
+      expect(readdirSync(d).sort()).toEqual(['in.jsonl', 'mystdout']);
+    });
+
+    it('appends to the file /dev/stdout is when the shell appends to it (>>)', async () => {
+      const d = fresh();
+      const input = write(d, 'in.jsonl', twoPosts);
+      const log = write(d, 'log.jsonl', 'earlier\n');
+      const child = spawn(process.execPath, [cliPath, 'analyze', input, '--out', '/dev/stdout'], {
+        stdio: ['ignore', openSync(log, 'a'), 'pipe'],
+      });
+      const [code] = (await once(child, 'close')) as [number | null];
+      expect(code).toBe(0);
+      const lines = readFileSync(log, 'utf8').trimEnd().split('\n');
+      expect(lines[0]).toBe('earlier');
+      expect(lines.slice(1).map((l) => (JSON.parse(l) as { id: string }).id)).toEqual(['a', 'b']);
+      expect(readdirSync(d).sort()).toEqual(['in.jsonl', 'log.jsonl']);
+    });
+
+    it("writes to a named pipe, a descriptor the shell gave it, and a dangling link's target", async () => {
+      const d = fresh();
+      const input = write(d, 'in.jsonl', twoPosts);
+      const fifo = path.join(d, 'fifo');
+      execFileSync('mkfifo', [fifo]);
+      const read = (async () => {
+        let text = '';
+        for await (const c of createReadStream(fifo)) text += (c as Buffer).toString();
+        return text;
+      })();
+      expect((await runCli(['analyze', input, '--out', fifo], {})).code).toBe(0);
+      expect((await read).trimEnd().split('\n')).toHaveLength(2);
+      expect(lstatSync(fifo).isFIFO()).toBe(true);
+
+      // `analyze in.jsonl --out /dev/fd/3 3> >(...)`
+      const child = spawn(process.execPath, [cliPath, 'analyze', input, '--out', '/dev/fd/3'], {
+        stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+      });
+      let three = '';
+      child.stdio[3]?.on('data', (c: Buffer) => (three += c.toString()));
+      const [code] = (await once(child, 'close')) as [number | null];
+      expect(code).toBe(0);
+      expect(three.trimEnd().split('\n')).toHaveLength(2);
+
+      const link = path.join(d, 'link.jsonl');
+      symlinkSync('target.jsonl', link);
+      expect((await runCli(['analyze', input, '--out', link], {})).code).toBe(0);
+      expect(lstatSync(link).isSymbolicLink()).toBe(true);
+      expect(readFileSync(path.join(d, 'target.jsonl'), 'utf8').trimEnd().split('\n')).toHaveLength(
+        2,
+      );
+      expect(readdirSync(d).sort()).toEqual(['fifo', 'in.jsonl', 'link.jsonl', 'target.jsonl']);
+    });
+
+    it('says what is wrong with an --out it cannot write, not that a directory that exists does not', async () => {
+      const version = await runCli(['analyze', '-', '--out', '/proc/version'], {}, twoPosts);
+      expect(version.code).toBe(1);
+      expect(version.stderr).toMatch(
+        /^socialpulse: cannot write --out \/proc\/version: (permission denied|cannot create a file in directory \/proc .*: the file system takes no new files there)\n$/,
+      );
+      // Node.js's own descriptors (its event loop's) or none: refused in one line, never written
+      // into, which would crash the process.
+      for (let fd = 3; fd <= 8; fd++) {
+        const result = await runCli(['analyze', '-', '--out', `/dev/fd/${fd}`], {}, twoPosts);
+        expect(result.code, result.stderr).toBe(1);
+        expect(result.stderr).toMatch(
+          new RegExp(
+            `^socialpulse: cannot write --out /dev/fd/${fd}: descriptor ${fd} [^\\n]+\\n$`,
+          ),
+        );
+      }
+    });
+  },
+);
 
 describe('socialpulse analyze --categories', () => {
   const input = [

@@ -3,14 +3,23 @@
  * written; output goes to a temporary file beside --out that replaces it only when the run ends
  * normally, so a typo in the input name, a read or write error, or Ctrl-C never leaves an
  * existing --out file empty or half-written (`analyze`, `export`, `analyses results`, and
- * `import`'s --rejects file).
+ * `import`'s --rejects file). A pipe, a device or a descriptor (/dev/stdout) is written directly.
  */
 import { randomBytes } from 'node:crypto';
-import { constants, fstatSync, rmSync, type Stats } from 'node:fs';
+import {
+  constants,
+  createWriteStream,
+  fstatSync,
+  rmSync,
+  type Stats,
+  type WriteStream,
+} from 'node:fs';
 import {
   access,
   open,
+  readdir,
   readFile,
+  readlink,
   realpath,
   rename,
   rm,
@@ -94,10 +103,13 @@ const STDOUT: AnalyzeOutput = {
 export type InputIdentity = Pick<AnalyzeInput, 'file' | 'name'>;
 
 /**
- * Opens `out` (a path, or `-` for standard output) to be written whole or not at all: a file is
- * written beside its target and renamed over it by `commit`, so that a failed or interrupted run
- * leaves an existing file as it was. The command's input files may not be `out`. `flag` names
- * the option in messages.
+ * Opens `out` (a path, or `-` for standard output) to be written whole or not at all: a regular
+ * file is written beside its target and renamed over it by `commit`, so that a failed or
+ * interrupted run leaves an existing file as it was. What exists and is not a regular file (a
+ * named pipe, a device, a socket, or one of this process's descriptors, as /dev/stdout names
+ * it) is written directly: it holds nothing to keep, and a rename would replace it (or the link
+ * to it) with a file. The command's input files may not be `out`. `flag` names the option in
+ * messages.
  */
 export async function openOutput(
   out: string,
@@ -107,12 +119,11 @@ export async function openOutput(
   if (out === '-') return STDOUT;
   const unusable = (reason: string, cause?: unknown): AppError =>
     new AppError('validation_failed', `cannot write ${flag} ${out}: ${reason}`, { cause });
-  // The file a symbolic link names is the one replaced, so that the link stays a link.
-  let target = out;
+  // stat, not realpath: it follows /proc's links to pipes and sockets ("pipe:[1234]"), which
+  // name no path that realpath could return, so that they are not taken for missing files.
   let existing: Stats | null = null;
   try {
-    target = await realpath(out);
-    existing = await stat(target);
+    existing = await stat(out);
   } catch (error) {
     if (errnoCode(error) !== 'ENOENT') throw unusable(describeIoError(error), error);
   }
@@ -132,11 +143,28 @@ export async function openOutput(
     );
   }
   if (existing?.isDirectory()) throw unusable('is a directory');
-  if (existing !== null && !existing.isFile()) {
-    // /dev/null, a named pipe, a terminal: renaming a file onto one would replace the device.
-    return openDirect(target, out, unusable);
+  let resolved: Resolved;
+  try {
+    resolved = await followLinks(out);
+  } catch (error) {
+    throw unusable(describeIoError(error), error);
   }
+  if (resolved.descriptor !== null) {
+    if (existing === null) throw unusable(`descriptor ${resolved.descriptor} is not open`);
+    // The shell opened it before the run, truncating a file (`>`) or appending to it (`>>`):
+    // nothing is left to keep, and a rename would drop what `>>` asked to keep.
+    return descriptorOutput(resolved.descriptor, out, unusable);
+  }
+  if (existing !== null && !existing.isFile()) return openDirect(out, unusable);
+  // The file at the end of the links is the one replaced (or created), so that a link stays a link.
+  const target = resolved.path;
   if (existing !== null) {
+    // Another process's descriptor of a deleted file (/proc/PID/fd/N) leads to no file that a
+    // rename could replace.
+    const found = await stat(target).catch(() => null);
+    if (found?.dev !== existing.dev || found.ino !== existing.ino) {
+      return openDirect(out, unusable);
+    }
     // Renaming would replace even a read-only file; refuse it as writing into it would.
     try {
       await access(target, constants.W_OK);
@@ -152,12 +180,7 @@ export async function openOutput(
   try {
     handle = await open(temp, 'wx', 0o666);
   } catch (error) {
-    throw unusable(
-      errnoCode(error) === 'ENOENT'
-        ? `directory ${path.dirname(target)} does not exist`
-        : describeIoError(error),
-      error,
-    );
+    throw unusable(await creationProblem(path.dirname(target), error, existing !== null), error);
   }
   // Node's default for these signals ends the process at once, which would leave the temporary
   // file behind: remove it, then let the signal end the process as it would have.
@@ -227,6 +250,165 @@ export async function openOutput(
   };
 }
 
+/** Linux's own limit on the links followed in one path (ELOOP beyond it). */
+const MAX_LINKS = 40;
+
+/** A path naming one of this process's descriptors: /proc/self/fd/1, /proc/PID/task/TID/fd/3. */
+const OWN_DESCRIPTOR = new RegExp(
+  `^/proc/(?:self|thread-self|${process.pid})(?:/task/\\d+)?/fd/(\\d+)$`,
+);
+
+interface Resolved {
+  /** The file at the end of the links (`file` itself when it is no link). */
+  path: string;
+  /** The descriptor of this process it names (/dev/stdout, /dev/fd/3), or null. */
+  descriptor: number | null;
+}
+
+/**
+ * Follows the symbolic links of `file` one by one, as realpath would, but without giving up at
+ * a link to a file that does not exist yet (it is to be created there, the link kept) and
+ * stopping at a descriptor of this process, whose /proc link may lead to "pipe:[1234]". A path
+ * whose directory is missing is returned as it is: creating the file there says what is wrong.
+ */
+async function followLinks(file: string): Promise<Resolved> {
+  let current = file;
+  for (let hops = 0; hops <= MAX_LINKS; hops++) {
+    let dir: string;
+    try {
+      // The directory's own links resolved, so that a relative link resolves from where it is.
+      dir = await realpath(path.dirname(current));
+    } catch {
+      return { path: current, descriptor: null };
+    }
+    const here = path.join(dir, path.basename(current));
+    const fd = OWN_DESCRIPTOR.exec(here)?.[1];
+    if (fd !== undefined) return { path: here, descriptor: Number(fd) };
+    let link: string;
+    try {
+      link = await readlink(here);
+    } catch (error) {
+      const code = errnoCode(error);
+      // EINVAL: not a link; ENOENT: nothing there yet. The path as given when no link was
+      // followed, so that messages name it as the user did.
+      if (code === 'EINVAL' || code === 'ENOENT') {
+        return { path: hops === 0 ? file : here, descriptor: null };
+      }
+      throw error;
+    }
+    current = path.resolve(dir, link);
+  }
+  throw Object.assign(new Error('too many levels of symbolic links'), { code: 'ELOOP' });
+}
+
+/**
+ * Why the temporary file could not be made in `dir`, in words. ENOENT means a missing
+ * directory only when it is missing: /proc, which exists, answers it to any new file.
+ */
+async function creationProblem(dir: string, error: unknown, replacing: boolean): Promise<string> {
+  const code = errnoCode(error);
+  if (code === 'ENOENT' || code === 'ENOTDIR') {
+    let found: Stats;
+    try {
+      found = await stat(dir);
+    } catch (statError) {
+      return errnoCode(statError) === 'ENOENT'
+        ? `directory ${dir} does not exist`
+        : `${dir}: ${describeIoError(statError)}`;
+    }
+    if (!found.isDirectory()) return `${dir} is not a directory`;
+  }
+  const where = `cannot create a file in directory ${dir}${
+    replacing ? ' (the new file is written there, then renamed over the old one)' : ''
+  }`;
+  return code === 'ENOENT'
+    ? `${where}: the file system takes no new files there`
+    : `${where}: ${describeIoError(error)}`;
+}
+
+/**
+ * Writes to one of this process's descriptors (`--out /dev/stdout`, `/dev/fd/3`), as the shell
+ * set it up. Standard output and error keep their own streams: a second stream on the same
+ * descriptor could interleave with theirs.
+ */
+async function descriptorOutput(
+  fd: number,
+  name: string,
+  unusable: (reason: string) => AppError,
+): Promise<AnalyzeOutput> {
+  if (fd === 1) return { ...STDOUT, name };
+  if (fd === 2) return { ...STDOUT, stream: process.stderr, name };
+  const problem = await descriptorProblem(fd);
+  if (problem !== null) throw unusable(problem);
+  // autoClose off: the descriptor is the shell's, open for the rest of the process.
+  return directOutput(createWriteStream(name, { fd, autoClose: false }), name);
+}
+
+/** What descriptor `fd` of this process is (its /proc link) and how it is open (O_ACCMODE). */
+async function descriptorInfo(fd: string): Promise<{ link: string; access: number } | null> {
+  try {
+    const [link, info] = await Promise.all([
+      readlink(`/proc/self/fd/${fd}`),
+      readFile(`/proc/self/fdinfo/${fd}`, 'utf8'),
+    ]);
+    const flags = /^flags:\s*([0-7]+)/m.exec(info)?.[1];
+    return flags === undefined ? null : { link, access: parseInt(flags, 8) & 0o3 };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Why the results cannot go to descriptor `fd`, or null. Node.js keeps descriptors of its own
+ * from 3 up (its event loop's epoll and eventfd, pipes it reads itself): a descriptor the shell
+ * did not open may be one of them, and writing into it would crash the process.
+ */
+async function descriptorProblem(fd: number): Promise<string | null> {
+  const info = await descriptorInfo(String(fd));
+  if (info === null) return `descriptor ${fd} is not open`;
+  if (info.access === constants.O_RDONLY) return `descriptor ${fd} is open for reading only`;
+  if (info.link.startsWith('anon_inode:')) {
+    return `descriptor ${fd} is not a file, pipe or device (${info.link}): was it opened by the shell?`;
+  }
+  if (info.link.startsWith('pipe:')) {
+    for (const other of await readdir('/proc/self/fd')) {
+      if (other === String(fd)) continue;
+      const peer = await descriptorInfo(other);
+      if (peer?.link === info.link && peer.access !== constants.O_WRONLY) {
+        return `descriptor ${fd} is a pipe that this process reads itself: was it opened by the shell?`;
+      }
+    }
+  }
+  return null;
+}
+
+/** An output written in place: commit ends the stream; there is nothing to put in place. */
+function directOutput(stream: WriteStream, name: string): AnalyzeOutput {
+  let finishing: Promise<void> | null = null;
+  const finish = async (): Promise<void> => {
+    try {
+      await (finishing ??= (async () => {
+        stream.end();
+        await finished(stream);
+      })());
+    } catch (error) {
+      throw new AppError('internal_error', `cannot write ${name}: ${describeIoError(error)}`, {
+        cause: error,
+      });
+    }
+  };
+  return {
+    stream,
+    name,
+    finish,
+    commit: finish,
+    discard() {
+      stream.destroy();
+      return Promise.resolve();
+    },
+  };
+}
+
 /**
  * Writes `chunks` to `output` and puts it in place (`commit`), or, on any failure, drops what was
  * written (`discard`) and throws: a write error as one line naming the output, others as they
@@ -262,41 +444,23 @@ export async function writeOutput(
   }
 }
 
+/** A pipe, a device or a socket, opened as it is: never replaced. */
 async function openDirect(
-  target: string,
   out: string,
   unusable: (reason: string, cause?: unknown) => AppError,
 ): Promise<AnalyzeOutput> {
   let handle: FileHandle;
   try {
-    handle = await open(target, 'w');
+    handle = await open(out, 'w');
   } catch (error) {
-    throw unusable(describeIoError(error), error);
+    throw unusable(
+      errnoCode(error) === 'ENXIO'
+        ? 'no such device or address (a socket, or a device without its driver, cannot be opened as a file)'
+        : describeIoError(error),
+      error,
+    );
   }
-  const stream = handle.createWriteStream();
-  let finishing: Promise<void> | null = null;
-  const finish = async (): Promise<void> => {
-    try {
-      await (finishing ??= (async () => {
-        stream.end();
-        await finished(stream);
-      })());
-    } catch (error) {
-      throw new AppError('internal_error', `cannot write ${out}: ${describeIoError(error)}`, {
-        cause: error,
-      });
-    }
-  };
-  return {
-    stream,
-    name: out,
-    finish,
-    commit: finish,
-    discard() {
-      stream.destroy();
-      return Promise.resolve();
-    },
-  };
+  return directOutput(handle.createWriteStream(), out);
 }
 
 /** How many problems of a --categories file are listed before "and N more". */
