@@ -13,6 +13,8 @@ describe('loadConfig', () => {
       demoWorkspace: true,
     });
     expect(config.dataDir).toMatch(/\.data$/);
+    expect(config.api.drainMs).toBe(8000);
+    expect(loadConfig({}, { SHUTDOWN_DRAIN_SECONDS: '0.5' }).api.drainMs).toBe(500);
   });
 
   it('reports every problem at once and hides secret values', () => {

@@ -111,6 +111,7 @@ export const configSchema = z.object({
     .int()
     .min(1024)
     .default(1024 * 1024),
+  SHUTDOWN_DRAIN_SECONDS: z.coerce.number().min(0).max(3600).default(8),
   DEMO_WORKSPACE: booleanFromEnv.default(true),
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   ENCRYPTION_KEYS_PREVIOUS: commaList.pipe(
@@ -181,6 +182,8 @@ export interface Config {
   import: { maxBytes: number; batchSize: number; maxRecordBytes: number };
   api: {
     bodyLimitBytes: number;
+    /** How long shutdown lets requests finish before cutting the connections still open. */
+    drainMs: number;
     publicUrl: string | undefined;
     trustProxy: boolean;
     corsOrigins: string[];
@@ -298,6 +301,7 @@ export function loadConfig(
     },
     api: {
       bodyLimitBytes: c.API_BODY_LIMIT_BYTES,
+      drainMs: c.SHUTDOWN_DRAIN_SECONDS * 1000,
       publicUrl: c.PUBLIC_URL,
       trustProxy: c.TRUST_PROXY,
       corsOrigins: c.CORS_ORIGINS,

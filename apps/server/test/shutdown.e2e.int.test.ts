@@ -158,6 +158,7 @@ describe.skipIf(databaseUnavailable() !== '')(
       server = await startServer(['--no-demo'], {
         DATABASE_URL: db.url,
         DATA_DIR: dataDir,
+        SHUTDOWN_DRAIN_SECONDS: '1',
         REDIS_URL: '',
       });
       const { port } = new URL(server.url);

@@ -276,6 +276,7 @@ export const analysisCostSchema = z
     ),
   })
   .meta({ id: 'AnalysisCost' });
+export type AnalysisCost = z.infer<typeof analysisCostSchema>;
 
 export const categoryRuleSchema = z
   .object({
@@ -287,8 +288,9 @@ export const categoryRuleSchema = z
 
 /**
  * The rules a workspace may set, as PATCH analysis-settings takes them (and `analyze
- * --categories` reads them). Rules that can never match are refused by the server, which owns
- * the matcher's normalisation (this package stays zod-only).
+ * --categories` reads them). Keywords and hashtags that can never match are refused by the
+ * server, which owns the matcher's normalisation (this package stays zod-only). A rule with
+ * neither is a category only the LLM assigns (the rules' ids are its taxonomy).
  */
 export const categoryRulesSchema = z.array(categoryRuleSchema).max(200);
 

@@ -7,20 +7,11 @@ import { createAppDeps } from '../api/deps.js';
 import type { AppDeps, ZodApp } from '../api/types.js';
 import { AppError, errnoCode } from '../errors.js';
 
-/**
- * How long shutdown lets requests in progress finish before cutting the connections still open
- * (event streams end at once; this bounds slow clients, stalled uploads, anything nothing ends).
- * Below the 10 s `docker stop` grants before it kills: the worker, Redis and the database still
- * have to stop cleanly after the drain, and a killed process leaves the embedded PostgreSQL
- * unstopped.
- */
-export const API_DRAIN_MS = 8_000;
-
 export interface RunningApi {
   app: ZodApp;
   url: string;
   deps: AppDeps;
-  /** Stops listening and drains, cutting the connections still open after `API_DRAIN_MS`. */
+  /** Stops listening and drains, cutting the connections still open after SHUTDOWN_DRAIN_SECONDS. */
   stop(): Promise<void>;
 }
 
@@ -43,10 +34,10 @@ export async function startApi(
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const stop = async (): Promise<void> => {
-    const { cut } = await closeApp(app, API_DRAIN_MS);
+    const { cut } = await closeApp(app, config.api.drainMs);
     if (cut > 0)
       logger.warn(
-        { connections: cut, drainMs: API_DRAIN_MS },
+        { connections: cut, drainMs: config.api.drainMs },
         `drain deadline passed: cut ${cut} connection(s) still open`,
       );
   };

@@ -1,11 +1,10 @@
 import type { Command } from 'commander';
 import { Presets, SingleBar } from 'cli-progress';
 import Big from 'big.js';
-import type { z } from 'zod';
 import {
   analysisCreateSchema,
   analysisResultQuerySchema,
-  type analysisCostSchema,
+  type AnalysisCost,
 } from '@socialpulse/contracts';
 import { isInteractiveTerminal } from '../../config.js';
 import { AppError, notFound } from '../../errors.js';
@@ -33,10 +32,14 @@ import {
   SUMMARY_GRACE_SECONDS,
   TERMINAL_EVENTS,
 } from '../../domain/analyses/event-hub.js';
-import { exportResults, presentAnalysis } from '../../api/routes/analyses/analyses.presenter.js';
+import {
+  exportResults,
+  presentAnalysis,
+  presentCost,
+} from '../../api/routes/analyses/analyses.presenter.js';
 import { insertAuditEntry } from '../../db/repos/audit.repo.js';
 import { getAnalysisSettings } from '../../db/repos/analysis-settings.repo.js';
-import { monthToDateCost, traceTotals, type TraceTotals } from '../../db/repos/traces.repo.js';
+import { monthToDateCost, traceTotals } from '../../db/repos/traces.repo.js';
 import { withDatabase, type CommandContext, type DatabaseFlags } from '../context.js';
 import { openOutput, writeOutput } from '../files.js';
 import { EXIT_DATA_ERRORS } from '../output.js';
@@ -575,31 +578,6 @@ export function etaText(seconds: number | null): string {
   const m = Math.floor(s / 60);
   if (m < 60) return `${m}m ${String(s % 60).padStart(2, '0')}s`;
   return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, '0')}m`;
-}
-
-type AnalysisCost = z.infer<typeof analysisCostSchema>;
-
-/** An analysis's traced calls as GET …/cost answers them. */
-export function presentCost(t: TraceTotals): AnalysisCost {
-  return {
-    calls: t.calls,
-    errors: t.errors,
-    input_tokens: t.inputTokens,
-    output_tokens: t.outputTokens,
-    cached_input_tokens: t.cachedInputTokens,
-    cost_usd: t.costUsd,
-    unpriced_calls: t.unpriced,
-    by_model: t.byModel.map((m) => ({
-      provider: m.provider,
-      model: m.model,
-      calls: m.calls,
-      input_tokens: m.inputTokens,
-      output_tokens: m.outputTokens,
-      cost_usd: m.costUsd,
-      unpriced_calls: m.unpriced,
-      duration_ms: m.durationMs,
-    })),
-  };
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { Analysis, AnalysisResult } from '@socialpulse/contracts';
+import type { Analysis, AnalysisCost, AnalysisResult } from '@socialpulse/contracts';
 import {
   listResults,
   type AnalysisRow,
@@ -6,6 +6,7 @@ import {
   type StoredResult,
 } from '../../../db/repos/analyses.repo.js';
 import type { TenantRunner } from '../../../db/tenant.js';
+import type { TraceTotals } from '../../../db/repos/traces.repo.js';
 import type { StoredAnalysisSettings } from '../../../db/repos/analysis-settings.repo.js';
 import type { AnalysisLiveState } from '../../../domain/analyses/analyses.service.js';
 import { csvCell } from '../../../domain/posts/export.service.js';
@@ -162,4 +163,27 @@ export async function* exportResults(
     if (!last || rows.length < pageSize) return;
     after = String(last.post_id);
   }
+}
+
+/** An analysis's traced calls as GET …/cost answers them. */
+export function presentCost(t: TraceTotals): AnalysisCost {
+  return {
+    calls: t.calls,
+    errors: t.errors,
+    input_tokens: t.inputTokens,
+    output_tokens: t.outputTokens,
+    cached_input_tokens: t.cachedInputTokens,
+    cost_usd: t.costUsd,
+    unpriced_calls: t.unpriced,
+    by_model: t.byModel.map((m) => ({
+      provider: m.provider,
+      model: m.model,
+      calls: m.calls,
+      input_tokens: m.inputTokens,
+      output_tokens: m.outputTokens,
+      cost_usd: m.costUsd,
+      unpriced_calls: m.unpriced,
+      duration_ms: m.durationMs,
+    })),
+  };
 }

@@ -48,6 +48,7 @@ import {
   exportResults,
   presentAnalysis,
   presentResult,
+  presentCost,
   presentSettings,
   resultCsvColumns,
 } from './analyses.presenter.js';
@@ -381,26 +382,7 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
       return request.scoped(async (c) => {
         if (!(await findAnalysis(c, workspaceId, analysisId)))
           throw notFound('analysis', analysisId);
-        const t = await traceTotals(c, analysisId);
-        return {
-          calls: t.calls,
-          errors: t.errors,
-          input_tokens: t.inputTokens,
-          output_tokens: t.outputTokens,
-          cached_input_tokens: t.cachedInputTokens,
-          cost_usd: t.costUsd,
-          unpriced_calls: t.unpriced,
-          by_model: t.byModel.map((m) => ({
-            provider: m.provider,
-            model: m.model,
-            calls: m.calls,
-            input_tokens: m.inputTokens,
-            output_tokens: m.outputTokens,
-            cost_usd: m.costUsd,
-            unpriced_calls: m.unpriced,
-            duration_ms: m.durationMs,
-          })),
-        };
+        return presentCost(await traceTotals(c, analysisId));
       });
     },
   );
