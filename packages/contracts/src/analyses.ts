@@ -56,17 +56,25 @@ export const analysisCreateSchema = z
       .describe('`local`: SocialPulse engines; `llm`: the workspace model'),
     options: z
       .object({
-        chunk_size: z.number().int().min(1).max(1000).default(100),
+        chunk_size: z
+          .number()
+          .int()
+          .min(1)
+          .max(1000)
+          .optional()
+          .describe(
+            'Posts per chunk; default 100. With the LLM a chunk is one call, so at most the posts one answer of the model can label: a larger value is refused, and the default is lowered to it',
+          ),
         failure_policy: z
           .enum(['continue', 'fail_fast'])
           .default('continue')
           .describe(
-            '`continue`: a chunk that exhausts its retries is dead-lettered and the rest runs (completed_with_errors); `fail_fast`: the analysis fails',
+            '`continue`: a chunk that exhausts its retries is dead-lettered and the rest runs (completed_with_errors); `fail_fast`: the analysis fails. Either way, an LLM error every chunk would meet (a refused key, a spent quota, a refused address, a provider unavailable through all retries) fails the analysis at once; `retry` resumes it',
           ),
         sentiment_engine: z.enum(['default', 'model', 'vader']).default('default'),
       })
       .strict()
-      .default({ chunk_size: 100, failure_policy: 'continue', sentiment_engine: 'default' }),
+      .default({ failure_policy: 'continue', sentiment_engine: 'default' }),
   })
   .strict()
   .meta({ id: 'AnalysisCreate' });

@@ -409,7 +409,7 @@ describe.skipIf(webTestsUnavailable() !== '')('web app: analyses (Chromium)', ()
     await waitForStatus(page, 'Paused: monthly budget reached');
     expect(await visibleText(page.getByText(/^Time left$/).locator('+ dd'))).toBe('paused');
     expect(await alertText(page)).toMatch(
-      /monthly LLM budget .+\. To go on, raise the workspace's monthly LLM budget \(an owner or admin, on the workspace's page\) or wait for next month, then resume the analysis\.$/,
+      /monthly LLM budget .+\. To go on, raise the workspace's monthly LLM budget or wait for next month \(an owner or admin, on the workspace's page\), then resume the analysis\.$/,
     );
 
     // The owner raises the budget on the workspace's page, and comes back.

@@ -119,6 +119,29 @@ describe.skipIf(webTestsUnavailable() !== '')(
       expect(await shown.innerText()).not.toContain('$0');
     });
 
+    it('tells how to go on when a budget pauses an analysis of a model without a price: not by raising the budget', async () => {
+      const { user, ws } = await freshTestTenant(suite.server.app, 10, {
+        model: 'house-model-without-a-price',
+        monthly_budget_usd: '100',
+      });
+      const submitted = await submitTestAnalysis(suite.server.app, user, ws, {
+        engines: ['llm'],
+        posts: { limit: 10 },
+      });
+      const paused = await waitForAnalysis(suite.server.app, user, submitted.id);
+      expect(paused.status).toBe('paused_budget');
+
+      const page = await suite.newPage();
+      await signIn(page, user, `/workspaces/${ws}/analyses/${paused.id}`);
+      const alert = page.getByRole('alert').filter({ hasText: 'To go on' });
+      await alert.waitFor();
+      const text = await alert.innerText();
+      expect(text).toContain(
+        "To go on, remove the workspace's monthly LLM budget or choose a model with a price",
+      );
+      expect(text).not.toContain('raise');
+    });
+
     it('says in words why a post has no sentiment, with the reason’s code as its title', async () => {
       const { user, ws } = await freshTestTenant(suite.server.app, 0);
       await importTestPosts(suite.server.app, user, ws, 6, (i) =>

@@ -259,10 +259,14 @@ export function AnalysisPage({
       </dl>
       {a.status === 'paused_budget' ? (
         <p className="error" role="alert">
-          {errorText ?? 'The workspace’s monthly LLM budget is reached.'}. To go on, raise the
-          workspace&apos;s monthly LLM budget (an owner or admin, on{' '}
-          <Link to={`/workspaces/${workspaceId}/analyses`}>the workspace&apos;s page</Link>) or wait
-          for next month, then resume the analysis.
+          {errorText ?? 'The workspace’s monthly LLM budget is reached.'}. To go on,{' '}
+          {/* An unpriced model's calls cannot be counted: a larger budget would change nothing. */}
+          {error?.code === 'llm_budget_unpriced_model'
+            ? "remove the workspace's monthly LLM budget or choose a model with a price"
+            : "raise the workspace's monthly LLM budget or wait for next month"}{' '}
+          (an owner or admin, on{' '}
+          <Link to={`/workspaces/${workspaceId}/analyses`}>the workspace&apos;s page</Link>), then
+          resume the analysis.
         </p>
       ) : (
         errorText && (

@@ -102,6 +102,24 @@ describe('budgetPauseWarning (a retry of an analysis paused on its budget)', () 
   });
 });
 
+describe('budgetPauseWarning for a model without a price', () => {
+  const error = {
+    code: 'llm_budget_unpriced_model',
+    message: 'the model acme-finetune has no price',
+  };
+
+  it('says that only removing the budget or a priced model lets it run, not raising the budget', () => {
+    const warning = budgetPauseWarning(error, '1', '0.04');
+    expect(warning).toMatch(/^it was paused: the model acme-finetune has no price\n/);
+    expect(warning).toContain('unless the budget is removed');
+    expect(warning).toContain('a model with a price is chosen');
+    expect(warning).not.toContain('raised');
+    expect(budgetPauseWarning(error, null, '0.04')).toBe(
+      'it was paused: the model acme-finetune has no price',
+    );
+  });
+});
+
 describe('summaryText (what became of the job summary)', () => {
   it('says it is ready, or why it was skipped, or that none came in time', () => {
     expect(summaryText({ summary: 'All good.' }, 300)).toBe('job summary: ready');

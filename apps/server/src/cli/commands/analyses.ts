@@ -1,4 +1,5 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import { SENTIMENT_ENGINE_NAMES } from '../../analysis/engine.js';
 import { Presets, SingleBar } from 'cli-progress';
 import Big from 'big.js';
 import {
@@ -88,10 +89,13 @@ export function registerAnalysesCommand(program: Command): void {
       .option('--until <iso>', 'posts created before this instant')
       .option('--q <text>', 'full-text search')
       .option('--failure-policy <policy>', 'continue or fail_fast', 'continue')
-      .option(
-        '--sentiment-engine <engine>',
-        'sentiment of the local engines: default (model and VADER combined), model or vader',
-        'default',
+      .addOption(
+        new Option(
+          '--sentiment-engine <engine>',
+          'sentiment of the local engines (default: model and VADER combined)',
+        )
+          .choices(SENTIMENT_ENGINE_NAMES)
+          .default('default'),
       )
       .option(
         '--priority <n>',
@@ -515,6 +519,14 @@ export function budgetPauseWarning(
 ): string {
   const message = typeof error?.message === 'string' ? error.message : 'its LLM budget was reached';
   const lines = [`it was paused: ${message}`];
+  // An unpriced model's calls cannot be counted against a budget: raising it changes nothing.
+  if (error?.code === 'llm_budget_unpriced_model') {
+    if (budgetUsd !== null)
+      lines.push(
+        `the workspace still has a monthly LLM budget ($${budgetUsd}): if its model still has no price, it will pause again unless the budget is removed (PATCH /v1/workspaces/{id}/analysis-settings with {"llm":{"monthly_budget_usd":null}}) or a model with a price is chosen`,
+      );
+    return lines.join('\n');
+  }
   const needed = typeof error?.needed_usd === 'string' ? error.needed_usd : '0';
   if (budgetUsd !== null && /^\d+(\.\d+)?$/.test(needed)) {
     if (new Big(spentUsd).plus(needed).gt(budgetUsd))

@@ -33,6 +33,9 @@ export interface Requester {
   apiKeyId: string | null;
 }
 
+/** Posts per chunk when the request does not say (the issue's unit of fair, resumable work). */
+export const DEFAULT_CHUNK_SIZE = 100;
+
 /** Snapshots the selected posts, splits them into chunks and gives the requester a turn if idle. */
 export async function submitAnalysis(
   client: PoolClient,
@@ -44,6 +47,7 @@ export async function submitAnalysis(
   llmDefaults: Pick<LlmDefaults, 'baseUrl' | 'model'>,
 ): Promise<AnalysisRow> {
   const settings = await getAnalysisSettings(client, workspaceId);
+  let chunkSize = body.options.chunk_size ?? DEFAULT_CHUNK_SIZE;
   // Refused now, not found out by every chunk failing its retries minutes later.
   if (body.engines.includes('llm')) {
     const { baseUrl, model } = llmEndpointOf(settings, llmDefaults);
@@ -58,7 +62,16 @@ export async function submitAnalysis(
     // size that fits, rather than split inside a chunk (one call per chunk keeps its budget
     // bound, its traces and its retry a single unit).
     const largest = await largestLlmChunkSize(model);
-    const size = body.options.chunk_size;
+    if (largest === 0)
+      throw new AppError(
+        'validation_failed',
+        `The LLM model ${model} cannot label even one post in one answer (its output token limit): choose another model in the workspace's LLM settings`,
+        { details: { field: 'engines', model } },
+      );
+    // Not asked for: the largest that fits, up to the usual size.
+    if (largest !== null && body.options.chunk_size === undefined)
+      chunkSize = Math.min(chunkSize, largest);
+    const size = chunkSize;
     if (largest !== null && size > largest)
       throw new AppError(
         'validation_failed',
@@ -134,7 +147,7 @@ export async function submitAnalysis(
       categories: settings?.categories ?? [],
     },
     priority: await laneOf(client, workspaceId, requester.userId),
-    chunkSize: body.options.chunk_size,
+    chunkSize,
     postIds,
   });
   await appendEvent(

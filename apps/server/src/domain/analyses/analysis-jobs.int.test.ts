@@ -576,6 +576,30 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')('anal
       // (409: a worker left running elsewhere already finished it; withdrawn either way.)
       expect([200, 409], cancel.body).toContain(cancel.statusCode);
     }
+    // A model whose answer holds fewer posts than the usual 100: the default is lowered to
+    // what fits (the dashboard's form sends none), an explicit larger size is refused.
+    const model = await app.inject({
+      method: 'PATCH',
+      url: `/v1/workspaces/${ws}/analysis-settings`,
+      headers: user.headers,
+      payload: { llm: { model: 'gpt-4o-2024-05-13' } },
+    });
+    expect(model.statusCode, model.body).toBe(200);
+    const lowered = await submit(user, ws, { engines: ['llm'] });
+    expect(lowered.chunk_size).toBe(31);
+    await app.inject({
+      method: 'POST',
+      url: `/v1/workspaces/${ws}/analyses/${lowered.id}/cancel`,
+      headers: user.headers,
+    });
+    const explicit = await app.inject({
+      method: 'POST',
+      url: `/v1/workspaces/${ws}/analyses`,
+      headers: user.headers,
+      payload: { engines: ['llm'], options: { chunk_size: 100 } },
+    });
+    expect(explicit.statusCode, explicit.body).toBe(400);
+    expect(explicit.json()).toMatchObject({ error: { details: { max_chunk_size: 31 } } });
   });
 
   it('ends the progress stream of an LLM analysis whose workspace lost its model mid-run with a summary event saying so', async () => {

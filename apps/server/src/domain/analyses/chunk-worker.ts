@@ -169,6 +169,8 @@ const RETRY_JITTER = 0.25;
  * refused the key, the quota or the address, or stayed unavailable through all the chunk's
  * attempts (minutes, with the waits above). The analysis fails at once whatever its failure
  * policy, rather than sending every remaining chunk to fail the same way; `retry` resumes it.
+ * Not a timeout (one chunk's long posts can cause it) nor a rate limit (the next chunk may
+ * come after its reset): those follow the failure policy.
  */
 const ANALYSIS_WIDE_ERRORS: ReadonlySet<string> = new Set([
   'llm_auth_failed',
@@ -176,8 +178,6 @@ const ANALYSIS_WIDE_ERRORS: ReadonlySet<string> = new Set([
   'llm_address_refused',
   'llm_unavailable',
   'llm_circuit_open',
-  'llm_timeout',
-  'llm_rate_limited',
 ]);
 
 const summaryHolderOf = (analysisId: string, run: string): string => `summary:${analysisId}:${run}`;
