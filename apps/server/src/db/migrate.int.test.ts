@@ -41,6 +41,53 @@ describe.skipIf(databaseUnavailable() !== '')('migrate', () => {
     await Promise.all(clients.map((c) => c.end()));
   });
 
+  it('removes the user name and password saved in a workspace LLM base URL (0019), and nothing else', async () => {
+    const fresh = `${name}_u`;
+    const admin = new pg.Client({ connectionString: inject('pgAdminUrl') });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${fresh}`);
+    const client = new pg.Client({ connectionString: withDatabase(inject('pgAdminUrl'), fresh) });
+    try {
+      await client.connect();
+      const all = await readMigrations();
+      await migrate(
+        client,
+        all.filter((m) => m.version < 19),
+      );
+      const urls = [
+        'https://me:sk-secret@llm.example.com/v1',
+        'http://token@10.0.0.5:8000/v1?x=a@b',
+        'https://api.openai.com/v1',
+        'https://llm.example.com/v1/path@not-userinfo',
+      ];
+      for (const [i, url] of urls.entries()) {
+        const { rows } = await client.query<{ id: string }>(
+          'INSERT INTO workspaces (name) VALUES ($1) RETURNING id',
+          [`w${i}`],
+        );
+        await client.query(
+          'INSERT INTO workspace_analysis_settings (workspace_id, llm_base_url) VALUES ($1, $2)',
+          [rows[0]?.id, url],
+        );
+      }
+      await migrate(client, all);
+      const { rows } = await client.query<{ llm_base_url: string; revision: number }>(
+        `SELECT s.llm_base_url, s.revision FROM workspace_analysis_settings s
+           JOIN workspaces w ON w.id = s.workspace_id ORDER BY w.name`,
+      );
+      expect(rows).toEqual([
+        { llm_base_url: 'https://llm.example.com/v1', revision: 2 },
+        { llm_base_url: 'http://10.0.0.5:8000/v1?x=a@b', revision: 2 },
+        { llm_base_url: 'https://api.openai.com/v1', revision: 1 },
+        { llm_base_url: 'https://llm.example.com/v1/path@not-userinfo', revision: 1 },
+      ]);
+    } finally {
+      await client.end().catch(() => undefined);
+      await admin.query(`DROP DATABASE IF EXISTS ${fresh} WITH (FORCE)`);
+      await admin.end();
+    }
+  });
+
   it('refuses to run when an applied migration was edited, and rolls back a failing one', async () => {
     const client = await connect();
     const all = await readMigrations();
