@@ -12,6 +12,7 @@ import type {
   SentimentResult,
 } from './engine.js';
 import { combine, combinerInputs, COMBINER_FEATURES } from './models/default-sentiment.js';
+import { sanitizeText } from './nlp/text.js';
 import { getSentimentModel, shippedModelFile } from './models/sentiment-weights.js';
 import {
   predictionFromLogits,
@@ -94,27 +95,6 @@ export interface AnalyzerOptions {
 export interface Analyzer extends Engine<PostAnalysis> {
   analyze(post: PostInput): PostAnalysis;
 }
-
-/** Removes what JSON and downstream code choke on: NUL and unpaired surrogates. */
-export function sanitizeText(text: string): string {
-  // Fast path: no NUL and no surrogate at all (most posts) means nothing to replace.
-  let suspect = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 0 || (c >= 0xd800 && c <= 0xdfff)) {
-      suspect = true;
-      break;
-    }
-  }
-  if (!suspect) return text;
-  const out = text.includes('\u0000') ? text.replaceAll('\u0000', ' ') : text;
-  return LONE_SURROGATE.test(out) ? out.replace(LONE_SURROGATE_G, '\uFFFD') : out;
-}
-
-const LONE_SURROGATE_SOURCE =
-  '[\\uD800-\\uDBFF](?![\\uDC00-\\uDFFF])|(?<![\\uD800-\\uDBFF])[\\uDC00-\\uDFFF]';
-const LONE_SURROGATE = new RegExp(LONE_SURROGATE_SOURCE);
-const LONE_SURROGATE_G = new RegExp(LONE_SURROGATE_SOURCE, 'g');
 
 export function createAnalyzer(options: AnalyzerOptions = {}): Analyzer {
   const vader: Vader = getVader();

@@ -116,6 +116,12 @@ export class ConnectorError extends AppError {
   readonly platformCode: string | number | null;
   readonly resetAt: number | null;
   readonly retryAfterMs: number | null;
+  /**
+   * Requests the HTTP layer sent to the platform before giving up (retries included; 0 when a
+   * local budget, quota or open circuit refused it first); null when the error did not come out
+   * of the HTTP layer. Set by the HTTP layer, which alone knows it.
+   */
+  requestsSent: number | null = null;
 
   constructor(kind: ConnectorErrorKind, message: string, options: ConnectorErrorOptions) {
     const rule = kindRules[kind];

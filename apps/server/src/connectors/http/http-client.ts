@@ -474,13 +474,18 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
   ): Promise<HttpResponse> {
     const key = budgetKey(profile, request.endpoint, request.credential);
     const breaker = breakerFor(profile.platform, request.credential);
+    // Exchanges actually started: a caller counting the platform's requests must not count a
+    // request a local budget, quota or open circuit refused before it left.
+    let sent = 0;
     const fail = (error: ConnectorError): never => {
       metrics.errors.inc({
         platform: profile.platform,
         endpoint: request.endpoint,
         kind: error.kind,
       });
-      throw scrubError(error, request.credential, request.secrets);
+      const scrubbed = scrubError(error, request.credential, request.secrets);
+      scrubbed.requestsSent = sent;
+      throw scrubbed;
     };
     const attempts = Math.max(1, request.maxAttempts ?? maxAttempts);
 
@@ -558,6 +563,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
       let error: ConnectorError;
       try {
         const raw = await breaker.execute(async () => {
+          sent += 1;
           const response = await exchange(profile, request, url);
           const classified = profile.classify(response, {
             endpoint: request.endpoint,

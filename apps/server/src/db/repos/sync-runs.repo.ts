@@ -119,6 +119,21 @@ export async function findPendingSyncRun(
   return rows[0] ? toRun(rows[0]) : null;
 }
 
+/** The connection's most recently queued run of this kind, whatever its status. */
+export async function findLatestSyncRun(
+  db: Queryable,
+  workspaceId: string,
+  connectionId: string,
+  kind: SyncKind,
+): Promise<SyncRun | null> {
+  const { rows } = await db.query<SyncRunDbRow>(
+    `SELECT ${COLUMNS} FROM sync_runs WHERE workspace_id = $1 AND connection_id = $2 AND kind = $3
+     ORDER BY queued_at DESC, id DESC LIMIT 1`,
+    [workspaceId, connectionId, kind],
+  );
+  return rows[0] ? toRun(rows[0]) : null;
+}
+
 /** Runs of a connection, newest first; `before` is the keyset of the previous page's last row. */
 export async function listSyncRuns(
   db: Queryable,

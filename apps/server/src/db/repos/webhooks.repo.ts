@@ -84,3 +84,43 @@ export async function hasConnection(
   ]);
   return rows[0]?.ok === true;
 }
+
+/**
+ * When a processed delivery last made each of these connections due (cross-tenant: deliveries
+ * belong to no workspace; ids only). Connections no delivery named are absent.
+ */
+export async function listLatestWebhookDue(
+  db: Queryable,
+  connectionIds: readonly string[],
+): Promise<Map<string, Date>> {
+  if (connectionIds.length === 0) return new Map();
+  const { rows } = await db.query<{ connection_id: string; processed_at: Date }>(
+    `SELECT c::text AS connection_id, max(d.processed_at) AS processed_at
+       FROM webhook_deliveries d CROSS JOIN LATERAL unnest(d.connections) AS c
+      WHERE d.status = 'processed' AND d.connections && $1::uuid[] AND c = ANY($1::uuid[])
+      GROUP BY c`,
+    [connectionIds],
+  );
+  return new Map(rows.map((r) => [r.connection_id, r.processed_at]));
+}
+
+/**
+ * Deletes up to `limit` deliveries received more than `retentionMs` ago (by the database's clock,
+ * which stamped them), oldest first; returns how many. Rows a delivery's processing holds are
+ * skipped (SKIP LOCKED), not waited for: a purge never holds up the webhook worker, and what it
+ * skipped goes at a later pass.
+ */
+export async function deleteDeliveriesOlderThan(
+  db: Queryable,
+  retentionMs: number,
+  limit: number,
+): Promise<number> {
+  const { rowCount } = await db.query(
+    `DELETE FROM webhook_deliveries WHERE id IN (
+       SELECT id FROM webhook_deliveries
+        WHERE received_at < now() - make_interval(secs => $1::float8 / 1000)
+        ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+    [retentionMs, limit],
+  );
+  return rowCount ?? 0;
+}

@@ -117,12 +117,23 @@ export async function resolveConnection(
 }
 
 /** The stored handle; a Mastodon handle keeps its instance (syncs call that instance). */
-function handleOf(input: ConnectionCreate, account: ResolvedAccount): string | null {
+function handleOf(
+  input: Pick<ConnectionCreate, 'platform' | 'account'>,
+  account: ResolvedAccount,
+): string | null {
   const handle = account.handle?.replace(/^@/, '') ?? null;
   if (input.platform !== 'mastodon' || handle === null || handle.includes('@')) return handle;
   const instance = input.account.replace(/^@/, '').split('@')[1];
   return instance ? `${handle}@${instance}` : handle;
 }
+
+/** A new connection's poll interval when its flow named none (the API's and the table's default). */
+export const DEFAULT_POLL_MINUTES = 30;
+
+/** What storeConnection needs; `poll_minutes` left out keeps a reconnected account's interval. */
+export type StoreConnectionInput = Omit<ConnectionCreate, 'poll_minutes'> & {
+  poll_minutes?: number | undefined;
+};
 
 /** Stores the connection (sealed credentials bound to its id), due for its first sync now. */
 export async function storeConnection(
@@ -130,7 +141,7 @@ export async function storeConnection(
   box: SecretBox,
   workspaceId: string,
   userId: string | null,
-  input: ConnectionCreate,
+  input: StoreConnectionInput,
   resolved: ResolvedConnection,
 ): Promise<{ connection: Connection; created: boolean }> {
   const externalId = resolved.account.externalId;
@@ -149,7 +160,9 @@ export async function storeConnection(
     api: input.api === 'research' ? 'research' : null,
     credentialsSealed: sealCredentials(box, id, resolved.credentials),
     tokenExpiresAt: resolved.credentials.expiresAt ?? null,
-    pollMinutes: input.poll_minutes,
+    // A reconnect (new credentials for an account already connected) is not a change of schedule:
+    // the interval chosen before stays unless this flow asked for one.
+    pollMinutes: input.poll_minutes ?? existing?.pollMinutes ?? DEFAULT_POLL_MINUTES,
     createdBy: userId,
   });
   // Credentials sealed for another id could never be opened: fail this connect, not every sync.

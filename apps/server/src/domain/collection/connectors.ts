@@ -15,6 +15,7 @@ import { TiktokConnector } from '../../connectors/tiktok/client.js';
 import { XConnector } from '../../connectors/x/client.js';
 import { YoutubeConnector } from '../../connectors/youtube/client.js';
 import type { OAuthClientCredentials } from '../../connectors/oauth/oauth-client.js';
+import { isConnectorError } from '../../connectors/errors.js';
 import { RedisBudgetStore } from '../../connectors/http/redis-budget-store.js';
 import type { Config } from '../../config.js';
 import { validationFailed } from '../../errors.js';
@@ -144,7 +145,9 @@ export function countingHttp(inner: HttpClient): { http: HttpClient; count(): nu
         requests += response.fromCache ? 1 : response.attempts;
         return response;
       } catch (error) {
-        requests += 1;
+        // Only what reached the platform: a request the local budget refused was never sent.
+        // An error from outside the HTTP layer's accounting counts as the one request it was.
+        requests += isConnectorError(error) && error.requestsSent !== null ? error.requestsSent : 1;
         throw error;
       }
     },

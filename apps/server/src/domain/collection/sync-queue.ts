@@ -3,7 +3,9 @@ import { queueDb } from '../../db/job-queue.js';
 import type { Pool, PoolClient } from '../../db/pool.js';
 import { listDueConnections } from '../../db/repos/connections.repo.js';
 import { purgeOAuthStates } from '../../db/repos/oauth.repo.js';
+import { deleteDeliveriesOlderThan, listLatestWebhookDue } from '../../db/repos/webhooks.repo.js';
 import {
+  findLatestSyncRun,
   findPendingSyncRun,
   insertSyncRun,
   type SyncKind,
@@ -113,6 +115,22 @@ export interface RunningCollection {
   stop(): Promise<void>;
 }
 
+/**
+ * Whether a due posts sync is the work of a platform webhook: a delivery made the connection due
+ * (webhook_connections_due) after its last posts run ended. One that arrived while that run went
+ * was overwritten by the run's own next time, and the run read what it announced.
+ */
+async function dueToWebhook(
+  c: PoolClient,
+  d: { workspaceId: string; connectionId: string },
+  webhookAt: Date | undefined,
+): Promise<boolean> {
+  if (webhookAt === undefined) return false;
+  const last = await findLatestSyncRun(c, d.workspaceId, d.connectionId, 'posts');
+  const since = last?.finishedAt ?? last?.startedAt ?? last?.queuedAt ?? null;
+  return since === null || webhookAt > since;
+}
+
 /** One scheduler pass: every connection with posts or metric refreshes due gets a job (if it has none waiting). */
 export async function scheduleDueSyncs(pool: Pool, boss: PgBoss, limit: number): Promise<number> {
   await ensureSyncQueue(boss);
@@ -120,19 +138,54 @@ export async function scheduleDueSyncs(pool: Pool, boss: PgBoss, limit: number):
     // Flows nobody finished (abandoned consent pages) go after a day.
     await purgeOAuthStates(c);
     const due = await listDueConnections(c, limit);
+    // Read before the loop scopes the transaction to one workspace (deliveries belong to none).
+    const webhooks = await listLatestWebhookDue(
+      c,
+      due.filter((d) => d.kind === 'posts').map((d) => d.connectionId),
+    );
     let queued = 0;
     for (const d of due) {
       await setTenantScope(c, { workspaceId: d.workspaceId, userId: null });
+      const byWebhook =
+        d.kind === 'posts' && (await dueToWebhook(c, d, webhooks.get(d.connectionId)));
       const result = await enqueueSync(c, boss, {
         workspaceId: d.workspaceId,
         connectionId: d.connectionId,
         kind: d.kind,
-        trigger: 'schedule',
+        trigger: byWebhook ? 'webhook' : 'schedule',
       });
       if (result.queued) queued += 1;
     }
     return queued;
   });
+}
+
+/** How long inbound webhook deliveries are kept (for `duplicate` answers to replays, and a look). */
+export const WEBHOOK_DELIVERY_RETENTION_MS = 7 * 86_400_000;
+/** Deliveries deleted per transaction: bodies reach 1 MiB each, so one statement stays small. */
+const WEBHOOK_PURGE_BATCH = 200;
+/** Batches per pass: a backlog goes over several passes instead of holding one up. */
+const WEBHOOK_PURGE_MAX_BATCHES = 10;
+
+/**
+ * Deletes webhook deliveries older than the retention, in short transactions of a batch each, so
+ * that the table (whole request bodies) does not grow forever. Platforms give up retrying a
+ * delivery within a day or two (Meta documents 36 h), so a week keeps every replay answered
+ * `duplicate`. Returns how many went.
+ */
+export async function purgeWebhookDeliveries(
+  pool: Pool,
+  retentionMs = WEBHOOK_DELIVERY_RETENTION_MS,
+): Promise<number> {
+  let purged = 0;
+  for (let i = 0; i < WEBHOOK_PURGE_MAX_BATCHES; i += 1) {
+    const n = await withTenant(pool, { workspaceId: null, userId: null }, (c) =>
+      deleteDeliveriesOlderThan(c, retentionMs, WEBHOOK_PURGE_BATCH),
+    );
+    purged += n;
+    if (n < WEBHOOK_PURGE_BATCH) break;
+  }
+  return purged;
 }
 
 /**
@@ -182,15 +235,21 @@ export async function startCollection(options: CollectionOptions): Promise<Runni
   const batch = options.schedulerBatch ?? 200;
   let stopped = false;
   let running: Promise<number> | null = null;
+  const pass = async (): Promise<number> => {
+    const queued = await scheduleDueSyncs(pool, boss, batch).catch((error: unknown) => {
+      logger.error({ err: error, component: 'collection' }, 'sync scheduler pass failed');
+      return 0;
+    });
+    // After the scheduling, in transactions of its own: its deletes never hold up the queueing.
+    await purgeWebhookDeliveries(pool).catch((error: unknown) => {
+      logger.error({ err: error, component: 'collection' }, 'webhook delivery purge failed');
+    });
+    return queued;
+  };
   const tick = (): Promise<number> => {
-    running ??= scheduleDueSyncs(pool, boss, batch)
-      .catch((error: unknown) => {
-        logger.error({ err: error, component: 'collection' }, 'sync scheduler pass failed');
-        return 0;
-      })
-      .finally(() => {
-        running = null;
-      });
+    running ??= pass().finally(() => {
+      running = null;
+    });
     return running;
   };
   const timer = setInterval(() => {

@@ -119,11 +119,12 @@ describe.skipIf(databaseUnavailable() !== '')('collection: the sync recovers', (
     await db?.drop();
   });
 
-  it('a post PostgreSQL cannot store is skipped with the reason; its page is kept, the run completes, and the next run goes on', async () => {
+  it('a post whose text PostgreSQL cannot store is kept with the character replaced; the run completes, and the next run goes on', async () => {
     const account = accountOf(0);
     const ids = sim.postIds('tiktok', account.id);
     // The newest post (on the first page, re-read by every incremental run's overlap) holds a
-    // NUL; one on the second page an unpaired surrogate.
+    // NUL; one on the second page an unpaired surrogate. A character of a caption is not worth
+    // the post: both are stored, the character replaced as the analysis does.
     const withNul = ids[0] ?? '';
     const withSurrogate = ids[25] ?? '';
     sim.setPostText('tiktok', withNul, 'morning run \u0000 #fyp');
@@ -132,29 +133,29 @@ describe.skipIf(databaseUnavailable() !== '')('collection: the sync recovers', (
 
     const first = await sync(connection.id, 'posts');
     expect(first.status, JSON.stringify(first)).toBe('completed');
-    const good = ids.filter((id) => id !== withNul && id !== withSurrogate).sort();
-    expect(await storedIds(account.id)).toEqual(good);
-    expect(first).toMatchObject({ postsCollected: good.length, skipped: 2 });
-    const skipped = first.gaps.filter((g) => g.what === 'posts' && g.reason === 'unmappable');
-    expect(skipped.flatMap((g) => g.resourceIds ?? []).sort()).toEqual(
-      [withNul, withSurrogate].sort(),
+    expect(await storedIds(account.id)).toEqual([...ids].sort());
+    expect(first).toMatchObject({ postsCollected: ids.length, skipped: 0 });
+    expect(first.gaps.filter((g) => g.reason === 'unmappable')).toEqual([]);
+    const { rows } = await db.adminPool.query<{ external_id: string; text: string }>(
+      `SELECT external_id, text FROM posts WHERE workspace_id = $1 AND platform = 'tiktok'
+          AND external_id = ANY($2::text[])`,
+      [workspaceId, [withNul, withSurrogate]],
     );
-    const why = (id: string): string =>
-      skipped.find((g) => g.resourceIds?.includes(id))?.detail ?? '';
-    expect(why(withNul)).toMatch(/NUL/);
-    expect(why(withSurrogate)).toMatch(/surrogate/);
+    const textOf = (id: string): string | undefined => rows.find((r) => r.external_id === id)?.text;
+    expect(textOf(withNul)).toBe('morning run   #fyp');
+    expect(textOf(withSurrogate)).toBe('half an emoji \ufffd here');
 
-    // A post published since: the next run stores it, past the bad one it reads again.
+    // A post published since: the next run stores it, past the one it reads again.
     clock.advance(2 * DAY);
     const fresh = sim.postIds('tiktok', account.id).filter((id) => !ids.includes(id));
     expect(fresh).toHaveLength(1);
     const second = await sync(connection.id, 'posts');
     expect(second.status, JSON.stringify(second)).toBe('completed');
-    expect(await storedIds(account.id)).toEqual([...good, ...fresh].sort());
-    expect(second.skipped).toBe(1);
+    expect(await storedIds(account.id)).toEqual([...ids, ...fresh].sort());
+    expect(second.skipped).toBe(0);
   }, 60_000);
 
-  it('a refreshed post PostgreSQL cannot store is skipped with the reason; the others get their snapshot and the plan moves on', async () => {
+  it('a refreshed post whose record PostgreSQL cannot store gets its snapshot, the character replaced; the plan moves on', async () => {
     const account = accountOf(0);
     const { rows: connections } = await db.adminPool.query<{ id: string }>(
       "SELECT id FROM platform_connections WHERE workspace_id = $1 AND platform = 'tiktok' AND external_account_id = $2",
@@ -179,12 +180,14 @@ describe.skipIf(databaseUnavailable() !== '')('collection: the sync recovers', (
 
     const run = await sync(connectionId, 'metrics');
     expect(run.status, JSON.stringify(run)).toBe('completed');
-    expect(run).toMatchObject({ snapshots: 2, skipped: 1 });
-    const gap = run.gaps.find((g) => g.what === 'metrics' && g.reason === 'unmappable');
-    expect(gap?.resourceIds).toEqual([edited]);
-    expect(gap?.detail).toMatch(/NUL/);
-    // Every refreshed post moved to its next stage, the skipped one too: it does not stay the
-    // most overdue and block the others' refreshes.
+    expect(run).toMatchObject({ snapshots: 3, skipped: 0 });
+    expect(run.gaps.filter((g) => g.reason === 'unmappable')).toEqual([]);
+    const { rows: stored } = await db.adminPool.query<{ raw: string }>(
+      'SELECT raw::text AS raw FROM posts WHERE workspace_id = $1 AND external_id = $2',
+      [workspaceId, edited],
+    );
+    expect(stored[0]?.raw).toContain('edited   caption');
+    // Every refreshed post moved to its next stage.
     const { rows: after } = await db.adminPool.query<{ post_id: string; stage: number }>(
       'SELECT post_id::text AS post_id, stage FROM post_refresh_schedule WHERE post_id = ANY($1::bigint[]) AND due_at > $2',
       [due.map((d) => d.post_id), new Date(clock.now())],

@@ -45,6 +45,7 @@ import {
   type SyncTrigger,
 } from '../../db/repos/sync-runs.repo.js';
 import { withTenant } from '../../db/tenant.js';
+import { sanitizeText } from '../../analysis/nlp/text.js';
 import type { Logger } from '../../observability/logger.js';
 import type { SecretBox } from '../auth/secret-box.js';
 import { currentCredential, isTokenRefusal } from '../connections/token-renewal.js';
@@ -501,9 +502,47 @@ function unstorable(fields: Record<string, unknown>, rawJson: string, raw: unkno
   return found ? `${found.path || 'a field name'} ${found.reason}` : null;
 }
 
-function rowOf(post: CollectedPost): { row: ImportPostRow } | { why: string } {
+/** A JSON value with every string (keys too) passed through `clean`. */
+function cleanJson(value: unknown, clean: (text: string) => string): unknown {
+  if (typeof value === 'string') return clean(value);
+  if (Array.isArray(value)) return value.map((v) => cleanJson(v, clean));
+  if (value !== null && typeof value === 'object')
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [clean(k), cleanJson(v, clean)]),
+    );
+  return value;
+}
+
+/**
+ * The raw record, storable: a NUL or an unpaired surrogate in free text (a caption, a title, the
+ * platform's own copy of them in `raw`) costs a character, not the post. PostgreSQL's text and
+ * jsonb refuse both, and a post dropped for one character of its caption is data lost for good
+ * (the next run reads it the same way). Identifiers and dates are left as they are: changed, they
+ * would name another post, so a record with one of those still fails the checks and is skipped.
+ */
+function storableRaw(raw: unknown): { raw: unknown; rawJson: string } {
+  const rawJson = JSON.stringify(raw ?? null);
+  if (!mayHoldUnstorable(rawJson) || findUnstorableString(raw) === null) return { raw, rawJson };
+  const cleaned = cleanJson(raw ?? null, sanitizeText);
+  return { raw: cleaned, rawJson: JSON.stringify(cleaned) };
+}
+
+function storablePost(post: CollectedPost): CollectedPost & { rawJson: string } {
+  const { raw, rawJson } = storableRaw(post.raw);
+  const free = { text: post.text, author: post.author };
+  if (findUnstorableString(free) === null) return { ...post, raw, rawJson };
+  return {
+    ...post,
+    text: post.text === null ? null : sanitizeText(post.text),
+    author: post.author === null ? null : sanitizeText(post.author),
+    raw,
+    rawJson,
+  };
+}
+
+function rowOf(collected: CollectedPost): { row: ImportPostRow } | { why: string } {
+  const { rawJson, ...post } = storablePost(collected);
   const record = toImportRecord(post);
-  const rawJson = JSON.stringify(post.raw ?? null);
   const why = unstorable({ ...record }, rawJson, post.raw);
   if (why !== null) return { why };
   const checked = validateRecord({ ...record }, 0, rawJson);
@@ -513,11 +552,11 @@ function rowOf(post: CollectedPost): { row: ImportPostRow } | { why: string } {
 }
 
 function snapshotRow(snapshot: MetricSnapshot, post: DueRefresh): ImportPostRow | { why: string } {
-  const rawJson = JSON.stringify(snapshot.raw ?? null);
+  const { raw, rawJson } = storableRaw(snapshot.raw);
   const why = unstorable(
     { external_id: snapshot.external_id, captured_at: snapshot.captured_at },
     rawJson,
-    snapshot.raw,
+    raw,
   );
   if (why !== null) return { why };
   return {
@@ -642,6 +681,9 @@ async function syncPosts(rc: RunContext): Promise<Parameters<typeof updateConnec
       mapped.push(checked.row);
     }
     state.connectorGaps('posts', result.gaps);
+    // Records the connector could not map were on the page and are not stored: each one is
+    // skipped, as those the checks above leave out are (their gaps merge, their count must not).
+    state.progress.skipped += result.gaps.filter((g) => g.reason === 'unmappable').length;
     const next = result.hasMore ? result.nextCursor : null;
     // The next page is asked for while this one is written: a sequential pager would otherwise
     // leave the platform's budget idle for the length of every database write.
