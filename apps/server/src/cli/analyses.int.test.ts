@@ -140,6 +140,17 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')(
       expect(followed.code, followed.stderr).toBe(0);
       expect(followed.stdout).toContain('chunk_completed 2/2 chunks, 200 posts');
       expect(followed.stdout).toContain(`analysis ${id}: completed`);
+      // The operator's changes are audited as the API's are.
+      const audited = await db.adminPool.query<{ action: string; actor: string }>(
+        'SELECT action, actor FROM audit_log WHERE target = $1 ORDER BY id',
+        [id],
+      );
+      expect(audited.rows).toEqual(
+        ['started', 'priority_changed', 'cancelled', 'retried'].map((a) => ({
+          action: `analysis.${a}`,
+          actor: 'cli',
+        })),
+      );
 
       const unknown = await runCli(
         ['analyses', 'cancel', '00000000-0000-4000-8000-000000000000'],

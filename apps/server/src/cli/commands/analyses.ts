@@ -22,6 +22,7 @@ import { findUserByEmail } from '../../db/repos/users.repo.js';
 import { findWorkspaceIdByName } from '../../db/repos/workspaces.repo.js';
 import { withTenant, type TenantRunner, type TenantScope } from '../../db/tenant.js';
 import {
+  analysisAudit,
   cancelAnalysis,
   changePriority,
   liveStateOf,
@@ -160,9 +161,19 @@ export function registerAnalysesCommand(program: Command): void {
           );
           // The API's PATCH …/priority, in the submission's transaction: no worker can take the
           // first chunk at the lane's priority before it is changed. The CLI is the operator's.
-          if (priority === undefined) return submitted;
-          const changed = await changePriority(c, workspaceId, submitted.id, priority, true);
-          return { ...submitted, priority: changed.priority };
+          const started =
+            priority === undefined
+              ? submitted
+              : {
+                  ...submitted,
+                  priority: (await changePriority(c, workspaceId, submitted.id, priority, true))
+                    .priority,
+                };
+          await insertAuditEntry(c, {
+            actor: 'cli',
+            ...analysisAudit('analysis.started', started),
+          });
+          return started;
         });
         process.stdout.write(
           `analysis ${analysis.id}: ${analysis.total_posts} posts in ${analysis.chunk_count} chunk(s)\n`,
@@ -278,9 +289,14 @@ export function registerAnalysesCommand(program: Command): void {
   ).action(
     scopedAction('cancelled', async (ctx, jobs, workspaceId, id) => {
       const queue = await jobs.get();
-      return withTenant(ctx.db.pool, { workspaceId, userId: null }, (c) =>
-        cancelAnalysis(c, queue.boss, workspaceId, id),
-      );
+      return withTenant(ctx.db.pool, { workspaceId, userId: null }, async (c) => {
+        const cancelled = await cancelAnalysis(c, queue.boss, workspaceId, id);
+        await insertAuditEntry(c, {
+          actor: 'cli',
+          ...analysisAudit('analysis.cancelled', cancelled),
+        });
+        return cancelled;
+      });
     }),
   );
   dbOptions(
@@ -297,7 +313,11 @@ export function registerAnalysesCommand(program: Command): void {
         const warning = await withTenant(ctx.db.pool, scope, async (c) => {
           const before = await findAnalysis(c, workspaceId, id);
           if (!before) throw notFound('analysis', id);
-          await retryAnalysis(c, queue.boss, scope, workspaceId, id);
+          const retried = await retryAnalysis(c, queue.boss, scope, workspaceId, id);
+          await insertAuditEntry(c, {
+            actor: 'cli',
+            ...analysisAudit('analysis.retried', retried),
+          });
           return before.status === 'paused_budget'
             ? budgetPauseWarning(
                 before.error,
@@ -319,10 +339,15 @@ export function registerAnalysesCommand(program: Command): void {
       .description('Set the priority (0-10) of an analysis’s remaining chunks'),
   ).action(
     scopedAction('priority changed', (ctx, _jobs, workspaceId, id, priority) =>
-      withTenant(ctx.db.pool, { workspaceId, userId: null }, (c) =>
+      withTenant(ctx.db.pool, { workspaceId, userId: null }, async (c) => {
         // The CLI is the instance operator's.
-        changePriority(c, workspaceId, id, laneValue(priority), true),
-      ),
+        const changed = await changePriority(c, workspaceId, id, laneValue(priority), true);
+        await insertAuditEntry(c, {
+          actor: 'cli',
+          ...analysisAudit('analysis.priority_changed', changed),
+        });
+        return changed;
+      }),
     ),
   );
 

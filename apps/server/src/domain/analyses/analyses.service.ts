@@ -27,6 +27,7 @@ import type { TenantScope } from '../../db/tenant.js';
 import { CHUNK_QUEUE, queueDb } from '../../db/job-queue.js';
 import { advanceTurn, fairnessKeyOf } from './scheduler.js';
 import { largestLlmChunkSize, llmEndpointOf, type LlmDefaults } from './llm-runtime.js';
+import type { AuditEntry } from '../../db/repos/audit.repo.js';
 
 export interface Requester {
   userId: string | null;
@@ -324,4 +325,27 @@ export async function liveStateOf(
     queuePosition: position,
     estimatedSecondsLeft: seconds((ownChunksAhead + remaining) * perTurnMs),
   };
+}
+
+/** The changes to an analysis the audit log records: it may spend LLM money. */
+export type AnalysisAuditAction =
+  'analysis.started' | 'analysis.cancelled' | 'analysis.retried' | 'analysis.priority_changed';
+
+/**
+ * What the audit log records of a change to an analysis, whoever made it (the API adds the
+ * request's user, key and address; the CLI says `cli`).
+ */
+export function analysisAudit(
+  action: AnalysisAuditAction,
+  a: AnalysisRow,
+): Pick<AuditEntry, 'workspaceId' | 'action' | 'target' | 'details'> {
+  const details =
+    action === 'analysis.started'
+      ? { engines: a.engines, posts: a.total_posts, chunk_size: a.chunk_size, priority: a.priority }
+      : action === 'analysis.retried'
+        ? { status: a.status }
+        : action === 'analysis.priority_changed'
+          ? { priority: a.priority }
+          : {};
+  return { workspaceId: a.workspace_id, action, target: a.id, details };
 }

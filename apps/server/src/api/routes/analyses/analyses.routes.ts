@@ -38,6 +38,7 @@ import {
   cancelAnalysis,
   changePriority,
   liveStateOf,
+  analysisAudit,
   retryAnalysis,
   submitAnalysis,
 } from '../../../domain/analyses/analyses.service.js';
@@ -91,15 +92,7 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
         // Who started what, in the submission's transaction: an analysis may spend money.
         await insertAuditEntry(c, {
           ...auditedRequest(request),
-          workspaceId,
-          action: 'analysis.started',
-          target: submitted.id,
-          details: {
-            engines: submitted.engines,
-            posts: submitted.total_posts,
-            chunk_size: submitted.chunk_size,
-            priority: submitted.priority,
-          },
+          ...analysisAudit('analysis.started', submitted),
         });
         return submitted;
       });
@@ -208,10 +201,7 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
         );
         await insertAuditEntry(c, {
           ...auditedRequest(request),
-          workspaceId,
-          action: 'analysis.priority_changed',
-          target: analysisId,
-          details: { priority: a.priority },
+          ...analysisAudit('analysis.priority_changed', a),
         });
         return presentAnalysis(a, await liveStateOf(c, a, slots));
       });
@@ -237,9 +227,7 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
         const a = await cancelAnalysis(c, queue.boss, workspaceId, analysisId);
         await insertAuditEntry(c, {
           ...auditedRequest(request),
-          workspaceId,
-          action: 'analysis.cancelled',
-          target: analysisId,
+          ...analysisAudit('analysis.cancelled', a),
         });
         return presentAnalysis(a, await liveStateOf(c, a, slots));
       });
@@ -265,10 +253,7 @@ export function registerAnalysisRoutes(app: ZodApp, deps: AppDeps): void {
         const retried = await retryAnalysis(c, queue.boss, request.tenant, workspaceId, analysisId);
         await insertAuditEntry(c, {
           ...auditedRequest(request),
-          workspaceId,
-          action: 'analysis.retried',
-          target: analysisId,
-          details: { status: retried.status },
+          ...analysisAudit('analysis.retried', retried),
         });
         return retried;
       });
