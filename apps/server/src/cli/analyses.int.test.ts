@@ -443,6 +443,40 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')(
       );
       expect(row.rows[0]).toEqual({ priority: 4, engine: 'vader', job: 4 });
       expect((await runCli(['analyses', 'cancel', id], env())).code).toBe(0);
+
+      // Without --chunk-size the server chooses: 100, or with the LLM what one answer of the
+      // model can label (no call is made: --no-wait, then cancelled).
+      const olderModel = {
+        ...env(),
+        LLM_BASE_URL: 'http://127.0.0.1:9/v1',
+        LLM_MODEL: 'gpt-4o-2024-05-13',
+      };
+      const sized: Record<string, number> = {};
+      for (const engines of ['local', 'llm']) {
+        const run = await runCli(
+          [
+            'analyses',
+            'start',
+            '--workspace',
+            'Brand',
+            '--engines',
+            engines,
+            '--limit',
+            '40',
+            '--no-wait',
+          ],
+          olderModel,
+        );
+        expect(run.code, run.stderr).toBe(0);
+        const analysisId = idIn(run.stdout);
+        const { rows } = await db.adminPool.query<{ chunk_size: number }>(
+          'SELECT chunk_size FROM analyses WHERE id = $1',
+          [analysisId],
+        );
+        sized[engines] = rows[0]?.chunk_size ?? 0;
+        expect((await runCli(['analyses', 'cancel', analysisId], olderModel)).code).toBe(0);
+      }
+      expect(sized).toEqual({ local: 100, llm: 31 });
     });
 
     it('rejects bad options with the option and value', async () => {

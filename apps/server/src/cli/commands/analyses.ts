@@ -49,7 +49,7 @@ import { EXIT_DATA_ERRORS } from '../output.js';
 interface StartFlags extends DatabaseFlags {
   workspace: string;
   engines: string;
-  chunkSize: string;
+  chunkSize?: string;
   limit: string;
   ids?: string;
   platform?: string;
@@ -81,7 +81,10 @@ export function registerAnalysesCommand(program: Command): void {
       .description('Start an analysis and (by default) follow its progress until it ends')
       .requiredOption('-w, --workspace <name>', 'workspace (name or id)')
       .option('--engines <list>', 'local, llm or local,llm', 'local')
-      .option('--chunk-size <n>', 'posts per chunk', '100')
+      .option(
+        '--chunk-size <n>',
+        'posts per chunk (default 100; with the LLM, at most what one answer of the model can label)',
+      )
       .option('--limit <n>', 'at most this many posts (oldest first)', '100000')
       .option('--ids <list>', 'comma-separated post ids')
       .option('--platform <platform>', 'only this platform')
@@ -111,7 +114,8 @@ export function registerAnalysesCommand(program: Command): void {
     // Numbers checked here, named as the options they are: Number('abc') would reach the schema
     // as NaN and be reported under the API's field name.
     const limit = positiveInteger('--limit', flags.limit);
-    const chunkSize = positiveInteger('--chunk-size', flags.chunkSize);
+    const chunkSize =
+      flags.chunkSize === undefined ? undefined : positiveInteger('--chunk-size', flags.chunkSize);
     const priority = flags.priority === undefined ? undefined : laneValue(flags.priority);
     const parsed = analysisCreateSchema.safeParse({
       posts: {
@@ -129,7 +133,7 @@ export function registerAnalysesCommand(program: Command): void {
       },
       engines: flags.engines.split(',').map((s) => s.trim()),
       options: {
-        chunk_size: chunkSize,
+        ...(chunkSize === undefined ? {} : { chunk_size: chunkSize }),
         failure_policy: flags.failurePolicy,
         sentiment_engine: flags.sentimentEngine,
       },
