@@ -3,7 +3,7 @@ import type { ConnectionView, SyncRunView } from '@socialpulse/contracts';
 import { api, type Page, type Workspace } from '../api.js';
 import { Link, useNotice } from '../router.js';
 import { ErrorAlert, fieldText, PageHeading, TableScroll, useAction } from '../ui.js';
-import { dateTime, LoadError } from './analysis-parts.js';
+import { dateTime, LoadError, mayManage } from './analysis-parts.js';
 import {
   ConnectWithOAuth,
   ConnectWithToken,
@@ -23,7 +23,6 @@ const RUNS_SHOWN = 5;
 const REFRESH_MS = 5_000;
 
 /** Roles with the server's `manage_connections` (domain/auth/permissions.ts); the server decides. */
-const mayManage = (role: Workspace['role']): boolean => role === 'owner' || role === 'admin';
 
 interface Listed {
   connection: ConnectionView;

@@ -12,7 +12,7 @@ import {
 } from '../api.js';
 import { Link, navigate, useNotice } from '../router.js';
 import { ErrorAlert, Field, fieldText, PageHeading, TableScroll, useAction } from '../ui.js';
-import { dateTime, LoadError } from './analysis-parts.js';
+import { dateTime, LoadError, mayManage } from './analysis-parts.js';
 
 const roleNames: Record<Role, string> = {
   owner: 'Owner',
@@ -21,8 +21,6 @@ const roleNames: Record<Role, string> = {
   viewer: 'Viewer',
 };
 const roles = Object.keys(roleNames) as Role[];
-
-const mayManage = (role: Workspace['role']): boolean => role === 'owner' || role === 'admin';
 
 /**
  * The server's rule (canAssignRole): owners may do anything; admins may neither grant the owner

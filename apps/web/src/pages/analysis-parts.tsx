@@ -30,6 +30,9 @@ export const isFinished = (a: Pick<Analysis, 'status'>): boolean => finished.has
 export const mayAnalyze = (role: Workspace['role']): boolean =>
   role === 'owner' || role === 'admin' || role === 'analyst';
 
+/** Roles that manage a workspace's members and connected accounts (owner and admin). */
+export const mayManage = (role: Workspace['role']): boolean => role === 'owner' || role === 'admin';
+
 /** "about 40 s", "about 3 min", "about 2 h 5 min". */
 export function aboutDuration(seconds: number): string {
   if (seconds < 60) return `about ${Math.max(1, Math.round(seconds))} s`;
