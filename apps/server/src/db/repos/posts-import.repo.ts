@@ -153,38 +153,44 @@ export class PostBatch {
 }
 
 const newer = 'EXCLUDED.metrics_captured_at >= p.metrics_captured_at';
-const mergedValue: Record<string, string> = {
-  account_id: 'coalesce(EXCLUDED.account_id, p.account_id)',
-  created_at: 'EXCLUDED.created_at',
-  raw: `CASE WHEN ${newer} THEN EXCLUDED.raw ELSE p.raw END`,
-  ...Object.fromEntries(DESCRIPTIVE.map((c) => [c, `coalesce(EXCLUDED.${c}, p.${c})`])),
-  ...Object.fromEntries(
-    METRICS.map((m) => [
-      m,
-      `CASE WHEN ${newer} THEN coalesce(EXCLUDED.${m}, p.${m}) ELSE p.${m} END`,
-    ]),
-  ),
-};
-const setList = Object.entries(mergedValue)
-  .map(([column, value]) => `${column} = ${value}`)
-  .join(',\n      ');
-// The raw record alone does not make a change: a re-import of an export (same post, other
-// source columns) is "unchanged"; when anything else changes, the newest raw comes along.
-const changed = Object.entries(mergedValue)
-  .filter(([column]) => column !== 'raw')
-  .map(([column, value]) => `(${value}) IS DISTINCT FROM p.${column}`)
-  .join('\n      OR ');
 
-// $1 workspace, $2 source, $3 import time (default capture time of metrics).
-const UPSERT_ACCOUNTS = `
-  INSERT INTO platform_accounts (workspace_id, platform, handle, external_id)
-  SELECT DISTINCT ON (platform, lower(account_handle)) $1::uuid, platform, account_handle, account_external_id
-  FROM import_staging WHERE account_handle IS NOT NULL
-  ORDER BY platform, lower(account_handle), account_external_id NULLS LAST
-  ON CONFLICT (workspace_id, platform, lower(handle)) DO UPDATE SET external_id = EXCLUDED.external_id
-  WHERE platform_accounts.external_id IS NULL AND EXCLUDED.external_id IS NOT NULL`;
+/**
+ * Columns a source knows only roughly, which fill a post that lacks them and never replace a
+ * stored value: YouTube Studio's export has a video's title without its description (the
+ * common record keeps both in `text`), its publish day without the time, and a row of the
+ * export's table as its raw record, poorer than the API's or Takeout's.
+ */
+export type ApproximateColumn = 'text' | 'created_at' | 'raw';
 
-const UPSERT_POSTS = `
+function mergedValues(approximate: readonly ApproximateColumn[]): Record<string, string> {
+  const values: Record<string, string> = {
+    account_id: 'coalesce(EXCLUDED.account_id, p.account_id)',
+    created_at: 'EXCLUDED.created_at',
+    raw: `CASE WHEN ${newer} THEN EXCLUDED.raw ELSE p.raw END`,
+    ...Object.fromEntries(DESCRIPTIVE.map((c) => [c, `coalesce(EXCLUDED.${c}, p.${c})`])),
+    ...Object.fromEntries(
+      METRICS.map((m) => [
+        m,
+        `CASE WHEN ${newer} THEN coalesce(EXCLUDED.${m}, p.${m}) ELSE p.${m} END`,
+      ]),
+    ),
+  };
+  for (const column of approximate) values[column] = `coalesce(p.${column}, EXCLUDED.${column})`;
+  return values;
+}
+
+function upsertPostsStatement(approximate: readonly ApproximateColumn[]): string {
+  const merged = mergedValues(approximate);
+  const setList = Object.entries(merged)
+    .map(([column, value]) => `${column} = ${value}`)
+    .join(',\n      ');
+  // The raw record alone does not make a change: a re-import of an export (same post, other
+  // source columns) is "unchanged"; when anything else changes, the newest raw comes along.
+  const changed = Object.entries(merged)
+    .filter(([column]) => column !== 'raw')
+    .map(([column, value]) => `(${value}) IS DISTINCT FROM p.${column}`)
+    .join('\n      OR ');
+  return `
   WITH src AS (
     SELECT DISTINCT ON (platform, external_id) *
     FROM import_staging
@@ -211,6 +217,19 @@ const UPSERT_POSTS = `
          count(*) FILTER (WHERE NOT inserted)::int AS updated,
          (SELECT count(*) FROM src)::int AS distinct_rows
   FROM written`;
+}
+
+const UPSERT_POSTS = upsertPostsStatement([]);
+const UPSERT_POSTS_FILLING_GAPS = upsertPostsStatement(['text', 'created_at', 'raw']);
+
+// $1 workspace, $2 source, $3 import time (default capture time of metrics).
+const UPSERT_ACCOUNTS = `
+  INSERT INTO platform_accounts (workspace_id, platform, handle, external_id)
+  SELECT DISTINCT ON (platform, lower(account_handle)) $1::uuid, platform, account_handle, account_external_id
+  FROM import_staging WHERE account_handle IS NOT NULL
+  ORDER BY platform, lower(account_handle), account_external_id NULLS LAST
+  ON CONFLICT (workspace_id, platform, lower(handle)) DO UPDATE SET external_id = EXCLUDED.external_id
+  WHERE platform_accounts.external_id IS NULL AND EXCLUDED.external_id IS NOT NULL`;
 
 // The post of each staged row: the id the upsert returned (every row of a first import), else
 // one probe of the unique key (rows the upsert left unchanged). Not a plain join with posts:
@@ -235,6 +254,8 @@ const INSERT_SNAPSHOTS = `
  * Writes one batch in the caller's transaction: COPY into staging, upsert accounts, upsert
  * posts keeping the newest metrics (only rows that really change are rewritten), and append a
  * metric snapshot per record. Re-importing identical data writes nothing but snapshots.
+ * `fillGapsOnly`: the source's text, publish time and raw record are approximate
+ * ({@link ApproximateColumn}) and only fill a post that has none.
  */
 export async function upsertPostBatch(
   client: pg.ClientBase,
@@ -242,6 +263,7 @@ export async function upsertPostBatch(
   source: string,
   importedAt: string,
   rows: EncodedRows,
+  options: { fillGapsOnly?: boolean } = {},
 ): Promise<BatchOutcome> {
   const copy = client.query(
     copyStreams.from(`COPY import_staging (${STAGING_COLUMNS.join(', ')}) FROM STDIN`),
@@ -252,7 +274,11 @@ export async function upsertPostBatch(
     inserted: number;
     updated: number;
     distinct_rows: number;
-  }>(UPSERT_POSTS, [workspaceId, source, importedAt]);
+  }>(options.fillGapsOnly ? UPSERT_POSTS_FILLING_GAPS : UPSERT_POSTS, [
+    workspaceId,
+    source,
+    importedAt,
+  ]);
   await client.query(INSERT_SNAPSHOTS, [workspaceId, importedAt]);
   const c = counts[0] ?? { inserted: 0, updated: 0, distinct_rows: 0 };
   // Duplicates of one post within the batch count as updates of it.

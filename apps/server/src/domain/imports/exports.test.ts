@@ -415,10 +415,13 @@ describe('Instagram, TikTok and YouTube exports', () => {
         r.value.views,
         r.value.impressions,
         r.value.likes,
+        r.value.metrics_captured_at,
+        r.value.text,
       ]),
     ).toEqual([
-      ['AbCdEfGhIj1', 1200, 15000, undefined],
-      ['AbCdEfGhIj2', 0, 0, undefined],
+      // Published within the zip's period (2023-01-01_2023-12-31): lifetime counts on its last day.
+      ['AbCdEfGhIj1', 1200, 15000, undefined, '2023-12-31T23:59:59Z', 'How to test imports'],
+      ['AbCdEfGhIj2', 0, 0, undefined, '2023-12-31T23:59:59Z', 'A draft'],
     ]);
     expect(problems(studio.items).map((p) => [p.line, p.field, p.reason])).toEqual([
       [5, 'Views', 'views (Views) must not be negative'],

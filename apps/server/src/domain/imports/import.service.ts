@@ -213,7 +213,9 @@ async function importOnClient(
         rows.length,
         (from, to) =>
           onClient((c) =>
-            upsertPostBatch(c, options.workspaceId, postSource, importedAt, rows.rows(from, to)),
+            upsertPostBatch(c, options.workspaceId, postSource, importedAt, rows.rows(from, to), {
+              fillGapsOnly: input.format === 'youtube-studio',
+            }),
           ),
         (index, error) =>
           reject({

@@ -2,6 +2,7 @@ import { parseCsv } from './csv-parser.js';
 import {
   asText,
   pick,
+  readCount,
   readDay,
   readIsoTimestamp,
   readLanguage,
@@ -29,8 +30,9 @@ const TAKEOUT_CHANNEL_ENTRY = /(^|\/)channels?\/channel\.csv$/i;
 /**
  * YouTube Studio → Analytics → Export: `Table data.csv` (Content = video id, Video title,
  * Video publish time, Views, Watch time (hours), Subscribers, Impressions, Impressions
- * click-through rate (%)…) with a first "Total" row. Its figures cover the period chosen in
- * Studio, not the video's lifetime; the raw record keeps the rest.
+ * click-through rate (%)…) with a first "Total" row, in a folder and zip named after the period
+ * chosen in Studio (`Content 2024-01-01_2024-01-28 Channel`). Its figures cover that period,
+ * not the video's lifetime (see coversLifetime); the raw record keeps the whole row.
  */
 export const STUDIO_TABLE_ENTRY = /(^|\/)table data\.csv$/i;
 
@@ -111,7 +113,86 @@ export function mapTakeoutVideo(
   return b.toItem(line, JSON.stringify(row), file);
 }
 
-export function mapStudioRow(row: Json, line: number, file: string | undefined): ParsedItem | null {
+/**
+ * The period an export covers, from the name Studio gives its folder and zip
+ * (`Content 2024-01-01_2024-01-28 Channel name`), as the first and last day (`YYYY-MM-DD`).
+ */
+export interface StudioPeriod {
+  first: string;
+  last: string;
+}
+
+const PERIOD_IN_NAME = /(\d{4}-\d{2}-\d{2})_(\d{4}-\d{2}-\d{2})/g;
+const DAY_MS = 86_400_000;
+
+/**
+ * The period of the first name (the entry's path, then the archive's or file's name) that
+ * carries one: the match nearest the file, as a folder may sit inside another dated one.
+ */
+export function studioPeriodOf(names: readonly (string | null | undefined)[]): StudioPeriod | null {
+  for (const name of names) {
+    if (!name) continue;
+    const found = [...name.matchAll(PERIOD_IN_NAME)].at(-1);
+    if (!found) continue;
+    const first = found[1] as string;
+    const last = found[2] as string;
+    const from = readDay(first);
+    const to = readDay(last);
+    if (from !== null && to !== null && from <= to) return { first, last };
+  }
+  return null;
+}
+
+/**
+ * When a reading of the period's figures is taken to be: the end of its last day, or now if
+ * that is still to come (an export ending today), so that a reading never looks newer than a
+ * later sync's.
+ */
+function periodEnd(period: StudioPeriod, now: number): string {
+  const end = Date.parse(`${period.last}T23:59:59Z`);
+  return new Date(Math.min(end, now)).toISOString().replace('.000Z', 'Z');
+}
+
+/**
+ * Studio's figures cover the export's period. For a video published after the period's first
+ * day they are all the video ever had up to its last day: a lifetime reading at that time.
+ * Anything else (published before or on the first day, whose time zone the export does not
+ * say, or a period the name does not carry) is a slice of the video's life, which the model
+ * has no place for: stored as lifetime metrics it would replace the counts and dent the series.
+ */
+function coversLifetime(createdAt: string | null, period: StudioPeriod | null): boolean {
+  if (createdAt === null || period === null) return false;
+  return Date.parse(createdAt) >= Date.parse(`${period.first}T00:00:00Z`) + DAY_MS;
+}
+
+const STUDIO_COUNTS: readonly (readonly [string, readonly string[]])[] = [
+  ['views', ['Views']],
+  ['impressions', ['Impressions']],
+  ['likes', ['Likes']],
+  ['comments', ['Comments added', 'Comments']],
+  ['shares', ['Shares']],
+];
+
+export interface StudioRow {
+  item: ParsedItem;
+  /** The row's figures were left out: they cover only part of the video's life. */
+  periodOnly: boolean;
+}
+
+/**
+ * One row of `Table data.csv`, or null for the table's Total row. The title becomes the text
+ * of a video known from nothing else; the common record keeps a YouTube video's title and
+ * description together in `text` (the API's and Takeout's mapping), so the import service
+ * writes Studio's text, publish day and raw row only where a post has none (`fillGapsOnly`):
+ * the title alone would erase a synced or Takeout-imported description.
+ */
+export function mapStudioRow(
+  row: Json,
+  line: number,
+  file: string | undefined,
+  period: StudioPeriod | null,
+  now: number = Date.now(),
+): StudioRow | null {
   const id = pick(row, ['Content', 'Video', 'Video ID']);
   const idText = id ? (asText(id.value)?.trim() ?? null) : null;
   // The totals of the table, not a video.
@@ -141,14 +222,58 @@ export function mapStudioRow(row: Json, line: number, file: string | undefined):
   else b.set('created_at', createdAt, published.key);
   const title = pick(row, ['Video title', 'Video Title', 'Title']);
   if (title) b.set('text', asText(title.value), title.key);
+  const lifetime = coversLifetime(createdAt, period);
   const counts = { allowZeroFraction: true };
-  b.count('views', row, ['Views'], counts);
-  b.count('impressions', row, ['Impressions'], counts);
-  b.count('likes', row, ['Likes'], counts);
-  b.count('comments', row, ['Comments added', 'Comments'], counts);
-  b.count('shares', row, ['Shares'], counts);
+  for (const [field, keys] of STUDIO_COUNTS) {
+    if (lifetime) {
+      b.count(field, row, keys, counts);
+      continue;
+    }
+    // Not stored, but still read: a figure that is no count means the file is not what it seems.
+    const found = pick(row, keys);
+    const checked = found ? readCount(found.value, counts) : null;
+    if (found && checked && !checked.ok)
+      b.fail(found.key, `${field} (${found.key}) ${checked.reason}`, found.value);
+  }
+  // Also for a row without figures: its raw record then replaces a newer sync's only if the
+  // period ended after that sync, and the post's metric time is not moved to the import's.
+  if (period) b.set('metrics_captured_at', periodEnd(period, now));
   b.set('media_type', 'video');
-  return b.toItem(line, JSON.stringify(row), file);
+  const item = b.toItem(line, JSON.stringify(row), file);
+  return { item, periodOnly: item.kind === 'record' && !lifetime && hasFigures(row) };
+}
+
+const hasFigures = (row: Json): boolean =>
+  STUDIO_COUNTS.some(([, keys]) => {
+    const found = pick(row, keys);
+    return found !== null && asText(found.value) !== null;
+  });
+
+/** Lines named in a notice before "and N more". */
+const LINES_SHOWN = 10;
+
+function listLines(lines: readonly number[]): string {
+  const shown = lines.slice(0, LINES_SHOWN).join(', ');
+  return lines.length > LINES_SHOWN ? `${shown} and ${lines.length - LINES_SHOWN} more` : shown;
+}
+
+/**
+ * The notice for the rows whose figures were left out, reported like a reject of the header
+ * line (the import report's only place for what a user must know): the posts were imported.
+ */
+function periodNotice(
+  lines: readonly number[],
+  period: StudioPeriod | null,
+  file: string | undefined,
+): ParsedItem {
+  const videos = `${lines.length} video${lines.length === 1 ? '' : 's'} (line${lines.length === 1 ? '' : 's'} ${listLines(lines)})`;
+  const kept =
+    "The posts were imported without them and without a metric snapshot; each post's raw record keeps the row";
+  const reason =
+    period === null
+      ? `the figures of ${videos} were not stored as metrics: a Studio export covers the period chosen in Studio, which Studio writes in the name of its folder and zip ("Content 2024-01-01_2024-01-28 …") and which this file's name does not carry, so they may be a part of each video's life rather than its lifetime counts, which they would replace. ${kept}. Import the zip as Studio saved it (or the file under its folder) to store the figures of the videos published within the period`
+      : `the figures of ${videos} were not stored as metrics: those videos were published on or before ${period.first}, and the figures cover only ${period.first} to ${period.last}, not each video's lifetime, whose counts they would replace. ${kept}. The figures of videos published after ${period.first} are their lifetime counts and were stored as of ${period.last}; an export whose period starts before a video was published (Studio's "Lifetime") gives them for every video`;
+  return problemAt(1, reason, file, 'Views');
 }
 
 async function* readTakeoutCsv(
@@ -167,14 +292,19 @@ async function* readStudioCsv(
   source: ByteSource,
   options: ExportOptions,
   file: string | undefined,
+  period: StudioPeriod | null,
 ): AsyncGenerator<ParsedItem> {
+  const periodOnly: number[] = [];
   for await (const item of parseCsv(source, { ...options, requiredColumns: ['Content'] })) {
     if (item.kind === 'problem') yield { ...item, ...(file === undefined ? {} : { file }) };
     else {
-      const mapped = mapStudioRow(item.value, item.line, file);
-      if (mapped) yield mapped;
+      const mapped = mapStudioRow(item.value, item.line, file, period);
+      if (!mapped) continue;
+      if (mapped.periodOnly) periodOnly.push(item.line);
+      yield mapped.item;
     }
   }
+  if (periodOnly.length > 0) yield periodNotice(periodOnly, period, file);
 }
 
 /** The channel's id and title from Takeout's `channels/channel.csv` (its first row). */
@@ -235,7 +365,7 @@ export async function* readYoutubeStudio(
   options: ExportOptions,
 ): AsyncGenerator<ParsedItem> {
   if (input.kind === 'bytes') {
-    yield* readStudioCsv(input.source, options, undefined);
+    yield* readStudioCsv(input.source, options, undefined, studioPeriodOf([input.label]));
     return;
   }
   const files = entriesMatching(input.archive, STUDIO_TABLE_ENTRY);
@@ -246,6 +376,7 @@ export async function* readYoutubeStudio(
   }
   for (const entry of files) {
     const file = entryLabel(input.label, entry);
-    yield* readEntry(entry, file, (source) => readStudioCsv(source, options, file));
+    const period = studioPeriodOf([entry.name, input.label]);
+    yield* readEntry(entry, file, (source) => readStudioCsv(source, options, file, period));
   }
 }

@@ -138,14 +138,17 @@ const expectations: Expectation[] = [
     file: 'youtube-studio/Table data.csv',
     contentType: 'text/csv',
     format: 'youtube-studio',
+    // Alone, the table does not say which period its figures cover: the posts come without
+    // them, and one notice on the header line says so.
     posts: {
-      AbCdEfGhIj1: { views: 1200, impressions: 15000, likes: null },
-      AbCdEfGhIj2: { views: 0, impressions: 0 },
+      AbCdEfGhIj1: { views: null, impressions: null, likes: null },
+      AbCdEfGhIj2: { views: null, impressions: null },
     },
     rejects: [
       ['youtube-studio/Table data.csv', 5, 'Views'],
       ['youtube-studio/Table data.csv', 6, 'Views'],
       ['youtube-studio/Table data.csv', 7, 'Video publish time'],
+      ['youtube-studio/Table data.csv', 1, 'Views'],
     ],
   },
 ];
