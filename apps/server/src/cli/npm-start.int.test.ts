@@ -47,59 +47,60 @@ describe.skipIf(databaseUnavailable() !== '')('npm start', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it.each(['SIGTERM', 'SIGINT'] as const)(
-    'stops the server cleanly on %s to npm',
-    async (signal) => {
-      // Its own process group, so that whatever it leaves behind can be ended afterwards.
-      const npm = spawn('npm', ['start', '--silent'], {
-        cwd: dir,
-        detached: true,
-        env: {
-          // Not the npm_config_* of the npx that runs the tests: its local prefix would have npm
-          // run the repository's own start script, build and all.
-          ...Object.fromEntries(
-            Object.entries(process.env).filter(([name]) => !/^npm_/i.test(name)),
-          ),
-          DATABASE_URL: db.url,
-          DATA_DIR: path.join(dir, 'data'),
-          PORT: '0',
-          HOST: '127.0.0.1',
-          PUBLIC_URL: '',
-          REDIS_URL: '',
-          LOG_LEVEL: 'info',
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let output = '';
-      npm.stdout.on('data', (d: Buffer) => (output += d.toString()));
-      npm.stderr.on('data', (d: Buffer) => (output += d.toString()));
-      const exited = once(npm, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
-      const closed = once(npm, 'close');
-      // Also after a failure or a timeout: nothing of it may outlive the test.
-      onTestFinished(() => {
-        try {
-          process.kill(-npm.pid!, 'SIGKILL');
-        } catch {
-          // Nothing left of it: as it should be.
-        }
-      });
-      const url = await new Promise<URL>((resolve, reject) => {
-        const onData = (): void => {
-          const match = /SocialPulse is running at (http:\/\/\S+)/.exec(output);
-          if (match?.[1]) resolve(new URL(match[1]));
-        };
-        npm.stdout.on('data', onData);
-        void exited.then(() => reject(new Error(`npm start exited early:\n${output}`)));
-      });
-      npm.kill(signal);
-      const [code] = await exited;
-      expect(code).toBe(0);
-      expect(await accepts(Number(url.port))).toBe(false);
-      await closed;
-      expect(output).toContain(`"signal":"${signal}"`);
-      expect(output).toContain('stopped cleanly');
-    },
-  );
+  it.each([
+    ['SIGTERM', 'to npm', 'npm'],
+    ['SIGINT', 'to npm', 'npm'],
+    // Ctrl+C in a terminal: npm and the server both get it, and npm forwards it once more.
+    ['SIGINT', 'to the process group (Ctrl+C)', 'group'],
+  ] as const)('stops the server cleanly on %s %s', async (signal, _to, target) => {
+    // Its own process group, so that whatever it leaves behind can be ended afterwards.
+    const npm = spawn('npm', ['start', '--silent'], {
+      cwd: dir,
+      detached: true,
+      env: {
+        // Not the npm_config_* of the npx that runs the tests: its local prefix would have npm
+        // run the repository's own start script, build and all.
+        ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^npm_/i.test(name))),
+        DATABASE_URL: db.url,
+        DATA_DIR: path.join(dir, 'data'),
+        PORT: '0',
+        HOST: '127.0.0.1',
+        PUBLIC_URL: '',
+        REDIS_URL: '',
+        LOG_LEVEL: 'info',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    npm.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    npm.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const exited = once(npm, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+    const closed = once(npm, 'close');
+    // Also after a failure or a timeout: nothing of it may outlive the test.
+    onTestFinished(() => {
+      try {
+        process.kill(-npm.pid!, 'SIGKILL');
+      } catch {
+        // Nothing left of it: as it should be.
+      }
+    });
+    const url = await new Promise<URL>((resolve, reject) => {
+      const onData = (): void => {
+        const match = /SocialPulse is running at (http:\/\/\S+)/.exec(output);
+        if (match?.[1]) resolve(new URL(match[1]));
+      };
+      npm.stdout.on('data', onData);
+      void exited.then(() => reject(new Error(`npm start exited early:\n${output}`)));
+    });
+    if (target === 'group') process.kill(-npm.pid!, signal);
+    else npm.kill(signal);
+    const [code] = await exited;
+    expect(code).toBe(0);
+    expect(await accepts(Number(url.port))).toBe(false);
+    await closed;
+    expect(output).toContain(`"signal":"${signal}"`);
+    expect(output).toContain('stopped cleanly');
+  });
 });
 
 /** Whether something accepts connections on 127.0.0.1:port. */

@@ -11,6 +11,13 @@ import { overridesFrom, type DatabaseFlags } from '../context.js';
 
 const KNOWN_SERVICES = ['api', 'worker'] as const;
 
+/**
+ * A terminal's Ctrl+C signals the whole foreground process group, and `npm start` forwards
+ * the same signal to us again: a repeat this soon is that echo, not someone insisting on an
+ * immediate exit (which would cut the requests being drained).
+ */
+const REPEATED_SIGNAL_WINDOW_MS = 1000;
+
 interface ServeFlags extends DatabaseFlags {
   port?: string;
   host?: string;
@@ -57,13 +64,17 @@ async function serve(flags: ServeFlags): Promise<void> {
 
   let api: RunningApi | undefined;
   let worker: RunningWorker | undefined;
-  let stopping = false;
+  let stoppingSince: number | null = null;
   const shutdown = async (signal: string, exitCode = 0): Promise<void> => {
-    if (stopping) {
+    if (stoppingSince !== null) {
+      if (Date.now() - stoppingSince < REPEATED_SIGNAL_WINDOW_MS) {
+        logger.debug({ signal }, 'repeated signal ignored: already shutting down');
+        return;
+      }
       logger.warn({ signal }, 'second signal: exiting at once');
       process.exit(1);
     }
-    stopping = true;
+    stoppingSince = Date.now();
     logger.info({ signal }, 'shutting down: no new connections, draining requests');
     try {
       // The API stops taking work first (its drain is bounded: connections still open at the
