@@ -9,6 +9,7 @@ import type {
   AnalysisCreate,
   AnalysisResult,
   createdInvitationSchema,
+  deadLetterReplaySchema,
   ErrorBody,
   ImportResult,
   invitationListSchema,
@@ -30,6 +31,8 @@ export type Invitation = InvitationList['data'][number];
 export type CreatedInvitation = ReturnType<(typeof createdInvitationSchema)['parse']>;
 export type Tokens = ReturnType<(typeof tokenResponseSchema)['parse']>;
 export type WorkspaceList = ReturnType<(typeof workspaceListSchema)['parse']>;
+/** POST …/dead-letters/{id}/replay: the dead letter and the sync run queued to replay it. */
+export type DeadLetterReplay = ReturnType<(typeof deadLetterReplaySchema)['parse']>;
 /** A POST body: the server fills in every default. */
 export type AnalysisRequest = {
   [K in keyof AnalysisCreate]?: Partial<AnalysisCreate[K]>;

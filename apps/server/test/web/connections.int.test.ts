@@ -1,6 +1,8 @@
-import type { ConnectionView } from '@socialpulse/contracts';
+import type { ConnectionView, DeadLetterView, SyncRunView } from '@socialpulse/contracts';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createConnectorProvider } from '../../src/domain/collection/connectors.js';
+import { syncConnection, type SyncRequest } from '../../src/domain/collection/sync.service.js';
 import { addMember, createWorkspaceAs, signUpUser, type TestUser } from '../support/app.js';
 import { browserSuite, visibleText, webTestsUnavailable } from '../support/browser.js';
 import { startSimulator, type Simulator } from '../simulator/index.js';
@@ -11,7 +13,9 @@ import { startSimulator, type Simulator } from '../simulator/index.js';
  * authorization URL to the simulator's consent and back), a refused consent says why, a pasted
  * token the platform refuses shows the API's error at its field, intervals change and syncs are
  * queued, disconnecting asks first and says what the platform did with the grant, and a viewer
- * reads the list without any control.
+ * reads the list without any control. Requests that failed for good (dead letters, made by a real
+ * sync against a failing simulator) are listed with the platform's answer, replayed and
+ * discarded; a viewer reads them without the buttons.
  */
 describe.skipIf(webTestsUnavailable() !== '')('web app: connections (Chromium)', () => {
   let sim: Simulator | undefined;
@@ -66,6 +70,62 @@ describe.skipIf(webTestsUnavailable() !== '')('web app: connections (Chromium)',
   const table = (page: Page): Locator => page.getByRole('table', { name: 'Connected accounts' });
   const row = (page: Page, account: string): Locator =>
     table(page).locator('tbody tr', { has: page.getByRole('rowheader', { name: account }) });
+  /** GET …/dead-letters as the owner, newest first. */
+  async function storedDeadLetters(status?: DeadLetterView['status']): Promise<DeadLetterView[]> {
+    const res = await suite.server.app.inject({
+      url: `/v1/workspaces/${workspaceId}/dead-letters?limit=200${status ? `&status=${status}` : ''}`,
+      headers: owner.headers,
+    });
+    return res.json<{ data: DeadLetterView[] }>().data;
+  }
+
+  /**
+   * One posts sync of a connection as a worker runs it (no worker runs beside these tests), with
+   * a fresh connector provider (no circuit left open by an earlier call) that retries twice,
+   * quickly: against a failing simulator, a dead letter.
+   */
+  const syncAsWorker = (
+    request: Pick<SyncRequest, 'connectionId' | 'trigger'> & Partial<SyncRequest>,
+  ): Promise<{ status: string }> =>
+    syncConnection(
+      {
+        pool: suite.server.deps.db.pool,
+        secretBox: suite.server.deps.auth.secretBox,
+        connectors: createConnectorProvider({
+          baseUrls: { x: simulator().url('x') },
+          backoffBaseMs: 10,
+          backoffMaxMs: 50,
+          maxWaitMs: 2_000,
+          maxAttempts: 2,
+        }),
+      },
+      { workspaceId, kind: 'posts', ...request },
+    );
+
+  /** `times` posts syncs of the connection while X answers 503: as many dead letters. */
+  async function failSyncs(connectionId: string, times: number): Promise<void> {
+    simulator().setFaults([{ platform: 'x', kind: 'server_error', status: 503, times: Infinity }]);
+    try {
+      for (let i = 0; i < times; i++)
+        expect((await syncAsWorker({ connectionId, trigger: 'manual' })).status).toBe('failed');
+    } finally {
+      simulator().setFaults([]);
+    }
+  }
+
+  const failedTable = (page: Page): Locator => page.getByRole('table', { name: 'Failed requests' });
+  const failedRow = (page: Page, id: string): Locator =>
+    failedTable(page).locator('tbody tr', {
+      has: page.getByRole('rowheader', { name: new RegExp(`^#${id} `) }),
+    });
+  const cellsOf = async (row: Locator): Promise<string[]> =>
+    (await row.locator('th, td').allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim());
+  type FocusGlobals = { document: { activeElement: { textContent: string | null } | null } };
+  const focusedText = (page: Page): Promise<string | null | undefined> =>
+    page.evaluate(
+      () => (globalThis as unknown as FocusGlobals).document.activeElement?.textContent,
+    );
+
   /** Waits until one of the page's status lines says exactly `text` (outcomes are announced there). */
   const announced = (page: Page, text: string): Promise<void> =>
     page
@@ -128,10 +188,38 @@ describe.skipIf(webTestsUnavailable() !== '')('web app: connections (Chromium)',
       .getByRole('button', { name: 'Connect X' })
       .click();
     expect(await visibleText(page.getByRole('alert'))).toBe(
-      'The account was not connected: x did not grant access: access_denied (The user denied the request)',
+      "The account was not connected: the platform did not grant access: the consent was declined, or the platform refused SocialPulse's sign-in. Connect again; if it keeps failing, an administrator finds the platform's answer in the server's log.",
     );
     expect(new URL(page.url()).search).toBe('');
     expect(await storedConnections()).toHaveLength(1);
+  });
+
+  it('words a refusal itself: text put in the address by whoever made the link is not shown', async () => {
+    const page = await openConnections(owner);
+    const crafted =
+      'Your account is suspended: call +1 555 0100 or visit evil.example to restore it';
+    const open = async (query: Record<string, string>): Promise<string> => {
+      await page.goto(`${suite.server.url}${pagePath()}?${new URLSearchParams(query).toString()}`);
+      const alert = await visibleText(page.getByRole('alert'));
+      expect(await page.locator('body').innerText()).not.toContain('suspended');
+      expect(new URL(page.url()).search).toBe('');
+      return alert;
+    };
+    // A known code: the page's words for it, never the message beside it.
+    expect(await open({ oauth_error: 'oauth_state_invalid', message: crafted })).toBe(
+      'The account was not connected: the sign-in expired or was already used, or came back without an authorization; connect again.',
+    );
+    // An unknown code that looks like one of ours is named; anything else is not repeated.
+    expect(await open({ oauth_error: 'some_new_refusal', message: crafted })).toBe(
+      'The account was not connected: the sign-in did not complete (some_new_refusal); connect again.',
+    );
+    expect(await open({ oauth_error: crafted, message: crafted })).toBe(
+      'The account was not connected: the sign-in did not complete; connect again.',
+    );
+    // A name every object has is no known code either.
+    expect(await open({ oauth_error: 'constructor' })).toBe(
+      'The account was not connected: the sign-in did not complete (constructor); connect again.',
+    );
   });
 
   it("shows the API's error at the token field when the platform refuses a pasted token", async () => {
@@ -229,5 +317,131 @@ describe.skipIf(webTestsUnavailable() !== '')('web app: connections (Chromium)',
     ).toMatchObject({
       status: 'disconnected',
     });
+  });
+
+  it("lists the requests X failed for good with X's answer; replays one and discards another after a confirmation", async () => {
+    const other = simulator().accounts.x[1];
+    if (!other) throw new Error('no second simulated X account');
+    const connection = (await storedConnections()).find(
+      (c) => c.account.handle === other.handle && c.status === 'active',
+    );
+    if (!connection) throw new Error(`@${other.handle} is not connected`);
+    const name = `@${other.handle} on X`;
+    const page = await openConnections(owner);
+    await page.getByText('No failed request is waiting to be replayed or discarded.').waitFor();
+
+    await failSyncs(connection.id, 2);
+    const [second, first] = await storedDeadLetters('open');
+    if (!first || !second) throw new Error('the failing syncs left no dead letters');
+    for (const d of [first, second])
+      expect(d).toMatchObject({
+        connection_id: connection.id,
+        operation: 'list_posts',
+        attempts: 2,
+        error: { httpStatus: 503 },
+      });
+
+    await page.reload();
+    for (const d of [first, second]) {
+      await failedRow(page, d.id).waitFor();
+      const [request, account, error, attempts, , status, manage] = await cellsOf(
+        failedRow(page, d.id),
+      );
+      expect(request).toBe(`#${d.id} Collect new posts ${String(d.request['endpoint'])}`);
+      expect(account).toBe(name);
+      expect(error).toBe(`${String(d.error['message'])} ${String(d.error['code'])}, HTTP 503`);
+      expect([attempts, status]).toEqual(['2', 'Open']);
+      expect(manage).toBe(
+        `Replay failed request #${d.id} Collect new posts Discard failed request #${d.id} Collect new posts`,
+      );
+    }
+
+    // Replay: a sync run of the account is queued; the request stays open until it succeeds.
+    await failedRow(page, first.id)
+      .getByRole('button', { name: `Replay failed request #${first.id} Collect new posts` })
+      .click();
+    await announced(
+      page,
+      `The replay of failed request #${first.id} Collect new posts (${name}) is queued; its run shows in the account's latest runs, and the request is marked replayed once it succeeds.`,
+    );
+    const runs = (
+      await suite.server.app.inject({
+        url: `/v1/workspaces/${workspaceId}/connections/${connection.id}/sync-runs`,
+        headers: owner.headers,
+      })
+    ).json<{ data: SyncRunView[] }>().data;
+    const replay = runs.find((r) => r.trigger === 'replay' && r.status === 'queued');
+    if (!replay) throw new Error(`no replay run was queued: ${JSON.stringify(runs)}`);
+    // The worker's part, with the job's data: X answers again, and the request is replayed.
+    expect(
+      await syncAsWorker({
+        connectionId: connection.id,
+        trigger: 'replay',
+        runId: replay.id,
+        deadLetterId: first.id,
+      }),
+    ).toMatchObject({ status: 'completed' });
+    // The page reads again while a run is queued: the replayed request leaves the open ones.
+    await expect.poll(() => failedRow(page, first.id).count(), { timeout: 20_000 }).toBe(0);
+
+    // Discard asks first; Cancel keeps it and gives the focus back.
+    const discardName = `Discard failed request #${second.id} Collect new posts`;
+    const secondRow = failedRow(page, second.id);
+    await secondRow.getByRole('button', { name: discardName }).click();
+    await secondRow
+      .getByRole('group', { name: `Discard failed request #${second.id} Collect new posts?` })
+      .getByRole('button', { name: 'Cancel' })
+      .click();
+    await expect.poll(() => focusedText(page)).toBe(discardName);
+    expect((await storedDeadLetters('open')).map((d) => d.id)).toEqual([second.id]);
+
+    await secondRow.getByRole('button', { name: discardName }).click();
+    await secondRow.getByRole('button', { name: 'Yes, discard' }).click();
+    await announced(
+      page,
+      `Failed request #${second.id} Collect new posts (${name}) was discarded; it stays on record under “Discarded”.`,
+    );
+    await page.getByText('No failed request is waiting to be replayed or discarded.').waitFor();
+    await expect.poll(() => focusedText(page)).toBe('Failed requests');
+    expect(
+      (await storedDeadLetters())
+        .map((d) => [d.id, d.status])
+        .filter(([id]) => id === first.id || id === second.id),
+    ).toEqual([
+      [second.id, 'discarded'],
+      [first.id, 'replayed'],
+    ]);
+
+    // Both stay on record, without buttons.
+    await page.getByLabel('Show', { exact: true }).selectOption('all');
+    await failedRow(page, first.id).waitFor();
+    expect((await cellsOf(failedRow(page, first.id)))[5]).toMatch(/^Replayed \S/);
+    expect((await cellsOf(failedRow(page, second.id)))[5]).toBe('Discarded');
+    expect(await failedTable(page).getByRole('button').count()).toBe(0);
+  });
+
+  it('pages through the failed requests, and shows a viewer no button to replay or discard them', async () => {
+    const other = simulator().accounts.x[1];
+    const connection = (await storedConnections()).find(
+      (c) => c.account.handle === other?.handle && c.status === 'active',
+    );
+    if (!connection) throw new Error('the second X account is not connected');
+    // With the two of the test before: 22, a page of 20 and 2 more.
+    await failSyncs(connection.id, 20);
+    expect(await storedDeadLetters()).toHaveLength(22);
+
+    const page = await openConnections(viewer);
+    await page.getByLabel('Show', { exact: true }).selectOption('all');
+    await expect.poll(() => failedTable(page).locator('tbody tr').count()).toBe(20);
+    expect(await failedTable(page).getByRole('columnheader').allInnerTexts()).not.toContain(
+      'Manage',
+    );
+    await page.getByRole('button', { name: 'Show more' }).click();
+    await expect.poll(() => failedTable(page).locator('tbody tr').count()).toBe(22);
+    expect(await page.getByRole('button').count()).toBe(0);
+    const shown = await failedTable(page).getByRole('rowheader').allInnerTexts();
+    expect(shown.map((t) => /^#(\d+) /.exec(t)?.[1])).toEqual(
+      (await storedDeadLetters()).map((d) => d.id),
+    );
   });
 });

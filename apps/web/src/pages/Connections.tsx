@@ -7,6 +7,7 @@ import { dateTime, LoadError, mayManage } from './analysis-parts.js';
 import {
   ConnectWithOAuth,
   ConnectWithToken,
+  FailedRequests,
   connectionName,
   accountName,
   isRunning,
@@ -37,23 +38,56 @@ type State =
 
 /** What the platform's sign-in sent the browser back with (`return_to` of the OAuth flow). */
 type OAuthReturn =
-  | { kind: 'connected'; connectionId: string }
-  | { kind: 'refused'; code: string; message: string | null }
-  | null;
+  { kind: 'connected'; connectionId: string } | { kind: 'refused'; code: string } | null;
 
+/**
+ * Only the parameter names are read: anyone can send a link to this page with any text in
+ * `message` (the callback's own words once travelled there), and the page must not say, on this
+ * site, what a stranger wrote. The refusal is worded from its code instead.
+ */
 function oauthReturnOf(params: URLSearchParams): OAuthReturn {
   const connectionId = params.get('connection_id');
   if (connectionId) return { kind: 'connected', connectionId };
   const code = params.get('oauth_error');
-  if (code) return { kind: 'refused', code, message: params.get('message') };
+  if (code) return { kind: 'refused', code };
   return null;
 }
 
-const refusals: Partial<Record<string, string>> = {
-  oauth_denied: 'the platform did not grant access.',
-  oauth_state_invalid: 'the sign-in expired or was already used; connect again.',
-  forbidden: 'this sign-in was started by someone else.',
-};
+/** The server's error codes (snake_case): anything else in the address is not one of ours. */
+const SAFE_CODE = /^[a-z_]{1,64}$/;
+
+/**
+ * The callback's refusals (domain/connections/oauth.service.ts), in the page's own words. A Map,
+ * not an object: a code such as `constructor` must not find a property of every object.
+ */
+const refusals = new Map<string, string>([
+  [
+    'oauth_denied',
+    "the platform did not grant access: the consent was declined, or the platform refused SocialPulse's sign-in. Connect again; if it keeps failing, an administrator finds the platform's answer in the server's log.",
+  ],
+  [
+    'oauth_state_invalid',
+    'the sign-in expired or was already used, or came back without an authorization; connect again.',
+  ],
+  [
+    'forbidden',
+    'this sign-in was started by someone else, for a workspace where you may not connect accounts. Connect the account from your own workspace.',
+  ],
+  [
+    'oauth_not_configured',
+    "sign-in with this platform is not configured on this SocialPulse; connect with a token, or ask an administrator to configure the platform's app.",
+  ],
+  ['platform_unavailable', 'the platform could not complete the sign-in; try again in a moment.'],
+  ['platform_circuit_open', 'the platform is failing at the moment; try again in a few minutes.'],
+]);
+
+/** The refusal for people: the page's text for a known code, else a generic one (and a safe code). */
+function refusalText(code: string): string {
+  const known = refusals.get(code);
+  if (known) return `The account was not connected: ${known}`;
+  const shown = SAFE_CODE.test(code) ? ` (${code})` : '';
+  return `The account was not connected: the sign-in did not complete${shown}; connect again.`;
+}
 
 /** What the server says the platform did with the grant when the connection was removed. */
 const revocationWords: Partial<Record<string, (platform: string) => string>> = {
@@ -93,9 +127,10 @@ async function revocationOutcome(base: string, connection: ConnectionView): Prom
 
 /**
  * A workspace's platform connections: who is connected, whether collection works (status with
- * the platform's reason, rate-limit waits, the latest runs and what they could not collect), and
- * for owners and admins the ways to connect an account (the platform's sign-in, a pasted token),
- * sync now, the poll interval, pause, and disconnect.
+ * the platform's reason, rate-limit waits, the latest runs and what they could not collect, the
+ * requests that failed for good), and for owners and admins the ways to connect an account (the
+ * platform's sign-in, a pasted token), sync now, the poll interval, pause, disconnect, and the
+ * replay or discarding of failed requests.
  */
 export function Connections({
   workspaceId,
@@ -186,11 +221,7 @@ export function Connections({
       </p>
       <PageHeading title={`Connections · ${workspace.name}`}>Connections</PageHeading>
       {returned && <p role="status">{returned}</p>}
-      {oauthReturn?.kind === 'refused' && (
-        <ErrorAlert
-          error={`The account was not connected: ${oauthReturn.message ?? refusals[oauthReturn.code] ?? oauthReturn.code}`}
-        />
-      )}
+      {oauthReturn?.kind === 'refused' && <ErrorAlert error={refusalText(oauthReturn.code)} />}
       <p role="status">{outcome}</p>
       <p>
         SocialPulse collects the posts of these accounts and their metrics as they grow. Collected
@@ -239,6 +270,13 @@ export function Connections({
           </table>
         </TableScroll>
       )}
+      <FailedRequests
+        base={base}
+        connections={listed.map((l) => l.connection)}
+        manager={manager}
+        version={version}
+        onChanged={(message) => changed(message)}
+      />
       {disconnected.length > 0 && (
         <>
           <h3>Disconnected accounts</h3>

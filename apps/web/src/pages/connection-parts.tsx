@@ -1,8 +1,11 @@
-/** What the connections page shares: platform and status words, and the two ways to connect. */
-import { useId, useState, type FormEvent, type ReactNode } from 'react';
-import type { ConnectionView, SyncRunView } from '@socialpulse/contracts';
-import { api, ApiError } from '../api.js';
-import { ErrorAlert, fieldText, useAction } from '../ui.js';
+/**
+ * What the connections page shares: platform and status words, the two ways to connect, and the
+ * workspace's failed requests (dead letters).
+ */
+import { useEffect, useId, useRef, useState, type FormEvent, type ReactNode } from 'react';
+import type { ConnectionView, DeadLetterView, SyncRunView } from '@socialpulse/contracts';
+import { api, ApiError, messageOf, type DeadLetterReplay, type Page } from '../api.js';
+import { ErrorAlert, fieldText, ShowMore, TableScroll, useAction } from '../ui.js';
 import { count, dateTime } from './analysis-parts.js';
 
 /** The platforms SocialPulse has a connector for (the others come in through imports only). */
@@ -484,5 +487,354 @@ export function ConnectWithToken({
       </p>
       <FormError failed={failed} />
     </form>
+  );
+}
+
+/** Failed requests read per page ("Show more" reads the next). */
+const FAILED_PAGE = 20;
+/** The API's largest page: a refresh reads again at most this many of those shown. */
+const FAILED_MAX = 200;
+
+type FailedFilter = DeadLetterView['status'] | 'all';
+
+const failedFilters: Record<FailedFilter, string> = {
+  open: 'Open: to replay or discard',
+  replayed: 'Replayed',
+  discarded: 'Discarded',
+  all: 'All',
+};
+
+const noFailed: Record<FailedFilter, string> = {
+  open: 'No failed request is waiting to be replayed or discarded.',
+  replayed: 'No failed request has been replayed.',
+  discarded: 'No failed request has been discarded.',
+  all: 'No request to the platforms has failed for good.',
+};
+
+const operationNames: Partial<Record<string, string>> = {
+  list_posts: 'Collect new posts',
+  refresh_metrics: 'Refresh metrics',
+};
+
+/** A non-empty string field of an open record (a dead letter's `request` and `error`), else null. */
+function textOf(record: Record<string, unknown>, key: string): string | null {
+  const value = record[key];
+  return typeof value === 'string' && value !== '' ? value : null;
+}
+
+/** "#12 Collect new posts": how the page names a failed request. */
+const failedName = (d: DeadLetterView): string =>
+  `#${d.id} ${operationNames[d.operation] ?? d.operation}`;
+
+/** The account the request was for; a connection removed since is named by its platform. */
+function failedAccount(d: DeadLetterView, connections: readonly ConnectionView[]): string {
+  const c = connections.find((x) => x.id === d.connection_id);
+  if (c) return connectionName(c);
+  const platform = textOf(d.request, 'platform') ?? textOf(d.error, 'platform');
+  return platform ? `A removed ${platformName(platform)} account` : 'A removed account';
+}
+
+/** What was asked beyond the operation: the endpoint, and the posts or the period it covered. */
+function requestLines(d: DeadLetterView): string[] {
+  const lines: string[] = [];
+  const endpoint = textOf(d.request, 'endpoint') ?? textOf(d.error, 'endpoint');
+  if (endpoint) lines.push(endpoint);
+  const ids = d.request['external_ids'];
+  if (Array.isArray(ids) && ids.length > 0)
+    lines.push(`${count.format(ids.length)} ${ids.length === 1 ? 'post' : 'posts'}`);
+  const since = textOf(d.request, 'since');
+  if (since && !Number.isNaN(Date.parse(since))) lines.push(`Posts since ${dateTime(since)}`);
+  return lines;
+}
+
+/** "platform_unavailable, HTTP 503": the error's code and the platform's status, when given. */
+function errorCodeLine(d: DeadLetterView): string | null {
+  const parts = [textOf(d.error, 'code') ?? textOf(d.error, 'kind')];
+  const status = d.error['httpStatus'];
+  if (typeof status === 'number') parts.push(`HTTP ${status}`);
+  const shown = parts.filter((p): p is string => p !== null);
+  return shown.length > 0 ? shown.join(', ') : null;
+}
+
+function failedPath(base: string, filter: FailedFilter, limit: number, cursor?: string): string {
+  const query = new URLSearchParams({ limit: String(limit) });
+  if (filter !== 'all') query.set('status', filter);
+  if (cursor !== undefined) query.set('cursor', cursor);
+  return `${base}/dead-letters?${query.toString()}`;
+}
+
+interface FailedList {
+  /** The filter the list was read with (a change of filter shows "Loading…" until it is read). */
+  filter: FailedFilter;
+  letters: DeadLetterView[];
+  next: string | null;
+}
+
+/**
+ * The workspace's failed requests (dead letters): platform requests that still failed after the
+ * retries, what was asked and the platform's answer; owners and admins replay them (a sync run of
+ * their account) or discard them (kept on record). Read again with the page (`version`), so that
+ * a replay that went through leaves the open ones.
+ */
+export function FailedRequests({
+  base,
+  connections,
+  manager,
+  version,
+  onChanged,
+}: {
+  base: string;
+  connections: readonly ConnectionView[];
+  manager: boolean;
+  version: number;
+  onChanged: (message: string) => void;
+}) {
+  const ids = useId();
+  const heading = useRef<HTMLHeadingElement>(null);
+  const [filter, setFilter] = useState<FailedFilter>('open');
+  const [list, setList] = useState<FailedList | null>(null);
+  const [failure, setFailure] = useState<string | null>(null);
+  // How many the list shows: a refresh reads as many again, so "Show more" is not undone.
+  const shown = useRef(FAILED_PAGE);
+
+  useEffect(() => {
+    let live = true;
+    const limit = Math.min(FAILED_MAX, Math.max(FAILED_PAGE, shown.current));
+    api<Page<DeadLetterView>>('GET', failedPath(base, filter, limit)).then(
+      (page) => {
+        if (!live) return;
+        setList({ filter, letters: page.data, next: page.next_cursor });
+        setFailure(null);
+      },
+      (error: unknown) => {
+        if (live) setFailure(messageOf(error));
+      },
+    );
+    return () => {
+      live = false;
+    };
+  }, [base, filter, version]);
+
+  useEffect(() => {
+    if (list) shown.current = list.letters.length;
+  }, [list]);
+
+  const more = async (cursor: string): Promise<void> => {
+    const page = await api<Page<DeadLetterView>>(
+      'GET',
+      failedPath(base, filter, FAILED_PAGE, cursor),
+    );
+    setList((prev) => {
+      if (!prev || prev.filter !== filter) return prev;
+      const known = new Set(prev.letters.map((d) => d.id));
+      return {
+        filter,
+        letters: [...prev.letters, ...page.data.filter((d) => !known.has(d.id))],
+        next: page.next_cursor,
+      };
+    });
+  };
+
+  const discarded = (message: string): void => {
+    onChanged(message);
+    // The row (or its buttons) goes away with the focus: the section's heading takes it.
+    heading.current?.focus();
+  };
+
+  const current = list !== null && list.filter === filter ? list : null;
+  return (
+    <section aria-labelledby={`${ids}-heading`}>
+      <h3 id={`${ids}-heading`} ref={heading} tabIndex={-1}>
+        Failed requests
+      </h3>
+      <p>
+        Requests to the platforms that still failed after SocialPulse&apos;s retries, and the
+        platform&apos;s answer.
+        {manager &&
+          ' Replaying one sends it again as a sync of its account; discarding one gives up on it and keeps it on record.'}
+      </p>
+      <div className="field failed-filter">
+        <label htmlFor={`${ids}-filter`}>Show</label>
+        <select
+          id={`${ids}-filter`}
+          value={filter}
+          onChange={(e) => {
+            shown.current = FAILED_PAGE;
+            setFilter(e.currentTarget.value as FailedFilter);
+          }}
+        >
+          {(Object.keys(failedFilters) as FailedFilter[]).map((f) => (
+            <option key={f} value={f}>
+              {failedFilters[f]}
+            </option>
+          ))}
+        </select>
+      </div>
+      {current === null ? (
+        failure === null ? (
+          <p role="status">Loading…</p>
+        ) : (
+          <ErrorAlert error={`The failed requests could not be read: ${failure}`} />
+        )
+      ) : current.letters.length === 0 ? (
+        <p>{noFailed[filter]}</p>
+      ) : (
+        <>
+          <TableScroll label="Failed requests table">
+            <table className="failed-requests">
+              <caption className="visually-hidden">Failed requests</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Request</th>
+                  <th scope="col">Account</th>
+                  <th scope="col">Error</th>
+                  <th scope="col">Attempts</th>
+                  <th scope="col">Failed</th>
+                  <th scope="col">Status</th>
+                  {manager && <th scope="col">Manage</th>}
+                </tr>
+              </thead>
+              <tbody>
+                {current.letters.map((d) => (
+                  <FailedRow
+                    key={d.id}
+                    base={base}
+                    letter={d}
+                    connection={connections.find((c) => c.id === d.connection_id) ?? null}
+                    account={failedAccount(d, connections)}
+                    manager={manager}
+                    onReplayed={onChanged}
+                    onDiscarded={discarded}
+                  />
+                ))}
+              </tbody>
+            </table>
+          </TableScroll>
+          <ShowMore next={current.next} load={more} />
+        </>
+      )}
+    </section>
+  );
+}
+
+const failedStatusNames: Record<DeadLetterView['status'], string> = {
+  open: 'Open',
+  replayed: 'Replayed',
+  discarded: 'Discarded',
+};
+
+function FailedRow({
+  base,
+  letter: d,
+  connection,
+  account,
+  manager,
+  onReplayed,
+  onDiscarded,
+}: {
+  base: string;
+  letter: DeadLetterView;
+  connection: ConnectionView | null;
+  account: string;
+  manager: boolean;
+  onReplayed: (message: string) => void;
+  onDiscarded: (message: string) => void;
+}) {
+  const action = useAction();
+  const [confirming, setConfirming] = useState(false);
+  const discardButton = useRef<HTMLButtonElement>(null);
+  const name = failedName(d);
+  const message = textOf(d.error, 'message');
+  const code = errorCodeLine(d);
+  const url = `${base}/dead-letters/${d.id}`;
+
+  const replay = (): void =>
+    void action.run(async () => {
+      await api<DeadLetterReplay>('POST', `${url}/replay`);
+      onReplayed(
+        `The replay of failed request ${name} (${account}) is queued; its run shows in the account's latest runs, and the request is marked replayed once it succeeds.`,
+      );
+    });
+  const discard = (): void =>
+    void action.run(async () => {
+      await api<DeadLetterView>('POST', `${url}/discard`);
+      setConfirming(false);
+      onDiscarded(
+        `Failed request ${name} (${account}) was discarded; it stays on record under “Discarded”.`,
+      );
+    });
+  const cancel = (): void => {
+    setConfirming(false);
+    // The confirmation's buttons go away: the focus goes back to where it came from.
+    requestAnimationFrame(() => discardButton.current?.focus());
+  };
+
+  let manage: ReactNode = null;
+  if (manager && d.status === 'open')
+    manage = confirming ? (
+      <span role="group" aria-label={`Discard failed request ${name}?`}>
+        Discard {name}? It will not be replayed; it stays on record.{' '}
+        <button type="button" autoFocus disabled={action.busy} onClick={discard}>
+          Yes, discard
+        </button>{' '}
+        <button type="button" onClick={cancel}>
+          Cancel
+        </button>
+        <ErrorAlert error={action.error} />
+      </span>
+    ) : (
+      <span className="connection-actions">
+        {connection?.status === 'active' ? (
+          <button type="button" disabled={action.busy} onClick={replay}>
+            Replay<span className="visually-hidden"> failed request {name}</span>
+          </button>
+        ) : (
+          <span>
+            {connection
+              ? `Replay once ${connectionName(connection)} is active again.`
+              : 'Its account was removed: it cannot be replayed.'}
+          </span>
+        )}
+        <button
+          ref={discardButton}
+          type="button"
+          onClick={() => (setConfirming(true), action.setError(null))}
+        >
+          Discard<span className="visually-hidden"> failed request {name}</span>
+        </button>
+        <ErrorAlert error={action.error} />
+      </span>
+    );
+
+  return (
+    <tr>
+      <th scope="row" className="failed-request">
+        {name}
+        {requestLines(d).map((line, i) => (
+          <span key={i} className="failed-detail">
+            {line}
+          </span>
+        ))}
+      </th>
+      <td>{account}</td>
+      <td className="failed-error">
+        {message ?? 'No message was recorded.'}
+        {code && <span className="failed-detail">{code}</span>}
+      </td>
+      <td>{count.format(d.attempts)}</td>
+      <td>
+        {dateTime(d.last_failed_at)}
+        {d.first_failed_at !== d.last_failed_at && (
+          <span className="failed-detail">first {dateTime(d.first_failed_at)}</span>
+        )}
+      </td>
+      <td>
+        {failedStatusNames[d.status]}
+        {d.status === 'replayed' && d.replayed_at && (
+          <span className="failed-detail">{dateTime(d.replayed_at)}</span>
+        )}
+      </td>
+      {manager && <td>{manage}</td>}
+    </tr>
   );
 }
