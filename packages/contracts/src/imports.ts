@@ -32,7 +32,38 @@ export const timestampSchema = z
     /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i,
     'must be an ISO 8601 timestamp with a time zone, e.g. 2024-05-01T12:00:00Z',
   )
-  .refine((v) => !Number.isNaN(Date.parse(v.replace(' ', 'T'))), 'is not a real date');
+  .refine(isRealTimestamp, 'is not a real date');
+
+/**
+ * Whether the calendar and clock fields of a timestamp the pattern above accepted exist:
+ * `Date.parse` rolls 2026-02-30 over to March 2nd (the database then refuses it, far from the
+ * record), so each field is checked against the calendar itself.
+ */
+function isRealTimestamp(value: string): boolean {
+  const m =
+    /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2}))?[^Z+-]*(?:Z|[+-](\d{2}):?(\d{2}))$/i.exec(
+      value,
+    );
+  if (!m) return false;
+  const [year, month, day, hour, minute, second, offsetHours, offsetMinutes] = m
+    .slice(1)
+    .map((part) => (part === undefined ? 0 : Number(part)));
+  if (year === undefined || month === undefined || day === undefined) return false;
+  // setUTCFullYear, not Date.UTC, which reads years 0–99 as 1900–1999.
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
+  return (
+    // PostgreSQL has no year 0.
+    year >= 1 &&
+    date.getUTCMonth() === month - 1 &&
+    date.getUTCDate() === day &&
+    (hour ?? 0) <= 23 &&
+    (minute ?? 0) <= 59 &&
+    (second ?? 0) <= 59 &&
+    (offsetHours ?? 0) <= 15 &&
+    (offsetMinutes ?? 0) <= 59
+  );
+}
 
 const count = z
   .number()

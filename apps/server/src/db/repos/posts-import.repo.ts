@@ -120,7 +120,7 @@ export class PostBatch {
   }
 
   add(row: ImportPostRow, line: number): void {
-    // The row's position in the batch orders duplicates within it (see UPSERT_POSTS).
+    // The row's position in the batch orders duplicates within it (see upsertPostsStatement).
     const text = encodeRow(this.lines.length, row);
     // UTF-8 takes at most 3 bytes per UTF-16 code unit.
     if (this.bytes.length - this.used < text.length * 3) {
@@ -190,11 +190,14 @@ function upsertPostsStatement(approximate: readonly ApproximateColumn[]): string
     .filter(([column]) => column !== 'raw')
     .map(([column, value]) => `(${value}) IS DISTINCT FROM p.${column}`)
     .join('\n      OR ');
+  // One statement cannot update a post twice, so a post staged more than once is written in
+  // passes, its rows in file order ($4: the pass), each merged like a record of a later import.
   return `
-  WITH src AS (
-    SELECT DISTINCT ON (platform, external_id) *
+  WITH ranked AS (
+    SELECT *, row_number() OVER (PARTITION BY platform, external_id ORDER BY ord) AS pass
     FROM import_staging
-    ORDER BY platform, external_id, coalesce(metrics_captured_at, $3) DESC, ord DESC
+  ), src AS (
+    SELECT * FROM ranked WHERE pass = $4
   ), written AS (
     INSERT INTO posts AS p (workspace_id, platform, external_id, account_id, author, text, language, created_at, url,
       media_type, ${METRICS.join(', ')}, metrics_captured_at, raw, source, imported_at, updated_at)
@@ -211,11 +214,16 @@ function upsertPostsStatement(approximate: readonly ApproximateColumn[]): string
     WHERE ${changed}
     RETURNING p.id, p.platform, p.external_id, (xmax = 0) AS inserted
   ), remembered AS (
-    INSERT INTO import_written_posts (platform, external_id, post_id) SELECT platform, external_id, id FROM written
+    INSERT INTO import_written_posts (platform, external_id, post_id)
+    SELECT w.platform, w.external_id, w.id FROM written w
+    WHERE NOT EXISTS (
+      SELECT 1 FROM import_written_posts r WHERE r.platform = w.platform AND r.external_id = w.external_id
+    )
   )
   SELECT count(*) FILTER (WHERE inserted)::int AS inserted,
          count(*) FILTER (WHERE NOT inserted)::int AS updated,
-         (SELECT count(*) FROM src)::int AS distinct_rows
+         (SELECT count(*) FROM src)::int AS distinct_rows,
+         (SELECT coalesce(max(pass), 0) FROM ranked)::int AS passes
   FROM written`;
 }
 
@@ -270,17 +278,22 @@ export async function upsertPostBatch(
   );
   await pipeline(Readable.from([rows.data]), copy);
   await client.query(UPSERT_ACCOUNTS, [workspaceId]);
-  const { rows: counts } = await client.query<{
-    inserted: number;
-    updated: number;
-    distinct_rows: number;
-  }>(options.fillGapsOnly ? UPSERT_POSTS_FILLING_GAPS : UPSERT_POSTS, [
-    workspaceId,
-    source,
-    importedAt,
-  ]);
+  const upsert = options.fillGapsOnly ? UPSERT_POSTS_FILLING_GAPS : UPSERT_POSTS;
+  const pass = async (n: number) =>
+    (
+      await client.query<{
+        inserted: number;
+        updated: number;
+        distinct_rows: number;
+        passes: number;
+      }>(upsert, [workspaceId, source, importedAt, n])
+    ).rows[0];
+  const first = await pass(1);
+  // Later records of a post repeated in the batch fill in what earlier ones left unknown,
+  // as the same records in separate files would (only the first pass is counted, below).
+  for (let n = 2; n <= (first?.passes ?? 0); n++) await pass(n);
   await client.query(INSERT_SNAPSHOTS, [workspaceId, importedAt]);
-  const c = counts[0] ?? { inserted: 0, updated: 0, distinct_rows: 0 };
+  const c = first ?? { inserted: 0, updated: 0, distinct_rows: 0 };
   // Duplicates of one post within the batch count as updates of it.
   const duplicates = rows.count - c.distinct_rows;
   return {

@@ -158,6 +158,69 @@ describe.skipIf(databaseUnavailable() !== '')('an import run and its connection'
     }
   });
 
+  it("a run cut off between a batch's posts and its counts still counts every post it wrote", async () => {
+    const ws = await createWorkspace(db.pool, 'cut off', null, { userId: null, label: 'test' });
+    let resume: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (resume = resolve));
+    async function* twoBatches(): AsyncGenerator<string> {
+      for (let i = 0; i < 5; i += 1) yield toJsonl([postRecord({ external_id: `c${i}` })]);
+      await gate;
+      for (let i = 5; i < 10; i += 1) yield toJsonl([postRecord({ external_id: `c${i}` })]);
+    }
+    const importer = createPool(db.url, 2, { applicationName: 'socialpulse-test-cut-off' });
+    const holder = await db.adminPool.connect();
+    try {
+      const importing = importPosts(
+        importer,
+        { fileName: 'cut.jsonl', format: 'jsonl', stream: twoBatches() },
+        options(ws.id),
+      ).catch(() => null);
+      const stored = async () =>
+        (
+          await db.adminPool.query<{ id: string; inserted: number }>(
+            'SELECT id, inserted FROM imports WHERE workspace_id = $1',
+            [ws.id],
+          )
+        ).rows[0];
+      for (let polls = 0; (await stored())?.inserted !== 5; polls += 1) {
+        if (polls > 20_000) throw new Error('the first batch was never written');
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      // The run's row is held, so the next write of its counts waits: that is where the process
+      // dies (killed, or a second Ctrl+C).
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM imports WHERE workspace_id = $1 FOR UPDATE', [ws.id]);
+      resume();
+      for (let polls = 0; ; polls += 1) {
+        if (polls > 20_000) throw new Error('the importer never waited for the run row');
+        const { rows } = await db.adminPool.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'socialpulse-test-cut-off' AND wait_event_type = 'Lock'",
+        );
+        if (rows[0]?.n === 1) break;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      // The process dies: its connection ends, and nothing of it gets another one to correct
+      // the counts (an ending pool refuses new clients).
+      const ended = importer.end();
+      await db.adminPool.query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'socialpulse-test-cut-off'",
+      );
+      await holder.query('ROLLBACK');
+      await within(20_000, 'the cut-off importer', importing);
+      await ended;
+
+      const { rows: posts } = await db.adminPool.query(
+        'SELECT 1 FROM posts WHERE workspace_id = $1',
+        [ws.id],
+      );
+      expect((await stored())?.inserted).toBe(posts.length);
+    } finally {
+      resume();
+      holder.release();
+      if (!importer.ending) await importer.end();
+    }
+  });
+
   it('never takes a run that is starting or finishing for an interrupted one', async () => {
     const ws = await createWorkspace(db.pool, 'busy', null, { userId: null, label: 'test' });
     const importer = createPool(db.url, 3, { applicationName: 'socialpulse-test-busy' });

@@ -140,6 +140,57 @@ describe.skipIf(databaseUnavailable() !== '')('importPosts on PostgreSQL', () =>
     expect(await snapshotCount(ws.id)).toBe(2);
   });
 
+  it('merges duplicates within one batch as separate imports would: later rows never erase what earlier ones knew', async () => {
+    const ws = await createWorkspace(db.pool, 'dupes merged', null, {
+      userId: null,
+      label: 'test',
+    });
+    const base = { platform: 'x', external_id: 'm', created_at: '2026-01-01T00:00:00Z' };
+    const result = await run(
+      ws.id,
+      toJsonl([
+        {
+          ...base,
+          account_handle: 'mybrand',
+          author: 'My Brand',
+          text: 'hello',
+          likes: 5,
+          metrics_captured_at: '2026-01-03T00:00:00Z',
+        },
+        // Newer metrics, nothing else: the account, author and text stay.
+        { ...base, likes: 9, comments: 2, metrics_captured_at: '2026-01-04T00:00:00Z' },
+        // An older observation, later in the file: its metrics do not win, its url fills a gap.
+        {
+          ...base,
+          url: 'https://x.com/mybrand/status/1',
+          likes: 1,
+          metrics_captured_at: '2026-01-02T00:00:00Z',
+        },
+      ]),
+      'jsonl',
+      { batchSize: 100 },
+    );
+    expect(result).toMatchObject({ read: 3, inserted: 1, updated: 2, rejected: 0 });
+    const stored = (
+      await db.adminPool.query(
+        `SELECT p.author, p.text, p.url, p.likes, p.comments, a.handle
+         FROM posts p LEFT JOIN platform_accounts a ON a.id = p.account_id WHERE p.workspace_id = $1`,
+        [ws.id],
+      )
+    ).rows;
+    expect(stored).toEqual([
+      {
+        author: 'My Brand',
+        text: 'hello',
+        url: 'https://x.com/mybrand/status/1',
+        likes: 9,
+        comments: 2,
+        handle: 'mybrand',
+      },
+    ]);
+    expect(await snapshotCount(ws.id)).toBe(3);
+  });
+
   it('imports CSV with typed metrics and links accounts by handle, case-insensitively', async () => {
     const ws = await createWorkspace(db.pool, 'csv', null, { userId: null, label: 'test' });
     const body = toCsv([

@@ -209,14 +209,26 @@ async function importOnClient(
     await createImportStaging(client);
     const writeBatch = async (rows: PostBatch): Promise<void> => {
       const stop = importBatchDuration.startTimer();
-      const outcome = await writeIsolatingRefusedRows(
+      await writeIsolatingRefusedRows(
         rows.length,
-        (from, to) =>
-          onClient((c) =>
-            upsertPostBatch(c, options.workspaceId, postSource, importedAt, rows.rows(from, to), {
-              fillGapsOnly: input.format === 'youtube-studio',
-            }),
-          ),
+        async (from, to) => {
+          const part = await onClient(async (c) => {
+            const written = await upsertPostBatch(
+              c,
+              options.workspaceId,
+              postSource,
+              importedAt,
+              rows.rows(from, to),
+              { fillGapsOnly: input.format === 'youtube-studio' },
+            );
+            // The run's counts commit with the posts they count: a run cut off later (a crash,
+            // a second Ctrl+C) still says what it wrote.
+            await updateImportRun(c, run.id, withWritten(counts, written));
+            return written;
+          });
+          record(part);
+          return part;
+        },
         (index, error) =>
           reject({
             line: rows.lines[index] ?? 0,
@@ -226,7 +238,6 @@ async function importOnClient(
           }),
       );
       stop();
-      record(outcome);
       await onClient((c) => updateImportRun(c, run.id, counts));
     };
 
@@ -393,4 +404,14 @@ async function inTransaction<T>(
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
   }
+}
+
+/** The counts once `written` is added to them. */
+function withWritten(counts: ImportCounts, written: BatchOutcome): ImportCounts {
+  return {
+    ...counts,
+    inserted: counts.inserted + written.inserted,
+    updated: counts.updated + written.updated,
+    unchanged: counts.unchanged + written.unchanged,
+  };
 }

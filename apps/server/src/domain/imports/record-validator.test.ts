@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { chunked } from '../../../test/support/factories.js';
 import { parseCsv } from './csv-parser.js';
 import { parseJsonArray } from './json-array-parser.js';
@@ -139,5 +140,56 @@ describe('whole-file refusals', () => {
         refusesFile: true,
       },
     ]);
+  });
+});
+
+describe('timestamps name an instant that exists', () => {
+  const reasonOf = (createdAt: string) => {
+    const checked = validateRecord({ ...base, created_at: createdAt }, 2, null);
+    return checked.ok ? null : checked.reject;
+  };
+
+  it('a day the month does not have is a field error, not a database one', () => {
+    for (const day of ['2026-02-30T09:00:00Z', '2025-02-29T00:00:00Z', '2026-04-31 10:00+02:00'])
+      expect(reasonOf(day)).toMatchObject({ line: 2, field: 'created_at', value: day });
+    expect(reasonOf('2024-02-29T00:00:00Z')).toBeNull();
+  });
+
+  it('hours, minutes, seconds and offsets out of range are refused; the edges are kept', () => {
+    for (const bad of [
+      '2026-01-01T24:00:00Z',
+      '2026-01-01T23:60:00Z',
+      '2026-01-01T23:59:60Z',
+      '2026-01-01T12:00:00+16:00',
+      '0000-01-01T00:00:00Z',
+      '2026-00-10T00:00:00Z',
+      '2026-13-01T00:00:00Z',
+    ])
+      expect(reasonOf(bad), bad).toMatchObject({ field: 'created_at' });
+    for (const good of [
+      '2026-12-31T23:59:59.999999999Z',
+      '0001-01-01T00:00:00Z',
+      '2026-01-01T12:00:00-15:59',
+      '2026-06-30 08:05+0530',
+    ])
+      expect(reasonOf(good), good).toBeNull();
+  });
+
+  it('every real instant in the format is accepted, as Date reads it', () => {
+    fc.assert(
+      fc.property(
+        fc.date({
+          min: new Date('0001-01-01T00:00:00Z'),
+          max: new Date('9999-12-31T23:59:59Z'),
+          noInvalidDate: true,
+        }),
+        (date) => {
+          const iso = date.toISOString();
+          expect(
+            reasonOf(iso.startsWith('+') || iso.startsWith('-') ? iso.slice(3) : iso),
+          ).toBeNull();
+        },
+      ),
+    );
   });
 });
