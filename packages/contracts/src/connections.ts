@@ -71,8 +71,10 @@ export const connectionCreateSchema = z
       .int()
       .min(5)
       .max(1440)
-      .default(30)
-      .describe('New posts are collected this often'),
+      .optional()
+      .describe(
+        'New posts are collected this often, in minutes. Left out: 30 for a new connection; an account connected again keeps its interval',
+      ),
   })
   .strict()
   .superRefine((input, ctx) => {
@@ -245,8 +247,10 @@ export const oauthStartSchema = z
       .int()
       .min(5)
       .max(1440)
-      .default(30)
-      .describe('New posts are collected this often'),
+      .optional()
+      .describe(
+        'New posts are collected this often, in minutes. Left out: 30 for a new connection; an account connected again keeps its interval',
+      ),
     return_to: z
       .string()
       .max(512)

@@ -137,21 +137,38 @@ export class BlueskyConnector implements Connector {
         );
       const capturedAt = new Date(response.receivedAt).toISOString();
       const seen = new Set<string>();
+      // A post returned but not mappable (no creation time) exists: `unmappable`, not deleted.
+      // One without a uri could be any of the missing ones: then none is called deleted.
+      let anonymous = false;
       for (const p of asArray(asRecord(response.body)?.posts)) {
         const post = asRecord(p);
+        const uri = asText(post?.uri);
+        if (uri === null) anonymous = true;
+        else seen.add(uri);
         const mapped = post === null ? null : mapBlueskyPost(post, capturedAt);
-        if (mapped) {
-          seen.add(mapped.external_id);
-          result.snapshots.push(snapshotOf(mapped));
-        }
+        if (mapped) result.snapshots.push(snapshotOf(mapped));
+        else
+          result.gaps.push({
+            reason: 'unmappable',
+            resourceId: uri,
+            detail: 'post without uri or creation time',
+          });
       }
       for (const uri of uris)
         if (!seen.has(uri))
-          result.gaps.push({
-            reason: 'deleted',
-            resourceId: uri,
-            detail: 'post not returned by getPosts (deleted or hidden)',
-          });
+          result.gaps.push(
+            anonymous
+              ? {
+                  reason: 'unmappable',
+                  resourceId: uri,
+                  detail: 'not told apart: the answer holds a post without a uri',
+                }
+              : {
+                  reason: 'deleted',
+                  resourceId: uri,
+                  detail: 'post not returned by getPosts (deleted or hidden)',
+                },
+          );
     }
     return result;
   }

@@ -15,7 +15,7 @@ import { getOnPlatform, snapshotOf } from '../connector.js';
 import { ConnectorError, malformedResponse } from '../errors.js';
 import type { HttpClient, HttpResponse } from '../http/http-client.js';
 import { asRecord, asString, asText, toCount, toIsoTimestamp } from '../mapping.js';
-import { mapRedditLink, readListing } from './mapper.js';
+import { mapRedditLink, readListing, removedOnReddit } from './mapper.js';
 import { redditProfile } from './profile.js';
 
 export const REDDIT_API = 'https://oauth.reddit.com';
@@ -138,28 +138,64 @@ export class RedditConnector implements Connector {
         { id: ids.map((id) => (id.startsWith('t3_') ? id : `t3_${id}`)).join(',') },
         ctx,
       );
-      const page = this.listingPage(response);
-      const seen = new Set(page.posts.map((p) => p.external_id));
-      result.snapshots.push(...page.posts.map(snapshotOf));
-      result.gaps.push(...page.gaps);
-      for (const id of ids)
-        if (!seen.has(id.replace(/^t3_/, '')))
-          result.gaps.push({
-            reason: 'deleted',
-            resourceId: id,
-            detail: 'not returned by /api/info',
-          });
-      for (const post of page.posts) {
-        const raw = asRecord(post.raw);
-        if (asString(raw?.removed_by_category) !== null || raw?.author === '[deleted]')
-          result.gaps.push({
-            reason: 'deleted',
-            resourceId: post.external_id,
-            detail: 'removed or deleted on Reddit (metrics still readable)',
-          });
-      }
+      this.collectMetrics(response, ids, result);
     }
     return result;
+  }
+
+  /**
+   * An /api/info answer → snapshots and gaps. Only Reddit's own word marks a post gone: an id it
+   * did not return, or a submission it marks removed or deleted. One it returned but the mapper
+   * cannot read (a field missing) is `unmappable`: it exists, and its next refresh may read it.
+   * Exposed for replay.
+   */
+  collectMetrics(response: HttpResponse, asked: readonly string[], into: MetricsResult): void {
+    const listing = readListing(response.body);
+    if (listing === null)
+      throw malformedResponse(
+        'reddit',
+        'GET /api/info',
+        'the answer is not a Listing',
+        response.status,
+      );
+    const capturedAt = new Date(response.receivedAt).toISOString();
+    const bare = (id: string): string => id.replace(/^t3_/, '');
+    const returned = new Set<string>();
+    // A submission without an id or a fullname cannot say which post it is: while one is in the
+    // answer, an id missing from it may be that one, not a deleted post.
+    let anonymous = 0;
+    for (const child of listing.children) {
+      if (child.kind !== 't3') continue;
+      const id = asText(child.data.id) ?? asText(child.data.name);
+      if (id === null) anonymous += 1;
+      else returned.add(bare(id));
+      const post = mapRedditLink(child.data, capturedAt);
+      if (post === null)
+        into.gaps.push({
+          reason: 'unmappable',
+          resourceId: id === null ? null : bare(id),
+          detail: 'submission without id or created_utc',
+        });
+      else into.snapshots.push(snapshotOf(post));
+      if (id !== null && removedOnReddit(child.data))
+        into.gaps.push({
+          reason: 'deleted',
+          resourceId: bare(id),
+          detail: 'removed or deleted on Reddit (metrics still readable)',
+        });
+    }
+    for (const id of asked) {
+      if (returned.has(bare(id))) continue;
+      into.gaps.push(
+        anonymous > 0
+          ? {
+              reason: 'unmappable',
+              resourceId: id,
+              detail: 'not told apart in /api/info: the answer holds a submission without an id',
+            }
+          : { reason: 'deleted', resourceId: id, detail: 'not returned by /api/info' },
+      );
+    }
   }
 
   async listComments(

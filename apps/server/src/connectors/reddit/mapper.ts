@@ -52,6 +52,15 @@ export function mapRedditLink(link: Json, capturedAt: string): CollectedPost | n
   };
 }
 
+/**
+ * Reddit's own marks of a submission gone while /api/info still returns it: `removed_by_category`
+ * (set when a moderator, the admins or the author removed it; null otherwise, as in the recorded
+ * listings) or the author shown as `[deleted]`.
+ */
+export function removedOnReddit(link: Json): boolean {
+  return asString(link.removed_by_category) !== null || link.author === '[deleted]';
+}
+
 export interface RedditListing {
   children: { kind: string | null; data: Json }[];
   after: string | null;

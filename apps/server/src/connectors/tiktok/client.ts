@@ -340,14 +340,26 @@ export class TiktokConnector implements Connector {
     const page = this.videoPage(response, null, {}, null);
     into.snapshots.push(...page.posts.map(snapshotOf));
     into.gaps.push(...page.gaps);
-    const seen = new Set(page.posts.map((p) => p.external_id));
+    // A video TikTok returned but the mapper could not read exists: it is `unmappable` (its gap
+    // above), not deleted. Only a video missing from the answer is.
+    const unmappable = page.gaps.filter((g) => g.reason === 'unmappable');
+    const seen = new Set([
+      ...page.posts.map((p) => p.external_id),
+      ...unmappable.flatMap((g) => (g.resourceId === null ? [] : [g.resourceId])),
+    ]);
+    // A returned video without an id could be any of the missing ones: none is called deleted.
+    const anonymous = unmappable.some((g) => g.resourceId === null);
     for (const id of asked)
       if (!seen.has(id))
-        into.gaps.push({
-          reason: 'deleted',
-          resourceId: id,
-          detail: `video ${id} was not returned`,
-        });
+        into.gaps.push(
+          anonymous
+            ? {
+                reason: 'unmappable',
+                resourceId: id,
+                detail: `video ${id} not told apart: the answer holds a video without an id`,
+              }
+            : { reason: 'deleted', resourceId: id, detail: `video ${id} was not returned` },
+        );
   }
 
   async listComments(

@@ -8,7 +8,8 @@ export interface OAuthFlow {
   codeVerifierSealed: string | null;
   redirectUri: string;
   instance: string | null;
-  pollMinutes: number;
+  /** null: the flow named none (a reconnect keeps the account's interval, a new connection gets the default). */
+  pollMinutes: number | null;
   returnTo: string | null;
   scopes: string | null;
 }
@@ -45,7 +46,7 @@ interface ConsumedRow {
   code_verifier_sealed: string | null;
   redirect_uri: string;
   instance: string | null;
-  poll_minutes: number;
+  poll_minutes: number | null;
   return_to: string | null;
   scopes: string | null;
   expired: boolean;

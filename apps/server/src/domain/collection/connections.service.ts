@@ -237,7 +237,18 @@ export async function triggerSync(
     throw conflict(`the connection is ${connection.status}; only an active connection syncs`, {
       status: connection.status,
     });
-  return enqueueSync(c, boss, { workspaceId, connectionId: id, kind, trigger: 'manual' });
+  const result = await enqueueSync(c, boss, {
+    workspaceId,
+    connectionId: id,
+    kind,
+    trigger: 'manual',
+  });
+  // Joined a metrics refresh already waiting, which reads no new posts: the request is kept as the
+  // connection being due, for the scheduler to queue once that run has started (and, should a
+  // run be going by then, for the follow-up queued when it ends).
+  if (!result.queued && kind === 'posts' && result.run.kind !== 'posts')
+    await updateConnection(c, workspaceId, id, { nextSyncAt: new Date() });
+  return result;
 }
 
 /** Queues the replay of a dead letter's operation (a sync run with trigger `replay`). */

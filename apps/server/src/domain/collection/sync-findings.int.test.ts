@@ -194,6 +194,29 @@ describe.skipIf(databaseUnavailable() !== '')('collection: review findings', () 
     expect(asked.connection.pollMinutes).toBe(60);
   }, 60_000);
 
+  it('reconnecting through the API without poll_minutes keeps the interval; one given wins', async () => {
+    // Account 3 was connected above and left at 60 minutes.
+    const of = account('reddit', 3);
+    const reconnect = async (extra: Record<string, unknown>): Promise<ConnectionView> => {
+      const res = await app.inject({
+        method: 'POST',
+        url: `/v1/workspaces/${workspaceId}/connections`,
+        headers: owner.headers,
+        payload: {
+          platform: 'reddit',
+          account: of.handle,
+          credentials: { access_token: of.accessToken },
+          ...extra,
+        },
+      });
+      expect(res.statusCode, res.body).toBe(200);
+      return res.json<ConnectionView>();
+    };
+    expect((await reconnect({})).poll_minutes).toBe(60);
+    expect((await reconnect({ poll_minutes: 15 })).poll_minutes).toBe(15);
+    expect((await reconnect({})).poll_minutes).toBe(15);
+  }, 60_000);
+
   it('a sync made due by a platform webhook is recorded with the webhook trigger', async () => {
     const byWebhook = await connect('tiktok', account('tiktok', 0));
     const byClock = await connect('tiktok', account('tiktok', 1));

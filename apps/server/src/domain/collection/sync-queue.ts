@@ -16,7 +16,7 @@ import { setTenantScope, withTenant } from '../../db/tenant.js';
 import type { Logger } from '../../observability/logger.js';
 import type { SecretBox } from '../auth/secret-box.js';
 import { createConnectorProvider, type ConnectorProvider } from './connectors.js';
-import { syncConnection, type SyncLimits } from './sync.service.js';
+import { runSync, type SyncLimits } from './sync.service.js';
 
 /**
  * Sync jobs on pg-boss. One queue with the `stately` policy keyed on the connection: at most one
@@ -117,8 +117,9 @@ export interface RunningCollection {
 
 /**
  * Whether a due posts sync is the work of a platform webhook: a delivery made the connection due
- * (webhook_connections_due) after its last posts run ended. One that arrived while that run went
- * was overwritten by the run's own next time, and the run read what it announced.
+ * (webhook_connections_due) after its last posts run started. One that arrived while that run
+ * went is still due when it ends (the run keeps the request; it may have read the platform
+ * before the change the delivery announced), so the sync that follows is the webhook's.
  */
 async function dueToWebhook(
   c: PoolClient,
@@ -127,8 +128,35 @@ async function dueToWebhook(
 ): Promise<boolean> {
   if (webhookAt === undefined) return false;
   const last = await findLatestSyncRun(c, d.workspaceId, d.connectionId, 'posts');
-  const since = last?.finishedAt ?? last?.startedAt ?? last?.queuedAt ?? null;
+  const since = last?.startedAt ?? last?.queuedAt ?? null;
   return since === null || webhookAt > since;
+}
+
+/**
+ * Queues the posts sync asked for while a run of the connection went (a platform webhook, a
+ * reconnect): called by the run's job before it completes, so the queue (stately, keyed on the
+ * connection) starts it right after that job ends, never beside it. A sync already waiting is
+ * joined. Trigger `webhook` when a delivery asked for it, else `schedule` (what the scheduler
+ * would record for it).
+ */
+export async function queueFollowUpSync(
+  pool: Pool,
+  boss: PgBoss,
+  d: { workspaceId: string; connectionId: string },
+): Promise<{ run: SyncRun; queued: boolean }> {
+  await ensureSyncQueue(boss);
+  return withTenant(pool, { workspaceId: null, userId: null }, async (c) => {
+    // Read before the transaction is scoped to the workspace (deliveries belong to none).
+    const webhooks = await listLatestWebhookDue(c, [d.connectionId]);
+    await setTenantScope(c, { workspaceId: d.workspaceId, userId: null });
+    const byWebhook = await dueToWebhook(c, d, webhooks.get(d.connectionId));
+    return enqueueSync(c, boss, {
+      workspaceId: d.workspaceId,
+      connectionId: d.connectionId,
+      kind: 'posts',
+      trigger: byWebhook ? 'webhook' : 'schedule',
+    });
+  });
 }
 
 /** One scheduler pass: every connection with posts or metric refreshes due gets a job (if it has none waiting). */
@@ -216,7 +244,17 @@ export async function startCollection(options: CollectionOptions): Promise<Runni
       if (!job) return;
       // pg-boss aborts the signal when it gives the job up (its time limit, a lost claim) and
       // runs it again later: this run must stop then, not go on beside that one.
-      const run = await syncConnection(deps, { ...job.data, signal: job.signal });
+      const { run, followUp } = await runSync(deps, { ...job.data, signal: job.signal });
+      // Queued now rather than at the scheduler's next pass (up to its interval away): the
+      // stately queue holds it until this job has completed, so the two never run at once.
+      if (followUp)
+        await queueFollowUpSync(pool, boss, job.data).catch((error: unknown) => {
+          // Not lost: the connection stays due and the scheduler queues it at its next pass.
+          logger.error(
+            { err: error, component: 'collection', connectionId: job.data.connectionId },
+            'follow-up sync could not be queued',
+          );
+        });
       logger.info(
         {
           component: 'collection',

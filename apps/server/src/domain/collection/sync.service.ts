@@ -15,6 +15,7 @@ import {
   advanceRefreshes,
   deleteRefreshes,
   findConnection,
+  findConnectionForUpdate,
   insertRefreshPlan,
   listDueRefreshes,
   listRefreshesOf,
@@ -175,6 +176,16 @@ export interface SyncRequest {
   signal?: AbortSignal;
 }
 
+/** A finished run, and whether a posts sync was asked for while it went (it is due now). */
+export interface SyncOutcome {
+  run: SyncRun;
+  /**
+   * Something made the connection due while the run went (a platform webhook, a reconnect, a
+   * resume): the run left that request in place, and a posts sync should follow it at once.
+   */
+  followUp: boolean;
+}
+
 /**
  * One sync of a connection: `posts` pages through new posts (since the newest stored one, minus
  * an overlap) and plans their metric refreshes; `metrics` refreshes the posts whose refresh is
@@ -182,6 +193,11 @@ export interface SyncRequest {
  * run records requests, counts and what could not be collected and why.
  */
 export async function syncConnection(deps: SyncDeps, request: SyncRequest): Promise<SyncRun> {
+  return (await runSync(deps, request)).run;
+}
+
+/** syncConnection, also saying whether a sync was asked for while the run went (the queue's worker queues it). */
+export async function runSync(deps: SyncDeps, request: SyncRequest): Promise<SyncOutcome> {
   const limits = { ...defaultSyncLimits, ...deps.limits };
   const now = deps.now ?? ((): Date => new Date());
   const { workspaceId, connectionId } = request;
@@ -215,14 +231,17 @@ export async function syncConnection(deps: SyncDeps, request: SyncRequest): Prom
     }
     await startSyncRun(c, workspaceId, run.id);
     // Claimed: the scheduler does not see the connection due while this run goes.
+    const scheduled =
+      request.kind === 'posts'
+        ? new Date(now().getTime() + connection.pollMinutes * 60_000)
+        : connection.nextSyncAt;
     if (request.kind === 'posts')
-      await updateConnection(c, workspaceId, connectionId, {
-        nextSyncAt: new Date(now().getTime() + connection.pollMinutes * 60_000),
-      });
-    return { connection, run, replayOf, skip: false };
+      await updateConnection(c, workspaceId, connectionId, { nextSyncAt: scheduled });
+    return { connection, run, replayOf, scheduled, skip: false };
   });
-  if (prepared.skip || !prepared.connection) return prepared.run;
+  if (prepared.skip || !prepared.connection) return { run: prepared.run, followUp: false };
   const { connection, run } = prepared;
+  const scheduled = prepared.scheduled ?? null;
 
   const state = new RunState();
   const counter = countingHttp(deps.connectors.http);
@@ -242,7 +261,7 @@ export async function syncConnection(deps: SyncDeps, request: SyncRequest): Prom
       // The token endpoint is down or limited: nothing collected, the connection stays active.
       state.outcome = 'failed';
       state.error = error.toJSON();
-      return finish({ deps, limits, connection, run, state, now }, {});
+      return finish({ deps, limits, connection, run, state, now, scheduled }, {});
     }
     deps.logger?.warn(
       { err: error, connectionId, workspaceId },
@@ -256,7 +275,7 @@ export async function syncConnection(deps: SyncDeps, request: SyncRequest): Prom
           message: 'the stored credentials could not be opened; reconnect the account',
         };
     return finish(
-      { deps, limits, connection, run, state, now },
+      { deps, limits, connection, run, state, now, scheduled },
       { status: 'platform_auth_expired', lastError: state.error },
     );
   }
@@ -272,7 +291,7 @@ export async function syncConnection(deps: SyncDeps, request: SyncRequest): Prom
       code: 'connector_unavailable',
       message: error instanceof Error ? error.message : String(error),
     };
-    return finish({ deps, limits, connection, run, state, now }, {});
+    return finish({ deps, limits, connection, run, state, now, scheduled }, {});
   }
   const rc: RunContext = {
     deps,
@@ -356,7 +375,7 @@ export async function syncConnection(deps: SyncDeps, request: SyncRequest): Prom
         );
     });
   }
-  return finish({ deps, limits, connection, run, state, now }, connectionChange);
+  return finish({ deps, limits, connection, run, state, now, scheduled }, connectionChange);
 }
 
 const emptyProgress = (): SyncProgress => ({
@@ -375,17 +394,30 @@ async function finish(
     run: SyncRun;
     state: RunState;
     now: () => Date;
+    /** next_sync_at as this run left it at its start (its claim, for a posts run). */
+    scheduled: Date | null;
   },
   change: Parameters<typeof updateConnection>[3],
-): Promise<SyncRun> {
+): Promise<SyncOutcome> {
   const { deps, connection, run, state } = f;
   return withTenant(deps.pool, scopeOf(connection.workspaceId), async (c) => {
-    await updateConnection(c, connection.workspaceId, connection.id, {
+    // Locked: a webhook marking the connection due now either committed before (seen here) or
+    // waits for this transaction (and its next_sync_at lands after the one written here).
+    const current = await findConnectionForUpdate(c, connection.workspaceId, connection.id);
+    // Anything else that moved next_sync_at while the run went asked for a sync (a platform
+    // webhook, a reconnect, a resume). The run read the platform before that request: writing its
+    // own schedule over it would leave what the request announced for the next regular poll.
+    const due = current?.nextSyncAt ?? null;
+    const requested =
+      due !== null && (f.scheduled === null || due.getTime() !== f.scheduled.getTime());
+    const { nextSyncAt, ...rest } = change;
+    const updated = await updateConnection(c, connection.workspaceId, connection.id, {
       lastSyncAt: f.now(),
       lastError: state.outcome === 'completed' ? null : state.error,
-      ...change,
+      ...rest,
+      ...(requested || nextSyncAt === undefined ? {} : { nextSyncAt }),
     });
-    return finishSyncRun(
+    const finished = await finishSyncRun(
       c,
       connection.workspaceId,
       run.id,
@@ -393,6 +425,12 @@ async function finish(
       state.progress,
       state.error,
     );
+    // A blocked or no longer active connection waits: the request stays due for the scheduler.
+    const followUp =
+      requested &&
+      updated?.status === 'active' &&
+      (updated.blockedUntil === null || updated.blockedUntil <= f.now());
+    return { run: finished, followUp };
   });
 }
 

@@ -54,7 +54,7 @@ describe.skipIf(databaseUnavailable() !== '')('OAuth connections against the sim
 
   const ws = (): string => `/v1/workspaces/${workspaceId}`;
   const inject = async (
-    method: 'GET' | 'POST' | 'DELETE',
+    method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
     url: string,
     user: TestUser | null,
     payload?: object,
@@ -75,12 +75,20 @@ describe.skipIf(databaseUnavailable() !== '')('OAuth connections against the sim
   /** Plays the browser: starts the flow, follows the platform's consent redirect, returns our callback URL. */
   async function consent(
     platform: Platform,
-    options: { accountIndex?: number; returnTo?: string; startedBy?: TestUser } = {},
+    options: {
+      accountIndex?: number;
+      returnTo?: string;
+      startedBy?: TestUser;
+      pollMinutes?: number;
+      workspaceId?: string;
+    } = {},
   ): Promise<string> {
-    const started = await inject('POST', `${ws()}/connections/oauth`, options.startedBy ?? owner, {
+    const base = options.workspaceId ? `/v1/workspaces/${options.workspaceId}` : ws();
+    const started = await inject('POST', `${base}/connections/oauth`, options.startedBy ?? owner, {
       platform,
       ...(platform === 'mastodon' ? { instance: sim.url('mastodon') } : {}),
       ...(options.returnTo ? { return_to: options.returnTo } : {}),
+      ...(options.pollMinutes !== undefined ? { poll_minutes: options.pollMinutes } : {}),
     });
     expect(started.status, JSON.stringify(started.body)).toBe(201);
     const authorizeUrl = new URL(String(started.body?.authorization_url));
@@ -285,6 +293,41 @@ describe.skipIf(databaseUnavailable() !== '')('OAuth connections against the sim
     expect([200, 201]).toContain(
       (await inject('GET', await consent('reddit', { accountIndex: 1 }), owner)).status,
     );
+  });
+
+  it('a reconnect through OAuth without poll_minutes keeps the chosen interval; a new connection gets 30; a given one always wins', async () => {
+    // A workspace of its own: the accounts connected in the shared one stay as the other tests left them.
+    const workspace = await createWorkspaceAs(app, owner);
+    const viaOAuth = async (
+      platform: Platform,
+      options: { pollMinutes?: number; accountIndex?: number } = {},
+    ): Promise<ConnectionView> => {
+      const callback = await consent(platform, { workspaceId: workspace, ...options });
+      const done = await inject('GET', callback, null);
+      expect([200, 201], JSON.stringify(done.body)).toContain(done.status);
+      return done.body as unknown as ConnectionView;
+    };
+
+    const first = await viaOAuth('reddit');
+    expect(first.poll_minutes).toBe(30);
+    const patched = await inject(
+      'PATCH',
+      `/v1/workspaces/${workspace}/connections/${first.id}`,
+      owner,
+      { poll_minutes: 240 },
+    );
+    expect(patched.status, JSON.stringify(patched.body)).toBe(200);
+
+    const again = await viaOAuth('reddit');
+    expect(again.id).toBe(first.id);
+    expect(again.poll_minutes).toBe(240);
+
+    const asked = await viaOAuth('reddit', { pollMinutes: 60 });
+    expect(asked.id).toBe(first.id);
+    expect(asked.poll_minutes).toBe(60);
+
+    const fresh = await viaOAuth('x', { pollMinutes: 15, accountIndex: 1 });
+    expect(fresh.poll_minutes).toBe(15);
   });
 
   it('return_to sends the browser back with the connection; only paths of this application are accepted', async () => {

@@ -47,7 +47,8 @@ export interface OAuthStart {
   platform: Platform;
   /** Mastodon: the instance (`mastodon.social` or `https://mastodon.social`). */
   instance?: string | undefined;
-  pollMinutes: number;
+  /** Left out: a reconnected account keeps its interval, a new connection gets the default. */
+  pollMinutes?: number | undefined;
   /** A path of this SocialPulse to send the browser back to (`/connections`); never another origin. */
   returnTo?: string | undefined;
 }
@@ -274,7 +275,7 @@ export async function startOAuth(
     codeVerifierSealed: pkce ? deps.secretBox.encrypt(pkce.verifier, verifierContext(hash)) : null,
     redirectUri,
     instance,
-    pollMinutes: input.pollMinutes,
+    pollMinutes: input.pollMinutes ?? null,
     returnTo,
     scopes: provider.scopes.join(' '),
   };
@@ -430,7 +431,7 @@ export async function completeOAuth(
           platform: provider.platform,
           account: accountName,
           credentials: {},
-          poll_minutes: flow.pollMinutes,
+          poll_minutes: flow.pollMinutes ?? undefined,
         },
         { account, credentials },
       );
