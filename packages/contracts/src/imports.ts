@@ -52,9 +52,9 @@ function isRealTimestamp(value: string): boolean {
   // setUTCFullYear, not Date.UTC, which reads years 0–99 as 1900–1999.
   const date = new Date(0);
   date.setUTCFullYear(year, month - 1, day);
+  // Year 0 passes (PostgreSQL refuses it when the record is written, and the import reports that
+  // record alone): the write path's own refusals are tested with it.
   return (
-    // PostgreSQL has no year 0.
-    year >= 1 &&
     date.getUTCMonth() === month - 1 &&
     date.getUTCDate() === day &&
     (hour ?? 0) <= 23 &&

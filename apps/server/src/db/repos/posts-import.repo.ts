@@ -245,6 +245,8 @@ const UPSERT_ACCOUNTS = `
 // post of the workspace for each batch (quadratic over a large import), and on a table not yet
 // analyzed it probes (workspace, platform, created_at) filtering on external_id. LIMIT 1 keeps
 // the lateral probe from being flattened into a join; the unique key means it drops no match.
+// Right after a large write (a first import) that plan depends on fresh statistics: see
+// refreshPostStatisticsIfStale, which each import calls first.
 const INSERT_SNAPSHOTS = `
   INSERT INTO post_metric_snapshots (workspace_id, post_id, captured_at, ${METRICS.join(', ')})
   SELECT $1::uuid, coalesce(w.post_id, e.id), coalesce(s.metrics_captured_at, $2), ${METRICS.map((m) => `s.${m}`).join(', ')}
@@ -257,6 +259,18 @@ const INSERT_SNAPSHOTS = `
   ) e ON true
   WHERE num_nonnulls(${METRICS.map((m) => `s.${m}`).join(', ')}) > 0 AND coalesce(w.post_id, e.id) IS NOT NULL
   ON CONFLICT (post_id, captured_at) DO NOTHING`;
+
+/**
+ * Refreshes the statistics of posts when a fifth of it (at least 1,000 rows) changed since they
+ * were taken (migration 0023), so that an import's probes of the unique key are planned as such;
+ * whether it did.
+ */
+export async function refreshPostStatisticsIfStale(client: pg.ClientBase): Promise<boolean> {
+  const { rows } = await client.query<{ refreshed: boolean }>(
+    'SELECT refresh_post_statistics() AS refreshed',
+  );
+  return rows[0]?.refreshed ?? false;
+}
 
 /**
  * Writes one batch in the caller's transaction: COPY into staging, upsert accounts, upsert

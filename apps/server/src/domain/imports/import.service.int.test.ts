@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWorkspace } from '../workspaces/workspaces.service.js';
+import { createPool } from '../../db/pool.js';
 import { listRejects } from '../../db/repos/imports.repo.js';
 import { withTenant } from '../../db/tenant.js';
 import {
@@ -189,6 +190,44 @@ describe.skipIf(databaseUnavailable() !== '')('importPosts on PostgreSQL', () =>
       },
     ]);
     expect(await snapshotCount(ws.id)).toBe(3);
+  });
+
+  it('an import after a large one first refreshes the statistics of posts, once', async () => {
+    // Only the import may analyze posts here: autovacuum would take its turn at random.
+    await db.adminPool.query('ALTER TABLE posts SET (autovacuum_enabled = false)');
+    const ws = await createWorkspace(db.pool, 'statistics', null, { userId: null, label: 'test' });
+    const records = Array.from({ length: 2000 }, (_, i) => postRecord({ external_id: `st${i}` }));
+    const stats = async () =>
+      (
+        await db.adminPool.query<{ modified: number; analyzed: number }>(
+          `SELECT n_mod_since_analyze::int AS modified, analyze_count::int AS analyzed
+           FROM pg_stat_user_tables WHERE relname = 'posts'`,
+        )
+      ).rows[0] ?? { modified: 0, analyzed: 0 };
+    // The first import on a pool of its own, ended after it: a session reports its writes to
+    // the statistics when it ends.
+    const first = createPool(db.url, 2);
+    try {
+      await importPosts(
+        first,
+        { fileName: 'big.jsonl', format: 'jsonl', stream: Readable.from([toJsonl(records)]) },
+        { workspaceId: ws.id, source: 'test', batchSize: 1000, maxRecordBytes: 65536 },
+      );
+    } finally {
+      await first.end();
+    }
+    for (let polls = 0; (await stats()).modified < 2000; polls += 1) {
+      if (polls > 2000) throw new Error('the first import was never reported to the statistics');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const before = (await stats()).analyzed;
+
+    const again = await run(ws.id, toJsonl(records), 'jsonl', { batchSize: 1000 });
+    expect(again).toMatchObject({ read: 2000, inserted: 0, unchanged: 2000 });
+    expect((await stats()).analyzed).toBe(before + 1);
+    // Fresh statistics: the next import leaves them alone.
+    await run(ws.id, toJsonl(records.slice(0, 10)));
+    expect((await stats()).analyzed).toBe(before + 1);
   });
 
   it('imports CSV with typed metrics and links accounts by handle, case-insensitively', async () => {

@@ -20,6 +20,7 @@ import {
 import {
   createImportStaging,
   PostBatch,
+  refreshPostStatisticsIfStale,
   upsertPostBatch,
   writeIsolatingRefusedRows,
   type BatchOutcome,
@@ -207,6 +208,9 @@ async function importOnClient(
 
   try {
     await createImportStaging(client);
+    // Before the first batch: an import right after a large one (a re-import of a first
+    // import's file) must find the posts it probes by their key, not scan for them.
+    await onClient((c) => refreshPostStatisticsIfStale(c));
     const writeBatch = async (rows: PostBatch): Promise<void> => {
       const stop = importBatchDuration.startTimer();
       await writeIsolatingRefusedRows(
