@@ -175,6 +175,24 @@ export const apiKeySchema = z
     last_used_at: z.string().nullable(),
     expires_at: z.string().nullable(),
     revoked_at: z.string().nullable(),
+    created_by: z
+      .object({
+        user_id: z
+          .uuid()
+          .nullable()
+          .describe(
+            'The member who created the key; for a key created by another key, the member behind that key',
+          ),
+        email: z.string().nullable().describe("That member's email"),
+        api_key_prefix: z
+          .string()
+          .nullable()
+          .describe('The prefix of the API key that created this key, when a key did'),
+      })
+      .nullable()
+      .describe(
+        "Who created the key; null for keys made by the operator's CLI. Removing a member (or moving them to a role below a key's scopes) revokes the keys they created, with the keys those minted",
+      ),
   })
   .meta({ id: 'ApiKey' });
 export const apiKeyListSchema = z.object({ data: z.array(apiKeySchema) });

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Socket } from 'node:net';
@@ -176,6 +177,17 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   await app.register(csrf, {
     cookieOpts: { httpOnly: true, secure: true, sameSite: 'strict', path: '/', signed: false },
     getToken: (request) => request.headers['x-csrf-token'] as string | undefined,
+    // A token is bound to the session it was issued for (auth.routes.ts passes the session id
+    // as userInfo): one person's _csrf cookie and token do not pass with another's session
+    // cookie. The check runs only for cookie-authenticated users (plugins/auth.ts), who have one.
+    getUserInfo: (request) =>
+      request.principal?.kind === 'user' ? request.principal.sessionId : '',
+    // Keyed from the JWT secret (its own derivation): stable across restarts and processes.
+    csrfOpts: {
+      hmacKey: createHmac('sha256', deps.auth.jwtSecret)
+        .update('socialpulse csrf binding')
+        .digest(),
+    },
   });
   registerAuth(app, deps);
   await app.register(rateLimit, {

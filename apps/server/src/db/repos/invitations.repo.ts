@@ -98,6 +98,32 @@ export async function revokeInvitation(
   return rows[0] ? toInvitation(rows[0]) : null;
 }
 
+/** The scoped workspace's open invitations sent by one member. */
+export async function listOpenInvitationsBy(
+  db: Queryable,
+  workspaceId: string,
+  invitedBy: string,
+): Promise<InvitationRecord[]> {
+  const { rows } = await db.query<InvitationRow>(
+    `SELECT ${COLUMNS} FROM invitations WHERE workspace_id = $1 AND invited_by = $2 AND accepted_at IS NULL AND revoked_at IS NULL ORDER BY created_at`,
+    [workspaceId, invitedBy],
+  );
+  return rows.map(toInvitation);
+}
+
+/** Who sent an invitation of the scoped workspace (null: an account since deleted, or none). */
+export async function findInvitationInviter(
+  db: Queryable,
+  workspaceId: string,
+  id: string,
+): Promise<{ invitedBy: string | null } | null> {
+  const { rows } = await db.query<{ invited_by: string | null }>(
+    'SELECT invited_by FROM invitations WHERE workspace_id = $1 AND id = $2',
+    [workspaceId, id],
+  );
+  return rows[0] ? { invitedBy: rows[0].invited_by } : null;
+}
+
 export interface InvitationByToken {
   id: string;
   workspaceId: string;

@@ -160,6 +160,18 @@ export async function consumeResetToken(db: Queryable, tokenHash: Buffer): Promi
   return rows[0]?.user_id ?? null;
 }
 
+/**
+ * Spends every reset link of a user that is still unused: after a reset or a password change, an
+ * older link (a mailbox read later, a second request) must not set the password again.
+ */
+export async function spendUserResetTokens(db: Queryable, userId: string): Promise<number> {
+  const { rowCount } = await db.query(
+    'UPDATE password_reset_tokens SET used_at = now() WHERE user_id = $1 AND used_at IS NULL',
+    [userId],
+  );
+  return rowCount ?? 0;
+}
+
 export async function insertSetupToken(
   db: Queryable,
   tokenHash: Buffer,

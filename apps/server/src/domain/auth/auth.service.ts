@@ -6,6 +6,7 @@ import { withTransaction } from '../../db/pool.js';
 import { withTenant } from '../../db/tenant.js';
 import { insertAuditEntry } from '../../db/repos/audit.repo.js';
 import {
+  findApiKeyByPrefixInWorkspace,
   findApiKeyCredential,
   insertApiKey,
   touchApiKey,
@@ -23,6 +24,7 @@ import {
   markRefreshTokenRotated,
   revokeSession,
   revokeUserSessions,
+  spendUserResetTokens,
   touchSession,
 } from '../../db/repos/sessions.repo.js';
 import {
@@ -359,10 +361,13 @@ export async function signIn(
     });
     throw invalidCredentials();
   }
-  await deps.throttle.succeed(input.email);
   if (user.mfaEnabledAt) {
+    // The password alone does not clear the account's failures: wrong codes count there too, and
+    // someone who knows the password could otherwise sign in again between rounds of guesses and
+    // never be locked. completeMfaSignIn clears them once the second factor passes.
     return { kind: 'mfa_required', mfaToken: await signMfaToken(deps.jwtSecret, user.id) };
   }
+  await deps.throttle.succeed(input.email);
   const tokens = await issueTokens(deps, user, false, meta);
   await audit(deps, meta, {
     userId: user.id,
@@ -529,14 +534,38 @@ export async function changePassword(
     });
   }
   assertStrongPassword(input.newPassword, [user.email, user.displayName ?? '']);
-  await updatePassword(deps.pool, userId, await hashPassword(input.newPassword));
-  await revokeUserSessions(deps.pool, userId, 'password_changed', sessionId);
+  const passwordHash = await hashPassword(input.newPassword);
+  await withTransaction(deps.pool, async (c) => {
+    await updatePassword(c, userId, passwordHash);
+    await revokeUserSessions(c, userId, 'password_changed', sessionId);
+    await spendUserResetTokens(c, userId);
+  });
   await audit(deps, meta, { userId, action: 'auth.password_changed' });
 }
 
 /**
+ * An error of a mail that carried a secret, fit for the log: its message (and the SMTP server's
+ * answer) with the secret cut out, in case a server echoed the message back.
+ */
+function mailErrorWithout(error: unknown, secret: string): Error {
+  const scrub = (text: string): string => text.split(secret).join('[redacted]');
+  const e = error instanceof Error ? error : new Error(String(error));
+  const clean = new Error(scrub(e.message));
+  clean.name = e.name;
+  for (const field of ['code', 'command', 'responseCode', 'response'] as const) {
+    const value = (e as Error & Partial<Record<typeof field, unknown>>)[field];
+    if (value !== undefined)
+      Object.assign(clean, { [field]: typeof value === 'string' ? scrub(value) : value });
+  }
+  return clean;
+}
+
+/**
  * Sends a reset link if the account exists; answers the same either way, and the same when the
- * mail cannot be sent (logged by the transport's caller, never told to the requester).
+ * mail cannot be sent. The request does the same work for an unknown address as for a known one
+ * (a token made, one transaction writing the audit entry, and the token when there is an account)
+ * and the mail goes out after the answer, so that its time does not tell which addresses have an
+ * account. A failed mail is reported to onMailError (logged) without the link's token.
  */
 export async function requestPasswordReset(
   deps: AuthDeps,
@@ -549,24 +578,39 @@ export async function requestPasswordReset(
   await deps.throttle.check(resetKey, ip);
   await deps.throttle.fail(resetKey, ip);
   const user = await findUserByEmail(deps.pool, email);
-  if (!user || user.disabledAt) return;
+  const account = user && !user.disabledAt ? user : null;
   const token = randomToken();
-  await insertResetToken(
-    deps.pool,
-    user.id,
-    hashToken(token),
-    new Date(Date.now() + RESET_TOKEN_TTL_MS),
-  );
-  try {
-    await deps.mail.send({
-      to: user.email,
-      subject: 'Reset your SocialPulse password',
-      text: `Someone asked to reset the password of ${user.email}.\n\nReset it within 30 minutes: ${deps.publicUrl}/reset-password?token=${token}\n\nIf it was not you, ignore this message.`,
+  const tokenHash = hashToken(token);
+  await withTransaction(deps.pool, async (c) => {
+    if (account)
+      await insertResetToken(c, account.id, tokenHash, new Date(Date.now() + RESET_TOKEN_TTL_MS));
+    await insertAuditEntry(c, {
+      workspaceId: null,
+      userId: user?.id ?? null,
+      actor: user?.id ?? 'anonymous',
+      action: 'auth.password_reset_requested',
+      details: account
+        ? {}
+        : {
+            email: email.slice(0, 320),
+            sent: false,
+            reason: user ? 'disabled' : 'unknown_account',
+          },
+      ip: meta.ip,
+      requestId: meta.requestId,
     });
-  } catch (error) {
-    deps.onMailError?.(error, 'password_reset');
-  }
-  await audit(deps, meta, { userId: user.id, action: 'auth.password_reset_requested' });
+  });
+  if (!account) return;
+  const message = {
+    to: account.email,
+    subject: 'Reset your SocialPulse password',
+    text: `Someone asked to reset the password of ${account.email}.\n\nReset it within 30 minutes: ${deps.publicUrl}/reset-password?token=${token}\n\nIf it was not you, ignore this message.`,
+  };
+  // Not awaited: the answer leaves before the SMTP exchange. The async wrapper turns a transport
+  // that throws at once into a rejection, which is always handled.
+  void (async () => deps.mail.send(message))().catch((error: unknown) => {
+    deps.onMailError?.(mailErrorWithout(error, token), 'password_reset');
+  });
 }
 
 export async function resetPassword(
@@ -585,6 +629,8 @@ export async function resetPassword(
     assertStrongPassword(newPassword, [u.email, u.displayName ?? '']);
     await updatePassword(c, userId, await hashPassword(newPassword));
     await revokeUserSessions(c, userId, 'password_reset');
+    // The other links of this user (older requests) die with the one just used.
+    await spendUserResetTokens(c, userId);
     return u;
   });
   await audit(deps, meta, { userId: user.id, action: 'auth.password_reset' });
@@ -749,6 +795,11 @@ export async function authenticateApiKey(
   return { keyId: credential.id, workspaceId: credential.workspaceId, scopes: credential.scopes };
 }
 
+/**
+ * Creates an API key. A key created by another key (`mintedByKey`: a key with the admin scope)
+ * records that key, and as its creator the person behind it: a key acts for whoever made the
+ * key that made it, so removing or demoting that person reaches it too.
+ */
 export async function createApiKey(
   pool: Pool,
   input: {
@@ -757,32 +808,48 @@ export async function createApiKey(
     scopes: ApiKeyScope[];
     expiresAt: Date | null;
     createdBy: string | null;
+    mintedByKey?: string | null;
     actor: string;
   },
   meta: RequestMeta,
 ): Promise<{ key: string; record: ApiKeyRecord }> {
   assertStorableText(input.name, 'name');
   const { key, prefix } = createApiKeySecret();
+  const mintedByKey = input.mintedByKey ?? null;
+  // The audit entry and the scope name who was signed in: nobody, when a key acts.
+  const actingUser = mintedByKey ? null : input.createdBy;
   const record = await withTenant(
     pool,
-    { workspaceId: input.workspaceId, userId: input.createdBy },
+    { workspaceId: input.workspaceId, userId: actingUser },
     async (c) => {
+      const parent = mintedByKey
+        ? await findApiKeyByPrefixInWorkspace(c, input.workspaceId, mintedByKey)
+        : null;
+      if (mintedByKey && !parent)
+        throw new AppError('unauthorized', 'Invalid API key', {
+          details: { reason: 'api_key_invalid' },
+        });
       const r = await insertApiKey(c, {
         workspaceId: input.workspaceId,
         name: input.name,
         prefix,
         keyHash: hashToken(key),
         scopes: input.scopes,
-        createdBy: input.createdBy,
+        createdBy: parent ? parent.createdBy : input.createdBy,
+        createdByKey: parent?.id ?? null,
         expiresAt: input.expiresAt,
       });
       await insertAuditEntry(c, {
         workspaceId: input.workspaceId,
-        userId: input.createdBy,
+        userId: actingUser,
         actor: input.actor,
         action: 'api_key.created',
         target: prefix,
-        details: { name: input.name, scopes: input.scopes },
+        details: {
+          name: input.name,
+          scopes: input.scopes,
+          ...(parent ? { created_by_key: parent.prefix, on_behalf_of: parent.createdBy } : {}),
+        },
         ip: meta.ip,
         requestId: meta.requestId,
       });

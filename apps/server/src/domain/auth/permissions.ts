@@ -60,6 +60,15 @@ export function scopesAllow(scopes: readonly ApiKeyScope[], permission: Permissi
   return scopes.some((s) => scopePermissions[s].includes(permission));
 }
 
+/**
+ * The key scopes a role does not cover: a scope allowing anything the role may not do. A member
+ * moved to such a role loses the keys they made with those scopes (a demoted admin must not keep
+ * acting as one through a key).
+ */
+export function scopesBeyondRole(role: Role): ApiKeyScope[] {
+  return apiKeyScopes.filter((scope) => scopePermissions[scope].some((p) => !roleAllows(role, p)));
+}
+
 const rank: Record<Role, number> = { owner: 3, admin: 2, analyst: 1, viewer: 0 };
 
 /** Admins manage members below owner; only owners grant, change or remove an owner. */

@@ -1,8 +1,9 @@
-import type { Pool } from '../../db/pool.js';
+import type { Pool, Queryable } from '../../db/pool.js';
 import { withTenant } from '../../db/tenant.js';
 import { insertAuditEntry } from '../../db/repos/audit.repo.js';
 import {
   findInvitationByToken,
+  findInvitationInviter,
   insertInvitation,
   listOpenInvitations,
   markInvitationAccepted,
@@ -135,6 +136,28 @@ export async function cancelInvitation(
 }
 
 /**
+ * Refuses an invitation whose sender could not send it today: no longer a member of its
+ * workspace (or an account since deleted), or moved to a role that cannot grant the invited one.
+ * Removing a member revokes their open invitations; this also covers a demotion, and an
+ * invitation accepted while the removal is under way. Runs in the invitation's workspace scope.
+ */
+async function assertInviterMayGrant(
+  c: Queryable,
+  invitation: Pick<InvitationByToken, 'id' | 'workspaceId' | 'role'>,
+): Promise<void> {
+  const inviter = await findInvitationInviter(c, invitation.workspaceId, invitation.id);
+  const inviterRole = inviter?.invitedBy
+    ? await findRole(c, invitation.workspaceId, inviter.invitedBy)
+    : null;
+  if (!inviterRole || !canAssignRole(inviterRole, null, invitation.role))
+    throw new AppError(
+      'forbidden',
+      'Whoever sent this invitation can no longer grant this role in the workspace; ask a member for a new invitation',
+      { details: { resource: 'invitation', reason: 'invitation_inviter_cannot_grant' } },
+    );
+}
+
+/**
  * The invitation a token opens, if it can still be accepted. Unknown, used, revoked and expired
  * tokens are told apart only by the message: the holder of a dead link should know why.
  */
@@ -158,6 +181,11 @@ export async function openInvitation(pool: Pool, token: string): Promise<Invitat
     }[reason ?? 'invitation_invalid'];
     throw new AppError('not_found', message, { details: { resource: 'invitation', reason } });
   }
+  // No user yet (the invitee may be about to sign up): the workspace's scope is enough to read
+  // the invitation's sender and their membership.
+  await withTenant(pool, { workspaceId: invitation.workspaceId, userId: null }, (c) =>
+    assertInviterMayGrant(c, invitation),
+  );
   return invitation;
 }
 
@@ -185,6 +213,8 @@ export async function acceptInvitation(
       throw new AppError('conflict', `You are already a member of this workspace (${current})`, {
         details: { role: current },
       });
+    // Again in this transaction: the sender may have left since the invitation was opened.
+    await assertInviterMayGrant(c, invitation);
     // Conditional: of two acceptances racing, one wins.
     if (!(await markInvitationAccepted(c, invitation.id, user.id)))
       throw new AppError('not_found', 'This invitation was already accepted', {

@@ -27,6 +27,15 @@ export const presentApiKey = (k: ApiKeyRecord) => ({
   last_used_at: k.lastUsedAt?.toISOString() ?? null,
   expires_at: k.expiresAt?.toISOString() ?? null,
   revoked_at: k.revokedAt?.toISOString() ?? null,
+  // Null only for keys nobody signed in made (the operator's CLI) and their descendants.
+  created_by:
+    k.createdBy || k.createdByKey
+      ? {
+          user_id: k.createdBy,
+          email: k.createdByEmail,
+          api_key_prefix: k.createdByKeyPrefix,
+        }
+      : null,
 });
 const errors = {
   400: errorBodySchema,
@@ -68,6 +77,7 @@ export function registerApiKeyRoutes(app: ZodApp, deps: AppDeps): void {
     },
     async (request, reply) => {
       const actor = request.actor();
+      const principal = request.principal;
       const { key, record } = await createApiKey(
         deps.db.pool,
         {
@@ -76,6 +86,7 @@ export function registerApiKeyRoutes(app: ZodApp, deps: AppDeps): void {
           scopes: [...new Set(request.body.scopes)],
           expiresAt: request.body.expires_at ? new Date(request.body.expires_at) : null,
           createdBy: actor.userId,
+          mintedByKey: principal?.kind === 'api_key' ? principal.keyId : null,
           actor: actor.label,
         },
         { ip: request.ip, userAgent: null, requestId: request.id },

@@ -43,6 +43,9 @@ import { ACCESS_TOKEN_TTL_S } from '../../../domain/auth/access-tokens.js';
 import { ACCESS_COOKIE, REFRESH_COOKIE, type Principal } from '../../plugins/auth.js';
 import type { AppDeps, ZodApp } from '../../types.js';
 
+/** @fastify/csrf-protection's cookie holding the CSRF secret (its default name). */
+const CSRF_COOKIE = '_csrf';
+
 const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|::ffff:127\.\d{1,3}\.\d{1,3}\.\d{1,3})$/;
 const FORWARDING_HEADERS = ['forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-real-ip'];
 
@@ -69,8 +72,20 @@ const errors = {
   429: errorBodySchema,
 };
 
-/** Sets the browser cookies (HTTP-only, Secure, SameSite) and answers the tokens for API clients. */
-function sendTokens(reply: FastifyReply, tokens: IssuedTokens, status = 200) {
+/**
+ * A CSRF token bound to `sessionId`. `rotate`: a new session (a sign-in) gets a new secret too,
+ * so that a _csrf cookie planted or read before the sign-in is worth nothing after it.
+ */
+function csrfTokenFor(reply: FastifyReply, sessionId: string, rotate: boolean): string {
+  if (rotate) delete reply.request.cookies[CSRF_COOKIE];
+  return reply.generateCsrf({ userInfo: sessionId });
+}
+
+/**
+ * Sets the browser cookies (HTTP-only, Secure, SameSite) and answers the tokens for API clients.
+ * `newSession`: false for a refresh (the same session, whose CSRF secret stays).
+ */
+function sendTokens(reply: FastifyReply, tokens: IssuedTokens, status = 200, newSession = true) {
   void reply.setCookie(ACCESS_COOKIE, tokens.accessToken, {
     httpOnly: true,
     secure: true,
@@ -85,7 +100,7 @@ function sendTokens(reply: FastifyReply, tokens: IssuedTokens, status = 200) {
     path: '/v1/auth',
     maxAge: REFRESH_TOKEN_TTL_MS / 1000,
   });
-  const csrf = reply.generateCsrf();
+  const csrf = csrfTokenFor(reply, tokens.sessionId, newSession);
   return reply.status(status).send({
     access_token: tokens.accessToken,
     refresh_token: tokens.refreshToken,
@@ -234,7 +249,7 @@ export function registerAuthRoutes(app: ZodApp, deps: AppDeps): void {
           details: { reason: 'missing_credentials' },
         });
       try {
-        return sendTokens(reply, await refreshSession(auth, token, meta(request)));
+        return sendTokens(reply, await refreshSession(auth, token, meta(request)), 200, false);
       } catch (error) {
         clearCookies(reply);
         throw error;
@@ -309,7 +324,8 @@ export function registerAuthRoutes(app: ZodApp, deps: AppDeps): void {
         },
       },
     },
-    async (_request, reply) => reply.send({ csrf_token: reply.generateCsrf() }),
+    async (request, reply) =>
+      reply.send({ csrf_token: csrfTokenFor(reply, userOf(request).sessionId, false) }),
   );
 
   app.get(

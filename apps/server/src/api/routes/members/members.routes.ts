@@ -20,6 +20,7 @@ import {
 } from '../../../db/repos/memberships.repo.js';
 import { findUserByEmail } from '../../../db/repos/users.repo.js';
 import { canAssignRole, type Role } from '../../../domain/auth/permissions.js';
+import { revokeGrantsOfMember } from '../../../domain/workspaces/members.service.js';
 import type { AppDeps, ZodApp } from '../../types.js';
 
 const memberParams = workspaceParamsSchema.extend({ userId: z.uuid() });
@@ -138,6 +139,14 @@ export function registerMemberRoutes(app: ZodApp, deps: AppDeps): void {
           target: userId,
           details: { from: current, to: request.body.role },
         });
+        // Keys and invitations the member made under the old role must not outlive it.
+        await revokeGrantsOfMember(
+          c,
+          workspaceId,
+          userId,
+          request.body.role,
+          auditedRequest(request),
+        );
         return (await listMembers(c, workspaceId)).find((m) => m.userId === userId);
       });
       if (!member) throw notFound('member', userId);
@@ -166,12 +175,25 @@ export function registerMemberRoutes(app: ZodApp, deps: AppDeps): void {
         if (current === 'owner' && (await countOwners(c, workspaceId)) <= 1)
           throw new AppError('conflict', 'A workspace keeps at least one owner');
         await deleteMembership(c, workspaceId, userId);
+        // Same transaction: the member's keys and invitations die with the membership, or a
+        // removed admin would keep the workspace through a key they made (or a friend invited).
+        const revoked = await revokeGrantsOfMember(
+          c,
+          workspaceId,
+          userId,
+          null,
+          auditedRequest(request),
+        );
         await insertAuditEntry(c, {
           ...auditedRequest(request),
           workspaceId,
           action: 'member.removed',
           target: userId,
-          details: { role: current },
+          details: {
+            role: current,
+            revoked_api_keys: revoked.apiKeys,
+            revoked_invitations: revoked.invitations,
+          },
         });
       });
       return reply.status(204).send(null);
