@@ -597,6 +597,35 @@ describe.skipIf(dbReason !== '')('the HTTP app (cross-cutting)', () => {
       }
     });
 
+    it('says how each /v1 operation is called, so that the docs page can authorize', async () => {
+      const doc = (await app.inject({ url: '/openapi.json' })).json<{
+        paths: Record<string, Record<string, { security?: Record<string, string[]>[] }>>;
+        components: { securitySchemes: Record<string, { type: string; scheme?: string }> };
+      }>();
+      expect(doc.components.securitySchemes).toMatchObject({
+        accessToken: { type: 'http', scheme: 'bearer' },
+        apiKey: { type: 'http', scheme: 'bearer' },
+        sessionCookie: { type: 'apiKey' },
+      });
+      const schemes = (method: string, path: string) =>
+        doc.paths[path]?.[method]?.security?.flatMap((s) => Object.keys(s));
+      expect(schemes('post', '/v1/auth/sign-in')).toEqual([]);
+      expect(schemes('get', '/v1/auth/me')).toEqual(['accessToken', 'sessionCookie']);
+      expect(schemes('get', '/v1/workspaces/{workspaceId}/posts')).toEqual([
+        'accessToken',
+        'sessionCookie',
+        'apiKey',
+      ]);
+      const undeclared = Object.entries(doc.paths)
+        .filter(([path]) => path.startsWith('/v1/'))
+        .flatMap(([path, ops]) =>
+          Object.entries(ops)
+            .filter(([, op]) => !Array.isArray(op.security))
+            .map(([method]) => `${method} ${path}`),
+        );
+      expect(undeclared).toEqual([]);
+    });
+
     it('documents the request schemas that validate requests', async () => {
       const doc = (await app.inject({ url: '/openapi.json' })).json<{
         paths: Record<

@@ -26,7 +26,7 @@ import { AppError } from '../errors.js';
 import { loggerOptions } from '../observability/logger.js';
 import { registerPoolMetrics } from '../observability/metrics.js';
 import { poolStats } from '../db/pool.js';
-import { registerAuth } from './plugins/auth.js';
+import { ACCESS_COOKIE, registerAuth, type RouteAuth } from './plugins/auth.js';
 import { registerErrorHandling, replyWithError } from './plugins/errors.js';
 import { generateRequestId, registerRequestContext } from './plugins/request-context.js';
 import websocket from '@fastify/websocket';
@@ -249,8 +249,16 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
         },
         { name: 'operations', description: 'Health, readiness and metrics' },
       ],
+      components: { securitySchemes: SECURITY_SCHEMES },
     },
-    transform: jsonSchemaTransform,
+    // Each operation says how it is called, from the route's own `auth` (plugins/auth.ts), so
+    // that the docs page can authorize its "Try it out" calls.
+    transform: (input) => {
+      const transformed = jsonSchemaTransform(input);
+      const auth = input.route.config?.auth;
+      if (!auth) return transformed;
+      return { ...transformed, schema: { ...transformed.schema, security: securityOf(auth) } };
+    },
     transformObject: jsonSchemaTransformObject,
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
@@ -321,4 +329,36 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   });
 
   return app;
+}
+
+/** How the API is called: the OpenAPI document's security schemes. */
+const SECURITY_SCHEMES = {
+  accessToken: {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+    description:
+      'The access token of POST /v1/auth/sign-in (15 minutes; renewed by /v1/auth/refresh)',
+  },
+  apiKey: {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'sp_…',
+    description:
+      'A workspace API key (`socialpulse keys create`, or POST /v1/workspaces/{workspaceId}/api-keys), sent as a bearer token',
+  },
+  sessionCookie: {
+    type: 'apiKey',
+    in: 'cookie',
+    name: ACCESS_COOKIE,
+    description:
+      "The dashboard's session cookie; a write with it also needs the x-csrf-token header (GET /v1/auth/csrf)",
+  },
+} as const;
+
+/** Which schemes a route accepts: people for `user` routes; people or API keys otherwise. */
+function securityOf(auth: RouteAuth): Record<string, string[]>[] {
+  if ('public' in auth) return [];
+  const people: Record<string, string[]>[] = [{ accessToken: [] }, { sessionCookie: [] }];
+  return 'user' in auth ? people : [...people, { apiKey: [] }];
 }
