@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from './errors.js';
-import { loadConfig } from './config.js';
+import { commandLineDirectory, loadConfig } from './config.js';
+import { DEFAULT_ARCHIVE_LIMITS } from './domain/imports/zip-archive.js';
 
 describe('loadConfig', () => {
   it('applies documented defaults', () => {
@@ -123,6 +124,46 @@ describe('loadConfig', () => {
     );
     expect(loadConfig({}, { PUBLIC_URL: 'https://example.com' }).api.publicUrl).toBe(
       'https://example.com',
+    );
+  });
+
+  it('bounds zip imports by default as the domain does, and takes the limits from the environment', () => {
+    const defaults = loadConfig({}, {}).import;
+    expect({
+      maxInflatedBytes: defaults.maxInflatedBytes,
+      maxArchiveEntries: defaults.maxArchiveEntries,
+      maxCompressionRatio: defaults.maxCompressionRatio,
+    }).toEqual(DEFAULT_ARCHIVE_LIMITS);
+    expect(
+      loadConfig(
+        {},
+        {
+          IMPORT_MAX_INFLATED_BYTES: '1048576',
+          IMPORT_MAX_ARCHIVE_ENTRIES: '50',
+          IMPORT_MAX_COMPRESSION_RATIO: '20',
+        },
+      ).import,
+    ).toMatchObject({ maxInflatedBytes: 1048576, maxArchiveEntries: 50, maxCompressionRatio: 20 });
+    expect(() =>
+      loadConfig({}, { IMPORT_MAX_COMPRESSION_RATIO: '1', IMPORT_MAX_ARCHIVE_ENTRIES: '0' }),
+    ).toThrow(/IMPORT_MAX_ARCHIVE_ENTRIES: .*\n.*IMPORT_MAX_COMPRESSION_RATIO: /s);
+  });
+});
+
+describe('commandLineDirectory', () => {
+  it('is where `npm run socialpulse` was typed (INIT_CWD), not the root npm runs it in', () => {
+    expect(
+      commandLineDirectory({ INIT_CWD: '/home/me/apps', npm_lifecycle_event: 'socialpulse' }),
+    ).toBe('/home/me/apps');
+  });
+
+  it('is the working directory otherwise, INIT_CWD inherited from another npm script included', () => {
+    expect(commandLineDirectory({})).toBe(process.cwd());
+    expect(commandLineDirectory({ INIT_CWD: '/home/me', npm_lifecycle_event: 'test' })).toBe(
+      process.cwd(),
+    );
+    expect(commandLineDirectory({ INIT_CWD: '', npm_lifecycle_event: 'socialpulse' })).toBe(
+      process.cwd(),
     );
   });
 });

@@ -106,6 +106,17 @@ export const configSchema = z.object({
     .int()
     .min(1024)
     .default(1024 * 1024),
+  // A zip's entries, as they are read: the inflated bytes in all (and so per entry), how many
+  // entries are listed, and how far one entry may inflate per compressed byte. A 100k-tweet X
+  // archive's tweets.js is some 100-400 MB, 10-20:1, beside tens of thousands of media entries;
+  // deflate reaches 1000:1 on filler, which these refuse (see docs/security.md).
+  IMPORT_MAX_INFLATED_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(4 * 1024 * 1024 * 1024),
+  IMPORT_MAX_ARCHIVE_ENTRIES: z.coerce.number().int().min(1).default(200_000),
+  IMPORT_MAX_COMPRESSION_RATIO: z.coerce.number().int().min(2).default(100),
   API_BODY_LIMIT_BYTES: z.coerce
     .number()
     .int()
@@ -179,7 +190,15 @@ export interface Config {
   redisUrl: string | undefined;
   logLevel: RawConfig['LOG_LEVEL'];
   encryptionKey: string | undefined;
-  import: { maxBytes: number; batchSize: number; maxRecordBytes: number };
+  import: {
+    maxBytes: number;
+    batchSize: number;
+    maxRecordBytes: number;
+    /** The zip limits (domain/imports/zip-archive.ts ArchiveLimits), passed to prepare*Import as `limits`. */
+    maxInflatedBytes: number;
+    maxArchiveEntries: number;
+    maxCompressionRatio: number;
+  };
   api: {
     bodyLimitBytes: number;
     /** How long shutdown lets requests finish before cutting the connections still open. */
@@ -298,6 +317,9 @@ export function loadConfig(
       maxBytes: c.IMPORT_MAX_BYTES,
       batchSize: c.IMPORT_BATCH_SIZE,
       maxRecordBytes: c.IMPORT_MAX_RECORD_BYTES,
+      maxInflatedBytes: c.IMPORT_MAX_INFLATED_BYTES,
+      maxArchiveEntries: c.IMPORT_MAX_ARCHIVE_ENTRIES,
+      maxCompressionRatio: c.IMPORT_MAX_COMPRESSION_RATIO,
     },
     api: {
       bodyLimitBytes: c.API_BODY_LIMIT_BYTES,
@@ -400,4 +422,16 @@ export function loadDotEnv(file: string): void {
 /** Whether stdout is an interactive terminal (progress bars only then). */
 export function isInteractiveTerminal(): boolean {
   return Boolean(process.stdout.isTTY) && process.env.CI !== 'true';
+}
+
+/**
+ * The directory the command line's relative paths are relative to. `npm run socialpulse` runs
+ * the CLI in the repository's root whatever directory it was typed in, and names that directory
+ * in INIT_CWD: a file named from apps/ must be found there. Only under that script: any process
+ * an npm script starts inherits INIT_CWD, and one started elsewhere (a bench, a test, a script
+ * of the operator's that cds) means its paths from where it runs.
+ */
+export function commandLineDirectory(env: NodeJS.ProcessEnv = process.env): string {
+  const invokedIn = env.INIT_CWD;
+  return env.npm_lifecycle_event === 'socialpulse' && invokedIn ? invokedIn : process.cwd();
 }

@@ -9,7 +9,8 @@ import {
 } from '../../test/support/db.js';
 import { postRecord, toJsonl } from '../../test/support/factories.js';
 import { readFirstLine, runCli } from '../../test/support/server-process.js';
-import { testQueueConfig } from '../../test/support/analyses.js';
+import { startTestWorker, testQueueConfig } from '../../test/support/analyses.js';
+import type { RunningWorker } from '../services/worker.js';
 import { startFakeLlmServer, type FakeLlmServer } from '../../test/support/fake-llm-server.js';
 
 describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')(
@@ -35,7 +36,10 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')(
           ),
         ),
       );
-      const imported = await runCli(['import', file, '--workspace', 'Brand'], env());
+      const imported = await runCli(
+        ['import', file, '--workspace', 'Brand', '--create-workspace'],
+        env(),
+      );
       expect(imported.code, imported.stderr).toBe(0);
     });
 
@@ -60,6 +64,8 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')(
       expect(started.stdout.match(/^chunk_completed \d+\/10 chunks/gm)).toHaveLength(10);
       expect(started.stdout).toContain('chunk_completed 10/10 chunks, 1000 posts');
       expect(started.stdout).toContain(`analysis ${id}: completed`);
+      // No LLM was asked: no LLM cost, and the local engines' calls are not said to be one.
+      expect(started.stdout).not.toMatch(/LLM|model call/);
 
       const shown = await runCli(['analyses', 'show', id ?? ''], env());
       expect(JSON.parse(shown.stdout)).toMatchObject({
@@ -67,7 +73,22 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')(
         status: 'completed',
         posts_processed: 1000,
         progress: 1,
+        // The local engines' calls stay traced (one per chunk), apart and without a cost.
+        cost: { calls: 0, input_tokens: 0, output_tokens: 0, by_model: [] },
+        local_engines: { calls: 10 },
       });
+      const traced = await db.adminPool.query<{ provider: string; calls: number }>(
+        'SELECT provider, count(*)::int AS calls FROM ai_traces WHERE analysis_id = $1 GROUP BY 1',
+        [id],
+      );
+      expect(traced.rows).toEqual([{ provider: 'local', calls: 10 }]);
+
+      // Followed once finished: its final state in one line, not its every event again.
+      const followed = await runCli(['analyses', 'follow', id ?? ''], env());
+      expect(followed.code, followed.stderr).toBe(0);
+      expect(followed.stdout).toBe(
+        `analysis ${id}: completed, 10/10 chunks, 1000 posts (details: socialpulse analyses show ${id})\n`,
+      );
 
       const out = path.join(dir, 'results.csv');
       const results = await runCli(
@@ -193,6 +214,69 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')(
       }
     });
 
+    it('follows a running analysis from its current state: only the events from now on', async () => {
+      const started = await runCli(
+        [
+          'analyses',
+          'start',
+          '--workspace',
+          'Brand',
+          '--limit',
+          '1000',
+          '--chunk-size',
+          '10',
+          '--no-wait',
+        ],
+        env(),
+      );
+      expect(started.code, started.stderr).toBe(0);
+      const id = /analysis ([0-9a-f-]{36})/.exec(started.stdout)?.[1] ?? '';
+      // A worker of this test's runs the first chunks and stops: the analysis is left running.
+      const run: { worker?: RunningWorker; stopping?: Promise<void> } = {};
+      let stopped: () => void = () => undefined;
+      const workerStopped = new Promise<void>((resolve) => (stopped = resolve));
+      run.worker = await startTestWorker(
+        db,
+        {},
+        {
+          onChunk: (e) => {
+            if (e.type !== 'end' || e.data.analysisId !== id || e.data.seq < 1) return;
+            if (run.worker && !run.stopping) run.stopping = run.worker.stop().then(stopped);
+          },
+        },
+      );
+      await workerStopped;
+      const progress = async (): Promise<{ status: string; done: number }> =>
+        (
+          await db.adminPool.query<{ status: string; done: number }>(
+            'SELECT status, chunks_done AS done FROM analyses WHERE id = $1',
+            [id],
+          )
+        ).rows[0] ?? { status: 'gone', done: 0 };
+
+      const before = await progress();
+      expect(before.status).toBe('running');
+      expect(before.done).toBeGreaterThanOrEqual(2);
+      expect(before.done).toBeLessThan(100);
+
+      const followed = await runCli(['analyses', 'follow', id, '--work'], env());
+      expect(followed.code, followed.stderr).toBe(0);
+      const lines = followed.stdout.trimEnd().split('\n');
+      // Where it stands first, then what happens from now on: not the chunks already done.
+      expect(lines[0]).toMatch(
+        new RegExp(
+          `^analysis ${id}: running, ${before.done}/100 chunks, ${before.done * 10} posts`,
+        ),
+      );
+      const chunkLines = lines.filter((l) => l.startsWith('chunk_completed'));
+      expect(chunkLines).toHaveLength(100 - before.done);
+      expect(chunkLines[0]).toMatch(new RegExp(`^chunk_completed ${before.done + 1}/100 chunks`));
+      expect(followed.stdout).not.toMatch(/^(queued|started)\b/m);
+      expect(lines.at(-1)).toBe(
+        `analysis ${id}: completed (details: socialpulse analyses show ${id})`,
+      );
+    });
+
     it('says why an analysis paused and how to resume it, and exits non-zero', async () => {
       const llm = await startFakeLlmServer();
       const withLlm = {
@@ -286,23 +370,30 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')(
           summary: string | null;
           usage: { cost_usd: string };
           cost: { calls: number; cost_usd: string; unpriced_calls: number };
+          local_engines: { calls: number };
         };
         expect(view.summary).not.toBeNull();
         // Every traced call, the job summary's included: what counted against the budget.
-        const traced = await db.adminPool.query<{ calls: number; cost: string }>(
-          'SELECT count(*)::int AS calls, sum(cost_usd)::text AS cost FROM ai_traces WHERE analysis_id = $1',
+        // The LLM's traced calls, the job summary's included: what counted against the budget.
+        // The local engines' calls (one per chunk) are traced too, but are no LLM calls.
+        const traced = await db.adminPool.query<{ calls: number; cost: string; local: number }>(
+          `SELECT count(*) FILTER (WHERE provider <> 'local')::int AS calls, sum(cost_usd)::text AS cost,
+                  count(*) FILTER (WHERE provider = 'local')::int AS local
+             FROM ai_traces WHERE analysis_id = $1`,
           [id],
         );
         const calls = traced.rows[0]?.calls ?? 0;
         expect(calls).toBeGreaterThanOrEqual(4); // the chunks' calls and the summary's
+        expect(traced.rows[0]?.local).toBe(3);
         expect(view.cost).toMatchObject({
           calls,
           cost_usd: traced.rows[0]?.cost,
           unpriced_calls: 0,
         });
+        expect(view.local_engines).toMatchObject({ calls: 3 });
         expect(Number(view.cost.cost_usd)).toBeGreaterThan(Number(view.usage.cost_usd));
         expect(started.stdout).toContain(
-          `LLM cost: $${traced.rows[0]?.cost ?? ''} for ${calls} model calls`,
+          `LLM cost: $${traced.rows[0]?.cost ?? ''} for ${calls} LLM calls`,
         );
         // The estimate is the server's (GET …/analyses/{id}'s), or "—" before it has one.
         const chunkLines = started.stdout.match(/^chunk_completed \d+\/3 chunks.*$/gm) ?? [];
@@ -333,7 +424,9 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')(
       const cancelledId = idIn(queued.stdout);
       expect((await runCli(['analyses', 'cancel', cancelledId], env())).code).toBe(0);
       const cancelled = await runCli(['analyses', 'follow', cancelledId], env());
-      expect(cancelled.stdout).toContain(`analysis ${cancelledId}: cancelled`);
+      expect(cancelled.stdout).toBe(
+        `analysis ${cancelledId}: cancelled, 0/1 chunks, 0 posts (details: socialpulse analyses show ${cancelledId})\n`,
+      );
       expect(cancelled.code).toBe(3);
 
       // Completed with errors (65): an analysis whose run ended so (its chunks' dead-lettering is
@@ -354,7 +447,12 @@ describe.skipIf(databaseUnavailable() !== '' && process.env.CI !== 'true')(
         [partly],
       );
       const withErrors = await runCli(['analyses', 'follow', partly], env());
-      expect(withErrors.stdout).toContain(`analysis ${partly}: completed_with_errors`);
+      expect(withErrors.stdout).toMatch(
+        new RegExp(
+          `^analysis ${partly}: completed_with_errors, 2/1 chunks \\(1 dead-lettered\\), 0 posts`,
+        ),
+      );
+      expect(withErrors.stdout.trimEnd().split('\n')).toHaveLength(1);
       expect(withErrors.code).toBe(65);
 
       // Failed (1): every call refused by an account out of quota, which no retry cures.

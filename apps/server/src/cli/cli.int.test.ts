@@ -1,6 +1,16 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ALLOW_BOOM_POST,
@@ -45,12 +55,16 @@ describe.skipIf(databaseUnavailable() !== '')('socialpulse import / export / mig
     );
     const rejects = path.join(dir, 'rejects.jsonl');
     const result = await runCli(
-      ['import', jsonl, csv, '--workspace', 'Brand', '--rejects', rejects],
+      ['import', jsonl, csv, '--workspace', 'Brand', '--create-workspace', '--rejects', rejects],
       env(),
     );
     // Finished with rejected records: EX_DATAERR, and the valid records are imported.
     expect(result.code).toBe(65);
     expect(result.stderr).toContain('Created workspace "Brand"');
+    // Where the rejects went, with their count, beside the summaries.
+    expect(result.stderr).toContain(
+      `3 rejected records (file, line, field, reason) written to ${rejects}\n`,
+    );
     expect(result.stdout).toContain(
       `${jsonl}: read 3, inserted 1, updated 0, unchanged 0, rejected 2`,
     );
@@ -129,7 +143,10 @@ describe.skipIf(databaseUnavailable() !== '')('socialpulse import / export / mig
         postRecord({ external_id: 'n1', account_handle: 'noid' }),
       ]),
     );
-    expect((await runCli(['import', source, '--workspace', 'Round trip'], env())).code).toBe(0);
+    expect(
+      (await runCli(['import', source, '--workspace', 'Round trip', '--create-workspace'], env()))
+        .code,
+    ).toBe(0);
     const exportOf = async (workspace: string, format: 'csv' | 'jsonl'): Promise<string> => {
       const res = await runCli(['export', '--workspace', workspace, '--format', format], env());
       expect(res.code, res.stderr).toBe(0);
@@ -164,7 +181,10 @@ describe.skipIf(databaseUnavailable() !== '')('socialpulse import / export / mig
       expect(again.stdout).toContain('read 3, inserted 0, updated 0, unchanged 3, rejected 0');
       // Into a new workspace: the same posts and accounts, external id included.
       const copy = `Round trip copy ${format}`;
-      const restored = await runCli(['import', file, '--workspace', copy], env());
+      const restored = await runCli(
+        ['import', file, '--workspace', copy, '--create-workspace'],
+        env(),
+      );
       expect(restored.code, restored.stderr).toBe(0);
       expect(await externalIdOf(copy, 'withid')).toEqual(['123456789']);
       expect(await externalIdOf(copy, 'noid')).toEqual([null]);
@@ -175,7 +195,10 @@ describe.skipIf(databaseUnavailable() !== '')('socialpulse import / export / mig
   it('records in the audit log only the filters an export applied', async () => {
     const source = path.join(dir, 'audited.jsonl');
     writeFileSync(source, toJsonl([postRecord()]));
-    expect((await runCli(['import', source, '--workspace', 'Audited'], env())).code).toBe(0);
+    expect(
+      (await runCli(['import', source, '--workspace', 'Audited', '--create-workspace'], env()))
+        .code,
+    ).toBe(0);
     const res = await runCli(
       ['export', '--workspace', 'Audited', '--format', 'csv', '--account', 'evil'],
       env(),
@@ -267,8 +290,11 @@ describe.skipIf(databaseUnavailable() !== '')('socialpulse import / export / mig
       '/proc',
     );
     expect(rejected.code, rejected.stderr).toBe(65);
-    const listed = /are listed in (\S+socialpulse-rejects-\S+\.jsonl)\n/.exec(rejected.stdout)?.[1];
-    expect(listed, rejected.stdout).toBeDefined();
+    const listed =
+      /^1 rejected record .* written to (\S+socialpulse-rejects-\S+\.jsonl) \(the default --rejects file/m.exec(
+        rejected.stderr,
+      )?.[1];
+    expect(listed, rejected.stderr).toBeDefined();
     const lines = readFileSync(listed ?? '', 'utf8')
       .trim()
       .split('\n');
@@ -295,6 +321,103 @@ describe.skipIf(databaseUnavailable() !== '')('socialpulse import / export / mig
     expect(lines.map((l) => (JSON.parse(l) as { line: number }).line)).toEqual([1]);
   });
 
+  it('refuses an unknown workspace, naming the known ones closest first, unless asked to create it', async () => {
+    const file = path.join(dir, 'typo.jsonl');
+    writeFileSync(file, toJsonl([postRecord({ external_id: 'typo-1' })]));
+    const workspaces = async (): Promise<string[]> =>
+      (
+        await db.adminPool.query<{ name: string }>('SELECT name FROM workspaces ORDER BY name')
+      ).rows.map((r) => r.name);
+    const before = await workspaces();
+    expect(before).toContain('Brand');
+    const typo = await runCli(['import', file, '--workspace', 'Brnad'], env());
+    // A usage error (EX_USAGE): nothing created, nothing imported.
+    expect(typo.code).toBe(64);
+    expect(typo.stdout).toBe('');
+    expect(typo.stderr).toMatch(
+      /^socialpulse: No workspace named "Brnad" \(did you mean "Brand"\?\); known workspaces: "Brand", .*; add --create-workspace to create "Brnad"\n$/,
+    );
+    expect(await workspaces()).toEqual(before);
+    // The other commands that take a workspace say the same (without import's way out).
+    const exported = await runCli(['export', '--workspace', 'brandd'], env());
+    expect(exported.code).toBe(64);
+    expect(exported.stderr).toMatch(
+      /^socialpulse: No workspace named "brandd" \(did you mean "Brand"\?\); known workspaces: "Brand", [^;]*\n$/,
+    );
+    // Nothing like any of them: no guess, the names alone.
+    const far = await runCli(['export', '--workspace', 'Zzzzzzzzzzzz'], env());
+    expect(far.code).toBe(64);
+    expect(far.stderr).not.toContain('did you mean');
+    expect(far.stderr).toContain('known workspaces: ');
+    // Asked for: created, and the import goes there.
+    const created = await runCli(
+      ['import', file, '--workspace', 'Brnad', '--create-workspace'],
+      env(),
+    );
+    expect(created.code, created.stderr).toBe(0);
+    expect(created.stderr).toMatch(/^Created workspace "Brnad" \([0-9a-f-]{36}\)/);
+    expect(await workspaces()).toEqual([...before, 'Brnad'].sort());
+  });
+
+  it('reads and writes the files named where `npm run socialpulse` was typed, and says where rejects went', async () => {
+    // The repository's socialpulse script, run by npm from a subdirectory of a package that has
+    // it: npm runs it in the package's root, and names the subdirectory in INIT_CWD.
+    const repo = fileURLToPath(new URL('../../../../', import.meta.url));
+    const pkg = JSON.parse(readFileSync(path.join(repo, 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+    };
+    const root = mkdtempSync(path.join(dir, 'npm-'));
+    writeFileSync(
+      path.join(root, 'package.json'),
+      JSON.stringify({
+        name: 'npm-paths',
+        private: true,
+        scripts: { socialpulse: pkg.scripts.socialpulse },
+      }),
+    );
+    symlinkSync(path.join(repo, 'apps'), path.join(root, 'apps'));
+    const typedIn = path.join(root, 'apps-of-mine');
+    mkdirSync(typedIn);
+    writeFileSync(
+      path.join(root, 'posts.jsonl'),
+      toJsonl([postRecord({ external_id: 'npm-1' })]) + 'not json\n',
+    );
+    const npm = (
+      args: string[],
+    ): Promise<{ code: number | null; stdout: string; stderr: string }> =>
+      new Promise((resolve, reject) => {
+        const child = spawn('npm', ['run', '--silent', 'socialpulse', '--', ...args], {
+          cwd: typedIn,
+          // Not the npm_config_* of the npx that runs the tests (its prefix is the repository).
+          env: {
+            ...Object.fromEntries(Object.entries(process.env).filter(([n]) => !/^npm_/i.test(n))),
+            ...env(),
+            LOG_LEVEL: 'warn',
+          },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.on('error', reject);
+        child.on('close', (code) => resolve({ code, stdout, stderr }));
+      });
+    const imported = await npm(['import', '../posts.jsonl', '--workspace', 'Brand']);
+    expect(imported.code, imported.stderr).toBe(65);
+    expect(imported.stdout).toContain('read 2, inserted 1, updated 0, unchanged 0, rejected 1');
+    // The default rejects file is where the command was typed, and said on stderr.
+    const rejects = path.join(typedIn, 'socialpulse-rejects.jsonl');
+    expect(imported.stderr).toContain(
+      `1 rejected record (file, line, field, reason) written to ${rejects} (the default --rejects file, replaced by each import that rejects records)\n`,
+    );
+    expect(readFileSync(rejects, 'utf8')).toContain('"line":2');
+    expect(existsSync(path.join(root, 'socialpulse-rejects.jsonl'))).toBe(false);
+    const exported = await npm(['export', '--workspace', 'Brand', '--out', 'brand.jsonl']);
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(readFileSync(path.join(typedIn, 'brand.jsonl'), 'utf8')).toContain('"npm-1"');
+  });
+
   it('ends quietly with exit 0 when the reader of an export goes away (| head -1)', async () => {
     // Large enough that the export cannot fit in the pipe before the reader leaves.
     const many = path.join(dir, 'many.jsonl');
@@ -306,7 +429,10 @@ describe.skipIf(databaseUnavailable() !== '')('socialpulse import / export / mig
         ),
       ),
     );
-    const imported = await runCli(['import', many, '--workspace', 'Many'], env());
+    const imported = await runCli(
+      ['import', many, '--workspace', 'Many', '--create-workspace'],
+      env(),
+    );
     expect(imported.code, imported.stderr).toBe(0);
     for (const format of ['csv', 'jsonl']) {
       const { code, stdout, stderr } = await readFirstLine(

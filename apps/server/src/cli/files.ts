@@ -31,8 +31,26 @@ import { Readable, type Writable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { categoryRulesSchema } from '@socialpulse/contracts';
 import { ruleProblems, type CategoryRule } from '../analysis/nlp/categories.js';
+import { commandLineDirectory } from '../config.js';
 import { AppError, describeIoError, errnoCode, isAppError } from '../errors.js';
 import { stopSignals } from '../process-signals.js';
+
+/**
+ * A file named on the command line, where the user meant it: relative to the directory the
+ * command was typed in (commandLineDirectory: `npm run socialpulse` runs in the repository's
+ * root), `-` (standard input or output) as it is. Run where it was typed, a name stays as typed,
+ * as messages and reject lines show it. A commander argument and option parser.
+ */
+export function commandLinePath(file: string): string {
+  if (file === '-' || path.isAbsolute(file)) return file;
+  const base = commandLineDirectory();
+  return path.resolve(base) === process.cwd() ? file : path.resolve(base, file);
+}
+
+/** commandLinePath for a variadic argument (commander passes the values parsed so far). */
+export function commandLinePaths(file: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), commandLinePath(file)];
+}
 
 export interface AnalyzeInput {
   stream: Readable;

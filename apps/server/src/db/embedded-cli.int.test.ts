@@ -86,6 +86,7 @@ describe('CLI commands that start the embedded PostgreSQL themselves', () => {
         file,
         '--workspace',
         'Solo',
+        '--create-workspace',
         '--data-dir',
         dataDir,
         '--rejects',

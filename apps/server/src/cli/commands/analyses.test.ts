@@ -3,6 +3,7 @@ import {
   budgetPauseWarning,
   chunkProgress,
   costText,
+  splitLocalCalls,
   etaText,
   optionOfField,
   summaryText,
@@ -55,19 +56,63 @@ describe('costText (what the model calls cost, for a person)', () => {
   });
 
   it('gives the traced cost exactly, with the failed calls', () => {
-    expect(costText(cost({ errors: 1 }))).toBe(
-      'LLM cost: $0.000214540 for 3 model calls (1 failed), 900 input and 120 output tokens',
+    expect(costText(cost({ errors: 1 }), true)).toBe(
+      'LLM cost: $0.000214540 for 3 LLM calls (1 failed), 900 input and 120 output tokens',
     );
-    expect(costText(cost({ calls: 0 }))).toBeNull();
+    expect(costText(cost({ calls: 0 }), false)).toBeNull();
   });
 
   it('never shows calls of a model without a price as $0', () => {
-    expect(costText(cost({ cost_usd: '0', unpriced_calls: 3 }))).toBe(
-      'LLM cost: unknown: 3 model calls, 900 input and 120 output tokens, all of a model without a price',
+    expect(costText(cost({ cost_usd: '0', unpriced_calls: 3 }), true)).toBe(
+      'LLM cost: unknown: 3 LLM calls, 900 input and 120 output tokens, all of a model without a price',
     );
-    expect(costText(cost({ unpriced_calls: 1 }))).toMatch(
+    expect(costText(cost({ unpriced_calls: 1 }), true)).toMatch(
       /; plus 1 call\(s\) of a model without a price, of unknown cost$/,
     );
+  });
+
+  const localModel = {
+    provider: 'local',
+    model: 'socialpulse-analysis',
+    calls: 500,
+    input_tokens: 0,
+    output_tokens: 0,
+    cost_usd: '0',
+    unpriced_calls: 0,
+    duration_ms: 4000,
+  };
+  const llmModel = {
+    provider: 'openai',
+    model: 'gpt-4o-mini',
+    calls: 3,
+    input_tokens: 900,
+    output_tokens: 120,
+    cost_usd: '0.000214540',
+    unpriced_calls: 0,
+    duration_ms: 900,
+  };
+
+  it('does not count the local engines’ calls as LLM calls, nor give them a cost', () => {
+    // --engines local: 500 traced calls of the local engines, none of an LLM.
+    const localOnly = cost({
+      calls: 500,
+      input_tokens: 0,
+      output_tokens: 0,
+      cost_usd: '0',
+      by_model: [localModel],
+    });
+    expect(costText(localOnly, false)).toBeNull();
+    expect(costText(localOnly, true)).toBe('LLM cost: no LLM calls');
+    // --engines local,llm: the LLM's calls alone.
+    expect(costText(cost({ calls: 503, by_model: [localModel, llmModel] }), true)).toBe(
+      'LLM cost: $0.000214540 for 3 LLM calls, 900 input and 120 output tokens',
+    );
+    expect(
+      splitLocalCalls(cost({ calls: 503, errors: 1, by_model: [localModel, llmModel] })),
+    ).toEqual({
+      llm: cost({ calls: 3, errors: 1, by_model: [llmModel] }),
+      local: { calls: 500, duration_ms: 4000 },
+    });
   });
 });
 

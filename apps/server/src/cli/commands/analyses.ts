@@ -13,13 +13,16 @@ import { jobQueueSettings, lazyJobQueue, type JobQueueHandle } from '../../db/jo
 import {
   analysisWorkspaceId,
   eventBeforeLatestRun,
+  eventStreamOver,
+  eventsAfter,
   findAnalysis,
   listAnalyses,
   setUserLane,
   setWorkspaceLane,
+  type AnalysisRow,
 } from '../../db/repos/analyses.repo.js';
 import { findUserByEmail } from '../../db/repos/users.repo.js';
-import { findWorkspaceIdByName } from '../../db/repos/workspaces.repo.js';
+import type { Queryable } from '../../db/pool.js';
 import { withTenant, type TenantRunner, type TenantScope } from '../../db/tenant.js';
 import {
   analysisAudit,
@@ -43,8 +46,9 @@ import { insertAuditEntry } from '../../db/repos/audit.repo.js';
 import { getAnalysisSettings } from '../../db/repos/analysis-settings.repo.js';
 import { monthToDateCost, traceTotals } from '../../db/repos/traces.repo.js';
 import { withDatabase, type CommandContext, type DatabaseFlags } from '../context.js';
-import { openOutput, writeOutput } from '../files.js';
+import { commandLinePath, openOutput, writeOutput } from '../files.js';
 import { EXIT_DATA_ERRORS } from '../output.js';
+import { resolveWorkspace } from '../workspaces.js';
 
 interface StartFlags extends DatabaseFlags {
   workspace: string;
@@ -204,9 +208,13 @@ export function registerAnalysesCommand(program: Command): void {
         if (!a) throw notFound('analysis', id);
         // `usage` counts only the chunks stored; what was spent and counted against the budget
         // (a discarded or timed-out attempt, the job summary) is in the traces.
+        // The local engines' calls are traced too (one per chunk), but they are no LLM's and
+        // cost nothing: under a name of their own, so that `cost` is what the LLM cost.
+        const { llm, local } = splitLocalCalls(presentCost(await traceTotals(c, id)));
         return {
           ...presentAnalysis(a, await liveStateOf(c, a, ctx.config.analysis.slots)),
-          cost: presentCost(await traceTotals(c, id)),
+          cost: llm,
+          local_engines: local,
         };
       });
       process.stdout.write(JSON.stringify(view, null, 2) + '\n');
@@ -224,16 +232,45 @@ export function registerAnalysesCommand(program: Command): void {
   ).action(async (id: string, flags: DatabaseFlags & { work?: boolean }) =>
     withDatabase(flags, async (ctx) => {
       const workspaceId = await workspaceOfAnalysis(ctx, id);
-      const a = await withTenant(ctx.db.pool, { workspaceId, userId: null }, (c) =>
-        findAnalysis(c, workspaceId, id),
+      const scope = { workspaceId, userId: null };
+      // As an SSE client resuming with Last-Event-ID: the stream's position now, read before the
+      // analysis (so that its state is at least that new), and only what comes after it shown.
+      // Replaying a finished run's every chunk told nothing its final state does not.
+      const { a, last, over } = await withTenant(ctx.db.pool, scope, async (c) => {
+        const position = await latestEventId(c, id);
+        const row = await findAnalysis(c, workspaceId, id);
+        if (!row) throw notFound('analysis', id);
+        return {
+          a: row,
+          last: position,
+          over: await eventStreamOver(c, id, position, SUMMARY_GRACE_SECONDS),
+        };
+      });
+      // Paused, it waits for someone (a raised budget, a retry), not for a worker: said as a
+      // finished one is, with its exit code, rather than followed for days.
+      if (over || a.status === 'paused_budget') {
+        const cost = costText(
+          presentCost(await withTenant(ctx.db.pool, scope, (c) => traceTotals(c, id))),
+          a.engines.includes('llm'),
+        );
+        process.stdout.write(
+          `analysis ${id}: ${a.status}, ${countsText(a)}${cost ? `; ${cost}` : ''} (details: socialpulse analyses show ${id})\n`,
+        );
+        const final = a.status === 'paused_budget' ? 'paused' : a.status;
+        if (final === 'paused') pausedHint(id, errorMessageOf(a.error));
+        process.exitCode = ANALYSIS_EXIT_CODES[final] ?? 1;
+        return;
+      }
+      const live = await withTenant(ctx.db.pool, scope, (c) =>
+        liveStateOf(c, a, ctx.config.analysis.slots),
       );
-      if (!a) throw notFound('analysis', id);
-      const from = await withTenant(ctx.db.pool, { workspaceId, userId: null }, (c) =>
-        eventBeforeLatestRun(c, id),
+      const position = live.queuePosition === null ? '' : `, queue position ${live.queuePosition}`;
+      process.stdout.write(
+        `analysis ${id}: ${a.status}, ${countsText(a)}${position}, ETA ${etaText(live.estimatedSecondsLeft)}\n`,
       );
       const worker = await workerIfAlone(ctx, flags.work);
       try {
-        await follow(ctx, workspaceId, id, a.chunk_count, from);
+        await follow(ctx, workspaceId, id, a.chunk_count, { afterEventId: last, state: a });
       } finally {
         await worker?.stop();
       }
@@ -398,7 +435,7 @@ export function registerAnalysesCommand(program: Command): void {
         'jsonl or csv (list cells, categories and keywords, as JSON arrays)',
         'jsonl',
       )
-      .option('-o, --out <file>', 'output file, or - for stdout', '-')
+      .option('-o, --out <file>', 'output file, or - for stdout', commandLinePath, '-')
       .option('--label <label>', 'only this sentiment label (negative, neutral, positive, or none)')
       .option('--topic <topic>', 'only this LLM topic')
       .option('--category <category>', 'only this category')
@@ -566,10 +603,8 @@ export function budgetPauseWarning(
   return lines.join('\n');
 }
 
-async function workspaceIdOf(ctx: CommandContext, name: string): Promise<string> {
-  const id = await findWorkspaceIdByName(ctx.db.pool, name);
-  if (!id) throw new AppError('not_found', `No workspace named "${name}"`);
-  return id;
+function workspaceIdOf(ctx: CommandContext, name: string): Promise<string> {
+  return resolveWorkspace(ctx.db, name);
 }
 
 async function workspaceOfAnalysis(ctx: CommandContext, id: string): Promise<string> {
@@ -622,21 +657,96 @@ export function etaText(seconds: number | null): string {
 }
 
 /**
- * What an analysis's model calls cost, for a person: every traced call (what was counted against
- * the budget), with the calls of a model without a price said to be of unknown cost, never $0.
- * Null when it made no call.
+ * The provider of the local engines' traces (domain/analyses/chunk-processor.ts): one call per
+ * chunk, traced like the LLM's so that every model call can be audited, but priced at nothing.
  */
-export function costText(cost: AnalysisCost): string | null {
-  if (cost.calls === 0) return null;
-  const calls = `${cost.calls} model call${cost.calls === 1 ? '' : 's'}${cost.errors > 0 ? ` (${cost.errors} failed)` : ''}`;
-  const tokens = `${cost.input_tokens} input and ${cost.output_tokens} output tokens`;
-  if (cost.unpriced_calls === cost.calls)
+const LOCAL_PROVIDER = 'local';
+
+/** The local engines' calls, apart from the LLM's: they have no tokens and no cost. */
+export interface LocalEngineCalls {
+  calls: number;
+  duration_ms: number;
+}
+
+/**
+ * Splits GET …/cost's figures (which count every traced call) into the LLM's calls, in the same
+ * shape, and the local engines'.
+ */
+export function splitLocalCalls(cost: AnalysisCost): {
+  llm: AnalysisCost;
+  local: LocalEngineCalls;
+} {
+  const local = cost.by_model.filter((m) => m.provider === LOCAL_PROVIDER);
+  const localCalls = local.reduce((n, m) => n + m.calls, 0);
+  const llmCalls = cost.calls - localCalls;
+  return {
+    // The local calls add no tokens, no cost and no unpriced call: only the counts change.
+    llm: {
+      ...cost,
+      calls: llmCalls,
+      // The traces' totals do not say whose the failures were; a local call fails only when
+      // every post of its chunk did. Bounded so that a count never says more failed than ran.
+      errors: Math.min(cost.errors, llmCalls),
+      by_model: cost.by_model.filter((m) => m.provider !== LOCAL_PROVIDER),
+    },
+    local: {
+      calls: localCalls,
+      duration_ms: local.reduce((n, m) => n + m.duration_ms, 0),
+    },
+  };
+}
+
+/**
+ * What an analysis's LLM calls cost, for a person: every traced LLM call (what was counted
+ * against the budget), with the calls of a model without a price said to be of unknown cost,
+ * never $0. The local engines' calls cost nothing and are not counted. Null when the analysis
+ * did not ask the LLM and made no LLM call; "no LLM calls" when it asked and made none (as the
+ * dashboard says it under "LLM cost").
+ */
+export function costText(cost: AnalysisCost, askedLlm: boolean): string | null {
+  const { llm } = splitLocalCalls(cost);
+  if (llm.calls === 0) return askedLlm ? 'LLM cost: no LLM calls' : null;
+  const calls = `${llm.calls} LLM call${llm.calls === 1 ? '' : 's'}${llm.errors > 0 ? ` (${llm.errors} failed)` : ''}`;
+  const tokens = `${llm.input_tokens} input and ${llm.output_tokens} output tokens`;
+  if (llm.unpriced_calls === llm.calls)
     return `LLM cost: unknown: ${calls}, ${tokens}, all of a model without a price`;
   const unpriced =
-    cost.unpriced_calls > 0
-      ? `; plus ${cost.unpriced_calls} call(s) of a model without a price, of unknown cost`
+    llm.unpriced_calls > 0
+      ? `; plus ${llm.unpriced_calls} call(s) of a model without a price, of unknown cost`
       : '';
-  return `LLM cost: $${cost.cost_usd} for ${calls}, ${tokens}${unpriced}`;
+  return `LLM cost: $${llm.cost_usd} for ${calls}, ${tokens}${unpriced}`;
+}
+
+/** An analysis's settled chunks and processed posts, as its status lines say them. */
+function countsText(a: AnalysisRow): string {
+  const failed = a.chunks_failed > 0 ? ` (${a.chunks_failed} dead-lettered)` : '';
+  return `${a.chunks_done + a.chunks_failed}/${a.chunk_count} chunks${failed}, ${a.posts_processed} posts`;
+}
+
+function errorMessageOf(error: Record<string, unknown> | null): string | undefined {
+  return typeof error?.message === 'string' ? error.message : undefined;
+}
+
+/** A pause waits for someone (a budget raised, then a retry): said, and not a success. */
+function pausedHint(id: string, reason: string | undefined): void {
+  process.stderr.write(
+    `${reason ? `${reason}\n` : ''}resume it with: socialpulse analyses retry ${id}\n`,
+  );
+}
+
+/**
+ * The id of the analysis's latest event: where a follower that wants only what happens from now
+ * on resumes (Last-Event-ID). Read through the latest run's events, a page at a time: the
+ * repository has no read of the last id alone, and a run has an event per chunk at most.
+ */
+async function latestEventId(c: Queryable, analysisId: string): Promise<number> {
+  const PAGE = 1000;
+  let last = await eventBeforeLatestRun(c, analysisId);
+  for (;;) {
+    const events = await eventsAfter(c, analysisId, last, PAGE);
+    last = events.at(-1)?.id ?? last;
+    if (events.length < PAGE) return last;
+  }
 }
 
 /** The job summary's event: the text, or null with why there is none. */
@@ -679,9 +789,14 @@ async function follow(
   workspaceId: string,
   id: string,
   chunks: number,
-  /** Events after this id are shown: 0 for all of them. */
-  afterEventId = 0,
+  /**
+   * Where to start: events after `afterEventId` are shown (0: all of them); `state`, the
+   * analysis as it was read at that event, when the follow starts mid-run (the bar starts at its
+   * counts, and a run already over waits only for its job summary).
+   */
+  from: { afterEventId: number; state?: AnalysisRow } = { afterEventId: 0 },
 ): Promise<void> {
+  const { afterEventId, state } = from;
   const hub = new AnalysisEventHub(ctx.db.pool, ctx.db.url);
   const abort = new AbortController();
   const onSignal = (): void => abort.abort();
@@ -698,7 +813,10 @@ async function follow(
         Presets.shades_classic,
       )
     : null;
-  bar?.start(chunks, 0, { posts: 0, eta_server: etaText(null) });
+  bar?.start(chunks, state ? state.chunks_done + state.chunks_failed : 0, {
+    posts: state?.posts_processed ?? 0,
+    eta_server: etaText(null),
+  });
   let estimate: { at: number; text: string } | null = null;
   const estimateNow = async (done: number): Promise<string> => {
     if (done >= chunks) return etaText(0);
@@ -710,10 +828,18 @@ async function follow(
     estimate = { at: Date.now(), text: etaText(seconds) };
     return estimate.text;
   };
-  let final = 'interrupted';
+  // A run whose final event is already past waits only for its job summary's.
+  const ended = state !== undefined && TERMINAL_EVENTS.has(state.status) ? state.status : undefined;
+  let final = ended ?? 'interrupted';
   let reason: string | undefined;
   let summary: SummaryOutcome | null = null;
-  let askedLlm = false;
+  let askedLlm =
+    (ended === 'completed' || ended === 'completed_with_errors') &&
+    state?.engines.includes('llm') === true;
+  if (askedLlm) {
+    bar?.stop();
+    process.stderr.write('waiting for the job summary…\n');
+  }
   try {
     for await (const event of hub.follow(workspaceId, id, afterEventId, abort.signal, {
       untilOver: true,
@@ -763,15 +889,13 @@ async function follow(
   }
   if (askedLlm && !abort.signal.aborted)
     process.stdout.write(`${summaryText(summary, SUMMARY_GRACE_SECONDS)}\n`);
-  const cost = costText(
-    presentCost(await withTenant(ctx.db.pool, scope, (c) => traceTotals(c, id))),
-  );
+  const { totals, engines } = await withTenant(ctx.db.pool, scope, async (c) => ({
+    totals: await traceTotals(c, id),
+    engines: (await findAnalysis(c, workspaceId, id))?.engines ?? [],
+  }));
+  const cost = costText(presentCost(totals), engines.includes('llm'));
   if (cost) process.stdout.write(`${cost}\n`);
   process.stdout.write(`analysis ${id}: ${final} (details: socialpulse analyses show ${id})\n`);
-  // A pause waits for someone (a budget raised, then a retry): said, and not a success.
-  if (final === 'paused')
-    process.stderr.write(
-      `${reason ? `${reason}\n` : ''}resume it with: socialpulse analyses retry ${id}\n`,
-    );
+  if (final === 'paused') pausedHint(id, reason);
   process.exitCode = ANALYSIS_EXIT_CODES[final] ?? 1;
 }

@@ -31,7 +31,7 @@ import { parseJsonArray } from '../../domain/imports/json-array-parser.js';
 import type { ParsedItem, ProblemItem } from '../../domain/imports/parsed-item.js';
 import { coerceCsvValues } from '../../domain/imports/record-validator.js';
 import { AppError, describeIoError, errnoCode } from '../../errors.js';
-import { loadCategoryRules, openInput, openOutput } from '../files.js';
+import { commandLinePath, loadCategoryRules, openInput, openOutput } from '../files.js';
 import { EXIT_DATA_ERRORS } from '../output.js';
 
 export const ANALYZE_BATCH_SIZE = 100;
@@ -660,8 +660,9 @@ export function registerAnalyzeCommand(program: Command): void {
     .argument(
       '<file>',
       'posts with id (or external_id) and text: JSON Lines, CSV with a header row (the import format, as export --format csv writes it) or a JSON array; or - for stdin',
+      commandLinePath,
     )
-    .option('-o, --out <file>', 'output JSON Lines file, or - for stdout', '-')
+    .option('-o, --out <file>', 'output JSON Lines file, or - for stdout', commandLinePath, '-')
     .addOption(
       new Option(
         '--format <format>',
@@ -679,10 +680,12 @@ export function registerAnalyzeCommand(program: Command): void {
     .option(
       '--categories <file>',
       'category rules: a JSON array of {id, keywords?, hashtags?}, as the analysis-settings API takes them',
+      commandLinePath,
     )
     .option(
       '--corpus-keywords <file>',
       `after the run, write the corpus's top ${CORPUS_KEYWORDS_TOP} keywords and two-word phrases to this file (or -): a JSON array of {term, score}, score = the term's count in all posts times its IDF, terms in at least 2 posts`,
+      commandLinePath,
     )
     .addHelpText('after', EXIT_STATUS_HELP)
     .action(async (file: string, flags: AnalyzeFlags) => runAnalyze(file, flags));

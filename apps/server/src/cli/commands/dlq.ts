@@ -9,13 +9,13 @@ import {
   type DeadLetter,
 } from '../../db/repos/dead-letters.repo.js';
 import { insertAuditEntry } from '../../db/repos/audit.repo.js';
-import { findWorkspaceIdByName } from '../../db/repos/workspaces.repo.js';
 import { withTenant } from '../../db/tenant.js';
 import {
   discardDeadLetter,
   replayDeadLetter,
 } from '../../domain/collection/connections.service.js';
 import { withDatabase, type CommandContext, type DatabaseFlags } from '../context.js';
+import { resolveWorkspace } from '../workspaces.js';
 
 interface ListFlags extends DatabaseFlags {
   workspace?: string;
@@ -33,9 +33,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export async function workspaceIdOf(ctx: CommandContext, nameOrId: string): Promise<string> {
   if (UUID.test(nameOrId)) return nameOrId;
-  const id = await findWorkspaceIdByName(ctx.db.pool, nameOrId);
-  if (!id) throw new AppError('not_found', `No workspace named "${nameOrId}"`);
-  return id;
+  return resolveWorkspace(ctx.db, nameOrId);
 }
 
 function line(d: DeadLetter): string {

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { postExportFilterSchema } from '@socialpulse/contracts';
 import { AppError } from '../../errors.js';
-import { findWorkspaceIdByName } from '../../db/repos/workspaces.repo.js';
 import { tenantRunner } from '../../db/tenant.js';
 import { insertAuditEntry } from '../../db/repos/audit.repo.js';
 import {
@@ -11,7 +10,8 @@ import {
 } from '../../domain/posts/export.service.js';
 import { toFilter } from '../../domain/posts/posts.service.js';
 import { withDatabase, type DatabaseFlags } from '../context.js';
-import { openOutput, writeOutput } from '../files.js';
+import { commandLinePath, openOutput, writeOutput } from '../files.js';
+import { resolveWorkspace } from '../workspaces.js';
 
 interface ExportFlags extends DatabaseFlags {
   workspace: string;
@@ -30,7 +30,7 @@ export function registerExportCommand(program: Command): void {
     .description('Export posts as CSV or JSON Lines in the import format (streamed)')
     .requiredOption('-w, --workspace <name>', 'workspace to export')
     .option('-f, --format <format>', 'csv or jsonl', 'jsonl')
-    .option('-o, --out <file>', 'output file, or - for stdout', '-')
+    .option('-o, --out <file>', 'output file, or - for stdout', commandLinePath, '-')
     .option('--platform <platform>', 'only this platform')
     .option('--account <handle>', 'only this account')
     .option('--since <iso>', 'posts created at or after this instant')
@@ -60,9 +60,7 @@ export function registerExportCommand(program: Command): void {
         );
       }
       await withDatabase(flags, async ({ db }) => {
-        const workspaceId = await findWorkspaceIdByName(db.pool, flags.workspace);
-        if (!workspaceId)
-          throw new AppError('not_found', `No workspace named "${flags.workspace}"`);
+        const workspaceId = await resolveWorkspace(db, flags.workspace);
         // Written whole or not at all: a failed export leaves an existing file as it was.
         const output = await openOutput(flags.out);
         const scoped = tenantRunner(db.pool, { workspaceId, userId: null });

@@ -13,8 +13,9 @@ import { createWorkspace } from '../../domain/workspaces/workspaces.service.js';
 import { importPosts, type ImportSource } from '../../domain/imports/import.service.js';
 import { prepareFileImport, type PreparedImport } from '../../domain/imports/import-source.js';
 import { withDatabase, type DatabaseFlags } from '../context.js';
-import { openOutput, type AnalyzeOutput } from '../files.js';
-import { EXIT_DATA_ERRORS } from '../output.js';
+import { commandLinePath, commandLinePaths, openOutput, type AnalyzeOutput } from '../files.js';
+import { EXIT_DATA_ERRORS, EXIT_USAGE } from '../output.js';
+import { unknownWorkspace } from '../workspaces.js';
 
 const DEFAULT_REJECTS = 'socialpulse-rejects.jsonl';
 
@@ -22,7 +23,7 @@ interface ImportFlags extends DatabaseFlags {
   workspace: string;
   format?: string;
   rejects?: string;
-  create: boolean;
+  createWorkspace?: boolean;
 }
 
 export function registerImportCommand(program: Command): void {
@@ -32,17 +33,21 @@ export function registerImportCommand(program: Command): void {
       "Import posts from CSV, JSON Lines or JSON array files, or from the platforms' own data exports " +
         '(X archive, Instagram, TikTok, YouTube Takeout / Studio; see docs/import-format.md)',
     )
-    .argument('<files...>', 'files to import, in order')
-    .requiredOption('-w, --workspace <name>', 'workspace to import into')
+    .argument('<files...>', 'files to import, in order', commandLinePaths)
+    .requiredOption('-w, --workspace <name>', 'workspace to import into (name or id)')
     .option(
       '-f, --format <format>',
       `${importFormats.join(', ')} (default: detected from each file's content and name)`,
     )
     .option(
       '--rejects <file>',
-      `where to write rejected records as JSON lines (default: ${DEFAULT_REJECTS} in the working directory, else in the system's temporary directory when the working directory cannot be written)`,
+      `where to write rejected records as JSON lines (default: ${DEFAULT_REJECTS} in the working directory, replaced by each run that rejects records, else in the system's temporary directory when the working directory cannot be written)`,
+      commandLinePath,
     )
-    .option('--no-create', 'fail instead of creating a missing workspace')
+    .option(
+      '--create-workspace',
+      'create the --workspace when there is none of that name (without it, an unknown name is an error)',
+    )
     .option('--database-url <url>', 'PostgreSQL URL (DATABASE_URL)')
     .option('--data-dir <dir>', 'data directory (DATA_DIR)')
     .addHelpText(
@@ -50,6 +55,8 @@ export function registerImportCommand(program: Command): void {
       `
 Exit status:
   0   every record was imported (inserted, updated or unchanged)
+  ${EXIT_USAGE}  no workspace of that name (the known ones are listed, closest
+      first): nothing was imported; --create-workspace creates it
   1   the import failed: a bad option, a missing or unreadable file, a
       --rejects file that cannot be written, a file whose format cannot be
       read, the database (records rejected until then stay listed)
@@ -106,7 +113,7 @@ async function runImport(files: string[], flags: ImportFlags): Promise<void> {
     file: stat.isFile() ? stat : null,
     name: files[i] ?? '',
   }));
-  let rejectsPath = flags.rejects ?? DEFAULT_REJECTS;
+  let rejectsPath = flags.rejects ?? commandLinePath(DEFAULT_REJECTS);
   let rejectsOutput;
   try {
     rejectsOutput = await openOutput(rejectsPath, inputs, { flag: '--rejects' });
@@ -133,7 +140,9 @@ async function runImport(files: string[], flags: ImportFlags): Promise<void> {
     // The batches written before the failure stay imported: their rejects are kept with them.
     try {
       if (await rejects.settle())
-        process.stderr.write(`Records rejected before the failure are listed in ${rejectsPath}\n`);
+        process.stderr.write(
+          `Records rejected before the failure are listed in ${path.resolve(rejectsPath)}\n`,
+        );
     } catch (settleError) {
       // Reported beside the failure, which stays the one that decides the exit.
       process.stderr.write(
@@ -201,10 +210,12 @@ async function importAll(
   await withDatabase(flags, async ({ db, config }) => {
     let workspaceId = await findWorkspaceIdByName(db.pool, flags.workspace);
     if (!workspaceId) {
-      if (!flags.create)
-        throw new AppError(
-          'not_found',
-          `No workspace named "${flags.workspace}" (drop --no-create to create it)`,
+      // A typo must not import into a new, empty workspace beside the one meant.
+      if (!flags.createWorkspace)
+        throw await unknownWorkspace(
+          db,
+          flags.workspace,
+          `add --create-workspace to create "${flags.workspace}"`,
         );
       // The operator's workspace belongs to the instance admin (or to the first one to sign up).
       const admin = await findFirstInstanceAdmin(db.pool);
@@ -260,8 +271,11 @@ async function importAll(
       );
     }
     if (await rejects.settle()) {
-      process.stdout.write(
-        `Rejected records (file, line, field, reason) are listed in ${rejects.name}\n`,
+      // On stderr, with the summaries' count, wherever the file went: the default one is
+      // replaced by each run that rejects records, or is in the temporary directory.
+      const where = path.resolve(rejects.name);
+      process.stderr.write(
+        `${totals.rejected} rejected record${totals.rejected === 1 ? '' : 's'} (file, line, field, reason) written to ${where}${flags.rejects === undefined ? ' (the default --rejects file, replaced by each import that rejects records)' : ''}\n`,
       );
     }
     // Scripts must be able to tell: the valid records are imported, some were not.

@@ -3,28 +3,19 @@ import { apiKeyScopeSchema } from '@socialpulse/contracts';
 import { AppError } from '../../errors.js';
 import { insertAuditEntry } from '../../db/repos/audit.repo.js';
 import { findApiKeyByPrefixInWorkspace, revokeApiKey } from '../../db/repos/api-keys.repo.js';
-import { findWorkspaceIdByName } from '../../db/repos/workspaces.repo.js';
 import { withTenant } from '../../db/tenant.js';
 import { createApiKey } from '../../domain/auth/auth.service.js';
 import { withOwnerConnection } from '../../db/pool.js';
 import { createSecretBox } from '../../domain/auth/secret-box.js';
 import { reencryptSecrets } from '../../domain/auth/key-rotation.js';
 import { withDatabase, type DatabaseFlags } from '../context.js';
+import { resolveWorkspace } from '../workspaces.js';
 
 interface KeyFlags extends DatabaseFlags {
   workspace: string;
   name?: string;
   scopes?: string;
   expires?: string;
-}
-
-async function workspaceIdOf(
-  pool: Parameters<typeof findWorkspaceIdByName>[0],
-  name: string,
-): Promise<string> {
-  const id = await findWorkspaceIdByName(pool, name);
-  if (!id) throw new AppError('not_found', `No workspace named "${name}"`);
-  return id;
 }
 
 export function registerKeysCommand(program: Command): void {
@@ -52,7 +43,7 @@ export function registerKeysCommand(program: Command): void {
       if (expiresAt && Number.isNaN(expiresAt.getTime()))
         throw new AppError('validation_failed', `--expires is not a date: ${flags.expires ?? ''}`);
       await withDatabase(flags, async ({ db }) => {
-        const workspaceId = await workspaceIdOf(db.pool, flags.workspace);
+        const workspaceId = await resolveWorkspace(db, flags.workspace);
         const { key, record } = await createApiKey(
           db.pool,
           {
@@ -81,7 +72,7 @@ export function registerKeysCommand(program: Command): void {
     .option('--data-dir <dir>', 'data directory (DATA_DIR)')
     .action(async (key: string, flags: KeyFlags) => {
       await withDatabase(flags, async ({ db }) => {
-        const workspaceId = await workspaceIdOf(db.pool, flags.workspace);
+        const workspaceId = await resolveWorkspace(db, flags.workspace);
         await withTenant(db.pool, { workspaceId, userId: null }, async (c) => {
           const found = await findApiKeyByPrefixInWorkspace(c, workspaceId, key);
           if (!found) throw new AppError('not_found', `No API key ${key} in "${flags.workspace}"`);

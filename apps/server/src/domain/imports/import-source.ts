@@ -22,7 +22,7 @@ import {
   STUDIO_TABLE_ENTRY,
   TAKEOUT_VIDEOS_ENTRY,
 } from './youtube-export.js';
-import { isZip, openArchive, type Archive } from './zip-archive.js';
+import { isZip, openArchive, type Archive, type ArchiveLimits } from './zip-archive.js';
 
 export const exportReaders: Record<
   ExportImportFormat,
@@ -159,6 +159,11 @@ export interface PrepareOptions {
   hint?: ImportFormat | null | undefined;
   /** Where to spool a zip that arrives as a stream (default: the OS temporary directory). */
   tempDir?: string;
+  /**
+   * What a zip may inflate to (config.import: IMPORT_MAX_INFLATED_BYTES and its kin); unset
+   * ones take DEFAULT_ARCHIVE_LIMITS.
+   */
+  limits?: Partial<ArchiveLimits> | undefined;
 }
 
 const noClose = (): Promise<void> => Promise.resolve();
@@ -193,6 +198,9 @@ function fromArchive(
   }
   const format = explicit ?? exportFormatOfArchive(archive);
   if (format === null || format === undefined) {
+    // Only the entries within IMPORT_MAX_ARCHIVE_ENTRIES were listed: that limit is the reason.
+    const failure = archive.limitExceeded?.() ?? null;
+    if (failure !== null) throw failure;
     throw new AppError(
       'unsupported_media_type',
       `${fileName ?? 'The zip'} holds none of the known exports (X data/tweets.js, Instagram content/posts_1.json, TikTok user_data.json, YouTube Takeout videos.csv or Studio "Table data.csv"); name the format if it is one of them`,
@@ -203,9 +211,34 @@ function fromArchive(
   return {
     format,
     fileName,
-    items: (options) => exportReaders[format]({ kind: 'archive', archive, label }, options),
+    items: (options) =>
+      failOnArchiveLimit(
+        archive,
+        exportReaders[format]({ kind: 'archive', archive, label }, options),
+      ),
     close,
   };
+}
+
+/**
+ * An export reader's items, until the archive crosses a limit: then the import fails with it.
+ * The readers report an entry's read error as a reject and read on (a damaged entry still gives
+ * its records), which for a limit would end the run `completed`, the bomb a mere reject.
+ */
+async function* failOnArchiveLimit(
+  archive: Archive,
+  items: AsyncGenerator<ParsedItem>,
+): AsyncGenerator<ParsedItem> {
+  const check = (): void => {
+    const failure = archive.limitExceeded?.() ?? null;
+    if (failure !== null) throw failure;
+  };
+  check();
+  for await (const item of items) {
+    check();
+    yield item;
+  }
+  check();
 }
 
 function fromBytes(
@@ -275,7 +308,7 @@ export async function prepareFileImport(
   }
   const first = head.subarray(0, read);
   if (isZip(first)) {
-    const archive = await openArchive(file);
+    const archive = await openArchive(file, { label: file, limits: options.limits });
     try {
       return fromArchive(archive, file, options.format, noClose);
     } catch (error) {
@@ -353,7 +386,10 @@ export async function prepareStreamImport(
   try {
     const file = path.join(dir, 'upload.zip');
     await pipeline(Readable.from(stream), createWriteStream(file));
-    const archive = await openArchive(file);
+    const archive = await openArchive(file, {
+      label: fileName ?? 'upload.zip',
+      limits: options.limits,
+    });
     try {
       return fromArchive(archive, fileName, options.format, cleanup);
     } catch (error) {

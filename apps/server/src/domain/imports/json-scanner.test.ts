@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { corruptJson, jsonCorruption } from '../../../test/support/json-corruption.js';
@@ -117,5 +118,95 @@ describe('scanJson: a broken element that runs over its neighbours', () => {
       ),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('scanJson: insignificant bytes are bounded by the record limit', () => {
+  const LIMIT = { maxRecordBytes: 4096 };
+
+  /** `body` in 1 KiB chunks, counting the bytes the scanner pulled. */
+  function metered(body: string): { source: Readable; pulled: () => number } {
+    let pulled = 0;
+    const bytes = Buffer.from(body);
+    function* source(): Generator<Buffer> {
+      for (let at = 0; at < bytes.length; at += 1024) {
+        const chunk = bytes.subarray(at, at + 1024);
+        pulled += chunk.length;
+        yield chunk;
+      }
+    }
+    return { source: Readable.from(source()), pulled: () => pulled };
+  }
+
+  const summary = (items: ParsedItem[]) =>
+    items.map((i) =>
+      i.kind === 'record' ? i.value.external_id : [i.line, i.reason, i.refusesFile ?? false],
+    );
+
+  it("refuses the review's bomb (an array of nothing but spaces) without reading it to the end", async () => {
+    const { source, pulled } = metered(`window.YTD.tweets.part0 = [${' '.repeat(1 << 20)}]`);
+    const items = await collect(readXArchive({ kind: 'bytes', source, label: null }, LIMIT));
+    expect(summary(items)).toEqual([
+      [
+        1,
+        'more than 4096 bytes of whitespace in a row between values (lines 1–1), past the record limit (IMPORT_MAX_RECORD_BYTES): not a platform export',
+        true,
+      ],
+    ]);
+    // The stream reads a few chunks ahead; the megabyte after them is never pulled.
+    expect(pulled()).toBeLessThan(64 * 1024);
+  });
+
+  it('keeps the records before a run of blank lines, then refuses the file from where the run began', async () => {
+    const body = `window.YTD.tweets.part0 = [\n${JSON.stringify(tweet('1'))},\n${'\n'.repeat(5000)}${JSON.stringify(tweet('2'))}\n]`;
+    for (const size of [7, body.length]) {
+      const items = await collect(
+        readXArchive({ kind: 'bytes', source: chunked(body, size), label: null }, LIMIT),
+      );
+      expect(summary(items)).toEqual([
+        '1',
+        [
+          2,
+          expect.stringMatching(
+            /^more than 4096 bytes of whitespace in a row between values \(lines 2–4099\)/,
+          ) as unknown,
+          true,
+        ],
+      ]);
+    }
+  });
+
+  it('counts blanks before the document and after it too (semicolons included)', async () => {
+    for (const body of [`${' '.repeat(5000)}[{"id":1}]`, `[{"id":1}]${'; \n'.repeat(2000)}`]) {
+      const events: ScanEvent[] = await collect(
+        scanJson(chunked(body, 100), { ...LIMIT, isTarget: (p) => p.length === 0 }),
+      );
+      const problems = events.flatMap((e) => (e.kind === 'problem' ? [e.item] : []));
+      expect(problems).toEqual([
+        expect.objectContaining({
+          refusesFile: true,
+          reason: expect.stringContaining('more than 4096 bytes of whitespace') as unknown,
+        }),
+      ]);
+    }
+  });
+
+  it('leaves alone blanks inside strings, and indentation that any non-blank byte interrupts', async () => {
+    const pretty = JSON.stringify(
+      { note: ' '.repeat(10_000), items: [{ id: 1, pad: ' '.repeat(3000) }, { id: 2 }] },
+      null,
+      2,
+    );
+    const events: ScanEvent[] = await collect(
+      scanJson(chunked(pretty, 512), {
+        maxRecordBytes: 65536,
+        isTarget: (p) => formatPath(p) === 'items',
+      }),
+    );
+    expect(
+      events.map((e) =>
+        e.kind === 'element' && e.item.kind === 'record' ? e.item.value.id : e.kind,
+      ),
+    ).toEqual([1, 2]);
   });
 });

@@ -385,6 +385,9 @@ export async function* scanJson(
   let tokenSize = 0;
   let tokenRole: 'key' | 'scalar' | null = null;
   let literal = false;
+  // Blanks (and, after the document, semicolons) in a row outside strings, and where they began.
+  let blanks = 0;
+  let blanksFrom = 1;
 
   const problem = (reason: string, value: string | null = null, at = lines.line): ScanEvent => ({
     kind: 'problem',
@@ -536,6 +539,33 @@ export async function* scanJson(
           (doc.mode === 'start' || doc.mode === 'prefix')
         )
           continue;
+
+        // Blanks between values cost a turn of this loop each and make nothing: a run longer
+        // than any record is no export's (a zip of spaces inflates a thousandfold), and the
+        // file is refused rather than spun through.
+        if (isSpace(b) || (b === Ch.Semicolon && doc.mode === 'done')) {
+          const quoted =
+            capture === null ? inString : capture.state === 'element' && capture.inString;
+          if (!quoted) {
+            if (blanks === 0) blanksFrom = b === Ch.Newline ? lines.line - 1 : lines.line;
+            blanks += 1;
+            if (blanks > options.maxRecordBytes) {
+              doc.mode = 'failed';
+              yield {
+                kind: 'problem',
+                item: {
+                  kind: 'problem',
+                  line: blanksFrom,
+                  field: null,
+                  reason: `more than ${options.maxRecordBytes} bytes of whitespace in a row between values (lines ${blanksFrom}–${lines.line}), past the record limit (IMPORT_MAX_RECORD_BYTES): not a platform export`,
+                  value: null,
+                  refusesFile: true,
+                },
+              };
+              break;
+            }
+          }
+        } else blanks = 0;
 
         if (doc.mode === 'prefix') {
           prefixBytes += 1;

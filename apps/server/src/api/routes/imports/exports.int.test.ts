@@ -323,6 +323,26 @@ describe.skipIf(databaseUnavailable() !== '')(
       }
     });
 
+    it('applies the configured zip limits (IMPORT_MAX_ARCHIVE_ENTRIES) to an upload', async () => {
+      const body = readFileSync(path.join(fixtures, X_ZIP));
+      const strict = await buildTestApp(db, { IMPORT_MAX_ARCHIVE_ENTRIES: '1' });
+      try {
+        const caller = callerFor(strict, await signUpUser(strict));
+        const ws = await createWorkspace(caller, 'Strict');
+        const res = await caller.inject({
+          method: 'POST',
+          url: `/v1/workspaces/${ws.id}/imports`,
+          headers: { 'content-type': 'application/zip' },
+          payload: body,
+        });
+        expect(res.statusCode, res.body).toBeGreaterThanOrEqual(400);
+        expect(res.body).toContain('IMPORT_MAX_ARCHIVE_ENTRIES');
+        expect(spooled()).toEqual([]);
+      } finally {
+        await strict.close();
+      }
+    });
+
     it('imports every sample export through the CLI, detected per file, rejects written with their entry', async () => {
       const env = { DATABASE_URL: db.url, DATA_DIR: dir };
       // Two runs: the truncated archive repeats tweets of the full one, and Studio rows the Takeout videos.
@@ -343,6 +363,7 @@ describe.skipIf(databaseUnavailable() !== '')(
             ...group.map((e) => path.join(fixtures, e.file)),
             '--workspace',
             workspace,
+            '--create-workspace',
             '--rejects',
             rejectsFile,
           ],

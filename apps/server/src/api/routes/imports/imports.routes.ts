@@ -125,7 +125,7 @@ export async function registerImportRoutes(app: ZodApp, deps: AppDeps): Promise<
           prepared = await prepareStreamImport(
             limitBytes(chunks, deps.config.import.maxBytes),
             request.query.file_name ?? null,
-            { format: explicit, hint },
+            { format: explicit, hint, limits: deps.config.import },
           );
           run = await importPosts(pool, prepared, {
             workspaceId,
