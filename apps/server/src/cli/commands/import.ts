@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { Presets, SingleBar } from 'cli-progress';
 import { importFormats, importFormatSchema, type ImportFormat } from '@socialpulse/contracts';
-import { isInteractiveTerminal } from '../../config.js';
+import { isInteractiveTerminal, loadConfig } from '../../config.js';
 import { AppError, describeIoError } from '../../errors.js';
 import type { RejectRecord } from '../../db/repos/imports.repo.js';
 import { findFirstInstanceAdmin } from '../../db/repos/users.repo.js';
@@ -12,7 +12,7 @@ import { findWorkspaceIdByName } from '../../db/repos/workspaces.repo.js';
 import { createWorkspace } from '../../domain/workspaces/workspaces.service.js';
 import { importPosts, type ImportSource } from '../../domain/imports/import.service.js';
 import { prepareFileImport, type PreparedImport } from '../../domain/imports/import-source.js';
-import { withDatabase, type DatabaseFlags } from '../context.js';
+import { overridesFrom, withDatabase, type DatabaseFlags } from '../context.js';
 import { commandLinePath, commandLinePaths, openOutput, type AnalyzeOutput } from '../files.js';
 import { EXIT_DATA_ERRORS, EXIT_USAGE } from '../output.js';
 import { unknownWorkspace } from '../workspaces.js';
@@ -128,11 +128,13 @@ async function runImport(files: string[], flags: ImportFlags): Promise<void> {
   // Every file's format is settled (and every archive opened) before the database is.
   const plan: { file: string; size: number; prepared: PreparedImport }[] = [];
   try {
+    // The zip limits (IMPORT_MAX_INFLATED_BYTES and its kin) bound the archives opened here.
+    const limits = loadConfig(overridesFrom(flags)).import;
     for (const [i, file] of files.entries()) {
       plan.push({
         file,
         size: stats[i]?.size ?? 0,
-        prepared: await prepareFileImport(file, { format }),
+        prepared: await prepareFileImport(file, { format, limits }),
       });
     }
     await importAll(plan, flags, rejects);

@@ -341,6 +341,13 @@ describe.skipIf(databaseUnavailable() !== '')(
       } finally {
         await strict.close();
       }
+      // The CLI reads the same settings.
+      const cli = await runCli(
+        ['import', path.join(fixtures, X_ZIP), '--workspace', 'Strict CLI', '--create-workspace'],
+        { DATABASE_URL: db.url, DATA_DIR: dir, IMPORT_MAX_ARCHIVE_ENTRIES: '1' },
+      );
+      expect(cli.code).not.toBe(0);
+      expect(cli.stderr).toContain('IMPORT_MAX_ARCHIVE_ENTRIES');
     });
 
     it('imports every sample export through the CLI, detected per file, rejects written with their entry', async () => {
