@@ -10,6 +10,7 @@ import { Posts } from './pages/Posts.js';
 import { ResetPassword } from './pages/ResetPassword.js';
 import { Setup } from './pages/Setup.js';
 import { SignIn } from './pages/SignIn.js';
+import { SignUp } from './pages/SignUp.js';
 import { Link, useLocation } from './router.js';
 import { ErrorAlert, PageHeading } from './ui.js';
 
@@ -52,6 +53,8 @@ function page(url: URL): ReactNode {
       return <Home />;
     case '/sign-in':
       return <SignIn next={url.searchParams.get('next')} />;
+    case '/sign-up':
+      return <SignUp />;
     case '/forgot-password':
       return <ForgotPassword />;
     case '/reset-password':
@@ -86,8 +89,11 @@ function page(url: URL): ReactNode {
  */
 export function App() {
   const url = useLocation();
+  // A workspace's pages are tables of posts, analyses, members and connections: they get the
+  // room of a desktop screen; the account pages keep the narrow column that suits forms.
+  const wide = url.pathname.startsWith('/workspaces/');
   return (
-    <>
+    <div className={wide ? 'shell shell-wide' : 'shell'}>
       <header>
         <p className="brand">
           <Link to="/">SocialPulse</Link>
@@ -100,6 +106,6 @@ export function App() {
       <footer>
         <a href="/docs">API documentation</a>
       </footer>
-    </>
+    </div>
   );
 }

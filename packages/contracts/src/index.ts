@@ -7,3 +7,4 @@ export * from './auth.js';
 export * from './text.js';
 export * from './analyses.js';
 export * from './connections.js';
+export * from './instance.js';

@@ -204,7 +204,7 @@ describe.skipIf(webTestsUnavailable() !== '')('web app: category rules (Chromium
     await category(page, 1).getByLabel('Keywords').fill('love, great work');
     await page.getByRole('button', { name: 'Save categories' }).click();
     expect(await alertText(page)).toBe(
-      'body.categories.1.keywords.0: category "pizza": keyword "the best pizza in new york" has 6 words, and phrases match up to 5',
+      'Keywords: category "pizza": keyword "the best pizza in new york" has 6 words, and phrases match up to 5',
     );
     // Nothing was stored, and nothing typed is lost; the field the server named is marked.
     expect(await storedRules()).toEqual([{ id: 'praise', keywords: ['love'] }]);

@@ -170,6 +170,16 @@ describe.skipIf(webTestsUnavailable() !== '')('web app: connections (Chromium)',
     await page.reload();
     await table(page).waitFor();
     expect(await page.getByText(/^Connected @/).count()).toBe(0);
+
+    // Connected again without an interval: the account keeps its 45 minutes.
+    await page.setViewportSize({ width: 1280, height: 900 });
+    const again = page.getByRole('form', { name: "Connect with the platform's sign-in" });
+    expect(await again.getByLabel('Collect new posts every (minutes)').inputValue()).toBe('');
+    await again.getByRole('button', { name: 'Connect X' }).click();
+    await announced(page, `Connected @${account.handle} on X. Its first sync starts shortly.`);
+    expect(await storedConnections()).toEqual([
+      expect.objectContaining({ platform: 'x', status: 'active', poll_minutes: 45 }),
+    ]);
   });
 
   it('says what the platform refused when the consent is denied', async () => {
@@ -234,7 +244,7 @@ describe.skipIf(webTestsUnavailable() !== '')('web app: connections (Chromium)',
     await token.fill('not a token');
     await form.getByRole('button', { name: 'Connect', exact: true }).click();
     expect(await visibleText(form.getByRole('alert'))).toMatch(
-      /^body\.credentials\.access_token: access_token may hold only visible ASCII characters/,
+      /^Access token may hold only visible ASCII characters/,
     );
     await expect.poll(() => token.getAttribute('aria-invalid'), { timeout: 10_000 }).toBe('true');
 

@@ -4,6 +4,7 @@ import {
   api,
   ApiError,
   isPassing,
+  messageOf,
   type Analysis,
   type AnalysisResult,
   type Page,
@@ -65,7 +66,7 @@ function readsEnded(error: unknown): string {
   const shown = 'What is shown is the analysis as it was last read.';
   if (error instanceof ApiError && (error.status === 404 || error.status === 403))
     return `This analysis can no longer be read: it was deleted, or your access to its workspace changed. ${shown}`;
-  return `The analysis could not be read again (${error instanceof Error ? error.message : String(error)}). ${shown}`;
+  return `The analysis could not be read again (${messageOf(error)}). ${shown}`;
 }
 
 /**
@@ -607,7 +608,7 @@ function Results({ path, analysis }: { path: string; analysis: Analysis }) {
         setNext(page.next_cursor);
         setError(null);
       },
-      (e: unknown) => live && setError(e instanceof Error ? e.message : String(e)),
+      (e: unknown) => live && setError(messageOf(e)),
     );
     return () => {
       live = false;
@@ -632,7 +633,7 @@ function Results({ path, analysis }: { path: string; analysis: Analysis }) {
     api<Analysis>('GET', path).then(
       () => window.location.assign(href),
       (e: unknown) =>
-        setError(e instanceof ApiError ? e.message : 'The export could not be started.'),
+        setError(e instanceof ApiError ? messageOf(e) : 'The export could not be started.'),
     );
   };
   const exportHref = (format: 'csv' | 'jsonl'): string =>

@@ -1,6 +1,6 @@
 import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import type { analysisSettingsSchema } from '@socialpulse/contracts';
-import { ApiError } from '../api.js';
+import { fieldOfError } from '../api.js';
 import { ErrorAlert, useAction } from '../ui.js';
 import type { SaveSettings } from './AnalysisSettings.js';
 
@@ -142,11 +142,8 @@ const SERVER_FIELD = /^categories\.(\d+)\.(id|keywords|hashtags)\b/;
 
 /** The field the server's first problem names ("categories.1.keywords.0"), if any. */
 function fieldOfServerError(error: unknown, sent: readonly DraftRule[]): FieldRef | null {
-  if (!(error instanceof ApiError)) return null;
-  const problems = (error.details as { problems?: unknown } | null)?.problems;
-  if (!Array.isArray(problems)) return null;
-  const field = (problems[0] as { field?: unknown } | undefined)?.field;
-  const match = typeof field === 'string' ? SERVER_FIELD.exec(field) : null;
+  const field = fieldOfError(error);
+  const match = field === null ? null : SERVER_FIELD.exec(field);
   // The rules were sent in the drafts' order, so the server's index is the draft's.
   const draft = match ? sent[Number(match[1])] : undefined;
   return match && draft ? { key: draft.key, field: match[2] as RuleField } : null;

@@ -1,4 +1,5 @@
 import { useEffect, useState, type FormEvent } from 'react';
+import type { AuthStatus } from '@socialpulse/contracts';
 import {
   api,
   currentUser,
@@ -13,11 +14,18 @@ import { ErrorAlert, Field, fieldText, PageHeading, useAction } from '../ui.js';
 
 type State =
   | { kind: 'loading' }
-  | { kind: 'signed_out' }
+  | { kind: 'signed_out'; status: AuthStatus | null }
   | { kind: 'signed_in'; me: Me; workspaces: WorkspaceList['data'] }
   | { kind: 'failed'; message: string };
 
 const count = new Intl.NumberFormat('en');
+
+/**
+ * How to get in, for a signed-out visitor: null when it cannot be read (the page then offers
+ * sign-in only, which works whatever the answer would have been).
+ */
+const authStatus = (): Promise<AuthStatus | null> =>
+  api<AuthStatus>('GET', '/v1/auth/status').catch(() => null);
 
 /** Who is signed in and their workspaces; or the way to sign in. */
 export function Home() {
@@ -35,7 +43,7 @@ export function Home() {
               me,
               workspaces: (await api<WorkspaceList>('GET', '/v1/workspaces')).data,
             }
-          : { kind: 'signed_out' };
+          : { kind: 'signed_out', status: await authStatus() };
         if (live) setState(next);
       } catch (error) {
         if (live) setState({ kind: 'failed', message: messageOf(error) });
@@ -49,12 +57,36 @@ export function Home() {
   if (state.kind === 'loading') return <p role="status">Loading…</p>;
   if (state.kind === 'failed') return <ErrorAlert error={state.message} />;
   if (state.kind === 'signed_out') {
+    const { status } = state;
+    if (status?.setup_pending)
+      return (
+        <section>
+          <PageHeading title="Welcome">Welcome</PageHeading>
+          <p>
+            <strong>Setup is pending:</strong> this SocialPulse has no account yet. Open the
+            one-time setup link that <code>npm start</code> printed when the server started (each
+            start prints a new one while no account exists) to create the admin account.
+          </p>
+          <p>
+            Or, on the server’s machine:{' '}
+            <code>
+              npm run socialpulse -- users create --email you@example.com --admin --password-stdin
+            </code>{' '}
+            (type the password, then Ctrl+D), and <Link to="/sign-in">sign in</Link>.
+          </p>
+        </section>
+      );
     return (
       <section>
         <PageHeading title="Welcome">Welcome</PageHeading>
         <p>
           You are not signed in. <Link to="/sign-in">Sign in</Link> to see your workspaces.
         </p>
+        {status?.signup_enabled && (
+          <p>
+            New here? <Link to="/sign-up">Create an account</Link>.
+          </p>
+        )}
       </section>
     );
   }
@@ -73,7 +105,12 @@ export function Home() {
           type="button"
           disabled={action.busy}
           onClick={() =>
-            void action.run(async () => (await signOut(), setState({ kind: 'signed_out' })))
+            void action.run(
+              async () => (
+                await signOut(),
+                setState({ kind: 'signed_out', status: await authStatus() })
+              ),
+            )
           }
         >
           Sign out

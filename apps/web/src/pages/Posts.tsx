@@ -1,8 +1,8 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import type { Platform, Post } from '@socialpulse/contracts';
-import { api, type Page, type Workspace } from '../api.js';
+import { ApiError, api, messageOf, type Page, type Workspace } from '../api.js';
 import { Link, navigate, useNotice } from '../router.js';
-import { Field, fieldText, PageHeading, ShowMore, TableScroll } from '../ui.js';
+import { ErrorAlert, Field, fieldText, PageHeading, ShowMore, TableScroll } from '../ui.js';
 import { count, dateTime, LoadError } from './analysis-parts.js';
 
 /** Every platform, by name (a Record: the compiler checks that none is missing). */
@@ -23,6 +23,8 @@ const platformNames: Record<Platform, string> = {
 };
 
 const PAGE_SIZE = 50;
+/** The API's longest search (its `q`), and the search field's. */
+const MAX_SEARCH = 500;
 const FIELDS = [
   'id',
   'platform',
@@ -41,7 +43,41 @@ type ListedPost = Partial<Post>;
 type State =
   | { kind: 'loading' }
   | { kind: 'failed'; error: unknown }
-  | { kind: 'ready'; workspace: Workspace; posts: ListedPost[]; nextCursor: string | null };
+  | {
+      kind: 'ready';
+      workspace: Workspace;
+      posts: ListedPost[];
+      nextCursor: string | null;
+      /** The search the server refused: the page stays, with the refusal and a way out. */
+      searchError: string | null;
+    };
+
+interface Filters {
+  q: string;
+  platform: Platform | '';
+  /** What the address asked for that the page left out, in words. */
+  ignored: string[];
+}
+
+const isPlatform = (value: string): value is Platform => Object.hasOwn(platformNames, value);
+
+/**
+ * The search in the address, as far as the page can run it: an address is anyone's to edit or
+ * mistype, and a filter the API would refuse must not cost the whole page.
+ */
+function filtersOf(params: URLSearchParams): Filters {
+  const ignored: string[] = [];
+  let q = params.get('q')?.trim() ?? '';
+  if (q.length > MAX_SEARCH) {
+    ignored.push(`the search, which is longer than ${MAX_SEARCH} characters`);
+    q = '';
+  }
+  const asked = params.get('platform') ?? '';
+  const platform = asked === '' || isPlatform(asked) ? asked : '';
+  if (asked !== platform)
+    ignored.push(`the platform “${asked}”, which is not one SocialPulse knows`);
+  return { q, platform, ignored };
+}
 
 const metric = (n: number | null | undefined): string =>
   n === null || n === undefined ? '—' : count.format(n);
@@ -53,7 +89,8 @@ const metric = (n: number | null | undefined): string =>
  */
 export function Posts({ workspaceId, params }: { workspaceId: string; params: URLSearchParams }) {
   const base = `/v1/workspaces/${workspaceId}`;
-  const filters = { q: params.get('q')?.trim() ?? '', platform: params.get('platform') ?? '' };
+  const filters = filtersOf(params);
+  const ignoredText = filters.ignored.join('; ');
   const [state, setState] = useState<State>({ kind: 'loading' });
   const [notice, dismissNotice] = useNotice();
   const query = (cursor: string | null): string => {
@@ -65,16 +102,52 @@ export function Posts({ workspaceId, params }: { workspaceId: string; params: UR
   };
   const firstPage = query(null);
 
+  // The address drops what the page left out, so that a reload or a copied link shows what the
+  // page shows (the history entry stays the same one).
+  useEffect(() => {
+    if (!ignoredText) return;
+    const kept = new URLSearchParams();
+    if (filters.q) kept.set('q', filters.q);
+    if (filters.platform) kept.set('platform', filters.platform);
+    const search = kept.toString();
+    window.history.replaceState(
+      window.history.state,
+      '',
+      `${window.location.pathname}${search ? `?${search}` : ''}`,
+    );
+  }, [ignoredText, filters.q, filters.platform]);
+
   useEffect(() => {
     let live = true;
     void (async () => {
       try {
         const [workspace, page] = await Promise.all([
           api<Workspace>('GET', base),
-          api<Page<ListedPost>>('GET', firstPage),
+          api<Page<ListedPost>>('GET', firstPage).catch((error: unknown) => {
+            // A search the server refuses (its own rules may be stricter than the page's
+            // checks) leaves the page standing; any other failure is the page's.
+            if (error instanceof ApiError && error.status === 400) return error;
+            throw error;
+          }),
         ]);
-        if (live)
-          setState({ kind: 'ready', workspace, posts: page.data, nextCursor: page.next_cursor });
+        if (!live) return;
+        setState(
+          page instanceof ApiError
+            ? {
+                kind: 'ready',
+                workspace,
+                posts: [],
+                nextCursor: null,
+                searchError: messageOf(page),
+              }
+            : {
+                kind: 'ready',
+                workspace,
+                posts: page.data,
+                nextCursor: page.next_cursor,
+                searchError: null,
+              },
+        );
       } catch (error) {
         if (live) setState({ kind: 'failed', error });
       }
@@ -86,7 +159,8 @@ export function Posts({ workspaceId, params }: { workspaceId: string; params: UR
 
   if (state.kind === 'loading') return <p role="status">Loading…</p>;
   if (state.kind === 'failed') return <LoadError error={state.error} />;
-  const { workspace, posts, nextCursor } = state;
+  const { workspace, posts, nextCursor, searchError } = state;
+  const allPosts = `/workspaces/${workspaceId}/posts`;
 
   const search = (event: FormEvent<HTMLFormElement>): void => {
     event.preventDefault();
@@ -117,6 +191,12 @@ export function Posts({ workspaceId, params }: { workspaceId: string; params: UR
         <Link to={`/workspaces/${workspaceId}/analyses`}>{workspace.name}</Link>
       </p>
       <PageHeading title={`Posts · ${workspace.name}`}>Posts</PageHeading>
+      {ignoredText && (
+        <p role="status">
+          This page’s address asked for {ignoredText}: left out, so the posts below are not filtered
+          by it.
+        </p>
+      )}
       {/* Keyed by the search: back and forward show the fields of the search they return to. */}
       <form
         key={`${filters.q}\n${filters.platform}`}
@@ -128,7 +208,7 @@ export function Posts({ workspaceId, params }: { workspaceId: string; params: UR
           label="Search"
           name="q"
           defaultValue={filters.q}
-          maxLength={500}
+          maxLength={MAX_SEARCH}
           hint='Words in the text or the author, "a phrase", -word to leave out.'
         />
         <div className="field">
@@ -146,7 +226,14 @@ export function Posts({ workspaceId, params }: { workspaceId: string; params: UR
           <button type="submit">Search</button>
         </p>
       </form>
-      {posts.length === 0 ? (
+      {searchError !== null ? (
+        <>
+          <ErrorAlert error={`This search could not run: ${searchError}`} />
+          <p>
+            Change it above, or <Link to={allPosts}>show all posts</Link>.
+          </p>
+        </>
+      ) : posts.length === 0 ? (
         <p>
           {filters.q || filters.platform
             ? 'No posts match.'
@@ -169,10 +256,18 @@ export function Posts({ workspaceId, params }: { workspaceId: string; params: UR
                   <th scope="col">Platform</th>
                   <th scope="col">Account</th>
                   <th scope="col">Created</th>
-                  <th scope="col">Likes</th>
-                  <th scope="col">Comments</th>
-                  <th scope="col">Shares</th>
-                  <th scope="col">Views</th>
+                  <th scope="col" className="num">
+                    Likes
+                  </th>
+                  <th scope="col" className="num">
+                    Comments
+                  </th>
+                  <th scope="col" className="num">
+                    Shares
+                  </th>
+                  <th scope="col" className="num">
+                    Views
+                  </th>
                 </tr>
               </thead>
               <tbody>
@@ -190,12 +285,12 @@ export function Posts({ workspaceId, params }: { workspaceId: string; params: UR
                       )}
                     </th>
                     <td>{p.platform ? platformNames[p.platform] : '—'}</td>
-                    <td>{p.account_handle ?? p.author ?? '—'}</td>
+                    <td className="account">{p.account_handle ?? p.author ?? '—'}</td>
                     <td>{p.created_at ? dateTime(p.created_at) : '—'}</td>
-                    <td>{metric(p.likes)}</td>
-                    <td>{metric(p.comments)}</td>
-                    <td>{metric(p.shares)}</td>
-                    <td>{metric(p.views)}</td>
+                    <td className="num">{metric(p.likes)}</td>
+                    <td className="num">{metric(p.comments)}</td>
+                    <td className="num">{metric(p.shares)}</td>
+                    <td className="num">{metric(p.views)}</td>
                   </tr>
                 ))}
               </tbody>

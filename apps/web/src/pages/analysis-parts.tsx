@@ -1,6 +1,6 @@
 /** What the analyses pages share: status names, progress, durations, the sign-in prompt. */
 import type { Analysis, Workspace } from '../api.js';
-import { ApiError } from '../api.js';
+import { ApiError, messageOf } from '../api.js';
 import { Link } from '../router.js';
 import { ErrorAlert } from '../ui.js';
 
@@ -69,7 +69,7 @@ export function LoadError({ error }: { error: unknown }) {
       </p>
     );
   }
-  return <ErrorAlert error={error instanceof Error ? error.message : String(error)} />;
+  return <ErrorAlert error={messageOf(error)} />;
 }
 
 /** The posts an analysis was asked for, as the API stores its `selection`. */

@@ -3,8 +3,13 @@
  * workspace's failed requests (dead letters).
  */
 import { useEffect, useId, useRef, useState, type FormEvent, type ReactNode } from 'react';
-import type { ConnectionView, DeadLetterView, SyncRunView } from '@socialpulse/contracts';
-import { api, ApiError, messageOf, type DeadLetterReplay, type Page } from '../api.js';
+import type {
+  ConnectionView,
+  DeadLetterView,
+  OAuthPlatformList,
+  SyncRunView,
+} from '@socialpulse/contracts';
+import { api, fieldOfError, messageOf, type DeadLetterReplay, type Page } from '../api.js';
 import { ErrorAlert, fieldText, ShowMore, TableScroll, useAction } from '../ui.js';
 import { count, dateTime } from './analysis-parts.js';
 
@@ -99,19 +104,6 @@ export function runProblems(run: SyncRunView): string[] {
 }
 
 /**
- * The request field an API error names: `details.field` (the domain's refusals) or the first
- * `details.problems[].field` (schema validation), e.g. "credentials.access_token".
- */
-function fieldOfError(error: unknown): string | null {
-  if (!(error instanceof ApiError)) return null;
-  const details = error.details as { field?: unknown; problems?: unknown } | null;
-  if (typeof details?.field === 'string') return details.field;
-  const first: unknown = Array.isArray(details?.problems) ? details.problems[0] : undefined;
-  const field = (first as { field?: unknown } | undefined)?.field;
-  return typeof field === 'string' ? field : null;
-}
-
-/**
  * A form's submission state with the server's error placed at the field it names: the form's
  * own input names are the request's field names, so the error goes beside that input (and the
  * input takes the focus); an error naming no field of the form is shown under the form.
@@ -191,23 +183,52 @@ interface OAuthStarted {
 }
 
 /**
+ * The platforms whose sign-in the operator configured (`GET /v1/oauth/platforms`); null while
+ * it is read. If it cannot be read, every platform is offered and a refusal is shown as the
+ * server words it, as a button for an unconfigured one would be refused anyway.
+ */
+function useOAuthPlatforms(): readonly string[] | null {
+  const [platforms, setPlatforms] = useState<readonly string[] | null>(null);
+  useEffect(() => {
+    let live = true;
+    api<OAuthPlatformList>('GET', '/v1/oauth/platforms').then(
+      (list) => live && setPlatforms(list.platforms),
+      () => live && setPlatforms([...oauthButtons, 'mastodon']),
+    );
+    return () => {
+      live = false;
+    };
+  }, []);
+  return platforms;
+}
+
+const POLL_HINT =
+  'From 5 to 1440 (a day). Left empty: every 30 minutes for a new account; an account connected again keeps its interval.';
+
+/** The poll interval to send: none when left empty, so that a reconnect keeps the stored one. */
+function pollMinutes(value: string): { poll_minutes?: number } {
+  return value.trim() === '' ? {} : { poll_minutes: Number(value) };
+}
+
+/**
  * "Connect with <platform>": the server starts the flow and the browser goes to the platform's
- * consent page, which sends it back to this page with `connection_id` or `oauth_error`. The API
- * does not say which platforms the operator configured, so every one is offered and the
- * server's refusal (no OAuth client configured) is shown as it words it.
+ * consent page, which sends it back to this page with `connection_id` or `oauth_error`. Only the
+ * platforms whose sign-in the operator configured are offered: a button that can only be
+ * refused ("No OAuth client is configured") is a dead end for the people who see it.
  */
 export function ConnectWithOAuth({ base, returnTo }: { base: string; returnTo: string }) {
   const ids = useId();
   const action = useFieldAction((f) => (f === 'instance' || f === 'poll_minutes' ? f : null));
-  const [poll, setPoll] = useState('30');
+  const [poll, setPoll] = useState('');
   const failed = { field: action.field, error: action.error };
+  const configured = useOAuthPlatforms();
 
   const start = (form: HTMLFormElement, platform: ConnectablePlatform, instance?: string) =>
     void action.run(form, async () => {
       const started = await api<OAuthStarted>('POST', `${base}/connections/oauth`, {
         platform,
         ...(instance !== undefined ? { instance } : {}),
-        poll_minutes: Number(poll),
+        ...pollMinutes(poll),
         return_to: returnTo,
       });
       // Leaves the dashboard for the platform's consent page; the platform sends the browser back here.
@@ -226,18 +247,34 @@ export function ConnectWithOAuth({ base, returnTo }: { base: string; returnTo: s
     start(form, 'mastodon', fieldText(form, 'instance').trim());
   };
 
+  if (configured === null) return <p role="status">Loading the platforms' sign-in…</p>;
+  const buttons = oauthButtons.filter((p) => configured.includes(p));
+  const mastodon = configured.includes('mastodon');
+  if (buttons.length === 0 && !mastodon)
+    return (
+      <section aria-labelledby={`${ids}-heading`}>
+        <h3 id={`${ids}-heading`}>Connect with the platform&apos;s sign-in</h3>
+        <p>
+          No platform&apos;s sign-in is set up on this SocialPulse: its operator sets a
+          platform&apos;s client id and secret to offer it here. Connect with a token below.
+        </p>
+      </section>
+    );
+
   return (
     <section aria-labelledby={`${ids}-heading`}>
       <h3 id={`${ids}-heading`}>Connect with the platform&apos;s sign-in</h3>
       <p>
         You sign in on the platform and allow SocialPulse to read the account; the platform then
         sends you back to this page. SocialPulse never sees your password.
+        {buttons.length < oauthButtons.length &&
+          ` Only the platforms whose sign-in this SocialPulse's operator set up are offered; connect the others with a token below.`}
       </p>
       <form onSubmit={startButton} aria-label="Connect with the platform's sign-in">
         <Control
           label="Collect new posts every (minutes)"
           name="poll_minutes"
-          hint="From 5 to 1440 (a day)."
+          hint={POLL_HINT}
           failed={failed}
         >
           {(props) => (
@@ -247,14 +284,14 @@ export function ConnectWithOAuth({ base, returnTo }: { base: string; returnTo: s
               min={5}
               max={1440}
               step={1}
-              required
+              placeholder="30"
               value={poll}
               onChange={(e) => setPoll(e.currentTarget.value)}
             />
           )}
         </Control>
         <ul className="links connect-buttons">
-          {oauthButtons.map((p) => (
+          {buttons.map((p) => (
             <li key={p}>
               <button type="submit" value={p} disabled={action.busy}>
                 Connect {connectablePlatforms[p]}
@@ -263,30 +300,32 @@ export function ConnectWithOAuth({ base, returnTo }: { base: string; returnTo: s
           ))}
         </ul>
       </form>
-      <form onSubmit={startMastodon} aria-label="Connect Mastodon">
-        <Control
-          label="Mastodon instance"
-          name="instance"
-          hint="The server the account is on, such as mastodon.social."
-          failed={failed}
-        >
-          {(props) => (
-            <input
-              {...props}
-              required
-              maxLength={255}
-              autoComplete="off"
-              spellCheck={false}
-              placeholder="mastodon.social"
-            />
-          )}
-        </Control>
-        <p>
-          <button type="submit" disabled={action.busy}>
-            Connect Mastodon
-          </button>
-        </p>
-      </form>
+      {mastodon && (
+        <form onSubmit={startMastodon} aria-label="Connect Mastodon">
+          <Control
+            label="Mastodon instance"
+            name="instance"
+            hint="The server the account is on, such as mastodon.social."
+            failed={failed}
+          >
+            {(props) => (
+              <input
+                {...props}
+                required
+                maxLength={255}
+                autoComplete="off"
+                spellCheck={false}
+                placeholder="mastodon.social"
+              />
+            )}
+          </Control>
+          <p>
+            <button type="submit" disabled={action.busy}>
+              Connect Mastodon
+            </button>
+          </p>
+        </form>
+      )}
       <FormError failed={failed} />
     </section>
   );
@@ -346,7 +385,7 @@ export function ConnectWithToken({
       ...(platform === 'tiktok' ? { api: tiktokApi } : {}),
       // None given: the server says what is missing (or, for Research, uses the instance's token).
       ...(Object.keys(credentials).length > 0 ? { credentials } : {}),
-      poll_minutes: Number(text('poll_minutes')),
+      ...pollMinutes(text('poll_minutes')),
     };
     void action.run(form, async () => {
       const connection = await api<ConnectionView>('POST', `${base}/connections`, body);
@@ -473,12 +512,10 @@ export function ConnectWithToken({
       <Control
         label="Collect new posts every (minutes)"
         name="poll_minutes"
-        hint="From 5 to 1440 (a day)."
+        hint={POLL_HINT}
         failed={failed}
       >
-        {(props) => (
-          <input {...props} type="number" min={5} max={1440} step={1} defaultValue={30} required />
-        )}
+        {(props) => <input {...props} type="number" min={5} max={1440} step={1} placeholder="30" />}
       </Control>
       <p>
         <button type="submit" disabled={action.busy}>

@@ -258,6 +258,11 @@ const ROUTES: Record<string, RouteSpec> = {
       });
     },
   },
+  'GET /v1/auth/status': {
+    auth: 'public',
+    publicStatus: 200,
+    request: (_ctx, c) => withCaller(c, { method: 'GET', url: '/v1/auth/status' }),
+  },
   'GET /v1/workspaces': {
     auth: 'authenticated',
     request: (_ctx, c) => withCaller(c, { method: 'GET', url: '/v1/workspaces' }),
@@ -564,6 +569,10 @@ const ROUTES: Record<string, RouteSpec> = {
         url: `/v1/admin/analysis-lanes/users/${ctx.mfaUser.id}`,
         payload: { priority: 0 },
       }),
+  },
+  'GET /v1/oauth/platforms': {
+    auth: 'authenticated',
+    request: (_ctx, c) => withCaller(c, { method: 'GET', url: '/v1/oauth/platforms' }),
   },
   'GET /v1/workspaces/{workspaceId}/connections': {
     auth: { permission: 'read' },

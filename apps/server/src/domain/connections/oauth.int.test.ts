@@ -237,7 +237,7 @@ describe.skipIf(databaseUnavailable() !== '')('OAuth connections against the sim
       },
     });
 
-    // The user said no on the platform: back to the dashboard with the reason.
+    // The user said no on the platform: back to the dashboard with the reason's code only.
     const denied = await consent('tiktok', { returnTo: '/connections?tab=oauth' });
     const state = new URL(denied, 'http://x').searchParams.get('state') ?? '';
     const refused = await inject(
@@ -250,7 +250,7 @@ describe.skipIf(databaseUnavailable() !== '')('OAuth connections against the sim
     expect(location.pathname).toBe('/connections');
     expect(location.searchParams.get('tab')).toBe('oauth');
     expect(location.searchParams.get('oauth_error')).toBe('oauth_denied');
-    expect(location.searchParams.get('message')).toContain('access_denied');
+    expect(location.searchParams.has('message')).toBe(false);
   });
 
   it("refuses a consent link finished in a browser signed in as another SocialPulse user (someone else's link), and spends it", async () => {
@@ -263,7 +263,7 @@ describe.skipIf(databaseUnavailable() !== '')('OAuth connections against the sim
     expect(refused.status).toBe(303);
     const location = new URL(String(refused.headers.location), 'http://socialpulse.local');
     expect(location.searchParams.get('oauth_error')).toBe('forbidden');
-    expect(location.searchParams.get('message')).toMatch(/started by someone else/);
+    expect(location.searchParams.has('message')).toBe(false);
     expect(await connections()).toBe(before);
     // The link is dead, for its owner too.
     const replay = await inject('GET', callback, owner);

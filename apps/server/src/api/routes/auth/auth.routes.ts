@@ -42,6 +42,7 @@ import {
 import { ACCESS_TOKEN_TTL_S } from '../../../domain/auth/access-tokens.js';
 import { ACCESS_COOKIE, REFRESH_COOKIE, type Principal } from '../../plugins/auth.js';
 import type { AppDeps, ZodApp } from '../../types.js';
+import { registerAuthStatusRoute } from './auth-status.routes.js';
 
 /** @fastify/csrf-protection's cookie holding the CSRF secret (its default name). */
 const CSRF_COOKIE = '_csrf';
@@ -459,4 +460,6 @@ export function registerAuthRoutes(app: ZodApp, deps: AppDeps): void {
       return reply.status(204).send(null);
     },
   );
+
+  registerAuthStatusRoute(app, deps);
 }

@@ -53,6 +53,7 @@ import type { AppDeps, ZodApp } from '../../types.js';
 import { revokeGrant } from '../../../domain/connections/revocation.js';
 import { ID_PATTERNS, isStorableMicros } from '../../../domain/posts/cursor.js';
 import { presentConnection, presentDeadLetter, presentSyncRun } from './connections.presenter.js';
+import { registerOAuthPlatformsRoute } from './oauth-platforms.routes.js';
 
 /** What the collection routes may be given beyond AppDeps (tests: connectors pointed at the simulator). */
 export interface CollectionRouteDeps {
@@ -105,6 +106,7 @@ export function registerConnectionRoutes(app: ZodApp, deps: AppDeps & Collection
     stateTtlSeconds: deps.config.collection.oauthStateTtlSeconds,
   });
   const tags = ['connections'];
+  registerOAuthPlatformsRoute(app, connectors);
 
   app.get(
     '/v1/workspaces/:workspaceId/connections',
@@ -254,13 +256,12 @@ export function registerConnectionRoutes(app: ZodApp, deps: AppDeps & Collection
           { platform, code: appError.code, message: appError.message },
           'oauth callback refused',
         );
+        // The code only: a page shows text of its own for it, since anyone can put any text in
+        // a link to it; the platform's own words stay in the log above.
         if (error instanceof OAuthFlowError && error.returnTo !== null)
           return reply
             .code(303)
-            .header(
-              'location',
-              withQuery(error.returnTo, { oauth_error: appError.code, message: appError.message }),
-            )
+            .header('location', withQuery(error.returnTo, { oauth_error: appError.code }))
             .send(null);
         throw error;
       }
