@@ -57,7 +57,8 @@ function isRealTimestamp(value: string): boolean {
   return (
     date.getUTCMonth() === month - 1 &&
     date.getUTCDate() === day &&
-    (hour ?? 0) <= 23 &&
+    // 24:00:00 is the end of the day, as ISO 8601 and PostgreSQL read it.
+    ((hour ?? 0) <= 23 || (hour === 24 && minute === 0 && second === 0)) &&
     (minute ?? 0) <= 59 &&
     (second ?? 0) <= 59 &&
     (offsetHours ?? 0) <= 15 &&

@@ -35,3 +35,21 @@ UPDATE api_keys k
    SET created_by = l.person
   FROM lineage l
  WHERE k.id = l.id AND k.created_by IS NULL AND l.person IS NOT NULL;
+
+-- What the routes now do at a removal or demotion, for the members removed or demoted before
+-- this migration: their keys would otherwise stay live. A key whose person is no longer a member
+-- of its workspace, or whose scopes their role no longer covers (permissions.ts
+-- scopesBeyondRole: an analyst grants no admin, a viewer no write), is revoked. Keys made by the
+-- operator's CLI have no person and are left as they are.
+UPDATE api_keys k
+   SET revoked_at = now()
+ WHERE k.revoked_at IS NULL
+   AND k.created_by IS NOT NULL
+   AND NOT EXISTS (
+     SELECT 1 FROM memberships m
+      WHERE m.workspace_id = k.workspace_id
+        AND m.user_id = k.created_by
+        AND (m.role IN ('owner', 'admin')
+             OR (m.role = 'analyst' AND NOT k.scopes && ARRAY['admin'])
+             OR (m.role = 'viewer' AND NOT k.scopes && ARRAY['admin', 'write']))
+   );

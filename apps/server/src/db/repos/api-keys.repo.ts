@@ -112,6 +112,21 @@ export async function findApiKeyByPrefixInWorkspace(
   return rows[0] ? toKey(rows[0]) : null;
 }
 
+/** Whether a key is still live (neither revoked nor expired), its row locked until the transaction ends. */
+export async function lockLiveApiKey(
+  db: Queryable,
+  workspaceId: string,
+  id: string,
+): Promise<boolean> {
+  const { rows } = await db.query(
+    `SELECT 1 FROM api_keys
+      WHERE workspace_id = $1 AND id = $2 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
+      FOR SHARE`,
+    [workspaceId, id],
+  );
+  return rows.length > 0;
+}
+
 export async function revokeApiKey(db: Queryable, workspaceId: string, id: string): Promise<void> {
   await db.query(
     'UPDATE api_keys SET revoked_at = now() WHERE workspace_id = $1 AND id = $2 AND revoked_at IS NULL',

@@ -47,6 +47,22 @@ export async function findRole(
   return rows[0]?.role ?? null;
 }
 
+/**
+ * The user's role, its row locked until the transaction ends: a removal or role change of the
+ * member (which revokes their keys in its own transaction) waits for it, or it for them.
+ */
+export async function lockRole(
+  db: Queryable,
+  workspaceId: string,
+  userId: string,
+): Promise<Role | null> {
+  const { rows } = await db.query<{ role: Role }>(
+    'SELECT role FROM memberships WHERE workspace_id = $1 AND user_id = $2 FOR SHARE',
+    [workspaceId, userId],
+  );
+  return rows[0]?.role ?? null;
+}
+
 /** Where a signed-in session stands in a workspace (see findSessionStanding). */
 export interface SessionStanding {
   /** Neither revoked (sign-out, password change, refresh-token reuse) nor expired. */

@@ -157,10 +157,11 @@ const newer = 'EXCLUDED.metrics_captured_at >= p.metrics_captured_at';
 /**
  * Columns a source knows only roughly, which fill a post that lacks them and never replace a
  * stored value: YouTube Studio's export has a video's title without its description (the
- * common record keeps both in `text`), its publish day without the time, and a row of the
- * export's table as its raw record, poorer than the API's or Takeout's.
+ * common record keeps both in `text`), its publish day without the time, every upload as a
+ * `video` (a synced post may be a `live` or a short), and a row of the export's table as its raw
+ * record, poorer than the API's or Takeout's.
  */
-export type ApproximateColumn = 'text' | 'created_at' | 'raw';
+export type ApproximateColumn = 'text' | 'created_at' | 'raw' | 'media_type';
 
 function mergedValues(approximate: readonly ApproximateColumn[]): Record<string, string> {
   const values: Record<string, string> = {
@@ -192,12 +193,16 @@ function upsertPostsStatement(approximate: readonly ApproximateColumn[]): string
     .join('\n      OR ');
   // One statement cannot update a post twice, so a post staged more than once is written in
   // passes, its rows in file order ($4: the pass), each merged like a record of a later import.
+  // The last pass ($5) takes what is left of each post at once, its newest metrics' row: a post
+  // repeated thousands of times in a batch costs a bounded number of statements.
   return `
   WITH ranked AS (
     SELECT *, row_number() OVER (PARTITION BY platform, external_id ORDER BY ord) AS pass
     FROM import_staging
   ), src AS (
-    SELECT * FROM ranked WHERE pass = $4
+    SELECT DISTINCT ON (platform, external_id) * FROM ranked
+    WHERE pass = $4 OR ($5::boolean AND pass > $4)
+    ORDER BY platform, external_id, coalesce(metrics_captured_at, $3) DESC, ord DESC
   ), written AS (
     INSERT INTO posts AS p (workspace_id, platform, external_id, account_id, author, text, language, created_at, url,
       media_type, ${METRICS.join(', ')}, metrics_captured_at, raw, source, imported_at, updated_at)
@@ -228,7 +233,7 @@ function upsertPostsStatement(approximate: readonly ApproximateColumn[]): string
 }
 
 const UPSERT_POSTS = upsertPostsStatement([]);
-const UPSERT_POSTS_FILLING_GAPS = upsertPostsStatement(['text', 'created_at', 'raw']);
+const UPSERT_POSTS_FILLING_GAPS = upsertPostsStatement(['text', 'created_at', 'raw', 'media_type']);
 
 // $1 workspace, $2 source, $3 import time (default capture time of metrics).
 const UPSERT_ACCOUNTS = `
@@ -259,6 +264,9 @@ const INSERT_SNAPSHOTS = `
   ) e ON true
   WHERE num_nonnulls(${METRICS.map((m) => `s.${m}`).join(', ')}) > 0 AND coalesce(w.post_id, e.id) IS NOT NULL
   ON CONFLICT (post_id, captured_at) DO NOTHING`;
+
+/** Statements a batch spends on a post's repeats; the rest are merged in the last one. */
+const MAX_DUPLICATE_PASSES = 16;
 
 /**
  * Refreshes the statistics of posts when a fifth of it (at least 1,000 rows) changed since they
@@ -300,12 +308,13 @@ export async function upsertPostBatch(
         updated: number;
         distinct_rows: number;
         passes: number;
-      }>(upsert, [workspaceId, source, importedAt, n])
+      }>(upsert, [workspaceId, source, importedAt, n, n === MAX_DUPLICATE_PASSES])
     ).rows[0];
   const first = await pass(1);
   // Later records of a post repeated in the batch fill in what earlier ones left unknown,
   // as the same records in separate files would (only the first pass is counted, below).
-  for (let n = 2; n <= (first?.passes ?? 0); n++) await pass(n);
+  const passes = Math.min(first?.passes ?? 0, MAX_DUPLICATE_PASSES);
+  for (let n = 2; n <= passes; n++) await pass(n);
   await client.query(INSERT_SNAPSHOTS, [workspaceId, importedAt]);
   const c = first ?? { inserted: 0, updated: 0, distinct_rows: 0 };
   // Duplicates of one post within the batch count as updates of it.

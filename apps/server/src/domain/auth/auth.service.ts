@@ -7,11 +7,13 @@ import { withTenant } from '../../db/tenant.js';
 import { insertAuditEntry } from '../../db/repos/audit.repo.js';
 import {
   findApiKeyByPrefixInWorkspace,
+  lockLiveApiKey,
   findApiKeyCredential,
   insertApiKey,
   touchApiKey,
   type ApiKeyRecord,
 } from '../../db/repos/api-keys.repo.js';
+import { lockRole } from '../../db/repos/memberships.repo.js';
 import {
   consumeResetToken,
   consumeSetupToken,
@@ -56,7 +58,7 @@ import {
   hashPassword,
   verifyPassword,
 } from './passwords.js';
-import type { ApiKeyScope } from './permissions.js';
+import { apiKeyScopes, scopesBeyondRole, type ApiKeyScope } from './permissions.js';
 import type { SecretBox } from './secret-box.js';
 import {
   createApiKeySecret,
@@ -829,6 +831,23 @@ export async function createApiKey(
         throw new AppError('unauthorized', 'Invalid API key', {
           details: { reason: 'api_key_invalid' },
         });
+      // Serialised with a removal or demotion of the person behind the new key, which revokes
+      // their keys in its transaction: a key made meanwhile is refused here, or revoked there.
+      if (parent && !(await lockLiveApiKey(c, input.workspaceId, parent.id)))
+        throw new AppError('unauthorized', 'This API key has been revoked', {
+          details: { reason: 'api_key_revoked' },
+        });
+      const person = parent ? parent.createdBy : input.createdBy;
+      if (person) {
+        const role = await lockRole(c, input.workspaceId, person);
+        const beyond = role ? scopesBeyondRole(role) : apiKeyScopes;
+        if (input.scopes.some((scope) => beyond.includes(scope)))
+          throw new AppError(
+            'forbidden',
+            'The member behind this request may no longer grant these scopes in this workspace',
+            { details: { reason: 'creator_cannot_grant', scopes: input.scopes } },
+          );
+      }
       const r = await insertApiKey(c, {
         workspaceId: input.workspaceId,
         name: input.name,

@@ -192,6 +192,28 @@ describe.skipIf(databaseUnavailable() !== '')('importPosts on PostgreSQL', () =>
     expect(await snapshotCount(ws.id)).toBe(3);
   });
 
+  it('a post repeated past the passes a batch spends is still merged, its newest metrics kept', async () => {
+    const ws = await createWorkspace(db.pool, 'many repeats', null, {
+      userId: null,
+      label: 'test',
+    });
+    const base = { platform: 'x', external_id: 'r', created_at: '2026-01-01T00:00:00Z' };
+    const day = (n: number) => new Date(Date.UTC(2026, 1, 1 + n)).toISOString();
+    const rows = Array.from({ length: 40 }, (_, i) => ({
+      ...base,
+      ...(i === 0 ? { author: 'First Row' } : {}),
+      likes: i,
+      // The newest reading sits in the middle of the repeats.
+      metrics_captured_at: i === 25 ? day(60) : day(i),
+    }));
+    const result = await run(ws.id, toJsonl(rows), 'jsonl', { batchSize: 100 });
+    expect(result).toMatchObject({ read: 40, inserted: 1, updated: 39, rejected: 0 });
+    expect(await posts(ws.id)).toEqual([
+      { external_id: 'r', likes: 25, comments: null, text: null, author: 'First Row' },
+    ]);
+    expect(await snapshotCount(ws.id)).toBe(40);
+  });
+
   it('an import after a large one first refreshes the statistics of posts, once', async () => {
     // Only the import may analyze posts here: autovacuum would take its turn at random.
     await db.adminPool.query('ALTER TABLE posts SET (autovacuum_enabled = false)');

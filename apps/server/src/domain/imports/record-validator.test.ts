@@ -157,7 +157,8 @@ describe('timestamps name an instant that exists', () => {
 
   it('hours, minutes, seconds and offsets out of range are refused; the edges are kept', () => {
     for (const bad of [
-      '2026-01-01T24:00:00Z',
+      '2026-01-01T24:00:01Z',
+      '2026-01-01T24:30:00Z',
       '2026-01-01T23:60:00Z',
       '2026-01-01T23:59:60Z',
       '2026-01-01T12:00:00+16:00',
@@ -167,6 +168,7 @@ describe('timestamps name an instant that exists', () => {
       expect(reasonOf(bad), bad).toMatchObject({ field: 'created_at' });
     for (const good of [
       '2026-12-31T23:59:59.999999999Z',
+      '2026-12-31T24:00:00Z',
       '0001-01-01T00:00:00Z',
       '2026-01-01T12:00:00-15:59',
       '2026-06-30 08:05+0530',

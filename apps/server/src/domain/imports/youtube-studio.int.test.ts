@@ -48,6 +48,7 @@ describe.skipIf(databaseUnavailable() !== '')('YouTube Studio exports on Postgre
       external_id: OLD,
       created_at: '2023-03-03T17:45:00Z',
       text: SYNCED_TEXT,
+      media_type: 'live',
       views: 1_000_000,
       likes: 40_000,
       impressions: 9_000_000,
@@ -83,12 +84,13 @@ describe.skipIf(databaseUnavailable() !== '')('YouTube Studio exports on Postgre
     (
       await db.adminPool.query<{
         text: string | null;
+        media_type: string | null;
         created_at: Date;
         views: number | null;
         likes: number | null;
         impressions: number | null;
       }>(
-        'SELECT text, created_at, views, likes, impressions FROM posts WHERE workspace_id = $1 AND external_id = $2',
+        'SELECT text, media_type, created_at, views, likes, impressions FROM posts WHERE workspace_id = $1 AND external_id = $2',
         [workspaceId, externalId],
       )
     ).rows[0];
@@ -111,8 +113,9 @@ describe.skipIf(databaseUnavailable() !== '')('YouTube Studio exports on Postgre
     const old = await post(ws.id, OLD);
     expect(old).toMatchObject({
       text: SYNCED_TEXT,
-      // Studio gives the publish day only: the sync's exact time stays.
+      // Studio gives the publish day only, and every upload as a video: the sync's stay.
       created_at: new Date('2023-03-03T17:45:00Z'),
+      media_type: 'live',
       views: 1_000_000,
       likes: 40_000,
       impressions: 9_000_000,

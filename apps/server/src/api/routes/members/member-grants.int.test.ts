@@ -377,4 +377,80 @@ describe.skipIf(databaseUnavailable() !== '')('what a member handed out', () => 
       created_by_key: child.id,
     });
   });
+  it('0022 revokes the keys of members removed or demoted before it, as the routes now do', async () => {
+    const owner = await signUpUser(app);
+    const workspaceId = await createWorkspaceAs(app, owner);
+    const gone = await signUpUser(app);
+    const demoted = await signUpUser(app);
+    await addMember(app, owner, workspaceId, gone, 'admin');
+    await addMember(app, owner, workspaceId, demoted, 'admin');
+    const goneKey = await keyAs(gone, workspaceId, ['admin']);
+    const goneMinted = await mintWith(goneKey, workspaceId, ['read']);
+    const demotedAdminKey = await keyAs(demoted, workspaceId, ['admin']);
+    const demotedWriteKey = await keyAs(demoted, workspaceId, ['write']);
+    const ownerKey = await keyAs(owner, workspaceId, ['admin']);
+    // As the routes did before 0022: the membership changed, the keys stayed.
+    await db.adminPool.query('DELETE FROM memberships WHERE workspace_id = $1 AND user_id = $2', [
+      workspaceId,
+      await userIdOf(app, gone),
+    ]);
+    await db.adminPool.query(
+      "UPDATE memberships SET role = 'analyst' WHERE workspace_id = $1 AND user_id = $2",
+      [workspaceId, await userIdOf(app, demoted)],
+    );
+    const sql = await readFile(
+      new URL('../../../db/migrations/0022_api_key_lineage.sql', import.meta.url),
+      'utf8',
+    );
+    const revocation = sql.slice(sql.indexOf('-- What the routes now do at a removal'));
+    expect(revocation).toContain('SET revoked_at = now()');
+    await db.adminPool.query(revocation);
+
+    await expectRevoked(goneKey, workspaceId);
+    await expectRevoked(goneMinted, workspaceId);
+    await expectRevoked(demotedAdminKey, workspaceId);
+    await expectWorking(demotedWriteKey, workspaceId);
+    await expectWorking(ownerKey, workspaceId);
+  });
+  it('a key asked for while its member is being removed is refused, not left live', async () => {
+    const owner = await signUpUser(app);
+    const workspaceId = await createWorkspaceAs(app, owner);
+    const leaving = await signUpUser(app);
+    await addMember(app, owner, workspaceId, leaving, 'admin');
+    const leavingId = await userIdOf(app, leaving);
+    // The removal is under way: its transaction holds the membership row.
+    const removal = await db.adminPool.connect();
+    try {
+      await removal.query('BEGIN');
+      await removal.query('DELETE FROM memberships WHERE workspace_id = $1 AND user_id = $2', [
+        workspaceId,
+        leavingId,
+      ]);
+      const asked = app.inject({
+        method: 'POST',
+        url: `/v1/workspaces/${workspaceId}/api-keys`,
+        headers: leaving.headers,
+        payload: { name: 'in the nick of time', scopes: ['admin'] },
+      });
+      for (let polls = 0; ; polls += 1) {
+        if (polls > 2000) throw new Error('the key creation never waited for the removal');
+        const { rows } = await db.adminPool.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        );
+        if ((rows[0]?.n ?? 0) > 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      await removal.query('COMMIT');
+      const res = await asked;
+      expect(res.statusCode, res.body).toBe(403);
+      expect(res.json()).toMatchObject({ error: { details: { reason: 'creator_cannot_grant' } } });
+    } finally {
+      removal.release();
+    }
+    const { rows } = await db.adminPool.query(
+      'SELECT 1 FROM api_keys WHERE workspace_id = $1 AND created_by = $2 AND revoked_at IS NULL',
+      [workspaceId, leavingId],
+    );
+    expect(rows).toEqual([]);
+  });
 });
