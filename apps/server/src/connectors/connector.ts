@@ -162,6 +162,28 @@ export interface Gap {
   detail: string;
 }
 
+/**
+ * The gaps of the ids a metrics refresh asked for and the answer did not hold: deleted, unless
+ * the answer also held an item without an id, which could be any of them (then `unmappable`,
+ * so that no existing post leaves the refresh plan for a platform's malformed item).
+ */
+export function missingFromAnswer(
+  asked: Iterable<string>,
+  returned: (id: string) => boolean,
+  anyWithoutId: boolean,
+  words: { withoutId: (id: string) => string; notReturned: (id: string) => string },
+): Gap[] {
+  const gaps: Gap[] = [];
+  for (const id of asked)
+    if (!returned(id))
+      gaps.push(
+        anyWithoutId
+          ? { reason: 'unmappable', resourceId: id, detail: words.withoutId(id) }
+          : { reason: 'deleted', resourceId: id, detail: words.notReturned(id) },
+      );
+  return gaps;
+}
+
 export interface PostPage {
   posts: CollectedPost[];
   nextCursor: string | null;

@@ -9,7 +9,7 @@ import type {
   PostPage,
   ResolvedAccount,
 } from '../connector.js';
-import { getOnPlatform, snapshotOf } from '../connector.js';
+import { getOnPlatform, missingFromAnswer, snapshotOf } from '../connector.js';
 import { ConnectorError, malformedResponse } from '../errors.js';
 import type { HttpClient, HttpResponse } from '../http/http-client.js';
 import { asArray, asRecord, asString, asText, dig, toIsoTimestamp, toCount } from '../mapping.js';
@@ -154,21 +154,12 @@ export class BlueskyConnector implements Connector {
             detail: 'post without uri or creation time',
           });
       }
-      for (const uri of uris)
-        if (!seen.has(uri))
-          result.gaps.push(
-            anonymous
-              ? {
-                  reason: 'unmappable',
-                  resourceId: uri,
-                  detail: 'not told apart: the answer holds a post without a uri',
-                }
-              : {
-                  reason: 'deleted',
-                  resourceId: uri,
-                  detail: 'post not returned by getPosts (deleted or hidden)',
-                },
-          );
+      result.gaps.push(
+        ...missingFromAnswer(uris, (uri) => seen.has(uri), anonymous, {
+          withoutId: () => 'not told apart: the answer holds a post without a uri',
+          notReturned: () => 'post not returned by getPosts (deleted or hidden)',
+        }),
+      );
     }
     return result;
   }

@@ -11,7 +11,7 @@ import type {
   PostPage,
   ResolvedAccount,
 } from '../connector.js';
-import { getOnPlatform, snapshotOf } from '../connector.js';
+import { getOnPlatform, missingFromAnswer, snapshotOf } from '../connector.js';
 import { ConnectorError, malformedResponse } from '../errors.js';
 import type { HttpClient, HttpResponse } from '../http/http-client.js';
 import { asRecord, asString, asText, toCount, toIsoTimestamp } from '../mapping.js';
@@ -184,18 +184,12 @@ export class RedditConnector implements Connector {
           detail: 'removed or deleted on Reddit (metrics still readable)',
         });
     }
-    for (const id of asked) {
-      if (returned.has(bare(id))) continue;
-      into.gaps.push(
-        anonymous > 0
-          ? {
-              reason: 'unmappable',
-              resourceId: id,
-              detail: 'not told apart in /api/info: the answer holds a submission without an id',
-            }
-          : { reason: 'deleted', resourceId: id, detail: 'not returned by /api/info' },
-      );
-    }
+    into.gaps.push(
+      ...missingFromAnswer(asked, (id) => returned.has(bare(id)), anonymous > 0, {
+        withoutId: () => 'not told apart in /api/info: the answer holds a submission without an id',
+        notReturned: () => 'not returned by /api/info',
+      }),
+    );
   }
 
   async listComments(

@@ -11,7 +11,7 @@ import type {
   PostPage,
   ResolvedAccount,
 } from '../connector.js';
-import { getOnPlatform, snapshotOf } from '../connector.js';
+import { getOnPlatform, missingFromAnswer, snapshotOf } from '../connector.js';
 import { ConnectorError, malformedResponse } from '../errors.js';
 import type { HttpClient, HttpResponse, PlatformProfile } from '../http/http-client.js';
 import { asRecord, asString, asText } from '../mapping.js';
@@ -349,17 +349,12 @@ export class TiktokConnector implements Connector {
     ]);
     // A returned video without an id could be any of the missing ones: none is called deleted.
     const anonymous = unmappable.some((g) => g.resourceId === null);
-    for (const id of asked)
-      if (!seen.has(id))
-        into.gaps.push(
-          anonymous
-            ? {
-                reason: 'unmappable',
-                resourceId: id,
-                detail: `video ${id} not told apart: the answer holds a video without an id`,
-              }
-            : { reason: 'deleted', resourceId: id, detail: `video ${id} was not returned` },
-        );
+    into.gaps.push(
+      ...missingFromAnswer(asked, (id) => seen.has(id), anonymous, {
+        withoutId: (id) => `video ${id} not told apart: the answer holds a video without an id`,
+        notReturned: (id) => `video ${id} was not returned`,
+      }),
+    );
   }
 
   async listComments(
