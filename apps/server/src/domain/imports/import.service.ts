@@ -200,9 +200,7 @@ async function importOnClient(
     rejectWrite.catch(() => undefined);
   };
   const record = (outcome: BatchOutcome): void => {
-    counts.inserted += outcome.inserted;
-    counts.updated += outcome.updated;
-    counts.unchanged += outcome.unchanged;
+    Object.assign(counts, withWritten(counts, outcome));
     options.onProgress?.(counts);
   };
 
